@@ -1,0 +1,73 @@
+/**
+ * Produce (key 0), versions 3–11 (v3 is the first with record batches, magic v2).
+ * - acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS). With one replica, -1 and 1 wait for the same
+ *   thing: the append as durable as the storage engine is configured to make it.
+ * - acks=0 gets no response; if any partition failed, the connection is closed instead, as Kafka
+ *   does, so the producer notices and refreshes metadata.
+ * - Per-partition errors: UNKNOWN_TOPIC_OR_PARTITION, CORRUPT_MESSAGE (bad CRC or framing),
+ *   INVALID_RECORD (not exactly one batch, bad offsets, control records), MESSAGE_TOO_LARGE (against
+ *   the topic's `max.message.bytes`), UNSUPPORTED_FOR_MESSAGE_FORMAT (magic 0/1), idempotence errors
+ *   (OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, UNKNOWN_PRODUCER_ID); a duplicate of a
+ *   batch already written is acknowledged with its original offset and not written again.
+ * - Transactions are not supported: a transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+ * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
+ */
+import { ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/produce.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { Init } from '../../protocol/codec/message.js';
+import { defineHandler } from '../handler.js';
+import { appendToPartition, type PartitionAppendResult } from '../append.js';
+
+export default defineHandler({
+  apiKey: ApiKey.Produce,
+  minVersion: 3,
+  maxVersion: 11,
+  request: ProduceRequest,
+  response: ProduceResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    let refuse: PartitionAppendResult | null = null;
+    if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
+      refuse = { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, errorMessage: `Invalid required acks: ${req.acks}`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+    } else if (req.transactionalId !== null) {
+      refuse = {
+        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+        errorMessage: 'Transactions are not supported by this broker',
+        baseOffset: -1,
+        logAppendTimeMs: -1,
+        logStartOffset: -1,
+      };
+    }
+    const pending = req.topicData.map((t) =>
+      t.partitionData.map((p) =>
+        refuse ? Promise.resolve(refuse) : appendToPartition(broker, t.name, p.index, p.records as Buffer | null, ctx.apiVersion),
+      ),
+    );
+    const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
+    let anyError = false;
+    for (let ti = 0; ti < req.topicData.length; ti++) {
+      const t = req.topicData[ti]!;
+      const results = await Promise.all(pending[ti]!);
+      responses.push({
+        name: t.name,
+        partitionResponses: results.map((r, i) => {
+          if (r.errorCode !== ErrorCode.NONE) anyError = true;
+          return {
+            index: t.partitionData[i]!.index,
+            errorCode: r.errorCode,
+            baseOffset: BigInt(r.baseOffset),
+            logAppendTimeMs: BigInt(r.logAppendTimeMs),
+            logStartOffset: BigInt(r.logStartOffset),
+            errorMessage: r.errorCode === ErrorCode.NONE ? null : r.errorMessage,
+          };
+        }),
+      });
+    }
+    if (req.acks === 0) {
+      if (anyError) ctx.connection.close('acks=0 produce failed');
+      return null;
+    }
+    return { responses, throttleTimeMs: 0 };
+  },
+});

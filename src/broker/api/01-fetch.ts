@@ -1,0 +1,193 @@
+/**
+ * Fetch (key 1), versions 4–17.
+ * - Long polling: when less than `min_bytes` is available the request waits up to `max_wait_ms`, woken
+ *   by any produce to one of its partitions (broker/waiters.ts); errors answer at once.
+ * - Limits: the response holds at most min(`max_bytes`, broker `fetch.max.bytes`) and each partition
+ *   at most its `partition_max_bytes`, except that the first batch of the first partition with data is
+ *   returned even if larger (KIP-74), so a consumer always makes progress.
+ * - Topics by name up to v12, by id from v13 (unknown id: UNKNOWN_TOPIC_ID).
+ * - Fetch sessions (KIP-227) are not kept: a full fetch (epoch 0 or -1) is answered in full with
+ *   session id 0, which tells the client no session was created, so it keeps sending full fetches;
+ *   an incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND, as from a broker whose session
+ *   cache is full, and the client falls back to a full fetch.
+ * - Stored batches are sent exactly as stored, without copying. There are no transactions, so the
+ *   last stable offset is the high watermark and no transaction is ever aborted.
+ * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
+ *   UNKNOWN_LEADER_EPOCH.
+ */
+import {
+  FetchRequest,
+  FetchResponse,
+  type FetchResponseFetchableTopicResponse,
+  type FetchResponsePartitionData,
+} from '../../protocol/messages/fetch.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { Init } from '../../protocol/codec/message.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+
+const EMPTY = Buffer.alloc(0);
+const READ_COMMITTED = 1;
+
+interface PlannedPartition {
+  topic: string | null;
+  partition: number;
+  fetchOffset: number;
+  maxBytes: number;
+  /** Set when the partition cannot be read at all (unknown topic, bad epoch). */
+  errorCode: number;
+}
+
+interface PlannedTopic {
+  name: string;
+  topicId: string;
+  partitions: PlannedPartition[];
+}
+
+export default defineHandler({
+  apiKey: ApiKey.Fetch,
+  minVersion: 4,
+  maxVersion: 17,
+  request: FetchRequest,
+  response: FetchResponse,
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const broker = ctx.broker;
+    if (v >= 7 && req.sessionEpoch > 0) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
+    }
+    const plan = planFetch(broker, req, v);
+    const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
+    const readCommitted = req.isolationLevel === READ_COMMITTED;
+    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    for (;;) {
+      const result = await readPlan(broker, plan, maxBytes, v, readCommitted);
+      const remainingMs = deadline - Date.now();
+      if (result.bytes >= req.minBytes || result.hasError || remainingMs <= 0 || broker.isClosing) {
+        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
+      }
+      await waitForData(broker, plan, remainingMs);
+    }
+  },
+});
+
+function planFetch(broker: Broker, req: FetchRequest, v: number): PlannedTopic[] {
+  return req.topics.map((t) => {
+    const topic = v >= 13 ? broker.topics.getById(t.topicId) : broker.topics.get(t.topic);
+    const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    return {
+      name: topic?.name ?? t.topic,
+      topicId: topic?.id ?? t.topicId,
+      partitions: t.partitions.map((p) => {
+        let errorCode: number = ErrorCode.NONE;
+        if (!topic) errorCode = unknownTopic;
+        else if (p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        else if (p.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+        return {
+          topic: topic?.name ?? null,
+          partition: p.partition,
+          fetchOffset: Number(p.fetchOffset),
+          maxBytes: p.partitionMaxBytes,
+          errorCode,
+        };
+      }),
+    };
+  });
+}
+
+interface ReadOutcome {
+  responses: Init<FetchResponseFetchableTopicResponse>[];
+  bytes: number;
+  hasError: boolean;
+}
+
+async function readPlan(broker: Broker, plan: PlannedTopic[], maxBytes: number, v: number, readCommitted: boolean): Promise<ReadOutcome> {
+  let remaining = maxBytes;
+  let bytes = 0;
+  let hasError = false;
+  let minOneBatch = true;
+  const responses: Init<FetchResponseFetchableTopicResponse>[] = [];
+  for (const t of plan) {
+    const partitions: Init<FetchResponsePartitionData>[] = [];
+    for (const p of t.partitions) {
+      const out = await readPartition(broker, p, Math.min(p.maxBytes, remaining), minOneBatch, readCommitted);
+      if (out.errorCode !== ErrorCode.NONE) hasError = true;
+      if (out.bytes > 0) {
+        minOneBatch = false;
+        bytes += out.bytes;
+        remaining = Math.max(0, remaining - out.bytes);
+      }
+      partitions.push(out.data);
+    }
+    responses.push(v >= 13 ? { topicId: t.topicId, partitions } : { topic: t.name, partitions });
+  }
+  return { responses, bytes, hasError };
+}
+
+async function readPartition(
+  broker: Broker,
+  p: PlannedPartition,
+  maxBytes: number,
+  minOneBatch: boolean,
+  readCommitted: boolean,
+): Promise<{ data: Init<FetchResponsePartitionData>; bytes: number; errorCode: number }> {
+  const fail = (errorCode: number, hw = -1, logStart = -1) => ({
+    data: { partitionIndex: p.partition, errorCode, highWatermark: BigInt(hw), lastStableOffset: BigInt(hw), logStartOffset: BigInt(logStart), records: EMPTY },
+    bytes: 0,
+    errorCode,
+  });
+  if (p.errorCode !== ErrorCode.NONE || p.topic === null) return fail(p.errorCode);
+  let offsets;
+  try {
+    offsets = broker.storage.offsets(p.topic, p.partition);
+  } catch {
+    return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION); // deleted while we waited
+  }
+  const { logStartOffset, highWatermark } = offsets;
+  if (p.fetchOffset < logStartOffset || p.fetchOffset > highWatermark) {
+    return fail(ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark, logStartOffset);
+  }
+  let batches: Buffer[] = [];
+  let bytes = 0;
+  if (p.fetchOffset < highWatermark && (maxBytes > 0 || minOneBatch)) {
+    try {
+      const read = await broker.storage.read(p.topic, p.partition, p.fetchOffset, maxBytes, minOneBatch);
+      batches = read.batches;
+      bytes = read.bytes;
+    } catch (err) {
+      broker.log.error(`fetch ${p.topic}-${p.partition} at ${p.fetchOffset}: ${(err as Error).message}`);
+      return fail(ErrorCode.KAFKA_STORAGE_ERROR, highWatermark, logStartOffset);
+    }
+  }
+  return {
+    data: {
+      partitionIndex: p.partition,
+      errorCode: ErrorCode.NONE,
+      highWatermark: BigInt(highWatermark),
+      lastStableOffset: BigInt(highWatermark),
+      logStartOffset: BigInt(logStartOffset),
+      abortedTransactions: readCommitted ? [] : null,
+      preferredReadReplica: -1,
+      records: batches.length === 1 ? batches[0]! : batches,
+    },
+    bytes,
+    errorCode: ErrorCode.NONE,
+  };
+}
+
+function waitForData(broker: Broker, plan: PlannedTopic[], timeoutMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const keys: [string, number][] = [];
+    for (const t of plan) for (const p of t.partitions) if (p.topic !== null) keys.push([p.topic, p.partition]);
+    const waiter = {
+      wake() {
+        clearTimeout(timer);
+        for (const [topic, partition] of keys) broker.waiters.remove(topic, partition, waiter);
+        resolve();
+      },
+    };
+    const timer = setTimeout(() => waiter.wake(), timeoutMs);
+    for (const [topic, partition] of keys) broker.waiters.add(topic, partition, waiter);
+  });
+}

@@ -1,0 +1,122 @@
+/**
+ * ListOffsets (key 2), versions 0–10.
+ * - Special timestamps: -1 latest (the high watermark; with no transactions also the last stable
+ *   offset), -2 earliest (log start offset), -3 the record with the largest timestamp (v7+, KIP-734),
+ *   -4 earliest local offset (v8+, KIP-405: all our data is local, so the log start offset), -5 last
+ *   tiered offset (v9+, KIP-1005: nothing is tiered, so -1 as Kafka answers without remote storage).
+ * - Any other timestamp: the first offset whose record timestamp is ≥ it, found by the batch's max
+ *   timestamp and then its records; none → offset -1, timestamp -1.
+ * - v0 answers in `old_style_offsets` (at most `max_num_offsets` offsets); v1+ one offset, and a
+ *   partition listed twice is INVALID_REQUEST, as Kafka does.
+ * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
+ */
+import { ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/list-offsets.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import type { Init } from '../../protocol/codec/message.js';
+import { decodeBatch } from '../../protocol/records/record.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+import { LEADER_EPOCH } from '../append.js';
+
+const LATEST = -1;
+const EARLIEST = -2;
+const MAX_TIMESTAMP = -3;
+const EARLIEST_LOCAL = -4;
+const LATEST_TIERED = -5;
+
+type PartitionAnswer = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
+
+export default defineHandler({
+  apiKey: ApiKey.ListOffsets,
+  minVersion: 0,
+  maxVersion: 10,
+  request: ListOffsetsRequest,
+  response: ListOffsetsResponse,
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const broker = ctx.broker;
+    const seen = new Map<string, number>();
+    for (const t of req.topics) for (const p of t.partitions) {
+      const k = `${t.name}\u0000${p.partitionIndex}`;
+      seen.set(k, (seen.get(k) ?? 0) + 1);
+    }
+    const topics = [];
+    for (const t of req.topics) {
+      const partitions: PartitionAnswer[] = [];
+      for (const p of t.partitions) {
+        const base = { partitionIndex: p.partitionIndex };
+        if (v >= 1 && seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1) {
+          partitions.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST });
+          continue;
+        }
+        if (!broker.topics.hasPartition(t.name, p.partitionIndex)) {
+          partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
+          continue;
+        }
+        if (p.currentLeaderEpoch > LEADER_EPOCH) {
+          partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH });
+          continue;
+        }
+        const found = await lookup(broker, t.name, p.partitionIndex, Number(p.timestamp), v);
+        if (v === 0) {
+          const offsets = found.offset >= 0 && p.maxNumOffsets > 0 ? [BigInt(found.offset)] : [];
+          partitions.push({ ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: offsets });
+        } else {
+          partitions.push({
+            ...base,
+            errorCode: found.errorCode,
+            timestamp: BigInt(found.timestamp),
+            offset: BigInt(found.offset),
+            leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
+          });
+        }
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+interface Found {
+  errorCode: number;
+  offset: number;
+  timestamp: number;
+}
+
+async function lookup(broker: Broker, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+  const { logStartOffset, highWatermark } = broker.storage.offsets(topic, partition);
+  const none: Found = { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1 };
+  switch (timestamp) {
+    case LATEST:
+      return { errorCode: ErrorCode.NONE, offset: highWatermark, timestamp: -1 };
+    case EARLIEST:
+      return { errorCode: ErrorCode.NONE, offset: logStartOffset, timestamp: -1 };
+    case EARLIEST_LOCAL:
+      if (v >= 8) return { errorCode: ErrorCode.NONE, offset: logStartOffset, timestamp: -1 };
+      break;
+    case LATEST_TIERED:
+      if (v >= 9) return none;
+      break;
+    case MAX_TIMESTAMP:
+      if (v >= 7) {
+        const batch = await broker.storage.findMaxTimestampBatch(topic, partition);
+        if (!batch) return none;
+        const { records } = await decodeBatch(batch);
+        let best: { offset: number; timestamp: number } | null = null;
+        for (const r of records) if (r.offset >= logStartOffset && (!best || r.timestamp > best.timestamp)) best = r;
+        return best ? { errorCode: ErrorCode.NONE, offset: best.offset, timestamp: best.timestamp } : none;
+      }
+      break;
+  }
+  if (timestamp < 0) {
+    return { errorCode: ErrorCode.UNSUPPORTED_VERSION, offset: -1, timestamp: -1 };
+  }
+  const batch = await broker.storage.findBatchByTimestamp(topic, partition, timestamp);
+  if (!batch) return none;
+  const { records } = await decodeBatch(batch);
+  for (const r of records) {
+    if (r.offset >= logStartOffset && r.timestamp >= timestamp) return { errorCode: ErrorCode.NONE, offset: r.offset, timestamp: r.timestamp };
+  }
+  return none;
+}

@@ -1,0 +1,81 @@
+/**
+ * Metadata (key 3), versions 0–12.
+ * - v0: an empty topic list means all topics; v1+: null means all, empty means none.
+ * - Unknown topics are auto-created when the request allows it (v4+ `allow_auto_topic_creation`,
+ *   always before v4) and `auto.create.topics.enable` is on, with `num.partitions` partitions. Kafka
+ *   answers LEADER_NOT_AVAILABLE for a topic it just created while leaders are elected; we create it
+ *   synchronously, so the topic is returned ready.
+ * - Otherwise UNKNOWN_TOPIC_OR_PARTITION; an illegal name INVALID_TOPIC_EXCEPTION; a lookup by topic
+ *   id (v10+, null name) that matches nothing UNKNOWN_TOPIC_ID.
+ * - One broker, which leads every partition at leader epoch 0 and is the controller.
+ */
+import { MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/metadata.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import type { Init } from '../../protocol/codec/message.js';
+import { validateTopicName } from '../../config/topic-configs.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+import type { Topic } from '../topics.js';
+
+export default defineHandler({
+  apiKey: ApiKey.Metadata,
+  minVersion: 0,
+  maxVersion: 12,
+  request: MetadataRequest,
+  response: MetadataResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const allTopics = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
+    const allowAutoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopicsEnable;
+    const topics: Init<MetadataResponseTopic>[] = [];
+    if (allTopics) {
+      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
+    } else {
+      for (const requested of req.topics!) {
+        topics.push(await resolveTopic(broker, requested.name, requested.topicId, allowAutoCreate));
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      clusterId: broker.clusterId,
+      controllerId: broker.nodeId,
+      topics,
+    };
+  },
+});
+
+async function resolveTopic(broker: Broker, name: string | null, topicId: string, allowAutoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
+  if (name === null) {
+    const byId = broker.topics.getById(topicId);
+    if (byId) return describeTopic(broker, byId);
+    return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
+  }
+  const existing = broker.topics.get(name);
+  if (existing) return describeTopic(broker, existing);
+  if (validateTopicName(name) !== null) {
+    return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, topicId: ZERO_UUID, partitions: [] };
+  }
+  if (!allowAutoCreate) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [] };
+  try {
+    return describeTopic(broker, await broker.topics.autoCreate(name));
+  } catch (err) {
+    const code = err instanceof KafkaError ? err.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
+    // A concurrent request may have created it between our check and our create.
+    const now = broker.topics.get(name);
+    if (now) return describeTopic(broker, now);
+    broker.log.warn(`auto-create of topic ${name} failed: ${(err as Error).message}`);
+    return { errorCode: code, name, topicId: ZERO_UUID, partitions: [] };
+  }
+}
+
+export function describeTopic(broker: Broker, t: Topic): Init<MetadataResponseTopic> {
+  const node = broker.nodeId;
+  const partitions = [];
+  for (let p = 0; p < t.partitionCount; p++) {
+    partitions.push({ errorCode: 0, partitionIndex: p, leaderId: node, leaderEpoch: 0, replicaNodes: [node], isrNodes: [node], offlineReplicas: [] });
+  }
+  return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: false, partitions };
+}

@@ -1,0 +1,111 @@
+/**
+ * CreateTopics (key 19), versions 0–7.
+ * - `num_partitions` / `replication_factor` of -1 (v4+) take the broker's `num.partitions` and
+ *   `default.replication.factor`. A replication factor above 1 is INVALID_REPLICATION_FACTOR (one
+ *   broker), with Kafka's message.
+ * - Manual assignments: every partition 0..n-1 exactly once, each on this broker alone, else
+ *   INVALID_REPLICA_ASSIGNMENT; assignments together with a count or factor are INVALID_REQUEST.
+ * - Configs are validated by Kafka's names and rules (INVALID_CONFIG); a name used twice in one
+ *   request is INVALID_REQUEST for each; `validate_only` (v1+) checks everything and creates nothing.
+ * - v5+ returns the partition count, replication factor and every config with its source; v7+ the
+ *   topic id.
+ */
+import { CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/create-topics.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+import { describeAllTopicConfigs } from './topic-config-view.js';
+
+type CreatableTopic = CreateTopicsRequest['topics'][number];
+
+export default defineHandler({
+  apiKey: ApiKey.CreateTopics,
+  minVersion: 0,
+  maxVersion: 7,
+  request: CreateTopicsRequest,
+  response: CreateTopicsResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const topics = [];
+    for (const t of req.topics) {
+      if (counts.get(t.name)! > 1) {
+        topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
+        continue;
+      }
+      try {
+        const { partitions, replicationFactor, configs } = resolveRequest(broker, t);
+        if (req.validateOnly) {
+          broker.topics.validateCreate(t.name, partitions, replicationFactor, configs);
+          topics.push({
+            name: t.name,
+            topicId: ZERO_UUID,
+            errorCode: ErrorCode.NONE,
+            errorMessage: null,
+            numPartitions: partitions,
+            replicationFactor,
+            configs: describeAllTopicConfigs(broker, configs),
+          });
+          continue;
+        }
+        const created = await broker.topics.create(t.name, partitions, replicationFactor, configs);
+        broker.log.info(`created topic ${created.name} (${created.partitionCount} partitions, id ${created.id})`);
+        topics.push({
+          name: created.name,
+          topicId: created.id,
+          errorCode: ErrorCode.NONE,
+          errorMessage: null,
+          numPartitions: created.partitionCount,
+          replicationFactor: 1,
+          configs: describeAllTopicConfigs(broker, created.configs),
+        });
+      } catch (err) {
+        if (!(err instanceof KafkaError)) throw err;
+        topics.push(failure(t.name, err.errorCode, err.message));
+      }
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+function failure(name: string, errorCode: number, errorMessage: string) {
+  return { name, topicId: ZERO_UUID, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null };
+}
+
+function resolveRequest(broker: Broker, t: CreatableTopic): { partitions: number; replicationFactor: number; configs: Record<string, string> } {
+  const configs: Record<string, string> = {};
+  const seen = new Set<string>();
+  for (const c of t.configs) {
+    if (seen.has(c.name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Duplicate config name ${c.name}`);
+    seen.add(c.name);
+    if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for topic configs: ${c.name}`);
+    configs[c.name] = c.value;
+  }
+  if (t.assignments.length > 0) {
+    if (t.numPartitions !== -1 || t.replicationFactor !== -1) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REQUEST,
+        'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.',
+      );
+    }
+    const indexes = new Set<number>();
+    for (const a of t.assignments) {
+      if (a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Partition ${a.partitionIndex} must be assigned to broker ${broker.nodeId} alone.`);
+      }
+      indexes.add(a.partitionIndex);
+    }
+    for (let p = 0; p < t.assignments.length; p++) {
+      if (!indexes.has(p)) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, 'Partitions should be a consecutive 0-based integer sequence.');
+      }
+    }
+    return { partitions: t.assignments.length, replicationFactor: 1, configs };
+  }
+  const partitions = t.numPartitions === -1 ? broker.config.numPartitions : t.numPartitions;
+  const replicationFactor = t.replicationFactor === -1 ? broker.config.defaultReplicationFactor : t.replicationFactor;
+  return { partitions, replicationFactor, configs };
+}

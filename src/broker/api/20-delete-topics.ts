@@ -1,0 +1,53 @@
+/**
+ * DeleteTopics (key 20), versions 0–6.
+ * - v0–5 name topics; v6 names or ids (KIP-516). Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown
+ *   id: UNKNOWN_TOPIC_ID; both a name and an id: INVALID_REQUEST.
+ * - Deleting drops the data, the producers' sequence state and the committed offsets of the topic;
+ *   fetches waiting on it wake and see it gone.
+ */
+import { DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/delete-topics.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+
+export default defineHandler({
+  apiKey: ApiKey.DeleteTopics,
+  minVersion: 0,
+  maxVersion: 6,
+  request: DeleteTopicsRequest,
+  response: DeleteTopicsResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const wanted = ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    const responses = [];
+    for (const w of wanted) {
+      responses.push(await deleteOne(broker, w.name, w.topicId));
+    }
+    return { throttleTimeMs: 0, responses };
+  },
+});
+
+async function deleteOne(broker: Broker, name: string | null, topicId: string) {
+  const byId = topicId !== ZERO_UUID;
+  if (name !== null && byId) {
+    return { name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only one of topic name or topic id may be set.' };
+  }
+  const topic = byId ? broker.topics.getById(topicId) : name !== null ? broker.topics.get(name) : undefined;
+  if (!topic) {
+    return byId
+      ? { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' }
+      : { name, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
+  }
+  try {
+    await broker.topics.delete(topic.name);
+  } catch (err) {
+    const code = err instanceof KafkaError ? err.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
+    return { name: topic.name, topicId: topic.id, errorCode: code, errorMessage: (err as Error).message };
+  }
+  broker.producers.dropTopic(topic.name);
+  for (let p = 0; p < topic.partitionCount; p++) broker.waiters.notify(topic.name, p);
+  broker.log.info(`deleted topic ${topic.name} (id ${topic.id})`);
+  return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.NONE, errorMessage: null };
+}

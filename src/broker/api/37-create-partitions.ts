@@ -1,0 +1,71 @@
+/**
+ * CreatePartitions (key 37), versions 0–3.
+ * - The new count must be larger than the current one (INVALID_PARTITIONS with Kafka's messages);
+ *   unknown topic: UNKNOWN_TOPIC_OR_PARTITION; a topic named twice: INVALID_REQUEST.
+ * - Assignments, when given, name exactly the new partitions, each on this broker alone, else
+ *   INVALID_REPLICA_ASSIGNMENT. `validate_only` checks and changes nothing.
+ */
+import { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/messages/create-partitions.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+import { MAX_PARTITIONS_PER_TOPIC } from '../topics.js';
+
+type Wanted = CreatePartitionsRequest['topics'][number];
+
+export default defineHandler({
+  apiKey: ApiKey.CreatePartitions,
+  minVersion: 0,
+  maxVersion: 3,
+  request: CreatePartitionsRequest,
+  response: CreatePartitionsResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const counts = new Map<string, number>();
+    for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    const results = [];
+    for (const t of req.topics) {
+      if (counts.get(t.name)! > 1) {
+        results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' });
+        continue;
+      }
+      try {
+        check(broker, t);
+        if (!req.validateOnly) {
+          await broker.topics.setPartitionCount(t.name, t.count);
+          broker.log.info(`topic ${t.name} now has ${t.count} partitions`);
+        }
+        results.push({ name: t.name, errorCode: ErrorCode.NONE, errorMessage: null });
+      } catch (err) {
+        if (!(err instanceof KafkaError)) throw err;
+        results.push({ name: t.name, errorCode: err.errorCode, errorMessage: err.message });
+      }
+    }
+    return { throttleTimeMs: 0, results };
+  },
+});
+
+function check(broker: Broker, t: Wanted): void {
+  const topic = broker.topics.get(t.name);
+  if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${t.name}' does not exist.`);
+  const current = topic.partitionCount;
+  if (t.count < current) {
+    throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${current} partitions, which is higher than the requested ${t.count}.`);
+  }
+  if (t.count === current) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${current} partitions.`);
+  if (t.count > MAX_PARTITIONS_PER_TOPIC) {
+    throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${t.count} is larger than the limit ${MAX_PARTITIONS_PER_TOPIC}.`);
+  }
+  if (t.assignments !== null) {
+    const added = t.count - current;
+    if (t.assignments.length !== added) {
+      throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Increasing the number of partitions by ${added} but ${t.assignments.length} assignments provided.`);
+    }
+    for (const a of t.assignments) {
+      if (a.brokerIds.length !== 1 || a.brokerIds[0] !== broker.nodeId) {
+        throw new KafkaError(ErrorCode.INVALID_REPLICA_ASSIGNMENT, `Every new partition must be assigned to broker ${broker.nodeId} alone.`);
+      }
+    }
+  }
+}

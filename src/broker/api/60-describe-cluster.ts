@@ -1,0 +1,42 @@
+/**
+ * DescribeCluster (key 60), versions 0–1 (KIP-700, KIP-919).
+ * One broker, which is also the controller. v1 `endpoint_type`: 1 (brokers) is what we are; asking a
+ * broker for controllers (2) is MISMATCHED_ENDPOINT_TYPE, any other value UNSUPPORTED_ENDPOINT_TYPE,
+ * as Kafka answers. Authorized operations are not computed (no ACLs): Kafka's "not requested" value.
+ */
+import { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/messages/describe-cluster.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+
+const BROKER_ENDPOINTS = 1;
+const CONTROLLER_ENDPOINTS = 2;
+
+export default defineHandler({
+  apiKey: ApiKey.DescribeCluster,
+  minVersion: 0,
+  maxVersion: 1,
+  request: DescribeClusterRequest,
+  response: DescribeClusterResponse,
+  handle(req, ctx) {
+    const broker = ctx.broker;
+    const base = { throttleTimeMs: 0, endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: broker.nodeId };
+    if (ctx.apiVersion >= 1 && req.endpointType !== BROKER_ENDPOINTS) {
+      const wantsControllers = req.endpointType === CONTROLLER_ENDPOINTS;
+      return {
+        ...base,
+        errorCode: wantsControllers ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.UNSUPPORTED_ENDPOINT_TYPE,
+        errorMessage: wantsControllers
+          ? 'The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER'
+          : `Unsupported endpoint type ${req.endpointType}`,
+        brokers: [],
+      };
+    }
+    return {
+      ...base,
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+    };
+  },
+});

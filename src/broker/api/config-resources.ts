@@ -1,0 +1,60 @@
+/**
+ * Config resources shared by DescribeConfigs, AlterConfigs and IncrementalAlterConfigs: resource
+ * type codes, and the broker-level settings a client can read (read-only: Rafka has no dynamic
+ * broker configs; they come from rafka.yaml, RAFKA_* and flags).
+ */
+import { CONFIG_SOURCE, type ConfigSourceCode } from '../../config/topic-configs.js';
+import type { Broker } from '../broker.js';
+
+export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, BROKER: 4, CLUSTER: 5, BROKER_LOGGER: 8 } as const;
+
+interface BrokerSetting {
+  name: string;
+  type: number; // DescribeConfigs ConfigType
+  kafkaDefault: string | null;
+  value(b: Broker): string;
+  doc: string;
+}
+
+const INT = 3;
+const LONG = 5;
+const BOOLEAN = 1;
+const STRING = 2;
+
+const BROKER_SETTINGS: readonly BrokerSetting[] = [
+  { name: 'node.id', type: INT, kafkaDefault: null, value: (b) => String(b.nodeId), doc: 'The node id of this broker.' },
+  { name: 'broker.id', type: INT, kafkaDefault: '-1', value: (b) => String(b.nodeId), doc: 'The broker id (equal to node.id).' },
+  { name: 'advertised.listeners', type: STRING, kafkaDefault: null, value: (b) => `PLAINTEXT://${b.advertisedHost}:${b.advertisedPort}`, doc: 'Address clients are told to connect to.' },
+  { name: 'auto.create.topics.enable', type: BOOLEAN, kafkaDefault: 'true', value: (b) => String(b.config.autoCreateTopicsEnable), doc: 'Create unknown topics on metadata requests.' },
+  { name: 'num.partitions', type: INT, kafkaDefault: '1', value: (b) => String(b.config.numPartitions), doc: 'Partitions of auto-created topics.' },
+  { name: 'default.replication.factor', type: INT, kafkaDefault: '1', value: (b) => String(b.config.defaultReplicationFactor), doc: 'Replication factor of auto-created topics.' },
+  { name: 'socket.request.max.bytes', type: INT, kafkaDefault: '104857600', value: (b) => String(b.config.socketRequestMaxBytes), doc: 'Largest request accepted.' },
+  { name: 'message.max.bytes', type: INT, kafkaDefault: '1048588', value: (b) => String(b.config.messageMaxBytes), doc: 'Largest record batch accepted (topic default).' },
+  { name: 'fetch.max.bytes', type: INT, kafkaDefault: '57671680', value: (b) => String(b.config.fetchMaxBytes), doc: 'Largest fetch response.' },
+  { name: 'max.connections', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.maxConnections), doc: 'Most client connections at once.' },
+  { name: 'connections.max.idle.ms', type: LONG, kafkaDefault: '600000', value: (b) => String(b.config.connectionsMaxIdleMs), doc: 'Idle connections are closed after this.' },
+];
+
+export interface DescribedBrokerConfig {
+  name: string;
+  value: string;
+  readOnly: true;
+  source: ConfigSourceCode;
+  isSensitive: false;
+  configType: number;
+  documentation: string;
+  synonyms: { name: string; value: string; source: ConfigSourceCode }[];
+}
+
+export function describeBrokerConfigs(b: Broker): DescribedBrokerConfig[] {
+  return BROKER_SETTINGS.map((s) => {
+    const value = s.value(b);
+    const source = value === s.kafkaDefault ? CONFIG_SOURCE.DEFAULT_CONFIG : CONFIG_SOURCE.STATIC_BROKER_CONFIG;
+    return { name: s.name, value, readOnly: true, source, isSensitive: false, configType: s.type, documentation: s.doc, synonyms: [{ name: s.name, value, source }] };
+  });
+}
+
+/** Kafka accepts the empty name (this broker's default resource) or this broker's id. */
+export function isThisBroker(b: Broker, resourceName: string): boolean {
+  return resourceName === '' || resourceName === String(b.nodeId);
+}

@@ -1,0 +1,123 @@
+/**
+ * The broker: configuration, storage, topics, producer state and the TCP listener. All state is
+ * owned by this one object on Node's single event loop; handlers in src/broker/api/ reach it through
+ * their RequestContext.
+ */
+import net from 'node:net';
+import { randomUuid } from '../protocol/codec/uuid.js';
+import type { BrokerConfig } from '../config/types.js';
+import type { StorageEngine } from '../storage/engine.js';
+import { Connection } from './connection.js';
+import { TopicManager } from './topics.js';
+import { ProducerStateManager, PRODUCER_ID_BLOCK } from './producer-state.js';
+import { PartitionWaiters } from './waiters.js';
+import type { Logger } from './logger.js';
+
+export class Broker {
+  readonly topics: TopicManager;
+  readonly producers = new ProducerStateManager();
+  readonly waiters = new PartitionWaiters();
+  clusterId = '';
+  private server: net.Server | null = null;
+  private readonly connections = new Set<Connection>();
+  private nextProducerId = 0;
+  private producerIdLimit = 0;
+  private boundPort = 0;
+  private closing: Promise<void> | null = null;
+
+  constructor(
+    readonly config: BrokerConfig,
+    readonly storage: StorageEngine,
+    readonly log: Logger,
+  ) {
+    this.topics = new TopicManager(storage, config);
+  }
+
+  get nodeId(): number {
+    return this.config.nodeId;
+  }
+
+  get port(): number {
+    return this.boundPort;
+  }
+
+  /** Host clients are told to connect to (Metadata, DescribeCluster, FindCoordinator). */
+  get advertisedHost(): string {
+    if (this.config.advertisedHost) return this.config.advertisedHost;
+    const h = this.config.host;
+    return h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
+  }
+
+  get advertisedPort(): number {
+    return this.config.advertisedPort ?? this.boundPort;
+  }
+
+  get isClosing(): boolean {
+    return this.closing !== null;
+  }
+
+  async start(): Promise<void> {
+    const meta = await this.storage.open();
+    this.clusterId = this.config.clusterId ?? meta.clusterId ?? randomUuid();
+    if (meta.clusterId !== this.clusterId) await this.storage.setClusterId(this.clusterId);
+    this.topics.load(meta.topics);
+    this.nextProducerId = meta.nextProducerId;
+    this.producerIdLimit = meta.nextProducerId;
+    const server = net.createServer((socket) => this.accept(socket));
+    server.maxConnections = this.config.maxConnections;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.config.host, port: this.config.port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error(`listener: ${err.message}`));
+    this.server = server;
+    this.boundPort = (server.address() as net.AddressInfo).port;
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.connections.add(new Connection(socket, this));
+  }
+
+  connectionClosed(c: Connection): void {
+    this.connections.delete(c);
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** A producer id never handed out before, also across restarts on durable storage. */
+  async allocateProducerId(): Promise<number> {
+    if (this.nextProducerId >= this.producerIdLimit) {
+      this.producerIdLimit = this.nextProducerId + PRODUCER_ID_BLOCK;
+      await this.storage.setNextProducerId(this.producerIdLimit);
+    }
+    return this.nextProducerId++;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting, answer every request already read (long polls answer at once),
+   * close connections, then close storage.
+   */
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    const server = this.server;
+    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    this.waiters.wakeAll();
+    await Promise.all([...this.connections].map((c) => c.drainAndEnd()));
+    for (const c of [...this.connections]) c.close('broker shutting down');
+    await serverClosed;
+    await this.storage.close();
+  }
+}

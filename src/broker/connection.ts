@@ -1,0 +1,259 @@
+/**
+ * One client connection: frame reassembly, the in-flight queue, strictly ordered answers and
+ * backpressure.
+ *
+ * - Frames are `int32 size` + body. The size is checked against `socket.request.max.bytes` before
+ *   any buffer for the body exists; a bad size closes the connection (Kafka's InvalidReceiveException).
+ * - Requests are read ahead (pipelining) up to `maxInFlightRequestsPerConnection`; at that limit the
+ *   socket stops being read. They are handled one at a time in arrival order, as Kafka does (it mutes
+ *   a channel while one of its requests is in progress), so responses go out strictly in order and
+ *   side effects happen in order.
+ * - When the kernel send buffer is full (`write` returns false) reading pauses until `drain`: a
+ *   consumer that stops reading makes the broker stop reading its requests, never buffer without bound.
+ */
+import type { Socket } from 'node:net';
+import { Reader } from '../protocol/codec/reader.js';
+import { Writer } from '../protocol/codec/writer.js';
+import { DecodeError } from '../protocol/codec/errors.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
+import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
+import type { Broker } from './broker.js';
+import type { ConnectionInfo, RequestContext } from './handler.js';
+import { HANDLERS, supportedApiVersions } from './api/index.js';
+
+export class Connection implements ConnectionInfo {
+  readonly remote: string;
+  readonly remoteAddress: string;
+  private readonly chunks: Buffer[] = [];
+  private buffered = 0;
+  private readonly queue: Buffer[] = [];
+  private busy = false;
+  private closed = false;
+  private readPaused = false;
+  private waitingDrain = false;
+  /** Resolves when the queue is empty and nothing is being handled (graceful shutdown waits on it). */
+  private idleResolvers: (() => void)[] = [];
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly broker: Broker,
+  ) {
+    this.remoteAddress = socket.remoteAddress ?? 'unknown';
+    this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => {
+      this.waitingDrain = false;
+      this.updateReading();
+    });
+    socket.on('error', (err) => this.broker.log.debug(`connection ${this.remote}: ${err.message}`));
+    socket.on('close', () => this.onClosed());
+    const idleMs = broker.config.connectionsMaxIdleMs;
+    if (idleMs > 0) {
+      socket.setTimeout(idleMs, () => {
+        if (!this.busy && this.queue.length === 0) this.close(`idle for more than connections.max.idle.ms=${idleMs}`);
+      });
+    }
+  }
+
+  get inFlight(): number {
+    return this.queue.length + (this.busy ? 1 : 0);
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.broker.log.debug(`closing connection ${this.remote}: ${reason}`);
+    this.socket.destroy();
+    this.onClosed();
+  }
+
+  /** Stop reading new requests; resolve once the ones already read are answered (graceful shutdown). */
+  drainAndEnd(): Promise<void> {
+    this.readPaused = true;
+    this.socket.pause();
+    return new Promise((resolve) => {
+      const finish = () => {
+        this.socket.end();
+        resolve();
+      };
+      if (this.closed || (!this.busy && this.queue.length === 0)) finish();
+      else this.idleResolvers.push(finish);
+    });
+  }
+
+  private onClosed(): void {
+    this.closed = true;
+    this.queue.length = 0;
+    this.chunks.length = 0;
+    this.buffered = 0;
+    this.broker.connectionClosed(this);
+    this.resolveIdle();
+  }
+
+  private resolveIdle(): void {
+    const resolvers = this.idleResolvers;
+    this.idleResolvers = [];
+    for (const r of resolvers) r();
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    while (this.buffered >= 4) {
+      const size = this.peekSize();
+      if (size < 0 || size > this.broker.config.socketRequestMaxBytes) {
+        this.broker.log.warn(
+          `connection ${this.remote}: request size ${size} is outside 0..socket.request.max.bytes=${this.broker.config.socketRequestMaxBytes}; closing`,
+        );
+        this.close('invalid request size');
+        return;
+      }
+      if (this.buffered < 4 + size) break;
+      this.take(4);
+      this.queue.push(this.take(size));
+    }
+    this.updateReading();
+    void this.pump();
+  }
+
+  private peekSize(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readInt32BE(0);
+    const head = Buffer.concat(this.chunks, Math.min(this.buffered, 4 + first.length)).subarray(0, 4);
+    return head.readInt32BE(0);
+  }
+
+  /** Remove n bytes from the front of the chunk list; a view when they lie in one chunk. */
+  private take(n: number): Buffer {
+    this.buffered -= n;
+    const first = this.chunks[0]!;
+    if (first.length > n) {
+      this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    if (first.length === n) {
+      this.chunks.shift();
+      return first;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const use = Math.min(c.length, n - at);
+      c.copy(out, at, 0, use);
+      at += use;
+      if (use === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(use);
+    }
+    return out;
+  }
+
+  private updateReading(): void {
+    if (this.closed || this.readPaused) return;
+    const shouldPause = this.waitingDrain || this.inFlight >= this.broker.config.maxInFlightRequestsPerConnection;
+    if (shouldPause && !this.socket.isPaused()) this.socket.pause();
+    else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.busy) return;
+    this.busy = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const frame = this.queue.shift()!;
+        this.updateReading();
+        const response = await this.handleFrame(frame);
+        if (response && !this.closed) this.send(response);
+      }
+    } finally {
+      this.busy = false;
+      if (this.queue.length === 0) this.resolveIdle();
+      this.updateReading();
+    }
+  }
+
+  private send(parts: Buffer[]): void {
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const prefix = Buffer.allocUnsafe(4);
+    prefix.writeInt32BE(size, 0);
+    this.socket.cork();
+    this.socket.write(prefix);
+    let ok = true;
+    for (const p of parts) ok = this.socket.write(p);
+    this.socket.uncork();
+    if (!ok) {
+      this.waitingDrain = true;
+      this.updateReading();
+    }
+  }
+
+  /** Decode, dispatch and encode one request; null means no response (or the connection closed). */
+  private async handleFrame(frame: Buffer): Promise<Buffer[] | null> {
+    const r = new Reader(frame);
+    let apiKey: number;
+    let apiVersion: number;
+    let correlationId: number;
+    try {
+      apiKey = r.int16();
+      apiVersion = r.int16();
+      correlationId = r.int32();
+    } catch {
+      this.close('truncated request header');
+      return null;
+    }
+    const handler = HANDLERS.get(apiKey);
+    if (!handler) {
+      this.broker.log.warn(`connection ${this.remote}: unknown API key ${apiKey}; closing`);
+      this.close(`unknown api key ${apiKey}`);
+      return null;
+    }
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === ApiKey.ApiVersions) {
+        // KIP-511: answer with v0 and our ranges so the client can pick a version it shares with us.
+        return this.encodeResponse(apiKey, 0, correlationId, ApiVersionsResponse, {
+          errorCode: ErrorCode.UNSUPPORTED_VERSION,
+          apiKeys: supportedApiVersions(),
+        });
+      }
+      this.broker.log.warn(`connection ${this.remote}: unsupported version ${apiVersion} of API ${apiKey}; closing`);
+      this.close(`unsupported version ${apiVersion} of api ${apiKey}`);
+      return null;
+    }
+    let request: unknown;
+    let clientId: string | null;
+    try {
+      r.offset = 0;
+      const header = RequestHeader.decode(r, requestHeaderVersion(apiKey, apiVersion));
+      clientId = header.clientId;
+      request = handler.request.decode(r, apiVersion);
+      if (r.remaining !== 0) throw new DecodeError(`${r.remaining} unexpected bytes after the request body`);
+    } catch (err) {
+      const what = err instanceof DecodeError ? err.message : String(err);
+      this.broker.log.warn(`connection ${this.remote}: malformed ${handler.request.name} v${apiVersion}: ${what}; closing`);
+      this.close('malformed request');
+      return null;
+    }
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId, connection: this };
+    let body;
+    try {
+      body = await handler.handle(request, ctx);
+    } catch (err) {
+      this.broker.log.error(`${handler.request.name} v${apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
+      this.close('internal error');
+      return null;
+    }
+    if (body === null || this.closed) return null;
+    return this.encodeResponse(apiKey, apiVersion, correlationId, handler.response, body);
+  }
+
+  private encodeResponse(apiKey: number, apiVersion: number, correlationId: number, codec: { encode(w: Writer, v: any, version: number): void }, body: unknown): Buffer[] {
+    const w = new Writer();
+    ResponseHeader.encode(w, { correlationId }, responseHeaderVersion(apiKey, apiVersion));
+    codec.encode(w, body, apiVersion);
+    return w.toBuffers();
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * What an API handler is. Each file in src/broker/api/ (named by API key, e.g. `00-produce.ts`)
+ * default-exports one handler that declares the versions it truly implements; ApiVersions is
+ * computed from these declarations, so what is advertised never drifts from what is implemented.
+ *
+ * A handler answers expected conditions (unknown topic, bad config, …) with Kafka error codes inside
+ * its response. Throwing is for bugs: the dispatcher logs it and closes the connection.
+ */
+import type { Init, MessageCodec } from '../protocol/codec/message.js';
+import type { Broker } from './broker.js';
+
+export interface ConnectionInfo {
+  /** Remote address and port, e.g. `127.0.0.1:53122`. */
+  readonly remote: string;
+  readonly remoteAddress: string;
+  /** Close this connection (e.g. acks=0 produce that failed: Kafka closes so the client notices). */
+  close(reason: string): void;
+}
+
+export interface RequestContext {
+  readonly broker: Broker;
+  readonly apiKey: number;
+  readonly apiVersion: number;
+  readonly correlationId: number;
+  readonly clientId: string | null;
+  readonly connection: ConnectionInfo;
+}
+
+export interface ApiHandler<Req = any, Res = any> {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly request: MessageCodec<Req>;
+  readonly response: MessageCodec<Res>;
+  /** The response, or null for no response at all (only Produce with acks=0). */
+  handle(request: Req, ctx: RequestContext): Promise<Init<Res> | null> | Init<Res> | null;
+}
+
+/** Declare a handler; checks at load time that its versions lie within the spec's. */
+export function defineHandler<Req, Res>(h: ApiHandler<Req, Res>): ApiHandler<Req, Res> {
+  if (h.minVersion < h.request.minVersion || h.maxVersion > h.request.maxVersion || h.minVersion > h.maxVersion) {
+    throw new Error(
+      `${h.request.name}: handler versions ${h.minVersion}-${h.maxVersion} are outside the spec's ${h.request.minVersion}-${h.request.maxVersion}`,
+    );
+  }
+  return h;
+}

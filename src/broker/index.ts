@@ -1,0 +1,60 @@
+/**
+ * Embedding: `const broker = await startBroker({ port: 0 })` starts a broker in this process and
+ * returns its bootstrap address. Without options it runs on the in-memory engine and 127.0.0.1:9092.
+ */
+import type { BrokerConfig, StorageConfig } from '../config/types.js';
+import { DEFAULT_CONFIG } from '../config/defaults.js';
+import type { StorageEngine } from '../storage/engine.js';
+import { createStorageEngine } from '../storage/index.js';
+import { Broker } from './broker.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults'>> {
+  storage?: Partial<StorageConfig> | StorageEngine;
+  topicDefaults?: Partial<BrokerConfig['topicDefaults']>;
+  logger?: Logger;
+}
+
+export interface RunningBroker {
+  /** `host:port` for clients' bootstrap.servers. */
+  readonly bootstrap: string;
+  readonly host: string;
+  readonly port: number;
+  readonly clusterId: string;
+  readonly broker: Broker;
+  close(): Promise<void>;
+}
+
+function isEngine(s: unknown): s is StorageEngine {
+  return typeof s === 'object' && s !== null && typeof (s as StorageEngine).append === 'function';
+}
+
+export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const { storage, topicDefaults, logger, ...rest } = options;
+  const storageConfig: StorageConfig = isEngine(storage) ? { type: storage.kind as StorageConfig['type'], path: null } : { ...DEFAULT_CONFIG.storage, ...storage };
+  const config: BrokerConfig = {
+    ...DEFAULT_CONFIG,
+    ...stripUndefined(rest),
+    storage: storageConfig,
+    topicDefaults: { ...DEFAULT_CONFIG.topicDefaults, ...(stripUndefined(topicDefaults ?? {}) as Record<string, string>) },
+  };
+  const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage);
+  const log = logger ?? createLogger(config.logLevel);
+  const broker = new Broker(config, engine, log);
+  await broker.start();
+  const host = broker.advertisedHost;
+  return {
+    bootstrap: `${host}:${broker.advertisedPort}`,
+    host,
+    port: broker.port,
+    clusterId: broker.clusterId,
+    broker,
+    close: () => broker.close(),
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export { Broker };

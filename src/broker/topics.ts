@@ -1,0 +1,139 @@
+/**
+ * The broker's view of its topics: names, ids, partition counts and config overrides. It owns the
+ * rules Kafka applies to them (legal names, known configs, partition counts) and writes every
+ * change through to storage. Called only from the broker's event loop; a name is reserved
+ * synchronously before storage is awaited, so two concurrent creates of one name cannot both win.
+ */
+import { KafkaError, ErrorCode } from '../protocol/error-codes.js';
+import { randomUuid } from '../protocol/codec/uuid.js';
+import type { StorageEngine, TopicRecord } from '../storage/engine.js';
+import type { BrokerConfig } from '../config/types.js';
+import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
+
+export type Topic = Readonly<TopicRecord>;
+
+/** Kafka refuses more partitions than this in one topic creation (a named limit of ours). */
+export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+
+export class TopicManager {
+  private readonly byName = new Map<string, Topic>();
+  private readonly byId = new Map<string, Topic>();
+
+  constructor(
+    private readonly storage: StorageEngine,
+    private readonly config: BrokerConfig,
+  ) {}
+
+  load(topics: readonly TopicRecord[]): void {
+    for (const t of topics) this.index(t);
+  }
+
+  private index(t: Topic): void {
+    this.byName.set(t.name, t);
+    this.byId.set(t.id, t);
+  }
+
+  get(name: string): Topic | undefined {
+    return this.byName.get(name);
+  }
+
+  getById(id: string): Topic | undefined {
+    return this.byId.get(id);
+  }
+
+  list(): Topic[] {
+    return [...this.byName.values()];
+  }
+
+  hasPartition(name: string, partition: number): boolean {
+    const t = this.byName.get(name);
+    return t !== undefined && partition >= 0 && partition < t.partitionCount;
+  }
+
+  /** The value a topic config has: its override, else the broker default, else Kafka's default. */
+  configValue(topic: Topic, name: string): string | undefined {
+    return topic.configs[name] ?? this.config.topicDefaults[name];
+  }
+
+  /** Throws KafkaError(INVALID_CONFIG) for an unknown name or a bad value. */
+  validateConfigs(configs: Record<string, string | null>): void {
+    for (const [name, value] of Object.entries(configs)) {
+      if (!isKnownTopicConfig(name)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown topic config name: ${name}`);
+      if (value === null) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Null value not supported for topic configs: ${name}`);
+      const problem = validateTopicConfig(name, value);
+      if (problem !== null) throw new KafkaError(ErrorCode.INVALID_CONFIG, problem);
+    }
+  }
+
+  /** Kafka's checks for a new topic, without creating it (CreateTopics validate_only uses this alone). */
+  validateCreate(name: string, partitions: number, replicationFactor: number, configs: Record<string, string | null>): void {
+    const nameProblem = validateTopicName(name);
+    if (nameProblem !== null) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+    if (this.byName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    if (partitions < 1) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
+    if (partitions > MAX_PARTITIONS_PER_TOPIC) {
+      throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} is larger than the limit ${MAX_PARTITIONS_PER_TOPIC}.`);
+    }
+    if (replicationFactor < 1) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
+    if (replicationFactor > 1) {
+      throw new KafkaError(
+        ErrorCode.INVALID_REPLICATION_FACTOR,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+      );
+    }
+    this.validateConfigs(configs);
+  }
+
+  async create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<Topic> {
+    this.validateCreate(name, partitions, replicationFactor, configs);
+    let id = randomUuid();
+    while (this.byId.has(id)) id = randomUuid();
+    const topic: Topic = { name, id, partitionCount: partitions, configs: { ...configs } };
+    this.index(topic);
+    try {
+      await this.storage.createTopic(topic);
+    } catch (err) {
+      this.byName.delete(name);
+      this.byId.delete(id);
+      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${(err as Error).message}`);
+    }
+    return topic;
+  }
+
+  async delete(name: string): Promise<Topic> {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+    this.byName.delete(name);
+    this.byId.delete(topic.id);
+    await this.storage.deleteTopic(name);
+    return topic;
+  }
+
+  async setPartitionCount(name: string, count: number): Promise<Topic> {
+    const topic = this.require(name);
+    const updated: Topic = { ...topic, partitionCount: count };
+    await this.storage.updateTopic(updated);
+    this.index(updated);
+    return updated;
+  }
+
+  /** Replace the topic's overrides (validated by the caller with validateConfigs). */
+  async setConfigs(name: string, configs: Record<string, string>): Promise<Topic> {
+    const topic = this.require(name);
+    const updated: Topic = { ...topic, configs: { ...configs } };
+    await this.storage.updateTopic(updated);
+    this.index(updated);
+    return updated;
+  }
+
+  private require(name: string): Topic {
+    const topic = this.byName.get(name);
+    if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+    return topic;
+  }
+
+  /** Auto-create for Metadata when `auto.create.topics.enable` (num.partitions, default replication). */
+  async autoCreate(name: string): Promise<Topic> {
+    return this.create(name, this.config.numPartitions, 1, {});
+  }
+}

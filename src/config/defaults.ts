@@ -1,0 +1,62 @@
+import { kafkaTopicConfigDefaults } from './topic-configs.js';
+import type { BrokerConfig, TopicDefaults } from './types.js';
+
+/**
+ * Kafka's `message.max.bytes` default (1 MiB + the 12-byte log overhead); also the default of the
+ * topic config `max.message.bytes`, whose broker-level synonym it is.
+ */
+const MESSAGE_MAX_BYTES = 1048588;
+
+/**
+ * The broker's defaults: Kafka's where Kafka has the setting, safe local-development values where
+ * it doesn't (bind to 127.0.0.1, not all interfaces).
+ *
+ * `topicDefaults` holds Kafka's default of every public topic config (see topic-configs.ts), e.g.
+ * cleanup.policy=delete, retention.ms=604800000 (7 days), retention.bytes=-1,
+ * max.message.bytes=1048588, message.timestamp.type=CreateTime, segment.bytes=1073741824,
+ * segment.ms=604800000, min.insync.replicas=1, compression.type=producer,
+ * delete.retention.ms=86400000, min.compaction.lag.ms=0, max.compaction.lag.ms / flush.messages /
+ * flush.ms / message.timestamp.{before,after}.max.ms = 9223372036854775807 (Long.MAX_VALUE),
+ * segment.index.bytes=10485760, index.interval.bytes=4096, file.delete.delay.ms=60000,
+ * min.cleanable.dirty.ratio=0.5, preallocate=false, unclean.leader.election.enable=false,
+ * local.retention.{ms,bytes}=-2, remote.storage.enable=false, segment.jitter.ms=0.
+ */
+export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
+  host: '127.0.0.1',
+  port: 9092,
+  advertisedHost: null,
+  advertisedPort: null,
+  nodeId: 1,
+  clusterId: null,
+  // `memory` until the durable `log` engine lands; then `log` with a data directory may become the
+  // default. `memory` with a null path keeps everything in RAM (nothing survives a restart).
+  storage: { type: 'memory', path: null },
+  autoCreateTopicsEnable: true,
+  numPartitions: 1,
+  defaultReplicationFactor: 1,
+  socketRequestMaxBytes: 104857600,
+  maxInFlightRequestsPerConnection: 100,
+  maxConnections: 2147483647,
+  connectionsMaxIdleMs: 600000,
+  messageMaxBytes: MESSAGE_MAX_BYTES,
+  fetchMaxBytes: 57671680,
+  topicDefaults: {
+    ...kafkaTopicConfigDefaults(),
+    'max.message.bytes': String(MESSAGE_MAX_BYTES),
+  } as TopicDefaults,
+  logLevel: 'info',
+});
+
+/** A fresh, mutable deep copy of the defaults. */
+export function defaultConfig(): BrokerConfig {
+  return {
+    ...DEFAULT_CONFIG,
+    storage: { ...DEFAULT_CONFIG.storage },
+    topicDefaults: { ...DEFAULT_CONFIG.topicDefaults },
+  };
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v !== null && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}

@@ -1,0 +1,352 @@
+/**
+ * The rafka.yaml format: one table of settings (file key, BrokerConfig field, type, range, RAFKA_*
+ * variable, CLI flag) from which the JSON Schema, the environment mapping and the CLI flags derive,
+ * so the three can't drift apart. See config/rafka.yaml for the documented file.
+ *
+ * File shape (keys as Kafka users know them; dotted keys are plain YAML keys, not nesting):
+ *
+ *   host: 127.0.0.1
+ *   port: 9092
+ *   advertised.host: null
+ *   advertised.port: null
+ *   node.id: 1
+ *   cluster.id: null
+ *   storage:
+ *     type: memory            # `storage_type` is accepted as an alias (the seed's form)
+ *     path: null
+ *   auto.create.topics.enable: true
+ *   num.partitions: 1
+ *   ... (every Setting below with a one-segment path)
+ *   log.level: info
+ *   topic.defaults:
+ *     retention.ms: 604800000  # any Kafka topic config name, validated by topic-configs.ts
+ */
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { TOPIC_CONFIGS } from './topic-configs.js';
+import type { BrokerConfig, StorageType } from './types.js';
+
+export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
+export const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['error', 'warn', 'info', 'debug'];
+
+/** BrokerConfig fields a Setting can target (storage's are addressed as `storage.type`/`storage.path`). */
+export type SettingField =
+  | Exclude<keyof BrokerConfig, 'storage' | 'topicDefaults'>
+  | 'storage.type'
+  | 'storage.path';
+
+export type SettingKind = 'int' | 'string' | 'boolean' | 'enum';
+
+export interface Setting {
+  /** Path of the key in the YAML file, e.g. ['num.partitions'] or ['storage', 'type']. */
+  path: readonly string[];
+  /** The path as users write it: `num.partitions`, `storage.type`. */
+  key: string;
+  field: SettingField;
+  kind: SettingKind;
+  nullable: boolean;
+  min?: number;
+  max?: number;
+  /** Allowed values of an `enum` setting. */
+  values?: readonly string[];
+  /** RAFKA_* variables, primary first (the primary follows the general rule). */
+  env: readonly string[];
+  /** CLI flag of `rafka start` without the leading `--`, if there is one. */
+  flag?: string;
+  doc: string;
+}
+
+const INT32_MAX = 2147483647;
+
+/** The general rule: `RAFKA_` + the key upper-cased, with '.' and '-' turned into '_'. */
+export function envNameForKey(key: string): string {
+  return 'RAFKA_' + key.toUpperCase().replace(/[.-]/g, '_');
+}
+
+type SettingSpec = Omit<Setting, 'key' | 'env' | 'path' | 'nullable'> & {
+  path?: readonly string[];
+  key: string;
+  nullable?: boolean;
+  envAliases?: readonly string[];
+};
+
+function setting(s: SettingSpec): Setting {
+  const path = s.path ?? [s.key];
+  const { envAliases, ...rest } = s;
+  return Object.freeze({
+    ...rest,
+    path,
+    nullable: s.nullable ?? false,
+    env: [envNameForKey(s.key), ...(envAliases ?? [])],
+  });
+}
+
+/** Every scalar setting of rafka.yaml, in the order of the documented file. */
+export const SETTINGS: readonly Setting[] = Object.freeze([
+  setting({ key: 'host', field: 'host', kind: 'string', flag: 'host', doc: 'Interface to listen on.' }),
+  setting({ key: 'port', field: 'port', kind: 'int', min: 0, max: 65535, flag: 'port', doc: 'Port to listen on; 0 picks a free port.' }),
+  setting({
+    key: 'advertised.host', field: 'advertisedHost', kind: 'string', nullable: true, flag: 'advertised-host',
+    doc: 'Host name Metadata gives clients; null = the listen host (127.0.0.1 for 0.0.0.0).',
+  }),
+  setting({
+    key: 'advertised.port', field: 'advertisedPort', kind: 'int', nullable: true, min: 1, max: 65535, flag: 'advertised-port',
+    doc: 'Port Metadata gives clients; null = the bound port.',
+  }),
+  setting({ key: 'node.id', field: 'nodeId', kind: 'int', min: 0, max: INT32_MAX, flag: 'node-id', doc: "This broker's id." }),
+  setting({
+    key: 'cluster.id', field: 'clusterId', kind: 'string', nullable: true,
+    doc: 'Cluster id; null = generate one (persisted with durable storage).',
+  }),
+  setting({
+    key: 'storage.type', path: ['storage', 'type'], field: 'storage.type', kind: 'enum', values: STORAGE_TYPES, flag: 'storage',
+    doc: 'Storage engine.',
+  }),
+  setting({
+    key: 'storage.path', path: ['storage', 'path'], field: 'storage.path', kind: 'string', nullable: true, flag: 'data-dir',
+    envAliases: ['RAFKA_DATA_DIR'], doc: 'Data directory of durable engines (relative to the working directory).',
+  }),
+  setting({ key: 'auto.create.topics.enable', field: 'autoCreateTopicsEnable', kind: 'boolean', doc: 'Create unknown topics on Metadata/Produce.' }),
+  setting({ key: 'num.partitions', field: 'numPartitions', kind: 'int', min: 1, max: INT32_MAX, doc: 'Partitions of auto-created topics.' }),
+  setting({
+    key: 'default.replication.factor', field: 'defaultReplicationFactor', kind: 'int', min: 1, max: 32767,
+    doc: 'Replication factor of auto-created topics.',
+  }),
+  setting({
+    key: 'socket.request.max.bytes', field: 'socketRequestMaxBytes', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest request frame accepted.',
+  }),
+  setting({
+    key: 'max.in.flight.requests.per.connection', field: 'maxInFlightRequestsPerConnection', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Unanswered requests per connection before reading pauses.',
+  }),
+  setting({ key: 'max.connections', field: 'maxConnections', kind: 'int', min: 0, max: INT32_MAX, doc: 'Maximum open connections.' }),
+  setting({
+    key: 'connections.max.idle.ms', field: 'connectionsMaxIdleMs', kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER,
+    doc: 'Idle connections are closed after this long; -1 = never.',
+  }),
+  setting({
+    key: 'message.max.bytes', field: 'messageMaxBytes', kind: 'int', min: 0, max: INT32_MAX,
+    doc: "Largest record batch; the broker default of topics' max.message.bytes.",
+  }),
+  setting({ key: 'fetch.max.bytes', field: 'fetchMaxBytes', kind: 'int', min: 1024, max: INT32_MAX, doc: 'Cap on one fetch response.' }),
+  setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
+]);
+
+export const SETTINGS_BY_FIELD: ReadonlyMap<SettingField, Setting> = new Map(SETTINGS.map((s) => [s.field, s]));
+export const SETTINGS_BY_KEY: ReadonlyMap<string, Setting> = new Map(SETTINGS.map((s) => [s.key, s]));
+
+/** The `storage` section also accepts `storage_type` (the seed's spelling) for `type`. */
+export const STORAGE_TYPE_ALIAS = 'storage_type';
+/** The section of Kafka topic config defaults. */
+export const TOPIC_DEFAULTS_KEY = 'topic.defaults';
+/** Prefix of the environment variables setting topic defaults (`RAFKA_TOPIC_DEFAULTS_RETENTION_MS`). */
+export const TOPIC_DEFAULTS_ENV_PREFIX = 'RAFKA_TOPIC_DEFAULTS_';
+/** Environment variable naming the config file. */
+export const CONFIG_FILE_ENV = 'RAFKA_CONFIG';
+
+// ---- JSON Schema ------------------------------------------------------------------------------
+
+type JsonSchema = Record<string, unknown>;
+
+function settingSchema(s: Setting): JsonSchema {
+  switch (s.kind) {
+    case 'int':
+      return { type: s.nullable ? ['integer', 'null'] : 'integer', minimum: s.min, maximum: s.max };
+    case 'string':
+      return { type: s.nullable ? ['string', 'null'] : 'string', minLength: 1 };
+    case 'boolean':
+      return { type: s.nullable ? ['boolean', 'null'] : 'boolean' };
+    case 'enum':
+      return { enum: s.nullable ? [...s.values!, null] : [...s.values!] };
+  }
+}
+
+function stripUndefined(o: JsonSchema): JsonSchema {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+function buildSchema(): JsonSchema {
+  const root: JsonSchema & { properties: Record<string, JsonSchema> } = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {},
+  };
+  const storage: JsonSchema & { properties: Record<string, JsonSchema> } = {
+    type: 'object',
+    additionalProperties: false,
+    properties: {},
+  };
+  for (const s of SETTINGS) {
+    const schema = stripUndefined(settingSchema(s));
+    if (s.path.length === 1) root.properties[s.path[0]!] = schema;
+    else storage.properties[s.path[1]!] = schema;
+  }
+  storage.properties[STORAGE_TYPE_ALIAS] = storage.properties['type']!;
+  root.properties['storage'] = storage;
+  const topicDefaults: Record<string, JsonSchema> = {};
+  for (const name of TOPIC_CONFIGS.keys()) {
+    topicDefaults[name] = { type: ['string', 'number', 'boolean', 'array'], items: { type: ['string', 'number', 'boolean'] } };
+  }
+  root.properties[TOPIC_DEFAULTS_KEY] = { type: 'object', additionalProperties: false, properties: topicDefaults };
+  return root;
+}
+
+/** JSON Schema of rafka.yaml (draft-07 as ajv v8 defaults to). */
+export const CONFIG_FILE_SCHEMA: JsonSchema = buildSchema();
+
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+/** Validates a parsed rafka.yaml (or an object of the same shape built from env / flags). */
+export const validateFileShape: ValidateFunction = ajv.compile(CONFIG_FILE_SCHEMA);
+
+// ---- readable errors ---------------------------------------------------------------------------
+
+/** A schema problem: where (path in the file shape) and what, in plain words. */
+export interface ShapeProblem {
+  /** Path of the offending key in the file shape (for unknown keys: including the key). */
+  path: string[];
+  /** True when the problem is the key itself (unknown key): point at the key, not its value. */
+  atKey: boolean;
+  message: string;
+}
+
+/** Decodes a JSON pointer (ajv's instancePath) into its segments. */
+export function pointerToPath(pointer: string): string[] {
+  if (pointer === '') return [];
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** Renders a value for "(got …)". */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return JSON.stringify(v);
+  return String(v);
+}
+
+const TYPE_WORDS: Record<string, string> = {
+  integer: 'an integer',
+  number: 'a number',
+  string: 'a string',
+  boolean: 'true or false',
+  null: 'null',
+  object: 'a mapping of keys to values',
+  array: 'a list',
+};
+
+/** Edit distance with transpositions (optimal string alignment), for "did you mean" suggestions. */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The closest candidate to `word`, if it is close enough to be a plausible typo. */
+export function suggest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const dd = distance(word.toLowerCase(), c.toLowerCase());
+    if (dd < bestD) {
+      bestD = dd;
+      best = c;
+    }
+  }
+  const limit = word.length <= 4 ? 1 : Math.max(2, Math.floor(word.length / 4));
+  return best !== undefined && bestD <= limit ? best : undefined;
+}
+
+function knownKeysAt(path: string[]): string[] {
+  if (path.length === 0) return Object.keys((CONFIG_FILE_SCHEMA as { properties: object }).properties);
+  if (path.length === 1 && path[0] === 'storage') return ['type', 'path', STORAGE_TYPE_ALIAS];
+  if (path.length === 1 && path[0] === TOPIC_DEFAULTS_KEY) return [...TOPIC_CONFIGS.keys()];
+  return [];
+}
+
+function unknownKeyMessage(parent: string[], key: string, value: unknown): string {
+  if (parent.length === 1 && parent[0] === TOPIC_DEFAULTS_KEY) {
+    const topicName = [...TOPIC_CONFIGS.values()].find((d) => d.synonyms.some((s) => s.name === key) && d.name !== key)?.name;
+    if (topicName) return `unknown topic config "${key}" (that is a broker setting; the topic config is "${topicName}")`;
+    const guess = suggest(key, TOPIC_CONFIGS.keys());
+    return `unknown topic config "${key}"` + (guess ? ` (did you mean "${guess}"?)` : '');
+  }
+  if (parent.length === 0 && TOPIC_CONFIGS.has(key)) {
+    return `unknown key "${key}" (topic configs go under ${TOPIC_DEFAULTS_KEY}:)`;
+  }
+  if (parent.length === 0) {
+    // `storage.type: log` written flat, or `log: { level: info }` written nested.
+    const nested = SETTINGS_BY_KEY.get(key);
+    if (nested && nested.path.length > 1) {
+      return `unknown key "${key}" (write it nested: ${nested.path[0]}: { ${nested.path.slice(1).join('.')}: ... })`;
+    }
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const flat = Object.keys(value).map((k) => `${key}.${k}`).find((k) => SETTINGS_BY_KEY.has(k) && SETTINGS_BY_KEY.get(k)!.path.length === 1);
+      if (flat) return `unknown key "${key}" (settings are dotted keys, not nested: write "${flat}: ...")`;
+    }
+  }
+  const guess = suggest(key, knownKeysAt(parent));
+  return `unknown key "${key}"` + (guess ? ` (did you mean "${guess}"?)` : '');
+}
+
+/** Turns ajv errors into readable problems (deduplicated, one per location). */
+export function shapeProblems(errors: readonly ErrorObject[] | null | undefined): ShapeProblem[] {
+  const out: ShapeProblem[] = [];
+  const seen = new Set<string>();
+  for (const e of errors ?? []) {
+    const path = pointerToPath(e.instancePath);
+    let p: ShapeProblem;
+    switch (e.keyword) {
+      case 'additionalProperties': {
+        const key = String((e.params as { additionalProperty: string }).additionalProperty);
+        const value = e.data !== null && typeof e.data === 'object' ? (e.data as Record<string, unknown>)[key] : undefined;
+        p = { path: [...path, key], atKey: true, message: unknownKeyMessage(path, key, value) };
+        break;
+      }
+      case 'type': {
+        const t = (e.params as { type: string | string[] }).type;
+        const types = (Array.isArray(t) ? t : String(t).split(',')).map((x) => TYPE_WORDS[x] ?? x);
+        const words = types.length > 1 ? `${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}` : types[0];
+        p = { path, atKey: false, message: `must be ${words} (got ${describeValue(e.data)})` };
+        break;
+      }
+      case 'enum': {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => (v === null ? 'null' : String(v)));
+        p = { path, atKey: false, message: `must be one of ${allowed.join(', ')} (got ${describeValue(e.data)})` };
+        break;
+      }
+      case 'minimum':
+        p = { path, atKey: false, message: `must be >= ${(e.params as { limit: number }).limit} (got ${describeValue(e.data)})` };
+        break;
+      case 'maximum':
+        p = { path, atKey: false, message: `must be <= ${(e.params as { limit: number }).limit} (got ${describeValue(e.data)})` };
+        break;
+      case 'minLength':
+        p = { path, atKey: false, message: 'must not be empty' };
+        break;
+      default:
+        p = { path, atKey: false, message: `${e.message ?? 'is invalid'} (got ${describeValue(e.data)})` };
+    }
+    const id = `${p.path.join('\u0000')}|${p.atKey}`;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    out.push(p);
+  }
+  return out;
+}
+
+/** Joins a file-shape path for display: `storage.type`, `topic.defaults.retention.ms`. */
+export function displayPath(path: readonly string[]): string {
+  return path.join('.');
+}

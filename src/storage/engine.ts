@@ -1,0 +1,120 @@
+/**
+ * The one interface between the broker and its storage. It is shaped like Kafka's own operations
+ * (append a batch and learn its base offset, read batches from an offset up to a byte limit, log
+ * start / high watermark, offsets by timestamp, topic metadata, committed offsets) so that every
+ * engine — the in-memory reference, the segment log, RocksDB — plugs in the same way and runs the
+ * same conformance suite (test/storage-conformance.ts).
+ *
+ * Callers: only the broker's single event loop. An engine may do I/O asynchronously. Appends to one
+ * partition may overlap (two connections producing to it): an engine assigns offsets in call order,
+ * synchronously inside `append` before its first await, so concurrent appends never share offsets.
+ *
+ * Offsets and timestamps are JavaScript numbers: a single broker never reaches 2^53 of either.
+ */
+
+export interface TopicRecord {
+  name: string;
+  /** Kafka topic id, base64url form (see protocol/codec/uuid.ts). */
+  id: string;
+  partitionCount: number;
+  /** Topic-level config overrides only (what DescribeConfigs reports as DYNAMIC_TOPIC_CONFIG). */
+  configs: Record<string, string>;
+}
+
+/** What the broker persists about itself: stable across restarts on durable engines. */
+export interface BrokerMetadata {
+  clusterId: string | null;
+  /** The next producer id to hand out (InitProducerId); never reused after a restart. */
+  nextProducerId: number;
+  topics: TopicRecord[];
+}
+
+export interface PartitionOffsets {
+  /** First offset still readable (Kafka's log start offset). */
+  logStartOffset: number;
+  /** Offset the next appended record gets; for one replica this is the high watermark. */
+  highWatermark: number;
+}
+
+/** A record batch the broker has validated, and the header facts it already read. */
+export interface AppendBatch {
+  /** The batch bytes (magic v2). The engine writes the assigned base offset into bytes 0–7. */
+  bytes: Buffer;
+  /** Records in the batch (the offsets it takes: lastOffsetDelta + 1). */
+  recordCount: number;
+  /** Largest timestamp in the batch (after any LogAppendTime rewrite). */
+  maxTimestamp: number;
+}
+
+export interface AppendResult {
+  baseOffset: number;
+}
+
+export interface ReadResult {
+  /** Whole stored batches, in offset order, the first containing (or following) the requested offset. */
+  batches: Buffer[];
+  /** Sum of the batches' lengths. */
+  bytes: number;
+}
+
+export interface CommittedOffset {
+  offset: number;
+  leaderEpoch: number;
+  metadata: string | null;
+  commitTimestampMs: number;
+}
+
+export interface GroupOffsetEntry {
+  topic: string;
+  partition: number;
+  committed: CommittedOffset | null; // null deletes the commit
+}
+
+export interface StorageEngine {
+  /** Engine name as configured (`memory`, `log`, `rocksdb`). */
+  readonly kind: string;
+  /** Whether acknowledged data survives a restart of the process. */
+  readonly durable: boolean;
+
+  /** Open (recovering if needed) and return what the broker persisted. Called once, first. */
+  open(): Promise<BrokerMetadata>;
+  /** Flush and release everything; the engine is unusable afterwards. */
+  close(): Promise<void>;
+
+  setClusterId(clusterId: string): Promise<void>;
+  setNextProducerId(next: number): Promise<void>;
+
+  /** Create a topic and its partitions' empty logs. The broker has checked the name is free. */
+  createTopic(topic: TopicRecord): Promise<void>;
+  /** Replace a topic's record (configs changed, partitions added: new ones start empty). */
+  updateTopic(topic: TopicRecord): Promise<void>;
+  /** Delete a topic with all its data and committed offsets. */
+  deleteTopic(name: string): Promise<void>;
+
+  /** Append one batch at the partition's high watermark; resolves once it is as durable as configured. */
+  append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult>;
+  /**
+   * Read whole batches starting with the one that contains `offset`, adding batches while the total
+   * stays within `maxBytes`. When `minOneBatch` is set the first batch is returned even if it alone
+   * is larger than `maxBytes` (Kafka's KIP-74 rule that lets a consumer make progress).
+   */
+  read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult>;
+  offsets(topic: string, partition: number): PartitionOffsets;
+  /** The first stored batch whose max timestamp is ≥ `timestamp`, or null (for ListOffsets by time). */
+  findBatchByTimestamp(topic: string, partition: number, timestamp: number): Promise<Buffer | null>;
+  /** The first batch holding the partition's largest timestamp, or null when empty (ListOffsets -3). */
+  findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null>;
+
+  /** Apply a group's offset commits atomically (all or none). */
+  commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void>;
+  /** All committed offsets of a group: key is `${topic}\u0000${partition}`. */
+  fetchOffsets(groupId: string): ReadonlyMap<string, CommittedOffset & { topic: string; partition: number }>;
+  /** Groups that have committed offsets. */
+  listOffsetGroups(): string[];
+  /** Remove all of a group's committed offsets. */
+  deleteGroupOffsets(groupId: string): Promise<void>;
+}
+
+export function offsetKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}

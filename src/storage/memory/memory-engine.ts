@@ -1,0 +1,170 @@
+/**
+ * The in-memory reference engine: every partition is an array of batches with their offsets. It is
+ * the default for embedded test brokers (start-up in milliseconds, nothing on disk) and the model
+ * the durable engines are checked against by the shared conformance suite.
+ */
+import type {
+  AppendBatch,
+  AppendResult,
+  BrokerMetadata,
+  CommittedOffset,
+  GroupOffsetEntry,
+  PartitionOffsets,
+  ReadResult,
+  StorageEngine,
+  TopicRecord,
+} from '../engine.js';
+import { offsetKey } from '../engine.js';
+
+/** One partition's log in memory. Batches are kept in parallel arrays for cheap binary search. */
+class MemoryPartitionLog {
+  readonly batches: Buffer[] = [];
+  readonly baseOffsets: number[] = [];
+  readonly lastOffsets: number[] = [];
+  readonly maxTimestamps: number[] = [];
+  logStartOffset = 0;
+  highWatermark = 0;
+
+  append(batch: AppendBatch): number {
+    const base = this.highWatermark;
+    // Keep our own copy: the request frame the bytes arrived in may be shared with other requests.
+    const bytes = Buffer.from(batch.bytes);
+    bytes.writeBigInt64BE(BigInt(base), 0);
+    this.batches.push(bytes);
+    this.baseOffsets.push(base);
+    this.lastOffsets.push(base + batch.recordCount - 1);
+    this.maxTimestamps.push(batch.maxTimestamp);
+    this.highWatermark = base + batch.recordCount;
+    return base;
+  }
+
+  /** Index of the first batch whose last offset is ≥ offset (batches.length if none). */
+  indexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.lastOffsets.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.lastOffsets[mid]! < offset) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
+    const batches: Buffer[] = [];
+    let bytes = 0;
+    for (let i = this.indexOf(Math.max(offset, this.logStartOffset)); i < this.batches.length; i++) {
+      const b = this.batches[i]!;
+      if (bytes + b.length > maxBytes && !(minOneBatch && batches.length === 0)) break;
+      batches.push(b);
+      bytes += b.length;
+    }
+    return { batches, bytes };
+  }
+}
+
+export class MemoryEngine implements StorageEngine {
+  readonly kind: string = 'memory';
+  readonly durable: boolean = false;
+
+  private clusterId: string | null = null;
+  private nextProducerId = 0;
+  private readonly topics = new Map<string, TopicRecord>();
+  private readonly logs = new Map<string, MemoryPartitionLog[]>();
+  private readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
+
+  async open(): Promise<BrokerMetadata> {
+    return { clusterId: this.clusterId, nextProducerId: this.nextProducerId, topics: [...this.topics.values()].map(cloneTopic) };
+  }
+
+  async close(): Promise<void> {}
+
+  async setClusterId(clusterId: string): Promise<void> {
+    this.clusterId = clusterId;
+  }
+
+  async setNextProducerId(next: number): Promise<void> {
+    this.nextProducerId = next;
+  }
+
+  async createTopic(topic: TopicRecord): Promise<void> {
+    this.topics.set(topic.name, cloneTopic(topic));
+    this.logs.set(topic.name, Array.from({ length: topic.partitionCount }, () => new MemoryPartitionLog()));
+  }
+
+  async updateTopic(topic: TopicRecord): Promise<void> {
+    const logs = this.logs.get(topic.name);
+    if (!logs) throw new Error(`updateTopic: no topic ${topic.name}`);
+    while (logs.length < topic.partitionCount) logs.push(new MemoryPartitionLog());
+    this.topics.set(topic.name, cloneTopic(topic));
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    this.topics.delete(name);
+    this.logs.delete(name);
+    for (const offsets of this.groupOffsets.values()) {
+      for (const [key, value] of offsets) if (value.topic === name) offsets.delete(key);
+    }
+  }
+
+  private log(topic: string, partition: number): MemoryPartitionLog {
+    const log = this.logs.get(topic)?.[partition];
+    if (!log) throw new Error(`no partition ${topic}-${partition}`);
+    return log;
+  }
+
+  async append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
+    return { baseOffset: this.log(topic, partition).append(batch) };
+  }
+
+  async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    return this.log(topic, partition).read(offset, maxBytes, minOneBatch);
+  }
+
+  offsets(topic: string, partition: number): PartitionOffsets {
+    const log = this.log(topic, partition);
+    return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark };
+  }
+
+  async findBatchByTimestamp(topic: string, partition: number, timestamp: number): Promise<Buffer | null> {
+    const log = this.log(topic, partition);
+    const i = log.maxTimestamps.findIndex((t) => t >= timestamp);
+    return i < 0 ? null : log.batches[i]!;
+  }
+
+  async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
+    const log = this.log(topic, partition);
+    let best = -1;
+    for (let i = 0; i < log.maxTimestamps.length; i++) {
+      if (best < 0 || log.maxTimestamps[i]! > log.maxTimestamps[best]!) best = i;
+    }
+    return best < 0 ? null : log.batches[best]!;
+  }
+
+  async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
+    let offsets = this.groupOffsets.get(groupId);
+    if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
+    for (const e of entries) {
+      const key = offsetKey(e.topic, e.partition);
+      if (e.committed === null) offsets.delete(key);
+      else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
+    }
+    if (offsets.size === 0) this.groupOffsets.delete(groupId);
+  }
+
+  fetchOffsets(groupId: string): ReadonlyMap<string, CommittedOffset & { topic: string; partition: number }> {
+    return this.groupOffsets.get(groupId) ?? new Map();
+  }
+
+  listOffsetGroups(): string[] {
+    return [...this.groupOffsets.keys()];
+  }
+
+  async deleteGroupOffsets(groupId: string): Promise<void> {
+    this.groupOffsets.delete(groupId);
+  }
+}
+
+function cloneTopic(t: TopicRecord): TopicRecord {
+  return { name: t.name, id: t.id, partitionCount: t.partitionCount, configs: { ...t.configs } };
+}

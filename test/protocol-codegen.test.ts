@@ -1,0 +1,52 @@
+/**
+ * The committed src/protocol/messages/ must be exactly what scripts/gen-protocol.ts generates from the
+ * Kafka specs (regenerate with `npm run build && npm run gen:protocol`).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { defaultOutDir, defaultSpecDir, generate } from '../scripts/gen-protocol.js';
+
+test('generated protocol files match the specs', () => {
+  const files = generate(defaultSpecDir());
+  const outDir = defaultOutDir();
+  assert.ok(files.size > 90, `expected ~99 generated files, got ${files.size}`);
+  const differ: string[] = [];
+  for (const [name, text] of files) {
+    let onDisk: string | null = null;
+    try {
+      onDisk = readFileSync(join(outDir, name), 'utf8');
+    } catch {
+      onDisk = null;
+    }
+    if (onDisk !== text) differ.push(onDisk === null ? `${name} (missing)` : name);
+  }
+  for (const f of readdirSync(outDir)) {
+    if (f.endsWith('.ts') && !files.has(f)) differ.push(`${f} (not generated)`);
+  }
+  assert.deepEqual(differ, [], 'run `npm run build && npm run gen:protocol` and commit the result');
+});
+
+test('generation is deterministic', () => {
+  const a = generate(defaultSpecDir());
+  const b = generate(defaultSpecDir());
+  assert.deepEqual([...a.keys()], [...b.keys()]);
+  for (const [k, v] of a) assert.equal(b.get(k), v, k);
+  assert.deepEqual([...a.keys()], [...a.keys()].sort());
+});
+
+test('one file per API, header and data spec; no about prose in the output', () => {
+  const files = generate(defaultSpecDir());
+  for (const name of [
+    'produce.ts', 'api-versions.ts', 'create-topics.ts', 'describe-cluster.ts', 'init-producer-id.ts',
+    'incremental-alter-configs.ts', 'request-header.ts', 'response-header.ts', 'consumer-protocol-subscription.ts',
+    'k-raft-version-record.ts', 'index.ts',
+  ]) {
+    assert.ok(files.has(name), name);
+  }
+  // 88 APIs + 2 headers + 8 data specs + index.
+  assert.equal(files.size, 99);
+  const produce = files.get('produce.ts')!;
+  assert.ok(!produce.includes('The number of acknowledgments'), 'about text leaked into generated code');
+});
