@@ -42,7 +42,7 @@ import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
 type Obj = Record<string, unknown>;
 
 const SPECS = loadSpecs(defaultSpecDir());
-const NUM_RUNS = 20;
+const NUM_RUNS = Number(process.env.RAFKA_FC_RUNS ?? 20);
 
 function codecOf(spec: MessageSpec): MessageCodec<any> {
   const c = (messages as unknown as Record<string, MessageCodec<any>>)[spec.name];

@@ -139,7 +139,8 @@ export function readConfigFile(file: string): ConfigOverrides {
 export function parseConfigText(text: string, file = '<config>'): ConfigOverrides {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const at = (offset: number) => lineCounter.linePos(offset);
+  // An error at the very end (unclosed quote, bracket) points at the last line, not the one after.
+  const at = (offset: number) => lineCounter.linePos(Math.max(0, Math.min(offset, text.replace(/\s+$/, '').length)));
   const issue = (path: string, offset: number | undefined, problem: string): ConfigIssue => {
     const pos = offset === undefined ? undefined : at(offset);
     const where = pos ? `${file}:${pos.line}:${pos.col}` : file;

@@ -1,0 +1,248 @@
+#!/usr/bin/env python3
+"""Drive confluent-kafka (librdkafka) against a Rafka broker for test/compat-python.test.ts.
+
+Usage: python3 test/clients/python_client.py < job.json
+
+The job (JSON on stdin) names a mode:
+  {"mode": "produce-consume", "bootstrap": "host:port", "topic": "...", "partitions": 4,
+   "messages": [{"k": b64|null, "v": b64|null, "h": [[name, b64|null], ...]}, ...]}
+  {"mode": "admin", "bootstrap": "host:port", "topic": "..."}
+
+It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
+null). librdkafka errors and logs go to stderr, and error_cb errors are also listed in the result
+under "errors" so the test can assert there were none. Every wait is bounded: nothing here hangs.
+"""
+import base64
+import json
+import logging
+import sys
+import time
+
+from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Producer,
+                             TopicPartition)
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
+                                   ResourceType)
+
+TIMEOUT = 15.0
+
+errors = []
+logging.basicConfig(stream=sys.stderr, level=logging.DEBUG, format='%(asctime)s %(name)s %(message)s')
+log = logging.getLogger('librdkafka')
+
+
+def error_cb(err):
+    errors.append({'code': err.code(), 'name': err.name(), 'str': err.str()})
+    print(f'librdkafka error: {err}', file=sys.stderr, flush=True)
+
+
+def b64(b):
+    return None if b is None else base64.b64encode(b).decode('ascii')
+
+
+def unb64(s):
+    return None if s is None else base64.b64decode(s)
+
+
+def common(job):
+    conf = {'bootstrap.servers': job['bootstrap'], 'error_cb': error_cb, 'logger': log}
+    if job.get('debug'):
+        conf['debug'] = job['debug']
+    return conf
+
+
+def future_result(fut):
+    """A future's outcome as JSON: {"ok": true, "value": ...} or {"ok": false, "error": ...}."""
+    try:
+        value = fut.result(timeout=TIMEOUT)
+        return {'ok': True, 'value': value}
+    except KafkaException as e:
+        err = e.args[0]
+        return {'ok': False, 'error': {'code': err.code(), 'name': err.name(), 'str': err.str()}}
+    except Exception as e:  # timeouts and anything else: report, never hang
+        return {'ok': False, 'error': {'code': None, 'name': type(e).__name__, 'str': str(e)}}
+
+
+def metadata_json(md, topic=None):
+    topics = {}
+    for name, t in md.topics.items():
+        if topic is not None and name != topic:
+            continue
+        topics[name] = {
+            'error': None if t.error is None else t.error.name(),
+            'partitions': {str(p.id): {'leader': p.leader, 'replicas': list(p.replicas), 'isrs': list(p.isrs),
+                                       'error': None if p.error is None else p.error.name()}
+                           for p in t.partitions.values()},
+        }
+    return {
+        'cluster_id': md.cluster_id,
+        'controller_id': md.controller_id,
+        'brokers': {str(b.id): {'host': b.host, 'port': b.port} for b in md.brokers.values()},
+        'topics': topics,
+    }
+
+
+def describe_topic_configs(admin, topic):
+    res = ConfigResource(ResourceType.TOPIC, topic)
+    out = future_result(admin.describe_configs([res])[res])
+    if out['ok']:
+        out['value'] = {name: {'value': e.value, 'is_default': e.is_default, 'is_read_only': e.is_read_only,
+                               'is_sensitive': e.is_sensitive, 'source': int(e.source)}
+                        for name, e in out['value'].items()}
+    return out
+
+
+def create_topic(admin, topic, partitions):
+    out = future_result(admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+                                            operation_timeout=10, request_timeout=TIMEOUT)[topic])
+    out.pop('value', None)  # None on success
+    return out
+
+
+def produce_consume(job):
+    topic, partitions = job['topic'], job['partitions']
+    result = {}
+    admin = AdminClient(common(job))
+    result['create'] = create_topic(admin, topic, partitions)
+    result['metadata'] = metadata_json(admin.list_topics(topic=topic, timeout=TIMEOUT), topic)
+
+    # --- produce (idempotent), one delivery report per message, in produce order
+    producer = Producer({**common(job), 'enable.idempotence': True, 'acks': 'all', 'linger.ms': 5})
+    messages = job['messages']
+    deliveries = [None] * len(messages)
+
+    def on_delivery(index):
+        def cb(err, msg):
+            if err is not None:
+                print(f'delivery failed for message {index}: {err}', file=sys.stderr, flush=True)
+                deliveries[index] = {'error': err.name()}
+            else:
+                ts_type, ts = msg.timestamp()
+                deliveries[index] = {'error': None, 'partition': msg.partition(), 'offset': msg.offset(),
+                                     'timestamp': ts, 'timestamp_type': ts_type}
+        return cb
+
+    for i, m in enumerate(messages):
+        headers = [(name, unb64(v)) for name, v in m['h']]
+        while True:
+            try:
+                producer.produce(topic, key=unb64(m['k']), value=unb64(m['v']), headers=headers,
+                                 on_delivery=on_delivery(i))
+                break
+            except BufferError:
+                producer.poll(0.1)
+        producer.poll(0)
+    result['unflushed'] = producer.flush(TIMEOUT)
+    result['deliveries'] = deliveries
+
+    # --- consume by explicit assignment: no subscribe(), no commits
+    consumer = Consumer({**common(job), 'group.id': 'unused', 'enable.auto.commit': False,
+                         'enable.auto.offset.store': False, 'enable.partition.eof': True})
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+    consumed = []
+    at_eof = set()
+    deadline = time.monotonic() + TIMEOUT
+    while len(at_eof) < partitions and time.monotonic() < deadline:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            continue
+        if msg.error() is not None:
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                # EOF also fires for an empty partition; keep polling until all are at EOF after the data
+                at_eof.add(msg.partition())
+            else:
+                print(f'consume error: {msg.error()}', file=sys.stderr, flush=True)
+                consumed.append({'error': msg.error().name(), 'partition': msg.partition()})
+            continue
+        at_eof.discard(msg.partition())
+        ts_type, ts = msg.timestamp()
+        consumed.append({'partition': msg.partition(), 'offset': msg.offset(), 'k': b64(msg.key()),
+                         'v': b64(msg.value()), 'h': [[n, b64(v)] for n, v in (msg.headers() or [])],
+                         'timestamp': ts, 'timestamp_type': ts_type})
+    result['consumed'] = consumed
+    result['eof_partitions'] = sorted(at_eof)
+
+    # --- watermarks and offsets_for_times (ListOffsets)
+    result['watermarks'] = {}
+    for p in range(partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT, cached=False)
+        result['watermarks'][str(p)] = [low, high]
+
+    # For every partition: the timestamp of its middle message, its first message's, and one past the end
+    queries = []
+    by_partition = {}
+    for m in consumed:
+        if 'error' not in m:
+            by_partition.setdefault(m['partition'], []).append(m)
+    for p, msgs in sorted(by_partition.items()):
+        mid = msgs[len(msgs) // 2]
+        queries.append((p, mid['timestamp']))
+        queries.append((p, msgs[0]['timestamp']))
+        queries.append((p, max(x['timestamp'] for x in msgs) + 1))
+    times = []
+    for p, ts in queries:  # one partition per request: the answers cannot be mixed up
+        tps = consumer.offsets_for_times([TopicPartition(topic, p, ts)], timeout=TIMEOUT)
+        times.append({'partition': p, 'timestamp': ts, 'offset': tps[0].offset,
+                      'error': None if tps[0].error is None else tps[0].error.name()})
+    result['offsets_for_times'] = times
+    consumer.close()
+    result['errors'] = errors
+    return result
+
+
+def admin(job):
+    topic = job['topic']
+    result = {}
+    admin = AdminClient(common(job))
+    result['create'] = create_topic(admin, topic, 2)
+    result['create_again'] = create_topic(admin, topic, 2)
+    result['describe_before'] = describe_topic_configs(admin, topic)
+
+    res = ConfigResource(ResourceType.TOPIC, topic, set_config={'retention.ms': '3600000'})
+    out = future_result(admin.alter_configs([res])[res])
+    out.pop('value', None)
+    result['alter'] = out
+    result['describe_after_alter'] = describe_topic_configs(admin, topic)
+
+    res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+        ConfigEntry('retention.ms', '7200000', incremental_operation=AlterConfigOpType.SET)])
+    out = future_result(admin.incremental_alter_configs([res])[res])
+    out.pop('value', None)
+    result['incremental_set'] = out
+    result['describe_after_incremental_set'] = describe_topic_configs(admin, topic)
+
+    res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+        ConfigEntry('retention.ms', None, incremental_operation=AlterConfigOpType.DELETE)])
+    out = future_result(admin.incremental_alter_configs([res])[res])
+    out.pop('value', None)
+    result['incremental_delete'] = out
+    result['describe_after_incremental_delete'] = describe_topic_configs(admin, topic)
+
+    res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
+        ConfigEntry('no.such.config', '1', incremental_operation=AlterConfigOpType.SET)])
+    out = future_result(admin.incremental_alter_configs([res])[res])
+    out.pop('value', None)
+    result['incremental_unknown'] = out
+
+    out = future_result(admin.delete_topics([topic], operation_timeout=10, request_timeout=TIMEOUT)[topic])
+    out.pop('value', None)
+    result['delete'] = out
+    # All-topics metadata: asking for the topic by name could auto-create it again.
+    result['topics_after_delete'] = sorted(admin.list_topics(timeout=TIMEOUT).topics.keys())
+    out = future_result(admin.delete_topics([topic], operation_timeout=10, request_timeout=TIMEOUT)[topic])
+    out.pop('value', None)
+    result['delete_again'] = out
+    result['errors'] = errors
+    return result
+
+
+def main():
+    job = json.load(sys.stdin)
+    modes = {'produce-consume': produce_consume, 'admin': admin}
+    result = modes[job['mode']](job)
+    json.dump(result, sys.stdout)
+    sys.stdout.write('\n')
+    sys.stdout.flush()
+
+
+if __name__ == '__main__':
+    main()
