@@ -553,8 +553,14 @@ class MessageGen {
       if (presentCond === 'false') {
         c.line(`let ${t}: ${fi.tsType} = ${this.defaultCode(fi, false)};`);
       } else if (presentCond === 'true') {
-        c.line(`let ${t}: ${fi.tsType};`);
-        this.emitReadIn(c, def, fi, t, 'r', fi.inline!);
+        const tmp = new Code();
+        this.emitReadIn(tmp, def, fi, t, 'r', fi.inline!);
+        const single = tmp.lines.length === 1 && tmp.lines[0]!.startsWith(`${t} = `);
+        if (single && fi.tagged === null) c.line(`const ${t}: ${fi.tsType} = ${tmp.lines[0]!.slice(t.length + 3)}`);
+        else {
+          c.line(`let ${t}: ${fi.tsType};`);
+          for (const l of tmp.lines) c.line(l);
+        }
       } else {
         c.line(`let ${t}: ${fi.tsType};`);
         c.open(`if (${presentCond}) {`);
@@ -857,7 +863,6 @@ function fileFor(specs: MessageSpec[], exported: Map<string, string>, fileName: 
   const lines = [
     HEADER,
     `// Sources: ${specs.map((s) => s.name + '.json').join(', ')}`,
-    '/* eslint-disable */',
     `import { DecodeError, EncodeError } from '../codec/errors.js';`,
     `import type { Init, MessageCodec } from '../codec/message.js';`,
     `import ${uses.readerValue ? '' : 'type '}{ Reader } from '../codec/reader.js';`,
@@ -876,7 +881,7 @@ function fileFor(specs: MessageSpec[], exported: Map<string, string>, fileName: 
 }
 
 function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>, files: string[]): string {
-  const L: string[] = [HEADER, '/* eslint-disable */', `import type { MessageCodec } from '../codec/message.js';`];
+  const L: string[] = [HEADER, `import type { MessageCodec } from '../codec/message.js';`];
   for (const req of requests) {
     const res = responses.get(req.apiKey!)!;
     L.push(`import { ${req.name}, ${res.name} } from './${kebab(apiName(req))}.js';`);

@@ -160,6 +160,8 @@ function describeParseError(e: unknown): string {
     if (m) return `option ${m[2]} needs a value`;
     const b = /Option '(-\w, )?(--[\w-]+)' does not take an argument/.exec(msg);
     if (b) return `option ${b[2]} does not take a value`;
+    const a = /Option '(-\w, )?(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (a) return `option ${a[2]} needs a value (write a value starting with '-' as ${a[2]}=-…)`;
   }
   return msg.split('\n')[0]!;
 }

@@ -100,10 +100,19 @@ def create_topic(admin, topic, partitions):
 
 def produce_consume(job):
     topic, partitions = job['topic'], job['partitions']
-    result = {}
+    result = {'timings': {}}
+    started = time.monotonic()
+
+    def mark(step):
+        nonlocal started
+        now = time.monotonic()
+        result['timings'][step] = round(now - started, 3)
+        started = now
+
     admin = AdminClient(common(job))
     result['create'] = create_topic(admin, topic, partitions)
     result['metadata'] = metadata_json(admin.list_topics(topic=topic, timeout=TIMEOUT), topic)
+    mark('admin')
 
     # --- produce (idempotent), one delivery report per message, in produce order
     producer = Producer({**common(job), 'enable.idempotence': True, 'acks': 'all', 'linger.ms': 5})
@@ -126,13 +135,14 @@ def produce_consume(job):
         while True:
             try:
                 producer.produce(topic, key=unb64(m['k']), value=unb64(m['v']), headers=headers,
-                                 on_delivery=on_delivery(i))
+                                 timestamp=m.get('ts', 0), on_delivery=on_delivery(i))
                 break
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
     result['unflushed'] = producer.flush(TIMEOUT)
     result['deliveries'] = deliveries
+    mark('produce')
 
     # --- consume by explicit assignment: no subscribe(), no commits
     consumer = Consumer({**common(job), 'group.id': 'unused', 'enable.auto.commit': False,
@@ -160,8 +170,13 @@ def produce_consume(job):
                          'timestamp': ts, 'timestamp_type': ts_type})
     result['consumed'] = consumed
     result['eof_partitions'] = sorted(at_eof)
+    consumer.close()
+    mark('consume')
 
-    # --- watermarks and offsets_for_times (ListOffsets)
+    # --- watermarks and offsets_for_times (ListOffsets). A fresh consumer with nothing assigned: the
+    # broker answers one connection's requests in order, so behind the assigned consumer's long-polling
+    # Fetch every query would wait fetch.wait.max.ms.
+    consumer = Consumer({**common(job), 'group.id': 'unused', 'enable.auto.commit': False})
     result['watermarks'] = {}
     for p in range(partitions):
         low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=TIMEOUT, cached=False)
@@ -177,6 +192,7 @@ def produce_consume(job):
         mid = msgs[len(msgs) // 2]
         queries.append((p, mid['timestamp']))
         queries.append((p, msgs[0]['timestamp']))
+        queries.append((p, mid['timestamp'] - 1))
         queries.append((p, max(x['timestamp'] for x in msgs) + 1))
     times = []
     for p, ts in queries:  # one partition per request: the answers cannot be mixed up
@@ -185,6 +201,7 @@ def produce_consume(job):
                       'error': None if tps[0].error is None else tps[0].error.name()})
     result['offsets_for_times'] = times
     consumer.close()
+    mark('list-offsets')
     result['errors'] = errors
     return result
 
