@@ -1025,6 +1025,10 @@ function main(argv: string[]): number {
       return 2;
     }
   }
+  if (!existsSync(specDir)) {
+    process.stderr.write(`gen-protocol: spec directory not found: ${specDir} (use --spec-dir or RAFKA_PROTOCOL_SPEC_DIR)\n`);
+    return 2;
+  }
   const files = generate(specDir);
   const stale = existsSync(outDir)
     ? readdirSync(outDir).filter(

@@ -372,3 +372,33 @@ test('graceful shutdown answers a waiting long poll before closing', async () =>
   assert.ok(Date.now() - started < 5000);
   assert.equal(await client.waitClosed(), true);
 });
+
+test('in-flight limit: requests past it stay unread until earlier ones are answered, then all answer in order', async () => {
+  const local = await testBroker({ maxInFlightRequestsPerConnection: 2 });
+  const client = await RawClient.connect(local.port);
+  try {
+    const create = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: 'inflight', numPartitions: 1, replicationFactor: 1 }],
+    });
+    assert.equal(create.topics[0]!.errorCode, 0);
+    const frames = [
+      client.frame(ApiKey.Fetch, 12, FetchRequest, {
+        maxWaitMs: 400,
+        minBytes: 1,
+        topics: [{ topic: 'inflight', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1000 }] }],
+      }, 1),
+    ];
+    for (let i = 0; i < 20; i++) frames.push(client.frame(ApiKey.ApiVersions, 3, ApiVersionsRequest, { clientSoftwareName: 'a', clientSoftwareVersion: '1' }, 100 + i));
+    client.write(Buffer.concat(frames));
+    await new Promise((r) => setTimeout(r, 150));
+    const [stats] = local.broker.connectionStats();
+    assert.ok(stats!.inFlight <= 2, `in flight ${stats!.inFlight}`);
+    assert.ok(stats!.bufferedBytes > 0, 'later requests wait unparsed');
+    assert.equal(stats!.readingPaused, true);
+    decodeResponse((await client.readFrame())!, ApiKey.Fetch, 12, FetchResponse, 1);
+    for (let i = 0; i < 20; i++) decodeResponse((await client.readFrame())!, ApiKey.ApiVersions, 3, ApiVersionsResponse, 100 + i);
+  } finally {
+    client.close();
+    await local.close();
+  }
+});

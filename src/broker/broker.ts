@@ -93,6 +93,11 @@ export class Broker {
     return this.connections.size;
   }
 
+  /** Per-connection queue figures (tests, diagnostics). */
+  connectionStats(): ReturnType<Connection['stats']>[] {
+    return [...this.connections].map((c) => c.stats());
+  }
+
   /** A producer id never handed out before, also across restarts on durable storage. */
   async allocateProducerId(): Promise<number> {
     if (this.nextProducerId >= this.producerIdLimit) {

@@ -102,7 +102,16 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
-    while (this.buffered >= 4) {
+    this.parseFrames();
+  }
+
+  /**
+   * Move complete frames from the byte buffer to the request queue, up to the in-flight limit; bytes
+   * beyond it stay buffered (bounded: the socket is paused) until a request is answered.
+   */
+  private parseFrames(): void {
+    const limit = this.broker.config.maxInFlightRequestsPerConnection;
+    while (!this.closed && this.buffered >= 4 && this.inFlight < limit) {
       const size = this.peekSize();
       if (size < 0 || size > this.broker.config.socketRequestMaxBytes) {
         this.broker.log.warn(
@@ -117,6 +126,11 @@ export class Connection implements ConnectionInfo {
     }
     this.updateReading();
     void this.pump();
+  }
+
+  /** For tests and diagnostics: what this connection holds right now. */
+  stats(): { inFlight: number; bufferedBytes: number; readingPaused: boolean } {
+    return { inFlight: this.inFlight, bufferedBytes: this.buffered, readingPaused: this.socket.isPaused() };
   }
 
   private peekSize(): number {
@@ -164,9 +178,9 @@ export class Connection implements ConnectionInfo {
     try {
       while (!this.closed && this.queue.length > 0) {
         const frame = this.queue.shift()!;
-        this.updateReading();
         const response = await this.handleFrame(frame);
         if (response && !this.closed) this.send(response);
+        this.parseFrames();
       }
     } finally {
       this.busy = false;
