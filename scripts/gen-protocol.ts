@@ -448,7 +448,10 @@ class MessageGen {
     }
   }
 
-  /** Expression: `x` (already not undefined) equals the field's default. */
+  /**
+   * Expression: `x` (already not undefined) equals the field's default. A null where the type has no
+   * null counts as "differs", so the value reaches the writer's null check and an EncodeError.
+   */
   eqDefault(fi: FieldInfo, x: string): string {
     const d = fi.dflt;
     switch (d.kind) {
@@ -458,12 +461,10 @@ class MessageGen {
         return `${x} === ${d.code}`;
       case 'emptyBytes':
       case 'emptyArray':
-        return fi.everNullable ? `(${x} !== null && ${x}.length === 0)` : `${x}.length === 0`;
+        return `(${x} !== null && ${x}.length === 0)`;
       case 'struct':
         this.markIsDefault(d.def);
-        return fi.everNullable
-          ? `(${x} !== null && isDefault${d.def.iface}(${x}, version))`
-          : `isDefault${d.def.iface}(${x}, version)`;
+        return `(${x} !== null && isDefault${d.def.iface}(${x}, version))`;
     }
   }
 

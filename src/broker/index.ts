@@ -38,6 +38,10 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     storage: storageConfig,
     topicDefaults: { ...DEFAULT_CONFIG.topicDefaults, ...(stripUndefined(topicDefaults ?? {}) as Record<string, string>) },
   };
+  // As in Kafka, the broker's message.max.bytes is the default of the topic config max.message.bytes.
+  if (rest.messageMaxBytes !== undefined && topicDefaults?.['max.message.bytes'] === undefined) {
+    config.topicDefaults['max.message.bytes'] = String(rest.messageMaxBytes);
+  }
   const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage);
   const log = logger ?? createLogger(config.logLevel);
   const broker = new Broker(config, engine, log);

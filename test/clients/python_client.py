@@ -62,6 +62,16 @@ def future_result(fut):
         return {'ok': False, 'error': {'code': None, 'name': type(e).__name__, 'str': str(e)}}
 
 
+def call(fn):
+    """fn()'s outcome as JSON, like future_result: a failing step is reported, not fatal."""
+    try:
+        return {'ok': True, 'value': fn()}
+    except KafkaException as e:
+        err = e.args[0]
+        print(f'step failed: {err}', file=sys.stderr, flush=True)
+        return {'ok': False, 'error': {'code': err.code(), 'name': err.name(), 'str': err.str()}}
+
+
 def metadata_json(md, topic=None):
     topics = {}
     for name, t in md.topics.items():
@@ -111,7 +121,8 @@ def produce_consume(job):
 
     admin = AdminClient(common(job))
     result['create'] = create_topic(admin, topic, partitions)
-    result['metadata'] = metadata_json(admin.list_topics(topic=topic, timeout=TIMEOUT), topic)
+    result['metadata'] = call(lambda: metadata_json(admin.list_topics(topic=topic, timeout=TIMEOUT), topic))
+    result['all_topics'] = call(lambda: sorted(admin.list_topics(timeout=TIMEOUT).topics.keys()))
     mark('admin')
 
     # --- produce (idempotent), one delivery report per message, in produce order
@@ -244,7 +255,7 @@ def admin(job):
     out.pop('value', None)
     result['delete'] = out
     # All-topics metadata: asking for the topic by name could auto-create it again.
-    result['topics_after_delete'] = sorted(admin.list_topics(timeout=TIMEOUT).topics.keys())
+    result['topics_after_delete'] = call(lambda: sorted(admin.list_topics(timeout=TIMEOUT).topics.keys()))
     out = future_result(admin.delete_topics([topic], operation_timeout=10, request_timeout=TIMEOUT)[topic])
     out.pop('value', None)
     result['delete_again'] = out

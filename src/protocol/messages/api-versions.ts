@@ -246,7 +246,7 @@ function encodeApiVersionsResponse(w: Writer, v: Init<ApiVersionsResponse>, vers
     let b3: Buffer | undefined;
     if (version >= 3) {
       const x3: Init<ApiVersionsResponseSupportedFeatureKey[]> = v.supportedFeatures === undefined ? [] : v.supportedFeatures;
-      if (!(x3.length === 0)) {
+      if (!((x3 !== null && x3.length === 0))) {
         const tw = new Writer(64);
         if (x3 === null) throw new EncodeError('ApiVersionsResponse.supportedFeatures: null is not allowed at version ' + version);
         {
@@ -270,7 +270,7 @@ function encodeApiVersionsResponse(w: Writer, v: Init<ApiVersionsResponse>, vers
     let b5: Buffer | undefined;
     if (version >= 3) {
       const x5: Init<ApiVersionsResponseFinalizedFeatureKey[]> = v.finalizedFeatures === undefined ? [] : v.finalizedFeatures;
-      if (!(x5.length === 0)) {
+      if (!((x5 !== null && x5.length === 0))) {
         const tw = new Writer(64);
         if (x5 === null) throw new EncodeError('ApiVersionsResponse.finalizedFeatures: null is not allowed at version ' + version);
         {

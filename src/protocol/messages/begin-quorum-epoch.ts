@@ -436,7 +436,7 @@ function encodeBeginQuorumEpochResponse(w: Writer, v: Init<BeginQuorumEpochRespo
     let b2: Buffer | undefined;
     if (version >= 1) {
       const x2: Init<BeginQuorumEpochResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-      if (!(x2.length === 0)) {
+      if (!((x2 !== null && x2.length === 0))) {
         const tw = new Writer(64);
         if (x2 === null) throw new EncodeError('BeginQuorumEpochResponse.nodeEndpoints: null is not allowed at version ' + version);
         {

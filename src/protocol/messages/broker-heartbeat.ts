@@ -90,7 +90,7 @@ function encodeBrokerHeartbeatRequest(w: Writer, v: Init<BrokerHeartbeatRequest>
   let b5: Buffer | undefined;
   if (version >= 1) {
     const x5: Init<string[]> = v.offlineLogDirs === undefined ? [] : v.offlineLogDirs;
-    if (!(x5.length === 0)) {
+    if (!((x5 !== null && x5.length === 0))) {
       const tw = new Writer(64);
       if (x5 === null) throw new EncodeError('BrokerHeartbeatRequest.offlineLogDirs: null is not allowed at version ' + version);
       {

@@ -505,7 +505,7 @@ function encodeEndQuorumEpochResponse(w: Writer, v: Init<EndQuorumEpochResponse>
     let b2: Buffer | undefined;
     if (version >= 1) {
       const x2: Init<EndQuorumEpochResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-      if (!(x2.length === 0)) {
+      if (!((x2 !== null && x2.length === 0))) {
         const tw = new Writer(64);
         if (x2 === null) throw new EncodeError('EndQuorumEpochResponse.nodeEndpoints: null is not allowed at version ' + version);
         {

@@ -353,7 +353,7 @@ function encodeFetchSnapshotResponse(w: Writer, v: Init<FetchSnapshotResponse>, 
   let b3: Buffer | undefined;
   if (version >= 1) {
     const x3: Init<FetchSnapshotResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-    if (!(x3.length === 0)) {
+    if (!((x3 !== null && x3.length === 0))) {
       const tw = new Writer(64);
       if (x3 === null) throw new EncodeError('FetchSnapshotResponse.nodeEndpoints: null is not allowed at version ' + version);
       {
@@ -460,7 +460,7 @@ function encodeFetchSnapshotResponsePartitionSnapshot(w: Writer, v: Init<FetchSn
   let b3: Buffer | undefined;
   {
     const x3: Init<FetchSnapshotResponseLeaderIdAndEpoch> = v.currentLeader === undefined ? {} : v.currentLeader;
-    if (!(isDefaultFetchSnapshotResponseLeaderIdAndEpoch(x3, version))) {
+    if (!((x3 !== null && isDefaultFetchSnapshotResponseLeaderIdAndEpoch(x3, version)))) {
       const tw = new Writer(64);
       if (x3 === null) throw new EncodeError('FetchSnapshotResponsePartitionSnapshot.currentLeader: null is not allowed at version ' + version);
       encodeFetchSnapshotResponseLeaderIdAndEpoch(tw, x3, version);

@@ -286,7 +286,7 @@ function encodeFetchRequest(w: Writer, v: Init<FetchRequest>, version: number): 
     let b2: Buffer | undefined;
     if (version >= 15) {
       const x2: Init<FetchRequestReplicaState> = v.replicaState === undefined ? {} : v.replicaState;
-      if (!(isDefaultFetchRequestReplicaState(x2, version))) {
+      if (!((x2 !== null && isDefaultFetchRequestReplicaState(x2, version)))) {
         const tw = new Writer(64);
         if (x2 === null) throw new EncodeError('FetchRequest.replicaState: null is not allowed at version ' + version);
         encodeFetchRequestReplicaState(tw, x2, version);
@@ -808,7 +808,7 @@ function encodeFetchResponse(w: Writer, v: Init<FetchResponse>, version: number)
     let b4: Buffer | undefined;
     if (version >= 16) {
       const x4: Init<FetchResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-      if (!(x4.length === 0)) {
+      if (!((x4 !== null && x4.length === 0))) {
         const tw = new Writer(64);
         if (x4 === null) throw new EncodeError('FetchResponse.nodeEndpoints: null is not allowed at version ' + version);
         {
@@ -1070,7 +1070,7 @@ function encodeFetchResponsePartitionData(w: Writer, v: Init<FetchResponsePartit
     let b5: Buffer | undefined;
     if (version >= 12) {
       const x5: Init<FetchResponseEpochEndOffset> = v.divergingEpoch === undefined ? {} : v.divergingEpoch;
-      if (!(isDefaultFetchResponseEpochEndOffset(x5, version))) {
+      if (!((x5 !== null && isDefaultFetchResponseEpochEndOffset(x5, version)))) {
         const tw = new Writer(64);
         if (x5 === null) throw new EncodeError('FetchResponsePartitionData.divergingEpoch: null is not allowed at version ' + version);
         encodeFetchResponseEpochEndOffset(tw, x5, version);
@@ -1081,7 +1081,7 @@ function encodeFetchResponsePartitionData(w: Writer, v: Init<FetchResponsePartit
     let b6: Buffer | undefined;
     if (version >= 12) {
       const x6: Init<FetchResponseLeaderIdAndEpoch> = v.currentLeader === undefined ? {} : v.currentLeader;
-      if (!(isDefaultFetchResponseLeaderIdAndEpoch(x6, version))) {
+      if (!((x6 !== null && isDefaultFetchResponseLeaderIdAndEpoch(x6, version)))) {
         const tw = new Writer(64);
         if (x6 === null) throw new EncodeError('FetchResponsePartitionData.currentLeader: null is not allowed at version ' + version);
         encodeFetchResponseLeaderIdAndEpoch(tw, x6, version);
@@ -1092,7 +1092,7 @@ function encodeFetchResponsePartitionData(w: Writer, v: Init<FetchResponsePartit
     let b7: Buffer | undefined;
     if (version >= 12) {
       const x7: Init<FetchResponseSnapshotId> = v.snapshotId === undefined ? {} : v.snapshotId;
-      if (!(isDefaultFetchResponseSnapshotId(x7, version))) {
+      if (!((x7 !== null && isDefaultFetchResponseSnapshotId(x7, version)))) {
         const tw = new Writer(64);
         if (x7 === null) throw new EncodeError('FetchResponsePartitionData.snapshotId: null is not allowed at version ' + version);
         encodeFetchResponseSnapshotId(tw, x7, version);

@@ -371,7 +371,7 @@ function encodeProduceResponse(w: Writer, v: Init<ProduceResponse>, version: num
     let b2: Buffer | undefined;
     if (version >= 10) {
       const x2: Init<ProduceResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-      if (!(x2.length === 0)) {
+      if (!((x2 !== null && x2.length === 0))) {
         const tw = new Writer(64);
         if (x2 === null) throw new EncodeError('ProduceResponse.nodeEndpoints: null is not allowed at version ' + version);
         {
@@ -589,7 +589,7 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, v: Init<Produc
     let b7: Buffer | undefined;
     if (version >= 10) {
       const x7: Init<ProduceResponseLeaderIdAndEpoch> = v.currentLeader === undefined ? {} : v.currentLeader;
-      if (!(isDefaultProduceResponseLeaderIdAndEpoch(x7, version))) {
+      if (!((x7 !== null && isDefaultProduceResponseLeaderIdAndEpoch(x7, version)))) {
         const tw = new Writer(64);
         if (x7 === null) throw new EncodeError('ProduceResponsePartitionProduceResponse.currentLeader: null is not allowed at version ' + version);
         encodeProduceResponseLeaderIdAndEpoch(tw, x7, version);

@@ -211,7 +211,7 @@ function encodeUpdateRaftVoterResponse(w: Writer, v: Init<UpdateRaftVoterRespons
   let b2: Buffer | undefined;
   {
     const x2: Init<UpdateRaftVoterResponseCurrentLeader> = v.currentLeader === undefined ? {} : v.currentLeader;
-    if (!(isDefaultUpdateRaftVoterResponseCurrentLeader(x2, version))) {
+    if (!((x2 !== null && isDefaultUpdateRaftVoterResponseCurrentLeader(x2, version)))) {
       const tw = new Writer(64);
       if (x2 === null) throw new EncodeError('UpdateRaftVoterResponse.currentLeader: null is not allowed at version ' + version);
       encodeUpdateRaftVoterResponseCurrentLeader(tw, x2, version);

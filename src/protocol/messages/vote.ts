@@ -286,7 +286,7 @@ function encodeVoteResponse(w: Writer, v: Init<VoteResponse>, version: number): 
   let b2: Buffer | undefined;
   if (version >= 1) {
     const x2: Init<VoteResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-    if (!(x2.length === 0)) {
+    if (!((x2 !== null && x2.length === 0))) {
       const tw = new Writer(64);
       if (x2 === null) throw new EncodeError('VoteResponse.nodeEndpoints: null is not allowed at version ' + version);
       {
