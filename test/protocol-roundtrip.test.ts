@@ -302,6 +302,28 @@ test('unknown tagged fields are skipped, at top level and in nested structs', ()
   assert.equal(m.includeTopicAuthorizedOperations, true);
 });
 
+test('every flexible message skips an unknown top-level tagged field', () => {
+  let checked = 0;
+  for (const spec of SPECS) {
+    const codec = codecOf(spec);
+    const model = new Model(spec);
+    for (const v of versionsOf(spec)) {
+      if (codec.flexibleMinVersion < 0 || v < codec.flexibleMinVersion) continue;
+      // All defaults: no tagged field is written, so the body ends with an empty tag section (00).
+      const plain = encode(codec, {}, v);
+      assert.equal(plain[plain.length - 1], 0, `${spec.name} v${v}`);
+      const w = new Writer();
+      w.uvarint(2).uvarint(1000).uvarint(3).raw(Buffer.from('abcdef', 'hex')).uvarint(20000).uvarint(0);
+      const withUnknown = Buffer.concat([plain.subarray(0, plain.length - 1), w.toBuffer()]);
+      const r = new Reader(withUnknown);
+      assert.deepStrictEqual(codec.decode(r, v), model.normalise(spec.fields, {}, v), `${spec.name} v${v}`);
+      assert.equal(r.remaining, 0);
+      checked++;
+    }
+  }
+  assert.ok(checked > 100);
+});
+
 test('a known tagged field must fill exactly its declared size', () => {
   // FetchRequest v12 ClusterId is tag 0 (compact nullable string).
   const good = encode(FetchRequest, { clusterId: 'abc', replicaId: -1 }, 12);

@@ -179,6 +179,32 @@ test('explicit offset deltas, base offset, timestamps before the base timestamp,
   }
 });
 
+test('extreme varint/varlong values round trip (5-byte varints, 8+ byte varlongs)', async () => {
+  const max = Number.MAX_SAFE_INTEGER;
+  const records: RecordInput[] = [
+    { timestamp: 0, offsetDelta: 0 },
+    { timestamp: max, offsetDelta: 64 },
+    { timestamp: -max, offsetDelta: 8191 },
+    { timestamp: 2 ** 52, offsetDelta: 2 ** 28 },
+    { timestamp: -(2 ** 49), offsetDelta: 2 ** 31 - 1 },
+  ];
+  const b = await encodeBatch({ records, baseOffset: 5 });
+  assert.equal(validateBatches(b, { fromClient: false })[0]!.lastOffsetDelta, 2 ** 31 - 1);
+  const d = await decodeBatch(b);
+  assert.deepEqual(
+    d.records.map((r) => [r.timestampDelta, r.timestamp, r.offsetDelta, r.offset]),
+    records.map((r) => [r.timestamp, r.timestamp, r.offsetDelta, 5 + r.offsetDelta!]),
+  );
+  // A header count / key length that is a maximal 5-byte varint is rejected, not allocated.
+  const huge = await encodeBatch({ records: [{ key: Buffer.from('k'), timestamp: 0 }] });
+  const patched = Buffer.from(huge);
+  // key length varint sits after length, attributes, timestampDelta and offsetDelta (one byte each)
+  assert.equal(patched[61 + 4], 2); // zig-zag of 1
+  patched[61 + 4] = 0xfe; // start of a multi-byte varint: overruns the record
+  updateBatchCrc(patched);
+  await assert.rejects(decodeBatch(patched), isCode(INVALID_RECORD));
+});
+
 test('encodeBatch options: LogAppendTime, delete horizon, defaults, empty batches', async () => {
   const lat = await encodeBatch({ records: [{ value: Buffer.from('a'), timestamp: T0 }], timestampType: TimestampType.logAppendTime, now: T0 + 7 });
   const h = readBatchHeader(lat);

@@ -11,14 +11,16 @@ import type { Init, MessageCodec } from '../../src/protocol/codec/message.js';
 import { RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../../src/protocol/messages/index.js';
 
 export class RawClient {
-  private buffered = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private bufferedBytes = 0;
   private waiters: (() => void)[] = [];
   private correlation = 1;
   closed = false;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => {
-      this.buffered = Buffer.concat([this.buffered, d]);
+      this.chunks.push(d);
+      this.bufferedBytes += d.length;
       this.wakeAll();
     });
     socket.on('close', () => {
@@ -59,11 +61,16 @@ export class RawClient {
   async readFrame(timeoutMs = 5000): Promise<Buffer | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.buffered.length >= 4) {
-        const size = this.buffered.readInt32BE(0);
-        if (this.buffered.length >= 4 + size) {
-          const frame = this.buffered.subarray(4, 4 + size);
-          this.buffered = this.buffered.subarray(4 + size);
+      if (this.bufferedBytes >= 4) {
+        if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks)];
+        const size = this.chunks[0]!.readInt32BE(0);
+        if (this.bufferedBytes >= 4 + size) {
+          // Join only once the whole frame is here (no quadratic re-copying of large responses).
+          const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.bufferedBytes);
+          const frame = all.subarray(4, 4 + size);
+          const rest = all.subarray(4 + size);
+          this.chunks = rest.length > 0 ? [rest] : [];
+          this.bufferedBytes = rest.length;
           return frame;
         }
       }

@@ -190,32 +190,52 @@ class Cursor {
   }
 
   varint(): number {
+    const buf = this.buf;
     let u = 0;
-    for (let i = 0; i < 5; i++) {
+    let shift = 0;
+    for (;;) {
       if (this.pos >= this.end) this.fail('premature end of records');
-      const b = this.buf[this.pos++]!;
-      if (i === 4 && b > 0x0f) this.fail('varint longer than 32 bits');
-      u += (b & 0x7f) * 2 ** (7 * i);
-      if ((b & 0x80) === 0) return (u % 2 === 0 ? u / 2 : -(u + 1) / 2) | 0;
+      const b = buf[this.pos++]!;
+      if (shift === 28) {
+        if (b > 0x0f) this.fail('varint longer than 32 bits');
+        u |= b << 28;
+        break;
+      }
+      u |= (b & 0x7f) << shift;
+      if (b < 0x80) break;
+      shift += 7;
     }
-    return this.fail('varint longer than 5 bytes');
+    return (u >>> 1) ^ -(u & 1);
   }
 
   varlong(): number {
-    let u = 0;
-    for (let i = 0; i < 7; i++) {
+    const buf = this.buf;
+    let lo = 0;
+    let shift = 0;
+    let b: number;
+    do {
       if (this.pos >= this.end) this.fail('premature end of records');
-      const b = this.buf[this.pos++]!;
-      u += (b & 0x7f) * 2 ** (7 * i);
-      if ((b & 0x80) === 0) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      b = buf[this.pos++]!;
+      lo |= (b & 0x7f) << shift;
+      shift += 7;
+    } while (b >= 0x80 && shift < 28);
+    if (b < 0x80) return (lo >>> 1) ^ -(lo & 1); // up to 28 bits
+    // Bits 28..48 in double arithmetic (exact), beyond that BigInt.
+    let u = lo;
+    let mul = 2 ** 28;
+    for (let i = 4; i < 7; i++) {
+      if (this.pos >= this.end) this.fail('premature end of records');
+      b = buf[this.pos++]!;
+      u += (b & 0x7f) * mul;
+      if (b < 0x80) return u % 2 === 0 ? u / 2 : -(u + 1) / 2;
+      mul *= 128;
     }
-    // More than 49 bits: finish with BigInt.
     let big = BigInt(u);
     for (let i = 7; i < 10; i++) {
       if (this.pos >= this.end) this.fail('premature end of records');
-      const b = this.buf[this.pos++]!;
+      b = buf[this.pos++]!;
       big |= BigInt(b & 0x7f) << BigInt(7 * i);
-      if ((b & 0x80) === 0) {
+      if (b < 0x80) {
         big = BigInt.asUintN(64, big);
         return Number((big >> 1n) ^ -(big & 1n));
       }

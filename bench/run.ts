@@ -1,0 +1,154 @@
+/**
+ * `npm run bench [-- --quick]`: the broker's own throughput, measured from a separate load process so
+ * the client and the broker do not share an event loop. The broker runs in a child process (memory
+ * engine); the load generator here speaks the wire protocol with pre-encoded batches, so the figure
+ * is the broker's, not a client library's. Prints a table and writes bench/results/<date>.json.
+ *
+ * Workloads: produce 1 KiB records (acks=1, batches of 100) from 4 pipelining connections; then fetch
+ * everything back from offset 0. The side-by-side comparison with Apache Kafka is a later issue.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RawClient } from '../test/helpers/raw-client.js';
+import { ApiKey } from '../src/protocol/messages/index.js';
+import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
+import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
+import { encodeBatch } from '../src/protocol/records/record.js';
+import { decodeResponse } from '../test/helpers/raw-client.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '..', '..');
+const quick = process.argv.includes('--quick');
+
+const RECORD_BYTES = 1024;
+const RECORDS_PER_BATCH = 100;
+const CONNECTIONS = 4;
+const PIPELINE = 8;
+const TOTAL_RECORDS = quick ? 20_000 : 400_000;
+
+interface Row {
+  workload: string;
+  records: number;
+  seconds: number;
+  recordsPerSec: number;
+  mbPerSec: number;
+}
+
+async function startChildBroker(): Promise<{ child: ChildProcess; port: number }> {
+  const child = fork(path.join(here, 'broker-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (m: any) => resolve(m.port));
+    child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function produceLoad(port: number, topic: string, partitions: number): Promise<Row> {
+  const batch = await encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ value: Buffer.alloc(RECORD_BYTES, i) })) });
+  const batchesTotal = TOTAL_RECORDS / RECORDS_PER_BATCH;
+  const perConnection = Math.ceil(batchesTotal / CONNECTIONS);
+  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawClient.connect(port)));
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    clients.map(async (client, ci) => {
+      let sent = 0;
+      let answered = 0;
+      const frame = (i: number) =>
+        client.frame(ApiKey.Produce, 9, ProduceRequest, {
+          acks: 1,
+          timeoutMs: 30_000,
+          topicData: [{ name: topic, partitionData: [{ index: (ci + i) % partitions, records: batch }] }],
+        });
+      while (sent < Math.min(PIPELINE, perConnection)) client.write(frame(sent++));
+      while (answered < perConnection) {
+        const res = decodeResponse((await client.readFrame(30_000))!, ApiKey.Produce, 9, ProduceResponse);
+        const code = res.responses[0]!.partitionResponses[0]!.errorCode;
+        if (code !== 0) throw new Error(`produce error ${code}`);
+        answered++;
+        if (sent < perConnection) client.write(frame(sent++));
+      }
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  for (const c of clients) c.close();
+  const records = perConnection * CONNECTIONS * RECORDS_PER_BATCH;
+  return row('produce 1 KiB, acks=1, 4 conns', records, seconds);
+}
+
+async function consumeAll(port: number, topic: string, partitions: number): Promise<Row> {
+  const client = await RawClient.connect(port);
+  const offsets = new Array<number>(partitions).fill(0);
+  let records = 0;
+  const started = process.hrtime.bigint();
+  for (;;) {
+    const res = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
+      maxWaitMs: 0,
+      minBytes: 0,
+      maxBytes: 50 << 20,
+      topics: [{ topic, partitions: offsets.map((o, p) => ({ partition: p, fetchOffset: BigInt(o), partitionMaxBytes: 8 << 20 })) }],
+    });
+    let got = 0;
+    for (const p of res.responses[0]!.partitions) {
+      const bytes = p.records as Buffer;
+      // Walk batch headers only: base offset + last offset delta gives the next offset.
+      for (let at = 0; at + 61 <= bytes.length; ) {
+        const base = Number(bytes.readBigInt64BE(at));
+        const length = bytes.readInt32BE(at + 8);
+        const lastDelta = bytes.readInt32BE(at + 23);
+        const next = base + lastDelta + 1;
+        got += next - Math.max(base, offsets[p.partitionIndex]!);
+        offsets[p.partitionIndex] = next;
+        at += 12 + length;
+      }
+    }
+    records += got;
+    if (got === 0) break;
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  client.close();
+  return row('fetch everything from offset 0', records, seconds);
+}
+
+function row(workload: string, records: number, seconds: number): Row {
+  return { workload, records, seconds, recordsPerSec: records / seconds, mbPerSec: (records * RECORD_BYTES) / seconds / 1e6 };
+}
+
+async function main(): Promise<void> {
+  const { child, port } = await startChildBroker();
+  const rows: Row[] = [];
+  try {
+    const client = await RawClient.connect(port);
+    const topic = 'bench';
+    const partitions = 4;
+    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
+    });
+    if (created.topics[0]!.errorCode !== 0) throw new Error('could not create the bench topic');
+    client.close();
+    rows.push(await produceLoad(port, topic, partitions));
+    rows.push(await consumeAll(port, topic, partitions));
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
+  console.log('| workload | records | seconds | records/s | MB/s |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.workload} | ${r.records} | ${r.seconds.toFixed(2)} | ${Math.round(r.recordsPerSec)} | ${r.mbPerSec.toFixed(1)} |`);
+  }
+  const dir = path.join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows }, null, 2) + '\n');
+  console.log(`results written to ${path.relative(repoRoot, file)}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
