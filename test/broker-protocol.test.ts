@@ -402,3 +402,40 @@ test('in-flight limit: requests past it stay unread until earlier ones are answe
     await local.close();
   }
 });
+
+test('records are checked where the topic asks: keys on compacted topics, timestamp bounds', async () => {
+  const client = await RawClient.connect(broker.port);
+  try {
+    await createTopic(client, 'compacted', 1, [{ name: 'cleanup.policy', value: 'compact' }]);
+    const noKey = await encodeBatch({ records: [{ key: Buffer.from('a'), value: Buffer.from('1') }, { key: null, value: Buffer.from('2') }] });
+    const refused = (await produce(client, 'compacted', noKey)).responses[0]!.partitionResponses[0]!;
+    assert.equal(refused.errorCode, ErrorCode.INVALID_RECORD);
+    assert.deepEqual(refused.recordErrors.map((e) => e.batchIndex), [1]);
+    assert.match(refused.errorMessage ?? '', /without key/);
+    const keyed = await encodeBatch({ records: [{ key: Buffer.from('a'), value: Buffer.from('1') }], compression: 1 });
+    assert.equal((await produce(client, 'compacted', keyed)).responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+
+    await createTopic(client, 'bounded-time', 1, [{ name: 'message.timestamp.before.max.ms', value: '60000' }]);
+    const old = await encodeBatch({ records: [{ value: Buffer.from('old'), timestamp: Date.now() - 3_600_000 }] });
+    assert.equal((await produce(client, 'bounded-time', old)).responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.INVALID_TIMESTAMP);
+    const fresh = await encodeBatch({ records: [{ value: Buffer.from('new') }] });
+    assert.equal((await produce(client, 'bounded-time', fresh)).responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+
+    await createTopic(client, 'append-time', 1, [{ name: 'message.timestamp.type', value: 'LogAppendTime' }]);
+    const before = Date.now();
+    const stamped = (await produce(client, 'append-time', old)).responses[0]!.partitionResponses[0]!;
+    assert.equal(stamped.errorCode, ErrorCode.NONE);
+    assert.ok(Number(stamped.logAppendTimeMs) >= before);
+    const res = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
+      maxWaitMs: 0,
+      minBytes: 0,
+      topics: [{ topic: 'append-time', partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 10000 }] }],
+    });
+    const { decodeBatch } = await import('../src/protocol/records/record.js');
+    const decoded = await decodeBatch(res.responses[0]!.partitions[0]!.records as Buffer);
+    assert.equal(decoded.header.timestampType, 1);
+    assert.equal(decoded.records[0]!.timestamp, Number(stamped.logAppendTimeMs));
+  } finally {
+    client.close();
+  }
+});

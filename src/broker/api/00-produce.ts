@@ -60,6 +60,7 @@ export default defineHandler({
             logAppendTimeMs: BigInt(r.logAppendTimeMs),
             logStartOffset: BigInt(r.logStartOffset),
             errorMessage: r.errorCode === ErrorCode.NONE ? null : r.errorMessage,
+            recordErrors: r.recordErrors ?? [],
           };
         }),
       });
