@@ -1,0 +1,163 @@
+/**
+ * The storage conformance suite: every StorageEngine runs these same tests (the in-memory reference
+ * engine today; the durable engines join it in their own issue). Call `storageConformance(name,
+ * factory)` from an engine's test file; `factory` returns a fresh, empty engine.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
+import { encodeBatch } from '../src/protocol/records/record.js';
+import { readBatchHeader } from '../src/protocol/records/batch.js';
+
+export interface ConformanceOptions {
+  /** Re-open an engine on the same data (durable engines); omit for engines that keep nothing. */
+  reopen?: (engine: StorageEngine) => Promise<StorageEngine>;
+}
+
+const topic = (name: string, partitionCount = 2, configs: Record<string, string> = {}): TopicRecord => ({
+  name,
+  id: `id-${name}`.padEnd(22, 'A').slice(0, 22),
+  partitionCount,
+  configs,
+});
+
+async function batchOf(n: number, timestamp: number, size = 10): Promise<{ bytes: Buffer; recordCount: number; maxTimestamp: number }> {
+  const bytes = await encodeBatch({ records: Array.from({ length: n }, (_, i) => ({ value: Buffer.alloc(size, i), timestamp: timestamp + i })) });
+  return { bytes, recordCount: n, maxTimestamp: timestamp + n - 1 };
+}
+
+export function storageConformance(name: string, factory: () => Promise<StorageEngine>, options: ConformanceOptions = {}): void {
+  const fresh = async () => {
+    const engine = await factory();
+    await engine.open();
+    return engine;
+  };
+
+  test(`${name}: topics are created, updated, listed and deleted`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('a', 2, { 'retention.ms': '1000' }));
+      await e.createTopic(topic('b', 1));
+      await e.updateTopic({ ...topic('b', 3), configs: { 'cleanup.policy': 'compact' } });
+      assert.deepEqual(e.offsets('b', 2), { logStartOffset: 0, highWatermark: 0 });
+      await e.deleteTopic('a');
+      assert.throws(() => e.offsets('a', 0));
+      const meta = options.reopen ? await (await options.reopen(e)).open() : await e.open();
+      assert.deepEqual(meta.topics.map((t) => [t.name, t.partitionCount, t.configs]), [['b', 3, { 'cleanup.policy': 'compact' }]]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: appends get consecutive offsets written into the stored batch`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('log', 2));
+      const r1 = await e.append('log', 0, await batchOf(3, 1000));
+      const r2 = await e.append('log', 0, await batchOf(2, 2000));
+      const other = await e.append('log', 1, await batchOf(1, 3000));
+      assert.deepEqual([r1.baseOffset, r2.baseOffset, other.baseOffset], [0, 3, 0]);
+      assert.deepEqual(e.offsets('log', 0), { logStartOffset: 0, highWatermark: 5 });
+      const read = await e.read('log', 0, 0, 1 << 20, false);
+      assert.deepEqual(read.batches.map((b) => readBatchHeader(b).baseOffset), [0, 3]);
+      assert.equal(read.bytes, read.batches.reduce((n, b) => n + b.length, 0));
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: reads start at the batch holding the offset and respect byte limits`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('limits', 1));
+      const sizes: number[] = [];
+      for (let i = 0; i < 5; i++) {
+        const b = await batchOf(4, i * 100, 100);
+        sizes.push(b.bytes.length);
+        await e.append('limits', 0, b);
+      }
+      const fromMiddle = await e.read('limits', 0, 6, 1 << 20, false);
+      assert.equal(readBatchHeader(fromMiddle.batches[0]!).baseOffset, 4, 'offset 6 lives in the batch starting at 4');
+      const two = await e.read('limits', 0, 0, sizes[0]! + sizes[1]!, false);
+      assert.equal(two.batches.length, 2);
+      const none = await e.read('limits', 0, 0, 10, false);
+      assert.equal(none.batches.length, 0);
+      const oneAnyway = await e.read('limits', 0, 0, 10, true);
+      assert.equal(oneAnyway.batches.length, 1, 'minOneBatch returns the first batch even past the limit');
+      const atEnd = await e.read('limits', 0, 20, 1 << 20, true);
+      assert.equal(atEnd.batches.length, 0);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: batches are found by timestamp and by max timestamp`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('time', 1));
+      await e.append('time', 0, await batchOf(2, 1000));
+      await e.append('time', 0, await batchOf(2, 5000));
+      await e.append('time', 0, await batchOf(2, 3000));
+      const at = async (t: number) => {
+        const b = await e.findBatchByTimestamp('time', 0, t);
+        return b ? readBatchHeader(b).baseOffset : null;
+      };
+      assert.equal(await at(0), 0);
+      assert.equal(await at(1001), 0);
+      assert.equal(await at(1002), 2);
+      assert.equal(await at(4000), 2);
+      assert.equal(await at(6000), null);
+      const max = await e.findMaxTimestampBatch('time', 0);
+      assert.equal(readBatchHeader(max!).baseOffset, 2);
+      await e.createTopic(topic('empty', 1));
+      assert.equal(await e.findMaxTimestampBatch('empty', 0), null);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: committed offsets are stored per group, replaced, deleted, and dropped with their topic`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('c', 2));
+      await e.createTopic(topic('d', 1));
+      const commit = (offset: number) => ({ offset, leaderEpoch: 0, metadata: `m${offset}`, commitTimestampMs: 42 });
+      await e.commitOffsets('g1', [
+        { topic: 'c', partition: 0, committed: commit(5) },
+        { topic: 'c', partition: 1, committed: commit(7) },
+        { topic: 'd', partition: 0, committed: commit(1) },
+      ]);
+      await e.commitOffsets('g1', [{ topic: 'c', partition: 0, committed: commit(6) }]);
+      await e.commitOffsets('g2', [{ topic: 'c', partition: 1, committed: commit(9) }]);
+      const g1 = e.fetchOffsets('g1');
+      assert.deepEqual([...g1.values()].map((o) => [o.topic, o.partition, o.offset, o.metadata]).sort(), [
+        ['c', 0, 6, 'm6'],
+        ['c', 1, 7, 'm7'],
+        ['d', 0, 1, 'm1'],
+      ]);
+      assert.deepEqual(e.listOffsetGroups().sort(), ['g1', 'g2']);
+      await e.commitOffsets('g1', [{ topic: 'c', partition: 1, committed: null }]);
+      assert.equal(e.fetchOffsets('g1').size, 2);
+      await e.deleteTopic('d');
+      assert.deepEqual([...e.fetchOffsets('g1').values()].map((o) => o.topic), ['c']);
+      await e.deleteGroupOffsets('g2');
+      assert.deepEqual(e.listOffsetGroups(), ['g1']);
+      assert.equal(e.fetchOffsets('nobody').size, 0);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: cluster id and the producer id counter are kept`, async () => {
+    const e = await fresh();
+    try {
+      await e.setClusterId('cluster-one');
+      await e.setNextProducerId(2000);
+      const meta = options.reopen ? await (await options.reopen(e)).open() : await e.open();
+      assert.equal(meta.clusterId, 'cluster-one');
+      assert.equal(meta.nextProducerId, 2000);
+    } finally {
+      await e.close();
+    }
+  });
+}
