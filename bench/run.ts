@@ -7,7 +7,9 @@
  * Workloads: produce 1 KiB records (acks=1, batches of 100) from 4 pipelining connections; then fetch
  * everything back from offset 0. The side-by-side comparison with Apache Kafka is a later issue.
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { startBroker } from '../src/broker/index.js';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -113,6 +115,65 @@ async function consumeAll(port: number, topic: string, partitions: number): Prom
   return row('fetch everything from offset 0', records, seconds);
 }
 
+interface StartupRow {
+  what: string;
+  ms: number;
+}
+
+/** Median of `runs` timings of `fn` (ms). */
+async function median(runs: number, fn: () => Promise<number>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) times.push(await fn());
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Embedded start: `await startBroker({ port: 0 })` until it resolves (listening, storage open). */
+async function embeddedStartMs(): Promise<number> {
+  const t0 = performance.now();
+  const b = await startBroker({ port: 0, logLevel: 'error' });
+  const ms = performance.now() - t0;
+  await b.close();
+  return ms;
+}
+
+/** CLI start: spawn `rafka start --port 0` until a first produce is acknowledged (process start included). */
+async function cliStartToFirstProduceMs(): Promise<number> {
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--port', '0', '--log-level', 'error'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    let out = '';
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on [^\s]+:(\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.once('exit', (code) => reject(new Error(`rafka exited with ${code}: ${out}`)));
+    });
+    const client = await RawClient.connect(port);
+    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: 'first', numPartitions: 1, replicationFactor: 1 }],
+    });
+    if (created.topics[0]!.errorCode !== 0) throw new Error('create failed');
+    const batch = await encodeBatch({ records: [{ value: Buffer.from('hello') }] });
+    const res = await client.request(ApiKey.Produce, 9, ProduceRequest, ProduceResponse, {
+      acks: 1,
+      timeoutMs: 5000,
+      topicData: [{ name: 'first', partitionData: [{ index: 0, records: batch }] }],
+    });
+    if (res.responses[0]!.partitionResponses[0]!.errorCode !== 0) throw new Error('produce failed');
+    const ms = performance.now() - t0;
+    client.close();
+    return ms;
+  } finally {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
 function row(workload: string, records: number, seconds: number): Row {
   return { workload, records, seconds, recordsPerSec: records / seconds, mbPerSec: (records * RECORD_BYTES) / seconds / 1e6 };
 }
@@ -134,6 +195,11 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
+  const runs = quick ? 3 : 7;
+  const startup: StartupRow[] = [
+    { what: 'embedded startBroker() (memory)', ms: await median(runs, embeddedStartMs) },
+    { what: 'process start to first acknowledged produce (CLI)', ms: await median(runs, cliStartToFirstProduceMs) },
+  ];
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
   console.log('| workload | records | seconds | records/s | MB/s |');
@@ -141,10 +207,14 @@ async function main(): Promise<void> {
   for (const r of rows) {
     console.log(`| ${r.workload} | ${r.records} | ${r.seconds.toFixed(2)} | ${Math.round(r.recordsPerSec)} | ${r.mbPerSec.toFixed(1)} |`);
   }
+  console.log('');
+  console.log(`| start-up (median of ${runs}) | ms |`);
+  console.log('|---|---:|');
+  for (const r of startup) console.log(`| ${r.what} | ${r.ms.toFixed(1)} |`);
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 
