@@ -60,7 +60,7 @@ test('ApiVersions advertises exactly the registered handlers, at every version 0
       assert.equal(res.errorCode, 0);
       assert.deepEqual(
         res.apiKeys.map((k) => [k.apiKey, k.minVersion, k.maxVersion]),
-        [...HANDLERS.values()].sort((a, b) => a.apiKey - b.apiKey).map((h) => [h.apiKey, h.minVersion, h.maxVersion]),
+        [...HANDLERS.values()].sort((a, b) => a.apiKey - b.apiKey).map((h) => [h.apiKey, h.advertisedMinVersion ?? h.minVersion, h.maxVersion]),
       );
     }
     const bad = await client.request(ApiKey.ApiVersions, 3, ApiVersionsRequest, ApiVersionsResponse, {
@@ -115,12 +115,11 @@ test('bad frames close only their own connection', async () => {
       },
     ],
     [
-      'trailing garbage after the body',
+      'Produce below v3 (advertised from v0 for librdkafka, KAFKA-18659, but not served)',
       (c) => {
-        const f = c.frame(ApiKey.Metadata, 4, MetadataRequest, { topics: null });
-        const longer = Buffer.concat([f, Buffer.from([1, 2, 3])]);
-        longer.writeInt32BE(longer.length - 4, 0);
-        c.write(longer);
+        const f = c.frame(ApiKey.Produce, 3, ProduceRequest, { acks: 1, timeoutMs: 1000, topicData: [] });
+        f.writeInt16BE(2, 6);
+        c.write(f);
       },
     ],
     ['hostile array count', (c) => c.write(Buffer.from([0, 0, 0, 14, 0, 3, 0, 4, 0, 0, 0, 1, 0xff, 0xff, 0x7f, 0xff, 0xff, 0xff]))],
@@ -135,6 +134,20 @@ test('bad frames close only their own connection', async () => {
     }
   } finally {
     healthy.close();
+  }
+});
+
+test('bytes after a request body are ignored, as Kafka ignores them (librdkafka sends some)', async () => {
+  const client = await RawClient.connect(broker.port);
+  try {
+    const f = client.frame(ApiKey.Metadata, 12, MetadataRequest, { topics: null }, 9);
+    const longer = Buffer.concat([f, Buffer.from([0, 0, 0])]);
+    longer.writeInt32BE(longer.length - 4, 0);
+    client.write(longer);
+    const res = decodeResponse((await client.readFrame())!, ApiKey.Metadata, 12, MetadataResponse, 9);
+    assert.equal(res.brokers.length, 1);
+  } finally {
+    client.close();
   }
 });
 

@@ -244,7 +244,9 @@ export class Connection implements ConnectionInfo {
       const header = RequestHeader.decode(r, requestHeaderVersion(apiKey, apiVersion));
       clientId = header.clientId;
       request = handler.request.decode(r, apiVersion);
-      if (r.remaining !== 0) throw new DecodeError(`${r.remaining} unexpected bytes after the request body`);
+      // Bytes after the body are ignored, as Apache Kafka ignores them: librdkafka ≤ 2.16 sends
+      // Metadata v12 with a 4-byte placeholder where a 1-byte null belongs (librdkafka #5049).
+      if (r.remaining !== 0) this.broker.log.debug(`connection ${this.remote}: ${r.remaining} bytes after ${handler.request.name} v${apiVersion} ignored`);
     } catch (err) {
       const what = err instanceof DecodeError ? err.message : String(err);
       this.broker.log.warn(`connection ${this.remote}: malformed ${handler.request.name} v${apiVersion}: ${what}; closing`);

@@ -30,6 +30,11 @@ export interface ApiHandler<Req = any, Res = any> {
   readonly apiKey: number;
   readonly minVersion: number;
   readonly maxVersion: number;
+  /**
+   * Lowest version ApiVersions advertises, when it must be below `minVersion` for a client quirk
+   * (Produce only; see 00-produce.ts). Requests below `minVersion` are still refused.
+   */
+  readonly advertisedMinVersion?: number;
   readonly request: MessageCodec<Req>;
   readonly response: MessageCodec<Res>;
   /** The response, or null for no response at all (only Produce with acks=0). */

@@ -5,9 +5,10 @@ Usage: python3 test/clients/python_client.py < job.json
 
 The job (JSON on stdin) names a mode:
   {"mode": "produce-consume", "bootstrap": "host:port", "topic": "...", "partitions": 4,
-   "messages": [{"k": b64|null, "v": b64|null, "h": [[name, b64|null], ...]}, ...]}
+   "messages": [{"k": b64|null, "v": b64|null, "h": [[name, b64|null], ...], "ts": ms}, ...]}
   {"mode": "admin", "bootstrap": "host:port", "topic": "..."}
 
+Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
 null). librdkafka errors and logs go to stderr, and error_cb errors are also listed in the result
 under "errors" so the test can assert there were none. Every wait is bounded: nothing here hangs.
@@ -17,9 +18,9 @@ import json
 import logging
 import sys
 import time
+import warnings
 
-from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, Producer,
-                             TopicPartition)
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                    ResourceType)
 
@@ -225,18 +226,22 @@ def admin(job):
     result['create_again'] = create_topic(admin, topic, 2)
     result['describe_before'] = describe_topic_configs(admin, topic)
 
-    res = ConfigResource(ResourceType.TOPIC, topic, set_config={'retention.ms': '3600000'})
-    out = future_result(admin.alter_configs([res])[res])
-    out.pop('value', None)
-    result['alter'] = out
-    result['describe_after_alter'] = describe_topic_configs(admin, topic)
-
     res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
-        ConfigEntry('retention.ms', '7200000', incremental_operation=AlterConfigOpType.SET)])
+        ConfigEntry('retention.ms', '7200000', incremental_operation=AlterConfigOpType.SET),
+        ConfigEntry('max.message.bytes', '2000000', incremental_operation=AlterConfigOpType.SET)])
     out = future_result(admin.incremental_alter_configs([res])[res])
     out.pop('value', None)
     result['incremental_set'] = out
     result['describe_after_incremental_set'] = describe_topic_configs(admin, topic)
+
+    # The legacy AlterConfigs replaces the topic's whole set of overrides.
+    res = ConfigResource(ResourceType.TOPIC, topic, set_config={'retention.ms': '3600000'})
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', DeprecationWarning)
+        out = future_result(admin.alter_configs([res])[res])
+    out.pop('value', None)
+    result['alter'] = out
+    result['describe_after_alter'] = describe_topic_configs(admin, topic)
 
     res = ConfigResource(ResourceType.TOPIC, topic, incremental_configs=[
         ConfigEntry('retention.ms', None, incremental_operation=AlterConfigOpType.DELETE)])

@@ -1,5 +1,8 @@
 /**
  * Produce (key 0), versions 3–11 (v3 is the first with record batches, magic v2).
+ * - Advertised as 0–11, as Apache Kafka 4.0 does (KAFKA-18659): librdkafka before 2.11.1 turns
+ *   compression off unless the broker advertises Produce v0. Requests at v0–2 are still refused
+ *   (the connection closes, as for any unsupported version).
  * - acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS). With one replica, -1 and 1 wait for the same
  *   thing: the append as durable as the storage engine is configured to make it.
  * - acks=0 gets no response; if any partition failed, the connection is closed instead, as Kafka
@@ -22,6 +25,7 @@ import { appendToPartition, type PartitionAppendResult } from '../append.js';
 export default defineHandler({
   apiKey: ApiKey.Produce,
   minVersion: 3,
+  advertisedMinVersion: 0,
   maxVersion: 11,
   request: ProduceRequest,
   response: ProduceResponse,

@@ -16,5 +16,5 @@ export function register(...handlers: ApiHandler[]): void {
 export function supportedApiVersions(): { apiKey: number; minVersion: number; maxVersion: number }[] {
   return [...HANDLERS.values()]
     .sort((a, b) => a.apiKey - b.apiKey)
-    .map((h) => ({ apiKey: h.apiKey, minVersion: h.minVersion, maxVersion: h.maxVersion }));
+    .map((h) => ({ apiKey: h.apiKey, minVersion: h.advertisedMinVersion ?? h.minVersion, maxVersion: h.maxVersion }));
 }
