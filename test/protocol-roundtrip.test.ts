@@ -7,7 +7,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import {
-  defaultSpecDir,
   inRange,
   isStructType,
   loadSpecs,
@@ -38,10 +37,14 @@ import { Reader } from '../src/protocol/codec/reader.js';
 import { Writer } from '../src/protocol/codec/writer.js';
 import { DecodeError, EncodeError } from '../src/protocol/codec/errors.js';
 import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
+import { SPEC_DIR, SPECS_SKIP } from './helpers/specs.js';
 
 type Obj = Record<string, unknown>;
 
-const SPECS = loadSpecs(defaultSpecDir());
+const SPECS = SPECS_SKIP ? [] : loadSpecs(SPEC_DIR);
+test('Kafka message specs are present for the spec-driven property tests', { skip: SPECS_SKIP }, () => {
+  assert.ok(SPECS.length > 180);
+});
 const NUM_RUNS = Number(process.env.RAFKA_FC_RUNS ?? 20);
 
 function codecOf(spec: MessageSpec): MessageCodec<any> {
