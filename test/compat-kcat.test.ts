@@ -199,11 +199,13 @@ describe('kcat (librdkafka) compatibility', { skip: skipUnless(kcat), timeout: 6
   // batch uncompressed when it decides from ApiVersions that the broker lacks the codec, so these
   // tests check the stored batches' attributes, not only the round trip.
   for (const [codec, id] of CODECS) {
-    const todo =
+    // Known limitation until consumer groups land (issue 3): the lz4 messages still round-trip above,
+    // but librdkafka sends them uncompressed, so there is no lz4 batch to inspect yet.
+    const skip =
       codec === 'lz4'
-        ? 'librdkafka enables LZ4 only when the broker advertises FindCoordinator (rdkafka_feature.c), i.e. once consumer groups exist'
-        : undefined;
-    it(`stores kcat's -z ${codec} batches compressed with ${codec}`, { todo }, async () => {
+        ? 'librdkafka enables LZ4 only when the broker advertises FindCoordinator (rdkafka_feature.c), which arrives with consumer groups'
+        : false;
+    it(`stores kcat's -z ${codec} batches compressed with ${codec}`, { skip }, async () => {
       const first = expected.get(2)!.findIndex((m) => m.key === `${codec}-0`);
       const batches = (await storedBatches(2)).filter((x) => x.baseOffset >= first && x.baseOffset < first + 5);
       assert.ok(batches.length >= 1);
