@@ -10,7 +10,10 @@ import { encodeBatch } from '../src/protocol/records/record.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 
 export interface ConformanceOptions {
-  /** Re-open an engine on the same data (durable engines); omit for engines that keep nothing. */
+  /**
+   * Durable engines: close `engine` and return a new, not yet opened engine on the same data (a
+   * clean restart). Omit for engines that keep nothing; `open()` is then called again on the same one.
+   */
   reopen?: (engine: StorageEngine) => Promise<StorageEngine>;
 }
 
@@ -32,9 +35,15 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     await engine.open();
     return engine;
   };
+  /** Restart (durable engines) or re-open in place; returns the engine to use and close from now on. */
+  const restart = async (engine: StorageEngine) => {
+    const next = options.reopen ? await options.reopen(engine) : engine;
+    const meta = await next.open();
+    return { engine: next, meta };
+  };
 
   test(`${name}: topics are created, updated, listed and deleted`, async () => {
-    const e = await fresh();
+    let e = await fresh();
     try {
       await e.createTopic(topic('a', 2, { 'retention.ms': '1000' }));
       await e.createTopic(topic('b', 1));
@@ -42,7 +51,9 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
       assert.deepEqual(e.offsets('b', 2), { logStartOffset: 0, highWatermark: 0 });
       await e.deleteTopic('a');
       assert.throws(() => e.offsets('a', 0));
-      const meta = options.reopen ? await (await options.reopen(e)).open() : await e.open();
+      const restarted = await restart(e);
+      e = restarted.engine;
+      const meta = restarted.meta;
       assert.deepEqual(meta.topics.map((t) => [t.name, t.partitionCount, t.configs]), [['b', 3, { 'cleanup.policy': 'compact' }]]);
     } finally {
       await e.close();
@@ -149,13 +160,75 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
   });
 
   test(`${name}: cluster id and the producer id counter are kept`, async () => {
-    const e = await fresh();
+    let e = await fresh();
     try {
       await e.setClusterId('cluster-one');
       await e.setNextProducerId(2000);
-      const meta = options.reopen ? await (await options.reopen(e)).open() : await e.open();
+      const restarted = await restart(e);
+      e = restarted.engine;
+      const meta = restarted.meta;
       assert.equal(meta.clusterId, 'cluster-one');
       assert.equal(meta.nextProducerId, 2000);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: DeleteRecords moves the log start and drops whole batches below it`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('trim', 1));
+      for (let i = 0; i < 4; i++) await e.append('trim', 0, await batchOf(5, i * 10));
+      const before = e.sizeBytes('trim', 0);
+      assert.equal(await e.deleteRecordsBefore('trim', 0, 7), 7);
+      assert.deepEqual(e.offsets('trim', 0), { logStartOffset: 7, highWatermark: 20 });
+      assert.ok(e.sizeBytes('trim', 0) < before, 'the batch 0-4 is gone');
+      const read = await e.read('trim', 0, 7, 1 << 20, false);
+      assert.equal(readBatchHeader(read.batches[0]!).baseOffset, 5, 'the batch holding 7 is still served whole');
+      assert.equal(await e.deleteRecordsBefore('trim', 0, 3), 7, 'never backwards');
+      assert.equal(await e.deleteRecordsBefore('trim', 0, 20), 20);
+      assert.equal((await e.read('trim', 0, 20, 1 << 20, true)).batches.length, 0);
+      const r = await e.append('trim', 0, await batchOf(1, 99));
+      assert.equal(r.baseOffset, 20, 'offsets continue after trimming everything');
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: retention by time and by size removes the oldest data but never the newest`, async () => {
+    const e = await fresh();
+    try {
+      await e.createTopic(topic('ret', 2));
+      for (let i = 0; i < 5; i++) await e.append('ret', 0, await batchOf(2, 1000 * (i + 1), 100));
+      // Time: everything older than 3500 goes, except that the newest unit always stays.
+      const start = await e.applyRetention('ret', 0, { retentionMs: 1000, retentionBytes: -1, nowMs: 4500 });
+      assert.equal(start, e.offsets('ret', 0).logStartOffset);
+      assert.ok(start >= 4 && start <= 6, `log start ${start}`);
+      const all = await e.applyRetention('ret', 0, { retentionMs: 0, retentionBytes: -1, nowMs: 1e12 });
+      assert.ok(all < 10, 'the newest data is kept');
+      assert.equal(e.offsets('ret', 0).highWatermark, 10);
+      // Size: keep at most ~2 batches' worth.
+      for (let i = 0; i < 6; i++) await e.append('ret', 1, await batchOf(2, 1000, 100));
+      const unit = e.sizeBytes('ret', 1) / 6;
+      await e.applyRetention('ret', 1, { retentionMs: -1, retentionBytes: Math.ceil(unit * 2), nowMs: 0 });
+      assert.ok(e.sizeBytes('ret', 1) <= Math.ceil(unit * 2) + unit, `size ${e.sizeBytes('ret', 1)} within the limit plus one unit`);
+      assert.ok(e.offsets('ret', 1).logStartOffset > 0);
+      const keep = await e.applyRetention('ret', 1, { retentionMs: -1, retentionBytes: -1, nowMs: 1e12 });
+      assert.equal(keep, e.offsets('ret', 1).logStartOffset, '-1/-1 keeps everything');
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: group metadata values are stored, replaced and deleted`, async () => {
+    let e = await fresh();
+    try {
+      await e.putGroupMetadata('g', Buffer.from('one'));
+      await e.putGroupMetadata('g', Buffer.from('two'));
+      await e.putGroupMetadata('h', Buffer.from('three'));
+      await e.putGroupMetadata('h', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.groupMetadata()].map(([k, v]) => [k, v.toString()]), [['g', 'two']]);
     } finally {
       await e.close();
     }

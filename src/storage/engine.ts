@@ -70,6 +70,15 @@ export interface GroupOffsetEntry {
   committed: CommittedOffset | null; // null deletes the commit
 }
 
+/** What retention may remove from one partition (Kafka's `retention.ms` / `retention.bytes`). */
+export interface RetentionPolicy {
+  /** Drop data whose newest timestamp is older than `nowMs - retentionMs`; -1 keeps forever. */
+  retentionMs: number;
+  /** Drop the oldest data while the partition stays at least this large without it; -1 = no limit. */
+  retentionBytes: number;
+  nowMs: number;
+}
+
 export interface StorageEngine {
   /** Engine name as configured (`memory`, `log`, `rocksdb`). */
   readonly kind: string;
@@ -105,6 +114,21 @@ export interface StorageEngine {
   /** The first batch holding the partition's largest timestamp, or null when empty (ListOffsets -3). */
   findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null>;
 
+  /**
+   * Move the log start offset up to `offset` (DeleteRecords API, KIP-107). Reads below it are refused
+   * by the broker; the engine may drop whole batches that lie entirely below it. Never moves backwards
+   * and never past the high watermark (the broker checks). Resolves with the new log start offset.
+   */
+  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number>;
+  /**
+   * Apply time and size retention to one partition, removing only whole units of storage (segments,
+   * batches) and never the newest one (Kafka never deletes the active segment). Resolves with the new
+   * log start offset.
+   */
+  applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number>;
+  /** Bytes stored for the partition (what `retention.bytes` is measured against). */
+  sizeBytes(topic: string, partition: number): number;
+
   /** Apply a group's offset commits atomically (all or none). */
   commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void>;
   /** All committed offsets of a group: key is `${topic}\u0000${partition}`. */
@@ -113,6 +137,14 @@ export interface StorageEngine {
   listOffsetGroups(): string[];
   /** Remove all of a group's committed offsets. */
   deleteGroupOffsets(groupId: string): Promise<void>;
+
+  /**
+   * Store a consumer group's metadata (protocol, generation, members), or delete it with null. The
+   * value is opaque to the engine: the group coordinator encodes and decodes it.
+   */
+  putGroupMetadata(groupId: string, value: Buffer | null): Promise<void>;
+  /** Every stored group metadata value, by group id. */
+  groupMetadata(): ReadonlyMap<string, Buffer>;
 }
 
 export function offsetKey(topic: string, partition: number): string {

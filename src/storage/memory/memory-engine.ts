@@ -11,6 +11,7 @@ import type {
   GroupOffsetEntry,
   PartitionOffsets,
   ReadResult,
+  RetentionPolicy,
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
@@ -34,6 +35,7 @@ class MemoryPartitionLog {
     this.baseOffsets.push(base);
     this.lastOffsets.push(base + batch.recordCount - 1);
     this.maxTimestamps.push(batch.maxTimestamp);
+    this.bytes += bytes.length;
     this.highWatermark = base + batch.recordCount;
     return base;
   }
@@ -48,6 +50,42 @@ class MemoryPartitionLog {
       else hi = mid;
     }
     return lo;
+  }
+
+  bytes = 0;
+
+  /** Drop whole batches that end below `offset`; the log start moves to `offset` itself. */
+  truncateBefore(offset: number): number {
+    const target = Math.min(Math.max(offset, this.logStartOffset), this.highWatermark);
+    let drop = 0;
+    while (drop < this.batches.length && this.lastOffsets[drop]! < target) {
+      this.bytes -= this.batches[drop]!.length;
+      drop++;
+    }
+    if (drop > 0) {
+      this.batches.splice(0, drop);
+      this.baseOffsets.splice(0, drop);
+      this.lastOffsets.splice(0, drop);
+      this.maxTimestamps.splice(0, drop);
+    }
+    this.logStartOffset = target;
+    return target;
+  }
+
+  /** Kafka's retention on whole units, never the newest one (here a unit is a batch). */
+  applyRetention(policy: RetentionPolicy): number {
+    let drop = 0;
+    const last = this.batches.length - 1;
+    let size = this.bytes;
+    while (drop < last) {
+      const tooOld = policy.retentionMs >= 0 && this.maxTimestamps[drop]! < policy.nowMs - policy.retentionMs;
+      const tooBig = policy.retentionBytes >= 0 && size - this.batches[drop]!.length >= policy.retentionBytes;
+      if (!tooOld && !tooBig) break;
+      size -= this.batches[drop]!.length;
+      drop++;
+    }
+    if (drop === 0) return this.logStartOffset;
+    return this.truncateBefore(this.lastOffsets[drop - 1]! + 1);
   }
 
   read(offset: number, maxBytes: number, minOneBatch: boolean): ReadResult {
@@ -71,6 +109,7 @@ export class MemoryEngine implements StorageEngine {
   private nextProducerId = 0;
   private readonly topics = new Map<string, TopicRecord>();
   private readonly logs = new Map<string, MemoryPartitionLog[]>();
+  private readonly groups = new Map<string, Buffer>();
   private readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -139,6 +178,27 @@ export class MemoryEngine implements StorageEngine {
       if (best < 0 || log.maxTimestamps[i]! > log.maxTimestamps[best]!) best = i;
     }
     return best < 0 ? null : log.batches[best]!;
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.log(topic, partition).truncateBefore(offset);
+  }
+
+  async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
+    return this.log(topic, partition).applyRetention(policy);
+  }
+
+  sizeBytes(topic: string, partition: number): number {
+    return this.log(topic, partition).bytes;
+  }
+
+  async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.groups.delete(groupId);
+    else this.groups.set(groupId, Buffer.from(value));
+  }
+
+  groupMetadata(): ReadonlyMap<string, Buffer> {
+    return this.groups;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
