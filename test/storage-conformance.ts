@@ -77,6 +77,26 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     }
   });
 
+  test(`${name}: appended batches and offsets survive a restart; offsets continue`, async () => {
+    let e = await fresh();
+    try {
+      await e.createTopic(topic('keep', 2));
+      const b1 = await batchOf(3, 1000);
+      await e.append('keep', 0, b1);
+      await e.append('keep', 0, await batchOf(2, 2000));
+      await e.deleteRecordsBefore('keep', 0, 1);
+      e = (await restart(e)).engine;
+      assert.deepEqual(e.offsets('keep', 0), { logStartOffset: 1, highWatermark: 5 });
+      assert.deepEqual(e.offsets('keep', 1), { logStartOffset: 0, highWatermark: 0 });
+      const read = await e.read('keep', 0, 1, 1 << 20, false);
+      assert.deepEqual(read.batches.map((b) => readBatchHeader(b).baseOffset), [0, 3]);
+      assert.deepEqual(read.batches[0]!.subarray(8), b1.bytes.subarray(8), 'stored bytes are served exactly (after the base offset)');
+      assert.equal((await e.append('keep', 0, await batchOf(1, 3000))).baseOffset, 5);
+    } finally {
+      await e.close();
+    }
+  });
+
   test(`${name}: reads start at the batch holding the offset and respect byte limits`, async () => {
     const e = await fresh();
     try {
@@ -128,7 +148,7 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
   });
 
   test(`${name}: committed offsets are stored per group, replaced, deleted, and dropped with their topic`, async () => {
-    const e = await fresh();
+    let e = await fresh();
     try {
       await e.createTopic(topic('c', 2));
       await e.createTopic(topic('d', 1));
@@ -154,6 +174,10 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
       await e.deleteGroupOffsets('g2');
       assert.deepEqual(e.listOffsetGroups(), ['g1']);
       assert.equal(e.fetchOffsets('nobody').size, 0);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.fetchOffsets('g1').values()].map((o) => [o.topic, o.partition, o.offset, o.leaderEpoch, o.metadata, o.commitTimestampMs]), [
+        ['c', 0, 6, 0, 'm6', 42],
+      ]);
     } finally {
       await e.close();
     }
