@@ -172,6 +172,7 @@ export class Connection implements ConnectionInfo {
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
   }
 
+  /** Handles queued requests one at a time; never rejects (a failure closes this connection only). */
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -182,6 +183,9 @@ export class Connection implements ConnectionInfo {
         if (response && !this.closed) this.send(response);
         this.parseFrames();
       }
+    } catch (err) {
+      this.broker.log.error(`connection ${this.remote}: ${(err as Error).stack ?? String(err)}`);
+      this.close('internal error');
     } finally {
       this.busy = false;
       if (this.queue.length === 0) this.resolveIdle();
@@ -263,7 +267,14 @@ export class Connection implements ConnectionInfo {
       return null;
     }
     if (body === null || this.closed) return null;
-    return this.encodeResponse(apiKey, apiVersion, correlationId, handler.response, body);
+    try {
+      return this.encodeResponse(apiKey, apiVersion, correlationId, handler.response, body);
+    } catch (err) {
+      // A response we cannot encode is a handler bug: log it, close only this connection.
+      this.broker.log.error(`${handler.response.name} v${apiVersion} to ${this.remote} could not be encoded: ${(err as Error).stack ?? String(err)}`);
+      this.close('internal error');
+      return null;
+    }
   }
 
   private encodeResponse(apiKey: number, apiVersion: number, correlationId: number, codec: { encode(w: Writer, v: any, version: number): void }, body: unknown): Buffer[] {

@@ -34,7 +34,7 @@ export default defineHandler({
       for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
     } else {
       for (const requested of req.topics!) {
-        topics.push(await resolveTopic(broker, requested.name, requested.topicId, allowAutoCreate));
+        topics.push(await resolveTopic(broker, ctx.apiVersion, requested.name, requested.topicId, allowAutoCreate));
       }
     }
     return {
@@ -47,11 +47,12 @@ export default defineHandler({
   },
 });
 
-async function resolveTopic(broker: Broker, name: string | null, topicId: string, allowAutoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
+async function resolveTopic(broker: Broker, version: number, name: string | null, topicId: string, allowAutoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
   if (name === null) {
     const byId = broker.topics.getById(topicId);
     if (byId) return describeTopic(broker, byId);
-    return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: null, topicId, partitions: [] };
+    // The response name is nullable only from v12; v10–11 answer an unknown id with an empty name.
+    return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: version >= 12 ? null : '', topicId, partitions: [] };
   }
   const existing = broker.topics.get(name);
   if (existing) return describeTopic(broker, existing);
