@@ -10,7 +10,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { startBroker } from '../src/broker/index.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,10 +21,15 @@ import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { decodeResponse } from '../test/helpers/raw-client.js';
+import { runComparison, formatTable, type ComparisonResult } from './compare.js';
+import { runStorageBench, formatStorageTable } from './storage.js';
+import { writeChart } from './chart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const quick = process.argv.includes('--quick');
+/** `--no-kafka`: only the Rafka-internal figures above, without the side-by-side comparison (issue 7). */
+const compare = !process.argv.includes('--no-kafka');
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 100;
@@ -139,8 +144,11 @@ async function embeddedStartMs(): Promise<number> {
 
 /** CLI start: spawn `rafka start --port 0` until a first produce is acknowledged (process start included). */
 async function cliStartToFirstProduceMs(): Promise<number> {
+  // A fresh data directory each time: the CLI's default engine keeps its data in ./data, which must
+  // neither land in the repository nor carry the previous run's topic into this one.
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'rafka-bench-cli-'));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--port', '0', '--log-level', 'error'], {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--port', '0', '--log-level', 'error', '--data-dir', dataDir], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   try {
@@ -171,6 +179,7 @@ async function cliStartToFirstProduceMs(): Promise<number> {
   } finally {
     child.kill('SIGTERM');
     await once(child, 'exit');
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
@@ -198,7 +207,7 @@ async function main(): Promise<void> {
   const runs = quick ? 3 : 7;
   const startup: StartupRow[] = [
     { what: 'embedded startBroker() (memory)', ms: await median(runs, embeddedStartMs) },
-    { what: 'process start to first acknowledged produce (CLI)', ms: await median(runs, cliStartToFirstProduceMs) },
+    { what: 'process start to first acknowledged produce (CLI, default storage)', ms: await median(runs, cliStartToFirstProduceMs) },
   ];
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
@@ -211,10 +220,31 @@ async function main(): Promise<void> {
   console.log(`| start-up (median of ${runs}) | ms |`);
   console.log('|---|---:|');
   for (const r of startup) console.log(`| ${r.what} | ${r.ms.toFixed(1)} |`);
+  // Storage engines on this machine's disk (bench/storage.ts).
+  const storage = await runStorageBench({ quick, log: (l) => console.error(l) });
+  console.log('');
+  console.log(formatStorageTable(storage));
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup }, null, 2) + '\n');
+  const stem = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}`);
+  // Side by side with Apache Kafka (bench/compare.ts), same client for every system.
+  let comparison: ComparisonResult | undefined;
+  if (compare) {
+    console.log('');
+    comparison = await runComparison({ quick, repoRoot, log: (l) => console.error(l) });
+    console.log('');
+    console.log(formatTable(comparison));
+    if (comparison.systems.some((s) => s.runs.length > 0)) {
+      const charts = writeChart(comparison, stem);
+      console.log(`chart written to ${charts.map((f) => path.relative(repoRoot, f)).join(', ')}`);
+    }
+    if (comparison.errors.length > 0) {
+      console.error(`${comparison.errors.length} workload(s) failed:\n${comparison.errors.join('\n')}`);
+      process.exitCode = 1;
+    }
+  }
+  const file = `${stem}.json`;
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 

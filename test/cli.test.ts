@@ -15,11 +15,15 @@ const BIN = join(REPO, 'bin', 'rafka.js');
 const HAVE_BROKER = existsSync(join(REPO, 'dist', 'src', 'broker', 'index.js'));
 const LISTENING = /^rafka listening on (127\.0\.0\.1):(\d+) \(storage: memory, cluster (\S+)\)$/;
 
-/** The environment without any RAFKA_* variable of the developer's shell. */
+/**
+ * The environment without any RAFKA_* variable of the developer's shell, with the broker in memory:
+ * the standalone default is the log engine in ./data, which these tests must not touch (the default
+ * itself is checked in storage-log-restart.test.ts, in a temporary working directory).
+ */
 function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('RAFKA_')) env[k] = v;
-  return { ...env, ...extra };
+  return { ...env, RAFKA_STORAGE_TYPE: 'memory', RAFKA_STORAGE_PATH: 'null', ...extra };
 }
 
 function run(args: string[], env: Record<string, string> = {}) {

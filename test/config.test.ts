@@ -51,7 +51,10 @@ describe('defaults', () => {
   test('Kafka defaults', () => {
     assert.equal(DEFAULT_CONFIG.host, '127.0.0.1');
     assert.equal(DEFAULT_CONFIG.port, 9092);
-    assert.deepEqual(DEFAULT_CONFIG.storage, { type: 'memory', path: null });
+    // The standalone broker's default; embedded startBroker() uses EMBEDDED_STORAGE (memory).
+    assert.equal(DEFAULT_CONFIG.storage.type, 'log');
+    assert.equal(DEFAULT_CONFIG.storage.path, './data');
+    assert.equal(DEFAULT_CONFIG.storage.fsync, 'always');
     assert.equal(DEFAULT_CONFIG.socketRequestMaxBytes, 104857600);
     assert.equal(DEFAULT_CONFIG.messageMaxBytes, 1048588);
     assert.equal(DEFAULT_CONFIG.fetchMaxBytes, 57671680);
@@ -154,7 +157,7 @@ describe('accepted forms', () => {
     assert.deepEqual(o, { storage: { type: 'rocksdb', path: './data/rocksdb' } });
     withTempFile('storage:\n  storage_type: "rocksdb"\n  path: "./data/rocksdb"\n', (file) => {
       const c = loadConfig({ file, env: {} });
-      assert.deepEqual(c.storage, { type: 'rocksdb', path: './data/rocksdb' });
+      assert.deepEqual({ type: c.storage.type, path: c.storage.path }, { type: 'rocksdb', path: './data/rocksdb' });
     });
   });
 
@@ -241,7 +244,7 @@ describe('environment', () => {
     });
     assert.equal(c.host, '0.0.0.0');
     assert.equal(c.port, 19092);
-    assert.deepEqual(c.storage, { type: 'log', path: '/tmp/rafka-data' });
+    assert.deepEqual({ type: c.storage.type, path: c.storage.path }, { type: 'log', path: '/tmp/rafka-data' });
     assert.equal(c.nodeId, 3);
     assert.equal(c.clusterId, 'my-cluster');
     assert.equal(c.advertisedHost, 'broker.local');
@@ -319,7 +322,7 @@ describe('precedence: defaults < file < env < flags', () => {
       assert.equal(c.host, '10.0.0.1'); // file over default
       assert.equal(c.numPartitions, 2); // file
       assert.equal(c.advertisedHost, null); // default
-      assert.deepEqual(c.storage, { type: 'rocksdb', path: '/env' }); // storage fields merge individually
+      assert.deepEqual({ type: c.storage.type, path: c.storage.path }, { type: 'rocksdb', path: '/env' }); // storage fields merge individually
     });
   });
 
@@ -344,9 +347,9 @@ describe('precedence: defaults < file < env < flags', () => {
 
   test('the result is a fresh object (DEFAULT_CONFIG stays untouched)', () => {
     const c = loadConfig({ env: {} });
-    c.storage.type = 'log';
+    c.storage.type = 'memory';
     c.topicDefaults['retention.ms'] = '1';
-    assert.equal(DEFAULT_CONFIG.storage.type, 'memory');
+    assert.equal(DEFAULT_CONFIG.storage.type, 'log');
     assert.equal(DEFAULT_CONFIG.topicDefaults['retention.ms'], '604800000');
   });
 });

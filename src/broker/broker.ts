@@ -12,11 +12,20 @@ import { TopicManager } from './topics.js';
 import { ProducerStateManager, PRODUCER_ID_BLOCK } from './producer-state.js';
 import { PartitionWaiters } from './waiters.js';
 import type { Logger } from './logger.js';
+import { NO_HOOKS, type HookRunner } from '../hooks/runner.js';
+import { GroupCoordinator } from './groups/coordinator.js';
+import { LogMaintenance } from './maintenance.js';
 
 export class Broker {
   readonly topics: TopicManager;
   readonly producers = new ProducerStateManager();
   readonly waiters = new PartitionWaiters();
+  /** Consumer groups and committed offsets (the group coordinator; src/broker/groups/). */
+  readonly groups: GroupCoordinator;
+  /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
+  readonly maintenance: LogMaintenance;
+  /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
+  hooks: HookRunner = NO_HOOKS;
   clusterId = '';
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
@@ -31,6 +40,8 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.topics = new TopicManager(storage, config);
+    this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
+    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
   }
 
   get nodeId(): number {
@@ -61,6 +72,8 @@ export class Broker {
     this.clusterId = this.config.clusterId ?? meta.clusterId ?? randomUuid();
     if (meta.clusterId !== this.clusterId) await this.storage.setClusterId(this.clusterId);
     this.topics.load(meta.topics);
+    this.topics.policy = this.hooks.topicPolicy;
+    await this.groups.load();
     this.nextProducerId = meta.nextProducerId;
     this.producerIdLimit = meta.nextProducerId;
     const server = net.createServer((socket) => this.accept(socket));
@@ -75,13 +88,15 @@ export class Broker {
     server.on('error', (err) => this.log.error(`listener: ${err.message}`));
     this.server = server;
     this.boundPort = (server.address() as net.AddressInfo).port;
+    this.maintenance.start();
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(socket: net.Socket, admitted = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
+    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, true));
     this.connections.add(new Connection(socket, this));
   }
 
@@ -120,9 +135,13 @@ export class Broker {
     const server = this.server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     this.waiters.wakeAll();
+    this.groups.shutdown(); // parked JoinGroup/SyncGroup answer now, so connections can drain
     await Promise.all([...this.connections].map((c) => c.drainAndEnd()));
     for (const c of [...this.connections]) c.close('broker shutting down');
     await serverClosed;
+    await this.maintenance.stop();
+    await this.groups.close(); // queued group and offset writes reach storage first
+    await this.hooks.close(); // hooks flush what they write (audit log) after the last request
     await this.storage.close();
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Embedding: `const broker = await startBroker({ port: 0 })` starts a broker in this process and
- * returns its bootstrap address. Without options it runs on the in-memory engine and 127.0.0.1:9092.
+ * returns its bootstrap address. Without options it runs on the in-memory engine and 127.0.0.1:9092
+ * (`storage: { type: 'log', path }` for the durable segment log). `hooks: [...]` takes hook objects
+ * and hook specs (docs/hooks.md), run in that order.
  */
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
@@ -8,6 +10,8 @@ import type { StorageEngine } from '../storage/engine.js';
 import { createStorageEngine } from '../storage/index.js';
 import { Broker } from './broker.js';
 import { createLogger, type Logger } from './logger.js';
+import { createHooks } from '../hooks/load.js';
+import { NO_HOOKS } from '../hooks/runner.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
@@ -25,13 +29,19 @@ export interface RunningBroker {
   close(): Promise<void>;
 }
 
+/**
+ * Embedded brokers keep the pure in-memory engine unless told otherwise (start-up in milliseconds,
+ * nothing on disk); the standalone broker's default (DEFAULT_CONFIG.storage) is the segment log.
+ */
+export const EMBEDDED_STORAGE: StorageConfig = Object.freeze({ ...DEFAULT_CONFIG.storage, type: 'memory', path: null });
+
 function isEngine(s: unknown): s is StorageEngine {
   return typeof s === 'object' && s !== null && typeof (s as StorageEngine).append === 'function';
 }
 
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const { storage, topicDefaults, logger, ...rest } = options;
-  const storageConfig: StorageConfig = isEngine(storage) ? { type: storage.kind as StorageConfig['type'], path: null } : { ...DEFAULT_CONFIG.storage, ...storage };
+  const storageConfig: StorageConfig = isEngine(storage) ? { ...EMBEDDED_STORAGE, type: storage.kind as StorageConfig['type'] } : { ...EMBEDDED_STORAGE, ...stripUndefined(storage ?? {}) };
   const config: BrokerConfig = {
     ...DEFAULT_CONFIG,
     ...stripUndefined(rest),
@@ -42,9 +52,12 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   if (rest.messageMaxBytes !== undefined && topicDefaults?.['max.message.bytes'] === undefined) {
     config.topicDefaults['max.message.bytes'] = String(rest.messageMaxBytes);
   }
-  const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage);
   const log = logger ?? createLogger(config.logLevel);
+  // Hooks load first: a broken hook (bad module, bad options) stops the start before storage opens.
+  const hooks = config.hooks.length > 0 ? await createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log }) : NO_HOOKS;
+  const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, warn: (m) => log.warn(`storage: ${m}`) });
   const broker = new Broker(config, engine, log);
+  broker.hooks = hooks;
   await broker.start();
   const host = broker.advertisedHost;
   return {

@@ -9,6 +9,7 @@ import { randomUuid } from '../protocol/codec/uuid.js';
 import type { StorageEngine, TopicRecord } from '../storage/engine.js';
 import type { BrokerConfig } from '../config/types.js';
 import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
+import type { TopicPolicy } from '../hooks/runner.js';
 
 export type Topic = Readonly<TopicRecord>;
 
@@ -18,6 +19,8 @@ export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
+  /** onTopicCreate / onTopicDelete hooks (set by the broker); refusals are thrown as KafkaError. */
+  policy: TopicPolicy | null = null;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -84,8 +87,37 @@ export class TopicManager {
     this.validateConfigs(configs);
   }
 
-  async create(name: string, partitions: number, replicationFactor: number, configs: Record<string, string>): Promise<Topic> {
+  /**
+   * validateCreate, then the onTopicCreate hooks (Kafka's CreateTopicPolicy), which may refuse or
+   * adjust the partitions and configs; what they return is validated again (the name may also have
+   * been taken while they ran). Returns the partitions and configs to create with.
+   */
+  async checkCreate(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    origin: 'create-topics' | 'auto-create' = 'create-topics',
+  ): Promise<{ partitions: number; configs: Record<string, string> }> {
     this.validateCreate(name, partitions, replicationFactor, configs);
+    if (this.policy === null) return { partitions, configs };
+    const adjusted = await this.policy.create({ name, partitions, replicationFactor, configs, origin });
+    this.validateCreate(name, adjusted.partitions, replicationFactor, adjusted.configs);
+    return adjusted;
+  }
+
+  async create(
+    name: string,
+    partitions: number,
+    replicationFactor: number,
+    configs: Record<string, string>,
+    origin: 'create-topics' | 'auto-create' = 'create-topics',
+  ): Promise<Topic> {
+    if (this.policy === null) this.validateCreate(name, partitions, replicationFactor, configs);
+    else {
+      ({ partitions, configs } = await this.checkCreate(name, partitions, replicationFactor, configs, origin));
+      this.validateCreate(name, partitions, replicationFactor, configs); // synchronously before index(): still free?
+    }
     let id = randomUuid();
     while (this.byId.has(id)) id = randomUuid();
     const topic: Topic = { name, id, partitionCount: partitions, configs: { ...configs } };
@@ -101,8 +133,14 @@ export class TopicManager {
   }
 
   async delete(name: string): Promise<Topic> {
-    const topic = this.byName.get(name);
+    let topic = this.byName.get(name);
     if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+    if (this.policy !== null) {
+      await this.policy.delete(topic); // onTopicDelete hooks may refuse (KafkaError)
+      const now = this.byName.get(name); // deleted or re-created while they ran?
+      if (!now || now.id !== topic.id) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
+      topic = now;
+    }
     this.byName.delete(name);
     this.byId.delete(topic.id);
     await this.storage.deleteTopic(name);
@@ -134,6 +172,6 @@ export class TopicManager {
 
   /** Auto-create for Metadata when `auto.create.topics.enable` (num.partitions, default replication). */
   async autoCreate(name: string): Promise<Topic> {
-    return this.create(name, this.config.numPartitions, 1, {});
+    return this.create(name, this.config.numPartitions, 1, {}, 'auto-create');
   }
 }

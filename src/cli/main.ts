@@ -63,8 +63,8 @@ Options of start:
                             see config/rafka.yaml for every setting
   --host HOST               interface to listen on (default 127.0.0.1)
   --port PORT               port to listen on, 0 = any free port (default 9092)
-  --storage TYPE            storage engine: memory | log | rocksdb (default memory)
-  --data-dir DIR            data directory of durable storage
+  --storage TYPE            storage engine: log | memory | rocksdb (default log)
+  --data-dir DIR            data directory of durable storage (default ./data)
   --advertised-host HOST    host name clients are told to connect to
   --advertised-port PORT    port clients are told to connect to
   --node-id N               broker id (default 1)

@@ -28,9 +28,10 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   advertisedPort: null,
   nodeId: 1,
   clusterId: null,
-  // `memory` until the durable `log` engine lands; then `log` with a data directory may become the
-  // default. `memory` with a null path keeps everything in RAM (nothing survives a restart).
-  storage: { type: 'memory', path: null },
+  // The standalone broker (`rafka start`) keeps its data in ./data with the segment log, every
+  // acknowledged produce fsynced (group commit). Embedded `startBroker()` overrides this with the
+  // pure in-memory engine (EMBEDDED_STORAGE in src/broker/index.ts).
+  storage: { type: 'log', path: './data', fsync: 'always', fsyncIntervalMs: 1000, walSnapshotBytes: 67108864 },
   autoCreateTopicsEnable: true,
   numPartitions: 1,
   defaultReplicationFactor: 1,
@@ -40,6 +41,16 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   connectionsMaxIdleMs: 600000,
   messageMaxBytes: MESSAGE_MAX_BYTES,
   fetchMaxBytes: 57671680,
+  logRetentionCheckIntervalMs: 300000,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1800000,
+  groupMaxSize: 2147483647,
+  offsetsRetentionMinutes: 10080,
+  offsetsRetentionCheckIntervalMs: 600000,
+  offsetMetadataMaxBytes: 4096,
+  hookTimeoutMs: 1000,
+  hooks: [],
   topicDefaults: {
     ...kafkaTopicConfigDefaults(),
     'max.message.bytes': String(MESSAGE_MAX_BYTES),

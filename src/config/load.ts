@@ -14,6 +14,7 @@
  * Other RAFKA_* variables are ignored.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
 import { defaultConfig } from './defaults.js';
 import {
@@ -23,8 +24,10 @@ import {
   STORAGE_TYPE_ALIAS,
   TOPIC_DEFAULTS_ENV_PREFIX,
   TOPIC_DEFAULTS_KEY,
+  HOOKS_KEY,
   describeValue,
   displayPath,
+  isStorageField,
   shapeProblems,
   validateFileShape,
   type Setting,
@@ -104,9 +107,9 @@ export function resolveConfig(...layers: ConfigOverrides[]): BrokerConfig {
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
       if (k === 'storage') {
-        const s = v as Partial<StorageConfig>;
-        if (s.type !== undefined) cfg.storage.type = s.type;
-        if (s.path !== undefined) cfg.storage.path = s.path;
+        for (const [field, value] of Object.entries(v as Partial<StorageConfig>)) {
+          if (value !== undefined) (cfg.storage as unknown as Record<string, unknown>)[field] = value;
+        }
       } else if (k === 'topicDefaults') {
         Object.assign(cfg.topicDefaults, v);
       } else {
@@ -199,6 +202,17 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
       else topicDefaults[name] = value;
     }
   }
+  // Hooks: each entry names exactly one of a built-in and a module; relative paths in it resolve
+  // against this file's directory (docs/hooks.md).
+  const hooks = obj[HOOKS_KEY];
+  if (Array.isArray(hooks)) {
+    hooks.forEach((h: unknown, i) => {
+      if (h === null || typeof h !== 'object' || Array.isArray(h)) return; // the schema reported it
+      if (('builtin' in h) === ('module' in h)) {
+        issues.push(issue(`${HOOKS_KEY}.${i}`, offsetOf(doc, [HOOKS_KEY, String(i)], false), 'give exactly one of "builtin" and "module"'));
+      }
+    });
+  }
   if (issues.length > 0) throw new ConfigError(sortIssues(issues));
 
   const out: ConfigOverrides = {};
@@ -208,6 +222,10 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
     if (v !== undefined) setOverride(out, s, v);
   }
   if (Object.keys(topicDefaults).length > 0) out.topicDefaults = topicDefaults;
+  if (Array.isArray(hooks)) {
+    const baseDir = dirname(resolve(file));
+    out.hooks = hooks.map((h: Record<string, unknown>) => ({ ...h, baseDir }));
+  }
   return out;
 }
 
@@ -219,6 +237,10 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 function nodeAt(doc: Document, path: readonly string[]): Node | null | undefined {
   let node: unknown = doc.contents;
   for (const seg of path) {
+    if (isSeq(node)) {
+      node = node.items[Number(seg)];
+      continue;
+    }
     if (!isMap(node)) return undefined;
     const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === seg);
     if (!pair) return undefined;
@@ -232,6 +254,15 @@ function offsetOf(doc: Document, path: readonly string[], atKey: boolean): numbe
   let node: unknown = doc.contents;
   let best = (doc.contents as Node | null)?.range?.[0];
   for (let i = 0; i < path.length; i++) {
+    if (isSeq(node)) {
+      // A list item (`hooks.2`): its own position; no key to point at.
+      const item = node.items[Number(path[i])] as Node | undefined;
+      if (!item) return best;
+      best = item.range?.[0] ?? best;
+      if (i === path.length - 1) return best;
+      node = item;
+      continue;
+    }
     if (!isMap(node)) return best;
     const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === path[i]);
     if (!pair) return best;
@@ -288,7 +319,7 @@ function getPath(obj: Record<string, unknown>, path: readonly string[]): unknown
 
 /** Sets one setting's value in an overrides object (storage settings nest under `storage`). */
 export function setOverride(out: ConfigOverrides, s: Setting, v: unknown): void {
-  if (s.field === 'storage.type' || s.field === 'storage.path') {
+  if (isStorageField(s.field)) {
     out.storage ??= {};
     (out.storage as Record<string, unknown>)[s.field.slice('storage.'.length)] = v;
   } else {
@@ -297,7 +328,7 @@ export function setOverride(out: ConfigOverrides, s: Setting, v: unknown): void 
 }
 
 function getField(o: ConfigOverrides, s: Setting): unknown {
-  if (s.field === 'storage.type' || s.field === 'storage.path') return o.storage?.[s.field === 'storage.type' ? 'type' : 'path'];
+  if (isStorageField(s.field)) return (o.storage as Record<string, unknown> | undefined)?.[s.field.slice('storage.'.length)];
   return (o as Record<string, unknown>)[s.field];
 }
 

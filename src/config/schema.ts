@@ -23,16 +23,23 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { TOPIC_CONFIGS } from './topic-configs.js';
-import type { BrokerConfig, StorageType } from './types.js';
+import { BUILTIN_HOOK_NAMES } from '../hooks/builtin/names.js';
+import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
 
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
+export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 export const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['error', 'warn', 'info', 'debug'];
 
-/** BrokerConfig fields a Setting can target (storage's are addressed as `storage.type`/`storage.path`). */
-export type SettingField =
-  | Exclude<keyof BrokerConfig, 'storage' | 'topicDefaults'>
-  | 'storage.type'
-  | 'storage.path';
+/** A StorageConfig field as a Setting addresses it: `storage.type`, `storage.fsyncIntervalMs`. */
+export type StorageField = `storage.${keyof StorageConfig & string}`;
+
+/** BrokerConfig fields a Setting can target (storage's are addressed as `storage.<StorageConfig field>`). */
+export type SettingField = Exclude<keyof BrokerConfig, 'storage' | 'topicDefaults'> | StorageField;
+
+/** Whether a setting lives in the `storage` section (its field is then `storage.<StorageConfig field>`). */
+export function isStorageField(field: SettingField): field is StorageField {
+  return field.startsWith('storage.');
+}
 
 export type SettingKind = 'int' | 'string' | 'boolean' | 'enum';
 
@@ -105,6 +112,18 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'storage.path', path: ['storage', 'path'], field: 'storage.path', kind: 'string', nullable: true, flag: 'data-dir',
     envAliases: ['RAFKA_DATA_DIR'], doc: 'Data directory of durable engines (relative to the working directory).',
   }),
+  setting({
+    key: 'storage.fsync', path: ['storage', 'fsync'], field: 'storage.fsync', kind: 'enum', values: FSYNC_POLICIES,
+    doc: 'When durable engines fsync appended data: always (group commit), interval, never.',
+  }),
+  setting({
+    key: 'storage.fsync.interval.ms', path: ['storage', 'fsync.interval.ms'], field: 'storage.fsyncIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Period of the interval fsync policy.',
+  }),
+  setting({
+    key: 'storage.wal.snapshot.bytes', path: ['storage', 'wal.snapshot.bytes'], field: 'storage.walSnapshotBytes', kind: 'int', min: 1024,
+    max: Number.MAX_SAFE_INTEGER, doc: 'memory engine with a path: WAL size that triggers a snapshot (and a new WAL).',
+  }),
   setting({ key: 'auto.create.topics.enable', field: 'autoCreateTopicsEnable', kind: 'boolean', doc: 'Create unknown topics on Metadata/Produce.' }),
   setting({ key: 'num.partitions', field: 'numPartitions', kind: 'int', min: 1, max: INT32_MAX, doc: 'Partitions of auto-created topics.' }),
   setting({
@@ -129,6 +148,39 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     doc: "Largest record batch; the broker default of topics' max.message.bytes.",
   }),
   setting({ key: 'fetch.max.bytes', field: 'fetchMaxBytes', kind: 'int', min: 1024, max: INT32_MAX, doc: 'Cap on one fetch response.' }),
+  setting({
+    key: 'log.retention.check.interval.ms', field: 'logRetentionCheckIntervalMs', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER,
+    doc: 'How often retention and compaction run over every partition.',
+  }),
+  setting({
+    key: 'group.initial.rebalance.delay.ms', field: 'groupInitialRebalanceDelayMs', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'How long the first rebalance of an empty consumer group waits for more members to join.',
+  }),
+  setting({
+    key: 'group.min.session.timeout.ms', field: 'groupMinSessionTimeoutMs', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'Smallest session timeout a group member may ask for.',
+  }),
+  setting({
+    key: 'group.max.session.timeout.ms', field: 'groupMaxSessionTimeoutMs', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'Largest session timeout a group member may ask for.',
+  }),
+  setting({ key: 'group.max.size', field: 'groupMaxSize', kind: 'int', min: 1, max: INT32_MAX, doc: 'Most members in one consumer group.' }),
+  setting({
+    key: 'offsets.retention.minutes', field: 'offsetsRetentionMinutes', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Committed offsets of an empty group expire this long after the group became empty.',
+  }),
+  setting({
+    key: 'offsets.retention.check.interval.ms', field: 'offsetsRetentionCheckIntervalMs', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER,
+    doc: 'How often expired committed offsets are removed.',
+  }),
+  setting({
+    key: 'offset.metadata.max.bytes', field: 'offsetMetadataMaxBytes', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'Longest metadata string of one committed offset.',
+  }),
+  setting({
+    key: 'hook.timeout.ms', field: 'hookTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'The longest one hook call may take; then its part of the request fails with REQUEST_TIMED_OUT.',
+  }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
 ]);
 
@@ -141,6 +193,10 @@ export const STORAGE_TYPE_ALIAS = 'storage_type';
 export const TOPIC_DEFAULTS_KEY = 'topic.defaults';
 /** Prefix of the environment variables setting topic defaults (`RAFKA_TOPIC_DEFAULTS_RETENTION_MS`). */
 export const TOPIC_DEFAULTS_ENV_PREFIX = 'RAFKA_TOPIC_DEFAULTS_';
+/** The list of hooks (docs/hooks.md); not a scalar setting, so not in SETTINGS. */
+export const HOOKS_KEY = 'hooks';
+/** Keys of one `hooks:` entry. */
+export const HOOK_ENTRY_KEYS = ['builtin', 'module', 'export', 'options', 'topics', 'apis', 'name'] as const;
 /** Environment variable naming the config file. */
 export const CONFIG_FILE_ENV = 'RAFKA_CONFIG';
 
@@ -188,6 +244,24 @@ function buildSchema(): JsonSchema {
     topicDefaults[name] = { type: ['string', 'number', 'boolean', 'array'], items: { type: ['string', 'number', 'boolean'] } };
   }
   root.properties[TOPIC_DEFAULTS_KEY] = { type: 'object', additionalProperties: false, properties: topicDefaults };
+  // "Exactly one of builtin and module" is checked by load.ts, with a plainer message than oneOf's.
+  const name = { type: 'string', minLength: 1 };
+  root.properties[HOOKS_KEY] = {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        builtin: { enum: [...BUILTIN_HOOK_NAMES] },
+        module: name,
+        export: name,
+        name,
+        options: {},
+        topics: { type: ['string', 'array'], minLength: 1, items: name },
+        apis: { type: 'array', items: { type: ['string', 'integer'] } },
+      },
+    },
+  };
   return root;
 }
 
@@ -270,8 +344,9 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
 
 function knownKeysAt(path: string[]): string[] {
   if (path.length === 0) return Object.keys((CONFIG_FILE_SCHEMA as { properties: object }).properties);
-  if (path.length === 1 && path[0] === 'storage') return ['type', 'path', STORAGE_TYPE_ALIAS];
+  if (path.length === 1 && path[0] === 'storage') return [...SETTINGS.filter((s) => s.path[0] === 'storage').map((s) => s.path[1]!), STORAGE_TYPE_ALIAS];
   if (path.length === 1 && path[0] === TOPIC_DEFAULTS_KEY) return [...TOPIC_CONFIGS.keys()];
+  if (path.length === 2 && path[0] === HOOKS_KEY) return [...HOOK_ENTRY_KEYS];
   return [];
 }
 

@@ -3,13 +3,31 @@
  * environment variables and CLI flags have been merged (in that order of precedence). Names follow
  * Kafka's where Kafka has the setting (`socket.request.max.bytes` becomes `socketRequestMaxBytes`).
  */
+import type { HookEntry } from '../hooks/types.js';
+
 export type StorageType = 'memory' | 'log' | 'rocksdb';
+
+/**
+ * When durable engines fsync appended data (docs/storage.md):
+ * - `always`: an append resolves only once its bytes are synced; appends that arrive while an fsync
+ *   is in flight share the next one (group commit);
+ * - `interval`: appends resolve once written; dirty files are synced every `fsyncIntervalMs`;
+ * - `never`: the OS decides; files are synced only at segment roll and shutdown.
+ * Topics' `flush.messages` / `flush.ms` (Kafka's names) tighten this per topic.
+ */
+export type FsyncPolicy = 'always' | 'interval' | 'never';
 
 export interface StorageConfig {
   /** Engine name. `memory` without `path` is the pure in-memory reference engine. */
   type: StorageType;
   /** Data directory for durable engines; null for none. */
   path: string | null;
+  /** Durable engines: when appended data is fsynced. Absent = `always`. */
+  fsync?: FsyncPolicy;
+  /** Period of the `interval` policy in ms. Absent = 1000. */
+  fsyncIntervalMs?: number;
+  /** `memory` engine with a path: WAL bytes that trigger a snapshot (src/storage/memory-wal/). Absent = 64 MiB. */
+  walSnapshotBytes?: number;
 }
 
 /** Topic config defaults the broker applies to new topics (Kafka's broker-level `log.*` defaults). */
@@ -54,6 +72,26 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   /** Kafka `fetch.max.bytes`: cap on one fetch response. */
   fetchMaxBytes: number;
+  /** Kafka `log.retention.check.interval.ms`: how often retention and compaction run. */
+  logRetentionCheckIntervalMs: number;
+  /** Kafka `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group waits for more members. */
+  groupInitialRebalanceDelayMs: number;
+  /** Kafka `group.min.session.timeout.ms`: smallest session timeout a member may ask for. */
+  groupMinSessionTimeoutMs: number;
+  /** Kafka `group.max.session.timeout.ms`: largest session timeout a member may ask for. */
+  groupMaxSessionTimeoutMs: number;
+  /** Kafka `group.max.size`: most members in one consumer group. */
+  groupMaxSize: number;
+  /** Kafka `offsets.retention.minutes`: committed offsets of an empty group expire this long after it became empty. */
+  offsetsRetentionMinutes: number;
+  /** Kafka `offsets.retention.check.interval.ms`: how often expired offsets are removed. */
+  offsetsRetentionCheckIntervalMs: number;
+  /** Kafka `offset.metadata.max.bytes`: longest metadata string of one committed offset. */
+  offsetMetadataMaxBytes: number;
+  /** `hook.timeout.ms`: the longest one hook call may take before its stage fails (src/hooks/). */
+  hookTimeoutMs: number;
+  /** `hooks:`: hooks on the request path, in the order they run (docs/hooks.md). */
+  hooks: readonly HookEntry[];
   /** Kafka `log.retention.ms` etc. as topic defaults. */
   topicDefaults: TopicDefaults;
   /** Log level for the broker's own log lines. */

@@ -2,19 +2,38 @@
 import type { StorageConfig } from '../config/types.js';
 import type { StorageEngine } from './engine.js';
 import { MemoryEngine } from './memory/memory-engine.js';
+import { WalMemoryEngine } from './memory-wal/wal-engine.js';
+import { LogEngine } from './log/log-engine.js';
 
-export async function createStorageEngine(config: StorageConfig): Promise<StorageEngine> {
+/** What an engine may need from the broker besides its own settings. */
+export interface EngineContext {
+  /** Broker-wide topic config defaults (`topic.defaults`): the log engine's segment.bytes, flush.*, … */
+  topicDefaults?: Readonly<Record<string, string>>;
+  /** Where an engine reports recovery and disk problems. */
+  warn?: (message: string) => void;
+}
+
+export async function createStorageEngine(config: StorageConfig, context: EngineContext = {}): Promise<StorageEngine> {
   switch (config.type) {
     case 'memory':
+      // With a data directory: the same in-memory state, made durable by a write-ahead log and snapshots.
       if (config.path !== null) {
-        throw new Error(
-          `storage: the memory engine's write-ahead log (storage.path=${config.path}) is not available yet; remove storage.path to run purely in memory`,
-        );
+        return new WalMemoryEngine({
+          path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, snapshotBytes: config.walSnapshotBytes, warn: context.warn,
+        });
       }
       return new MemoryEngine();
+    case 'rocksdb': {
+      if (config.path === null) throw new Error('storage: the rocksdb engine needs a data directory (storage.path / --data-dir)');
+      // Loaded on demand: the native binding is only needed when this engine is chosen.
+      const { RocksDbEngine } = await import('./rocksdb/rocksdb-engine.js');
+      return new RocksDbEngine({ path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs });
+    }
     case 'log':
-    case 'rocksdb':
-      throw new Error(`storage: the ${config.type} engine is not available yet in this version; use storage_type: memory`);
+      if (config.path === null) throw new Error('storage: the log engine needs a data directory (storage.path / --data-dir)');
+      return new LogEngine({
+        path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, topicDefaults: context.topicDefaults, warn: context.warn,
+      });
     default:
       throw new Error(`storage: unknown engine ${JSON.stringify((config as StorageConfig).type)} (expected memory, log or rocksdb)`);
   }
@@ -22,3 +41,4 @@ export async function createStorageEngine(config: StorageConfig): Promise<Storag
 
 export type { StorageEngine } from './engine.js';
 export { MemoryEngine } from './memory/memory-engine.js';
+export { LogEngine } from './log/log-engine.js';

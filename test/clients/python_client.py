@@ -7,6 +7,8 @@ The job (JSON on stdin) names a mode:
   {"mode": "produce-consume", "bootstrap": "host:port", "topic": "...", "partitions": 4,
    "messages": [{"k": b64|null, "v": b64|null, "h": [[name, b64|null], ...], "ts": ms}, ...]}
   {"mode": "admin", "bootstrap": "host:port", "topic": "..."}
+  {"mode": "group-first", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "first": 40}
+  {"mode": "group-second", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "remaining": 50}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
@@ -21,6 +23,7 @@ import time
 import warnings
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Producer, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions
 from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic,
                                    ResourceType)
 
@@ -268,9 +271,112 @@ def admin(job):
     return result
 
 
+def tp_json(tp):
+    return {'partition': tp.partition, 'offset': tp.offset, 'metadata': getattr(tp, 'metadata', None),
+            'error': None if tp.error is None else tp.error.name()}
+
+
+def consume_group(consumer, want, eof_partitions, deadline):
+    """Poll a subscribed consumer until it has `want` messages or every partition in
+    eof_partitions (a set it fills) reached its end; errors other than EOF are recorded."""
+    consumed = []
+    while len(consumed) < want and time.monotonic() < deadline:
+        m = consumer.poll(0.2)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                eof_partitions.add(m.partition())
+            else:
+                consumed.append({'error': m.error().name()})
+            continue
+        consumed.append({'partition': m.partition(), 'offset': m.offset(), 'v': b64(m.value())})
+    return consumed
+
+
+def group_conf(job):
+    conf = common(job)
+    conf.update({'group.id': job['group'], 'enable.auto.commit': False, 'auto.offset.reset': 'earliest',
+                 'enable.partition.eof': True, 'session.timeout.ms': 6000, 'heartbeat.interval.ms': 500})
+    return conf
+
+
+def group_first(job):
+    """Consumer groups with manual commits, first member: consume `first` messages, commit the
+    positions (with metadata), report committed() and position(), list and describe the group
+    while in it (AdminClient), and leave."""
+    topic, group_id, partitions = job['topic'], job['group'], job['partitions']
+    all_tps = [TopicPartition(topic, p) for p in range(partitions)]
+    result = {}
+    deadline = time.monotonic() + 2 * TIMEOUT
+    first = Consumer(group_conf(job))
+    assigned = []
+    first.subscribe([topic], on_assign=lambda c, tps: assigned.extend(tp.partition for tp in tps))
+    result['first'] = consume_group(first, job['first'], set(), deadline)
+    result['assigned'] = sorted(assigned)
+    positions = first.position(all_tps)
+    to_commit = [TopicPartition(topic, tp.partition, tp.offset, f'meta-{tp.partition}') for tp in positions if tp.offset >= 0]
+    result['commit'] = call(lambda: [tp_json(x) for x in first.commit(offsets=to_commit, asynchronous=False)])
+    result['committed'] = call(lambda: [tp_json(x) for x in first.committed(all_tps, timeout=TIMEOUT)])
+    result['position'] = [tp_json(x) for x in first.position(all_tps)]
+    admin = AdminClient(common(job))
+    listed = future_result(admin.list_consumer_groups(request_timeout=TIMEOUT))
+    if listed['ok']:
+        listed['value'] = [{'group_id': g.group_id, 'is_simple': g.is_simple_consumer_group, 'state': g.state.name}
+                           for g in listed['value'].valid]
+    result['listed'] = listed
+    described = future_result(admin.describe_consumer_groups([group_id], request_timeout=TIMEOUT)[group_id])
+    if described['ok']:
+        d = described['value']
+        described['value'] = {'group_id': d.group_id, 'state': d.state.name, 'is_simple': d.is_simple_consumer_group,
+                              'assignor': d.partition_assignor,
+                              'members': [{'client_id': m.client_id, 'host': m.host,
+                                           'partitions': sorted(tp.partition for tp in m.assignment.topic_partitions)}
+                                          for m in d.members]}
+    result['described'] = described
+    first.close()
+    result['errors'] = errors
+    return result
+
+
+def group_second(job):
+    """Second member of the group: consume to the end of every partition and commit; then the
+    AdminClient on the empty group: its offsets, an alteration, and deleting the group."""
+    topic, group_id, partitions = job['topic'], job['group'], job['partitions']
+    all_tps = [TopicPartition(topic, p) for p in range(partitions)]
+    result = {}
+    deadline = time.monotonic() + 2 * TIMEOUT
+    second = Consumer(group_conf(job))
+    second.subscribe([topic])
+    eof = set()
+    result['second'] = consume_group(second, job['remaining'], eof, deadline)
+    # Read to the end of every partition, so a message delivered twice would show up.
+    while len(eof) < partitions and time.monotonic() < deadline:
+        result['second'].extend(consume_group(second, 1, eof, min(deadline, time.monotonic() + 1)))
+    result['second_commit'] = call(lambda: [tp_json(x) for x in second.commit(asynchronous=False)])
+    second.close()
+
+    admin = AdminClient(common(job))
+    offs = future_result(admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group_id, all_tps)],
+                                                           request_timeout=TIMEOUT)[group_id])
+    if offs['ok']:
+        offs['value'] = [tp_json(x) for x in offs['value'].topic_partitions]
+    result['admin_offsets'] = offs
+    alter = ConsumerGroupTopicPartitions(group_id, [TopicPartition(topic, 0, 1)])
+    out = future_result(admin.alter_consumer_group_offsets([alter], request_timeout=TIMEOUT)[group_id])
+    if out['ok']:
+        out['value'] = [tp_json(x) for x in out['value'].topic_partitions]
+    result['admin_alter'] = out
+    out = future_result(admin.delete_consumer_groups([group_id], request_timeout=TIMEOUT)[group_id])
+    out.pop('value', None)
+    result['admin_delete'] = out
+    result['errors'] = errors
+    return result
+
+
 def main():
     job = json.load(sys.stdin)
-    modes = {'produce-consume': produce_consume, 'admin': admin}
+    modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second}
     result = modes[job['mode']](job)
     json.dump(result, sys.stdout)
     sys.stdout.write('\n')

@@ -45,7 +45,7 @@ export default defineHandler({
     }
     const pending = req.topicData.map((t) =>
       t.partitionData.map((p) =>
-        refuse ? Promise.resolve(refuse) : appendToPartition(broker, t.name, p.index, p.records as Buffer | null, ctx.apiVersion),
+        refuse ? Promise.resolve(refuse) : appendToPartition(broker, t.name, p.index, p.records as Buffer | null, ctx.apiVersion, ctx),
       ),
     );
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];

@@ -14,6 +14,8 @@
  *   last stable offset is the high watermark and no transaction is ever aborted.
  * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
  *   UNKNOWN_LEADER_EPOCH.
+ * - Hooks (src/hooks/): beforeFetch may refuse a partition (its error code); afterFetch may filter or
+ *   rewrite the records sent, which are then re-encoded with their offsets kept.
  */
 import {
   FetchRequest,
@@ -58,6 +60,7 @@ export default defineHandler({
       return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
     }
     const plan = planFetch(broker, req, v);
+    if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
     const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
     const deadline = Date.now() + Math.max(0, req.maxWaitMs);
@@ -65,6 +68,8 @@ export default defineHandler({
       const result = await readPlan(broker, plan, maxBytes, v, readCommitted);
       const remainingMs = deadline - Date.now();
       if (result.bytes >= req.minBytes || result.hasError || remainingMs <= 0 || broker.isClosing) {
+        // afterFetch hooks filter or rewrite what the consumer receives (offsets kept; the log unchanged).
+        if (broker.hooks.afterFetch !== null) await broker.hooks.afterFetch(ctx, plan, result.responses);
         return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
       }
       await waitForData(broker, plan, remainingMs);

@@ -39,15 +39,16 @@ export default defineHandler({
       try {
         const { partitions, replicationFactor, configs } = resolveRequest(broker, t);
         if (req.validateOnly) {
-          broker.topics.validateCreate(t.name, partitions, replicationFactor, configs);
+          // Kafka's checks and the onTopicCreate hooks (as Kafka applies CreateTopicPolicy to validate_only).
+          const checked = await broker.topics.checkCreate(t.name, partitions, replicationFactor, configs);
           topics.push({
             name: t.name,
             topicId: ZERO_UUID,
             errorCode: ErrorCode.NONE,
             errorMessage: null,
-            numPartitions: partitions,
+            numPartitions: checked.partitions,
             replicationFactor,
-            configs: describeAllTopicConfigs(broker, configs),
+            configs: describeAllTopicConfigs(broker, checked.configs),
           });
           continue;
         }

@@ -17,8 +17,12 @@ import type {
 } from '../engine.js';
 import { offsetKey } from '../engine.js';
 
-/** One partition's log in memory. Batches are kept in parallel arrays for cheap binary search. */
-class MemoryPartitionLog {
+/**
+ * One partition's log in memory. Batches are kept in parallel arrays for cheap binary search.
+ * Exported for engines that build on this one (the write-ahead-logged `memory` engine restores a
+ * partition from a snapshot through it); the broker only sees MemoryEngine.
+ */
+export class MemoryPartitionLog {
   readonly batches: Buffer[] = [];
   readonly baseOffsets: number[] = [];
   readonly lastOffsets: number[] = [];
@@ -105,12 +109,14 @@ export class MemoryEngine implements StorageEngine {
   readonly kind: string = 'memory';
   readonly durable: boolean = false;
 
-  private clusterId: string | null = null;
-  private nextProducerId = 0;
-  private readonly topics = new Map<string, TopicRecord>();
-  private readonly logs = new Map<string, MemoryPartitionLog[]>();
-  private readonly groups = new Map<string, Buffer>();
-  private readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
+  // Protected, not private: src/storage/memory-wal/ extends this engine with a write-ahead log and
+  // snapshots, and reads the state it snapshots and restores from these fields.
+  protected clusterId: string | null = null;
+  protected nextProducerId = 0;
+  protected readonly topics = new Map<string, TopicRecord>();
+  protected readonly logs = new Map<string, MemoryPartitionLog[]>();
+  protected readonly groups = new Map<string, Buffer>();
+  protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
     return { clusterId: this.clusterId, nextProducerId: this.nextProducerId, topics: [...this.topics.values()].map(cloneTopic) };
@@ -146,7 +152,7 @@ export class MemoryEngine implements StorageEngine {
     }
   }
 
-  private log(topic: string, partition: number): MemoryPartitionLog {
+  protected log(topic: string, partition: number): MemoryPartitionLog {
     const log = this.logs.get(topic)?.[partition];
     if (!log) throw new Error(`no partition ${topic}-${partition}`);
     return log;

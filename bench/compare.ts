@@ -1,0 +1,607 @@
+/**
+ * Rafka side by side with Apache Kafka (issue 7): every system is started as its own process, loaded
+ * by the same client — Kafka's own ProducerPerformance / ConsumerPerformance / EndToEndLatency from
+ * `kafka-tools`, run with `java -cp` — and measured from outside by pid. See bench/README.md for how
+ * to read the table, and bench/kafka/ for the parts.
+ *
+ * Runs are interleaved (run 1 of every system, then run 2 of every system, …) so that a burst of
+ * load from elsewhere on the machine spreads over all systems instead of hitting one; each system is
+ * started afresh for every run, so start-up and idle memory are medians too.
+ *
+ * `runComparison({ quick: true })` is the CI smoke mode: one run, one small produce, a consume and a
+ * short end-to-end latency run per system. Without Java, Maven or Maven Central the Kafka systems are
+ * reported as unavailable and the Rafka ones still run.
+ */
+import os from 'node:os';
+import { ApiKey } from '../src/protocol/messages/index.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
+import { ApiVersionsRequest, ApiVersionsResponse } from '../src/protocol/messages/api-versions.js';
+import { DeleteTopicsRequest, DeleteTopicsResponse } from '../src/protocol/messages/delete-topics.js';
+import { RawClient } from '../test/helpers/raw-client.js';
+import { resolveKafka, type KafkaRuntime } from './kafka/maven.js';
+import { kafkaSystem, rafkaSystem, SystemUnavailable, type RunningSystem, type SystemSpec, type RafkaVariant } from './kafka/systems.js';
+import { consumerPerformance, endToEndLatency, fixedRateLatency, producerPerformance, type ProducerResult } from './kafka/perf-tools.js';
+import { cpuSeconds, loadAverage, peakRssBytes } from './kafka/proc.js';
+
+// Workloads ---------------------------------------------------------------------------------------
+
+interface ProduceWorkload {
+  kind: 'produce';
+  id: string;
+  label: string;
+  records: number;
+  recordBytes: number;
+  acks: '1' | 'all';
+  compression: 'none' | 'lz4';
+  partitions: number;
+  producers: number;
+}
+interface ConsumeWorkload {
+  kind: 'consume';
+  id: string;
+  label: string;
+  /** The produce workload whose topic is read back, from the beginning. */
+  from: string;
+}
+interface RateWorkload {
+  kind: 'rate';
+  id: string;
+  label: string;
+  recordsPerSec: number;
+  seconds: number;
+  recordBytes: number;
+}
+interface FixedRateE2EWorkload {
+  kind: 'e2e-rate';
+  id: string;
+  label: string;
+  recordsPerSec: number;
+  seconds: number;
+  recordBytes: number;
+}
+interface RoundTripWorkload {
+  kind: 'e2e';
+  id: string;
+  label: string;
+  records: number;
+  recordBytes: number;
+}
+export type Workload = ProduceWorkload | ConsumeWorkload | RateWorkload | FixedRateE2EWorkload | RoundTripWorkload;
+
+function produce(records: number, recordBytes: number, acks: '1' | 'all', compression: 'none' | 'lz4', partitions: number, producers: number): ProduceWorkload {
+  const size = recordBytes >= 1024 ? `${recordBytes / 1024} KiB` : `${recordBytes} B`;
+  const count = records >= 1e6 ? `${records / 1e6}M` : `${records / 1e3}k`;
+  const id = `p-${count}x${recordBytes}-a${acks}-${compression}-${partitions}p-${producers}w`;
+  const label = `produce ${count} × ${size}, acks=${acks}, ${compression === 'none' ? 'no compression' : compression}, ${partitions} part., ${producers} producer${producers > 1 ? 's' : ''}`;
+  return { kind: 'produce', id, label, records, recordBytes, acks, compression, partitions, producers };
+}
+
+export function workloads(quick: boolean): Workload[] {
+  if (quick) {
+    const p = produce(20_000, 100, '1', 'none', 1, 1);
+    return [
+      p,
+      { kind: 'consume', id: 'c-quick', label: 'consume the 20k × 100 B topic', from: p.id },
+      { kind: 'e2e-rate', id: 'e2e-rate-quick', label: 'end-to-end latency at 1,000 records/s, 100 B, acks=1 (2 s)', recordsPerSec: 1000, seconds: 2, recordBytes: 100 },
+      { kind: 'e2e', id: 'e2e-quick', label: 'end-to-end round trip, 100 B, acks=1 (300 records)', records: 300, recordBytes: 100 },
+    ];
+  }
+  const small = produce(1_000_000, 100, '1', 'none', 1, 1);
+  const large = produce(200_000, 1024, '1', 'none', 1, 1);
+  return [
+    small,
+    produce(1_000_000, 100, 'all', 'none', 1, 1),
+    produce(1_000_000, 100, '1', 'lz4', 1, 1),
+    produce(1_000_000, 100, '1', 'none', 8, 1),
+    produce(1_000_000, 100, '1', 'none', 8, 4),
+    large,
+    produce(200_000, 1024, 'all', 'none', 1, 1),
+    produce(200_000, 1024, '1', 'lz4', 1, 1),
+    produce(200_000, 1024, '1', 'none', 8, 4),
+    { kind: 'consume', id: 'c-1Mx100', label: 'consume everything: 1M × 100 B', from: small.id },
+    { kind: 'consume', id: 'c-200kx1024', label: 'consume everything: 200k × 1 KiB', from: large.id },
+    { kind: 'rate', id: 'rate-20k', label: 'produce latency at 20,000 records/s, 100 B, acks=1, linger.ms=0 (10 s)', recordsPerSec: 20_000, seconds: 10, recordBytes: 100 },
+    { kind: 'e2e-rate', id: 'e2e-rate-20k', label: 'end-to-end latency at 20,000 records/s, 100 B, acks=1 (15 s)', recordsPerSec: 20_000, seconds: 15, recordBytes: 100 },
+    { kind: 'e2e', id: 'e2e', label: 'end-to-end round trip, 100 B, acks=1 (5,000 records)', records: 5_000, recordBytes: 100 },
+  ];
+}
+
+// Results -----------------------------------------------------------------------------------------
+
+/** One workload on one system in one run. */
+export interface Sample {
+  recordsPerSec?: number;
+  mbPerSec?: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  /** Broker CPU seconds spent during the workload. */
+  cpuSeconds?: number;
+  /** Why there is no figure (e.g. the build has no consumer groups). */
+  skipped?: string;
+  error?: string;
+}
+
+export interface SystemRun {
+  startToFirstProduceMs: number;
+  prepareMs: number;
+  idleRssBytes: number | null;
+  peakRssBytes: number | null;
+  cpuSeconds: number | null;
+  loadBefore: number | null;
+  workloads: Record<string, Sample>;
+}
+
+export interface SystemResult {
+  name: string;
+  description: string;
+  unavailable?: string;
+  runs: SystemRun[];
+  /** Field-wise medians over the runs. */
+  median?: Omit<SystemRun, 'loadBefore'> & { workloads: Record<string, Sample> };
+}
+
+export interface ComparisonResult {
+  date: string;
+  quick: boolean;
+  machine: string;
+  kafka: { version: string; java: string } | { unavailable: string };
+  runs: number;
+  /** 1-minute load average sampled before every system run: min, median, max. */
+  loadAverage: { min: number; median: number; max: number } | null;
+  workloads: Workload[];
+  systems: SystemResult[];
+  errors: string[];
+}
+
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b);
+  const mid = v.length >> 1;
+  return v.length % 2 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+function medianOf<T>(items: T[], pick: (t: T) => number | null | undefined): number | undefined {
+  const v = items.map(pick).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+  return v.length ? median(v) : undefined;
+}
+
+function summarize(runs: SystemRun[], ws: Workload[]): SystemResult['median'] {
+  if (runs.length === 0) return undefined;
+  const workloads: Record<string, Sample> = {};
+  for (const w of ws) {
+    const samples = runs.map((r) => r.workloads[w.id]).filter((s): s is Sample => s !== undefined);
+    const ok = samples.filter((s) => !s.error && !s.skipped);
+    if (ok.length === 0) {
+      const first = samples[0];
+      workloads[w.id] = first?.error ? { error: first.error } : { skipped: first?.skipped ?? 'not run' };
+      continue;
+    }
+    const m: Sample = {};
+    for (const k of ['recordsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'p999Ms', 'cpuSeconds'] as const) {
+      const v = medianOf(ok, (s) => s[k]);
+      if (v !== undefined) m[k] = v;
+    }
+    workloads[w.id] = m;
+  }
+  return {
+    startToFirstProduceMs: medianOf(runs, (r) => r.startToFirstProduceMs)!,
+    prepareMs: medianOf(runs, (r) => r.prepareMs)!,
+    idleRssBytes: medianOf(runs, (r) => r.idleRssBytes) ?? null,
+    peakRssBytes: medianOf(runs, (r) => r.peakRssBytes) ?? null,
+    cpuSeconds: medianOf(runs, (r) => r.cpuSeconds) ?? null,
+    workloads,
+  };
+}
+
+// Running -----------------------------------------------------------------------------------------
+
+async function createTopic(port: number, name: string, partitions: number): Promise<void> {
+  const client = await RawClient.connect(port);
+  try {
+    const res = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name, numPartitions: partitions, replicationFactor: 1 }],
+      timeoutMs: 30_000,
+    });
+    const t = res.topics[0]!;
+    if (t.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${t.errorCode} ${t.errorMessage ?? ''}`);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Drop a topic once no later workload reads it, so each workload starts with the broker holding only
+ * the data of workloads still to be consumed (the memory engine keeps every byte in RAM; Kafka keeps
+ * it in the page cache, outside its RSS). Failures are ignored: deletion is housekeeping.
+ */
+async function deleteTopic(port: number, name: string): Promise<void> {
+  const client = await RawClient.connect(port);
+  try {
+    await client.request(ApiKey.DeleteTopics, 4, DeleteTopicsRequest, DeleteTopicsResponse, { topicNames: [name], timeoutMs: 30_000 });
+  } catch {
+    // ignored
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Not measured: brings every system to steady state first (the JVM's JIT and Node's optimizing
+ * compiler both need traffic before they are at full speed; a benchmark of a cold JVM would flatter
+ * Rafka). Only in full mode.
+ */
+async function warmUp(classpath: string, sys: RunningSystem): Promise<void> {
+  const topic = 'bench-warm-up';
+  await createTopic(sys.port, topic, 1);
+  await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 300_000, recordBytes: 100, acks: '1', compression: 'none' });
+  await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 50_000, recordBytes: 1024, acks: '1', compression: 'lz4' });
+  await deleteTopic(sys.port, topic);
+}
+
+/** Whether the broker advertises what a subscribing consumer needs (ConsumerPerformance uses a group). */
+async function hasConsumerGroups(port: number): Promise<boolean> {
+  const client = await RawClient.connect(port);
+  try {
+    const res = await client.request(ApiKey.ApiVersions, 3, ApiVersionsRequest, ApiVersionsResponse, {
+      clientSoftwareName: 'rafka-bench',
+      clientSoftwareVersion: '1',
+    });
+    const keys = new Set(res.apiKeys.map((k) => k.apiKey));
+    return [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.OffsetFetch].every((k) => keys.has(k));
+  } finally {
+    client.close();
+  }
+}
+
+function mb(recordsPerSec: number, recordBytes: number): number {
+  return (recordsPerSec * recordBytes) / 1e6;
+}
+
+/** What the Java load generators need: Kafka's class path, its cache dir (for compiled helpers), the repo. */
+interface Tools {
+  classpath: string;
+  cacheDir: string;
+  repoRoot: string;
+}
+
+async function runWorkload(
+  tools: Tools,
+  sys: RunningSystem,
+  w: Workload,
+  run: number,
+  produced: Map<string, { topic: string; records: number; recordBytes: number }>,
+  groups: boolean,
+): Promise<Sample> {
+  const classpath = tools.classpath;
+  const topicOf = (id: string) => `${id}-r${run}`.replace(/[^a-zA-Z0-9._-]/g, '_');
+  switch (w.kind) {
+    case 'produce': {
+      const topic = topicOf(w.id);
+      await createTopic(sys.port, topic, w.partitions);
+      const per = Math.floor(w.records / w.producers);
+      const results: ProducerResult[] = await Promise.all(
+        Array.from({ length: w.producers }, (_, i) =>
+          producerPerformance(classpath, {
+            bootstrap: sys.bootstrap,
+            topic,
+            records: per,
+            recordBytes: w.recordBytes,
+            acks: w.acks,
+            compression: w.compression,
+            props: { 'client.id': `bench-${i}` },
+          }),
+        ),
+      );
+      produced.set(w.id, { topic, records: per * w.producers, recordBytes: w.recordBytes });
+      // Several producers: the sum of their rates (they run at the same time), and the worst percentiles.
+      const recordsPerSec = results.reduce((a, r) => a + r.recordsPerSec, 0);
+      return {
+        recordsPerSec,
+        mbPerSec: mb(recordsPerSec, w.recordBytes),
+        p50Ms: Math.max(...results.map((r) => r.p50Ms)),
+        p99Ms: Math.max(...results.map((r) => r.p99Ms)),
+        p999Ms: Math.max(...results.map((r) => r.p999Ms)),
+      };
+    }
+    case 'consume': {
+      const src = produced.get(w.from);
+      if (!src) return { skipped: `its produce workload ${w.from} did not run` };
+      if (!groups) return { skipped: 'no consumer groups in this build (FindCoordinator/JoinGroup not advertised); ConsumerPerformance subscribes with a group' };
+      const r = await consumerPerformance(classpath, { bootstrap: sys.bootstrap, topic: src.topic, records: src.records, group: `bench-${w.id}-r${run}` });
+      return { recordsPerSec: r.fetchRecordsPerSec, mbPerSec: mb(r.fetchRecordsPerSec, src.recordBytes) };
+    }
+    case 'rate': {
+      const topic = topicOf(w.id);
+      await createTopic(sys.port, topic, 1);
+      const r = await producerPerformance(classpath, {
+        bootstrap: sys.bootstrap,
+        topic,
+        records: w.recordsPerSec * w.seconds,
+        recordBytes: w.recordBytes,
+        acks: '1',
+        compression: 'none',
+        throughput: w.recordsPerSec,
+        props: { 'linger.ms': '0' },
+      });
+      produced.set(w.id, { topic, records: r.records, recordBytes: w.recordBytes });
+      return { recordsPerSec: r.recordsPerSec, mbPerSec: mb(r.recordsPerSec, w.recordBytes), p50Ms: r.p50Ms, p99Ms: r.p99Ms, p999Ms: r.p999Ms };
+    }
+    case 'e2e-rate': {
+      const topic = topicOf(w.id);
+      await createTopic(sys.port, topic, 1);
+      const r = await fixedRateLatency(tools, tools.repoRoot, { bootstrap: sys.bootstrap, topic, recordsPerSec: w.recordsPerSec, seconds: w.seconds, recordBytes: w.recordBytes, acks: '1' });
+      produced.set(w.id, { topic, records: w.recordsPerSec * w.seconds, recordBytes: w.recordBytes });
+      return { p50Ms: r.p50Ms, p99Ms: r.p99Ms, p999Ms: r.p999Ms };
+    }
+    case 'e2e': {
+      const topic = topicOf(w.id);
+      await createTopic(sys.port, topic, 1);
+      const r = await endToEndLatency(classpath, { bootstrap: sys.bootstrap, topic, records: w.records, recordBytes: w.recordBytes, acks: '1' });
+      produced.set(w.id, { topic, records: w.records, recordBytes: w.recordBytes });
+      return { p50Ms: r.p50Ms, p99Ms: r.p99Ms, p999Ms: r.p999Ms };
+    }
+  }
+}
+
+async function runSystemOnce(spec: SystemSpec, tools: Tools, ws: Workload[], run: number, quick: boolean, log: (s: string) => void): Promise<SystemRun> {
+  const loadBefore = loadAverage();
+  const sys = await spec.start();
+  const result: SystemRun = {
+    startToFirstProduceMs: sys.startToFirstProduceMs,
+    prepareMs: sys.prepareMs,
+    idleRssBytes: sys.idleRssBytes,
+    peakRssBytes: null,
+    cpuSeconds: null,
+    loadBefore,
+    workloads: {},
+  };
+  try {
+    if (!quick) await warmUp(tools.classpath, sys);
+    const cpuStart = cpuSeconds(sys.pid);
+    const groups = await hasConsumerGroups(sys.port);
+    const produced = new Map<string, { topic: string; records: number; recordBytes: number }>();
+    for (const [i, w] of ws.entries()) {
+      const before = cpuSeconds(sys.pid);
+      let sample: Sample;
+      try {
+        sample = await runWorkload(tools, sys, w, run, produced, groups);
+      } catch (err) {
+        sample = { error: `${(err as Error).message}\n${sys.logTail()}`.trim() };
+      }
+      const after = cpuSeconds(sys.pid);
+      if (before !== null && after !== null && !sample.skipped) sample.cpuSeconds = after - before;
+      result.workloads[w.id] = sample;
+      log(`  ${spec.name} run ${run}: ${w.label}: ${describeSample(sample)}`);
+      for (const [id, p] of produced) {
+        if (!ws.slice(i + 1).some((later) => later.kind === 'consume' && later.from === id)) {
+          await deleteTopic(sys.port, p.topic);
+          produced.delete(id);
+        }
+      }
+    }
+    const cpuEnd = cpuSeconds(sys.pid);
+    result.cpuSeconds = cpuStart !== null && cpuEnd !== null ? cpuEnd - cpuStart : null;
+    result.peakRssBytes = peakRssBytes(sys.pid);
+  } finally {
+    await sys.stop();
+  }
+  return result;
+}
+
+function describeSample(s: Sample): string {
+  if (s.error) return `ERROR ${s.error.split('\n')[0]}`;
+  if (s.skipped) return `skipped: ${s.skipped}`;
+  const parts: string[] = [];
+  if (s.recordsPerSec !== undefined) parts.push(`${Math.round(s.recordsPerSec)} rec/s, ${s.mbPerSec!.toFixed(1)} MB/s`);
+  if (s.p99Ms !== undefined) parts.push(`p50/p99/p99.9 ${fmtMs(s.p50Ms!)}/${fmtMs(s.p99Ms!)}/${fmtMs(s.p999Ms!)} ms`);
+  if (s.cpuSeconds !== undefined) parts.push(`broker CPU ${s.cpuSeconds.toFixed(2)} s`);
+  return parts.join(', ');
+}
+
+export interface CompareOptions {
+  quick: boolean;
+  repoRoot: string;
+  /** Runs per system (default 1 quick, 3 full; RAFKA_BENCH_RUNS overrides). */
+  runs?: number;
+  /** Only these systems (names as in the table); default all. RAFKA_BENCH_SYSTEMS=a,b overrides. */
+  systems?: string[];
+  /** Only these workload ids; default all. RAFKA_BENCH_WORKLOADS=id,id overrides. */
+  workloadIds?: string[];
+  log?: (line: string) => void;
+}
+
+export async function runComparison(opts: CompareOptions): Promise<ComparisonResult> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const runs = opts.runs ?? (Number(process.env.RAFKA_BENCH_RUNS) || (opts.quick ? 1 : 3));
+  const only = opts.systems ?? process.env.RAFKA_BENCH_SYSTEMS?.split(',').filter(Boolean);
+  const wOnly = opts.workloadIds ?? process.env.RAFKA_BENCH_WORKLOADS?.split(',').filter(Boolean);
+  let ws = workloads(opts.quick);
+  if (wOnly) ws = ws.filter((w) => wOnly.includes(w.id));
+
+  const runtime: KafkaRuntime = await resolveKafka();
+  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'rocksdb'];
+  const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
+  const systems: SystemResult[] = [];
+  if (runtime.available) {
+    specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false }));
+    if (!opts.quick) specs.push(kafkaSystem(runtime, { fsyncEveryAppend: true }));
+    log(`Apache Kafka ${runtime.version} from ${runtime.cacheDir} (${runtime.javaVersion})`);
+  } else {
+    log(`Apache Kafka: unavailable — ${runtime.reason}. The comparison needs Java and Maven for Kafka's load generator too; skipping it (the figures above are still measured).`);
+    systems.push({ name: 'kafka', description: 'Apache Kafka', unavailable: runtime.reason, runs: [] });
+  }
+  const chosen = specs.filter((s) => !only || only.includes(s.name));
+  const errors: string[] = [];
+  const loads: number[] = [];
+  const byName = new Map<string, SystemResult>();
+  for (const s of chosen) {
+    const r: SystemResult = { name: s.name, description: s.description, runs: [] };
+    byName.set(s.name, r);
+    systems.push(r);
+  }
+  // Without Java the load generator itself is missing: nothing can be measured with the same client.
+  if (!runtime.available) {
+    for (const r of byName.values()) r.unavailable = `the load generator (Kafka's kafka-tools) needs Java and Maven: ${runtime.reason}`;
+    return finish();
+  }
+
+  for (let run = 1; run <= runs; run++) {
+    for (const spec of chosen) {
+      const r = byName.get(spec.name)!;
+      if (r.unavailable) continue;
+      log(`${spec.name}: run ${run}/${runs}`);
+      try {
+        const one = await runSystemOnce(spec, { classpath: runtime.classpath, cacheDir: runtime.cacheDir, repoRoot: opts.repoRoot }, ws, run, opts.quick, log);
+        if (one.loadBefore !== null) loads.push(one.loadBefore);
+        r.runs.push(one);
+        for (const [id, s] of Object.entries(one.workloads)) if (s.error) errors.push(`${spec.name} run ${run} ${id}: ${s.error}`);
+      } catch (err) {
+        if (err instanceof SystemUnavailable) {
+          r.unavailable = err.message;
+          log(`  ${spec.name}: unavailable — ${err.message}`);
+        } else {
+          errors.push(`${spec.name} run ${run}: ${(err as Error).message}`);
+          log(`  ${spec.name}: FAILED — ${(err as Error).message}`);
+        }
+      }
+    }
+  }
+  return finish();
+
+  function finish(): ComparisonResult {
+    for (const r of systems) r.median = summarize(r.runs, ws);
+    return {
+      date: new Date().toISOString(),
+      quick: opts.quick,
+      machine: machineDescription(),
+      kafka: runtime.available ? { version: runtime.version, java: runtime.javaVersion } : { unavailable: runtime.reason },
+      runs,
+      loadAverage: loads.length ? { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) } : null,
+      workloads: ws,
+      systems,
+      errors,
+    };
+  }
+}
+
+export function machineDescription(): string {
+  return `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+// Table ---------------------------------------------------------------------------------------------
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtMb = (bytes: number | null | undefined) => (typeof bytes === 'number' ? `${(bytes / 2 ** 20).toFixed(0)} MiB` : 'n/a');
+
+function cell(w: Workload, s: Sample | undefined): string {
+  if (!s) return '–';
+  if (s.error) return 'error';
+  if (s.skipped) return 'n/a';
+  if (w.kind === 'produce' || w.kind === 'consume') return `${fmtInt(s.recordsPerSec!)} rec/s · ${s.mbPerSec!.toFixed(1)} MB/s`;
+  return `${fmtMs(s.p50Ms!)} / ${fmtMs(s.p99Ms!)} / ${fmtMs(s.p999Ms!)} ms`;
+}
+
+/** Kafka's tools print whole milliseconds; FixedRateLatency measures microseconds. */
+function fmtMs(ms: number): string {
+  return Number.isInteger(ms) ? String(ms) : ms < 10 ? ms.toFixed(2) : ms.toFixed(1);
+}
+
+/** The figure a ratio compares: throughput for produce/consume, p99 for latency workloads. */
+export function headline(w: Workload, s: Sample | undefined): number | undefined {
+  if (!s || s.error || s.skipped) return undefined;
+  return w.kind === 'produce' || w.kind === 'consume' ? s.recordsPerSec : s.p99Ms;
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): string {
+  if (typeof a !== 'number' || typeof b !== 'number' || b === 0) return '–';
+  return `${(a / b).toFixed(2)}×`;
+}
+
+/** Pairs [rafka system, kafka system] for the ratio columns. */
+function ratioPairs(result: ComparisonResult): [SystemResult, SystemResult][] {
+  const measured = result.systems.filter((s) => s.median && !s.unavailable);
+  const kafka = measured.find((s) => s.name === 'kafka');
+  const kafkaFsync = measured.find((s) => s.name === 'kafka-fsync');
+  const pairs: [SystemResult, SystemResult][] = [];
+  for (const s of measured) {
+    if (!s.name.startsWith('rafka-')) continue;
+    if (kafka) pairs.push([s, kafka]);
+    if (kafkaFsync && s.name === 'rafka-log') pairs.push([s, kafkaFsync]);
+  }
+  return pairs;
+}
+
+export function formatTable(result: ComparisonResult): string {
+  const lines: string[] = [];
+  const measured = result.systems.filter((s) => s.median && !s.unavailable);
+  const pairs = ratioPairs(result);
+  const kafkaLabel = 'version' in result.kafka ? `Apache Kafka ${result.kafka.version}` : 'Apache Kafka (unavailable)';
+  const load = result.loadAverage ? `load average ${result.loadAverage.min.toFixed(1)}–${result.loadAverage.max.toFixed(1)} (median ${result.loadAverage.median.toFixed(1)})` : 'load n/a';
+  lines.push(`Rafka vs ${kafkaLabel}${result.quick ? ' (quick smoke run)' : ''}: median of ${result.runs} run${result.runs > 1 ? 's' : ''}, ${result.machine}, ${load}`);
+  lines.push('Client for every system: Kafka\'s ProducerPerformance / ConsumerPerformance / EndToEndLatency (kafka-tools). Latency cells: p50 / p99 / p99.9.');
+  lines.push('');
+  if (measured.length === 0) {
+    for (const s of result.systems) lines.push(`- ${s.name}: ${s.description}${s.unavailable ? ` — not measured: ${s.unavailable}` : ''}`);
+    return lines.join('\n');
+  }
+  const head = ['workload', ...measured.map((s) => s.name), ...pairs.map(([a, b]) => `${a.name.replace('rafka-', '')}/${b.name}`)];
+  lines.push(`| ${head.join(' | ')} |`);
+  lines.push(`|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`);
+  for (const w of result.workloads) {
+    const row = [w.label, ...measured.map((s) => cell(w, s.median!.workloads[w.id])), ...pairs.map(([a, b]) => ratio(headline(w, a.median!.workloads[w.id]), headline(w, b.median!.workloads[w.id])))];
+    lines.push(`| ${row.join(' | ')} |`);
+  }
+  const sysRow = (label: string, pick: (m: NonNullable<SystemResult['median']>) => number | null | undefined, fmt: (n: number | null | undefined) => string) =>
+    lines.push(`| ${[label, ...measured.map((s) => fmt(pick(s.median!))), ...pairs.map(([a, b]) => ratio(pick(a.median!), pick(b.median!)))].join(' | ')} |`);
+  sysRow('start-up: process start to first acknowledged produce', (m) => m.startToFirstProduceMs, (n) => (typeof n === 'number' ? `${fmtInt(n)} ms` : 'n/a'));
+  sysRow('idle RSS after start-up', (m) => m.idleRssBytes, fmtMb);
+  sysRow('peak RSS (VmHWM) over the run', (m) => m.peakRssBytes, fmtMb);
+  sysRow('broker CPU seconds, all measured workloads', (m) => m.cpuSeconds, (n) => (typeof n === 'number' ? `${n.toFixed(1)} s` : 'n/a'));
+  lines.push('');
+  lines.push('Ratios are Rafka ÷ Kafka: above 1 is better for throughput; below 1 is better for latency, start-up, memory and CPU.');
+  const kafkaFormat = measured.find((s) => s.name === 'kafka')?.median?.prepareMs;
+  if (kafkaFormat !== undefined) lines.push(`Kafka's one-time storage format (kafka-storage format), not included in its start-up: ${fmtInt(kafkaFormat)} ms.`);
+  for (const s of result.systems) lines.push(`- ${s.name}: ${s.description}${s.unavailable ? ` — not measured: ${s.unavailable}` : ''}`);
+  const skips = new Set<string>();
+  for (const s of measured) for (const [id, smp] of Object.entries(s.median!.workloads)) if (smp.skipped) skips.add(`${s.name} ${id}: ${smp.skipped}`);
+  for (const k of skips) lines.push(`- n/a ${k}`);
+  const targets = targetLines(result);
+  if (targets.length) {
+    lines.push('');
+    lines.push('Targets (issue 7):');
+    lines.push(...targets);
+  }
+  return lines.join('\n');
+}
+
+/** The issue's targets, each with the measured ratio and whether it is met. */
+export function targetLines(result: ComparisonResult): string[] {
+  const get = (name: string) => result.systems.find((s) => s.name === name && s.median && !s.unavailable)?.median;
+  const kafka = get('kafka');
+  if (!kafka) return [];
+  const out: string[] = [];
+  const check = (what: string, rafka: string, value: (m: NonNullable<SystemResult['median']>) => number | null | undefined, goal: number, higherIsBetter: boolean) => {
+    const r = get(rafka);
+    const a = r ? value(r) : undefined;
+    const b = value(kafka);
+    if (typeof a !== 'number' || typeof b !== 'number' || b === 0) {
+      out.push(`- ${what}: not measured`);
+      return;
+    }
+    const x = a / b;
+    const met = higherIsBetter ? x >= goal : x <= goal;
+    out.push(`- ${what}: ${x.toFixed(2)}× (goal ${higherIsBetter ? '≥' : '≤'} ${goal}×) ${met ? 'met' : 'MISSED'}`);
+  };
+  const wl = (id: string) => (m: NonNullable<SystemResult['median']>) => m.workloads[id]?.recordsPerSec;
+  const produce1k = result.workloads.find((w) => w.kind === 'produce' && w.recordBytes === 1024 && w.acks === '1' && w.compression === 'none' && w.partitions === 1 && w.producers === 1);
+  if (produce1k) {
+    check('produce 1 KiB acks=1, log engine vs Kafka', 'rafka-log', wl(produce1k.id), 1.0, true);
+    check('produce 1 KiB acks=1, memory engine vs Kafka', 'rafka-memory', wl(produce1k.id), 1.5, true);
+  }
+  for (const c of result.workloads.filter((w) => w.kind === 'consume')) check(`${c.label}, memory engine`, 'rafka-memory', wl(c.id), 1.0, true);
+  const lat = result.workloads.find((w) => w.kind === 'e2e-rate') ?? result.workloads.find((w) => w.kind === 'e2e');
+  if (lat) check(`p99 latency (${lat.label}), memory engine`, 'rafka-memory', (m) => m.workloads[lat.id]?.p99Ms, 1.0, false);
+  check('start-up to first produce, memory engine', 'rafka-memory', (m) => m.startToFirstProduceMs, 0.1, false);
+  check('idle RSS, memory engine', 'rafka-memory', (m) => m.idleRssBytes, 0.2, false);
+  return out;
+}

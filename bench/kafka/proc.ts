@@ -1,0 +1,66 @@
+/**
+ * Figures about a broker process read from Linux's /proc, the same way for every system: the JVM of
+ * Apache Kafka and the Node process of Rafka are both measured from outside, by pid.
+ *
+ * - peak RSS: `VmHWM` of /proc/<pid>/status (the high-water mark of resident memory, kB);
+ * - RSS now: `VmRSS`;
+ * - CPU seconds: utime + stime of /proc/<pid>/stat (all threads: GC, JIT and I/O threads count).
+ *
+ * On a system without /proc every figure is null and the table shows "n/a".
+ */
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let ticksPerSecond: number | null = null;
+
+function clockTicks(): number {
+  if (ticksPerSecond === null) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  return ticksPerSecond;
+}
+
+function statusField(pid: number, field: string): number | null {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Peak resident set size in bytes (VmHWM), or null. */
+export function peakRssBytes(pid: number): number | null {
+  return statusField(pid, 'VmHWM');
+}
+
+/** Current resident set size in bytes (VmRSS), or null. */
+export function rssBytes(pid: number): number | null {
+  return statusField(pid, 'VmRSS');
+}
+
+/** User + system CPU seconds the process has used so far, or null. */
+export function cpuSeconds(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces; fields after its closing parenthesis are plain.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the name.
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** The 1-minute load average and the number of CPUs: how busy the machine was around a measurement. */
+export function loadAverage(): number | null {
+  try {
+    return Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
+  } catch {
+    return null;
+  }
+}

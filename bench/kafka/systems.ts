@@ -1,0 +1,311 @@
+/**
+ * The systems under benchmark, each started as its own process so that every figure — throughput,
+ * peak RSS, CPU seconds, start-up — is measured the same way from outside, by pid:
+ *
+ * - `rafka-<engine>`: `node bin/rafka.js start --storage <engine>` (memory, log, rocksdb). An engine
+ *   this build does not have yet refuses to start, and the system is reported as unavailable.
+ * - `kafka`: Apache Kafka 4.x, one KRaft node in combined mode (process.roles=broker,controller),
+ *   storage formatted first with `kafka.tools.StorageTool format --standalone`, JVM flags as
+ *   `kafka-server-start.sh` sets them (-Xmx1G -Xms1G, G1). Durability as shipped: no fsync per
+ *   append (log.flush.interval.messages unset), like Rafka's memory engine or `--fsync never`.
+ * - `kafka-fsync`: the same with `log.flush.interval.messages=1`, Kafka's closest setting to Rafka's
+ *   `log` engine with its default `fsync: always` (an acknowledged produce is on disk).
+ *
+ * Start-up is timed from spawning the process to the first acknowledged produce: the probe connects,
+ * creates a topic and produces one record (acks=1), retrying every 10 ms. For Kafka the storage
+ * format, a one-time step of a deployment, is timed separately and not included.
+ */
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, closeSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import { RawClient } from '../../test/helpers/raw-client.js';
+import { ApiKey } from '../../src/protocol/messages/index.js';
+import { ProduceRequest, ProduceResponse } from '../../src/protocol/messages/produce.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from '../../src/protocol/messages/create-topics.js';
+import { encodeBatch } from '../../src/protocol/records/record.js';
+import { rssBytes } from './proc.js';
+import type { KafkaRuntime } from './maven.js';
+
+const execFileAsync = promisify(execFile);
+const TOPIC_ALREADY_EXISTS = 36;
+
+export interface RunningSystem {
+  readonly name: string;
+  readonly pid: number;
+  readonly bootstrap: string;
+  readonly port: number;
+  /** Spawn to first acknowledged produce. */
+  readonly startToFirstProduceMs: number;
+  /** Resident memory right after start-up and the first produce (before any load). */
+  readonly idleRssBytes: number | null;
+  /** One-time preparation before the process starts (Kafka's storage format), ms; 0 for none. */
+  readonly prepareMs: number;
+  /** Stop the process (SIGTERM, then SIGKILL) and remove its data directory. */
+  stop(): Promise<void>;
+  /** The last lines the process wrote, for error messages. */
+  logTail(): string;
+}
+
+export interface SystemSpec {
+  readonly name: string;
+  /** What it is, for the table's legend. */
+  readonly description: string;
+  start(): Promise<RunningSystem>;
+}
+
+export class SystemUnavailable extends Error {}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** Connect, create a one-partition topic, produce one record with acks=1; retry until it is acknowledged. */
+async function probeFirstProduce(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const batch = await encodeBatch({ records: [{ value: Buffer.from('first') }] });
+  let last = 'no connection yet';
+  let client: RawClient | null = null;
+  let created = false;
+  try {
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before the first produce`);
+      try {
+        if (!client || client.closed) client = await RawClient.connect(port);
+        if (!created) {
+          const res = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+            topics: [{ name: 'bench-probe', numPartitions: 1, replicationFactor: 1 }],
+            timeoutMs: 10_000,
+          });
+          const code = res.topics[0]!.errorCode;
+          if (code !== 0 && code !== TOPIC_ALREADY_EXISTS) throw new Error(`CreateTopics error ${code}`);
+          created = true;
+        }
+        const res = await client.request(ApiKey.Produce, 9, ProduceRequest, ProduceResponse, {
+          acks: 1,
+          timeoutMs: 5000,
+          topicData: [{ name: 'bench-probe', partitionData: [{ index: 0, records: batch }] }],
+        });
+        const code = res.responses[0]!.partitionResponses[0]!.errorCode;
+        if (code === 0) return;
+        last = `produce error ${code}`;
+      } catch (err) {
+        last = (err as Error).message;
+        client?.close();
+        client = null;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`no acknowledged produce within ${timeoutMs} ms (${last})`);
+  } finally {
+    client?.close();
+  }
+}
+
+async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+// Rafka ---------------------------------------------------------------------------------------------
+
+/** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'rocksdb';
+
+const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
+  memory: 'Rafka, memory engine (nothing on disk)',
+  'memory-wal': 'Rafka, memory engine with its write-ahead log',
+  log: 'Rafka, log engine (segment files; fsync as configured, default always = group commit)',
+  rocksdb: 'Rafka, rocksdb engine',
+};
+
+export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec {
+  const engine = variant === 'memory-wal' ? 'memory' : variant;
+  return {
+    name: `rafka-${variant}`,
+    description: RAFKA_DESCRIPTIONS[variant],
+    async start() {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${variant}-`));
+      const logFile = path.join(dir, 'broker.log');
+      // Every storage setting is given explicitly in a config file, so a change of the CLI's defaults
+      // (e.g. the default engine or data directory) cannot change what is measured.
+      const configFile = path.join(dir, 'rafka.yaml');
+      const dataDir = variant === 'memory' ? null : path.join(dir, 'data');
+      // As for Kafka below: a benchmark's consumer group has no other member to wait for.
+      writeFileSync(
+        configFile,
+        `storage:\n  type: ${engine}\n  path: ${dataDir === null ? 'null' : JSON.stringify(dataDir)}\ngroup.initial.rebalance.delay.ms: 0\n`,
+      );
+      const errFd = openSync(logFile, 'a');
+      const args = [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [...(process.env.RAFKA_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...args], {
+        stdio: ['ignore', 'pipe', errFd],
+        cwd: dir,
+      });
+      closeSync(errFd);
+      const cleanup = async () => {
+        await stopChild(child, 10_000);
+        rmSync(dir, { recursive: true, force: true });
+      };
+      try {
+        const port = await new Promise<number>((resolve, reject) => {
+          let out = '';
+          child.stdout!.on('data', (d: Buffer) => {
+            out += d.toString();
+            const m = /listening on [^\s]+:(\d+)/.exec(out);
+            if (m) resolve(Number(m[1]));
+          });
+          child.once('exit', (code) => reject(new SystemUnavailable(`rafka (storage ${variant}) exited with ${code}: ${(tail(logFile, 3) || out).trim()}`)));
+        });
+        await probeFirstProduce(port, child, 30_000);
+        const startToFirstProduceMs = performance.now() - t0;
+        child.stdout!.resume();
+        return {
+          name: `rafka-${variant}`,
+          pid: child.pid!,
+          port,
+          bootstrap: `127.0.0.1:${port}`,
+          startToFirstProduceMs,
+          idleRssBytes: rssBytes(child.pid!),
+          prepareMs: 0,
+          stop: cleanup,
+          logTail: () => tail(logFile),
+        };
+      } catch (err) {
+        await cleanup();
+        throw err;
+      }
+    },
+  };
+}
+
+// Apache Kafka --------------------------------------------------------------------------------------
+
+/** Kafka's Uuid.toString: 16 random bytes, URL-safe base64 without padding, not starting with '-'. */
+function kafkaClusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
+/** JVM flags of Kafka's own start scripts (kafka-server-start.sh, kafka-run-class.sh). */
+export const KAFKA_JVM_FLAGS = [
+  '-Xmx1G',
+  '-Xms1G',
+  '-server',
+  '-XX:+UseG1GC',
+  '-XX:MaxGCPauseMillis=20',
+  '-XX:InitiatingHeapOccupancyPercent=35',
+  '-XX:+ExplicitGCInvokesConcurrent',
+  '-Djava.awt.headless=true',
+];
+
+export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>, opts: { fsyncEveryAppend: boolean }): SystemSpec {
+  const name = opts.fsyncEveryAppend ? 'kafka-fsync' : 'kafka';
+  return {
+    name,
+    description: opts.fsyncEveryAppend
+      ? `Apache Kafka ${runtime.version}, KRaft combined, log.flush.interval.messages=1 (fsync every append)`
+      : `Apache Kafka ${runtime.version}, KRaft combined, as shipped (page cache, no fsync per append)`,
+    async start() {
+      const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${name}-`));
+      const port = await freePort();
+      const controllerPort = await freePort();
+      const props = [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        // The shipped config/server.properties values for a single node.
+        'num.network.threads=3',
+        'num.io.threads=8',
+        'num.partitions=1',
+        'offsets.topic.replication.factor=1',
+        'share.coordinator.state.topic.replication.factor=1',
+        'share.coordinator.state.topic.min.isr=1',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        // A benchmark's consumer should not wait 3 s for a rebalance that has no one else to wait for.
+        'group.initial.rebalance.delay.ms=0',
+        `log.dirs=${path.join(dir, 'data')}`,
+        ...(opts.fsyncEveryAppend ? ['log.flush.interval.messages=1'] : []),
+      ];
+      const propsFile = path.join(dir, 'server.properties');
+      writeFileSync(propsFile, props.join('\n') + '\n');
+      const logFile = path.join(dir, 'kafka.log');
+      const cleanupDir = () => rmSync(dir, { recursive: true, force: true });
+
+      const tFormat = performance.now();
+      try {
+        await execFileAsync('java', ['-Xmx256M', 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', propsFile, '--standalone'], {
+          timeout: 120_000,
+          env: { ...process.env, CLASSPATH: runtime.classpath },
+        });
+      } catch (err) {
+        cleanupDir();
+        const e = err as { stderr?: string; message: string };
+        throw new Error(`kafka-storage format failed: ${(e.stderr ?? '').trim().split('\n').slice(-3).join(' ') || e.message}`);
+      }
+      const prepareMs = performance.now() - tFormat;
+
+      const fd = openSync(logFile, 'a');
+      const t0 = performance.now();
+      const child = spawn('java', [...KAFKA_JVM_FLAGS, 'kafka.Kafka', propsFile], {
+        stdio: ['ignore', fd, fd],
+        env: { ...process.env, CLASSPATH: runtime.classpath },
+      });
+      closeSync(fd);
+      const cleanup = async () => {
+        // Controlled shutdown of a combined node takes a few seconds; SIGKILL if it hangs.
+        await stopChild(child, 30_000);
+        cleanupDir();
+      };
+      try {
+        await probeFirstProduce(port, child, 120_000);
+      } catch (err) {
+        const log = tail(logFile);
+        await cleanup();
+        throw new Error(`${name}: ${(err as Error).message}\n${log}`);
+      }
+      const startToFirstProduceMs = performance.now() - t0;
+      return {
+        name,
+        pid: child.pid!,
+        port,
+        bootstrap: `127.0.0.1:${port}`,
+        startToFirstProduceMs,
+        idleRssBytes: rssBytes(child.pid!),
+        prepareMs,
+        stop: cleanup,
+        logTail: () => tail(logFile),
+      };
+    },
+  };
+}

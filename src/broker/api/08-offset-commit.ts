@@ -1,0 +1,54 @@
+/**
+ * OffsetCommit (key 8), versions 0–9: store a group's consumed positions.
+ * - Per partition, checked first (as Kafka does): an unknown topic or partition is
+ *   UNKNOWN_TOPIC_OR_PARTITION. Then the group: generation -1 with no member id is a "simple" commit
+ *   (admin tools, self-assigning consumers), accepted while the group has no members and creating it
+ *   if needed; otherwise the member and generation must be current (UNKNOWN_MEMBER_ID,
+ *   ILLEGAL_GENERATION, FENCED_INSTANCE_ID from v7, REBALANCE_IN_PROGRESS while the member waits for
+ *   its assignment). A group error applies to every partition of the request.
+ * - Metadata longer than offset.metadata.max.bytes: OFFSET_METADATA_TOO_LARGE for that partition.
+ * - A commit refreshes the member's session, as a heartbeat does.
+ * - v0 (kept in ZooKeeper by Kafka) is served from the same store, as a simple commit.
+ * - v1: commit timestamp per partition (-1 = now); v2–4: retention_time_ms, accepted but not
+ *   applied (offsets.retention.minutes governs expiry; Kafka deprecated per-commit retention in
+ *   KIP-211 and the storage engine keeps no per-offset expiry); v5 drops it; v6: leader epoch,
+ *   stored and returned by OffsetFetch; v7: group_instance_id; v8 flexible.
+ * - v9 (the first version usable with KIP-848 groups, which we do not have): for classic groups it
+ *   is v8, except that a generation ≥ 0 for a group that does not exist is GROUP_ID_NOT_FOUND
+ *   instead of ILLEGAL_GENERATION.
+ * - A failed storage write: NOT_COORDINATOR (Kafka's mapping of a failed offsets append; clients
+ *   find the coordinator again and retry).
+ */
+import { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/messages/offset-commit.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  apiKey: ApiKey.OffsetCommit,
+  minVersion: 0,
+  maxVersion: 9,
+  request: OffsetCommitRequest,
+  response: OffsetCommitResponse,
+  async handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const topics = await ctx.broker.groups.commitOffsets({
+      groupId: req.groupId,
+      generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
+      memberId: v >= 1 ? req.memberId : '',
+      groupInstanceId: v >= 7 ? req.groupInstanceId : null,
+      apiVersion: v,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partitionIndex,
+          committedOffset: p.committedOffset,
+          committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
+          commitTimestamp: v === 1 ? p.commitTimestamp : -1n,
+          committedMetadata: p.committedMetadata,
+        })),
+      })),
+    });
+    if (ctx.broker.hooks.onCommit !== null) ctx.broker.hooks.onCommit(ctx, req, topics); // observers only
+    return { throttleTimeMs: 0, topics };
+  },
+});

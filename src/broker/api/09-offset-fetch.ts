@@ -1,0 +1,50 @@
+/**
+ * OffsetFetch (key 9), versions 0–9: a group's committed offsets.
+ * - Requested partitions without a commit answer offset -1, empty metadata and no error (v1+), also
+ *   for topics that do not exist — Kafka does not check topics here. Deleting a topic deletes its
+ *   committed offsets, so a deleted topic reads as never committed.
+ * - v0 (ZooKeeper-backed in Kafka) keeps Kafka's v0 answers: a partition without a commit, or of
+ *   an unknown topic, is -1 with UNKNOWN_TOPIC_OR_PARTITION.
+ * - v2+: a null topic list asks for every committed partition; a top-level error code (before v2,
+ *   a group error is put on each partition).
+ * - v5+: the committed leader epoch. v6+ flexible. v7+: require_stable (KIP-447) — without
+ *   transactions no offset is ever pending, so it changes nothing.
+ * - v8+: several groups per request, each answered with its own error code.
+ * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check; classic
+ *   groups ignore them, as Kafka does.
+ */
+import { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/offset-fetch.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  apiKey: ApiKey.OffsetFetch,
+  minVersion: 0,
+  maxVersion: 9,
+  request: OffsetFetchRequest,
+  response: OffsetFetchResponse,
+  handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const groups = ctx.broker.groups;
+    if (v >= 8) {
+      return {
+        throttleTimeMs: 0,
+        groups: req.groups.map((g) => {
+          const out = groups.fetchOffsets(g.groupId, g.topics, v);
+          return { groupId: g.groupId, errorCode: out.errorCode, topics: out.topics };
+        }),
+      };
+    }
+    const out = groups.fetchOffsets(req.groupId, req.topics, v);
+    if (v < 2 && out.errorCode !== ErrorCode.NONE) {
+      // No top-level error before v2: every requested partition carries it.
+      const topics = (req.topics ?? []).map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((p) => ({ partitionIndex: p, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: out.errorCode })),
+      }));
+      return { throttleTimeMs: 0, errorCode: out.errorCode, topics };
+    }
+    return { throttleTimeMs: 0, errorCode: out.errorCode, topics: out.topics };
+  },
+});

@@ -1,0 +1,53 @@
+/**
+ * FindCoordinator (key 10), versions 0–6. This broker coordinates every group.
+ * - v0 names a group; v1+ adds the key type (0 group, 1 transaction, 2 share group); v4+ batches
+ *   keys (KIP-699) and answers one coordinator per key; v5 only adds the TRANSACTION_ABORTABLE error
+ *   code and v6 share groups (KIP-932), neither of which we produce.
+ * - Groups: this broker, at its advertised host and port. While the coordinator is loading or
+ *   shutting down: COORDINATOR_NOT_AVAILABLE (retriable), with node -1.
+ * - Transactions (key type 1): there is no transaction coordinator. We answer
+ *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the code Kafka gives a client that may not use a
+ *   transactional id: it is fatal, so a transactional producer stops with a clear error instead of
+ *   retrying COORDINATOR_NOT_AVAILABLE forever. InitProducerId answers transactional ids the same way.
+ * - Share groups (key type 2) and unknown key types: INVALID_REQUEST, Kafka's answer from a broker
+ *   without a share coordinator (and to key type 2 below v6).
+ */
+import { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/messages/find-coordinator.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler, type RequestContext } from '../handler.js';
+
+const GROUP = 0;
+const TRANSACTION = 1;
+
+interface Found {
+  errorCode: number;
+  errorMessage: string | null;
+  nodeId: number;
+  host: string;
+  port: number;
+}
+
+function find(keyType: number, ctx: RequestContext): Found {
+  const refuse = (errorCode: number, errorMessage: string): Found => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
+  if (keyType === TRANSACTION) return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactions are not supported by this broker.');
+  if (keyType !== GROUP) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
+  const broker = ctx.broker;
+  if (!broker.groups.isActive || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort };
+}
+
+export default defineHandler({
+  apiKey: ApiKey.FindCoordinator,
+  minVersion: 0,
+  maxVersion: 6,
+  request: FindCoordinatorRequest,
+  response: FindCoordinatorResponse,
+  handle(req, ctx) {
+    const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
+    if (ctx.apiVersion >= 4) {
+      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((key) => ({ key, ...find(keyType, ctx) })) };
+    }
+    return { throttleTimeMs: 0, ...find(keyType, ctx) };
+  },
+});

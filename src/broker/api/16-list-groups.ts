@@ -1,0 +1,22 @@
+/**
+ * ListGroups (key 16), versions 0–5: every group this coordinator has, with its protocol type ("" for
+ * groups that only hold offsets committed outside group membership).
+ * - v3+ flexible; v4+ the state of each group and a states filter (KIP-518: case-insensitive; empty
+ *   = all); v5+ the group type ("classic": every group here) and a types filter (KIP-848).
+ */
+import { ListGroupsRequest, ListGroupsResponse } from '../../protocol/messages/list-groups.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  apiKey: ApiKey.ListGroups,
+  minVersion: 0,
+  maxVersion: 5,
+  request: ListGroupsRequest,
+  response: ListGroupsResponse,
+  handle(req, ctx) {
+    const v = ctx.apiVersion;
+    const out = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : []);
+    return { throttleTimeMs: 0, errorCode: out.errorCode, groups: out.groups };
+  },
+});

@@ -1,0 +1,60 @@
+/**
+ * DeleteRecords (key 21), versions 0–2 (KIP-107; v1 only adds throttling semantics, v2 is the
+ * flexible encoding). Moves each partition's log start offset up to the requested offset; data
+ * below it is no longer served (Fetch answers OFFSET_OUT_OF_RANGE, ListOffsets earliest returns the
+ * new start) and whole segments below it are deleted by the engine.
+ * - offset -1 means the high watermark (Kafka's DeleteRecordsRequest.HIGH_WATERMARK).
+ * - Any other negative offset, or one above the high watermark: OFFSET_OUT_OF_RANGE.
+ * - An offset below the current log start changes nothing and answers the current log start.
+ * - A topic whose cleanup.policy lacks `delete` (compact only): POLICY_VIOLATION, as Kafka's
+ *   Partition.deleteRecordsOnLeader refuses it.
+ * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR.
+ * The deletion is complete when the response is sent, so `timeout_ms` is never reached.
+ */
+import { DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/delete-records.js';
+import { ApiKey } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+import type { Broker } from '../broker.js';
+
+const HIGH_WATERMARK = -1;
+
+export default defineHandler({
+  apiKey: ApiKey.DeleteRecords,
+  minVersion: 0,
+  maxVersion: 2,
+  request: DeleteRecordsRequest,
+  response: DeleteRecordsResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const topics = [];
+    for (const t of req.topics) {
+      const partitions = [];
+      for (const p of t.partitions) {
+        const outcome = await deleteRecords(broker, t.name, p.partitionIndex, Number(p.offset));
+        partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(outcome.lowWatermark), errorCode: outcome.errorCode });
+      }
+      topics.push({ name: t.name, partitions });
+    }
+    return { throttleTimeMs: 0, topics };
+  },
+});
+
+async function deleteRecords(broker: Broker, topicName: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+  const topic = broker.topics.get(topicName);
+  if (!topic || !broker.topics.hasPartition(topicName, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+  const policies = (broker.topics.configValue(topic, 'cleanup.policy') ?? '').split(',').map((s) => s.trim());
+  if (!policies.includes('delete')) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1 };
+  const { highWatermark } = broker.storage.offsets(topicName, partition);
+  const target = offset === HIGH_WATERMARK ? highWatermark : offset;
+  if (target < 0 || target > highWatermark) return { errorCode: ErrorCode.OFFSET_OUT_OF_RANGE, lowWatermark: -1 };
+  try {
+    const lowWatermark = await broker.storage.deleteRecordsBefore(topicName, partition, target);
+    broker.log.debug(`DeleteRecords ${topicName}-${partition}: log start offset now ${lowWatermark}`);
+    return { errorCode: ErrorCode.NONE, lowWatermark };
+  } catch (err) {
+    if (!broker.topics.hasPartition(topicName, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+    broker.log.error(`DeleteRecords ${topicName}-${partition} failed: ${(err as Error).message}`);
+    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 };
+  }
+}

@@ -1,0 +1,373 @@
+/**
+ * The admin client: topics, partitions, configs, offsets, cluster and consumer groups.
+ *
+ * Topic and config changes go to the controller (Metadata's controllerId; any broker when unknown),
+ * offsets to each partition's leader, group operations to the group's coordinator. Every call
+ * retries retriable errors (NOT_CONTROLLER, COORDINATOR_LOAD_IN_PROGRESS, lost connections, …)
+ * with backoff; other errors reject with KafkaProtocolError naming the topic or group.
+ */
+import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionInfo } from './cluster.js';
+import { GroupMembership, fetchCommittedOffsets } from './group.js';
+import { listOffsets } from './consumer.js';
+import { decodeAssignment, decodeSubscription, type TopicPartition } from './assignors.js';
+import {
+  ApiKey,
+  CreatePartitionsRequest,
+  CreatePartitionsResponse,
+  CreateTopicsRequest,
+  CreateTopicsResponse,
+  DeleteGroupsRequest,
+  DeleteGroupsResponse,
+  DeleteTopicsRequest,
+  DeleteTopicsResponse,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  DescribeConfigsRequest,
+  DescribeConfigsResponse,
+  DescribeGroupsRequest,
+  DescribeGroupsResponse,
+  IncrementalAlterConfigsRequest,
+  IncrementalAlterConfigsResponse,
+  ListGroupsRequest,
+  ListGroupsResponse,
+  OffsetDeleteRequest,
+  OffsetDeleteResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
+} from '../protocol/messages/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ZERO_UUID } from '../protocol/codec/uuid.js';
+import { ConfigError, KafkaProtocolError } from './errors.js';
+
+export type AdminOptions = ClusterOptions;
+
+export interface NewTopic {
+  topic: string;
+  /** Default: the broker's num.partitions (-1). */
+  numPartitions?: number;
+  /** Default: the broker's default (-1). */
+  replicationFactor?: number;
+  configs?: Readonly<Record<string, string>>;
+}
+
+export type ConfigResourceType = 'topic' | 'broker';
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
+const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker' };
+const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
+/** DescribeConfigs' ConfigSource ids, by Kafka's names. */
+const CONFIG_SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];
+
+export interface ConfigEntry {
+  name: string;
+  value: string | null;
+  readOnly: boolean;
+  isDefault: boolean;
+  source: string;
+  isSensitive: boolean;
+}
+
+export interface TopicDescription {
+  name: string;
+  topicId: string;
+  isInternal: boolean;
+  partitions: PartitionInfo[];
+}
+
+export interface GroupDescription {
+  groupId: string;
+  state: string;
+  protocolType: string;
+  protocol: string;
+  members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; topics: string[]; assignment: TopicPartition[] }[];
+}
+
+export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | { timestamp: number };
+
+function specTimestamp(spec: OffsetSpec): bigint {
+  if (spec === 'earliest') return -2n;
+  if (spec === 'latest') return -1n;
+  if (spec === 'max-timestamp') return -3n;
+  return BigInt(spec.timestamp);
+}
+
+export class Admin {
+  readonly cluster: Cluster;
+  private readonly groups = new Map<string, GroupMembership>();
+
+  constructor(opts: AdminOptions) {
+    this.cluster = new Cluster({ ...opts, allowAutoTopicCreation: opts.allowAutoTopicCreation ?? false });
+  }
+
+  private async controller(): Promise<number | undefined> {
+    if (this.cluster.controllerId < 0) await this.cluster.refreshMetadata();
+    return this.cluster.controllerId >= 0 ? this.cluster.controllerId : undefined;
+  }
+
+  /** Send to the controller, retrying NOT_CONTROLLER by refreshing metadata. */
+  private toController<Req, Res>(apiKey: number, req: import('../protocol/codec/message.js').MessageCodec<Req>, res: import('../protocol/codec/message.js').MessageCodec<Res>, body: (v: number) => import('../protocol/codec/message.js').Init<Req>): Promise<Res> {
+    return this.cluster.retry(async () => this.cluster.send(await this.controller(), apiKey, req, res, body), {
+      onRetry: () => this.cluster.refreshMetadata().catch(() => {}),
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Topics
+  // ------------------------------------------------------------------------------------------------
+
+  /** Create topics. TOPIC_ALREADY_EXISTS is an error unless `ignoreExisting`. */
+  async createTopics(topics: readonly NewTopic[], opts: { validateOnly?: boolean; ignoreExisting?: boolean; timeoutMs?: number } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.CreateTopics, CreateTopicsRequest, CreateTopicsResponse, () => ({
+      topics: topics.map((t) => ({
+        name: t.topic,
+        numPartitions: t.numPartitions ?? -1,
+        replicationFactor: t.replicationFactor ?? -1,
+        assignments: [],
+        configs: Object.entries(t.configs ?? {}).map(([name, value]) => ({ name, value })),
+      })),
+      timeoutMs: opts.timeoutMs ?? this.cluster.requestTimeoutMs,
+      validateOnly: opts.validateOnly ?? false,
+    }));
+    for (const t of res.topics) {
+      if (t.errorCode === ErrorCode.NONE) continue;
+      if (t.errorCode === ErrorCode.TOPIC_ALREADY_EXISTS && opts.ignoreExisting) continue;
+      throw new KafkaProtocolError(t.errorCode, `${t.name}${t.errorMessage ? `: ${t.errorMessage}` : ''}`);
+    }
+    this.cluster.addTopics(topics.map((t) => t.topic));
+  }
+
+  async deleteTopics(names: readonly string[], opts: { timeoutMs?: number } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.DeleteTopics, DeleteTopicsRequest, DeleteTopicsResponse, (v) =>
+      v >= 6
+        ? { topics: names.map((name) => ({ name, topicId: ZERO_UUID })), timeoutMs: opts.timeoutMs ?? this.cluster.requestTimeoutMs }
+        : { topicNames: [...names], timeoutMs: opts.timeoutMs ?? this.cluster.requestTimeoutMs },
+    );
+    for (const r of res.responses) {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `${r.name}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+      if (r.name) this.cluster.topics.delete(r.name);
+    }
+  }
+
+  /** Names of all topics (internal topics only with `includeInternal`). */
+  async listTopics(opts: { includeInternal?: boolean } = {}): Promise<string[]> {
+    const res = await this.cluster.retry(() => this.cluster.fetchMetadata(null, false));
+    return res.topics.filter((t) => t.name !== null && (opts.includeInternal || !t.isInternal)).map((t) => t.name!).sort();
+  }
+
+  async describeTopics(names: readonly string[]): Promise<TopicDescription[]> {
+    const res = await this.cluster.retry(() => this.cluster.fetchMetadata([...names], false));
+    return names.map((name) => {
+      const t = res.topics.find((x) => x.name === name);
+      if (!t || t.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(t?.errorCode ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name);
+      return this.cluster.topics.get(name)!;
+    });
+  }
+
+  /** Grow topics to `count` partitions each. */
+  async createPartitions(topics: readonly { topic: string; count: number }[], opts: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.CreatePartitions, CreatePartitionsRequest, CreatePartitionsResponse, () => ({
+      topics: topics.map((t) => ({ name: t.topic, count: t.count, assignments: null })),
+      timeoutMs: this.cluster.requestTimeoutMs,
+      validateOnly: opts.validateOnly ?? false,
+    }));
+    for (const r of res.results) {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `${r.name}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    }
+    await this.cluster.refreshMetadata(topics.map((t) => t.topic)).catch(() => {});
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Configs
+  // ------------------------------------------------------------------------------------------------
+
+  async describeConfigs(resources: readonly { type: ConfigResourceType; name: string; keys?: string[] }[]): Promise<{ type: ConfigResourceType; name: string; configs: ConfigEntry[] }[]> {
+    const res = await this.toController(ApiKey.DescribeConfigs, DescribeConfigsRequest, DescribeConfigsResponse, () => ({
+      resources: resources.map((r) => ({ resourceType: RESOURCE_TYPE[r.type], resourceName: r.name, configurationKeys: r.keys ?? null })),
+      includeSynonyms: false,
+      includeDocumentation: false,
+    }));
+    return res.results.map((r) => {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `${r.resourceName}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+      return {
+        type: RESOURCE_NAME[r.resourceType] ?? 'topic',
+        name: r.resourceName,
+        configs: r.configs.map((c) => ({
+          name: c.name,
+          value: c.value,
+          readOnly: c.readOnly,
+          isDefault: c.isDefault || c.configSource === 5,
+          source: CONFIG_SOURCES[c.configSource] ?? 'UNKNOWN',
+          isSensitive: c.isSensitive,
+        })),
+      };
+    });
+  }
+
+  /** Change configs incrementally (IncrementalAlterConfigs): op 'set' (default), 'delete', 'append', 'subtract'. */
+  async alterConfigs(resources: readonly { type: ConfigResourceType; name: string; configs: readonly { name: string; value?: string | null; op?: keyof typeof CONFIG_OPS }[] }[], opts: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.IncrementalAlterConfigs, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, () => ({
+      resources: resources.map((r) => ({
+        resourceType: RESOURCE_TYPE[r.type],
+        resourceName: r.name,
+        configs: r.configs.map((c) => ({ name: c.name, configOperation: CONFIG_OPS[c.op ?? 'set'], value: c.value ?? null })),
+      })),
+      validateOnly: opts.validateOnly ?? false,
+    }));
+    for (const r of res.responses) {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `${r.resourceName}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Offsets and cluster
+  // ------------------------------------------------------------------------------------------------
+
+  /** Offsets of every partition of a topic: earliest, latest, max-timestamp, or the first at/after a timestamp (-1 when none). */
+  async listOffsets(topic: string, spec: OffsetSpec = 'latest'): Promise<{ partition: number; offset: number }[]> {
+    const t = await this.cluster.topic(topic);
+    const ts = specTimestamp(spec);
+    const offsets = await listOffsets(this.cluster, t.partitions.map((p) => ({ topic, partition: p.partition, timestamp: ts })));
+    return t.partitions.map((p) => ({ partition: p.partition, offset: offsets.get(`${topic}\u0000${p.partition}`) ?? -1 }));
+  }
+
+  async describeCluster(): Promise<{ clusterId: string; controllerId: number; brokers: BrokerInfo[] }> {
+    const conn = await this.cluster.anyConnection();
+    if (!conn.supports(ApiKey.DescribeCluster)) {
+      await this.cluster.refreshMetadata();
+      return { clusterId: this.cluster.clusterId ?? '', controllerId: this.cluster.controllerId, brokers: [...this.cluster.brokers.values()] };
+    }
+    const res = await this.cluster.retry(() => this.cluster.send(undefined, ApiKey.DescribeCluster, DescribeClusterRequest, DescribeClusterResponse, { includeClusterAuthorizedOperations: false }));
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, res.errorMessage);
+    return {
+      clusterId: res.clusterId,
+      controllerId: res.controllerId,
+      brokers: res.brokers.map((b) => ({ nodeId: b.brokerId, host: b.host, port: b.port, rack: b.rack })),
+    };
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Consumer groups
+  // ------------------------------------------------------------------------------------------------
+
+  private group(groupId: string): GroupMembership {
+    let g = this.groups.get(groupId);
+    if (!g) {
+      const none = async () => {};
+      g = new GroupMembership(this.cluster, { groupId, sessionTimeoutMs: 0, rebalanceTimeoutMs: 0, heartbeatIntervalMs: 0, assignors: [] }, { subscription: () => [], owned: () => [], revoke: none, lose: none, assign: none, fail: () => {} });
+      this.groups.set(groupId, g);
+    }
+    return g;
+  }
+
+  /** Groups known to every broker. */
+  async listGroups(): Promise<{ groupId: string; protocolType: string; state: string }[]> {
+    await this.cluster.refreshMetadata();
+    const out: { groupId: string; protocolType: string; state: string }[] = [];
+    for (const nodeId of this.cluster.brokers.keys()) {
+      const res = await this.cluster.retry(() => this.cluster.send(nodeId, ApiKey.ListGroups, ListGroupsRequest, ListGroupsResponse, { statesFilter: [], typesFilter: [] }));
+      if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, 'ListGroups');
+      for (const g of res.groups) out.push({ groupId: g.groupId, protocolType: g.protocolType, state: g.groupState });
+    }
+    return out.sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
+  }
+
+  async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
+    const out: GroupDescription[] = [];
+    for (const groupId of groupIds) {
+      const g = this.group(groupId);
+      const res = await this.cluster.retry(() =>
+        g.toCoordinator(ApiKey.DescribeGroups, DescribeGroupsRequest, DescribeGroupsResponse, () => ({ groups: [groupId], includeAuthorizedOperations: false })).then((r) => {
+          const d = r.groups[0];
+          if (!d) throw new KafkaProtocolError(ErrorCode.UNKNOWN_SERVER_ERROR, `DescribeGroups ${groupId}: no answer`);
+          if (d.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(d.errorCode, `DescribeGroups ${groupId}`);
+          return d;
+        }),
+      );
+      out.push({
+        groupId: res.groupId,
+        state: res.groupState,
+        protocolType: res.protocolType,
+        protocol: res.protocolData,
+        members: res.members.map((m) => {
+          let topics: string[] = [];
+          let assignment: TopicPartition[] = [];
+          if (res.protocolType === 'consumer') {
+            try {
+              if (m.memberMetadata.length > 0) topics = decodeSubscription(m.memberId, m.groupInstanceId, m.memberMetadata).topics;
+              assignment = decodeAssignment(m.memberAssignment);
+            } catch {
+              /* another client's protocol data we cannot read */
+            }
+          }
+          return { memberId: m.memberId, groupInstanceId: m.groupInstanceId, clientId: m.clientId, clientHost: m.clientHost, topics, assignment };
+        }),
+      });
+    }
+    return out;
+  }
+
+  async deleteGroups(groupIds: readonly string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      const g = this.group(groupId);
+      await this.cluster.retry(async () => {
+        const res = await g.toCoordinator(ApiKey.DeleteGroups, DeleteGroupsRequest, DeleteGroupsResponse, () => ({ groupsNames: [groupId] }));
+        const r = res.results[0];
+        if (r && r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `DeleteGroups ${groupId}`);
+      });
+    }
+  }
+
+  /** A group's committed offsets (all partitions, or those of `topics`). */
+  async listGroupOffsets(groupId: string, topics?: readonly string[]): Promise<(TopicPartition & { offset: number })[]> {
+    const g = this.group(groupId);
+    let tps: TopicPartition[] | null = null;
+    if (topics) {
+      tps = [];
+      for (const t of topics) for (const p of (await this.cluster.topic(t)).partitions) tps.push({ topic: t, partition: p.partition });
+    }
+    const m = await fetchCommittedOffsets(this.cluster, groupId, tps, (_v, body) => g.toCoordinator(ApiKey.OffsetFetch, OffsetFetchRequest, OffsetFetchResponse, body));
+    return [...m]
+      .map(([k, offset]) => {
+        const [topic, p] = k.split('\u0000') as [string, string];
+        return { topic, partition: Number(p), offset };
+      })
+      .filter((o) => o.offset >= 0)
+      .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  /** Set a group's committed offsets (the group must have no active members, as in Kafka). */
+  async alterGroupOffsets(groupId: string, offsets: readonly (TopicPartition & { offset: number })[]): Promise<void> {
+    const g = this.group(groupId);
+    await this.cluster.retry(() => g.commit(offsets.map((o) => ({ ...o }))));
+  }
+
+  /** Reset a group's offsets for every partition of `topic` to earliest, latest or a timestamp. */
+  async resetGroupOffsets(groupId: string, topic: string, to: OffsetSpec): Promise<void> {
+    if (to === 'max-timestamp') throw new ConfigError('reset to earliest, latest or a timestamp');
+    const offsets = await this.listOffsets(topic, to);
+    const latest = to === 'latest' ? offsets : await this.listOffsets(topic, 'latest');
+    await this.alterGroupOffsets(
+      groupId,
+      offsets.map((o) => ({ topic, partition: o.partition, offset: o.offset >= 0 ? o.offset : latest.find((l) => l.partition === o.partition)!.offset })),
+    );
+  }
+
+  /** Delete a group's committed offsets for partitions (OffsetDelete; the group must not consume them). */
+  async deleteGroupOffsets(groupId: string, tps: readonly TopicPartition[]): Promise<void> {
+    const g = this.group(groupId);
+    const byTopic = new Map<string, { partitionIndex: number }[]>();
+    for (const tp of tps) {
+      let l = byTopic.get(tp.topic);
+      if (!l) byTopic.set(tp.topic, (l = []));
+      l.push({ partitionIndex: tp.partition });
+    }
+    await this.cluster.retry(async () => {
+      const res = await g.toCoordinator(ApiKey.OffsetDelete, OffsetDeleteRequest, OffsetDeleteResponse, () => ({ groupId, topics: [...byTopic].map(([name, partitions]) => ({ name, partitions })) }));
+      if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, `OffsetDelete ${groupId}`);
+      for (const t of res.topics) for (const p of t.partitions) if (p.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(p.errorCode, `OffsetDelete ${groupId} ${t.name}-${p.partitionIndex}`);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.cluster.close();
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * One TCP connection to one broker: framing (int32 size prefix), correlation ids, pipelining, API
+ * version negotiation and request timeouts. Everything above it (cluster, producer, consumer, admin)
+ * sends requests through `request()` and never sees bytes.
+ *
+ * - Pipelining: any number of requests may be outstanding; Kafka answers the requests of one
+ *   connection in the order they were sent, so responses are matched to the oldest outstanding
+ *   request, and a response whose correlation id does not match it is a protocol violation (the
+ *   connection is closed, every outstanding request fails with ConnectionError).
+ * - Versions: the first request is ApiVersions (KIP-511, sent at the highest version we know; a
+ *   broker that does not know it answers at v0 with its ranges and we retry at the highest shared
+ *   one). Afterwards `version(apiKey)` is the highest version both sides support, as the Java client
+ *   picks it.
+ * - Timeouts: one timer per connection checks the oldest outstanding request. A request older than
+ *   its timeout fails with RequestTimeoutError and the connection is closed, as Kafka's NetworkClient
+ *   does — a late answer could otherwise be taken for the next request's.
+ * - acks=0 produce requests have no response: `request(..., { expectResponse: false })` resolves once
+ *   the bytes are handed to the socket.
+ *
+ * A connection is never reopened; the cluster layer makes a new one when it needs to.
+ */
+import net from 'node:net';
+import { Reader } from '../protocol/codec/reader.js';
+import { Writer } from '../protocol/codec/writer.js';
+import type { Init, MessageCodec } from '../protocol/codec/message.js';
+import {
+  API_SPECS,
+  ApiKey,
+  ApiVersionsRequest,
+  ApiVersionsResponse,
+  RequestHeader,
+  ResponseHeader,
+  requestHeaderVersion,
+  responseHeaderVersion,
+} from '../protocol/messages/index.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ConnectionError, KafkaProtocolError, RequestTimeoutError, UnsupportedVersionError } from './errors.js';
+
+export const CLIENT_SOFTWARE_NAME = 'rafka-client';
+export const CLIENT_SOFTWARE_VERSION = '0.1.0';
+
+/** Largest response frame we accept (a corrupt size prefix must not make us buffer gigabytes). */
+export const MAX_RESPONSE_BYTES_DEFAULT = 256 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  clientId?: string;
+  /** Default 10 s (Kafka's socket.connection.setup.timeout.max.ms is 30 s; we fail faster). */
+  connectTimeoutMs?: number;
+  /** Default timeout of each request, 30 s (Kafka's request.timeout.ms). */
+  requestTimeoutMs?: number;
+  maxResponseBytes?: number;
+  /** Highest version per API key this caller may use (defaults: everything our codecs know). */
+  maxVersions?: ReadonlyMap<number, number>;
+}
+
+export interface RequestOptions {
+  /** Send at this version instead of the negotiated one. */
+  version?: number;
+  timeoutMs?: number;
+  /** false for Produce with acks=0: the broker sends nothing back. */
+  expectResponse?: boolean;
+}
+
+interface Pending {
+  correlationId: number;
+  apiKey: number;
+  version: number;
+  decode: (r: Reader) => unknown;
+  resolve: (v: any) => void;
+  reject: (e: Error) => void;
+  deadline: number;
+  timeoutMs: number;
+}
+
+export class Connection {
+  readonly host: string;
+  readonly port: number;
+  readonly clientId: string;
+  private socket: net.Socket;
+  private readonly requestTimeoutMs: number;
+  private readonly maxResponseBytes: number;
+  private readonly maxVersions: ReadonlyMap<number, number> | undefined;
+  private nextCorrelationId = 1;
+  private readonly pending: Pending[] = [];
+  private pendingHead = 0;
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private closedError: Error | null = null;
+  private readonly closeListeners: ((e: Error) => void)[] = [];
+  /** Broker's version ranges, from ApiVersions. */
+  private brokerVersions = new Map<number, { min: number; max: number }>();
+
+  private constructor(socket: net.Socket, opts: ConnectionOptions) {
+    this.socket = socket;
+    this.host = opts.host;
+    this.port = opts.port;
+    this.clientId = opts.clientId ?? 'rafka';
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    this.maxResponseBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES_DEFAULT;
+    this.maxVersions = opts.maxVersions;
+    socket.setNoDelay(true);
+    socket.on('data', (d: Buffer) => this.onData(d));
+    socket.on('error', (e) => this.fail(new ConnectionError(`connection to ${this.address} failed: ${e.message}`, { cause: e })));
+    socket.on('close', () => this.fail(new ConnectionError(`connection to ${this.address} closed`)));
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** Open a connection and negotiate API versions. */
+  static async connect(opts: ConnectionOptions): Promise<Connection> {
+    const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const s = net.connect({ host: opts.host, port: opts.port });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new ConnectionError(`connecting to ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        s.removeAllListeners('error');
+        resolve(s);
+      });
+      s.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new ConnectionError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
+      });
+    });
+    const conn = new Connection(socket, opts);
+    try {
+      await conn.negotiateVersions();
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+    return conn;
+  }
+
+  get closed(): boolean {
+    return this.closedError !== null;
+  }
+
+  /** Called once when the connection closes (for any reason). */
+  onClose(listener: (e: Error) => void): void {
+    if (this.closedError) listener(this.closedError);
+    else this.closeListeners.push(listener);
+  }
+
+  /** Number of requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.length - this.pendingHead;
+  }
+
+  /** The broker's version range for an API, or undefined when it does not offer the API. */
+  brokerRange(apiKey: number): { min: number; max: number } | undefined {
+    return this.brokerVersions.get(apiKey);
+  }
+
+  /** Whether the broker offers the API at all. */
+  supports(apiKey: number): boolean {
+    return this.brokerVersions.has(apiKey);
+  }
+
+  /** The highest version of `apiKey` both we and the broker support. */
+  version(apiKey: number, clientMax?: number): number {
+    const spec = API_SPECS.get(apiKey);
+    const ours = Math.min(clientMax ?? Infinity, this.maxVersions?.get(apiKey) ?? Infinity, spec?.maxVersion ?? -1);
+    const theirs = this.brokerVersions.get(apiKey);
+    const name = spec?.name ?? `api ${apiKey}`;
+    if (!theirs) throw new UnsupportedVersionError(`the broker at ${this.address} does not support ${name}`);
+    const v = Math.min(ours, theirs.max);
+    if (v < theirs.min || v < (spec?.minVersion ?? 0)) {
+      throw new UnsupportedVersionError(`no common version of ${name}: broker ${theirs.min}-${theirs.max}, client up to ${ours}`);
+    }
+    return v;
+  }
+
+  private async negotiateVersions(): Promise<void> {
+    let version = API_SPECS.get(ApiKey.ApiVersions)!.maxVersion;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const res = await this.request(ApiKey.ApiVersions, ApiVersionsRequest, ApiVersionsResponse, { clientSoftwareName: CLIENT_SOFTWARE_NAME, clientSoftwareVersion: CLIENT_SOFTWARE_VERSION }, { version });
+      this.brokerVersions = new Map(res.apiKeys.map((k) => [k.apiKey, { min: k.minVersion, max: k.maxVersion }]));
+      if (res.errorCode === ErrorCode.UNSUPPORTED_VERSION) {
+        // KIP-511: the broker answered at v0 with its own range of ApiVersions; retry within it.
+        const theirs = this.brokerVersions.get(ApiKey.ApiVersions);
+        version = Math.min(version, theirs?.max ?? 0);
+        continue;
+      }
+      if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, 'ApiVersions');
+      return;
+    }
+    throw new UnsupportedVersionError(`no common ApiVersions version with ${this.address}`);
+  }
+
+  /** Send one request; resolves with the decoded response body. */
+  request<Req, Res>(apiKey: number, req: MessageCodec<Req>, res: MessageCodec<Res>, body: Init<Req>, opts: RequestOptions = {}): Promise<Res> {
+    if (this.closedError) return Promise.reject(this.closedError);
+    let version: number;
+    let parts: Buffer[];
+    const correlationId = this.nextCorrelationId;
+    try {
+      version = opts.version ?? this.version(apiKey);
+      const w = new Writer(512);
+      w.int32(0); // size, patched below
+      RequestHeader.encode(w, { requestApiKey: apiKey, requestApiVersion: version, correlationId, clientId: this.clientId }, requestHeaderVersion(apiKey, version));
+      req.encode(w, body, version);
+      parts = w.toBuffers();
+      parts[0]!.writeInt32BE(w.length - 4, 0);
+    } catch (e) {
+      return Promise.reject(e); // no version in common, or a value the codec refuses: nothing was sent
+    }
+    this.nextCorrelationId = (this.nextCorrelationId + 1) | 0 || 1;
+    const expectResponse = opts.expectResponse ?? true;
+    const sock = this.socket;
+    if (parts.length === 1) sock.write(parts[0]!);
+    else {
+      sock.cork();
+      for (const p of parts) sock.write(p);
+      sock.uncork();
+    }
+    if (!expectResponse) return Promise.resolve(undefined as Res);
+    const timeoutMs = opts.timeoutMs ?? this.requestTimeoutMs;
+    return new Promise<Res>((resolve, reject) => {
+      this.pending.push({
+        correlationId,
+        apiKey,
+        version,
+        decode: (r) => {
+          // KIP-511: an unsupported ApiVersions request is answered at v0.
+          if (apiKey === ApiKey.ApiVersions && version > 0 && r.remaining >= 2 && r.buf.readInt16BE(r.offset) === ErrorCode.UNSUPPORTED_VERSION) {
+            return res.decode(r, 0);
+          }
+          return res.decode(r, version);
+        },
+        resolve,
+        reject,
+        deadline: Date.now() + timeoutMs,
+        timeoutMs,
+      });
+      this.armTimer();
+    });
+  }
+
+  private armTimer(): void {
+    if (this.timer || this.closedError) return;
+    const head = this.pending[this.pendingHead];
+    if (!head) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const h = this.pending[this.pendingHead];
+      if (!h) return;
+      if (Date.now() >= h.deadline) {
+        this.fail(new RequestTimeoutError(`request (api ${h.apiKey} v${h.version}) to ${this.address} timed out after ${h.timeoutMs} ms`));
+        return;
+      }
+      this.armTimer();
+    }, Math.max(1, head.deadline - Date.now() + 1));
+    this.timer.unref();
+  }
+
+  private onData(d: Buffer): void {
+    this.chunks.push(d);
+    this.buffered += d.length;
+    while (this.buffered >= 4) {
+      let first = this.chunks[0]!;
+      if (first.length < 4) {
+        first = Buffer.concat(this.chunks, this.buffered);
+        this.chunks = [first];
+      }
+      const size = first.readInt32BE(0);
+      if (size < 4 || size > this.maxResponseBytes) {
+        this.fail(new ConnectionError(`invalid response size ${size} from ${this.address}`));
+        return;
+      }
+      if (this.buffered < 4 + size) return;
+      let frame: Buffer;
+      if (first.length >= 4 + size) {
+        frame = first.subarray(4, 4 + size);
+        if (first.length === 4 + size) this.chunks.shift();
+        else this.chunks[0] = first.subarray(4 + size);
+      } else {
+        const all = Buffer.concat(this.chunks, this.buffered);
+        frame = all.subarray(4, 4 + size);
+        const rest = all.subarray(4 + size);
+        this.chunks = rest.length ? [rest] : [];
+      }
+      this.buffered -= 4 + size;
+      this.onFrame(frame);
+      if (this.closedError) return;
+    }
+  }
+
+  private onFrame(frame: Buffer): void {
+    const p = this.pending[this.pendingHead];
+    if (!p) {
+      this.fail(new ConnectionError(`unexpected response from ${this.address} with no request outstanding`));
+      return;
+    }
+    this.pending[this.pendingHead] = undefined as unknown as Pending;
+    this.pendingHead++;
+    if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending.splice(0, this.pendingHead);
+      this.pendingHead = 0;
+    }
+    let body: unknown;
+    try {
+      const r = new Reader(frame);
+      const header = ResponseHeader.decode(r, responseHeaderVersion(p.apiKey, p.version));
+      if (header.correlationId !== p.correlationId) {
+        throw new Error(`correlation id ${header.correlationId} does not match the oldest request's ${p.correlationId}`);
+      }
+      body = p.decode(r);
+    } catch (e) {
+      const err = new ConnectionError(`bad response from ${this.address}: ${(e as Error).message}`, { cause: e });
+      p.reject(err);
+      this.fail(err);
+      return;
+    }
+    if (this.timer && this.inFlight === 0) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    p.resolve(body);
+  }
+
+  private fail(e: Error): void {
+    if (this.closedError) return;
+    this.closedError = e;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.socket.destroy();
+    const pend = this.pending.slice(this.pendingHead);
+    this.pending.length = 0;
+    this.pendingHead = 0;
+    for (const p of pend) p.reject(e);
+    for (const l of this.closeListeners.splice(0)) l(e);
+  }
+
+  close(): void {
+    this.fail(new ConnectionError(`connection to ${this.address} closed by the client`));
+  }
+}

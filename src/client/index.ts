@@ -1,0 +1,31 @@
+/**
+ * Rafka's Kafka client: Producer, Consumer and Admin over one connection layer. They speak the Kafka
+ * protocol through the generated codecs (versions negotiated with ApiVersions) and work against
+ * Rafka and Apache Kafka alike. See docs/client.md.
+ */
+export { Producer } from './producer.js';
+export type { ProducerOptions, ProducerMessage, RecordMetadata, HeaderValue } from './producer.js';
+export { Consumer } from './consumer.js';
+export type { ConsumerOptions, ConsumerMessage } from './consumer.js';
+export { Admin } from './admin.js';
+export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec } from './admin.js';
+export { Connection } from './connection.js';
+export type { ConnectionOptions, RequestOptions } from './connection.js';
+export { Cluster } from './cluster.js';
+export type { ClusterOptions, BrokerInfo, PartitionInfo, TopicInfo } from './cluster.js';
+export { murmur2, toPositive, partitionForKey, DefaultPartitioner } from './partitioner.js';
+export type { Partitioner, PartitionerInput } from './partitioner.js';
+export { rangeAssignor, roundRobinAssignor, cooperativeStickyAssignor, ASSIGNORS } from './assignors.js';
+export type { Assignor, MemberSubscription, GroupAssignment, TopicPartition, RebalanceProtocol } from './assignors.js';
+export {
+  KafkaClientError,
+  KafkaProtocolError,
+  ConnectionError,
+  RequestTimeoutError,
+  UnsupportedVersionError,
+  DeliveryTimeoutError,
+  BufferFullError,
+  RecordTooLargeError,
+  ClientClosedError,
+  ConfigError,
+} from './errors.js';

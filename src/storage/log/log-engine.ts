@@ -1,0 +1,545 @@
+/**
+ * The `log` storage engine: Kafka's on-disk layout, one directory per partition holding segments
+ * (`<20-digit base offset>.log` + `.index` + `.timeindex`), and a checksummed metadata log for
+ * everything else. See docs/storage.md for the formats, the fsync policies and recovery.
+ *
+ * Data directory:
+ *
+ *   <path>/storage.json            which engine owns the directory, and the format version
+ *   <path>/.lock                   pid of the broker using it (a second broker refuses to start)
+ *   <path>/.clean-shutdown         written last by a clean close, removed first by open
+ *   <path>/metadata.log            MetadataStore (topics, configs, offsets, group metadata, ...)
+ *   <path>/<topic>-<partition>/    one PartitionLog each
+ *
+ * Callers: the broker's event loop (StorageEngine), the maintenance loop (`compact`), tests.
+ */
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { FsyncPolicy } from '../../config/types.js';
+import { kafkaTopicConfigDefaults } from '../../config/topic-configs.js';
+import type {
+  AppendBatch,
+  AppendResult,
+  BrokerMetadata,
+  CommittedOffset,
+  GroupOffsetEntry,
+  PartitionOffsets,
+  ReadResult,
+  RetentionPolicy,
+  StorageEngine,
+  TopicRecord,
+} from '../engine.js';
+import { DELETE_DIR_SUFFIX, describeIoError, fsyncDir, partitionDirName, type FaultHooks } from './files.js';
+import { LogLoader } from './log-loader.js';
+import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogContext } from './partition-log.js';
+import { MetadataStore, type CommittedEntry } from './metadata-store.js';
+import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
+import { Mutex } from './mutex.js';
+
+export const STORAGE_MARKER_FILE = 'storage.json';
+export const LOCK_FILE = '.lock';
+export const CLEAN_SHUTDOWN_FILE = '.clean-shutdown';
+const FORMAT_VERSION = 1;
+/** Partitions opened at once at start-up. */
+const OPEN_CONCURRENCY = 8;
+
+export interface LogEngineOptions {
+  /** Data directory (created if missing). */
+  path: string;
+  fsync?: FsyncPolicy;
+  fsyncIntervalMs?: number;
+  /** Broker-wide topic config defaults (`topic.defaults`): segment.bytes, flush.*, index.interval.bytes. */
+  topicDefaults?: Readonly<Record<string, string>>;
+  /** Clock (tests control segment.ms and compaction with it). */
+  now?: () => number;
+  /** Where recovery and failures are reported. */
+  warn?: (message: string) => void;
+  /** Fault injection (tests only). */
+  faults?: FaultHooks;
+}
+
+/** What `open` found: for logs and tests. */
+export interface OpenReport {
+  cleanShutdown: boolean;
+  partitions: number;
+  /** Partitions whose tail had a torn or corrupt end cut off. */
+  truncatedPartitions: number;
+  truncatedBytes: number;
+  metadataBytesCut: number;
+  ms: number;
+}
+
+/** An engine whose logs can be compacted (the maintenance loop looks for this). */
+export interface CompactingEngine {
+  compact(topic: string, partition: number, options: CleanOptions): Promise<CleanResult>;
+}
+
+export function isCompactingEngine(e: unknown): e is CompactingEngine {
+  return typeof (e as CompactingEngine | null)?.compact === 'function';
+}
+
+export class LogEngine implements StorageEngine, CompactingEngine {
+  readonly kind: string = 'log';
+  readonly durable: boolean = true;
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  private readonly fsyncIntervalMs: number;
+  private readonly topicDefaults: Readonly<Record<string, string>>;
+  private readonly ctx: LogContext;
+  private meta: MetadataStore;
+  private readonly logs = new Map<string, PartitionLog[]>();
+  private readonly topicLock = new Mutex();
+  private readonly cleaner: LogCleaner;
+  private timer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private opened = false;
+  private closing: Promise<void> | null = null;
+  lastOpen: OpenReport | null = null;
+
+  constructor(options: LogEngineOptions) {
+    this.dir = path.resolve(options.path);
+    this.fsync = options.fsync ?? 'always';
+    this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
+    this.topicDefaults = { ...kafkaTopicConfigDefaults(), ...(options.topicDefaults ?? {}) };
+    const warn = options.warn ?? ((m: string) => process.stderr.write(`rafka: storage: ${m}\n`));
+    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn };
+    this.meta = new MetadataStore(this.dir, options.faults);
+    this.cleaner = new LogCleaner(this.ctx);
+  }
+
+  // ---- open / close ------------------------------------------------------------------------------
+
+  async open(): Promise<BrokerMetadata> {
+    if (this.opened) return this.brokerMetadata();
+    const t0 = performance.now();
+    await this.prepareDirectory();
+    const markerFile = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
+    const cleanShutdown = await exists(markerFile);
+    if (cleanShutdown) {
+      // From now on the data may change: a crash must be treated as unclean.
+      await unlink(markerFile);
+      await fsyncDir(this.dir);
+    }
+    const metadataBytesCut = await this.meta.open();
+    if (metadataBytesCut > 0) this.ctx.warn(`metadata.log: cut a torn tail of ${metadataBytesCut} bytes`);
+    await this.removeStrayDirectories();
+    const jobs: (() => Promise<void>)[] = [];
+    let truncatedPartitions = 0;
+    let truncatedBytes = 0;
+    let partitions = 0;
+    for (const topic of this.meta.state.topics.values()) {
+      const logs: PartitionLog[] = new Array(topic.partitionCount);
+      this.logs.set(topic.name, logs);
+      for (let p = 0; p < topic.partitionCount; p++) {
+        partitions++;
+        jobs.push(async () => {
+          const report = await LogLoader.load({
+            dir: this.partitionDir(topic.name, p),
+            name: `${topic.name}-${p}`,
+            cleanShutdown,
+            logStartOffset: this.meta.state.logStarts.get(topic.name)?.get(p) ?? 0,
+            config: this.logConfig(topic),
+            ctx: this.ctx,
+          });
+          logs[p] = report.log;
+          if (report.truncatedBytes > 0) {
+            truncatedPartitions++;
+            truncatedBytes += report.truncatedBytes;
+          }
+        });
+      }
+    }
+    try {
+      await runLimited(jobs, OPEN_CONCURRENCY);
+    } catch (err) {
+      await this.closeLogs();
+      throw err;
+    }
+    this.opened = true;
+    this.startTimer();
+    this.lastOpen = { cleanShutdown, partitions, truncatedPartitions, truncatedBytes, metadataBytesCut, ms: performance.now() - t0 };
+    return this.brokerMetadata();
+  }
+
+  /** Create the directory, check it is ours and usable, take the lock. Errors say what to fix. */
+  private async prepareDirectory(): Promise<void> {
+    try {
+      await mkdir(this.dir, { recursive: true });
+      const s = await stat(this.dir);
+      if (!s.isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR', path: this.dir });
+      const markerPath = path.join(this.dir, STORAGE_MARKER_FILE);
+      let marker: { engine?: string; version?: number } | null = null;
+      try {
+        marker = JSON.parse(await readFile(markerPath, 'utf8')) as { engine?: string; version?: number };
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      if (marker && marker.engine !== 'log') {
+        throw new Error(`storage: ${this.dir} holds data of the ${String(marker.engine)} engine, not the log engine; use storage.type: ${String(marker.engine)} or another storage.path`);
+      }
+      if (marker && marker.version !== FORMAT_VERSION) {
+        throw new Error(`storage: ${this.dir} has log format version ${String(marker.version)}; this broker reads version ${FORMAT_VERSION}`);
+      }
+      await this.takeLock();
+      if (!marker) {
+        await writeFile(markerPath, JSON.stringify({ engine: 'log', version: FORMAT_VERSION }) + '\n');
+        await fsyncDir(this.dir);
+      }
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code) throw new Error(`storage: cannot use data directory ${this.dir}: ${describeIoError(err)}`, { cause: err });
+      throw err;
+    }
+  }
+
+  /** One broker per directory: `.lock` holds the owner's pid; a lock of a dead process is taken over. */
+  private async takeLock(): Promise<void> {
+    const lock = path.join(this.dir, LOCK_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const h = await open(lock, 'wx');
+        await h.writeFile(String(process.pid));
+        await h.close();
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
+        throw new Error(`storage: ${this.dir} is in use by another broker (pid ${pid}); stop it or use another storage.path`);
+      }
+      await rm(lock, { force: true });
+    }
+    throw new Error(`storage: could not lock ${this.dir}`);
+  }
+
+  /** Directories of deleted topics, and partitions no topic owns (a create or delete cut short). */
+  private async removeStrayDirectories(): Promise<void> {
+    const wanted = new Set<string>();
+    for (const t of this.meta.state.topics.values()) for (let p = 0; p < t.partitionCount; p++) wanted.add(partitionDirName(t.name, p));
+    for (const entry of await readdir(this.dir, { withFileTypes: true })) {
+      if (!entry.isDirectory() || wanted.has(entry.name)) continue;
+      if (entry.name.endsWith(DELETE_DIR_SUFFIX) || /-\d+$/.test(entry.name)) {
+        if (!entry.name.endsWith(DELETE_DIR_SUFFIX)) this.ctx.warn(`removing ${entry.name}: no topic owns this partition directory`);
+        await rm(path.join(this.dir, entry.name), { recursive: true, force: true });
+      }
+    }
+  }
+
+  private startTimer(): void {
+    const intervalPolicy = this.fsync === 'interval';
+    const period = intervalPolicy ? this.fsyncIntervalMs : 1000;
+    this.timer = setInterval(() => void this.tick(intervalPolicy), period);
+    this.timer.unref();
+  }
+
+  /** The interval policy and topics' flush.ms: sync what has waited long enough. */
+  private async tick(intervalPolicy: boolean): Promise<void> {
+    if (this.ticking || this.closing) return;
+    this.ticking = true;
+    try {
+      const now = this.ctx.now();
+      for (const logs of this.logs.values()) {
+        for (const log of logs) await log.periodicFlush(now, intervalPolicy).catch(() => {});
+      }
+      if (intervalPolicy) await this.meta.flush().catch((err: Error) => this.ctx.warn(`metadata sync failed: ${err.message}`));
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  close(): Promise<void> {
+    if (!this.closing) this.closing = this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    if (!this.opened) return;
+    await this.cleaner.stop();
+    await this.topicLock.run(async () => {
+      const clean = await this.closeLogs();
+      await this.meta.close();
+      if (clean) {
+        const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
+        const h = await open(marker, 'w');
+        await h.sync();
+        await h.close();
+        await fsyncDir(this.dir);
+      }
+      await rm(path.join(this.dir, LOCK_FILE), { force: true });
+    });
+  }
+
+  /**
+   * Tests only: stop as a killed process would — files closed without syncing, no indexes written,
+   * no clean-shutdown marker, the lock left behind (a new engine in this process takes it over).
+   */
+  async simulateCrash(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.closing = Promise.resolve();
+    await this.cleaner.stop();
+    for (const logs of this.logs.values()) for (const log of logs) await log?.abandon();
+    this.logs.clear();
+    await this.meta.abandon();
+  }
+
+  /** Close every partition; false if one could not be closed cleanly (then no marker is written). */
+  private async closeLogs(): Promise<boolean> {
+    let clean = true;
+    const all = [...this.logs.values()].flat().filter((l): l is PartitionLog => l !== undefined);
+    await runLimited(
+      all.map((log) => async () => {
+        try {
+          await log.close();
+          if (log.failed) clean = false;
+        } catch (err) {
+          clean = false;
+          this.ctx.warn(`closing ${log.name}: ${(err as Error).message}`);
+        }
+      }),
+      OPEN_CONCURRENCY,
+    );
+    this.logs.clear();
+    return clean;
+  }
+
+  private brokerMetadata(): BrokerMetadata {
+    const s = this.meta.state;
+    return { clusterId: s.clusterId, nextProducerId: s.nextProducerId, topics: [...s.topics.values()].map(cloneTopic) };
+  }
+
+  // ---- topics ----------------------------------------------------------------------------------
+
+  private partitionDir(topic: string, partition: number): string {
+    return path.join(this.dir, partitionDirName(topic, partition));
+  }
+
+  /** The configs a topic's logs follow: its overrides, else the broker's defaults, else Kafka's. */
+  private logConfig(topic: TopicRecord): LogConfig {
+    const v = (name: string) => topic.configs[name] ?? this.topicDefaults[name];
+    const internal = v('internal.segment.bytes');
+    return {
+      segmentBytes: parseLongConfig(internal !== undefined && internal !== '' ? internal : v('segment.bytes'), 1073741824),
+      segmentMs: parseLongConfig(v('segment.ms'), 604800000),
+      indexIntervalBytes: parseLongConfig(v('index.interval.bytes'), 4096),
+      flushMessages: parseLongConfig(v('flush.messages'), UNLIMITED),
+      flushMs: parseLongConfig(v('flush.ms'), UNLIMITED),
+    };
+  }
+
+  async createTopic(topic: TopicRecord): Promise<void> {
+    await this.topicLock.run(async () => {
+      const logs: PartitionLog[] = [];
+      try {
+        // Directories first, then the record: a crash in between leaves directories no topic owns,
+        // which the next open removes.
+        for (let p = 0; p < topic.partitionCount; p++) logs.push(await this.newLog(topic, p));
+        await fsyncDir(this.dir);
+        await this.meta.write({ t: 'topic', topic: cloneTopic(topic) }, true);
+      } catch (err) {
+        for (const log of logs) await log.closeForDelete().catch(() => {});
+        for (let p = 0; p < logs.length; p++) await rm(this.partitionDir(topic.name, p), { recursive: true, force: true }).catch(() => {});
+        throw storageFailure(`create topic ${topic.name}`, err);
+      }
+      this.logs.set(topic.name, logs);
+    });
+  }
+
+  private async newLog(topic: TopicRecord, p: number): Promise<PartitionLog> {
+    const dir = this.partitionDir(topic.name, p);
+    await rm(dir, { recursive: true, force: true });
+    const report = await LogLoader.load({
+      dir,
+      name: `${topic.name}-${p}`,
+      cleanShutdown: true,
+      logStartOffset: 0,
+      config: this.logConfig(topic),
+      ctx: this.ctx,
+    });
+    return report.log;
+  }
+
+  async updateTopic(topic: TopicRecord): Promise<void> {
+    await this.topicLock.run(async () => {
+      const logs = this.logs.get(topic.name);
+      if (!logs) throw new Error(`updateTopic: no topic ${topic.name}`);
+      const added: PartitionLog[] = [];
+      try {
+        for (let p = logs.length; p < topic.partitionCount; p++) added.push(await this.newLog(topic, p));
+        if (added.length > 0) await fsyncDir(this.dir);
+        await this.meta.write({ t: 'topic', topic: cloneTopic(topic) }, true);
+      } catch (err) {
+        for (const log of added) await log.closeForDelete().catch(() => {});
+        throw storageFailure(`update topic ${topic.name}`, err);
+      }
+      logs.push(...added);
+      const config = this.logConfig(topic);
+      for (const log of logs) log.config = config;
+    });
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.topicLock.run(async () => {
+      const logs = this.logs.get(name) ?? [];
+      // The record first: once it is synced the topic is gone, whatever happens to its files.
+      await this.meta.write({ t: 'deltopic', name }, true);
+      this.logs.delete(name);
+      const suffix = `.${randomBytes(6).toString('hex')}${DELETE_DIR_SUFFIX}`;
+      const doomed: string[] = [];
+      for (let p = 0; p < logs.length; p++) {
+        await logs[p]!.closeForDelete().catch(() => {});
+        const dir = this.partitionDir(name, p);
+        try {
+          await rename(dir, dir + suffix);
+          doomed.push(dir + suffix);
+        } catch {
+          doomed.push(dir);
+        }
+      }
+      for (const d of doomed) await rm(d, { recursive: true, force: true }).catch((err: Error) => this.ctx.warn(`deleting ${d}: ${err.message}`));
+    });
+  }
+
+  // ---- data ----------------------------------------------------------------------------------------
+
+  private log(topic: string, partition: number): PartitionLog {
+    const log = this.logs.get(topic)?.[partition];
+    if (!log) throw new Error(`no partition ${topic}-${partition}`);
+    return log;
+  }
+
+  append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
+    // Not `async`: the offset is assigned synchronously inside PartitionLog.append.
+    let log: PartitionLog;
+    try {
+      log = this.log(topic, partition);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return log.append(batch);
+  }
+
+  async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    return this.log(topic, partition).read(offset, maxBytes, minOneBatch);
+  }
+
+  offsets(topic: string, partition: number): PartitionOffsets {
+    const log = this.log(topic, partition);
+    return { logStartOffset: log.logStartOffset, highWatermark: log.highWatermark };
+  }
+
+  async findBatchByTimestamp(topic: string, partition: number, timestamp: number): Promise<Buffer | null> {
+    return this.log(topic, partition).findBatchByTimestamp(timestamp);
+  }
+
+  async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
+    return this.log(topic, partition).findMaxTimestampBatch();
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    const log = this.log(topic, partition);
+    // The new log start is persisted before any segment goes, so records below it never come back.
+    return log.deleteRecordsBefore(offset, (start) => this.meta.write({ t: 'logstart', topic, partition, offset: start }, true));
+  }
+
+  async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
+    return this.log(topic, partition).applyRetention(policy);
+  }
+
+  sizeBytes(topic: string, partition: number): number {
+    return this.log(topic, partition).sizeBytes;
+  }
+
+  /** Compact one partition (cleanup.policy=compact): LogCleaner. */
+  async compact(topic: string, partition: number, options: CleanOptions): Promise<CleanResult> {
+    return this.cleaner.clean(this.log(topic, partition), options);
+  }
+
+  // ---- offsets and groups --------------------------------------------------------------------------
+
+  private get syncMetadata(): boolean {
+    return this.fsync === 'always';
+  }
+
+  async setClusterId(clusterId: string): Promise<void> {
+    await this.meta.write({ t: 'cluster', id: clusterId }, true);
+  }
+
+  async setNextProducerId(next: number): Promise<void> {
+    await this.meta.write({ t: 'pid', next }, true);
+  }
+
+  async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
+    await this.meta.write({ t: 'commit', group: groupId, entries: entries.map((e) => [e.topic, e.partition, e.committed ? pickCommitted(e.committed) : null]) }, this.syncMetadata);
+  }
+
+  fetchOffsets(groupId: string): ReadonlyMap<string, CommittedEntry> {
+    return this.meta.state.offsets.get(groupId) ?? new Map();
+  }
+
+  listOffsetGroups(): string[] {
+    return [...this.meta.state.offsets.keys()];
+  }
+
+  async deleteGroupOffsets(groupId: string): Promise<void> {
+    await this.meta.write({ t: 'delgroupoffsets', group: groupId }, this.syncMetadata);
+  }
+
+  async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'group', group: groupId, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  groupMetadata(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.groups;
+  }
+}
+
+function cloneTopic(t: TopicRecord): TopicRecord {
+  return { name: t.name, id: t.id, partitionCount: t.partitionCount, configs: { ...t.configs } };
+}
+
+function pickCommitted(c: CommittedOffset): CommittedOffset {
+  return { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, commitTimestampMs: c.commitTimestampMs };
+}
+
+function storageFailure(what: string, err: unknown): Error {
+  return new Error(`${what}: ${describeIoError(err)}`, { cause: err });
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Run async jobs with at most `limit` at a time; rejects with the first failure after all settle. */
+async function runLimited(jobs: (() => Promise<void>)[], limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown = null;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++]!;
+      try {
+        await job();
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  if (failure) throw failure;
+}

@@ -1,0 +1,510 @@
+/**
+ * The `rocksdb` engine: batches, topic metadata, committed offsets and group state in one RocksDB
+ * database under `storage.path` (key layout in keys.ts), through `@nxtedition/rocksdb`, a
+ * maintained N-API binding whose npm package carries prebuilt binaries (no download at install).
+ *
+ * - Appends: the base offset comes from the in-memory partition index (partition-index.ts), and the
+ *   batch and its index entry are written in one atomic RocksDB write, all synchronously inside
+ *   `append`, so offsets follow call order.
+ * - Reads: the index picks the keys (KIP-74 first-batch rule, byte limit); one multi-get fetches them.
+ * - Retention and DeleteRecords: the new log start offset is written first, then the batches below
+ *   it are removed with one range delete per key kind. A crash in between leaves entries below the
+ *   log start, which `open` drops (and deletes again); they are never served.
+ * - Durability, `storage.fsync` (one knob for every engine): writes go to RocksDB's own WAL
+ *   unsynced (in the OS page cache at once, so they survive the process being killed); then
+ *   `always`: an operation resolves after a write with sync=true has fsynced the WAL. Operations
+ *     of one turn of the event loop share that sync (group commit); those arriving during it share
+ *     the next. The binding's write is synchronous, so the loop waits for the fsync itself.
+ *   `interval`: a synced write every `storage.fsync.interval.ms` while anything is unsynced;
+ *   `never`: RocksDB syncs its WAL at close only.
+ * - A failed write leaves the in-memory index ahead of the database, so, as Kafka takes a failed log
+ *   directory offline, the engine then refuses every operation until it is restarted.
+ *
+ * Who calls: the broker's event loop, through the StorageEngine interface.
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { RocksLevel, type RocksChainedBatch, type RocksRange } from '@nxtedition/rocksdb';
+import type { FsyncPolicy } from '../../config/types.js';
+import type {
+  AppendBatch,
+  AppendResult,
+  BrokerMetadata,
+  CommittedOffset,
+  GroupOffsetEntry,
+  PartitionOffsets,
+  ReadResult,
+  RetentionPolicy,
+  StorageEngine,
+  TopicRecord,
+} from '../engine.js';
+import { offsetKey } from '../engine.js';
+import { writeInt64 } from '../../protocol/records/batch.js';
+import {
+  MAX_TOPIC_NUMBER,
+  MetaKey,
+  Prefix,
+  batchKey,
+  batchRangeBelow,
+  groupIdOf,
+  groupKey,
+  indexValue,
+  int64Value,
+  offsetsKey,
+  parseBatchKey,
+  parseIndexValue,
+  parseOffsetsKey,
+  parsePartitionStateKey,
+  partitionStateKey,
+  pendingDeleteKey,
+  prefixRange,
+  readInt64Value,
+  topicDataRange,
+  topicKey,
+  topicNameOf,
+} from './keys.js';
+import { PartitionIndex } from './partition-index.js';
+
+export interface RocksDbEngineOptions {
+  /** Database directory (created if missing). */
+  path: string;
+  /** `storage.fsync`; default `always`. */
+  fsync?: FsyncPolicy;
+  /** `storage.fsync.interval.ms`; default 1000. */
+  fsyncIntervalMs?: number;
+}
+
+interface TopicState {
+  record: TopicRecord;
+  /** Number in the data keys (keys.ts); allocated at creation, never reused. */
+  num: number;
+  partitions: PartitionIndex[];
+}
+
+type StoredOffset = CommittedOffset & { topic: string; partition: number };
+
+/** Entries fetched per step while scanning a key range at open. */
+const SCAN_STEP = 1000;
+
+export class RocksDbEngine implements StorageEngine {
+  readonly kind: string = 'rocksdb';
+  readonly durable: boolean = true;
+
+  readonly dir: string;
+  private readonly policy: FsyncPolicy;
+  private readonly fsyncIntervalMs: number;
+  private db: RocksLevel | null = null;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private failure: Error | null = null;
+
+  private clusterId: string | null = null;
+  private nextProducerId = 0;
+  private nextTopicNum = 0;
+  private readonly topics = new Map<string, TopicState>();
+  private readonly groupOffsets = new Map<string, Map<string, StoredOffset>>();
+  private readonly groups = new Map<string, Buffer>();
+
+  /** Writes not yet covered by a synced write. */
+  private unsynced = false;
+  /** The group-commit sync that the operations of this loop turn wait for. */
+  private pendingSync: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  private syncCounter = 0;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(options: RocksDbEngineOptions) {
+    this.dir = path.resolve(options.path);
+    this.policy = options.fsync ?? 'always';
+    this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
+  }
+
+  async open(): Promise<BrokerMetadata> {
+    if (!this.db) {
+      await mkdir(this.dir, { recursive: true });
+      const db = new RocksLevel(this.dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+      try {
+        await db.open({ createIfMissing: true, compression: false, walCompression: false });
+      } catch (err) {
+        throw new Error(`storage: cannot open the RocksDB database in ${this.dir}: ${(err as Error).message}`, { cause: err });
+      }
+      this.db = db;
+      await this.load(db);
+      if (this.policy === 'interval') {
+        this.timer = setInterval(() => {
+          if (this.unsynced && !this.pendingSync) void this.sync().catch(() => {});
+        }, this.fsyncIntervalMs);
+        this.timer.unref();
+      }
+    }
+    return {
+      clusterId: this.clusterId,
+      nextProducerId: this.nextProducerId,
+      topics: [...this.topics.values()].map((t) => cloneTopic(t.record)),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.pendingSync?.promise.catch(() => {});
+    // RocksDB's close flushes and fsyncs its WAL (FlushWAL(true)) whatever the policy.
+    this.closing = this.db?.close() ?? Promise.resolve();
+    await this.closing;
+  }
+
+  // ---- broker metadata and topics ------------------------------------------------------------------
+
+  async setClusterId(clusterId: string): Promise<void> {
+    const done = this.write((b) => b.put(MetaKey.clusterId, Buffer.from(clusterId, 'utf8')));
+    this.clusterId = clusterId;
+    await done;
+  }
+
+  async setNextProducerId(next: number): Promise<void> {
+    const done = this.write((b) => b.put(MetaKey.nextProducerId, int64Value(next)));
+    this.nextProducerId = next;
+    await done;
+  }
+
+  async createTopic(topic: TopicRecord): Promise<void> {
+    const num = this.nextTopicNum;
+    if (num > MAX_TOPIC_NUMBER) throw new Error('storage: topic numbers exhausted');
+    const done = this.write((b) => b.put(topicKey(topic.name), topicValue(topic, num)).put(MetaKey.nextTopicNum, int64Value(num + 1)));
+    this.nextTopicNum = num + 1;
+    this.topics.set(topic.name, { record: cloneTopic(topic), num, partitions: Array.from({ length: topic.partitionCount }, () => new PartitionIndex()) });
+    await done;
+  }
+
+  async updateTopic(topic: TopicRecord): Promise<void> {
+    const t = this.topics.get(topic.name);
+    if (!t) throw new Error(`updateTopic: no topic ${topic.name}`);
+    const done = this.write((b) => b.put(topicKey(topic.name), topicValue(topic, t.num)));
+    while (t.partitions.length < topic.partitionCount) t.partitions.push(new PartitionIndex());
+    t.record = cloneTopic(topic);
+    await done;
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    const t = this.topics.get(name);
+    const commits: Array<[string, StoredOffset]> = [];
+    for (const [groupId, offsets] of this.groupOffsets) {
+      for (const o of offsets.values()) if (o.topic === name) commits.push([groupId, o]);
+    }
+    // One atomic write removes the topic and its commits and records that its data is to be removed;
+    // the data goes with range deletes after it (and again at open if the process stops in between).
+    const done = this.write((b) => {
+      for (const [groupId, o] of commits) b.del(offsetsKey(groupId, o.topic, o.partition));
+      if (!t) return;
+      b.del(topicKey(name)).put(pendingDeleteKey(t.num), Buffer.alloc(0));
+      for (let p = 0; p < t.partitions.length; p++) b.del(partitionStateKey(t.num, p));
+    });
+    this.topics.delete(name);
+    for (const [groupId, o] of commits) this.groupOffsets.get(groupId)!.delete(offsetKey(o.topic, o.partition));
+    if (t) this.removeTopicData(t.num);
+    await done;
+  }
+
+  // ---- partitions ----------------------------------------------------------------------------------
+
+  async append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
+    const { t, index } = this.partition(topic, partition);
+    const baseOffset = index.highWatermark;
+    // Our own copy with the base offset written in: the request's buffer may be shared.
+    const bytes = Buffer.from(batch.bytes);
+    writeInt64(bytes, 0, baseOffset);
+    const lastOffset = baseOffset + batch.recordCount - 1;
+    const done = this.write((b) =>
+      b.put(batchKey(Prefix.data, t.num, partition, baseOffset), bytes)
+        .put(batchKey(Prefix.index, t.num, partition, baseOffset), indexValue(lastOffset, batch.maxTimestamp, bytes.length)),
+    );
+    index.push(baseOffset, lastOffset, batch.maxTimestamp, bytes.length);
+    await done;
+    return { baseOffset };
+  }
+
+  async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    const { t, index } = this.partition(topic, partition);
+    const keys: Buffer[] = [];
+    let total = 0;
+    for (let i = index.indexOf(Math.max(offset, index.logStartOffset)); i < index.count; i++) {
+      const size = index.sizes[i]!;
+      if (total + size > maxBytes && !(minOneBatch && keys.length === 0)) break;
+      keys.push(batchKey(Prefix.data, t.num, partition, index.baseOffsets[i]!));
+      total += size;
+    }
+    if (keys.length === 0) return { batches: [], bytes: 0 };
+    const values = await this.usable().getMany(keys);
+    this.usable();
+    // A batch missing now was removed by retention or DeleteRecords while this read waited: it lies
+    // below the new log start, so the read continues with what remains.
+    const batches = values.filter((v): v is Buffer => v !== undefined);
+    return { batches, bytes: batches.reduce((n, b) => n + b.length, 0) };
+  }
+
+  offsets(topic: string, partition: number): PartitionOffsets {
+    const { index } = this.partition(topic, partition);
+    return { logStartOffset: index.logStartOffset, highWatermark: index.highWatermark };
+  }
+
+  async findBatchByTimestamp(topic: string, partition: number, timestamp: number): Promise<Buffer | null> {
+    const { t, index } = this.partition(topic, partition);
+    const i = index.maxTimestamps.findIndex((ts) => ts >= timestamp);
+    return i < 0 ? null : this.getBatch(t.num, partition, index.baseOffsets[i]!);
+  }
+
+  async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
+    const { t, index } = this.partition(topic, partition);
+    let best = -1;
+    for (let i = 0; i < index.count; i++) {
+      if (best < 0 || index.maxTimestamps[i]! > index.maxTimestamps[best]!) best = i;
+    }
+    return best < 0 ? null : this.getBatch(t.num, partition, index.baseOffsets[best]!);
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    const { t, index } = this.partition(topic, partition);
+    return this.moveLogStart(t, partition, index, index.clampStart(offset));
+  }
+
+  async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
+    const { t, index } = this.partition(topic, partition);
+    return this.moveLogStart(t, partition, index, index.retentionTarget(policy));
+  }
+
+  sizeBytes(topic: string, partition: number): number {
+    return this.partition(topic, partition).index.bytes;
+  }
+
+  // ---- committed offsets and groups ----------------------------------------------------------------
+
+  async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
+    const done = this.write((b) => {
+      for (const e of entries) {
+        const key = offsetsKey(groupId, e.topic, e.partition);
+        if (e.committed === null) b.del(key);
+        else b.put(key, Buffer.from(JSON.stringify(e.committed), 'utf8'));
+      }
+    });
+    let offsets = this.groupOffsets.get(groupId);
+    if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
+    for (const e of entries) {
+      const key = offsetKey(e.topic, e.partition);
+      if (e.committed === null) offsets.delete(key);
+      else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
+    }
+    if (offsets.size === 0) this.groupOffsets.delete(groupId);
+    await done;
+  }
+
+  fetchOffsets(groupId: string): ReadonlyMap<string, StoredOffset> {
+    return this.groupOffsets.get(groupId) ?? new Map();
+  }
+
+  listOffsetGroups(): string[] {
+    return [...this.groupOffsets.keys()];
+  }
+
+  async deleteGroupOffsets(groupId: string): Promise<void> {
+    const offsets = [...(this.groupOffsets.get(groupId)?.values() ?? [])];
+    const done = this.write((b) => {
+      for (const o of offsets) b.del(offsetsKey(groupId, o.topic, o.partition));
+    });
+    this.groupOffsets.delete(groupId);
+    await done;
+  }
+
+  async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+    const copy = value === null ? null : Buffer.from(value);
+    const done = this.write((b) => (copy === null ? b.del(groupKey(groupId)) : b.put(groupKey(groupId), copy)));
+    if (copy === null) this.groups.delete(groupId);
+    else this.groups.set(groupId, copy);
+    await done;
+  }
+
+  groupMetadata(): ReadonlyMap<string, Buffer> {
+    return this.groups;
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  /** The open database, or a throw once closed or failed. */
+  private usable(): RocksLevel {
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new Error('storage: the engine is closed');
+    if (!this.db) throw new Error('storage: the engine is not open');
+    return this.db;
+  }
+
+  private partition(topic: string, partition: number): { t: TopicState; index: PartitionIndex } {
+    const t = this.topics.get(topic);
+    const index = t?.partitions[partition];
+    if (!t || !index) throw new Error(`no partition ${topic}-${partition}`);
+    return { t, index };
+  }
+
+  private async getBatch(topicNum: number, partition: number, baseOffset: number): Promise<Buffer | null> {
+    const [v] = await this.usable().getMany([batchKey(Prefix.data, topicNum, partition, baseOffset)]);
+    return v ?? null;
+  }
+
+  /**
+   * One atomic write, performed now (synchronously: the caller updates its in-memory state right
+   * after, in the same step). Resolves once it is as durable as `storage.fsync` asks.
+   */
+  private write(fill: (b: RocksChainedBatch) => void): Promise<void> {
+    const db = this.usable();
+    const batch = db.batch();
+    fill(batch);
+    if (batch.length === 0) {
+      void batch.close();
+      return Promise.resolve();
+    }
+    this.unsynced = true;
+    const written = batch.write().catch((err: Error) => {
+      throw this.fail(err);
+    });
+    return this.policy === 'always' ? written.then(() => this.sync()) : written;
+  }
+
+  /** Group commit: every caller in this loop turn waits for the same synced write. */
+  private sync(): Promise<void> {
+    if (!this.pendingSync) {
+      let resolve!: () => void;
+      let reject!: (e: Error) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      promise.catch(() => {});
+      this.pendingSync = { promise, resolve, reject };
+      setImmediate(() => this.runSync());
+    }
+    return this.pendingSync.promise;
+  }
+
+  private runSync(): void {
+    const pending = this.pendingSync!;
+    this.pendingSync = null;
+    if (this.failure) return pending.reject(this.failure);
+    if (!this.db) return pending.resolve();
+    // Closing: RocksDB's close syncs the WAL, so the writes of this group are durable once it is done.
+    if (this.closing) return void this.closing.then(pending.resolve, (err: Error) => pending.reject(this.fail(err)));
+    // A synced write fsyncs RocksDB's WAL, which holds every earlier write too.
+    const batch = this.db.batch().put(MetaKey.sync, int64Value(++this.syncCounter));
+    this.unsynced = false;
+    batch.write({ sync: true }).then(pending.resolve, (err: Error) => pending.reject(this.fail(err)));
+  }
+
+  private fail(err: Error): Error {
+    this.failure ??= new Error(`storage: RocksDB write failed: ${err.message}`, { cause: err });
+    return this.failure;
+  }
+
+  /** Write the new log start (durably, per policy), then range-delete the batches below it. */
+  private async moveLogStart(t: TopicState, partition: number, index: PartitionIndex, target: number): Promise<number> {
+    if (target === index.logStartOffset) return target;
+    const done = this.write((b) => b.put(partitionStateKey(t.num, partition), int64Value(target)));
+    const { dropped, keepFrom } = index.truncateBefore(target);
+    if (dropped > 0) {
+      this.rangeDelete(batchRangeBelow(Prefix.data, t.num, partition, keepFrom));
+      this.rangeDelete(batchRangeBelow(Prefix.index, t.num, partition, keepFrom));
+    }
+    await done;
+    return target;
+  }
+
+  /** Remove a deleted topic's data, then its pending-delete marker. */
+  private removeTopicData(num: number): void {
+    this.rangeDelete(topicDataRange(Prefix.data, num));
+    this.rangeDelete(topicDataRange(Prefix.index, num));
+    void this.write((b) => b.del(pendingDeleteKey(num))).catch(() => {});
+  }
+
+  /**
+   * One RocksDB DeleteRange. Unsynced on purpose: what it removes is already unreachable (below a
+   * log start, or of a deleted topic, both written first), and `open` repeats it if it is lost.
+   */
+  private rangeDelete(range: RocksRange): void {
+    this.usable()
+      .clear(range)
+      .catch((err: Error) => this.fail(err));
+  }
+
+  // ---- open ----------------------------------------------------------------------------------------
+
+  private async *scan(db: RocksLevel, prefix: number): AsyncGenerator<[Buffer, Buffer]> {
+    const it = db.iterator({ ...prefixRange(prefix), keys: true, values: true });
+    try {
+      for (;;) {
+        const entries = await it.nextv(SCAN_STEP);
+        if (entries.length === 0) return;
+        yield* entries;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /** Rebuild the in-memory state from the database, finishing removals a crash interrupted. */
+  private async load(db: RocksLevel): Promise<void> {
+    const [clusterId, nextProducerId, nextTopicNum] = await db.getMany([MetaKey.clusterId, MetaKey.nextProducerId, MetaKey.nextTopicNum]);
+    this.clusterId = clusterId ? clusterId.toString('utf8') : null;
+    this.nextProducerId = nextProducerId ? readInt64Value(nextProducerId) : 0;
+    this.nextTopicNum = nextTopicNum ? readInt64Value(nextTopicNum) : 0;
+
+    for await (const [key] of this.scan(db, Prefix.pendingDelete)) this.removeTopicData(key.readUInt32BE(1));
+
+    const byNum = new Map<number, TopicState>();
+    for await (const [key, value] of this.scan(db, Prefix.topic)) {
+      const { num, ...record } = JSON.parse(value.toString('utf8')) as TopicRecord & { num: number };
+      const t: TopicState = { record: { ...record, name: topicNameOf(key) }, num, partitions: [] };
+      t.partitions = Array.from({ length: record.partitionCount }, () => new PartitionIndex());
+      this.topics.set(t.record.name, t);
+      byNum.set(num, t);
+    }
+    for await (const [key, value] of this.scan(db, Prefix.partition)) {
+      const { topicNum, partition } = parsePartitionStateKey(key);
+      const index = byNum.get(topicNum)?.partitions[partition];
+      if (index) index.logStartOffset = index.highWatermark = readInt64Value(value);
+    }
+    // Index entries below a partition's log start are leftovers of a range delete a crash cut off.
+    const stale = new Map<string, { num: number; partition: number; end: number }>();
+    for await (const [key, value] of this.scan(db, Prefix.index)) {
+      const { topicNum, partition, baseOffset } = parseBatchKey(key);
+      const index = byNum.get(topicNum)?.partitions[partition];
+      if (!index) continue; // a deleted topic whose removal is pending above
+      const { lastOffset, maxTimestamp, size } = parseIndexValue(value);
+      if (lastOffset < index.logStartOffset) {
+        stale.set(`${topicNum}/${partition}`, { num: topicNum, partition, end: baseOffset + 1 });
+        continue;
+      }
+      index.push(baseOffset, lastOffset, maxTimestamp, size);
+    }
+    for (const s of stale.values()) {
+      this.rangeDelete(batchRangeBelow(Prefix.data, s.num, s.partition, s.end));
+      this.rangeDelete(batchRangeBelow(Prefix.index, s.num, s.partition, s.end));
+    }
+    for (const t of this.topics.values()) {
+      for (const index of t.partitions) index.highWatermark = Math.max(index.highWatermark, index.logStartOffset);
+    }
+
+    for await (const [key, value] of this.scan(db, Prefix.offsets)) {
+      const { groupId, topic, partition } = parseOffsetsKey(key);
+      const committed = JSON.parse(value.toString('utf8')) as CommittedOffset;
+      let offsets = this.groupOffsets.get(groupId);
+      if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
+      offsets.set(offsetKey(topic, partition), { ...committed, topic, partition });
+    }
+    for await (const [key, value] of this.scan(db, Prefix.group)) this.groups.set(groupIdOf(key), value);
+  }
+}
+
+function cloneTopic(t: TopicRecord): TopicRecord {
+  return { name: t.name, id: t.id, partitionCount: t.partitionCount, configs: { ...t.configs } };
+}
+
+function topicValue(topic: TopicRecord, num: number): Buffer {
+  return Buffer.from(JSON.stringify({ id: topic.id, partitionCount: topic.partitionCount, configs: topic.configs, num }), 'utf8');
+}
