@@ -205,6 +205,21 @@ describe('client consumer groups', { skip: skipGroups }, () => {
     await c.close();
   });
 
+  test('new partitions of a subscribed topic are picked up by a rebalance', async () => {
+    const topic = 'g-grow';
+    await admin.createTopics([{ topic, numPartitions: 2 }]);
+    const c = new Consumer(opts('grp-grow', { metadataMaxAgeMs: 100 }));
+    c.subscribe(topic);
+    await c.ready();
+    assert.equal(c.assignment().length, 2);
+    await admin.createPartitions([{ topic, count: 4 }]);
+    await until(() => c.assignment().length === 4, 10_000, 'the new partitions');
+    await producer.send(topic, { value: 'to a new partition', partition: 3 });
+    const [m] = await c.poll(1, 5000);
+    assert.equal(m!.partition, 3);
+    await c.close();
+  });
+
   test('admin: list, describe, alter, reset and delete group offsets; delete groups', async () => {
     const topic = 'g-admin';
     await admin.createTopics([{ topic, numPartitions: 2 }]);

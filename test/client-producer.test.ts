@@ -11,7 +11,7 @@ import { fetchAll } from './helpers/fetch-all.js';
 import { TestProxy } from './helpers/proxy.js';
 import type { RunningBroker } from '../src/broker/index.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
-import { Admin, BufferFullError, ClientClosedError, ConfigError, Producer, RecordTooLargeError, partitionForKey } from '../src/client/index.js';
+import { Admin, BufferFullError, ClientClosedError, ConfigError, DeliveryTimeoutError, Producer, RecordTooLargeError, partitionForKey } from '../src/client/index.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { RawClient } from './helpers/raw-client.js';
 import { ApiKey, FetchRequest, FetchResponse } from '../src/protocol/messages/index.js';
@@ -310,6 +310,23 @@ describe('client producer through a proxy', () => {
       proxy.release();
       const res = await Promise.all(sends);
       assert.deepEqual(res.map((r) => r.offset), Array.from({ length: 10 }, (_, i) => i + 1));
+    } finally {
+      proxy.release();
+      await producer.close();
+    }
+  });
+
+  test('a broker that never answers: retries end in DeliveryTimeoutError after deliveryTimeoutMs', async () => {
+    const bootstrap = `127.0.0.1:${proxy.port}`;
+    const producer = new Producer({ bootstrap, requestTimeoutMs: 100, deliveryTimeoutMs: 600, retryBackoffMs: 20 });
+    try {
+      await producer.send('p-timeout', { value: 'warm-up' });
+      proxy.holdResponses = true;
+      const started = Date.now();
+      await assert.rejects(producer.send('p-timeout', { value: 'never acknowledged' }), (e: unknown) => e instanceof DeliveryTimeoutError && e.code === 'RAFKA_DELIVERY_TIMEOUT' && !e.retriable);
+      const took = Date.now() - started;
+      assert.ok(took >= 300 && took < 3000, `gave up after ${took} ms`);
+      assert.equal(producer.bufferedBytesNow, 0, 'the failed records released their memory');
     } finally {
       proxy.release();
       await producer.close();

@@ -89,6 +89,9 @@ export class GroupMembership {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private lastHeartbeatOk = Date.now();
   private stableWaiters: (() => void)[] = [];
+  /** As leader: the partition counts the current assignment was computed from. */
+  private assignedCounts: Map<string, number> | null = null;
+  private checkingMetadata = false;
   private readonly groupInstanceId: string | null;
 
   constructor(
@@ -235,6 +238,7 @@ export class GroupMembership {
     this.protocolName = join.protocolName;
     this.leaderId = join.leader;
     let assignments: { memberId: string; assignment: Buffer }[] = [];
+    this.assignedCounts = null;
     if (join.leader === join.memberId && !join.skipAssignment) assignments = await this.leaderAssign(join);
     const sync = await this.toCoordinator(ApiKey.SyncGroup, SyncGroupRequest, SyncGroupResponse, () => ({
       groupId: this.opts.groupId,
@@ -287,6 +291,7 @@ export class GroupMembership {
         counts.set(t, 0); // a topic that does not exist gets no partitions, as in Java
       }
     }
+    this.assignedCounts = counts;
     const result = assignor.assign(members, counts);
     return members.map((m) => ({ memberId: m.memberId, assignment: encodeAssignment(result.get(m.memberId) ?? []) }));
   }
@@ -337,9 +342,35 @@ export class GroupMembership {
         this.wake();
         return;
       }
+      if (this.assignedCounts && this.cluster.metadataStale) this.checkPartitionCounts();
       if (!this.closed && !this.needRejoin) this.heartbeatTimer = setTimeout(tick, this.opts.heartbeatIntervalMs);
     };
     this.heartbeatTimer = setTimeout(tick, this.opts.heartbeatIntervalMs);
+  }
+
+  /**
+   * The leader watches the subscribed topics' partition counts (refreshed every metadataMaxAgeMs) and
+   * asks for a rebalance when one changed, so new partitions get consumed (as the Java leader does).
+   */
+  private checkPartitionCounts(): void {
+    const counts = this.assignedCounts;
+    if (!counts || this.checkingMetadata) return;
+    this.checkingMetadata = true;
+    void this.cluster
+      .refreshMetadata(counts.keys())
+      .then(() => {
+        if (this.assignedCounts !== counts) return;
+        for (const [topic, n] of counts) {
+          const now = this.cluster.topics.get(topic)?.partitions.length ?? 0;
+          if (now !== n) {
+            this.requestRejoin();
+            return;
+          }
+        }
+      }, () => {})
+      .finally(() => {
+        this.checkingMetadata = false;
+      });
   }
 
   private stopHeartbeat(): void {
