@@ -189,3 +189,10 @@ describe('rafka start', { skip: HAVE_BROKER ? false : 'src/broker/index.ts (star
     }
   });
 });
+
+test('rafka demo sends and receives in one process, like the seed', () => {
+  const r = run(['demo']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /broker listening on 127\.0\.0\.1:\d+/);
+  assert.match(r.stdout, /done: 10 sent, 10 received/);
+});

@@ -55,6 +55,7 @@ const FLAG_OPTIONS = {
 
 export const USAGE = `Usage:
   rafka start [options]     start a broker (Kafka protocol) in the foreground
+  rafka demo                a broker, a producer and a consumer in one process: send, receive, print
   rafka help                show this help
   rafka --version           print the version
 
@@ -107,6 +108,13 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
     return 0;
   }
   if (command === undefined) return usageError('missing command');
+  if (command === 'demo') {
+    if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`);
+    // The seed's `cargo run`: everything in one process, in-memory, no setup (src/client/demo.ts).
+    const { runDemo } = await import('../client/demo.js');
+    await runDemo({ print: out });
+    return 0;
+  }
   if (command !== 'start') return usageError(`unknown command "${command}"`);
   if (extra.length > 0) return usageError(`unexpected argument "${extra[0]}"`);
 
