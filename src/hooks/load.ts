@@ -95,7 +95,9 @@ export async function createHooks(entries: readonly HookEntry[], options: Create
   }
   if (problems.length === 0) {
     try {
-      return new HookRunner(registered, { timeoutMs: options.timeoutMs, log: options.log });
+      const runner = new HookRunner(registered, { timeoutMs: options.timeoutMs, log: options.log });
+      options.log.info(`hooks, in order: ${runner.names.join(', ')} (hook.timeout.ms=${options.timeoutMs})`);
+      return runner;
     } catch (err) {
       problems.push(`hooks: ${(err as Error).message}`);
     }

@@ -43,6 +43,16 @@ function redactPath(node: unknown, path: readonly string[], i: number, replace: 
   return changed;
 }
 
+/** Whether the first non-blank byte is `{` or `[`. */
+function startsLikeJsonContainer(v: Buffer): boolean {
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    return c === 0x7b || c === 0x5b;
+  }
+  return false;
+}
+
 export const redactHook: HookFactory<RedactOptions> = (options): Hook => {
   const o = options ?? {};
   const paths = (o.fields ?? []).map((f) => {
@@ -62,8 +72,7 @@ export const redactHook: HookFactory<RedactOptions> = (options): Hook => {
         for (const r of await batch.records()) {
           for (const h of headers) r.removeHeader(h);
           if (paths.length === 0 || r.value === null || r.value.length === 0) continue;
-          const first = r.value[0];
-          if (first !== 0x7b && first !== 0x5b) continue; // not a JSON object or array: cheap skip
+          if (!startsLikeJsonContainer(r.value)) continue; // cheap skip of plain values
           let doc: unknown;
           try {
             doc = r.valueJson();
