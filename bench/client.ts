@@ -1,15 +1,15 @@
 /**
  * `npm run bench:client [-- --quick]`: produce and consume throughput of the Rafka client against
- * kafkajs, one run, the same broker (in its own process, memory engine), 100 B and 1 KiB records.
+ * kafkajs and @platformatic/kafka, one run, the same broker (in its own process, memory engine),
+ * 100 B and 1 KiB records.
  *
  * Produce: the application keeps 16 send() calls of 100 records each outstanding, acks=all, no
  * compression, one topic of 4 partitions, unkeyed records; each client's defaults otherwise (ours is
  * idempotent, kafkajs is not). Consume: from the beginning of that topic until every record was
  * seen, timed from the start of fetching (kafkajs: its GROUP_JOIN event); ours with assign(),
- * kafkajs in a group with eachBatch (its fastest path). Prints a table and writes
+ * kafkajs in a group with eachBatch (its fastest path), @platformatic/kafka in a group with its
+ * message stream from the earliest offset (timed from consume()). Prints a table and writes
  * bench/results/client-<date>.json.
- *
- * @platformatic/kafka is not a dependency of this repository, so it is not measured here.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { Admin, Consumer, Producer } from '../src/client/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -73,7 +74,12 @@ async function main(): Promise<void> {
       // --- produce ---
       const ourTopic = `bench-rafka-${recordBytes}`;
       const theirTopic = `bench-kafkajs-${recordBytes}`;
-      await admin.createTopics([{ topic: ourTopic, numPartitions: PARTITIONS }, { topic: theirTopic, numPartitions: PARTITIONS }]);
+      const platTopic = `bench-platformatic-${recordBytes}`;
+      await admin.createTopics([
+        { topic: ourTopic, numPartitions: PARTITIONS },
+        { topic: theirTopic, numPartitions: PARTITIONS },
+        { topic: platTopic, numPartitions: PARTITIONS },
+      ]);
 
       const producer = new Producer({ bootstrap });
       await producer.send(ourTopic, { value }); // connect, metadata, producer id
@@ -89,6 +95,14 @@ async function main(): Promise<void> {
       await pump(total, () => kp.send({ topic: theirTopic, acks: -1, messages }));
       rows.push(row('kafkajs', 'produce', recordBytes, total, process.hrtime.bigint() - t));
       await kp.disconnect();
+
+      const pp = new PlatformaticProducer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
+      const platMessages = messages.map((m) => ({ topic: platTopic, value: m.value }));
+      await pp.send({ messages: [{ topic: platTopic, value }] });
+      t = process.hrtime.bigint();
+      await pump(total, () => pp.send({ messages: platMessages }));
+      rows.push(row('platformatic', 'produce', recordBytes, total, process.hrtime.bigint() - t));
+      await pp.close();
 
       // --- consume (each client reads the topic it wrote: total + 1 records) ---
       const expect = total + 1;
@@ -128,6 +142,17 @@ async function main(): Promise<void> {
       await finished;
       rows.push(row('kafkajs', 'consume', recordBytes, expect, kend - kfirst));
       await kc.disconnect();
+
+      const pc = new PlatformaticConsumer({ groupId: `bench-plat-${recordBytes}`, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
+      const pfirst = process.hrtime.bigint();
+      const stream = await pc.consume({ topics: [platTopic], mode: 'earliest', autocommit: false });
+      let pseen = 0;
+      for await (const _m of stream) {
+        if (++pseen === expect) break;
+      }
+      rows.push(row('platformatic', 'consume', recordBytes, expect, process.hrtime.bigint() - pfirst));
+      await stream.close();
+      await pc.close(true);
     }
   } finally {
     await admin.close();
@@ -135,15 +160,18 @@ async function main(): Promise<void> {
   }
 
   console.log(`client throughput, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, node ${process.version}${quick ? ' (quick)' : ''}`);
-  console.log('client   workload  record  records     seconds   records/s      MB/s');
+  console.log('client       workload  record  records     seconds   records/s      MB/s');
   for (const r of rows) {
-    console.log(`${r.client.padEnd(8)} ${r.workload.padEnd(9)} ${String(r.recordBytes).padStart(6)} ${String(r.records).padStart(8)} ${r.seconds.toFixed(3).padStart(11)} ${String(r.recordsPerSec).padStart(11)} ${r.mbPerSec.toFixed(1).padStart(9)}`);
+    console.log(`${r.client.padEnd(12)} ${r.workload.padEnd(9)} ${String(r.recordBytes).padStart(6)} ${String(r.records).padStart(8)} ${r.seconds.toFixed(3).padStart(11)} ${String(r.recordsPerSec).padStart(11)} ${r.mbPerSec.toFixed(1).padStart(9)}`);
   }
   for (const recordBytes of [100, 1024]) {
     for (const w of ['produce', 'consume']) {
       const ours = rows.find((r) => r.client === 'rafka' && r.workload === w && r.recordBytes === recordBytes)!;
       const theirs = rows.find((r) => r.client === 'kafkajs' && r.workload === w && r.recordBytes === recordBytes)!;
-      console.log(`${w} ${recordBytes} B: rafka / kafkajs = ${(ours.recordsPerSec / theirs.recordsPerSec).toFixed(2)}×`);
+      const plat = rows.find((r) => r.client === 'platformatic' && r.workload === w && r.recordBytes === recordBytes)!;
+      console.log(
+        `${w} ${recordBytes} B: rafka / kafkajs = ${(ours.recordsPerSec / theirs.recordsPerSec).toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${(ours.recordsPerSec / plat.recordsPerSec).toFixed(2)}× (target ≥ 1.2)`,
+      );
     }
   }
   const dir = path.join(repoRoot, 'bench', 'results');
