@@ -23,6 +23,7 @@ import { encodeBatch } from '../src/protocol/records/record.js';
 import { decodeResponse } from '../test/helpers/raw-client.js';
 import { runComparison, formatTable, type ComparisonResult } from './compare.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
+import { runHooksBench, formatHooksTable } from './hooks.js';
 import { writeChart } from './chart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -224,6 +225,10 @@ async function main(): Promise<void> {
   const storage = await runStorageBench({ quick, log: (l) => console.error(l) });
   console.log('');
   console.log(formatStorageTable(storage));
+  // Hooks: none vs a no-op hook vs a record-level hook, produce and fetch (bench/hooks.ts).
+  const hooks = await runHooksBench({ quick, log: (l) => console.error(l) });
+  console.log('');
+  console.log(formatHooksTable(hooks));
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}`);
@@ -244,7 +249,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, hooks, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 

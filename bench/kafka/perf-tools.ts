@@ -7,7 +7,9 @@
  * - ConsumerPerformance: consumes N records with a consumer group (subscribe), reports the fetch
  *   rate (records/s, excluding the group join) and the whole rate;
  * - EndToEndLatency: produces one record, waits until its consumer (assigned, no group) sees it,
- *   repeats; reports round-trip percentiles in whole milliseconds.
+ *   repeats; reports round-trip percentiles in whole milliseconds;
+ * - FixedRateLatency (ours, bench/kafka/FixedRateLatency.java, compiled here against the cached
+ *   kafka-clients): end-to-end latency at a fixed rate, in microseconds.
  *
  * Each tool runs in its own JVM with the heap Kafka's scripts give it (-Xmx512M). Parsing is strict:
  * output that does not match throws with the tool's last lines, so a changed tool cannot silently

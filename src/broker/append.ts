@@ -142,6 +142,23 @@ export async function appendToPartition(
     if (recordProblem) return recordProblem;
   }
 
+  // An idempotent batch is checked, appended and recorded as one step per producer and partition
+  // (ProducerStateManager.exclusive): a retry that arrives while the original is still being
+  // written waits for it and is answered as its duplicate.
+  if (h.producerId >= 0) {
+    return broker.producers.exclusive(topicName, partition, h.producerId, () => appendBatch(broker, topicName, partition, h, policy, ctx));
+  }
+  return appendBatch(broker, topicName, partition, h, policy, ctx);
+}
+
+async function appendBatch(
+  broker: Broker,
+  topicName: string,
+  partition: number,
+  h: ValidatedBatch,
+  policy: AppendPolicy,
+  ctx: RequestContext | undefined,
+): Promise<PartitionAppendResult> {
   const idempotent = h.producerId >= 0;
   if (idempotent) {
     const check = broker.producers.check(topicName, partition, h);

@@ -10,6 +10,9 @@ import type { StorageEngine } from '../storage/engine.js';
 import { Connection } from './connection.js';
 import { TopicManager } from './topics.js';
 import { ProducerStateManager, PRODUCER_ID_BLOCK } from './producer-state.js';
+import { rebuildProducerState } from './producer-state-rebuild.js';
+import { ConnectionLimits } from './connection-limits.js';
+import { ByteBudget } from './byte-budget.js';
 import { PartitionWaiters } from './waiters.js';
 import type { Logger } from './logger.js';
 import { NO_HOOKS, type HookRunner } from '../hooks/runner.js';
@@ -18,7 +21,13 @@ import { LogMaintenance } from './maintenance.js';
 
 export class Broker {
   readonly topics: TopicManager;
-  readonly producers = new ProducerStateManager();
+  readonly producers: ProducerStateManager;
+  /** Request bytes read and not yet handled, broker-wide (`queued.max.request.bytes`; byte-budget.ts). */
+  readonly requestBudget: ByteBudget;
+  /** Response bytes not yet written to the kernel, broker-wide (`queued.max.response.bytes`; byte-budget.ts). */
+  readonly responseBudget: ByteBudget;
+  /** `max.connections`, `max.connections.per.ip` and its overrides (connection-limits.ts). */
+  readonly connectionLimits: ConnectionLimits;
   readonly waiters = new PartitionWaiters();
   /** Consumer groups and committed offsets (the group coordinator; src/broker/groups/). */
   readonly groups: GroupCoordinator;
@@ -40,6 +49,10 @@ export class Broker {
     readonly log: Logger,
   ) {
     this.topics = new TopicManager(storage, config);
+    this.producers = new ProducerStateManager(config.producerStateMaxEntries);
+    this.requestBudget = new ByteBudget('queued.max.request.bytes', config.queuedMaxRequestBytes);
+    this.responseBudget = new ByteBudget('queued.max.response.bytes', config.queuedMaxResponseBytes);
+    this.connectionLimits = new ConnectionLimits(config, log);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
   }
@@ -76,8 +89,12 @@ export class Broker {
     await this.groups.load();
     this.nextProducerId = meta.nextProducerId;
     this.producerIdLimit = meta.nextProducerId;
+    // Idempotent producers' sequences from the tail of each partition, so that a batch retried across
+    // the restart is answered as a duplicate (producer-state-rebuild.ts).
+    await rebuildProducerState(this.producers, this.storage, this.topics.list(), this.log);
+    // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
+    // limit applies too and refusals are counted.
     const server = net.createServer((socket) => this.accept(socket));
-    server.maxConnections = this.config.maxConnections;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: this.config.host, port: this.config.port }, () => {
@@ -96,6 +113,7 @@ export class Broker {
       socket.destroy();
       return;
     }
+    if (!admitted && !this.connectionLimits.admit(socket)) return;
     if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, true));
     this.connections.add(new Connection(socket, this));
   }
@@ -135,6 +153,7 @@ export class Broker {
     const server = this.server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     this.waiters.wakeAll();
+    this.responseBudget.open(); // Fetches waiting for room answer now, so connections can drain
     this.groups.shutdown(); // parked JoinGroup/SyncGroup answer now, so connections can drain
     await Promise.all([...this.connections].map((c) => c.drainAndEnd()));
     for (const c of [...this.connections]) c.close('broker shutting down');

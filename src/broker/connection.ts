@@ -5,11 +5,18 @@
  * - Frames are `int32 size` + body. The size is checked against `socket.request.max.bytes` before
  *   any buffer for the body exists; a bad size closes the connection (Kafka's InvalidReceiveException).
  * - Requests are read ahead (pipelining) up to `maxInFlightRequestsPerConnection`; at that limit the
- *   socket stops being read. They are handled one at a time in arrival order, as Kafka does (it mutes
- *   a channel while one of its requests is in progress), so responses go out strictly in order and
- *   side effects happen in order.
- * - When the kernel send buffer is full (`write` returns false) reading pauses until `drain`: a
- *   consumer that stops reading makes the broker stop reading its requests, never buffer without bound.
+ *   socket stops being read. Bytes read and not yet handled are counted broker-wide
+ *   (`queued.max.request.bytes`, byte-budget.ts); at that cap a connection that already has a
+ *   request waiting stops reading too. Requests are handled one at a time in arrival order, as Kafka
+ *   does (it mutes a channel while one of its requests is in progress), so responses go out strictly
+ *   in order and side effects happen in order.
+ * - When the kernel send buffer is full (`write` returns false) reading pauses until `drain`, and
+ *   the next request is not handled before it either (Kafka mutes a channel until its response is
+ *   sent): a consumer that stops reading holds at most one unwritten response, and the broker stops
+ *   reading its requests instead of buffering without bound. Unwritten response bytes are counted
+ *   broker-wide (`queued.max.response.bytes`, byte-budget.ts); at that cap a Fetch waits for room
+ *   before it is handled. A connection that has not read its response for `connections.max.idle.ms`
+ *   is closed like an idle one.
  */
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
@@ -21,6 +28,21 @@ import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
 import type { Broker } from './broker.js';
 import type { ConnectionInfo, RequestContext } from './handler.js';
 import { HANDLERS, supportedApiVersions } from './api/index.js';
+
+export interface ConnectionStats {
+  remote: string;
+  /** Requests read and not yet answered. */
+  inFlight: number;
+  /** Bytes read and not yet parsed into requests. */
+  bufferedBytes: number;
+  readingPaused: boolean;
+  /** Response bytes handed to the socket and not yet written to the kernel. */
+  queuedResponseBytes: number;
+  /** Request bytes read and not yet handled (counted in queued.max.request.bytes). */
+  queuedRequestBytes: number;
+  /** The last response did not fit in the socket buffer: no further request is handled until it drains. */
+  waitingDrain: boolean;
+}
 
 export class Connection implements ConnectionInfo {
   readonly remote: string;
@@ -36,6 +58,17 @@ export class Connection implements ConnectionInfo {
   private corked = false;
   /** Resolves when the queue is empty and nothing is being handled (graceful shutdown waits on it). */
   private idleResolvers: (() => void)[] = [];
+  /** Response bytes handed to the socket and not yet written to the kernel (also in broker.responseBudget). */
+  private queuedBytes = 0;
+  /** Request bytes read and not yet handled (also in broker.requestBudget). */
+  private requestBytes = 0;
+  /** Reading paused until the broker-wide request budget has room. */
+  private readWait: { cancel(): void } | null = null;
+  /** The pump, waiting for `drain` or for broker-wide response room before the next request. */
+  private resumePump: (() => void) | null = null;
+  private roomWait: { cancel(): void } | null = null;
+  /** Graceful shutdown: answer what was read without waiting for drain or room. */
+  private shuttingDown = false;
 
   constructor(
     private readonly socket: Socket,
@@ -48,13 +81,16 @@ export class Connection implements ConnectionInfo {
     socket.on('drain', () => {
       this.waitingDrain = false;
       this.updateReading();
+      this.wakePump();
     });
     socket.on('error', (err) => this.broker.log.debug(`connection ${this.remote}: ${err.message}`));
     socket.on('close', () => this.onClosed());
     const idleMs = broker.config.connectionsMaxIdleMs;
     if (idleMs > 0) {
       socket.setTimeout(idleMs, () => {
-        if (!this.busy && this.queue.length === 0) this.close(`idle for more than connections.max.idle.ms=${idleMs}`);
+        // No bytes in either direction for idleMs: idle, or a client that stopped reading its responses.
+        if (this.waitingDrain) this.close(`response unread for more than connections.max.idle.ms=${idleMs}`);
+        else if (!this.busy && this.queue.length === 0) this.close(`idle for more than connections.max.idle.ms=${idleMs}`);
       });
     }
   }
@@ -74,7 +110,9 @@ export class Connection implements ConnectionInfo {
   /** Stop reading new requests; resolve once the ones already read are answered (graceful shutdown). */
   drainAndEnd(): Promise<void> {
     this.readPaused = true;
+    this.shuttingDown = true;
     this.socket.pause();
+    this.wakePump();
     return new Promise((resolve) => {
       const finish = () => {
         this.socket.end();
@@ -90,6 +128,14 @@ export class Connection implements ConnectionInfo {
     this.queue.length = 0;
     this.chunks.length = 0;
     this.buffered = 0;
+    // Whatever the socket still held is dropped with it; later write callbacks see `closed`.
+    this.broker.responseBudget.release(this.queuedBytes);
+    this.queuedBytes = 0;
+    this.broker.requestBudget.release(this.requestBytes);
+    this.requestBytes = 0;
+    this.readWait?.cancel();
+    this.readWait = null;
+    this.wakePump();
     this.broker.connectionClosed(this);
     this.resolveIdle();
   }
@@ -104,6 +150,8 @@ export class Connection implements ConnectionInfo {
     if (this.closed) return;
     this.chunks.push(chunk);
     this.buffered += chunk.length;
+    this.requestBytes += chunk.length;
+    this.broker.requestBudget.add(chunk.length);
     this.parseFrames();
   }
 
@@ -131,8 +179,16 @@ export class Connection implements ConnectionInfo {
   }
 
   /** For tests and diagnostics: what this connection holds right now. */
-  stats(): { inFlight: number; bufferedBytes: number; readingPaused: boolean } {
-    return { inFlight: this.inFlight, bufferedBytes: this.buffered, readingPaused: this.socket.isPaused() };
+  stats(): ConnectionStats {
+    return {
+      remote: this.remote,
+      inFlight: this.inFlight,
+      bufferedBytes: this.buffered,
+      readingPaused: this.socket.isPaused(),
+      queuedResponseBytes: this.queuedBytes,
+      queuedRequestBytes: this.requestBytes,
+      waitingDrain: this.waitingDrain,
+    };
   }
 
   private peekSize(): number {
@@ -169,7 +225,16 @@ export class Connection implements ConnectionInfo {
 
   private updateReading(): void {
     if (this.closed || this.readPaused) return;
-    const shouldPause = this.waitingDrain || this.inFlight >= this.broker.config.maxInFlightRequestsPerConnection;
+    // With a request already waiting, the broker-wide request budget must have room for more reading;
+    // without one, the next frame may always come in (progress for every connection).
+    const noRoom = this.queue.length > 0 && this.broker.requestBudget.full;
+    if (noRoom && this.readWait === null) {
+      this.readWait = this.broker.requestBudget.waitForRoom(() => {
+        this.readWait = null;
+        this.updateReading();
+      });
+    }
+    const shouldPause = noRoom || this.waitingDrain || this.inFlight >= this.broker.config.maxInFlightRequestsPerConnection;
     if (shouldPause && !this.socket.isPaused()) this.socket.pause();
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
   }
@@ -180,9 +245,17 @@ export class Connection implements ConnectionInfo {
     this.busy = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        if (this.mustWait()) {
+          await new Promise<void>((resolve) => this.waitUntilReady(resolve));
+          continue;
+        }
         const frame = this.queue.shift()!;
         const response = await this.handleFrame(frame);
         if (response && !this.closed) this.send(response);
+        if (!this.closed) {
+          this.requestBytes -= frame.length + 4; // + its size prefix
+          this.broker.requestBudget.release(frame.length + 4);
+        }
         this.parseFrames();
       }
     } catch (err) {
@@ -193,6 +266,43 @@ export class Connection implements ConnectionInfo {
       if (this.queue.length === 0) this.resolveIdle();
       this.updateReading();
     }
+  }
+
+  /**
+   * Whether the next request must wait: this connection's last response is not yet written (the
+   * client is not reading), or it is a Fetch and the broker's unwritten responses are at
+   * `queued.max.response.bytes`.
+   */
+  private mustWait(): boolean {
+    if (this.shuttingDown) return false;
+    if (this.waitingDrain) return true;
+    const next = this.queue[0]!;
+    return next.length >= 2 && next.readInt16BE(0) === ApiKey.Fetch && this.broker.responseBudget.full;
+  }
+
+  /** Call `resume` once the reason of mustWait() is gone, or the connection closes or shuts down. */
+  private waitUntilReady(resume: () => void): void {
+    this.resumePump = resume;
+    if (!this.waitingDrain) {
+      this.roomWait = this.broker.responseBudget.waitForRoom(() => {
+        this.roomWait = null;
+        this.wakePump();
+      });
+    }
+  }
+
+  private wakePump(): void {
+    this.roomWait?.cancel();
+    this.roomWait = null;
+    const resume = this.resumePump;
+    this.resumePump = null;
+    resume?.();
+  }
+
+  private responseWritten(bytes: number): void {
+    if (this.closed) return; // released in onClosed
+    this.queuedBytes -= bytes;
+    this.broker.responseBudget.release(bytes);
   }
 
   /**
@@ -207,8 +317,14 @@ export class Connection implements ConnectionInfo {
       this.socket.cork();
       process.nextTick(this.uncork);
     }
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    this.queuedBytes += bytes;
+    this.broker.responseBudget.add(bytes);
+    // Write callbacks run in order, so the last part's callback means the whole response is written.
+    const last = parts.length - 1;
     let ok = true;
-    for (const p of parts) ok = this.socket.write(p);
+    for (let i = 0; i <= last; i++) ok = this.socket.write(parts[i]!, i === last ? () => this.responseWritten(bytes) : undefined);
     if (!ok) {
       this.waitingDrain = true;
       this.updateReading();

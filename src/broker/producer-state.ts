@@ -4,8 +4,17 @@
  * original offsets and not written twice; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER. The
  * Java client and librdkafka enable idempotence by default, so this is on every produce path.
  *
- * Held in memory: after a restart a producer's next batch (sequence ≠ 0) gets UNKNOWN_PRODUCER_ID and
- * clients bump their epoch (KIP-360). Called only from the broker's event loop.
+ * Held in memory and rebuilt at start from the newest batches of each partition's log
+ * (producer-state-rebuild.ts), as Kafka rebuilds it from the log: a batch retried across a restart
+ * is still answered as a duplicate. A producer whose last batch lies before the scanned tail, or
+ * whose entry was forgotten past `producer.state.max.entries`, gets UNKNOWN_PRODUCER_ID for a
+ * sequence ≠ 0, and clients start over with a new producer id (KIP-360).
+ *
+ * Check, append and record happen as one step per producer and partition (`exclusive`): a retry
+ * arriving on a new connection while the original is still being written waits for it, and is then
+ * answered as its duplicate instead of being written a second time.
+ *
+ * Called only from the broker's event loop.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
 
@@ -13,7 +22,10 @@ import { ErrorCode } from '../protocol/error-codes.js';
 export const DUPLICATE_WINDOW_BATCHES = 5;
 /** Producer ids handed out per storage write: the counter is persisted a block ahead. */
 export const PRODUCER_ID_BLOCK = 1000;
-/** Named limit: producer/partition entries kept; the least recently written are forgotten past it. */
+/**
+ * Default of `producer.state.max.entries`: producer/partition entries kept; the least recently
+ * written are forgotten past it.
+ */
 export const MAX_PRODUCER_STATE_ENTRIES = 100_000;
 
 interface CachedBatch {
@@ -41,8 +53,33 @@ export interface BatchIdentity {
 
 export class ProducerStateManager {
   private readonly entries = new Map<string, ProducerEntry>();
+  /**
+   * The tail of each producer/partition's chain of appends in progress. An entry exists only while an
+   * append runs, and each connection runs one request at a time, so it is bounded by connections.
+   */
+  private readonly running = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly maxEntries = MAX_PRODUCER_STATE_ENTRIES) {}
+  constructor(private readonly maxEntries = MAX_PRODUCER_STATE_ENTRIES) {
+    if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new Error(`producer.state.max.entries must be >= 1 (got ${maxEntries})`);
+  }
+
+  /**
+   * Run `fn` (check, append, record) after every earlier call for the same producer and partition
+   * has finished, so that the sequence check always sees the outcome of the batch before it.
+   * Without contention (one connection per producer, requests handled in order) it runs at once.
+   */
+  async exclusive<T>(topic: string, partition: number, producerId: number, fn: () => Promise<T>): Promise<T> {
+    const key = ProducerStateManager.key(topic, partition, producerId);
+    const before = this.running.get(key);
+    const mine = (before ? before.then(fn, fn) : fn()) as Promise<T>;
+    const tail = mine.catch(() => {});
+    this.running.set(key, tail);
+    try {
+      return await mine;
+    } finally {
+      if (this.running.get(key) === tail) this.running.delete(key);
+    }
+  }
 
   private static key(topic: string, partition: number, producerId: number): string {
     return `${topic}\u0000${partition}\u0000${producerId}`;
@@ -113,6 +150,11 @@ export class ProducerStateManager {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  /** Appends waiting for or running under `exclusive` (tests, diagnostics). */
+  get appendsRunning(): number {
+    return this.running.size;
   }
 }
 

@@ -55,6 +55,8 @@ export interface Setting {
   max?: number;
   /** Allowed values of an `enum` setting. */
   values?: readonly string[];
+  /** A `string` setting's form: a regular expression, and how error messages describe it. */
+  pattern?: { regex: string; form: string };
   /** RAFKA_* variables, primary first (the primary follows the general rule). */
   env: readonly string[];
   /** CLI flag of `rafka start` without the leading `--`, if there is one. */
@@ -63,6 +65,9 @@ export interface Setting {
 }
 
 const INT32_MAX = 2147483647;
+
+/** `max.connections.per.ip.overrides`: Kafka's `host:count` list, comma-separated (IPv6 hosts keep their colons). */
+export const CONNECTION_OVERRIDES_PATTERN = '^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$';
 
 /** The general rule: `RAFKA_` + the key upper-cased, with '.' and '-' turned into '_'. */
 export function envNameForKey(key: string): string {
@@ -140,6 +145,26 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   }),
   setting({ key: 'max.connections', field: 'maxConnections', kind: 'int', min: 0, max: INT32_MAX, doc: 'Maximum open connections.' }),
   setting({
+    key: 'max.connections.per.ip', field: 'maxConnectionsPerIp', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'Maximum open connections from one IP address.',
+  }),
+  setting({
+    key: 'max.connections.per.ip.overrides', field: 'maxConnectionsPerIpOverrides', kind: 'string', nullable: true,
+    pattern: { regex: CONNECTION_OVERRIDES_PATTERN, form: '"ip:count,ip:count"' }, doc: 'Per-IP exceptions to max.connections.per.ip: "ip:count,ip:count".',
+  }),
+  setting({
+    key: 'queued.max.request.bytes', field: 'queuedMaxRequestBytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER,
+    doc: 'Request bytes read and not yet handled, broker-wide, before connections stop reading.',
+  }),
+  setting({
+    key: 'queued.max.response.bytes', field: 'queuedMaxResponseBytes', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER,
+    doc: 'Response bytes queued for sockets, broker-wide, before Fetch requests wait.',
+  }),
+  setting({
+    key: 'producer.state.max.entries', field: 'producerStateMaxEntries', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Idempotent producer/partition entries kept; the least recently written are forgotten past it.',
+  }),
+  setting({
     key: 'connections.max.idle.ms', field: 'connectionsMaxIdleMs', kind: 'int', min: -1, max: Number.MAX_SAFE_INTEGER,
     doc: 'Idle connections are closed after this long; -1 = never.',
   }),
@@ -209,7 +234,7 @@ function settingSchema(s: Setting): JsonSchema {
     case 'int':
       return { type: s.nullable ? ['integer', 'null'] : 'integer', minimum: s.min, maximum: s.max };
     case 'string':
-      return { type: s.nullable ? ['string', 'null'] : 'string', minLength: 1 };
+      return { type: s.nullable ? ['string', 'null'] : 'string', minLength: 1, pattern: s.pattern?.regex };
     case 'boolean':
       return { type: s.nullable ? ['boolean', 'null'] : 'boolean' };
     case 'enum':
@@ -409,6 +434,9 @@ export function shapeProblems(errors: readonly ErrorObject[] | null | undefined)
         break;
       case 'minLength':
         p = { path, atKey: false, message: 'must not be empty' };
+        break;
+      case 'pattern':
+        p = { path, atKey: false, message: `must have the form ${SETTINGS_BY_KEY.get(displayPath(path))?.pattern?.form ?? (e.params as { pattern: string }).pattern} (got ${describeValue(e.data)})` };
         break;
       default:
         p = { path, atKey: false, message: `${e.message ?? 'is invalid'} (got ${describeValue(e.data)})` };

@@ -64,8 +64,24 @@ export interface BrokerConfig {
   socketRequestMaxBytes: number;
   /** Requests read from one connection but not yet answered; reading pauses at this limit. */
   maxInFlightRequestsPerConnection: number;
-  /** Kafka `max.connections`. */
+  /** Kafka `max.connections`: open client connections; a connection past it is closed at once. */
   maxConnections: number;
+  /** Kafka `max.connections.per.ip`: open connections from one IP address. */
+  maxConnectionsPerIp: number;
+  /** Kafka `max.connections.per.ip.overrides`: `ip:count,ip:count`; null = none. */
+  maxConnectionsPerIpOverrides: string | null;
+  /**
+   * Kafka `queued.max.request.bytes`: broker-wide cap on request bytes read and not yet handled; at
+   * it, connections that already have a request waiting stop reading.
+   */
+  queuedMaxRequestBytes: number;
+  /**
+   * `queued.max.response.bytes`: broker-wide cap on response bytes handed to sockets but not yet
+   * written to the kernel (fetch responses fill it). At the cap, Fetch requests wait for room.
+   */
+  queuedMaxResponseBytes: number;
+  /** `producer.state.max.entries`: idempotent producer/partition entries kept; least recently written forgotten first. */
+  producerStateMaxEntries: number;
   /** Kafka `connections.max.idle.ms`. */
   connectionsMaxIdleMs: number;
   /** Kafka `message.max.bytes`: the broker default for topics' `max.message.bytes`. */
