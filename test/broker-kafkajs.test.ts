@@ -81,6 +81,12 @@ test('admin creates, lists, describes, grows and deletes topics', async () => {
     const after = await admin.listTopics();
     assert.ok(!after.includes('admin-a') && !after.includes('admin-b'));
 
+    const brokerConfigs = await admin.describeConfigs({ resources: [{ type: 4, name: '1' }], includeSynonyms: false });
+    const byName = new Map(brokerConfigs.resources[0]!.configEntries.map((e) => [e.configName, e]));
+    assert.equal(byName.get('num.partitions')?.configValue, '1');
+    assert.equal(byName.get('group.max.size')?.configValue, '2147483647');
+    assert.equal(byName.get('max.connections.per.ip')?.readOnly, true);
+
     const cluster = await admin.describeCluster();
     assert.equal(cluster.clusterId, broker.clusterId);
     assert.deepEqual(cluster.brokers.map((b) => `${b.host}:${b.port}`), [broker.bootstrap]);

@@ -33,6 +33,13 @@ const BROKER_SETTINGS: readonly BrokerSetting[] = [
   { name: 'fetch.max.bytes', type: INT, kafkaDefault: '57671680', value: (b) => String(b.config.fetchMaxBytes), doc: 'Largest fetch response.' },
   { name: 'max.connections', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.maxConnections), doc: 'Most client connections at once.' },
   { name: 'connections.max.idle.ms', type: LONG, kafkaDefault: '600000', value: (b) => String(b.config.connectionsMaxIdleMs), doc: 'Idle connections are closed after this.' },
+  { name: 'max.connections.per.ip', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.maxConnectionsPerIp), doc: 'Most client connections from one address.' },
+  { name: 'queued.max.request.bytes', type: LONG, kafkaDefault: '-1', value: (b) => String(b.config.queuedMaxRequestBytes), doc: 'Bytes of requests read but not yet handled, broker-wide.' },
+  { name: 'group.initial.rebalance.delay.ms', type: INT, kafkaDefault: '3000', value: (b) => String(b.config.groupInitialRebalanceDelayMs), doc: 'Wait for more members before the first rebalance of an empty group.' },
+  { name: 'group.min.session.timeout.ms', type: INT, kafkaDefault: '6000', value: (b) => String(b.config.groupMinSessionTimeoutMs), doc: 'Smallest session timeout a member may ask for.' },
+  { name: 'group.max.session.timeout.ms', type: INT, kafkaDefault: '1800000', value: (b) => String(b.config.groupMaxSessionTimeoutMs), doc: 'Largest session timeout a member may ask for.' },
+  { name: 'group.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupMaxSize), doc: 'Most members in one consumer group.' },
+  { name: 'offsets.retention.minutes', type: INT, kafkaDefault: '10080', value: (b) => String(b.config.offsetsRetentionMinutes), doc: 'Committed offsets of an empty group expire after this.' },
 ];
 
 export interface DescribedBrokerConfig {
