@@ -26,6 +26,7 @@ const COLORS: Record<string, string> = {
   'rafka-memory': '#2b8cbe',
   'rafka-memory-wal': '#7bccc4',
   'rafka-log': '#0868ac',
+  'rafka-log-interval': '#4eb3d3',
   'rafka-rocksdb': '#43a2ca',
   kafka: '#e34a33',
   'kafka-fsync': '#fdbb84',
@@ -120,7 +121,7 @@ export function renderChart(result: ComparisonResult): string {
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="12" y="26" class="t">Rafka vs ${esc(kafkaLabel)}${result.quick ? ' (quick smoke run)' : ''}</text>
 <text x="12" y="46" class="m">${esc(`median of ${result.runs} run${result.runs > 1 ? 's' : ''} · ${result.date.slice(0, 16).replace('T', ' ')} UTC · ${result.machine}${load}`)}</text>
-<text x="12" y="62" class="m">${esc("same client for every system: Kafka's ProducerPerformance / ConsumerPerformance / EndToEndLatency; bars scaled per figure")}</text>
+<text x="12" y="62" class="m">${esc("same client for every system: Kafka's ProducerPerformance / ConsumerPerformance / EndToEndLatency and FixedRateLatency (Java client); bars scaled per figure")}</text>
 ${body.join('\n')}
 </svg>
 `;

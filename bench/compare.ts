@@ -420,7 +420,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   if (wOnly) ws = ws.filter((w) => wOnly.includes(w.id));
 
   const runtime: KafkaRuntime = await resolveKafka();
-  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'rocksdb'];
+  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
   const systems: SystemResult[] = [];
   if (runtime.available) {
@@ -431,8 +431,10 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
     log(`Apache Kafka: unavailable — ${runtime.reason}. The comparison needs Java and Maven for Kafka's load generator too; skipping it (the figures above are still measured).`);
     systems.push({ name: 'kafka', description: 'Apache Kafka', unavailable: runtime.reason, runs: [] });
   }
-  // memory-wal is opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory, log, rocksdb and Kafka.
-  const chosen = specs.filter((s) => (only ? only.includes(s.name) : s.name !== 'rafka-memory-wal'));
+  // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
+  // log (fsync always), rocksdb and Kafka.
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval'];
+  const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];
   const byName = new Map<string, SystemResult>();
@@ -540,7 +542,9 @@ export function formatTable(result: ComparisonResult): string {
   const kafkaLabel = 'version' in result.kafka ? `Apache Kafka ${result.kafka.version}` : 'Apache Kafka (unavailable)';
   const load = result.loadAverage ? `load average ${result.loadAverage.min.toFixed(1)}–${result.loadAverage.max.toFixed(1)} (median ${result.loadAverage.median.toFixed(1)})` : 'load n/a';
   lines.push(`Rafka vs ${kafkaLabel}${result.quick ? ' (quick smoke run)' : ''}: median of ${result.runs} run${result.runs > 1 ? 's' : ''}, ${result.machine}, ${load}`);
-  lines.push('Client for every system: Kafka\'s ProducerPerformance / ConsumerPerformance / EndToEndLatency (kafka-tools). Latency cells: p50 / p99 / p99.9.');
+  lines.push(
+    "Client for every system: Kafka's ProducerPerformance / ConsumerPerformance / EndToEndLatency (kafka-tools) and FixedRateLatency (stock Java client). Latency cells: p50 / p99 / p99.9.",
+  );
   lines.push('');
   if (measured.length === 0) {
     for (const s of result.systems) lines.push(`- ${s.name}: ${s.description}${s.unavailable ? ` — not measured: ${s.unavailable}` : ''}`);
@@ -597,6 +601,11 @@ export function targetLines(result: ComparisonResult): string[] {
   const wl = (id: string) => (m: NonNullable<SystemResult['median']>) => m.workloads[id]?.recordsPerSec;
   const produce1k = result.workloads.find((w) => w.kind === 'produce' && w.recordBytes === 1024 && w.acks === '1' && w.compression === 'none' && w.partitions === 1 && w.producers === 1);
   if (produce1k) {
+    const interval = get('rafka-log-interval')?.workloads[produce1k.id]?.recordsPerSec;
+    const shipped = kafka.workloads[produce1k.id]?.recordsPerSec;
+    if (typeof interval === 'number' && typeof shipped === 'number' && shipped > 0) {
+      out.push(`- produce 1 KiB acks=1, log engine (fsync interval) vs Kafka as shipped: ${(interval / shipped).toFixed(2)}× (goal ≥ 1×) ${interval / shipped >= 1 ? 'met' : 'MISSED'}`);
+    }
     // The log engine fsyncs before acknowledging; Kafka's comparable durability is kafka-fsync.
     const durable = get('kafka-fsync');
     if (durable) {
