@@ -42,6 +42,7 @@ describe('client consumer (no group)', () => {
       { topic: 'c-pause', numPartitions: 2 },
       { topic: 'c-prefetch', numPartitions: 1 },
       { topic: 'c-reset', numPartitions: 1 },
+      { topic: 'c-polls', numPartitions: 3 },
     ]);
   });
   after(async () => {
@@ -143,21 +144,58 @@ describe('client consumer (no group)', () => {
 
   test('prefetch is bounded: an idle application holds at most maxBufferedBytes (+ one fetch)', async () => {
     const value = Buffer.alloc(1000, 1);
-    for (let i = 0; i < 10; i++) await producer.send('c-prefetch', Array.from({ length: 100 }, () => ({ value })));
+    // Batches of at most 16 KiB: a fetch returns at least one whole batch, whatever its size.
+    const small = new Producer({ bootstrap: broker.bootstrap, batchSizeBytes: 16_384 });
+    for (let i = 0; i < 10; i++) await small.send('c-prefetch', Array.from({ length: 100 }, () => ({ value })));
+    await small.close();
     const bound = 20_000;
     const consumer = new Consumer({ bootstrap: broker.bootstrap, autoOffsetReset: 'earliest', maxBufferedBytes: bound, maxPartitionBytes: 8_000 });
-    consumer.assign([{ topic: 'c-prefetch', partition: 0 }]);
-    await until(() => consumer.bufferedBytesNow > 0, 5000, 'prefetch');
-    let peak = 0;
-    for (let i = 0; i < 30; i++) {
-      peak = Math.max(peak, consumer.bufferedBytesNow);
-      await new Promise((r) => setTimeout(r, 5));
+    try {
+      consumer.assign([{ topic: 'c-prefetch', partition: 0 }]);
+      await until(() => consumer.bufferedBytesNow > 0, 5000, 'prefetch');
+      let peak = 0;
+      for (let i = 0; i < 30; i++) {
+        peak = Math.max(peak, consumer.bufferedBytesNow);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.ok(peak <= bound + 16_000 + 1_000, `buffered ${peak} bytes with a bound of ${bound}`);
+      // Consuming releases room and everything still arrives, in order.
+      const all = await take(consumer, 1000, 10_000);
+      assert.deepEqual(all.map((m) => m.offset), Array.from({ length: 1000 }, (_, i) => i));
+    } finally {
+      await consumer.close();
     }
-    assert.ok(peak <= bound + 16_000, `buffered ${peak} bytes with a bound of ${bound}`);
-    // Consuming releases room and everything still arrives, in order.
-    const all = await take(consumer, 1000, 10_000);
-    assert.deepEqual(all.map((m) => m.offset), Array.from({ length: 1000 }, (_, i) => i));
-    await consumer.close();
+  });
+
+  test('long polls for partitions at the end of their log never hold back refilling a drained partition', async () => {
+    // Three partitions of 40 small records each, in batches of ~4, with a maxPartitionBytes that
+    // holds one batch: each partition needs many fetches. A slow application drains them one after
+    // the other, so partition 0 reaches its end (a fetch for it alone is a long poll, maxWaitMs = 20 s
+    // on the broker), then partition 1 (another), while partition 2 still has to be refilled. Were
+    // long polls to take the data fetch slots, partition 2 would wait for them.
+    const small = new Producer({ bootstrap: broker.bootstrap, batchSizeBytes: 2_000 });
+    const value = Buffer.alloc(500, 7);
+    for (const partition of [0, 1, 2]) {
+      for (let i = 0; i < 10; i++) await small.send('c-polls', Array.from({ length: 4 }, () => ({ value, partition })));
+    }
+    await small.close();
+    const consumer = new Consumer({ bootstrap: broker.bootstrap, autoOffsetReset: 'earliest', maxWaitMs: 20_000, maxPartitionBytes: 2_000 });
+    try {
+      const started = Date.now();
+      consumer.assign([0, 1, 2].map((partition) => ({ topic: 'c-polls', partition })));
+      const seen = [0, 0, 0];
+      for (let n = 0; n < 120; n++) {
+        const m = await consumer.next(15_000);
+        assert.ok(m, `got ${n} of 120 messages (per partition ${seen.join('/')})`);
+        seen[m.partition]!++;
+        await new Promise((r) => setTimeout(r, 1));
+      }
+      const elapsed = Date.now() - started;
+      assert.deepEqual(seen, [40, 40, 40]);
+      assert.ok(elapsed < 10_000, `took ${elapsed} ms: a long poll held back a data fetch`);
+    } finally {
+      await consumer.close();
+    }
   });
 });
 

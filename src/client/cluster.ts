@@ -57,7 +57,7 @@ export interface TopicInfo {
   partitions: PartitionInfo[];
 }
 
-export type Purpose = 'main' | 'fetch' | 'fetch2' | 'group';
+export type Purpose = 'main' | 'fetch' | 'fetch2' | 'poll' | 'group';
 
 function parseBootstrap(b: string | readonly string[]): { host: string; port: number }[] {
   const list = (typeof b === 'string' ? b.split(',') : b).map((s) => s.trim()).filter(Boolean);

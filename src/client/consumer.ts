@@ -2,8 +2,10 @@
  * The consumer: `for await (const message of consumer)` after `subscribe()` (a group) or `assign()`
  * (chosen partitions, no group).
  *
- * - Fetching runs ahead of the application, one Fetch at a time per leader broker, on its own
- *   connection (a long poll never delays heartbeats or commits). Prefetch is bounded: a partition is
+ * - Fetching runs ahead of the application on connections of its own (a long poll never delays
+ *   heartbeats or commits): per leader broker, up to two fetches for partitions that have data to
+ *   read and one long poll for partitions at the end of their log, so a poll that waits for new
+ *   records never holds back refilling a partition the application has drained. Prefetch is bounded: a partition is
  *   fetched again only when less than `maxPartitionBytes` of it is buffered, and nothing is fetched
  *   while `maxBufferedBytes` are buffered in total, so memory stays bounded however slow the
  *   application is.
@@ -37,6 +39,9 @@ import { ClientClosedError, ConfigError, KafkaClientError, KafkaProtocolError, i
 
 export type { TopicPartition } from './assignors.js';
 export type { ConsumerMessage } from './records.js';
+
+/** A consumer's fetch connections per leader: two for partitions with data, one long poll. */
+type FetchSlot = 'fetch' | 'fetch2' | 'poll';
 
 export interface ConsumerOptions extends ClusterOptions {
   /** Join this consumer group when subscribing (required for subscribe(), optional for assign()). */
@@ -117,8 +122,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private order: PartitionState[] = [];
   private rr = 0;
   private bufferedBytes = 0;
-  /** Fetch connections in use per leader: 'fetch' and 'fetch2' (see startFetches). */
-  private readonly fetchingLeaders = new Map<number, Set<'fetch' | 'fetch2'>>();
+  /** Fetch connections in use per leader: 'fetch' and 'fetch2' for data, 'poll' (see startFetches). */
+  private readonly fetchingLeaders = new Map<number, Set<FetchSlot>>();
   private fetchLoopRunning = false;
   private wakeFetch: (() => void) | null = null;
   private wakePending = false;
@@ -508,7 +513,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       return false;
     }
     const now = Date.now();
-    const byLeader = new Map<number, PartitionState[]>();
+    const byLeader = new Map<number, { behind: PartitionState[]; caughtUp: PartitionState[] }>();
     let needMetadata = false;
     for (const p of this.order) {
       if (p.position === null || p.paused || p.revoking || p.fetching || p.retryAt > now) continue;
@@ -522,28 +527,43 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         needMetadata = true;
         continue;
       }
-      if ((this.fetchingLeaders.get(leader)?.size ?? 0) >= 2) continue;
       let l = byLeader.get(leader);
-      if (!l) byLeader.set(leader, (l = []));
-      l.push(p);
+      if (!l) byLeader.set(leader, (l = { behind: [], caughtUp: [] }));
+      // At the end of its log as of the last answer: a fetch of such partitions only is a long poll.
+      if (p.highWatermark >= 0 && p.fetchOffset >= p.highWatermark) l.caughtUp.push(p);
+      else l.behind.push(p);
     }
     if (needMetadata) {
       void this.cluster.refreshMetadata().then(() => this.wake(), () => {});
     }
-    // Up to two fetches per leader, on two connections, for disjoint partitions: a long poll for
-    // partitions at the end of their log must not delay refilling a partition the application has
-    // just drained (it was left out of the first fetch because its buffer was full).
-    for (const [leader, list] of byLeader) {
+    // Per leader, on connections of their own: one long poll for partitions at the end of their log,
+    // and up to two fetches for partitions with records to read (disjoint partitions). A long poll
+    // waits up to maxWaitMs for new records; were it to take a data slot, partitions the application
+    // has just drained (left out of earlier fetches because their buffers were full) would wait for
+    // it. Partitions at the end of their log that missed the poll ride along with a data fetch, which
+    // the broker answers at once anyway.
+    let started = false;
+    for (const [leader, { behind, caughtUp }] of byLeader) {
       let slots = this.fetchingLeaders.get(leader);
       if (!slots) this.fetchingLeaders.set(leader, (slots = new Set()));
-      const slot = slots.has('fetch') ? 'fetch2' : 'fetch';
+      let waiting = caughtUp;
+      if (waiting.length > 0 && !slots.has('poll')) {
+        slots.add('poll');
+        void this.fetchFrom(leader, waiting, 'poll');
+        waiting = [];
+        started = true;
+      }
+      if (behind.length === 0) continue;
+      const slot = !slots.has('fetch') ? 'fetch' : !slots.has('fetch2') ? 'fetch2' : null;
+      if (slot === null) continue;
       slots.add(slot);
-      void this.fetchFrom(leader, list, slot);
+      void this.fetchFrom(leader, [...behind, ...waiting], slot);
+      started = true;
     }
-    return byLeader.size > 0;
+    return started;
   }
 
-  private async fetchFrom(leader: number, list: PartitionState[], slot: 'fetch' | 'fetch2'): Promise<void> {
+  private async fetchFrom(leader: number, list: PartitionState[], slot: FetchSlot): Promise<void> {
     const epochs = list.map((p) => p.epoch);
     const offsets = list.map((p) => p.fetchOffset);
     for (const p of list) p.fetching = true;

@@ -8,7 +8,7 @@
  *            requests in flight per partition ─► Produce ─► offsets back to each send() promise
  *
  * - Batching: a batch closes when it reaches batchSizeBytes, or lingerMs after its first record once
- *   its partition has room in flight (Kafka's batch.size / linger.ms; defaults 16 KiB / 0 ms). While
+ *   its partition has room in flight (Kafka's batch.size / linger.ms; defaults 512 KiB / 0 ms). While
  *   a partition's in-flight requests are at the limit its open batch keeps filling, so load alone
  *   makes batches large without adding latency when the producer is idle.
  * - Memory: every record's size is reserved against bufferMemoryBytes before it is accepted, and
@@ -54,6 +54,9 @@ import {
   isRetriableError,
 } from './errors.js';
 
+/** See ProducerOptions.batchSizeBytes. */
+export const DEFAULT_BATCH_SIZE_BYTES = 512 * 1024;
+
 export interface ProducerOptions extends ClusterOptions {
   /** 0, 1 or -1 / 'all' (default 'all'). */
   acks?: 0 | 1 | -1 | 'all';
@@ -62,7 +65,13 @@ export interface ProducerOptions extends ClusterOptions {
   compression?: CompressionName;
   /** gzip: zlib level; zstd: level. */
   compressionLevel?: number;
-  /** Close a partition's batch at this size (Kafka's batch.size, default 16384). */
+  /**
+   * Close a partition's batch at this size (Kafka's batch.size; default 512 KiB — the Java client's
+   * is 16 KiB, librdkafka's 1 MB). Nothing is allocated up front: a batch holds only the records
+   * given to it, and with lingerMs 0 a partition with room in flight sends what it has at once, so a
+   * large limit only lets batches grow while earlier requests are in flight: fewer, larger requests
+   * under load. Unkeyed records move to another partition after this many bytes (KIP-794).
+   */
   batchSizeBytes?: number;
   /**
    * Wait this long for more records before sending a batch that is not full (linger.ms). Default 0:
@@ -228,7 +237,7 @@ export class Producer {
     if (compression === undefined) throw new ConfigError(`unknown compression ${String(opts.compression)}`);
     this.compression = compression;
     this.compressionLevel = opts.compressionLevel;
-    this.batchSizeBytes = opts.batchSizeBytes ?? 16_384;
+    this.batchSizeBytes = opts.batchSizeBytes ?? DEFAULT_BATCH_SIZE_BYTES;
     this.lingerMs = opts.lingerMs ?? 0;
     this.maxInFlight = opts.maxInFlightPerPartition ?? 5;
     if (this.idempotent && this.maxInFlight > 5) throw new ConfigError('an idempotent producer allows at most 5 requests in flight per partition');
