@@ -1,6 +1,7 @@
 /**
- * `npm run bench:client [-- --quick]`: produce and consume throughput of the Rafka client against
- * kafkajs and @platformatic/kafka, one run, the same broker (in its own process, memory engine),
+ * Client throughput (issue 6), part of `npm run bench` and on its own as `npm run bench:client
+ * [-- --quick]`: produce and consume throughput of the Rafka client against kafkajs and
+ * @platformatic/kafka, in one run against the same broker (in its own process, memory engine),
  * 100 B and 1 KiB records.
  *
  * Produce: the application keeps 16 send() calls of 100 records each outstanding, acks=all, no
@@ -8,8 +9,12 @@
  * idempotent, kafkajs is not). Consume: from the beginning of that topic until every record was
  * seen, timed from the start of fetching (kafkajs: its GROUP_JOIN event); ours with assign(),
  * kafkajs in a group with eachBatch (its fastest path), @platformatic/kafka in a group with its
- * message stream from the earliest offset (timed from consume()). Prints a table and writes
- * bench/results/client-<date>.json.
+ * message stream from the earliest offset (timed from consume()).
+ *
+ * Rounds: each figure is the median of 3 rounds (1 in quick mode); within a round the clients take
+ * turns (the order rotates from round to round), every client on topics of its own that are deleted
+ * at the end of the round, so that a burst of load from elsewhere on the machine spreads over all
+ * clients instead of hitting one.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,26 +27,33 @@ import { Admin, Consumer, Producer } from '../src/client/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
-const quick = process.argv.includes('--quick');
 
-interface Row {
+export interface ClientRow {
   client: string;
   workload: string;
   recordBytes: number;
   records: number;
+  /** Median of the rounds. */
   seconds: number;
   recordsPerSec: number;
   mbPerSec: number;
+  /** records/s of every round, in round order. */
+  rounds: number[];
+}
+
+export interface ClientBenchResult {
+  machine: { cpu: string | undefined; cores: number; node: string };
+  quick: boolean;
+  loadAverage: number[];
+  rows: ClientRow[];
+  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number }[];
 }
 
 const CALL_RECORDS = 100;
 const OUTSTANDING = 16;
 const PARTITIONS = 4;
-
-function row(client: string, workload: string, recordBytes: number, records: number, ns: bigint): Row {
-  const seconds = Number(ns) / 1e9;
-  return { client, workload, recordBytes, records, seconds: +seconds.toFixed(3), recordsPerSec: Math.round(records / seconds), mbPerSec: +((records * recordBytes) / seconds / 1e6).toFixed(1) };
-}
+const CLIENTS = ['rafka', 'kafkajs', 'platformatic'] as const;
+type ClientName = (typeof CLIENTS)[number];
 
 async function pump(total: number, send: () => Promise<unknown>): Promise<void> {
   let started = 0;
@@ -55,130 +67,203 @@ async function pump(total: number, send: () => Promise<unknown>): Promise<void> 
   );
 }
 
-async function main(): Promise<void> {
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** Produce `total` records to `topic` with one client; seconds. */
+async function produce(client: ClientName, bootstrap: string, kafka: Kafka, topic: string, total: number, value: Buffer): Promise<number> {
+  const messages = Array.from({ length: CALL_RECORDS }, () => ({ value }));
+  let t: bigint;
+  if (client === 'rafka') {
+    const producer = new Producer({ bootstrap });
+    await producer.send(topic, { value }); // connect, metadata, producer id
+    t = process.hrtime.bigint();
+    await pump(total, () => producer.send(topic, messages));
+    t = process.hrtime.bigint() - t;
+    await producer.close();
+  } else if (client === 'kafkajs') {
+    const kp = kafka.producer();
+    await kp.connect();
+    await kp.send({ topic, messages: [{ value }] });
+    t = process.hrtime.bigint();
+    await pump(total, () => kp.send({ topic, acks: -1, messages }));
+    t = process.hrtime.bigint() - t;
+    await kp.disconnect();
+  } else {
+    const pp = new PlatformaticProducer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
+    const platMessages = messages.map((m) => ({ topic, value: m.value }));
+    await pp.send({ messages: [{ topic, value }] });
+    t = process.hrtime.bigint();
+    await pump(total, () => pp.send({ messages: platMessages }));
+    t = process.hrtime.bigint() - t;
+    await pp.close();
+  }
+  return Number(t) / 1e9;
+}
+
+/** Read all `expect` records of `topic` from the beginning with one client; seconds. */
+async function consume(client: ClientName, bootstrap: string, kafka: Kafka, topic: string, expect: number, group: string): Promise<number> {
+  if (client === 'rafka') {
+    const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest' });
+    await consumer.cluster.refreshMetadata([topic]);
+    const first = process.hrtime.bigint();
+    consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic, partition })));
+    let seen = 0;
+    for await (const _m of consumer) {
+      if (++seen === expect) break;
+    }
+    const t = process.hrtime.bigint() - first;
+    await consumer.close();
+    return Number(t) / 1e9;
+  }
+  if (client === 'kafkajs') {
+    const kc = kafka.consumer({ groupId: group, maxBytesPerPartition: 1 << 20, maxBytes: 50 << 20 });
+    await kc.connect();
+    await kc.subscribe({ topic, fromBeginning: true });
+    let kseen = 0;
+    // Timed from the moment kafkajs has joined its group and starts fetching.
+    let kfirst = 0n;
+    kc.on(kc.events.GROUP_JOIN, () => {
+      kfirst = process.hrtime.bigint();
+    });
+    let kdone!: () => void;
+    const finished = new Promise<void>((r) => (kdone = r));
+    let kend = 0n;
+    await kc.run({
+      autoCommit: true,
+      eachBatch: async ({ batch }) => {
+        kseen += batch.messages.length;
+        if (kseen >= expect && kend === 0n) {
+          kend = process.hrtime.bigint();
+          kdone();
+        }
+      },
+    });
+    await finished;
+    await kc.disconnect();
+    return Number(kend - kfirst) / 1e9;
+  }
+  const pc = new PlatformaticConsumer({ groupId: group, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
+  const pfirst = process.hrtime.bigint();
+  const stream = await pc.consume({ topics: [topic], mode: 'earliest', autocommit: false });
+  let pseen = 0;
+  for await (const _m of stream) {
+    if (++pseen === expect) break;
+  }
+  const t = process.hrtime.bigint() - pfirst;
+  await stream.close();
+  await pc.close(true);
+  return Number(t) / 1e9;
+}
+
+export async function runClientBench(opts: { quick: boolean; rounds?: number; log?: (line: string) => void }): Promise<ClientBenchResult> {
+  const { quick } = opts;
+  const log = opts.log ?? ((l: string) => console.error(l));
+  const rounds = opts.rounds ?? (Number(process.env.RAFKA_BENCH_CLIENT_ROUNDS) || (quick ? 1 : 3));
+  const loads: number[] = [];
   const child = fork(path.join(here, 'broker-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: any) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
   const bootstrap = `127.0.0.1:${port}`;
-  const rows: Row[] = [];
+  // seconds[client/workload/size] per round
+  const samples = new Map<string, number[]>();
+  const add = (client: string, workload: string, recordBytes: number, seconds: number) => {
+    const k = `${client}/${workload}/${recordBytes}`;
+    samples.set(k, [...(samples.get(k) ?? []), seconds]);
+  };
+  const totals = new Map<number, number>();
   const admin = new Admin({ bootstrap });
   const kafka = new Kafka({ clientId: 'bench', brokers: [bootstrap], logLevel: logLevel.NOTHING });
   try {
     for (const recordBytes of [100, 1024]) {
       const total = quick ? 20_000 : recordBytes === 100 ? 1_000_000 : 300_000;
+      totals.set(recordBytes, total);
       const value = Buffer.alloc(recordBytes, 0x61);
-      const messages = Array.from({ length: CALL_RECORDS }, () => ({ value }));
-
-      // --- produce ---
-      const ourTopic = `bench-rafka-${recordBytes}`;
-      const theirTopic = `bench-kafkajs-${recordBytes}`;
-      const platTopic = `bench-platformatic-${recordBytes}`;
-      await admin.createTopics([
-        { topic: ourTopic, numPartitions: PARTITIONS },
-        { topic: theirTopic, numPartitions: PARTITIONS },
-        { topic: platTopic, numPartitions: PARTITIONS },
-      ]);
-
-      const producer = new Producer({ bootstrap });
-      await producer.send(ourTopic, { value }); // connect, metadata, producer id
-      let t = process.hrtime.bigint();
-      await pump(total, () => producer.send(ourTopic, messages));
-      rows.push(row('rafka', 'produce', recordBytes, total, process.hrtime.bigint() - t));
-      await producer.close();
-
-      const kp = kafka.producer();
-      await kp.connect();
-      await kp.send({ topic: theirTopic, messages: [{ value }] });
-      t = process.hrtime.bigint();
-      await pump(total, () => kp.send({ topic: theirTopic, acks: -1, messages }));
-      rows.push(row('kafkajs', 'produce', recordBytes, total, process.hrtime.bigint() - t));
-      await kp.disconnect();
-
-      const pp = new PlatformaticProducer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
-      const platMessages = messages.map((m) => ({ topic: platTopic, value: m.value }));
-      await pp.send({ messages: [{ topic: platTopic, value }] });
-      t = process.hrtime.bigint();
-      await pump(total, () => pp.send({ messages: platMessages }));
-      rows.push(row('platformatic', 'produce', recordBytes, total, process.hrtime.bigint() - t));
-      await pp.close();
-
-      // --- consume (each client reads the topic it wrote: total + 1 records) ---
-      const expect = total + 1;
-      const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest' });
-      await consumer.cluster.refreshMetadata([ourTopic]);
-      const first = process.hrtime.bigint();
-      consumer.assign(Array.from({ length: PARTITIONS }, (_, partition) => ({ topic: ourTopic, partition })));
-      let seen = 0;
-      for await (const _m of consumer) {
-        if (++seen === expect) break;
+      for (let round = 0; round < rounds; round++) {
+        loads.push(os.loadavg()[0]!);
+        const order = CLIENTS.map((_, i) => CLIENTS[(i + round) % CLIENTS.length]!);
+        const topicOf = (c: ClientName) => `bench-${c}-${recordBytes}-r${round}`;
+        await admin.createTopics(order.map((c) => ({ topic: topicOf(c), numPartitions: PARTITIONS })));
+        for (const c of order) {
+          const s = await produce(c, bootstrap, kafka, topicOf(c), total, value);
+          add(c, 'produce', recordBytes, s);
+          log(`  round ${round + 1}: ${c} produce ${total} × ${recordBytes} B: ${Math.round(total / s)} records/s`);
+        }
+        // Each client reads the topic it wrote: total + 1 records.
+        for (const c of order) {
+          const s = await consume(c, bootstrap, kafka, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
+          add(c, 'consume', recordBytes, s);
+          log(`  round ${round + 1}: ${c} consume ${total + 1} × ${recordBytes} B: ${Math.round((total + 1) / s)} records/s`);
+        }
+        await admin.deleteTopics(order.map(topicOf));
       }
-      rows.push(row('rafka', 'consume', recordBytes, expect, process.hrtime.bigint() - first));
-      await consumer.close();
-
-      const kc = kafka.consumer({ groupId: `bench-${recordBytes}`, maxBytesPerPartition: 1 << 20, maxBytes: 50 << 20 });
-      await kc.connect();
-      await kc.subscribe({ topic: theirTopic, fromBeginning: true });
-      let kseen = 0;
-      // Timed from the moment kafkajs has joined its group and starts fetching.
-      let kfirst = 0n;
-      kc.on(kc.events.GROUP_JOIN, () => {
-        kfirst = process.hrtime.bigint();
-      });
-      let kdone!: () => void;
-      const finished = new Promise<void>((r) => (kdone = r));
-      let kend = 0n;
-      await kc.run({
-        autoCommit: true,
-        eachBatch: async ({ batch }) => {
-          kseen += batch.messages.length;
-          if (kseen >= expect && kend === 0n) {
-            kend = process.hrtime.bigint();
-            kdone();
-          }
-        },
-      });
-      await finished;
-      rows.push(row('kafkajs', 'consume', recordBytes, expect, kend - kfirst));
-      await kc.disconnect();
-
-      const pc = new PlatformaticConsumer({ groupId: `bench-plat-${recordBytes}`, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
-      const pfirst = process.hrtime.bigint();
-      const stream = await pc.consume({ topics: [platTopic], mode: 'earliest', autocommit: false });
-      let pseen = 0;
-      for await (const _m of stream) {
-        if (++pseen === expect) break;
-      }
-      rows.push(row('platformatic', 'consume', recordBytes, expect, process.hrtime.bigint() - pfirst));
-      await stream.close();
-      await pc.close(true);
     }
   } finally {
     await admin.close();
     child.kill('SIGTERM');
   }
-
-  console.log(`client throughput, ${os.cpus()[0]?.model ?? 'cpu'} × ${os.cpus().length}, node ${process.version}${quick ? ' (quick)' : ''}`);
-  console.log('client       workload  record  records     seconds   records/s      MB/s');
-  for (const r of rows) {
-    console.log(`${r.client.padEnd(12)} ${r.workload.padEnd(9)} ${String(r.recordBytes).padStart(6)} ${String(r.records).padStart(8)} ${r.seconds.toFixed(3).padStart(11)} ${String(r.recordsPerSec).padStart(11)} ${r.mbPerSec.toFixed(1).padStart(9)}`);
-  }
+  const rows: ClientRow[] = [];
   for (const recordBytes of [100, 1024]) {
-    for (const w of ['produce', 'consume']) {
-      const ours = rows.find((r) => r.client === 'rafka' && r.workload === w && r.recordBytes === recordBytes)!;
-      const theirs = rows.find((r) => r.client === 'kafkajs' && r.workload === w && r.recordBytes === recordBytes)!;
-      const plat = rows.find((r) => r.client === 'platformatic' && r.workload === w && r.recordBytes === recordBytes)!;
-      console.log(
-        `${w} ${recordBytes} B: rafka / kafkajs = ${(ours.recordsPerSec / theirs.recordsPerSec).toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${(ours.recordsPerSec / plat.recordsPerSec).toFixed(2)}× (target ≥ 1.2)`,
-      );
+    for (const workload of ['produce', 'consume']) {
+      for (const client of CLIENTS) {
+        const secs = samples.get(`${client}/${workload}/${recordBytes}`) ?? [];
+        const records = totals.get(recordBytes)! + (workload === 'consume' ? 1 : 0);
+        const seconds = median(secs);
+        rows.push({
+          client,
+          workload,
+          recordBytes,
+          records,
+          seconds: +seconds.toFixed(3),
+          recordsPerSec: Math.round(records / seconds),
+          mbPerSec: +((records * recordBytes) / seconds / 1e6).toFixed(1),
+          rounds: secs.map((x) => Math.round(records / x)),
+        });
+      }
     }
   }
-  const dir = path.join(repoRoot, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `client-${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}.json`);
-  writeFileSync(file, JSON.stringify({ machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, rows }, null, 2) + '\n');
-  console.log(`wrote ${path.relative(repoRoot, file)}`);
+  const ratios: ClientBenchResult['ratios'] = [];
+  for (const recordBytes of [100, 1024]) {
+    for (const workload of ['produce', 'consume']) {
+      const get = (c: string) => rows.find((r) => r.client === c && r.workload === workload && r.recordBytes === recordBytes)!.recordsPerSec;
+      ratios.push({ workload, recordBytes, vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2), vsPlatformatic: +(get('rafka') / get('platformatic')).toFixed(2) });
+    }
+  }
+  return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios };
 }
 
-await main();
+export function formatClientTable(r: ClientBenchResult): string {
+  const lines: string[] = [];
+  const rounds = r.rows[0]?.rounds.length ?? 0;
+  lines.push(`client throughput, ${r.machine.cpu ?? 'cpu'} × ${r.machine.cores}, node ${r.machine.node}${r.quick ? ' (quick)' : ''}; median of ${rounds} round(s), load average ${Math.min(...r.loadAverage)}–${Math.max(...r.loadAverage)}`);
+  lines.push('client       workload  record  records     seconds   records/s      MB/s   rounds (records/s)');
+  for (const x of r.rows) {
+    lines.push(
+      `${x.client.padEnd(12)} ${x.workload.padEnd(9)} ${String(x.recordBytes).padStart(6)} ${String(x.records).padStart(8)} ${x.seconds.toFixed(3).padStart(11)} ${String(x.recordsPerSec).padStart(11)} ${x.mbPerSec.toFixed(1).padStart(9)}   ${x.rounds.join(' / ')}`,
+    );
+  }
+  for (const q of r.ratios) {
+    lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${q.vsPlatformatic.toFixed(2)}× (target ≥ 1.2)`);
+  }
+  return lines.join('\n');
+}
+
+/** The client bench's own results file: bench/results/client-<date>[-quick].json. */
+export function writeClientResults(r: ClientBenchResult): string {
+  const dir = path.join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `client-${new Date().toISOString().slice(0, 10)}${r.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, JSON.stringify(r, null, 2) + '\n');
+  return path.relative(repoRoot, file);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const result = await runClientBench({ quick: process.argv.includes('--quick') });
+  console.log(formatClientTable(result));
+  console.log(`wrote ${writeClientResults(result)}`);
+}

@@ -22,6 +22,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { decodeResponse } from '../test/helpers/raw-client.js';
 import { runComparison, formatTable, type ComparisonResult } from './compare.js';
+import { runClientBench, formatClientTable } from './client.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
 import { runHooksBench, formatHooksTable } from './hooks.js';
 import { writeChart } from './chart.js';
@@ -31,6 +32,8 @@ const repoRoot = path.resolve(here, '..', '..');
 const quick = process.argv.includes('--quick');
 /** `--no-kafka`: only the Rafka-internal figures above, without the side-by-side comparison (issue 7). */
 const compare = !process.argv.includes('--no-kafka');
+/** `--no-client`: skip the client throughput comparison (issue 6; bench/client.ts). */
+const clientBench = !process.argv.includes('--no-client');
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 100;
@@ -229,6 +232,12 @@ async function main(): Promise<void> {
   const hooks = await runHooksBench({ quick, log: (l) => console.error(l) });
   console.log('');
   console.log(formatHooksTable(hooks));
+  // Our client against kafkajs and @platformatic/kafka, same broker (bench/client.ts).
+  const client = clientBench ? await runClientBench({ quick, log: (l) => console.error(l) }) : undefined;
+  if (client) {
+    console.log('');
+    console.log(formatClientTable(client));
+  }
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}`);
@@ -249,7 +258,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, hooks, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, hooks, client, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 

@@ -35,6 +35,7 @@ import {
 } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ConnectionError, KafkaProtocolError, RequestTimeoutError, UnsupportedVersionError } from './errors.js';
+import { FrameReader } from './frame-reader.js';
 
 export const CLIENT_SOFTWARE_NAME = 'rafka-client';
 export const CLIENT_SOFTWARE_VERSION = '0.1.0';
@@ -85,16 +86,16 @@ export class Connection {
   private nextCorrelationId = 1;
   private readonly pending: Pending[] = [];
   private pendingHead = 0;
-  private chunks: Buffer[] = [];
-  private buffered = 0;
+  private readonly reader: FrameReader;
   private timer: NodeJS.Timeout | undefined;
   private closedError: Error | null = null;
   private readonly closeListeners: ((e: Error) => void)[] = [];
   /** Broker's version ranges, from ApiVersions. */
   private brokerVersions = new Map<number, { min: number; max: number }>();
 
-  private constructor(socket: net.Socket, opts: ConnectionOptions) {
+  private constructor(socket: net.Socket, reader: FrameReader, opts: ConnectionOptions) {
     this.socket = socket;
+    this.reader = reader;
     this.host = opts.host;
     this.port = opts.port;
     this.clientId = opts.clientId ?? 'rafka';
@@ -102,7 +103,6 @@ export class Connection {
     this.maxResponseBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES_DEFAULT;
     this.maxVersions = opts.maxVersions;
     socket.setNoDelay(true);
-    socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('error', (e) => this.fail(new ConnectionError(`connection to ${this.address} failed: ${e.message}`, { cause: e })));
     socket.on('close', () => this.fail(new ConnectionError(`connection to ${this.address} closed`)));
   }
@@ -114,8 +114,26 @@ export class Connection {
   /** Open a connection and negotiate API versions. */
   static async connect(opts: ConnectionOptions): Promise<Connection> {
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    // Responses are read straight into buffers of their own (see frame-reader.ts); frames go to the
+    // connection once it exists (the broker sends nothing before our first request).
+    let conn: Connection | null = null;
+    const reader = new FrameReader(
+      { maxFrameBytes: opts.maxResponseBytes ?? MAX_RESPONSE_BYTES_DEFAULT },
+      (frame) => conn?.onFrame(frame),
+      (message) => conn?.fail(new ConnectionError(`${message} from ${opts.host}:${opts.port}`)),
+    );
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({ host: opts.host, port: opts.port });
+      const s = net.connect({
+        host: opts.host,
+        port: opts.port,
+        onread: {
+          buffer: () => reader.buffer(),
+          callback: (n: number) => {
+            reader.onRead(n);
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => {
         s.destroy();
         reject(new ConnectionError(`connecting to ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`));
@@ -130,7 +148,7 @@ export class Connection {
         reject(new ConnectionError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
       });
     });
-    const conn = new Connection(socket, opts);
+    conn = new Connection(socket, reader, opts);
     try {
       await conn.negotiateVersions();
     } catch (e) {
@@ -262,38 +280,6 @@ export class Connection {
     this.timer.unref();
   }
 
-  private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    while (this.buffered >= 4) {
-      let first = this.chunks[0]!;
-      if (first.length < 4) {
-        first = Buffer.concat(this.chunks, this.buffered);
-        this.chunks = [first];
-      }
-      const size = first.readInt32BE(0);
-      if (size < 4 || size > this.maxResponseBytes) {
-        this.fail(new ConnectionError(`invalid response size ${size} from ${this.address}`));
-        return;
-      }
-      if (this.buffered < 4 + size) return;
-      let frame: Buffer;
-      if (first.length >= 4 + size) {
-        frame = first.subarray(4, 4 + size);
-        if (first.length === 4 + size) this.chunks.shift();
-        else this.chunks[0] = first.subarray(4 + size);
-      } else {
-        const all = Buffer.concat(this.chunks, this.buffered);
-        frame = all.subarray(4, 4 + size);
-        const rest = all.subarray(4 + size);
-        this.chunks = rest.length ? [rest] : [];
-      }
-      this.buffered -= 4 + size;
-      this.onFrame(frame);
-      if (this.closedError) return;
-    }
-  }
-
   private onFrame(frame: Buffer): void {
     const p = this.pending[this.pendingHead];
     if (!p) {
@@ -330,6 +316,7 @@ export class Connection {
   private fail(e: Error): void {
     if (this.closedError) return;
     this.closedError = e;
+    this.reader.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.socket.destroy();
