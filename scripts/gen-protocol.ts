@@ -5,7 +5,8 @@
  *   node dist/scripts/gen-protocol.js [--spec-dir DIR] [--out DIR] [--check]
  *
  * One output file per API key (request + response), one per header and one per `data` spec, plus
- * index.ts with the API registry. Every message becomes an interface and a MessageCodec const of the
+ * index.ts with the API registry and every codec as a lazy codec that loads its module on first use
+ * (so importing the index does not load 99 modules). Every message becomes an interface and a MessageCodec const of the
  * same name; every nested/common struct becomes an interface `${MessageName}${StructName}`. The
  * generated decode/encode functions are straight-line code with `version >= N` checks per field.
  *
@@ -881,14 +882,46 @@ function fileFor(specs: MessageSpec[], exported: Map<string, string>, fileName: 
   return lines.join('\n');
 }
 
-function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>, files: string[]): string {
-  const L: string[] = [HEADER, `import type { MessageCodec } from '../codec/message.js';`];
-  for (const req of requests) {
-    const res = responses.get(req.apiKey!)!;
-    L.push(`import { ${req.name}, ${res.name} } from './${kebab(apiName(req))}.js';`);
-  }
+/** A PascalCase identifier for a generated file's module namespace: `produce.ts` → `ProduceModule`. */
+function moduleAlias(file: string): string {
+  return file.replace(/\.ts$/, '').split('-').map((p) => p.charAt(0).toUpperCase() + p.slice(1)).join('') + 'Module';
+}
+
+/**
+ * index.ts: every message's types, and every codec as a lazy codec (src/protocol/codec/lazy.ts) that
+ * loads its generated module on first encode/decode, so importing the index (as the broker and the
+ * client do) loads two header modules rather than all 99. The request and response headers are
+ * needed by every request, so they are exported as they are.
+ */
+function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>, groups: Map<string, MessageSpec[]>): string {
+  const files = [...groups.keys()].sort();
+  const eager = (f: string) => groups.get(f)!.every((spec) => spec.type === 'header');
+  const lazy = files.filter((f) => !eager(f));
+  const L: string[] = [
+    HEADER,
+    `import { createRequire } from 'node:module';`,
+    `import type { MessageCodec } from '../codec/message.js';`,
+    `import { lazyCodec } from '../codec/lazy.js';`,
+  ];
+  for (const f of lazy) L.push(`import type * as ${moduleAlias(f)} from './${f.replace(/\.ts$/, '.js')}';`);
   L.push('');
-  for (const f of files) L.push(`export * from './${f.replace(/\.ts$/, '.js')}';`);
+  for (const f of files) L.push(`export ${eager(f) ? '' : 'type '}* from './${f.replace(/\.ts$/, '.js')}';`);
+  L.push('');
+  L.push('const require = createRequire(import.meta.url);');
+  for (const f of lazy) {
+    const alias = moduleAlias(f);
+    for (const spec of groups.get(f)!) {
+      const r = parseRange(spec.validVersions)!;
+      const fr = parseRange(spec.flexibleVersions);
+      L.push('');
+      L.push(`export type ${spec.name} = ${alias}.${spec.name};`);
+      L.push(
+        `export const ${spec.name}: MessageCodec<${spec.name}> = lazyCodec(` +
+          `{ name: '${spec.name}', apiKey: ${spec.apiKey ?? -1}, minVersion: ${r.lo}, maxVersion: ${r.hi}, flexibleMinVersion: ${fr ? fr.lo : -1} }, ` +
+          `() => (require('./${f.replace(/\.ts$/, '.js')}') as typeof ${alias}).${spec.name});`,
+      );
+    }
+  }
   L.push('');
   L.push('export interface ApiSpec {');
   L.push('  apiKey: number;');
@@ -984,11 +1017,11 @@ export function generate(specDir: string): Map<string, string> {
     const list = groups.get(file)!.sort((a, b) => order[a.type] - order[b.type] || (a.name < b.name ? -1 : 1));
     out.set(file, fileFor(list, exported, file));
   }
-  for (const n of ['ApiSpec', 'ApiKey', 'API_SPECS', 'requestHeaderVersion', 'responseHeaderVersion']) {
+  for (const n of ['ApiSpec', 'ApiKey', 'API_SPECS', 'requestHeaderVersion', 'responseHeaderVersion', 'require', ...fileNames.map(moduleAlias)]) {
     if (exported.has(n)) throw new Error(`exported name ${n} collides with index.ts`);
   }
   if (out.has('index.ts')) throw new Error('a spec would generate index.ts');
-  out.set('index.ts', indexFile(requests, responses, fileNames));
+  out.set('index.ts', indexFile(requests, responses, groups));
   return new Map([...out].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { defaultOutDir, generate } from '../scripts/gen-protocol.js';
+import * as messages from '../src/protocol/messages/index.js';
+import type { MessageCodec } from '../src/protocol/codec/message.js';
 import { SPEC_DIR, SPECS_SKIP } from './helpers/specs.js';
 
 test('generated protocol files match the specs', { skip: SPECS_SKIP }, () => {
@@ -50,4 +52,20 @@ test('one file per API, header and data spec; no about prose in the output', { s
   assert.equal(files.size, 99);
   const produce = files.get('produce.ts')!;
   assert.ok(!produce.includes('The number of acknowledgments'), 'about text leaked into generated code');
+});
+
+test('the index exports every codec lazily, with the same name, key and versions as its module', async () => {
+  const outDir = defaultOutDir();
+  let codecs = 0;
+  for (const f of readdirSync(outDir).filter((f) => f.endsWith('.ts') && f !== 'index.ts')) {
+    const mod = (await import(`../src/protocol/messages/${f.replace(/\.ts$/, '.js')}`)) as Record<string, MessageCodec<unknown>>;
+    for (const [name, real] of Object.entries(mod)) {
+      const lazy = (messages as unknown as Record<string, MessageCodec<unknown>>)[name];
+      assert.ok(lazy, `${name} is not exported by the index`);
+      const meta = (c: MessageCodec<unknown>) => [c.name, c.apiKey, c.minVersion, c.maxVersion, c.flexibleMinVersion];
+      assert.deepEqual(meta(lazy), meta(real), name);
+      codecs++;
+    }
+  }
+  assert.equal(codecs, 186);
 });

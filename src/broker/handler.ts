@@ -41,6 +41,19 @@ export interface ApiHandler<Req = any, Res = any> {
   handle(request: Req, ctx: RequestContext): Promise<Init<Res> | null> | Init<Res> | null;
 }
 
+/**
+ * One row of the handler table (api/table.ts, generated from the handler modules): what ApiVersions
+ * advertises and dispatch checks, known without importing the handler, and how to import it.
+ */
+export interface HandlerEntry {
+  readonly apiKey: number;
+  readonly minVersion: number;
+  readonly maxVersion: number;
+  readonly advertisedMinVersion?: number;
+  /** The handler module (`api/NN-name.ts`), whose default export is the handler. */
+  load(): Promise<{ default: ApiHandler }>;
+}
+
 /** Declare a handler; checks at load time that its versions lie within the spec's. */
 export function defineHandler<Req, Res>(h: ApiHandler<Req, Res>): ApiHandler<Req, Res> {
   if (h.minVersion < h.request.minVersion || h.maxVersion > h.request.maxVersion || h.minVersion > h.maxVersion) {

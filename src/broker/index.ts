@@ -10,7 +10,6 @@ import type { StorageEngine } from '../storage/engine.js';
 import { createStorageEngine } from '../storage/index.js';
 import { Broker } from './broker.js';
 import { createLogger, type Logger } from './logger.js';
-import { createHooks } from '../hooks/load.js';
 import { NO_HOOKS } from '../hooks/runner.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults'>> {
@@ -54,7 +53,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   }
   const log = logger ?? createLogger(config.logLevel);
   // Hooks load first: a broken hook (bad module, bad options) stops the start before storage opens.
-  const hooks = config.hooks.length > 0 ? await createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log }) : NO_HOOKS;
+  // The loader and the built-in hooks (ajv for json-schema) are imported only when hooks are configured.
+  const hooks =
+    config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log }) : NO_HOOKS;
   const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, warn: (m) => log.warn(`storage: ${m}`) });
   const broker = new Broker(config, engine, log);
   broker.hooks = hooks;

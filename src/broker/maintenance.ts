@@ -13,7 +13,7 @@
  * Callers: the Broker (start/stop) and tests.
  */
 import type { StorageEngine } from '../storage/engine.js';
-import { isCompactingEngine } from '../storage/log/log-engine.js';
+import { isCompactingEngine } from '../storage/log/compacting.js';
 import type { TopicManager } from './topics.js';
 import type { Logger } from './logger.js';
 

@@ -14,8 +14,9 @@
  * Other RAFKA_* variables are ignored.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { LineCounter, isMap, isScalar, isSeq, parseDocument, type Document, type Node } from 'yaml';
+import type { Document, Node } from 'yaml';
 import { defaultConfig } from './defaults.js';
 import {
   CONFIG_FILE_ENV,
@@ -35,6 +36,14 @@ import {
 } from './schema.js';
 import { TOPIC_CONFIGS, validateTopicConfig } from './topic-configs.js';
 import type { BrokerConfig, StorageConfig } from './types.js';
+
+// yaml is loaded only when there is a file to read, so a start without one does not pay the ~20 ms
+// it takes to load.
+const require = createRequire(import.meta.url);
+let yamlModule: typeof import('yaml') | undefined;
+function yaml(): typeof import('yaml') {
+  return (yamlModule ??= require('yaml') as typeof import('yaml'));
+}
 
 /** Overrides in BrokerConfig's own shape (what the CLI passes as `flags`). */
 export type ConfigOverrides = Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults'>> & {
@@ -140,6 +149,7 @@ export function readConfigFile(file: string): ConfigOverrides {
 
 /** Parses and validates YAML text as rafka.yaml. `file` labels the messages. Throws ConfigError. */
 export function parseConfigText(text: string, file = '<config>'): ConfigOverrides {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   // An error at the very end (unclosed quote, bracket) points at the last line, not the one after.
@@ -215,16 +225,22 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
   }
   if (issues.length > 0) throw new ConfigError(sortIssues(issues));
 
+  const out = settingOverrides(obj);
+  if (Object.keys(topicDefaults).length > 0) out.topicDefaults = topicDefaults;
+  if (Array.isArray(hooks)) {
+    const baseDir = dirname(resolve(file));
+    out.hooks = hooks.map((h: Record<string, unknown>) => ({ ...h, baseDir }));
+  }
+  return out;
+}
+
+/** The scalar settings of a validated file as overrides. */
+function settingOverrides(obj: Record<string, unknown>): ConfigOverrides {
   const out: ConfigOverrides = {};
   for (const s of SETTINGS) {
     let v = getPath(obj, s.path);
     if (v === undefined && s.field === 'storage.type') v = getPath(obj, ['storage', STORAGE_TYPE_ALIAS]);
     if (v !== undefined) setOverride(out, s, v);
-  }
-  if (Object.keys(topicDefaults).length > 0) out.topicDefaults = topicDefaults;
-  if (Array.isArray(hooks)) {
-    const baseDir = dirname(resolve(file));
-    out.hooks = hooks.map((h: Record<string, unknown>) => ({ ...h, baseDir }));
   }
   return out;
 }
@@ -237,12 +253,12 @@ function sortIssues(issues: ConfigIssue[]): ConfigIssue[] {
 function nodeAt(doc: Document, path: readonly string[]): Node | null | undefined {
   let node: unknown = doc.contents;
   for (const seg of path) {
-    if (isSeq(node)) {
+    if (yaml().isSeq(node)) {
       node = node.items[Number(seg)];
       continue;
     }
-    if (!isMap(node)) return undefined;
-    const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === seg);
+    if (!yaml().isMap(node)) return undefined;
+    const pair = node.items.find((it) => yaml().isScalar(it.key) && String(it.key.value) === seg);
     if (!pair) return undefined;
     node = pair.value;
   }
@@ -254,7 +270,7 @@ function offsetOf(doc: Document, path: readonly string[], atKey: boolean): numbe
   let node: unknown = doc.contents;
   let best = (doc.contents as Node | null)?.range?.[0];
   for (let i = 0; i < path.length; i++) {
-    if (isSeq(node)) {
+    if (yaml().isSeq(node)) {
       // A list item (`hooks.2`): its own position; no key to point at.
       const item = node.items[Number(path[i])] as Node | undefined;
       if (!item) return best;
@@ -263,8 +279,8 @@ function offsetOf(doc: Document, path: readonly string[], atKey: boolean): numbe
       node = item;
       continue;
     }
-    if (!isMap(node)) return best;
-    const pair = node.items.find((it) => isScalar(it.key) && String(it.key.value) === path[i]);
+    if (!yaml().isMap(node)) return best;
+    const pair = node.items.find((it) => yaml().isScalar(it.key) && String(it.key.value) === path[i]);
     if (!pair) return best;
     const keyOffset = (pair.key as Node | null)?.range?.[0];
     if (i === path.length - 1) {
@@ -283,14 +299,14 @@ function offsetOf(doc: Document, path: readonly string[], atKey: boolean): numbe
  */
 function topicValueFromNode(node: Node | null | undefined): string | { problem?: string } {
   const scalar = (n: unknown): string | undefined => {
-    if (!isScalar(n)) return undefined;
+    if (!yaml().isScalar(n)) return undefined;
     const v = n.value;
     if (typeof v === 'number') return (n as { source?: string }).source ?? String(v);
     if (typeof v === 'string' || typeof v === 'boolean' || typeof v === 'bigint') return String(v);
     return undefined;
   };
-  if (node === null || (isScalar(node) && node.value === null)) return { problem: 'must be a value, not null (omit the key to keep the default)' };
-  if (isSeq(node)) {
+  if (node === null || (yaml().isScalar(node) && node.value === null)) return { problem: 'must be a value, not null (omit the key to keep the default)' };
+  if (yaml().isSeq(node)) {
     const parts = node.items.map(scalar);
     if (parts.some((p) => p === undefined)) return {}; // schema reported it
     return parts.join(',');

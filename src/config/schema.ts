@@ -21,7 +21,8 @@
  *   topic.defaults:
  *     retention.ms: 604800000  # any Kafka topic config name, validated by topic-configs.ts
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import { validate as generatedValidator } from './file-shape-validator.js';
 import { TOPIC_CONFIGS } from './topic-configs.js';
 import { BUILTIN_HOOK_NAMES } from '../hooks/builtin/names.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
@@ -264,10 +265,11 @@ function buildSchema(): JsonSchema {
   }
   storage.properties[STORAGE_TYPE_ALIAS] = storage.properties['type']!;
   root.properties['storage'] = storage;
+  // Every topic config takes the same rough shape (topic-configs.ts checks the values): one shared
+  // definition, which the compiled validator checks with one function instead of one copy per name.
+  root.definitions = { topicConfigValue: { type: ['string', 'number', 'boolean', 'array'], items: { type: ['string', 'number', 'boolean'] } } };
   const topicDefaults: Record<string, JsonSchema> = {};
-  for (const name of TOPIC_CONFIGS.keys()) {
-    topicDefaults[name] = { type: ['string', 'number', 'boolean', 'array'], items: { type: ['string', 'number', 'boolean'] } };
-  }
+  for (const name of TOPIC_CONFIGS.keys()) topicDefaults[name] = { $ref: '#/definitions/topicConfigValue' };
   root.properties[TOPIC_DEFAULTS_KEY] = { type: 'object', additionalProperties: false, properties: topicDefaults };
   // "Exactly one of builtin and module" is checked by load.ts, with a plainer message than oneOf's.
   const name = { type: 'string', minLength: 1 };
@@ -290,12 +292,27 @@ function buildSchema(): JsonSchema {
   return root;
 }
 
-/** JSON Schema of rafka.yaml (draft-07 as ajv v8 defaults to). */
-export const CONFIG_FILE_SCHEMA: JsonSchema = buildSchema();
+let schema: JsonSchema | undefined;
+/**
+ * JSON Schema of rafka.yaml (draft-07 as ajv v8 defaults to). Built on first use: a broker validates
+ * with the precompiled validator below and needs the schema itself only to suggest a key.
+ */
+export function configFileSchema(): JsonSchema {
+  return (schema ??= buildSchema());
+}
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-/** Validates a parsed rafka.yaml (or an object of the same shape built from env / flags). */
-export const validateFileShape: ValidateFunction = ajv.compile(CONFIG_FILE_SCHEMA);
+/** An ajv validate function: true when valid; otherwise `errors` lists the problems. */
+export interface FileShapeValidator {
+  (data: unknown): boolean;
+  errors?: ErrorObject[] | null;
+}
+
+/**
+ * Validates a parsed rafka.yaml (or an object of the same shape built from env / flags).
+ * configFileSchema() compiled ahead of time by ajv (scripts/gen-config-validator.ts, `npm run
+ * gen:config`; a test fails when it is out of date), so starting a broker loads no ajv.
+ */
+export const validateFileShape: FileShapeValidator = generatedValidator as FileShapeValidator;
 
 // ---- readable errors ---------------------------------------------------------------------------
 
@@ -368,7 +385,7 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
 }
 
 function knownKeysAt(path: string[]): string[] {
-  if (path.length === 0) return Object.keys((CONFIG_FILE_SCHEMA as { properties: object }).properties);
+  if (path.length === 0) return Object.keys((configFileSchema() as { properties: object }).properties);
   if (path.length === 1 && path[0] === 'storage') return [...SETTINGS.filter((s) => s.path[0] === 'storage').map((s) => s.path[1]!), STORAGE_TYPE_ALIAS];
   if (path.length === 1 && path[0] === TOPIC_DEFAULTS_KEY) return [...TOPIC_CONFIGS.keys()];
   if (path.length === 2 && path[0] === HOOKS_KEY) return [...HOOK_ENTRY_KEYS];

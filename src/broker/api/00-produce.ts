@@ -15,8 +15,7 @@
  * - Transactions are not supported: a transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
  */
-import { ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/produce.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';

@@ -17,13 +17,7 @@
  * - Hooks (src/hooks/): beforeFetch may refuse a partition (its error code); afterFetch may filter or
  *   rewrite the records sent, which are then re-encoded with their offsets kept.
  */
-import {
-  FetchRequest,
-  FetchResponse,
-  type FetchResponseFetchableTopicResponse,
-  type FetchResponsePartitionData,
-} from '../../protocol/messages/fetch.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, FetchRequest, FetchResponse, type FetchResponseFetchableTopicResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';

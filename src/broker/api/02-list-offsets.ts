@@ -10,8 +10,7 @@
  *   partition listed twice is INVALID_REQUEST, as Kafka does.
  * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
  */
-import { ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/list-offsets.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { decodeBatch } from '../../protocol/records/record.js';

@@ -9,8 +9,7 @@
  *   id (v10+, null name) that matches nothing UNKNOWN_TOPIC_ID.
  * - One broker, which leads every partition at leader epoch 0 and is the controller.
  */
-import { MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/metadata.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import type { Init } from '../../protocol/codec/message.js';

@@ -19,8 +19,7 @@
  * - A failed storage write: NOT_COORDINATOR (Kafka's mapping of a failed offsets append; clients
  *   find the coordinator again and retry).
  */
-import { OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/messages/offset-commit.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

@@ -13,8 +13,7 @@
  * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check; classic
  *   groups ignore them, as Kafka does.
  */
-import { OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/offset-fetch.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 

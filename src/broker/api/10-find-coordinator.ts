@@ -12,8 +12,7 @@
  * - Share groups (key type 2) and unknown key types: INVALID_REQUEST, Kafka's answer from a broker
  *   without a share coordinator (and to key type 2 below v6).
  */
-import { FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/messages/find-coordinator.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 

@@ -14,8 +14,7 @@
  * The request waits (its connection answers nothing else meanwhile, as in Kafka) until the join
  * phase ends: up to group.initial.rebalance.delay.ms for a new group, else the rebalance timeout.
  */
-import { JoinGroupRequest, JoinGroupResponse } from '../../protocol/messages/join-group.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, JoinGroupRequest, JoinGroupResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 import { kafkaClientHost } from './group-common.js';
 

@@ -7,8 +7,7 @@
  * - v3+ group_instance_id: a static member's id held by another member id is FENCED_INSTANCE_ID.
  * - v4+ flexible.
  */
-import { HeartbeatRequest, HeartbeatResponse } from '../../protocol/messages/heartbeat.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, HeartbeatRequest, HeartbeatResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

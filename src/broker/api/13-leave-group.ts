@@ -6,8 +6,7 @@
  *   (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID); an unknown group answers UNKNOWN_MEMBER_ID per member.
  * - v4+ flexible; v5+ a reason per member (KIP-800), logged.
  */
-import { LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/messages/leave-group.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 

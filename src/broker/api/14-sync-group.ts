@@ -7,8 +7,7 @@
  * - v3+ group_instance_id; v4+ flexible; v5+ (KIP-559) protocol type and name are mandatory and
  *   must match the group's, else INCONSISTENT_GROUP_PROTOCOL; the response names them.
  */
-import { SyncGroupRequest, SyncGroupResponse } from '../../protocol/messages/sync-group.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, SyncGroupRequest, SyncGroupResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

@@ -6,8 +6,7 @@
  * - v3+ include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value, as
  *   DescribeCluster answers. v4+ group_instance_id of members; v5+ flexible.
  */
-import { DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/messages/describe-groups.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

@@ -4,8 +4,7 @@
  * - v3+ flexible; v4+ the state of each group and a states filter (KIP-518: case-insensitive; empty
  *   = all); v5+ the group type ("classic": every group here) and a types filter (KIP-848).
  */
-import { ListGroupsRequest, ListGroupsResponse } from '../../protocol/messages/list-groups.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, ListGroupsRequest, ListGroupsResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

@@ -7,8 +7,7 @@
  * - v3+: the client software name and version must match Kafka's pattern, else INVALID_REQUEST.
  * The advertised list is computed from the handler registry (api/index.ts): it cannot drift.
  */
-import { ApiVersionsRequest, ApiVersionsResponse } from '../../protocol/messages/api-versions.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, ApiVersionsRequest, ApiVersionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { supportedApiVersions } from './registry.js';

@@ -10,8 +10,7 @@
  * - v5+ returns the partition count, replication factor and every config with its source; v7+ the
  *   topic id.
  */
-import { CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/create-topics.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { defineHandler } from '../handler.js';

@@ -5,8 +5,7 @@
  * - Deleting drops the data, the producers' sequence state and the committed offsets of the topic;
  *   fetches waiting on it wake and see it gone.
  */
-import { DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/delete-topics.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { defineHandler } from '../handler.js';

@@ -11,8 +11,7 @@
  * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR.
  * The deletion is complete when the response is sent, so `timeout_ms` is never reached.
  */
-import { DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/delete-records.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';

@@ -6,8 +6,7 @@
  * - With a transactional id: transactions are not supported by this broker, answered with
  *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED (non-retriable, so the client stops instead of looping).
  */
-import { InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/messages/init-producer-id.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 

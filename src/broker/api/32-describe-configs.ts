@@ -8,8 +8,7 @@
  * - v0 reports `is_default`; v1+ `config_source` and (when asked) synonyms; v3+ type and (when asked)
  *   documentation.
  */
-import { DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/describe-configs.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CONFIG_SOURCE } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';

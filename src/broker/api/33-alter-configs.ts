@@ -6,8 +6,7 @@
  * - BROKER: Rafka has no dynamic broker configs: INVALID_REQUEST with that message. Other resource
  *   types: INVALID_REQUEST.
  */
-import { AlterConfigsRequest, AlterConfigsResponse } from '../../protocol/messages/alter-configs.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, AlterConfigsRequest, AlterConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 

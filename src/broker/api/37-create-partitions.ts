@@ -5,8 +5,7 @@
  * - Assignments, when given, name exactly the new partitions, each on this broker alone, else
  *   INVALID_REPLICA_ASSIGNMENT. `validate_only` checks and changes nothing.
  */
-import { CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/messages/create-partitions.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';

@@ -3,8 +3,7 @@
  * - Only groups without members: NON_EMPTY_GROUP otherwise; GROUP_ID_NOT_FOUND for an unknown one.
  *   A group named twice is deleted (and answered) once, as Kafka does. v2+ flexible.
  */
-import { DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/messages/delete-groups.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DeleteGroupsRequest, DeleteGroupsResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

@@ -7,8 +7,7 @@
  *   unknown operation: INVALID_REQUEST. All changes to a resource apply together or not at all.
  * - Broker resources: no dynamic broker configs (INVALID_REQUEST), as in AlterConfigs.
  */
-import { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/messages/incremental-alter-configs.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { getTopicConfigDef, unknownTopicConfigMessage } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';

@@ -6,8 +6,7 @@
  *   topics it subscribes to are refused with GROUP_SUBSCRIBED_TO_TOPIC and the others deleted.
  * - Partitions without a commit are answered NONE (nothing to delete).
  */
-import { OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/messages/offset-delete.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, OffsetDeleteRequest, OffsetDeleteResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({

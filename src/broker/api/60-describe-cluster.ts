@@ -4,8 +4,7 @@
  * broker for controllers (2) is MISMATCHED_ENDPOINT_TYPE, any other value UNSUPPORTED_ENDPOINT_TYPE,
  * as Kafka answers. Authorized operations are not computed (no ACLs): Kafka's "not requested" value.
  */
-import { DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/messages/describe-cluster.js';
-import { ApiKey } from '../../protocol/messages/index.js';
+import { ApiKey, DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 

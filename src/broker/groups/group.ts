@@ -16,7 +16,7 @@
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { Reader } from '../../protocol/codec/reader.js';
-import { ConsumerProtocolSubscription } from '../../protocol/messages/consumer-protocol-subscription.js';
+import { ConsumerProtocolSubscription } from '../../protocol/messages/index.js';
 
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 

@@ -14,8 +14,9 @@
  * records).
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { Ajv, type ErrorObject } from 'ajv';
+import type { Ajv as AjvClass, ErrorObject } from 'ajv';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Hook, HookFactory, RecordErrorInfo } from '../types.js';
 
@@ -27,6 +28,14 @@ export interface JsonSchemaOptions {
 
 /** Named limit: record errors listed in one produce answer (the rest are counted in the message). */
 export const MAX_RECORD_ERRORS = 100;
+
+// ajv is loaded when a json-schema hook is created, not when the built-in hooks are imported: it is
+// large, and most brokers run without this hook.
+const require = createRequire(import.meta.url);
+let AjvCtor: typeof AjvClass | undefined;
+function loadAjv(): typeof AjvClass {
+  return (AjvCtor ??= (require('ajv') as typeof import('ajv')).Ajv);
+}
 
 function describe(e: ErrorObject): string {
   const where = e.instancePath === '' ? 'value' : `value${e.instancePath}`;
@@ -47,6 +56,7 @@ export const jsonSchemaHook: HookFactory<JsonSchemaOptions> = (options, ctx): Ho
       throw new TypeError(`json-schema: cannot read schemaFile ${file}: ${(err as Error).message}`);
     }
   } else throw new TypeError('json-schema: options.schema or options.schemaFile is required');
+  const Ajv = loadAjv();
   const ajv = new Ajv({ allErrors: false, strict: false });
   let validate;
   try {

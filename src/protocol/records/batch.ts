@@ -13,7 +13,7 @@
  * 2^53, which offsets, epoch-millisecond timestamps and broker-allocated producer ids never reach;
  * writers reject values that are not safe integers.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { Compression, isCompressionType } from './compression.js';
 import {
   CORRUPT_MESSAGE,

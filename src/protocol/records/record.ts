@@ -11,7 +11,7 @@
  * Decoded keys, values and header values are views (no copy) into the batch bytes, or into the
  * decompressed buffer: copy them if the source buffer is going to be reused.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_BYTES,

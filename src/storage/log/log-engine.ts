@@ -36,6 +36,7 @@ import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogConte
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
 import { Mutex } from './mutex.js';
+import type { CompactingEngine } from './compacting.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 export const LOCK_FILE = '.lock';
@@ -70,14 +71,7 @@ export interface OpenReport {
   ms: number;
 }
 
-/** An engine whose logs can be compacted (the maintenance loop looks for this). */
-export interface CompactingEngine {
-  compact(topic: string, partition: number, options: CleanOptions): Promise<CleanResult>;
-}
-
-export function isCompactingEngine(e: unknown): e is CompactingEngine {
-  return typeof (e as CompactingEngine | null)?.compact === 'function';
-}
+export { isCompactingEngine, type CompactingEngine } from './compacting.js';
 
 export class LogEngine implements StorageEngine, CompactingEngine {
   readonly kind: string = 'log';

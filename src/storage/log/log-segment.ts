@@ -13,7 +13,7 @@
  */
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../protocol/records/crc32c.js';
 import {
   ATTRIBUTES_OFFSET,
   BATCH_HEADER_BYTES,

@@ -20,7 +20,7 @@
  */
 import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from '../../protocol/records/crc32c.js';
 import type { CommittedOffset, TopicRecord } from '../engine.js';
 import { offsetKey } from '../engine.js';
 import { fsyncDir, readAt, removeFile, writeFully, type FaultHooks } from './files.js';
