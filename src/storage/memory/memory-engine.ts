@@ -18,6 +18,22 @@ import type {
 import { offsetKey } from '../engine.js';
 
 /**
+ * The bytes of an appended batch as this engine keeps them. A batch that is at least a quarter of the
+ * memory it is a view of (a request frame of its own, or a good part of one socket read, whose other
+ * parts are mostly the batches of the same or neighbouring requests) is kept as it is: copying it
+ * would cost an allocation and a copy per batch (with Buffer.from also zero-filling) — about a sixth
+ * of the broker's CPU on a stream of 16 KiB produce requests. A smaller batch is copied out, so that
+ * stored bytes never hold more than four times their size in memory. The request's bytes are not
+ * used after the append either way.
+ */
+function keep(src: Buffer): Buffer {
+  if (src.length * 4 >= src.buffer.byteLength) return src;
+  const copy = Buffer.allocUnsafe(src.length);
+  src.copy(copy);
+  return copy;
+}
+
+/**
  * One partition's log in memory. Batches are kept in parallel arrays for cheap binary search.
  * Exported for engines that build on this one (the write-ahead-logged `memory` engine restores a
  * partition from a snapshot through it); the broker only sees MemoryEngine.
@@ -32,8 +48,7 @@ export class MemoryPartitionLog {
 
   append(batch: AppendBatch): number {
     const base = this.highWatermark;
-    // Keep our own copy: the request frame the bytes arrived in may be shared with other requests.
-    const bytes = Buffer.from(batch.bytes);
+    const bytes = keep(batch.bytes);
     bytes.writeBigInt64BE(BigInt(base), 0);
     this.batches.push(bytes);
     this.baseOffsets.push(base);
