@@ -10,12 +10,12 @@
  * (and therefore the messages load.ts builds from them) are identical. test/config-validator.test.ts
  * regenerates it and fails on a difference, so it cannot drift from the schema.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Ajv, type Options } from 'ajv';
 import standaloneModule from 'ajv/dist/standalone/index.js';
 import { configFileSchema } from '../src/config/schema.js';
+import { writeOrCheck } from './generated-file.js';
 
 /**
  * The options the validator is compiled with (`code` only shapes the emitted source). inlineRefs:
@@ -59,26 +59,7 @@ export function defaultValidatorPath(): string {
 }
 
 function main(argv: string[]): number {
-  const check = argv.includes('--check');
-  const unknown = argv.find((a) => a !== '--check');
-  if (unknown !== undefined) {
-    process.stderr.write(`usage: gen-config-validator [--check]\nunknown argument: ${unknown}\n`);
-    return 2;
-  }
-  const file = defaultValidatorPath();
-  const text = generateValidator();
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : null;
-  if (check) {
-    if (current !== text) {
-      process.stderr.write(`${file} is out of date: run \`npm run build && npm run gen:config\`\n`);
-      return 1;
-    }
-    process.stdout.write(`${file} is up to date\n`);
-    return 0;
-  }
-  if (current !== text) writeFileSync(file, text);
-  process.stdout.write(`${file} ${current === text ? 'unchanged' : 'written'}\n`);
-  return 0;
+  return writeOrCheck('gen-config-validator', argv, defaultValidatorPath(), generateValidator(), 'npm run build && npm run gen:config');
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
