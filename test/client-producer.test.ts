@@ -132,6 +132,32 @@ describe('client producer', () => {
     });
   }
 
+  for (const [topicCodec, producerCodec, id] of [['gzip', 'none', 1], ['uncompressed', 'zstd', 0], ['lz4', 'snappy', 3]] as const) {
+    test(`topic compression.type=${topicCodec}: a ${producerCodec} batch is stored as ${topicCodec}, records, offsets and sequences kept`, async () => {
+      const topic = `p-topic-codec-${topicCodec}`;
+      await admin.createTopics([{ topic, numPartitions: 1, configs: { 'compression.type': topicCodec } }]);
+      const producer = new Producer({ bootstrap: broker.bootstrap, compression: producerCodec });
+      try {
+        const values = Array.from({ length: 300 }, (_, i) => `record ${i} `.repeat(5 + (i % 9)));
+        const first = await producer.send(topic, values.slice(0, 150).map((v, i) => ({ key: `k${i}`, value: v, headers: { i: String(i) } })));
+        const second = await producer.send(topic, values.slice(150).map((v, i) => ({ key: `k${150 + i}`, value: v, headers: { i: String(150 + i) } })));
+        assert.deepEqual([...first, ...second].map((r) => r.offset), values.map((_, i) => i));
+        const batches = await storedBatches(broker.port, topic, 0);
+        for (const b of batches) {
+          const h = readBatchHeader(b);
+          assert.equal(h.compression, id);
+          assert.ok(h.producerId >= 0, 'the producer id is kept');
+        }
+        const recs = await fetchAll(broker.port, topic, 0);
+        assert.deepEqual(recs.map((r) => r.value!.toString()), values);
+        assert.deepEqual(recs.map((r) => r.key!.toString()), values.map((_, i) => `k${i}`));
+        assert.deepEqual(recs.map((r) => r.headers[0]!.value!.toString()), values.map((_, i) => String(i)));
+      } finally {
+        await producer.close();
+      }
+    });
+  }
+
   test('acks 0, 1 and all: all records arrive; acks=0 reports offset -1', async () => {
     await admin.createTopics([{ topic: 'p-acks', numPartitions: 1 }]);
     for (const acks of [0, 1, 'all'] as const) {

@@ -4,9 +4,10 @@
  * sequence, wake long-polling fetches. The records themselves are never decoded here.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
+import { validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type TimestampType, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
-import { decodeBatch } from '../protocol/records/record.js';
+import { decodeBatch, encodeBatch } from '../protocol/records/record.js';
+import { Compression, type CompressionType } from '../protocol/records/compression.js';
 import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
 import type { RequestContext } from './handler.js';
@@ -51,7 +52,19 @@ interface AppendPolicy {
   afterMs: number;
   /** The records must be decoded: keys of a compacted topic, or bounded CreateTime timestamps. */
   checkRecords: boolean;
+  /** The topic's `compression.type` when it is not 'producer': batches are stored in this codec. */
+  compression: CompressionType | null;
+  /** compression.gzip.level / compression.zstd.level for that codec (undefined: the codec's default). */
+  compressionLevel: number | undefined;
 }
+
+const TOPIC_CODECS: Record<string, CompressionType> = {
+  uncompressed: Compression.none,
+  gzip: Compression.gzip,
+  snappy: Compression.snappy,
+  lz4: Compression.lz4,
+  zstd: Compression.zstd,
+};
 
 const policies = new WeakMap<Topic, AppendPolicy>();
 
@@ -64,6 +77,9 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
   const beforeMs = Number(value('message.timestamp.before.max.ms') ?? UNLIMITED_MS);
   const afterMs = Number(value('message.timestamp.after.max.ms') ?? UNLIMITED_MS);
   const checkTime = !logAppendTime && (beforeMs < UNLIMITED_MS || afterMs < UNLIMITED_MS);
+  const compression = TOPIC_CODECS[value('compression.type') ?? 'producer'] ?? null;
+  const level =
+    compression === Compression.gzip ? Number(value('compression.gzip.level') ?? -1) : compression === Compression.zstd ? Number(value('compression.zstd.level') ?? 3) : -1;
   p = {
     maxMessageBytes: Number(value('max.message.bytes') ?? broker.config.messageMaxBytes),
     logAppendTime,
@@ -71,6 +87,8 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
     beforeMs,
     afterMs,
     checkRecords: compacted || checkTime,
+    compression,
+    compressionLevel: level === -1 ? undefined : level,
   };
   policies.set(topic, p);
   return p;
@@ -108,6 +126,53 @@ async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatc
   if (keyErrors.length > 0) return failed(ErrorCode.INVALID_RECORD, keyErrors[0]!.batchIndexErrorMessage, keyErrors);
   if (timeErrors.length > 0) return failed(ErrorCode.INVALID_TIMESTAMP, timeErrors[0]!.batchIndexErrorMessage, timeErrors);
   return null;
+}
+
+/**
+ * A topic whose `compression.type` names a codec stores its batches in that codec, as Kafka does: a
+ * batch in another codec (or uncompressed) is decoded and written again, keeping everything but the
+ * codec — offsets deltas, timestamps, producer id, epoch and sequence, attributes. The result must
+ * still fit max.message.bytes (RECORD_TOO_LARGE otherwise, as Kafka answers).
+ */
+async function recompress(h: ValidatedBatch, policy: AppendPolicy): Promise<ValidatedBatch | PartitionAppendResult> {
+  let records;
+  try {
+    ({ records } = await decodeBatch(h.buffer, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES }));
+  } catch (err) {
+    if (err instanceof RecordsError) return failed(err.errorCode, err.message);
+    throw err;
+  }
+  const bytes = await encodeBatch({
+    records: records.map((r) => ({
+      key: r.key,
+      value: r.value,
+      headers: r.headers,
+      timestamp: h.baseTimestamp + r.timestampDelta,
+      offsetDelta: r.offsetDelta,
+      attributes: r.attributes,
+    })),
+    baseOffset: h.baseOffset,
+    compression: policy.compression!,
+    ...(policy.compressionLevel === undefined ? {} : { compressionLevel: policy.compressionLevel }),
+    timestampType: h.timestampType as TimestampType,
+    isTransactional: h.isTransactional,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    baseTimestamp: h.baseTimestamp,
+    maxTimestamp: h.maxTimestamp,
+    lastOffsetDelta: h.lastOffsetDelta,
+  });
+  if (bytes.length > policy.maxMessageBytes) {
+    return failed(ErrorCode.MESSAGE_TOO_LARGE, `The batch is ${bytes.length} bytes in the topic's compression.type, larger than max.message.bytes (${policy.maxMessageBytes})`);
+  }
+  try {
+    return validateBatches(bytes, { maxMessageBytes: policy.maxMessageBytes, fromClient: false })[0]!;
+  } catch (err) {
+    if (err instanceof RecordsError) return failed(err.errorCode, err.message);
+    throw err;
+  }
 }
 
 export async function appendToPartition(
@@ -174,6 +239,12 @@ async function appendBatch(
     const hooked = await broker.hooks.beforeProduce(ctx, topicName, partition, h);
     if ('errorCode' in hooked) return hooked;
     h = hooked;
+  }
+
+  if (policy.compression !== null && h.compression !== policy.compression && h.lastOffsetDelta >= 0) {
+    const re = await recompress(h, policy);
+    if ('errorCode' in re) return re;
+    h = re;
   }
 
   setPartitionLeaderEpoch(h.buffer, LEADER_EPOCH);
