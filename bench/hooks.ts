@@ -23,11 +23,11 @@ import { once } from 'node:events';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { startBroker } from '../src/broker/index.js';
-import { RawClient, decodeResponse } from '../test/helpers/raw-client.js';
+import { RawClient } from '../test/helpers/raw-client.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
-import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
 import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
+import { pipelinedProduce } from './wire-load.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { stampHeadersHook, redactHook } from '../src/hooks/builtin/index.js';
 import type { Hook } from '../src/hooks/types.js';
@@ -117,31 +117,7 @@ async function startChild(set: HookSet): Promise<Child> {
 async function produce(port: number, total: number, topic = TOPIC): Promise<number> {
   const batch = await encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ value: recordValue(i) })) });
   const perConnection = Math.ceil(total / RECORDS_PER_BATCH / CONNECTIONS);
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawClient.connect(port)));
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    clients.map(async (client, ci) => {
-      let sent = 0;
-      let answered = 0;
-      const frame = (i: number) =>
-        client.frame(ApiKey.Produce, 9, ProduceRequest, {
-          acks: 1,
-          timeoutMs: 30_000,
-          topicData: [{ name: topic, partitionData: [{ index: (ci + i) % PARTITIONS, records: batch }] }],
-        });
-      while (sent < Math.min(PIPELINE, perConnection)) client.write(frame(sent++));
-      while (answered < perConnection) {
-        const res = decodeResponse((await client.readFrame(60_000))!, ApiKey.Produce, 9, ProduceResponse);
-        const code = res.responses[0]!.partitionResponses[0]!.errorCode;
-        if (code !== 0) throw new Error(`produce error ${code}`);
-        answered++;
-        if (sent < perConnection) client.write(frame(sent++));
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  for (const c of clients) c.close();
-  return seconds;
+  return pipelinedProduce(port, { topic, partitions: PARTITIONS, batch, connections: CONNECTIONS, pipeline: PIPELINE, batchesPerConnection: perConnection, timeoutMs: 60_000 });
 }
 
 /** Fetch everything back from offset 0 (one connection, all partitions per request); returns [records, seconds]. */

@@ -20,7 +20,7 @@ import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produc
 import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
-import { decodeResponse } from '../test/helpers/raw-client.js';
+import { pipelinedProduce } from './wire-load.js';
 import { runComparison, formatTable, type ComparisonResult } from './compare.js';
 import { runClientBench, formatClientTable } from './client.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
@@ -62,30 +62,7 @@ async function produceLoad(port: number, topic: string, partitions: number): Pro
   const batch = await encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ value: Buffer.alloc(RECORD_BYTES, i) })) });
   const batchesTotal = TOTAL_RECORDS / RECORDS_PER_BATCH;
   const perConnection = Math.ceil(batchesTotal / CONNECTIONS);
-  const clients = await Promise.all(Array.from({ length: CONNECTIONS }, () => RawClient.connect(port)));
-  const started = process.hrtime.bigint();
-  await Promise.all(
-    clients.map(async (client, ci) => {
-      let sent = 0;
-      let answered = 0;
-      const frame = (i: number) =>
-        client.frame(ApiKey.Produce, 9, ProduceRequest, {
-          acks: 1,
-          timeoutMs: 30_000,
-          topicData: [{ name: topic, partitionData: [{ index: (ci + i) % partitions, records: batch }] }],
-        });
-      while (sent < Math.min(PIPELINE, perConnection)) client.write(frame(sent++));
-      while (answered < perConnection) {
-        const res = decodeResponse((await client.readFrame(30_000))!, ApiKey.Produce, 9, ProduceResponse);
-        const code = res.responses[0]!.partitionResponses[0]!.errorCode;
-        if (code !== 0) throw new Error(`produce error ${code}`);
-        answered++;
-        if (sent < perConnection) client.write(frame(sent++));
-      }
-    }),
-  );
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  for (const c of clients) c.close();
+  const seconds = await pipelinedProduce(port, { topic, partitions, batch, connections: CONNECTIONS, pipeline: PIPELINE, batchesPerConnection: perConnection });
   const records = perConnection * CONNECTIONS * RECORDS_PER_BATCH;
   return row('produce 1 KiB, acks=1, 4 conns', records, seconds);
 }

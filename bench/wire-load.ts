@@ -1,0 +1,50 @@
+/**
+ * The wire-level produce load shared by bench/run.ts and bench/hooks.ts: `connections` raw
+ * connections, each keeping `pipeline` Produce requests (v9, acks=1, one pre-encoded batch each) in
+ * flight, spread over the topic's partitions, until each has had `batchesPerConnection` answered.
+ * Nearly free on the client side, so the figure is the broker's. Resolves with the seconds taken.
+ */
+import { RawClient, decodeResponse } from '../test/helpers/raw-client.js';
+import { ApiKey } from '../src/protocol/messages/index.js';
+import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
+
+export interface WireProduceOptions {
+  topic: string;
+  partitions: number;
+  batch: Buffer;
+  connections: number;
+  pipeline: number;
+  batchesPerConnection: number;
+  /** How long to wait for one answer (default 30 s). */
+  timeoutMs?: number;
+}
+
+export async function pipelinedProduce(port: number, o: WireProduceOptions): Promise<number> {
+  const clients = await Promise.all(Array.from({ length: o.connections }, () => RawClient.connect(port)));
+  const started = process.hrtime.bigint();
+  try {
+    await Promise.all(
+      clients.map(async (client, ci) => {
+        let sent = 0;
+        let answered = 0;
+        const frame = (i: number) =>
+          client.frame(ApiKey.Produce, 9, ProduceRequest, {
+            acks: 1,
+            timeoutMs: 30_000,
+            topicData: [{ name: o.topic, partitionData: [{ index: (ci + i) % o.partitions, records: o.batch }] }],
+          });
+        while (sent < Math.min(o.pipeline, o.batchesPerConnection)) client.write(frame(sent++));
+        while (answered < o.batchesPerConnection) {
+          const res = decodeResponse((await client.readFrame(o.timeoutMs ?? 30_000))!, ApiKey.Produce, 9, ProduceResponse);
+          const code = res.responses[0]!.partitionResponses[0]!.errorCode;
+          if (code !== 0) throw new Error(`produce error ${code}`);
+          answered++;
+          if (sent < o.batchesPerConnection) client.write(frame(sent++));
+        }
+      }),
+    );
+    return Number(process.hrtime.bigint() - started) / 1e9;
+  } finally {
+    for (const c of clients) c.close();
+  }
+}
