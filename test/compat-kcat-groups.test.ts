@@ -11,10 +11,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
 import type { RunningBroker } from '../src/broker/index.js';
 import { testBroker } from './helpers/broker.js';
 import { findKcat, requireClient, run, skipUnless } from './helpers/external.js';
+import { seedTopic } from './helpers/seed-topic.js';
 
 const kcat = findKcat();
 const PARTITIONS = 4;
@@ -36,17 +36,7 @@ describe('kcat -G (librdkafka balanced consumer) groups', { skip: skipUnless(kca
     requireClient(kcat);
     // Long enough for two processes started together to land in the first generation.
     b = await testBroker({ groupInitialRebalanceDelayMs: 1_000 });
-    const kafka = new Kafka({ clientId: 'kcat-groups-setup', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-    await admin.disconnect();
-    const producer = kafka.producer();
-    await producer.connect();
-    const messages = [];
-    for (let p = 0; p < PARTITIONS; p++) for (let i = 0; i < PER_PARTITION; i++) messages.push({ partition: p, value: `p${p}-${i}` });
-    await producer.send({ topic, messages });
-    await producer.disconnect();
+    await seedTopic(b.bootstrap, topic, PARTITIONS, PER_PARTITION, 'kcat-groups-setup');
   });
 
   after(async () => {

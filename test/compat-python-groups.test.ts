@@ -15,10 +15,10 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel } from 'kafkajs';
 import type { RunningBroker } from '../src/broker/index.js';
 import { testBroker } from './helpers/broker.js';
 import { findConfluentKafka, requireClient, run, skipUnless } from './helpers/external.js';
+import { seedTopic } from './helpers/seed-topic.js';
 
 const python = findConfluentKafka();
 /** The script lives in the source tree: dist/test/x.js -> ../../test/clients/python_client.py. */
@@ -89,17 +89,7 @@ describe('confluent-kafka (Python, librdkafka) consumer groups', { skip: skipUnl
   before(async () => {
     requireClient(python);
     b = await testBroker({ groupInitialRebalanceDelayMs: 100 });
-    const kafka = new Kafka({ clientId: 'py-groups-setup', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-    await admin.disconnect();
-    const producer = kafka.producer();
-    await producer.connect();
-    const messages = [];
-    for (let p = 0; p < PARTITIONS; p++) for (let i = 0; i < PER_PARTITION; i++) messages.push({ partition: p, value: `p${p}-${i}` });
-    await producer.send({ topic, messages });
-    await producer.disconnect();
+    await seedTopic(b.bootstrap, topic, PARTITIONS, PER_PARTITION, 'py-groups-setup');
   });
 
   after(async () => {
