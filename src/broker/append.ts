@@ -4,9 +4,9 @@
  * sequence, wake long-polling fetches. The records themselves are never decoded here.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type TimestampType, type ValidatedBatch } from '../protocol/records/batch.js';
+import { validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
-import { decodeBatch, encodeBatch } from '../protocol/records/record.js';
+import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord } from '../protocol/records/record.js';
 import { Compression, type CompressionType } from '../protocol/records/compression.js';
 import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
@@ -94,6 +94,16 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
   return p;
 }
 
+/** The batch's records, or the answer for a batch whose records cannot be read. */
+async function readRecords(h: ValidatedBatch): Promise<DecodedRecord[] | PartitionAppendResult> {
+  try {
+    return (await decodeBatch(h.buffer, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES })).records;
+  } catch (err) {
+    if (err instanceof RecordsError) return failed(err.errorCode, err.message);
+    throw err;
+  }
+}
+
 /**
  * Checks that need the records themselves, done only when the topic's configs ask for them (so an
  * ordinary topic never decodes a batch): a compacted topic refuses records without a key, and
@@ -102,13 +112,8 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
 async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatch): Promise<PartitionAppendResult | null> {
   const { compacted, beforeMs, afterMs } = policy;
   const checkTime = !policy.logAppendTime && (beforeMs < UNLIMITED_MS || afterMs < UNLIMITED_MS);
-  let records;
-  try {
-    ({ records } = await decodeBatch(h.buffer, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES }));
-  } catch (err) {
-    if (err instanceof RecordsError) return failed(err.errorCode, err.message);
-    throw err;
-  }
+  const records = await readRecords(h);
+  if (!Array.isArray(records)) return records;
   const now = Date.now();
   const keyErrors: RecordError[] = [];
   const timeErrors: RecordError[] = [];
@@ -135,13 +140,8 @@ async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatc
  * still fit max.message.bytes (RECORD_TOO_LARGE otherwise, as Kafka answers).
  */
 async function recompress(h: ValidatedBatch, policy: AppendPolicy): Promise<ValidatedBatch | PartitionAppendResult> {
-  let records;
-  try {
-    ({ records } = await decodeBatch(h.buffer, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES }));
-  } catch (err) {
-    if (err instanceof RecordsError) return failed(err.errorCode, err.message);
-    throw err;
-  }
+  const records = await readRecords(h);
+  if (!Array.isArray(records)) return records;
   const bytes = await encodeBatch({
     records: records.map((r) => ({
       key: r.key,
@@ -151,16 +151,9 @@ async function recompress(h: ValidatedBatch, policy: AppendPolicy): Promise<Vali
       offsetDelta: r.offsetDelta,
       attributes: r.attributes,
     })),
-    baseOffset: h.baseOffset,
+    ...sameHeaderAs(h),
     compression: policy.compression!,
     ...(policy.compressionLevel === undefined ? {} : { compressionLevel: policy.compressionLevel }),
-    timestampType: h.timestampType as TimestampType,
-    isTransactional: h.isTransactional,
-    partitionLeaderEpoch: h.partitionLeaderEpoch,
-    producerId: h.producerId,
-    producerEpoch: h.producerEpoch,
-    baseSequence: h.baseSequence,
-    baseTimestamp: h.baseTimestamp,
     maxTimestamp: h.maxTimestamp,
     lastOffsetDelta: h.lastOffsetDelta,
   });

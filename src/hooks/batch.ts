@@ -17,7 +17,7 @@
  */
 import { TimestampType, type BatchHeader } from '../protocol/records/batch.js';
 import { compressionName, type CompressionType } from '../protocol/records/compression.js';
-import { decodeBatch, encodeBatch, type DecodedRecord, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
+import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
 import type { HookBatch, HookRecord } from './types.js';
 
 /** Named limit: the most bytes one batch may decompress to for a hook (as the produce path's). */
@@ -240,16 +240,9 @@ export class LazyBatch implements HookBatch {
     if (kept.length === 0 && !keepOffsets) return { bytes: null, recordCount: 0 };
     const logAppendTime = h.timestampType === TimestampType.logAppendTime;
     const bytes = await encodeBatch({
+      ...sameHeaderAs(h),
       records: kept.map((r, i) => r.toInput(h.baseTimestamp, keepOffsets ? r.offsetDelta : i)),
-      baseOffset: h.baseOffset,
       compression: h.compression as CompressionType,
-      timestampType: h.timestampType as TimestampType,
-      isTransactional: h.isTransactional,
-      partitionLeaderEpoch: h.partitionLeaderEpoch,
-      producerId: h.producerId,
-      producerEpoch: h.producerEpoch,
-      baseSequence: h.baseSequence,
-      baseTimestamp: h.baseTimestamp,
       // LogAppendTime: the broker's time stays; CreateTime: the largest kept timestamp (an empty
       // batch keeps the old one so time lookups still find its position).
       maxTimestamp: logAppendTime || kept.length === 0 ? h.maxTimestamp : undefined,

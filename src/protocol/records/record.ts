@@ -443,6 +443,25 @@ export async function encodeBatch(opts: EncodeBatchOptions): Promise<Buffer> {
   return finishBatch(header, compression, records, payload);
 }
 
+/**
+ * The EncodeBatchOptions that write a batch again with `h`'s header: base offset, timestamp type,
+ * transactional flag, leader epoch, producer id, epoch and base sequence, base timestamp (to which
+ * the records' timestamps are relative). Records, codec, max timestamp and last offset delta are the
+ * caller's to give.
+ */
+export function sameHeaderAs(h: BatchHeader): Omit<EncodeBatchOptions, 'records'> {
+  return {
+    baseOffset: h.baseOffset,
+    timestampType: h.timestampType as TimestampType,
+    isTransactional: h.isTransactional,
+    partitionLeaderEpoch: h.partitionLeaderEpoch,
+    producerId: h.producerId,
+    producerEpoch: h.producerEpoch,
+    baseSequence: h.baseSequence,
+    baseTimestamp: h.baseTimestamp,
+  };
+}
+
 /** Synchronous encodeBatch for uncompressed batches (e.g. transaction markers). */
 export function encodeBatchSync(opts: EncodeBatchOptions): Buffer {
   const compression = opts.compression ?? Compression.none;
