@@ -43,6 +43,7 @@ describe('client consumer (no group)', () => {
       { topic: 'c-prefetch', numPartitions: 1 },
       { topic: 'c-reset', numPartitions: 1 },
       { topic: 'c-polls', numPartitions: 3 },
+      { topic: 'c-tail', numPartitions: 2 },
     ]);
   });
   after(async () => {
@@ -194,6 +195,33 @@ describe('client consumer (no group)', () => {
       assert.deepEqual(seen, [40, 40, 40]);
       assert.ok(elapsed < 10_000, `took ${elapsed} ms: a long poll held back a data fetch`);
     } finally {
+      await consumer.close();
+    }
+  });
+
+  test('a partition that reaches its end while a long poll for another is out gets new records at once', async () => {
+    // Partition 0 stays empty: a long poll for it waits maxWaitMs (20 s). Partition 1 gets a burst
+    // that takes several fetches (maxPartitionBytes 2,000), reaches its end while that poll is out,
+    // and must then be polled on its own, so a record produced later arrives without waiting for
+    // partition 0's poll.
+    const consumer = new Consumer({ bootstrap: broker.bootstrap, autoOffsetReset: 'earliest', maxWaitMs: 20_000, maxPartitionBytes: 2_000 });
+    const small = new Producer({ bootstrap: broker.bootstrap, batchSizeBytes: 2_000 });
+    try {
+      consumer.assign([0, 1].map((partition) => ({ topic: 'c-tail', partition })));
+      await new Promise((r) => setTimeout(r, 300)); // both partitions at their (empty) end: one poll
+      const value = Buffer.alloc(500, 3);
+      for (let i = 0; i < 10; i++) await small.send('c-tail', Array.from({ length: 4 }, () => ({ value, partition: 1 })));
+      const burst = await take(consumer, 40, 15_000);
+      assert.ok(burst.every((m) => m.partition === 1));
+      await new Promise((r) => setTimeout(r, 300)); // partition 1 is at its end again
+      const started = Date.now();
+      await small.send('c-tail', [{ value: 'late', partition: 1 }]);
+      const [late] = await take(consumer, 1, 15_000);
+      assert.equal(late!.value!.toString(), 'late');
+      const elapsed = Date.now() - started;
+      assert.ok(elapsed < 10_000, `took ${elapsed} ms: the record waited for another partition's long poll`);
+    } finally {
+      await small.close();
       await consumer.close();
     }
   });

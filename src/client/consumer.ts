@@ -3,9 +3,10 @@
  * (chosen partitions, no group).
  *
  * - Fetching runs ahead of the application on connections of its own (a long poll never delays
- *   heartbeats or commits): per leader broker, up to two fetches for partitions that have data to
- *   read and one long poll for partitions at the end of their log, so a poll that waits for new
- *   records never holds back refilling a partition the application has drained. Prefetch is bounded: a partition is
+ *   heartbeats or commits): per leader broker, a long poll for partitions at the end of their log
+ *   and up to two fetches for partitions that have data to read; long polls never hold both data
+ *   connections, so a poll that waits for new records never holds back refilling a partition the
+ *   application has drained. Prefetch is bounded: a partition is
  *   fetched again only when less than `maxPartitionBytes` of it is buffered, and nothing is fetched
  *   while `maxBufferedBytes` are buffered in total, so memory stays bounded however slow the
  *   application is.
@@ -536,12 +537,13 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     if (needMetadata) {
       void this.cluster.refreshMetadata().then(() => this.wake(), () => {});
     }
-    // Per leader, on connections of their own: one long poll for partitions at the end of their log,
+    // Per leader, on connections of their own: a long poll for partitions at the end of their log,
     // and up to two fetches for partitions with records to read (disjoint partitions). A long poll
-    // waits up to maxWaitMs for new records; were it to take a data slot, partitions the application
-    // has just drained (left out of earlier fetches because their buffers were full) would wait for
-    // it. Partitions at the end of their log that missed the poll ride along with a data fetch, which
-    // the broker answers at once anyway.
+    // waits up to maxWaitMs for new records; were long polls to hold both data connections,
+    // partitions the application has just drained (left out of earlier fetches because their
+    // buffers were full) would wait for them. So partitions at the end of their log that missed the
+    // poll ride along with a data fetch (which the broker answers at once anyway), or, with nothing
+    // else to fetch, take a second long poll on one data connection while the other one is free.
     let started = false;
     for (const [leader, { behind, caughtUp }] of byLeader) {
       let slots = this.fetchingLeaders.get(leader);
@@ -553,8 +555,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
         waiting = [];
         started = true;
       }
-      if (behind.length === 0) continue;
-      const slot = !slots.has('fetch') ? 'fetch' : !slots.has('fetch2') ? 'fetch2' : null;
+      let slot: FetchSlot | null = null;
+      if (behind.length > 0) slot = !slots.has('fetch') ? 'fetch' : !slots.has('fetch2') ? 'fetch2' : null;
+      else if (waiting.length > 0 && !slots.has('fetch') && !slots.has('fetch2')) slot = 'fetch2';
       if (slot === null) continue;
       slots.add(slot);
       void this.fetchFrom(leader, [...behind, ...waiting], slot);
