@@ -137,7 +137,7 @@ async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatc
  * A topic whose `compression.type` names a codec stores its batches in that codec, as Kafka does: a
  * batch in another codec (or uncompressed) is decoded and written again, keeping everything but the
  * codec — offsets deltas, timestamps, producer id, epoch and sequence, attributes. The result must
- * still fit max.message.bytes (RECORD_TOO_LARGE otherwise, as Kafka answers).
+ * still fit max.message.bytes (MESSAGE_TOO_LARGE otherwise — the Java client's RecordTooLargeException).
  */
 async function recompress(h: ValidatedBatch, policy: AppendPolicy): Promise<ValidatedBatch | PartitionAppendResult> {
   const records = await readRecords(h);
