@@ -25,9 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { startBroker } from '../src/broker/index.js';
 import { RawClient } from '../test/helpers/raw-client.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
-import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
-import { pipelinedProduce } from './wire-load.js';
+import { fetchEverything, pipelinedProduce } from './wire-load.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { stampHeadersHook, redactHook } from '../src/hooks/builtin/index.js';
 import type { Hook } from '../src/hooks/types.js';
@@ -121,36 +120,8 @@ async function produce(port: number, total: number, topic = TOPIC): Promise<numb
 }
 
 /** Fetch everything back from offset 0 (one connection, all partitions per request); returns [records, seconds]. */
-async function fetchAllBack(port: number, topic = TOPIC): Promise<[number, number]> {
-  const client = await RawClient.connect(port);
-  const offsets = new Array<number>(PARTITIONS).fill(0);
-  let records = 0;
-  const started = process.hrtime.bigint();
-  for (;;) {
-    const res = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 50 << 20,
-      topics: [{ topic, partitions: offsets.map((o, p) => ({ partition: p, fetchOffset: BigInt(o), partitionMaxBytes: 8 << 20 })) }],
-    });
-    let got = 0;
-    for (const p of res.responses[0]!.partitions) {
-      if (p.errorCode !== 0) throw new Error(`fetch error ${p.errorCode}`);
-      const bytes = p.records as Buffer;
-      for (let at = 0; at + 61 <= bytes.length; ) {
-        const base = Number(bytes.readBigInt64BE(at));
-        const next = base + bytes.readInt32BE(at + 23) + 1;
-        got += next - Math.max(base, offsets[p.partitionIndex]!);
-        offsets[p.partitionIndex] = next;
-        at += 12 + bytes.readInt32BE(at + 8);
-      }
-    }
-    records += got;
-    if (got === 0) break;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  client.close();
-  return [records, seconds];
+function fetchAllBack(port: number, topic = TOPIC): Promise<[number, number]> {
+  return fetchEverything(port, topic, PARTITIONS);
 }
 
 interface Measured {

@@ -17,10 +17,9 @@ import { fileURLToPath } from 'node:url';
 import { RawClient } from '../test/helpers/raw-client.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
-import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
-import { pipelinedProduce } from './wire-load.js';
+import { fetchEverything, pipelinedProduce } from './wire-load.js';
 import { runComparison, formatTable, type ComparisonResult } from './compare.js';
 import { runClientBench, formatClientTable } from './client.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
@@ -68,36 +67,7 @@ async function produceLoad(port: number, topic: string, partitions: number): Pro
 }
 
 async function consumeAll(port: number, topic: string, partitions: number): Promise<Row> {
-  const client = await RawClient.connect(port);
-  const offsets = new Array<number>(partitions).fill(0);
-  let records = 0;
-  const started = process.hrtime.bigint();
-  for (;;) {
-    const res = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
-      maxWaitMs: 0,
-      minBytes: 0,
-      maxBytes: 50 << 20,
-      topics: [{ topic, partitions: offsets.map((o, p) => ({ partition: p, fetchOffset: BigInt(o), partitionMaxBytes: 8 << 20 })) }],
-    });
-    let got = 0;
-    for (const p of res.responses[0]!.partitions) {
-      const bytes = p.records as Buffer;
-      // Walk batch headers only: base offset + last offset delta gives the next offset.
-      for (let at = 0; at + 61 <= bytes.length; ) {
-        const base = Number(bytes.readBigInt64BE(at));
-        const length = bytes.readInt32BE(at + 8);
-        const lastDelta = bytes.readInt32BE(at + 23);
-        const next = base + lastDelta + 1;
-        got += next - Math.max(base, offsets[p.partitionIndex]!);
-        offsets[p.partitionIndex] = next;
-        at += 12 + length;
-      }
-    }
-    records += got;
-    if (got === 0) break;
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  client.close();
+  const [records, seconds] = await fetchEverything(port, topic, partitions);
   return row('fetch everything from offset 0', records, seconds);
 }
 

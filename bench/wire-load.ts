@@ -1,5 +1,5 @@
 /**
- * The wire-level produce load shared by bench/run.ts and bench/hooks.ts: `connections` raw
+ * The wire-level load shared by bench/run.ts and bench/hooks.ts. Produce: `connections` raw
  * connections, each keeping `pipeline` Produce requests (v9, acks=1, one pre-encoded batch each) in
  * flight, spread over the topic's partitions, until each has had `batchesPerConnection` answered.
  * Nearly free on the client side, so the figure is the broker's. Resolves with the seconds taken.
@@ -7,6 +7,7 @@
 import { RawClient, decodeResponse } from '../test/helpers/raw-client.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
+import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 
 export interface WireProduceOptions {
   topic: string;
@@ -46,5 +47,44 @@ export async function pipelinedProduce(port: number, o: WireProduceOptions): Pro
     return Number(process.hrtime.bigint() - started) / 1e9;
   } finally {
     for (const c of clients) c.close();
+  }
+}
+
+/**
+ * Fetch every partition of `topic` from offset 0 on one raw connection (Fetch v12, all partitions
+ * per request, 8 MiB per partition) until a fetch brings nothing new, walking batch headers only
+ * (base offset + last offset delta give the next offset). Resolves with [records, seconds].
+ */
+export async function fetchEverything(port: number, topic: string, partitions: number): Promise<[number, number]> {
+  const client = await RawClient.connect(port);
+  const offsets = new Array<number>(partitions).fill(0);
+  let records = 0;
+  const started = process.hrtime.bigint();
+  try {
+    for (;;) {
+      const res = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
+        maxWaitMs: 0,
+        minBytes: 0,
+        maxBytes: 50 << 20,
+        topics: [{ topic, partitions: offsets.map((o, p) => ({ partition: p, fetchOffset: BigInt(o), partitionMaxBytes: 8 << 20 })) }],
+      });
+      let got = 0;
+      for (const p of res.responses[0]!.partitions) {
+        if (p.errorCode !== 0) throw new Error(`fetch error ${p.errorCode}`);
+        const bytes = p.records as Buffer;
+        for (let at = 0; at + 61 <= bytes.length; ) {
+          const base = Number(bytes.readBigInt64BE(at));
+          const next = base + bytes.readInt32BE(at + 23) + 1;
+          got += next - Math.max(base, offsets[p.partitionIndex]!);
+          offsets[p.partitionIndex] = next;
+          at += 12 + bytes.readInt32BE(at + 8);
+        }
+      }
+      records += got;
+      if (got === 0) break;
+    }
+    return [records, Number(process.hrtime.bigint() - started) / 1e9];
+  } finally {
+    client.close();
   }
 }
