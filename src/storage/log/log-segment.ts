@@ -346,20 +346,8 @@ export class LogSegment {
     // A consumer reading on from where its last fetch ended skips the index walk.
     const hint = this.readHint;
     if (hint && hint.offset <= offset && hint.position > pos && hint.position < this.size) pos = hint.position;
-    let window: Buffer = Buffer.alloc(0);
-    let windowStart = pos;
-    while (pos < this.size) {
-      if (pos + BATCH_HEADER_BYTES > windowStart + window.length) {
-        windowStart = pos;
-        window = await readAt(this.handle, pos, Math.min(SCAN_WINDOW_BYTES, this.size - pos));
-        if (window.length < BATCH_HEADER_BYTES) throw new Error(`${this.file}: short read at ${pos}`);
-      }
-      const at = pos - windowStart;
-      const last = batchLastOffset(window, at);
-      const len = batchByteLength(window, at);
-      if (len < BATCH_HEADER_BYTES) throw new Error(`${this.file}: invalid batch length ${len} at ${pos}`);
-      if (last >= offset) return { position: pos, baseOffset: batchBaseOffset(window, at), lastOffset: last };
-      pos += len;
+    for await (const h of this.headersFrom(pos)) {
+      if (h.lastOffset >= offset) return { position: h.position, baseOffset: h.baseOffset, lastOffset: h.lastOffset };
     }
     return null;
   }
