@@ -17,6 +17,7 @@ import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { createStorageEngine } from '../src/storage/index.js';
 import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
+import { valuesBatch } from './helpers/log-engine.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { Prefix, batchKey, parseBatchKey, prefixRange } from '../src/storage/rocksdb/keys.js';
 
@@ -32,10 +33,7 @@ process.on('exit', () => {
 
 const topic = (name: string, partitionCount = 1): TopicRecord => ({ name, id: `id-${name}`.padEnd(22, 'A').slice(0, 22), partitionCount, configs: {} });
 
-async function batchOf(n: number, timestamp: number, size = 10, fill = 0) {
-  const bytes = await encodeBatch({ records: Array.from({ length: n }, (_, i) => ({ value: Buffer.alloc(size, fill + i), timestamp: timestamp + i })) });
-  return { bytes, recordCount: n, maxTimestamp: timestamp + n - 1 };
-}
+const batchOf = valuesBatch;
 
 async function openEngine(dir: string, fsync: 'always' | 'interval' | 'never' = 'always'): Promise<RocksDbEngine> {
   const e = new RocksDbEngine({ path: dir, fsync, fsyncIntervalMs: 5 });

@@ -12,7 +12,7 @@ import { WalMemoryEngine, type WalEngineOptions } from '../src/storage/memory-wa
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { createStorageEngine } from '../src/storage/index.js';
 import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
-import { encodeBatch } from '../src/protocol/records/record.js';
+import { valuesBatch } from './helpers/log-engine.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { FRAME_HEADER_BYTES } from '../src/storage/memory-wal/wal-format.js';
 
@@ -28,10 +28,7 @@ process.on('exit', () => {
 
 const topic = (name: string, partitionCount = 1): TopicRecord => ({ name, id: `id-${name}`.padEnd(22, 'A').slice(0, 22), partitionCount, configs: {} });
 
-async function batchOf(n: number, timestamp: number, size = 10, fill = 0) {
-  const bytes = await encodeBatch({ records: Array.from({ length: n }, (_, i) => ({ value: Buffer.alloc(size, fill + i), timestamp: timestamp + i })) });
-  return { bytes, recordCount: n, maxTimestamp: timestamp + n - 1 };
-}
+const batchOf = valuesBatch;
 
 async function openEngine(dir: string, options: Partial<WalEngineOptions> = {}): Promise<WalMemoryEngine> {
   const e = new WalMemoryEngine({ path: dir, ...options });
