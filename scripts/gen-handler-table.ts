@@ -1,6 +1,6 @@
 /**
  * Generates src/broker/api/table.ts from the handler modules src/broker/api/NN-name.ts: for each, the
- * API key and versions it declares and how to import it. The registry (api/registry.ts) serves
+ * API key, versions and first client-throttling version it declares and how to import it. The registry (api/registry.ts) serves
  * ApiVersions and dispatch checks from this table and imports a handler module on its API's first
  * request, so a broker starts without loading handlers it may never use.
  *
@@ -45,7 +45,8 @@ export async function generateHandlerTable(dir: string = handlerDir()): Promise<
   ];
   for (const { file, h } of rows) {
     const advertised = h.advertisedMinVersion === undefined ? '' : ` advertisedMinVersion: ${h.advertisedMinVersion},`;
-    L.push(`  { apiKey: ${h.apiKey}, minVersion: ${h.minVersion}, maxVersion: ${h.maxVersion},${advertised} load: () => import('./${file}') },`);
+    const throttles = ` clientThrottlesFromVersion: ${h.clientThrottlesFromVersion},`;
+    L.push(`  { apiKey: ${h.apiKey}, minVersion: ${h.minVersion}, maxVersion: ${h.maxVersion},${advertised}${throttles} load: () => import('./${file}') },`);
   }
   L.push('];', '');
   return L.join('\n');

@@ -26,5 +26,15 @@ test('every registered API stands in for its module with the same versions and c
     assert.equal(registered.request, real.request, `API ${entry.apiKey}: the handler's request codec is the index's`);
     assert.equal(registered.response, real.response);
     assert.equal(registered.request, API_SPECS.get(entry.apiKey)!.request);
+    assert.equal(registered.clientThrottlesFromVersion, real.clientThrottlesFromVersion);
+  }
+});
+
+test('every handler module states its error response and its first client-throttling version (KIP-219)', async () => {
+  for (const entry of HANDLER_TABLE) {
+    const { default: real } = await entry.load();
+    assert.equal(typeof real.errorResponse, 'function', `API ${entry.apiKey}: errorResponse`);
+    const from = real.clientThrottlesFromVersion;
+    assert.ok(from === null || (Number.isInteger(from) && from >= 0 && from <= real.maxVersion), `API ${entry.apiKey}: clientThrottlesFromVersion ${String(from)}`);
   }
 });

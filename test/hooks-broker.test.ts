@@ -14,6 +14,8 @@
  *   onTopicDelete policies; rate-limit throttle times and the muted connection; the audit file.
  * - Hooks loaded from config (examples/hooks/rafka.yaml: module paths, exports, options, regex
  *   topics) and their order.
+ * - onRequest refusing every served API (the list is the generated handler table's) at every served
+ *   version: the client gets a decodable response with the error code where that version has it.
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,6 +42,8 @@ import { ErrorCode } from '../src/protocol/error-codes.js';
 import { loadConfig } from '../src/config/load.js';
 import { jsonSchemaHook, stampHeadersHook, redactHook, auditLogHook, rateLimitHook } from '../src/hooks/builtin/index.js';
 import type { Hook } from '../src/hooks/types.js';
+import { HANDLER_TABLE } from '../src/broker/api/table.js';
+import { API_SPECS } from '../src/protocol/messages/index.js';
 
 const { Kafka, logLevel, CompressionTypes } = kafkajs;
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1';
@@ -682,5 +686,82 @@ describe('hooks from configuration', () => {
       testBroker({ hooks: [{ builtin: 'json-schema', options: {} }] }),
       /hooks\[0\] \(builtin json-schema\): json-schema: options\.schema or options\.schemaFile is required/,
     );
+  });
+});
+
+describe('onRequest can refuse every served API', () => {
+  const ID = 'AAAAAAAAAAAAAAAAAAAAAQ';
+  type Res = any;
+  const codes = (...lists: unknown[][]): number[] => lists.flat() as number[];
+  /**
+   * Per API: a request naming one of each thing the API acts on, and where the refusal's error code
+   * must be in the response at version v (written from Kafka's getErrorResponse of each request,
+   * independently of the handler modules). An API missing here fails the test: a new API's refusal
+   * must be stated before it is served.
+   */
+  const CASES: Record<number, { request: unknown; errors(res: Res, v: number): number[] }> = {
+    0: { request: { acks: 1, timeoutMs: 1000, topicData: [{ name: 't', partitionData: [{ index: 0, records: null }] }] }, errors: (r) => codes(...r.responses.map((t: Res) => t.partitionResponses.map((p: Res) => p.errorCode))) },
+    1: {
+      request: { maxWaitMs: 0, topics: [{ topic: 't', topicId: ID, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1000 }] }] },
+      errors: (r, v) => codes(v >= 7 ? [r.errorCode] : [], ...r.responses.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))),
+    },
+    2: { request: { topics: [{ name: 't', partitions: [{ partitionIndex: 0, timestamp: -1n }] }] }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
+    3: { request: { topics: [{ name: 't', topicId: ID }] }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },
+    8: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n }] }] }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
+    9: {
+      request: { groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }], groups: [{ groupId: 'g', topics: [{ name: 't', partitionIndexes: [0] }] }] },
+      errors: (r, v) =>
+        v >= 8 ? r.groups.map((g: Res) => g.errorCode) : codes(v >= 2 ? [r.errorCode] : [], ...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))),
+    },
+    10: { request: { key: 'g', coordinatorKeys: ['g'] }, errors: (r, v) => (v >= 4 ? r.coordinators.map((c: Res) => c.errorCode) : [r.errorCode]) },
+    11: { request: { groupId: 'g', sessionTimeoutMs: 10_000, memberId: 'm', protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }] }, errors: (r) => [r.errorCode] },
+    12: { request: { groupId: 'g', generationId: 1, memberId: 'm' }, errors: (r) => [r.errorCode] },
+    13: { request: { groupId: 'g', memberId: 'm', members: [{ memberId: 'm' }] }, errors: (r) => [r.errorCode] },
+    14: { request: { groupId: 'g', generationId: 1, memberId: 'm', assignments: [] }, errors: (r) => [r.errorCode] },
+    15: { request: { groups: ['g'] }, errors: (r) => r.groups.map((g: Res) => g.errorCode) },
+    16: { request: {}, errors: (r) => [r.errorCode] },
+    18: { request: { clientSoftwareName: 'test', clientSoftwareVersion: '1' }, errors: (r) => [r.errorCode] },
+    19: { request: { topics: [{ name: 'refused-topic', numPartitions: 1, replicationFactor: 1 }], timeoutMs: 1000 }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },
+    20: { request: { topics: [{ name: 't', topicId: ID }], topicNames: ['t'], timeoutMs: 1000 }, errors: (r) => r.responses.map((t: Res) => t.errorCode) },
+    21: { request: { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 0n }] }], timeoutMs: 1000 }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
+    22: { request: { transactionalId: null, transactionTimeoutMs: 1000 }, errors: (r) => [r.errorCode] },
+    32: { request: { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
+    33: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
+    37: { request: { topics: [{ name: 't', count: 2, assignments: null }], timeoutMs: 1000 }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
+    42: { request: { groupsNames: ['g'] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
+    44: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
+    47: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, errors: (r) => [r.errorCode] },
+    60: { request: {}, errors: (r) => [r.errorCode] },
+  };
+  let b: RunningBroker;
+  let handled = 0;
+  before(async () => {
+    b = await testBroker({ hooks: [{ name: 'refuse-all', onRequest: () => ({ errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, message: 'refused' }) }] });
+  });
+  after(() => b.close());
+
+  for (const entry of HANDLER_TABLE) {
+    const spec = API_SPECS.get(entry.apiKey)!;
+    test(`${spec.name} (key ${entry.apiKey}) v${entry.minVersion}-${entry.maxVersion}`, async () => {
+      const c = CASES[entry.apiKey];
+      assert.ok(c, `no refusal case for ${spec.name}: state its request and where its error code goes`);
+      const client = await RawClient.connect(b.port);
+      try {
+        for (let v = entry.minVersion; v <= entry.maxVersion; v++) {
+          const res = await client.request(entry.apiKey, v, spec.request, spec.response, c.request as never);
+          const found = c.errors(res, v);
+          assert.ok(found.length > 0, `${spec.name} v${v}: the response carries the error somewhere`);
+          assert.deepEqual(found, found.map(() => ErrorCode.CLUSTER_AUTHORIZATION_FAILED), `${spec.name} v${v}: ${JSON.stringify(found)}`);
+          handled++;
+        }
+      } finally {
+        client.close();
+      }
+    });
+  }
+
+  test('the handlers never ran: nothing was created', () => {
+    assert.ok(handled > 0);
+    assert.equal(b.broker.topics.get('refused-topic'), undefined);
   });
 });

@@ -17,11 +17,10 @@ import { HANDLERS } from '../src/broker/api/index.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { ConfigError, parseConfigText, loadConfig } from '../src/config/load.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
-import type { RequestContext } from '../src/broker/handler.js';
+import type { RequestContext, ServedApi } from '../src/broker/handler.js';
 import type { Logger } from '../src/broker/logger.js';
 import { LazyBatch } from '../src/hooks/batch.js';
 import { HookRunner, compileSelector } from '../src/hooks/runner.js';
-import { errorResponse } from '../src/hooks/error-response.js';
 import { createHooks } from '../src/hooks/load.js';
 import { ByteRate, throttleTimeMs } from '../src/hooks/builtin/rate-limit.js';
 import { jsonSchemaHook } from '../src/hooks/builtin/json-schema.js';
@@ -57,6 +56,11 @@ function fakeCtx(apiKey = 0, apiVersion = 9): RequestContext & { closed: string 
     },
   };
   return ctx;
+}
+
+/** The registry's entry for an API with a stand-in `handle` (its error response and throttle version stay the module's). */
+function served(apiKey: number, handle: (req: any) => unknown): ServedApi {
+  return { ...HANDLERS.get(apiKey)!, handle } as ServedApi;
 }
 
 function runner(hooks: Hook[], log = memoryLog(), timeoutMs = 200): HookRunner {
@@ -260,11 +264,11 @@ describe('the runner', () => {
       { name: 'watch', onResponse(ctx) { seen.push(`${ctx.apiName}:${JSON.stringify(ctx.response.topics?.[0]?.errorCode ?? null)}`); } },
     ]);
     let handled = 0;
-    const handler = { handle: () => { handled++; return { topics: [] }; } } as never;
-    const out = (await r.handle!(handler, { topics: [{ name: 'x', numPartitions: 1 }] }, fakeCtx(19, 7))) as any;
+    const handle = () => { handled++; return { topics: [] }; };
+    const out = (await r.handle!(served(19, handle), { topics: [{ name: 'x', numPartitions: 1 }] }, fakeCtx(19, 7))) as any;
     assert.equal(handled, 0);
     assert.deepEqual(out.topics[0], { name: 'x', errorCode: ErrorCode.POLICY_VIOLATION, errorMessage: 'read-only cluster', numPartitions: -1, replicationFactor: -1, configs: null });
-    await r.handle!(handler, {}, fakeCtx(3, 12));
+    await r.handle!(served(3, handle), {}, fakeCtx(3, 12));
     assert.equal(handled, 1);
     assert.deepEqual(seen, ['CreateTopics:44', 'Metadata:null']);
   });
@@ -272,7 +276,7 @@ describe('the runner', () => {
   test('onRequest may rewrite the request; a refused acks=0 produce closes the connection', async () => {
     const r = runner([{ name: 'rw', onRequest: (ctx) => (ctx.request.acks === 0 ? { errorCode: ErrorCode.POLICY_VIOLATION } : { request: { ...ctx.request, rewritten: true } }) }]);
     let got: any = null;
-    const handler = { handle: (req: unknown) => ((got = req), { responses: [] }) } as never;
+    const handler = served(0, (req: unknown) => ((got = req), { responses: [] }));
     await r.handle!(handler, { acks: 1, topicData: [] }, fakeCtx());
     assert.equal(got.rewritten, true);
     const ctx = fakeCtx();
@@ -282,7 +286,7 @@ describe('the runner', () => {
 
   test('a throttle is put in the response and mutes the connection (KIP-219); old versions are delayed', async () => {
     const r = runner([{ name: 'q', onRequest: () => ({ throttleTimeMs: 200 }) }]);
-    const handler = { handle: () => ({ responses: [], throttleTimeMs: 0 }) } as never;
+    const handler = served(0, () => ({ responses: [], throttleTimeMs: 0 }));
     const ctx = fakeCtx(0, 9);
     const t0 = Date.now();
     const out = (await r.handle!(handler, { acks: 1, topicData: [] }, ctx)) as any;
@@ -356,10 +360,10 @@ describe('error responses for refused requests', () => {
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
   };
-  test('every served API has one, and it encodes at every served version', () => {
+  test('every served API has one, and it encodes at every served version', async () => {
     for (const h of HANDLERS.values()) {
       for (let v = h.minVersion; v <= h.maxVersion; v++) {
-        const body = errorResponse(h.apiKey, v, sampleRequest[h.apiKey] ?? {}, ErrorCode.POLICY_VIOLATION, 'm');
+        const body = await h.errorResponse(sampleRequest[h.apiKey] ?? {}, v, ErrorCode.POLICY_VIOLATION, 'm');
         assert.ok(body, `${h.response.name} has no error form`);
         const w = new Writer();
         h.response.encode(w, body as never, v);

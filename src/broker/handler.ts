@@ -5,6 +5,10 @@
  *
  * A handler answers expected conditions (unknown topic, bad config, …) with Kafka error codes inside
  * its response. Throwing is for bugs: the dispatcher logs it and closes the connection.
+ *
+ * The module is the one home of its API's facts: besides versions, codecs and `handle`, it declares
+ * its error response for any version (what a hook's refusal sends) and the first version whose
+ * clients throttle themselves (KIP-219). Nothing else keeps a per-API table.
  */
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
 import type { Broker } from './broker.js';
@@ -39,6 +43,28 @@ export interface ApiHandler<Req = any, Res = any> {
   readonly response: MessageCodec<Res>;
   /** The response, or null for no response at all (only Produce with acks=0). */
   handle(request: Req, ctx: RequestContext): Promise<Init<Res> | null> | Init<Res> | null;
+  /**
+   * The response refusing `request` as a whole at `version` (Kafka's AbstractRequest.getErrorResponse):
+   * the error code in every part of the response that has one (each topic, partition, group or
+   * resource the request names, and the top level where the version has one), the message where
+   * the version carries one. Null when the request gets no response at all (Produce acks=0): the
+   * caller then closes the connection, as Kafka does, so the client notices.
+   */
+  errorResponse(request: Req, version: number, errorCode: number, message: string | null): Init<Res> | null;
+  /**
+   * KIP-219: the first version whose clients honour `throttle_time_ms` themselves (Kafka's
+   * `AbstractResponse.shouldClientThrottle`); a throttled answer to an older version is held back
+   * for the throttle time instead. null: no version's clients do (the answer is always held back).
+   */
+  readonly clientThrottlesFromVersion: number | null;
+}
+
+/**
+ * A served API as the registry hands it out: the module's facts, with the module itself imported on
+ * the API's first use, so its error response may have to wait for that import.
+ */
+export interface ServedApi<Req = any, Res = any> extends Omit<ApiHandler<Req, Res>, 'errorResponse'> {
+  errorResponse(request: Req, version: number, errorCode: number, message: string | null): Promise<Init<Res> | null> | Init<Res> | null;
 }
 
 /**
@@ -50,16 +76,25 @@ export interface HandlerEntry {
   readonly minVersion: number;
   readonly maxVersion: number;
   readonly advertisedMinVersion?: number;
+  readonly clientThrottlesFromVersion: number | null;
   /** The handler module (`api/NN-name.ts`), whose default export is the handler. */
   load(): Promise<{ default: ApiHandler }>;
 }
 
-/** Declare a handler; checks at load time that its versions lie within the spec's. */
+/**
+ * Declare a handler; checks at load time that its versions lie within the spec's and that it states
+ * its error response and throttle version (the handler-table test loads every module).
+ */
 export function defineHandler<Req, Res>(h: ApiHandler<Req, Res>): ApiHandler<Req, Res> {
   if (h.minVersion < h.request.minVersion || h.maxVersion > h.request.maxVersion || h.minVersion > h.maxVersion) {
     throw new Error(
       `${h.request.name}: handler versions ${h.minVersion}-${h.maxVersion} are outside the spec's ${h.request.minVersion}-${h.request.maxVersion}`,
     );
+  }
+  if (typeof h.errorResponse !== 'function') throw new Error(`${h.request.name}: the handler declares no errorResponse`);
+  const from = h.clientThrottlesFromVersion;
+  if (from !== null && !(Number.isInteger(from) && from >= 0 && from <= h.request.maxVersion)) {
+    throw new Error(`${h.request.name}: clientThrottlesFromVersion must be a version of the API or null, got ${String(from)}`);
   }
   return h;
 }

@@ -6,7 +6,6 @@ export * from './types.js';
 export { HookRunner, NO_HOOKS, STAGES, MAX_THROTTLE_MS, compileSelector, type Stage } from './runner.js';
 export { createHooks, HOOK_SPEC_KEYS, type HookEntry, type CreateHooksOptions } from './load.js';
 export { LazyBatch, HOOK_MAX_DECOMPRESSED_BYTES } from './batch.js';
-export { errorResponse, canRefuse } from './error-response.js';
 export {
   BUILTIN_HOOKS,
   jsonSchemaHook,

@@ -20,16 +20,13 @@
  */
 import type { Socket } from 'node:net';
 import { ErrorCode, KafkaError } from '../protocol/error-codes.js';
-import { API_SPECS, ApiKey } from '../protocol/messages/index.js';
-import type { JoinGroupResponse } from '../protocol/messages/join-group.js';
-import type { Init } from '../protocol/codec/message.js';
+import { API_SPECS } from '../protocol/messages/index.js';
 import { readBatchHeader, BATCH_HEADER_BYTES, batchByteLength, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
 import type { Logger } from '../broker/logger.js';
-import type { ApiHandler, ConnectionInfo, RequestContext } from '../broker/handler.js';
+import type { ConnectionInfo, RequestContext, ServedApi } from '../broker/handler.js';
 import type { PartitionAppendResult } from '../broker/append.js';
 import { LazyBatch } from './batch.js';
-import { errorResponse } from './error-response.js';
 import {
   HOOK_FAILED_ERROR,
   HOOK_TIMEOUT_ERROR,
@@ -60,12 +57,6 @@ export type Stage = (typeof STAGES)[number];
 
 /** Named limit: the longest a connection stays muted for one throttle (Kafka's default quota window, 11 × 1 s). */
 export const MAX_THROTTLE_MS = 11_000;
-
-/** The first version of each API whose clients throttle themselves (KIP-219); older ones get a delayed response. */
-const CLIENT_THROTTLES_FROM = new Map<number, number>([
-  [0, 6], [1, 8], [2, 3], [3, 6], [8, 4], [9, 4], [10, 2], [11, 3], [12, 2], [13, 2], [14, 2], [15, 2], [16, 2],
-  [18, 2], [19, 3], [20, 2], [21, 1], [22, 1], [32, 2], [33, 1], [37, 1], [42, 1],
-]);
 
 const EMPTY = Buffer.alloc(0);
 
@@ -312,7 +303,7 @@ export class HookRunner {
 
   // One property per stage: null when no hook implements it (the broker's zero-cost test).
   readonly onConnection: ((socket: Socket, admit: () => void) => void) | null;
-  readonly handle: ((handler: ApiHandler, request: unknown, ctx: RequestContext) => Promise<unknown>) | null;
+  readonly handle: ((handler: ServedApi, request: unknown, ctx: RequestContext) => Promise<unknown>) | null;
   readonly beforeProduce: ((ctx: RequestContext, topic: string, partition: number, h: ValidatedBatch) => Promise<ValidatedBatch | PartitionAppendResult>) | null;
   readonly afterProduce:
     | ((ctx: RequestContext, topic: string, partition: number, h: ValidatedBatch, baseOffset: number, logAppendTimeMs: number) => Promise<void>)
@@ -320,8 +311,8 @@ export class HookRunner {
   readonly beforeFetch: ((ctx: RequestContext, plan: readonly FetchPlanTopic[]) => Promise<void>) | null;
   readonly afterFetch: ((ctx: RequestContext, plan: readonly FetchPlanTopic[], responses: readonly FetchedTopicData[]) => Promise<void>) | null;
   readonly topicPolicy: TopicPolicy | null;
-  /** JoinGroup, before the coordinator: null to go on, else the error response to send. */
-  readonly onJoin: ((ctx: RequestContext, req: JoinArgsLike) => Promise<Init<JoinGroupResponse> | null>) | null;
+  /** JoinGroup, before the coordinator: null to go on, else the refusal (the handler answers it with its error response). */
+  readonly onJoin: ((ctx: RequestContext, req: JoinArgsLike) => Promise<Decided | null>) | null;
   readonly onJoined: ((ctx: RequestContext, args: JoinArgsLike, out: JoinOutcomeLike) => void) | null;
   readonly onCommit: ((ctx: RequestContext, args: CommitArgsLike, results: readonly CommitResultLike[]) => void) | null;
 
@@ -367,7 +358,7 @@ export class HookRunner {
     this.afterFetch = has('afterFetch') ? (ctx, plan, responses) => this.runAfterFetch(ctx, plan, responses) : null;
     this.topicPolicy =
       has('onTopicCreate') || has('onTopicDelete') ? { create: (req) => this.runTopicCreate(req), delete: (topic) => this.runTopicDelete(topic) } : null;
-    this.onJoin = has('onJoin') ? (ctx, args) => this.runJoin(ctx, args) : null;
+    this.onJoin = has('onJoin') ? (ctx, args) => this.joinDecision(ctx, args) : null;
     this.onJoined = has('onRebalance') ? (ctx, args, out) => this.runRebalance(args, out) : null;
     this.onCommit = has('onCommit') ? (ctx, args, results) => this.runCommit(ctx, args, results) : null;
   }
@@ -465,7 +456,7 @@ export class HookRunner {
 
   // ---- onRequest / onResponse -----------------------------------------------------------------------
 
-  private async runRequest(handler: ApiHandler, request: unknown, ctx: RequestContext): Promise<unknown> {
+  private async runRequest(handler: ServedApi, request: unknown, ctx: RequestContext): Promise<unknown> {
     if (this.anyThrottle) await this.waitUnmuted(ctx);
     const regs = this.requestHooks[ctx.apiKey];
     if (regs === undefined) return handler.handle(request, ctx);
@@ -475,24 +466,23 @@ export class HookRunner {
     let throttleMs = 0;
     let body: unknown = undefined;
     let answered = false;
-    const refuse = (errorCode: number, message: string | null): boolean => {
-      body = this.errorBody(ctx, info.request, errorCode, message);
+    const refuse = async (errorCode: number, message: string | null): Promise<void> => {
+      body = await this.errorBody(handler, ctx, info.request, errorCode, message);
       answered = true;
-      return body !== null;
     };
 
     for (const reg of regs) {
       if (typeof reg.hook.onRequest !== 'function') continue;
       const out = await this.call(reg, 'onRequest', where, info, () => reg.hook.onRequest!(withLog(info, reg)));
       if (isFailure(out)) {
-        refuse(out.errorCode, out.message);
+        await refuse(out.errorCode, out.message);
         break;
       }
       if (out === undefined || out === null) continue;
       const v = out as RequestVerdict;
       if (typeof v.throttleTimeMs === 'number' && v.throttleTimeMs > throttleMs) throttleMs = Math.min(v.throttleTimeMs, MAX_THROTTLE_MS);
       if (v.errorCode !== undefined && v.errorCode !== ErrorCode.NONE) {
-        refuse(v.errorCode, v.message ?? `refused by hook "${reg.name}"`);
+        await refuse(v.errorCode, v.message ?? `refused by hook "${reg.name}"`);
         break;
       }
       if (v.response !== undefined) {
@@ -503,14 +493,14 @@ export class HookRunner {
       if (v.request !== undefined) info.request = v.request;
     }
     if (!answered) body = await handler.handle(info.request, ctx);
-    if (body === null && answered) return this.finish(ctx, null, throttleMs); // refused, connection closed
+    if (body === null && answered) return this.finish(handler, ctx, null, throttleMs); // refused, connection closed
 
     for (const reg of regs) {
       if (typeof reg.hook.onResponse !== 'function') continue;
       info.response = body;
       const out = await this.call(reg, 'onResponse', where, info, () => reg.hook.onResponse!(withLog(info, reg)));
       if (isFailure(out)) {
-        if (body !== null) body = this.errorBody(ctx, info.request, out.errorCode, out.message);
+        if (body !== null) body = await this.errorBody(handler, ctx, info.request, out.errorCode, out.message);
         if (body === null) break;
         continue;
       }
@@ -519,42 +509,43 @@ export class HookRunner {
       if (typeof v.throttleTimeMs === 'number' && v.throttleTimeMs > throttleMs) throttleMs = Math.min(v.throttleTimeMs, MAX_THROTTLE_MS);
       if (body === null) continue; // no response to change (Produce acks=0)
       if (v.errorCode !== undefined && v.errorCode !== ErrorCode.NONE) {
-        body = this.errorBody(ctx, info.request, v.errorCode, v.message ?? `refused by hook "${reg.name}"`);
+        body = await this.errorBody(handler, ctx, info.request, v.errorCode, v.message ?? `refused by hook "${reg.name}"`);
         if (body === null) break;
       } else if (v.response !== undefined) body = v.response;
     }
-    return this.finish(ctx, body, throttleMs);
+    return this.finish(handler, ctx, body, throttleMs);
   }
 
   /**
-   * The API's error response, or null after closing the connection when there is none to send: an
-   * API without an error form here, or Produce with acks=0 (which has no response; Kafka closes the
-   * connection of a failed acks=0 produce so the producer notices).
+   * The API's error response (its module's `errorResponse`), or null after closing the connection
+   * when there is none to send: Produce with acks=0 has no response (Kafka closes the connection of
+   * a failed acks=0 produce so the producer notices), and a request a hook rewrote into something
+   * the API's error form cannot read is logged.
    */
-  private errorBody(ctx: RequestContext, request: unknown, errorCode: number, message: string | null): unknown {
-    const acks0 = ctx.apiKey === 0 && (request as { acks?: number } | null)?.acks === 0;
+  private async errorBody(handler: ServedApi, ctx: RequestContext, request: unknown, errorCode: number, message: string | null): Promise<unknown> {
     let body: unknown = null;
-    if (!acks0) {
-      try {
-        body = errorResponse(ctx.apiKey, ctx.apiVersion, request, errorCode, message);
-      } catch (err) {
-        this.log.error(`could not build an error response for API ${ctx.apiKey}: ${(err as Error).message}`);
-      }
+    try {
+      body = await handler.errorResponse(request, ctx.apiVersion, errorCode, message);
+    } catch (err) {
+      this.log.error(`could not build an error response for ${handler.request.name} v${ctx.apiVersion}: ${(err as Error).message}`);
     }
     if (body === null) ctx.connection.close(`request refused by a hook (error ${errorCode}) and no error response can be sent`);
     return body;
   }
 
-  /** Apply a throttle (KIP-219): in the response, then mute the connection (or, for old versions, delay the answer). */
-  private async finish(ctx: RequestContext, body: unknown, throttleMs: number): Promise<unknown> {
+  /**
+   * Apply a throttle (KIP-219): in the response, then mute the connection; a version whose clients do
+   * not throttle themselves (the API's `clientThrottlesFromVersion`) gets its answer delayed instead.
+   */
+  private async finish(handler: ServedApi, ctx: RequestContext, body: unknown, throttleMs: number): Promise<unknown> {
     if (throttleMs <= 0) return body;
     this.anyThrottle = true;
     if (body !== null && typeof body === 'object') {
       const b = body as { throttleTimeMs?: number };
       b.throttleTimeMs = Math.max(b.throttleTimeMs ?? 0, throttleMs);
     }
-    const from = CLIENT_THROTTLES_FROM.get(ctx.apiKey) ?? 0;
-    if (ctx.apiVersion < from) await sleep(throttleMs);
+    const from = handler.clientThrottlesFromVersion;
+    if (from === null || ctx.apiVersion < from) await sleep(throttleMs);
     else this.mutedUntil.set(ctx.connection, Date.now() + throttleMs);
     return body;
   }
@@ -777,12 +768,6 @@ export class HookRunner {
   }
 
   // ---- groups ---------------------------------------------------------------------------------------
-
-  private async runJoin(ctx: RequestContext, args: JoinArgsLike): Promise<Init<JoinGroupResponse> | null> {
-    const refusal = await this.joinDecision(ctx, args);
-    if (refusal === null) return null;
-    return errorResponse(ApiKey.JoinGroup, ctx.apiVersion, args, refusal.errorCode, refusal.message) as Init<JoinGroupResponse>;
-  }
 
   private async joinDecision(ctx: RequestContext, args: JoinArgsLike): Promise<Decided | null> {
     const jctx = stageContext({

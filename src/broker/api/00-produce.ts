@@ -74,4 +74,22 @@ export default defineHandler({
     }
     return { responses, throttleTimeMs: 0 };
   },
+  clientThrottlesFromVersion: 6,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    if (req.acks === 0) return null; // no response: the caller closes the connection
+    return {
+      responses: req.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) => ({
+          index: p.index,
+          errorCode,
+          baseOffset: -1n,
+          logAppendTimeMs: -1n,
+          logStartOffset: -1n,
+          errorMessage,
+          recordErrors: [],
+        })),
+      })),
+    };
+  },
 });

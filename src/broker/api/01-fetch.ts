@@ -69,6 +69,25 @@ export default defineHandler({
       await waitForData(broker, plan, remainingMs);
     }
   },
+  clientThrottlesFromVersion: 8,
+  errorResponse(req, v, errorCode) {
+    return {
+      errorCode: v >= 7 ? errorCode : 0,
+      sessionId: 0,
+      responses: req.topics.map((t) => ({
+        topic: t.topic,
+        topicId: t.topicId,
+        partitions: t.partitions.map((p) => ({
+          partitionIndex: p.partition,
+          errorCode,
+          highWatermark: -1n,
+          lastStableOffset: -1n,
+          logStartOffset: -1n,
+          records: Buffer.alloc(0),
+        })),
+      })),
+    };
+  },
 });
 
 function planFetch(broker: Broker, req: FetchRequest, v: number): PlannedTopic[] {

@@ -75,6 +75,15 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, topics };
   },
+  clientThrottlesFromVersion: 3,
+  errorResponse(req, _v, errorCode) {
+    return {
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode, timestamp: -1n, offset: -1n })),
+      })),
+    };
+  },
 });
 
 interface Found {

@@ -44,6 +44,11 @@ export default defineHandler({
       topics,
     };
   },
+  clientThrottlesFromVersion: 6,
+  errorResponse(req, _v, errorCode) {
+    // A request for every topic (null) names none: Kafka's error response lists no topic either.
+    return { brokers: [], controllerId: -1, topics: (req.topics ?? []).map((t) => ({ errorCode, name: t.name, topicId: t.topicId, partitions: [] })) };
+  },
 });
 
 async function resolveTopic(broker: Broker, version: number, name: string | null, topicId: string, allowAutoCreate: boolean): Promise<Init<MetadataResponseTopic>> {

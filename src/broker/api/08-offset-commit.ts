@@ -50,4 +50,8 @@ export default defineHandler({
     if (ctx.broker.hooks.onCommit !== null) ctx.broker.hooks.onCommit(ctx, req, topics); // observers only
     return { throttleTimeMs: 0, topics };
   },
+  clientThrottlesFromVersion: 4,
+  errorResponse(req, _v, errorCode) {
+    return { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
+  },
 });

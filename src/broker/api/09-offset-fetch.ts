@@ -46,4 +46,16 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, errorCode: out.errorCode, topics: out.topics };
   },
+  clientThrottlesFromVersion: 4,
+  errorResponse(req, v, errorCode) {
+    if (v >= 8) return { groups: req.groups.map((g) => ({ groupId: g.groupId, errorCode, topics: [] })) };
+    // v0-1 have no top-level error: the code goes on each partition asked for.
+    return {
+      errorCode,
+      topics: (req.topics ?? []).map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, metadata: '', errorCode })),
+      })),
+    };
+  },
 });

@@ -49,4 +49,10 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, ...find(keyType, ctx) };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(req, v, errorCode, errorMessage) {
+    return v >= 4
+      ? { coordinators: req.coordinatorKeys.map((key) => ({ key, nodeId: -1, host: '', port: -1, errorCode, errorMessage })) }
+      : { errorCode, errorMessage, nodeId: -1, host: '', port: -1 };
+  },
 });

@@ -15,8 +15,13 @@
  * phase ends: up to group.initial.rebalance.delay.ms for a new group, else the rebalance timeout.
  */
 import { ApiKey, JoinGroupRequest, JoinGroupResponse } from '../../protocol/messages/index.js';
+import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';
 import { kafkaClientHost } from './group-common.js';
+
+function errorResponse(req: JoinGroupRequest, v: number, errorCode: number): Init<JoinGroupResponse> {
+  return { errorCode, generationId: -1, protocolName: v >= 7 ? null : '', leader: '', memberId: req.memberId, members: [] };
+}
 
 export default defineHandler({
   apiKey: ApiKey.JoinGroup,
@@ -28,7 +33,7 @@ export default defineHandler({
     const v = ctx.apiVersion;
     // onJoin hooks may refuse the member (e.g. GROUP_AUTHORIZATION_FAILED) before the group sees it.
     const refused = ctx.broker.hooks.onJoin === null ? null : await ctx.broker.hooks.onJoin(ctx, req);
-    if (refused !== null) return refused;
+    if (refused !== null) return errorResponse(req, v, refused.errorCode);
     const out = await ctx.broker.groups.joinGroup({
       groupId: req.groupId,
       sessionTimeoutMs: req.sessionTimeoutMs,
@@ -58,4 +63,6 @@ export default defineHandler({
       members: out.members,
     };
   },
+  clientThrottlesFromVersion: 3,
+  errorResponse,
 });

@@ -25,4 +25,8 @@ export default defineHandler({
     });
     return { throttleTimeMs: 0, errorCode };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode };
+  },
 });

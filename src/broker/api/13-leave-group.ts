@@ -28,4 +28,8 @@ export default defineHandler({
     const memberError = out.members.find((m) => m.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE;
     return { throttleTimeMs: 0, errorCode: out.errorCode !== ErrorCode.NONE ? out.errorCode : memberError, members: [] };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, members: [] };
+  },
 });

@@ -30,4 +30,8 @@ export default defineHandler({
     });
     return { throttleTimeMs: 0, errorCode: out.errorCode, protocolType: out.protocolType, protocolName: out.protocolName, assignment: out.assignment };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, assignment: Buffer.alloc(0) };
+  },
 });

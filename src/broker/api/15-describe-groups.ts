@@ -18,4 +18,8 @@ export default defineHandler({
   handle(req, ctx) {
     return { throttleTimeMs: 0, groups: req.groups.map((id) => ctx.broker.groups.describeGroup(id)) };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(req, _v, errorCode) {
+    return { groups: req.groups.map((groupId) => ({ errorCode, groupId, groupState: '', protocolType: '', protocolData: '', members: [] })) };
+  },
 });

@@ -18,4 +18,8 @@ export default defineHandler({
     const out = ctx.broker.groups.listGroups(v >= 4 ? req.statesFilter : [], v >= 5 ? req.typesFilter : []);
     return { throttleTimeMs: 0, errorCode: out.errorCode, groups: out.groups };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, groups: [] };
+  },
 });

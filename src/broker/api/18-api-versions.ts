@@ -28,4 +28,8 @@ export default defineHandler({
     }
     return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, apiKeys: [] };
+  },
 });

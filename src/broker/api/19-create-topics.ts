@@ -69,6 +69,10 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, topics };
   },
+  clientThrottlesFromVersion: 3,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return { topics: req.topics.map((t) => ({ name: t.name, errorCode, errorMessage, numPartitions: -1, replicationFactor: -1, configs: null })) };
+  },
 });
 
 function failure(name: string, errorCode: number, errorMessage: string) {

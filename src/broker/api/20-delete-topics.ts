@@ -26,6 +26,15 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(req, v, errorCode, errorMessage) {
+    return {
+      responses:
+        v >= 6
+          ? req.topics.map((t) => ({ name: t.name, topicId: t.topicId, errorCode, errorMessage }))
+          : req.topicNames.map((name) => ({ name, errorCode, errorMessage })),
+    };
+  },
 });
 
 async function deleteOne(broker: Broker, name: string | null, topicId: string) {

@@ -37,6 +37,10 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, topics };
   },
+  clientThrottlesFromVersion: 1,
+  errorResponse(req, _v, errorCode) {
+    return { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode })) })) };
+  },
 });
 
 async function deleteRecords(broker: Broker, topicName: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {

@@ -28,4 +28,8 @@ export default defineHandler({
       return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, producerId: -1n, producerEpoch: -1 };
     }
   },
+  clientThrottlesFromVersion: 1,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, producerId: -1n, producerEpoch: -1 };
+  },
 });

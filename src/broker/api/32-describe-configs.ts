@@ -74,4 +74,8 @@ export default defineHandler({
     });
     return { throttleTimeMs: 0, results };
   },
+  clientThrottlesFromVersion: 2,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return { results: req.resources.map((r) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] })) };
+  },
 });

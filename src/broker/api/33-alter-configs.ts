@@ -43,6 +43,10 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
+  clientThrottlesFromVersion: 1,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return { responses: req.resources.map((r) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName })) };
+  },
 });
 
 

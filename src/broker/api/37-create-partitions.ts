@@ -43,6 +43,10 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, results };
   },
+  clientThrottlesFromVersion: 1,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return { results: req.topics.map((t) => ({ name: t.name, errorCode, errorMessage })) };
+  },
 });
 
 function check(broker: Broker, t: Wanted): void {

@@ -16,4 +16,8 @@ export default defineHandler({
     const results = await ctx.broker.groups.deleteGroups([...new Set(req.groupsNames)]);
     return { throttleTimeMs: 0, results };
   },
+  clientThrottlesFromVersion: 1,
+  errorResponse(req, _v, errorCode) {
+    return { results: req.groupsNames.map((groupId) => ({ groupId, errorCode })) };
+  },
 });

@@ -73,4 +73,8 @@ export default defineHandler({
     }
     return { throttleTimeMs: 0, responses };
   },
+  clientThrottlesFromVersion: 0,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return { responses: req.resources.map((r) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName })) };
+  },
 });

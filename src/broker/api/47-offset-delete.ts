@@ -22,4 +22,8 @@ export default defineHandler({
     );
     return { throttleTimeMs: 0, errorCode: out.errorCode, topics: out.topics };
   },
+  clientThrottlesFromVersion: 0,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, topics: [] };
+  },
 });

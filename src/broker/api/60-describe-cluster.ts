@@ -38,4 +38,9 @@ export default defineHandler({
       brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
     };
   },
+  // Kafka's DescribeClusterResponse does not override shouldClientThrottle: clients never throttle themselves.
+  clientThrottlesFromVersion: null,
+  errorResponse(_req, _v, errorCode, errorMessage) {
+    return { errorCode, errorMessage, clusterId: '', controllerId: -1, brokers: [] };
+  },
 });
