@@ -11,9 +11,12 @@ import { createStorageEngine } from '../storage/index.js';
 import { Broker } from './broker.js';
 import { createLogger, type Logger } from './logger.js';
 import { NO_HOOKS } from '../hooks/runner.js';
+import type { HookEntry } from '../hooks/types.js';
 
-export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults'>> {
+export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
+  /** Hook objects and hook specs, in the order they run (docs/hooks.md). */
+  hooks?: readonly HookEntry[];
   topicDefaults?: Partial<BrokerConfig['topicDefaults']>;
   logger?: Logger;
 }

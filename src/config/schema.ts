@@ -24,7 +24,7 @@
 import type { ErrorObject } from 'ajv';
 import { validate as generatedValidator } from './file-shape-validator.js';
 import { TOPIC_CONFIGS } from './topic-configs.js';
-import { BUILTIN_HOOK_NAMES } from '../hooks/builtin/names.js';
+import { BUILTIN_HOOK_NAMES } from './hook-entry.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
 
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];

@@ -3,7 +3,7 @@
  * environment variables and CLI flags have been merged (in that order of precedence). Names follow
  * Kafka's where Kafka has the setting (`socket.request.max.bytes` becomes `socketRequestMaxBytes`).
  */
-import type { HookEntry } from '../hooks/types.js';
+import type { HookConfigEntry } from './hook-entry.js';
 
 export type StorageType = 'memory' | 'log' | 'rocksdb';
 
@@ -107,7 +107,7 @@ export interface BrokerConfig {
   /** `hook.timeout.ms`: the longest one hook call may take before its stage fails (src/hooks/). */
   hookTimeoutMs: number;
   /** `hooks:`: hooks on the request path, in the order they run (docs/hooks.md). */
-  hooks: readonly HookEntry[];
+  hooks: readonly HookConfigEntry[];
   /** Kafka `log.retention.ms` etc. as topic defaults. */
   topicDefaults: TopicDefaults;
   /** Log level for the broker's own log lines. */

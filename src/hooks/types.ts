@@ -28,6 +28,10 @@
  * partitions of the same request are handled normally.
  */
 import type { RecordHeader } from '../protocol/records/record.js';
+import type { HookSpec, TopicSelector } from '../config/hook-entry.js';
+
+// The configuration form of a hook and its topic selector are config's (the bottom layer reads them from rafka.yaml).
+export type { HookSpec, TopicSelector };
 
 export type Awaitable<T> = T | Promise<T>;
 
@@ -54,9 +58,6 @@ export interface RecordErrorInfo {
   readonly index: number;
   readonly message?: string | null;
 }
-
-/** Which topics a hook's per-partition and topic stages apply to. Strings are exact names. */
-export type TopicSelector = string | RegExp | readonly (string | RegExp)[] | ((topic: string) => boolean);
 
 /** Lines a hook writes go to the broker's log, prefixed with the hook's name. */
 export interface HookLogger {
@@ -310,29 +311,6 @@ export interface HookFactoryContext {
 
 /** A hook module's export may be a Hook, or a factory of one taking the `options:` from config. */
 export type HookFactory<Options = any> = (options: Options, ctx: HookFactoryContext) => Awaitable<Hook>;
-
-/**
- * A hook as configured (`hooks:` in rafka.yaml, or an entry of `startBroker({ hooks })`): either a
- * built-in by name or a module path, plus options and topics.
- */
-export interface HookSpec {
-  /** One of the built-in hooks: json-schema, stamp-headers, redact, audit-log, rate-limit. */
-  readonly builtin?: string;
-  /** Module path (relative to the config file, or absolute) or package name. */
-  readonly module?: string;
-  /** Export of the module to use (default `default`). */
-  readonly export?: string;
-  /** Passed to the factory. */
-  readonly options?: unknown;
-  /** Overrides the hook's own topic selector. YAML: names, or `/regex/flags` strings. */
-  readonly topics?: TopicSelector;
-  /** Overrides the hook's own API list. */
-  readonly apis?: readonly (number | string)[];
-  /** Overrides the hook's name (log lines, error messages). */
-  readonly name?: string;
-  /** Directory relative paths resolve against (set by the config loader to the file's directory). */
-  readonly baseDir?: string;
-}
 
 /** An entry of `hooks:` in rafka.yaml or of `startBroker({ hooks })`: a hook object or a spec. */
 export type HookEntry = Hook | HookSpec;

@@ -1,3 +1,2 @@
-/** Names of the built-in hooks (`builtin:` in rafka.yaml); kept free of imports so the config schema can use it. */
-export const BUILTIN_HOOK_NAMES = ['json-schema', 'stamp-headers', 'redact', 'audit-log', 'rate-limit'] as const;
-export type BuiltinHookName = (typeof BUILTIN_HOOK_NAMES)[number];
+/** Names of the built-in hooks (`builtin:` in rafka.yaml); config states them (the config schema validates them). */
+export { BUILTIN_HOOK_NAMES, type BuiltinHookName } from '../../config/hook-entry.js';
