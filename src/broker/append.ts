@@ -11,6 +11,7 @@ import { Compression, type CompressionType } from '../protocol/records/compressi
 import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
 import type { RequestContext } from './handler.js';
+import type { PartitionAppendResult, RecordError } from '../contracts/stages.js';
 
 /** The leader epoch of every partition on this single broker. */
 export const LEADER_EPOCH = 0;
@@ -19,20 +20,7 @@ export const MAX_DECOMPRESSED_BATCH_BYTES = 128 * 1024 * 1024;
 /** Timestamp bounds at or above this are Kafka's "unlimited" (Long.MAX_VALUE). */
 const UNLIMITED_MS = 2 ** 62;
 
-export interface RecordError {
-  batchIndex: number;
-  batchIndexErrorMessage: string | null;
-}
-
-export interface PartitionAppendResult {
-  errorCode: number;
-  errorMessage: string | null;
-  baseOffset: number;
-  logAppendTimeMs: number;
-  logStartOffset: number;
-  /** Which records made the batch fail (INVALID_RECORD, INVALID_TIMESTAMP), as Kafka reports them. */
-  recordErrors?: RecordError[];
-}
+export type { RecordError, PartitionAppendResult };
 
 function failed(errorCode: number, errorMessage: string | null = null, recordErrors: RecordError[] = []): PartitionAppendResult {
   return { errorCode, errorMessage, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1, recordErrors };

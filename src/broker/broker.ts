@@ -15,7 +15,7 @@ import { ConnectionLimits } from './connection-limits.js';
 import { ByteBudget } from './byte-budget.js';
 import { PartitionWaiters } from './waiters.js';
 import type { Logger } from './logger.js';
-import { NO_HOOKS, type HookRunner } from '../hooks/runner.js';
+import { NO_HOOKS, type HookStages } from '../contracts/stages.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { LogMaintenance } from './maintenance.js';
 
@@ -34,7 +34,7 @@ export class Broker {
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
   /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
-  hooks: HookRunner = NO_HOOKS;
+  hooks: HookStages = NO_HOOKS;
   clusterId = '';
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();

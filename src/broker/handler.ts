@@ -11,23 +11,14 @@
  * clients throttle themselves (KIP-219). Nothing else keeps a per-API table.
  */
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
+import type { ConnectionInfo, RequestScope } from '../contracts/request.js';
 import type { Broker } from './broker.js';
 
-export interface ConnectionInfo {
-  /** Remote address and port, e.g. `127.0.0.1:53122`. */
-  readonly remote: string;
-  readonly remoteAddress: string;
-  /** Close this connection (e.g. acks=0 produce that failed: Kafka closes so the client notices). */
-  close(reason: string): void;
-}
+export type { ConnectionInfo };
 
-export interface RequestContext {
+/** A request as a handler sees it: the shared RequestScope (src/contracts/) with the whole broker. */
+export interface RequestContext extends RequestScope {
   readonly broker: Broker;
-  readonly apiKey: number;
-  readonly apiVersion: number;
-  readonly correlationId: number;
-  readonly clientId: string | null;
-  readonly connection: ConnectionInfo;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

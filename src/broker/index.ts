@@ -10,7 +10,7 @@ import type { StorageEngine } from '../storage/engine.js';
 import { createStorageEngine } from '../storage/index.js';
 import { Broker } from './broker.js';
 import { createLogger, type Logger } from './logger.js';
-import { NO_HOOKS } from '../hooks/runner.js';
+import { NO_HOOKS } from '../contracts/stages.js';
 import type { HookEntry } from '../hooks/types.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {

@@ -3,12 +3,9 @@ export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
 
 const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
-export interface Logger {
-  error(msg: string): void;
-  warn(msg: string): void;
-  info(msg: string): void;
-  debug(msg: string): void;
-}
+import type { Logger } from '../contracts/logger.js';
+
+export type { Logger };
 
 export function createLogger(level: LogLevel, sink: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const at = RANK[level];

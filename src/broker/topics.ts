@@ -9,7 +9,7 @@ import { randomUuid } from '../protocol/codec/uuid.js';
 import type { StorageEngine, TopicRecord } from '../storage/engine.js';
 import type { BrokerConfig } from '../config/types.js';
 import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
-import type { TopicPolicy } from '../hooks/runner.js';
+import type { TopicPolicy } from '../contracts/stages.js';
 
 export type Topic = Readonly<TopicRecord>;
 

@@ -13,7 +13,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config/load.js';
-import type { Logger } from '../broker/logger.js';
+import type { Logger } from '../contracts/logger.js';
 import { BUILTIN_HOOKS, type BuiltinHookName } from './builtin/index.js';
 import { HookRunner, checkHook, type RegisterOptions } from './runner.js';
 import type { Hook, HookEntry, HookSpec } from './types.js';
