@@ -1,6 +1,7 @@
 /**
- * The storage conformance suite: every StorageEngine runs these same tests (the in-memory reference
- * engine today; the durable engines join it in their own issue). Call `storageConformance(name,
+ * The storage conformance suite: every StorageEngine runs these same tests — the in-memory reference
+ * (storage-memory.test.ts), the segment log (storage-log.test.ts), RocksDB (storage-rocksdb.test.ts)
+ * and the memory engine with its write-ahead log (storage-wal.test.ts). Call `storageConformance(name,
  * factory)` from an engine's test file; `factory` returns a fresh, empty engine.
  */
 import { test } from 'node:test';
@@ -41,6 +42,14 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     const meta = await next.open();
     return { engine: next, meta };
   };
+
+  test(`${name}: optional capabilities are declared, each null or usable`, async () => {
+    const engine = await factory();
+    const caps = engine.capabilities;
+    assert.ok(caps !== null && typeof caps === 'object', 'capabilities is an object');
+    assert.deepEqual(Object.keys(caps).sort(), ['compaction'], 'every capability is declared, even when absent');
+    assert.ok(caps.compaction === null || typeof caps.compaction.compact === 'function');
+  });
 
   test(`${name}: topics are created, updated, listed and deleted`, async () => {
     let e = await fresh();

@@ -242,8 +242,8 @@ async function appendBatch(
     ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount: h.lastOffsetDelta + 1, maxTimestamp }));
   } catch (err) {
     if (!broker.topics.hasPartition(topicName, partition)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    broker.log.error(`append to ${topicName}-${partition} failed: ${(err as Error).message}`);
-    return failed(ErrorCode.KAFKA_STORAGE_ERROR, (err as Error).message);
+    const answer = broker.engineFaults.answer(`append to ${topicName}-${partition}`, err);
+    return failed(answer.errorCode, answer.message);
   }
   if (idempotent) broker.producers.record(topicName, partition, h, baseOffset);
   broker.waiters.notify(topicName, partition);

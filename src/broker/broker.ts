@@ -18,6 +18,7 @@ import type { Logger } from './logger.js';
 import { NO_HOOKS, type HookStages } from '../contracts/stages.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { LogMaintenance } from './maintenance.js';
+import { EngineFaults } from './engine-faults.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -33,6 +34,8 @@ export class Broker {
   readonly groups: GroupCoordinator;
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
+  /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
+  readonly engineFaults: EngineFaults;
   /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
   hooks: HookStages = NO_HOOKS;
   clusterId = '';
@@ -54,6 +57,7 @@ export class Broker {
     this.responseBudget = new ByteBudget('queued.max.response.bytes', config.queuedMaxResponseBytes);
     this.connectionLimits = new ConnectionLimits(config, log);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
+    this.engineFaults = new EngineFaults(log);
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
   }
 

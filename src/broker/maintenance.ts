@@ -4,7 +4,8 @@
  * - `cleanup.policy` has `delete`: time and size retention (`retention.ms`, `retention.bytes`)
  *   through StorageEngine.applyRetention, on every engine (the engine removes whole units only and
  *   never the newest; for the log engine, whole sealed segments);
- * - `cleanup.policy` has `compact` and the engine can compact (the log engine): one cleaning pass
+ * - `cleanup.policy` has `compact` and the engine declares compaction (StorageEngine.capabilities;
+ *   the log engine does): one cleaning pass
  *   with `delete.retention.ms` and `min.compaction.lag.ms`.
  *
  * One pass at a time; a pass that is still running when the timer fires is not doubled. A failure
@@ -13,7 +14,6 @@
  * Callers: the Broker (start/stop) and tests.
  */
 import type { StorageEngine } from '../storage/engine.js';
-import { isCompactingEngine } from '../storage/log/compacting.js';
 import type { TopicManager } from './topics.js';
 import type { Logger } from './logger.js';
 
@@ -73,8 +73,8 @@ export class LogMaintenance {
       const value = (name: string) => this.topics.configValue(topic, name);
       const policies = (value('cleanup.policy') ?? 'delete').split(',').map((p) => p.trim());
       const retention = policies.includes('delete');
-      const compaction = policies.includes('compact') && isCompactingEngine(this.storage);
-      if (!retention && !compaction) continue;
+      const compaction = policies.includes('compact') ? this.storage.capabilities.compaction : null;
+      if (!retention && compaction === null) continue;
       for (let p = 0; p < topic.partitionCount; p++) {
         if (!this.topics.hasPartition(topic.name, p)) break; // deleted during the pass
         try {
@@ -91,8 +91,8 @@ export class LogMaintenance {
               this.log.info(`retention: ${topic.name}-${p} log start offset ${before} -> ${after}`);
             }
           }
-          if (compaction && isCompactingEngine(this.storage)) {
-            const r = await this.storage.compact(topic.name, p, {
+          if (compaction !== null) {
+            const r = await compaction.compact(topic.name, p, {
               nowMs,
               deleteRetentionMs: longConfig(value('delete.retention.ms'), 86400000),
               minCompactionLagMs: longConfig(value('min.compaction.lag.ms'), 0),

@@ -7,6 +7,7 @@
 import { KafkaError, ErrorCode } from '../protocol/error-codes.js';
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { StorageEngine, TopicRecord } from '../storage/engine.js';
+import { StorageError } from '../storage/errors.js';
 import type { BrokerConfig } from '../config/types.js';
 import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
 import type { TopicPolicy } from '../contracts/stages.js';
@@ -127,7 +128,9 @@ export class TopicManager {
     } catch (err) {
       this.byName.delete(name);
       this.byId.delete(id);
-      throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${(err as Error).message}`);
+      // An I/O fault is the client's KAFKA_STORAGE_ERROR; anything else is the caller's internal error.
+      if (err instanceof StorageError) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${err.message}`);
+      throw err;
     }
     return topic;
   }

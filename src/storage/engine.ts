@@ -79,11 +79,51 @@ export interface RetentionPolicy {
   nowMs: number;
 }
 
+/** One pass of log compaction over a partition (Kafka's cleaner settings of the topic). */
+export interface CompactOptions {
+  nowMs: number;
+  /** Topic `delete.retention.ms`. */
+  deleteRetentionMs: number;
+  /** Topic `min.compaction.lag.ms`. */
+  minCompactionLagMs: number;
+  maxKeys?: number;
+}
+
+export interface CompactResult {
+  segmentsCleaned: number;
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Why nothing was done, when nothing was. */
+  skipped: string | null;
+}
+
+/** Log compaction (`cleanup.policy=compact`): keep the last record of every key. */
+export interface Compaction {
+  compact(topic: string, partition: number, options: CompactOptions): Promise<CompactResult>;
+}
+
+/**
+ * What an engine can do beyond the operations every engine has. Each is null when the engine lacks
+ * it; the broker asks here and never probes an engine for methods.
+ */
+export interface StorageCapabilities {
+  /** Log compaction; null: compact topics keep every record (retention still applies). */
+  readonly compaction: Compaction | null;
+}
+
+/**
+ * The operations every engine has. I/O faults are thrown (or rejected) as StorageError
+ * (storage/errors.ts): the broker answers KAFKA_STORAGE_ERROR. Anything else thrown is a bug.
+ */
 export interface StorageEngine {
   /** Engine name as configured (`memory`, `log`, `rocksdb`). */
   readonly kind: string;
   /** Whether acknowledged data survives a restart of the process. */
   readonly durable: boolean;
+  /** Optional capabilities, declared (not discovered). */
+  readonly capabilities: StorageCapabilities;
 
   /** Open (recovering if needed) and return what the broker persisted. Called once, first. */
   open(): Promise<BrokerMetadata>;

@@ -174,8 +174,8 @@ async function readPartition(
       batches = read.batches;
       bytes = read.bytes;
     } catch (err) {
-      broker.log.error(`fetch ${p.topic}-${p.partition} at ${p.fetchOffset}: ${(err as Error).message}`);
-      return fail(ErrorCode.KAFKA_STORAGE_ERROR, highWatermark, logStartOffset);
+      const answer = broker.engineFaults.answer(`fetch ${p.topic}-${p.partition} at ${p.fetchOffset}`, err);
+      return fail(answer.errorCode, highWatermark, logStartOffset);
     }
   }
   return {

@@ -67,12 +67,12 @@ async function resolveTopic(broker: Broker, version: number, name: string | null
   try {
     return describeTopic(broker, await broker.topics.autoCreate(name));
   } catch (err) {
-    const code = err instanceof KafkaError ? err.errorCode : ErrorCode.UNKNOWN_SERVER_ERROR;
     // A concurrent request may have created it between our check and our create.
     const now = broker.topics.get(name);
     if (now) return describeTopic(broker, now);
-    broker.log.warn(`auto-create of topic ${name} failed: ${(err as Error).message}`);
-    return { errorCode: code, name, topicId: ZERO_UUID, partitions: [] };
+    if (!(err instanceof KafkaError)) return { errorCode: broker.engineFaults.answer(`auto-create of topic ${name}`, err).errorCode, name, topicId: ZERO_UUID, partitions: [] };
+    broker.log.warn(`auto-create of topic ${name} failed: ${err.message}`);
+    return { errorCode: err.errorCode, name, topicId: ZERO_UUID, partitions: [] };
   }
 }
 

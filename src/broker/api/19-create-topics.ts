@@ -63,8 +63,11 @@ export default defineHandler({
           configs: describeAllTopicConfigs(broker, created.configs),
         });
       } catch (err) {
-        if (!(err instanceof KafkaError)) throw err;
-        topics.push(failure(t.name, err.errorCode, err.message));
+        if (err instanceof KafkaError) topics.push(failure(t.name, err.errorCode, err.message));
+        else {
+          const answer = broker.engineFaults.answer(`create of topic ${t.name}`, err);
+          topics.push(failure(t.name, answer.errorCode, answer.message));
+        }
       }
     }
     return { throttleTimeMs: 0, topics };

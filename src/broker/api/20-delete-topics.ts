@@ -51,8 +51,9 @@ async function deleteOne(broker: Broker, name: string | null, topicId: string) {
   try {
     await broker.topics.delete(topic.name);
   } catch (err) {
-    const code = err instanceof KafkaError ? err.errorCode : ErrorCode.KAFKA_STORAGE_ERROR;
-    return { name: topic.name, topicId: topic.id, errorCode: code, errorMessage: (err as Error).message };
+    if (err instanceof KafkaError) return { name: topic.name, topicId: topic.id, errorCode: err.errorCode, errorMessage: err.message };
+    const answer = broker.engineFaults.answer(`delete of topic ${topic.name}`, err);
+    return { name: topic.name, topicId: topic.id, errorCode: answer.errorCode, errorMessage: answer.message };
   }
   broker.producers.dropTopic(topic.name);
   for (let p = 0; p < topic.partitionCount; p++) broker.waiters.notify(topic.name, p);

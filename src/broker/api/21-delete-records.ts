@@ -8,7 +8,8 @@
  * - An offset below the current log start changes nothing and answers the current log start.
  * - A topic whose cleanup.policy lacks `delete` (compact only): POLICY_VIOLATION, as Kafka's
  *   Partition.deleteRecordsOnLeader refuses it.
- * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR.
+ * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR; an
+ *   engine bug: UNKNOWN_SERVER_ERROR (engine-faults.ts).
  * The deletion is complete when the response is sent, so `timeout_ms` is never reached.
  */
 import { ApiKey, DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/index.js';
@@ -57,7 +58,6 @@ async function deleteRecords(broker: Broker, topicName: string, partition: numbe
     return { errorCode: ErrorCode.NONE, lowWatermark };
   } catch (err) {
     if (!broker.topics.hasPartition(topicName, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
-    broker.log.error(`DeleteRecords ${topicName}-${partition} failed: ${(err as Error).message}`);
-    return { errorCode: ErrorCode.KAFKA_STORAGE_ERROR, lowWatermark: -1 };
+    return { errorCode: broker.engineFaults.answer(`DeleteRecords ${topicName}-${partition}`, err).errorCode, lowWatermark: -1 };
   }
 }

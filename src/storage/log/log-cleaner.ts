@@ -32,6 +32,7 @@ import type { CompressionType } from '../../protocol/records/compression.js';
 import { CLEANED_SUFFIX, fsyncDir, removeFile, writevFully } from './files.js';
 import { LogSegment } from './log-segment.js';
 import type { LogContext, PartitionLog } from './partition-log.js';
+import type { CompactOptions, CompactResult } from '../engine.js';
 
 /** Named limit: distinct keys one cleaning pass tracks (Kafka sizes its offset map in bytes instead). */
 export const MAX_CLEANER_KEYS = 1_000_000;
@@ -40,24 +41,9 @@ export const MAX_CLEANER_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 /** Bytes buffered before the cleaner writes to the cleaned file. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
-export interface CleanOptions {
-  nowMs: number;
-  /** Topic `delete.retention.ms`. */
-  deleteRetentionMs: number;
-  /** Topic `min.compaction.lag.ms`. */
-  minCompactionLagMs: number;
-  maxKeys?: number;
-}
-
-export interface CleanResult {
-  segmentsCleaned: number;
-  recordsRemoved: number;
-  tombstonesRemoved: number;
-  bytesBefore: number;
-  bytesAfter: number;
-  /** Why nothing was done, when nothing was. */
-  skipped: string | null;
-}
+/** The engine interface's compaction options and result (storage/engine.ts), as the cleaner names them. */
+export type CleanOptions = CompactOptions;
+export type CleanResult = CompactResult;
 
 interface CleanerProgress {
   /** Base offset of the first segment not covered by the last pass. */

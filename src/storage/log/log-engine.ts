@@ -27,6 +27,8 @@ import type {
   PartitionOffsets,
   ReadResult,
   RetentionPolicy,
+  StorageCapabilities,
+  Compaction,
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
@@ -36,7 +38,6 @@ import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogConte
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
 import { Mutex } from './mutex.js';
-import type { CompactingEngine } from './compacting.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 export const LOCK_FILE = '.lock';
@@ -71,11 +72,12 @@ export interface OpenReport {
   ms: number;
 }
 
-export { isCompactingEngine, type CompactingEngine } from './compacting.js';
 
-export class LogEngine implements StorageEngine, CompactingEngine {
+export class LogEngine implements StorageEngine, Compaction {
   readonly kind: string = 'log';
   readonly durable: boolean = true;
+  /** The segment log compacts (LogCleaner). */
+  readonly capabilities: StorageCapabilities = { compaction: this };
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   private readonly fsyncIntervalMs: number;

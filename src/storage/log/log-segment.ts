@@ -38,6 +38,7 @@ import {
   writevFully,
   type FaultHooks,
 } from './files.js';
+import { StorageError } from '../errors.js';
 
 /** Bytes read at once when walking batch headers (finding an offset, loading, recovering). */
 const SCAN_WINDOW_BYTES = 64 * 1024;
@@ -377,11 +378,11 @@ export class LogSegment {
       if (pos + BATCH_HEADER_BYTES > windowStart + window.length) {
         windowStart = pos;
         window = await readAt(this.handle, pos, Math.min(SCAN_WINDOW_BYTES, this.size - pos));
-        if (window.length < BATCH_HEADER_BYTES) throw new Error(`${this.file}: short read at ${pos}`);
+        if (window.length < BATCH_HEADER_BYTES) throw new StorageError(`${this.file}: short read at ${pos}`);
       }
       const at = pos - windowStart;
       const bytes = batchByteLength(window, at);
-      if (bytes < BATCH_HEADER_BYTES) throw new Error(`${this.file}: invalid batch length ${bytes} at ${pos}`);
+      if (bytes < BATCH_HEADER_BYTES) throw new StorageError(`${this.file}: invalid batch length ${bytes} at ${pos}`);
       yield { position: pos, baseOffset: batchBaseOffset(window, at), lastOffset: batchLastOffset(window, at), maxTimestamp: batchMaxTimestamp(window, at), bytes };
       pos += bytes;
     }
@@ -400,9 +401,9 @@ export class LogSegment {
         chunk = await readAt(this.handle, pos, Math.min(Math.max(RECOVERY_CHUNK_BYTES, need), this.size - pos));
         at = 0;
       }
-      if (chunk.length - at < BATCH_HEADER_BYTES) throw new Error(`${this.file}: short read at ${pos}`);
+      if (chunk.length - at < BATCH_HEADER_BYTES) throw new StorageError(`${this.file}: short read at ${pos}`);
       const len = batchByteLength(chunk, at);
-      if (len < BATCH_HEADER_BYTES || at + len > chunk.length) throw new Error(`${this.file}: invalid batch length ${len} at ${pos}`);
+      if (len < BATCH_HEADER_BYTES || at + len > chunk.length) throw new StorageError(`${this.file}: invalid batch length ${len} at ${pos}`);
       yield chunk.subarray(at, at + len);
       pos += len;
     }

@@ -29,6 +29,7 @@ import type { AppendBatch, ReadResult, RetentionPolicy } from '../engine.js';
 import { LogSegment, type StoredBatchInfo } from './log-segment.js';
 import { Mutex } from './mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
+import { StorageError, isSystemError } from '../errors.js';
 
 /** Named limit: the most bytes one write (one writev) carries. */
 export const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
@@ -55,14 +56,7 @@ export interface LogContext {
   warn(message: string): void;
 }
 
-/** An append failed because of the disk; the broker answers KAFKA_STORAGE_ERROR. */
-export class StorageError extends Error {
-  readonly code = 'KAFKA_STORAGE_ERROR';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageError';
-  }
-}
+export { StorageError };
 
 interface Pending {
   bytes: Buffer;
@@ -345,6 +339,9 @@ export class PartitionLog {
     for (const s of segs) s.acquire();
     try {
       return await fn(segs);
+    } catch (err) {
+      if (isSystemError(err)) throw new StorageError(`${this.name}: read failed: ${describeIoError(err)}`, { cause: err });
+      throw err;
     } finally {
       for (const s of segs) s.release();
     }

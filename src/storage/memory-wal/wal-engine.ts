@@ -39,6 +39,7 @@ import { FORMAT_VERSION, WalFormatError, WalReader, decodePayload, encodeFrame, 
 import { WalWriter } from './wal-writer.js';
 import { acquireDirLock, fsyncDir, parseDataFileName, releaseDirLock, walFileName, type DataFile } from './files.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
+import { StorageError } from '../errors.js';
 
 /** Default of `storage.wal.snapshot.bytes`. */
 export const DEFAULT_WAL_SNAPSHOT_BYTES = 64 * 1024 * 1024;
@@ -215,8 +216,8 @@ export class WalMemoryEngine extends MemoryEngine {
 
   /** Throws unless the engine is open and its log healthy. */
   private usable(): void {
-    if (this.closed) throw new Error('storage: the engine is closed');
-    if (!this.writer) throw new Error('storage: the engine is not open');
+    if (this.closed) throw new StorageError('storage: the engine is closed');
+    if (!this.writer) throw new StorageError('storage: the engine is not open');
     if (this.writer.failed) throw this.writer.failed;
   }
 

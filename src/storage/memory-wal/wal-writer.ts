@@ -22,6 +22,7 @@ import path from 'node:path';
 import type { FsyncPolicy } from '../../config/types.js';
 import { FORMAT_VERSION, encodeFrame } from './wal-format.js';
 import { fsyncDir, walFileName, writevAll } from './files.js';
+import { StorageError } from '../errors.js';
 
 interface Op {
   kind: 'write' | 'sync' | 'rotate' | 'close';
@@ -101,7 +102,7 @@ export class WalWriter {
   /** Enqueue one frame (its chunks, which must not change afterwards); resolves per the policy. */
   write(chunks: Buffer[], bytes: number): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
-    if (this.closing) return Promise.reject(new Error('storage: the write-ahead log is closed'));
+    if (this.closing) return Promise.reject(new StorageError('storage: the write-ahead log is closed'));
     let group = this.queue[this.queue.length - 1];
     if (group === undefined || group.kind !== 'write') group = this.enqueue(newOp('write'));
     for (const c of chunks) group.chunks.push(c);
@@ -212,7 +213,7 @@ export class WalWriter {
   }
 
   private fail(err: Error, op: Op): void {
-    this.failure = new Error(`storage: write-ahead log I/O failed: ${err.message}`, { cause: err });
+    this.failure = new StorageError(`storage: write-ahead log I/O failed: ${err.message}`, { cause: err });
     op.reject(this.failure);
     for (const queued of this.queue.splice(0)) queued.reject(this.failure);
     if (this.timer) clearInterval(this.timer);

@@ -12,6 +12,7 @@ import type {
   PartitionOffsets,
   ReadResult,
   RetentionPolicy,
+  StorageCapabilities,
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
@@ -123,6 +124,8 @@ export class MemoryPartitionLog {
 export class MemoryEngine implements StorageEngine {
   readonly kind: string = 'memory';
   readonly durable: boolean = false;
+  /** No compaction: compact topics keep every record (as the WAL engine built on this one). */
+  readonly capabilities: StorageCapabilities = { compaction: null };
 
   // Protected, not private: src/storage/memory-wal/ extends this engine with a write-ahead log and
   // snapshots, and reads the state it snapshots and restores from these fields.

@@ -35,6 +35,7 @@ import type {
   PartitionOffsets,
   ReadResult,
   RetentionPolicy,
+  StorageCapabilities,
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
@@ -64,6 +65,7 @@ import {
   topicNameOf,
 } from './keys.js';
 import { PartitionIndex } from './partition-index.js';
+import { StorageError } from '../errors.js';
 
 export interface RocksDbEngineOptions {
   /** Database directory (created if missing). */
@@ -89,6 +91,8 @@ const SCAN_STEP = 1000;
 export class RocksDbEngine implements StorageEngine {
   readonly kind: string = 'rocksdb';
   readonly durable: boolean = true;
+  /** No compaction yet: compact topics keep every record. */
+  readonly capabilities: StorageCapabilities = { compaction: null };
 
   readonly dir: string;
   private readonly policy: FsyncPolicy;
@@ -332,8 +336,8 @@ export class RocksDbEngine implements StorageEngine {
   /** The open database, or a throw once closed or failed. */
   private usable(): RocksLevel {
     if (this.failure) throw this.failure;
-    if (this.closed) throw new Error('storage: the engine is closed');
-    if (!this.db) throw new Error('storage: the engine is not open');
+    if (this.closed) throw new StorageError('storage: the engine is closed');
+    if (!this.db) throw new StorageError('storage: the engine is not open');
     return this.db;
   }
 
@@ -398,7 +402,7 @@ export class RocksDbEngine implements StorageEngine {
   }
 
   private fail(err: Error): Error {
-    this.failure ??= new Error(`storage: RocksDB write failed: ${err.message}`, { cause: err });
+    this.failure ??= new StorageError(`storage: RocksDB write failed: ${err.message}`, { cause: err });
     return this.failure;
   }
 

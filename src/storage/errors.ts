@@ -1,0 +1,18 @@
+/**
+ * The one error an engine throws for an I/O fault (a failed write or fsync, a log taken offline, an
+ * engine closed under a request): the broker answers KAFKA_STORAGE_ERROR, as Kafka does for a log
+ * directory failure. Anything else an engine throws is a bug — an invariant broke — and the broker
+ * treats it as an internal error (logged with context, UNKNOWN_SERVER_ERROR, counted: broker.ts).
+ */
+export class StorageError extends Error {
+  readonly code = 'KAFKA_STORAGE_ERROR';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** A Node system error (EIO, ENOSPC, EBADF, …) from a file operation: an I/O fault. */
+export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
+}
