@@ -33,6 +33,11 @@ const quick = process.argv.includes('--quick');
 const compare = !process.argv.includes('--no-kafka');
 /** `--no-client`: skip the client throughput comparison (issue 6; bench/client.ts). */
 const clientBench = !process.argv.includes('--no-client');
+/**
+ * `--broker-only`: only the broker's produce and fetch rows (no start-up, storage, hooks, client or
+ * Kafka parts), for comparing one change's before and after; nothing is written to bench/results.
+ */
+const brokerOnly = process.argv.includes('--broker-only');
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 100;
@@ -134,6 +139,14 @@ async function cliStartToFirstProduceMs(): Promise<number> {
   }
 }
 
+function printRows(rows: readonly Row[]): void {
+  console.log('| workload | records | seconds | records/s | MB/s |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.workload} | ${r.records} | ${r.seconds.toFixed(2)} | ${Math.round(r.recordsPerSec)} | ${r.mbPerSec.toFixed(1)} |`);
+  }
+}
+
 function row(workload: string, records: number, seconds: number): Row {
   return { workload, records, seconds, recordsPerSec: records / seconds, mbPerSec: (records * RECORD_BYTES) / seconds / 1e6 };
 }
@@ -155,18 +168,19 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  if (brokerOnly) {
+    console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}, broker only) on ${machine}`);
+    printRows(rows);
+    return;
+  }
   const runs = quick ? 3 : 7;
   const startup: StartupRow[] = [
     { what: 'embedded startBroker() (memory)', ms: await median(runs, embeddedStartMs) },
     { what: 'process start to first acknowledged produce (CLI, default storage)', ms: await median(runs, cliStartToFirstProduceMs) },
   ];
-  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
-  console.log('| workload | records | seconds | records/s | MB/s |');
-  console.log('|---|---:|---:|---:|---:|');
-  for (const r of rows) {
-    console.log(`| ${r.workload} | ${r.records} | ${r.seconds.toFixed(2)} | ${Math.round(r.recordsPerSec)} | ${r.mbPerSec.toFixed(1)} |`);
-  }
+  printRows(rows);
   console.log('');
   console.log(`| start-up (median of ${runs}) | ms |`);
   console.log('|---|---:|');
