@@ -2,8 +2,10 @@
  * The layering of src/ (CONTRIBUTING.md, "Layers"): a module imports only from its own layer or a
  * lower one. From the bottom:
  *
- *   config ← protocol ← storage ← contracts ← hooks ← broker ← client ← cli ← src/index.ts
+ *   base ← config ← protocol ← storage ← contracts ← hooks ← broker ← client ← cli ← src/index.ts
  *
+ * `base` holds what every layer may use and that uses nothing: the invariant check and the named
+ * limits (src/base/).
  * `contracts` is the neutral module of what the broker and the hooks exchange (the stage contracts,
  * the request scope, the logger); hooks see the broker only through it, and the broker composes the
  * hooks (startBroker loads them), so hooks sit just below broker. Config reads files and validates
@@ -19,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 
 /** Layers from the bottom; a top-level folder of src/ (or the root index) has the rank of its place here. */
-const LAYERS = ['config', 'protocol', 'storage', 'contracts', 'hooks', 'broker', 'client', 'cli', '(root)'] as const;
+const LAYERS = ['base', 'config', 'protocol', 'storage', 'contracts', 'hooks', 'broker', 'client', 'cli', '(root)'] as const;
 
 function layerOf(file: string): string {
   const rel = relative(SRC, file).split(sep);

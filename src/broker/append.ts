@@ -12,11 +12,10 @@ import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
 import type { RequestContext } from './handler.js';
 import type { PartitionAppendResult, RecordError } from '../contracts/stages.js';
+import { MAX_DECOMPRESSED_BATCH_BYTES } from '../base/limits.js';
 
 /** The leader epoch of every partition on this single broker. */
 export const LEADER_EPOCH = 0;
-/** Named limit: the most bytes one produced batch may decompress to when its records must be read. */
-export const MAX_DECOMPRESSED_BATCH_BYTES = 128 * 1024 * 1024;
 /** Timestamp bounds at or above this are Kafka's "unlimited" (Long.MAX_VALUE). */
 const UNLIMITED_MS = 2 ** 62;
 

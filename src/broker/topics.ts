@@ -11,11 +11,11 @@ import { StorageError } from '../storage/errors.js';
 import type { BrokerConfig } from '../config/types.js';
 import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
 import type { TopicPolicy } from '../contracts/stages.js';
+import { MAX_PARTITIONS_PER_TOPIC } from '../base/limits.js';
 
 export type Topic = Readonly<TopicRecord>;
 
-/** Kafka refuses more partitions than this in one topic creation (a named limit of ours). */
-export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+export { MAX_PARTITIONS_PER_TOPIC };
 
 export class TopicManager {
   private readonly byName = new Map<string, Topic>();

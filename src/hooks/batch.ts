@@ -19,9 +19,8 @@ import { TimestampType, type BatchHeader } from '../protocol/records/batch.js';
 import { compressionName, type CompressionType } from '../protocol/records/compression.js';
 import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
 import type { HookBatch, HookRecord } from './types.js';
+import { MAX_DECOMPRESSED_BATCH_BYTES } from '../base/limits.js';
 
-/** Named limit: the most bytes one batch may decompress to for a hook (as the produce path's). */
-export const HOOK_MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
 
 export type BatchMode = 'produce' | 'fetch';
 
@@ -220,7 +219,7 @@ export class LazyBatch implements HookBatch {
 
   records(): Promise<HookRecord[]> {
     if (this.decoded) return Promise.resolve(this.decoded);
-    this.decoding ??= decodeBatch(this.bytes, { maxDecompressedBytes: HOOK_MAX_DECOMPRESSED_BYTES, verifyCrc: false }).then((b) => {
+    this.decoding ??= decodeBatch(this.bytes, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false }).then((b) => {
       this.decoded = b.records.map((r, i) => new RecordView(this, i, r));
       return this.decoded;
     });

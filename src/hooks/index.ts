@@ -6,7 +6,7 @@ export * from './types.js';
 export { HookRunner, STAGES, MAX_THROTTLE_MS, compileSelector, type Stage } from './runner.js';
 export { NO_HOOKS } from '../contracts/stages.js';
 export { createHooks, HOOK_SPEC_KEYS, type HookEntry, type CreateHooksOptions } from './load.js';
-export { LazyBatch, HOOK_MAX_DECOMPRESSED_BYTES } from './batch.js';
+export { LazyBatch } from './batch.js';
 export {
   BUILTIN_HOOKS,
   jsonSchemaHook,

@@ -10,9 +10,9 @@ import type { ConnectionInfo, RequestScope, ServedApiFacts } from '../../contrac
 import type { Registered } from '../registration.js';
 import { isFailure, requestInfo, sleep, stageContext, withLog, type HookChain } from '../machinery.js';
 import type { RequestVerdict, ResponseVerdict } from '../types.js';
+import { MAX_THROTTLE_MS } from '../../base/limits.js';
 
-/** Named limit: the longest a connection stays muted for one throttle (Kafka's default quota window, 11 × 1 s). */
-export const MAX_THROTTLE_MS = 11_000;
+export { MAX_THROTTLE_MS };
 
 export class RequestStage {
   /** Request-stage hooks per API key (undefined: none for that API). */

@@ -33,6 +33,7 @@ import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import type * as Zlib from 'node:zlib';
 import { DecompressionLimitError, INVALID_RECORD, RecordsError, UNSUPPORTED_COMPRESSION_TYPE } from './errors.js';
+import { MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 
 /** Compression codec ids as stored in bits 0-2 of the batch attributes. */
 export const Compression = {
@@ -65,8 +66,8 @@ export function isCompressionType(id: number): id is CompressionType {
   return Number.isInteger(id) && id >= 0 && id <= 4;
 }
 
-/** Default decompressed-size limit when the caller gives none: 128 MiB. */
-export const DEFAULT_MAX_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
+/** Default decompressed-size limit when the caller gives none (src/base/limits.ts). */
+export const DEFAULT_MAX_DECOMPRESSED_BYTES = MAX_DECOMPRESSED_BATCH_BYTES;
 
 export interface CompressOptions {
   /** gzip: zlib level (default 6, as Java's GZIPOutputStream); zstd: level (default 3). Ignored by snappy/lz4. */

@@ -33,11 +33,9 @@ import { CLEANED_SUFFIX, fsyncDir, removeFile, writevFully } from './files.js';
 import { LogSegment } from './log-segment.js';
 import type { LogContext, PartitionLog } from './partition-log.js';
 import type { CompactOptions, CompactResult } from '../engine.js';
+import { MAX_CLEANER_KEYS, MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 
-/** Named limit: distinct keys one cleaning pass tracks (Kafka sizes its offset map in bytes instead). */
-export const MAX_CLEANER_KEYS = 1_000_000;
-/** Named limit: the most a batch may decompress to while cleaning. */
-export const MAX_CLEANER_DECOMPRESSED_BYTES = 128 * 1024 * 1024;
+export { MAX_CLEANER_KEYS };
 /** Bytes buffered before the cleaner writes to the cleaned file. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
@@ -123,7 +121,7 @@ export class LogCleaner {
       for await (const bytes of seg.batchesFrom(0)) {
         const h = readBatchHeader(bytes);
         if (h.isControl) continue;
-        const { records } = await decodeBatch(bytes, { maxDecompressedBytes: MAX_CLEANER_DECOMPRESSED_BYTES, verifyCrc: false });
+        const { records } = await decodeBatch(bytes, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
         for (const r of records) if (r.key !== null) map.set(r.key.toString('latin1'), r.offset);
       }
       covered.push(seg);
@@ -166,7 +164,7 @@ export class LogCleaner {
           await emit(batch);
           continue;
         }
-        const { records } = await decodeBatch(batch, { maxDecompressedBytes: MAX_CLEANER_DECOMPRESSED_BYTES, verifyCrc: false });
+        const { records } = await decodeBatch(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
         const horizon = header.hasDeleteHorizon ? header.baseTimestamp : null;
         const kept: DecodedRecord[] = [];
         let keptTombstone = false;

@@ -24,11 +24,11 @@ import { crc32c } from '../../protocol/records/crc32c.js';
 import type { CommittedOffset, TopicRecord } from '../engine.js';
 import { offsetKey } from '../engine.js';
 import { fsyncDir, readAt, removeFile, writeFully, type FaultHooks } from './files.js';
+import { MAX_METADATA_RECORD_BYTES } from '../../base/limits.js';
 
 export const METADATA_FILE = 'metadata.log';
 const RECORD_HEADER_BYTES = 8;
-/** Named limit: the largest metadata record (a group's metadata, a large offset commit). */
-export const MAX_METADATA_RECORD_BYTES = 64 * 1024 * 1024;
+export { MAX_METADATA_RECORD_BYTES };
 /** Rewrite the file when it is this many times larger than a snapshot of the live state... */
 const COMPACT_RATIO = 4;
 /** ...and at least this large. */

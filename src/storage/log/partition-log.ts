@@ -30,9 +30,9 @@ import { LogSegment, type StoredBatchInfo } from './log-segment.js';
 import { Mutex } from './mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
+import { MAX_WRITE_GROUP_BYTES } from '../../base/limits.js';
 
-/** Named limit: the most bytes one write (one writev) carries. */
-export const MAX_WRITE_GROUP_BYTES = 8 * 1024 * 1024;
+export { MAX_WRITE_GROUP_BYTES };
 /** Kafka's "never" for long configs (Long.MAX_VALUE) as a JS number compares above any real value. */
 const UNLIMITED = 2 ** 62;
 
