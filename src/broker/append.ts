@@ -4,7 +4,7 @@
  * sequence, wake long-polling fetches. The records themselves are never decoded here.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
+import { assertWritableBatch, validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
 import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord } from '../protocol/records/record.js';
 import { Compression, type CompressionType } from '../protocol/records/compression.js';
@@ -236,9 +236,11 @@ async function appendBatch(
     setLogAppendTime(h.buffer, logAppendTimeMs);
   }
 
+  const recordCount = h.lastOffsetDelta + 1;
+  assertWritableBatch(h.buffer, recordCount);
   let baseOffset: number;
   try {
-    ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount: h.lastOffsetDelta + 1, maxTimestamp }));
+    ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }));
   } catch (err) {
     if (!broker.topics.hasPartition(topicName, partition)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const answer = broker.engineFaults.answer(`append to ${topicName}-${partition}`, err);

@@ -17,6 +17,7 @@
  * Called only from the broker's event loop.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
+import { invariant } from '../base/assert.js';
 
 /** Kafka keeps the metadata of the last 5 batches per producer and partition for duplicate checks. */
 export const DUPLICATE_WINDOW_BATCHES = 5;
@@ -132,6 +133,8 @@ export class ProducerStateManager {
     const key = ProducerStateManager.key(topic, partition, b.producerId);
     let entry = this.entries.get(key);
     if (entry) this.entries.delete(key); // re-insert: Map order is our least-recently-written order
+    // check() refused an older epoch before the batch was written: a producer's epoch only grows.
+    invariant(entry === undefined || b.producerEpoch >= entry.epoch, 'a producer epoch never goes back', b.producerEpoch, entry?.epoch);
     if (!entry || b.producerEpoch > entry.epoch) entry = { epoch: b.producerEpoch, batches: [] };
     entry.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.recordCount), baseOffset });
     if (entry.batches.length > DUPLICATE_WINDOW_BATCHES) entry.batches.shift();

@@ -22,6 +22,7 @@ import {
   RecordsError,
   UNSUPPORTED_COMPRESSION_TYPE,
 } from './errors.js';
+import { invariant } from '../../base/assert.js';
 
 // Header layout ---------------------------------------------------------------------------------
 
@@ -256,6 +257,19 @@ export function setMaxTimestamp(batch: Buffer, timestampType: TimestampType, max
  */
 export function setLogAppendTime(batch: Buffer, nowMs: number, position = 0): void {
   setMaxTimestamp(batch, TimestampType.logAppendTime, nowMs, position);
+}
+
+/**
+ * The header, checked right before a batch is handed to storage (after hooks, re-compression and the
+ * broker's own stamps): framing, magic, and the offsets it will take. Every batch was validated when
+ * it arrived, so a failure here is a broker bug: these are invariants (src/base/assert.ts), not
+ * client errors.
+ */
+export function assertWritableBatch(batch: Buffer, recordCount: number): void {
+  invariant(batch.length >= BATCH_HEADER_BYTES, 'a batch to write holds at least its header', batch.length);
+  invariant(LOG_OVERHEAD + batch.readInt32BE(BATCH_LENGTH_OFFSET) === batch.length, 'a batch to write is as long as its length field says', batch.readInt32BE(BATCH_LENGTH_OFFSET), batch.length);
+  invariant(batch.readInt8(MAGIC_OFFSET) === CURRENT_MAGIC, 'a batch to write has magic 2', batch.readInt8(MAGIC_OFFSET));
+  invariant(batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET) + 1 === recordCount, 'a batch to write takes lastOffsetDelta + 1 offsets', batch.readInt32BE(LAST_OFFSET_DELTA_OFFSET), recordCount);
 }
 
 // Validation (produce path) -----------------------------------------------------------------------

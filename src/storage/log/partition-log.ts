@@ -31,6 +31,7 @@ import { Mutex } from './mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
 import { MAX_WRITE_GROUP_BYTES } from '../../base/limits.js';
+import { invariant } from '../../base/assert.js';
 
 export { MAX_WRITE_GROUP_BYTES };
 /** Kafka's "never" for long configs (Long.MAX_VALUE) as a JS number compares above any real value. */
@@ -180,6 +181,11 @@ export class PartitionLog {
       bytes += p.info.bytes;
     }
     this.queue.splice(0, group.length);
+    // Offsets are assigned in call order and written in that order, without gaps or overlaps.
+    invariant(group[0]!.info.baseOffset === this.writtenOffset, 'a write group starts where the written log ends', group[0]!.info.baseOffset, this.writtenOffset);
+    for (let i = 1; i < group.length; i++) {
+      invariant(group[i]!.info.baseOffset === group[i - 1]!.info.lastOffset + 1, 'batches of a write group are consecutive', group[i]!.info.baseOffset, group[i - 1]!.info.lastOffset);
+    }
     const startSize = seg.size;
     try {
       await seg.append(
@@ -224,6 +230,8 @@ export class PartitionLog {
     let n = 0;
     for (const w of this.unacked) {
       if (w.needsSync && this.syncedOffset < w.end) break;
+      // assigned ≥ written ≥ acknowledged: the high watermark never passes what is in the file.
+      invariant(w.end <= this.writtenOffset && this.writtenOffset <= this.nextOffset, 'the high watermark stays within the written log', w.end, this.writtenOffset);
       this.highWatermark = w.end;
       w.resolve({ baseOffset: w.baseOffset });
       n++;

@@ -17,6 +17,7 @@ import type {
   TopicRecord,
 } from '../engine.js';
 import { offsetKey } from '../engine.js';
+import { invariant } from '../../base/assert.js';
 
 /**
  * The bytes of an appended batch as this engine keeps them. A batch that is at least a quarter of the
@@ -49,6 +50,7 @@ export class MemoryPartitionLog {
 
   append(batch: AppendBatch): number {
     const base = this.highWatermark;
+    invariant(batch.recordCount >= 1 && batch.bytes.length > 0, 'an appended batch takes at least one offset', batch.recordCount);
     const bytes = keep(batch.bytes);
     bytes.writeBigInt64BE(BigInt(base), 0);
     this.batches.push(bytes);
