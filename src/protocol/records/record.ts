@@ -52,6 +52,7 @@ import {
   type CompressionType,
 } from './compression.js';
 import { CORRUPT_MESSAGE, INVALID_RECORD, RecordsError, UNSUPPORTED_COMPRESSION_TYPE } from './errors.js';
+import { invariant } from '../../base/assert.js';
 
 export interface RecordHeader {
   key: string;
@@ -486,18 +487,59 @@ function prepareBatch(opts: EncodeBatchOptions): { records: number; body: Buffer
   const inputs = opts.records;
   const now = opts.now ?? Date.now();
   const timestampType = opts.timestampType ?? TimestampType.createTime;
-  const n = inputs.length;
+  const baseTimestamp = batchBaseTimestamp(opts, now);
+  const sized = sizeRecords(inputs, baseTimestamp, now);
+  const body = writeRecords(sized.records, sized.bodyBytes);
 
-  let baseTimestamp: number;
-  if (opts.deleteHorizonMs !== undefined) baseTimestamp = opts.deleteHorizonMs;
-  else if (opts.baseTimestamp !== undefined) baseTimestamp = opts.baseTimestamp;
-  else baseTimestamp = n > 0 ? (inputs[0]!.timestamp ?? now) : NO_TIMESTAMP;
+  let maxTimestamp: number;
+  if (opts.maxTimestamp !== undefined) maxTimestamp = opts.maxTimestamp;
+  else if (timestampType === TimestampType.logAppendTime) maxTimestamp = now;
+  else maxTimestamp = sized.maxRecordTimestamp;
 
+  const attributesWithoutCodec =
+    (timestampType === TimestampType.logAppendTime ? TIMESTAMP_TYPE_MASK : 0) |
+    (opts.isTransactional ? TRANSACTIONAL_FLAG_MASK : 0) |
+    (opts.isControl ? CONTROL_FLAG_MASK : 0) |
+    (opts.deleteHorizonMs !== undefined ? DELETE_HORIZON_FLAG_MASK : 0);
+
+  return {
+    records: inputs.length,
+    body,
+    header: {
+      baseOffset: opts.baseOffset ?? 0,
+      partitionLeaderEpoch: opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
+      attributesWithoutCodec,
+      lastOffsetDelta: opts.lastOffsetDelta ?? sized.maxOffsetDelta,
+      baseTimestamp,
+      maxTimestamp,
+      producerId: opts.producerId ?? NO_PRODUCER_ID,
+      producerEpoch: opts.producerEpoch ?? NO_PRODUCER_EPOCH,
+      baseSequence: opts.baseSequence ?? NO_SEQUENCE,
+    },
+  };
+}
+
+/** The batch's base timestamp: a compacted batch's delete horizon, the caller's, or the first record's. */
+function batchBaseTimestamp(opts: EncodeBatchOptions, now: number): number {
+  if (opts.deleteHorizonMs !== undefined) return opts.deleteHorizonMs;
+  if (opts.baseTimestamp !== undefined) return opts.baseTimestamp;
+  return opts.records.length > 0 ? (opts.records[0]!.timestamp ?? now) : NO_TIMESTAMP;
+}
+
+/**
+ * Check every record and work out its encoded size (so the body is allocated once): timestamps and
+ * offset deltas relative to the batch, header key lengths in UTF-8.
+ */
+function sizeRecords(
+  inputs: readonly RecordInput[],
+  baseTimestamp: number,
+  now: number,
+): { records: Sized[]; bodyBytes: number; maxRecordTimestamp: number; maxOffsetDelta: number } {
   let maxRecordTimestamp = NO_TIMESTAMP;
   let maxOffsetDelta = -1;
   let bodyBytes = 0;
-  const sized: Sized[] = new Array(n);
-  for (let i = 0; i < n; i++) {
+  const records: Sized[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
     const r = inputs[i]!;
     const timestamp = r.timestamp ?? now;
     if (!Number.isSafeInteger(timestamp)) throw new RangeError(`record ${i}: invalid timestamp ${timestamp}`);
@@ -507,33 +549,41 @@ function prepareBatch(opts: EncodeBatchOptions): { records: number; body: Buffer
     }
     if (timestamp > maxRecordTimestamp) maxRecordTimestamp = timestamp;
     maxOffsetDelta = offsetDelta;
-    const key = r.key ?? null;
-    const value = r.value ?? null;
-    const headers = r.headers ?? [];
-    const timestampDelta = timestamp - baseTimestamp;
-    let size =
-      1 +
-      sizeOfVarlong(timestampDelta) +
-      sizeOfVarint(offsetDelta) +
-      (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
-      (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
-      sizeOfVarint(headers.length);
-    const headerKeyBytes: number[] = new Array(headers.length);
-    for (let h = 0; h < headers.length; h++) {
-      const hdr = headers[h]!;
-      if (typeof hdr.key !== 'string') throw new TypeError(`record ${i}: header key must be a string`);
-      const kb = Buffer.byteLength(hdr.key, 'utf8');
-      headerKeyBytes[h] = kb;
-      size += sizeOfVarint(kb) + kb + (hdr.value === null ? 1 : sizeOfVarint(hdr.value.length) + hdr.value.length);
-    }
-    sized[i] = { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes: size };
-    bodyBytes += sizeOfVarint(size) + size;
+    const sized = sizeRecord(r, i, timestamp - baseTimestamp, offsetDelta);
+    records[i] = sized;
+    bodyBytes += sizeOfVarint(sized.bodyBytes) + sized.bodyBytes;
   }
+  return { records, bodyBytes, maxRecordTimestamp, maxOffsetDelta };
+}
 
+/** One record's fields and the bytes its body takes (without its own length prefix). */
+function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDelta: number): Sized {
+  const key = r.key ?? null;
+  const value = r.value ?? null;
+  const headers = r.headers ?? [];
+  let size =
+    1 +
+    sizeOfVarlong(timestampDelta) +
+    sizeOfVarint(offsetDelta) +
+    (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
+    (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
+    sizeOfVarint(headers.length);
+  const headerKeyBytes: number[] = new Array(headers.length);
+  for (let h = 0; h < headers.length; h++) {
+    const hdr = headers[h]!;
+    if (typeof hdr.key !== 'string') throw new TypeError(`record ${i}: header key must be a string`);
+    const kb = Buffer.byteLength(hdr.key, 'utf8');
+    headerKeyBytes[h] = kb;
+    size += sizeOfVarint(kb) + kb + (hdr.value === null ? 1 : sizeOfVarint(hdr.value.length) + hdr.value.length);
+  }
+  return { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes: size };
+}
+
+/** The records section of the batch, in one allocation of the size sizeRecords worked out. */
+function writeRecords(sized: readonly Sized[], bodyBytes: number): Buffer {
   const body = Buffer.allocUnsafe(bodyBytes);
   let pos = 0;
-  for (let i = 0; i < n; i++) {
-    const s = sized[i]!;
+  for (const s of sized) {
     pos = writeVarint(body, pos, s.bodyBytes);
     body.writeInt8(s.attributes, pos++);
     pos = writeVarlong(body, pos, s.timestampDelta);
@@ -549,34 +599,8 @@ function prepareBatch(opts: EncodeBatchOptions): { records: number; body: Buffer
       pos = writeNullableBytes(body, pos, hdr.value);
     }
   }
-  if (pos !== bodyBytes) throw new Error(`record encoder size mismatch: ${pos} != ${bodyBytes}`);
-
-  let maxTimestamp: number;
-  if (opts.maxTimestamp !== undefined) maxTimestamp = opts.maxTimestamp;
-  else if (timestampType === TimestampType.logAppendTime) maxTimestamp = now;
-  else maxTimestamp = maxRecordTimestamp;
-
-  const attributesWithoutCodec =
-    (timestampType === TimestampType.logAppendTime ? TIMESTAMP_TYPE_MASK : 0) |
-    (opts.isTransactional ? TRANSACTIONAL_FLAG_MASK : 0) |
-    (opts.isControl ? CONTROL_FLAG_MASK : 0) |
-    (opts.deleteHorizonMs !== undefined ? DELETE_HORIZON_FLAG_MASK : 0);
-
-  return {
-    records: n,
-    body,
-    header: {
-      baseOffset: opts.baseOffset ?? 0,
-      partitionLeaderEpoch: opts.partitionLeaderEpoch ?? NO_PARTITION_LEADER_EPOCH,
-      attributesWithoutCodec,
-      lastOffsetDelta: opts.lastOffsetDelta ?? maxOffsetDelta,
-      baseTimestamp,
-      maxTimestamp,
-      producerId: opts.producerId ?? NO_PRODUCER_ID,
-      producerEpoch: opts.producerEpoch ?? NO_PRODUCER_EPOCH,
-      baseSequence: opts.baseSequence ?? NO_SEQUENCE,
-    },
-  };
+  invariant(pos === bodyBytes, 'the record encoder writes exactly the bytes it sized', pos, bodyBytes);
+  return body;
 }
 
 function writeNullableBytes(buf: Buffer, pos: number, b: Buffer | null): number {
