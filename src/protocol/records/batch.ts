@@ -322,12 +322,25 @@ export interface ValidateBatchesOptions {
  * compacted topics, timestamps and the record structure; use decodeBatch from record.ts for that).
  */
 export function validateBatches(records: Buffer, opts: ValidateBatchesOptions = {}): ValidatedBatch[] {
-  const fromClient = opts.fromClient ?? true;
+  const starts = frameBatches(records);
   const version = opts.produceVersion;
-  const end = records.length;
+  if (version !== undefined && version >= 3) {
+    if (starts.length === 0) {
+      throw invalid(`Produce requests with version ${version} must have at least one record batch per partition`);
+    }
+    if (starts.length > 1) {
+      throw invalid(`Produce requests with version ${version} are only allowed to contain exactly one record batch per partition`);
+    }
+  }
+  const out: ValidatedBatch[] = new Array(starts.length);
+  for (let i = 0; i < starts.length; i++) out[i] = validateBatch(records, starts[i]!, opts);
+  return out;
+}
 
-  // Pass 1: framing (Kafka's ByteBufferLogInputStream.nextBatchSize), then the magic.
+/** Where each batch starts: the framing (Kafka's ByteBufferLogInputStream.nextBatchSize), then the magic. */
+function frameBatches(records: Buffer): number[] {
   const starts: number[] = [];
+  const end = records.length;
   let pos = 0;
   while (pos < end) {
     const remaining = end - pos;
@@ -350,68 +363,67 @@ export function validateBatches(records: Buffer, opts: ValidateBatchesOptions = 
     starts.push(pos);
     pos += size;
   }
+  return starts;
+}
 
-  if (version !== undefined && version >= 3) {
-    if (starts.length === 0) {
-      throw invalid(`Produce requests with version ${version} must have at least one record batch per partition`);
-    }
-    if (starts.length > 1) {
-      throw invalid(`Produce requests with version ${version} are only allowed to contain exactly one record batch per partition`);
-    }
+/** One framed batch's contents: size, codec, base offset, max.message.bytes, CRC, counts. */
+function validateBatch(records: Buffer, start: number, opts: ValidateBatchesOptions): ValidatedBatch {
+  const version = opts.produceVersion;
+  const fromClient = opts.fromClient ?? true;
+  const size = batchByteLength(records, start);
+  if (size < BATCH_HEADER_BYTES) {
+    throw corrupt(`record batch at byte ${start} is ${size} bytes, smaller than the ${BATCH_HEADER_BYTES}-byte header`);
   }
+  const h = readBatchHeader(records, start) as ValidatedBatch;
+  if (version !== undefined && version < 7 && h.compression === Compression.zstd) {
+    throw new RecordsError(
+      UNSUPPORTED_COMPRESSION_TYPE,
+      `Produce requests with version ${version} are not allowed to use ZStandard compression`,
+    );
+  }
+  if (fromClient && h.baseOffset !== 0) {
+    throw invalid(`the baseOffset of a produced record batch must be 0, but it is ${h.baseOffset}`);
+  }
+  if (opts.maxMessageBytes !== undefined && size > opts.maxMessageBytes) {
+    throw new RecordsError(
+      MESSAGE_TOO_LARGE,
+      `the record batch is ${size} bytes, which exceeds the maximum configured value of ${opts.maxMessageBytes}`,
+    );
+  }
+  const crc = crc32c(records.subarray(start + ATTRIBUTES_OFFSET, start + size)) >>> 0;
+  if (crc !== h.crc) throw corrupt(`record batch at byte ${start} is corrupt (stored crc = ${h.crc}, computed crc = ${crc})`);
+  if (!isCompressionType(h.compression)) {
+    throw new RecordsError(UNSUPPORTED_COMPRESSION_TYPE, `unknown compression type id ${h.compression}`);
+  }
+  if (fromClient) checkClientCounts(h);
+  else checkStoredCounts(h);
+  h.buffer = records.subarray(start, start + size);
+  return h;
+}
 
-  // Pass 2: each batch's contents.
-  const out: ValidatedBatch[] = new Array(starts.length);
-  for (let i = 0; i < starts.length; i++) {
-    const start = starts[i]!;
-    const size = batchByteLength(records, start);
-    if (size < BATCH_HEADER_BYTES) {
-      throw corrupt(`record batch at byte ${start} is ${size} bytes, smaller than the ${BATCH_HEADER_BYTES}-byte header`);
-    }
-    const h = readBatchHeader(records, start) as ValidatedBatch;
-    if (version !== undefined && version < 7 && h.compression === Compression.zstd) {
-      throw new RecordsError(
-        UNSUPPORTED_COMPRESSION_TYPE,
-        `Produce requests with version ${version} are not allowed to use ZStandard compression`,
-      );
-    }
-    if (fromClient && h.baseOffset !== 0) {
-      throw invalid(`the baseOffset of a produced record batch must be 0, but it is ${h.baseOffset}`);
-    }
-    if (opts.maxMessageBytes !== undefined && size > opts.maxMessageBytes) {
-      throw new RecordsError(
-        MESSAGE_TOO_LARGE,
-        `the record batch is ${size} bytes, which exceeds the maximum configured value of ${opts.maxMessageBytes}`,
-      );
-    }
-    const crc = crc32c(records.subarray(start + ATTRIBUTES_OFFSET, start + size)) >>> 0;
-    if (crc !== h.crc) throw corrupt(`record batch at byte ${start} is corrupt (stored crc = ${h.crc}, computed crc = ${crc})`);
-    if (!isCompressionType(h.compression)) {
-      throw new RecordsError(UNSUPPORTED_COMPRESSION_TYPE, `unknown compression type id ${h.compression}`);
-    }
-    const count = h.recordCount;
-    if (fromClient) {
-      if (h.lastOffsetDelta + 1 <= 0) {
-        throw invalid(`batch has an invalid offset range: [${h.baseOffset}, ${h.lastOffset}]`);
-      }
-      if (count <= 0) throw invalid(`invalid reported count for record batch: ${count}`);
-      if (h.lastOffsetDelta + 1 !== count) {
-        throw invalid(`inconsistent batch offset range [${h.baseOffset}, ${h.lastOffset}] and count of records ${count}`);
-      }
-      if (h.isControl) throw invalid('clients are not allowed to write control records');
-      if (h.producerId >= 0 && h.baseSequence < 0) {
-        throw invalid(`invalid sequence number ${h.baseSequence} in record batch with producerId ${h.producerId}`);
-      }
-    } else {
-      if (count < 0) throw invalid(`found invalid record count ${count} in record batch`);
-      if (h.lastOffsetDelta < count - 1) {
-        throw invalid(`inconsistent batch offset range [${h.baseOffset}, ${h.lastOffset}] and count of records ${count}`);
-      }
-    }
-    h.buffer = records.subarray(start, start + size);
-    out[i] = h;
+/** Kafka's checks of a batch a client produced (AppendOrigin.CLIENT): offsets, count, control, sequence. */
+function checkClientCounts(h: BatchHeader): void {
+  const count = h.recordCount;
+  if (h.lastOffsetDelta + 1 <= 0) {
+    throw invalid(`batch has an invalid offset range: [${h.baseOffset}, ${h.lastOffset}]`);
   }
-  return out;
+  if (count <= 0) throw invalid(`invalid reported count for record batch: ${count}`);
+  if (h.lastOffsetDelta + 1 !== count) {
+    throw invalid(`inconsistent batch offset range [${h.baseOffset}, ${h.lastOffset}] and count of records ${count}`);
+  }
+  if (h.isControl) throw invalid('clients are not allowed to write control records');
+  if (h.producerId >= 0 && h.baseSequence < 0) {
+    throw invalid(`invalid sequence number ${h.baseSequence} in record batch with producerId ${h.producerId}`);
+  }
+}
+
+/** The looser checks of stored data: empty batches and compaction gaps are allowed. */
+function checkStoredCounts(h: BatchHeader): void {
+  const count = h.recordCount;
+  if (count < 0) throw invalid(`found invalid record count ${count} in record batch`);
+  if (h.lastOffsetDelta < count - 1) {
+    throw invalid(`inconsistent batch offset range [${h.baseOffset}, ${h.lastOffset}] and count of records ${count}`);
+  }
 }
 
 // Iteration over stored data ----------------------------------------------------------------------
