@@ -483,14 +483,27 @@ export class Producer {
     }
   }
 
+  /** One round: close the batches that may go, pick one per partition, encode and send them per leader. */
   private async drainOnce(): Promise<void> {
     const now = Date.now();
+    this.closeReadyBatches(now);
+    if (this.idempotent) {
+      await this.ensureProducerId();
+      if (this.closedAndEmpty()) return;
+    }
+    const byLeader = this.pickBatches(now);
+    if (byLeader.size === 0) return;
+    await this.encodeAndSend(byLeader);
+  }
+
+  /**
+   * Close open batches that can go now: linger over (or flush), and room in flight for the
+   * partition. A batch that cannot be sent yet stays open and keeps filling (up to batchSizeBytes),
+   * so a busy partition sends fewer, larger batches — as the Java client's accumulator does, where a
+   * batch takes records until it is drained. Arms the linger timer for the rest.
+   */
+  private closeReadyBatches(now: number): void {
     let nextLinger = Infinity;
-    let nextRetry = Infinity;
-    // 1. Close open batches that can go now: linger over (or flush), and room in flight for the
-    //    partition. A batch that cannot be sent yet stays open and keeps filling (up to
-    //    batchSizeBytes), so a busy partition sends fewer, larger batches — as the Java client's
-    //    accumulator does, where a batch takes records until it is drained.
     const flushAll = this.flushAll;
     this.flushAll = false;
     for (const tp of this.active) {
@@ -508,14 +521,14 @@ export class Producer {
         this.scheduleDrain();
       }, Math.max(1, nextLinger - now));
     }
-    if (this.idempotent) {
-      await this.ensureProducerId();
-      if (this.closedAndEmpty()) return;
-    }
-    // 2. Pick at most one batch per partition for this round, grouped by leader.
+  }
+
+  /** At most one batch per partition for this round (now in flight), grouped by the partition's leader. */
+  private pickBatches(now: number): Map<number, Batch[]> {
     const byLeader = new Map<number, Batch[]>();
     const sizes = new Map<number, number>();
     let needMetadata = false;
+    let nextRetry = Infinity;
     for (const tp of this.active) {
       if (tp.idle) {
         this.active.delete(tp);
@@ -540,25 +553,7 @@ export class Producer {
         this.drainAgain = true;
         continue;
       }
-      if (this.idempotent && head.pidGeneration !== this.pidGeneration) {
-        if (tp.sequenceGeneration !== this.pidGeneration) {
-          // A new producer id: this partition's sequence starts again at 0, once every answer to
-          // the old id is back (nothing of the partition in flight), and every batch not yet
-          // acknowledged is renumbered under the new id.
-          if (tp.inFlightBatches.size > 0) continue;
-          tp.sequenceGeneration = this.pidGeneration;
-          tp.nextSequence = 0;
-          for (const q of tp.queue) q.pidGeneration = -1;
-        }
-        // Number every unstamped batch of the queue in order (new batches while others are in flight).
-        for (const q of tp.queue) {
-          if (q.pidGeneration === this.pidGeneration) continue;
-          q.pidGeneration = this.pidGeneration;
-          q.baseSequence = tp.nextSequence;
-          tp.nextSequence = (tp.nextSequence + q.count) % 0x80000000;
-          if (q.encoded) this.restamp(q);
-        }
-      }
+      if (this.idempotent && head.pidGeneration !== this.pidGeneration && !this.stampSequences(tp)) continue;
       tp.queue.shift();
       tp.inFlightBatches.add(head);
       tp.retrying = false;
@@ -569,8 +564,36 @@ export class Producer {
     }
     if (needMetadata) this.refreshMetadataSoon();
     if (nextRetry !== Infinity) this.armRetry(nextRetry - now);
-    if (byLeader.size === 0) return;
-    // 3. Encode (compression may run on the thread pool) and send, one request per leader.
+    return byLeader;
+  }
+
+  /**
+   * Number the partition's queued batches under the current producer id; false when the partition
+   * must wait for answers to the old id first.
+   */
+  private stampSequences(tp: PartitionState): boolean {
+    if (tp.sequenceGeneration !== this.pidGeneration) {
+      // A new producer id: this partition's sequence starts again at 0, once every answer to
+      // the old id is back (nothing of the partition in flight), and every batch not yet
+      // acknowledged is renumbered under the new id.
+      if (tp.inFlightBatches.size > 0) return false;
+      tp.sequenceGeneration = this.pidGeneration;
+      tp.nextSequence = 0;
+      for (const q of tp.queue) q.pidGeneration = -1;
+    }
+    // Number every unstamped batch of the queue in order (new batches while others are in flight).
+    for (const q of tp.queue) {
+      if (q.pidGeneration === this.pidGeneration) continue;
+      q.pidGeneration = this.pidGeneration;
+      q.baseSequence = tp.nextSequence;
+      tp.nextSequence = (tp.nextSequence + q.count) % 0x80000000;
+      if (q.encoded) this.restamp(q);
+    }
+    return true;
+  }
+
+  /** Encode (compression may run on the thread pool) and send, one request per leader. */
+  private async encodeAndSend(byLeader: Map<number, Batch[]>): Promise<void> {
     const encodes: Promise<void>[] = [];
     for (const list of byLeader.values()) for (const b of list) if (!b.encoded) encodes.push(this.encode(b));
     if (encodes.length > 0) await Promise.all(encodes);
