@@ -26,7 +26,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
 import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
 import type { Broker } from './broker.js';
-import type { ConnectionInfo, RequestContext } from './handler.js';
+import type { ConnectionInfo, RequestContext, ServedApi } from './handler.js';
 import { HANDLERS, supportedApiVersions } from './api/index.js';
 
 export interface ConnectionStats {
@@ -350,56 +350,77 @@ export class Connection implements ConnectionInfo {
       this.close('truncated request header');
       return null;
     }
+    const handler = this.servedApi(apiKey, apiVersion, correlationId);
+    if (handler === null || Array.isArray(handler)) return handler;
+    r.offset = 0;
+    const decoded = this.decodeRequest(r, handler, apiVersion);
+    if (decoded === null) return null;
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
+    const body = await this.dispatch(handler, decoded.request, ctx);
+    if (body === null || this.closed) return null;
+    return this.encodeOrClose(handler, ctx, body);
+  }
+
+  /**
+   * The API's handler when this broker serves `apiVersion` of it. Otherwise the connection closes
+   * (null), except for ApiVersions, answered UNSUPPORTED_VERSION with our ranges (the frames returned).
+   */
+  private servedApi(apiKey: number, apiVersion: number, correlationId: number): ServedApi | Buffer[] | null {
     const handler = HANDLERS.get(apiKey);
     if (!handler) {
       this.broker.log.warn(`connection ${this.remote}: unknown API key ${apiKey}; closing`);
       this.close(`unknown api key ${apiKey}`);
       return null;
     }
-    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
-      if (apiKey === ApiKey.ApiVersions) {
-        // KIP-511: answer with v0 and our ranges so the client can pick a version it shares with us.
-        return this.encodeResponse(apiKey, 0, correlationId, ApiVersionsResponse, {
-          errorCode: ErrorCode.UNSUPPORTED_VERSION,
-          apiKeys: supportedApiVersions(),
-        });
-      }
-      this.broker.log.warn(`connection ${this.remote}: unsupported version ${apiVersion} of API ${apiKey}; closing`);
-      this.close(`unsupported version ${apiVersion} of api ${apiKey}`);
-      return null;
+    if (apiVersion >= handler.minVersion && apiVersion <= handler.maxVersion) return handler;
+    if (apiKey === ApiKey.ApiVersions) {
+      // KIP-511: answer with v0 and our ranges so the client can pick a version it shares with us.
+      return this.encodeResponse(apiKey, 0, correlationId, ApiVersionsResponse, {
+        errorCode: ErrorCode.UNSUPPORTED_VERSION,
+        apiKeys: supportedApiVersions(),
+      });
     }
-    let request: unknown;
-    let clientId: string | null;
+    this.broker.log.warn(`connection ${this.remote}: unsupported version ${apiVersion} of API ${apiKey}; closing`);
+    this.close(`unsupported version ${apiVersion} of api ${apiKey}`);
+    return null;
+  }
+
+  /** The request header's client id and the decoded body; null after closing on a malformed request. */
+  private decodeRequest(r: Reader, handler: ServedApi, apiVersion: number): { clientId: string | null; request: unknown } | null {
     try {
-      r.offset = 0;
-      const header = RequestHeader.decode(r, requestHeaderVersion(apiKey, apiVersion));
-      clientId = header.clientId;
-      request = handler.request.decode(r, apiVersion);
+      const header = RequestHeader.decode(r, requestHeaderVersion(handler.apiKey, apiVersion));
+      const request = handler.request.decode(r, apiVersion);
       // Bytes after the body are ignored, as Apache Kafka ignores them: librdkafka ≤ 2.16 sends
       // Metadata v12 with a 4-byte placeholder where a 1-byte null belongs (librdkafka #5049).
       if (r.remaining !== 0) this.broker.log.debug(`connection ${this.remote}: ${r.remaining} bytes after ${handler.request.name} v${apiVersion} ignored`);
+      return { clientId: header.clientId, request };
     } catch (err) {
       const what = err instanceof DecodeError ? err.message : String(err);
       this.broker.log.warn(`connection ${this.remote}: malformed ${handler.request.name} v${apiVersion}: ${what}; closing`);
       this.close('malformed request');
       return null;
     }
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId, connection: this };
-    let body;
+  }
+
+  /** The handler's answer (through the onRequest/onResponse hooks when there are any); null after closing on a handler bug. */
+  private async dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): Promise<unknown> {
     try {
       // onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone.
-      body = this.broker.hooks.handle === null ? await handler.handle(request, ctx) : await this.broker.hooks.handle(handler, request, ctx);
+      return this.broker.hooks.handle === null ? await handler.handle(request, ctx) : await this.broker.hooks.handle(handler, request, ctx);
     } catch (err) {
-      this.broker.log.error(`${handler.request.name} v${apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
+      this.broker.log.error(`${handler.request.name} v${ctx.apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
       this.close('internal error');
       return null;
     }
-    if (body === null || this.closed) return null;
+  }
+
+  /** The response frame; null after closing when it cannot be encoded (a handler bug). */
+  private encodeOrClose(handler: ServedApi, ctx: RequestContext, body: unknown): Buffer[] | null {
     try {
-      return this.encodeResponse(apiKey, apiVersion, correlationId, handler.response, body);
+      return this.encodeResponse(ctx.apiKey, ctx.apiVersion, ctx.correlationId, handler.response, body);
     } catch (err) {
       // A response we cannot encode is a handler bug: log it, close only this connection.
-      this.broker.log.error(`${handler.response.name} v${apiVersion} to ${this.remote} could not be encoded: ${(err as Error).stack ?? String(err)}`);
+      this.broker.log.error(`${handler.response.name} v${ctx.apiVersion} to ${this.remote} could not be encoded: ${(err as Error).stack ?? String(err)}`);
       this.close('internal error');
       return null;
     }
