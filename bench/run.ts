@@ -5,7 +5,9 @@
  * is the broker's, not a client library's. Prints a table and writes bench/results/<date>.json.
  *
  * Workloads: produce 1 KiB records (acks=1, batches of 100) from 4 pipelining connections; then fetch
- * everything back from offset 0. The side-by-side comparison with Apache Kafka is a later issue.
+ * everything back from offset 0. Then start-up times, the storage engines (bench/storage.ts), hooks
+ * (bench/hooks.ts), the client (bench/client.ts, unless --no-client) and the side-by-side comparison
+ * with Apache Kafka (bench/compare.ts, unless --no-kafka).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';

@@ -2,8 +2,9 @@
  * The one interface between the broker and its storage. It is shaped like Kafka's own operations
  * (append a batch and learn its base offset, read batches from an offset up to a byte limit, log
  * start / high watermark, offsets by timestamp, topic metadata, committed offsets) so that every
- * engine — the in-memory reference, the segment log, RocksDB — plugs in the same way and runs the
- * same conformance suite (test/storage-conformance.ts).
+ * engine — the in-memory reference, the memory engine with its write-ahead log, the segment log,
+ * RocksDB — plugs in the same way and runs the same conformance suite (test/storage-conformance.ts).
+ * What only some engines can do (compaction) is declared in `capabilities`, never probed for.
  *
  * Callers: only the broker's single event loop. An engine may do I/O asynchronously. Appends to one
  * partition may overlap (two connections producing to it): an engine assigns offsets in call order,
