@@ -356,7 +356,15 @@ export class Connection implements ConnectionInfo {
     const decoded = this.decodeRequest(r, handler, apiVersion);
     if (decoded === null) return null;
     const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
-    const body = await this.dispatch(handler, decoded.request, ctx);
+    let body;
+    try {
+      // onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone.
+      body = this.broker.hooks.handle === null ? await handler.handle(decoded.request, ctx) : await this.broker.hooks.handle(handler, decoded.request, ctx);
+    } catch (err) {
+      this.broker.log.error(`${handler.request.name} v${apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
+      this.close('internal error');
+      return null;
+    }
     if (body === null || this.closed) return null;
     return this.encodeOrClose(handler, ctx, body);
   }
@@ -398,18 +406,6 @@ export class Connection implements ConnectionInfo {
       const what = err instanceof DecodeError ? err.message : String(err);
       this.broker.log.warn(`connection ${this.remote}: malformed ${handler.request.name} v${apiVersion}: ${what}; closing`);
       this.close('malformed request');
-      return null;
-    }
-  }
-
-  /** The handler's answer (through the onRequest/onResponse hooks when there are any); null after closing on a handler bug. */
-  private async dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): Promise<unknown> {
-    try {
-      // onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone.
-      return this.broker.hooks.handle === null ? await handler.handle(request, ctx) : await this.broker.hooks.handle(handler, request, ctx);
-    } catch (err) {
-      this.broker.log.error(`${handler.request.name} v${ctx.apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
-      this.close('internal error');
       return null;
     }
   }
