@@ -53,6 +53,29 @@ interface Row {
   seconds: number;
   recordsPerSec: number;
   mbPerSec: number;
+  /** The broker process's CPU time (user + system) during the workload. */
+  brokerCpuSeconds?: number;
+}
+
+/** The broker child's CPU time so far (user + system), in seconds. */
+function brokerCpuSeconds(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    const onMessage = (m: any) => {
+      if (m && typeof m === 'object' && 'cpu' in m) {
+        child.off('message', onMessage);
+        resolve((m.cpu.user + m.cpu.system) / 1e6);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
+  });
+}
+
+/** Run a workload and note the broker's CPU seconds spent during it. */
+async function withBrokerCpu(child: ChildProcess, run: () => Promise<Row>): Promise<Row> {
+  const before = await brokerCpuSeconds(child);
+  const r = await run();
+  return { ...r, brokerCpuSeconds: (await brokerCpuSeconds(child)) - before };
 }
 
 async function startChildBroker(): Promise<{ child: ChildProcess; port: number }> {
@@ -147,6 +170,12 @@ function printRows(rows: readonly Row[]): void {
   for (const r of rows) {
     console.log(`| ${r.workload} | ${r.records} | ${r.seconds.toFixed(2)} | ${Math.round(r.recordsPerSec)} | ${r.mbPerSec.toFixed(1)} |`);
   }
+  for (const r of rows) {
+    if (r.brokerCpuSeconds !== undefined) {
+      const perBatchUs = (r.brokerCpuSeconds / (r.records / RECORDS_PER_BATCH)) * 1e6;
+      console.log(`broker CPU, ${r.workload}: ${r.brokerCpuSeconds.toFixed(2)} s (${perBatchUs.toFixed(1)} µs per batch of ${RECORDS_PER_BATCH})`);
+    }
+  }
 }
 
 function row(workload: string, records: number, seconds: number): Row {
@@ -165,8 +194,8 @@ async function main(): Promise<void> {
     });
     if (created.topics[0]!.errorCode !== 0) throw new Error('could not create the bench topic');
     client.close();
-    rows.push(await produceLoad(port, topic, partitions));
-    rows.push(await consumeAll(port, topic, partitions));
+    rows.push(await withBrokerCpu(child, () => produceLoad(port, topic, partitions)));
+    rows.push(await withBrokerCpu(child, () => consumeAll(port, topic, partitions)));
   } finally {
     child.kill('SIGTERM');
   }
