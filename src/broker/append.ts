@@ -237,9 +237,10 @@ async function appendBatch(
   }
 
   const recordCount = h.lastOffsetDelta + 1;
-  assertWritableBatch(h.buffer, recordCount);
   let baseOffset: number;
   try {
+    // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
+    assertWritableBatch(h.buffer, recordCount);
     ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }));
   } catch (err) {
     if (!broker.topics.hasPartition(topicName, partition)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
