@@ -266,4 +266,65 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
       await e.close();
     }
   });
+
+  test(`${name}: producer snapshots are stored per partition, the newest two kept, due after segment.bytes, and kept over a restart`, async () => {
+    let e = await fresh();
+    try {
+      await e.createTopic(topic('ps', 2, { 'internal.segment.bytes': '1000' }));
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 0), []);
+      assert.equal(e.producerSnapshotDue('ps', 0), false, 'nothing appended yet');
+      let appends = 0;
+      while (!e.producerSnapshotDue('ps', 0) && appends < 20) await e.append('ps', 0, await batchOf(2, 1000 + appends++, 200));
+      // Batches of ~470 bytes: the log engine rolls at the third (it no longer fits in 1000 bytes);
+      // the others count 1000 bytes appended after the third.
+      assert.equal(appends, 3, 'due once segment.bytes have been appended (log: a segment rolled)');
+      const hw = e.offsets('ps', 0).highWatermark;
+      await e.writeProducerSnapshot('ps', 0, 2, Buffer.from('at-2'));
+      await e.writeProducerSnapshot('ps', 0, 4, Buffer.from('at-4'));
+      await e.writeProducerSnapshot('ps', 0, hw, Buffer.from('at-hw'));
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 0), [4, hw], 'the newest two are kept');
+      assert.equal(await e.readProducerSnapshot('ps', 0, 2), null, 'a pruned snapshot is gone');
+      assert.equal(e.producerSnapshotDue('ps', 0), false, 'not due right after a snapshot at the high watermark');
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 1), [], 'snapshots are per partition');
+      e = (await restart(e)).engine;
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 0), [4, hw]);
+      assert.equal((await e.readProducerSnapshot('ps', 0, 4))?.toString(), 'at-4');
+      assert.equal((await e.readProducerSnapshot('ps', 0, hw))?.toString(), 'at-hw');
+      assert.equal(e.producerSnapshotDue('ps', 0), false, 'still not due after the restart');
+      // A snapshot below the newest replaces those above it (left by a log end that recovery cut back).
+      await e.writeProducerSnapshot('ps', 0, 3, Buffer.from('at-3'));
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 0), [3]);
+      e = (await restart(e)).engine;
+      assert.deepEqual(e.producerSnapshotOffsets('ps', 0), [3]);
+    } finally {
+      await e.close();
+    }
+  });
+
+  test(`${name}: producer snapshots below the log start go with DeleteRecords and retention, and all go with their topic`, async () => {
+    let e = await fresh();
+    try {
+      // ~280-byte batches in 300-byte segments: one batch per segment in the log engine.
+      await e.createTopic(topic('pt', 1, { 'internal.segment.bytes': '300' }));
+      for (let i = 0; i < 6; i++) await e.append('pt', 0, await batchOf(2, 1000 * (i + 1), 100));
+      await e.writeProducerSnapshot('pt', 0, 4, Buffer.from('at-4'));
+      await e.writeProducerSnapshot('pt', 0, 8, Buffer.from('at-8'));
+      assert.equal(await e.deleteRecordsBefore('pt', 0, 6), 6);
+      assert.deepEqual(e.producerSnapshotOffsets('pt', 0), [8], 'DeleteRecords drops the snapshot below the log start');
+      const start = await e.applyRetention('pt', 0, { retentionMs: 0, retentionBytes: -1, nowMs: 1e12 });
+      assert.equal(start, 10, 'retention keeps the newest batch only');
+      assert.deepEqual(e.producerSnapshotOffsets('pt', 0), [], 'retention drops the snapshot below the log start');
+      await e.writeProducerSnapshot('pt', 0, 12, Buffer.from('at-12'));
+      e = (await restart(e)).engine;
+      assert.deepEqual(e.producerSnapshotOffsets('pt', 0), [12]);
+      await e.deleteTopic('pt');
+      await e.createTopic(topic('pt', 1));
+      assert.deepEqual(e.producerSnapshotOffsets('pt', 0), [], 'a topic created again under the name has none');
+      assert.equal(await e.readProducerSnapshot('pt', 0, 12), null);
+      e = (await restart(e)).engine;
+      assert.deepEqual(e.producerSnapshotOffsets('pt', 0), []);
+    } finally {
+      await e.close();
+    }
+  });
 }

@@ -138,7 +138,7 @@ export interface StorageEngine {
   createTopic(topic: TopicRecord): Promise<void>;
   /** Replace a topic's record (configs changed, partitions added: new ones start empty). */
   updateTopic(topic: TopicRecord): Promise<void>;
-  /** Delete a topic with all its data and committed offsets. */
+  /** Delete a topic with all its data, producer snapshots and committed offsets. */
   deleteTopic(name: string): Promise<void>;
 
   /** Append one batch at the partition's high watermark; resolves once it is as durable as configured. */
@@ -157,18 +157,43 @@ export interface StorageEngine {
 
   /**
    * Move the log start offset up to `offset` (DeleteRecords API, KIP-107). Reads below it are refused
-   * by the broker; the engine may drop whole batches that lie entirely below it. Never moves backwards
-   * and never past the high watermark (the broker checks). Resolves with the new log start offset.
+   * by the broker; the engine may drop whole batches that lie entirely below it, and drops the producer
+   * snapshots below it. Never moves backwards and never past the high watermark (the broker checks).
+   * Resolves with the new log start offset.
    */
   deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number>;
   /**
    * Apply time and size retention to one partition, removing only whole units of storage (segments,
-   * batches) and never the newest one (Kafka never deletes the active segment). Resolves with the new
-   * log start offset.
+   * batches) and never the newest one (Kafka never deletes the active segment), and the producer
+   * snapshots below the new log start. Resolves with the new log start offset.
    */
   applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number>;
   /** Bytes stored for the partition (what `retention.bytes` is measured against). */
   sizeBytes(topic: string, partition: number): number;
+
+  /**
+   * Producer-state snapshots: per partition, the idempotent producers' state at an offset N, so that
+   * a restart loads the newest one and replays only the batches from N (Kafka's `<N>.snapshot` files;
+   * src/broker/producer-state-snapshots.ts). The bytes are opaque to the engine and carry their own
+   * checksum. They are derived data: one that is lost or damaged costs a longer replay, not state.
+   *
+   * Store the snapshot taken at `offset` (at most the high watermark); resolves once it is as durable
+   * as the engine's data (log: temp file, fsync, rename). Keeps it and the newest
+   * PRODUCER_SNAPSHOTS_KEPT - 1 below it; drops older ones, and any above `offset` (left by a log end
+   * that crash recovery cut back). Called by the broker when `producerSnapshotDue` says so, at clean
+   * shutdown and after start-up recovery; never two at once for one partition.
+   */
+  writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void>;
+  /** Offsets of the partition's stored snapshots, ascending. Called by the broker at start-up. */
+  producerSnapshotOffsets(topic: string, partition: number): number[];
+  /** The bytes stored for one snapshot, or null when there is none at `offset`. Unchecked: the broker checks. */
+  readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null>;
+  /**
+   * Whether the partition wants a new snapshot: the log engine once a segment has rolled past its
+   * newest snapshot, engines without segments once `segment.bytes` have been appended since it.
+   * Called by the broker after each append; synchronous and cheap.
+   */
+  producerSnapshotDue(topic: string, partition: number): boolean;
 
   /** Apply a group's offset commits atomically (all or none). */
   commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void>;
@@ -187,6 +212,9 @@ export interface StorageEngine {
   /** Every stored group metadata value, by group id. */
   groupMetadata(): ReadonlyMap<string, Buffer>;
 }
+
+/** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */
+export const PRODUCER_SNAPSHOTS_KEPT = 2;
 
 export function offsetKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;

@@ -12,6 +12,8 @@ export const OFFSET_DIGITS = 20;
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
 export const TIME_INDEX_SUFFIX = '.timeindex';
+/** A producer-state snapshot taken at the offset in its name (Kafka's `<offset>.snapshot`). */
+export const SNAPSHOT_SUFFIX = '.snapshot';
 /** A compacted segment being written; a leftover one (crash while cleaning) is deleted at open. */
 export const CLEANED_SUFFIX = '.cleaned';
 /** An index being replaced (temp + rename); a leftover one is deleted at open. */

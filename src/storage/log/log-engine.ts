@@ -9,7 +9,8 @@
  *   <path>/.lock                   pid of the broker using it (a second broker refuses to start)
  *   <path>/.clean-shutdown         written last by a clean close, removed first by open
  *   <path>/metadata.log            MetadataStore (topics, configs, offsets, group metadata, ...)
- *   <path>/<topic>-<partition>/    one PartitionLog each
+ *   <path>/<topic>-<partition>/    one PartitionLog each, and its producer-state snapshots
+ *                                  (`<20-digit offset>.snapshot`, written temp + fsync + rename)
  *
  * Callers: the broker's event loop (StorageEngine), the maintenance loop (`compact`), tests.
  */
@@ -32,7 +33,17 @@ import type {
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
-import { DELETE_DIR_SUFFIX, describeIoError, fsyncDir, partitionDirName, type FaultHooks } from './files.js';
+import {
+  DELETE_DIR_SUFFIX,
+  SNAPSHOT_SUFFIX,
+  describeIoError,
+  fsyncDir,
+  partitionDirName,
+  removeFile,
+  segmentFileName,
+  writeFileAtomic,
+  type FaultHooks,
+} from './files.js';
 import { LogLoader } from './log-loader.js';
 import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogContext } from './partition-log.js';
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
@@ -437,11 +448,58 @@ export class LogEngine implements StorageEngine, Compaction {
   async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
     const log = this.log(topic, partition);
     // The new log start is persisted before any segment goes, so records below it never come back.
-    return log.deleteRecordsBefore(offset, (start) => this.meta.write({ t: 'logstart', topic, partition, offset: start }, true));
+    const start = await log.deleteRecordsBefore(offset, (start) => this.meta.write({ t: 'logstart', topic, partition, offset: start }, true));
+    await this.dropSnapshotsBelow(log, start);
+    return start;
   }
 
   async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
-    return this.log(topic, partition).applyRetention(policy);
+    const log = this.log(topic, partition);
+    const start = await log.applyRetention(policy);
+    await this.dropSnapshotsBelow(log, start);
+    return start;
+  }
+
+  // ---- producer-state snapshots ----------------------------------------------------------------------
+
+  private snapshotFile(log: PartitionLog, offset: number): string {
+    return path.join(log.dir, segmentFileName(offset, SNAPSHOT_SUFFIX));
+  }
+
+  /** Snapshot files go after the log start has moved: one left behind by a crash is dropped at the next move. */
+  private async dropSnapshotsBelow(log: PartitionLog, logStartOffset: number): Promise<void> {
+    for (const s of log.snapshots.dropBelow(logStartOffset)) await removeFile(this.snapshotFile(log, s.offset));
+  }
+
+  async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+    const log = this.log(topic, partition);
+    try {
+      await writeFileAtomic(this.snapshotFile(log, offset), data, this.ctx.faults);
+    } catch (err) {
+      throw storageFailure(`producer snapshot of ${log.name} at ${offset}`, err);
+    }
+    for (const s of log.snapshots.add(offset, null)) await removeFile(this.snapshotFile(log, s.offset));
+  }
+
+  producerSnapshotOffsets(topic: string, partition: number): number[] {
+    return this.log(topic, partition).snapshots.offsets();
+  }
+
+  async readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null> {
+    const log = this.log(topic, partition);
+    if (!log.snapshots.find(offset)) return null;
+    try {
+      return await readFile(this.snapshotFile(log, offset));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** Due once a segment has rolled past the newest snapshot (Kafka snapshots at every roll). */
+  producerSnapshotDue(topic: string, partition: number): boolean {
+    const log = this.log(topic, partition);
+    return log.active.baseOffset > (log.snapshots.newest ?? 0);
   }
 
   sizeBytes(topic: string, partition: number): number {

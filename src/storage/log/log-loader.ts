@@ -10,6 +10,8 @@
  *   indexes are rebuilt. Sealed segments were synced and their indexes written when they were rolled,
  *   so they are opened as after a clean shutdown.
  * - Offsets continue from the last valid batch, so nothing is given out twice and nothing skipped.
+ * - Producer-state snapshots (`<offset>.snapshot`) are listed, not read: the broker decides which to
+ *   load (one above the recovered log end is ignored there and replaced by the next one written).
  *
  * Callers: LogEngine.open (one call per partition).
  */
@@ -19,6 +21,7 @@ import {
   CLEANED_SUFFIX,
   INDEX_SUFFIX,
   LOG_SUFFIX,
+  SNAPSHOT_SUFFIX,
   TIME_INDEX_SUFFIX,
   TMP_SUFFIX,
   fsyncDir,
@@ -52,9 +55,12 @@ export class LogLoader {
     await mkdir(o.dir, { recursive: true });
     const names = await readdir(o.dir);
     const logs = new Set<number>();
+    const snapshots: number[] = [];
     for (const n of names) {
       const base = parseSegmentFileName(n, LOG_SUFFIX);
       if (base !== null) logs.add(base);
+      const at = parseSegmentFileName(n, SNAPSHOT_SUFFIX);
+      if (at !== null) snapshots.push(at);
     }
     for (const n of names) {
       const stale =
@@ -103,6 +109,7 @@ export class LogLoader {
       throw err;
     }
     const log = new PartitionLog(o.dir, o.name, segments, o.logStartOffset, o.config, o.ctx);
+    log.snapshots.items = snapshots.sort((a, b) => a - b).map((offset) => ({ offset, data: null }));
     return { log, truncatedBytes, problem, segmentsRecovered };
   }
 }

@@ -32,6 +32,7 @@ import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
 import { MAX_WRITE_GROUP_BYTES } from '../../base/limits.js';
 import { invariant } from '../../base/assert.js';
+import { PartitionSnapshots } from '../producer-snapshots.js';
 
 export { MAX_WRITE_GROUP_BYTES };
 /** Kafka's "never" for long configs (Long.MAX_VALUE) as a JS number compares above any real value. */
@@ -102,6 +103,8 @@ export class PartitionLog {
   private lastSyncMs: number;
   private failure: Error | null = null;
   private closed = false;
+  /** Offsets of the producer-state snapshot files in the directory (LogEngine writes and prunes them). */
+  readonly snapshots = new PartitionSnapshots();
   /** Serialises structural changes: write groups, rolls, retention, DeleteRecords, cleaning swaps. */
   readonly lock = new Mutex();
 

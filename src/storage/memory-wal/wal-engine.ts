@@ -4,7 +4,7 @@
  * the operation resolves, so the state survives a restart.
  *
  * - Every mutation (append, topic create/update/delete, DeleteRecords and retention, offset commits,
- *   group metadata, cluster id, producer-id counter) is applied in memory and its WAL entry
+ *   group metadata, cluster id, producer-id counter, producer-state snapshots) is applied in memory and its WAL entry
  *   enqueued in the same synchronous step, so the WAL order is the order of the memory state (and
  *   offsets are assigned before the first await, as engine.ts requires).
  * - The writer (wal-writer.ts) makes entries durable per `storage.fsync`, with group commit.
@@ -179,6 +179,11 @@ export class WalMemoryEngine extends MemoryEngine {
     return start;
   }
 
+  override async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+    this.log(topic, partition); // throws for an unknown partition before anything is logged
+    await this.mutate({ type: 'producerSnapshot', topic, partition, offset, data });
+  }
+
   override async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
     const copy = entries.map((e) => ({ topic: e.topic, partition: e.partition, committed: e.committed && { ...e.committed } }));
     await this.mutate({ type: 'commitOffsets', groupId, entries: copy });
@@ -282,6 +287,10 @@ export class WalMemoryEngine extends MemoryEngine {
       case 'groupMetadata':
         void super.putGroupMetadata(e.groupId, e.value);
         return;
+      case 'producerSnapshot':
+        // A copy: replayed entries are views of the file's read buffer.
+        this.log(e.topic, e.partition).snapshots.add(e.offset, Buffer.from(e.data));
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -358,6 +367,7 @@ export class WalMemoryEngine extends MemoryEngine {
         baseOffsets: log.baseOffsets.slice(),
         lastOffsets: log.lastOffsets.slice(),
         maxTimestamps: log.maxTimestamps.slice(),
+        snapshots: log.snapshots.items.slice(),
       })),
     );
     const offsets = [...this.groupOffsets].map(([groupId, m]) => ({
@@ -388,6 +398,7 @@ export class WalMemoryEngine extends MemoryEngine {
             recordCount: p.lastOffsets[i]! - baseOffset + 1, maxTimestamp: p.maxTimestamps[i]!, bytes: p.batches[i]!,
           });
         }
+        for (const s of p.snapshots) yield frame({ type: 'producerSnapshot', topic: p.topic, partition: p.partition, offset: s.offset, data: s.data! });
       }
       for (const o of offsets) yield frame({ type: 'commitOffsets', groupId: o.groupId, entries: o.entries });
       for (const [groupId, value] of groups) yield frame({ type: 'groupMetadata', groupId, value });

@@ -43,6 +43,8 @@ export type WalEntry =
   | { type: 'commitOffsets'; groupId: string; entries: GroupOffsetEntry[] }
   | { type: 'deleteGroupOffsets'; groupId: string }
   | { type: 'groupMetadata'; groupId: string; value: Buffer | null }
+  /** A producer-state snapshot of a partition taken at `offset` (opaque bytes; StorageEngine). */
+  | { type: 'producerSnapshot'; topic: string; partition: number; offset: number; data: Buffer }
   /** Snapshots only: an empty partition's log start and the offset its first stored batch has. */
   | { type: 'partitionState'; topic: string; partition: number; logStartOffset: number; nextOffset: number }
   /** Snapshots only: the last entry, with the number of entries before it (header included). */
@@ -62,6 +64,7 @@ const TYPE_CODES = {
   groupMetadata: 11,
   partitionState: 12,
   end: 13,
+  producerSnapshot: 14,
 } as const satisfies Record<WalEntry['type'], number>;
 
 const TYPE_BY_CODE = new Map<number, WalEntry['type']>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as WalEntry['type']]));
@@ -165,6 +168,8 @@ function writePayload(e: WalEntry): Buffer[] {
       return w.str(e.topic).u32(e.partition).i64(e.logStartOffset).i64(e.nextOffset).finish();
     case 'end':
       return w.i64(e.entries).finish();
+    case 'producerSnapshot':
+      return w.str(e.topic).u32(e.partition).i64(e.offset).tail(e.data).finish();
   }
 }
 
@@ -294,6 +299,9 @@ export function decodePayload(payload: Buffer): WalEntry {
       break;
     case 'end':
       e = { type, entries: r.i64() };
+      break;
+    case 'producerSnapshot':
+      e = { type, topic: r.str(), partition: r.u32(), offset: r.i64(), data: r.tail() };
       break;
   }
   r.done();

@@ -18,6 +18,7 @@ import type {
 } from '../engine.js';
 import { offsetKey } from '../engine.js';
 import { invariant } from '../../base/assert.js';
+import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 
 /**
  * The bytes of an appended batch as this engine keeps them. A batch that is at least a quarter of the
@@ -47,6 +48,8 @@ export class MemoryPartitionLog {
   readonly maxTimestamps: number[] = [];
   logStartOffset = 0;
   highWatermark = 0;
+  /** Producer-state snapshots, kept in memory (the WAL engine logs them too). */
+  readonly snapshots = new PartitionSnapshots();
 
   append(batch: AppendBatch): number {
     const base = this.highWatermark;
@@ -58,6 +61,7 @@ export class MemoryPartitionLog {
     this.lastOffsets.push(base + batch.recordCount - 1);
     this.maxTimestamps.push(batch.maxTimestamp);
     this.bytes += bytes.length;
+    this.snapshots.bytesSince += bytes.length;
     this.highWatermark = base + batch.recordCount;
     return base;
   }
@@ -91,6 +95,7 @@ export class MemoryPartitionLog {
       this.maxTimestamps.splice(0, drop);
     }
     this.logStartOffset = target;
+    this.snapshots.dropBelow(target);
     return target;
   }
 
@@ -216,6 +221,23 @@ export class MemoryEngine implements StorageEngine {
 
   sizeBytes(topic: string, partition: number): number {
     return this.log(topic, partition).bytes;
+  }
+
+  async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+    this.log(topic, partition).snapshots.add(offset, Buffer.from(data));
+  }
+
+  producerSnapshotOffsets(topic: string, partition: number): number[] {
+    return this.log(topic, partition).snapshots.offsets();
+  }
+
+  async readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null> {
+    return this.log(topic, partition).snapshots.find(offset)?.data ?? null;
+  }
+
+  producerSnapshotDue(topic: string, partition: number): boolean {
+    const log = this.log(topic, partition);
+    return log.snapshots.dueAfterBytes(snapshotIntervalBytes(this.topics.get(topic)!.configs));
   }
 
   async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {

@@ -9,6 +9,7 @@
  *   'P' topicNum u32 | partition u32          partition state: log start offset (int64)
  *   'D' topicNum u32 | partition u32 | base   a stored batch, base offset as big-endian uint64
  *   'I' topicNum u32 | partition u32 | base   the batch's index entry: last offset, max timestamp, size
+ *   'S' topicNum u32 | partition u32 | offset a producer-state snapshot taken at `offset` (opaque bytes)
  *   'X' topicNum u32                          a deleted topic whose data ranges are still to be removed
  *   'O' len u16 group | len u16 topic | partition u32    a committed offset (JSON)
  *   'G' group                                 a group's metadata value (opaque bytes)
@@ -27,6 +28,7 @@ export const Prefix = {
   partition: 0x50, // P
   data: 0x44, // D
   index: 0x49, // I
+  producerSnapshot: 0x53, // S
   pendingDelete: 0x58, // X
   offsets: 0x4f, // O
   group: 0x47, // G
@@ -65,8 +67,11 @@ export function partitionStateKey(topicNum: number, partition: number): Buffer {
   return k;
 }
 
-/** A 'D' or 'I' key: prefix | topic number | partition | base offset. */
-export function batchKey(prefix: typeof Prefix.data | typeof Prefix.index, topicNum: number, partition: number, baseOffset: number): Buffer {
+/** Prefixes of the keys laid out as topic number | partition | offset. */
+export type OffsetKeyPrefix = typeof Prefix.data | typeof Prefix.index | typeof Prefix.producerSnapshot;
+
+/** A 'D', 'I' or 'S' key: prefix | topic number | partition | (base) offset. */
+export function batchKey(prefix: OffsetKeyPrefix, topicNum: number, partition: number, baseOffset: number): Buffer {
   const k = Buffer.allocUnsafe(17);
   k[0] = prefix;
   k.writeUInt32BE(topicNum, 1);
@@ -84,13 +89,13 @@ export function parsePartitionStateKey(key: Buffer): { topicNum: number; partiti
   return { topicNum: key.readUInt32BE(1), partition: key.readUInt32BE(5) };
 }
 
-/** Every 'D' (or 'I') key of one partition below `endOffset`. */
-export function batchRangeBelow(prefix: typeof Prefix.data | typeof Prefix.index, topicNum: number, partition: number, endOffset: number) {
+/** Every 'D' (or 'I', 'S') key of one partition below `endOffset`. */
+export function batchRangeBelow(prefix: OffsetKeyPrefix, topicNum: number, partition: number, endOffset: number) {
   return { gte: batchKey(prefix, topicNum, partition, 0), lt: batchKey(prefix, topicNum, partition, endOffset) };
 }
 
-/** Every 'D' (or 'I') key of one topic number. */
-export function topicDataRange(prefix: typeof Prefix.data | typeof Prefix.index, topicNum: number): { gte: Buffer; lt: Buffer } {
+/** Every 'D' (or 'I', 'S') key of one topic number. */
+export function topicDataRange(prefix: OffsetKeyPrefix, topicNum: number): { gte: Buffer; lt: Buffer } {
   const gte = Buffer.alloc(5);
   gte[0] = prefix;
   gte.writeUInt32BE(topicNum, 1);

@@ -6,6 +6,7 @@
  * Rebuilt at open from the small 'I' entries (keys.ts).
  */
 import type { RetentionPolicy } from '../engine.js';
+import { PartitionSnapshots } from '../producer-snapshots.js';
 
 export class PartitionIndex {
   readonly baseOffsets: number[] = [];
@@ -15,6 +16,8 @@ export class PartitionIndex {
   logStartOffset = 0;
   highWatermark = 0;
   bytes = 0;
+  /** Offsets of the partition's producer-state snapshots (their bytes stay in the database). */
+  readonly snapshots = new PartitionSnapshots();
 
   get count(): number {
     return this.baseOffsets.length;
@@ -26,6 +29,7 @@ export class PartitionIndex {
     this.maxTimestamps.push(maxTimestamp);
     this.sizes.push(size);
     this.bytes += size;
+    this.snapshots.bytesSince += size;
     this.highWatermark = lastOffset + 1;
   }
 

@@ -17,6 +17,8 @@
  *     the next. The binding's write is synchronous, so the loop waits for the fsync itself.
  *   `interval`: a synced write every `storage.fsync.interval.ms` while anything is unsynced;
  *   `never`: RocksDB syncs its WAL at close only.
+ * - Producer-state snapshots: one 'S' key per snapshot, written with its replaced ones' deletes in
+ *   one atomic write; dropped with the batches below a new log start and with a deleted topic's data.
  * - A failed write leaves the in-memory index ahead of the database, so, as Kafka takes a failed log
  *   directory offline, the engine then refuses every operation until it is restarted.
  *
@@ -40,6 +42,7 @@ import type {
   TopicRecord,
 } from '../engine.js';
 import { offsetKey } from '../engine.js';
+import { snapshotIntervalBytes } from '../producer-snapshots.js';
 import { writeInt64 } from '../../protocol/records/batch.js';
 import {
   MAX_TOPIC_NUMBER,
@@ -281,6 +284,34 @@ export class RocksDbEngine implements StorageEngine {
     return this.partition(topic, partition).index.bytes;
   }
 
+  // ---- producer-state snapshots ----------------------------------------------------------------------
+
+  async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+    const { t, index } = this.partition(topic, partition);
+    const bytes = Buffer.from(data);
+    const replaced = index.snapshots.add(offset, null);
+    await this.write((b) => {
+      b.put(batchKey(Prefix.producerSnapshot, t.num, partition, offset), bytes);
+      for (const s of replaced) b.del(batchKey(Prefix.producerSnapshot, t.num, partition, s.offset));
+    });
+  }
+
+  producerSnapshotOffsets(topic: string, partition: number): number[] {
+    return this.partition(topic, partition).index.snapshots.offsets();
+  }
+
+  async readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null> {
+    const { t, index } = this.partition(topic, partition);
+    if (!index.snapshots.find(offset)) return null;
+    const [v] = await this.usable().getMany([batchKey(Prefix.producerSnapshot, t.num, partition, offset)]);
+    return v ?? null;
+  }
+
+  producerSnapshotDue(topic: string, partition: number): boolean {
+    const { t, index } = this.partition(topic, partition);
+    return index.snapshots.dueAfterBytes(snapshotIntervalBytes(t.record.configs));
+  }
+
   // ---- committed offsets and groups ----------------------------------------------------------------
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
@@ -409,7 +440,11 @@ export class RocksDbEngine implements StorageEngine {
   /** Write the new log start (durably, per policy), then range-delete the batches below it. */
   private async moveLogStart(t: TopicState, partition: number, index: PartitionIndex, target: number): Promise<number> {
     if (target === index.logStartOffset) return target;
-    const done = this.write((b) => b.put(partitionStateKey(t.num, partition), int64Value(target)));
+    const gone = index.snapshots.dropBelow(target);
+    const done = this.write((b) => {
+      b.put(partitionStateKey(t.num, partition), int64Value(target));
+      for (const s of gone) b.del(batchKey(Prefix.producerSnapshot, t.num, partition, s.offset));
+    });
     const { dropped, keepFrom } = index.truncateBefore(target);
     if (dropped > 0) {
       this.rangeDelete(batchRangeBelow(Prefix.data, t.num, partition, keepFrom));
@@ -423,6 +458,7 @@ export class RocksDbEngine implements StorageEngine {
   private removeTopicData(num: number): void {
     this.rangeDelete(topicDataRange(Prefix.data, num));
     this.rangeDelete(topicDataRange(Prefix.index, num));
+    this.rangeDelete(topicDataRange(Prefix.producerSnapshot, num));
     void this.write((b) => b.del(pendingDeleteKey(num))).catch(() => {});
   }
 
@@ -492,6 +528,23 @@ export class RocksDbEngine implements StorageEngine {
     }
     for (const t of this.topics.values()) {
       for (const index of t.partitions) index.highWatermark = Math.max(index.highWatermark, index.logStartOffset);
+    }
+    // Producer snapshots, ascending per partition; those below the log start are leftovers as above.
+    const staleSnapshots: Buffer[] = [];
+    for await (const [key] of this.scan(db, Prefix.producerSnapshot)) {
+      const { topicNum, partition, baseOffset: offset } = parseBatchKey(key);
+      const index = byNum.get(topicNum)?.partitions[partition];
+      if (!index) continue;
+      if (offset < index.logStartOffset) staleSnapshots.push(key);
+      else index.snapshots.items.push({ offset, data: null });
+    }
+    if (staleSnapshots.length > 0) void this.write((b) => staleSnapshots.forEach((k) => b.del(k))).catch(() => {});
+    for (const t of this.topics.values()) {
+      for (const index of t.partitions) {
+        const from = index.snapshots.newest ?? -1;
+        index.snapshots.bytesSince = 0;
+        for (let i = 0; i < index.count; i++) if (index.baseOffsets[i]! >= from) index.snapshots.bytesSince += index.sizes[i]!;
+      }
     }
 
     for await (const [key, value] of this.scan(db, Prefix.offsets)) {
