@@ -1,11 +1,11 @@
 /**
  * Idempotent producer state across restarts and concurrent retries:
- *  - rebuilt at start from the newest batches of each partition (producer-state-rebuild.ts): after a
- *    kill -9 and after a clean stop of a real broker process on the log engine, a retried batch that
- *    was acknowledged before is answered as a duplicate with its original offset, the next batch
- *    continues the sequence, a gap is still refused, and the log holds every record once;
- *  - the scan's bound: the tail read is contiguous, ends with the last batch and stays within
- *    PRODUCER_STATE_SCAN_BYTES; a producer older than the tail is unknown;
+ *  - recovered at start from producer-state snapshots and the batches after them
+ *    (producer-state-snapshots.ts): after a kill -9 and after a clean stop of a real broker process
+ *    on the log engine, a retried batch that was acknowledged before is answered as a duplicate with
+ *    its original offset, the next batch continues the sequence, a gap is still refused, and the log
+ *    holds every record once — also with megabytes written after the batch (which the 1 MiB start-up
+ *    scan this replaced got wrong), with and without segment rolls;
  *  - a retry arriving on a second connection while the original is still being written waits for it
  *    and is its duplicate (no second copy in the log).
  */
@@ -14,18 +14,17 @@ import assert from 'node:assert/strict';
 import { RawClient, decodeResponse } from './helpers/raw-client.js';
 import { fetchAll } from './helpers/fetch-all.js';
 import { kill9, startBrokerProcess, stop, type BrokerProcess } from './helpers/broker-process.js';
-import { tempDir, newLogEngine } from './helpers/log-engine.js';
+import { tempDir } from './helpers/log-engine.js';
 import { testBroker } from './helpers/broker.js';
 import { createTopic, idempotentBatch, initProducerId, produce, produceFrame } from './helpers/robust.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceResponse } from '../src/protocol/messages/produce.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
-import type { AppendBatch, AppendResult, StorageEngine } from '../src/storage/engine.js';
-import { ProducerStateManager } from '../src/broker/producer-state.js';
-import { rebuildProducerState, tailBatches } from '../src/broker/producer-state-rebuild.js';
-import { createLogger } from '../src/broker/logger.js';
+import type { AppendBatch, AppendResult } from '../src/storage/engine.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
 
 const TOPIC = 'idem';
 
@@ -108,67 +107,64 @@ test('after kill -9 and after a clean stop, a retried acknowledged batch is a du
   }
 });
 
-async function engines(): Promise<{ name: string; engine: StorageEngine; done: () => Promise<void> }[]> {
-  const mem = new MemoryEngine();
-  await mem.open();
-  const dir = tempDir('rafka-tail-');
-  const log = newLogEngine(dir.dir, { fsync: 'never' });
-  await log.open();
-  return [
-    { name: 'memory', engine: mem, done: async () => {} },
-    { name: 'log (64 KiB segments)', engine: log, done: async () => { await log.close(); dir.remove(); } },
-  ];
+/** `count` plain (non-idempotent) batches of 64 KiB each: data written after the batch under test. */
+async function filler(client: RawClient, topic: string, count: number): Promise<void> {
+  const bytes = await encodeBatch({ records: Array.from({ length: 16 }, (_, i) => ({ value: Buffer.alloc(4096, i) })) });
+  for (let i = 0; i < count; i++) assert.equal((await produce(client, topic, 0, Buffer.from(bytes))).errorCode, 0);
 }
 
-test('the scan reads a contiguous tail that ends with the last batch, within its byte bound', async () => {
-  let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-  for (const { name, engine, done } of await engines()) {
-    try {
-      await engine.createTopic({ name: 'tail', id: 'AAAAAAAAAAAAAAAAAAAAAA', partitionCount: 1, configs: { 'internal.segment.bytes': '65536' } });
-      const sizes: number[] = [];
-      const firsts: number[] = [];
-      let next = 0;
-      for (let i = 0; i < 400; i++) {
-        const n = 1 + Math.floor(rand() * 4);
-        const bytes = await encodeBatch({ records: Array.from({ length: n }, () => ({ value: Buffer.alloc(Math.floor(rand() * 2000)) })) });
-        const batch: AppendBatch = { bytes, recordCount: n, maxTimestamp: Date.now() };
-        firsts.push((await engine.append('tail', 0, batch)).baseOffset);
-        sizes.push(bytes.length);
-        next += n;
-      }
-      assert.equal(engine.offsets('tail', 0).highWatermark, next);
-      for (const budget of [100, 3000, 20_000, 100_000, 1 << 30]) {
-        const { headers } = await tailBatches(engine, 'tail', 0, budget);
-        // The longest suffix of batches whose bytes fit in the budget.
-        let k = 0;
-        let sum = 0;
-        while (k < sizes.length && sum + sizes[sizes.length - 1 - k]! <= budget) sum += sizes[sizes.length - 1 - k++]!;
-        assert.deepEqual(headers.map((h) => h.baseOffset), firsts.slice(firsts.length - k), `${name}, ${budget} bytes: the longest tail that fits`);
-      }
-    } finally {
-      await done();
+test('a batch acknowledged before a restart is a duplicate after it however much was written since (kill -9 and clean stop, log engine)', { timeout: 90_000 }, async (t) => {
+  const data = tempDir('rafka-pstate-big-');
+  const args = ['--storage', 'log', '--data-dir', data.dir, '--log-level', 'error'];
+  let broker: BrokerProcess = await startBrokerProcess(args);
+  try {
+    let client = await RawClient.connect(broker.port);
+    // One topic with Kafka's 1 GiB segments (no roll: recovery replays from the log start) and one
+    // with 256 KiB segments (rolls: recovery loads the snapshot of the last roll and replays after it).
+    await createTopic(client, 'whole');
+    await createTopic(client, 'rolled', 1, [{ name: 'internal.segment.bytes', value: String(256 * 1024) }]);
+    const pid = await initProducerId(client);
+    const first = new Map<string, Sent>();
+    for (const topic of ['whole', 'rolled']) {
+      const values = [`${topic}-a0`, `${topic}-a1`];
+      const r = await produce(client, topic, 0, await idempotentBatch(values, pid.producerId, pid.producerEpoch, 0));
+      assert.equal(r.errorCode, 0);
+      first.set(topic, { values, sequence: 0, offset: r.baseOffset });
+      // 3 MiB after it: three times what the old start-up scan (the newest 1 MiB) covered.
+      await filler(client, topic, 48);
     }
-  }
-});
+    client.close();
 
-test('a producer whose batches lie before the scanned tail is unknown after the rebuild; newer ones are known', async () => {
-  const engine = new MemoryEngine();
-  await engine.open();
-  const topic = { name: 't', id: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionCount: 1, configs: {} };
-  await engine.createTopic(topic);
-  const put = async (producerId: number, seq: number) => {
-    const bytes = await encodeBatch({ records: [{ value: Buffer.alloc(500) }], producerId, producerEpoch: 0, baseSequence: seq });
-    return (await engine.append('t', 0, { bytes, recordCount: 1, maxTimestamp: Date.now() })).baseOffset;
-  };
-  await put(1, 0);
-  for (let s = 0; s < 40; s++) await put(2, s); // ~22 KB after producer 1
-  const producers = new ProducerStateManager();
-  const summary = await rebuildProducerState(producers, engine, [topic], createLogger('error'), { scanBytes: 8000 });
-  assert.ok(summary.batches > 5 && summary.batches < 40, `${summary.batches} batches in the tail`);
-  assert.equal(producers.check('t', 0, { producerId: 1, producerEpoch: 0, baseSequence: 1, recordCount: 1 }).kind, 'error', 'producer 1 is older than the tail');
-  assert.deepEqual(producers.check('t', 0, { producerId: 2, producerEpoch: 0, baseSequence: 39, recordCount: 1 }), { kind: 'duplicate', baseOffset: 40 });
-  assert.deepEqual(producers.check('t', 0, { producerId: 2, producerEpoch: 0, baseSequence: 40, recordCount: 1 }), { kind: 'append' });
+    const retryAll = async (when: string) => {
+      client = await RawClient.connect(broker.port);
+      for (const [topic, s] of first) {
+        const again = await produce(client, topic, 0, await idempotentBatch(s.values, pid.producerId, pid.producerEpoch, s.sequence));
+        assert.deepEqual(again, { errorCode: 0, baseOffset: s.offset }, `${when}, ${topic}: the retry is a duplicate at its original offset`);
+        const next = await produce(client, topic, 0, await idempotentBatch([`${topic}-${when}`], pid.producerId, pid.producerEpoch, 2 + (when === 'kill -9' ? 0 : 1)));
+        assert.equal(next.errorCode, 0, `${when}, ${topic}: the sequence continues`);
+        const records = (await fetchAll(broker.port, topic, 0)).map((r) => r.value!.toString());
+        assert.equal(records.filter((v) => v === s.values[0]).length, 1, `${when}, ${topic}: the batch is in the log once`);
+      }
+      client.close();
+    };
+    await kill9(broker);
+    broker = await startBrokerProcess(args);
+    await retryAll('kill -9');
+    const rolledDir = path.join(data.dir, 'rolled-0');
+    const afterKill = readdirSync(rolledDir).filter((n) => n.endsWith('.snapshot'));
+    assert.ok(afterKill.length >= 1 && afterKill.length <= 2, `rolled-0 keeps one or two snapshots (${afterKill.join(', ')})`);
+
+    assert.equal(await stop(broker), 0);
+    const whole = readdirSync(path.join(data.dir, 'whole-0')).filter((n) => n.endsWith('.snapshot'));
+    const highWatermark = 2 + 48 * 16 + 1;
+    assert.equal(whole[whole.length - 1], `${String(highWatermark).padStart(20, '0')}.snapshot`, 'a clean stop leaves a snapshot at the high watermark');
+    broker = await startBrokerProcess(args);
+    await retryAll('clean stop');
+    t.diagnostic(`snapshots in rolled-0 after the kill -9 restart: ${afterKill.join(', ')}`);
+  } finally {
+    await stop(broker).catch(() => {});
+    data.remove();
+  }
 });
 
 /** The memory engine, with every append resolving `delayMs` after its offset was assigned (a slow fsync). */

@@ -238,16 +238,25 @@ async function appendBatch(
 
   const recordCount = h.lastOffsetDelta + 1;
   let baseOffset: number;
+  // While an idempotent batch is being appended, snapshots are taken below it: it may be in the log
+  // before it is recorded (ProducerStateManager.snapshotOffset). The high watermark now is at most
+  // the offset the engine assigns inside `append`.
+  const appendId = idempotent ? broker.producers.appendStarted(topicName, partition, broker.storage.offsets(topicName, partition).highWatermark) : -1;
   try {
     // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
     assertWritableBatch(h.buffer, recordCount);
     ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }));
   } catch (err) {
+    if (idempotent) broker.producers.appendDone(topicName, partition, appendId);
     if (!broker.topics.hasPartition(topicName, partition)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     const answer = broker.engineFaults.answer(`append to ${topicName}-${partition}`, err);
     return failed(answer.errorCode, answer.message);
   }
-  if (idempotent) broker.producers.record(topicName, partition, h, baseOffset);
+  if (idempotent) {
+    broker.producers.record(topicName, partition, h, baseOffset, maxTimestamp);
+    broker.producers.appendDone(topicName, partition, appendId);
+  }
+  broker.producerSnapshots.afterAppend(topicName, partition);
   broker.waiters.notify(topicName, partition);
   if (broker.hooks.afterProduce !== null && ctx !== undefined) await broker.hooks.afterProduce(ctx, topicName, partition, h, baseOffset, logAppendTimeMs);
   const { logStartOffset } = broker.storage.offsets(topicName, partition);

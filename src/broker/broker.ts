@@ -10,7 +10,7 @@ import type { StorageEngine } from '../storage/engine.js';
 import { Connection } from './connection.js';
 import { TopicManager } from './topics.js';
 import { ProducerStateManager, PRODUCER_ID_BLOCK } from './producer-state.js';
-import { rebuildProducerState } from './producer-state-rebuild.js';
+import { ProducerSnapshots } from './producer-state-snapshots.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ByteBudget } from './byte-budget.js';
 import { PartitionWaiters } from './waiters.js';
@@ -23,6 +23,8 @@ import { EngineFaults } from './engine-faults.js';
 export class Broker {
   readonly topics: TopicManager;
   readonly producers: ProducerStateManager;
+  /** Producer-state snapshots: taken after appends and at shutdown, loaded at start (producer-state-snapshots.ts). */
+  readonly producerSnapshots: ProducerSnapshots;
   /** Request bytes read and not yet handled, broker-wide (`queued.max.request.bytes`; byte-budget.ts). */
   readonly requestBudget: ByteBudget;
   /** Response bytes not yet written to the kernel, broker-wide (`queued.max.response.bytes`; byte-budget.ts). */
@@ -53,6 +55,7 @@ export class Broker {
   ) {
     this.topics = new TopicManager(storage, config);
     this.producers = new ProducerStateManager(config.producerStateMaxEntries);
+    this.producerSnapshots = new ProducerSnapshots(this.producers, storage, log);
     this.requestBudget = new ByteBudget('queued.max.request.bytes', config.queuedMaxRequestBytes);
     this.responseBudget = new ByteBudget('queued.max.response.bytes', config.queuedMaxResponseBytes);
     this.connectionLimits = new ConnectionLimits(config, log);
@@ -93,9 +96,9 @@ export class Broker {
     await this.groups.load();
     this.nextProducerId = meta.nextProducerId;
     this.producerIdLimit = meta.nextProducerId;
-    // Idempotent producers' sequences from the tail of each partition, so that a batch retried across
-    // the restart is answered as a duplicate (producer-state-rebuild.ts).
-    await rebuildProducerState(this.producers, this.storage, this.topics.list(), this.log);
+    // Idempotent producers' state from each partition's newest snapshot and the batches after it, so
+    // that a batch retried across the restart is answered as a duplicate (producer-state-snapshots.ts).
+    await this.producerSnapshots.recover(this.topics.list());
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
     // limit applies too and refusals are counted.
     const server = net.createServer((socket) => this.accept(socket));
@@ -165,6 +168,8 @@ export class Broker {
     await this.maintenance.stop();
     await this.groups.close(); // queued group and offset writes reach storage first
     await this.hooks.close(); // hooks flush what they write (audit log) after the last request
+    // After the last append: a snapshot at every high watermark, so the next start replays nothing.
+    await this.producerSnapshots.snapshotAll(this.topics.list());
     await this.storage.close();
   }
 }

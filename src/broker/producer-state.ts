@@ -4,11 +4,11 @@
  * original offsets and not written twice; a gap in sequences is OUT_OF_ORDER_SEQUENCE_NUMBER. The
  * Java client and librdkafka enable idempotence by default, so this is on every produce path.
  *
- * Held in memory and rebuilt at start from the newest batches of each partition's log
- * (producer-state-rebuild.ts), as Kafka rebuilds it from the log: a batch retried across a restart
- * is still answered as a duplicate. A producer whose last batch lies before the scanned tail, or
- * whose entry was forgotten past `producer.state.max.entries`, gets UNKNOWN_PRODUCER_ID for a
- * sequence ≠ 0, and clients start over with a new producer id (KIP-360).
+ * Held in memory; snapshotted per partition into storage and recovered at start from the newest
+ * snapshot plus the batches after it (producer-state-snapshots.ts), as Kafka's ProducerStateManager
+ * does: a batch retried across a restart is still answered as a duplicate, however much was written
+ * since. A producer whose entry was forgotten past `producer.state.max.entries` gets
+ * UNKNOWN_PRODUCER_ID for a sequence ≠ 0, and clients start over with a new producer id (KIP-360).
  *
  * Check, append and record happen as one step per producer and partition (`exclusive`): a retry
  * arriving on a new connection while the original is still being written waits for it, and is then
@@ -29,15 +29,32 @@ export const PRODUCER_ID_BLOCK = 1000;
  */
 export const MAX_PRODUCER_STATE_ENTRIES = 100_000;
 
-interface CachedBatch {
+/** One of the last batches of a producer on a partition, kept to answer its retry as a duplicate. */
+export interface CachedBatch {
   firstSeq: number;
   lastSeq: number;
   baseOffset: number;
+  /** Last offset of the batch minus its base offset (Kafka's lastOffsetDelta). */
+  lastOffsetDelta: number;
 }
 
-interface ProducerEntry {
+/** What is known of one producer on one partition: what a snapshot stores (producer-state-snapshot.ts). */
+export interface ProducerEntry {
+  producerId: number;
   epoch: number;
+  /** Oldest first, at most DUPLICATE_WINDOW_BATCHES. */
   batches: CachedBatch[];
+  /** Largest timestamp of the producer's last batch (-1 when unknown). */
+  lastTimestamp: number;
+  /** Transactions (KIP-98), reserved: the coordinator epoch of the last marker, -1 for none. */
+  coordinatorEpoch: number;
+  /** Transactions, reserved: first offset of the producer's ongoing transaction, -1 for none. */
+  currentTxnFirstOffset: number;
+}
+
+interface Tracked {
+  partition: string;
+  entry: ProducerEntry;
 }
 
 export type SequenceCheck =
@@ -53,7 +70,17 @@ export interface BatchIdentity {
 }
 
 export class ProducerStateManager {
-  private readonly entries = new Map<string, ProducerEntry>();
+  /** Every entry; Map order is least-recently-written first (what `producer.state.max.entries` evicts). */
+  private readonly entries = new Map<string, Tracked>();
+  /** The same entries by partition (`topic\0partition`), then producer id: what a snapshot holds. */
+  private readonly byPartition = new Map<string, Map<number, ProducerEntry>>();
+  /**
+   * Idempotent appends under way per partition, each with a lower bound of the offset it gets (the
+   * high watermark just before its `storage.append`): a snapshot is taken below all of them
+   * (`snapshotOffset`), since their batches may be in the log before they are recorded here.
+   */
+  private readonly appending = new Map<string, Map<number, number>>();
+  private nextAppendId = 0;
   /**
    * The tail of each producer/partition's chain of appends in progress. An entry exists only while an
    * append runs, and each connection runs one request at a time, so it is bounded by connections.
@@ -88,7 +115,7 @@ export class ProducerStateManager {
 
   /** Decide what to do with a batch from an idempotent producer (producerId ≥ 0). */
   check(topic: string, partition: number, b: BatchIdentity): SequenceCheck {
-    const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId));
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
     const lastSeq = lastSequence(b.baseSequence, b.recordCount);
     if (!entry) {
       if (b.baseSequence === 0) return { kind: 'append' };
@@ -129,26 +156,111 @@ export class ProducerStateManager {
   }
 
   /** Remember a batch that was appended at `baseOffset`. */
-  record(topic: string, partition: number, b: BatchIdentity, baseOffset: number): void {
+  record(topic: string, partition: number, b: BatchIdentity, baseOffset: number, maxTimestamp = -1): void {
     const key = ProducerStateManager.key(topic, partition, b.producerId);
-    let entry = this.entries.get(key);
-    if (entry) this.entries.delete(key); // re-insert: Map order is our least-recently-written order
-    // check() refused an older epoch before the batch was written: a producer's epoch only grows.
+    let entry = this.entries.get(key)?.entry;
+    // check() refused an older epoch before the batch was written (replay skips one): a producer's epoch only grows.
     invariant(entry === undefined || b.producerEpoch >= entry.epoch, 'a producer epoch never goes back', b.producerEpoch, entry?.epoch);
-    if (!entry || b.producerEpoch > entry.epoch) entry = { epoch: b.producerEpoch, batches: [] };
-    entry.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.recordCount), baseOffset });
-    if (entry.batches.length > DUPLICATE_WINDOW_BATCHES) entry.batches.shift();
-    this.entries.set(key, entry);
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
+    if (!entry || b.producerEpoch > entry.epoch) {
+      entry = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1, coordinatorEpoch: -1, currentTxnFirstOffset: -1 };
     }
+    entry.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.recordCount), baseOffset, lastOffsetDelta: b.recordCount - 1 });
+    if (entry.batches.length > DUPLICATE_WINDOW_BATCHES) entry.batches.shift();
+    entry.lastTimestamp = maxTimestamp;
+    this.put(topic, partition, entry);
+  }
+
+  /**
+   * Replay a batch read from the log at start-up (after a snapshot). A batch the entry already holds,
+   * or one older than its newest (the snapshot was taken while later batches were being recorded),
+   * changes nothing, so replaying from any offset at or below the snapshot's is exact.
+   */
+  replay(topic: string, partition: number, b: BatchIdentity, baseOffset: number, maxTimestamp: number): void {
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
+    const newest = entry?.batches[entry.batches.length - 1];
+    if (entry && (b.producerEpoch < entry.epoch || (newest !== undefined && baseOffset <= newest.baseOffset))) return;
+    this.record(topic, partition, b, baseOffset, maxTimestamp);
+  }
+
+  /** (Re)insert an entry as the most recently written, evicting the least recent past the limit. */
+  private put(topic: string, partition: number, entry: ProducerEntry): void {
+    const key = ProducerStateManager.key(topic, partition, entry.producerId);
+    const pkey = partitionKey(topic, partition);
+    this.entries.delete(key); // re-insert: Map order is our least-recently-written order
+    this.entries.set(key, { partition: pkey, entry });
+    let producers = this.byPartition.get(pkey);
+    if (!producers) this.byPartition.set(pkey, (producers = new Map()));
+    producers.set(entry.producerId, entry);
+    while (this.entries.size > this.maxEntries) {
+      const [oldest, tracked] = this.entries.entries().next().value as [string, Tracked];
+      this.entries.delete(oldest);
+      this.forget(tracked.partition, tracked.entry.producerId);
+    }
+  }
+
+  private forget(pkey: string, producerId: number): void {
+    const producers = this.byPartition.get(pkey);
+    producers?.delete(producerId);
+    if (producers?.size === 0) this.byPartition.delete(pkey);
+  }
+
+  /** The entries of one partition (what a snapshot stores); the caller must not change them. */
+  partitionEntries(topic: string, partition: number): ProducerEntry[] {
+    return [...(this.byPartition.get(partitionKey(topic, partition))?.values() ?? [])];
+  }
+
+  /** Take the entries of a loaded snapshot as the partition's state (at start-up, before replay). */
+  load(topic: string, partition: number, entries: readonly ProducerEntry[]): void {
+    for (const e of entries) this.put(topic, partition, e);
+  }
+
+  /** Partitions that have entries, as [topic, partition]. */
+  partitionsWithEntries(): [string, number][] {
+    return [...this.byPartition.keys()].map((k) => {
+      const i = k.lastIndexOf('\u0000');
+      return [k.slice(0, i), Number(k.slice(i + 1))];
+    });
+  }
+
+  /**
+   * An idempotent append to the partition starts: `lowerBound` is at most the offset it will get
+   * (the high watermark now). Call `appendDone` with the returned id once it is recorded or failed.
+   */
+  appendStarted(topic: string, partition: number, lowerBound: number): number {
+    const pkey = partitionKey(topic, partition);
+    let running = this.appending.get(pkey);
+    if (!running) this.appending.set(pkey, (running = new Map()));
+    const id = this.nextAppendId++;
+    running.set(id, lowerBound);
+    return id;
+  }
+
+  appendDone(topic: string, partition: number, id: number): void {
+    const pkey = partitionKey(topic, partition);
+    const running = this.appending.get(pkey);
+    running?.delete(id);
+    if (running?.size === 0) this.appending.delete(pkey);
+  }
+
+  /**
+   * The offset a snapshot taken now stands for: every idempotent batch below it is recorded. That is
+   * the high watermark, or lower while appends are under way (their batches may already be in the
+   * log, unrecorded). Batches at or above it that are recorded already are skipped by `replay`.
+   */
+  snapshotOffset(topic: string, partition: number, highWatermark: number): number {
+    let offset = highWatermark;
+    for (const lowerBound of this.appending.get(partitionKey(topic, partition))?.values() ?? []) offset = Math.min(offset, lowerBound);
+    return offset;
   }
 
   /** Forget a deleted topic's producers. */
   dropTopic(topic: string): void {
     const prefix = `${topic}\u0000`;
-    for (const key of [...this.entries.keys()]) if (key.startsWith(prefix)) this.entries.delete(key);
+    for (const [key, tracked] of [...this.entries]) {
+      if (!key.startsWith(prefix)) continue;
+      this.entries.delete(key);
+      this.forget(tracked.partition, tracked.entry.producerId);
+    }
   }
 
   get size(): number {
@@ -159,6 +271,10 @@ export class ProducerStateManager {
   get appendsRunning(): number {
     return this.running.size;
   }
+}
+
+function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
 }
 
 /** Sequences wrap from Int32.MAX to 0 (Kafka's DefaultRecordBatch.incrementSequence). */
