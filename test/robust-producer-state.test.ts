@@ -14,16 +14,22 @@ import assert from 'node:assert/strict';
 import { RawClient, decodeResponse } from './helpers/raw-client.js';
 import { fetchAll } from './helpers/fetch-all.js';
 import { kill9, startBrokerProcess, stop, type BrokerProcess } from './helpers/broker-process.js';
-import { tempDir } from './helpers/log-engine.js';
+import { newLogEngine, tempDir } from './helpers/log-engine.js';
 import { testBroker } from './helpers/broker.js';
 import { createTopic, idempotentBatch, initProducerId, produce, produceFrame } from './helpers/robust.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceResponse } from '../src/protocol/messages/produce.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
-import type { AppendBatch, AppendResult } from '../src/storage/engine.js';
+import type { AppendBatch, AppendResult, StorageEngine } from '../src/storage/engine.js';
+import { WalMemoryEngine } from '../src/storage/memory-wal/wal-engine.js';
+import { ProducerStateManager } from '../src/broker/producer-state.js';
+import { ProducerSnapshots, type RecoverySummary } from '../src/broker/producer-state-snapshots.js';
+import { SnapshotFormatError, decodeProducerSnapshot, encodeProducerSnapshot } from '../src/broker/producer-state-snapshot.js';
+import type { Topic } from '../src/broker/topics.js';
+import { createLogger } from '../src/broker/logger.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const TOPIC = 'idem';
@@ -210,4 +216,154 @@ test('a retry on a second connection while the original is still being written i
     second.close();
     await b.close();
   }
+});
+
+// ---- recovery from snapshots, engine by engine -------------------------------------------------------
+
+const quiet = createLogger('error');
+
+async function snapshotEngines(): Promise<{ name: string; engine: StorageEngine; done: () => Promise<void> }[]> {
+  const mem = new MemoryEngine();
+  const logDir = tempDir('rafka-psnap-log-');
+  const walDir = tempDir('rafka-psnap-wal-');
+  return [
+    { name: 'memory', engine: mem, done: async () => {} },
+    { name: 'log', engine: newLogEngine(logDir.dir, { fsync: 'never' }), done: async () => logDir.remove() },
+    { name: 'memory+WAL', engine: new WalMemoryEngine({ path: walDir.dir, fsync: 'never' }), done: async () => walDir.remove() },
+  ];
+}
+
+/** Ten one-record batches of producer 7 (sequences 0–9); snapshots of the live state at 5 and 10. */
+async function tenBatches(engine: StorageEngine): Promise<Map<number, Buffer>> {
+  await engine.createTopic({ name: 't', id: 'AAAAAAAAAAAAAAAAAAAAAg', partitionCount: 1, configs: {} });
+  const live = new ProducerStateManager();
+  const snapshots = new Map<number, Buffer>();
+  for (let seq = 0; seq < 10; seq++) {
+    if (seq === 5) snapshots.set(5, encodeProducerSnapshot(5, live.partitionEntries('t', 0)));
+    const id = { producerId: 7, producerEpoch: 0, baseSequence: seq, recordCount: 1 };
+    const bytes = await encodeBatch({ records: [{ value: Buffer.from(`v${seq}`) }], ...id });
+    const { baseOffset } = await engine.append('t', 0, { bytes, recordCount: 1, maxTimestamp: 1000 + seq });
+    live.record('t', 0, id, baseOffset, 1000 + seq);
+  }
+  snapshots.set(10, encodeProducerSnapshot(10, live.partitionEntries('t', 0)));
+  return snapshots;
+}
+
+async function recovered(engine: StorageEngine): Promise<{ producers: ProducerStateManager; summary: RecoverySummary }> {
+  const producers = new ProducerStateManager();
+  const summary = await new ProducerSnapshots(producers, engine, quiet).recover([{ name: 't', partitionCount: 1 } as Topic]);
+  return { producers, summary };
+}
+
+function assertExact(producers: ProducerStateManager, what: string): void {
+  assert.deepEqual(producers.check('t', 0, { producerId: 7, producerEpoch: 0, baseSequence: 9, recordCount: 1 }), { kind: 'duplicate', baseOffset: 9 }, `${what}: the last batch is a duplicate`);
+  assert.deepEqual(producers.check('t', 0, { producerId: 7, producerEpoch: 0, baseSequence: 5, recordCount: 1 }), { kind: 'duplicate', baseOffset: 5 }, `${what}: the 5th from last too`);
+  assert.deepEqual(producers.check('t', 0, { producerId: 7, producerEpoch: 0, baseSequence: 10, recordCount: 1 }), { kind: 'append' }, `${what}: the next sequence is appended`);
+  assert.equal(producers.check('t', 0, { producerId: 7, producerEpoch: 0, baseSequence: 12, recordCount: 1 }).kind, 'error', `${what}: a gap is refused`);
+}
+
+test('recovery loads the newest good snapshot and replays after it; a torn one, one beyond the log end and a missing one fall back', async () => {
+  for (const { name, engine, done } of await snapshotEngines()) {
+    try {
+      await engine.open();
+      const good = await tenBatches(engine);
+      await engine.writeProducerSnapshot('t', 0, 5, good.get(5)!);
+      await engine.writeProducerSnapshot('t', 0, 10, good.get(10)!);
+      let r = await recovered(engine);
+      assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 0, 0], `${name}: the snapshot at the log end, nothing to replay`);
+      assertExact(r.producers, `${name}, snapshot at 10`);
+
+      // Torn: the newest snapshot lost its last bytes. The one at 5 is used and 5 batches replayed.
+      await engine.writeProducerSnapshot('t', 0, 5, good.get(5)!);
+      await engine.writeProducerSnapshot('t', 0, 10, good.get(10)!.subarray(0, good.get(10)!.length - 3));
+      r = await recovered(engine);
+      assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 1, 5], `${name}: torn snapshot ignored`);
+      assertExact(r.producers, `${name}, torn snapshot`);
+
+      // Corrupt (one bit flipped): its CRC fails; likewise.
+      const flipped = Buffer.from(good.get(10)!);
+      flipped[flipped.length - 9]! ^= 0x10;
+      await engine.writeProducerSnapshot('t', 0, 5, good.get(5)!);
+      await engine.writeProducerSnapshot('t', 0, 10, flipped);
+      r = await recovered(engine);
+      assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 1, 5], `${name}: corrupt snapshot ignored`);
+      assertExact(r.producers, `${name}, corrupt snapshot`);
+
+      // Beyond the log end (as after a crash cut the tail): its state is of batches the log no longer
+      // has (here: a claim that sequence 9 lives at offset 40), so it must not be loaded.
+      const bogus = encodeProducerSnapshot(50, [{ producerId: 7, epoch: 0, batches: [{ firstSeq: 9, lastSeq: 9, baseOffset: 40, lastOffsetDelta: 0 }], lastTimestamp: -1, coordinatorEpoch: -1, currentTxnFirstOffset: -1 }]);
+      await engine.writeProducerSnapshot('t', 0, 5, good.get(5)!);
+      await engine.writeProducerSnapshot('t', 0, 50, bogus);
+      r = await recovered(engine);
+      assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 1, 5], `${name}: snapshot beyond the log end ignored`);
+      assertExact(r.producers, `${name}, snapshot beyond the log end`);
+      if (engine.durable) assert.deepEqual(engine.producerSnapshotOffsets('t', 0), [5, 10], `${name}: recovery replaced it with one at the log end`);
+
+      // Nothing usable: the whole log is replayed, from the log start.
+      await engine.writeProducerSnapshot('t', 0, 3, Buffer.from('not a snapshot'));
+      r = await recovered(engine);
+      assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [0, 1, 10], `${name}: replay from the log start`);
+      assertExact(r.producers, `${name}, replay from the log start`);
+    } finally {
+      await engine.close();
+      await done();
+    }
+  }
+});
+
+test('a snapshot file damaged on disk is ignored (log engine)', async () => {
+  const dir = tempDir('rafka-psnap-disk-');
+  let engine = newLogEngine(dir.dir, { fsync: 'never' });
+  try {
+    await engine.open();
+    const good = await tenBatches(engine);
+    await engine.writeProducerSnapshot('t', 0, 5, good.get(5)!);
+    await engine.writeProducerSnapshot('t', 0, 10, good.get(10)!);
+    await engine.close();
+    const file = path.join(dir.dir, 't-0', `${String(10).padStart(20, '0')}.snapshot`);
+    const bytes = readFileSync(file);
+    bytes[20]! ^= 0xff;
+    writeFileSync(file, bytes);
+    engine = newLogEngine(dir.dir, { fsync: 'never' });
+    await engine.open();
+    const r = await recovered(engine);
+    assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 1, 5]);
+    assertExact(r.producers, 'damaged file');
+  } finally {
+    await engine.close();
+    dir.remove();
+  }
+});
+
+test('a snapshot is taken below every idempotent append still under way, and replaying batches it already holds changes nothing', () => {
+  const p = new ProducerStateManager();
+  const id = (seq: number) => ({ producerId: 3, producerEpoch: 0, baseSequence: seq, recordCount: 1 });
+  p.record('t', 0, id(0), 0);
+  const slow = p.appendStarted('t', 0, 1); // its batch gets offset ≥ 1, recorded later
+  p.record('u', 0, { ...id(0), producerId: 4 }, 0);
+  assert.equal(p.snapshotOffset('t', 0, 3), 1, 'below the append under way');
+  assert.equal(p.snapshotOffset('u', 0, 3), 3, 'other partitions are not held back');
+  p.record('t', 0, id(1), 1);
+  p.appendDone('t', 0, slow);
+  assert.equal(p.snapshotOffset('t', 0, 3), 3);
+  const before = JSON.stringify(p.partitionEntries('t', 0));
+  p.replay('t', 0, id(0), 0, -1);
+  p.replay('t', 0, id(1), 1, -1);
+  assert.equal(JSON.stringify(p.partitionEntries('t', 0)), before, 'replayed batches the state holds are skipped');
+  p.replay('t', 0, id(2), 2, 5);
+  assert.deepEqual(p.check('t', 0, id(2)), { kind: 'duplicate', baseOffset: 2 });
+});
+
+test('snapshot format: round trip, and every cut or version it does not know is refused', () => {
+  const entries = [
+    { producerId: 1, epoch: 2, batches: [{ firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffsetDelta: 4 }], lastTimestamp: 1234, coordinatorEpoch: -1, currentTxnFirstOffset: -1 },
+    { producerId: 2 ** 40, epoch: 0, batches: [1, 2, 3, 4, 5].map((i) => ({ firstSeq: i, lastSeq: i, baseOffset: 100 + i, lastOffsetDelta: 0 })), lastTimestamp: -1, coordinatorEpoch: 7, currentTxnFirstOffset: 99 },
+  ];
+  const buf = encodeProducerSnapshot(105, entries);
+  assert.deepEqual(decodeProducerSnapshot(buf, 105), entries);
+  assert.throws(() => decodeProducerSnapshot(buf, 104), SnapshotFormatError, 'stored under another offset');
+  for (let cut = 0; cut < buf.length; cut++) assert.throws(() => decodeProducerSnapshot(buf.subarray(0, cut), 105), SnapshotFormatError);
+  const v2 = Buffer.from(buf);
+  v2.writeInt16BE(2, 0);
+  assert.throws(() => decodeProducerSnapshot(v2, 105), /version 2/);
 });
