@@ -6,7 +6,11 @@
  *  - every acknowledged record is present exactly once, at the offset its acknowledgement gave;
  *  - no value appears twice, every offset from 0 to the high watermark holds exactly one record
  *    (no gaps, no reuse), and every batch served passes its CRC check;
- *  - producing after the restart continues at the high watermark.
+ *  - producing after the restart continues at the high watermark;
+ *  - the producers are idempotent and live across the kills as clients do: after each restart they
+ *    send their unanswered batches again (each ends up in the log once) and retry their last
+ *    acknowledged batch per partition, which is answered as a duplicate at its original offset —
+ *    producer state recovered from the snapshots taken at segment rolls plus the log after them.
  * Five kills, then a clean stop and a last check. Unacknowledged records may be present or not.
  */
 import { test } from 'node:test';
@@ -19,6 +23,7 @@ import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
+import { initProducerId } from './helpers/robust.js';
 
 const TOPIC = 'crash';
 const PARTITIONS = 2;
@@ -31,28 +36,98 @@ interface Acked {
   offset: number;
 }
 
-/** One producer connection: pipelined acks=-1 produce requests until `stopAt()` says stop. */
-async function produceUntil(port: number, producer: number, round: number, acked: Map<string, Acked>, stopped: () => boolean): Promise<void> {
+interface SentBatch {
+  values: string[];
+  partition: number;
+  sequence: number;
+  records: Buffer;
+}
+
+/** An idempotent producer (KIP-98) that lives across the broker's restarts, as a client would. */
+interface Producer {
+  index: number;
+  producerId: number;
+  producerEpoch: number;
+  nextSequence: number[];
+  /** Sent and not answered when the broker died: a client sends these again, in order. */
+  unanswered: SentBatch[];
+  /** The last acknowledged batch per partition, and its base offset: retried after each restart. */
+  lastAcked: Map<number, { batch: SentBatch; offset: number }>;
+}
+
+async function newProducer(port: number, index: number): Promise<Producer> {
+  const client = await RawClient.connect(port);
+  const { producerId, producerEpoch } = await initProducerId(client);
+  client.close();
+  return { index, producerId, producerEpoch, nextSequence: Array(PARTITIONS).fill(0), unanswered: [], lastAcked: new Map() };
+}
+
+function produceRequest(client: RawClient, b: SentBatch): Buffer {
+  return client.frame(ApiKey.Produce, 9, ProduceRequest, {
+    acks: -1,
+    timeoutMs: 10_000,
+    topicData: [{ name: TOPIC, partitionData: [{ index: b.partition, records: Buffer.from(b.records) }] }],
+  });
+}
+
+/**
+ * After a restart: the producer's unanswered batches are sent again (each is written now, or was
+ * written before the kill and is answered as a duplicate — never both), then its last acknowledged
+ * batch per partition, which must be a duplicate at its original offset. Returns the duplicates seen.
+ */
+async function resend(port: number, pr: Producer, acked: Map<string, Acked>): Promise<number> {
+  const client = await RawClient.connect(port);
+  try {
+    let duplicates = 0;
+    const ask = async (b: SentBatch) => {
+      const frame = produceRequest(client, b);
+      client.write(frame);
+      const res = decodeResponse((await client.readFrame(10_000))!, ApiKey.Produce, 9, ProduceResponse, frame.readInt32BE(8));
+      return res.responses[0]!.partitionResponses[0]!;
+    };
+    for (const b of pr.unanswered) {
+      const p = await ask(b);
+      assert.equal(p.errorCode, 0, `producer ${pr.index}: the unanswered batch ${b.partition}/${b.sequence} is accepted when sent again`);
+      b.values.forEach((v, i) => acked.set(v, { partition: b.partition, offset: Number(p.baseOffset) + i }));
+      pr.lastAcked.set(b.partition, { batch: b, offset: Number(p.baseOffset) });
+    }
+    pr.unanswered = [];
+    for (const [partition, { batch, offset }] of pr.lastAcked) {
+      const p = await ask(batch);
+      assert.deepEqual([p.errorCode, Number(p.baseOffset)], [0, offset], `producer ${pr.index}: its last acknowledged batch on ${partition} is a duplicate at its original offset`);
+      duplicates++;
+    }
+    return duplicates;
+  } finally {
+    client.close();
+  }
+}
+
+/** One producer connection: pipelined acks=-1 idempotent produce requests until `stopped()` says stop. */
+async function produceUntil(port: number, pr: Producer, round: number, acked: Map<string, Acked>, stopped: () => boolean): Promise<void> {
   let client: RawClient;
   try {
     client = await RawClient.connect(port);
   } catch {
     return;
   }
-  const inFlight: { values: string[]; partition: number; correlationId: number }[] = [];
-  let seq = 0;
+  const inFlight: { batch: SentBatch; correlationId: number }[] = [];
+  let n = 0;
   const send = async () => {
-    const partition = (producer + seq) % PARTITIONS;
-    const n = 1 + (seq % 5);
-    const values = Array.from({ length: n }, (_, i) => `r${round}-p${producer}-s${seq}-${i}`);
-    seq++;
-    const records = await encodeBatch({ records: values.map((v) => ({ value: Buffer.from(v), key: Buffer.from(`k${producer}`) })) });
-    const frame = client.frame(ApiKey.Produce, 9, ProduceRequest, {
-      acks: -1,
-      timeoutMs: 10_000,
-      topicData: [{ name: TOPIC, partitionData: [{ index: partition, records }] }],
+    const partition = (pr.index + n) % PARTITIONS;
+    const count = 1 + (n % 5);
+    const values = Array.from({ length: count }, (_, i) => `r${round}-p${pr.index}-s${n}-${i}`);
+    n++;
+    const sequence = pr.nextSequence[partition]!;
+    pr.nextSequence[partition] = sequence + count;
+    const records = await encodeBatch({
+      records: values.map((v) => ({ value: Buffer.from(v), key: Buffer.from(`k${pr.index}`) })),
+      producerId: pr.producerId, producerEpoch: pr.producerEpoch, baseSequence: sequence,
     });
-    inFlight.push({ values, partition, correlationId: frame.readInt32BE(8) }); // size, api key, version, correlation id
+    const batch = { values, partition, sequence, records };
+    const frame = produceRequest(client, batch);
+    inFlight.push({ batch, correlationId: frame.readInt32BE(8) }); // size, api key, version, correlation id
+    pr.unanswered.push(batch);
     client.write(frame);
   };
   try {
@@ -63,9 +138,10 @@ async function produceUntil(port: number, producer: number, round: number, acked
       const sent = inFlight.shift()!;
       const res = decodeResponse(frame, ApiKey.Produce, 9, ProduceResponse, sent.correlationId);
       const p = res.responses[0]!.partitionResponses[0]!;
-      if (p.errorCode === 0) {
-        sent.values.forEach((v, i) => acked.set(v, { partition: sent.partition, offset: Number(p.baseOffset) + i }));
-      }
+      assert.equal(p.errorCode, 0, `producer ${pr.index}: batch ${sent.batch.partition}/${sent.batch.sequence} accepted`);
+      sent.batch.values.forEach((v, i) => acked.set(v, { partition: sent.batch.partition, offset: Number(p.baseOffset) + i }));
+      pr.unanswered.splice(pr.unanswered.indexOf(sent.batch), 1);
+      pr.lastAcked.set(sent.batch.partition, { batch: sent.batch, offset: Number(p.baseOffset) });
       if (!stopped()) await send();
     }
   } catch (err) {
@@ -110,9 +186,12 @@ test('kill -9 at random moments never loses or duplicates an acknowledged record
     assert.equal(created.topics[0]!.errorCode, 0);
     const clusterId = /cluster (\S+)\)/.exec(broker.line)![1];
     let hws = [0, 0];
+    const producers: Producer[] = [];
+    for (let i = 0; i < PRODUCERS; i++) producers.push(await newProducer(broker.port, i));
+    let duplicates = 0;
     for (let round = 0; round < KILLS; round++) {
       let stopFlag = false;
-      const producing = Array.from({ length: PRODUCERS }, (_, i) => produceUntil(broker.port, i, round, acked, () => stopFlag));
+      const producing = producers.map((pr) => produceUntil(broker.port, pr, round, acked, () => stopFlag));
       const ackedBefore = acked.size;
       await new Promise((r) => setTimeout(r, 300 + Math.floor(Math.random() * 1200)));
       await kill9(broker);
@@ -124,11 +203,15 @@ test('kill -9 at random moments never loses or duplicates an acknowledged record
       assert.equal(/cluster (\S+)\)/.exec(broker.line)![1], clusterId, 'the cluster id survives');
       const now = await verify(broker.port, acked, `after kill ${round + 1}`);
       now.forEach((hw, p) => assert.ok(hw >= hws[p]!, `partition ${p} never shrinks below what was there`));
-      hws = now;
+      // The producers carry on as clients do: what was unanswered is sent again, and a retry of what
+      // was acknowledged is a duplicate (producer state recovered from snapshots and the log).
+      for (const pr of producers) duplicates += await resend(broker.port, pr, acked);
+      hws = await verify(broker.port, acked, `after kill ${round + 1} and the producers' retries`);
     }
+    t.diagnostic(`retries of acknowledged batches answered as duplicates at their original offsets: ${duplicates}`);
     // A last round after the restarts, then a clean stop: everything is still there, once.
     let stopFlag = false;
-    const producing = Array.from({ length: PRODUCERS }, (_, i) => produceUntil(broker.port, i, KILLS, acked, () => stopFlag));
+    const producing = producers.map((pr) => produceUntil(broker.port, pr, KILLS, acked, () => stopFlag));
     await new Promise((r) => setTimeout(r, 300));
     stopFlag = true;
     await Promise.all(producing);
@@ -140,6 +223,8 @@ test('kill -9 at random moments never loses or duplicates an acknowledged record
     assert.equal(await stop(broker), 0);
     broker = await startBrokerProcess(args, { env });
     await verify(broker.port, acked, 'after a clean restart');
+    for (const pr of producers) await resend(broker.port, pr, acked);
+    await verify(broker.port, acked, "after a clean restart and the producers' retries");
   } finally {
     await stop(broker).catch(() => {});
     data.remove();
