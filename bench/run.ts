@@ -26,6 +26,7 @@ import { runComparison, formatTable, type ComparisonResult } from './compare.js'
 import { runClientBench, formatClientTable } from './client.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
 import { runHooksBench, formatHooksTable } from './hooks.js';
+import { runProducerStateBench, formatProducerStateTable } from './producer-state.js';
 import { writeChart } from './chart.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -40,6 +41,8 @@ const clientBench = !process.argv.includes('--no-client');
  * Kafka parts), for comparing one change's before and after; nothing is written to bench/results.
  */
 const brokerOnly = process.argv.includes('--broker-only');
+/** `--no-producer-state`: skip the producer-state recovery figures (bench/producer-state.ts). */
+const producerStateBench = !process.argv.includes('--no-producer-state');
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 100;
@@ -220,6 +223,12 @@ async function main(): Promise<void> {
   const storage = await runStorageBench({ quick, log: (l) => console.error(l) });
   console.log('');
   console.log(formatStorageTable(storage));
+  // Producer-state recovery at start: snapshot, snapshot + tail, whole log (bench/producer-state.ts).
+  const producerState = producerStateBench ? await runProducerStateBench({ quick, log: (l) => console.error(l) }) : undefined;
+  if (producerState) {
+    console.log('');
+    console.log(formatProducerStateTable(producerState));
+  }
   // Hooks: none vs a no-op hook vs a record-level hook, produce and fetch (bench/hooks.ts).
   const hooks = await runHooksBench({ quick, log: (l) => console.error(l) });
   console.log('');
@@ -250,7 +259,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, hooks, client, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 

@@ -10,7 +10,7 @@ import type { StorageEngine } from '../storage/engine.js';
 import { Connection } from './connection.js';
 import { TopicManager } from './topics.js';
 import { ProducerStateManager, PRODUCER_ID_BLOCK } from './producer-state.js';
-import { ProducerSnapshots } from './producer-state-snapshots.js';
+import { ProducerSnapshots, type RecoverySummary } from './producer-state-snapshots.js';
 import { ConnectionLimits } from './connection-limits.js';
 import { ByteBudget } from './byte-budget.js';
 import { PartitionWaiters } from './waiters.js';
@@ -25,6 +25,8 @@ export class Broker {
   readonly producers: ProducerStateManager;
   /** Producer-state snapshots: taken after appends and at shutdown, loaded at start (producer-state-snapshots.ts). */
   readonly producerSnapshots: ProducerSnapshots;
+  /** What start-up's producer-state recovery found and cost (logs, bench, tests). */
+  producerRecovery: RecoverySummary | null = null;
   /** Request bytes read and not yet handled, broker-wide (`queued.max.request.bytes`; byte-budget.ts). */
   readonly requestBudget: ByteBudget;
   /** Response bytes not yet written to the kernel, broker-wide (`queued.max.response.bytes`; byte-budget.ts). */
@@ -98,7 +100,7 @@ export class Broker {
     this.producerIdLimit = meta.nextProducerId;
     // Idempotent producers' state from each partition's newest snapshot and the batches after it, so
     // that a batch retried across the restart is answered as a duplicate (producer-state-snapshots.ts).
-    await this.producerSnapshots.recover(this.topics.list());
+    this.producerRecovery = await this.producerSnapshots.recover(this.topics.list());
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
     // limit applies too and refusals are counted.
     const server = net.createServer((socket) => this.accept(socket));
