@@ -67,13 +67,11 @@ export class ProducerSnapshots {
     if (this.writing.has(key)) return;
     const retry = this.retryAt.get(key);
     if (retry !== undefined && Date.now() < retry) return;
-    let due: boolean;
     try {
-      due = this.storage.producerSnapshotDue(topic, partition);
+      if (this.storage.producerSnapshotDue(topic, partition)) void this.take(topic, partition);
     } catch {
-      return; // the partition went away (topic deleted meanwhile)
+      // The partition went away (its topic was deleted meanwhile): nothing to snapshot.
     }
-    if (due) this.take(topic, partition);
   }
 
   /**
@@ -108,8 +106,12 @@ export class ProducerSnapshots {
     if (!this.storage.durable) return;
     await Promise.all(this.writing.values());
     await runLimited(partitionsOf(topics), async (topic, partition) => {
-      if (this.storage.offsets(topic, partition).highWatermark === 0) return;
-      await this.take(topic, partition);
+      try {
+        if (this.storage.offsets(topic, partition).highWatermark === 0) return;
+        await this.take(topic, partition);
+      } catch (err) {
+        this.log.warn(`producer snapshot of ${topic}-${partition} at shutdown not written: ${(err as Error).message}`);
+      }
     });
   }
 

@@ -478,6 +478,11 @@ export class LogEngine implements StorageEngine, Compaction {
     } catch (err) {
       throw storageFailure(`producer snapshot of ${log.name} at ${offset}`, err);
     }
+    if (this.logs.get(topic)?.[partition] !== log) {
+      // The topic was deleted (and maybe created again under its name) meanwhile: not its snapshot.
+      await removeFile(this.snapshotFile(log, offset));
+      return;
+    }
     for (const s of log.snapshots.add(offset, null)) await removeFile(this.snapshotFile(log, s.offset));
   }
 
