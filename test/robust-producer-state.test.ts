@@ -375,3 +375,12 @@ test('snapshot format: round trip, and every cut or version it does not know is 
   v2.writeInt16BE(2, 0);
   assert.throws(() => decodeProducerSnapshot(v2, 105), /version 2/);
 });
+
+test('a snapshot holds what the manager holds: producers forgotten past producer.state.max.entries or with a deleted topic are not in it', () => {
+  const p = new ProducerStateManager(2);
+  for (const producerId of [1, 2, 3]) p.record('t', 0, { producerId, producerEpoch: 0, baseSequence: 0, recordCount: 1 }, producerId);
+  assert.deepEqual(p.partitionEntries('t', 0).map((e) => e.producerId).sort(), [2, 3], 'the least recently written is forgotten');
+  p.dropTopic('t');
+  assert.deepEqual(p.partitionEntries('t', 0), []);
+  assert.equal(p.size, 0);
+});

@@ -186,8 +186,10 @@ export class ProducerStateManager {
   private put(topic: string, partition: number, entry: ProducerEntry): void {
     const key = ProducerStateManager.key(topic, partition, entry.producerId);
     const pkey = partitionKey(topic, partition);
+    const tracked = this.entries.get(key) ?? { partition: pkey, entry };
+    tracked.entry = entry;
     this.entries.delete(key); // re-insert: Map order is our least-recently-written order
-    this.entries.set(key, { partition: pkey, entry });
+    this.entries.set(key, tracked);
     let producers = this.byPartition.get(pkey);
     if (!producers) this.byPartition.set(pkey, (producers = new Map()));
     producers.set(entry.producerId, entry);
@@ -212,14 +214,6 @@ export class ProducerStateManager {
   /** Take the entries of a loaded snapshot as the partition's state (at start-up, before replay). */
   load(topic: string, partition: number, entries: readonly ProducerEntry[]): void {
     for (const e of entries) this.put(topic, partition, e);
-  }
-
-  /** Partitions that have entries, as [topic, partition]. */
-  partitionsWithEntries(): [string, number][] {
-    return [...this.byPartition.keys()].map((k) => {
-      const i = k.lastIndexOf('\u0000');
-      return [k.slice(0, i), Number(k.slice(i + 1))];
-    });
   }
 
   /**
