@@ -287,6 +287,10 @@ test('recovery loads the newest good snapshot and replays after it; a torn one, 
       r = await recovered(engine);
       assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 1, 5], `${name}: torn snapshot ignored`);
       assertExact(r.producers, `${name}, torn snapshot`);
+      if (engine.durable) {
+        r = await recovered(engine);
+        assert.deepEqual([r.summary.fromSnapshot, r.summary.snapshotsIgnored, r.summary.batchesReplayed], [1, 0, 0], `${name}: the torn snapshot at the log end was overwritten by a good one`);
+      }
 
       // Corrupt (one bit flipped): its CRC fails; likewise.
       const flipped = Buffer.from(good.get(10)!);

@@ -13,8 +13,9 @@
  *   watermark are replayed (ProducerStateManager.replay). A snapshot above the log end (a tail cut by
  *   crash recovery) or a damaged one is skipped for an older one; with none left the whole log is
  *   replayed, from the log start. Then, on durable engines, a snapshot is written at the high
- *   watermark whenever the newest stored one is not there, so the next start replays nothing again
- *   and a snapshot from beyond the old log end can never be loaded once new batches reuse its offsets.
+ *   watermark whenever the newest stored one is not there or one was skipped, so the next start
+ *   replays nothing again, a damaged one at the log end is overwritten, and a snapshot from beyond
+ *   the old log end can never be loaded once new batches reuse its offsets.
  *
  * Time to recover a partition is therefore bounded by what was written since its last snapshot: one
  * segment at most after a crash, nothing after a clean stop; only a log with no usable snapshot at all
@@ -78,13 +79,13 @@ export class ProducerSnapshots {
    * Start a snapshot of the partition at ProducerStateManager.snapshotOffset unless that is not past
    * its newest one. The entries are encoded now, synchronously with the offset, and written after.
    */
-  private take(topic: string, partition: number): Promise<void> | null {
+  private take(topic: string, partition: number, rewrite = false): Promise<void> | null {
     const key = `${topic}\u0000${partition}`;
     if (this.writing.has(key)) return null;
     const { highWatermark } = this.storage.offsets(topic, partition);
     const offset = this.producers.snapshotOffset(topic, partition, highWatermark);
     const stored = this.storage.producerSnapshotOffsets(topic, partition);
-    if (stored.length > 0 && stored[stored.length - 1] === offset) return null;
+    if (!rewrite && stored.length > 0 && stored[stored.length - 1] === offset) return null;
     if (stored.length > 0 && stored[stored.length - 1]! > offset && offset < highWatermark) return null; // appends under way; later
     const data = encodeProducerSnapshot(offset, this.producers.partitionEntries(topic, partition));
     const write = this.storage
@@ -143,10 +144,11 @@ export class ProducerSnapshots {
     const { logStartOffset, highWatermark } = this.storage.offsets(topic, partition);
     const stored = this.storage.producerSnapshotOffsets(topic, partition);
     let from = logStartOffset;
+    let ignored = 0;
     for (const at of [...stored].reverse()) {
       if (at > highWatermark) {
         this.log.warn(`producer snapshot of ${topic}-${partition} at ${at} is beyond the log end ${highWatermark} (a tail cut by recovery): ignored`);
-        summary.snapshotsIgnored++;
+        ignored++;
         continue;
       }
       try {
@@ -155,7 +157,7 @@ export class ProducerSnapshots {
         this.producers.load(topic, partition, decodeProducerSnapshot(data, at));
       } catch (err) {
         this.log.warn(`producer snapshot of ${topic}-${partition} at ${at} ignored: ${(err as Error).message}`);
-        summary.snapshotsIgnored++;
+        ignored++;
         continue;
       }
       from = Math.max(at, logStartOffset);
@@ -163,8 +165,11 @@ export class ProducerSnapshots {
       break;
     }
     summary.partitions++;
+    summary.snapshotsIgnored += ignored;
     await this.replay(topic, partition, from, highWatermark, summary);
-    if (this.storage.durable && highWatermark > 0 && stored[stored.length - 1] !== highWatermark) await this.take(topic, partition);
+    // A fresh snapshot at the log end unless the newest good one is there: it also replaces (or, as
+    // the engine keeps two, soon pushes out) a damaged one, which Kafka deletes at load.
+    if (this.storage.durable && highWatermark > 0 && (ignored > 0 || stored[stored.length - 1] !== highWatermark)) await this.take(topic, partition, true);
   }
 
   /** Replay the idempotent batches of [from, to) into the manager, REPLAY_READ_BYTES per read. */
