@@ -23,3 +23,19 @@ test('memory engine: a small batch is copied out of a large buffer, a batch that
   assert.equal(log.batches[1]!.readBigInt64BE(0), 1n, 'its base offset is stamped in place');
   assert.equal(log.highWatermark, 6);
 });
+
+test('memory engine: the producer snapshot interval follows segment.bytes of the topic, else topic.defaults', async () => {
+  const e = new MemoryEngine({ topicDefaults: { 'segment.bytes': '1000' } });
+  await e.open();
+  await e.createTopic({ name: 'd', id: 'AAAAAAAAAAAAAAAAAAAAAA', partitionCount: 1, configs: {} });
+  await e.createTopic({ name: 'o', id: 'AAAAAAAAAAAAAAAAAAAAAQ', partitionCount: 1, configs: { 'segment.bytes': '3000' } });
+  const batch = () => ({ bytes: Buffer.alloc(400), recordCount: 1, maxTimestamp: 0 });
+  for (let i = 0; i < 3; i++) {
+    await e.append('d', 0, batch());
+    await e.append('o', 0, batch());
+  }
+  assert.equal(e.producerSnapshotDue('d', 0), true, '1200 bytes ≥ the default 1000');
+  assert.equal(e.producerSnapshotDue('o', 0), false, '1200 bytes < the override 3000');
+  await e.writeProducerSnapshot('d', 0, 3, Buffer.from('s'));
+  assert.equal(e.producerSnapshotDue('d', 0), false, 'counted afresh after a snapshot');
+});

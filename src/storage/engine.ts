@@ -184,13 +184,14 @@ export interface StorageEngine {
    * shutdown and after start-up recovery; never two at once for one partition.
    */
   writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void>;
-  /** Offsets of the partition's stored snapshots, ascending. Called by the broker at start-up. */
+  /** Offsets of the partition's stored snapshots, ascending. Called by the broker at start-up and before each snapshot. */
   producerSnapshotOffsets(topic: string, partition: number): number[];
   /** The bytes stored for one snapshot, or null when there is none at `offset`. Unchecked: the broker checks. */
   readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null>;
   /**
    * Whether the partition wants a new snapshot: the log engine once a segment has rolled past its
-   * newest snapshot, engines without segments once `segment.bytes` have been appended since it.
+   * newest snapshot, engines without segments once the topic's `segment.bytes` (its override, else
+   * `topic.defaults`, else Kafka's 1 GiB) have been appended since it.
    * Called by the broker after each append; synchronous and cheap.
    */
   producerSnapshotDue(topic: string, partition: number): boolean;

@@ -8,7 +8,7 @@ import type { StorageEngine } from './engine.js';
 
 /** What an engine may need from the broker besides its own settings. */
 export interface EngineContext {
-  /** Broker-wide topic config defaults (`topic.defaults`): the log engine's segment.bytes, flush.*, … */
+  /** Broker-wide topic config defaults (`topic.defaults`): the log engine's segment.bytes, flush.*, …, every engine's producer snapshot interval. */
   topicDefaults?: Readonly<Record<string, string>>;
   /** Where an engine reports recovery and disk problems. */
   warn?: (message: string) => void;
@@ -22,15 +22,16 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
         const { WalMemoryEngine } = await import('./memory-wal/wal-engine.js');
         return new WalMemoryEngine({
           path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, snapshotBytes: config.walSnapshotBytes, warn: context.warn,
+          topicDefaults: context.topicDefaults,
         });
       }
       const { MemoryEngine } = await import('./memory/memory-engine.js');
-      return new MemoryEngine();
+      return new MemoryEngine({ topicDefaults: context.topicDefaults });
     }
     case 'rocksdb': {
       if (config.path === null) throw new Error('storage: the rocksdb engine needs a data directory (storage.path / --data-dir)');
       const { RocksDbEngine } = await import('./rocksdb/rocksdb-engine.js');
-      return new RocksDbEngine({ path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs });
+      return new RocksDbEngine({ path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, topicDefaults: context.topicDefaults });
     }
     case 'log': {
       if (config.path === null) throw new Error('storage: the log engine needs a data directory (storage.path / --data-dir)');

@@ -60,8 +60,12 @@ export class PartitionSnapshots {
   }
 }
 
-/** The snapshot interval of a topic on engines without segments: its `segment.bytes`. */
-export function snapshotIntervalBytes(configs: Readonly<Record<string, string>>): number {
-  const v = Number(configs['internal.segment.bytes'] ?? configs['segment.bytes']);
-  return Number.isFinite(v) && v > 0 ? v : DEFAULT_SNAPSHOT_INTERVAL_BYTES;
+/**
+ * The snapshot interval of a topic on engines without segments: its `segment.bytes` (or the internal
+ * `internal.segment.bytes`), else the broker's `topic.defaults`, else Kafka's default.
+ */
+export function snapshotIntervalBytes(configs: Readonly<Record<string, string>>, defaults: Readonly<Record<string, string>> = {}): number {
+  const v = (name: string) => configs[name] ?? defaults[name];
+  const n = Number(v('internal.segment.bytes') ?? v('segment.bytes'));
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_SNAPSHOT_INTERVAL_BYTES;
 }

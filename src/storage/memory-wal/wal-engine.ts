@@ -55,6 +55,8 @@ export interface WalEngineOptions {
   snapshotBytes?: number;
   /** Where recovery reports a dropped tail or a failed snapshot; default: nowhere. */
   warn?: (message: string) => void;
+  /** Broker-wide topic config defaults (`topic.defaults`): the producer snapshot interval's segment.bytes. */
+  topicDefaults?: Readonly<Record<string, string>>;
 }
 
 /** What the last `open()` found and did. */
@@ -93,7 +95,7 @@ export class WalMemoryEngine extends MemoryEngine {
   snapshotsWritten = 0;
 
   constructor(options: WalEngineOptions) {
-    super();
+    super({ topicDefaults: options.topicDefaults });
     this.dir = path.resolve(options.path);
     this.policy = options.fsync ?? 'always';
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;

@@ -128,11 +128,18 @@ export class MemoryPartitionLog {
   }
 }
 
+export interface MemoryEngineOptions {
+  /** Broker-wide topic config defaults (`topic.defaults`): the producer snapshot interval's segment.bytes. */
+  topicDefaults?: Readonly<Record<string, string>>;
+}
+
 export class MemoryEngine implements StorageEngine {
   readonly kind: string = 'memory';
   readonly durable: boolean = false;
   /** No compaction: compact topics keep every record (as the WAL engine built on this one). */
   readonly capabilities: StorageCapabilities = { compaction: null };
+
+  constructor(private readonly options: MemoryEngineOptions = {}) {}
 
   // Protected, not private: src/storage/memory-wal/ extends this engine with a write-ahead log and
   // snapshots, and reads the state it snapshots and restores from these fields.
@@ -237,7 +244,7 @@ export class MemoryEngine implements StorageEngine {
 
   producerSnapshotDue(topic: string, partition: number): boolean {
     const log = this.log(topic, partition);
-    return log.snapshots.dueAfterBytes(snapshotIntervalBytes(this.topics.get(topic)!.configs));
+    return log.snapshots.dueAfterBytes(snapshotIntervalBytes(this.topics.get(topic)!.configs, this.options.topicDefaults));
   }
 
   async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {

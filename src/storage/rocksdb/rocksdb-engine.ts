@@ -77,6 +77,8 @@ export interface RocksDbEngineOptions {
   fsync?: FsyncPolicy;
   /** `storage.fsync.interval.ms`; default 1000. */
   fsyncIntervalMs?: number;
+  /** Broker-wide topic config defaults (`topic.defaults`): the producer snapshot interval's segment.bytes. */
+  topicDefaults?: Readonly<Record<string, string>>;
 }
 
 interface TopicState {
@@ -100,6 +102,7 @@ export class RocksDbEngine implements StorageEngine {
   readonly dir: string;
   private readonly policy: FsyncPolicy;
   private readonly fsyncIntervalMs: number;
+  private readonly topicDefaults: Readonly<Record<string, string>>;
   private db: RocksLevel | null = null;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -123,6 +126,7 @@ export class RocksDbEngine implements StorageEngine {
     this.dir = path.resolve(options.path);
     this.policy = options.fsync ?? 'always';
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
+    this.topicDefaults = options.topicDefaults ?? {};
   }
 
   async open(): Promise<BrokerMetadata> {
@@ -309,7 +313,7 @@ export class RocksDbEngine implements StorageEngine {
 
   producerSnapshotDue(topic: string, partition: number): boolean {
     const { t, index } = this.partition(topic, partition);
-    return index.snapshots.dueAfterBytes(snapshotIntervalBytes(t.record.configs));
+    return index.snapshots.dueAfterBytes(snapshotIntervalBytes(t.record.configs, this.topicDefaults));
   }
 
   // ---- committed offsets and groups ----------------------------------------------------------------
