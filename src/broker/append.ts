@@ -253,8 +253,11 @@ async function appendBatch(
     return failed(answer.errorCode, answer.message);
   }
   if (idempotent) {
-    broker.producers.record(topicName, partition, h, baseOffset, maxTimestamp);
-    broker.producers.appendDone(topicName, partition, appendId);
+    try {
+      broker.producers.record(topicName, partition, h, baseOffset, maxTimestamp);
+    } finally {
+      broker.producers.appendDone(topicName, partition, appendId);
+    }
   }
   broker.producerSnapshots.afterAppend(topicName, partition);
   broker.waiters.notify(topicName, partition);

@@ -45,6 +45,7 @@ import {
   type FaultHooks,
 } from './files.js';
 import { LogLoader } from './log-loader.js';
+import { StorageError } from '../errors.js';
 import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogContext } from './partition-log.js';
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
@@ -476,7 +477,7 @@ export class LogEngine implements StorageEngine, Compaction {
     try {
       await writeFileAtomic(this.snapshotFile(log, offset), data, this.ctx.faults);
     } catch (err) {
-      throw storageFailure(`producer snapshot of ${log.name} at ${offset}`, err);
+      throw new StorageError(`producer snapshot of ${log.name} at ${offset}: ${describeIoError(err)}`, { cause: err });
     }
     if (this.logs.get(topic)?.[partition] !== log) {
       // The topic was deleted (and maybe created again under its name) meanwhile: not its snapshot.
