@@ -1,8 +1,12 @@
 /**
  * Generates the wire codecs in src/protocol/messages/ from Kafka's JSON message specs
- * (see /work/shared/kafka-protocol/README.md for the format).
+ * (`clients/src/main/resources/common/message/` in Apache Kafka; its README there describes the format).
  *
  *   node dist/scripts/gen-protocol.js [--spec-dir DIR] [--out DIR] [--check]
+ *
+ * By default the specs are read from the pinned Kafka client jar (scripts/kafka-specs.ts: Maven
+ * Central, verified, cached outside the repository); `--spec-dir` reads a folder of `*.json` instead,
+ * e.g. the `common/message` folder of a Kafka checkout.
  *
  * One output file per API key (request + response), one per header and one per `data` spec, plus
  * index.ts with the API registry and every codec as a lazy codec that loads its module on first use
@@ -11,10 +15,12 @@
  * generated decode/encode functions are straight-line code with `version >= N` checks per field.
  *
  * Only structural facts (names, types, versions, defaults, tags) go into the output, never `about`.
+ * Specs whose `validVersions` is "none" (APIs Kafka has removed) generate nothing.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { KAFKA_SPECS_SOURCE, kafkaSpecFiles } from './kafka-specs.js';
 
 // ---------------------------------------------------------------------------------------------
 // Spec model and parsing
@@ -90,6 +96,12 @@ export function loadSpecs(specDir: string): MessageSpec[] {
     .filter((f) => f.endsWith('.json'))
     .sort()
     .map((f) => parseSpec(readFileSync(join(specDir, f), 'utf8')));
+}
+
+/** The specs of the pinned Kafka client jar (fetched and cached on first use), sorted by file name. */
+export async function loadJarSpecs(): Promise<MessageSpec[]> {
+  const files = await kafkaSpecFiles();
+  return [...files.keys()].sort().map((f) => parseSpec(files.get(f)!));
 }
 
 /** "3", "0-7", "9+" or "none" (null). */
@@ -984,12 +996,14 @@ function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>,
 }
 
 /** Generate every output file: relative file name → contents. Deterministic (sorted). */
-export function generate(specDir: string): Map<string, string> {
-  const specs = loadSpecs(specDir);
+export function generate(specs: readonly MessageSpec[]): Map<string, string> {
   const groups = new Map<string, MessageSpec[]>();
   const requests: MessageSpec[] = [];
   const responses = new Map<number, MessageSpec>();
   for (const spec of specs) {
+    // Kafka 4 keeps the specs of removed APIs (the ZooKeeper-era inter-broker calls) with
+    // `validVersions: "none"`: there is nothing to encode, so they get no codec.
+    if (spec.validVersions === 'none') continue;
     let file: string;
     if (spec.type === 'request' || spec.type === 'response') {
       if (typeof spec.apiKey !== 'number') throw new Error(`${spec.name}: missing apiKey`);
@@ -1034,19 +1048,12 @@ export function repoRoot(): string {
   return fileURLToPath(new URL('../..', import.meta.url));
 }
 
-/** --spec-dir default: $RAFKA_PROTOCOL_SPEC_DIR, else ../shared/kafka-protocol/message from the repo root. */
-export function defaultSpecDir(): string {
-  const env = process.env['RAFKA_PROTOCOL_SPEC_DIR'];
-  if (env) return resolve(env);
-  return resolve(repoRoot(), '../shared/kafka-protocol/message');
-}
-
 export function defaultOutDir(): string {
   return resolve(repoRoot(), 'src/protocol/messages');
 }
 
-function main(argv: string[]): number {
-  let specDir = defaultSpecDir();
+async function main(argv: string[]): Promise<number> {
+  let specDir: string | null = null;
   let outDir = defaultOutDir();
   let check = false;
   for (let i = 0; i < argv.length; i++) {
@@ -1059,11 +1066,22 @@ function main(argv: string[]): number {
       return 2;
     }
   }
-  if (!existsSync(specDir)) {
-    process.stderr.write(`gen-protocol: spec directory not found: ${specDir} (use --spec-dir or RAFKA_PROTOCOL_SPEC_DIR)\n`);
-    return 2;
+  let specs: MessageSpec[];
+  if (specDir !== null) {
+    if (!existsSync(specDir)) {
+      process.stderr.write(`gen-protocol: spec directory not found: ${specDir}\n`);
+      return 2;
+    }
+    specs = loadSpecs(specDir);
+  } else {
+    try {
+      specs = await loadJarSpecs();
+    } catch (e) {
+      process.stderr.write(`gen-protocol: cannot read the specs of ${KAFKA_SPECS_SOURCE}: ${(e as Error).message}\n(use --spec-dir DIR for a folder of Kafka's message specs)\n`);
+      return 2;
+    }
   }
-  const files = generate(specDir);
+  const files = generate(specs);
   const stale = existsSync(outDir)
     ? readdirSync(outDir).filter(
         (f) => f.endsWith('.ts') && !files.has(f) && readFileSync(join(outDir, f), 'utf8').startsWith(HEADER),
@@ -1097,5 +1115,5 @@ function main(argv: string[]): number {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -15,6 +15,7 @@ import type { RunningBroker } from '../src/broker/index.js';
 import { testBroker } from './helpers/broker.js';
 import { GroupClient, MEMBER_ID_REQUIRED, assignment, pollUntil, subscription, versionsFor } from './helpers/group-client.js';
 import { kafkaClientHost } from '../src/broker/api/group-common.js';
+import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
 
 const NONE = 0;
 const INVALID_REQUEST = 42;
@@ -117,9 +118,7 @@ describe('group coordinator over the wire', { timeout: 60_000 }, () => {
         memberId,
         topics: [{ name: 'gp-topic', partitions: [{ partitionIndex: 2, committedOffset: 42n, committedLeaderEpoch: 3, committedMetadata: `meta-v${v}` }] }],
       });
-      // v0 carries no member id: a commit without one is refused while the group has members.
-      const committed = vs.commit >= 1;
-      assert.deepEqual(commit.topics, [{ name: 'gp-topic', partitions: [{ partitionIndex: 2, errorCode: committed ? NONE : UNKNOWN_MEMBER_ID }] }]);
+      assert.deepEqual(commit.topics, [{ name: 'gp-topic', topicId: ZERO_UUID, partitions: [{ partitionIndex: 2, errorCode: NONE }] }]);
 
       const wanted = [{ name: 'gp-topic', partitionIndexes: [2, 3] }];
       const fetchedTopics = async () => {
@@ -134,7 +133,7 @@ describe('group coordinator over the wire', { timeout: 60_000 }, () => {
           [
             'gp-topic',
             [
-              committed ? [2, 42n, `meta-v${v}`, NONE, vs.fetch >= 5 ? (vs.commit >= 6 ? 3 : -1) : -1] : [2, -1n, '', NONE, -1],
+              [2, 42n, `meta-v${v}`, NONE, vs.fetch >= 5 ? (vs.commit >= 6 ? 3 : -1) : -1],
               [3, -1n, '', NONE, -1],
             ],
           ],
@@ -154,13 +153,6 @@ describe('group coordinator over the wire', { timeout: 60_000 }, () => {
       const after = (await c.describe(vs.describe, [group])).groups[0]!;
       assert.deepEqual([after.groupState, after.members.length], ['Empty', 0]);
       assert.equal((await c.heartbeat(vs.heartbeat, { groupId: group, generationId: 1, memberId })).errorCode, UNKNOWN_MEMBER_ID);
-      if (!committed) {
-        // Once the group is empty, v0's member-less commit is a simple commit, read back at v0.
-        const simple = await c.commit(0, { groupId: group, topics: [{ name: 'gp-topic', partitions: [{ partitionIndex: 2, committedOffset: 7n, committedMetadata: 'v0' }] }] });
-        assert.equal(simple.topics[0]!.partitions[0]!.errorCode, NONE);
-        const v0 = await c.fetchOffsets(0, { groupId: group, topics: [{ name: 'gp-topic', partitionIndexes: [2] }] });
-        assert.deepEqual(v0.topics[0]!.partitions.map((p) => [p.committedOffset, p.metadata, p.errorCode]), [[7n, 'v0', NONE]]);
-      }
     });
   }
 

@@ -157,7 +157,7 @@ test('Produce v3 and v7 with a record batch', async () => {
       transactionalId: null,
       acks: -1,
       timeoutMs: 30000,
-      topicData: [{ name: 'orders', partitionData: [{ index: 2, records: batch }] }],
+      topicData: [{ name: 'orders', topicId: ZERO_UUID, partitionData: [{ index: 2, records: batch }] }],
     });
     checkBatch(body.topicData[0]!.partitionData[0]!.records as Buffer, 2);
   }
@@ -184,6 +184,7 @@ test('Fetch v4 and v11', async () => {
     logStartOffset: -1n,
     partitionMaxBytes: 0,
     replicaDirectoryId: ZERO_UUID,
+    highWatermark: 9223372036854775807n,
   };
   const base = {
     clusterId: null,
@@ -263,11 +264,11 @@ test('Fetch v4 and v11', async () => {
   );
 });
 
-test('ListOffsets v0 and v3', async () => {
-  const p = { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n, maxNumOffsets: 1 };
+test('ListOffsets v1 and v3', async () => {
+  const p = { partitionIndex: 0, currentLeaderEpoch: -1, timestamp: -1n };
   await golden(
     'listOffsets',
-    0,
+    1,
     { replicaId: -1, topics: [{ topic: 't', partitions: [{ partition: 0, timestamp: -2 }, { partition: 1 }] }] },
     ListOffsetsRequest,
     {
@@ -291,7 +292,7 @@ test('ListOffsets v0 and v3', async () => {
   );
 });
 
-test('CreateTopics v0 and v3', async () => {
+test('CreateTopics v2 and v3', async () => {
   const topics = [
     {
       topic: 'orders',
@@ -317,7 +318,7 @@ test('CreateTopics v0 and v3', async () => {
       configs: [],
     },
   ];
-  await golden('createTopics', 0, { topics, timeout: 5000 }, CreateTopicsRequest, {
+  await golden('createTopics', 2, { topics, timeout: 5000 }, CreateTopicsRequest, {
     topics: expectedTopics,
     timeoutMs: 5000,
     validateOnly: false,

@@ -194,7 +194,7 @@ export class Admin {
           name: c.name,
           value: c.value,
           readOnly: c.readOnly,
-          isDefault: c.isDefault || c.configSource === 5,
+          isDefault: c.configSource === 5,
           source: CONFIG_SOURCES[c.configSource] ?? 'UNKNOWN',
           isSensitive: c.isSensitive,
         })),

@@ -834,8 +834,7 @@ export async function listOffsets(cluster: Cluster, items: { topic: string; part
               failed.push({ topic: t.name, partition: p.partitionIndex, timestamp: list.find((i) => i.topic === t.name && i.partition === p.partitionIndex)?.timestamp ?? -1n });
               continue;
             }
-            const off = p.oldStyleOffsets.length > 0 && p.offset === -1n ? p.oldStyleOffsets[0]! : p.offset;
-            out.set(tpKey(t.name, p.partitionIndex), Number(off));
+            out.set(tpKey(t.name, p.partitionIndex), Number(p.offset));
           }
         }
       }),

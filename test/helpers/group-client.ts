@@ -42,8 +42,9 @@ export function assignment(parts: Record<string, number[]>, version = 0): Buffer
 export function versionsFor(join: number): { sync: number; heartbeat: number; leave: number; commit: number; fetch: number; describe: number } {
   // JoinGroup v5 introduced group.instance.id together with SyncGroup/Heartbeat v3, OffsetCommit v7;
   // flexible versions arrived together too (Join v6, Sync v4, Heartbeat v4, Leave v4, Commit v8).
+  // OffsetCommit v0–1 and OffsetFetch v0 were removed in Kafka 4.0 (KIP-896): the oldest left go with Join v0.
   const table: Record<number, [number, number, number, number, number, number]> = {
-    0: [0, 0, 0, 0, 1, 0],
+    0: [0, 0, 0, 2, 1, 0],
     1: [1, 1, 1, 2, 1, 1],
     2: [1, 1, 1, 3, 2, 1],
     3: [2, 2, 2, 4, 3, 2],

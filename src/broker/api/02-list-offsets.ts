@@ -1,13 +1,12 @@
 /**
- * ListOffsets (key 2), versions 0–10.
+ * ListOffsets (key 2), versions 1–10 (v0 was removed in Kafka 4.0, KIP-896).
  * - Special timestamps: -1 latest (the high watermark; with no transactions also the last stable
  *   offset), -2 earliest (log start offset), -3 the record with the largest timestamp (v7+, KIP-734),
  *   -4 earliest local offset (v8+, KIP-405: all our data is local, so the log start offset), -5 last
  *   tiered offset (v9+, KIP-1005: nothing is tiered, so -1 as Kafka answers without remote storage).
  * - Any other timestamp: the first offset whose record timestamp is ≥ it, found by the batch's max
  *   timestamp and then its records; none → offset -1, timestamp -1.
- * - v0 answers in `old_style_offsets` (at most `max_num_offsets` offsets); v1+ one offset, and a
- *   partition listed twice is INVALID_REQUEST, as Kafka does.
+ * - One offset per partition; a partition listed twice is INVALID_REQUEST, as Kafka does.
  * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
  */
 import { ApiKey, ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/index.js';
@@ -28,7 +27,7 @@ type PartitionAnswer = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
 
 export default defineHandler({
   apiKey: ApiKey.ListOffsets,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 10,
   request: ListOffsetsRequest,
   response: ListOffsetsResponse,
@@ -45,7 +44,7 @@ export default defineHandler({
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
         const base = { partitionIndex: p.partitionIndex };
-        if (v >= 1 && seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1) {
+        if (seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1) {
           partitions.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST });
           continue;
         }
@@ -58,18 +57,13 @@ export default defineHandler({
           continue;
         }
         const found = await lookup(broker, t.name, p.partitionIndex, Number(p.timestamp), v);
-        if (v === 0) {
-          const offsets = found.offset >= 0 && p.maxNumOffsets > 0 ? [BigInt(found.offset)] : [];
-          partitions.push({ ...base, errorCode: ErrorCode.NONE, oldStyleOffsets: offsets });
-        } else {
-          partitions.push({
-            ...base,
-            errorCode: found.errorCode,
-            timestamp: BigInt(found.timestamp),
-            offset: BigInt(found.offset),
-            leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
-          });
-        }
+        partitions.push({
+          ...base,
+          errorCode: found.errorCode,
+          timestamp: BigInt(found.timestamp),
+          offset: BigInt(found.offset),
+          leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
+        });
       }
       topics.push({ name: t.name, partitions });
     }

@@ -1,5 +1,6 @@
 /**
- * OffsetCommit (key 8), versions 0–9: store a group's consumed positions.
+ * OffsetCommit (key 8), versions 2–9: store a group's consumed positions (v0–1 were removed in
+ * Kafka 4.0, KIP-896).
  * - Per partition, checked first (as Kafka does): an unknown topic or partition is
  *   UNKNOWN_TOPIC_OR_PARTITION. Then the group: generation -1 with no member id is a "simple" commit
  *   (admin tools, self-assigning consumers), accepted while the group has no members and creating it
@@ -8,8 +9,7 @@
  *   its assignment). A group error applies to every partition of the request.
  * - Metadata longer than offset.metadata.max.bytes: OFFSET_METADATA_TOO_LARGE for that partition.
  * - A commit refreshes the member's session, as a heartbeat does.
- * - v0 (kept in ZooKeeper by Kafka) is served from the same store, as a simple commit.
- * - v1: commit timestamp per partition (-1 = now); v2–4: retention_time_ms, accepted but not
+ * - v2–4: retention_time_ms, accepted but not
  *   applied (offsets.retention.minutes governs expiry; Kafka deprecated per-commit retention in
  *   KIP-211 and the storage engine keeps no per-offset expiry); v5 drops it; v6: leader epoch,
  *   stored and returned by OffsetFetch; v7: group_instance_id; v8 flexible.
@@ -24,7 +24,7 @@ import { defineHandler } from '../handler.js';
 
 export default defineHandler({
   apiKey: ApiKey.OffsetCommit,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 9,
   request: OffsetCommitRequest,
   response: OffsetCommitResponse,
@@ -32,8 +32,8 @@ export default defineHandler({
     const v = ctx.apiVersion;
     const topics = await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
-      generationId: v >= 1 ? req.generationIdOrMemberEpoch : -1,
-      memberId: v >= 1 ? req.memberId : '',
+      generationId: req.generationIdOrMemberEpoch,
+      memberId: req.memberId,
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,
       apiVersion: v,
       topics: req.topics.map((t) => ({
@@ -42,7 +42,6 @@ export default defineHandler({
           partitionIndex: p.partitionIndex,
           committedOffset: p.committedOffset,
           committedLeaderEpoch: v >= 6 ? p.committedLeaderEpoch : -1,
-          commitTimestamp: v === 1 ? p.commitTimestamp : -1n,
           committedMetadata: p.committedMetadata,
         })),
       })),

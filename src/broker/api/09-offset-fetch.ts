@@ -1,10 +1,8 @@
 /**
- * OffsetFetch (key 9), versions 0–9: a group's committed offsets.
+ * OffsetFetch (key 9), versions 1–9: a group's committed offsets (v0 was removed in Kafka 4.0, KIP-896).
  * - Requested partitions without a commit answer offset -1, empty metadata and no error (v1+), also
  *   for topics that do not exist — Kafka does not check topics here. Deleting a topic deletes its
  *   committed offsets, so a deleted topic reads as never committed.
- * - v0 (ZooKeeper-backed in Kafka) keeps Kafka's v0 answers: a partition without a commit, or of
- *   an unknown topic, is -1 with UNKNOWN_TOPIC_OR_PARTITION.
  * - v2+: a null topic list asks for every committed partition; a top-level error code (before v2,
  *   a group error is put on each partition).
  * - v5+: the committed leader epoch. v6+ flexible. v7+: require_stable (KIP-447) — without
@@ -19,7 +17,7 @@ import { defineHandler } from '../handler.js';
 
 export default defineHandler({
   apiKey: ApiKey.OffsetFetch,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 9,
   request: OffsetFetchRequest,
   response: OffsetFetchResponse,
@@ -30,12 +28,12 @@ export default defineHandler({
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((g) => {
-          const out = groups.fetchOffsets(g.groupId, g.topics, v);
+          const out = groups.fetchOffsets(g.groupId, g.topics);
           return { groupId: g.groupId, errorCode: out.errorCode, topics: out.topics };
         }),
       };
     }
-    const out = groups.fetchOffsets(req.groupId, req.topics, v);
+    const out = groups.fetchOffsets(req.groupId, req.topics);
     if (v < 2 && out.errorCode !== ErrorCode.NONE) {
       // No top-level error before v2: every requested partition carries it.
       const topics = (req.topics ?? []).map((t) => ({

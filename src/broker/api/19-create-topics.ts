@@ -1,12 +1,12 @@
 /**
- * CreateTopics (key 19), versions 0–7.
+ * CreateTopics (key 19), versions 2–7 (v0–1 were removed in Kafka 4.0, KIP-896).
  * - `num_partitions` / `replication_factor` of -1 (v4+) take the broker's `num.partitions` and
  *   `default.replication.factor`. A replication factor above 1 is INVALID_REPLICATION_FACTOR (one
  *   broker), with Kafka's message.
  * - Manual assignments: every partition 0..n-1 exactly once, each on this broker alone, else
  *   INVALID_REPLICA_ASSIGNMENT; assignments together with a count or factor are INVALID_REQUEST.
  * - Configs are validated by Kafka's names and rules (INVALID_CONFIG); a name used twice in one
- *   request is INVALID_REQUEST for each; `validate_only` (v1+) checks everything and creates nothing.
+ *   request is INVALID_REQUEST for each; `validate_only` checks everything and creates nothing.
  * - v5+ returns the partition count, replication factor and every config with its source; v7+ the
  *   topic id.
  */
@@ -21,7 +21,7 @@ type CreatableTopic = CreateTopicsRequest['topics'][number];
 
 export default defineHandler({
   apiKey: ApiKey.CreateTopics,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   request: CreateTopicsRequest,
   response: CreateTopicsResponse,

@@ -1,6 +1,6 @@
 /**
- * DeleteTopics (key 20), versions 0–6.
- * - v0–5 name topics; v6 names or ids (KIP-516). Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown
+ * DeleteTopics (key 20), versions 1–6 (v0 was removed in Kafka 4.0, KIP-896).
+ * - v1–5 name topics; v6 names or ids (KIP-516). Unknown name: UNKNOWN_TOPIC_OR_PARTITION; unknown
  *   id: UNKNOWN_TOPIC_ID; both a name and an id: INVALID_REQUEST.
  * - Deleting drops the data, the producers' sequence state and the committed offsets of the topic;
  *   fetches waiting on it wake and see it gone.
@@ -13,7 +13,7 @@ import type { Broker } from '../broker.js';
 
 export default defineHandler({
   apiKey: ApiKey.DeleteTopics,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   request: DeleteTopicsRequest,
   response: DeleteTopicsResponse,

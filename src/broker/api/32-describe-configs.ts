@@ -1,11 +1,11 @@
 /**
- * DescribeConfigs (key 32), versions 0–4.
+ * DescribeConfigs (key 32), versions 1–4 (v0 was removed in Kafka 4.0, KIP-896).
  * - TOPIC (2): every public topic config with its value and source (topic override, broker default
  *   from rafka.yaml, Kafka default), or only the keys asked for (unknown keys are left out, as Kafka
  *   does). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
  * - BROKER (4), name "" or our node id: the broker settings clients commonly read, read-only.
  * - Anything else (other broker ids, BROKER_LOGGER, unknown types): INVALID_REQUEST with a message.
- * - v0 reports `is_default`; v1+ `config_source` and (when asked) synonyms; v3+ type and (when asked)
+ * - `config_source` and (when asked) synonyms; v3+ type and (when asked)
  *   documentation.
  */
 import { ApiKey, DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/index.js';
@@ -28,7 +28,7 @@ interface Described {
 
 export default defineHandler({
   apiKey: ApiKey.DescribeConfigs,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   request: DescribeConfigsRequest,
   response: DescribeConfigsResponse,

@@ -113,8 +113,6 @@ export interface CommitPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
-  /** -1 = now (the only value before v1 and from v2 on). */
-  commitTimestamp: bigint;
   committedMetadata: string | null;
 }
 
@@ -768,11 +766,10 @@ export class GroupCoordinator {
           errors[ti]![pi] = ErrorCode.INVALID_REQUEST;
           return;
         }
-        const ts = p.commitTimestamp === -1n ? nowMs : Number(p.commitTimestamp);
         entries.push({
           topic: t.name,
           partition: p.partitionIndex,
-          committed: { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: ts },
+          committed: { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: nowMs },
         });
       }),
     );
@@ -812,10 +809,9 @@ export class GroupCoordinator {
 
   /**
    * Committed offsets of one group: the partitions asked for (-1 where nothing is committed), or
-   * every committed partition when `topics` is null. v0 keeps Kafka's ZooKeeper-era answer for a
-   * partition without a commit or of an unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
+   * every committed partition when `topics` is null.
    */
-  fetchOffsets(groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null, apiVersion: number): FetchOutcome {
+  fetchOffsets(groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchOutcome {
     if (!this.isActive) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
     const group = this.groups.get(groupId);
     // A Dead group has no offsets to show (Kafka answers as for an unknown group: nothing committed).
@@ -840,9 +836,6 @@ export class GroupCoordinator {
         name: t.name,
         partitions: t.partitionIndexes.map((p) => {
           const o = stored.get(`${t.name}\u0000${p}`);
-          if (apiVersion === 0 && (!o || !this.deps.topics.hasPartition(t.name, p))) {
-            return { partitionIndex: p, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, ...NO_OFFSET };
-          }
           return { partitionIndex: p, errorCode: ErrorCode.NONE, ...(o ? answer(o) : NO_OFFSET) };
         }),
       })),

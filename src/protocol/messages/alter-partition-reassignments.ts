@@ -7,6 +7,7 @@ import type { Writer } from '../codec/writer.js';
 
 export interface AlterPartitionReassignmentsRequest {
   timeoutMs: number;
+  allowReplicationFactorChange: boolean;
   topics: AlterPartitionReassignmentsRequestReassignableTopic[];
 }
 
@@ -24,21 +25,27 @@ export const AlterPartitionReassignmentsRequest: MessageCodec<AlterPartitionReas
   name: 'AlterPartitionReassignmentsRequest',
   apiKey: 45,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): AlterPartitionReassignmentsRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('AlterPartitionReassignmentsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new DecodeError('AlterPartitionReassignmentsRequest: unsupported version ' + version);
     return decodeAlterPartitionReassignmentsRequest(r, version);
   },
   encode(w: Writer, value: Init<AlterPartitionReassignmentsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('AlterPartitionReassignmentsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new EncodeError('AlterPartitionReassignmentsRequest: unsupported version ' + version);
     encodeAlterPartitionReassignmentsRequest(w, value, version);
   },
 };
 
 function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): AlterPartitionReassignmentsRequest {
   const f0: number = r.int32();
-  let f1: AlterPartitionReassignmentsRequestReassignableTopic[];
+  let f1: boolean;
+  if (version >= 1) {
+    f1 = r.bool();
+  } else {
+    f1 = true;
+  }
+  let f2: AlterPartitionReassignmentsRequestReassignableTopic[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -46,7 +53,7 @@ function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): A
     } else {
       const a: AlterPartitionReassignmentsRequestReassignableTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsRequestReassignableTopic(r, version));
-      f1 = a;
+      f2 = a;
     }
   }
   const nt = r.uvarint();
@@ -56,18 +63,23 @@ function decodeAlterPartitionReassignmentsRequest(r: Reader, version: number): A
   }
   return {
     timeoutMs: f0,
-    topics: f1,
+    allowReplicationFactorChange: f1,
+    topics: f2,
   };
 }
 
 function encodeAlterPartitionReassignmentsRequest(w: Writer, v: Init<AlterPartitionReassignmentsRequest>, version: number): void {
   const x0: Init<number> = v.timeoutMs === undefined ? 60000 : v.timeoutMs;
   w.int32(x0);
-  const x1: Init<AlterPartitionReassignmentsRequestReassignableTopic[]> = v.topics === undefined ? [] : v.topics;
-  if (x1 === null) throw new EncodeError('AlterPartitionReassignmentsRequest.topics: null is not allowed at version ' + version);
+  if (version >= 1) {
+    const x1: Init<boolean> = v.allowReplicationFactorChange === undefined ? true : v.allowReplicationFactorChange;
+    w.bool(x1);
+  }
+  const x2: Init<AlterPartitionReassignmentsRequestReassignableTopic[]> = v.topics === undefined ? [] : v.topics;
+  if (x2 === null) throw new EncodeError('AlterPartitionReassignmentsRequest.topics: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x1.length);
-    for (const e of x1) encodeAlterPartitionReassignmentsRequestReassignableTopic(w, e, version);
+    w.compactArrayLength(x2.length);
+    for (const e of x2) encodeAlterPartitionReassignmentsRequestReassignableTopic(w, e, version);
   }
   w.uvarint(0);
 }
@@ -148,6 +160,7 @@ function encodeAlterPartitionReassignmentsRequestReassignablePartition(w: Writer
 
 export interface AlterPartitionReassignmentsResponse {
   throttleTimeMs: number;
+  allowReplicationFactorChange: boolean;
   errorCode: number;
   errorMessage: string | null;
   responses: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
@@ -168,23 +181,29 @@ export const AlterPartitionReassignmentsResponse: MessageCodec<AlterPartitionRea
   name: 'AlterPartitionReassignmentsResponse',
   apiKey: 45,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): AlterPartitionReassignmentsResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('AlterPartitionReassignmentsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new DecodeError('AlterPartitionReassignmentsResponse: unsupported version ' + version);
     return decodeAlterPartitionReassignmentsResponse(r, version);
   },
   encode(w: Writer, value: Init<AlterPartitionReassignmentsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('AlterPartitionReassignmentsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new EncodeError('AlterPartitionReassignmentsResponse: unsupported version ' + version);
     encodeAlterPartitionReassignmentsResponse(w, value, version);
   },
 };
 
 function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): AlterPartitionReassignmentsResponse {
   const f0: number = r.int32();
-  const f1: number = r.int16();
-  const f2: string | null = r.compactNullableString();
-  let f3: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
+  let f1: boolean;
+  if (version >= 1) {
+    f1 = r.bool();
+  } else {
+    f1 = true;
+  }
+  const f2: number = r.int16();
+  const f3: string | null = r.compactNullableString();
+  let f4: AlterPartitionReassignmentsResponseReassignableTopicResponse[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -192,7 +211,7 @@ function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): 
     } else {
       const a: AlterPartitionReassignmentsResponseReassignableTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionReassignmentsResponseReassignableTopicResponse(r, version));
-      f3 = a;
+      f4 = a;
     }
   }
   const nt = r.uvarint();
@@ -202,24 +221,29 @@ function decodeAlterPartitionReassignmentsResponse(r: Reader, version: number): 
   }
   return {
     throttleTimeMs: f0,
-    errorCode: f1,
-    errorMessage: f2,
-    responses: f3,
+    allowReplicationFactorChange: f1,
+    errorCode: f2,
+    errorMessage: f3,
+    responses: f4,
   };
 }
 
 function encodeAlterPartitionReassignmentsResponse(w: Writer, v: Init<AlterPartitionReassignmentsResponse>, version: number): void {
   const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
   w.int32(x0);
-  const x1: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
-  w.int16(x1);
-  const x2: Init<string | null> = v.errorMessage === undefined ? "" : v.errorMessage;
-  w.compactNullableString(x2);
-  const x3: Init<AlterPartitionReassignmentsResponseReassignableTopicResponse[]> = v.responses === undefined ? [] : v.responses;
-  if (x3 === null) throw new EncodeError('AlterPartitionReassignmentsResponse.responses: null is not allowed at version ' + version);
+  if (version >= 1) {
+    const x1: Init<boolean> = v.allowReplicationFactorChange === undefined ? true : v.allowReplicationFactorChange;
+    w.bool(x1);
+  }
+  const x2: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
+  w.int16(x2);
+  const x3: Init<string | null> = v.errorMessage === undefined ? "" : v.errorMessage;
+  w.compactNullableString(x3);
+  const x4: Init<AlterPartitionReassignmentsResponseReassignableTopicResponse[]> = v.responses === undefined ? [] : v.responses;
+  if (x4 === null) throw new EncodeError('AlterPartitionReassignmentsResponse.responses: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x3.length);
-    for (const e of x3) encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, e, version);
+    w.compactArrayLength(x4.length);
+    for (const e of x4) encodeAlterPartitionReassignmentsResponseReassignableTopicResponse(w, e, version);
   }
   w.uvarint(0);
 }

@@ -13,7 +13,6 @@ export interface AlterPartitionRequest {
 }
 
 export interface AlterPartitionRequestTopicData {
-  topicName: string;
   topicId: string;
   partitions: AlterPartitionRequestPartitionData[];
 }
@@ -35,15 +34,15 @@ export interface AlterPartitionRequestBrokerState {
 export const AlterPartitionRequest: MessageCodec<AlterPartitionRequest> = {
   name: 'AlterPartitionRequest',
   apiKey: 56,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 3,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): AlterPartitionRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('AlterPartitionRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 3)) throw new DecodeError('AlterPartitionRequest: unsupported version ' + version);
     return decodeAlterPartitionRequest(r, version);
   },
   encode(w: Writer, value: Init<AlterPartitionRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('AlterPartitionRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 3)) throw new EncodeError('AlterPartitionRequest: unsupported version ' + version);
     encodeAlterPartitionRequest(w, value, version);
   },
 };
@@ -89,19 +88,8 @@ function encodeAlterPartitionRequest(w: Writer, v: Init<AlterPartitionRequest>, 
 }
 
 function decodeAlterPartitionRequestTopicData(r: Reader, version: number): AlterPartitionRequestTopicData {
-  let f0: string;
-  if (version <= 1) {
-    f0 = r.compactString();
-  } else {
-    f0 = "";
-  }
-  let f1: string;
-  if (version >= 2) {
-    f1 = r.uuid();
-  } else {
-    f1 = ZERO_UUID;
-  }
-  let f2: AlterPartitionRequestPartitionData[];
+  const f0: string = r.uuid();
+  let f1: AlterPartitionRequestPartitionData[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -109,7 +97,7 @@ function decodeAlterPartitionRequestTopicData(r: Reader, version: number): Alter
     } else {
       const a: AlterPartitionRequestPartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionRequestPartitionData(r, version));
-      f2 = a;
+      f1 = a;
     }
   }
   const nt = r.uvarint();
@@ -118,27 +106,19 @@ function decodeAlterPartitionRequestTopicData(r: Reader, version: number): Alter
     r.skip(r.uvarint());
   }
   return {
-    topicName: f0,
-    topicId: f1,
-    partitions: f2,
+    topicId: f0,
+    partitions: f1,
   };
 }
 
 function encodeAlterPartitionRequestTopicData(w: Writer, v: Init<AlterPartitionRequestTopicData>, version: number): void {
-  if (version <= 1) {
-    const x0: Init<string> = v.topicName === undefined ? "" : v.topicName;
-    if (x0 === null) throw new EncodeError('AlterPartitionRequestTopicData.topicName: null is not allowed at version ' + version);
-    w.compactString(x0);
-  }
-  if (version >= 2) {
-    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
-    w.uuid(x1);
-  }
-  const x2: Init<AlterPartitionRequestPartitionData[]> = v.partitions === undefined ? [] : v.partitions;
-  if (x2 === null) throw new EncodeError('AlterPartitionRequestTopicData.partitions: null is not allowed at version ' + version);
+  const x0: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+  w.uuid(x0);
+  const x1: Init<AlterPartitionRequestPartitionData[]> = v.partitions === undefined ? [] : v.partitions;
+  if (x1 === null) throw new EncodeError('AlterPartitionRequestTopicData.partitions: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x2.length);
-    for (const e of x2) encodeAlterPartitionRequestPartitionData(w, e, version);
+    w.compactArrayLength(x1.length);
+    for (const e of x1) encodeAlterPartitionRequestPartitionData(w, e, version);
   }
   w.uvarint(0);
 }
@@ -176,12 +156,7 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): A
   } else {
     f3 = [];
   }
-  let f4: number;
-  if (version >= 1) {
-    f4 = r.int8();
-  } else {
-    f4 = 0;
-  }
+  const f4: number = r.int8();
   const f5: number = r.int32();
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
@@ -219,10 +194,8 @@ function encodeAlterPartitionRequestPartitionData(w: Writer, v: Init<AlterPartit
       for (const e of x3) encodeAlterPartitionRequestBrokerState(w, e, version);
     }
   }
-  if (version >= 1) {
-    const x4: Init<number> = v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState;
-    w.int8(x4);
-  }
+  const x4: Init<number> = v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState;
+  w.int8(x4);
   const x5: Init<number> = v.partitionEpoch === undefined ? 0 : v.partitionEpoch;
   w.int32(x5);
   w.uvarint(0);
@@ -271,7 +244,6 @@ export interface AlterPartitionResponse {
 }
 
 export interface AlterPartitionResponseTopicData {
-  topicName: string;
   topicId: string;
   partitions: AlterPartitionResponsePartitionData[];
 }
@@ -289,15 +261,15 @@ export interface AlterPartitionResponsePartitionData {
 export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = {
   name: 'AlterPartitionResponse',
   apiKey: 56,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 3,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): AlterPartitionResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('AlterPartitionResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 3)) throw new DecodeError('AlterPartitionResponse: unsupported version ' + version);
     return decodeAlterPartitionResponse(r, version);
   },
   encode(w: Writer, value: Init<AlterPartitionResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('AlterPartitionResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 3)) throw new EncodeError('AlterPartitionResponse: unsupported version ' + version);
     encodeAlterPartitionResponse(w, value, version);
   },
 };
@@ -343,19 +315,8 @@ function encodeAlterPartitionResponse(w: Writer, v: Init<AlterPartitionResponse>
 }
 
 function decodeAlterPartitionResponseTopicData(r: Reader, version: number): AlterPartitionResponseTopicData {
-  let f0: string;
-  if (version <= 1) {
-    f0 = r.compactString();
-  } else {
-    f0 = "";
-  }
-  let f1: string;
-  if (version >= 2) {
-    f1 = r.uuid();
-  } else {
-    f1 = ZERO_UUID;
-  }
-  let f2: AlterPartitionResponsePartitionData[];
+  const f0: string = r.uuid();
+  let f1: AlterPartitionResponsePartitionData[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -363,7 +324,7 @@ function decodeAlterPartitionResponseTopicData(r: Reader, version: number): Alte
     } else {
       const a: AlterPartitionResponsePartitionData[] = [];
       for (let i = 0; i < n; i++) a.push(decodeAlterPartitionResponsePartitionData(r, version));
-      f2 = a;
+      f1 = a;
     }
   }
   const nt = r.uvarint();
@@ -372,27 +333,19 @@ function decodeAlterPartitionResponseTopicData(r: Reader, version: number): Alte
     r.skip(r.uvarint());
   }
   return {
-    topicName: f0,
-    topicId: f1,
-    partitions: f2,
+    topicId: f0,
+    partitions: f1,
   };
 }
 
 function encodeAlterPartitionResponseTopicData(w: Writer, v: Init<AlterPartitionResponseTopicData>, version: number): void {
-  if (version <= 1) {
-    const x0: Init<string> = v.topicName === undefined ? "" : v.topicName;
-    if (x0 === null) throw new EncodeError('AlterPartitionResponseTopicData.topicName: null is not allowed at version ' + version);
-    w.compactString(x0);
-  }
-  if (version >= 2) {
-    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
-    w.uuid(x1);
-  }
-  const x2: Init<AlterPartitionResponsePartitionData[]> = v.partitions === undefined ? [] : v.partitions;
-  if (x2 === null) throw new EncodeError('AlterPartitionResponseTopicData.partitions: null is not allowed at version ' + version);
+  const x0: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+  w.uuid(x0);
+  const x1: Init<AlterPartitionResponsePartitionData[]> = v.partitions === undefined ? [] : v.partitions;
+  if (x1 === null) throw new EncodeError('AlterPartitionResponseTopicData.partitions: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x2.length);
-    for (const e of x2) encodeAlterPartitionResponsePartitionData(w, e, version);
+    w.compactArrayLength(x1.length);
+    for (const e of x1) encodeAlterPartitionResponsePartitionData(w, e, version);
   }
   w.uvarint(0);
 }
@@ -413,12 +366,7 @@ function decodeAlterPartitionResponsePartitionData(r: Reader, version: number): 
       f4 = a;
     }
   }
-  let f5: number;
-  if (version >= 1) {
-    f5 = r.int8();
-  } else {
-    f5 = 0;
-  }
+  const f5: number = r.int8();
   const f6: number = r.int32();
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
@@ -451,10 +399,8 @@ function encodeAlterPartitionResponsePartitionData(w: Writer, v: Init<AlterParti
     w.compactArrayLength(x4.length);
     for (const e of x4) w.int32(e);
   }
-  if (version >= 1) {
-    const x5: Init<number> = v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState;
-    w.int8(x5);
-  }
+  const x5: Init<number> = v.leaderRecoveryState === undefined ? 0 : v.leaderRecoveryState;
+  w.int8(x5);
   const x6: Init<number> = v.partitionEpoch === undefined ? 0 : v.partitionEpoch;
   w.int32(x6);
   w.uvarint(0);

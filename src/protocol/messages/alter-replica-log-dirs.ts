@@ -22,15 +22,15 @@ export interface AlterReplicaLogDirsRequestAlterReplicaLogDirTopic {
 export const AlterReplicaLogDirsRequest: MessageCodec<AlterReplicaLogDirsRequest> = {
   name: 'AlterReplicaLogDirsRequest',
   apiKey: 34,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): AlterReplicaLogDirsRequest {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('AlterReplicaLogDirsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('AlterReplicaLogDirsRequest: unsupported version ' + version);
     return decodeAlterReplicaLogDirsRequest(r, version);
   },
   encode(w: Writer, value: Init<AlterReplicaLogDirsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('AlterReplicaLogDirsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('AlterReplicaLogDirsRequest: unsupported version ' + version);
     encodeAlterReplicaLogDirsRequest(w, value, version);
   },
 };
@@ -248,15 +248,15 @@ export interface AlterReplicaLogDirsResponseAlterReplicaLogDirPartitionResult {
 export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsResponse> = {
   name: 'AlterReplicaLogDirsResponse',
   apiKey: 34,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): AlterReplicaLogDirsResponse {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('AlterReplicaLogDirsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('AlterReplicaLogDirsResponse: unsupported version ' + version);
     return decodeAlterReplicaLogDirsResponse(r, version);
   },
   encode(w: Writer, value: Init<AlterReplicaLogDirsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('AlterReplicaLogDirsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('AlterReplicaLogDirsResponse: unsupported version ' + version);
     encodeAlterReplicaLogDirsResponse(w, value, version);
   },
 };

@@ -15,14 +15,14 @@ export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeReq
   name: 'ConsumerGroupDescribeRequest',
   apiKey: 69,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ConsumerGroupDescribeRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ConsumerGroupDescribeRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new DecodeError('ConsumerGroupDescribeRequest: unsupported version ' + version);
     return decodeConsumerGroupDescribeRequest(r, version);
   },
   encode(w: Writer, value: Init<ConsumerGroupDescribeRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ConsumerGroupDescribeRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new EncodeError('ConsumerGroupDescribeRequest: unsupported version ' + version);
     encodeConsumerGroupDescribeRequest(w, value, version);
   },
 };
@@ -91,6 +91,7 @@ export interface ConsumerGroupDescribeResponseMember {
   subscribedTopicRegex: string | null;
   assignment: ConsumerGroupDescribeResponseAssignment;
   targetAssignment: ConsumerGroupDescribeResponseAssignment;
+  memberType: number;
 }
 
 export interface ConsumerGroupDescribeResponseAssignment {
@@ -107,14 +108,14 @@ export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeRe
   name: 'ConsumerGroupDescribeResponse',
   apiKey: 69,
   minVersion: 0,
-  maxVersion: 0,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ConsumerGroupDescribeResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ConsumerGroupDescribeResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new DecodeError('ConsumerGroupDescribeResponse: unsupported version ' + version);
     return decodeConsumerGroupDescribeResponse(r, version);
   },
   encode(w: Writer, value: Init<ConsumerGroupDescribeResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ConsumerGroupDescribeResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 1)) throw new EncodeError('ConsumerGroupDescribeResponse: unsupported version ' + version);
     encodeConsumerGroupDescribeResponse(w, value, version);
   },
 };
@@ -243,6 +244,12 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): 
   const f7: string | null = r.compactNullableString();
   const f8: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
   const f9: ConsumerGroupDescribeResponseAssignment = decodeConsumerGroupDescribeResponseAssignment(r, version);
+  let f10: number;
+  if (version >= 1) {
+    f10 = r.int8();
+  } else {
+    f10 = -1;
+  }
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -259,6 +266,7 @@ function decodeConsumerGroupDescribeResponseMember(r: Reader, version: number): 
     subscribedTopicRegex: f7,
     assignment: f8,
     targetAssignment: f9,
+    memberType: f10,
   };
 }
 
@@ -292,6 +300,10 @@ function encodeConsumerGroupDescribeResponseMember(w: Writer, v: Init<ConsumerGr
   const x9: Init<ConsumerGroupDescribeResponseAssignment> = v.targetAssignment === undefined ? {} : v.targetAssignment;
   if (x9 === null) throw new EncodeError('ConsumerGroupDescribeResponseMember.targetAssignment: null is not allowed at version ' + version);
   encodeConsumerGroupDescribeResponseAssignment(w, x9, version);
+  if (version >= 1) {
+    const x10: Init<number> = v.memberType === undefined ? -1 : v.memberType;
+    w.int8(x10);
+  }
   w.uvarint(0);
 }
 

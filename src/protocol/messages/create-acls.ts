@@ -22,15 +22,15 @@ export interface CreateAclsRequestAclCreation {
 export const CreateAclsRequest: MessageCodec<CreateAclsRequest> = {
   name: 'CreateAclsRequest',
   apiKey: 30,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): CreateAclsRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('CreateAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('CreateAclsRequest: unsupported version ' + version);
     return decodeCreateAclsRequest(r, version);
   },
   encode(w: Writer, value: Init<CreateAclsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('CreateAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('CreateAclsRequest: unsupported version ' + version);
     encodeCreateAclsRequest(w, value, version);
   },
 };
@@ -98,12 +98,7 @@ function decodeCreateAclsRequestAclCreation(r: Reader, version: number): CreateA
   } else {
     f1 = r.string();
   }
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int8();
-  } else {
-    f2 = 3;
-  }
+  const f2: number = r.int8();
   let f3: string;
   if (version >= 2) {
     f3 = r.compactString();
@@ -147,10 +142,8 @@ function encodeCreateAclsRequestAclCreation(w: Writer, v: Init<CreateAclsRequest
     if (x1 === null) throw new EncodeError('CreateAclsRequestAclCreation.resourceName: null is not allowed at version ' + version);
     w.string(x1);
   }
-  if (version >= 1) {
-    const x2: Init<number> = v.resourcePatternType === undefined ? 3 : v.resourcePatternType;
-    w.int8(x2);
-  }
+  const x2: Init<number> = v.resourcePatternType === undefined ? 3 : v.resourcePatternType;
+  w.int8(x2);
   const x3: Init<string> = v.principal === undefined ? "" : v.principal;
   if (version >= 2) {
     if (x3 === null) throw new EncodeError('CreateAclsRequestAclCreation.principal: null is not allowed at version ' + version);
@@ -187,15 +180,15 @@ export interface CreateAclsResponseAclCreationResult {
 export const CreateAclsResponse: MessageCodec<CreateAclsResponse> = {
   name: 'CreateAclsResponse',
   apiKey: 30,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): CreateAclsResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('CreateAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('CreateAclsResponse: unsupported version ' + version);
     return decodeCreateAclsResponse(r, version);
   },
   encode(w: Writer, value: Init<CreateAclsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('CreateAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('CreateAclsResponse: unsupported version ' + version);
     encodeCreateAclsResponse(w, value, version);
   },
 };

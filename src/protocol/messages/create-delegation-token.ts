@@ -22,15 +22,15 @@ export interface CreateDelegationTokenRequestCreatableRenewers {
 export const CreateDelegationTokenRequest: MessageCodec<CreateDelegationTokenRequest> = {
   name: 'CreateDelegationTokenRequest',
   apiKey: 38,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): CreateDelegationTokenRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('CreateDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('CreateDelegationTokenRequest: unsupported version ' + version);
     return decodeCreateDelegationTokenRequest(r, version);
   },
   encode(w: Writer, value: Init<CreateDelegationTokenRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('CreateDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('CreateDelegationTokenRequest: unsupported version ' + version);
     encodeCreateDelegationTokenRequest(w, value, version);
   },
 };
@@ -179,15 +179,15 @@ export interface CreateDelegationTokenResponse {
 export const CreateDelegationTokenResponse: MessageCodec<CreateDelegationTokenResponse> = {
   name: 'CreateDelegationTokenResponse',
   apiKey: 38,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): CreateDelegationTokenResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('CreateDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('CreateDelegationTokenResponse: unsupported version ' + version);
     return decodeCreateDelegationTokenResponse(r, version);
   },
   encode(w: Writer, value: Init<CreateDelegationTokenResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('CreateDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('CreateDelegationTokenResponse: unsupported version ' + version);
     encodeCreateDelegationTokenResponse(w, value, version);
   },
 };

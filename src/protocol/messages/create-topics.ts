@@ -33,15 +33,15 @@ export interface CreateTopicsRequestCreatableTopicConfig {
 export const CreateTopicsRequest: MessageCodec<CreateTopicsRequest> = {
   name: 'CreateTopicsRequest',
   apiKey: 19,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   flexibleMinVersion: 5,
   decode(r: Reader, version: number): CreateTopicsRequest {
-    if (!(version >= 0 && version <= 7)) throw new DecodeError('CreateTopicsRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 7)) throw new DecodeError('CreateTopicsRequest: unsupported version ' + version);
     return decodeCreateTopicsRequest(r, version);
   },
   encode(w: Writer, value: Init<CreateTopicsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 7)) throw new EncodeError('CreateTopicsRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 7)) throw new EncodeError('CreateTopicsRequest: unsupported version ' + version);
     encodeCreateTopicsRequest(w, value, version);
   },
 };
@@ -72,12 +72,7 @@ function decodeCreateTopicsRequest(r: Reader, version: number): CreateTopicsRequ
     }
   }
   const f1: number = r.int32();
-  let f2: boolean;
-  if (version >= 1) {
-    f2 = r.bool();
-  } else {
-    f2 = false;
-  }
+  const f2: boolean = r.bool();
   if (version >= 5) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -109,10 +104,8 @@ function encodeCreateTopicsRequest(w: Writer, v: Init<CreateTopicsRequest>, vers
   }
   const x1: Init<number> = v.timeoutMs === undefined ? 60000 : v.timeoutMs;
   w.int32(x1);
-  if (version >= 1) {
-    const x2: Init<boolean> = v.validateOnly === undefined ? false : v.validateOnly;
-    w.bool(x2);
-  }
+  const x2: Init<boolean> = v.validateOnly === undefined ? false : v.validateOnly;
+  w.bool(x2);
   if (version >= 5) w.uvarint(0);
 }
 
@@ -363,26 +356,21 @@ export interface CreateTopicsResponseCreatableTopicConfigs {
 export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = {
   name: 'CreateTopicsResponse',
   apiKey: 19,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 7,
   flexibleMinVersion: 5,
   decode(r: Reader, version: number): CreateTopicsResponse {
-    if (!(version >= 0 && version <= 7)) throw new DecodeError('CreateTopicsResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 7)) throw new DecodeError('CreateTopicsResponse: unsupported version ' + version);
     return decodeCreateTopicsResponse(r, version);
   },
   encode(w: Writer, value: Init<CreateTopicsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 7)) throw new EncodeError('CreateTopicsResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 7)) throw new EncodeError('CreateTopicsResponse: unsupported version ' + version);
     encodeCreateTopicsResponse(w, value, version);
   },
 };
 
 function decodeCreateTopicsResponse(r: Reader, version: number): CreateTopicsResponse {
-  let f0: number;
-  if (version >= 2) {
-    f0 = r.int32();
-  } else {
-    f0 = 0;
-  }
+  const f0: number = r.int32();
   let f1: CreateTopicsResponseCreatableTopicResult[];
   if (version >= 5) {
     {
@@ -421,10 +409,8 @@ function decodeCreateTopicsResponse(r: Reader, version: number): CreateTopicsRes
 }
 
 function encodeCreateTopicsResponse(w: Writer, v: Init<CreateTopicsResponse>, version: number): void {
-  if (version >= 2) {
-    const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
-    w.int32(x0);
-  }
+  const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
+  w.int32(x0);
   const x1: Init<CreateTopicsResponseCreatableTopicResult[]> = v.topics === undefined ? [] : v.topics;
   if (version >= 5) {
     if (x1 === null) throw new EncodeError('CreateTopicsResponse.topics: null is not allowed at version ' + version);
@@ -457,14 +443,10 @@ function decodeCreateTopicsResponseCreatableTopicResult(r: Reader, version: numb
   }
   const f2: number = r.int16();
   let f3: string | null;
-  if (version >= 1) {
-    if (version >= 5) {
-      f3 = r.compactNullableString();
-    } else {
-      f3 = r.nullableString();
-    }
+  if (version >= 5) {
+    f3 = r.compactNullableString();
   } else {
-    f3 = "";
+    f3 = r.nullableString();
   }
   let f4: number = 0;
   let f5: number;
@@ -542,13 +524,11 @@ function encodeCreateTopicsResponseCreatableTopicResult(w: Writer, v: Init<Creat
   }
   const x2: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
   w.int16(x2);
-  if (version >= 1) {
-    const x3: Init<string | null> = v.errorMessage === undefined ? "" : v.errorMessage;
-    if (version >= 5) {
-      w.compactNullableString(x3);
-    } else {
-      w.nullableString(x3);
-    }
+  const x3: Init<string | null> = v.errorMessage === undefined ? "" : v.errorMessage;
+  if (version >= 5) {
+    w.compactNullableString(x3);
+  } else {
+    w.nullableString(x3);
   }
   if (version >= 5) {
     const x5: Init<number> = v.numPartitions === undefined ? -1 : v.numPartitions;

@@ -22,15 +22,15 @@ export interface DeleteAclsRequestDeleteAclsFilter {
 export const DeleteAclsRequest: MessageCodec<DeleteAclsRequest> = {
   name: 'DeleteAclsRequest',
   apiKey: 31,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DeleteAclsRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DeleteAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DeleteAclsRequest: unsupported version ' + version);
     return decodeDeleteAclsRequest(r, version);
   },
   encode(w: Writer, value: Init<DeleteAclsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DeleteAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DeleteAclsRequest: unsupported version ' + version);
     encodeDeleteAclsRequest(w, value, version);
   },
 };
@@ -98,12 +98,7 @@ function decodeDeleteAclsRequestDeleteAclsFilter(r: Reader, version: number): De
   } else {
     f1 = r.nullableString();
   }
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int8();
-  } else {
-    f2 = 3;
-  }
+  const f2: number = r.int8();
   let f3: string | null;
   if (version >= 2) {
     f3 = r.compactNullableString();
@@ -145,10 +140,8 @@ function encodeDeleteAclsRequestDeleteAclsFilter(w: Writer, v: Init<DeleteAclsRe
   } else {
     w.nullableString(x1);
   }
-  if (version >= 1) {
-    const x2: Init<number> = v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter;
-    w.int8(x2);
-  }
+  const x2: Init<number> = v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter;
+  w.int8(x2);
   const x3: Init<string | null> = v.principalFilter === undefined ? "" : v.principalFilter;
   if (version >= 2) {
     w.compactNullableString(x3);
@@ -194,15 +187,15 @@ export interface DeleteAclsResponseDeleteAclsMatchingAcl {
 export const DeleteAclsResponse: MessageCodec<DeleteAclsResponse> = {
   name: 'DeleteAclsResponse',
   apiKey: 31,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DeleteAclsResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DeleteAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DeleteAclsResponse: unsupported version ' + version);
     return decodeDeleteAclsResponse(r, version);
   },
   encode(w: Writer, value: Init<DeleteAclsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DeleteAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DeleteAclsResponse: unsupported version ' + version);
     encodeDeleteAclsResponse(w, value, version);
   },
 };
@@ -353,12 +346,7 @@ function decodeDeleteAclsResponseDeleteAclsMatchingAcl(r: Reader, version: numbe
   } else {
     f3 = r.string();
   }
-  let f4: number;
-  if (version >= 1) {
-    f4 = r.int8();
-  } else {
-    f4 = 3;
-  }
+  const f4: number = r.int8();
   let f5: string;
   if (version >= 2) {
     f5 = r.compactString();
@@ -412,10 +400,8 @@ function encodeDeleteAclsResponseDeleteAclsMatchingAcl(w: Writer, v: Init<Delete
     if (x3 === null) throw new EncodeError('DeleteAclsResponseDeleteAclsMatchingAcl.resourceName: null is not allowed at version ' + version);
     w.string(x3);
   }
-  if (version >= 1) {
-    const x4: Init<number> = v.patternType === undefined ? 3 : v.patternType;
-    w.int8(x4);
-  }
+  const x4: Init<number> = v.patternType === undefined ? 3 : v.patternType;
+  w.int8(x4);
   const x5: Init<string> = v.principal === undefined ? "" : v.principal;
   if (version >= 2) {
     if (x5 === null) throw new EncodeError('DeleteAclsResponseDeleteAclsMatchingAcl.principal: null is not allowed at version ' + version);

@@ -20,15 +20,15 @@ export interface DeleteTopicsRequestDeleteTopicState {
 export const DeleteTopicsRequest: MessageCodec<DeleteTopicsRequest> = {
   name: 'DeleteTopicsRequest',
   apiKey: 20,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): DeleteTopicsRequest {
-    if (!(version >= 0 && version <= 6)) throw new DecodeError('DeleteTopicsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 6)) throw new DecodeError('DeleteTopicsRequest: unsupported version ' + version);
     return decodeDeleteTopicsRequest(r, version);
   },
   encode(w: Writer, value: Init<DeleteTopicsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 6)) throw new EncodeError('DeleteTopicsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 6)) throw new EncodeError('DeleteTopicsRequest: unsupported version ' + version);
     encodeDeleteTopicsRequest(w, value, version);
   },
 };
@@ -175,26 +175,21 @@ export interface DeleteTopicsResponseDeletableTopicResult {
 export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = {
   name: 'DeleteTopicsResponse',
   apiKey: 20,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 6,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): DeleteTopicsResponse {
-    if (!(version >= 0 && version <= 6)) throw new DecodeError('DeleteTopicsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 6)) throw new DecodeError('DeleteTopicsResponse: unsupported version ' + version);
     return decodeDeleteTopicsResponse(r, version);
   },
   encode(w: Writer, value: Init<DeleteTopicsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 6)) throw new EncodeError('DeleteTopicsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 6)) throw new EncodeError('DeleteTopicsResponse: unsupported version ' + version);
     encodeDeleteTopicsResponse(w, value, version);
   },
 };
 
 function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTopicsResponse {
-  let f0: number;
-  if (version >= 1) {
-    f0 = r.int32();
-  } else {
-    f0 = 0;
-  }
+  const f0: number = r.int32();
   let f1: DeleteTopicsResponseDeletableTopicResult[];
   if (version >= 4) {
     {
@@ -233,10 +228,8 @@ function decodeDeleteTopicsResponse(r: Reader, version: number): DeleteTopicsRes
 }
 
 function encodeDeleteTopicsResponse(w: Writer, v: Init<DeleteTopicsResponse>, version: number): void {
-  if (version >= 1) {
-    const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
-    w.int32(x0);
-  }
+  const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
+  w.int32(x0);
   const x1: Init<DeleteTopicsResponseDeletableTopicResult[]> = v.responses === undefined ? [] : v.responses;
   if (version >= 4) {
     if (x1 === null) throw new EncodeError('DeleteTopicsResponse.responses: null is not allowed at version ' + version);

@@ -18,15 +18,15 @@ export interface DescribeAclsRequest {
 export const DescribeAclsRequest: MessageCodec<DescribeAclsRequest> = {
   name: 'DescribeAclsRequest',
   apiKey: 29,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeAclsRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DescribeAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DescribeAclsRequest: unsupported version ' + version);
     return decodeDescribeAclsRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeAclsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DescribeAclsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DescribeAclsRequest: unsupported version ' + version);
     encodeDescribeAclsRequest(w, value, version);
   },
 };
@@ -39,12 +39,7 @@ function decodeDescribeAclsRequest(r: Reader, version: number): DescribeAclsRequ
   } else {
     f1 = r.nullableString();
   }
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int8();
-  } else {
-    f2 = 3;
-  }
+  const f2: number = r.int8();
   let f3: string | null;
   if (version >= 2) {
     f3 = r.compactNullableString();
@@ -86,10 +81,8 @@ function encodeDescribeAclsRequest(w: Writer, v: Init<DescribeAclsRequest>, vers
   } else {
     w.nullableString(x1);
   }
-  if (version >= 1) {
-    const x2: Init<number> = v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter;
-    w.int8(x2);
-  }
+  const x2: Init<number> = v.patternTypeFilter === undefined ? 3 : v.patternTypeFilter;
+  w.int8(x2);
   const x3: Init<string | null> = v.principalFilter === undefined ? "" : v.principalFilter;
   if (version >= 2) {
     w.compactNullableString(x3);
@@ -133,15 +126,15 @@ export interface DescribeAclsResponseAclDescription {
 export const DescribeAclsResponse: MessageCodec<DescribeAclsResponse> = {
   name: 'DescribeAclsResponse',
   apiKey: 29,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeAclsResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DescribeAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DescribeAclsResponse: unsupported version ' + version);
     return decodeDescribeAclsResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeAclsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DescribeAclsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DescribeAclsResponse: unsupported version ' + version);
     encodeDescribeAclsResponse(w, value, version);
   },
 };
@@ -230,12 +223,7 @@ function decodeDescribeAclsResponseDescribeAclsResource(r: Reader, version: numb
   } else {
     f1 = r.string();
   }
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int8();
-  } else {
-    f2 = 3;
-  }
+  const f2: number = r.int8();
   let f3: DescribeAclsResponseAclDescription[];
   if (version >= 2) {
     {
@@ -286,10 +274,8 @@ function encodeDescribeAclsResponseDescribeAclsResource(w: Writer, v: Init<Descr
     if (x1 === null) throw new EncodeError('DescribeAclsResponseDescribeAclsResource.resourceName: null is not allowed at version ' + version);
     w.string(x1);
   }
-  if (version >= 1) {
-    const x2: Init<number> = v.patternType === undefined ? 3 : v.patternType;
-    w.int8(x2);
-  }
+  const x2: Init<number> = v.patternType === undefined ? 3 : v.patternType;
+  w.int8(x2);
   const x3: Init<DescribeAclsResponseAclDescription[]> = v.acls === undefined ? [] : v.acls;
   if (version >= 2) {
     if (x3 === null) throw new EncodeError('DescribeAclsResponseDescribeAclsResource.acls: null is not allowed at version ' + version);

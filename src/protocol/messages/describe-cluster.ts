@@ -8,20 +8,21 @@ import type { Writer } from '../codec/writer.js';
 export interface DescribeClusterRequest {
   includeClusterAuthorizedOperations: boolean;
   endpointType: number;
+  includeFencedBrokers: boolean;
 }
 
 export const DescribeClusterRequest: MessageCodec<DescribeClusterRequest> = {
   name: 'DescribeClusterRequest',
   apiKey: 60,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): DescribeClusterRequest {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('DescribeClusterRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('DescribeClusterRequest: unsupported version ' + version);
     return decodeDescribeClusterRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeClusterRequest>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('DescribeClusterRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('DescribeClusterRequest: unsupported version ' + version);
     encodeDescribeClusterRequest(w, value, version);
   },
 };
@@ -34,6 +35,12 @@ function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClust
   } else {
     f1 = 1;
   }
+  let f2: boolean;
+  if (version >= 2) {
+    f2 = r.bool();
+  } else {
+    f2 = false;
+  }
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -42,6 +49,7 @@ function decodeDescribeClusterRequest(r: Reader, version: number): DescribeClust
   return {
     includeClusterAuthorizedOperations: f0,
     endpointType: f1,
+    includeFencedBrokers: f2,
   };
 }
 
@@ -51,6 +59,10 @@ function encodeDescribeClusterRequest(w: Writer, v: Init<DescribeClusterRequest>
   if (version >= 1) {
     const x1: Init<number> = v.endpointType === undefined ? 1 : v.endpointType;
     w.int8(x1);
+  }
+  if (version >= 2) {
+    const x2: Init<boolean> = v.includeFencedBrokers === undefined ? false : v.includeFencedBrokers;
+    w.bool(x2);
   }
   w.uvarint(0);
 }
@@ -71,20 +83,21 @@ export interface DescribeClusterResponseDescribeClusterBroker {
   host: string;
   port: number;
   rack: string | null;
+  isFenced: boolean;
 }
 
 export const DescribeClusterResponse: MessageCodec<DescribeClusterResponse> = {
   name: 'DescribeClusterResponse',
   apiKey: 60,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): DescribeClusterResponse {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('DescribeClusterResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('DescribeClusterResponse: unsupported version ' + version);
     return decodeDescribeClusterResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeClusterResponse>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('DescribeClusterResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('DescribeClusterResponse: unsupported version ' + version);
     encodeDescribeClusterResponse(w, value, version);
   },
 };
@@ -162,6 +175,12 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: 
   const f1: string = r.compactString();
   const f2: number = r.int32();
   const f3: string | null = r.compactNullableString();
+  let f4: boolean;
+  if (version >= 2) {
+    f4 = r.bool();
+  } else {
+    f4 = false;
+  }
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -172,6 +191,7 @@ function decodeDescribeClusterResponseDescribeClusterBroker(r: Reader, version: 
     host: f1,
     port: f2,
     rack: f3,
+    isFenced: f4,
   };
 }
 
@@ -185,5 +205,9 @@ function encodeDescribeClusterResponseDescribeClusterBroker(w: Writer, v: Init<D
   w.int32(x2);
   const x3: Init<string | null> = v.rack === undefined ? null : v.rack;
   w.compactNullableString(x3);
+  if (version >= 2) {
+    const x4: Init<boolean> = v.isFenced === undefined ? false : v.isFenced;
+    w.bool(x4);
+  }
   w.uvarint(0);
 }

@@ -20,15 +20,15 @@ export interface DescribeConfigsRequestDescribeConfigsResource {
 export const DescribeConfigsRequest: MessageCodec<DescribeConfigsRequest> = {
   name: 'DescribeConfigsRequest',
   apiKey: 32,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): DescribeConfigsRequest {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('DescribeConfigsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new DecodeError('DescribeConfigsRequest: unsupported version ' + version);
     return decodeDescribeConfigsRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeConfigsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('DescribeConfigsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new EncodeError('DescribeConfigsRequest: unsupported version ' + version);
     encodeDescribeConfigsRequest(w, value, version);
   },
 };
@@ -58,12 +58,7 @@ function decodeDescribeConfigsRequest(r: Reader, version: number): DescribeConfi
       }
     }
   }
-  let f1: boolean;
-  if (version >= 1) {
-    f1 = r.bool();
-  } else {
-    f1 = false;
-  }
+  const f1: boolean = r.bool();
   let f2: boolean;
   if (version >= 3) {
     f2 = r.bool();
@@ -99,10 +94,8 @@ function encodeDescribeConfigsRequest(w: Writer, v: Init<DescribeConfigsRequest>
       for (const e of x0) encodeDescribeConfigsRequestDescribeConfigsResource(w, e, version);
     }
   }
-  if (version >= 1) {
-    const x1: Init<boolean> = v.includeSynonyms === undefined ? false : v.includeSynonyms;
-    w.bool(x1);
-  }
+  const x1: Init<boolean> = v.includeSynonyms === undefined ? false : v.includeSynonyms;
+  w.bool(x1);
   if (version >= 3) {
     const x2: Init<boolean> = v.includeDocumentation === undefined ? false : v.includeDocumentation;
     w.bool(x2);
@@ -203,7 +196,6 @@ export interface DescribeConfigsResponseDescribeConfigsResourceResult {
   name: string;
   value: string | null;
   readOnly: boolean;
-  isDefault: boolean;
   configSource: number;
   isSensitive: boolean;
   synonyms: DescribeConfigsResponseDescribeConfigsSynonym[];
@@ -220,15 +212,15 @@ export interface DescribeConfigsResponseDescribeConfigsSynonym {
 export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = {
   name: 'DescribeConfigsResponse',
   apiKey: 32,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): DescribeConfigsResponse {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('DescribeConfigsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new DecodeError('DescribeConfigsResponse: unsupported version ' + version);
     return decodeDescribeConfigsResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeConfigsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('DescribeConfigsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new EncodeError('DescribeConfigsResponse: unsupported version ' + version);
     encodeDescribeConfigsResponse(w, value, version);
   },
 };
@@ -397,62 +389,47 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
     f1 = r.nullableString();
   }
   const f2: boolean = r.bool();
-  let f3: boolean;
-  if (version <= 0) {
-    f3 = r.bool();
-  } else {
-    f3 = false;
-  }
-  let f4: number;
-  if (version >= 1) {
-    f4 = r.int8();
-  } else {
-    f4 = -1;
-  }
-  const f5: boolean = r.bool();
-  let f6: DescribeConfigsResponseDescribeConfigsSynonym[];
-  if (version >= 1) {
-    if (version >= 4) {
-      {
-        const n = r.compactArrayLength(1);
-        if (n < 0) {
-          throw new DecodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
-        } else {
-          const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-          for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
-          f6 = a;
-        }
-      }
-    } else {
-      {
-        const n = r.arrayLength(1);
-        if (n < 0) {
-          throw new DecodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
-        } else {
-          const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
-          for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
-          f6 = a;
-        }
+  const f3: number = r.int8();
+  const f4: boolean = r.bool();
+  let f5: DescribeConfigsResponseDescribeConfigsSynonym[];
+  if (version >= 4) {
+    {
+      const n = r.compactArrayLength(1);
+      if (n < 0) {
+        throw new DecodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
+      } else {
+        const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
+        for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
+        f5 = a;
       }
     }
   } else {
-    f6 = [];
+    {
+      const n = r.arrayLength(1);
+      if (n < 0) {
+        throw new DecodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
+      } else {
+        const a: DescribeConfigsResponseDescribeConfigsSynonym[] = [];
+        for (let i = 0; i < n; i++) a.push(decodeDescribeConfigsResponseDescribeConfigsSynonym(r, version));
+        f5 = a;
+      }
+    }
   }
-  let f7: number;
+  let f6: number;
   if (version >= 3) {
-    f7 = r.int8();
+    f6 = r.int8();
   } else {
-    f7 = 0;
+    f6 = 0;
   }
-  let f8: string | null;
+  let f7: string | null;
   if (version >= 3) {
     if (version >= 4) {
-      f8 = r.compactNullableString();
+      f7 = r.compactNullableString();
     } else {
-      f8 = r.nullableString();
+      f7 = r.nullableString();
     }
   } else {
-    f8 = "";
+    f7 = "";
   }
   if (version >= 4) {
     const nt = r.uvarint();
@@ -465,12 +442,11 @@ function decodeDescribeConfigsResponseDescribeConfigsResourceResult(r: Reader, v
     name: f0,
     value: f1,
     readOnly: f2,
-    isDefault: f3,
-    configSource: f4,
-    isSensitive: f5,
-    synonyms: f6,
-    configType: f7,
-    documentation: f8,
+    configSource: f3,
+    isSensitive: f4,
+    synonyms: f5,
+    configType: f6,
+    documentation: f7,
   };
 }
 
@@ -491,42 +467,34 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
   }
   const x2: Init<boolean> = v.readOnly === undefined ? false : v.readOnly;
   w.bool(x2);
-  if (version <= 0) {
-    const x3: Init<boolean> = v.isDefault === undefined ? false : v.isDefault;
-    w.bool(x3);
-  }
-  if (version >= 1) {
-    const x4: Init<number> = v.configSource === undefined ? -1 : v.configSource;
-    w.int8(x4);
-  }
-  const x5: Init<boolean> = v.isSensitive === undefined ? false : v.isSensitive;
-  w.bool(x5);
-  if (version >= 1) {
-    const x6: Init<DescribeConfigsResponseDescribeConfigsSynonym[]> = v.synonyms === undefined ? [] : v.synonyms;
-    if (version >= 4) {
-      if (x6 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
-      {
-        w.compactArrayLength(x6.length);
-        for (const e of x6) encodeDescribeConfigsResponseDescribeConfigsSynonym(w, e, version);
-      }
-    } else {
-      if (x6 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
-      {
-        w.arrayLength(x6.length);
-        for (const e of x6) encodeDescribeConfigsResponseDescribeConfigsSynonym(w, e, version);
-      }
+  const x3: Init<number> = v.configSource === undefined ? -1 : v.configSource;
+  w.int8(x3);
+  const x4: Init<boolean> = v.isSensitive === undefined ? false : v.isSensitive;
+  w.bool(x4);
+  const x5: Init<DescribeConfigsResponseDescribeConfigsSynonym[]> = v.synonyms === undefined ? [] : v.synonyms;
+  if (version >= 4) {
+    if (x5 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
+    {
+      w.compactArrayLength(x5.length);
+      for (const e of x5) encodeDescribeConfigsResponseDescribeConfigsSynonym(w, e, version);
+    }
+  } else {
+    if (x5 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsResourceResult.synonyms: null is not allowed at version ' + version);
+    {
+      w.arrayLength(x5.length);
+      for (const e of x5) encodeDescribeConfigsResponseDescribeConfigsSynonym(w, e, version);
     }
   }
   if (version >= 3) {
-    const x7: Init<number> = v.configType === undefined ? 0 : v.configType;
-    w.int8(x7);
+    const x6: Init<number> = v.configType === undefined ? 0 : v.configType;
+    w.int8(x6);
   }
   if (version >= 3) {
-    const x8: Init<string | null> = v.documentation === undefined ? "" : v.documentation;
+    const x7: Init<string | null> = v.documentation === undefined ? "" : v.documentation;
     if (version >= 4) {
-      w.compactNullableString(x8);
+      w.compactNullableString(x7);
     } else {
-      w.nullableString(x8);
+      w.nullableString(x7);
     }
   }
   if (version >= 4) w.uvarint(0);
@@ -534,31 +502,18 @@ function encodeDescribeConfigsResponseDescribeConfigsResourceResult(w: Writer, v
 
 function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version: number): DescribeConfigsResponseDescribeConfigsSynonym {
   let f0: string;
-  if (version >= 1) {
-    if (version >= 4) {
-      f0 = r.compactString();
-    } else {
-      f0 = r.string();
-    }
+  if (version >= 4) {
+    f0 = r.compactString();
   } else {
-    f0 = "";
+    f0 = r.string();
   }
   let f1: string | null;
-  if (version >= 1) {
-    if (version >= 4) {
-      f1 = r.compactNullableString();
-    } else {
-      f1 = r.nullableString();
-    }
+  if (version >= 4) {
+    f1 = r.compactNullableString();
   } else {
-    f1 = "";
+    f1 = r.nullableString();
   }
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int8();
-  } else {
-    f2 = 0;
-  }
+  const f2: number = r.int8();
   if (version >= 4) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -574,27 +529,21 @@ function decodeDescribeConfigsResponseDescribeConfigsSynonym(r: Reader, version:
 }
 
 function encodeDescribeConfigsResponseDescribeConfigsSynonym(w: Writer, v: Init<DescribeConfigsResponseDescribeConfigsSynonym>, version: number): void {
-  if (version >= 1) {
-    const x0: Init<string> = v.name === undefined ? "" : v.name;
-    if (version >= 4) {
-      if (x0 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsSynonym.name: null is not allowed at version ' + version);
-      w.compactString(x0);
-    } else {
-      if (x0 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsSynonym.name: null is not allowed at version ' + version);
-      w.string(x0);
-    }
+  const x0: Init<string> = v.name === undefined ? "" : v.name;
+  if (version >= 4) {
+    if (x0 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsSynonym.name: null is not allowed at version ' + version);
+    w.compactString(x0);
+  } else {
+    if (x0 === null) throw new EncodeError('DescribeConfigsResponseDescribeConfigsSynonym.name: null is not allowed at version ' + version);
+    w.string(x0);
   }
-  if (version >= 1) {
-    const x1: Init<string | null> = v.value === undefined ? "" : v.value;
-    if (version >= 4) {
-      w.compactNullableString(x1);
-    } else {
-      w.nullableString(x1);
-    }
+  const x1: Init<string | null> = v.value === undefined ? "" : v.value;
+  if (version >= 4) {
+    w.compactNullableString(x1);
+  } else {
+    w.nullableString(x1);
   }
-  if (version >= 1) {
-    const x2: Init<number> = v.source === undefined ? 0 : v.source;
-    w.int8(x2);
-  }
+  const x2: Init<number> = v.source === undefined ? 0 : v.source;
+  w.int8(x2);
   if (version >= 4) w.uvarint(0);
 }

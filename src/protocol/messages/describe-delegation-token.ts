@@ -19,15 +19,15 @@ export interface DescribeDelegationTokenRequestDescribeDelegationTokenOwner {
 export const DescribeDelegationTokenRequest: MessageCodec<DescribeDelegationTokenRequest> = {
   name: 'DescribeDelegationTokenRequest',
   apiKey: 41,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeDelegationTokenRequest {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DescribeDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DescribeDelegationTokenRequest: unsupported version ' + version);
     return decodeDescribeDelegationTokenRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeDelegationTokenRequest>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DescribeDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DescribeDelegationTokenRequest: unsupported version ' + version);
     encodeDescribeDelegationTokenRequest(w, value, version);
   },
 };
@@ -162,15 +162,15 @@ export interface DescribeDelegationTokenResponseDescribedDelegationTokenRenewer 
 export const DescribeDelegationTokenResponse: MessageCodec<DescribeDelegationTokenResponse> = {
   name: 'DescribeDelegationTokenResponse',
   apiKey: 41,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 3,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeDelegationTokenResponse {
-    if (!(version >= 0 && version <= 3)) throw new DecodeError('DescribeDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new DecodeError('DescribeDelegationTokenResponse: unsupported version ' + version);
     return decodeDescribeDelegationTokenResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeDelegationTokenResponse>, version: number): void {
-    if (!(version >= 0 && version <= 3)) throw new EncodeError('DescribeDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 3)) throw new EncodeError('DescribeDelegationTokenResponse: unsupported version ' + version);
     encodeDescribeDelegationTokenResponse(w, value, version);
   },
 };

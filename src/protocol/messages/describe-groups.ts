@@ -16,14 +16,14 @@ export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest> = {
   name: 'DescribeGroupsRequest',
   apiKey: 15,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 5,
   decode(r: Reader, version: number): DescribeGroupsRequest {
-    if (!(version >= 0 && version <= 5)) throw new DecodeError('DescribeGroupsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new DecodeError('DescribeGroupsRequest: unsupported version ' + version);
     return decodeDescribeGroupsRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeGroupsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 5)) throw new EncodeError('DescribeGroupsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new EncodeError('DescribeGroupsRequest: unsupported version ' + version);
     encodeDescribeGroupsRequest(w, value, version);
   },
 };
@@ -101,6 +101,7 @@ export interface DescribeGroupsResponse {
 
 export interface DescribeGroupsResponseDescribedGroup {
   errorCode: number;
+  errorMessage: string | null;
   groupId: string;
   groupState: string;
   protocolType: string;
@@ -122,14 +123,14 @@ export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = {
   name: 'DescribeGroupsResponse',
   apiKey: 15,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 5,
   decode(r: Reader, version: number): DescribeGroupsResponse {
-    if (!(version >= 0 && version <= 5)) throw new DecodeError('DescribeGroupsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new DecodeError('DescribeGroupsResponse: unsupported version ' + version);
     return decodeDescribeGroupsResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeGroupsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 5)) throw new EncodeError('DescribeGroupsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new EncodeError('DescribeGroupsResponse: unsupported version ' + version);
     encodeDescribeGroupsResponse(w, value, version);
   },
 };
@@ -202,11 +203,11 @@ function encodeDescribeGroupsResponse(w: Writer, v: Init<DescribeGroupsResponse>
 
 function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number): DescribeGroupsResponseDescribedGroup {
   const f0: number = r.int16();
-  let f1: string;
-  if (version >= 5) {
-    f1 = r.compactString();
+  let f1: string | null;
+  if (version >= 6) {
+    f1 = r.compactNullableString();
   } else {
-    f1 = r.string();
+    f1 = null;
   }
   let f2: string;
   if (version >= 5) {
@@ -226,7 +227,13 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
   } else {
     f4 = r.string();
   }
-  let f5: DescribeGroupsResponseDescribedGroupMember[];
+  let f5: string;
+  if (version >= 5) {
+    f5 = r.compactString();
+  } else {
+    f5 = r.string();
+  }
+  let f6: DescribeGroupsResponseDescribedGroupMember[];
   if (version >= 5) {
     {
       const n = r.compactArrayLength(1);
@@ -235,7 +242,7 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
       } else {
         const a: DescribeGroupsResponseDescribedGroupMember[] = [];
         for (let i = 0; i < n; i++) a.push(decodeDescribeGroupsResponseDescribedGroupMember(r, version));
-        f5 = a;
+        f6 = a;
       }
     }
   } else {
@@ -246,15 +253,15 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
       } else {
         const a: DescribeGroupsResponseDescribedGroupMember[] = [];
         for (let i = 0; i < n; i++) a.push(decodeDescribeGroupsResponseDescribedGroupMember(r, version));
-        f5 = a;
+        f6 = a;
       }
     }
   }
-  let f6: number;
+  let f7: number;
   if (version >= 3) {
-    f6 = r.int32();
+    f7 = r.int32();
   } else {
-    f6 = -2147483648;
+    f7 = -2147483648;
   }
   if (version >= 5) {
     const nt = r.uvarint();
@@ -265,67 +272,72 @@ function decodeDescribeGroupsResponseDescribedGroup(r: Reader, version: number):
   }
   return {
     errorCode: f0,
-    groupId: f1,
-    groupState: f2,
-    protocolType: f3,
-    protocolData: f4,
-    members: f5,
-    authorizedOperations: f6,
+    errorMessage: f1,
+    groupId: f2,
+    groupState: f3,
+    protocolType: f4,
+    protocolData: f5,
+    members: f6,
+    authorizedOperations: f7,
   };
 }
 
 function encodeDescribeGroupsResponseDescribedGroup(w: Writer, v: Init<DescribeGroupsResponseDescribedGroup>, version: number): void {
   const x0: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
   w.int16(x0);
-  const x1: Init<string> = v.groupId === undefined ? "" : v.groupId;
-  if (version >= 5) {
-    if (x1 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupId: null is not allowed at version ' + version);
-    w.compactString(x1);
-  } else {
-    if (x1 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupId: null is not allowed at version ' + version);
-    w.string(x1);
+  if (version >= 6) {
+    const x1: Init<string | null> = v.errorMessage === undefined ? null : v.errorMessage;
+    w.compactNullableString(x1);
   }
-  const x2: Init<string> = v.groupState === undefined ? "" : v.groupState;
+  const x2: Init<string> = v.groupId === undefined ? "" : v.groupId;
   if (version >= 5) {
-    if (x2 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupState: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupId: null is not allowed at version ' + version);
     w.compactString(x2);
   } else {
-    if (x2 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupState: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupId: null is not allowed at version ' + version);
     w.string(x2);
   }
-  const x3: Init<string> = v.protocolType === undefined ? "" : v.protocolType;
+  const x3: Init<string> = v.groupState === undefined ? "" : v.groupState;
   if (version >= 5) {
-    if (x3 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolType: null is not allowed at version ' + version);
+    if (x3 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupState: null is not allowed at version ' + version);
     w.compactString(x3);
   } else {
-    if (x3 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolType: null is not allowed at version ' + version);
+    if (x3 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.groupState: null is not allowed at version ' + version);
     w.string(x3);
   }
-  const x4: Init<string> = v.protocolData === undefined ? "" : v.protocolData;
+  const x4: Init<string> = v.protocolType === undefined ? "" : v.protocolType;
   if (version >= 5) {
-    if (x4 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolData: null is not allowed at version ' + version);
+    if (x4 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolType: null is not allowed at version ' + version);
     w.compactString(x4);
   } else {
-    if (x4 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolData: null is not allowed at version ' + version);
+    if (x4 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolType: null is not allowed at version ' + version);
     w.string(x4);
   }
-  const x5: Init<DescribeGroupsResponseDescribedGroupMember[]> = v.members === undefined ? [] : v.members;
+  const x5: Init<string> = v.protocolData === undefined ? "" : v.protocolData;
   if (version >= 5) {
-    if (x5 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.members: null is not allowed at version ' + version);
+    if (x5 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolData: null is not allowed at version ' + version);
+    w.compactString(x5);
+  } else {
+    if (x5 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.protocolData: null is not allowed at version ' + version);
+    w.string(x5);
+  }
+  const x6: Init<DescribeGroupsResponseDescribedGroupMember[]> = v.members === undefined ? [] : v.members;
+  if (version >= 5) {
+    if (x6 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.members: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x5.length);
-      for (const e of x5) encodeDescribeGroupsResponseDescribedGroupMember(w, e, version);
+      w.compactArrayLength(x6.length);
+      for (const e of x6) encodeDescribeGroupsResponseDescribedGroupMember(w, e, version);
     }
   } else {
-    if (x5 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.members: null is not allowed at version ' + version);
+    if (x6 === null) throw new EncodeError('DescribeGroupsResponseDescribedGroup.members: null is not allowed at version ' + version);
     {
-      w.arrayLength(x5.length);
-      for (const e of x5) encodeDescribeGroupsResponseDescribedGroupMember(w, e, version);
+      w.arrayLength(x6.length);
+      for (const e of x6) encodeDescribeGroupsResponseDescribedGroupMember(w, e, version);
     }
   }
   if (version >= 3) {
-    const x6: Init<number> = v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations;
-    w.int32(x6);
+    const x7: Init<number> = v.authorizedOperations === undefined ? -2147483648 : v.authorizedOperations;
+    w.int32(x7);
   }
   if (version >= 5) w.uvarint(0);
 }

@@ -17,15 +17,15 @@ export interface DescribeLogDirsRequestDescribableLogDirTopic {
 export const DescribeLogDirsRequest: MessageCodec<DescribeLogDirsRequest> = {
   name: 'DescribeLogDirsRequest',
   apiKey: 35,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeLogDirsRequest {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('DescribeLogDirsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new DecodeError('DescribeLogDirsRequest: unsupported version ' + version);
     return decodeDescribeLogDirsRequest(r, version);
   },
   encode(w: Writer, value: Init<DescribeLogDirsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('DescribeLogDirsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new EncodeError('DescribeLogDirsRequest: unsupported version ' + version);
     encodeDescribeLogDirsRequest(w, value, version);
   },
 };
@@ -186,15 +186,15 @@ export interface DescribeLogDirsResponseDescribeLogDirsPartition {
 export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = {
   name: 'DescribeLogDirsResponse',
   apiKey: 35,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 4,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): DescribeLogDirsResponse {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('DescribeLogDirsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new DecodeError('DescribeLogDirsResponse: unsupported version ' + version);
     return decodeDescribeLogDirsResponse(r, version);
   },
   encode(w: Writer, value: Init<DescribeLogDirsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('DescribeLogDirsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 4)) throw new EncodeError('DescribeLogDirsResponse: unsupported version ' + version);
     encodeDescribeLogDirsResponse(w, value, version);
   },
 };

@@ -15,15 +15,15 @@ export interface ExpireDelegationTokenRequest {
 export const ExpireDelegationTokenRequest: MessageCodec<ExpireDelegationTokenRequest> = {
   name: 'ExpireDelegationTokenRequest',
   apiKey: 40,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): ExpireDelegationTokenRequest {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('ExpireDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('ExpireDelegationTokenRequest: unsupported version ' + version);
     return decodeExpireDelegationTokenRequest(r, version);
   },
   encode(w: Writer, value: Init<ExpireDelegationTokenRequest>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('ExpireDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('ExpireDelegationTokenRequest: unsupported version ' + version);
     encodeExpireDelegationTokenRequest(w, value, version);
   },
 };
@@ -72,15 +72,15 @@ export interface ExpireDelegationTokenResponse {
 export const ExpireDelegationTokenResponse: MessageCodec<ExpireDelegationTokenResponse> = {
   name: 'ExpireDelegationTokenResponse',
   apiKey: 40,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): ExpireDelegationTokenResponse {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('ExpireDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('ExpireDelegationTokenResponse: unsupported version ' + version);
     return decodeExpireDelegationTokenResponse(r, version);
   },
   encode(w: Writer, value: Init<ExpireDelegationTokenResponse>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('ExpireDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('ExpireDelegationTokenResponse: unsupported version ' + version);
     encodeExpireDelegationTokenResponse(w, value, version);
   },
 };

@@ -40,6 +40,7 @@ export interface FetchRequestFetchPartition {
   logStartOffset: bigint;
   partitionMaxBytes: number;
   replicaDirectoryId: string;
+  highWatermark: bigint;
 }
 
 export interface FetchRequestForgottenTopic {
@@ -51,15 +52,15 @@ export interface FetchRequestForgottenTopic {
 export const FetchRequest: MessageCodec<FetchRequest> = {
   name: 'FetchRequest',
   apiKey: 1,
-  minVersion: 0,
-  maxVersion: 17,
+  minVersion: 4,
+  maxVersion: 18,
   flexibleMinVersion: 12,
   decode(r: Reader, version: number): FetchRequest {
-    if (!(version >= 0 && version <= 17)) throw new DecodeError('FetchRequest: unsupported version ' + version);
+    if (!(version >= 4 && version <= 18)) throw new DecodeError('FetchRequest: unsupported version ' + version);
     return decodeFetchRequest(r, version);
   },
   encode(w: Writer, value: Init<FetchRequest>, version: number): void {
-    if (!(version >= 0 && version <= 17)) throw new EncodeError('FetchRequest: unsupported version ' + version);
+    if (!(version >= 4 && version <= 18)) throw new EncodeError('FetchRequest: unsupported version ' + version);
     encodeFetchRequest(w, value, version);
   },
 };
@@ -75,18 +76,8 @@ function decodeFetchRequest(r: Reader, version: number): FetchRequest {
   let f2: FetchRequestReplicaState = defaultFetchRequestReplicaState();
   const f3: number = r.int32();
   const f4: number = r.int32();
-  let f5: number;
-  if (version >= 3) {
-    f5 = r.int32();
-  } else {
-    f5 = 2147483647;
-  }
-  let f6: number;
-  if (version >= 4) {
-    f6 = r.int8();
-  } else {
-    f6 = 0;
-  }
+  const f5: number = r.int32();
+  const f6: number = r.int8();
   let f7: number;
   if (version >= 7) {
     f7 = r.int32();
@@ -215,14 +206,10 @@ function encodeFetchRequest(w: Writer, v: Init<FetchRequest>, version: number): 
   w.int32(x3);
   const x4: Init<number> = v.minBytes === undefined ? 0 : v.minBytes;
   w.int32(x4);
-  if (version >= 3) {
-    const x5: Init<number> = v.maxBytes === undefined ? 2147483647 : v.maxBytes;
-    w.int32(x5);
-  }
-  if (version >= 4) {
-    const x6: Init<number> = v.isolationLevel === undefined ? 0 : v.isolationLevel;
-    w.int8(x6);
-  }
+  const x5: Init<number> = v.maxBytes === undefined ? 2147483647 : v.maxBytes;
+  w.int32(x5);
+  const x6: Init<number> = v.isolationLevel === undefined ? 0 : v.isolationLevel;
+  w.int8(x6);
   if (version >= 7) {
     const x7: Init<number> = v.sessionId === undefined ? 0 : v.sessionId;
     w.int32(x7);
@@ -448,6 +435,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
   }
   const f5: number = r.int32();
   let f6: string = ZERO_UUID;
+  let f7: bigint = 9223372036854775807n;
   if (version >= 12) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -464,6 +452,14 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
           }
           break;
         }
+        case 1: {
+          if (version >= 18) {
+            const t = new Reader(r.buf, start, start + size);
+            f7 = t.int64();
+            if (t.remaining !== 0) throw new DecodeError('FetchRequestFetchPartition.highWatermark: tagged field has ' + t.remaining + ' extra bytes');
+          }
+          break;
+        }
         default:
           break;
       }
@@ -477,6 +473,7 @@ function decodeFetchRequestFetchPartition(r: Reader, version: number): FetchRequ
     logStartOffset: f4,
     partitionMaxBytes: f5,
     replicaDirectoryId: f6,
+    highWatermark: f7,
   };
 }
 
@@ -511,8 +508,19 @@ function encodeFetchRequestFetchPartition(w: Writer, v: Init<FetchRequestFetchPa
         nt++;
       }
     }
+    let b7: Buffer | undefined;
+    if (version >= 18) {
+      const x7: Init<bigint> = v.highWatermark === undefined ? 9223372036854775807n : v.highWatermark;
+      if (!(x7 === 9223372036854775807n)) {
+        const tw = new Writer(64);
+        tw.int64(x7);
+        b7 = tw.toBuffer();
+        nt++;
+      }
+    }
     w.uvarint(nt);
     if (b6 !== undefined) w.uvarint(0).uvarint(b6.length).raw(b6);
+    if (b7 !== undefined) w.uvarint(1).uvarint(b7.length).raw(b7);
   }
 }
 
@@ -680,26 +688,21 @@ export interface FetchResponseNodeEndpoint {
 export const FetchResponse: MessageCodec<FetchResponse> = {
   name: 'FetchResponse',
   apiKey: 1,
-  minVersion: 0,
-  maxVersion: 17,
+  minVersion: 4,
+  maxVersion: 18,
   flexibleMinVersion: 12,
   decode(r: Reader, version: number): FetchResponse {
-    if (!(version >= 0 && version <= 17)) throw new DecodeError('FetchResponse: unsupported version ' + version);
+    if (!(version >= 4 && version <= 18)) throw new DecodeError('FetchResponse: unsupported version ' + version);
     return decodeFetchResponse(r, version);
   },
   encode(w: Writer, value: Init<FetchResponse>, version: number): void {
-    if (!(version >= 0 && version <= 17)) throw new EncodeError('FetchResponse: unsupported version ' + version);
+    if (!(version >= 4 && version <= 18)) throw new EncodeError('FetchResponse: unsupported version ' + version);
     encodeFetchResponse(w, value, version);
   },
 };
 
 function decodeFetchResponse(r: Reader, version: number): FetchResponse {
-  let f0: number;
-  if (version >= 1) {
-    f0 = r.int32();
-  } else {
-    f0 = 0;
-  }
+  const f0: number = r.int32();
   let f1: number;
   if (version >= 7) {
     f1 = r.int16();
@@ -777,10 +780,8 @@ function decodeFetchResponse(r: Reader, version: number): FetchResponse {
 }
 
 function encodeFetchResponse(w: Writer, v: Init<FetchResponse>, version: number): void {
-  if (version >= 1) {
-    const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
-    w.int32(x0);
-  }
+  const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
+  w.int32(x0);
   if (version >= 7) {
     const x1: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
     w.int16(x1);
@@ -915,12 +916,7 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
   const f0: number = r.int32();
   const f1: number = r.int16();
   const f2: bigint = r.int64();
-  let f3: bigint;
-  if (version >= 4) {
-    f3 = r.int64();
-  } else {
-    f3 = -1n;
-  }
+  const f3: bigint = r.int64();
   let f4: bigint;
   if (version >= 5) {
     f4 = r.int64();
@@ -931,32 +927,28 @@ function decodeFetchResponsePartitionData(r: Reader, version: number): FetchResp
   let f6: FetchResponseLeaderIdAndEpoch = defaultFetchResponseLeaderIdAndEpoch();
   let f7: FetchResponseSnapshotId = defaultFetchResponseSnapshotId();
   let f8: FetchResponseAbortedTransaction[] | null;
-  if (version >= 4) {
-    if (version >= 12) {
-      {
-        const n = r.compactArrayLength(1);
-        if (n < 0) {
-          f8 = null;
-        } else {
-          const a: FetchResponseAbortedTransaction[] = [];
-          for (let i = 0; i < n; i++) a.push(decodeFetchResponseAbortedTransaction(r, version));
-          f8 = a;
-        }
-      }
-    } else {
-      {
-        const n = r.arrayLength(1);
-        if (n < 0) {
-          f8 = null;
-        } else {
-          const a: FetchResponseAbortedTransaction[] = [];
-          for (let i = 0; i < n; i++) a.push(decodeFetchResponseAbortedTransaction(r, version));
-          f8 = a;
-        }
+  if (version >= 12) {
+    {
+      const n = r.compactArrayLength(1);
+      if (n < 0) {
+        f8 = null;
+      } else {
+        const a: FetchResponseAbortedTransaction[] = [];
+        for (let i = 0; i < n; i++) a.push(decodeFetchResponseAbortedTransaction(r, version));
+        f8 = a;
       }
     }
   } else {
-    f8 = [];
+    {
+      const n = r.arrayLength(1);
+      if (n < 0) {
+        f8 = null;
+      } else {
+        const a: FetchResponseAbortedTransaction[] = [];
+        for (let i = 0; i < n; i++) a.push(decodeFetchResponseAbortedTransaction(r, version));
+        f8 = a;
+      }
+    }
   }
   let f9: number;
   if (version >= 11) {
@@ -1029,30 +1021,26 @@ function encodeFetchResponsePartitionData(w: Writer, v: Init<FetchResponsePartit
   w.int16(x1);
   const x2: Init<bigint> = v.highWatermark === undefined ? 0n : v.highWatermark;
   w.int64(x2);
-  if (version >= 4) {
-    const x3: Init<bigint> = v.lastStableOffset === undefined ? -1n : v.lastStableOffset;
-    w.int64(x3);
-  }
+  const x3: Init<bigint> = v.lastStableOffset === undefined ? -1n : v.lastStableOffset;
+  w.int64(x3);
   if (version >= 5) {
     const x4: Init<bigint> = v.logStartOffset === undefined ? -1n : v.logStartOffset;
     w.int64(x4);
   }
-  if (version >= 4) {
-    const x8: Init<FetchResponseAbortedTransaction[] | null> = v.abortedTransactions === undefined ? [] : v.abortedTransactions;
-    if (version >= 12) {
-      if (x8 === null) {
-        w.uvarint(0);
-      } else {
-        w.compactArrayLength(x8.length);
-        for (const e of x8) encodeFetchResponseAbortedTransaction(w, e, version);
-      }
+  const x8: Init<FetchResponseAbortedTransaction[] | null> = v.abortedTransactions === undefined ? [] : v.abortedTransactions;
+  if (version >= 12) {
+    if (x8 === null) {
+      w.uvarint(0);
     } else {
-      if (x8 === null) {
-        w.int32(-1);
-      } else {
-        w.arrayLength(x8.length);
-        for (const e of x8) encodeFetchResponseAbortedTransaction(w, e, version);
-      }
+      w.compactArrayLength(x8.length);
+      for (const e of x8) encodeFetchResponseAbortedTransaction(w, e, version);
+    }
+  } else {
+    if (x8 === null) {
+      w.int32(-1);
+    } else {
+      w.arrayLength(x8.length);
+      for (const e of x8) encodeFetchResponseAbortedTransaction(w, e, version);
     }
   }
   if (version >= 11) {
@@ -1208,18 +1196,8 @@ function encodeFetchResponseSnapshotId(w: Writer, v: Init<FetchResponseSnapshotI
 }
 
 function decodeFetchResponseAbortedTransaction(r: Reader, version: number): FetchResponseAbortedTransaction {
-  let f0: bigint;
-  if (version >= 4) {
-    f0 = r.int64();
-  } else {
-    f0 = 0n;
-  }
-  let f1: bigint;
-  if (version >= 4) {
-    f1 = r.int64();
-  } else {
-    f1 = 0n;
-  }
+  const f0: bigint = r.int64();
+  const f1: bigint = r.int64();
   if (version >= 12) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -1234,14 +1212,10 @@ function decodeFetchResponseAbortedTransaction(r: Reader, version: number): Fetc
 }
 
 function encodeFetchResponseAbortedTransaction(w: Writer, v: Init<FetchResponseAbortedTransaction>, version: number): void {
-  if (version >= 4) {
-    const x0: Init<bigint> = v.producerId === undefined ? 0n : v.producerId;
-    w.int64(x0);
-  }
-  if (version >= 4) {
-    const x1: Init<bigint> = v.firstOffset === undefined ? 0n : v.firstOffset;
-    w.int64(x1);
-  }
+  const x0: Init<bigint> = v.producerId === undefined ? 0n : v.producerId;
+  w.int64(x0);
+  const x1: Init<bigint> = v.firstOffset === undefined ? 0n : v.firstOffset;
+  w.int64(x1);
   if (version >= 12) w.uvarint(0);
 }
 

@@ -11,6 +11,7 @@ import type * as AlterConfigsModule from './alter-configs.js';
 import type * as AlterPartitionReassignmentsModule from './alter-partition-reassignments.js';
 import type * as AlterPartitionModule from './alter-partition.js';
 import type * as AlterReplicaLogDirsModule from './alter-replica-log-dirs.js';
+import type * as AlterShareGroupOffsetsModule from './alter-share-group-offsets.js';
 import type * as AlterUserScramCredentialsModule from './alter-user-scram-credentials.js';
 import type * as ApiVersionsModule from './api-versions.js';
 import type * as AssignReplicasToDirsModule from './assign-replicas-to-dirs.js';
@@ -21,7 +22,6 @@ import type * as ConsumerGroupDescribeModule from './consumer-group-describe.js'
 import type * as ConsumerGroupHeartbeatModule from './consumer-group-heartbeat.js';
 import type * as ConsumerProtocolAssignmentModule from './consumer-protocol-assignment.js';
 import type * as ConsumerProtocolSubscriptionModule from './consumer-protocol-subscription.js';
-import type * as ControlledShutdownModule from './controlled-shutdown.js';
 import type * as ControllerRegistrationModule from './controller-registration.js';
 import type * as CreateAclsModule from './create-acls.js';
 import type * as CreateDelegationTokenModule from './create-delegation-token.js';
@@ -31,6 +31,7 @@ import type * as DefaultPrincipalDataModule from './default-principal-data.js';
 import type * as DeleteAclsModule from './delete-acls.js';
 import type * as DeleteGroupsModule from './delete-groups.js';
 import type * as DeleteRecordsModule from './delete-records.js';
+import type * as DeleteShareGroupOffsetsModule from './delete-share-group-offsets.js';
 import type * as DeleteShareGroupStateModule from './delete-share-group-state.js';
 import type * as DeleteTopicsModule from './delete-topics.js';
 import type * as DescribeAclsModule from './describe-acls.js';
@@ -42,11 +43,13 @@ import type * as DescribeGroupsModule from './describe-groups.js';
 import type * as DescribeLogDirsModule from './describe-log-dirs.js';
 import type * as DescribeProducersModule from './describe-producers.js';
 import type * as DescribeQuorumModule from './describe-quorum.js';
+import type * as DescribeShareGroupOffsetsModule from './describe-share-group-offsets.js';
 import type * as DescribeTopicPartitionsModule from './describe-topic-partitions.js';
 import type * as DescribeTransactionsModule from './describe-transactions.js';
 import type * as DescribeUserScramCredentialsModule from './describe-user-scram-credentials.js';
 import type * as ElectLeadersModule from './elect-leaders.js';
 import type * as EndQuorumEpochModule from './end-quorum-epoch.js';
+import type * as EndTxnMarkerModule from './end-txn-marker.js';
 import type * as EndTxnModule from './end-txn.js';
 import type * as EnvelopeModule from './envelope.js';
 import type * as ExpireDelegationTokenModule from './expire-delegation-token.js';
@@ -60,10 +63,9 @@ import type * as InitProducerIdModule from './init-producer-id.js';
 import type * as InitializeShareGroupStateModule from './initialize-share-group-state.js';
 import type * as JoinGroupModule from './join-group.js';
 import type * as KRaftVersionRecordModule from './k-raft-version-record.js';
-import type * as LeaderAndIsrModule from './leader-and-isr.js';
 import type * as LeaderChangeMessageModule from './leader-change-message.js';
 import type * as LeaveGroupModule from './leave-group.js';
-import type * as ListClientMetricsResourcesModule from './list-client-metrics-resources.js';
+import type * as ListConfigResourcesModule from './list-config-resources.js';
 import type * as ListGroupsModule from './list-groups.js';
 import type * as ListOffsetsModule from './list-offsets.js';
 import type * as ListPartitionReassignmentsModule from './list-partition-reassignments.js';
@@ -87,12 +89,12 @@ import type * as ShareGroupDescribeModule from './share-group-describe.js';
 import type * as ShareGroupHeartbeatModule from './share-group-heartbeat.js';
 import type * as SnapshotFooterRecordModule from './snapshot-footer-record.js';
 import type * as SnapshotHeaderRecordModule from './snapshot-header-record.js';
-import type * as StopReplicaModule from './stop-replica.js';
+import type * as StreamsGroupDescribeModule from './streams-group-describe.js';
+import type * as StreamsGroupHeartbeatModule from './streams-group-heartbeat.js';
 import type * as SyncGroupModule from './sync-group.js';
 import type * as TxnOffsetCommitModule from './txn-offset-commit.js';
 import type * as UnregisterBrokerModule from './unregister-broker.js';
 import type * as UpdateFeaturesModule from './update-features.js';
-import type * as UpdateMetadataModule from './update-metadata.js';
 import type * as UpdateRaftVoterModule from './update-raft-voter.js';
 import type * as VoteModule from './vote.js';
 import type * as VotersRecordModule from './voters-record.js';
@@ -108,6 +110,7 @@ export type * from './alter-configs.js';
 export type * from './alter-partition-reassignments.js';
 export type * from './alter-partition.js';
 export type * from './alter-replica-log-dirs.js';
+export type * from './alter-share-group-offsets.js';
 export type * from './alter-user-scram-credentials.js';
 export type * from './api-versions.js';
 export type * from './assign-replicas-to-dirs.js';
@@ -118,7 +121,6 @@ export type * from './consumer-group-describe.js';
 export type * from './consumer-group-heartbeat.js';
 export type * from './consumer-protocol-assignment.js';
 export type * from './consumer-protocol-subscription.js';
-export type * from './controlled-shutdown.js';
 export type * from './controller-registration.js';
 export type * from './create-acls.js';
 export type * from './create-delegation-token.js';
@@ -128,6 +130,7 @@ export type * from './default-principal-data.js';
 export type * from './delete-acls.js';
 export type * from './delete-groups.js';
 export type * from './delete-records.js';
+export type * from './delete-share-group-offsets.js';
 export type * from './delete-share-group-state.js';
 export type * from './delete-topics.js';
 export type * from './describe-acls.js';
@@ -139,11 +142,13 @@ export type * from './describe-groups.js';
 export type * from './describe-log-dirs.js';
 export type * from './describe-producers.js';
 export type * from './describe-quorum.js';
+export type * from './describe-share-group-offsets.js';
 export type * from './describe-topic-partitions.js';
 export type * from './describe-transactions.js';
 export type * from './describe-user-scram-credentials.js';
 export type * from './elect-leaders.js';
 export type * from './end-quorum-epoch.js';
+export type * from './end-txn-marker.js';
 export type * from './end-txn.js';
 export type * from './envelope.js';
 export type * from './expire-delegation-token.js';
@@ -157,10 +162,9 @@ export type * from './init-producer-id.js';
 export type * from './initialize-share-group-state.js';
 export type * from './join-group.js';
 export type * from './k-raft-version-record.js';
-export type * from './leader-and-isr.js';
 export type * from './leader-change-message.js';
 export type * from './leave-group.js';
-export type * from './list-client-metrics-resources.js';
+export type * from './list-config-resources.js';
 export type * from './list-groups.js';
 export type * from './list-offsets.js';
 export type * from './list-partition-reassignments.js';
@@ -186,12 +190,12 @@ export type * from './share-group-describe.js';
 export type * from './share-group-heartbeat.js';
 export type * from './snapshot-footer-record.js';
 export type * from './snapshot-header-record.js';
-export type * from './stop-replica.js';
+export type * from './streams-group-describe.js';
+export type * from './streams-group-heartbeat.js';
 export type * from './sync-group.js';
 export type * from './txn-offset-commit.js';
 export type * from './unregister-broker.js';
 export type * from './update-features.js';
-export type * from './update-metadata.js';
 export type * from './update-raft-voter.js';
 export type * from './vote.js';
 export type * from './voters-record.js';
@@ -237,22 +241,28 @@ export type AlterConfigsResponse = AlterConfigsModule.AlterConfigsResponse;
 export const AlterConfigsResponse: MessageCodec<AlterConfigsResponse> = lazyCodec({ name: 'AlterConfigsResponse', apiKey: 33, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-configs.js') as typeof AlterConfigsModule).AlterConfigsResponse);
 
 export type AlterPartitionReassignmentsRequest = AlterPartitionReassignmentsModule.AlterPartitionReassignmentsRequest;
-export const AlterPartitionReassignmentsRequest: MessageCodec<AlterPartitionReassignmentsRequest> = lazyCodec({ name: 'AlterPartitionReassignmentsRequest', apiKey: 45, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsRequest);
+export const AlterPartitionReassignmentsRequest: MessageCodec<AlterPartitionReassignmentsRequest> = lazyCodec({ name: 'AlterPartitionReassignmentsRequest', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsRequest);
 
 export type AlterPartitionReassignmentsResponse = AlterPartitionReassignmentsModule.AlterPartitionReassignmentsResponse;
-export const AlterPartitionReassignmentsResponse: MessageCodec<AlterPartitionReassignmentsResponse> = lazyCodec({ name: 'AlterPartitionReassignmentsResponse', apiKey: 45, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsResponse);
+export const AlterPartitionReassignmentsResponse: MessageCodec<AlterPartitionReassignmentsResponse> = lazyCodec({ name: 'AlterPartitionReassignmentsResponse', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsResponse);
 
 export type AlterPartitionRequest = AlterPartitionModule.AlterPartitionRequest;
-export const AlterPartitionRequest: MessageCodec<AlterPartitionRequest> = lazyCodec({ name: 'AlterPartitionRequest', apiKey: 56, minVersion: 0, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionRequest);
+export const AlterPartitionRequest: MessageCodec<AlterPartitionRequest> = lazyCodec({ name: 'AlterPartitionRequest', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionRequest);
 
 export type AlterPartitionResponse = AlterPartitionModule.AlterPartitionResponse;
-export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = lazyCodec({ name: 'AlterPartitionResponse', apiKey: 56, minVersion: 0, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionResponse);
+export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = lazyCodec({ name: 'AlterPartitionResponse', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionResponse);
 
 export type AlterReplicaLogDirsRequest = AlterReplicaLogDirsModule.AlterReplicaLogDirsRequest;
-export const AlterReplicaLogDirsRequest: MessageCodec<AlterReplicaLogDirsRequest> = lazyCodec({ name: 'AlterReplicaLogDirsRequest', apiKey: 34, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsRequest);
+export const AlterReplicaLogDirsRequest: MessageCodec<AlterReplicaLogDirsRequest> = lazyCodec({ name: 'AlterReplicaLogDirsRequest', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsRequest);
 
 export type AlterReplicaLogDirsResponse = AlterReplicaLogDirsModule.AlterReplicaLogDirsResponse;
-export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsResponse> = lazyCodec({ name: 'AlterReplicaLogDirsResponse', apiKey: 34, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsResponse);
+export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsResponse> = lazyCodec({ name: 'AlterReplicaLogDirsResponse', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsResponse);
+
+export type AlterShareGroupOffsetsRequest = AlterShareGroupOffsetsModule.AlterShareGroupOffsetsRequest;
+export const AlterShareGroupOffsetsRequest: MessageCodec<AlterShareGroupOffsetsRequest> = lazyCodec({ name: 'AlterShareGroupOffsetsRequest', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsRequest);
+
+export type AlterShareGroupOffsetsResponse = AlterShareGroupOffsetsModule.AlterShareGroupOffsetsResponse;
+export const AlterShareGroupOffsetsResponse: MessageCodec<AlterShareGroupOffsetsResponse> = lazyCodec({ name: 'AlterShareGroupOffsetsResponse', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsResponse);
 
 export type AlterUserScramCredentialsRequest = AlterUserScramCredentialsModule.AlterUserScramCredentialsRequest;
 export const AlterUserScramCredentialsRequest: MessageCodec<AlterUserScramCredentialsRequest> = lazyCodec({ name: 'AlterUserScramCredentialsRequest', apiKey: 51, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-user-scram-credentials.js') as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsRequest);
@@ -291,10 +301,10 @@ export type BrokerRegistrationResponse = BrokerRegistrationModule.BrokerRegistra
 export const BrokerRegistrationResponse: MessageCodec<BrokerRegistrationResponse> = lazyCodec({ name: 'BrokerRegistrationResponse', apiKey: 62, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0 }, () => (require('./broker-registration.js') as typeof BrokerRegistrationModule).BrokerRegistrationResponse);
 
 export type ConsumerGroupDescribeRequest = ConsumerGroupDescribeModule.ConsumerGroupDescribeRequest;
-export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeRequest> = lazyCodec({ name: 'ConsumerGroupDescribeRequest', apiKey: 69, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeRequest);
+export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeRequest> = lazyCodec({ name: 'ConsumerGroupDescribeRequest', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeRequest);
 
 export type ConsumerGroupDescribeResponse = ConsumerGroupDescribeModule.ConsumerGroupDescribeResponse;
-export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeResponse> = lazyCodec({ name: 'ConsumerGroupDescribeResponse', apiKey: 69, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeResponse);
+export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeResponse> = lazyCodec({ name: 'ConsumerGroupDescribeResponse', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeResponse);
 
 export type ConsumerGroupHeartbeatRequest = ConsumerGroupHeartbeatModule.ConsumerGroupHeartbeatRequest;
 export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatRequest> = lazyCodec({ name: 'ConsumerGroupHeartbeatRequest', apiKey: 68, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-heartbeat.js') as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatRequest);
@@ -308,12 +318,6 @@ export const ConsumerProtocolAssignment: MessageCodec<ConsumerProtocolAssignment
 export type ConsumerProtocolSubscription = ConsumerProtocolSubscriptionModule.ConsumerProtocolSubscription;
 export const ConsumerProtocolSubscription: MessageCodec<ConsumerProtocolSubscription> = lazyCodec({ name: 'ConsumerProtocolSubscription', apiKey: -1, minVersion: 0, maxVersion: 3, flexibleMinVersion: -1 }, () => (require('./consumer-protocol-subscription.js') as typeof ConsumerProtocolSubscriptionModule).ConsumerProtocolSubscription);
 
-export type ControlledShutdownRequest = ControlledShutdownModule.ControlledShutdownRequest;
-export const ControlledShutdownRequest: MessageCodec<ControlledShutdownRequest> = lazyCodec({ name: 'ControlledShutdownRequest', apiKey: 7, minVersion: 0, maxVersion: 3, flexibleMinVersion: 3 }, () => (require('./controlled-shutdown.js') as typeof ControlledShutdownModule).ControlledShutdownRequest);
-
-export type ControlledShutdownResponse = ControlledShutdownModule.ControlledShutdownResponse;
-export const ControlledShutdownResponse: MessageCodec<ControlledShutdownResponse> = lazyCodec({ name: 'ControlledShutdownResponse', apiKey: 7, minVersion: 0, maxVersion: 3, flexibleMinVersion: 3 }, () => (require('./controlled-shutdown.js') as typeof ControlledShutdownModule).ControlledShutdownResponse);
-
 export type ControllerRegistrationRequest = ControllerRegistrationModule.ControllerRegistrationRequest;
 export const ControllerRegistrationRequest: MessageCodec<ControllerRegistrationRequest> = lazyCodec({ name: 'ControllerRegistrationRequest', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationRequest);
 
@@ -321,16 +325,16 @@ export type ControllerRegistrationResponse = ControllerRegistrationModule.Contro
 export const ControllerRegistrationResponse: MessageCodec<ControllerRegistrationResponse> = lazyCodec({ name: 'ControllerRegistrationResponse', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationResponse);
 
 export type CreateAclsRequest = CreateAclsModule.CreateAclsRequest;
-export const CreateAclsRequest: MessageCodec<CreateAclsRequest> = lazyCodec({ name: 'CreateAclsRequest', apiKey: 30, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsRequest);
+export const CreateAclsRequest: MessageCodec<CreateAclsRequest> = lazyCodec({ name: 'CreateAclsRequest', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsRequest);
 
 export type CreateAclsResponse = CreateAclsModule.CreateAclsResponse;
-export const CreateAclsResponse: MessageCodec<CreateAclsResponse> = lazyCodec({ name: 'CreateAclsResponse', apiKey: 30, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsResponse);
+export const CreateAclsResponse: MessageCodec<CreateAclsResponse> = lazyCodec({ name: 'CreateAclsResponse', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsResponse);
 
 export type CreateDelegationTokenRequest = CreateDelegationTokenModule.CreateDelegationTokenRequest;
-export const CreateDelegationTokenRequest: MessageCodec<CreateDelegationTokenRequest> = lazyCodec({ name: 'CreateDelegationTokenRequest', apiKey: 38, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenRequest);
+export const CreateDelegationTokenRequest: MessageCodec<CreateDelegationTokenRequest> = lazyCodec({ name: 'CreateDelegationTokenRequest', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenRequest);
 
 export type CreateDelegationTokenResponse = CreateDelegationTokenModule.CreateDelegationTokenResponse;
-export const CreateDelegationTokenResponse: MessageCodec<CreateDelegationTokenResponse> = lazyCodec({ name: 'CreateDelegationTokenResponse', apiKey: 38, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenResponse);
+export const CreateDelegationTokenResponse: MessageCodec<CreateDelegationTokenResponse> = lazyCodec({ name: 'CreateDelegationTokenResponse', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenResponse);
 
 export type CreatePartitionsRequest = CreatePartitionsModule.CreatePartitionsRequest;
 export const CreatePartitionsRequest: MessageCodec<CreatePartitionsRequest> = lazyCodec({ name: 'CreatePartitionsRequest', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsRequest);
@@ -339,19 +343,19 @@ export type CreatePartitionsResponse = CreatePartitionsModule.CreatePartitionsRe
 export const CreatePartitionsResponse: MessageCodec<CreatePartitionsResponse> = lazyCodec({ name: 'CreatePartitionsResponse', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsResponse);
 
 export type CreateTopicsRequest = CreateTopicsModule.CreateTopicsRequest;
-export const CreateTopicsRequest: MessageCodec<CreateTopicsRequest> = lazyCodec({ name: 'CreateTopicsRequest', apiKey: 19, minVersion: 0, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsRequest);
+export const CreateTopicsRequest: MessageCodec<CreateTopicsRequest> = lazyCodec({ name: 'CreateTopicsRequest', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsRequest);
 
 export type CreateTopicsResponse = CreateTopicsModule.CreateTopicsResponse;
-export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = lazyCodec({ name: 'CreateTopicsResponse', apiKey: 19, minVersion: 0, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsResponse);
+export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = lazyCodec({ name: 'CreateTopicsResponse', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsResponse);
 
 export type DefaultPrincipalData = DefaultPrincipalDataModule.DefaultPrincipalData;
 export const DefaultPrincipalData: MessageCodec<DefaultPrincipalData> = lazyCodec({ name: 'DefaultPrincipalData', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./default-principal-data.js') as typeof DefaultPrincipalDataModule).DefaultPrincipalData);
 
 export type DeleteAclsRequest = DeleteAclsModule.DeleteAclsRequest;
-export const DeleteAclsRequest: MessageCodec<DeleteAclsRequest> = lazyCodec({ name: 'DeleteAclsRequest', apiKey: 31, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsRequest);
+export const DeleteAclsRequest: MessageCodec<DeleteAclsRequest> = lazyCodec({ name: 'DeleteAclsRequest', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsRequest);
 
 export type DeleteAclsResponse = DeleteAclsModule.DeleteAclsResponse;
-export const DeleteAclsResponse: MessageCodec<DeleteAclsResponse> = lazyCodec({ name: 'DeleteAclsResponse', apiKey: 31, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsResponse);
+export const DeleteAclsResponse: MessageCodec<DeleteAclsResponse> = lazyCodec({ name: 'DeleteAclsResponse', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsResponse);
 
 export type DeleteGroupsRequest = DeleteGroupsModule.DeleteGroupsRequest;
 export const DeleteGroupsRequest: MessageCodec<DeleteGroupsRequest> = lazyCodec({ name: 'DeleteGroupsRequest', apiKey: 42, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-groups.js') as typeof DeleteGroupsModule).DeleteGroupsRequest);
@@ -365,6 +369,12 @@ export const DeleteRecordsRequest: MessageCodec<DeleteRecordsRequest> = lazyCode
 export type DeleteRecordsResponse = DeleteRecordsModule.DeleteRecordsResponse;
 export const DeleteRecordsResponse: MessageCodec<DeleteRecordsResponse> = lazyCodec({ name: 'DeleteRecordsResponse', apiKey: 21, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-records.js') as typeof DeleteRecordsModule).DeleteRecordsResponse);
 
+export type DeleteShareGroupOffsetsRequest = DeleteShareGroupOffsetsModule.DeleteShareGroupOffsetsRequest;
+export const DeleteShareGroupOffsetsRequest: MessageCodec<DeleteShareGroupOffsetsRequest> = lazyCodec({ name: 'DeleteShareGroupOffsetsRequest', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsRequest);
+
+export type DeleteShareGroupOffsetsResponse = DeleteShareGroupOffsetsModule.DeleteShareGroupOffsetsResponse;
+export const DeleteShareGroupOffsetsResponse: MessageCodec<DeleteShareGroupOffsetsResponse> = lazyCodec({ name: 'DeleteShareGroupOffsetsResponse', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsResponse);
+
 export type DeleteShareGroupStateRequest = DeleteShareGroupStateModule.DeleteShareGroupStateRequest;
 export const DeleteShareGroupStateRequest: MessageCodec<DeleteShareGroupStateRequest> = lazyCodec({ name: 'DeleteShareGroupStateRequest', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateRequest);
 
@@ -372,16 +382,16 @@ export type DeleteShareGroupStateResponse = DeleteShareGroupStateModule.DeleteSh
 export const DeleteShareGroupStateResponse: MessageCodec<DeleteShareGroupStateResponse> = lazyCodec({ name: 'DeleteShareGroupStateResponse', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateResponse);
 
 export type DeleteTopicsRequest = DeleteTopicsModule.DeleteTopicsRequest;
-export const DeleteTopicsRequest: MessageCodec<DeleteTopicsRequest> = lazyCodec({ name: 'DeleteTopicsRequest', apiKey: 20, minVersion: 0, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsRequest);
+export const DeleteTopicsRequest: MessageCodec<DeleteTopicsRequest> = lazyCodec({ name: 'DeleteTopicsRequest', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsRequest);
 
 export type DeleteTopicsResponse = DeleteTopicsModule.DeleteTopicsResponse;
-export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = lazyCodec({ name: 'DeleteTopicsResponse', apiKey: 20, minVersion: 0, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsResponse);
+export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = lazyCodec({ name: 'DeleteTopicsResponse', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsResponse);
 
 export type DescribeAclsRequest = DescribeAclsModule.DescribeAclsRequest;
-export const DescribeAclsRequest: MessageCodec<DescribeAclsRequest> = lazyCodec({ name: 'DescribeAclsRequest', apiKey: 29, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsRequest);
+export const DescribeAclsRequest: MessageCodec<DescribeAclsRequest> = lazyCodec({ name: 'DescribeAclsRequest', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsRequest);
 
 export type DescribeAclsResponse = DescribeAclsModule.DescribeAclsResponse;
-export const DescribeAclsResponse: MessageCodec<DescribeAclsResponse> = lazyCodec({ name: 'DescribeAclsResponse', apiKey: 29, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsResponse);
+export const DescribeAclsResponse: MessageCodec<DescribeAclsResponse> = lazyCodec({ name: 'DescribeAclsResponse', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsResponse);
 
 export type DescribeClientQuotasRequest = DescribeClientQuotasModule.DescribeClientQuotasRequest;
 export const DescribeClientQuotasRequest: MessageCodec<DescribeClientQuotasRequest> = lazyCodec({ name: 'DescribeClientQuotasRequest', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasRequest);
@@ -390,34 +400,34 @@ export type DescribeClientQuotasResponse = DescribeClientQuotasModule.DescribeCl
 export const DescribeClientQuotasResponse: MessageCodec<DescribeClientQuotasResponse> = lazyCodec({ name: 'DescribeClientQuotasResponse', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasResponse);
 
 export type DescribeClusterRequest = DescribeClusterModule.DescribeClusterRequest;
-export const DescribeClusterRequest: MessageCodec<DescribeClusterRequest> = lazyCodec({ name: 'DescribeClusterRequest', apiKey: 60, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterRequest);
+export const DescribeClusterRequest: MessageCodec<DescribeClusterRequest> = lazyCodec({ name: 'DescribeClusterRequest', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterRequest);
 
 export type DescribeClusterResponse = DescribeClusterModule.DescribeClusterResponse;
-export const DescribeClusterResponse: MessageCodec<DescribeClusterResponse> = lazyCodec({ name: 'DescribeClusterResponse', apiKey: 60, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterResponse);
+export const DescribeClusterResponse: MessageCodec<DescribeClusterResponse> = lazyCodec({ name: 'DescribeClusterResponse', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterResponse);
 
 export type DescribeConfigsRequest = DescribeConfigsModule.DescribeConfigsRequest;
-export const DescribeConfigsRequest: MessageCodec<DescribeConfigsRequest> = lazyCodec({ name: 'DescribeConfigsRequest', apiKey: 32, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsRequest);
+export const DescribeConfigsRequest: MessageCodec<DescribeConfigsRequest> = lazyCodec({ name: 'DescribeConfigsRequest', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsRequest);
 
 export type DescribeConfigsResponse = DescribeConfigsModule.DescribeConfigsResponse;
-export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = lazyCodec({ name: 'DescribeConfigsResponse', apiKey: 32, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsResponse);
+export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = lazyCodec({ name: 'DescribeConfigsResponse', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsResponse);
 
 export type DescribeDelegationTokenRequest = DescribeDelegationTokenModule.DescribeDelegationTokenRequest;
-export const DescribeDelegationTokenRequest: MessageCodec<DescribeDelegationTokenRequest> = lazyCodec({ name: 'DescribeDelegationTokenRequest', apiKey: 41, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenRequest);
+export const DescribeDelegationTokenRequest: MessageCodec<DescribeDelegationTokenRequest> = lazyCodec({ name: 'DescribeDelegationTokenRequest', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenRequest);
 
 export type DescribeDelegationTokenResponse = DescribeDelegationTokenModule.DescribeDelegationTokenResponse;
-export const DescribeDelegationTokenResponse: MessageCodec<DescribeDelegationTokenResponse> = lazyCodec({ name: 'DescribeDelegationTokenResponse', apiKey: 41, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenResponse);
+export const DescribeDelegationTokenResponse: MessageCodec<DescribeDelegationTokenResponse> = lazyCodec({ name: 'DescribeDelegationTokenResponse', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenResponse);
 
 export type DescribeGroupsRequest = DescribeGroupsModule.DescribeGroupsRequest;
-export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest> = lazyCodec({ name: 'DescribeGroupsRequest', apiKey: 15, minVersion: 0, maxVersion: 5, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsRequest);
+export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest> = lazyCodec({ name: 'DescribeGroupsRequest', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsRequest);
 
 export type DescribeGroupsResponse = DescribeGroupsModule.DescribeGroupsResponse;
-export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = lazyCodec({ name: 'DescribeGroupsResponse', apiKey: 15, minVersion: 0, maxVersion: 5, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsResponse);
+export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = lazyCodec({ name: 'DescribeGroupsResponse', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsResponse);
 
 export type DescribeLogDirsRequest = DescribeLogDirsModule.DescribeLogDirsRequest;
-export const DescribeLogDirsRequest: MessageCodec<DescribeLogDirsRequest> = lazyCodec({ name: 'DescribeLogDirsRequest', apiKey: 35, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsRequest);
+export const DescribeLogDirsRequest: MessageCodec<DescribeLogDirsRequest> = lazyCodec({ name: 'DescribeLogDirsRequest', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsRequest);
 
 export type DescribeLogDirsResponse = DescribeLogDirsModule.DescribeLogDirsResponse;
-export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = lazyCodec({ name: 'DescribeLogDirsResponse', apiKey: 35, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsResponse);
+export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = lazyCodec({ name: 'DescribeLogDirsResponse', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsResponse);
 
 export type DescribeProducersRequest = DescribeProducersModule.DescribeProducersRequest;
 export const DescribeProducersRequest: MessageCodec<DescribeProducersRequest> = lazyCodec({ name: 'DescribeProducersRequest', apiKey: 61, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-producers.js') as typeof DescribeProducersModule).DescribeProducersRequest);
@@ -430,6 +440,12 @@ export const DescribeQuorumRequest: MessageCodec<DescribeQuorumRequest> = lazyCo
 
 export type DescribeQuorumResponse = DescribeQuorumModule.DescribeQuorumResponse;
 export const DescribeQuorumResponse: MessageCodec<DescribeQuorumResponse> = lazyCodec({ name: 'DescribeQuorumResponse', apiKey: 55, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-quorum.js') as typeof DescribeQuorumModule).DescribeQuorumResponse);
+
+export type DescribeShareGroupOffsetsRequest = DescribeShareGroupOffsetsModule.DescribeShareGroupOffsetsRequest;
+export const DescribeShareGroupOffsetsRequest: MessageCodec<DescribeShareGroupOffsetsRequest> = lazyCodec({ name: 'DescribeShareGroupOffsetsRequest', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsRequest);
+
+export type DescribeShareGroupOffsetsResponse = DescribeShareGroupOffsetsModule.DescribeShareGroupOffsetsResponse;
+export const DescribeShareGroupOffsetsResponse: MessageCodec<DescribeShareGroupOffsetsResponse> = lazyCodec({ name: 'DescribeShareGroupOffsetsResponse', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsResponse);
 
 export type DescribeTopicPartitionsRequest = DescribeTopicPartitionsModule.DescribeTopicPartitionsRequest;
 export const DescribeTopicPartitionsRequest: MessageCodec<DescribeTopicPartitionsRequest> = lazyCodec({ name: 'DescribeTopicPartitionsRequest', apiKey: 75, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-topic-partitions.js') as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsRequest);
@@ -461,6 +477,9 @@ export const EndQuorumEpochRequest: MessageCodec<EndQuorumEpochRequest> = lazyCo
 export type EndQuorumEpochResponse = EndQuorumEpochModule.EndQuorumEpochResponse;
 export const EndQuorumEpochResponse: MessageCodec<EndQuorumEpochResponse> = lazyCodec({ name: 'EndQuorumEpochResponse', apiKey: 54, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./end-quorum-epoch.js') as typeof EndQuorumEpochModule).EndQuorumEpochResponse);
 
+export type EndTxnMarker = EndTxnMarkerModule.EndTxnMarker;
+export const EndTxnMarker: MessageCodec<EndTxnMarker> = lazyCodec({ name: 'EndTxnMarker', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./end-txn-marker.js') as typeof EndTxnMarkerModule).EndTxnMarker);
+
 export type EndTxnRequest = EndTxnModule.EndTxnRequest;
 export const EndTxnRequest: MessageCodec<EndTxnRequest> = lazyCodec({ name: 'EndTxnRequest', apiKey: 26, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./end-txn.js') as typeof EndTxnModule).EndTxnRequest);
 
@@ -474,10 +493,10 @@ export type EnvelopeResponse = EnvelopeModule.EnvelopeResponse;
 export const EnvelopeResponse: MessageCodec<EnvelopeResponse> = lazyCodec({ name: 'EnvelopeResponse', apiKey: 58, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./envelope.js') as typeof EnvelopeModule).EnvelopeResponse);
 
 export type ExpireDelegationTokenRequest = ExpireDelegationTokenModule.ExpireDelegationTokenRequest;
-export const ExpireDelegationTokenRequest: MessageCodec<ExpireDelegationTokenRequest> = lazyCodec({ name: 'ExpireDelegationTokenRequest', apiKey: 40, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenRequest);
+export const ExpireDelegationTokenRequest: MessageCodec<ExpireDelegationTokenRequest> = lazyCodec({ name: 'ExpireDelegationTokenRequest', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenRequest);
 
 export type ExpireDelegationTokenResponse = ExpireDelegationTokenModule.ExpireDelegationTokenResponse;
-export const ExpireDelegationTokenResponse: MessageCodec<ExpireDelegationTokenResponse> = lazyCodec({ name: 'ExpireDelegationTokenResponse', apiKey: 40, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenResponse);
+export const ExpireDelegationTokenResponse: MessageCodec<ExpireDelegationTokenResponse> = lazyCodec({ name: 'ExpireDelegationTokenResponse', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenResponse);
 
 export type FetchSnapshotRequest = FetchSnapshotModule.FetchSnapshotRequest;
 export const FetchSnapshotRequest: MessageCodec<FetchSnapshotRequest> = lazyCodec({ name: 'FetchSnapshotRequest', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotRequest);
@@ -486,10 +505,10 @@ export type FetchSnapshotResponse = FetchSnapshotModule.FetchSnapshotResponse;
 export const FetchSnapshotResponse: MessageCodec<FetchSnapshotResponse> = lazyCodec({ name: 'FetchSnapshotResponse', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotResponse);
 
 export type FetchRequest = FetchModule.FetchRequest;
-export const FetchRequest: MessageCodec<FetchRequest> = lazyCodec({ name: 'FetchRequest', apiKey: 1, minVersion: 0, maxVersion: 17, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchRequest);
+export const FetchRequest: MessageCodec<FetchRequest> = lazyCodec({ name: 'FetchRequest', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchRequest);
 
 export type FetchResponse = FetchModule.FetchResponse;
-export const FetchResponse: MessageCodec<FetchResponse> = lazyCodec({ name: 'FetchResponse', apiKey: 1, minVersion: 0, maxVersion: 17, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchResponse);
+export const FetchResponse: MessageCodec<FetchResponse> = lazyCodec({ name: 'FetchResponse', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchResponse);
 
 export type FindCoordinatorRequest = FindCoordinatorModule.FindCoordinatorRequest;
 export const FindCoordinatorRequest: MessageCodec<FindCoordinatorRequest> = lazyCodec({ name: 'FindCoordinatorRequest', apiKey: 10, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3 }, () => (require('./find-coordinator.js') as typeof FindCoordinatorModule).FindCoordinatorRequest);
@@ -516,10 +535,10 @@ export type IncrementalAlterConfigsResponse = IncrementalAlterConfigsModule.Incr
 export const IncrementalAlterConfigsResponse: MessageCodec<IncrementalAlterConfigsResponse> = lazyCodec({ name: 'IncrementalAlterConfigsResponse', apiKey: 44, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./incremental-alter-configs.js') as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsResponse);
 
 export type InitProducerIdRequest = InitProducerIdModule.InitProducerIdRequest;
-export const InitProducerIdRequest: MessageCodec<InitProducerIdRequest> = lazyCodec({ name: 'InitProducerIdRequest', apiKey: 22, minVersion: 0, maxVersion: 5, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdRequest);
+export const InitProducerIdRequest: MessageCodec<InitProducerIdRequest> = lazyCodec({ name: 'InitProducerIdRequest', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdRequest);
 
 export type InitProducerIdResponse = InitProducerIdModule.InitProducerIdResponse;
-export const InitProducerIdResponse: MessageCodec<InitProducerIdResponse> = lazyCodec({ name: 'InitProducerIdResponse', apiKey: 22, minVersion: 0, maxVersion: 5, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdResponse);
+export const InitProducerIdResponse: MessageCodec<InitProducerIdResponse> = lazyCodec({ name: 'InitProducerIdResponse', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdResponse);
 
 export type InitializeShareGroupStateRequest = InitializeShareGroupStateModule.InitializeShareGroupStateRequest;
 export const InitializeShareGroupStateRequest: MessageCodec<InitializeShareGroupStateRequest> = lazyCodec({ name: 'InitializeShareGroupStateRequest', apiKey: 83, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./initialize-share-group-state.js') as typeof InitializeShareGroupStateModule).InitializeShareGroupStateRequest);
@@ -536,12 +555,6 @@ export const JoinGroupResponse: MessageCodec<JoinGroupResponse> = lazyCodec({ na
 export type KRaftVersionRecord = KRaftVersionRecordModule.KRaftVersionRecord;
 export const KRaftVersionRecord: MessageCodec<KRaftVersionRecord> = lazyCodec({ name: 'KRaftVersionRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./k-raft-version-record.js') as typeof KRaftVersionRecordModule).KRaftVersionRecord);
 
-export type LeaderAndIsrRequest = LeaderAndIsrModule.LeaderAndIsrRequest;
-export const LeaderAndIsrRequest: MessageCodec<LeaderAndIsrRequest> = lazyCodec({ name: 'LeaderAndIsrRequest', apiKey: 4, minVersion: 0, maxVersion: 7, flexibleMinVersion: 4 }, () => (require('./leader-and-isr.js') as typeof LeaderAndIsrModule).LeaderAndIsrRequest);
-
-export type LeaderAndIsrResponse = LeaderAndIsrModule.LeaderAndIsrResponse;
-export const LeaderAndIsrResponse: MessageCodec<LeaderAndIsrResponse> = lazyCodec({ name: 'LeaderAndIsrResponse', apiKey: 4, minVersion: 0, maxVersion: 7, flexibleMinVersion: 4 }, () => (require('./leader-and-isr.js') as typeof LeaderAndIsrModule).LeaderAndIsrResponse);
-
 export type LeaderChangeMessage = LeaderChangeMessageModule.LeaderChangeMessage;
 export const LeaderChangeMessage: MessageCodec<LeaderChangeMessage> = lazyCodec({ name: 'LeaderChangeMessage', apiKey: -1, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./leader-change-message.js') as typeof LeaderChangeMessageModule).LeaderChangeMessage);
 
@@ -551,11 +564,11 @@ export const LeaveGroupRequest: MessageCodec<LeaveGroupRequest> = lazyCodec({ na
 export type LeaveGroupResponse = LeaveGroupModule.LeaveGroupResponse;
 export const LeaveGroupResponse: MessageCodec<LeaveGroupResponse> = lazyCodec({ name: 'LeaveGroupResponse', apiKey: 13, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./leave-group.js') as typeof LeaveGroupModule).LeaveGroupResponse);
 
-export type ListClientMetricsResourcesRequest = ListClientMetricsResourcesModule.ListClientMetricsResourcesRequest;
-export const ListClientMetricsResourcesRequest: MessageCodec<ListClientMetricsResourcesRequest> = lazyCodec({ name: 'ListClientMetricsResourcesRequest', apiKey: 74, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-client-metrics-resources.js') as typeof ListClientMetricsResourcesModule).ListClientMetricsResourcesRequest);
+export type ListConfigResourcesRequest = ListConfigResourcesModule.ListConfigResourcesRequest;
+export const ListConfigResourcesRequest: MessageCodec<ListConfigResourcesRequest> = lazyCodec({ name: 'ListConfigResourcesRequest', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesRequest);
 
-export type ListClientMetricsResourcesResponse = ListClientMetricsResourcesModule.ListClientMetricsResourcesResponse;
-export const ListClientMetricsResourcesResponse: MessageCodec<ListClientMetricsResourcesResponse> = lazyCodec({ name: 'ListClientMetricsResourcesResponse', apiKey: 74, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-client-metrics-resources.js') as typeof ListClientMetricsResourcesModule).ListClientMetricsResourcesResponse);
+export type ListConfigResourcesResponse = ListConfigResourcesModule.ListConfigResourcesResponse;
+export const ListConfigResourcesResponse: MessageCodec<ListConfigResourcesResponse> = lazyCodec({ name: 'ListConfigResourcesResponse', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesResponse);
 
 export type ListGroupsRequest = ListGroupsModule.ListGroupsRequest;
 export const ListGroupsRequest: MessageCodec<ListGroupsRequest> = lazyCodec({ name: 'ListGroupsRequest', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsRequest);
@@ -564,10 +577,10 @@ export type ListGroupsResponse = ListGroupsModule.ListGroupsResponse;
 export const ListGroupsResponse: MessageCodec<ListGroupsResponse> = lazyCodec({ name: 'ListGroupsResponse', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsResponse);
 
 export type ListOffsetsRequest = ListOffsetsModule.ListOffsetsRequest;
-export const ListOffsetsRequest: MessageCodec<ListOffsetsRequest> = lazyCodec({ name: 'ListOffsetsRequest', apiKey: 2, minVersion: 0, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsRequest);
+export const ListOffsetsRequest: MessageCodec<ListOffsetsRequest> = lazyCodec({ name: 'ListOffsetsRequest', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsRequest);
 
 export type ListOffsetsResponse = ListOffsetsModule.ListOffsetsResponse;
-export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = lazyCodec({ name: 'ListOffsetsResponse', apiKey: 2, minVersion: 0, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsResponse);
+export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = lazyCodec({ name: 'ListOffsetsResponse', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsResponse);
 
 export type ListPartitionReassignmentsRequest = ListPartitionReassignmentsModule.ListPartitionReassignmentsRequest;
 export const ListPartitionReassignmentsRequest: MessageCodec<ListPartitionReassignmentsRequest> = lazyCodec({ name: 'ListPartitionReassignmentsRequest', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsRequest);
@@ -576,22 +589,22 @@ export type ListPartitionReassignmentsResponse = ListPartitionReassignmentsModul
 export const ListPartitionReassignmentsResponse: MessageCodec<ListPartitionReassignmentsResponse> = lazyCodec({ name: 'ListPartitionReassignmentsResponse', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsResponse);
 
 export type ListTransactionsRequest = ListTransactionsModule.ListTransactionsRequest;
-export const ListTransactionsRequest: MessageCodec<ListTransactionsRequest> = lazyCodec({ name: 'ListTransactionsRequest', apiKey: 66, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsRequest);
+export const ListTransactionsRequest: MessageCodec<ListTransactionsRequest> = lazyCodec({ name: 'ListTransactionsRequest', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsRequest);
 
 export type ListTransactionsResponse = ListTransactionsModule.ListTransactionsResponse;
-export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = lazyCodec({ name: 'ListTransactionsResponse', apiKey: 66, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsResponse);
+export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = lazyCodec({ name: 'ListTransactionsResponse', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsResponse);
 
 export type MetadataRequest = MetadataModule.MetadataRequest;
-export const MetadataRequest: MessageCodec<MetadataRequest> = lazyCodec({ name: 'MetadataRequest', apiKey: 3, minVersion: 0, maxVersion: 12, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataRequest);
+export const MetadataRequest: MessageCodec<MetadataRequest> = lazyCodec({ name: 'MetadataRequest', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataRequest);
 
 export type MetadataResponse = MetadataModule.MetadataResponse;
-export const MetadataResponse: MessageCodec<MetadataResponse> = lazyCodec({ name: 'MetadataResponse', apiKey: 3, minVersion: 0, maxVersion: 12, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataResponse);
+export const MetadataResponse: MessageCodec<MetadataResponse> = lazyCodec({ name: 'MetadataResponse', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataResponse);
 
 export type OffsetCommitRequest = OffsetCommitModule.OffsetCommitRequest;
-export const OffsetCommitRequest: MessageCodec<OffsetCommitRequest> = lazyCodec({ name: 'OffsetCommitRequest', apiKey: 8, minVersion: 0, maxVersion: 9, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitRequest);
+export const OffsetCommitRequest: MessageCodec<OffsetCommitRequest> = lazyCodec({ name: 'OffsetCommitRequest', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitRequest);
 
 export type OffsetCommitResponse = OffsetCommitModule.OffsetCommitResponse;
-export const OffsetCommitResponse: MessageCodec<OffsetCommitResponse> = lazyCodec({ name: 'OffsetCommitResponse', apiKey: 8, minVersion: 0, maxVersion: 9, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitResponse);
+export const OffsetCommitResponse: MessageCodec<OffsetCommitResponse> = lazyCodec({ name: 'OffsetCommitResponse', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitResponse);
 
 export type OffsetDeleteRequest = OffsetDeleteModule.OffsetDeleteRequest;
 export const OffsetDeleteRequest: MessageCodec<OffsetDeleteRequest> = lazyCodec({ name: 'OffsetDeleteRequest', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteRequest);
@@ -600,22 +613,22 @@ export type OffsetDeleteResponse = OffsetDeleteModule.OffsetDeleteResponse;
 export const OffsetDeleteResponse: MessageCodec<OffsetDeleteResponse> = lazyCodec({ name: 'OffsetDeleteResponse', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteResponse);
 
 export type OffsetFetchRequest = OffsetFetchModule.OffsetFetchRequest;
-export const OffsetFetchRequest: MessageCodec<OffsetFetchRequest> = lazyCodec({ name: 'OffsetFetchRequest', apiKey: 9, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchRequest);
+export const OffsetFetchRequest: MessageCodec<OffsetFetchRequest> = lazyCodec({ name: 'OffsetFetchRequest', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchRequest);
 
 export type OffsetFetchResponse = OffsetFetchModule.OffsetFetchResponse;
-export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = lazyCodec({ name: 'OffsetFetchResponse', apiKey: 9, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchResponse);
+export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = lazyCodec({ name: 'OffsetFetchResponse', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchResponse);
 
 export type OffsetForLeaderEpochRequest = OffsetForLeaderEpochModule.OffsetForLeaderEpochRequest;
-export const OffsetForLeaderEpochRequest: MessageCodec<OffsetForLeaderEpochRequest> = lazyCodec({ name: 'OffsetForLeaderEpochRequest', apiKey: 23, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochRequest);
+export const OffsetForLeaderEpochRequest: MessageCodec<OffsetForLeaderEpochRequest> = lazyCodec({ name: 'OffsetForLeaderEpochRequest', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochRequest);
 
 export type OffsetForLeaderEpochResponse = OffsetForLeaderEpochModule.OffsetForLeaderEpochResponse;
-export const OffsetForLeaderEpochResponse: MessageCodec<OffsetForLeaderEpochResponse> = lazyCodec({ name: 'OffsetForLeaderEpochResponse', apiKey: 23, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochResponse);
+export const OffsetForLeaderEpochResponse: MessageCodec<OffsetForLeaderEpochResponse> = lazyCodec({ name: 'OffsetForLeaderEpochResponse', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochResponse);
 
 export type ProduceRequest = ProduceModule.ProduceRequest;
-export const ProduceRequest: MessageCodec<ProduceRequest> = lazyCodec({ name: 'ProduceRequest', apiKey: 0, minVersion: 0, maxVersion: 11, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceRequest);
+export const ProduceRequest: MessageCodec<ProduceRequest> = lazyCodec({ name: 'ProduceRequest', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceRequest);
 
 export type ProduceResponse = ProduceModule.ProduceResponse;
-export const ProduceResponse: MessageCodec<ProduceResponse> = lazyCodec({ name: 'ProduceResponse', apiKey: 0, minVersion: 0, maxVersion: 11, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceResponse);
+export const ProduceResponse: MessageCodec<ProduceResponse> = lazyCodec({ name: 'ProduceResponse', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceResponse);
 
 export type PushTelemetryRequest = PushTelemetryModule.PushTelemetryRequest;
 export const PushTelemetryRequest: MessageCodec<PushTelemetryRequest> = lazyCodec({ name: 'PushTelemetryRequest', apiKey: 72, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./push-telemetry.js') as typeof PushTelemetryModule).PushTelemetryRequest);
@@ -642,10 +655,10 @@ export type RemoveRaftVoterResponse = RemoveRaftVoterModule.RemoveRaftVoterRespo
 export const RemoveRaftVoterResponse: MessageCodec<RemoveRaftVoterResponse> = lazyCodec({ name: 'RemoveRaftVoterResponse', apiKey: 81, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./remove-raft-voter.js') as typeof RemoveRaftVoterModule).RemoveRaftVoterResponse);
 
 export type RenewDelegationTokenRequest = RenewDelegationTokenModule.RenewDelegationTokenRequest;
-export const RenewDelegationTokenRequest: MessageCodec<RenewDelegationTokenRequest> = lazyCodec({ name: 'RenewDelegationTokenRequest', apiKey: 39, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenRequest);
+export const RenewDelegationTokenRequest: MessageCodec<RenewDelegationTokenRequest> = lazyCodec({ name: 'RenewDelegationTokenRequest', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenRequest);
 
 export type RenewDelegationTokenResponse = RenewDelegationTokenModule.RenewDelegationTokenResponse;
-export const RenewDelegationTokenResponse: MessageCodec<RenewDelegationTokenResponse> = lazyCodec({ name: 'RenewDelegationTokenResponse', apiKey: 39, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenResponse);
+export const RenewDelegationTokenResponse: MessageCodec<RenewDelegationTokenResponse> = lazyCodec({ name: 'RenewDelegationTokenResponse', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenResponse);
 
 export type SaslAuthenticateRequest = SaslAuthenticateModule.SaslAuthenticateRequest;
 export const SaslAuthenticateRequest: MessageCodec<SaslAuthenticateRequest> = lazyCodec({ name: 'SaslAuthenticateRequest', apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./sasl-authenticate.js') as typeof SaslAuthenticateModule).SaslAuthenticateRequest);
@@ -660,28 +673,28 @@ export type SaslHandshakeResponse = SaslHandshakeModule.SaslHandshakeResponse;
 export const SaslHandshakeResponse: MessageCodec<SaslHandshakeResponse> = lazyCodec({ name: 'SaslHandshakeResponse', apiKey: 17, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1 }, () => (require('./sasl-handshake.js') as typeof SaslHandshakeModule).SaslHandshakeResponse);
 
 export type ShareAcknowledgeRequest = ShareAcknowledgeModule.ShareAcknowledgeRequest;
-export const ShareAcknowledgeRequest: MessageCodec<ShareAcknowledgeRequest> = lazyCodec({ name: 'ShareAcknowledgeRequest', apiKey: 79, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeRequest);
+export const ShareAcknowledgeRequest: MessageCodec<ShareAcknowledgeRequest> = lazyCodec({ name: 'ShareAcknowledgeRequest', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeRequest);
 
 export type ShareAcknowledgeResponse = ShareAcknowledgeModule.ShareAcknowledgeResponse;
-export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = lazyCodec({ name: 'ShareAcknowledgeResponse', apiKey: 79, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeResponse);
+export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = lazyCodec({ name: 'ShareAcknowledgeResponse', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeResponse);
 
 export type ShareFetchRequest = ShareFetchModule.ShareFetchRequest;
-export const ShareFetchRequest: MessageCodec<ShareFetchRequest> = lazyCodec({ name: 'ShareFetchRequest', apiKey: 78, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchRequest);
+export const ShareFetchRequest: MessageCodec<ShareFetchRequest> = lazyCodec({ name: 'ShareFetchRequest', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchRequest);
 
 export type ShareFetchResponse = ShareFetchModule.ShareFetchResponse;
-export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = lazyCodec({ name: 'ShareFetchResponse', apiKey: 78, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchResponse);
+export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = lazyCodec({ name: 'ShareFetchResponse', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchResponse);
 
 export type ShareGroupDescribeRequest = ShareGroupDescribeModule.ShareGroupDescribeRequest;
-export const ShareGroupDescribeRequest: MessageCodec<ShareGroupDescribeRequest> = lazyCodec({ name: 'ShareGroupDescribeRequest', apiKey: 77, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeRequest);
+export const ShareGroupDescribeRequest: MessageCodec<ShareGroupDescribeRequest> = lazyCodec({ name: 'ShareGroupDescribeRequest', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeRequest);
 
 export type ShareGroupDescribeResponse = ShareGroupDescribeModule.ShareGroupDescribeResponse;
-export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse> = lazyCodec({ name: 'ShareGroupDescribeResponse', apiKey: 77, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeResponse);
+export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse> = lazyCodec({ name: 'ShareGroupDescribeResponse', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeResponse);
 
 export type ShareGroupHeartbeatRequest = ShareGroupHeartbeatModule.ShareGroupHeartbeatRequest;
-export const ShareGroupHeartbeatRequest: MessageCodec<ShareGroupHeartbeatRequest> = lazyCodec({ name: 'ShareGroupHeartbeatRequest', apiKey: 76, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatRequest);
+export const ShareGroupHeartbeatRequest: MessageCodec<ShareGroupHeartbeatRequest> = lazyCodec({ name: 'ShareGroupHeartbeatRequest', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatRequest);
 
 export type ShareGroupHeartbeatResponse = ShareGroupHeartbeatModule.ShareGroupHeartbeatResponse;
-export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatResponse> = lazyCodec({ name: 'ShareGroupHeartbeatResponse', apiKey: 76, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatResponse);
+export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatResponse> = lazyCodec({ name: 'ShareGroupHeartbeatResponse', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatResponse);
 
 export type SnapshotFooterRecord = SnapshotFooterRecordModule.SnapshotFooterRecord;
 export const SnapshotFooterRecord: MessageCodec<SnapshotFooterRecord> = lazyCodec({ name: 'SnapshotFooterRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-footer-record.js') as typeof SnapshotFooterRecordModule).SnapshotFooterRecord);
@@ -689,11 +702,17 @@ export const SnapshotFooterRecord: MessageCodec<SnapshotFooterRecord> = lazyCode
 export type SnapshotHeaderRecord = SnapshotHeaderRecordModule.SnapshotHeaderRecord;
 export const SnapshotHeaderRecord: MessageCodec<SnapshotHeaderRecord> = lazyCodec({ name: 'SnapshotHeaderRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-header-record.js') as typeof SnapshotHeaderRecordModule).SnapshotHeaderRecord);
 
-export type StopReplicaRequest = StopReplicaModule.StopReplicaRequest;
-export const StopReplicaRequest: MessageCodec<StopReplicaRequest> = lazyCodec({ name: 'StopReplicaRequest', apiKey: 5, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./stop-replica.js') as typeof StopReplicaModule).StopReplicaRequest);
+export type StreamsGroupDescribeRequest = StreamsGroupDescribeModule.StreamsGroupDescribeRequest;
+export const StreamsGroupDescribeRequest: MessageCodec<StreamsGroupDescribeRequest> = lazyCodec({ name: 'StreamsGroupDescribeRequest', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeRequest);
 
-export type StopReplicaResponse = StopReplicaModule.StopReplicaResponse;
-export const StopReplicaResponse: MessageCodec<StopReplicaResponse> = lazyCodec({ name: 'StopReplicaResponse', apiKey: 5, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./stop-replica.js') as typeof StopReplicaModule).StopReplicaResponse);
+export type StreamsGroupDescribeResponse = StreamsGroupDescribeModule.StreamsGroupDescribeResponse;
+export const StreamsGroupDescribeResponse: MessageCodec<StreamsGroupDescribeResponse> = lazyCodec({ name: 'StreamsGroupDescribeResponse', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeResponse);
+
+export type StreamsGroupHeartbeatRequest = StreamsGroupHeartbeatModule.StreamsGroupHeartbeatRequest;
+export const StreamsGroupHeartbeatRequest: MessageCodec<StreamsGroupHeartbeatRequest> = lazyCodec({ name: 'StreamsGroupHeartbeatRequest', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatRequest);
+
+export type StreamsGroupHeartbeatResponse = StreamsGroupHeartbeatModule.StreamsGroupHeartbeatResponse;
+export const StreamsGroupHeartbeatResponse: MessageCodec<StreamsGroupHeartbeatResponse> = lazyCodec({ name: 'StreamsGroupHeartbeatResponse', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatResponse);
 
 export type SyncGroupRequest = SyncGroupModule.SyncGroupRequest;
 export const SyncGroupRequest: MessageCodec<SyncGroupRequest> = lazyCodec({ name: 'SyncGroupRequest', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupRequest);
@@ -702,10 +721,10 @@ export type SyncGroupResponse = SyncGroupModule.SyncGroupResponse;
 export const SyncGroupResponse: MessageCodec<SyncGroupResponse> = lazyCodec({ name: 'SyncGroupResponse', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupResponse);
 
 export type TxnOffsetCommitRequest = TxnOffsetCommitModule.TxnOffsetCommitRequest;
-export const TxnOffsetCommitRequest: MessageCodec<TxnOffsetCommitRequest> = lazyCodec({ name: 'TxnOffsetCommitRequest', apiKey: 28, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitRequest);
+export const TxnOffsetCommitRequest: MessageCodec<TxnOffsetCommitRequest> = lazyCodec({ name: 'TxnOffsetCommitRequest', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitRequest);
 
 export type TxnOffsetCommitResponse = TxnOffsetCommitModule.TxnOffsetCommitResponse;
-export const TxnOffsetCommitResponse: MessageCodec<TxnOffsetCommitResponse> = lazyCodec({ name: 'TxnOffsetCommitResponse', apiKey: 28, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitResponse);
+export const TxnOffsetCommitResponse: MessageCodec<TxnOffsetCommitResponse> = lazyCodec({ name: 'TxnOffsetCommitResponse', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitResponse);
 
 export type UnregisterBrokerRequest = UnregisterBrokerModule.UnregisterBrokerRequest;
 export const UnregisterBrokerRequest: MessageCodec<UnregisterBrokerRequest> = lazyCodec({ name: 'UnregisterBrokerRequest', apiKey: 64, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./unregister-broker.js') as typeof UnregisterBrokerModule).UnregisterBrokerRequest);
@@ -719,12 +738,6 @@ export const UpdateFeaturesRequest: MessageCodec<UpdateFeaturesRequest> = lazyCo
 export type UpdateFeaturesResponse = UpdateFeaturesModule.UpdateFeaturesResponse;
 export const UpdateFeaturesResponse: MessageCodec<UpdateFeaturesResponse> = lazyCodec({ name: 'UpdateFeaturesResponse', apiKey: 57, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./update-features.js') as typeof UpdateFeaturesModule).UpdateFeaturesResponse);
 
-export type UpdateMetadataRequest = UpdateMetadataModule.UpdateMetadataRequest;
-export const UpdateMetadataRequest: MessageCodec<UpdateMetadataRequest> = lazyCodec({ name: 'UpdateMetadataRequest', apiKey: 6, minVersion: 0, maxVersion: 8, flexibleMinVersion: 6 }, () => (require('./update-metadata.js') as typeof UpdateMetadataModule).UpdateMetadataRequest);
-
-export type UpdateMetadataResponse = UpdateMetadataModule.UpdateMetadataResponse;
-export const UpdateMetadataResponse: MessageCodec<UpdateMetadataResponse> = lazyCodec({ name: 'UpdateMetadataResponse', apiKey: 6, minVersion: 0, maxVersion: 8, flexibleMinVersion: 6 }, () => (require('./update-metadata.js') as typeof UpdateMetadataModule).UpdateMetadataResponse);
-
 export type UpdateRaftVoterRequest = UpdateRaftVoterModule.UpdateRaftVoterRequest;
 export const UpdateRaftVoterRequest: MessageCodec<UpdateRaftVoterRequest> = lazyCodec({ name: 'UpdateRaftVoterRequest', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterRequest);
 
@@ -732,10 +745,10 @@ export type UpdateRaftVoterResponse = UpdateRaftVoterModule.UpdateRaftVoterRespo
 export const UpdateRaftVoterResponse: MessageCodec<UpdateRaftVoterResponse> = lazyCodec({ name: 'UpdateRaftVoterResponse', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterResponse);
 
 export type VoteRequest = VoteModule.VoteRequest;
-export const VoteRequest: MessageCodec<VoteRequest> = lazyCodec({ name: 'VoteRequest', apiKey: 52, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteRequest);
+export const VoteRequest: MessageCodec<VoteRequest> = lazyCodec({ name: 'VoteRequest', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteRequest);
 
 export type VoteResponse = VoteModule.VoteResponse;
-export const VoteResponse: MessageCodec<VoteResponse> = lazyCodec({ name: 'VoteResponse', apiKey: 52, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteResponse);
+export const VoteResponse: MessageCodec<VoteResponse> = lazyCodec({ name: 'VoteResponse', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteResponse);
 
 export type VotersRecord = VotersRecordModule.VotersRecord;
 export const VotersRecord: MessageCodec<VotersRecord> = lazyCodec({ name: 'VotersRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./voters-record.js') as typeof VotersRecordModule).VotersRecord);
@@ -747,10 +760,10 @@ export type WriteShareGroupStateResponse = WriteShareGroupStateModule.WriteShare
 export const WriteShareGroupStateResponse: MessageCodec<WriteShareGroupStateResponse> = lazyCodec({ name: 'WriteShareGroupStateResponse', apiKey: 85, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./write-share-group-state.js') as typeof WriteShareGroupStateModule).WriteShareGroupStateResponse);
 
 export type WriteTxnMarkersRequest = WriteTxnMarkersModule.WriteTxnMarkersRequest;
-export const WriteTxnMarkersRequest: MessageCodec<WriteTxnMarkersRequest> = lazyCodec({ name: 'WriteTxnMarkersRequest', apiKey: 27, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersRequest);
+export const WriteTxnMarkersRequest: MessageCodec<WriteTxnMarkersRequest> = lazyCodec({ name: 'WriteTxnMarkersRequest', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersRequest);
 
 export type WriteTxnMarkersResponse = WriteTxnMarkersModule.WriteTxnMarkersResponse;
-export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = lazyCodec({ name: 'WriteTxnMarkersResponse', apiKey: 27, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersResponse);
+export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = lazyCodec({ name: 'WriteTxnMarkersResponse', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersResponse);
 
 export interface ApiSpec {
   apiKey: number;
@@ -773,10 +786,6 @@ export const ApiKey = {
   Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
-  LeaderAndIsr: 4,
-  StopReplica: 5,
-  UpdateMetadata: 6,
-  ControlledShutdown: 7,
   OffsetCommit: 8,
   OffsetFetch: 9,
   FindCoordinator: 10,
@@ -843,7 +852,7 @@ export const ApiKey = {
   GetTelemetrySubscriptions: 71,
   PushTelemetry: 72,
   AssignReplicasToDirs: 73,
-  ListClientMetricsResources: 74,
+  ListConfigResources: 74,
   DescribeTopicPartitions: 75,
   ShareGroupHeartbeat: 76,
   ShareGroupDescribe: 77,
@@ -857,98 +866,104 @@ export const ApiKey = {
   WriteShareGroupState: 85,
   DeleteShareGroupState: 86,
   ReadShareGroupStateSummary: 87,
+  StreamsGroupHeartbeat: 88,
+  StreamsGroupDescribe: 89,
+  DescribeShareGroupOffsets: 90,
+  AlterShareGroupOffsets: 91,
+  DeleteShareGroupOffsets: 92,
 } as const;
 export type ApiKey = (typeof ApiKey)[keyof typeof ApiKey];
 
 export const API_SPECS: ReadonlyMap<number, ApiSpec> = new Map<number, ApiSpec>([
-  [0, { apiKey: 0, name: 'Produce', request: ProduceRequest, response: ProduceResponse, minVersion: 0, maxVersion: 11, flexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [1, { apiKey: 1, name: 'Fetch', request: FetchRequest, response: FetchResponse, minVersion: 0, maxVersion: 17, flexibleMinVersion: 12, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [2, { apiKey: 2, name: 'ListOffsets', request: ListOffsetsRequest, response: ListOffsetsResponse, minVersion: 0, maxVersion: 10, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [3, { apiKey: 3, name: 'Metadata', request: MetadataRequest, response: MetadataResponse, minVersion: 0, maxVersion: 12, flexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [4, { apiKey: 4, name: 'LeaderAndIsr', request: LeaderAndIsrRequest, response: LeaderAndIsrResponse, minVersion: 0, maxVersion: 7, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker'] }],
-  [5, { apiKey: 5, name: 'StopReplica', request: StopReplicaRequest, response: StopReplicaResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker'] }],
-  [6, { apiKey: 6, name: 'UpdateMetadata', request: UpdateMetadataRequest, response: UpdateMetadataResponse, minVersion: 0, maxVersion: 8, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker'] }],
-  [7, { apiKey: 7, name: 'ControlledShutdown', request: ControlledShutdownRequest, response: ControlledShutdownResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] }],
-  [8, { apiKey: 8, name: 'OffsetCommit', request: OffsetCommitRequest, response: OffsetCommitResponse, minVersion: 0, maxVersion: 9, flexibleMinVersion: 8, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [9, { apiKey: 9, name: 'OffsetFetch', request: OffsetFetchRequest, response: OffsetFetchResponse, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [10, { apiKey: 10, name: 'FindCoordinator', request: FindCoordinatorRequest, response: FindCoordinatorResponse, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [11, { apiKey: 11, name: 'JoinGroup', request: JoinGroupRequest, response: JoinGroupResponse, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [12, { apiKey: 12, name: 'Heartbeat', request: HeartbeatRequest, response: HeartbeatResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [13, { apiKey: 13, name: 'LeaveGroup', request: LeaveGroupRequest, response: LeaveGroupResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [14, { apiKey: 14, name: 'SyncGroup', request: SyncGroupRequest, response: SyncGroupResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [15, { apiKey: 15, name: 'DescribeGroups', request: DescribeGroupsRequest, response: DescribeGroupsResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [16, { apiKey: 16, name: 'ListGroups', request: ListGroupsRequest, response: ListGroupsResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [17, { apiKey: 17, name: 'SaslHandshake', request: SaslHandshakeRequest, response: SaslHandshakeResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [18, { apiKey: 18, name: 'ApiVersions', request: ApiVersionsRequest, response: ApiVersionsResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [19, { apiKey: 19, name: 'CreateTopics', request: CreateTopicsRequest, response: CreateTopicsResponse, minVersion: 0, maxVersion: 7, flexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [20, { apiKey: 20, name: 'DeleteTopics', request: DeleteTopicsRequest, response: DeleteTopicsResponse, minVersion: 0, maxVersion: 6, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [21, { apiKey: 21, name: 'DeleteRecords', request: DeleteRecordsRequest, response: DeleteRecordsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [22, { apiKey: 22, name: 'InitProducerId', request: InitProducerIdRequest, response: InitProducerIdResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [23, { apiKey: 23, name: 'OffsetForLeaderEpoch', request: OffsetForLeaderEpochRequest, response: OffsetForLeaderEpochResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [24, { apiKey: 24, name: 'AddPartitionsToTxn', request: AddPartitionsToTxnRequest, response: AddPartitionsToTxnResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [25, { apiKey: 25, name: 'AddOffsetsToTxn', request: AddOffsetsToTxnRequest, response: AddOffsetsToTxnResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [26, { apiKey: 26, name: 'EndTxn', request: EndTxnRequest, response: EndTxnResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: true, listeners: ['zkBroker', 'broker'] }],
-  [27, { apiKey: 27, name: 'WriteTxnMarkers', request: WriteTxnMarkersRequest, response: WriteTxnMarkersResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [28, { apiKey: 28, name: 'TxnOffsetCommit', request: TxnOffsetCommitRequest, response: TxnOffsetCommitResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [29, { apiKey: 29, name: 'DescribeAcls', request: DescribeAclsRequest, response: DescribeAclsResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [30, { apiKey: 30, name: 'CreateAcls', request: CreateAclsRequest, response: CreateAclsResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [31, { apiKey: 31, name: 'DeleteAcls', request: DeleteAclsRequest, response: DeleteAclsResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [32, { apiKey: 32, name: 'DescribeConfigs', request: DescribeConfigsRequest, response: DescribeConfigsResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [33, { apiKey: 33, name: 'AlterConfigs', request: AlterConfigsRequest, response: AlterConfigsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [34, { apiKey: 34, name: 'AlterReplicaLogDirs', request: AlterReplicaLogDirsRequest, response: AlterReplicaLogDirsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [35, { apiKey: 35, name: 'DescribeLogDirs', request: DescribeLogDirsRequest, response: DescribeLogDirsResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [36, { apiKey: 36, name: 'SaslAuthenticate', request: SaslAuthenticateRequest, response: SaslAuthenticateResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [37, { apiKey: 37, name: 'CreatePartitions', request: CreatePartitionsRequest, response: CreatePartitionsResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [38, { apiKey: 38, name: 'CreateDelegationToken', request: CreateDelegationTokenRequest, response: CreateDelegationTokenResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [39, { apiKey: 39, name: 'RenewDelegationToken', request: RenewDelegationTokenRequest, response: RenewDelegationTokenResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [40, { apiKey: 40, name: 'ExpireDelegationToken', request: ExpireDelegationTokenRequest, response: ExpireDelegationTokenResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [41, { apiKey: 41, name: 'DescribeDelegationToken', request: DescribeDelegationTokenRequest, response: DescribeDelegationTokenResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [42, { apiKey: 42, name: 'DeleteGroups', request: DeleteGroupsRequest, response: DeleteGroupsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [43, { apiKey: 43, name: 'ElectLeaders', request: ElectLeadersRequest, response: ElectLeadersResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [44, { apiKey: 44, name: 'IncrementalAlterConfigs', request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [45, { apiKey: 45, name: 'AlterPartitionReassignments', request: AlterPartitionReassignmentsRequest, response: AlterPartitionReassignmentsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller', 'zkBroker'] }],
-  [46, { apiKey: 46, name: 'ListPartitionReassignments', request: ListPartitionReassignmentsRequest, response: ListPartitionReassignmentsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller', 'zkBroker'] }],
-  [47, { apiKey: 47, name: 'OffsetDelete', request: OffsetDeleteRequest, response: OffsetDeleteResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [48, { apiKey: 48, name: 'DescribeClientQuotas', request: DescribeClientQuotasRequest, response: DescribeClientQuotasResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [49, { apiKey: 49, name: 'AlterClientQuotas', request: AlterClientQuotasRequest, response: AlterClientQuotasResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [50, { apiKey: 50, name: 'DescribeUserScramCredentials', request: DescribeUserScramCredentialsRequest, response: DescribeUserScramCredentialsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [51, { apiKey: 51, name: 'AlterUserScramCredentials', request: AlterUserScramCredentialsRequest, response: AlterUserScramCredentialsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [52, { apiKey: 52, name: 'Vote', request: VoteRequest, response: VoteResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
+  [0, { apiKey: 0, name: 'Produce', request: ProduceRequest, response: ProduceResponse, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['broker'] }],
+  [1, { apiKey: 1, name: 'Fetch', request: FetchRequest, response: FetchResponse, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [2, { apiKey: 2, name: 'ListOffsets', request: ListOffsetsRequest, response: ListOffsetsResponse, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['broker'] }],
+  [3, { apiKey: 3, name: 'Metadata', request: MetadataRequest, response: MetadataResponse, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9, latestVersionUnstable: false, listeners: ['broker'] }],
+  [8, { apiKey: 8, name: 'OffsetCommit', request: OffsetCommitRequest, response: OffsetCommitResponse, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8, latestVersionUnstable: true, listeners: ['broker'] }],
+  [9, { apiKey: 9, name: 'OffsetFetch', request: OffsetFetchRequest, response: OffsetFetchResponse, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6, latestVersionUnstable: true, listeners: ['broker'] }],
+  [10, { apiKey: 10, name: 'FindCoordinator', request: FindCoordinatorRequest, response: FindCoordinatorResponse, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [11, { apiKey: 11, name: 'JoinGroup', request: JoinGroupRequest, response: JoinGroupResponse, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6, latestVersionUnstable: false, listeners: ['broker'] }],
+  [12, { apiKey: 12, name: 'Heartbeat', request: HeartbeatRequest, response: HeartbeatResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] }],
+  [13, { apiKey: 13, name: 'LeaveGroup', request: LeaveGroupRequest, response: LeaveGroupResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] }],
+  [14, { apiKey: 14, name: 'SyncGroup', request: SyncGroupRequest, response: SyncGroupResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] }],
+  [15, { apiKey: 15, name: 'DescribeGroups', request: DescribeGroupsRequest, response: DescribeGroupsResponse, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['broker'] }],
+  [16, { apiKey: 16, name: 'ListGroups', request: ListGroupsRequest, response: ListGroupsResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [17, { apiKey: 17, name: 'SaslHandshake', request: SaslHandshakeRequest, response: SaslHandshakeResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [18, { apiKey: 18, name: 'ApiVersions', request: ApiVersionsRequest, response: ApiVersionsResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [19, { apiKey: 19, name: 'CreateTopics', request: CreateTopicsRequest, response: CreateTopicsResponse, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [20, { apiKey: 20, name: 'DeleteTopics', request: DeleteTopicsRequest, response: DeleteTopicsResponse, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [21, { apiKey: 21, name: 'DeleteRecords', request: DeleteRecordsRequest, response: DeleteRecordsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] }],
+  [22, { apiKey: 22, name: 'InitProducerId', request: InitProducerIdRequest, response: InitProducerIdResponse, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2, latestVersionUnstable: true, listeners: ['broker'] }],
+  [23, { apiKey: 23, name: 'OffsetForLeaderEpoch', request: OffsetForLeaderEpochRequest, response: OffsetForLeaderEpochResponse, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker'] }],
+  [24, { apiKey: 24, name: 'AddPartitionsToTxn', request: AddPartitionsToTxnRequest, response: AddPartitionsToTxnResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [25, { apiKey: 25, name: 'AddOffsetsToTxn', request: AddOffsetsToTxnRequest, response: AddOffsetsToTxnResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [26, { apiKey: 26, name: 'EndTxn', request: EndTxnRequest, response: EndTxnResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [27, { apiKey: 27, name: 'WriteTxnMarkers', request: WriteTxnMarkersRequest, response: WriteTxnMarkersResponse, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker'] }],
+  [28, { apiKey: 28, name: 'TxnOffsetCommit', request: TxnOffsetCommitRequest, response: TxnOffsetCommitResponse, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3, latestVersionUnstable: false, listeners: ['broker'] }],
+  [29, { apiKey: 29, name: 'DescribeAcls', request: DescribeAclsRequest, response: DescribeAclsResponse, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [30, { apiKey: 30, name: 'CreateAcls', request: CreateAclsRequest, response: CreateAclsResponse, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [31, { apiKey: 31, name: 'DeleteAcls', request: DeleteAclsRequest, response: DeleteAclsResponse, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [32, { apiKey: 32, name: 'DescribeConfigs', request: DescribeConfigsRequest, response: DescribeConfigsResponse, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [33, { apiKey: 33, name: 'AlterConfigs', request: AlterConfigsRequest, response: AlterConfigsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [34, { apiKey: 34, name: 'AlterReplicaLogDirs', request: AlterReplicaLogDirsRequest, response: AlterReplicaLogDirsResponse, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] }],
+  [35, { apiKey: 35, name: 'DescribeLogDirs', request: DescribeLogDirsRequest, response: DescribeLogDirsResponse, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] }],
+  [36, { apiKey: 36, name: 'SaslAuthenticate', request: SaslAuthenticateRequest, response: SaslAuthenticateResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [37, { apiKey: 37, name: 'CreatePartitions', request: CreatePartitionsRequest, response: CreatePartitionsResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [38, { apiKey: 38, name: 'CreateDelegationToken', request: CreateDelegationTokenRequest, response: CreateDelegationTokenResponse, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [39, { apiKey: 39, name: 'RenewDelegationToken', request: RenewDelegationTokenRequest, response: RenewDelegationTokenResponse, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [40, { apiKey: 40, name: 'ExpireDelegationToken', request: ExpireDelegationTokenRequest, response: ExpireDelegationTokenResponse, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [41, { apiKey: 41, name: 'DescribeDelegationToken', request: DescribeDelegationTokenRequest, response: DescribeDelegationTokenResponse, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [42, { apiKey: 42, name: 'DeleteGroups', request: DeleteGroupsRequest, response: DeleteGroupsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker'] }],
+  [43, { apiKey: 43, name: 'ElectLeaders', request: ElectLeadersRequest, response: ElectLeadersResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [44, { apiKey: 44, name: 'IncrementalAlterConfigs', request: IncrementalAlterConfigsRequest, response: IncrementalAlterConfigsResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [45, { apiKey: 45, name: 'AlterPartitionReassignments', request: AlterPartitionReassignmentsRequest, response: AlterPartitionReassignmentsResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [46, { apiKey: 46, name: 'ListPartitionReassignments', request: ListPartitionReassignmentsRequest, response: ListPartitionReassignmentsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [47, { apiKey: 47, name: 'OffsetDelete', request: OffsetDeleteRequest, response: OffsetDeleteResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1, latestVersionUnstable: false, listeners: ['broker'] }],
+  [48, { apiKey: 48, name: 'DescribeClientQuotas', request: DescribeClientQuotasRequest, response: DescribeClientQuotasResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker'] }],
+  [49, { apiKey: 49, name: 'AlterClientQuotas', request: AlterClientQuotasRequest, response: AlterClientQuotasResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [50, { apiKey: 50, name: 'DescribeUserScramCredentials', request: DescribeUserScramCredentialsRequest, response: DescribeUserScramCredentialsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [51, { apiKey: 51, name: 'AlterUserScramCredentials', request: AlterUserScramCredentialsRequest, response: AlterUserScramCredentialsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [52, { apiKey: 52, name: 'Vote', request: VoteRequest, response: VoteResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
   [53, { apiKey: 53, name: 'BeginQuorumEpoch', request: BeginQuorumEpochRequest, response: BeginQuorumEpochResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['controller'] }],
   [54, { apiKey: 54, name: 'EndQuorumEpoch', request: EndQuorumEpochRequest, response: EndQuorumEpochResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1, latestVersionUnstable: false, listeners: ['controller'] }],
   [55, { apiKey: 55, name: 'DescribeQuorum', request: DescribeQuorumRequest, response: DescribeQuorumResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
-  [56, { apiKey: 56, name: 'AlterPartition', request: AlterPartitionRequest, response: AlterPartitionResponse, minVersion: 0, maxVersion: 3, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] }],
-  [57, { apiKey: 57, name: 'UpdateFeatures', request: UpdateFeaturesRequest, response: UpdateFeaturesResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [58, { apiKey: 58, name: 'Envelope', request: EnvelopeRequest, response: EnvelopeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'zkBroker'] }],
+  [56, { apiKey: 56, name: 'AlterPartition', request: AlterPartitionRequest, response: AlterPartitionResponse, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
+  [57, { apiKey: 57, name: 'UpdateFeatures', request: UpdateFeaturesRequest, response: UpdateFeaturesResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [58, { apiKey: 58, name: 'Envelope', request: EnvelopeRequest, response: EnvelopeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
   [59, { apiKey: 59, name: 'FetchSnapshot', request: FetchSnapshotRequest, response: FetchSnapshotResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
-  [60, { apiKey: 60, name: 'DescribeCluster', request: DescribeClusterRequest, response: DescribeClusterResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker', 'controller'] }],
-  [61, { apiKey: 61, name: 'DescribeProducers', request: DescribeProducersRequest, response: DescribeProducersResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
+  [60, { apiKey: 60, name: 'DescribeCluster', request: DescribeClusterRequest, response: DescribeClusterResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
+  [61, { apiKey: 61, name: 'DescribeProducers', request: DescribeProducersRequest, response: DescribeProducersResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [62, { apiKey: 62, name: 'BrokerRegistration', request: BrokerRegistrationRequest, response: BrokerRegistrationResponse, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
   [63, { apiKey: 63, name: 'BrokerHeartbeat', request: BrokerHeartbeatRequest, response: BrokerHeartbeatResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
   [64, { apiKey: 64, name: 'UnregisterBroker', request: UnregisterBrokerRequest, response: UnregisterBrokerResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker', 'controller'] }],
-  [65, { apiKey: 65, name: 'DescribeTransactions', request: DescribeTransactionsRequest, response: DescribeTransactionsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [66, { apiKey: 66, name: 'ListTransactions', request: ListTransactionsRequest, response: ListTransactionsResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
-  [67, { apiKey: 67, name: 'AllocateProducerIds', request: AllocateProducerIdsRequest, response: AllocateProducerIdsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'controller'] }],
-  [68, { apiKey: 68, name: 'ConsumerGroupHeartbeat', request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['zkBroker', 'broker'] }],
-  [69, { apiKey: 69, name: 'ConsumerGroupDescribe', request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['zkBroker', 'broker'] }],
+  [65, { apiKey: 65, name: 'DescribeTransactions', request: DescribeTransactionsRequest, response: DescribeTransactionsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [66, { apiKey: 66, name: 'ListTransactions', request: ListTransactionsRequest, response: ListTransactionsResponse, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [67, { apiKey: 67, name: 'AllocateProducerIds', request: AllocateProducerIdsRequest, response: AllocateProducerIdsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
+  [68, { apiKey: 68, name: 'ConsumerGroupHeartbeat', request: ConsumerGroupHeartbeatRequest, response: ConsumerGroupHeartbeatResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [69, { apiKey: 69, name: 'ConsumerGroupDescribe', request: ConsumerGroupDescribeRequest, response: ConsumerGroupDescribeResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [70, { apiKey: 70, name: 'ControllerRegistration', request: ControllerRegistrationRequest, response: ControllerRegistrationResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
   [71, { apiKey: 71, name: 'GetTelemetrySubscriptions', request: GetTelemetrySubscriptionsRequest, response: GetTelemetrySubscriptionsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [72, { apiKey: 72, name: 'PushTelemetry', request: PushTelemetryRequest, response: PushTelemetryResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [73, { apiKey: 73, name: 'AssignReplicasToDirs', request: AssignReplicasToDirsRequest, response: AssignReplicasToDirsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
-  [74, { apiKey: 74, name: 'ListClientMetricsResources', request: ListClientMetricsResourcesRequest, response: ListClientMetricsResourcesResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [74, { apiKey: 74, name: 'ListConfigResources', request: ListConfigResourcesRequest, response: ListConfigResourcesResponse, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [75, { apiKey: 75, name: 'DescribeTopicPartitions', request: DescribeTopicPartitionsRequest, response: DescribeTopicPartitionsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
-  [76, { apiKey: 76, name: 'ShareGroupHeartbeat', request: ShareGroupHeartbeatRequest, response: ShareGroupHeartbeatResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [77, { apiKey: 77, name: 'ShareGroupDescribe', request: ShareGroupDescribeRequest, response: ShareGroupDescribeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [78, { apiKey: 78, name: 'ShareFetch', request: ShareFetchRequest, response: ShareFetchResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [79, { apiKey: 79, name: 'ShareAcknowledge', request: ShareAcknowledgeRequest, response: ShareAcknowledgeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
+  [76, { apiKey: 76, name: 'ShareGroupHeartbeat', request: ShareGroupHeartbeatRequest, response: ShareGroupHeartbeatResponse, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [77, { apiKey: 77, name: 'ShareGroupDescribe', request: ShareGroupDescribeRequest, response: ShareGroupDescribeResponse, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [78, { apiKey: 78, name: 'ShareFetch', request: ShareFetchRequest, response: ShareFetchResponse, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [79, { apiKey: 79, name: 'ShareAcknowledge', request: ShareAcknowledgeRequest, response: ShareAcknowledgeResponse, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
   [80, { apiKey: 80, name: 'AddRaftVoter', request: AddRaftVoterRequest, response: AddRaftVoterResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'broker'] }],
   [81, { apiKey: 81, name: 'RemoveRaftVoter', request: RemoveRaftVoterRequest, response: RemoveRaftVoterResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller', 'broker'] }],
   [82, { apiKey: 82, name: 'UpdateRaftVoter', request: UpdateRaftVoterRequest, response: UpdateRaftVoterResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['controller'] }],
-  [83, { apiKey: 83, name: 'InitializeShareGroupState', request: InitializeShareGroupStateRequest, response: InitializeShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [84, { apiKey: 84, name: 'ReadShareGroupState', request: ReadShareGroupStateRequest, response: ReadShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [85, { apiKey: 85, name: 'WriteShareGroupState', request: WriteShareGroupStateRequest, response: WriteShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [86, { apiKey: 86, name: 'DeleteShareGroupState', request: DeleteShareGroupStateRequest, response: DeleteShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
-  [87, { apiKey: 87, name: 'ReadShareGroupStateSummary', request: ReadShareGroupStateSummaryRequest, response: ReadShareGroupStateSummaryResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
+  [83, { apiKey: 83, name: 'InitializeShareGroupState', request: InitializeShareGroupStateRequest, response: InitializeShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [84, { apiKey: 84, name: 'ReadShareGroupState', request: ReadShareGroupStateRequest, response: ReadShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [85, { apiKey: 85, name: 'WriteShareGroupState', request: WriteShareGroupStateRequest, response: WriteShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [86, { apiKey: 86, name: 'DeleteShareGroupState', request: DeleteShareGroupStateRequest, response: DeleteShareGroupStateResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [87, { apiKey: 87, name: 'ReadShareGroupStateSummary', request: ReadShareGroupStateSummaryRequest, response: ReadShareGroupStateSummaryResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [88, { apiKey: 88, name: 'StreamsGroupHeartbeat', request: StreamsGroupHeartbeatRequest, response: StreamsGroupHeartbeatResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
+  [89, { apiKey: 89, name: 'StreamsGroupDescribe', request: StreamsGroupDescribeRequest, response: StreamsGroupDescribeResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: true, listeners: ['broker'] }],
+  [90, { apiKey: 90, name: 'DescribeShareGroupOffsets', request: DescribeShareGroupOffsetsRequest, response: DescribeShareGroupOffsetsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [91, { apiKey: 91, name: 'AlterShareGroupOffsets', request: AlterShareGroupOffsetsRequest, response: AlterShareGroupOffsetsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
+  [92, { apiKey: 92, name: 'DeleteShareGroupOffsets', request: DeleteShareGroupOffsetsRequest, response: DeleteShareGroupOffsetsResponse, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0, latestVersionUnstable: false, listeners: ['broker'] }],
 ]);
 
 /**

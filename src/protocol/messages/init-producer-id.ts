@@ -10,20 +10,22 @@ export interface InitProducerIdRequest {
   transactionTimeoutMs: number;
   producerId: bigint;
   producerEpoch: number;
+  enable2Pc: boolean;
+  keepPreparedTxn: boolean;
 }
 
 export const InitProducerIdRequest: MessageCodec<InitProducerIdRequest> = {
   name: 'InitProducerIdRequest',
   apiKey: 22,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): InitProducerIdRequest {
-    if (!(version >= 0 && version <= 5)) throw new DecodeError('InitProducerIdRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new DecodeError('InitProducerIdRequest: unsupported version ' + version);
     return decodeInitProducerIdRequest(r, version);
   },
   encode(w: Writer, value: Init<InitProducerIdRequest>, version: number): void {
-    if (!(version >= 0 && version <= 5)) throw new EncodeError('InitProducerIdRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new EncodeError('InitProducerIdRequest: unsupported version ' + version);
     encodeInitProducerIdRequest(w, value, version);
   },
 };
@@ -48,6 +50,18 @@ function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerId
   } else {
     f3 = -1;
   }
+  let f4: boolean;
+  if (version >= 6) {
+    f4 = r.bool();
+  } else {
+    f4 = false;
+  }
+  let f5: boolean;
+  if (version >= 6) {
+    f5 = r.bool();
+  } else {
+    f5 = false;
+  }
   if (version >= 2) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -60,6 +74,8 @@ function decodeInitProducerIdRequest(r: Reader, version: number): InitProducerId
     transactionTimeoutMs: f1,
     producerId: f2,
     producerEpoch: f3,
+    enable2Pc: f4,
+    keepPreparedTxn: f5,
   };
 }
 
@@ -80,6 +96,14 @@ function encodeInitProducerIdRequest(w: Writer, v: Init<InitProducerIdRequest>, 
     const x3: Init<number> = v.producerEpoch === undefined ? -1 : v.producerEpoch;
     w.int16(x3);
   }
+  if (version >= 6) {
+    const x4: Init<boolean> = v.enable2Pc === undefined ? false : v.enable2Pc;
+    w.bool(x4);
+  }
+  if (version >= 6) {
+    const x5: Init<boolean> = v.keepPreparedTxn === undefined ? false : v.keepPreparedTxn;
+    w.bool(x5);
+  }
   if (version >= 2) w.uvarint(0);
 }
 
@@ -88,20 +112,22 @@ export interface InitProducerIdResponse {
   errorCode: number;
   producerId: bigint;
   producerEpoch: number;
+  ongoingTxnProducerId: bigint;
+  ongoingTxnProducerEpoch: number;
 }
 
 export const InitProducerIdResponse: MessageCodec<InitProducerIdResponse> = {
   name: 'InitProducerIdResponse',
   apiKey: 22,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): InitProducerIdResponse {
-    if (!(version >= 0 && version <= 5)) throw new DecodeError('InitProducerIdResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new DecodeError('InitProducerIdResponse: unsupported version ' + version);
     return decodeInitProducerIdResponse(r, version);
   },
   encode(w: Writer, value: Init<InitProducerIdResponse>, version: number): void {
-    if (!(version >= 0 && version <= 5)) throw new EncodeError('InitProducerIdResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 6)) throw new EncodeError('InitProducerIdResponse: unsupported version ' + version);
     encodeInitProducerIdResponse(w, value, version);
   },
 };
@@ -111,6 +137,18 @@ function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerI
   const f1: number = r.int16();
   const f2: bigint = r.int64();
   const f3: number = r.int16();
+  let f4: bigint;
+  if (version >= 6) {
+    f4 = r.int64();
+  } else {
+    f4 = -1n;
+  }
+  let f5: number;
+  if (version >= 6) {
+    f5 = r.int16();
+  } else {
+    f5 = -1;
+  }
   if (version >= 2) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -123,6 +161,8 @@ function decodeInitProducerIdResponse(r: Reader, version: number): InitProducerI
     errorCode: f1,
     producerId: f2,
     producerEpoch: f3,
+    ongoingTxnProducerId: f4,
+    ongoingTxnProducerEpoch: f5,
   };
 }
 
@@ -135,5 +175,13 @@ function encodeInitProducerIdResponse(w: Writer, v: Init<InitProducerIdResponse>
   w.int64(x2);
   const x3: Init<number> = v.producerEpoch === undefined ? 0 : v.producerEpoch;
   w.int16(x3);
+  if (version >= 6) {
+    const x4: Init<bigint> = v.ongoingTxnProducerId === undefined ? -1n : v.ongoingTxnProducerId;
+    w.int64(x4);
+  }
+  if (version >= 6) {
+    const x5: Init<number> = v.ongoingTxnProducerEpoch === undefined ? -1 : v.ongoingTxnProducerEpoch;
+    w.int16(x5);
+  }
   if (version >= 2) w.uvarint(0);
 }

@@ -21,21 +21,20 @@ export interface ListOffsetsRequestListOffsetsPartition {
   partitionIndex: number;
   currentLeaderEpoch: number;
   timestamp: bigint;
-  maxNumOffsets: number;
 }
 
 export const ListOffsetsRequest: MessageCodec<ListOffsetsRequest> = {
   name: 'ListOffsetsRequest',
   apiKey: 2,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 10,
   flexibleMinVersion: 6,
   decode(r: Reader, version: number): ListOffsetsRequest {
-    if (!(version >= 0 && version <= 10)) throw new DecodeError('ListOffsetsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new DecodeError('ListOffsetsRequest: unsupported version ' + version);
     return decodeListOffsetsRequest(r, version);
   },
   encode(w: Writer, value: Init<ListOffsetsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 10)) throw new EncodeError('ListOffsetsRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new EncodeError('ListOffsetsRequest: unsupported version ' + version);
     encodeListOffsetsRequest(w, value, version);
   },
 };
@@ -200,12 +199,6 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number
     f1 = -1;
   }
   const f2: bigint = r.int64();
-  let f3: number;
-  if (version <= 0) {
-    f3 = r.int32();
-  } else {
-    f3 = 1;
-  }
   if (version >= 6) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -217,7 +210,6 @@ function decodeListOffsetsRequestListOffsetsPartition(r: Reader, version: number
     partitionIndex: f0,
     currentLeaderEpoch: f1,
     timestamp: f2,
-    maxNumOffsets: f3,
   };
 }
 
@@ -230,10 +222,6 @@ function encodeListOffsetsRequestListOffsetsPartition(w: Writer, v: Init<ListOff
   }
   const x2: Init<bigint> = v.timestamp === undefined ? 0n : v.timestamp;
   w.int64(x2);
-  if (version <= 0) {
-    const x3: Init<number> = v.maxNumOffsets === undefined ? 1 : v.maxNumOffsets;
-    w.int32(x3);
-  }
   if (version >= 6) w.uvarint(0);
 }
 
@@ -250,7 +238,6 @@ export interface ListOffsetsResponseListOffsetsTopicResponse {
 export interface ListOffsetsResponseListOffsetsPartitionResponse {
   partitionIndex: number;
   errorCode: number;
-  oldStyleOffsets: bigint[];
   timestamp: bigint;
   offset: bigint;
   leaderEpoch: number;
@@ -259,15 +246,15 @@ export interface ListOffsetsResponseListOffsetsPartitionResponse {
 export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = {
   name: 'ListOffsetsResponse',
   apiKey: 2,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 10,
   flexibleMinVersion: 6,
   decode(r: Reader, version: number): ListOffsetsResponse {
-    if (!(version >= 0 && version <= 10)) throw new DecodeError('ListOffsetsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new DecodeError('ListOffsetsResponse: unsupported version ' + version);
     return decodeListOffsetsResponse(r, version);
   },
   encode(w: Writer, value: Init<ListOffsetsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 10)) throw new EncodeError('ListOffsetsResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new EncodeError('ListOffsetsResponse: unsupported version ' + version);
     encodeListOffsetsResponse(w, value, version);
   },
 };
@@ -411,38 +398,13 @@ function encodeListOffsetsResponseListOffsetsTopicResponse(w: Writer, v: Init<Li
 function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, version: number): ListOffsetsResponseListOffsetsPartitionResponse {
   const f0: number = r.int32();
   const f1: number = r.int16();
-  let f2: bigint[];
-  if (version <= 0) {
-    {
-      const n = r.arrayLength(8);
-      if (n < 0) {
-        throw new DecodeError('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets: null is not allowed at version ' + version);
-      } else {
-        const a: bigint[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int64());
-        f2 = a;
-      }
-    }
-  } else {
-    f2 = [];
-  }
-  let f3: bigint;
-  if (version >= 1) {
-    f3 = r.int64();
-  } else {
-    f3 = -1n;
-  }
-  let f4: bigint;
-  if (version >= 1) {
-    f4 = r.int64();
-  } else {
-    f4 = -1n;
-  }
-  let f5: number;
+  const f2: bigint = r.int64();
+  const f3: bigint = r.int64();
+  let f4: number;
   if (version >= 4) {
-    f5 = r.int32();
+    f4 = r.int32();
   } else {
-    f5 = -1;
+    f4 = -1;
   }
   if (version >= 6) {
     const nt = r.uvarint();
@@ -454,10 +416,9 @@ function decodeListOffsetsResponseListOffsetsPartitionResponse(r: Reader, versio
   return {
     partitionIndex: f0,
     errorCode: f1,
-    oldStyleOffsets: f2,
-    timestamp: f3,
-    offset: f4,
-    leaderEpoch: f5,
+    timestamp: f2,
+    offset: f3,
+    leaderEpoch: f4,
   };
 }
 
@@ -466,25 +427,13 @@ function encodeListOffsetsResponseListOffsetsPartitionResponse(w: Writer, v: Ini
   w.int32(x0);
   const x1: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
   w.int16(x1);
-  if (version <= 0) {
-    const x2: Init<bigint[]> = v.oldStyleOffsets === undefined ? [] : v.oldStyleOffsets;
-    if (x2 === null) throw new EncodeError('ListOffsetsResponseListOffsetsPartitionResponse.oldStyleOffsets: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x2.length);
-      for (const e of x2) w.int64(e);
-    }
-  }
-  if (version >= 1) {
-    const x3: Init<bigint> = v.timestamp === undefined ? -1n : v.timestamp;
-    w.int64(x3);
-  }
-  if (version >= 1) {
-    const x4: Init<bigint> = v.offset === undefined ? -1n : v.offset;
-    w.int64(x4);
-  }
+  const x2: Init<bigint> = v.timestamp === undefined ? -1n : v.timestamp;
+  w.int64(x2);
+  const x3: Init<bigint> = v.offset === undefined ? -1n : v.offset;
+  w.int64(x3);
   if (version >= 4) {
-    const x5: Init<number> = v.leaderEpoch === undefined ? -1 : v.leaderEpoch;
-    w.int32(x5);
+    const x4: Init<number> = v.leaderEpoch === undefined ? -1 : v.leaderEpoch;
+    w.int32(x4);
   }
   if (version >= 6) w.uvarint(0);
 }

@@ -9,20 +9,21 @@ export interface ListTransactionsRequest {
   stateFilters: string[];
   producerIdFilters: bigint[];
   durationFilter: bigint;
+  transactionalIdPattern: string | null;
 }
 
 export const ListTransactionsRequest: MessageCodec<ListTransactionsRequest> = {
   name: 'ListTransactionsRequest',
   apiKey: 66,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ListTransactionsRequest {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('ListTransactionsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('ListTransactionsRequest: unsupported version ' + version);
     return decodeListTransactionsRequest(r, version);
   },
   encode(w: Writer, value: Init<ListTransactionsRequest>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('ListTransactionsRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('ListTransactionsRequest: unsupported version ' + version);
     encodeListTransactionsRequest(w, value, version);
   },
 };
@@ -56,6 +57,12 @@ function decodeListTransactionsRequest(r: Reader, version: number): ListTransact
   } else {
     f2 = -1n;
   }
+  let f3: string | null;
+  if (version >= 2) {
+    f3 = r.compactNullableString();
+  } else {
+    f3 = null;
+  }
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -65,6 +72,7 @@ function decodeListTransactionsRequest(r: Reader, version: number): ListTransact
     stateFilters: f0,
     producerIdFilters: f1,
     durationFilter: f2,
+    transactionalIdPattern: f3,
   };
 }
 
@@ -84,6 +92,10 @@ function encodeListTransactionsRequest(w: Writer, v: Init<ListTransactionsReques
   if (version >= 1) {
     const x2: Init<bigint> = v.durationFilter === undefined ? -1n : v.durationFilter;
     w.int64(x2);
+  }
+  if (version >= 2) {
+    const x3: Init<string | null> = v.transactionalIdPattern === undefined ? null : v.transactionalIdPattern;
+    w.compactNullableString(x3);
   }
   w.uvarint(0);
 }
@@ -105,14 +117,14 @@ export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = 
   name: 'ListTransactionsResponse',
   apiKey: 66,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ListTransactionsResponse {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('ListTransactionsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('ListTransactionsResponse: unsupported version ' + version);
     return decodeListTransactionsResponse(r, version);
   },
   encode(w: Writer, value: Init<ListTransactionsResponse>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('ListTransactionsResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('ListTransactionsResponse: unsupported version ' + version);
     encodeListTransactionsResponse(w, value, version);
   },
 };

@@ -22,14 +22,14 @@ export const MetadataRequest: MessageCodec<MetadataRequest> = {
   name: 'MetadataRequest',
   apiKey: 3,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   decode(r: Reader, version: number): MetadataRequest {
-    if (!(version >= 0 && version <= 12)) throw new DecodeError('MetadataRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 13)) throw new DecodeError('MetadataRequest: unsupported version ' + version);
     return decodeMetadataRequest(r, version);
   },
   encode(w: Writer, value: Init<MetadataRequest>, version: number): void {
-    if (!(version >= 0 && version <= 12)) throw new EncodeError('MetadataRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 13)) throw new EncodeError('MetadataRequest: unsupported version ' + version);
     encodeMetadataRequest(w, value, version);
   },
 };
@@ -175,6 +175,7 @@ export interface MetadataResponse {
   controllerId: number;
   topics: MetadataResponseTopic[];
   clusterAuthorizedOperations: number;
+  errorCode: number;
 }
 
 export interface MetadataResponseBroker {
@@ -207,14 +208,14 @@ export const MetadataResponse: MessageCodec<MetadataResponse> = {
   name: 'MetadataResponse',
   apiKey: 3,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   decode(r: Reader, version: number): MetadataResponse {
-    if (!(version >= 0 && version <= 12)) throw new DecodeError('MetadataResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 13)) throw new DecodeError('MetadataResponse: unsupported version ' + version);
     return decodeMetadataResponse(r, version);
   },
   encode(w: Writer, value: Init<MetadataResponse>, version: number): void {
-    if (!(version >= 0 && version <= 12)) throw new EncodeError('MetadataResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 13)) throw new EncodeError('MetadataResponse: unsupported version ' + version);
     encodeMetadataResponse(w, value, version);
   },
 };
@@ -296,6 +297,12 @@ function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
   } else {
     f5 = -2147483648;
   }
+  let f6: number;
+  if (version >= 13) {
+    f6 = r.int16();
+  } else {
+    f6 = 0;
+  }
   if (version >= 9) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -310,6 +317,7 @@ function decodeMetadataResponse(r: Reader, version: number): MetadataResponse {
     controllerId: f3,
     topics: f4,
     clusterAuthorizedOperations: f5,
+    errorCode: f6,
   };
 }
 
@@ -361,6 +369,10 @@ function encodeMetadataResponse(w: Writer, v: Init<MetadataResponse>, version: n
   if (version >= 8 && version <= 10) {
     const x5: Init<number> = v.clusterAuthorizedOperations === undefined ? -2147483648 : v.clusterAuthorizedOperations;
     w.int32(x5);
+  }
+  if (version >= 13) {
+    const x6: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
+    w.int16(x6);
   }
   if (version >= 9) w.uvarint(0);
 }

@@ -4,6 +4,7 @@ import { DecodeError, EncodeError } from '../codec/errors.js';
 import type { Init, MessageCodec } from '../codec/message.js';
 import type { Reader } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
+import { ZERO_UUID } from '../codec/uuid.js';
 
 export interface OffsetCommitRequest {
   groupId: string;
@@ -16,6 +17,7 @@ export interface OffsetCommitRequest {
 
 export interface OffsetCommitRequestTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitRequestPartition[];
 }
 
@@ -23,22 +25,21 @@ export interface OffsetCommitRequestPartition {
   partitionIndex: number;
   committedOffset: bigint;
   committedLeaderEpoch: number;
-  commitTimestamp: bigint;
   committedMetadata: string | null;
 }
 
 export const OffsetCommitRequest: MessageCodec<OffsetCommitRequest> = {
   name: 'OffsetCommitRequest',
   apiKey: 8,
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 2,
+  maxVersion: 10,
   flexibleMinVersion: 8,
   decode(r: Reader, version: number): OffsetCommitRequest {
-    if (!(version >= 0 && version <= 9)) throw new DecodeError('OffsetCommitRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 10)) throw new DecodeError('OffsetCommitRequest: unsupported version ' + version);
     return decodeOffsetCommitRequest(r, version);
   },
   encode(w: Writer, value: Init<OffsetCommitRequest>, version: number): void {
-    if (!(version >= 0 && version <= 9)) throw new EncodeError('OffsetCommitRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 10)) throw new EncodeError('OffsetCommitRequest: unsupported version ' + version);
     encodeOffsetCommitRequest(w, value, version);
   },
 };
@@ -50,21 +51,12 @@ function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequ
   } else {
     f0 = r.string();
   }
-  let f1: number;
-  if (version >= 1) {
-    f1 = r.int32();
-  } else {
-    f1 = -1;
-  }
+  const f1: number = r.int32();
   let f2: string;
-  if (version >= 1) {
-    if (version >= 8) {
-      f2 = r.compactString();
-    } else {
-      f2 = r.string();
-    }
+  if (version >= 8) {
+    f2 = r.compactString();
   } else {
-    f2 = "";
+    f2 = r.string();
   }
   let f3: string | null;
   if (version >= 7) {
@@ -77,7 +69,7 @@ function decodeOffsetCommitRequest(r: Reader, version: number): OffsetCommitRequ
     f3 = null;
   }
   let f4: bigint;
-  if (version >= 2 && version <= 4) {
+  if (version <= 4) {
     f4 = r.int64();
   } else {
     f4 = -1n;
@@ -132,19 +124,15 @@ function encodeOffsetCommitRequest(w: Writer, v: Init<OffsetCommitRequest>, vers
     if (x0 === null) throw new EncodeError('OffsetCommitRequest.groupId: null is not allowed at version ' + version);
     w.string(x0);
   }
-  if (version >= 1) {
-    const x1: Init<number> = v.generationIdOrMemberEpoch === undefined ? -1 : v.generationIdOrMemberEpoch;
-    w.int32(x1);
-  }
-  if (version >= 1) {
-    const x2: Init<string> = v.memberId === undefined ? "" : v.memberId;
-    if (version >= 8) {
-      if (x2 === null) throw new EncodeError('OffsetCommitRequest.memberId: null is not allowed at version ' + version);
-      w.compactString(x2);
-    } else {
-      if (x2 === null) throw new EncodeError('OffsetCommitRequest.memberId: null is not allowed at version ' + version);
-      w.string(x2);
-    }
+  const x1: Init<number> = v.generationIdOrMemberEpoch === undefined ? -1 : v.generationIdOrMemberEpoch;
+  w.int32(x1);
+  const x2: Init<string> = v.memberId === undefined ? "" : v.memberId;
+  if (version >= 8) {
+    if (x2 === null) throw new EncodeError('OffsetCommitRequest.memberId: null is not allowed at version ' + version);
+    w.compactString(x2);
+  } else {
+    if (x2 === null) throw new EncodeError('OffsetCommitRequest.memberId: null is not allowed at version ' + version);
+    w.string(x2);
   }
   if (version >= 7) {
     const x3: Init<string | null> = v.groupInstanceId === undefined ? null : v.groupInstanceId;
@@ -154,7 +142,7 @@ function encodeOffsetCommitRequest(w: Writer, v: Init<OffsetCommitRequest>, vers
       w.nullableString(x3);
     }
   }
-  if (version >= 2 && version <= 4) {
+  if (version <= 4) {
     const x4: Init<bigint> = v.retentionTimeMs === undefined ? -1n : v.retentionTimeMs;
     w.int64(x4);
   }
@@ -177,12 +165,22 @@ function encodeOffsetCommitRequest(w: Writer, v: Init<OffsetCommitRequest>, vers
 
 function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommitRequestTopic {
   let f0: string;
-  if (version >= 8) {
-    f0 = r.compactString();
+  if (version <= 9) {
+    if (version >= 8) {
+      f0 = r.compactString();
+    } else {
+      f0 = r.string();
+    }
   } else {
-    f0 = r.string();
+    f0 = "";
   }
-  let f1: OffsetCommitRequestPartition[];
+  let f1: string;
+  if (version >= 10) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: OffsetCommitRequestPartition[];
   if (version >= 8) {
     {
       const n = r.compactArrayLength(1);
@@ -191,7 +189,7 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
       } else {
         const a: OffsetCommitRequestPartition[] = [];
         for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
@@ -202,7 +200,7 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
       } else {
         const a: OffsetCommitRequestPartition[] = [];
         for (let i = 0; i < n; i++) a.push(decodeOffsetCommitRequestPartition(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   }
@@ -215,31 +213,38 @@ function decodeOffsetCommitRequestTopic(r: Reader, version: number): OffsetCommi
   }
   return {
     name: f0,
-    partitions: f1,
+    topicId: f1,
+    partitions: f2,
   };
 }
 
 function encodeOffsetCommitRequestTopic(w: Writer, v: Init<OffsetCommitRequestTopic>, version: number): void {
-  const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 8) {
-    if (x0 === null) throw new EncodeError('OffsetCommitRequestTopic.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('OffsetCommitRequestTopic.name: null is not allowed at version ' + version);
-    w.string(x0);
+  if (version <= 9) {
+    const x0: Init<string> = v.name === undefined ? "" : v.name;
+    if (version >= 8) {
+      if (x0 === null) throw new EncodeError('OffsetCommitRequestTopic.name: null is not allowed at version ' + version);
+      w.compactString(x0);
+    } else {
+      if (x0 === null) throw new EncodeError('OffsetCommitRequestTopic.name: null is not allowed at version ' + version);
+      w.string(x0);
+    }
   }
-  const x1: Init<OffsetCommitRequestPartition[]> = v.partitions === undefined ? [] : v.partitions;
+  if (version >= 10) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
+  const x2: Init<OffsetCommitRequestPartition[]> = v.partitions === undefined ? [] : v.partitions;
   if (version >= 8) {
-    if (x1 === null) throw new EncodeError('OffsetCommitRequestTopic.partitions: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('OffsetCommitRequestTopic.partitions: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeOffsetCommitRequestPartition(w, e, version);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) encodeOffsetCommitRequestPartition(w, e, version);
     }
   } else {
-    if (x1 === null) throw new EncodeError('OffsetCommitRequestTopic.partitions: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('OffsetCommitRequestTopic.partitions: null is not allowed at version ' + version);
     {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeOffsetCommitRequestPartition(w, e, version);
+      w.arrayLength(x2.length);
+      for (const e of x2) encodeOffsetCommitRequestPartition(w, e, version);
     }
   }
   if (version >= 8) w.uvarint(0);
@@ -254,17 +259,11 @@ function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetC
   } else {
     f2 = -1;
   }
-  let f3: bigint;
-  if (version >= 1 && version <= 1) {
-    f3 = r.int64();
-  } else {
-    f3 = -1n;
-  }
-  let f4: string | null;
+  let f3: string | null;
   if (version >= 8) {
-    f4 = r.compactNullableString();
+    f3 = r.compactNullableString();
   } else {
-    f4 = r.nullableString();
+    f3 = r.nullableString();
   }
   if (version >= 8) {
     const nt = r.uvarint();
@@ -277,8 +276,7 @@ function decodeOffsetCommitRequestPartition(r: Reader, version: number): OffsetC
     partitionIndex: f0,
     committedOffset: f1,
     committedLeaderEpoch: f2,
-    commitTimestamp: f3,
-    committedMetadata: f4,
+    committedMetadata: f3,
   };
 }
 
@@ -291,15 +289,11 @@ function encodeOffsetCommitRequestPartition(w: Writer, v: Init<OffsetCommitReque
     const x2: Init<number> = v.committedLeaderEpoch === undefined ? -1 : v.committedLeaderEpoch;
     w.int32(x2);
   }
-  if (version >= 1 && version <= 1) {
-    const x3: Init<bigint> = v.commitTimestamp === undefined ? -1n : v.commitTimestamp;
-    w.int64(x3);
-  }
-  const x4: Init<string | null> = v.committedMetadata === undefined ? "" : v.committedMetadata;
+  const x3: Init<string | null> = v.committedMetadata === undefined ? "" : v.committedMetadata;
   if (version >= 8) {
-    w.compactNullableString(x4);
+    w.compactNullableString(x3);
   } else {
-    w.nullableString(x4);
+    w.nullableString(x3);
   }
   if (version >= 8) w.uvarint(0);
 }
@@ -311,6 +305,7 @@ export interface OffsetCommitResponse {
 
 export interface OffsetCommitResponseTopic {
   name: string;
+  topicId: string;
   partitions: OffsetCommitResponsePartition[];
 }
 
@@ -322,15 +317,15 @@ export interface OffsetCommitResponsePartition {
 export const OffsetCommitResponse: MessageCodec<OffsetCommitResponse> = {
   name: 'OffsetCommitResponse',
   apiKey: 8,
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 2,
+  maxVersion: 10,
   flexibleMinVersion: 8,
   decode(r: Reader, version: number): OffsetCommitResponse {
-    if (!(version >= 0 && version <= 9)) throw new DecodeError('OffsetCommitResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 10)) throw new DecodeError('OffsetCommitResponse: unsupported version ' + version);
     return decodeOffsetCommitResponse(r, version);
   },
   encode(w: Writer, value: Init<OffsetCommitResponse>, version: number): void {
-    if (!(version >= 0 && version <= 9)) throw new EncodeError('OffsetCommitResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 10)) throw new EncodeError('OffsetCommitResponse: unsupported version ' + version);
     encodeOffsetCommitResponse(w, value, version);
   },
 };
@@ -403,12 +398,22 @@ function encodeOffsetCommitResponse(w: Writer, v: Init<OffsetCommitResponse>, ve
 
 function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetCommitResponseTopic {
   let f0: string;
-  if (version >= 8) {
-    f0 = r.compactString();
+  if (version <= 9) {
+    if (version >= 8) {
+      f0 = r.compactString();
+    } else {
+      f0 = r.string();
+    }
   } else {
-    f0 = r.string();
+    f0 = "";
   }
-  let f1: OffsetCommitResponsePartition[];
+  let f1: string;
+  if (version >= 10) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: OffsetCommitResponsePartition[];
   if (version >= 8) {
     {
       const n = r.compactArrayLength(1);
@@ -417,7 +422,7 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
       } else {
         const a: OffsetCommitResponsePartition[] = [];
         for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
@@ -428,7 +433,7 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
       } else {
         const a: OffsetCommitResponsePartition[] = [];
         for (let i = 0; i < n; i++) a.push(decodeOffsetCommitResponsePartition(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   }
@@ -441,31 +446,38 @@ function decodeOffsetCommitResponseTopic(r: Reader, version: number): OffsetComm
   }
   return {
     name: f0,
-    partitions: f1,
+    topicId: f1,
+    partitions: f2,
   };
 }
 
 function encodeOffsetCommitResponseTopic(w: Writer, v: Init<OffsetCommitResponseTopic>, version: number): void {
-  const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 8) {
-    if (x0 === null) throw new EncodeError('OffsetCommitResponseTopic.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('OffsetCommitResponseTopic.name: null is not allowed at version ' + version);
-    w.string(x0);
+  if (version <= 9) {
+    const x0: Init<string> = v.name === undefined ? "" : v.name;
+    if (version >= 8) {
+      if (x0 === null) throw new EncodeError('OffsetCommitResponseTopic.name: null is not allowed at version ' + version);
+      w.compactString(x0);
+    } else {
+      if (x0 === null) throw new EncodeError('OffsetCommitResponseTopic.name: null is not allowed at version ' + version);
+      w.string(x0);
+    }
   }
-  const x1: Init<OffsetCommitResponsePartition[]> = v.partitions === undefined ? [] : v.partitions;
+  if (version >= 10) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
+  const x2: Init<OffsetCommitResponsePartition[]> = v.partitions === undefined ? [] : v.partitions;
   if (version >= 8) {
-    if (x1 === null) throw new EncodeError('OffsetCommitResponseTopic.partitions: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('OffsetCommitResponseTopic.partitions: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeOffsetCommitResponsePartition(w, e, version);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) encodeOffsetCommitResponsePartition(w, e, version);
     }
   } else {
-    if (x1 === null) throw new EncodeError('OffsetCommitResponseTopic.partitions: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('OffsetCommitResponseTopic.partitions: null is not allowed at version ' + version);
     {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeOffsetCommitResponsePartition(w, e, version);
+      w.arrayLength(x2.length);
+      for (const e of x2) encodeOffsetCommitResponsePartition(w, e, version);
     }
   }
   if (version >= 8) w.uvarint(0);

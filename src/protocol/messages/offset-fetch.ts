@@ -4,6 +4,7 @@ import { DecodeError, EncodeError } from '../codec/errors.js';
 import type { Init, MessageCodec } from '../codec/message.js';
 import type { Reader } from '../codec/reader.js';
 import type { Writer } from '../codec/writer.js';
+import { ZERO_UUID } from '../codec/uuid.js';
 
 export interface OffsetFetchRequest {
   groupId: string;
@@ -26,21 +27,22 @@ export interface OffsetFetchRequestGroup {
 
 export interface OffsetFetchRequestTopics {
   name: string;
+  topicId: string;
   partitionIndexes: number[];
 }
 
 export const OffsetFetchRequest: MessageCodec<OffsetFetchRequest> = {
   name: 'OffsetFetchRequest',
   apiKey: 9,
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 1,
+  maxVersion: 10,
   flexibleMinVersion: 6,
   decode(r: Reader, version: number): OffsetFetchRequest {
-    if (!(version >= 0 && version <= 9)) throw new DecodeError('OffsetFetchRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new DecodeError('OffsetFetchRequest: unsupported version ' + version);
     return decodeOffsetFetchRequest(r, version);
   },
   encode(w: Writer, value: Init<OffsetFetchRequest>, version: number): void {
-    if (!(version >= 0 && version <= 9)) throw new EncodeError('OffsetFetchRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new EncodeError('OffsetFetchRequest: unsupported version ' + version);
     encodeOffsetFetchRequest(w, value, version);
   },
 };
@@ -325,12 +327,18 @@ function encodeOffsetFetchRequestGroup(w: Writer, v: Init<OffsetFetchRequestGrou
 
 function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetchRequestTopics {
   let f0: string;
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     f0 = r.compactString();
   } else {
     f0 = "";
   }
-  let f1: number[];
+  let f1: string;
+  if (version >= 10) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: number[];
   if (version >= 8) {
     {
       const n = r.compactArrayLength(4);
@@ -339,11 +347,11 @@ function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetch
       } else {
         const a: number[] = [];
         for (let i = 0; i < n; i++) a.push(r.int32());
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
-    f1 = [];
+    f2 = [];
   }
   if (version >= 6) {
     const nt = r.uvarint();
@@ -354,22 +362,27 @@ function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetch
   }
   return {
     name: f0,
-    partitionIndexes: f1,
+    topicId: f1,
+    partitionIndexes: f2,
   };
 }
 
 function encodeOffsetFetchRequestTopics(w: Writer, v: Init<OffsetFetchRequestTopics>, version: number): void {
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     const x0: Init<string> = v.name === undefined ? "" : v.name;
     if (x0 === null) throw new EncodeError('OffsetFetchRequestTopics.name: null is not allowed at version ' + version);
     w.compactString(x0);
   }
+  if (version >= 10) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
   if (version >= 8) {
-    const x1: Init<number[]> = v.partitionIndexes === undefined ? [] : v.partitionIndexes;
-    if (x1 === null) throw new EncodeError('OffsetFetchRequestTopics.partitionIndexes: null is not allowed at version ' + version);
+    const x2: Init<number[]> = v.partitionIndexes === undefined ? [] : v.partitionIndexes;
+    if (x2 === null) throw new EncodeError('OffsetFetchRequestTopics.partitionIndexes: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) w.int32(e);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) w.int32(e);
     }
   }
   if (version >= 6) w.uvarint(0);
@@ -403,6 +416,7 @@ export interface OffsetFetchResponseGroup {
 
 export interface OffsetFetchResponseTopics {
   name: string;
+  topicId: string;
   partitions: OffsetFetchResponsePartitions[];
 }
 
@@ -417,15 +431,15 @@ export interface OffsetFetchResponsePartitions {
 export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = {
   name: 'OffsetFetchResponse',
   apiKey: 9,
-  minVersion: 0,
-  maxVersion: 9,
+  minVersion: 1,
+  maxVersion: 10,
   flexibleMinVersion: 6,
   decode(r: Reader, version: number): OffsetFetchResponse {
-    if (!(version >= 0 && version <= 9)) throw new DecodeError('OffsetFetchResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new DecodeError('OffsetFetchResponse: unsupported version ' + version);
     return decodeOffsetFetchResponse(r, version);
   },
   encode(w: Writer, value: Init<OffsetFetchResponse>, version: number): void {
-    if (!(version >= 0 && version <= 9)) throw new EncodeError('OffsetFetchResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 10)) throw new EncodeError('OffsetFetchResponse: unsupported version ' + version);
     encodeOffsetFetchResponse(w, value, version);
   },
 };
@@ -763,12 +777,18 @@ function encodeOffsetFetchResponseGroup(w: Writer, v: Init<OffsetFetchResponseGr
 
 function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetchResponseTopics {
   let f0: string;
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     f0 = r.compactString();
   } else {
     f0 = "";
   }
-  let f1: OffsetFetchResponsePartitions[];
+  let f1: string;
+  if (version >= 10) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: OffsetFetchResponsePartitions[];
   if (version >= 8) {
     {
       const n = r.compactArrayLength(1);
@@ -777,11 +797,11 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
       } else {
         const a: OffsetFetchResponsePartitions[] = [];
         for (let i = 0; i < n; i++) a.push(decodeOffsetFetchResponsePartitions(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
-    f1 = [];
+    f2 = [];
   }
   if (version >= 6) {
     const nt = r.uvarint();
@@ -792,22 +812,27 @@ function decodeOffsetFetchResponseTopics(r: Reader, version: number): OffsetFetc
   }
   return {
     name: f0,
-    partitions: f1,
+    topicId: f1,
+    partitions: f2,
   };
 }
 
 function encodeOffsetFetchResponseTopics(w: Writer, v: Init<OffsetFetchResponseTopics>, version: number): void {
-  if (version >= 8) {
+  if (version >= 8 && version <= 9) {
     const x0: Init<string> = v.name === undefined ? "" : v.name;
     if (x0 === null) throw new EncodeError('OffsetFetchResponseTopics.name: null is not allowed at version ' + version);
     w.compactString(x0);
   }
+  if (version >= 10) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
   if (version >= 8) {
-    const x1: Init<OffsetFetchResponsePartitions[]> = v.partitions === undefined ? [] : v.partitions;
-    if (x1 === null) throw new EncodeError('OffsetFetchResponseTopics.partitions: null is not allowed at version ' + version);
+    const x2: Init<OffsetFetchResponsePartitions[]> = v.partitions === undefined ? [] : v.partitions;
+    if (x2 === null) throw new EncodeError('OffsetFetchResponseTopics.partitions: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeOffsetFetchResponsePartitions(w, e, version);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) encodeOffsetFetchResponsePartitions(w, e, version);
     }
   }
   if (version >= 6) w.uvarint(0);

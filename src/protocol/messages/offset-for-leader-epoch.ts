@@ -24,15 +24,15 @@ export interface OffsetForLeaderEpochRequestOffsetForLeaderPartition {
 export const OffsetForLeaderEpochRequest: MessageCodec<OffsetForLeaderEpochRequest> = {
   name: 'OffsetForLeaderEpochRequest',
   apiKey: 23,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 4,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): OffsetForLeaderEpochRequest {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('OffsetForLeaderEpochRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 4)) throw new DecodeError('OffsetForLeaderEpochRequest: unsupported version ' + version);
     return decodeOffsetForLeaderEpochRequest(r, version);
   },
   encode(w: Writer, value: Init<OffsetForLeaderEpochRequest>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('OffsetForLeaderEpochRequest: unsupported version ' + version);
+    if (!(version >= 2 && version <= 4)) throw new EncodeError('OffsetForLeaderEpochRequest: unsupported version ' + version);
     encodeOffsetForLeaderEpochRequest(w, value, version);
   },
 };
@@ -175,12 +175,7 @@ function encodeOffsetForLeaderEpochRequestOffsetForLeaderTopic(w: Writer, v: Ini
 
 function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, version: number): OffsetForLeaderEpochRequestOffsetForLeaderPartition {
   const f0: number = r.int32();
-  let f1: number;
-  if (version >= 2) {
-    f1 = r.int32();
-  } else {
-    f1 = -1;
-  }
+  const f1: number = r.int32();
   const f2: number = r.int32();
   if (version >= 4) {
     const nt = r.uvarint();
@@ -199,10 +194,8 @@ function decodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(r: Reader, ve
 function encodeOffsetForLeaderEpochRequestOffsetForLeaderPartition(w: Writer, v: Init<OffsetForLeaderEpochRequestOffsetForLeaderPartition>, version: number): void {
   const x0: Init<number> = v.partition === undefined ? 0 : v.partition;
   w.int32(x0);
-  if (version >= 2) {
-    const x1: Init<number> = v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch;
-    w.int32(x1);
-  }
+  const x1: Init<number> = v.currentLeaderEpoch === undefined ? -1 : v.currentLeaderEpoch;
+  w.int32(x1);
   const x2: Init<number> = v.leaderEpoch === undefined ? 0 : v.leaderEpoch;
   w.int32(x2);
   if (version >= 4) w.uvarint(0);
@@ -228,26 +221,21 @@ export interface OffsetForLeaderEpochResponseEpochEndOffset {
 export const OffsetForLeaderEpochResponse: MessageCodec<OffsetForLeaderEpochResponse> = {
   name: 'OffsetForLeaderEpochResponse',
   apiKey: 23,
-  minVersion: 0,
+  minVersion: 2,
   maxVersion: 4,
   flexibleMinVersion: 4,
   decode(r: Reader, version: number): OffsetForLeaderEpochResponse {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('OffsetForLeaderEpochResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 4)) throw new DecodeError('OffsetForLeaderEpochResponse: unsupported version ' + version);
     return decodeOffsetForLeaderEpochResponse(r, version);
   },
   encode(w: Writer, value: Init<OffsetForLeaderEpochResponse>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('OffsetForLeaderEpochResponse: unsupported version ' + version);
+    if (!(version >= 2 && version <= 4)) throw new EncodeError('OffsetForLeaderEpochResponse: unsupported version ' + version);
     encodeOffsetForLeaderEpochResponse(w, value, version);
   },
 };
 
 function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): OffsetForLeaderEpochResponse {
-  let f0: number;
-  if (version >= 2) {
-    f0 = r.int32();
-  } else {
-    f0 = 0;
-  }
+  const f0: number = r.int32();
   let f1: OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[];
   if (version >= 4) {
     {
@@ -286,10 +274,8 @@ function decodeOffsetForLeaderEpochResponse(r: Reader, version: number): OffsetF
 }
 
 function encodeOffsetForLeaderEpochResponse(w: Writer, v: Init<OffsetForLeaderEpochResponse>, version: number): void {
-  if (version >= 2) {
-    const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
-    w.int32(x0);
-  }
+  const x0: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
+  w.int32(x0);
   const x1: Init<OffsetForLeaderEpochResponseOffsetForLeaderTopicResult[]> = v.topics === undefined ? [] : v.topics;
   if (version >= 4) {
     if (x1 === null) throw new EncodeError('OffsetForLeaderEpochResponse.topics: null is not allowed at version ' + version);
@@ -380,12 +366,7 @@ function encodeOffsetForLeaderEpochResponseOffsetForLeaderTopicResult(w: Writer,
 function decodeOffsetForLeaderEpochResponseEpochEndOffset(r: Reader, version: number): OffsetForLeaderEpochResponseEpochEndOffset {
   const f0: number = r.int16();
   const f1: number = r.int32();
-  let f2: number;
-  if (version >= 1) {
-    f2 = r.int32();
-  } else {
-    f2 = -1;
-  }
+  const f2: number = r.int32();
   const f3: bigint = r.int64();
   if (version >= 4) {
     const nt = r.uvarint();
@@ -407,10 +388,8 @@ function encodeOffsetForLeaderEpochResponseEpochEndOffset(w: Writer, v: Init<Off
   w.int16(x0);
   const x1: Init<number> = v.partition === undefined ? 0 : v.partition;
   w.int32(x1);
-  if (version >= 1) {
-    const x2: Init<number> = v.leaderEpoch === undefined ? -1 : v.leaderEpoch;
-    w.int32(x2);
-  }
+  const x2: Init<number> = v.leaderEpoch === undefined ? -1 : v.leaderEpoch;
+  w.int32(x2);
   const x3: Init<bigint> = v.endOffset === undefined ? -1n : v.endOffset;
   w.int64(x3);
   if (version >= 4) w.uvarint(0);

@@ -4,6 +4,7 @@ import { DecodeError, EncodeError } from '../codec/errors.js';
 import type { Init, MessageCodec } from '../codec/message.js';
 import { Reader } from '../codec/reader.js';
 import { Writer, type Records } from '../codec/writer.js';
+import { ZERO_UUID } from '../codec/uuid.js';
 
 export interface ProduceRequest {
   transactionalId: string | null;
@@ -14,6 +15,7 @@ export interface ProduceRequest {
 
 export interface ProduceRequestTopicProduceData {
   name: string;
+  topicId: string;
   partitionData: ProduceRequestPartitionProduceData[];
 }
 
@@ -25,29 +27,25 @@ export interface ProduceRequestPartitionProduceData {
 export const ProduceRequest: MessageCodec<ProduceRequest> = {
   name: 'ProduceRequest',
   apiKey: 0,
-  minVersion: 0,
-  maxVersion: 11,
+  minVersion: 3,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   decode(r: Reader, version: number): ProduceRequest {
-    if (!(version >= 0 && version <= 11)) throw new DecodeError('ProduceRequest: unsupported version ' + version);
+    if (!(version >= 3 && version <= 13)) throw new DecodeError('ProduceRequest: unsupported version ' + version);
     return decodeProduceRequest(r, version);
   },
   encode(w: Writer, value: Init<ProduceRequest>, version: number): void {
-    if (!(version >= 0 && version <= 11)) throw new EncodeError('ProduceRequest: unsupported version ' + version);
+    if (!(version >= 3 && version <= 13)) throw new EncodeError('ProduceRequest: unsupported version ' + version);
     encodeProduceRequest(w, value, version);
   },
 };
 
 function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
   let f0: string | null;
-  if (version >= 3) {
-    if (version >= 9) {
-      f0 = r.compactNullableString();
-    } else {
-      f0 = r.nullableString();
-    }
+  if (version >= 9) {
+    f0 = r.compactNullableString();
   } else {
-    f0 = null;
+    f0 = r.nullableString();
   }
   const f1: number = r.int16();
   const f2: number = r.int32();
@@ -91,13 +89,11 @@ function decodeProduceRequest(r: Reader, version: number): ProduceRequest {
 }
 
 function encodeProduceRequest(w: Writer, v: Init<ProduceRequest>, version: number): void {
-  if (version >= 3) {
-    const x0: Init<string | null> = v.transactionalId === undefined ? null : v.transactionalId;
-    if (version >= 9) {
-      w.compactNullableString(x0);
-    } else {
-      w.nullableString(x0);
-    }
+  const x0: Init<string | null> = v.transactionalId === undefined ? null : v.transactionalId;
+  if (version >= 9) {
+    w.compactNullableString(x0);
+  } else {
+    w.nullableString(x0);
   }
   const x1: Init<number> = v.acks === undefined ? 0 : v.acks;
   w.int16(x1);
@@ -122,12 +118,22 @@ function encodeProduceRequest(w: Writer, v: Init<ProduceRequest>, version: numbe
 
 function decodeProduceRequestTopicProduceData(r: Reader, version: number): ProduceRequestTopicProduceData {
   let f0: string;
-  if (version >= 9) {
-    f0 = r.compactString();
+  if (version <= 12) {
+    if (version >= 9) {
+      f0 = r.compactString();
+    } else {
+      f0 = r.string();
+    }
   } else {
-    f0 = r.string();
+    f0 = "";
   }
-  let f1: ProduceRequestPartitionProduceData[];
+  let f1: string;
+  if (version >= 13) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: ProduceRequestPartitionProduceData[];
   if (version >= 9) {
     {
       const n = r.compactArrayLength(1);
@@ -136,7 +142,7 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
       } else {
         const a: ProduceRequestPartitionProduceData[] = [];
         for (let i = 0; i < n; i++) a.push(decodeProduceRequestPartitionProduceData(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
@@ -147,7 +153,7 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
       } else {
         const a: ProduceRequestPartitionProduceData[] = [];
         for (let i = 0; i < n; i++) a.push(decodeProduceRequestPartitionProduceData(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   }
@@ -160,31 +166,38 @@ function decodeProduceRequestTopicProduceData(r: Reader, version: number): Produ
   }
   return {
     name: f0,
-    partitionData: f1,
+    topicId: f1,
+    partitionData: f2,
   };
 }
 
 function encodeProduceRequestTopicProduceData(w: Writer, v: Init<ProduceRequestTopicProduceData>, version: number): void {
-  const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 9) {
-    if (x0 === null) throw new EncodeError('ProduceRequestTopicProduceData.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('ProduceRequestTopicProduceData.name: null is not allowed at version ' + version);
-    w.string(x0);
+  if (version <= 12) {
+    const x0: Init<string> = v.name === undefined ? "" : v.name;
+    if (version >= 9) {
+      if (x0 === null) throw new EncodeError('ProduceRequestTopicProduceData.name: null is not allowed at version ' + version);
+      w.compactString(x0);
+    } else {
+      if (x0 === null) throw new EncodeError('ProduceRequestTopicProduceData.name: null is not allowed at version ' + version);
+      w.string(x0);
+    }
   }
-  const x1: Init<ProduceRequestPartitionProduceData[]> = v.partitionData === undefined ? [] : v.partitionData;
+  if (version >= 13) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
+  const x2: Init<ProduceRequestPartitionProduceData[]> = v.partitionData === undefined ? [] : v.partitionData;
   if (version >= 9) {
-    if (x1 === null) throw new EncodeError('ProduceRequestTopicProduceData.partitionData: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('ProduceRequestTopicProduceData.partitionData: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeProduceRequestPartitionProduceData(w, e, version);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) encodeProduceRequestPartitionProduceData(w, e, version);
     }
   } else {
-    if (x1 === null) throw new EncodeError('ProduceRequestTopicProduceData.partitionData: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('ProduceRequestTopicProduceData.partitionData: null is not allowed at version ' + version);
     {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeProduceRequestPartitionProduceData(w, e, version);
+      w.arrayLength(x2.length);
+      for (const e of x2) encodeProduceRequestPartitionProduceData(w, e, version);
     }
   }
   if (version >= 9) w.uvarint(0);
@@ -231,6 +244,7 @@ export interface ProduceResponse {
 
 export interface ProduceResponseTopicProduceResponse {
   name: string;
+  topicId: string;
   partitionResponses: ProduceResponsePartitionProduceResponse[];
 }
 
@@ -265,15 +279,15 @@ export interface ProduceResponseNodeEndpoint {
 export const ProduceResponse: MessageCodec<ProduceResponse> = {
   name: 'ProduceResponse',
   apiKey: 0,
-  minVersion: 0,
-  maxVersion: 11,
+  minVersion: 3,
+  maxVersion: 13,
   flexibleMinVersion: 9,
   decode(r: Reader, version: number): ProduceResponse {
-    if (!(version >= 0 && version <= 11)) throw new DecodeError('ProduceResponse: unsupported version ' + version);
+    if (!(version >= 3 && version <= 13)) throw new DecodeError('ProduceResponse: unsupported version ' + version);
     return decodeProduceResponse(r, version);
   },
   encode(w: Writer, value: Init<ProduceResponse>, version: number): void {
-    if (!(version >= 0 && version <= 11)) throw new EncodeError('ProduceResponse: unsupported version ' + version);
+    if (!(version >= 3 && version <= 13)) throw new EncodeError('ProduceResponse: unsupported version ' + version);
     encodeProduceResponse(w, value, version);
   },
 };
@@ -303,12 +317,7 @@ function decodeProduceResponse(r: Reader, version: number): ProduceResponse {
       }
     }
   }
-  let f1: number;
-  if (version >= 1) {
-    f1 = r.int32();
-  } else {
-    f1 = 0;
-  }
+  const f1: number = r.int32();
   let f2: ProduceResponseNodeEndpoint[] = [];
   if (version >= 9) {
     const nt = r.uvarint();
@@ -362,10 +371,8 @@ function encodeProduceResponse(w: Writer, v: Init<ProduceResponse>, version: num
       for (const e of x0) encodeProduceResponseTopicProduceResponse(w, e, version);
     }
   }
-  if (version >= 1) {
-    const x1: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
-    w.int32(x1);
-  }
+  const x1: Init<number> = v.throttleTimeMs === undefined ? 0 : v.throttleTimeMs;
+  w.int32(x1);
   if (version >= 9) {
     let nt = 0;
     let b2: Buffer | undefined;
@@ -389,12 +396,22 @@ function encodeProduceResponse(w: Writer, v: Init<ProduceResponse>, version: num
 
 function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): ProduceResponseTopicProduceResponse {
   let f0: string;
-  if (version >= 9) {
-    f0 = r.compactString();
+  if (version <= 12) {
+    if (version >= 9) {
+      f0 = r.compactString();
+    } else {
+      f0 = r.string();
+    }
   } else {
-    f0 = r.string();
+    f0 = "";
   }
-  let f1: ProduceResponsePartitionProduceResponse[];
+  let f1: string;
+  if (version >= 13) {
+    f1 = r.uuid();
+  } else {
+    f1 = ZERO_UUID;
+  }
+  let f2: ProduceResponsePartitionProduceResponse[];
   if (version >= 9) {
     {
       const n = r.compactArrayLength(1);
@@ -403,7 +420,7 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
       } else {
         const a: ProduceResponsePartitionProduceResponse[] = [];
         for (let i = 0; i < n; i++) a.push(decodeProduceResponsePartitionProduceResponse(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   } else {
@@ -414,7 +431,7 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
       } else {
         const a: ProduceResponsePartitionProduceResponse[] = [];
         for (let i = 0; i < n; i++) a.push(decodeProduceResponsePartitionProduceResponse(r, version));
-        f1 = a;
+        f2 = a;
       }
     }
   }
@@ -427,31 +444,38 @@ function decodeProduceResponseTopicProduceResponse(r: Reader, version: number): 
   }
   return {
     name: f0,
-    partitionResponses: f1,
+    topicId: f1,
+    partitionResponses: f2,
   };
 }
 
 function encodeProduceResponseTopicProduceResponse(w: Writer, v: Init<ProduceResponseTopicProduceResponse>, version: number): void {
-  const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 9) {
-    if (x0 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.name: null is not allowed at version ' + version);
-    w.string(x0);
+  if (version <= 12) {
+    const x0: Init<string> = v.name === undefined ? "" : v.name;
+    if (version >= 9) {
+      if (x0 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.name: null is not allowed at version ' + version);
+      w.compactString(x0);
+    } else {
+      if (x0 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.name: null is not allowed at version ' + version);
+      w.string(x0);
+    }
   }
-  const x1: Init<ProduceResponsePartitionProduceResponse[]> = v.partitionResponses === undefined ? [] : v.partitionResponses;
+  if (version >= 13) {
+    const x1: Init<string> = v.topicId === undefined ? ZERO_UUID : v.topicId;
+    w.uuid(x1);
+  }
+  const x2: Init<ProduceResponsePartitionProduceResponse[]> = v.partitionResponses === undefined ? [] : v.partitionResponses;
   if (version >= 9) {
-    if (x1 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.partitionResponses: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.partitionResponses: null is not allowed at version ' + version);
     {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeProduceResponsePartitionProduceResponse(w, e, version);
+      w.compactArrayLength(x2.length);
+      for (const e of x2) encodeProduceResponsePartitionProduceResponse(w, e, version);
     }
   } else {
-    if (x1 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.partitionResponses: null is not allowed at version ' + version);
+    if (x2 === null) throw new EncodeError('ProduceResponseTopicProduceResponse.partitionResponses: null is not allowed at version ' + version);
     {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeProduceResponsePartitionProduceResponse(w, e, version);
+      w.arrayLength(x2.length);
+      for (const e of x2) encodeProduceResponsePartitionProduceResponse(w, e, version);
     }
   }
   if (version >= 9) w.uvarint(0);
@@ -461,12 +485,7 @@ function decodeProduceResponsePartitionProduceResponse(r: Reader, version: numbe
   const f0: number = r.int32();
   const f1: number = r.int16();
   const f2: bigint = r.int64();
-  let f3: bigint;
-  if (version >= 2) {
-    f3 = r.int64();
-  } else {
-    f3 = -1n;
-  }
+  const f3: bigint = r.int64();
   let f4: bigint;
   if (version >= 5) {
     f4 = r.int64();
@@ -552,10 +571,8 @@ function encodeProduceResponsePartitionProduceResponse(w: Writer, v: Init<Produc
   w.int16(x1);
   const x2: Init<bigint> = v.baseOffset === undefined ? 0n : v.baseOffset;
   w.int64(x2);
-  if (version >= 2) {
-    const x3: Init<bigint> = v.logAppendTimeMs === undefined ? -1n : v.logAppendTimeMs;
-    w.int64(x3);
-  }
+  const x3: Init<bigint> = v.logAppendTimeMs === undefined ? -1n : v.logAppendTimeMs;
+  w.int64(x3);
   if (version >= 5) {
     const x4: Init<bigint> = v.logStartOffset === undefined ? -1n : v.logStartOffset;
     w.int64(x4);

@@ -146,6 +146,7 @@ export interface ReadShareGroupStateSummaryResponsePartitionResult {
   errorCode: number;
   errorMessage: string | null;
   stateEpoch: number;
+  leaderEpoch: number;
   startOffset: bigint;
 }
 
@@ -238,7 +239,8 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, vers
   const f1: number = r.int16();
   const f2: string | null = r.compactNullableString();
   const f3: number = r.int32();
-  const f4: bigint = r.int64();
+  const f4: number = r.int32();
+  const f5: bigint = r.int64();
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -249,7 +251,8 @@ function decodeReadShareGroupStateSummaryResponsePartitionResult(r: Reader, vers
     errorCode: f1,
     errorMessage: f2,
     stateEpoch: f3,
-    startOffset: f4,
+    leaderEpoch: f4,
+    startOffset: f5,
   };
 }
 
@@ -262,7 +265,9 @@ function encodeReadShareGroupStateSummaryResponsePartitionResult(w: Writer, v: I
   w.compactNullableString(x2);
   const x3: Init<number> = v.stateEpoch === undefined ? 0 : v.stateEpoch;
   w.int32(x3);
-  const x4: Init<bigint> = v.startOffset === undefined ? 0n : v.startOffset;
-  w.int64(x4);
+  const x4: Init<number> = v.leaderEpoch === undefined ? 0 : v.leaderEpoch;
+  w.int32(x4);
+  const x5: Init<bigint> = v.startOffset === undefined ? 0n : v.startOffset;
+  w.int64(x5);
   w.uvarint(0);
 }

@@ -15,15 +15,15 @@ export interface RenewDelegationTokenRequest {
 export const RenewDelegationTokenRequest: MessageCodec<RenewDelegationTokenRequest> = {
   name: 'RenewDelegationTokenRequest',
   apiKey: 39,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): RenewDelegationTokenRequest {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('RenewDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('RenewDelegationTokenRequest: unsupported version ' + version);
     return decodeRenewDelegationTokenRequest(r, version);
   },
   encode(w: Writer, value: Init<RenewDelegationTokenRequest>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('RenewDelegationTokenRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('RenewDelegationTokenRequest: unsupported version ' + version);
     encodeRenewDelegationTokenRequest(w, value, version);
   },
 };
@@ -72,15 +72,15 @@ export interface RenewDelegationTokenResponse {
 export const RenewDelegationTokenResponse: MessageCodec<RenewDelegationTokenResponse> = {
   name: 'RenewDelegationTokenResponse',
   apiKey: 39,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): RenewDelegationTokenResponse {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('RenewDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('RenewDelegationTokenResponse: unsupported version ' + version);
     return decodeRenewDelegationTokenResponse(r, version);
   },
   encode(w: Writer, value: Init<RenewDelegationTokenResponse>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('RenewDelegationTokenResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('RenewDelegationTokenResponse: unsupported version ' + version);
     encodeRenewDelegationTokenResponse(w, value, version);
   },
 };

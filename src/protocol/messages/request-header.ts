@@ -15,15 +15,15 @@ export interface RequestHeader {
 export const RequestHeader: MessageCodec<RequestHeader> = {
   name: 'RequestHeader',
   apiKey: -1,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 2,
   flexibleMinVersion: 2,
   decode(r: Reader, version: number): RequestHeader {
-    if (!(version >= 0 && version <= 2)) throw new DecodeError('RequestHeader: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new DecodeError('RequestHeader: unsupported version ' + version);
     return decodeRequestHeader(r, version);
   },
   encode(w: Writer, value: Init<RequestHeader>, version: number): void {
-    if (!(version >= 0 && version <= 2)) throw new EncodeError('RequestHeader: unsupported version ' + version);
+    if (!(version >= 1 && version <= 2)) throw new EncodeError('RequestHeader: unsupported version ' + version);
     encodeRequestHeader(w, value, version);
   },
 };
@@ -32,12 +32,7 @@ function decodeRequestHeader(r: Reader, version: number): RequestHeader {
   const f0: number = r.int16();
   const f1: number = r.int16();
   const f2: number = r.int32();
-  let f3: string | null;
-  if (version >= 1) {
-    f3 = r.nullableString();
-  } else {
-    f3 = "";
-  }
+  const f3: string | null = r.nullableString();
   if (version >= 2) {
     const nt = r.uvarint();
     for (let ti = 0; ti < nt; ti++) {
@@ -60,9 +55,7 @@ function encodeRequestHeader(w: Writer, v: Init<RequestHeader>, version: number)
   w.int16(x1);
   const x2: Init<number> = v.correlationId === undefined ? 0 : v.correlationId;
   w.int32(x2);
-  if (version >= 1) {
-    const x3: Init<string | null> = v.clientId === undefined ? "" : v.clientId;
-    w.nullableString(x3);
-  }
+  const x3: Init<string | null> = v.clientId === undefined ? "" : v.clientId;
+  w.nullableString(x3);
   if (version >= 2) w.uvarint(0);
 }

@@ -32,15 +32,15 @@ export interface ShareAcknowledgeRequestAcknowledgementBatch {
 export const ShareAcknowledgeRequest: MessageCodec<ShareAcknowledgeRequest> = {
   name: 'ShareAcknowledgeRequest',
   apiKey: 79,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareAcknowledgeRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareAcknowledgeRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareAcknowledgeRequest: unsupported version ' + version);
     return decodeShareAcknowledgeRequest(r, version);
   },
   encode(w: Writer, value: Init<ShareAcknowledgeRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareAcknowledgeRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareAcknowledgeRequest: unsupported version ' + version);
     encodeShareAcknowledgeRequest(w, value, version);
   },
 };
@@ -236,15 +236,15 @@ export interface ShareAcknowledgeResponseNodeEndpoint {
 export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = {
   name: 'ShareAcknowledgeResponse',
   apiKey: 79,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareAcknowledgeResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareAcknowledgeResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareAcknowledgeResponse: unsupported version ' + version);
     return decodeShareAcknowledgeResponse(r, version);
   },
   encode(w: Writer, value: Init<ShareAcknowledgeResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareAcknowledgeResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareAcknowledgeResponse: unsupported version ' + version);
     encodeShareAcknowledgeResponse(w, value, version);
   },
 };

@@ -6,6 +6,8 @@ import type { Reader } from '../codec/reader.js';
 import type { Records, Writer } from '../codec/writer.js';
 import { ZERO_UUID } from '../codec/uuid.js';
 
+const EMPTY_BYTES: Buffer = Buffer.alloc(0);
+
 export interface ShareFetchRequest {
   groupId: string | null;
   memberId: string | null;
@@ -13,6 +15,8 @@ export interface ShareFetchRequest {
   maxWaitMs: number;
   minBytes: number;
   maxBytes: number;
+  maxRecords: number;
+  batchSize: number;
   topics: ShareFetchRequestFetchTopic[];
   forgottenTopicsData: ShareFetchRequestForgottenTopic[];
 }
@@ -42,15 +46,15 @@ export interface ShareFetchRequestForgottenTopic {
 export const ShareFetchRequest: MessageCodec<ShareFetchRequest> = {
   name: 'ShareFetchRequest',
   apiKey: 78,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareFetchRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareFetchRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareFetchRequest: unsupported version ' + version);
     return decodeShareFetchRequest(r, version);
   },
   encode(w: Writer, value: Init<ShareFetchRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareFetchRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareFetchRequest: unsupported version ' + version);
     encodeShareFetchRequest(w, value, version);
   },
 };
@@ -62,7 +66,9 @@ function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest 
   const f3: number = r.int32();
   const f4: number = r.int32();
   const f5: number = r.int32();
-  let f6: ShareFetchRequestFetchTopic[];
+  const f6: number = r.int32();
+  const f7: number = r.int32();
+  let f8: ShareFetchRequestFetchTopic[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -70,10 +76,10 @@ function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest 
     } else {
       const a: ShareFetchRequestFetchTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestFetchTopic(r, version));
-      f6 = a;
+      f8 = a;
     }
   }
-  let f7: ShareFetchRequestForgottenTopic[];
+  let f9: ShareFetchRequestForgottenTopic[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -81,7 +87,7 @@ function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest 
     } else {
       const a: ShareFetchRequestForgottenTopic[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchRequestForgottenTopic(r, version));
-      f7 = a;
+      f9 = a;
     }
   }
   const nt = r.uvarint();
@@ -96,8 +102,10 @@ function decodeShareFetchRequest(r: Reader, version: number): ShareFetchRequest 
     maxWaitMs: f3,
     minBytes: f4,
     maxBytes: f5,
-    topics: f6,
-    forgottenTopicsData: f7,
+    maxRecords: f6,
+    batchSize: f7,
+    topics: f8,
+    forgottenTopicsData: f9,
   };
 }
 
@@ -114,17 +122,21 @@ function encodeShareFetchRequest(w: Writer, v: Init<ShareFetchRequest>, version:
   w.int32(x4);
   const x5: Init<number> = v.maxBytes === undefined ? 2147483647 : v.maxBytes;
   w.int32(x5);
-  const x6: Init<ShareFetchRequestFetchTopic[]> = v.topics === undefined ? [] : v.topics;
-  if (x6 === null) throw new EncodeError('ShareFetchRequest.topics: null is not allowed at version ' + version);
+  const x6: Init<number> = v.maxRecords === undefined ? 0 : v.maxRecords;
+  w.int32(x6);
+  const x7: Init<number> = v.batchSize === undefined ? 0 : v.batchSize;
+  w.int32(x7);
+  const x8: Init<ShareFetchRequestFetchTopic[]> = v.topics === undefined ? [] : v.topics;
+  if (x8 === null) throw new EncodeError('ShareFetchRequest.topics: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x6.length);
-    for (const e of x6) encodeShareFetchRequestFetchTopic(w, e, version);
+    w.compactArrayLength(x8.length);
+    for (const e of x8) encodeShareFetchRequestFetchTopic(w, e, version);
   }
-  const x7: Init<ShareFetchRequestForgottenTopic[]> = v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData;
-  if (x7 === null) throw new EncodeError('ShareFetchRequest.forgottenTopicsData: null is not allowed at version ' + version);
+  const x9: Init<ShareFetchRequestForgottenTopic[]> = v.forgottenTopicsData === undefined ? [] : v.forgottenTopicsData;
+  if (x9 === null) throw new EncodeError('ShareFetchRequest.forgottenTopicsData: null is not allowed at version ' + version);
   {
-    w.compactArrayLength(x7.length);
-    for (const e of x7) encodeShareFetchRequestForgottenTopic(w, e, version);
+    w.compactArrayLength(x9.length);
+    for (const e of x9) encodeShareFetchRequestForgottenTopic(w, e, version);
   }
   w.uvarint(0);
 }
@@ -167,7 +179,7 @@ function encodeShareFetchRequestFetchTopic(w: Writer, v: Init<ShareFetchRequestF
 
 function decodeShareFetchRequestFetchPartition(r: Reader, version: number): ShareFetchRequestFetchPartition {
   const f0: number = r.int32();
-  const f1: number = r.int32();
+  let f1: number = 0;
   let f2: ShareFetchRequestAcknowledgementBatch[];
   {
     const n = r.compactArrayLength(1);
@@ -194,8 +206,6 @@ function decodeShareFetchRequestFetchPartition(r: Reader, version: number): Shar
 function encodeShareFetchRequestFetchPartition(w: Writer, v: Init<ShareFetchRequestFetchPartition>, version: number): void {
   const x0: Init<number> = v.partitionIndex === undefined ? 0 : v.partitionIndex;
   w.int32(x0);
-  const x1: Init<number> = v.partitionMaxBytes === undefined ? 0 : v.partitionMaxBytes;
-  w.int32(x1);
   const x2: Init<ShareFetchRequestAcknowledgementBatch[]> = v.acknowledgementBatches === undefined ? [] : v.acknowledgementBatches;
   if (x2 === null) throw new EncodeError('ShareFetchRequestFetchPartition.acknowledgementBatches: null is not allowed at version ' + version);
   {
@@ -285,6 +295,7 @@ export interface ShareFetchResponse {
   throttleTimeMs: number;
   errorCode: number;
   errorMessage: string | null;
+  acquisitionLockTimeoutMs: number;
   responses: ShareFetchResponseShareFetchableTopicResponse[];
   nodeEndpoints: ShareFetchResponseNodeEndpoint[];
 }
@@ -301,7 +312,7 @@ export interface ShareFetchResponsePartitionData {
   acknowledgeErrorCode: number;
   acknowledgeErrorMessage: string | null;
   currentLeader: ShareFetchResponseLeaderIdAndEpoch;
-  records: Records | null;
+  records: Records;
   acquiredRecords: ShareFetchResponseAcquiredRecords[];
 }
 
@@ -326,15 +337,15 @@ export interface ShareFetchResponseNodeEndpoint {
 export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = {
   name: 'ShareFetchResponse',
   apiKey: 78,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareFetchResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareFetchResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareFetchResponse: unsupported version ' + version);
     return decodeShareFetchResponse(r, version);
   },
   encode(w: Writer, value: Init<ShareFetchResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareFetchResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareFetchResponse: unsupported version ' + version);
     encodeShareFetchResponse(w, value, version);
   },
 };
@@ -343,7 +354,8 @@ function decodeShareFetchResponse(r: Reader, version: number): ShareFetchRespons
   const f0: number = r.int32();
   const f1: number = r.int16();
   const f2: string | null = r.compactNullableString();
-  let f3: ShareFetchResponseShareFetchableTopicResponse[];
+  const f3: number = r.int32();
+  let f4: ShareFetchResponseShareFetchableTopicResponse[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -351,10 +363,10 @@ function decodeShareFetchResponse(r: Reader, version: number): ShareFetchRespons
     } else {
       const a: ShareFetchResponseShareFetchableTopicResponse[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponseShareFetchableTopicResponse(r, version));
-      f3 = a;
+      f4 = a;
     }
   }
-  let f4: ShareFetchResponseNodeEndpoint[];
+  let f5: ShareFetchResponseNodeEndpoint[];
   {
     const n = r.compactArrayLength(1);
     if (n < 0) {
@@ -362,7 +374,7 @@ function decodeShareFetchResponse(r: Reader, version: number): ShareFetchRespons
     } else {
       const a: ShareFetchResponseNodeEndpoint[] = [];
       for (let i = 0; i < n; i++) a.push(decodeShareFetchResponseNodeEndpoint(r, version));
-      f4 = a;
+      f5 = a;
     }
   }
   const nt = r.uvarint();
@@ -374,8 +386,9 @@ function decodeShareFetchResponse(r: Reader, version: number): ShareFetchRespons
     throttleTimeMs: f0,
     errorCode: f1,
     errorMessage: f2,
-    responses: f3,
-    nodeEndpoints: f4,
+    acquisitionLockTimeoutMs: f3,
+    responses: f4,
+    nodeEndpoints: f5,
   };
 }
 
@@ -386,17 +399,19 @@ function encodeShareFetchResponse(w: Writer, v: Init<ShareFetchResponse>, versio
   w.int16(x1);
   const x2: Init<string | null> = v.errorMessage === undefined ? null : v.errorMessage;
   w.compactNullableString(x2);
-  const x3: Init<ShareFetchResponseShareFetchableTopicResponse[]> = v.responses === undefined ? [] : v.responses;
-  if (x3 === null) throw new EncodeError('ShareFetchResponse.responses: null is not allowed at version ' + version);
-  {
-    w.compactArrayLength(x3.length);
-    for (const e of x3) encodeShareFetchResponseShareFetchableTopicResponse(w, e, version);
-  }
-  const x4: Init<ShareFetchResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
-  if (x4 === null) throw new EncodeError('ShareFetchResponse.nodeEndpoints: null is not allowed at version ' + version);
+  const x3: Init<number> = v.acquisitionLockTimeoutMs === undefined ? 0 : v.acquisitionLockTimeoutMs;
+  w.int32(x3);
+  const x4: Init<ShareFetchResponseShareFetchableTopicResponse[]> = v.responses === undefined ? [] : v.responses;
+  if (x4 === null) throw new EncodeError('ShareFetchResponse.responses: null is not allowed at version ' + version);
   {
     w.compactArrayLength(x4.length);
-    for (const e of x4) encodeShareFetchResponseNodeEndpoint(w, e, version);
+    for (const e of x4) encodeShareFetchResponseShareFetchableTopicResponse(w, e, version);
+  }
+  const x5: Init<ShareFetchResponseNodeEndpoint[]> = v.nodeEndpoints === undefined ? [] : v.nodeEndpoints;
+  if (x5 === null) throw new EncodeError('ShareFetchResponse.nodeEndpoints: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x5.length);
+    for (const e of x5) encodeShareFetchResponseNodeEndpoint(w, e, version);
   }
   w.uvarint(0);
 }
@@ -444,7 +459,7 @@ function decodeShareFetchResponsePartitionData(r: Reader, version: number): Shar
   const f3: number = r.int16();
   const f4: string | null = r.compactNullableString();
   const f5: ShareFetchResponseLeaderIdAndEpoch = decodeShareFetchResponseLeaderIdAndEpoch(r, version);
-  const f6: Records | null = r.compactNullableBytes();
+  const f6: Records = r.compactBytes();
   let f7: ShareFetchResponseAcquiredRecords[];
   {
     const n = r.compactArrayLength(1);
@@ -487,7 +502,8 @@ function encodeShareFetchResponsePartitionData(w: Writer, v: Init<ShareFetchResp
   const x5: Init<ShareFetchResponseLeaderIdAndEpoch> = v.currentLeader === undefined ? {} : v.currentLeader;
   if (x5 === null) throw new EncodeError('ShareFetchResponsePartitionData.currentLeader: null is not allowed at version ' + version);
   encodeShareFetchResponseLeaderIdAndEpoch(w, x5, version);
-  const x6: Init<Records | null> = v.records === undefined ? null : v.records;
+  const x6: Init<Records> = v.records === undefined ? EMPTY_BYTES : v.records;
+  if (x6 === null) throw new EncodeError('ShareFetchResponsePartitionData.records: null is not allowed at version ' + version);
   w.nullableRecords(x6, true);
   const x7: Init<ShareFetchResponseAcquiredRecords[]> = v.acquiredRecords === undefined ? [] : v.acquiredRecords;
   if (x7 === null) throw new EncodeError('ShareFetchResponsePartitionData.acquiredRecords: null is not allowed at version ' + version);

@@ -14,15 +14,15 @@ export interface ShareGroupDescribeRequest {
 export const ShareGroupDescribeRequest: MessageCodec<ShareGroupDescribeRequest> = {
   name: 'ShareGroupDescribeRequest',
   apiKey: 77,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareGroupDescribeRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareGroupDescribeRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareGroupDescribeRequest: unsupported version ' + version);
     return decodeShareGroupDescribeRequest(r, version);
   },
   encode(w: Writer, value: Init<ShareGroupDescribeRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareGroupDescribeRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareGroupDescribeRequest: unsupported version ' + version);
     encodeShareGroupDescribeRequest(w, value, version);
   },
 };
@@ -103,15 +103,15 @@ export interface ShareGroupDescribeResponseTopicPartitions {
 export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse> = {
   name: 'ShareGroupDescribeResponse',
   apiKey: 77,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareGroupDescribeResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareGroupDescribeResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareGroupDescribeResponse: unsupported version ' + version);
     return decodeShareGroupDescribeResponse(r, version);
   },
   encode(w: Writer, value: Init<ShareGroupDescribeResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareGroupDescribeResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareGroupDescribeResponse: unsupported version ' + version);
     encodeShareGroupDescribeResponse(w, value, version);
   },
 };

@@ -17,15 +17,15 @@ export interface ShareGroupHeartbeatRequest {
 export const ShareGroupHeartbeatRequest: MessageCodec<ShareGroupHeartbeatRequest> = {
   name: 'ShareGroupHeartbeatRequest',
   apiKey: 76,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareGroupHeartbeatRequest {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareGroupHeartbeatRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareGroupHeartbeatRequest: unsupported version ' + version);
     return decodeShareGroupHeartbeatRequest(r, version);
   },
   encode(w: Writer, value: Init<ShareGroupHeartbeatRequest>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareGroupHeartbeatRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareGroupHeartbeatRequest: unsupported version ' + version);
     encodeShareGroupHeartbeatRequest(w, value, version);
   },
 };
@@ -103,15 +103,15 @@ export interface ShareGroupHeartbeatResponseTopicPartitions {
 export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatResponse> = {
   name: 'ShareGroupHeartbeatResponse',
   apiKey: 76,
-  minVersion: 0,
-  maxVersion: 0,
+  minVersion: 1,
+  maxVersion: 1,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): ShareGroupHeartbeatResponse {
-    if (!(version >= 0 && version <= 0)) throw new DecodeError('ShareGroupHeartbeatResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('ShareGroupHeartbeatResponse: unsupported version ' + version);
     return decodeShareGroupHeartbeatResponse(r, version);
   },
   encode(w: Writer, value: Init<ShareGroupHeartbeatResponse>, version: number): void {
-    if (!(version >= 0 && version <= 0)) throw new EncodeError('ShareGroupHeartbeatResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('ShareGroupHeartbeatResponse: unsupported version ' + version);
     encodeShareGroupHeartbeatResponse(w, value, version);
   },
 };

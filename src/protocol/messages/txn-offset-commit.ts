@@ -32,14 +32,14 @@ export const TxnOffsetCommitRequest: MessageCodec<TxnOffsetCommitRequest> = {
   name: 'TxnOffsetCommitRequest',
   apiKey: 28,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleMinVersion: 3,
   decode(r: Reader, version: number): TxnOffsetCommitRequest {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('TxnOffsetCommitRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 5)) throw new DecodeError('TxnOffsetCommitRequest: unsupported version ' + version);
     return decodeTxnOffsetCommitRequest(r, version);
   },
   encode(w: Writer, value: Init<TxnOffsetCommitRequest>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('TxnOffsetCommitRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 5)) throw new EncodeError('TxnOffsetCommitRequest: unsupported version ' + version);
     encodeTxnOffsetCommitRequest(w, value, version);
   },
 };
@@ -308,14 +308,14 @@ export const TxnOffsetCommitResponse: MessageCodec<TxnOffsetCommitResponse> = {
   name: 'TxnOffsetCommitResponse',
   apiKey: 28,
   minVersion: 0,
-  maxVersion: 4,
+  maxVersion: 5,
   flexibleMinVersion: 3,
   decode(r: Reader, version: number): TxnOffsetCommitResponse {
-    if (!(version >= 0 && version <= 4)) throw new DecodeError('TxnOffsetCommitResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 5)) throw new DecodeError('TxnOffsetCommitResponse: unsupported version ' + version);
     return decodeTxnOffsetCommitResponse(r, version);
   },
   encode(w: Writer, value: Init<TxnOffsetCommitResponse>, version: number): void {
-    if (!(version >= 0 && version <= 4)) throw new EncodeError('TxnOffsetCommitResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 5)) throw new EncodeError('TxnOffsetCommitResponse: unsupported version ' + version);
     encodeTxnOffsetCommitResponse(w, value, version);
   },
 };

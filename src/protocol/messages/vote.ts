@@ -19,26 +19,27 @@ export interface VoteRequestTopicData {
 
 export interface VoteRequestPartitionData {
   partitionIndex: number;
-  candidateEpoch: number;
-  candidateId: number;
-  candidateDirectoryId: string;
+  replicaEpoch: number;
+  replicaId: number;
+  replicaDirectoryId: string;
   voterDirectoryId: string;
   lastOffsetEpoch: number;
   lastOffset: bigint;
+  preVote: boolean;
 }
 
 export const VoteRequest: MessageCodec<VoteRequest> = {
   name: 'VoteRequest',
   apiKey: 52,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): VoteRequest {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('VoteRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('VoteRequest: unsupported version ' + version);
     return decodeVoteRequest(r, version);
   },
   encode(w: Writer, value: Init<VoteRequest>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('VoteRequest: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('VoteRequest: unsupported version ' + version);
     encodeVoteRequest(w, value, version);
   },
 };
@@ -145,6 +146,12 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
   }
   const f5: number = r.int32();
   const f6: bigint = r.int64();
+  let f7: boolean;
+  if (version >= 2) {
+    f7 = r.bool();
+  } else {
+    f7 = false;
+  }
   const nt = r.uvarint();
   for (let ti = 0; ti < nt; ti++) {
     r.uvarint();
@@ -152,24 +159,25 @@ function decodeVoteRequestPartitionData(r: Reader, version: number): VoteRequest
   }
   return {
     partitionIndex: f0,
-    candidateEpoch: f1,
-    candidateId: f2,
-    candidateDirectoryId: f3,
+    replicaEpoch: f1,
+    replicaId: f2,
+    replicaDirectoryId: f3,
     voterDirectoryId: f4,
     lastOffsetEpoch: f5,
     lastOffset: f6,
+    preVote: f7,
   };
 }
 
 function encodeVoteRequestPartitionData(w: Writer, v: Init<VoteRequestPartitionData>, version: number): void {
   const x0: Init<number> = v.partitionIndex === undefined ? 0 : v.partitionIndex;
   w.int32(x0);
-  const x1: Init<number> = v.candidateEpoch === undefined ? 0 : v.candidateEpoch;
+  const x1: Init<number> = v.replicaEpoch === undefined ? 0 : v.replicaEpoch;
   w.int32(x1);
-  const x2: Init<number> = v.candidateId === undefined ? 0 : v.candidateId;
+  const x2: Init<number> = v.replicaId === undefined ? 0 : v.replicaId;
   w.int32(x2);
   if (version >= 1) {
-    const x3: Init<string> = v.candidateDirectoryId === undefined ? ZERO_UUID : v.candidateDirectoryId;
+    const x3: Init<string> = v.replicaDirectoryId === undefined ? ZERO_UUID : v.replicaDirectoryId;
     w.uuid(x3);
   }
   if (version >= 1) {
@@ -180,6 +188,10 @@ function encodeVoteRequestPartitionData(w: Writer, v: Init<VoteRequestPartitionD
   w.int32(x5);
   const x6: Init<bigint> = v.lastOffset === undefined ? 0n : v.lastOffset;
   w.int64(x6);
+  if (version >= 2) {
+    const x7: Init<boolean> = v.preVote === undefined ? false : v.preVote;
+    w.bool(x7);
+  }
   w.uvarint(0);
 }
 
@@ -212,14 +224,14 @@ export const VoteResponse: MessageCodec<VoteResponse> = {
   name: 'VoteResponse',
   apiKey: 52,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   flexibleMinVersion: 0,
   decode(r: Reader, version: number): VoteResponse {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('VoteResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new DecodeError('VoteResponse: unsupported version ' + version);
     return decodeVoteResponse(r, version);
   },
   encode(w: Writer, value: Init<VoteResponse>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('VoteResponse: unsupported version ' + version);
+    if (!(version >= 0 && version <= 2)) throw new EncodeError('VoteResponse: unsupported version ' + version);
     encodeVoteResponse(w, value, version);
   },
 };

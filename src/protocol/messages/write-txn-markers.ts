@@ -25,50 +25,35 @@ export interface WriteTxnMarkersRequestWritableTxnMarkerTopic {
 export const WriteTxnMarkersRequest: MessageCodec<WriteTxnMarkersRequest> = {
   name: 'WriteTxnMarkersRequest',
   apiKey: 27,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 1,
   flexibleMinVersion: 1,
   decode(r: Reader, version: number): WriteTxnMarkersRequest {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('WriteTxnMarkersRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('WriteTxnMarkersRequest: unsupported version ' + version);
     return decodeWriteTxnMarkersRequest(r, version);
   },
   encode(w: Writer, value: Init<WriteTxnMarkersRequest>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('WriteTxnMarkersRequest: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('WriteTxnMarkersRequest: unsupported version ' + version);
     encodeWriteTxnMarkersRequest(w, value, version);
   },
 };
 
 function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarkersRequest {
   let f0: WriteTxnMarkersRequestWritableTxnMarker[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarker(r, version));
-        f0 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarker(r, version));
-        f0 = a;
-      }
+  {
+    const n = r.compactArrayLength(1);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
+    } else {
+      const a: WriteTxnMarkersRequestWritableTxnMarker[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarker(r, version));
+      f0 = a;
     }
   }
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     markers: f0,
@@ -77,20 +62,12 @@ function decodeWriteTxnMarkersRequest(r: Reader, version: number): WriteTxnMarke
 
 function encodeWriteTxnMarkersRequest(w: Writer, v: Init<WriteTxnMarkersRequest>, version: number): void {
   const x0: Init<WriteTxnMarkersRequestWritableTxnMarker[]> = v.markers === undefined ? [] : v.markers;
-  if (version >= 1) {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x0.length);
-      for (const e of x0) encodeWriteTxnMarkersRequestWritableTxnMarker(w, e, version);
-    }
-  } else {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x0.length);
-      for (const e of x0) encodeWriteTxnMarkersRequestWritableTxnMarker(w, e, version);
-    }
+  if (x0 === null) throw new EncodeError('WriteTxnMarkersRequest.markers: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x0.length);
+    for (const e of x0) encodeWriteTxnMarkersRequestWritableTxnMarker(w, e, version);
   }
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarker {
@@ -98,36 +75,21 @@ function decodeWriteTxnMarkersRequestWritableTxnMarker(r: Reader, version: numbe
   const f1: number = r.int16();
   const f2: boolean = r.bool();
   let f3: WriteTxnMarkersRequestWritableTxnMarkerTopic[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
-        f3 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
-        f3 = a;
-      }
+  {
+    const n = r.compactArrayLength(1);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
+    } else {
+      const a: WriteTxnMarkersRequestWritableTxnMarkerTopic[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r, version));
+      f3 = a;
     }
   }
   const f4: number = r.int32();
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     producerId: f0,
@@ -146,61 +108,33 @@ function encodeWriteTxnMarkersRequestWritableTxnMarker(w: Writer, v: Init<WriteT
   const x2: Init<boolean> = v.transactionResult === undefined ? false : v.transactionResult;
   w.bool(x2);
   const x3: Init<WriteTxnMarkersRequestWritableTxnMarkerTopic[]> = v.topics === undefined ? [] : v.topics;
-  if (version >= 1) {
-    if (x3 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x3.length);
-      for (const e of x3) encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, e, version);
-    }
-  } else {
-    if (x3 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x3.length);
-      for (const e of x3) encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, e, version);
-    }
+  if (x3 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarker.topics: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x3.length);
+    for (const e of x3) encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w, e, version);
   }
   const x4: Init<number> = v.coordinatorEpoch === undefined ? 0 : v.coordinatorEpoch;
   w.int32(x4);
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: number): WriteTxnMarkersRequestWritableTxnMarkerTopic {
-  let f0: string;
-  if (version >= 1) {
-    f0 = r.compactString();
-  } else {
-    f0 = r.string();
-  }
+  const f0: string = r.compactString();
   let f1: number[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(4);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
-      } else {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
-        f1 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(4);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
-      } else {
-        const a: number[] = [];
-        for (let i = 0; i < n; i++) a.push(r.int32());
-        f1 = a;
-      }
+  {
+    const n = r.compactArrayLength(4);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
+    } else {
+      const a: number[] = [];
+      for (let i = 0; i < n; i++) a.push(r.int32());
+      f1 = a;
     }
   }
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     name: f0,
@@ -210,28 +144,15 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: 
 
 function encodeWriteTxnMarkersRequestWritableTxnMarkerTopic(w: Writer, v: Init<WriteTxnMarkersRequestWritableTxnMarkerTopic>, version: number): void {
   const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 1) {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.name: null is not allowed at version ' + version);
-    w.string(x0);
-  }
+  if (x0 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.name: null is not allowed at version ' + version);
+  w.compactString(x0);
   const x1: Init<number[]> = v.partitionIndexes === undefined ? [] : v.partitionIndexes;
-  if (version >= 1) {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) w.int32(e);
-    }
-  } else {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x1.length);
-      for (const e of x1) w.int32(e);
-    }
+  if (x1 === null) throw new EncodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x1.length);
+    for (const e of x1) w.int32(e);
   }
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 export interface WriteTxnMarkersResponse {
@@ -256,50 +177,35 @@ export interface WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
 export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = {
   name: 'WriteTxnMarkersResponse',
   apiKey: 27,
-  minVersion: 0,
+  minVersion: 1,
   maxVersion: 1,
   flexibleMinVersion: 1,
   decode(r: Reader, version: number): WriteTxnMarkersResponse {
-    if (!(version >= 0 && version <= 1)) throw new DecodeError('WriteTxnMarkersResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new DecodeError('WriteTxnMarkersResponse: unsupported version ' + version);
     return decodeWriteTxnMarkersResponse(r, version);
   },
   encode(w: Writer, value: Init<WriteTxnMarkersResponse>, version: number): void {
-    if (!(version >= 0 && version <= 1)) throw new EncodeError('WriteTxnMarkersResponse: unsupported version ' + version);
+    if (!(version >= 1 && version <= 1)) throw new EncodeError('WriteTxnMarkersResponse: unsupported version ' + version);
     encodeWriteTxnMarkersResponse(w, value, version);
   },
 };
 
 function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMarkersResponse {
   let f0: WriteTxnMarkersResponseWritableTxnMarkerResult[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
-        f0 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
-        f0 = a;
-      }
+  {
+    const n = r.compactArrayLength(1);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
+    } else {
+      const a: WriteTxnMarkersResponseWritableTxnMarkerResult[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r, version));
+      f0 = a;
     }
   }
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     markers: f0,
@@ -308,54 +214,31 @@ function decodeWriteTxnMarkersResponse(r: Reader, version: number): WriteTxnMark
 
 function encodeWriteTxnMarkersResponse(w: Writer, v: Init<WriteTxnMarkersResponse>, version: number): void {
   const x0: Init<WriteTxnMarkersResponseWritableTxnMarkerResult[]> = v.markers === undefined ? [] : v.markers;
-  if (version >= 1) {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x0.length);
-      for (const e of x0) encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, e, version);
-    }
-  } else {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x0.length);
-      for (const e of x0) encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, e, version);
-    }
+  if (x0 === null) throw new EncodeError('WriteTxnMarkersResponse.markers: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x0.length);
+    for (const e of x0) encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w, e, version);
   }
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerResult {
   const f0: bigint = r.int64();
   let f1: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
-        f1 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
-        f1 = a;
-      }
+  {
+    const n = r.compactArrayLength(1);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
+    } else {
+      const a: WriteTxnMarkersResponseWritableTxnMarkerTopicResult[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r, version));
+      f1 = a;
     }
   }
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     producerId: f0,
@@ -367,59 +250,31 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerResult(w: Writer, v: Init
   const x0: Init<bigint> = v.producerId === undefined ? 0n : v.producerId;
   w.int64(x0);
   const x1: Init<WriteTxnMarkersResponseWritableTxnMarkerTopicResult[]> = v.topics === undefined ? [] : v.topics;
-  if (version >= 1) {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, e, version);
-    }
-  } else {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, e, version);
-    }
+  if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerResult.topics: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x1.length);
+    for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w, e, version);
   }
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerTopicResult {
-  let f0: string;
-  if (version >= 1) {
-    f0 = r.compactString();
-  } else {
-    f0 = r.string();
-  }
+  const f0: string = r.compactString();
   let f1: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[];
-  if (version >= 1) {
-    {
-      const n = r.compactArrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
-        f1 = a;
-      }
-    }
-  } else {
-    {
-      const n = r.arrayLength(1);
-      if (n < 0) {
-        throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
-      } else {
-        const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
-        for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
-        f1 = a;
-      }
+  {
+    const n = r.compactArrayLength(1);
+    if (n < 0) {
+      throw new DecodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
+    } else {
+      const a: WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[] = [];
+      for (let i = 0; i < n; i++) a.push(decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r, version));
+      f1 = a;
     }
   }
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     name: f0,
@@ -429,39 +284,24 @@ function decodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(r: Reader, ve
 
 function encodeWriteTxnMarkersResponseWritableTxnMarkerTopicResult(w: Writer, v: Init<WriteTxnMarkersResponseWritableTxnMarkerTopicResult>, version: number): void {
   const x0: Init<string> = v.name === undefined ? "" : v.name;
-  if (version >= 1) {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.name: null is not allowed at version ' + version);
-    w.compactString(x0);
-  } else {
-    if (x0 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.name: null is not allowed at version ' + version);
-    w.string(x0);
-  }
+  if (x0 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.name: null is not allowed at version ' + version);
+  w.compactString(x0);
   const x1: Init<WriteTxnMarkersResponseWritableTxnMarkerPartitionResult[]> = v.partitions === undefined ? [] : v.partitions;
-  if (version >= 1) {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
-    {
-      w.compactArrayLength(x1.length);
-      for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, e, version);
-    }
-  } else {
-    if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
-    {
-      w.arrayLength(x1.length);
-      for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, e, version);
-    }
+  if (x1 === null) throw new EncodeError('WriteTxnMarkersResponseWritableTxnMarkerTopicResult.partitions: null is not allowed at version ' + version);
+  {
+    w.compactArrayLength(x1.length);
+    for (const e of x1) encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w, e, version);
   }
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
 
 function decodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(r: Reader, version: number): WriteTxnMarkersResponseWritableTxnMarkerPartitionResult {
   const f0: number = r.int32();
   const f1: number = r.int16();
-  if (version >= 1) {
-    const nt = r.uvarint();
-    for (let ti = 0; ti < nt; ti++) {
-      r.uvarint();
-      r.skip(r.uvarint());
-    }
+  const nt = r.uvarint();
+  for (let ti = 0; ti < nt; ti++) {
+    r.uvarint();
+    r.skip(r.uvarint());
   }
   return {
     partitionIndex: f0,
@@ -474,5 +314,5 @@ function encodeWriteTxnMarkersResponseWritableTxnMarkerPartitionResult(w: Writer
   w.int32(x0);
   const x1: Init<number> = v.errorCode === undefined ? 0 : v.errorCode;
   w.int16(x1);
-  if (version >= 1) w.uvarint(0);
+  w.uvarint(0);
 }
