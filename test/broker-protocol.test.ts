@@ -100,8 +100,8 @@ test('bad frames close only their own connection', async () => {
     [
       'unsupported Metadata version',
       (c) => {
-        const f = c.frame(ApiKey.Metadata, 12, MetadataRequest, { topics: null });
-        f.writeInt16BE(13, 6);
+        const f = c.frame(ApiKey.Metadata, 13, MetadataRequest, { topics: null });
+        f.writeInt16BE(14, 6);
         c.write(f);
       },
     ],

@@ -18,10 +18,13 @@ test('ApiVersions negotiation: the highest version both sides support, for every
   const broker = await testBroker();
   const conn = await Connection.connect({ host: '127.0.0.1', port: broker.port });
   try {
+    // Versions whose semantics the client does not implement (topic ids in Produce v13, …) are never chosen.
+    const clientMax = new Map<number, number>([[ApiKey.Produce, 12], [ApiKey.Metadata, 12], [ApiKey.OffsetCommit, 9], [ApiKey.OffsetFetch, 9], [ApiKey.DescribeGroups, 5], [ApiKey.InitProducerId, 5]]);
     for (const range of supportedApiVersions()) {
-      const ours = API_SPECS.get(range.apiKey)!.maxVersion;
+      const ours = Math.min(API_SPECS.get(range.apiKey)!.maxVersion, clientMax.get(range.apiKey) ?? Infinity);
       assert.equal(conn.version(range.apiKey), Math.min(ours, range.maxVersion), `api ${range.apiKey}`);
     }
+    assert.equal(conn.version(ApiKey.Produce), 12, 'the broker serves v13, the client names topics: v12');
     assert.equal(conn.version(ApiKey.Metadata, 4), 4, 'a caller may cap the version');
     // An API the broker does not offer is refused before anything is sent.
     assert.throws(() => conn.version(ApiKey.DescribeAcls), /does not support/);

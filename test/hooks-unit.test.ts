@@ -342,7 +342,7 @@ describe('the runner', () => {
 
 describe('error responses for refused requests', () => {
   const sampleRequest: Record<number, unknown> = {
-    0: { acks: 1, topicData: [{ name: 't', partitionData: [{ index: 0, records: null }] }] },
+    0: { acks: 1, topicData: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitionData: [{ index: 0, records: null }] }] },
     1: { topics: [{ topic: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0 }] }] },
     2: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     3: { topics: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }] },
@@ -359,6 +359,7 @@ describe('error responses for refused requests', () => {
     37: { topics: [{ name: 't' }] },
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
+    75: { topics: [{ name: 't' }] },
   };
   test('every served API has one, and it encodes at every served version', async () => {
     for (const h of HANDLERS.values()) {

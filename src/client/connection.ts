@@ -56,6 +56,23 @@ export interface ConnectionOptions {
   maxVersions?: ReadonlyMap<number, number>;
 }
 
+/**
+ * Versions newer than this client's code handles, although our codecs (generated from the Kafka 4.1
+ * specs) know them: a version whose semantics the client does not implement is never negotiated.
+ * Produce v13 and OffsetCommit/OffsetFetch v10 name topics by id, Metadata v13 carries a top-level
+ * error the client does not act on (KIP-1102 rebootstrap), DescribeGroups v6 turns an unknown group
+ * into an error the admin API does not expect, InitProducerId v6 is KIP-939's two-phase commit.
+ * Fetch v18 and DescribeCluster v2 change nothing a client sends or reads, so they are allowed.
+ */
+const CLIENT_VERSION_MAX: ReadonlyMap<number, number> = new Map([
+  [ApiKey.Produce, 12],
+  [ApiKey.Metadata, 12],
+  [ApiKey.OffsetCommit, 9],
+  [ApiKey.OffsetFetch, 9],
+  [ApiKey.DescribeGroups, 5],
+  [ApiKey.InitProducerId, 5],
+]);
+
 export interface RequestOptions {
   /** Send at this version instead of the negotiated one. */
   version?: number;
@@ -186,7 +203,7 @@ export class Connection {
   /** The highest version of `apiKey` both we and the broker support. */
   version(apiKey: number, clientMax?: number): number {
     const spec = API_SPECS.get(apiKey);
-    const ours = Math.min(clientMax ?? Infinity, this.maxVersions?.get(apiKey) ?? Infinity, spec?.maxVersion ?? -1);
+    const ours = Math.min(clientMax ?? Infinity, this.maxVersions?.get(apiKey) ?? Infinity, CLIENT_VERSION_MAX.get(apiKey) ?? Infinity, spec?.maxVersion ?? -1);
     const theirs = this.brokerVersions.get(apiKey);
     const name = spec?.name ?? `api ${apiKey}`;
     if (!theirs) throw new UnsupportedVersionError(`the broker at ${this.address} does not support ${name}`);

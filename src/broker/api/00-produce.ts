@@ -1,6 +1,9 @@
 /**
- * Produce (key 0), versions 3–11 (v3 is the first with record batches, magic v2).
- * - Advertised as 0–11, as Apache Kafka 4.0 does (KAFKA-18659): librdkafka before 2.11.1 turns
+ * Produce (key 0), versions 3–13 (v3 is the first with record batches, magic v2).
+ * - v12 is v11 (KIP-890 bumped it to signal implicit partition addition to transactions, which we
+ *   do not have). v13 names topics by id (KIP-516): an id we do not know is UNKNOWN_TOPIC_ID for
+ *   each of its partitions, a known topic with a bad partition UNKNOWN_TOPIC_OR_PARTITION, as Kafka.
+ * - Advertised from v0, as Apache Kafka 4.0 does (KAFKA-18659): librdkafka before 2.11.1 turns
  *   compression off unless the broker advertises Produce v0. Requests at v0–2 are still refused
  *   (the connection closes, as for any unsupported version).
  * - acks must be 0, 1 or -1 (INVALID_REQUIRED_ACKS). With one replica, -1 and 1 wait for the same
@@ -21,11 +24,19 @@ import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';
 import { appendToPartition, type PartitionAppendResult } from '../append.js';
 
+const UNKNOWN_TOPIC_ID: PartitionAppendResult = {
+  errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
+  errorMessage: 'This server does not host this topic ID.',
+  baseOffset: -1,
+  logAppendTimeMs: -1,
+  logStartOffset: -1,
+};
+
 export default defineHandler({
   apiKey: ApiKey.Produce,
   minVersion: 3,
   advertisedMinVersion: 0,
-  maxVersion: 11,
+  maxVersion: 13,
   request: ProduceRequest,
   response: ProduceResponse,
   async handle(req, ctx) {
@@ -42,11 +53,15 @@ export default defineHandler({
         logStartOffset: -1,
       };
     }
-    const pending = req.topicData.map((t) =>
-      t.partitionData.map((p) =>
-        refuse ? Promise.resolve(refuse) : appendToPartition(broker, t.name, p.index, p.records as Buffer | null, ctx.apiVersion, ctx),
-      ),
-    );
+    const byId = ctx.apiVersion >= 13;
+    const pending = req.topicData.map((t) => {
+      const name = byId ? broker.topics.getById(t.topicId)?.name : t.name;
+      return t.partitionData.map((p) => {
+        if (refuse) return Promise.resolve(refuse);
+        if (name === undefined) return Promise.resolve(UNKNOWN_TOPIC_ID);
+        return appendToPartition(broker, name, p.index, p.records as Buffer | null, ctx.apiVersion, ctx);
+      });
+    });
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
     let anyError = false;
     for (let ti = 0; ti < req.topicData.length; ti++) {
@@ -54,6 +69,7 @@ export default defineHandler({
       const results = await Promise.all(pending[ti]!);
       responses.push({
         name: t.name,
+        topicId: t.topicId,
         partitionResponses: results.map((r, i) => {
           if (r.errorCode !== ErrorCode.NONE) anyError = true;
           return {
@@ -80,6 +96,7 @@ export default defineHandler({
     return {
       responses: req.topicData.map((t) => ({
         name: t.name,
+        topicId: t.topicId,
         partitionResponses: t.partitionData.map((p) => ({
           index: p.index,
           errorCode,

@@ -1,11 +1,13 @@
 /**
- * Fetch (key 1), versions 4–17.
+ * Fetch (key 1), versions 4–18 (v0–3 were removed in Kafka 4.0, KIP-896).
  * - Long polling: when less than `min_bytes` is available the request waits up to `max_wait_ms`, woken
  *   by any produce to one of its partitions (broker/waiters.ts); errors answer at once.
  * - Limits: the response holds at most min(`max_bytes`, broker `fetch.max.bytes`) and each partition
  *   at most its `partition_max_bytes`, except that the first batch of the first partition with data is
  *   returned even if larger (KIP-74), so a consumer always makes progress.
  * - Topics by name up to v12, by id from v13 (unknown id: UNKNOWN_TOPIC_ID).
+ * - v18 (KIP-1166) adds a partition's `high_watermark` (tagged) for fetches from replicas, which a
+ *   single broker never gets; a consumer's fetch at v18 is a v17 fetch.
  * - Fetch sessions (KIP-227) are not kept: a full fetch (epoch 0 or -1) is answered in full with
  *   session id 0, which tells the client no session was created, so it keeps sending full fetches;
  *   an incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND, as from a broker whose session
@@ -44,7 +46,7 @@ interface PlannedTopic {
 export default defineHandler({
   apiKey: ApiKey.Fetch,
   minVersion: 4,
-  maxVersion: 17,
+  maxVersion: 18,
   request: FetchRequest,
   response: FetchResponse,
   async handle(req, ctx) {

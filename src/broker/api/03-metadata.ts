@@ -1,5 +1,5 @@
 /**
- * Metadata (key 3), versions 0–12.
+ * Metadata (key 3), versions 0–13.
  * - v0: an empty topic list means all topics; v1+: null means all, empty means none.
  * - Unknown topics are auto-created when the request allows it (v4+ `allow_auto_topic_creation`,
  *   always before v4) and `auto.create.topics.enable` is on, with `num.partitions` partitions. Kafka
@@ -8,6 +8,8 @@
  * - Otherwise UNKNOWN_TOPIC_OR_PARTITION; an illegal name INVALID_TOPIC_EXCEPTION; a lookup by topic
  *   id (v10+, null name) that matches nothing UNKNOWN_TOPIC_ID.
  * - One broker, which leads every partition at leader epoch 0 and is the controller.
+ * - v13's top-level error code (KIP-1102, REBOOTSTRAP_REQUIRED for a client whose view of the
+ *   cluster is stale) is always NONE: a single broker is never stale.
  */
 import { ApiKey, MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -21,7 +23,7 @@ import type { Topic } from '../topics.js';
 export default defineHandler({
   apiKey: ApiKey.Metadata,
   minVersion: 0,
-  maxVersion: 12,
+  maxVersion: 13,
   request: MetadataRequest,
   response: MetadataResponse,
   async handle(req, ctx) {
@@ -42,6 +44,7 @@ export default defineHandler({
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,
+      errorCode: ErrorCode.NONE,
     };
   },
   clientThrottlesFromVersion: 6,

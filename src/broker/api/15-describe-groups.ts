@@ -1,22 +1,33 @@
 /**
- * DescribeGroups (key 15), versions 0–5: state, protocol and members of groups.
+ * DescribeGroups (key 15), versions 0–6: state, protocol and members of groups.
  * - Each member with its client id, host (the connection's address as Kafka prints it,
  *   `/127.0.0.1`) and assignment; its metadata (subscription) and the protocol name only while the
- *   group is Stable, as Kafka shows them. An unknown group is described as Dead with no error.
+ *   group is Stable, as Kafka shows them. An unknown group is described as Dead with no error
+ *   before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and Kafka's message.
  * - v3+ include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value, as
  *   DescribeCluster answers. v4+ group_instance_id of members; v5+ flexible.
  */
 import { ApiKey, DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
   apiKey: ApiKey.DescribeGroups,
   minVersion: 0,
-  maxVersion: 5,
+  maxVersion: 6,
   request: DescribeGroupsRequest,
   response: DescribeGroupsResponse,
   handle(req, ctx) {
-    return { throttleTimeMs: 0, groups: req.groups.map((id) => ctx.broker.groups.describeGroup(id)) };
+    const v = ctx.apiVersion;
+    return {
+      throttleTimeMs: 0,
+      groups: req.groups.map((id) => {
+        const g = ctx.broker.groups.describeGroup(id);
+        // A Dead group is one the coordinator does not have (a deleted group leaves the map as it dies).
+        const notFound = v >= 6 && g.errorCode === ErrorCode.NONE && g.groupState === 'Dead';
+        return notFound ? { ...g, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${id} not found.` } : g;
+      }),
+    };
   },
   clientThrottlesFromVersion: 2,
   errorResponse(req, _v, errorCode) {

@@ -1,5 +1,6 @@
 /**
- * DescribeCluster (key 60), versions 0–1 (KIP-700, KIP-919).
+ * DescribeCluster (key 60), versions 0–2 (KIP-700, KIP-919, KIP-1073).
+ * v2 `include_fenced_brokers` and a broker's `is_fenced`: this broker is never fenced.
  * One broker, which is also the controller. v1 `endpoint_type`: 1 (brokers) is what we are; asking a
  * broker for controllers (2) is MISMATCHED_ENDPOINT_TYPE, any other value UNSUPPORTED_ENDPOINT_TYPE,
  * as Kafka answers. Authorized operations are not computed (no ACLs): Kafka's "not requested" value.
@@ -14,7 +15,7 @@ const CONTROLLER_ENDPOINTS = 2;
 export default defineHandler({
   apiKey: ApiKey.DescribeCluster,
   minVersion: 0,
-  maxVersion: 1,
+  maxVersion: 2,
   request: DescribeClusterRequest,
   response: DescribeClusterResponse,
   handle(req, ctx) {
@@ -35,7 +36,7 @@ export default defineHandler({
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
     };
   },
   // Kafka's DescribeClusterResponse does not override shouldClientThrottle: clients never throttle themselves.

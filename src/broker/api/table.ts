@@ -2,10 +2,10 @@
 import type { HandlerEntry } from '../handler.js';
 
 export const HANDLER_TABLE: readonly HandlerEntry[] = [
-  { apiKey: 0, minVersion: 3, maxVersion: 11, advertisedMinVersion: 0, clientThrottlesFromVersion: 6, load: () => import('./00-produce.js') },
-  { apiKey: 1, minVersion: 4, maxVersion: 17, clientThrottlesFromVersion: 8, load: () => import('./01-fetch.js') },
+  { apiKey: 0, minVersion: 3, maxVersion: 13, advertisedMinVersion: 0, clientThrottlesFromVersion: 6, load: () => import('./00-produce.js') },
+  { apiKey: 1, minVersion: 4, maxVersion: 18, clientThrottlesFromVersion: 8, load: () => import('./01-fetch.js') },
   { apiKey: 2, minVersion: 1, maxVersion: 10, clientThrottlesFromVersion: 3, load: () => import('./02-list-offsets.js') },
-  { apiKey: 3, minVersion: 0, maxVersion: 12, clientThrottlesFromVersion: 6, load: () => import('./03-metadata.js') },
+  { apiKey: 3, minVersion: 0, maxVersion: 13, clientThrottlesFromVersion: 6, load: () => import('./03-metadata.js') },
   { apiKey: 8, minVersion: 2, maxVersion: 9, clientThrottlesFromVersion: 4, load: () => import('./08-offset-commit.js') },
   { apiKey: 9, minVersion: 1, maxVersion: 9, clientThrottlesFromVersion: 4, load: () => import('./09-offset-fetch.js') },
   { apiKey: 10, minVersion: 0, maxVersion: 6, clientThrottlesFromVersion: 2, load: () => import('./10-find-coordinator.js') },
@@ -13,7 +13,7 @@ export const HANDLER_TABLE: readonly HandlerEntry[] = [
   { apiKey: 12, minVersion: 0, maxVersion: 4, clientThrottlesFromVersion: 2, load: () => import('./12-heartbeat.js') },
   { apiKey: 13, minVersion: 0, maxVersion: 5, clientThrottlesFromVersion: 2, load: () => import('./13-leave-group.js') },
   { apiKey: 14, minVersion: 0, maxVersion: 5, clientThrottlesFromVersion: 2, load: () => import('./14-sync-group.js') },
-  { apiKey: 15, minVersion: 0, maxVersion: 5, clientThrottlesFromVersion: 2, load: () => import('./15-describe-groups.js') },
+  { apiKey: 15, minVersion: 0, maxVersion: 6, clientThrottlesFromVersion: 2, load: () => import('./15-describe-groups.js') },
   { apiKey: 16, minVersion: 0, maxVersion: 5, clientThrottlesFromVersion: 2, load: () => import('./16-list-groups.js') },
   { apiKey: 18, minVersion: 0, maxVersion: 4, clientThrottlesFromVersion: 2, load: () => import('./18-api-versions.js') },
   { apiKey: 19, minVersion: 2, maxVersion: 7, clientThrottlesFromVersion: 3, load: () => import('./19-create-topics.js') },
@@ -26,5 +26,6 @@ export const HANDLER_TABLE: readonly HandlerEntry[] = [
   { apiKey: 42, minVersion: 0, maxVersion: 2, clientThrottlesFromVersion: 1, load: () => import('./42-delete-groups.js') },
   { apiKey: 44, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./44-incremental-alter-configs.js') },
   { apiKey: 47, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./47-offset-delete.js') },
-  { apiKey: 60, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: null, load: () => import('./60-describe-cluster.js') },
+  { apiKey: 60, minVersion: 0, maxVersion: 2, clientThrottlesFromVersion: null, load: () => import('./60-describe-cluster.js') },
+  { apiKey: 75, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./75-describe-topic-partitions.js') },
 ];
