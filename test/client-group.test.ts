@@ -11,15 +11,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testBroker } from './helpers/broker.js';
 import type { RunningBroker } from '../src/broker/index.js';
-import { HANDLERS } from '../src/broker/api/index.js';
-import { ApiKey } from '../src/protocol/messages/index.js';
 import { Admin, Consumer, Producer, type ConsumerMessage, type ConsumerOptions, type TopicPartition } from '../src/client/index.js';
 
-/** Group tests need the broker's group coordinator (issue 3); skipped with this reason when it is absent. */
-const GROUP_APIS = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.Heartbeat, ApiKey.LeaveGroup, ApiKey.OffsetCommit, ApiKey.OffsetFetch];
-const handlerKeys = new Set<number>(HANDLERS.keys());
-const missingGroupApis = GROUP_APIS.filter((k) => !handlerKeys.has(k));
-const skipGroups = missingGroupApis.length > 0 ? `the broker has no group coordinator yet (missing API keys ${missingGroupApis.join(', ')})` : false;
 
 async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -32,7 +25,7 @@ async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, w
 const key = (tp: TopicPartition) => `${tp.topic}-${tp.partition}`;
 const sortTps = (tps: TopicPartition[]) => tps.map(key).sort();
 
-describe('client consumer groups', { skip: skipGroups }, () => {
+describe('client consumer groups', () => {
   let broker: RunningBroker;
   let producer: Producer;
   let admin: Admin;
@@ -239,18 +232,14 @@ describe('client consumer groups', { skip: skipGroups }, () => {
     assert.deepEqual(await admin.listGroupOffsets('grp-admin', [topic]), [{ topic, partition: 0, offset: 5 }, { topic, partition: 1, offset: 5 }]);
     await admin.resetGroupOffsets('grp-admin', topic, 'earliest');
     assert.deepEqual((await admin.listGroupOffsets('grp-admin')).map((o) => o.offset), [0, 0]);
-    if (handlerKeys.has(ApiKey.OffsetDelete)) {
-      await admin.deleteGroupOffsets('grp-admin', [{ topic, partition: 1 }]);
-      assert.deepEqual(await admin.listGroupOffsets('grp-admin'), [{ topic, partition: 0, offset: 0 }]);
-    }
-    if (handlerKeys.has(ApiKey.DeleteGroups)) {
-      await admin.deleteGroups(['grp-admin']);
-      assert.ok(!(await admin.listGroups()).some((g) => g.groupId === 'grp-admin'));
-    }
+    await admin.deleteGroupOffsets('grp-admin', [{ topic, partition: 1 }]);
+    assert.deepEqual(await admin.listGroupOffsets('grp-admin'), [{ topic, partition: 0, offset: 0 }]);
+    await admin.deleteGroups(['grp-admin']);
+    assert.ok(!(await admin.listGroups()).some((g) => g.groupId === 'grp-admin'));
   });
 });
 
-test('client consumer group: a broker restart is survived; committed offsets resume without redelivery', { skip: skipGroups }, async () => {
+test('client consumer group: a broker restart is survived; committed offsets resume without redelivery', async () => {
   const { MemoryEngine } = await import('../src/storage/memory/memory-engine.js');
   const engine = new MemoryEngine();
   let broker = await testBroker({ storage: engine, groupInitialRebalanceDelayMs: 0, groupMinSessionTimeoutMs: 100 });

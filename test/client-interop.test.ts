@@ -11,7 +11,6 @@ import { CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import { testBroker } from './helpers/broker.js';
 import { findKcat, requireClient, run, skipUnless } from './helpers/external.js';
 import type { RunningBroker } from '../src/broker/index.js';
-import { HANDLERS } from '../src/broker/api/index.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { Admin, Consumer, Producer, type ConsumerMessage } from '../src/client/index.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -35,8 +34,6 @@ async function storedCodecs(port: number, topic: string): Promise<number[]> {
 }
 
 const kcat = findKcat();
-const hasGroups = [ApiKey.FindCoordinator, ApiKey.JoinGroup, ApiKey.SyncGroup, ApiKey.OffsetFetch].every((k) => HANDLERS.has(k));
-const skipGroups = hasGroups ? false : 'the broker has no group coordinator yet (issue 3)';
 
 async function drain(c: Consumer, n: number, timeoutMs = 10_000): Promise<ConsumerMessage[]> {
   const out: ConsumerMessage[] = [];
@@ -45,7 +42,7 @@ async function drain(c: Consumer, n: number, timeoutMs = 10_000): Promise<Consum
   return out;
 }
 
-describe('client interop: kafkajs', { skip: skipGroups }, () => {
+describe('client interop: kafkajs', () => {
   let broker: RunningBroker;
   let kafka: Kafka;
   before(async () => {

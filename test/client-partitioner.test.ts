@@ -11,7 +11,7 @@ import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
 import { DefaultPartitioner, murmur2, partitionForKey, toPositive } from '../src/client/index.js';
-import { clientsRequired } from './helpers/external.js';
+import { skipOrFail } from './helpers/skips.js';
 
 test('murmur2 matches the vectors of Kafka UtilsTest.testMurmur2', () => {
   const cases: [Buffer, number][] = [
@@ -112,8 +112,7 @@ test('compatibility: the real Java client (kafka-clients from Maven Central) map
   const jar = reason ? null : kafkaClientsClasspath();
   const missing = reason ?? (jar ? null : 'kafka-clients 3.9.1 / slf4j-api jars not available (mvn dependency:get failed)');
   if (missing) {
-    if (clientsRequired()) assert.fail(missing);
-    t.skip(missing);
+    skipOrFail(t, missing);
     return;
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'rafka-murmur-'));

@@ -17,6 +17,7 @@ import { startBrokerProcess, stop, type BrokerProcess } from './helpers/broker-p
 import { tempDir } from './helpers/log-engine.js';
 import { apiVersionsOk, createTopic, mib, produceFrame, rssBytes, sleep } from './helpers/robust.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
+import { skipOrFail } from './helpers/skips.js';
 
 const CONNECTIONS = 2000;
 
@@ -32,7 +33,7 @@ function openFilesLimit(): number | null {
 
 test('2,000 idle connections: broker memory per connection', { timeout: 120_000 }, async (t) => {
   const limit = openFilesLimit();
-  if (limit !== null && limit < 2 * CONNECTIONS + 500) return t.skip(`open files limited to ${limit} (ulimit -n); ${2 * CONNECTIONS + 500} needed`);
+  if (limit !== null && limit < 2 * CONNECTIONS + 500) return skipOrFail(t, `open files limited to ${limit} (ulimit -n); ${2 * CONNECTIONS + 500} needed`);
   const broker = await startBrokerProcess(['--storage', 'memory', '--log-level', 'error'], { env: { RAFKA_STORAGE_PATH: 'null' } });
   const pid = broker.child.pid!;
   const clients: RawClient[] = [];
@@ -42,7 +43,7 @@ test('2,000 idle connections: broker memory per connection', { timeout: 120_000 
     warm.close();
     await sleep(300);
     const before = rssBytes(pid);
-    if (before === null) return t.skip('no /proc/PID/status on this system');
+    if (before === null) return skipOrFail(t, 'no /proc/PID/status on this system');
     for (let i = 0; i < CONNECTIONS; i += 100) {
       const batch = await Promise.all(Array.from({ length: 100 }, () => RawClient.connect(broker.port)));
       await Promise.all(batch.map((c) => apiVersionsOk(c)));
@@ -132,7 +133,7 @@ for (const [label, env] of [
       env: { ...env, RAFKA_LOG_RETENTION_CHECK_INTERVAL_MS: '250' },
     });
     try {
-      if (rssBytes(broker.child.pid!) === null) return t.skip('no /proc/PID/status on this system');
+      if (rssBytes(broker.child.pid!) === null) return skipOrFail(t, 'no /proc/PID/status on this system');
       const r = await flood(broker, 2500);
       const cap = 'RAFKA_QUEUED_MAX_REQUEST_BYTES' in env ? 16 << 20 : 100 << 20;
       t.diagnostic(
