@@ -15,6 +15,11 @@
  * turns (the order rotates from round to round), every client on topics of its own that are deleted
  * at the end of the round, so that a burst of load from elsewhere on the machine spreads over all
  * clients instead of hitting one.
+ *
+ * @platformatic/kafka is not a dependency of the project: its own dependencies require Node >= 22.19,
+ * and `npm install` on Node 20 must stay free of engine warnings. Install it to compare against it
+ * (`npm install --no-save @platformatic/kafka@1.35.0`, as .ci/run does); without it the bench says
+ * so and measures the other two.
  */
 import { fork } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -22,8 +27,32 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { Consumer as PlatformaticConsumer, Producer as PlatformaticProducer } from '@platformatic/kafka';
 import { Admin, Consumer, Producer } from '../src/client/index.js';
+
+/** The part of @platformatic/kafka's API this bench uses. */
+interface PlatformaticKafka {
+  Producer: new (opts: { clientId: string; bootstrapBrokers: string[]; acks: number }) => {
+    send(o: { messages: { topic: string; value: Buffer }[] }): Promise<unknown>;
+    close(): Promise<void>;
+  };
+  Consumer: new (opts: { groupId: string; clientId: string; bootstrapBrokers: string[]; maxBytes: number }) => {
+    consume(o: { topics: string[]; mode: 'earliest'; autocommit: boolean }): Promise<AsyncIterable<unknown> & { close(): Promise<void> }>;
+    close(force?: boolean): Promise<void>;
+  };
+}
+
+/** The version the committed results were measured with. */
+export const PLATFORMATIC_VERSION = '1.35.0';
+
+/** @platformatic/kafka when installed, else why not (an optional comparison, see above). */
+async function loadPlatformatic(): Promise<PlatformaticKafka | string> {
+  const name = '@platformatic/kafka'; // a variable: not a build-time dependency
+  try {
+    return (await import(name)) as PlatformaticKafka;
+  } catch {
+    return `@platformatic/kafka is not installed (optional; it needs Node >= 22.19: npm install --no-save @platformatic/kafka@${PLATFORMATIC_VERSION})`;
+  }
+}
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -46,7 +75,10 @@ export interface ClientBenchResult {
   quick: boolean;
   loadAverage: number[];
   rows: ClientRow[];
-  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number }[];
+  /** null where @platformatic/kafka was not installed. */
+  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number | null }[];
+  /** Clients not measured, and why. */
+  notMeasured: { client: string; reason: string }[];
 }
 
 const CALL_RECORDS = 100;
@@ -74,7 +106,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Produce `total` records to `topic` with one client; seconds. */
-async function produce(client: ClientName, bootstrap: string, kafka: Kafka, topic: string, total: number, value: Buffer): Promise<number> {
+async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, topic: string, total: number, value: Buffer): Promise<number> {
   const messages = Array.from({ length: CALL_RECORDS }, () => ({ value }));
   let t: bigint;
   if (client === 'rafka') {
@@ -93,7 +125,7 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, topi
     t = process.hrtime.bigint() - t;
     await kp.disconnect();
   } else {
-    const pp = new PlatformaticProducer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
+    const pp = new plat!.Producer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
     const platMessages = messages.map((m) => ({ topic, value: m.value }));
     await pp.send({ messages: [{ topic, value }] });
     t = process.hrtime.bigint();
@@ -105,7 +137,7 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, topi
 }
 
 /** Read all `expect` records of `topic` from the beginning with one client; seconds. */
-async function consume(client: ClientName, bootstrap: string, kafka: Kafka, topic: string, expect: number, group: string): Promise<number> {
+async function consume(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, topic: string, expect: number, group: string): Promise<number> {
   if (client === 'rafka') {
     const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest' });
     await consumer.cluster.refreshMetadata([topic]);
@@ -146,7 +178,7 @@ async function consume(client: ClientName, bootstrap: string, kafka: Kafka, topi
     await kc.disconnect();
     return Number(kend - kfirst) / 1e9;
   }
-  const pc = new PlatformaticConsumer({ groupId: group, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
+  const pc = new plat!.Consumer({ groupId: group, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
   const pfirst = process.hrtime.bigint();
   const stream = await pc.consume({ topics: [topic], mode: 'earliest', autocommit: false });
   let pseen = 0;
@@ -164,6 +196,11 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   const log = opts.log ?? ((l: string) => console.error(l));
   const rounds = opts.rounds ?? (Number(process.env.RAFKA_BENCH_CLIENT_ROUNDS) || (quick ? 1 : 3));
   const loads: number[] = [];
+  const loaded = await loadPlatformatic();
+  const plat = typeof loaded === 'string' ? null : loaded;
+  const notMeasured = plat === null ? [{ client: 'platformatic', reason: loaded as string }] : [];
+  if (plat === null) log(`  platformatic: not measured: ${loaded as string}`);
+  const clients = CLIENTS.filter((c) => c !== 'platformatic' || plat !== null);
   const child = fork(path.join(here, 'broker-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: any) => resolve(m.port));
@@ -186,17 +223,17 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
       const value = Buffer.alloc(recordBytes, 0x61);
       for (let round = 0; round < rounds; round++) {
         loads.push(os.loadavg()[0]!);
-        const order = CLIENTS.map((_, i) => CLIENTS[(i + round) % CLIENTS.length]!);
+        const order = clients.map((_, i) => clients[(i + round) % clients.length]!);
         const topicOf = (c: ClientName) => `bench-${c}-${recordBytes}-r${round}`;
         await admin.createTopics(order.map((c) => ({ topic: topicOf(c), numPartitions: PARTITIONS })));
         for (const c of order) {
-          const s = await produce(c, bootstrap, kafka, topicOf(c), total, value);
+          const s = await produce(c, bootstrap, kafka, plat, topicOf(c), total, value);
           add(c, 'produce', recordBytes, s);
           log(`  round ${round + 1}: ${c} produce ${total} × ${recordBytes} B: ${Math.round(total / s)} records/s`);
         }
         // Each client reads the topic it wrote: total + 1 records.
         for (const c of order) {
-          const s = await consume(c, bootstrap, kafka, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
+          const s = await consume(c, bootstrap, kafka, plat, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
           add(c, 'consume', recordBytes, s);
           log(`  round ${round + 1}: ${c} consume ${total + 1} × ${recordBytes} B: ${Math.round((total + 1) / s)} records/s`);
         }
@@ -210,7 +247,7 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   const rows: ClientRow[] = [];
   for (const recordBytes of [100, 1024]) {
     for (const workload of ['produce', 'consume']) {
-      for (const client of CLIENTS) {
+      for (const client of clients) {
         const secs = samples.get(`${client}/${workload}/${recordBytes}`) ?? [];
         const records = totals.get(recordBytes)! + (workload === 'consume' ? 1 : 0);
         const seconds = median(secs);
@@ -231,10 +268,10 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   for (const recordBytes of [100, 1024]) {
     for (const workload of ['produce', 'consume']) {
       const get = (c: string) => rows.find((r) => r.client === c && r.workload === workload && r.recordBytes === recordBytes)!.recordsPerSec;
-      ratios.push({ workload, recordBytes, vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2), vsPlatformatic: +(get('rafka') / get('platformatic')).toFixed(2) });
+      ratios.push({ workload, recordBytes, vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2), vsPlatformatic: plat === null ? null : +(get('rafka') / get('platformatic')).toFixed(2) });
     }
   }
-  return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios };
+  return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios, notMeasured };
 }
 
 export function formatClientTable(r: ClientBenchResult): string {
@@ -248,8 +285,10 @@ export function formatClientTable(r: ClientBenchResult): string {
     );
   }
   for (const q of r.ratios) {
-    lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${q.vsPlatformatic.toFixed(2)}× (target ≥ 1.2)`);
+    const plat = q.vsPlatformatic === null ? 'not measured' : `${q.vsPlatformatic.toFixed(2)}× (target ≥ 1.2)`;
+    lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${plat}`);
   }
+  for (const n of r.notMeasured ?? []) lines.push(`${n.client}: not measured: ${n.reason}`);
   return lines.join('\n');
 }
 
