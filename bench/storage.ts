@@ -57,7 +57,13 @@ export function measureDisk(dir: string, mib: number): { mib: number; mbps: numb
   // GNU dd: "1073741824 bytes (1.1 GB, 1.0 GiB) copied, 2.8 s, 380 MB/s"
   const m = /(\d+) bytes.*copied, ([\d.]+) s/.exec(r.stderr);
   if (!m) return { error: `unexpected dd output: ${r.stderr.trim()}` };
-  return { mib, mbps: Number(m[1]) / Number(m[2]) / 1e6, dir };
+  return { mib, mbps: Number(m[1]) / Number(m[2]) / 1e6, dir: portablePath(dir) };
+}
+
+/** `dir` with the temp directory written as `<tmpdir>`: results files name no machine's paths. */
+function portablePath(dir: string): string {
+  const rel = path.relative(os.tmpdir(), dir);
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.basename(dir) : path.join('<tmpdir>', rel);
 }
 
 async function template(): Promise<{ bytes: Buffer; recordCount: number; maxTimestamp: number }> {

@@ -226,7 +226,7 @@ describe('environment', () => {
         RAFKA_HOST: '0.0.0.0',
         RAFKA_PORT: '19092',
         RAFKA_STORAGE_TYPE: 'log',
-        RAFKA_DATA_DIR: '/tmp/rafka-data',
+        RAFKA_DATA_DIR: '/var/lib/rafka',
         RAFKA_NODE_ID: '3',
         RAFKA_CLUSTER_ID: 'my-cluster',
         RAFKA_ADVERTISED_HOST: 'broker.local',
@@ -244,7 +244,7 @@ describe('environment', () => {
     });
     assert.equal(c.host, '0.0.0.0');
     assert.equal(c.port, 19092);
-    assert.deepEqual({ type: c.storage.type, path: c.storage.path }, { type: 'log', path: '/tmp/rafka-data' });
+    assert.deepEqual({ type: c.storage.type, path: c.storage.path }, { type: 'log', path: '/var/lib/rafka' });
     assert.equal(c.nodeId, 3);
     assert.equal(c.clusterId, 'my-cluster');
     assert.equal(c.advertisedHost, 'broker.local');
