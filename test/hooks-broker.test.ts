@@ -732,6 +732,7 @@ describe('onRequest can refuse every served API', () => {
     44: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     47: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, errors: (r) => [r.errorCode] },
     60: { request: {}, errors: (r) => [r.errorCode] },
+    75: { request: { topics: [{ name: 't' }] }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },
   };
   let b: RunningBroker;
   let handled = 0;
