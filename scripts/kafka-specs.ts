@@ -7,8 +7,9 @@
  *   1. the cache, `$RAFKA_CACHE_DIR` or `$XDG_CACHE_HOME/rafka` or `~/.cache/rafka`;
  *   2. the local Maven repository, `~/.m2/repository/org/apache/kafka/kafka-clients/<version>/`;
  *   3. Maven Central over HTTPS, with the `.sha1` file published beside the jar.
- * Whatever the source, the jar's SHA-1 must equal both the one pinned here and (when downloaded) the
- * published one, so a changed artifact is refused rather than silently generating other code.
+ * Whatever the source, the jar's SHA-1 must equal the one pinned here (a local copy that does not
+ * is ignored) and, when downloaded, the published one too, so a changed artifact is refused rather
+ * than silently generating other code.
  *
  * To move to a newer Kafka: set KAFKA_CLIENTS_VERSION and KAFKA_CLIENTS_SHA1 (the content of
  * `kafka-clients-<version>.jar.sha1` on Maven Central), run `npm run build && npm run gen:protocol`,
@@ -76,9 +77,15 @@ async function download(url: string): Promise<Uint8Array> {
 /** The verified jar's bytes, from the cache, the local Maven repository or Maven Central (then cached). */
 export async function kafkaClientsJar(): Promise<Uint8Array> {
   const cached = join(cacheDir(), JAR_NAME);
-  if (existsSync(cached)) return verified(readFileSync(cached), cached);
   const m2 = join(homedir(), '.m2/repository/org/apache/kafka/kafka-clients', KAFKA_CLIENTS_VERSION, JAR_NAME);
-  if (existsSync(m2)) return verified(readFileSync(m2), m2);
+  // A local copy that does not verify (a torn download, a damaged disk) is passed over, not trusted;
+  // only the copy from Maven Central is final.
+  for (const local of [cached, m2]) {
+    if (!existsSync(local)) continue;
+    const bytes = readFileSync(local);
+    if (sha1(bytes) === KAFKA_CLIENTS_SHA1) return bytes;
+    process.stderr.write(`kafka-specs: ${local} is not the pinned ${JAR_NAME} (SHA-1 ${sha1(bytes)}); ignoring it\n`);
+  }
   const published = new TextDecoder().decode(await download(`${CENTRAL_URL}.sha1`)).trim().split(/\s+/)[0];
   if (published !== KAFKA_CLIENTS_SHA1) {
     throw new Error(`${CENTRAL_URL}.sha1 says ${published}, not the pinned ${KAFKA_CLIENTS_SHA1}; refusing a changed artifact`);
