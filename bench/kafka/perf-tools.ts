@@ -169,18 +169,24 @@ export async function endToEndLatency(
 }
 
 /**
- * Compile bench/kafka/FixedRateLatency.java (our own, ~100 lines) against the cached kafka-clients
- * jar, once per source version; returns the class path to run it with.
+ * Compile one Java source file of ours (`source`, whose public class is its file name) against the
+ * cached Kafka class path, once per source version, into a folder under `cacheDir`; returns the
+ * class path to run it with.
  */
-function fixedRateClasspath(classpath: string, cacheDir: string, repoRoot: string): string {
-  const source = path.join(repoRoot, 'bench', 'kafka', `${BENCH_JAVA}.java`);
+export function compiledJavaClasspath(source: string, classpath: string, cacheDir: string): string {
+  const mainClass = path.basename(source, '.java');
   const hash = createHash('sha256').update(readFileSync(source)).digest('hex').slice(0, 12);
-  const dir = path.join(cacheDir, `classes-${hash}`);
-  if (!existsSync(path.join(dir, `${BENCH_JAVA}.class`))) {
+  const dir = path.join(cacheDir, `classes-${mainClass}-${hash}`);
+  if (!existsSync(path.join(dir, `${mainClass}.class`))) {
     mkdirSync(dir, { recursive: true });
     execFileSync('javac', ['-nowarn', '-d', dir, source], { env: { ...process.env, CLASSPATH: classpath }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
   }
   return `${dir}${path.delimiter}${classpath}`;
+}
+
+/** bench/kafka/FixedRateLatency.java (our own, ~100 lines) compiled against the cached kafka-clients. */
+function fixedRateClasspath(classpath: string, cacheDir: string, repoRoot: string): string {
+  return compiledJavaClasspath(path.join(repoRoot, 'bench', 'kafka', `${BENCH_JAVA}.java`), classpath, cacheDir);
 }
 
 /** End-to-end latency at a fixed rate (our FixedRateLatency with the stock Java client), microseconds. */

@@ -225,7 +225,17 @@ export const KAFKA_JVM_FLAGS = [
   '-Djava.awt.headless=true',
 ];
 
-export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>, opts: { fsyncEveryAppend: boolean }): SystemSpec {
+export interface KafkaOptions {
+  fsyncEveryAppend: boolean;
+  /**
+   * The port Kafka tells clients to connect to (its advertised listener on 127.0.0.1), when that is
+   * not its own: scripts/capture-golden.ts puts a recording proxy there so that every connection a
+   * client opens after bootstrap goes through it too. Default: the listener's own port.
+   */
+  advertisedPort?: number;
+}
+
+export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>, opts: KafkaOptions): SystemSpec {
   const name = opts.fsyncEveryAppend ? 'kafka-fsync' : 'kafka';
   return {
     name,
@@ -241,7 +251,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         'node.id=1',
         `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
         `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.advertisedPort ?? port}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
         'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',

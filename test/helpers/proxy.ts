@@ -11,6 +11,12 @@ export class TestProxy {
   holdResponses = false;
   /** When > 0, the next this-many answers are dropped by closing both sides of the connection. */
   dropNextResponses = 0;
+  /**
+   * Sees every chunk as it is forwarded, per connection (numbered 1, 2, … in accept order) and
+   * direction; it observes and never changes a byte (scripts/capture-golden.ts records with it).
+   */
+  tap: ((connection: number, from: 'client' | 'broker', bytes: Buffer) => void) | null = null;
+  private connections = 0;
   /** Requests forwarded to the broker, by API key (frames parsed from the client's bytes). */
   readonly requestsByApi = new Map<number, number>();
   private readonly pairs = new Set<{ client: net.Socket; upstream: net.Socket; held: Buffer[] }>();
@@ -36,6 +42,7 @@ export class TestProxy {
   private accept(client: net.Socket): void {
     const upstream = net.connect(this.target.port, this.target.host);
     const pair = { client, upstream, held: [] as Buffer[] };
+    const connection = ++this.connections;
     this.pairs.add(pair);
     const close = () => {
       client.destroy();
@@ -54,9 +61,11 @@ export class TestProxy {
         this.requestsByApi.set(apiKey, (this.requestsByApi.get(apiKey) ?? 0) + 1);
         pending = pending.subarray(4 + pending.readInt32BE(0));
       }
+      this.tap?.(connection, 'client', d);
       upstream.write(d);
     });
     upstream.on('data', (d: Buffer) => {
+      this.tap?.(connection, 'broker', d);
       if (this.dropNextResponses > 0) {
         this.dropNextResponses--;
         close();
