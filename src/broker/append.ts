@@ -6,7 +6,8 @@
 import { ErrorCode } from '../protocol/error-codes.js';
 import { assertWritableBatch, validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
-import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord } from '../protocol/records/record.js';
+import { encodeBatch, sameHeaderAs, type DecodedRecord } from '../protocol/records/record.js';
+import { withDecodedBatch } from './record-decoding.js';
 import { Compression, type CompressionType } from '../protocol/records/compression.js';
 import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
@@ -81,10 +82,17 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
   return p;
 }
 
-/** The batch's records, or the answer for a batch whose records cannot be read. */
-async function readRecords(h: ValidatedBatch): Promise<DecodedRecord[] | PartitionAppendResult> {
+/**
+ * Run `use` on the batch's records (in the broker's decoding turn, within the request's budget:
+ * record-decoding.ts), or answer for a batch whose records cannot be read.
+ */
+async function withRecords(
+  h: ValidatedBatch,
+  ctx: RequestContext | undefined,
+  use: (records: DecodedRecord[]) => Promise<ValidatedBatch | PartitionAppendResult | null> | PartitionAppendResult | null,
+): Promise<ValidatedBatch | PartitionAppendResult | null> {
   try {
-    return (await decodeBatch(h.buffer, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES })).records;
+    return await withDecodedBatch(ctx, h.buffer, MAX_DECOMPRESSED_BATCH_BYTES, (b) => use(b.records));
   } catch (err) {
     if (err instanceof RecordsError) return failed(err.errorCode, err.message);
     throw err;
@@ -96,11 +104,13 @@ async function readRecords(h: ValidatedBatch): Promise<DecodedRecord[] | Partiti
  * ordinary topic never decodes a batch): a compacted topic refuses records without a key, and
  * `message.timestamp.before/after.max.ms` (KIP-937) bound CreateTime timestamps.
  */
-async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatch): Promise<PartitionAppendResult | null> {
+async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatch, ctx: RequestContext | undefined): Promise<PartitionAppendResult | null> {
+  return (await withRecords(h, ctx, (records) => recordProblem(topic, policy, records))) as PartitionAppendResult | null;
+}
+
+function recordProblem(topic: Topic, policy: AppendPolicy, records: DecodedRecord[]): PartitionAppendResult | null {
   const { compacted, beforeMs, afterMs } = policy;
   const checkTime = !policy.logAppendTime && (beforeMs < UNLIMITED_MS || afterMs < UNLIMITED_MS);
-  const records = await readRecords(h);
-  if (!Array.isArray(records)) return records;
   const now = Date.now();
   const keyErrors: RecordError[] = [];
   const timeErrors: RecordError[] = [];
@@ -126,9 +136,11 @@ async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatc
  * codec — offsets deltas, timestamps, producer id, epoch and sequence, attributes. The result must
  * still fit max.message.bytes (MESSAGE_TOO_LARGE otherwise — the Java client's RecordTooLargeException).
  */
-async function recompress(h: ValidatedBatch, policy: AppendPolicy): Promise<ValidatedBatch | PartitionAppendResult> {
-  const records = await readRecords(h);
-  if (!Array.isArray(records)) return records;
+async function recompress(h: ValidatedBatch, policy: AppendPolicy, ctx: RequestContext | undefined): Promise<ValidatedBatch | PartitionAppendResult> {
+  return (await withRecords(h, ctx, (records) => encodeAgain(h, policy, records)))!;
+}
+
+async function encodeAgain(h: ValidatedBatch, policy: AppendPolicy, records: DecodedRecord[]): Promise<ValidatedBatch | PartitionAppendResult> {
   const bytes = await encodeBatch({
     records: records.map((r) => ({
       key: r.key,
@@ -183,8 +195,8 @@ export async function appendToPartition(
     return failed(ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported by this broker; the batch is transactional');
   }
   if (policy.checkRecords) {
-    const recordProblem = await checkRecords(topic, policy, h);
-    if (recordProblem) return recordProblem;
+    const problem = await checkRecords(topic, policy, h, ctx);
+    if (problem) return problem;
   }
 
   // An idempotent batch is checked, appended and recorded as one step per producer and partition
@@ -222,7 +234,7 @@ async function appendBatch(
   }
 
   if (policy.compression !== null && h.compression !== policy.compression && h.lastOffsetDelta >= 0) {
-    const re = await recompress(h, policy);
+    const re = await recompress(h, policy, ctx);
     if ('errorCode' in re) return re;
     h = re;
   }

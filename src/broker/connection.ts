@@ -17,11 +17,18 @@
  *   broker-wide (`queued.max.response.bytes`, byte-budget.ts); at that cap a Fetch waits for room
  *   before it is handled. A connection that has not read its response for `connections.max.idle.ms`
  *   is closed like an idle one.
+ * - A request may decode into at most requestElementBudget(its size) array elements (limits.ts),
+ *   checked on each array count before the array exists; past it the connection is closed as for a
+ *   corrupt request, with one log line naming the client. While a request is held, its decoded
+ *   elements count in `queued.max.request.bytes` too (DECODED_ELEMENT_BYTES each).
+ * - A response is encoded up to RESPONSE_MAX_BYTES (Fetch: bounded by fetch.max.bytes instead); one
+ *   that would be larger is dropped half-built and the connection closed, with one log line.
  */
 import type { Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
 import { Writer } from '../protocol/codec/writer.js';
-import { DecodeError } from '../protocol/codec/errors.js';
+import { DecodeError, DecodeLimitError, EncodeLimitError } from '../protocol/codec/errors.js';
+import { DECODED_ELEMENT_BYTES, RESPONSE_MAX_BYTES, requestElementBudget } from '../protocol/limits.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
 import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
@@ -69,6 +76,8 @@ export class Connection implements ConnectionInfo {
   private roomWait: { cancel(): void } | null = null;
   /** Graceful shutdown: answer what was read without waiting for drain or room. */
   private shuttingDown = false;
+  /** What the request being handled decoded into, counted in requestBytes (see handleFrame). */
+  private decodedBytes = 0;
 
   constructor(
     private readonly socket: Socket,
@@ -253,9 +262,11 @@ export class Connection implements ConnectionInfo {
         const response = await this.handleFrame(frame);
         if (response && !this.closed) this.send(response);
         if (!this.closed) {
-          this.requestBytes -= frame.length + 4; // + its size prefix
-          this.broker.requestBudget.release(frame.length + 4);
+          const held = frame.length + 4 + this.decodedBytes; // + its size prefix, + what it decoded into
+          this.requestBytes -= held;
+          this.broker.requestBudget.release(held);
         }
+        this.decodedBytes = 0;
         this.parseFrames();
       }
     } catch (err) {
@@ -338,7 +349,7 @@ export class Connection implements ConnectionInfo {
 
   /** Decode, dispatch and encode one request; null means no response (or the connection closed). */
   private async handleFrame(frame: Buffer): Promise<Buffer[] | null> {
-    const r = new Reader(frame);
+    const r = new Reader(frame).limitElements(requestElementBudget(frame.length));
     let apiKey: number;
     let apiVersion: number;
     let correlationId: number;
@@ -355,6 +366,10 @@ export class Connection implements ConnectionInfo {
     r.offset = 0;
     const decoded = this.decodeRequest(r, handler, apiVersion);
     if (decoded === null) return null;
+    // What the request decoded into counts in queued.max.request.bytes until it is answered (pump).
+    this.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
+    this.requestBytes += this.decodedBytes;
+    this.broker.requestBudget.add(this.decodedBytes);
     const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
     let body;
     try {
@@ -395,14 +410,20 @@ export class Connection implements ConnectionInfo {
 
   /** The request header's client id and the decoded body; null after closing on a malformed request. */
   private decodeRequest(r: Reader, handler: ServedApi, apiVersion: number): { clientId: string | null; request: unknown } | null {
+    let clientId: string | null = null;
     try {
-      const header = RequestHeader.decode(r, requestHeaderVersion(handler.apiKey, apiVersion));
+      clientId = RequestHeader.decode(r, requestHeaderVersion(handler.apiKey, apiVersion)).clientId;
       const request = handler.request.decode(r, apiVersion);
       // Bytes after the body are ignored, as Apache Kafka ignores them: librdkafka ≤ 2.16 sends
       // Metadata v12 with a 4-byte placeholder where a 1-byte null belongs (librdkafka #5049).
       if (r.remaining !== 0) this.broker.log.debug(`connection ${this.remote}: ${r.remaining} bytes after ${handler.request.name} v${apiVersion} ignored`);
-      return { clientId: header.clientId, request };
+      return { clientId, request };
     } catch (err) {
+      if (err instanceof DecodeLimitError) {
+        this.broker.log.warn(`connection ${this.remote} (client id ${JSON.stringify(clientId)}): ${handler.request.name} v${apiVersion} of ${r.end} bytes: ${err.message}; closing`);
+        this.close('request decodes to too many elements');
+        return null;
+      }
       const what = err instanceof DecodeError ? err.message : String(err);
       this.broker.log.warn(`connection ${this.remote}: malformed ${handler.request.name} v${apiVersion}: ${what}; closing`);
       this.close('malformed request');
@@ -415,6 +436,11 @@ export class Connection implements ConnectionInfo {
     try {
       return this.encodeResponse(ctx.apiKey, ctx.apiVersion, ctx.correlationId, handler.response, body);
     } catch (err) {
+      if (err instanceof EncodeLimitError) {
+        this.broker.log.warn(`connection ${this.remote} (client id ${JSON.stringify(ctx.clientId)}): ${handler.response.name} v${ctx.apiVersion}: ${err.message}; closing`);
+        this.close('response too large');
+        return null;
+      }
       // A response we cannot encode is a handler bug: log it, close only this connection.
       this.broker.log.error(`${handler.response.name} v${ctx.apiVersion} to ${this.remote} could not be encoded: ${(err as Error).stack ?? String(err)}`);
       this.close('internal error');
@@ -424,6 +450,8 @@ export class Connection implements ConnectionInfo {
 
   private encodeResponse(apiKey: number, apiVersion: number, correlationId: number, codec: { encode(w: Writer, v: any, version: number): void }, body: unknown): Buffer[] {
     const w = new Writer();
+    // Fetch responses are bounded by fetch.max.bytes (and carry stored batches by reference).
+    if (apiKey !== ApiKey.Fetch) w.limitBytes(RESPONSE_MAX_BYTES);
     // The frame's size prefix goes first in the writer's own buffer and is patched once the size is
     // known: no separate 4-byte buffer and one iovec less per response.
     w.int32(0);

@@ -9,7 +9,7 @@ import { randomUuid } from '../protocol/codec/uuid.js';
 import type { StorageEngine, TopicRecord } from '../storage/engine.js';
 import { StorageError } from '../storage/errors.js';
 import type { BrokerConfig } from '../config/types.js';
-import { isKnownTopicConfig, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
+import { isKnownTopicConfig, unifyTopicCollisionChars, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
 import type { TopicPolicy } from '../contracts/stages.js';
 import { MAX_PARTITIONS_PER_TOPIC } from '../base/limits.js';
 
@@ -20,6 +20,11 @@ export { MAX_PARTITIONS_PER_TOPIC };
 export class TopicManager {
   private readonly byName = new Map<string, Topic>();
   private readonly byId = new Map<string, Topic>();
+  /**
+   * Topic names with '.' replaced by '_' (Kafka's Topic.unifyCollisionChars), to the name that holds
+   * it: `a.b_c` and `a_b.c` would share metric names, so Kafka refuses the second one.
+   */
+  private readonly byUnifiedName = new Map<string, string>();
   /** onTopicCreate / onTopicDelete hooks (set by the broker); refusals are thrown as KafkaError. */
   policy: TopicPolicy | null = null;
 
@@ -35,6 +40,13 @@ export class TopicManager {
   private index(t: Topic): void {
     this.byName.set(t.name, t);
     this.byId.set(t.id, t);
+    this.byUnifiedName.set(unifyTopicCollisionChars(t.name), t.name);
+  }
+
+  private unindex(t: Topic): void {
+    this.byName.delete(t.name);
+    this.byId.delete(t.id);
+    if (this.byUnifiedName.get(unifyTopicCollisionChars(t.name)) === t.name) this.byUnifiedName.delete(unifyTopicCollisionChars(t.name));
   }
 
   get(name: string): Topic | undefined {
@@ -74,6 +86,9 @@ export class TopicManager {
     const nameProblem = validateTopicName(name);
     if (nameProblem !== null) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
     if (this.byName.has(name)) throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    const colliding = this.byUnifiedName.get(unifyTopicCollisionChars(name));
+    // KRaft's ReplicationControlManager message (Kafka 4).
+    if (colliding !== undefined) throw new KafkaError(ErrorCode.INVALID_TOPIC_EXCEPTION, `Topic '${name}' collides with existing topic: ${colliding}`);
     if (partitions < 1) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0.');
     if (partitions > MAX_PARTITIONS_PER_TOPIC) {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} is larger than the limit ${MAX_PARTITIONS_PER_TOPIC}.`);
@@ -126,8 +141,7 @@ export class TopicManager {
     try {
       await this.storage.createTopic(topic);
     } catch (err) {
-      this.byName.delete(name);
-      this.byId.delete(id);
+      this.unindex(topic);
       // An I/O fault is the client's KAFKA_STORAGE_ERROR; anything else is the caller's internal error.
       if (err instanceof StorageError) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${err.message}`);
       throw err;
@@ -144,8 +158,7 @@ export class TopicManager {
       if (!now || now.id !== topic.id) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');
       topic = now;
     }
-    this.byName.delete(name);
-    this.byId.delete(topic.id);
+    this.unindex(topic);
     await this.storage.deleteTopic(name);
     return topic;
   }

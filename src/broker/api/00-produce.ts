@@ -17,6 +17,8 @@
  *   batch already written is acknowledged with its original offset and not written again.
  * - Transactions are not supported: a transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
+ * - A partition named twice is appended and answered once, with its last occurrence's records, as
+ *   Kafka does (it collects the partitions of a request in a map); a topic named twice is one topic.
  */
 import { ApiKey, ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -53,19 +55,20 @@ export default defineHandler({
         logStartOffset: -1,
       };
     }
-    const byId = ctx.apiVersion >= 13;
-    const pending = req.topicData.map((t) => {
-      const name = byId ? broker.topics.getById(t.topicId)?.name : t.name;
-      return t.partitionData.map((p) => {
+    const topicData = collapse(req.topicData, ctx.apiVersion >= 13);
+    const pending = topicData.map((t) => {
+      const name = t.byId ? broker.topics.getById(t.topicId)?.name : t.name;
+      return [...t.partitions].map(([index, records]) => {
         if (refuse) return Promise.resolve(refuse);
         if (name === undefined) return Promise.resolve(UNKNOWN_TOPIC_ID);
-        return appendToPartition(broker, name, p.index, p.records as Buffer | null, ctx.apiVersion, ctx);
+        return appendToPartition(broker, name, index, records, ctx.apiVersion, ctx);
       });
     });
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
     let anyError = false;
-    for (let ti = 0; ti < req.topicData.length; ti++) {
-      const t = req.topicData[ti]!;
+    for (let ti = 0; ti < topicData.length; ti++) {
+      const t = topicData[ti]!;
+      const indexes = [...t.partitions.keys()];
       const results = await Promise.all(pending[ti]!);
       responses.push({
         name: t.name,
@@ -73,7 +76,7 @@ export default defineHandler({
         partitionResponses: results.map((r, i) => {
           if (r.errorCode !== ErrorCode.NONE) anyError = true;
           return {
-            index: t.partitionData[i]!.index,
+            index: indexes[i]!,
             errorCode: r.errorCode,
             baseOffset: BigInt(r.baseOffset),
             logAppendTimeMs: BigInt(r.logAppendTimeMs),
@@ -110,3 +113,19 @@ export default defineHandler({
     };
   },
 });
+
+/** Topics in order of first appearance, each with its partitions' last records (Kafka's map semantics). */
+function collapse(
+  topicData: ProduceRequest['topicData'],
+  byId: boolean,
+): { name: string; topicId: string; byId: boolean; partitions: Map<number, Buffer | null> }[] {
+  // v13+ names topics by id (KIP-516), so the id is the key there; before it, the name.
+  const byKey = new Map<string, { name: string; topicId: string; byId: boolean; partitions: Map<number, Buffer | null> }>();
+  for (const t of topicData) {
+    const key = byId ? t.topicId : t.name;
+    let entry = byKey.get(key);
+    if (entry === undefined) byKey.set(key, (entry = { name: t.name, topicId: t.topicId, byId, partitions: new Map() }));
+    for (const p of t.partitionData) entry.partitions.set(p.index, p.records as Buffer | null);
+  }
+  return [...byKey.values()];
+}

@@ -16,6 +16,7 @@
  *   last stable offset is the high watermark and no transaction is ever aborted.
  * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
  *   UNKNOWN_LEADER_EPOCH.
+ * - A partition named twice is read and answered once (see planFetch), as Kafka does.
  * - Hooks (src/hooks/): beforeFetch may refuse a partition (its error code); afterFetch may filter or
  *   rewrite the records sent, which are then re-encoded with their offsets kept.
  */
@@ -92,28 +93,46 @@ export default defineHandler({
   },
 });
 
+/**
+ * What to read, per topic and partition. A partition named twice is read once, with the last
+ * occurrence's parameters, at the place of the first (Kafka collects fetch partitions in a
+ * LinkedHashMap); likewise a topic named twice is one topic.
+ */
 function planFetch(broker: Broker, req: FetchRequest, v: number): PlannedTopic[] {
-  return req.topics.map((t) => {
+  const plan: PlannedTopic[] = [];
+  const byTopic = new Map<string, { planned: PlannedTopic; byPartition: Map<number, number> }>();
+  for (const t of req.topics) {
     const topic = v >= 13 ? broker.topics.getById(t.topicId) : broker.topics.get(t.topic);
     const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    return {
-      name: topic?.name ?? t.topic,
-      topicId: topic?.id ?? t.topicId,
-      partitions: t.partitions.map((p) => {
-        let errorCode: number = ErrorCode.NONE;
-        if (!topic) errorCode = unknownTopic;
-        else if (p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-        else if (p.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-        return {
-          topic: topic?.name ?? null,
-          partition: p.partition,
-          fetchOffset: Number(p.fetchOffset),
-          maxBytes: p.partitionMaxBytes,
-          errorCode,
-        };
-      }),
-    };
-  });
+    const key = v >= 13 ? t.topicId : t.topic;
+    let entry = byTopic.get(key);
+    if (entry === undefined) {
+      entry = { planned: { name: topic?.name ?? t.topic, topicId: topic?.id ?? t.topicId, partitions: [] }, byPartition: new Map() };
+      byTopic.set(key, entry);
+      plan.push(entry.planned);
+    }
+    for (const p of t.partitions) {
+      let errorCode: number = ErrorCode.NONE;
+      if (!topic) errorCode = unknownTopic;
+      else if (p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+      else if (p.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+      const planned: PlannedPartition = {
+        topic: topic?.name ?? null,
+        partition: p.partition,
+        fetchOffset: Number(p.fetchOffset),
+        maxBytes: p.partitionMaxBytes,
+        errorCode,
+      };
+      const at = entry.byPartition.get(p.partition);
+      if (at === undefined) {
+        entry.byPartition.set(p.partition, entry.planned.partitions.length);
+        entry.planned.partitions.push(planned);
+      } else {
+        entry.planned.partitions[at] = planned;
+      }
+    }
+  }
+  return plan;
 }
 
 interface ReadOutcome {

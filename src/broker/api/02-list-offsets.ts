@@ -7,12 +7,18 @@
  * - Any other timestamp: the first offset whose record timestamp is ≥ it, found by the batch's max
  *   timestamp and then its records; none → offset -1, timestamp -1.
  * - One offset per partition; a partition listed twice is INVALID_REQUEST, as Kafka does.
+ * - Stored batches are decoded through record-decoding.ts (one at a time broker-wide, the request's
+ *   decompression budget); a batch that cannot be decoded answers its RecordsError code.
  * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
  */
 import { ApiKey, ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
-import { decodeBatch } from '../../protocol/records/record.js';
+import type { DecodedRecord } from '../../protocol/records/record.js';
+import { RecordsError } from '../../protocol/records/errors.js';
+import { withDecodedBatch } from '../record-decoding.js';
+import { MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
+import type { RequestContext } from '../handler.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { LEADER_EPOCH } from '../append.js';
@@ -56,7 +62,7 @@ export default defineHandler({
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH });
           continue;
         }
-        const found = await lookup(broker, t.name, p.partitionIndex, Number(p.timestamp), v);
+        const found = await lookup(ctx, t.name, p.partitionIndex, Number(p.timestamp), v);
         partitions.push({
           ...base,
           errorCode: found.errorCode,
@@ -86,7 +92,22 @@ interface Found {
   timestamp: number;
 }
 
-async function lookup(broker: Broker, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+async function lookup(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+  try {
+    return await find(ctx, topic, partition, timestamp, v);
+  } catch (err) {
+    if (err instanceof RecordsError) return { errorCode: err.errorCode, offset: -1, timestamp: -1 };
+    throw err;
+  }
+}
+
+/** The records of a stored batch, decoded within the request's limits (see record-decoding.ts). */
+function recordsOf(ctx: RequestContext, batch: Buffer): Promise<DecodedRecord[]> {
+  return withDecodedBatch(ctx, batch, MAX_DECOMPRESSED_BATCH_BYTES, (b) => b.records);
+}
+
+async function find(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+  const broker: Broker = ctx.broker;
   const { logStartOffset, highWatermark } = broker.storage.offsets(topic, partition);
   const none: Found = { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1 };
   switch (timestamp) {
@@ -104,7 +125,7 @@ async function lookup(broker: Broker, topic: string, partition: number, timestam
       if (v >= 7) {
         const batch = await broker.storage.findMaxTimestampBatch(topic, partition);
         if (!batch) return none;
-        const { records } = await decodeBatch(batch);
+        const records = await recordsOf(ctx, batch);
         let best: { offset: number; timestamp: number } | null = null;
         for (const r of records) if (r.offset >= logStartOffset && (!best || r.timestamp > best.timestamp)) best = r;
         return best ? { errorCode: ErrorCode.NONE, offset: best.offset, timestamp: best.timestamp } : none;
@@ -116,7 +137,7 @@ async function lookup(broker: Broker, topic: string, partition: number, timestam
   }
   const batch = await broker.storage.findBatchByTimestamp(topic, partition, timestamp);
   if (!batch) return none;
-  const { records } = await decodeBatch(batch);
+  const records = await recordsOf(ctx, batch);
   for (const r of records) {
     if (r.offset >= logStartOffset && r.timestamp >= timestamp) return { errorCode: ErrorCode.NONE, offset: r.offset, timestamp: r.timestamp };
   }

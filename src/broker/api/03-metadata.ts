@@ -10,6 +10,10 @@
  * - One broker, which leads every partition at leader epoch 0 and is the controller.
  * - v13's top-level error code (KIP-1102, REBOOTSTRAP_REQUIRED for a client whose view of the
  *   cluster is stale) is always NONE: a single broker is never stale.
+ * - A topic named more than once is answered once, as Kafka does (it collects the names in a set):
+ *   a small request naming a large topic many times must not cost one description per repeat.
+ * - The response is bounded (response-budget.ts): a topic whose description would take it past
+ *   RESPONSE_MAX_BYTES is answered INVALID_REQUEST without partitions, before it is described.
  */
 import { ApiKey, MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -19,6 +23,12 @@ import { validateTopicName } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import type { Topic } from '../topics.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
+
+/** Encoded bytes of one partition in the response, at most (v12: fields, three 1-node arrays, tags). */
+const PARTITION_BYTES = 40;
+/** …and of one topic besides its name and partitions. */
+const TOPIC_BYTES = 32;
 
 export default defineHandler({
   apiKey: ApiKey.Metadata,
@@ -31,11 +41,20 @@ export default defineHandler({
     const allTopics = req.topics === null || (ctx.apiVersion === 0 && req.topics.length === 0);
     const allowAutoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopicsEnable;
     const topics: Init<MetadataResponseTopic>[] = [];
+    const budget = new ResponseBudget();
+    const describe = (t: Topic): Init<MetadataResponseTopic> =>
+      budget.take(TOPIC_BYTES + stringBytes(t.name) + t.partitionCount * PARTITION_BYTES)
+        ? describeTopic(broker, t)
+        : { errorCode: budget.errorCode, name: t.name, topicId: t.id, partitions: [] };
     if (allTopics) {
-      for (const t of broker.topics.list()) topics.push(describeTopic(broker, t));
+      for (const t of broker.topics.list()) topics.push(describe(t));
     } else {
+      const seen = new Set<string>();
       for (const requested of req.topics!) {
-        topics.push(await resolveTopic(broker, ctx.apiVersion, requested.name, requested.topicId, allowAutoCreate));
+        const key = requested.name ?? `id:${requested.topicId}`; // ids are never valid names (':')
+        if (seen.has(key)) continue;
+        seen.add(key);
+        topics.push(await resolveTopic(broker, ctx.apiVersion, requested.name, requested.topicId, allowAutoCreate, describe));
       }
     }
     return {
@@ -54,25 +73,32 @@ export default defineHandler({
   },
 });
 
-async function resolveTopic(broker: Broker, version: number, name: string | null, topicId: string, allowAutoCreate: boolean): Promise<Init<MetadataResponseTopic>> {
+async function resolveTopic(
+  broker: Broker,
+  version: number,
+  name: string | null,
+  topicId: string,
+  allowAutoCreate: boolean,
+  describe: (t: Topic) => Init<MetadataResponseTopic>,
+): Promise<Init<MetadataResponseTopic>> {
   if (name === null) {
     const byId = broker.topics.getById(topicId);
-    if (byId) return describeTopic(broker, byId);
+    if (byId) return describe(byId);
     // The response name is nullable only from v12; v10–11 answer an unknown id with an empty name.
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: version >= 12 ? null : '', topicId, partitions: [] };
   }
   const existing = broker.topics.get(name);
-  if (existing) return describeTopic(broker, existing);
+  if (existing) return describe(existing);
   if (validateTopicName(name) !== null) {
     return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, topicId: ZERO_UUID, partitions: [] };
   }
   if (!allowAutoCreate) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, name, topicId: ZERO_UUID, partitions: [] };
   try {
-    return describeTopic(broker, await broker.topics.autoCreate(name));
+    return describe(await broker.topics.autoCreate(name));
   } catch (err) {
     // A concurrent request may have created it between our check and our create.
     const now = broker.topics.get(name);
-    if (now) return describeTopic(broker, now);
+    if (now) return describe(now);
     if (!(err instanceof KafkaError)) return { errorCode: broker.engineFaults.answer(`auto-create of topic ${name}`, err).errorCode, name, topicId: ZERO_UUID, partitions: [] };
     broker.log.warn(`auto-create of topic ${name} failed: ${err.message}`);
     return { errorCode: err.errorCode, name, topicId: ZERO_UUID, partitions: [] };

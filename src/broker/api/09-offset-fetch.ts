@@ -10,10 +10,15 @@
  * - v8+: several groups per request, each answered with its own error code.
  * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check; classic
  *   groups ignore them, as Kafka does.
+ * - The response is bounded (response-budget.ts): a group whose offsets would take it past
+ *   RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no offsets (v8+: that group; before v8 the
+ *   whole response). A group asked for twice with a null topic list is looked up once.
  */
 import { ApiKey, OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
+import type { FetchOutcome } from '../groups/coordinator.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
 
 export default defineHandler({
   apiKey: ApiKey.OffsetFetch,
@@ -24,16 +29,27 @@ export default defineHandler({
   handle(req, ctx) {
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups;
+    const budget = new ResponseBudget();
+    const allOffsets = new Map<string, { out: FetchOutcome; bytes: number }>();
+    const fetch = (groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchOutcome => {
+      let known = topics === null ? allOffsets.get(groupId) : undefined;
+      if (known === undefined) {
+        const out = groups.fetchOffsets(groupId, topics);
+        known = { out, bytes: outcomeBytes(out) };
+        if (topics === null) allOffsets.set(groupId, known);
+      }
+      return budget.take(known.bytes) ? known.out : { errorCode: budget.errorCode, topics: [] };
+    };
     if (v >= 8) {
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((g) => {
-          const out = groups.fetchOffsets(g.groupId, g.topics);
+          const out = fetch(g.groupId, g.topics);
           return { groupId: g.groupId, errorCode: out.errorCode, topics: out.topics };
         }),
       };
     }
-    const out = groups.fetchOffsets(req.groupId, req.topics);
+    const out = fetch(req.groupId, req.topics);
     if (v < 2 && out.errorCode !== ErrorCode.NONE) {
       // No top-level error before v2: every requested partition carries it.
       const topics = (req.topics ?? []).map((t) => ({
@@ -57,3 +73,13 @@ export default defineHandler({
     };
   },
 });
+
+/** Estimated encoded size of one group's offsets. */
+function outcomeBytes(out: FetchOutcome): number {
+  let n = 8;
+  for (const t of out.topics) {
+    n += 4 + stringBytes(t.name);
+    for (const p of t.partitions) n += 20 + stringBytes(p.metadata);
+  }
+  return n;
+}

@@ -6,10 +6,15 @@
  *   before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and Kafka's message.
  * - v3+ include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value, as
  *   DescribeCluster answers. v4+ group_instance_id of members; v5+ flexible.
+ * - A group asked for twice is answered twice, as Kafka does, but described once. The response is
+ *   bounded (response-budget.ts): a group that would take it past RESPONSE_MAX_BYTES is answered
+ *   INVALID_REQUEST with no members.
  */
 import { ApiKey, DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
+import type { DescribedGroup } from '../groups/coordinator.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
 
 export default defineHandler({
   apiKey: ApiKey.DescribeGroups,
@@ -19,18 +24,35 @@ export default defineHandler({
   response: DescribeGroupsResponse,
   handle(req, ctx) {
     const v = ctx.apiVersion;
-    return {
-      throttleTimeMs: 0,
-      groups: req.groups.map((id) => {
+    const budget = new ResponseBudget();
+    const described = new Map<string, { group: DescribedGroup & { errorMessage?: string }; bytes: number }>();
+    const groups = req.groups.map((id) => {
+      let known = described.get(id);
+      if (known === undefined) {
         const g = ctx.broker.groups.describeGroup(id);
         // A Dead group is one the coordinator does not have (a deleted group leaves the map as it dies).
         const notFound = v >= 6 && g.errorCode === ErrorCode.NONE && g.groupState === 'Dead';
-        return notFound ? { ...g, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${id} not found.` } : g;
-      }),
-    };
+        const group: DescribedGroup & { errorMessage?: string } = notFound ? { ...g, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${id} not found.` } : g;
+        known = { group, bytes: groupBytes(group) };
+        described.set(id, known);
+      }
+      if (budget.take(known.bytes)) return known.group;
+      return { errorCode: budget.errorCode, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [] };
+    });
+    return { throttleTimeMs: 0, groups };
   },
   clientThrottlesFromVersion: 2,
   errorResponse(req, _v, errorCode) {
     return { groups: req.groups.map((groupId) => ({ errorCode, groupId, groupState: '', protocolType: '', protocolData: '', members: [] })) };
   },
 });
+
+/** Estimated encoded size of one described group. */
+function groupBytes(g: DescribedGroup): number {
+  let n = 16 + stringBytes(g.groupId) + stringBytes(g.groupState) + stringBytes(g.protocolType) + stringBytes(g.protocolData);
+  for (const m of g.members) {
+    n += 16 + stringBytes(m.memberId) + stringBytes(m.groupInstanceId) + stringBytes(m.clientId) + stringBytes(m.clientHost);
+    n += m.memberMetadata.length + m.memberAssignment.length;
+  }
+  return n;
+}

@@ -7,6 +7,9 @@
  * - Anything else (other broker ids, BROKER_LOGGER, unknown types): INVALID_REQUEST with a message.
  * - `config_source` and (when asked) synonyms; v3+ type and (when asked)
  *   documentation.
+ * - A resource asked for twice is answered twice, as Kafka does, but described once: the repeats
+ *   share the first answer's configs. The response is bounded (response-budget.ts): a resource that
+ *   would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no configs.
  */
 import { ApiKey, DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -14,6 +17,7 @@ import { CONFIG_SOURCE } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';
 import { describedTopicConfigs } from './topic-config-view.js';
 import { ResourceType, describeBrokerConfigs, isThisBroker } from './config-resources.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
 
 interface Described {
   name: string;
@@ -34,7 +38,24 @@ export default defineHandler({
   response: DescribeConfigsResponse,
   handle(req, ctx) {
     const broker = ctx.broker;
+    const budget = new ResponseBudget();
+    const answered = new Map<string, { answer: ReturnType<typeof describe>; bytes: number }>();
     const results = req.resources.map((res) => {
+      const key = JSON.stringify([res.resourceType, res.resourceName, res.configurationKeys]);
+      let known = answered.get(key);
+      if (known === undefined) {
+        const answer = describe(res);
+        known = { answer, bytes: answerBytes(answer) };
+        answered.set(key, known);
+      }
+      if (!budget.take(known.bytes)) {
+        return { resourceType: res.resourceType, resourceName: res.resourceName, errorCode: budget.errorCode, errorMessage: budget.message, configs: [] };
+      }
+      return known.answer;
+    });
+    return { throttleTimeMs: 0, results };
+
+    function describe(res: DescribeConfigsRequest['resources'][number]) {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
       // null asks for every config; so does an empty list (kafkajs sends [] for "all").
       const keys = res.configurationKeys !== null && res.configurationKeys.length > 0 ? res.configurationKeys : null;
@@ -71,11 +92,20 @@ export default defineHandler({
           documentation: req.includeDocumentation ? d.documentation : null,
         })),
       };
-    });
-    return { throttleTimeMs: 0, results };
+    }
   },
   clientThrottlesFromVersion: 2,
   errorResponse(req, _v, errorCode, errorMessage) {
     return { results: req.resources.map((r) => ({ errorCode, errorMessage, resourceType: r.resourceType, resourceName: r.resourceName, configs: [] })) };
   },
 });
+
+/** Estimated encoded size of one resource's answer. */
+function answerBytes(a: { resourceName: string; errorMessage: string | null; configs: readonly { name: string; value: string; documentation: string | null; synonyms: readonly { name: string; value: string }[] }[] }): number {
+  let n = 16 + stringBytes(a.resourceName) + stringBytes(a.errorMessage);
+  for (const c of a.configs) {
+    n += 8 + stringBytes(c.name) + stringBytes(c.value) + stringBytes(c.documentation);
+    for (const syn of c.synonyms) n += 4 + stringBytes(syn.name) + stringBytes(syn.value);
+  }
+  return n;
+}

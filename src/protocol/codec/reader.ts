@@ -3,17 +3,38 @@
  * read throws DecodeError. Lengths and array counts are checked against the bytes that remain
  * *before* anything is allocated, so a hostile count can never make us allocate more than the frame.
  * Byte and record fields are returned as views (subarray) of the frame, without copying.
+ *
+ * Bytes are not the whole cost: each decoded array element becomes a JavaScript object tens of times
+ * its wire size (an empty topic name is 2 bytes on the wire and ~60 bytes decoded). A reader may
+ * therefore carry an element budget (`limitElements`): every array count is charged against it,
+ * before the array is allocated, and a count past it throws DecodeLimitError.
  */
-import { DecodeError } from './errors.js';
+import { DecodeError, DecodeLimitError } from './errors.js';
 import { uuidFromBytes } from './uuid.js';
 
 export class Reader {
   offset: number;
   readonly end: number;
 
+  /** Array elements this reader may still decode (see limitElements). */
+  private elementsLeft = Infinity;
+  private elementLimit = Infinity;
+
   constructor(readonly buf: Buffer, offset = 0, end = buf.length) {
     this.offset = offset;
     this.end = end;
+  }
+
+  /** Allow at most `max` array elements, summed over every array read from now on (nested ones too). */
+  limitElements(max: number): this {
+    this.elementLimit = max;
+    this.elementsLeft = max;
+    return this;
+  }
+
+  /** Array elements decoded since limitElements (0 without a limit). */
+  get elementsDecoded(): number {
+    return this.elementLimit === Infinity ? 0 : this.elementLimit - this.elementsLeft;
   }
 
   get remaining(): number {
@@ -164,6 +185,10 @@ export class Reader {
     if (n * Math.max(minElementBytes, 0) > this.remaining) {
       throw new DecodeError(`array of ${n} elements cannot fit in the ${this.remaining} bytes left`);
     }
+    if (n > this.elementsLeft) {
+      throw new DecodeLimitError(`array of ${n} elements is past the request's limit of ${this.elementLimit} decoded elements`);
+    }
+    this.elementsLeft -= n;
   }
 
   /** Skip n bytes (used for unknown tagged fields). */

@@ -3,7 +3,7 @@
  * chunk; large byte fields (record batches) are appended by reference, so a fetch response that
  * carries megabytes of stored batches never copies them (the socket writes the list with writev).
  */
-import { EncodeError } from './errors.js';
+import { EncodeError, EncodeLimitError } from './errors.js';
 import { uuidToBytes } from './uuid.js';
 
 const CHUNK_BYTES = 8192;
@@ -16,6 +16,8 @@ export class Writer {
   private cur: Buffer;
   private start = 0;
   private pos = 0;
+  /** See limitBytes. Checked only when a chunk is added, so the hot path pays nothing. */
+  private maxBytes = Infinity;
 
   constructor(initialBytes = 256) {
     this.cur = Buffer.allocUnsafe(initialBytes);
@@ -26,8 +28,25 @@ export class Writer {
     return this.flushed + (this.pos - this.start);
   }
 
+  /**
+   * Refuse to grow past about `max` bytes: the write that would need a new chunk beyond it throws
+   * EncodeLimitError, so a response too large to send is never built in full (at most `max` plus
+   * one chunk is allocated).
+   */
+  limitBytes(max: number): this {
+    this.maxBytes = max;
+    return this;
+  }
+
+  private checkLimit(adding: number): void {
+    if (this.length + adding > this.maxBytes) {
+      throw new EncodeLimitError(`message is larger than its limit of ${this.maxBytes} bytes`);
+    }
+  }
+
   private ensure(n: number): void {
     if (this.cur.length - this.pos >= n) return;
+    this.checkLimit(n);
     this.flushCurrent();
     this.cur = Buffer.allocUnsafe(Math.max(n, CHUNK_BYTES));
     this.start = 0;
@@ -87,6 +106,7 @@ export class Writer {
   /** Append bytes: copied when small, referenced (no copy) when large. */
   raw(b: Buffer | Uint8Array): this {
     if (b.length >= REFERENCE_MIN_BYTES) {
+      this.checkLimit(b.length);
       this.flushCurrent();
       const buf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.length);
       this.chunks.push(buf);

@@ -53,6 +53,7 @@ import {
 } from './compression.js';
 import { CORRUPT_MESSAGE, INVALID_RECORD, RecordsError, UNSUPPORTED_COMPRESSION_TYPE } from './errors.js';
 import { invariant } from '../../base/assert.js';
+import { BATCH_DECODED_ELEMENTS_MAX, DECODE_YIELD_ELEMENTS, RECORD_HEADERS_MAX } from '../limits.js';
 
 export interface RecordHeader {
   key: string;
@@ -92,6 +93,8 @@ export interface DecodedRecord extends KafkaRecord {
 export interface DecodedBatch {
   header: BatchHeader;
   records: DecodedRecord[];
+  /** Bytes of the (decompressed) records. */
+  dataBytes: number;
 }
 
 export const ControlRecordType = {
@@ -273,7 +276,9 @@ export interface DecodeBatchOptions {
  * Decode the v2 batch at the start of `buf` (bytes after the batch are ignored). Throws RecordsError:
  * CORRUPT_MESSAGE for a truncated batch or CRC mismatch, UNSUPPORTED_COMPRESSION_TYPE for codec ids
  * 5-7, INVALID_RECORD for malformed records or compressed data (record count not matching, bytes left
- * over, bad lengths), MESSAGE_TOO_LARGE (DecompressionLimitError) past the decompression limit.
+ * over, bad lengths) and for more records and headers than limits.ts allows, MESSAGE_TOO_LARGE
+ * (DecompressionLimitError) past the decompression limit. A long decode lets other work run every
+ * DECODE_YIELD_ELEMENTS records plus headers, so one large batch does not stall every connection.
  */
 export async function decodeBatch(buf: Buffer, opts: DecodeBatchOptions = {}): Promise<DecodedBatch> {
   const header = readBatchHeader(buf, 0);
@@ -289,12 +294,17 @@ export async function decodeBatch(buf: Buffer, opts: DecodeBatchOptions = {}): P
   if (!isCompressionType(header.compression)) {
     throw new RecordsError(UNSUPPORTED_COMPRESSION_TYPE, `unknown compression type id ${header.compression}`);
   }
+  checkRecordCount(header, header.compression === Compression.none ? header.byteLength - RECORDS_OFFSET : Infinity);
   const body = buf.subarray(RECORDS_OFFSET, header.byteLength);
   const data =
     header.compression === Compression.none
       ? body
       : await decompress(header.compression, body, opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
-  return { header, records: decodeRecords(header, data) };
+  const decoding = recordDecoder(header, data);
+  for (let step = decoding.next(); ; step = decoding.next()) {
+    if (step.done) return { header, records: step.value, dataBytes: data.length };
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
 }
 
 /** Decode every batch in `buf` (concatenated batches; a partial trailing batch is an error). */
@@ -314,14 +324,39 @@ export async function decodeBatches(buf: Buffer, opts: DecodeBatchOptions = {}):
 
 /**
  * Decode the (already decompressed) records of a batch. Exactly `header.recordCount` records must fill
- * `data`, each exactly its declared length.
+ * `data`, each exactly its declared length. Synchronous: decodeBatch is the variant that yields.
  */
 export function decodeRecords(header: BatchHeader, data: Buffer): DecodedRecord[] {
+  const decoding = recordDecoder(header, data);
+  for (;;) {
+    const step = decoding.next();
+    if (step.done) return step.value;
+  }
+}
+
+/** The header's record count against the bytes that hold the records and BATCH_DECODED_ELEMENTS_MAX. */
+function checkRecordCount(header: BatchHeader, dataBytes: number): void {
   const count = header.recordCount;
   if (count < 0) throw new RecordsError(INVALID_RECORD, `found invalid record count ${count} in record batch`);
-  if (count * MIN_RECORD_BYTES > data.length) {
-    throw new RecordsError(INVALID_RECORD, `record count ${count} cannot fit in ${data.length} bytes of records`);
+  if (count * MIN_RECORD_BYTES > dataBytes) {
+    throw new RecordsError(INVALID_RECORD, `record count ${count} cannot fit in ${dataBytes} bytes of records`);
   }
+  if (count > BATCH_DECODED_ELEMENTS_MAX) {
+    throw new RecordsError(INVALID_RECORD, `record count ${count} is more than the ${BATCH_DECODED_ELEMENTS_MAX} records a batch may hold here`);
+  }
+}
+
+/**
+ * The record decoder proper, as a generator that pauses (yields) every DECODE_YIELD_ELEMENTS records
+ * plus headers and returns the records. Counts are checked before anything is allocated for them:
+ * the record count against the bytes and BATCH_DECODED_ELEMENTS_MAX, each header count against the
+ * record's bytes, RECORD_HEADERS_MAX and what is left of BATCH_DECODED_ELEMENTS_MAX.
+ */
+function* recordDecoder(header: BatchHeader, data: Buffer): Generator<void, DecodedRecord[]> {
+  checkRecordCount(header, data.length);
+  const count = header.recordCount;
+  let elementsLeft = BATCH_DECODED_ELEMENTS_MAX - count;
+  let untilYield = DECODE_YIELD_ELEMENTS;
   const logAppendTime = header.timestampType === TimestampType.logAppendTime;
   const records: DecodedRecord[] = [];
   const c = new Cursor(data, 0, data.length);
@@ -338,6 +373,9 @@ export function decodeRecords(header: BatchHeader, data: Buffer): DecodedRecord[
     const headerCount = r.varint();
     if (headerCount < 0) r.fail(`invalid number of record headers ${headerCount}`);
     if (headerCount * 2 > recordEnd - r.pos) r.fail(`${headerCount} record headers cannot fit`);
+    if (headerCount > RECORD_HEADERS_MAX) r.fail(`${headerCount} record headers are more than the ${RECORD_HEADERS_MAX} a record may have here`);
+    if (headerCount > elementsLeft) r.fail(`${headerCount} record headers take the batch past ${BATCH_DECODED_ELEMENTS_MAX} records and headers`);
+    elementsLeft -= headerCount;
     const headers: RecordHeader[] = new Array(headerCount);
     for (let h = 0; h < headerCount; h++) {
       const keyLength = r.varint();
@@ -364,6 +402,11 @@ export function decodeRecords(header: BatchHeader, data: Buffer): DecodedRecord[
     }
     records.push(rec);
     c.pos = recordEnd;
+    untilYield -= 1 + headerCount;
+    if (untilYield <= 0) {
+      untilYield = DECODE_YIELD_ELEMENTS;
+      yield;
+    }
   }
   if (c.pos !== data.length) {
     throw new RecordsError(INVALID_RECORD, 'incorrect declared batch size, records still remaining');

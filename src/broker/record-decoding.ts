@@ -1,0 +1,59 @@
+/**
+ * Decoding the records of a produced batch on behalf of a request (compacted topics, timestamp
+ * bounds, a topic's compression.type): the one door through which the produce path decompresses.
+ *
+ * - Broker-wide, one batch is decompressed and decoded at a time (a FIFO queue): a batch may unpack
+ *   to 128 MiB and half a million objects, and many requests doing that at once — the partitions of
+ *   one request are appended concurrently — would add those up outside any limit. The caller's work
+ *   on the records runs inside its turn, so at most one batch's records are alive at once.
+ * - Per request, the decompressed bytes of all its batches together are bounded
+ *   (REQUEST_DECOMPRESSED_BYTES_MAX): past it the rest fail with MESSAGE_TOO_LARGE, without being
+ *   decompressed, so one request cannot keep the queue for long.
+ * - The decode itself yields to the event loop (decodeBatch), so other connections are served while
+ *   a long one runs.
+ */
+import { decodeBatch, type DecodedBatch, type DecodeBatchOptions } from '../protocol/records/record.js';
+import { DecompressionLimitError } from '../protocol/records/errors.js';
+import { REQUEST_DECOMPRESSED_BYTES_MAX } from '../protocol/limits.js';
+import { Mutex } from '../storage/log/mutex.js';
+import type { RequestContext } from './handler.js';
+
+const turns = new Mutex();
+/** Decompressed bytes each request (by its context) may still produce. */
+const budgets = new WeakMap<RequestContext, { left: number }>();
+
+/**
+ * Decode `buf`'s batch (limit: `maxDecompressedBytes`, and what is left of the request's budget) and
+ * run `use` on it, in the broker's one decoding turn. Throws what decodeBatch throws (RecordsError).
+ */
+export function withDecodedBatch<T>(
+  ctx: RequestContext | undefined,
+  buf: Buffer,
+  maxDecompressedBytes: number,
+  use: (batch: DecodedBatch) => Promise<T> | T,
+): Promise<T> {
+  return turns.run(async () => {
+    let budget: { left: number } | undefined;
+    if (ctx !== undefined) {
+      budget = budgets.get(ctx);
+      if (budget === undefined) budgets.set(ctx, (budget = { left: REQUEST_DECOMPRESSED_BYTES_MAX }));
+    }
+    const limit = budget === undefined ? maxDecompressedBytes : Math.min(maxDecompressedBytes, budget.left);
+    const opts: DecodeBatchOptions = { maxDecompressedBytes: limit };
+    let batch: DecodedBatch;
+    try {
+      batch = await decodeBatch(buf, opts);
+    } catch (err) {
+      if (err instanceof DecompressionLimitError && budget !== undefined && limit < maxDecompressedBytes) {
+        budget.left = 0;
+        throw new DecompressionLimitError(
+          limit,
+          `the request's batches decompress to more than ${REQUEST_DECOMPRESSED_BYTES_MAX} bytes together (the broker's limit for one request)`,
+        );
+      }
+      throw err;
+    }
+    if (budget !== undefined) budget.left -= batch.dataBytes;
+    return use(batch);
+  });
+}
