@@ -6,7 +6,8 @@
  * Data directory:
  *
  *   <path>/storage.json            which engine owns the directory, and the format version
- *   <path>/.lock                   pid of the broker using it (a second broker refuses to start)
+ *   <path>/.lock                   pid of the broker using it, for messages; the lock itself is a
+ *                                  kernel socket released when its holder dies (../dir-lock.ts)
  *   <path>/.clean-shutdown         written last by a clean close, removed first by open
  *   <path>/metadata.log            MetadataStore (topics, configs, offsets, group metadata, ...)
  *   <path>/<topic>-<partition>/    one PartitionLog each, and its producer-state snapshots
@@ -50,6 +51,7 @@ import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogConte
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
 import { Mutex } from './mutex.js';
+import { DirLock, DirLockHeldError } from '../dir-lock.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 export const LOCK_FILE = '.lock';
@@ -100,6 +102,8 @@ export class LogEngine implements StorageEngine, Compaction {
   private readonly topicLock = new Mutex();
   private readonly cleaner: LogCleaner;
   private timer: NodeJS.Timeout | null = null;
+  /** Held from open to close (see takeLock). */
+  private dirLock: DirLock | null = null;
   private ticking = false;
   private opened = false;
   private closing: Promise<void> | null = null;
@@ -120,6 +124,17 @@ export class LogEngine implements StorageEngine, Compaction {
 
   async open(): Promise<BrokerMetadata> {
     if (this.opened) return this.brokerMetadata();
+    try {
+      return await this.doOpen();
+    } catch (err) {
+      // An open that failed holds nothing: the directory may be opened again (by this process too).
+      await this.dirLock?.release();
+      this.dirLock = null;
+      throw err;
+    }
+  }
+
+  private async doOpen(): Promise<BrokerMetadata> {
     const t0 = performance.now();
     await this.prepareDirectory();
     const markerFile = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
@@ -201,25 +216,22 @@ export class LogEngine implements StorageEngine, Compaction {
     }
   }
 
-  /** One broker per directory: `.lock` holds the owner's pid; a lock of a dead process is taken over. */
+  /**
+   * One broker per directory: a kernel-held lock (../dir-lock.ts), released when its holder dies,
+   * so a restart right after `kill -9` never waits and a reused pid never blocks. `.lock` keeps the
+   * holder's pid for the message.
+   */
   private async takeLock(): Promise<void> {
     const lock = path.join(this.dir, LOCK_FILE);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const h = await open(lock, 'wx');
-        await h.writeFile(String(process.pid));
-        await h.close();
-        return;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
+    try {
+      this.dirLock = await DirLock.acquire(this.dir);
+    } catch (err) {
+      if (!(err instanceof DirLockHeldError)) throw err;
       const pid = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) {
-        throw new Error(`storage: ${this.dir} is in use by another broker (pid ${pid}); stop it or use another storage.path`);
-      }
-      await rm(lock, { force: true });
+      const holder = Number.isInteger(pid) && pid > 0 ? `pid ${pid}` : 'another process';
+      throw new Error(`storage: ${this.dir} is in use by another broker (${holder}); stop it or use another storage.path`);
     }
-    throw new Error(`storage: could not lock ${this.dir}`);
+    await writeFile(lock, String(process.pid));
   }
 
   /** Directories of deleted topics, and partitions no topic owns (a create or delete cut short). */
@@ -277,15 +289,18 @@ export class LogEngine implements StorageEngine, Compaction {
         await fsyncDir(this.dir);
       }
       await rm(path.join(this.dir, LOCK_FILE), { force: true });
+      await this.dirLock?.release();
     });
   }
 
   /**
    * Tests only: stop as a killed process would — files closed without syncing, no indexes written,
-   * no clean-shutdown marker, the lock left behind (a new engine in this process takes it over).
+   * no clean-shutdown marker, the `.lock` file left behind; the lock itself is released, as the
+   * kernel releases it when a process dies (a new engine in this process takes it).
    */
   async simulateCrash(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    await this.dirLock?.release();
     this.closing = Promise.resolve();
     await this.cleaner.stop();
     for (const logs of this.logs.values()) for (const log of logs) await log?.abandon();
@@ -574,15 +589,6 @@ async function exists(file: string): Promise<boolean> {
     return true;
   } catch {
     return false;
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -8,6 +8,7 @@
  */
 import { open, readFile, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
+import { DirLock, DirLockHeldError } from '../dir-lock.js';
 
 export function walFileName(seq: number): string {
   return `wal-${String(seq).padStart(10, '0')}.log`;
@@ -68,37 +69,25 @@ export const LOCK_FILE = 'LOCK';
 
 /**
  * Claim the data directory for this process: two engines appending to one WAL would interleave
- * their entries. Node has no flock(), so the lock is a file holding the owner's pid; a lock whose
- * process is gone (killed, crashed) is taken over.
+ * their entries. The lock is a kernel object released when its holder dies (../dir-lock.ts); the
+ * LOCK file beside it names the holder's pid, for the message only.
  */
-export async function acquireDirLock(dir: string): Promise<void> {
+export async function acquireDirLock(dir: string): Promise<DirLock> {
   const file = path.join(dir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
-    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
-      throw new Error(`storage: ${dir} is in use by process ${owner} (remove ${file} if that is wrong)`);
-    }
-    if (owner === process.pid) throw new Error(`storage: ${dir} is already open in this process`);
-    await unlink(file).catch(() => {});
-  }
-  throw new Error(`storage: could not lock ${dir}`);
-}
-
-export async function releaseDirLock(dir: string): Promise<void> {
-  await unlink(path.join(dir, LOCK_FILE)).catch(() => {});
-}
-
-function isAlive(pid: number): boolean {
+  let lock: DirLock;
   try {
-    process.kill(pid, 0);
-    return true;
+    lock = await DirLock.acquire(dir);
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if (!(err instanceof DirLockHeldError)) throw err;
+    const owner = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+    if (owner === process.pid) throw new Error(`storage: ${dir} is already open in this process`);
+    throw new Error(`storage: ${dir} is in use by ${Number.isInteger(owner) && owner > 0 ? `process ${owner}` : 'another process'}`);
   }
+  await writeFile(file, `${process.pid}\n`);
+  return lock;
+}
+
+export async function releaseDirLock(dir: string, lock: DirLock): Promise<void> {
+  await unlink(path.join(dir, LOCK_FILE)).catch(() => {});
+  await lock.release();
 }

@@ -37,6 +37,7 @@ import type {
 import { MemoryEngine } from '../memory/memory-engine.js';
 import { FORMAT_VERSION, WalFormatError, WalReader, decodePayload, encodeFrame, type WalEntry } from './wal-format.js';
 import { WalWriter } from './wal-writer.js';
+import type { DirLock } from '../dir-lock.js';
 import { acquireDirLock, fsyncDir, parseDataFileName, releaseDirLock, walFileName, type DataFile } from './files.js';
 import { readSnapshot, writeSnapshot } from './snapshot.js';
 import { StorageError } from '../errors.js';
@@ -81,6 +82,8 @@ export class WalMemoryEngine extends MemoryEngine {
   private readonly warn: (message: string) => void;
 
   private writer: WalWriter | null = null;
+  /** Held from open to close (files.ts acquireDirLock). */
+  private dirLock: DirLock | null = null;
   /** Number of the WAL file new entries go to. */
   private seq = 0;
   /** Bytes in (or enqueued for) the current WAL file. */
@@ -106,13 +109,14 @@ export class WalMemoryEngine extends MemoryEngine {
   override async open(): Promise<BrokerMetadata> {
     if (!this.writer) {
       await mkdir(this.dir, { recursive: true });
-      await acquireDirLock(this.dir);
+      const lock = await acquireDirLock(this.dir);
       try {
         await this.recover();
       } catch (err) {
-        await releaseDirLock(this.dir);
+        await releaseDirLock(this.dir, lock);
         throw err;
       }
+      this.dirLock = lock;
     }
     return super.open();
   }
@@ -125,7 +129,8 @@ export class WalMemoryEngine extends MemoryEngine {
     try {
       await this.writer.close();
     } finally {
-      await releaseDirLock(this.dir);
+      if (this.dirLock !== null) await releaseDirLock(this.dir, this.dirLock);
+      this.dirLock = null;
     }
   }
 
