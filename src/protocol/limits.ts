@@ -11,7 +11,7 @@
  */
 
 /** Array elements (topics, partitions, configs, members … summed over every array) one request may decode, at most. */
-export const REQUEST_DECODED_ELEMENTS_MAX = 200_000;
+export const REQUEST_DECODED_ELEMENTS_MAX = 100_000;
 /** Elements a request may decode without regard to its size. */
 export const REQUEST_DECODED_ELEMENTS_BASE = 1_000;
 /** …plus one element per this many bytes of the request: no real request has smaller elements on average. */
@@ -50,4 +50,4 @@ export const REQUEST_DECOMPRESSED_BYTES_MAX = 256 * 1024 * 1024;
  * One encoded response, at most (Fetch excepted: `fetch.max.bytes` bounds it). A response that
  * would be larger is refused (see connection.ts) instead of being built in full.
  */
-export const RESPONSE_MAX_BYTES = 64 * 1024 * 1024;
+export const RESPONSE_MAX_BYTES = 32 * 1024 * 1024;
