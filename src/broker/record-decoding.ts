@@ -33,19 +33,29 @@ export function withDecodedBatch<T>(
   use: (batch: DecodedBatch) => Promise<T> | T,
 ): Promise<T> {
   return turns.run(async () => {
+    // Turns follow one another through promise callbacks, which run before any I/O: without this
+    // pause a queue of large decompressions would hold the event loop for all of them together.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     let budget: { left: number } | undefined;
     if (ctx !== undefined) {
       budget = budgets.get(ctx);
       if (budget === undefined) budgets.set(ctx, (budget = { left: REQUEST_DECOMPRESSED_BYTES_MAX }));
     }
-    const limit = budget === undefined ? maxDecompressedBytes : Math.min(maxDecompressedBytes, budget.left);
-    const opts: DecodeBatchOptions = { maxDecompressedBytes: limit };
+    const limitedByBudget = budget !== undefined && budget.left < maxDecompressedBytes;
+    const limit = limitedByBudget ? budget!.left : maxDecompressedBytes;
+    const opts: DecodeBatchOptions = {
+      maxDecompressedBytes: limit,
+      // Counted even when the records then fail to decode: the work was done.
+      onDecompressed: (bytes) => {
+        if (budget !== undefined) budget.left -= bytes;
+      },
+    };
     let batch: DecodedBatch;
     try {
       batch = await decodeBatch(buf, opts);
     } catch (err) {
-      if (err instanceof DecompressionLimitError && budget !== undefined && limit < maxDecompressedBytes) {
-        budget.left = 0;
+      if (err instanceof DecompressionLimitError && limitedByBudget) {
+        budget!.left = 0;
         throw new DecompressionLimitError(
           limit,
           `the request's batches decompress to more than ${REQUEST_DECOMPRESSED_BYTES_MAX} bytes together (the broker's limit for one request)`,
@@ -53,7 +63,6 @@ export function withDecodedBatch<T>(
       }
       throw err;
     }
-    if (budget !== undefined) budget.left -= batch.dataBytes;
     return use(batch);
   });
 }

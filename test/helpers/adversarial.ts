@@ -191,14 +191,29 @@ export async function headerBomb(headers: number, compression: CompressionType =
   return rawBatch(await compress(compression, raw), 1, compression);
 }
 
-/** `count` minimal records (key "k", null value, no headers), compressed. */
-export async function recordBomb(count: number, compression: CompressionType = Compression.zstd): Promise<Buffer> {
-  // Length 7 (zig-zag 14): attributes, timestamp delta, offset delta (0 for all: the decoder does not
-  // care), key length 1, "k", value null, no headers.
-  const rec = Buffer.from([14, 0, 0, 0, 2, 0x6b, 1, 0]);
+/** `count` minimal records (key "k", null value, `headers` empty headers each), compressed. */
+export async function recordBomb(count: number, headers = 0, compression: CompressionType = Compression.zstd): Promise<Buffer> {
+  // Length 7 + 2 per header (zig-zag doubled): attributes, timestamp delta, offset delta (0 for all:
+  // the decoder does not care), key length 1, "k", value null, the header count, empty headers.
+  if (headers > 63) throw new RangeError('at most 63 headers per record here (one-byte varints)');
+  const rec = Buffer.from([(7 + 2 * headers) * 2, 0, 0, 0, 2, 0x6b, 1, headers * 2, ...new Array<number>(headers).fill(0).flatMap(() => [0, 1])]);
   const raw = Buffer.alloc(rec.length * count);
   for (let i = 0; i < count; i++) rec.copy(raw, i * rec.length);
   return rawBatch(await compress(compression, raw), count, compression);
+}
+
+/** One record (key "k") whose value is `valueBytes` zero bytes, compressed: valid, and large unpacked. */
+export async function bigValueBatch(valueBytes: number, compression: CompressionType = Compression.zstd): Promise<Buffer> {
+  const head: number[] = [0, 0, 0];
+  writeVarint(head, 1);
+  head.push(0x6b);
+  writeVarint(head, valueBytes);
+  const tail = [0]; // no headers
+  const len: number[] = [];
+  writeVarint(len, head.length + valueBytes + tail.length);
+  const raw = Buffer.alloc(len.length + head.length + valueBytes + tail.length);
+  Buffer.from([...len, ...head]).copy(raw, 0);
+  return rawBatch(await compress(compression, raw), 1, compression);
 }
 
 // ---- watching a broker process ---------------------------------------------------------------------

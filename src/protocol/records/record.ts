@@ -93,8 +93,6 @@ export interface DecodedRecord extends KafkaRecord {
 export interface DecodedBatch {
   header: BatchHeader;
   records: DecodedRecord[];
-  /** Bytes of the (decompressed) records. */
-  dataBytes: number;
 }
 
 export const ControlRecordType = {
@@ -270,6 +268,8 @@ export interface DecodeBatchOptions {
   maxDecompressedBytes?: number;
   /** Verify the batch CRC first (CORRUPT_MESSAGE on mismatch). Default true. */
   verifyCrc?: boolean;
+  /** Told the size of the decompressed records before they are decoded (a budget counts it). */
+  onDecompressed?: (bytes: number) => void;
 }
 
 /**
@@ -300,9 +300,10 @@ export async function decodeBatch(buf: Buffer, opts: DecodeBatchOptions = {}): P
     header.compression === Compression.none
       ? body
       : await decompress(header.compression, body, opts.maxDecompressedBytes ?? DEFAULT_MAX_DECOMPRESSED_BYTES);
+  opts.onDecompressed?.(data.length);
   const decoding = recordDecoder(header, data);
   for (let step = decoding.next(); ; step = decoding.next()) {
-    if (step.done) return { header, records: step.value, dataBytes: data.length };
+    if (step.done) return { header, records: step.value };
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
