@@ -24,7 +24,7 @@ import { startBrokerProcess, stop } from '../test/helpers/broker-process.js';
 import { RawClient, decodeResponse } from '../test/helpers/raw-client.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { createTopic, sleep } from '../test/helpers/robust.js';
-import { headerBomb, mib, Watch } from '../test/helpers/adversarial.js';
+import { describeReport, headerBomb, Watch } from '../test/helpers/adversarial.js';
 import { Writer } from '../src/protocol/codec/writer.js';
 import { ApiKey, RequestHeader, requestHeaderVersion } from '../src/protocol/messages/index.js';
 import { MetadataRequest } from '../src/protocol/messages/metadata.js';
@@ -126,9 +126,7 @@ try {
   await sleep(200);
   const report = await watch.stop();
   const alive = broker.child.exitCode === null && broker.child.signalCode === null;
-  console.log(
-    `broker ${alive ? 'alive' : 'DEAD'}; peak RSS ${mib(report.peakRssBytes)} (VmHWM ${mib(report.hwmBytes)}); healthy client: ${report.answered} answers, median ${report.medianLatencyMs.toFixed(1)} ms, worst ${report.worstLatencyMs.toFixed(0)} ms${report.failures.length > 0 ? `; failures: ${report.failures.join('; ')}` : ''}`,
-  );
+  console.log(`broker ${alive ? 'alive' : 'DEAD'}; ${describeReport(report)}${report.failures.length > 0 ? `; failures: ${report.failures.join('; ')}` : ''}`);
   const peak = Math.max(report.peakRssBytes ?? 0, report.hwmBytes ?? 0);
   if (!alive) failed = true;
   if (peak >= RSS_LIMIT_BYTES) failed = true;

@@ -23,6 +23,9 @@ import { supportedApiVersions } from '../../src/broker/api/index.js';
 import { crc32c } from '../../src/protocol/records/crc32c.js';
 import { Compression, compress, type CompressionType } from '../../src/protocol/records/compression.js';
 import { spawn, type ChildProcess } from 'node:child_process';
+import assert from 'node:assert/strict';
+import { RawClient } from './raw-client.js';
+import { apiVersionsOk } from './robust.js';
 import { fileURLToPath } from 'node:url';
 
 const HEALTHY_CLIENT = fileURLToPath(new URL('./healthy-client.js', import.meta.url));
@@ -310,6 +313,34 @@ export class Watch {
       medianLatencyMs: sorted.length === 0 ? 0 : sorted[Math.floor(sorted.length / 2)]!,
       failures: this.failures,
     };
+  }
+}
+
+/** Bounds the adversarial suites hold a broker to (the attack script's are tighter: 1 GiB, 1 s). */
+export const SUITE_RSS_BOUND_BYTES = 768 * 1024 * 1024;
+/** Generous: CI runs two test files at once on 2 cores. */
+export const SUITE_LATENCY_BOUND_MS = 2000;
+
+/** One line of figures for a test's diagnostics or the attack script's output. */
+export function describeReport(r: WatchReport): string {
+  return `broker peak RSS ${mib(r.peakRssBytes)} (VmHWM ${mib(r.hwmBytes)}); healthy client: ${r.answered} answers, median ${r.medianLatencyMs.toFixed(1)} ms, worst ${r.worstLatencyMs.toFixed(0)} ms`;
+}
+
+/**
+ * Stop the watch, report its figures through `diagnostic`, and assert the suite's bounds: no healthy
+ * request failed or waited too long, the broker's peak RSS stayed under the bound, it still answers.
+ */
+export async function checkWatch(watch: Watch, port: number, diagnostic: (m: string) => void): Promise<void> {
+  const report = await watch.stop();
+  diagnostic(describeReport(report));
+  assert.deepEqual(report.failures, []);
+  assert.ok(report.worstLatencyMs < SUITE_LATENCY_BOUND_MS, `healthy client waited ${report.worstLatencyMs.toFixed(0)} ms`);
+  if (report.hwmBytes !== null) assert.ok(report.hwmBytes < SUITE_RSS_BOUND_BYTES, `broker peak RSS ${mib(report.hwmBytes)}`);
+  const c = await RawClient.connect(port);
+  try {
+    assert.ok(await apiVersionsOk(c), 'the broker still answers');
+  } finally {
+    c.close();
   }
 }
 
