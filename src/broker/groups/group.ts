@@ -15,6 +15,7 @@
  *   Dead: deleted (DeleteGroups, retention) — any reference still held answers as if it were gone.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { requestElementBudget } from '../../protocol/limits.js';
 import { Reader } from '../../protocol/codec/reader.js';
 import { ConsumerProtocolSubscription } from '../../protocol/messages/index.js';
 
@@ -432,11 +433,13 @@ export class ClassicGroup {
 
 /**
  * The topic list of a consumer-protocol subscription: an int16 version, then the message; every
- * version starts with v0's fields, so it is read at v0 (as Kafka does). null when it does not parse.
+ * version starts with v0's fields, so it is read at v0 (as Kafka does). null when it does not parse,
+ * or would decode to more elements than limits.ts allows for its size.
  */
 export function parseSubscriptionTopics(bytes: Buffer): string[] | null {
   try {
-    const r = new Reader(bytes);
+    // The member's own bytes, decoded under the same element budget as a request of their size.
+    const r = new Reader(bytes).limitElements(requestElementBudget(bytes.length));
     if (r.int16() < 0) return null;
     return ConsumerProtocolSubscription.decode(r, 0).topics;
   } catch {
