@@ -24,6 +24,7 @@ import { ApiKey } from '../src/protocol/messages/index.js';
 import { MetadataRequest, MetadataResponse } from '../src/protocol/messages/metadata.js';
 import { DescribeConfigsRequest, DescribeConfigsResponse } from '../src/protocol/messages/describe-configs.js';
 import { DescribeGroupsRequest, DescribeGroupsResponse } from '../src/protocol/messages/describe-groups.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { Writer } from '../src/protocol/codec/writer.js';
 import { RequestHeader, requestHeaderVersion } from '../src/protocol/messages/index.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
@@ -94,7 +95,7 @@ function metadataFrame(names: string[], version: number): Buffer {
   return f;
 }
 
-test('the issue\'s attacks: a large topic named 2,000 times, 10 million empty topic names; repeated DescribeConfigs and DescribeGroups', { skip: !onLinux && 'reads /proc', timeout: 300_000 }, async (t) => {
+test('the issue\'s attacks: a large topic named 2,000 times, 10 million empty topic names; repeated DescribeConfigs and DescribeGroups; a large CreateTopics', { skip: !onLinux && 'reads /proc', timeout: 300_000 }, async (t) => {
   await withBroker(async (b) => {
     const admin = await RawClient.connect(b.port);
     await createTopic(admin, 'wide', 10_000);
@@ -130,6 +131,17 @@ test('the issue\'s attacks: a large topic named 2,000 times, 10 million empty to
     const dg = await c.request(ApiKey.DescribeGroups, 5, DescribeGroupsRequest, DescribeGroupsResponse, { groups: new Array(80_000).fill('a-group-name-16b'), includeAuthorizedOperations: false });
     assert.equal(dg.groups.length, 80_000);
     assert.ok(dg.groups.every((g) => g.errorCode === ErrorCode.NONE && g.groupState === 'Dead'));
+
+    // CreateTopics (validate only) of 60,000 topics: every one checked, configs returned until the
+    // response limit, then topic_config_error_code INVALID_REQUEST instead of configs.
+    const ct = await c.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: Array.from({ length: 60_000 }, (_, i) => ({ name: `topic-${i}`, numPartitions: 1, replicationFactor: 1 })),
+      validateOnly: true,
+    });
+    assert.ok(ct.topics.every((x) => x.errorCode === ErrorCode.NONE));
+    const withoutConfigs = ct.topics.filter((x) => x.configs === null && x.topicConfigErrorCode === ErrorCode.INVALID_REQUEST).length;
+    assert.ok(withoutConfigs > 0 && withoutConfigs < 60_000, `${withoutConfigs} without configs`);
+    t.diagnostic(`CreateTopics (validate only) of 60,000 topics: ${60_000 - withoutConfigs} with configs, ${withoutConfigs} with topic_config_error_code INVALID_REQUEST`);
     c.close();
   }, t);
 });

@@ -19,6 +19,7 @@ import { RecordsError } from '../../protocol/records/errors.js';
 import { withDecodedBatch } from '../record-decoding.js';
 import { MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 import type { RequestContext } from '../handler.js';
+import { Pacer } from '../pacer.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { LEADER_EPOCH } from '../append.js';
@@ -46,9 +47,11 @@ export default defineHandler({
       seen.set(k, (seen.get(k) ?? 0) + 1);
     }
     const topics = [];
+    const pacer = new Pacer();
     for (const t of req.topics) {
       const partitions: PartitionAnswer[] = [];
       for (const p of t.partitions) {
+        await pacer.step();
         const base = { partitionIndex: p.partitionIndex };
         if (seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1) {
           partitions.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST });

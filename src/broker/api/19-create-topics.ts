@@ -8,7 +8,10 @@
  * - Configs are validated by Kafka's names and rules (INVALID_CONFIG); a name used twice in one
  *   request is INVALID_REQUEST for each; `validate_only` checks everything and creates nothing.
  * - v5+ returns the partition count, replication factor and every config with its source; v7+ the
- *   topic id.
+ *   topic id. The response is bounded (response-budget.ts): once the configs of the topics so far
+ *   would take it past RESPONSE_MAX_BYTES, later topics are still created but answered without
+ *   configs, `topic_config_error_code` INVALID_REQUEST — the field Kafka fills when it cannot
+ *   return a created topic's configs.
  */
 import { ApiKey, CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -16,6 +19,12 @@ import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { describeAllTopicConfigs } from './topic-config-view.js';
+import { TOPIC_CONFIG_NAMES } from '../../config/topic-configs.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
+import { Pacer } from '../pacer.js';
+
+/** Estimated encoded bytes of one config entry of the response, besides an override's value. */
+const CONFIG_ENTRY_BYTES = 64;
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
 
@@ -30,7 +39,18 @@ export default defineHandler({
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
     const topics = [];
+    const budget = new ResponseBudget();
+    // The configs part of a topic's answer (v5+), within the response budget, estimated before building.
+    const configsOf = (overrides: Readonly<Record<string, string>>) => {
+      if (ctx.apiVersion < 5) return { configs: [] };
+      let bytes = TOPIC_CONFIG_NAMES.length * CONFIG_ENTRY_BYTES;
+      for (const v of Object.values(overrides)) bytes += stringBytes(v);
+      if (!budget.take(bytes)) return { configs: null, topicConfigErrorCode: budget.errorCode };
+      return { configs: describeAllTopicConfigs(broker, overrides) };
+    };
+    const pacer = new Pacer();
     for (const t of req.topics) {
+      await pacer.step();
       if (counts.get(t.name)! > 1) {
         topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
         continue;
@@ -47,7 +67,7 @@ export default defineHandler({
             errorMessage: null,
             numPartitions: checked.partitions,
             replicationFactor,
-            configs: describeAllTopicConfigs(broker, checked.configs),
+            ...configsOf(checked.configs),
           });
           continue;
         }
@@ -60,7 +80,7 @@ export default defineHandler({
           errorMessage: null,
           numPartitions: created.partitionCount,
           replicationFactor: 1,
-          configs: describeAllTopicConfigs(broker, created.configs),
+          ...configsOf(created.configs),
         });
       } catch (err) {
         if (err instanceof KafkaError) topics.push(failure(t.name, err.errorCode, err.message));
