@@ -28,7 +28,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { Writer } from '../src/protocol/codec/writer.js';
 import { RequestHeader, requestHeaderVersion } from '../src/protocol/messages/index.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
-import { REQUEST_DECODED_ELEMENTS_MAX, RESPONSE_MAX_BYTES } from '../src/protocol/limits.js';
+import { REQUEST_DECODED_ELEMENTS_MAX, RESPONSE_MAX_BYTES } from '../src/base/limits.js';
 
 /** Each hostile request is answered or closed within this. */
 const ANSWER_BOUND_MS = 15_000;

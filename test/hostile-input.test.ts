@@ -1,5 +1,5 @@
 /**
- * The hostile-input limits one by one (src/protocol/limits.ts), in process: the reader's element
+ * The hostile-input limits one by one (src/base/limits.ts), in process: the reader's element
  * budget, the writer's size limit, the record decoder's header and element limits, duplicates
  * answered as Kafka answers them (Metadata, Produce, Fetch, ListOffsets v0), the log line naming the
  * client of a refused request, and topic names that collide once '.' and '_' are unified.
@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { Reader } from '../src/protocol/codec/reader.js';
 import { Writer } from '../src/protocol/codec/writer.js';
 import { DecodeLimitError, EncodeLimitError } from '../src/protocol/codec/errors.js';
-import { BATCH_DECODED_ELEMENTS_MAX, RECORD_HEADERS_MAX, REQUEST_DECODED_ELEMENTS_MAX, requestElementBudget } from '../src/protocol/limits.js';
+import { BATCH_DECODED_ELEMENTS_MAX, RECORD_HEADERS_MAX, REQUEST_DECODED_ELEMENTS_MAX, requestElementBudget } from '../src/base/limits.js';
 import { decodeBatch, decodeRecords, encodeBatch } from '../src/protocol/records/record.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { RecordsError, INVALID_RECORD } from '../src/protocol/records/errors.js';

@@ -17,7 +17,7 @@
  *   broker-wide (`queued.max.response.bytes`, byte-budget.ts); at that cap a Fetch waits for room
  *   before it is handled. A connection that has not read its response for `connections.max.idle.ms`
  *   is closed like an idle one.
- * - A request may decode into at most requestElementBudget(its size) array elements (limits.ts),
+ * - A request may decode into at most requestElementBudget(its size) array elements (src/base/limits.ts),
  *   checked on each array count before the array exists; past it the connection is closed as for a
  *   corrupt request, with one log line naming the client. While a request is held, its decoded
  *   elements count in `queued.max.request.bytes` too (DECODED_ELEMENT_BYTES each).
@@ -28,7 +28,7 @@ import type { Socket } from 'node:net';
 import { Reader } from '../protocol/codec/reader.js';
 import { Writer } from '../protocol/codec/writer.js';
 import { DecodeError, DecodeLimitError, EncodeLimitError } from '../protocol/codec/errors.js';
-import { DECODED_ELEMENT_BYTES, RESPONSE_MAX_BYTES, requestElementBudget } from '../protocol/limits.js';
+import { DECODED_ELEMENT_BYTES, RESPONSE_MAX_BYTES, requestElementBudget } from '../base/limits.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
 import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';

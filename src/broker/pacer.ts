@@ -1,6 +1,6 @@
 /**
  * Lets a handler that works through many entries of one request (up to the element limit of
- * limits.ts) give other connections a turn: `await pacer.step()` once per entry returns at once
+ * src/base/limits.ts) give other connections a turn: `await pacer.step()` once per entry returns at once
  * until PACER_SLICE_MS of work have passed, then waits for a macrotask (setImmediate), so pending
  * I/O — other clients' requests — runs in between. Awaiting an already-resolved promise does not do
  * that: promise callbacks all run before the event loop looks at sockets again.

@@ -14,7 +14,7 @@
  */
 import { decodeBatch, type DecodedBatch, type DecodeBatchOptions } from '../protocol/records/record.js';
 import { DecompressionLimitError } from '../protocol/records/errors.js';
-import { REQUEST_DECOMPRESSED_BYTES_MAX } from '../protocol/limits.js';
+import { REQUEST_DECOMPRESSED_BYTES_MAX } from '../base/limits.js';
 import { Mutex } from '../storage/log/mutex.js';
 import type { RequestContext } from './handler.js';
 

@@ -1,5 +1,5 @@
 /**
- * The size of one response, estimated while it is planned, against RESPONSE_MAX_BYTES (limits.ts):
+ * The size of one response, estimated while it is planned, against RESPONSE_MAX_BYTES (src/base/limits.ts):
  * a handler whose answer grows with the broker's state rather than with the request (a topic's
  * partitions, a resource's configs, a group's members or committed offsets) asks for each entry's
  * estimated size before building it, and answers an entry that does not fit with an error instead.
@@ -11,7 +11,7 @@
  * KIP-966 DescribeTopicPartitions pages instead); connection.ts also bounds the encoding itself.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { RESPONSE_MAX_BYTES } from '../protocol/limits.js';
+import { RESPONSE_MAX_BYTES } from '../base/limits.js';
 
 export class ResponseBudget {
   private left: number;

@@ -15,7 +15,7 @@
  *   Dead: deleted (DeleteGroups, retention) — any reference still held answers as if it were gone.
  */
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { requestElementBudget } from '../../protocol/limits.js';
+import { requestElementBudget } from '../../base/limits.js';
 import { Reader } from '../../protocol/codec/reader.js';
 import { ConsumerProtocolSubscription } from '../../protocol/messages/index.js';
 
@@ -434,7 +434,7 @@ export class ClassicGroup {
 /**
  * The topic list of a consumer-protocol subscription: an int16 version, then the message; every
  * version starts with v0's fields, so it is read at v0 (as Kafka does). null when it does not parse,
- * or would decode to more elements than limits.ts allows for its size.
+ * or would decode to more elements than src/base/limits.ts allows for its size.
  */
 export function parseSubscriptionTopics(bytes: Buffer): string[] | null {
   try {

@@ -53,7 +53,7 @@ import {
 } from './compression.js';
 import { CORRUPT_MESSAGE, INVALID_RECORD, RecordsError, UNSUPPORTED_COMPRESSION_TYPE } from './errors.js';
 import { invariant } from '../../base/assert.js';
-import { BATCH_DECODED_ELEMENTS_MAX, DECODE_YIELD_ELEMENTS, RECORD_HEADERS_MAX } from '../limits.js';
+import { BATCH_DECODED_ELEMENTS_MAX, DECODE_YIELD_ELEMENTS, RECORD_HEADERS_MAX } from '../../base/limits.js';
 
 export interface RecordHeader {
   key: string;
@@ -276,7 +276,7 @@ export interface DecodeBatchOptions {
  * Decode the v2 batch at the start of `buf` (bytes after the batch are ignored). Throws RecordsError:
  * CORRUPT_MESSAGE for a truncated batch or CRC mismatch, UNSUPPORTED_COMPRESSION_TYPE for codec ids
  * 5-7, INVALID_RECORD for malformed records or compressed data (record count not matching, bytes left
- * over, bad lengths) and for more records and headers than limits.ts allows, MESSAGE_TOO_LARGE
+ * over, bad lengths) and for more records and headers than src/base/limits.ts allows, MESSAGE_TOO_LARGE
  * (DecompressionLimitError) past the decompression limit. A long decode lets other work run every
  * DECODE_YIELD_ELEMENTS records plus headers, so one large batch does not stall every connection.
  */
