@@ -7,7 +7,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { assertWritableBatch, validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
 import { encodeBatch, sameHeaderAs, type DecodedRecord } from '../protocol/records/record.js';
-import { withDecodedBatch } from './record-decoding.js';
+import { withDecodedBatch } from '../protocol/records/decode-turns.js';
 import { Compression, type CompressionType } from '../protocol/records/compression.js';
 import type { Topic } from './topics.js';
 import type { Broker } from './broker.js';
@@ -84,7 +84,7 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
 
 /**
  * Run `use` on the batch's records (in the broker's decoding turn, within the request's budget:
- * record-decoding.ts), or answer for a batch whose records cannot be read.
+ * decode-turns.ts), or answer for a batch whose records cannot be read.
  */
 async function withRecords(
   h: ValidatedBatch,

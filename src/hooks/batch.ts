@@ -17,7 +17,8 @@
  */
 import { TimestampType, type BatchHeader } from '../protocol/records/batch.js';
 import { compressionName, type CompressionType } from '../protocol/records/compression.js';
-import { decodeBatch, encodeBatch, sameHeaderAs, type DecodedRecord, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
+import { encodeBatch, sameHeaderAs, type DecodedRecord, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
+import { withDecodedBatch } from '../protocol/records/decode-turns.js';
 import type { HookBatch, HookRecord } from './types.js';
 import { MAX_DECOMPRESSED_BATCH_BYTES } from '../base/limits.js';
 
@@ -173,6 +174,8 @@ export class LazyBatch implements HookBatch {
     readonly header: BatchHeader,
     readonly bytes: Buffer,
     readonly mode: BatchMode,
+    /** The request this batch belongs to: its records are decoded within that request's budget. */
+    private readonly request?: object,
   ) {}
 
   get baseOffset(): number {
@@ -219,10 +222,11 @@ export class LazyBatch implements HookBatch {
 
   records(): Promise<HookRecord[]> {
     if (this.decoded) return Promise.resolve(this.decoded);
-    this.decoding ??= decodeBatch(this.bytes, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false }).then((b) => {
+    // One batch at a time process-wide, within the request's decompression budget (decode-turns.ts).
+    this.decoding ??= withDecodedBatch(this.request, this.bytes, MAX_DECOMPRESSED_BATCH_BYTES, (b) => {
       this.decoded = b.records.map((r, i) => new RecordView(this, i, r));
       return this.decoded;
-    });
+    }, false);
     return this.decoding;
   }
 

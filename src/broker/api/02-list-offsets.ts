@@ -7,7 +7,7 @@
  * - Any other timestamp: the first offset whose record timestamp is ≥ it, found by the batch's max
  *   timestamp and then its records; none → offset -1, timestamp -1.
  * - One offset per partition; a partition listed twice is INVALID_REQUEST, as Kafka does.
- * - Stored batches are decoded through record-decoding.ts (one at a time broker-wide, the request's
+ * - Stored batches are decoded through decode-turns.ts (one at a time broker-wide, the request's
  *   decompression budget); a batch that cannot be decoded answers its RecordsError code.
  * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
  */
@@ -16,7 +16,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import type { DecodedRecord } from '../../protocol/records/record.js';
 import { RecordsError } from '../../protocol/records/errors.js';
-import { withDecodedBatch } from '../record-decoding.js';
+import { withDecodedBatch } from '../../protocol/records/decode-turns.js';
 import { MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 import type { RequestContext } from '../handler.js';
 import { Pacer } from '../pacer.js';
@@ -104,7 +104,7 @@ async function lookup(ctx: RequestContext, topic: string, partition: number, tim
   }
 }
 
-/** The records of a stored batch, decoded within the request's limits (see record-decoding.ts). */
+/** The records of a stored batch, decoded within the request's limits (see decode-turns.ts). */
 function recordsOf(ctx: RequestContext, batch: Buffer): Promise<DecodedRecord[]> {
   return withDecodedBatch(ctx, batch, MAX_DECOMPRESSED_BATCH_BYTES, (b) => b.records);
 }

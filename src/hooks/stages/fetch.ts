@@ -57,7 +57,7 @@ async function runAfterFetch(chain: HookChain, ctx: RequestScope, plan: readonly
       const batches: LazyBatch[] = [];
       const slots: (LazyBatch | Buffer)[] = pieces.map((piece) => {
         if (piece.header === null || piece.header.isControl) return piece.bytes;
-        const b = new LazyBatch(p.topic!, p.partition, piece.header, piece.bytes, 'fetch');
+        const b = new LazyBatch(p.topic!, p.partition, piece.header, piece.bytes, 'fetch', ctx);
         batches.push(b);
         return b;
       });

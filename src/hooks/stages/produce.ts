@@ -20,7 +20,7 @@ export function afterProduceStage(chain: HookChain): HookStages['afterProduce'] 
 async function runBeforeProduce(chain: HookChain, ctx: RequestScope, topic: string, partition: number, h: ValidatedBatch): Promise<ValidatedBatch | PartitionAppendResult> {
   const regs = chain.forTopic('beforeProduce', topic);
   if (regs.length === 0) return h;
-  const batch = new LazyBatch(topic, partition, h, h.buffer, 'produce');
+  const batch = new LazyBatch(topic, partition, h, h.buffer, 'produce', ctx);
   const pctx = stageContext({ ...requestInfo(ctx, Date.now()), topic, partition, batch, log: chain.log });
   const where = `${topic}-${partition} from ${ctx.connection.remote} (client ${ctx.clientId ?? 'null'})`;
   for (const reg of regs) {
@@ -70,7 +70,7 @@ async function runAfterProduce(chain: HookChain, ctx: RequestScope, topic: strin
   const regs = chain.forTopic('afterProduce', topic);
   if (regs.length === 0) return;
   const header = { ...readBatchHeader(h.buffer), baseOffset };
-  const batch = new LazyBatch(topic, partition, header, h.buffer, 'fetch');
+  const batch = new LazyBatch(topic, partition, header, h.buffer, 'fetch', ctx);
   const actx = stageContext({
     ...requestInfo(ctx, Date.now()),
     topic,

@@ -50,7 +50,7 @@ import { StorageError } from '../errors.js';
 import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogContext } from './partition-log.js';
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../../base/mutex.js';
 import { DirLock, DirLockHeldError } from '../dir-lock.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';

@@ -27,7 +27,7 @@ import { writeInt64 } from '../../protocol/records/batch.js';
 import type { FsyncPolicy } from '../../config/types.js';
 import type { AppendBatch, ReadResult, RetentionPolicy } from '../engine.js';
 import { LogSegment, type StoredBatchInfo } from './log-segment.js';
-import { Mutex } from './mutex.js';
+import { Mutex } from '../../base/mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
 import { MAX_WRITE_GROUP_BYTES } from '../../base/limits.js';

@@ -1,6 +1,7 @@
 /**
- * Decoding the records of a produced batch on behalf of a request (compacted topics, timestamp
- * bounds, a topic's compression.type): the one door through which the produce path decompresses.
+ * Decoding the records of a batch on behalf of a request (the produce path's compacted-topic keys,
+ * timestamp bounds and compression.type; ListOffsets by timestamp; hooks that read records): the one
+ * door through which a request's batches are decompressed.
  *
  * - Broker-wide, one batch is decompressed and decoded at a time (a FIFO queue): a batch may unpack
  *   to 128 MiB and half a million objects, and many requests doing that at once — the partitions of
@@ -12,25 +13,26 @@
  * - The decode itself yields to the event loop (decodeBatch), so other connections are served while
  *   a long one runs.
  */
-import { decodeBatch, type DecodedBatch, type DecodeBatchOptions } from '../protocol/records/record.js';
-import { DecompressionLimitError } from '../protocol/records/errors.js';
-import { REQUEST_DECOMPRESSED_BYTES_MAX } from '../base/limits.js';
-import { Mutex } from '../storage/log/mutex.js';
-import type { RequestContext } from './handler.js';
+import { decodeBatch, type DecodedBatch, type DecodeBatchOptions } from './record.js';
+import { DecompressionLimitError } from './errors.js';
+import { REQUEST_DECOMPRESSED_BYTES_MAX } from '../../base/limits.js';
+import { Mutex } from '../../base/mutex.js';
 
 const turns = new Mutex();
-/** Decompressed bytes each request (by its context) may still produce. */
-const budgets = new WeakMap<RequestContext, { left: number }>();
+/** Decompressed bytes each request (by its context object) may still produce. */
+const budgets = new WeakMap<object, { left: number }>();
 
 /**
- * Decode `buf`'s batch (limit: `maxDecompressedBytes`, and what is left of the request's budget) and
- * run `use` on it, in the broker's one decoding turn. Throws what decodeBatch throws (RecordsError).
+ * Decode `buf`'s batch (limit: `maxDecompressedBytes`, and what is left of the budget of the request
+ * whose context is `ctx`) and run `use` on it, in the process's one decoding turn. Throws what
+ * decodeBatch throws (RecordsError). `verifyCrc` as for decodeBatch.
  */
 export function withDecodedBatch<T>(
-  ctx: RequestContext | undefined,
+  ctx: object | undefined,
   buf: Buffer,
   maxDecompressedBytes: number,
   use: (batch: DecodedBatch) => Promise<T> | T,
+  verifyCrc = true,
 ): Promise<T> {
   return turns.run(async () => {
     // Turns follow one another through promise callbacks, which run before any I/O: without this
@@ -45,6 +47,7 @@ export function withDecodedBatch<T>(
     const limit = limitedByBudget ? budget!.left : maxDecompressedBytes;
     const opts: DecodeBatchOptions = {
       maxDecompressedBytes: limit,
+      verifyCrc,
       // Counted even when the records then fail to decode: the work was done.
       onDecompressed: (bytes) => {
         if (budget !== undefined) budget.left -= bytes;
