@@ -28,6 +28,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { Writer } from '../src/protocol/codec/writer.js';
 import { RequestHeader, requestHeaderVersion } from '../src/protocol/messages/index.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
+import { ApiVersionsRequest } from '../src/protocol/messages/api-versions.js';
 import { REQUEST_DECODED_ELEMENTS_MAX, RESPONSE_MAX_BYTES } from '../src/base/limits.js';
 
 /** Each hostile request is answered or closed within this. */
@@ -35,14 +36,23 @@ const ANSWER_BOUND_MS = 15_000;
 
 const onLinux = process.platform === 'linux';
 
-/** Send `frame` on a new connection: 'answered' (a response frame), or 'closed'; throws past the bound. */
+/** Correlation id of the ApiVersions request that follows each hostile one (see `outcome`). */
+const PROBE_CORRELATION_ID = 0x7ffffff0;
+
+/**
+ * Send `frame` on a new connection, followed by an ApiVersions probe: 'answered' (a response frame,
+ * or — for a request Kafka answers with nothing, such as an acks=0 Produce — the probe's response
+ * first, since responses come in request order), or 'closed'; throws past the bound.
+ */
 async function outcome(port: number, frame: Buffer): Promise<{ kind: 'answered' | 'closed'; ms: number; response: Buffer | null }> {
   const c = await RawClient.connect(port);
   const t0 = performance.now();
   try {
     c.write(frame);
+    c.write(c.frame(ApiKey.ApiVersions, 0, ApiVersionsRequest, {}, PROBE_CORRELATION_ID));
     const response = await c.readFrame(ANSWER_BOUND_MS);
-    return { kind: response === null ? 'closed' : 'answered', ms: performance.now() - t0, response };
+    const noResponse = response !== null && response.readInt32BE(0) === PROBE_CORRELATION_ID;
+    return { kind: response === null ? 'closed' : 'answered', ms: performance.now() - t0, response: noResponse ? null : response };
   } finally {
     c.close();
   }
