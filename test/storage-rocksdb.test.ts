@@ -72,7 +72,8 @@ async function dump(e: StorageEngine) {
   }
   const groups = e.listOffsetGroups().sort().map((g) => [g, [...e.fetchOffsets(g).entries()].sort()]);
   const metadata = [...e.groupMetadata()].map(([k, v]) => [k, v.toString('hex')]).sort();
-  return { meta, partitions, groups, metadata };
+  const txnStates = [...e.transactionStates()].map(([k, v]) => [k, v.toString('hex')]).sort();
+  return { meta, partitions, groups, metadata, txnStates };
 }
 
 test('rocksdb: after many mutations a restart restores exactly the state of the reference engine', async () => {
@@ -97,6 +98,7 @@ test('rocksdb: after many mutations a restart restores exactly the state of the 
       await both((x) => x.applyRetention('a', (p + 1) % 3, { retentionMs: -1, retentionBytes: 3000, nowMs: 0 }));
       await both((x) => x.commitOffsets(`g${p}`, [{ topic: 'a', partition: p, committed: { offset: i, leaderEpoch: 2, metadata: `m${i}`, commitTimestampMs: i } }]));
       await both((x) => x.putGroupMetadata(`g${p}`, Buffer.from(`generation ${i}`)));
+      await both((x) => x.putTransactionState(`tx${p}`, i % 100 === 99 ? null : Buffer.from(`state ${i}`)));
     }
   }
   // A topic deleted and created again under its name starts empty.

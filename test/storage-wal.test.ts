@@ -48,7 +48,8 @@ async function dump(e: StorageEngine) {
   }
   const groups = e.listOffsetGroups().sort().map((g) => [g, [...e.fetchOffsets(g).entries()].sort()]);
   const metadata = [...e.groupMetadata()].map(([k, v]) => [k, v.toString('hex')]).sort();
-  return { meta, partitions, groups, metadata };
+  const txnStates = [...e.transactionStates()].map(([k, v]) => [k, v.toString('hex')]).sort();
+  return { meta, partitions, groups, metadata, txnStates };
 }
 
 // ---- conformance ---------------------------------------------------------------------------------
@@ -231,6 +232,7 @@ test('WAL: snapshots are taken as the WAL grows; snapshot + replay rebuild the s
     } else if (op < 19) {
       const [g, del] = [rand(3), rand(4) === 0];
       await both((x) => x.putGroupMetadata(`g${g}`, del ? null : Buffer.from(`gen-${i}`)));
+      await both((x) => x.putTransactionState(`tx${g}`, del ? null : Buffer.from(`state-${i}`)));
     } else {
       await both((x) => x.setNextProducerId(i * 10));
     }

@@ -212,6 +212,16 @@ export interface StorageEngine {
   putGroupMetadata(groupId: string, value: Buffer | null): Promise<void>;
   /** Every stored group metadata value, by group id. */
   groupMetadata(): ReadonlyMap<string, Buffer>;
+
+  /**
+   * Store a transactional id's coordinator state (producer id, epoch, state, partitions; Kafka keeps
+   * it in `__transaction_state`), or delete it with null. Opaque to the engine: the transaction
+   * coordinator encodes and decodes it. Resolves once it is as durable as appends are configured to
+   * be, so an acknowledged EndTxn survives a crash whenever an acknowledged produce does.
+   */
+  putTransactionState(transactionalId: string, value: Buffer | null): Promise<void>;
+  /** Every stored transaction state value, by transactional id. */
+  transactionStates(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

@@ -569,6 +569,14 @@ export class LogEngine implements StorageEngine, Compaction {
   groupMetadata(): ReadonlyMap<string, Buffer> {
     return this.meta.state.groups;
   }
+
+  async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'txn', id: transactionalId, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  transactionStates(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.txnStates;
+  }
 }
 
 function cloneTopic(t: TopicRecord): TopicRecord {

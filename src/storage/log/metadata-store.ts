@@ -1,7 +1,7 @@
 /**
  * What the log engine keeps besides partition data: the cluster id, the producer id counter,
- * topics with their config overrides, log start offsets moved by DeleteRecords, committed offsets
- * and group metadata. One append-only file, `metadata.log`, of checksummed records:
+ * topics with their config overrides, log start offsets moved by DeleteRecords, committed offsets,
+ * group metadata and the transaction coordinator's state. One append-only file, `metadata.log`, of checksummed records:
  *
  *   length uint32 (of the payload) | crc uint32 (CRC-32C of the payload) | payload (UTF-8 JSON)
  *
@@ -14,7 +14,8 @@
  * `sync` is asked), so a failed write leaves both unchanged. Changes made while a write or fsync is
  * in flight are written together and share the next fsync (group commit). Changes that must survive
  * a power loss whatever the policy — topics, the cluster id, the producer id counter, log starts —
- * are always synced; committed offsets and group metadata follow the engine's fsync policy.
+ * are always synced; committed offsets, group metadata and transaction state follow the engine's
+ * fsync policy (as appends do).
  *
  * Callers: LogEngine only.
  */
@@ -45,7 +46,8 @@ export type MetadataRecord =
   | { t: 'logstart'; topic: string; partition: number; offset: number }
   | { t: 'commit'; group: string; entries: [string, number, CommittedOffset | null][] }
   | { t: 'delgroupoffsets'; group: string }
-  | { t: 'group'; group: string; value: string | null };
+  | { t: 'group'; group: string; value: string | null }
+  | { t: 'txn'; id: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -55,6 +57,8 @@ export class MetadataState {
   readonly logStarts = new Map<string, Map<number, number>>();
   readonly offsets = new Map<string, Map<string, CommittedEntry>>();
   readonly groups = new Map<string, Buffer>();
+  /** Transaction coordinator state by transactional id (opaque to the engine). */
+  readonly txnStates = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -99,6 +103,10 @@ export class MetadataState {
         if (r.value === null) this.groups.delete(r.group);
         else this.groups.set(r.group, Buffer.from(r.value, 'base64'));
         break;
+      case 'txn':
+        if (r.value === null) this.txnStates.delete(r.id);
+        else this.txnStates.set(r.id, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -113,6 +121,7 @@ export class MetadataState {
       out.push({ t: 'commit', group, entries: [...m.values()].map((e) => [e.topic, e.partition, pickCommitted(e)]) });
     }
     for (const [group, v] of this.groups) out.push({ t: 'group', group, value: v.toString('base64') });
+    for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
     return out;
   }
 }

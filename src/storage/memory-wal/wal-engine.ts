@@ -207,6 +207,12 @@ export class WalMemoryEngine extends MemoryEngine {
     await this.record({ type: 'groupMetadata', groupId, value: value === null ? null : this.groups.get(groupId)! });
   }
 
+  override async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    this.usable();
+    this.apply({ type: 'txnState', transactionalId, value });
+    await this.record({ type: 'txnState', transactionalId, value: value === null ? null : this.txnStates.get(transactionalId)! });
+  }
+
   // ---- reads: refused once the log has failed (memory may hold what the disk does not) -------------
 
   override async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
@@ -298,6 +304,9 @@ export class WalMemoryEngine extends MemoryEngine {
         // A copy: replayed entries are views of the file's read buffer.
         this.log(e.topic, e.partition).snapshots.add(e.offset, Buffer.from(e.data));
         return;
+      case 'txnState':
+        void super.putTransactionState(e.transactionalId, e.value);
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -386,6 +395,7 @@ export class WalMemoryEngine extends MemoryEngine {
       })),
     }));
     const groups = [...this.groups];
+    const txnStates = [...this.txnStates];
     return (function* () {
       let count = 0;
       const frame = (e: WalEntry) => {
@@ -409,6 +419,7 @@ export class WalMemoryEngine extends MemoryEngine {
       }
       for (const o of offsets) yield frame({ type: 'commitOffsets', groupId: o.groupId, entries: o.entries });
       for (const [groupId, value] of groups) yield frame({ type: 'groupMetadata', groupId, value });
+      for (const [transactionalId, value] of txnStates) yield frame({ type: 'txnState', transactionalId, value });
       yield encodeFrame({ type: 'end', entries: count });
     })();
   }

@@ -148,6 +148,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly topics = new Map<string, TopicRecord>();
   protected readonly logs = new Map<string, MemoryPartitionLog[]>();
   protected readonly groups = new Map<string, Buffer>();
+  protected readonly txnStates = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -254,6 +255,15 @@ export class MemoryEngine implements StorageEngine {
 
   groupMetadata(): ReadonlyMap<string, Buffer> {
     return this.groups;
+  }
+
+  async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.txnStates.delete(transactionalId);
+    else this.txnStates.set(transactionalId, Buffer.from(value));
+  }
+
+  transactionStates(): ReadonlyMap<string, Buffer> {
+    return this.txnStates;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

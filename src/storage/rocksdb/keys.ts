@@ -13,6 +13,7 @@
  *   'X' topicNum u32                          a deleted topic whose data ranges are still to be removed
  *   'O' len u16 group | len u16 topic | partition u32    a committed offset (JSON)
  *   'G' group                                 a group's metadata value (opaque bytes)
+ *   'N' transactionalId                       a transactional id's coordinator state (opaque bytes)
  *
  * Data is keyed by a topic *number* allocated at creation, not by name, so a topic deleted and
  * created again under the same name never sees a leftover of the old one, and keys have a fixed
@@ -32,6 +33,7 @@ export const Prefix = {
   pendingDelete: 0x58, // X
   offsets: 0x4f, // O
   group: 0x47, // G
+  txnState: 0x4e, // N
 } as const;
 
 export const MetaKey = {
@@ -170,4 +172,12 @@ export function indexValue(lastOffset: number, maxTimestamp: number, size: numbe
 
 export function parseIndexValue(b: Buffer): { lastOffset: number; maxTimestamp: number; size: number } {
   return { lastOffset: readInt64(b, 0), maxTimestamp: readInt64(b, 8), size: b.readUInt32BE(16) };
+}
+
+export function txnStateKey(transactionalId: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.txnState]), Buffer.from(transactionalId, 'utf8')]);
+}
+
+export function transactionalIdOf(key: Buffer): string {
+  return key.toString('utf8', 1);
 }

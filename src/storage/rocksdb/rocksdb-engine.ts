@@ -52,6 +52,8 @@ import {
   batchRangeBelow,
   groupIdOf,
   groupKey,
+  txnStateKey,
+  transactionalIdOf,
   indexValue,
   int64Value,
   offsetsKey,
@@ -114,6 +116,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly topics = new Map<string, TopicState>();
   private readonly groupOffsets = new Map<string, Map<string, StoredOffset>>();
   private readonly groups = new Map<string, Buffer>();
+  private readonly txnStates = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -366,6 +369,18 @@ export class RocksDbEngine implements StorageEngine {
     return this.groups;
   }
 
+  async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    const copy = value === null ? null : Buffer.from(value);
+    const done = this.write((b) => (copy === null ? b.del(txnStateKey(transactionalId)) : b.put(txnStateKey(transactionalId), copy)));
+    if (copy === null) this.txnStates.delete(transactionalId);
+    else this.txnStates.set(transactionalId, copy);
+    await done;
+  }
+
+  transactionStates(): ReadonlyMap<string, Buffer> {
+    return this.txnStates;
+  }
+
   // ---- internals -----------------------------------------------------------------------------------
 
   /** The open database, or a throw once closed or failed. */
@@ -559,6 +574,7 @@ export class RocksDbEngine implements StorageEngine {
       offsets.set(offsetKey(topic, partition), { ...committed, topic, partition });
     }
     for await (const [key, value] of this.scan(db, Prefix.group)) this.groups.set(groupIdOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.txnState)) this.txnStates.set(transactionalIdOf(key), value);
   }
 }
 
