@@ -54,6 +54,10 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   offsetsRetentionMinutes: 10080,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,
+  transactionMaxTimeoutMs: 900000,
+  transactionalIdExpirationMs: 604800000,
+  transactionAbortTimedOutTransactionCleanupIntervalMs: 10000,
+  transactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
   hookTimeoutMs: 1000,
   hooks: [],
   topicDefaults: {

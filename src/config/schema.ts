@@ -200,6 +200,22 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     doc: 'How often expired committed offsets are removed.',
   }),
   setting({
+    key: 'transaction.max.timeout.ms', field: 'transactionMaxTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest transaction.timeout.ms a transactional producer may ask for (INVALID_TRANSACTION_TIMEOUT above it).',
+  }),
+  setting({
+    key: 'transactional.id.expiration.ms', field: 'transactionalIdExpirationMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'A transactional id with no transaction in progress is forgotten this long after its last update.',
+  }),
+  setting({
+    key: 'transaction.abort.timed.out.transaction.cleanup.interval.ms', field: 'transactionAbortTimedOutTransactionCleanupIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'How often transactions past their timeout are looked for and aborted.',
+  }),
+  setting({
+    key: 'transaction.remove.expired.transaction.cleanup.interval.ms', field: 'transactionRemoveExpiredTransactionCleanupIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'How often expired transactional ids are removed.',
+  }),
+  setting({
     key: 'offset.metadata.max.bytes', field: 'offsetMetadataMaxBytes', kind: 'int', min: 0, max: INT32_MAX,
     doc: 'Longest metadata string of one committed offset.',
   }),

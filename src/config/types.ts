@@ -102,6 +102,14 @@ export interface BrokerConfig {
   offsetsRetentionMinutes: number;
   /** Kafka `offsets.retention.check.interval.ms`: how often expired offsets are removed. */
   offsetsRetentionCheckIntervalMs: number;
+  /** Kafka `transaction.max.timeout.ms`: largest transaction timeout a producer may ask for. */
+  transactionMaxTimeoutMs: number;
+  /** Kafka `transactional.id.expiration.ms`: an idle transactional id is forgotten this long after its last update. */
+  transactionalIdExpirationMs: number;
+  /** Kafka `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out transactions are aborted. */
+  transactionAbortTimedOutTransactionCleanupIntervalMs: number;
+  /** Kafka `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired transactional ids are removed. */
+  transactionRemoveExpiredTransactionCleanupIntervalMs: number;
   /** Kafka `offset.metadata.max.bytes`: longest metadata string of one committed offset. */
   offsetMetadataMaxBytes: number;
   /** `hook.timeout.ms`: the longest one hook call may take before its stage fails (src/hooks/). */
