@@ -19,6 +19,9 @@ import { NO_HOOKS, type HookStages } from '../contracts/stages.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { LogMaintenance } from './maintenance.js';
 import { EngineFaults } from './engine-faults.js';
+import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
+import { TransactionCoordinator } from './transactions/coordinator.js';
+import { ControlBatchMarkerWriter } from './transactions/control-markers.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -36,6 +39,12 @@ export class Broker {
   readonly waiters = new PartitionWaiters();
   /** Consumer groups and committed offsets (the group coordinator; src/broker/groups/). */
   readonly groups: GroupCoordinator;
+  /** Transactional ids and their transactions (the transaction coordinator; src/broker/transactions/). */
+  readonly transactions: TransactionCoordinator;
+  /** What the produce path asks before appending a transactional batch (the transaction coordinator). */
+  txnVerifier: TxnProduceVerifier;
+  /** Writes the COMMIT/ABORT markers that end a transaction in a partition (the log side sets its own). */
+  txnMarkers: TxnMarkerWriter;
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
   /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
@@ -63,6 +72,17 @@ export class Broker {
     this.connectionLimits = new ConnectionLimits(config, log);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.engineFaults = new EngineFaults(log);
+    this.txnMarkers = new ControlBatchMarkerWriter(this);
+    this.transactions = new TransactionCoordinator({
+      config,
+      storage,
+      log,
+      engineFaults: this.engineFaults,
+      allocateProducerId: () => this.allocateProducerId(),
+      markers: () => this.txnMarkers,
+      applyTxnOffsets: (groupId, offsets) => this.groups.applyTransactionalOffsets(groupId, offsets),
+    });
+    this.txnVerifier = this.transactions;
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
   }
 
@@ -101,6 +121,8 @@ export class Broker {
     // Idempotent producers' state from each partition's newest snapshot and the batches after it, so
     // that a batch retried across the restart is answered as a duplicate (producer-state-snapshots.ts).
     this.producerRecovery = await this.producerSnapshots.recover(this.topics.list());
+    // After the logs: loading completes transactions a crash left in PrepareCommit/PrepareAbort.
+    await this.transactions.load();
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
     // limit applies too and refusals are counted.
     const server = net.createServer((socket) => this.accept(socket));
@@ -168,6 +190,7 @@ export class Broker {
     for (const c of [...this.connections]) c.close('broker shutting down');
     await serverClosed;
     await this.maintenance.stop();
+    await this.transactions.close(); // transaction state writes and markers in flight reach storage first
     await this.groups.close(); // queued group and offset writes reach storage first
     await this.hooks.close(); // hooks flush what they write (audit log) after the last request
     // After the last append: a snapshot at every high watermark, so the next start replays nothing.

@@ -789,8 +789,12 @@ export class GroupCoordinator {
     return result(a.topics, errors);
   }
 
-  /** Kafka's checks of a (non-transactional) offset commit against a classic group. */
-  private validateCommit(group: ClassicGroup, a: CommitArgs): number {
+  /**
+   * Kafka's checks of an offset commit against a classic group (ClassicGroup.validateOffsetCommit).
+   * A transactional one (TxnOffsetCommit, KIP-447) skips the two checks that only protect plain
+   * commits: no member id and generation while the group has members, and a rebalance in progress.
+   */
+  private validateCommit(group: ClassicGroup, a: Pick<CommitArgs, 'generationId' | 'memberId' | 'groupInstanceId'>, transactional = false): number {
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     // Generation -1 into an Empty group: admin tools and self-assigning consumers.
     if (a.generationId < 0 && group.is('Empty')) return ErrorCode.NONE;
@@ -798,13 +802,46 @@ export class GroupCoordinator {
       const error = group.validateMember(a.memberId, a.groupInstanceId);
       if (error !== ErrorCode.NONE) return error;
       if (a.generationId !== group.generationId) return ErrorCode.ILLEGAL_GENERATION;
-    } else if (!group.is('Empty')) {
+    } else if (!transactional && !group.is('Empty')) {
       // No member id and no generation (v0, or an admin) while the group has members.
       return ErrorCode.UNKNOWN_MEMBER_ID;
     }
     // The member has its new generation but not its assignment yet.
-    if (group.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
+    if (!transactional && group.is('CompletingRebalance')) return ErrorCode.REBALANCE_IN_PROGRESS;
     return ErrorCode.NONE;
+  }
+
+  /**
+   * The group side of TxnOffsetCommit (KIP-447): the member and generation the producer names must
+   * be current, so a zombie of an old generation cannot commit. A group not known yet is created as a
+   * "simple" group for generation -1, as for a plain commit; for a real generation it is
+   * ILLEGAL_GENERATION (TxnOffsetCommit has no GROUP_ID_NOT_FOUND).
+   */
+  validateTransactionalCommit(a: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
+    if (!this.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    let group = this.groups.get(a.groupId);
+    if (!group) {
+      if (a.generationId >= 0) return ErrorCode.ILLEGAL_GENERATION;
+      group = new ClassicGroup(a.groupId, () => this.now());
+      this.groups.set(a.groupId, group);
+    }
+    return this.validateCommit(group, a, true);
+  }
+
+  /**
+   * Store a committed transaction's offsets as the group's committed offsets (the transaction
+   * coordinator calls this once the transaction is PrepareCommit; it retries on a throw).
+   */
+  async applyTransactionalOffsets(groupId: string, offsets: readonly GroupOffsetEntry[]): Promise<void> {
+    let group = this.groups.get(groupId);
+    if (!group || group.is('Dead')) {
+      // Deleted since the commit was made: the offsets still land, under a simple group, as Kafka's
+      // marker makes the pending offsets of the group's partition visible whatever happened to it.
+      group = new ClassicGroup(groupId, () => this.now());
+      this.groups.set(groupId, group);
+    }
+    const live = offsets.filter((o) => this.deps.topics.hasPartition(o.topic, o.partition));
+    if (live.length > 0) await this.serial(groupId, () => this.deps.storage.commitOffsets(groupId, live));
   }
 
   /**
