@@ -26,7 +26,6 @@ const INVALID_GROUP_ID = 24;
 const UNKNOWN_MEMBER_ID = 25;
 const INVALID_SESSION_TIMEOUT = 26;
 const REBALANCE_IN_PROGRESS = 27;
-const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
 const GROUP_MAX_SIZE_REACHED = 81;
 const FENCED_INSTANCE_ID = 82;
 
@@ -51,14 +50,14 @@ describe('group coordinator over the wire', { timeout: 60_000 }, () => {
     await b?.close();
   });
 
-  it('FindCoordinator names this broker at every version; transactions and share groups are refused', async () => {
+  it('FindCoordinator names this broker for groups and transactional ids at every version; share groups are refused', async () => {
     const c = await connect();
     for (let v = 0; v <= 3; v++) {
       const r = await c.findCoordinator(v, { key: 'any-group', keyType: 0 });
       assert.deepEqual([r.errorCode, r.nodeId, r.host, r.port], [NONE, 1, b.host, b.port], `v${v}`);
       if (v >= 1) {
         const txn = await c.findCoordinator(v, { key: 'txn-id', keyType: 1 });
-        assert.deepEqual([txn.errorCode, txn.nodeId, txn.host, txn.port], [TRANSACTIONAL_ID_AUTHORIZATION_FAILED, -1, '', -1], `v${v} transaction key`);
+        assert.deepEqual([txn.errorCode, txn.nodeId, txn.host, txn.port], [NONE, 1, b.host, b.port], `v${v} transaction key`);
         assert.equal((await c.findCoordinator(v, { key: 'share', keyType: 2 })).errorCode, INVALID_REQUEST, `v${v} share key`);
       }
     }
@@ -73,7 +72,7 @@ describe('group coordinator over the wire', { timeout: 60_000 }, () => {
         `v${v}`,
       );
       const txn = await c.findCoordinator(v, { keyType: 1, coordinatorKeys: ['t1'] });
-      assert.deepEqual(txn.coordinators.map((x) => x.errorCode), [TRANSACTIONAL_ID_AUTHORIZATION_FAILED], `v${v} transaction key`);
+      assert.deepEqual(txn.coordinators.map((x) => [x.key, x.errorCode, x.nodeId, x.port]), [['t1', NONE, 1, b.port]], `v${v} transaction key`);
     }
   });
 

@@ -725,6 +725,16 @@ describe('onRequest can refuse every served API', () => {
     20: { request: { topics: [{ name: 't', topicId: ID }], topicNames: ['t'], timeoutMs: 1000 }, errors: (r) => r.responses.map((t: Res) => t.errorCode) },
     21: { request: { topics: [{ name: 't', partitions: [{ partitionIndex: 0, offset: 0n }] }], timeoutMs: 1000 }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
     22: { request: { transactionalId: null, transactionTimeoutMs: 1000 }, errors: (r) => [r.errorCode] },
+    24: {
+      request: { v3AndBelowTransactionalId: 'tx', v3AndBelowProducerId: 1n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 't', partitions: [0, 1] }] },
+      errors: (r) => codes(...r.resultsByTopicV3AndBelow.map((t: Res) => t.resultsByPartition.map((p: Res) => p.partitionErrorCode))),
+    },
+    25: { request: { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, groupId: 'g' }, errors: (r) => [r.errorCode] },
+    26: { request: { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, committed: true }, errors: (r) => [r.errorCode] },
+    28: {
+      request: { transactionalId: 'tx', groupId: 'g', producerId: 1n, producerEpoch: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n }] }] },
+      errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))),
+    },
     32: { request: { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
     33: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     37: { request: { topics: [{ name: 't', count: 2, assignments: null }], timeoutMs: 1000 }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
@@ -732,6 +742,8 @@ describe('onRequest can refuse every served API', () => {
     44: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     47: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, errors: (r) => [r.errorCode] },
     60: { request: {}, errors: (r) => [r.errorCode] },
+    65: { request: { transactionalIds: ['tx', 'ty'] }, errors: (r) => r.transactionStates.map((x: Res) => x.errorCode) },
+    66: { request: {}, errors: (r) => [r.errorCode] },
     75: { request: { topics: [{ name: 't' }] }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },
   };
   let b: RunningBroker;

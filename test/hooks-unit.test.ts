@@ -354,11 +354,14 @@ describe('error responses for refused requests', () => {
     19: { topics: [{ name: 't' }] },
     20: { topics: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], topicNames: ['t'] },
     21: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
+    24: { v3AndBelowTopics: [{ name: 't', partitions: [0] }] },
+    28: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     32: { resources: [{ resourceType: 2, resourceName: 't' }] },
     33: { resources: [{ resourceType: 2, resourceName: 't' }] },
     37: { topics: [{ name: 't' }] },
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
+    65: { transactionalIds: ['tx'] },
     75: { topics: [{ name: 't' }] },
   };
   test('every served API has one, and it encodes at every served version', async () => {

@@ -5,8 +5,10 @@
  *   committed offsets, so a deleted topic reads as never committed.
  * - v2+: a null topic list asks for every committed partition; a top-level error code (before v2,
  *   a group error is put on each partition).
- * - v5+: the committed leader epoch. v6+ flexible. v7+: require_stable (KIP-447) — without
- *   transactions no offset is ever pending, so it changes nothing.
+ * - v5+: the committed leader epoch. v6+ flexible. v7+: require_stable (KIP-447): a partition with an
+ *   offset a transaction has committed but not yet completed (TxnOffsetCommit, then EndTxn until
+ *   the transaction is CompleteCommit/CompleteAbort) answers UNSTABLE_OFFSET_COMMIT (retriable),
+ *   so a consumer starting after a read-process-write producer never reads a stale position.
  * - v8+: several groups per request, each answered with its own error code.
  * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check; classic
  *   groups ignore them, as Kafka does.
@@ -16,9 +18,28 @@
  */
 import { ApiKey, OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
-import { defineHandler } from '../handler.js';
+import { defineHandler, type RequestContext } from '../handler.js';
 import type { FetchOutcome } from '../groups/coordinator.js';
+import { offsetKey } from '../../storage/engine.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
+
+/** require_stable (v7+): partitions with a pending transactional offset become UNSTABLE_OFFSET_COMMIT. */
+function stable(groupId: string, out: FetchOutcome, requireStable: boolean, ctx: RequestContext): FetchOutcome {
+  if (!requireStable || out.errorCode !== ErrorCode.NONE) return out;
+  const pending = ctx.broker.transactions.pendingOffsets(groupId);
+  if (pending.size === 0) return out;
+  return {
+    errorCode: out.errorCode,
+    topics: out.topics.map((t) => ({
+      name: t.name,
+      partitions: t.partitions.map((p) =>
+        pending.has(offsetKey(t.name, p.partitionIndex))
+          ? { partitionIndex: p.partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.UNSTABLE_OFFSET_COMMIT }
+          : p,
+      ),
+    })),
+  };
+}
 
 export default defineHandler({
   apiKey: ApiKey.OffsetFetch,
@@ -30,11 +51,12 @@ export default defineHandler({
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups;
     const budget = new ResponseBudget();
+    const requireStable = v >= 7 && req.requireStable;
     const allOffsets = new Map<string, { out: FetchOutcome; bytes: number }>();
     const fetch = (groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchOutcome => {
       let known = topics === null ? allOffsets.get(groupId) : undefined;
       if (known === undefined) {
-        const out = groups.fetchOffsets(groupId, topics);
+        const out = stable(groupId, groups.fetchOffsets(groupId, topics), requireStable, ctx);
         known = { out, bytes: outcomeBytes(out) };
         if (topics === null) allOffsets.set(groupId, known);
       }

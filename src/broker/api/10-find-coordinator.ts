@@ -1,14 +1,12 @@
 /**
- * FindCoordinator (key 10), versions 0–6. This broker coordinates every group.
+ * FindCoordinator (key 10), versions 0–6. This broker coordinates every group and transactional id.
  * - v0 names a group; v1+ adds the key type (0 group, 1 transaction, 2 share group); v4+ batches
  *   keys (KIP-699) and answers one coordinator per key; v5 only adds the TRANSACTION_ABORTABLE error
  *   code and v6 share groups (KIP-932), neither of which we produce.
  * - Groups: this broker, at its advertised host and port. While the coordinator is loading or
  *   shutting down: COORDINATOR_NOT_AVAILABLE (retriable), with node -1.
- * - Transactions (key type 1): there is no transaction coordinator. We answer
- *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED, the code Kafka gives a client that may not use a
- *   transactional id: it is fatal, so a transactional producer stops with a clear error instead of
- *   retrying COORDINATOR_NOT_AVAILABLE forever. InitProducerId answers transactional ids the same way.
+ * - Transactions (key type 1): this broker too (src/broker/transactions/), COORDINATOR_NOT_AVAILABLE
+ *   while the transaction coordinator loads or the broker shuts down.
  * - Share groups (key type 2) and unknown key types: INVALID_REQUEST, Kafka's answer from a broker
  *   without a share coordinator (and to key type 2 below v6).
  */
@@ -29,10 +27,10 @@ interface Found {
 
 function find(keyType: number, ctx: RequestContext): Found {
   const refuse = (errorCode: number, errorMessage: string): Found => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
-  if (keyType === TRANSACTION) return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactions are not supported by this broker.');
-  if (keyType !== GROUP) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
+  if (keyType !== GROUP && keyType !== TRANSACTION) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
   const broker = ctx.broker;
-  if (!broker.groups.isActive || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  const active = keyType === GROUP ? broker.groups.isActive : broker.transactions.isActive;
+  if (!active || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort };
 }
 

@@ -1,0 +1,83 @@
+/**
+ * TxnOffsetCommit (key 28), versions 0–4: a transactional producer commits a consumer group's
+ * offsets as part of its transaction (`sendOffsetsToTransaction`). They stay pending — invisible to
+ * OffsetFetch, which answers UNSTABLE_OFFSET_COMMIT with require_stable — until the transaction
+ * commits, when they become the group's committed offsets; an abort drops them.
+ * - Per partition: UNKNOWN_TOPIC_OR_PARTITION for a partition that does not exist,
+ *   OFFSET_METADATA_TOO_LARGE past `offset.metadata.max.bytes`.
+ * - The group (KIP-447): v3+ names the member, group instance and generation, checked against the
+ *   group as a commit is (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID, ILLEGAL_GENERATION), so a zombie of
+ *   an old generation is refused; generation -1 commits to an empty or unknown group. INVALID_GROUP_ID
+ *   for an empty group id. v2+ carries the committed leader epoch.
+ * - The transaction: AddOffsetsToTxn must have added the group (INVALID_TXN_STATE otherwise);
+ *   INVALID_PRODUCER_ID_MAPPING for another producer id; INVALID_PRODUCER_EPOCH for another epoch
+ *   (the code Kafka's offsets-log append gives a fenced producer); COORDINATOR_NOT_AVAILABLE /
+ *   NOT_COORDINATOR (retriable).
+ * - v4 only adds TRANSACTION_ABORTABLE (KIP-890), which this broker never answers.
+ */
+import { ApiKey, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+import type { TxnOffset } from '../transactions/metadata.js';
+
+function answer(topics: readonly { name: string; partitions: readonly { partitionIndex: number }[] }[], code: (ti: number, pi: number) => number) {
+  return topics.map((t, ti) => ({ name: t.name, partitions: t.partitions.map((p, pi) => ({ partitionIndex: p.partitionIndex, errorCode: code(ti, pi) })) }));
+}
+
+export default defineHandler({
+  apiKey: ApiKey.TxnOffsetCommit,
+  minVersion: 0,
+  maxVersion: 4,
+  request: TxnOffsetCommitRequest,
+  response: TxnOffsetCommitResponse,
+  async handle(req, ctx) {
+    const broker = ctx.broker;
+    const errors: number[][] = req.topics.map((t) => t.partitions.map((p) => (broker.topics.hasPartition(t.name, p.partitionIndex) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)));
+    const respond = () => ({ throttleTimeMs: 0, topics: answer(req.topics, (ti, pi) => errors[ti]![pi]!) });
+    const rest = (code: number) => errors.forEach((ps) => ps.forEach((e, i) => e === ErrorCode.NONE && (ps[i] = code)));
+    if (req.groupId === '') {
+      rest(ErrorCode.INVALID_GROUP_ID);
+      return respond();
+    }
+    const v3 = ctx.apiVersion >= 3;
+    const groupError = broker.groups.validateTransactionalCommit({
+      groupId: req.groupId,
+      generationId: v3 ? req.generationId : -1,
+      memberId: v3 ? req.memberId : '',
+      groupInstanceId: v3 ? req.groupInstanceId : null,
+    });
+    if (groupError !== ErrorCode.NONE) {
+      rest(groupError);
+      return respond();
+    }
+    const now = Date.now();
+    const offsets: TxnOffset[] = [];
+    const placed: [number, number][] = [];
+    req.topics.forEach((t, ti) =>
+      t.partitions.forEach((p, pi) => {
+        if (errors[ti]![pi] !== ErrorCode.NONE) return;
+        if (p.committedMetadata !== null && p.committedMetadata.length > broker.config.offsetMetadataMaxBytes) {
+          errors[ti]![pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+          return;
+        }
+        const offset = Number(p.committedOffset);
+        if (!Number.isSafeInteger(offset)) {
+          // Storage keeps offsets as numbers (exact below 2^53); a larger one is not a real offset.
+          errors[ti]![pi] = ErrorCode.INVALID_REQUEST;
+          return;
+        }
+        offsets.push({ topic: t.name, partition: p.partitionIndex, committed: { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: now } });
+        placed.push([ti, pi]);
+      }),
+    );
+    if (offsets.length > 0) {
+      const code = await broker.transactions.commitTxnOffsets(req.transactionalId, Number(req.producerId), req.producerEpoch, req.groupId, offsets);
+      for (const [ti, pi] of placed) errors[ti]![pi] = code;
+    }
+    return respond();
+  },
+  clientThrottlesFromVersion: 1,
+  errorResponse(req, _v, errorCode) {
+    return { topics: answer(req.topics, () => errorCode) };
+  },
+});

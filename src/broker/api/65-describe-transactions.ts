@@ -1,0 +1,56 @@
+/**
+ * DescribeTransactions (key 65), version 0 (KIP-664): per transactional id its state (Kafka's names:
+ * Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort), producer id and epoch,
+ * timeout, the start of the current transaction (-1 when none) and its partitions.
+ * TRANSACTIONAL_ID_NOT_FOUND for an unknown id, INVALID_REQUEST for an empty one,
+ * COORDINATOR_NOT_AVAILABLE while the coordinator loads.
+ */
+import { ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse } from '../../protocol/messages/index.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  apiKey: ApiKey.DescribeTransactions,
+  minVersion: 0,
+  maxVersion: 0,
+  request: DescribeTransactionsRequest,
+  response: DescribeTransactionsResponse,
+  handle(req, ctx) {
+    return {
+      throttleTimeMs: 0,
+      transactionStates: req.transactionalIds.map((transactionalId) => {
+        const d = ctx.broker.transactions.describe(transactionalId);
+        const topics = new Map<string, number[]>();
+        for (const p of d.partitions) {
+          let list = topics.get(p.topic);
+          if (!list) topics.set(p.topic, (list = []));
+          list.push(p.partition);
+        }
+        return {
+          errorCode: d.errorCode,
+          transactionalId,
+          transactionState: d.state,
+          transactionTimeoutMs: d.timeoutMs,
+          transactionStartTimeMs: BigInt(d.startMs),
+          producerId: BigInt(d.producerId),
+          producerEpoch: d.producerEpoch,
+          topics: [...topics].map(([topic, partitions]) => ({ topic, partitions })),
+        };
+      }),
+    };
+  },
+  clientThrottlesFromVersion: 0,
+  errorResponse(req, _v, errorCode) {
+    return {
+      transactionStates: req.transactionalIds.map((transactionalId) => ({
+        errorCode,
+        transactionalId,
+        transactionState: '',
+        transactionTimeoutMs: 0,
+        transactionStartTimeMs: -1n,
+        producerId: -1n,
+        producerEpoch: -1,
+        topics: [],
+      })),
+    };
+  },
+});

@@ -1,0 +1,36 @@
+/**
+ * ListTransactions (key 66), versions 0–1 (KIP-664): the transactional ids this coordinator knows,
+ * filtered by state names and producer ids (an empty filter matches all). State names Kafka does not
+ * know are echoed in `unknownStateFilters` and match nothing. v1 adds DurationFilter (KIP-994): only
+ * transactions begun more than that many milliseconds ago (-1: no filter). COORDINATOR_NOT_AVAILABLE
+ * while the coordinator loads.
+ */
+import { ApiKey, ListTransactionsRequest, ListTransactionsResponse } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+import { ALL_STATES, type TxnState } from '../transactions/metadata.js';
+
+export default defineHandler({
+  apiKey: ApiKey.ListTransactions,
+  minVersion: 0,
+  maxVersion: 1,
+  request: ListTransactionsRequest,
+  response: ListTransactionsResponse,
+  handle(req, ctx) {
+    const txns = ctx.broker.transactions;
+    const unknownStateFilters = req.stateFilters.filter((s) => !ALL_STATES.includes(s as TxnState));
+    if (!txns.isActive) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, unknownStateFilters: [], transactionStates: [] };
+    const duration = ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1;
+    const listed = txns.list(req.stateFilters, req.producerIdFilters.map(Number), duration);
+    return {
+      throttleTimeMs: 0,
+      errorCode: ErrorCode.NONE,
+      unknownStateFilters,
+      transactionStates: listed.map((t) => ({ transactionalId: t.transactionalId, producerId: BigInt(t.producerId), transactionState: t.state })),
+    };
+  },
+  clientThrottlesFromVersion: 0,
+  errorResponse(_req, _v, errorCode) {
+    return { errorCode, unknownStateFilters: [], transactionStates: [] };
+  },
+});
