@@ -56,17 +56,12 @@ export default defineHandler({
     req.topics.forEach((t, ti) =>
       t.partitions.forEach((p, pi) => {
         if (errors[ti]![pi] !== ErrorCode.NONE) return;
-        if (p.committedMetadata !== null && p.committedMetadata.length > broker.config.offsetMetadataMaxBytes) {
-          errors[ti]![pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
+        const committed = broker.groups.committedOffset(p, now);
+        if (typeof committed === 'number') {
+          errors[ti]![pi] = committed;
           return;
         }
-        const offset = Number(p.committedOffset);
-        if (!Number.isSafeInteger(offset)) {
-          // Storage keeps offsets as numbers (exact below 2^53); a larger one is not a real offset.
-          errors[ti]![pi] = ErrorCode.INVALID_REQUEST;
-          return;
-        }
-        offsets.push({ topic: t.name, partition: p.partitionIndex, committed: { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: now } });
+        offsets.push({ topic: t.name, partition: p.partitionIndex, committed });
         placed.push([ti, pi]);
       }),
     );

@@ -756,21 +756,9 @@ export class GroupCoordinator {
     a.topics.forEach((t, ti) =>
       t.partitions.forEach((p, pi) => {
         if (errors[ti]![pi] !== ErrorCode.NONE) return;
-        if (p.committedMetadata !== null && p.committedMetadata.length > this.config.offsetMetadataMaxBytes) {
-          errors[ti]![pi] = ErrorCode.OFFSET_METADATA_TOO_LARGE;
-          return;
-        }
-        const offset = Number(p.committedOffset);
-        if (!Number.isSafeInteger(offset)) {
-          // Storage keeps offsets as numbers (exact below 2^53); a larger one is not a real offset.
-          errors[ti]![pi] = ErrorCode.INVALID_REQUEST;
-          return;
-        }
-        entries.push({
-          topic: t.name,
-          partition: p.partitionIndex,
-          committed: { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs: nowMs },
-        });
+        const committed = this.committedOffset(p, nowMs);
+        if (typeof committed === 'number') errors[ti]![pi] = committed;
+        else entries.push({ topic: t.name, partition: p.partitionIndex, committed });
       }),
     );
     if (entries.length > 0) {
@@ -787,6 +775,18 @@ export class GroupCoordinator {
       }
     }
     return result(a.topics, errors);
+  }
+
+  /**
+   * One partition's offset as a commit (OffsetCommit, TxnOffsetCommit) gives it, or the error it is
+   * refused with: OFFSET_METADATA_TOO_LARGE past `offset.metadata.max.bytes`, INVALID_REQUEST for an
+   * offset storage cannot hold (offsets are numbers, exact below 2^53: a larger one is not real).
+   */
+  committedOffset(p: { committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }, commitTimestampMs: number): CommittedOffset | number {
+    if (p.committedMetadata !== null && p.committedMetadata.length > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
+    const offset = Number(p.committedOffset);
+    if (!Number.isSafeInteger(offset)) return ErrorCode.INVALID_REQUEST;
+    return { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs };
   }
 
   /**

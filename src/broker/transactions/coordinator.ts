@@ -199,13 +199,8 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     if (timeoutMs <= 0 || timeoutMs > this.deps.config.transactionMaxTimeoutMs) return fail(ErrorCode.INVALID_TRANSACTION_TIMEOUT);
     let m = this.txns.get(transactionalId);
     if (!m) {
-      let producerId: number;
-      try {
-        producerId = await this.deps.allocateProducerId();
-      } catch (err) {
-        this.deps.log.error(`InitProducerId ${transactionalId}: could not persist the producer id counter: ${(err as Error).message}`);
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
+      const producerId = await this.newProducerId(transactionalId);
+      if (producerId === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       // Another InitProducerId for the same new id may have created it while we waited.
       m = this.txns.get(transactionalId);
       if (!m) {
@@ -247,13 +242,8 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     }
     let next: TxnFacts | number;
     if (isEpochExhausted(m.producerEpoch) && (expected === null || expected.producerEpoch === m.producerEpoch)) {
-      let newId: number;
-      try {
-        newId = await this.deps.allocateProducerId();
-      } catch (err) {
-        this.deps.log.error(`InitProducerId ${transactionalId}: could not persist the producer id counter: ${(err as Error).message}`);
-        return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-      }
+      const newId = await this.newProducerId(transactionalId);
+      if (newId === null) return fail(ErrorCode.COORDINATOR_NOT_AVAILABLE);
       if (m.pending !== null || (m.state !== 'Empty' && m.state !== 'CompleteCommit' && m.state !== 'CompleteAbort')) return fail(ErrorCode.CONCURRENT_TRANSACTIONS);
       next = { ...this.emptyFrom(m, timeoutMs), producerId: newId, lastProducerId: m.producerId, producerEpoch: 0, lastProducerEpoch: expected !== null ? m.producerEpoch : NO_PRODUCER_EPOCH };
     } else {
@@ -264,6 +254,16 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     if (code !== ErrorCode.NONE) return fail(code);
     this.deps.log.info(`transactional id ${transactionalId}: producer id ${m.producerId}, epoch ${m.producerEpoch}`);
     return { errorCode: ErrorCode.NONE, producerId: m.producerId, producerEpoch: m.producerEpoch };
+  }
+
+  /** A fresh producer id, or null when its counter could not be stored (logged). */
+  private async newProducerId(transactionalId: string): Promise<number | null> {
+    try {
+      return await this.deps.allocateProducerId();
+    } catch (err) {
+      this.deps.log.error(`InitProducerId ${transactionalId}: could not persist the producer id counter: ${(err as Error).message}`);
+      return null;
+    }
   }
 
   private emptyFrom(m: TransactionMetadata, timeoutMs: number): TxnFacts {

@@ -94,18 +94,12 @@ export interface TxnFacts {
 export { offsetKey as partitionKey } from '../../storage/engine.js';
 import { offsetKey as partitionKey } from '../../storage/engine.js';
 
-export class TransactionMetadata implements TxnFacts {
-  producerId: number;
-  lastProducerId: number;
-  producerEpoch: number;
-  lastProducerEpoch: number;
-  timeoutMs: number;
-  state: TxnState;
-  partitions: Map<string, TxnPartition>;
-  groups: Set<string>;
-  offsets: Map<string, Map<string, TxnOffset>>;
-  startMs: number;
-  updateMs: number;
+/**
+ * A transactional id's state: the stored facts (TxnFacts, declared once there and assigned by the
+ * constructor and by `complete`) and the transition in flight.
+ */
+export interface TransactionMetadata extends TxnFacts {}
+export class TransactionMetadata {
   /** The write of the transition in flight (others wait for it or answer CONCURRENT_TRANSACTIONS). */
   pendingWrite: Promise<unknown> | null = null;
   /** The state a transition in flight leads to; null when none. */
@@ -117,17 +111,7 @@ export class TransactionMetadata implements TxnFacts {
     readonly transactionalId: string,
     f: TxnFacts,
   ) {
-    this.producerId = f.producerId;
-    this.lastProducerId = f.lastProducerId;
-    this.producerEpoch = f.producerEpoch;
-    this.lastProducerEpoch = f.lastProducerEpoch;
-    this.timeoutMs = f.timeoutMs;
-    this.state = f.state;
-    this.partitions = f.partitions;
-    this.groups = f.groups;
-    this.offsets = f.offsets;
-    this.startMs = f.startMs;
-    this.updateMs = f.updateMs;
+    Object.assign(this, f);
   }
 
   facts(): TxnFacts {
@@ -159,17 +143,7 @@ export class TransactionMetadata implements TxnFacts {
   complete(next: TxnFacts): void {
     invariant(this.pending === next.state, 'the stored transition is the prepared one', STATE_IDS[this.pending ?? 'Dead'], STATE_IDS[next.state]);
     this.pending = null;
-    this.producerId = next.producerId;
-    this.lastProducerId = next.lastProducerId;
-    this.producerEpoch = next.producerEpoch;
-    this.lastProducerEpoch = next.lastProducerEpoch;
-    this.timeoutMs = next.timeoutMs;
-    this.state = next.state;
-    this.partitions = next.partitions;
-    this.groups = next.groups;
-    this.offsets = next.offsets;
-    this.startMs = next.startMs;
-    this.updateMs = next.updateMs;
+    Object.assign(this, next);
   }
 
   /** Ongoing, PrepareCommit or PrepareAbort: a transaction not yet complete. */
