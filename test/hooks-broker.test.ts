@@ -742,6 +742,7 @@ describe('onRequest can refuse every served API', () => {
     44: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     47: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, errors: (r) => [r.errorCode] },
     60: { request: {}, errors: (r) => [r.errorCode] },
+    61: { request: { topics: [{ name: 't', partitionIndexes: [0, 1] }] }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
     65: { request: { transactionalIds: ['tx', 'ty'] }, errors: (r) => r.transactionStates.map((x: Res) => x.errorCode) },
     66: { request: {}, errors: (r) => [r.errorCode] },
     75: { request: { topics: [{ name: 't' }] }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },

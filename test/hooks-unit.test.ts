@@ -361,6 +361,7 @@ describe('error responses for refused requests', () => {
     37: { topics: [{ name: 't' }] },
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
+    61: { topics: [{ name: 't', partitionIndexes: [0] }] },
     65: { transactionalIds: ['tx'] },
     75: { topics: [{ name: 't' }] },
   };

@@ -18,8 +18,12 @@ import {
   AddOffsetsToTxnResponse,
   AddPartitionsToTxnRequest,
   AddPartitionsToTxnResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
   DescribeTransactionsRequest,
   DescribeTransactionsResponse,
+  ProduceRequest,
+  ProduceResponse,
   EndTxnRequest,
   EndTxnResponse,
   InitProducerIdRequest,
@@ -30,6 +34,7 @@ import {
   TxnOffsetCommitResponse,
 } from '../src/protocol/messages/index.js';
 import type { TxnMarkerWriter } from '../src/contracts/transactions.js';
+import { encodeBatch } from '../src/protocol/records/record.js';
 
 type Marker = { topic: string; partition: number; producerId: number; producerEpoch: number; commit: boolean };
 
@@ -241,5 +246,29 @@ describe('transactions over the wire', { timeout: 60_000 }, () => {
     assert.deepEqual(young.transactionStates, [], 'not running for an hour');
     assert.equal((await endTxn(4, 'listed', p.producerId, p.producerEpoch, false)).errorCode, ErrorCode.NONE);
     await settle();
+  });
+
+  it('DescribeProducers v0: the producers a partition holds state for, from the producer state', async () => {
+    await b.broker.topics.create('dp', 2, 1, {});
+    const idem = await c.request(ApiKey.InitProducerId, 4, InitProducerIdRequest, InitProducerIdResponse, { transactionalId: null, transactionTimeoutMs: 60_000 });
+    const batch = await encodeBatch({
+      records: [{ value: Buffer.from('a'), timestamp: 1_700_000_000_000 }, { value: Buffer.from('b'), timestamp: 1_700_000_000_005 }],
+      producerId: Number(idem.producerId),
+      producerEpoch: idem.producerEpoch,
+      baseSequence: 0,
+    });
+    const produced = await c.request(ApiKey.Produce, 9, ProduceRequest, ProduceResponse, {
+      transactionalId: null, acks: -1, timeoutMs: 5_000, topicData: [{ name: 'dp', partitionData: [{ index: 1, records: batch }] }],
+    });
+    assert.equal(produced.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NONE);
+    const d = await c.request(ApiKey.DescribeProducers, 0, DescribeProducersRequest, DescribeProducersResponse, { topics: [{ name: 'dp', partitionIndexes: [0, 1, 7] }] });
+    const [p0, p1, p7] = d.topics[0]!.partitions;
+    assert.deepEqual([p0!.errorCode, p0!.activeProducers], [ErrorCode.NONE, []]);
+    assert.equal(p1!.errorCode, ErrorCode.NONE);
+    assert.deepEqual(
+      p1!.activeProducers.map((x) => [x.producerId, x.producerEpoch, x.lastSequence, x.lastTimestamp, x.coordinatorEpoch, x.currentTxnStartOffset]),
+      [[idem.producerId, 0, 1, 1_700_000_000_005n, -1, -1n]],
+    );
+    assert.equal(p7!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 });

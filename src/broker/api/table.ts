@@ -31,6 +31,7 @@ export const HANDLER_TABLE: readonly HandlerEntry[] = [
   { apiKey: 44, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./44-incremental-alter-configs.js') },
   { apiKey: 47, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./47-offset-delete.js') },
   { apiKey: 60, minVersion: 0, maxVersion: 2, clientThrottlesFromVersion: null, load: () => import('./60-describe-cluster.js') },
+  { apiKey: 61, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./61-describe-producers.js') },
   { apiKey: 65, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./65-describe-transactions.js') },
   { apiKey: 66, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./66-list-transactions.js') },
   { apiKey: 75, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./75-describe-topic-partitions.js') },

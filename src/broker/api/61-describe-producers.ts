@@ -1,0 +1,52 @@
+/**
+ * DescribeProducers (key 61), version 0 (KIP-664): per partition, the producers the broker holds
+ * state for (idempotent and transactional), as Kafka's `activeProducerState`: producer id and epoch,
+ * the last sequence written (-1 when the entry has no batch, e.g. only a marker), the largest
+ * timestamp of its last batch, the coordinator epoch of its last transaction marker (-1 for none)
+ * and the first offset of its ongoing transaction (-1 for none). These come from the producer state
+ * (producer-state.ts), which the log side keeps and snapshots. UNKNOWN_TOPIC_OR_PARTITION for a
+ * partition that does not exist.
+ */
+import { ApiKey, DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { defineHandler } from '../handler.js';
+
+export default defineHandler({
+  apiKey: ApiKey.DescribeProducers,
+  minVersion: 0,
+  maxVersion: 0,
+  request: DescribeProducersRequest,
+  response: DescribeProducersResponse,
+  handle(req, ctx) {
+    const broker = ctx.broker;
+    return {
+      throttleTimeMs: 0,
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => {
+          if (!broker.topics.hasPartition(t.name, partitionIndex)) {
+            return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] };
+          }
+          const activeProducers = broker.producers.partitionEntries(t.name, partitionIndex).map((e) => ({
+            producerId: BigInt(e.producerId),
+            producerEpoch: e.epoch,
+            lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1]!.lastSeq : -1,
+            lastTimestamp: BigInt(e.lastTimestamp),
+            coordinatorEpoch: e.coordinatorEpoch,
+            currentTxnStartOffset: BigInt(e.currentTxnFirstOffset),
+          }));
+          return { partitionIndex, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers };
+        }),
+      })),
+    };
+  },
+  clientThrottlesFromVersion: 0,
+  errorResponse(req, _v, errorCode, errorMessage) {
+    return {
+      topics: req.topics.map((t) => ({
+        name: t.name,
+        partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, errorCode, errorMessage, activeProducers: [] })),
+      })),
+    };
+  },
+});
