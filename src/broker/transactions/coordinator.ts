@@ -142,7 +142,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     }
     this.phase = 'active';
     for (const m of this.txns.values()) {
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.track(this.writeMarkers(m));
+      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.background(this.writeMarkers(m), `completing ${m.transactionalId}`);
     }
     this.scheduleTimeouts();
     this.scheduleExpiration();
@@ -154,6 +154,11 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     this.phase = 'closed';
     this.timer.stop();
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Run work nobody waits for (markers, timeouts): tracked for close, and a throw (a bug) logged. */
+  private background(p: Promise<unknown>, what: string): void {
+    this.track(p).catch((err: unknown) => this.deps.log.error(`transaction coordinator, ${what}: ${(err as Error).stack ?? String(err)}`));
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -295,7 +300,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
       return code;
     }
     m.hasFailedEpochFence = false;
-    this.track(this.writeMarkers(m));
+    this.background(this.writeMarkers(m), `completing ${m.transactionalId}`);
     return ErrorCode.NONE;
   }
 
@@ -348,7 +353,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     }
     const next: TxnFacts = { ...m.facts(), state: commit ? 'PrepareCommit' : 'PrepareAbort', updateMs: this.now() };
     const code = await this.transit(m, next);
-    if (code === ErrorCode.NONE) this.track(this.writeMarkers(m));
+    if (code === ErrorCode.NONE) this.background(this.writeMarkers(m), `completing ${m.transactionalId}`);
     return code;
   }
 
@@ -468,7 +473,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
 
   private scheduleExpiration(): void {
     this.timer.schedule('expire-ids', this.deps.config.transactionRemoveExpiredTransactionCleanupIntervalMs, () => {
-      this.track(this.expireTransactionalIds());
+      this.background(this.expireTransactionalIds(), 'expiring transactional ids');
       this.scheduleExpiration();
     });
   }
@@ -480,7 +485,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     for (const m of this.txns.values()) {
       if (m.state !== 'Ongoing' || m.pending !== null || m.startMs + m.timeoutMs >= now) continue;
       this.deps.log.info(`transactional id ${m.transactionalId}: transaction timed out after ${m.timeoutMs} ms; aborting it and fencing producer ${m.producerId}`);
-      this.track(this.abortWithFence(m));
+      this.background(this.abortWithFence(m), `aborting ${m.transactionalId} after its timeout`);
       n++;
     }
     return n;
