@@ -9,6 +9,7 @@ The job (JSON on stdin) names a mode:
   {"mode": "admin", "bootstrap": "host:port", "topic": "..."}
   {"mode": "group-first", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "first": 40}
   {"mode": "group-second", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "remaining": 50}
+  {"mode": "txn-offsets", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
@@ -374,9 +375,45 @@ def group_second(job):
     return result
 
 
+def txn_offsets(job):
+    """A transactional producer without records (their markers need the log side): init_transactions,
+    a transaction with send_offsets_to_transaction that is aborted, one that commits, then a second
+    producer with the same transactional.id fencing the first mid-transaction. The group's committed
+    offset is read back after each step."""
+    topic = job['topic']
+    conf = common(job)
+    conf.update({'transactional.id': job['txn_id'], 'transaction.timeout.ms': 60000})
+    consumer = Consumer(group_conf(job))
+    meta = consumer.consumer_group_metadata()
+    tp0 = [TopicPartition(topic, 0)]
+    committed = lambda: call(lambda: [tp_json(x) for x in consumer.committed(tp0, timeout=TIMEOUT)])
+    result = {}
+    p = Producer(conf)
+    result['init'] = call(lambda: p.init_transactions(TIMEOUT))
+    result['begin1'] = call(p.begin_transaction)
+    result['send1'] = call(lambda: p.send_offsets_to_transaction([TopicPartition(topic, 0, 3)], meta, TIMEOUT))
+    result['abort'] = call(lambda: p.abort_transaction(TIMEOUT))
+    result['after_abort'] = committed()
+    result['begin2'] = call(p.begin_transaction)
+    result['send2'] = call(lambda: p.send_offsets_to_transaction([TopicPartition(topic, 0, 5)], meta, TIMEOUT))
+    result['commit'] = call(lambda: p.commit_transaction(TIMEOUT))
+    result['after_commit'] = committed()
+    result['begin3'] = call(p.begin_transaction)
+    result['send3'] = call(lambda: p.send_offsets_to_transaction([TopicPartition(topic, 0, 9)], meta, TIMEOUT))
+    second = Producer(conf)
+    result['second_init'] = call(lambda: second.init_transactions(TIMEOUT))
+    result['zombie_commit'] = call(lambda: p.commit_transaction(TIMEOUT))
+    result['after_fence'] = committed()
+    second.flush(TIMEOUT)
+    consumer.close()
+    result['errors'] = errors
+    return result
+
+
 def main():
     job = json.load(sys.stdin)
-    modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second}
+    modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second,
+             'txn-offsets': txn_offsets}
     result = modes[job['mode']](job)
     json.dump(result, sys.stdout)
     sys.stdout.write('\n')
