@@ -271,4 +271,24 @@ describe('transactions over the wire', { timeout: 60_000 }, () => {
     );
     assert.equal(p7!.errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
+
+  it('DescribeTransactions stays within RESPONSE_MAX_BYTES: ids past it are INVALID_REQUEST, without partitions', async () => {
+    await b.broker.topics.create('wide', 10_000, 1, {});
+    const p = await init(4, 'wide-tx');
+    // In requests of 1,000 partitions: a request's decoded elements are bounded by its bytes (issue 14).
+    for (let from = 0; from < 10_000; from += 1_000) {
+      const some = Array.from({ length: 1_000 }, (_, i) => from + i);
+      assert.ok(codesOf(await addPartitions(3, 'wide-tx', p.producerId, p.producerEpoch, some, 'wide')).every((x) => x === ErrorCode.NONE));
+    }
+    const d = await c.request(ApiKey.DescribeTransactions, 0, DescribeTransactionsRequest, DescribeTransactionsResponse, {
+      transactionalIds: Array.from({ length: 1_000 }, () => 'wide-tx'),
+    });
+    const served = d.transactionStates.filter((x) => x.errorCode === ErrorCode.NONE);
+    assert.ok(served.length > 0 && served.length < 1_000, `a prefix is served: ${served.length}`);
+    assert.equal(served[0]!.topics[0]!.partitions.length, 10_000);
+    const rest = d.transactionStates.slice(served.length);
+    assert.ok(rest.every((x) => x.errorCode === ErrorCode.INVALID_REQUEST && x.topics.length === 0), 'then errors, never holes');
+    assert.equal((await endTxn(4, 'wide-tx', p.producerId, p.producerEpoch, false)).errorCode, ErrorCode.NONE);
+    await settle();
+  });
 });

@@ -5,11 +5,16 @@
  * timestamp of its last batch, the coordinator epoch of its last transaction marker (-1 for none)
  * and the first offset of its ongoing transaction (-1 for none). These come from the producer state
  * (producer-state.ts), which the log side keeps and snapshots. UNKNOWN_TOPIC_OR_PARTITION for a
- * partition that does not exist.
+ * partition that does not exist. The response is bounded (response-budget.ts): a partition whose
+ * producers would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST without them.
  */
 import { ApiKey, DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { ResponseBudget } from '../response-budget.js';
+
+/** Encoded bytes of one active producer (int64, int32, int32, int64, int32, int64, tags). */
+const PRODUCER_BYTES = 40;
 
 export default defineHandler({
   apiKey: ApiKey.DescribeProducers,
@@ -19,6 +24,7 @@ export default defineHandler({
   response: DescribeProducersResponse,
   handle(req, ctx) {
     const broker = ctx.broker;
+    const budget = new ResponseBudget();
     return {
       throttleTimeMs: 0,
       topics: req.topics.map((t) => ({
@@ -27,7 +33,11 @@ export default defineHandler({
           if (!broker.topics.hasPartition(t.name, partitionIndex)) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] };
           }
-          const activeProducers = broker.producers.partitionEntries(t.name, partitionIndex).map((e) => ({
+          const entries = broker.producers.partitionEntries(t.name, partitionIndex);
+          if (!budget.take(16 + entries.length * PRODUCER_BYTES)) {
+            return { partitionIndex, errorCode: budget.errorCode, errorMessage: budget.message, activeProducers: [] };
+          }
+          const activeProducers = entries.map((e) => ({
             producerId: BigInt(e.producerId),
             producerEpoch: e.epoch,
             lastSequence: e.batches.length > 0 ? e.batches[e.batches.length - 1]!.lastSeq : -1,

@@ -3,10 +3,13 @@
  * Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort), producer id and epoch,
  * timeout, the start of the current transaction (-1 when none) and its partitions.
  * TRANSACTIONAL_ID_NOT_FOUND for an unknown id, INVALID_REQUEST for an empty one,
- * COORDINATOR_NOT_AVAILABLE while the coordinator loads.
+ * COORDINATOR_NOT_AVAILABLE while the coordinator loads. The response is bounded
+ * (response-budget.ts): an id whose partitions would take it past RESPONSE_MAX_BYTES is answered
+ * INVALID_REQUEST without them.
  */
 import { ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
 
 export default defineHandler({
   apiKey: ApiKey.DescribeTransactions,
@@ -15,16 +18,23 @@ export default defineHandler({
   request: DescribeTransactionsRequest,
   response: DescribeTransactionsResponse,
   handle(req, ctx) {
+    const budget = new ResponseBudget();
     return {
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((transactionalId) => {
         const d = ctx.broker.transactions.describe(transactionalId);
         const topics = new Map<string, number[]>();
+        let bytes = stringBytes(transactionalId) + stringBytes(d.state) + 32;
         for (const p of d.partitions) {
           let list = topics.get(p.topic);
-          if (!list) topics.set(p.topic, (list = []));
+          if (!list) {
+            topics.set(p.topic, (list = []));
+            bytes += stringBytes(p.topic) + 8;
+          }
           list.push(p.partition);
+          bytes += 4;
         }
+        if (!budget.take(bytes)) return refused(transactionalId, budget.errorCode);
         return {
           errorCode: d.errorCode,
           transactionalId,
@@ -40,17 +50,19 @@ export default defineHandler({
   },
   clientThrottlesFromVersion: 0,
   errorResponse(req, _v, errorCode) {
-    return {
-      transactionStates: req.transactionalIds.map((transactionalId) => ({
-        errorCode,
-        transactionalId,
-        transactionState: '',
-        transactionTimeoutMs: 0,
-        transactionStartTimeMs: -1n,
-        producerId: -1n,
-        producerEpoch: -1,
-        topics: [],
-      })),
-    };
+    return { transactionStates: req.transactionalIds.map((transactionalId) => refused(transactionalId, errorCode)) };
   },
 });
+
+function refused(transactionalId: string, errorCode: number) {
+  return {
+    errorCode,
+    transactionalId,
+    transactionState: '',
+    transactionTimeoutMs: 0,
+    transactionStartTimeMs: -1n,
+    producerId: -1n,
+    producerEpoch: -1,
+    topics: [],
+  };
+}

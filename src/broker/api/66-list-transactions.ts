@@ -3,11 +3,13 @@
  * filtered by state names and producer ids (an empty filter matches all). State names Kafka does not
  * know are echoed in `unknownStateFilters` and match nothing. v1 adds DurationFilter (KIP-994): only
  * transactions begun more than that many milliseconds ago (-1: no filter). COORDINATOR_NOT_AVAILABLE
- * while the coordinator loads.
+ * while the coordinator loads. The response is bounded (response-budget.ts): a list that would take
+ * it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST, empty (narrow the filters).
  */
 import { ApiKey, ListTransactionsRequest, ListTransactionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
 import { ALL_STATES, type TxnState } from '../transactions/metadata.js';
 
 export default defineHandler({
@@ -22,6 +24,10 @@ export default defineHandler({
     if (!txns.isActive) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, unknownStateFilters: [], transactionStates: [] };
     const duration = ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1;
     const listed = txns.list(req.stateFilters, req.producerIdFilters.map(Number), duration);
+    const budget = new ResponseBudget();
+    if (!listed.every((t) => budget.take(stringBytes(t.transactionalId) + stringBytes(t.state) + 9))) {
+      return { throttleTimeMs: 0, errorCode: budget.errorCode, unknownStateFilters, transactionStates: [] };
+    }
     return {
       throttleTimeMs: 0,
       errorCode: ErrorCode.NONE,
