@@ -503,7 +503,8 @@ class MessageGen {
       else if (fi.base === 'string') minBytes = compact ? 1 : 2;
       else if (fi.base === 'bytes') minBytes = compact ? 1 : 4;
       c.open('{');
-      c.line(`const n = ${rd}.${compact ? 'compactArrayLength' : 'arrayLength'}(${minBytes});`);
+      const primitive = PRIMITIVES[fi.base] ? ', true' : '';
+      c.line(`const n = ${rd}.${compact ? 'compactArrayLength' : 'arrayLength'}(${minBytes}${primitive});`);
       c.open('if (n < 0) {');
       if (nullCond === 'false') c.line(nullErr);
       else {

@@ -25,6 +25,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
 import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
 import { ListOffsetsRequest, ListOffsetsResponse } from '../src/protocol/messages/list-offsets.js';
+import { OffsetFetchRequest } from '../src/protocol/messages/offset-fetch.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 
 test('the request element budget: proportional to the request size, capped', () => {
@@ -52,6 +53,24 @@ test('Reader.limitElements: counts every array (nested too) and refuses before a
   // A count within the bytes left but past the budget fails on the count itself.
   const big = new Writer().compactArrayLength(5000).raw(Buffer.alloc(5000)).toBuffer();
   assert.throws(() => new Reader(big).limitElements(4999).compactArrayLength(1), /past the request's limit of 4999/);
+});
+
+test('primitive arrays are charged their wire size: a consumer\'s OffsetFetch of 20,000 partition indexes fits its budget', () => {
+  // An int32 partition index is 4 bytes on the wire and a number in an array once decoded, not an
+  // object: charging it a whole element would close real clients with many partitions (an
+  // OffsetFetch or AddPartitionsToTxn listing thousands of one topic's partitions).
+  const w = new Writer();
+  OffsetFetchRequest.encode(w, { groupId: 'g', topics: [{ name: 't', partitionIndexes: Array.from({ length: 20_000 }, (_, i) => i) }] }, 7);
+  const bytes = w.toBuffer();
+  const r = new Reader(bytes).limitElements(requestElementBudget(bytes.length));
+  const req = OffsetFetchRequest.decode(r, 7);
+  assert.equal(req.topics![0]!.partitionIndexes.length, 20_000);
+  assert.equal(r.elementsDecoded, 1 + 10_000, 'one topic, and 20,000 int32s charged as 80,000 bytes / 8');
+  // Struct elements are still charged one each: 20,000 topics of the same size do not fit.
+  const w2 = new Writer();
+  MetadataRequest.encode(w2, { topics: new Array(20_000).fill({ name: '' }) }, 1);
+  const meta = w2.toBuffer();
+  assert.throws(() => MetadataRequest.decode(new Reader(meta).limitElements(requestElementBudget(meta.length)), 1), DecodeLimitError);
 });
 
 test('Writer.limitBytes: refuses to grow past the limit', () => {

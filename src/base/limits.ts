@@ -37,7 +37,7 @@ export const MAX_METADATA_RECORD_BYTES = 64 * 1024 * 1024;
 export const REQUEST_DECODED_ELEMENTS_MAX = 100_000;
 /** Elements a request may decode without regard to its size. */
 export const REQUEST_DECODED_ELEMENTS_BASE = 1_000;
-/** …plus one element per this many bytes of the request: no real request has smaller elements on average. */
+/** …plus one element per this many bytes of the request: no real request has smaller struct or string elements on average (a primitive element is charged its wire size over this; see codec/reader.ts). */
 export const REQUEST_WIRE_BYTES_PER_ELEMENT = 8;
 
 /**

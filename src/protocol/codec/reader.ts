@@ -7,10 +7,14 @@
  * Bytes are not the whole cost: each decoded array element becomes a JavaScript object tens of times
  * its wire size (an empty topic name is 2 bytes on the wire and ~60 bytes decoded). A reader may
  * therefore carry an element budget (`limitElements`): every array count is charged against it,
- * before the array is allocated, and a count past it throws DecodeLimitError.
+ * before the array is allocated, and a count past it throws DecodeLimitError. Elements of a primitive
+ * type (int32 partition indexes, int64s, uuids) are not objects: one costs about its wire size, so it is
+ * charged as that fraction of REQUEST_WIRE_BYTES_PER_ELEMENT (a list of 3,000 partition indexes, 12 KB,
+ * is charged 1,500) — the budget's share per byte then always covers them, as a real client needs.
  */
 import { DecodeError, DecodeLimitError } from './errors.js';
 import { uuidFromBytes } from './uuid.js';
+import { REQUEST_WIRE_BYTES_PER_ELEMENT } from '../../base/limits.js';
 
 export class Reader {
   offset: number;
@@ -163,32 +167,34 @@ export class Reader {
 
   /**
    * int32 array count; -1 is null. The count is checked against the bytes left (each element takes
-   * at least `minElementBytes`), so a forged count cannot cause a large allocation.
+   * at least `minElementBytes`), so a forged count cannot cause a large allocation. `primitive`: the
+   * elements are of a fixed-size primitive type, `minElementBytes` each (see the class comment).
    */
-  arrayLength(minElementBytes = 1): number {
+  arrayLength(minElementBytes = 1, primitive = false): number {
     const n = this.int32();
     if (n === -1) return -1;
     if (n < -1) throw new DecodeError(`negative array length ${n}`);
-    this.checkCount(n, minElementBytes);
+    this.checkCount(n, minElementBytes, primitive);
     return n;
   }
 
   /** unsigned-varint (count+1) array count; returns -1 for null. */
-  compactArrayLength(minElementBytes = 1): number {
+  compactArrayLength(minElementBytes = 1, primitive = false): number {
     const n = this.uvarint() - 1;
     if (n === -1) return -1;
-    this.checkCount(n, minElementBytes);
+    this.checkCount(n, minElementBytes, primitive);
     return n;
   }
 
-  private checkCount(n: number, minElementBytes: number): void {
+  private checkCount(n: number, minElementBytes: number, primitive: boolean): void {
     if (n * Math.max(minElementBytes, 0) > this.remaining) {
       throw new DecodeError(`array of ${n} elements cannot fit in the ${this.remaining} bytes left`);
     }
-    if (n > this.elementsLeft) {
+    const charge = primitive ? Math.ceil((n * Math.min(minElementBytes, REQUEST_WIRE_BYTES_PER_ELEMENT)) / REQUEST_WIRE_BYTES_PER_ELEMENT) : n;
+    if (charge > this.elementsLeft) {
       throw new DecodeLimitError(`array of ${n} elements is past the request's limit of ${this.elementLimit} decoded elements`);
     }
-    this.elementsLeft -= n;
+    this.elementsLeft -= charge;
   }
 
   /** Skip n bytes (used for unknown tagged fields). */

@@ -265,7 +265,7 @@ function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, versi
   let f1: number[];
   if (version >= 3) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('AddPartitionsToTxnRequestAddPartitionsToTxnTopic.partitions: null is not allowed at version ' + version);
       } else {
@@ -276,7 +276,7 @@ function decodeAddPartitionsToTxnRequestAddPartitionsToTxnTopic(r: Reader, versi
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('AddPartitionsToTxnRequestAddPartitionsToTxnTopic.partitions: null is not allowed at version ' + version);
       } else {

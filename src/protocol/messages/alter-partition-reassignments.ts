@@ -125,7 +125,7 @@ function decodeAlterPartitionReassignmentsRequestReassignablePartition(r: Reader
   const f0: number = r.int32();
   let f1: number[] | null;
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       f1 = null;
     } else {

@@ -129,7 +129,7 @@ function decodeAlterPartitionRequestPartitionData(r: Reader, version: number): A
   let f2: number[];
   if (version <= 2) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('AlterPartitionRequestPartitionData.newIsr: null is not allowed at version ' + version);
       } else {
@@ -357,7 +357,7 @@ function decodeAlterPartitionResponsePartitionData(r: Reader, version: number): 
   const f3: number = r.int32();
   let f4: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('AlterPartitionResponsePartitionData.isr: null is not allowed at version ' + version);
     } else {

@@ -170,7 +170,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, vers
   let f1: number[];
   if (version >= 2) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions: null is not allowed at version ' + version);
       } else {
@@ -181,7 +181,7 @@ function decodeAlterReplicaLogDirsRequestAlterReplicaLogDirTopic(r: Reader, vers
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('AlterReplicaLogDirsRequestAlterReplicaLogDirTopic.partitions: null is not allowed at version ' + version);
       } else {

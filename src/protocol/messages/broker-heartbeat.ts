@@ -48,7 +48,7 @@ function decodeBrokerHeartbeatRequest(r: Reader, version: number): BrokerHeartbe
         if (version >= 1) {
           const t = new Reader(r.buf, start, start + size);
           {
-            const n = t.compactArrayLength(16);
+            const n = t.compactArrayLength(16, true);
             if (n < 0) {
               throw new DecodeError('BrokerHeartbeatRequest.offlineLogDirs: null is not allowed at version ' + version);
             } else {

@@ -83,7 +83,7 @@ function decodeBrokerRegistrationRequest(r: Reader, version: number): BrokerRegi
   let f7: string[];
   if (version >= 2) {
     {
-      const n = r.compactArrayLength(16);
+      const n = r.compactArrayLength(16, true);
       if (n < 0) {
         throw new DecodeError('BrokerRegistrationRequest.logDirs: null is not allowed at version ' + version);
       } else {

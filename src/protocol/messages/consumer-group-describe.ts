@@ -344,7 +344,7 @@ function decodeConsumerGroupDescribeResponseTopicPartitions(r: Reader, version: 
   const f1: string = r.compactString();
   let f2: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ConsumerGroupDescribeResponseTopicPartitions.partitions: null is not allowed at version ' + version);
     } else {

@@ -137,7 +137,7 @@ function decodeConsumerGroupHeartbeatRequestTopicPartitions(r: Reader, version: 
   const f0: string = r.uuid();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ConsumerGroupHeartbeatRequestTopicPartitions.partitions: null is not allowed at version ' + version);
     } else {
@@ -287,7 +287,7 @@ function decodeConsumerGroupHeartbeatResponseTopicPartitions(r: Reader, version:
   const f0: string = r.uuid();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ConsumerGroupHeartbeatResponseTopicPartitions.partitions: null is not allowed at version ' + version);
     } else {

@@ -65,7 +65,7 @@ function decodeConsumerProtocolAssignmentTopicPartition(r: Reader, version: numb
   const f0: string = r.string();
   let f1: number[];
   {
-    const n = r.arrayLength(4);
+    const n = r.arrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ConsumerProtocolAssignmentTopicPartition.partitions: null is not allowed at version ' + version);
     } else {

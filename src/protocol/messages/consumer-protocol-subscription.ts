@@ -120,7 +120,7 @@ function decodeConsumerProtocolSubscriptionTopicPartition(r: Reader, version: nu
   let f1: number[];
   if (version >= 1) {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('ConsumerProtocolSubscriptionTopicPartition.partitions: null is not allowed at version ' + version);
       } else {

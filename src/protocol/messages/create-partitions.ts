@@ -180,7 +180,7 @@ function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, vers
   let f0: number[];
   if (version >= 2) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('CreatePartitionsRequestCreatePartitionsAssignment.brokerIds: null is not allowed at version ' + version);
       } else {
@@ -191,7 +191,7 @@ function decodeCreatePartitionsRequestCreatePartitionsAssignment(r: Reader, vers
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('CreatePartitionsRequestCreatePartitionsAssignment.brokerIds: null is not allowed at version ' + version);
       } else {

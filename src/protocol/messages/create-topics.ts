@@ -231,7 +231,7 @@ function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version:
   let f1: number[];
   if (version >= 5) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('CreateTopicsRequestCreatableReplicaAssignment.brokerIds: null is not allowed at version ' + version);
       } else {
@@ -242,7 +242,7 @@ function decodeCreateTopicsRequestCreatableReplicaAssignment(r: Reader, version:
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('CreateTopicsRequestCreatableReplicaAssignment.brokerIds: null is not allowed at version ' + version);
       } else {

@@ -97,7 +97,7 @@ function decodeDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: 
   let f1: number[];
   if (version >= 2) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('DescribeLogDirsRequestDescribableLogDirTopic.partitions: null is not allowed at version ' + version);
       } else {
@@ -108,7 +108,7 @@ function decodeDescribeLogDirsRequestDescribableLogDirTopic(r: Reader, version: 
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('DescribeLogDirsRequestDescribableLogDirTopic.partitions: null is not allowed at version ' + version);
       } else {

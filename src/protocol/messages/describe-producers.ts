@@ -66,7 +66,7 @@ function decodeDescribeProducersRequestTopicRequest(r: Reader, version: number):
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('DescribeProducersRequestTopicRequest.partitionIndexes: null is not allowed at version ' + version);
     } else {

@@ -276,7 +276,7 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
   const f3: number = r.int32();
   let f4: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('DescribeTopicPartitionsResponsePartition.replicaNodes: null is not allowed at version ' + version);
     } else {
@@ -287,7 +287,7 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
   }
   let f5: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('DescribeTopicPartitionsResponsePartition.isrNodes: null is not allowed at version ' + version);
     } else {
@@ -298,7 +298,7 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
   }
   let f6: number[] | null;
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       f6 = null;
     } else {
@@ -309,7 +309,7 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
   }
   let f7: number[] | null;
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       f7 = null;
     } else {
@@ -320,7 +320,7 @@ function decodeDescribeTopicPartitionsResponsePartition(r: Reader, version: numb
   }
   let f8: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('DescribeTopicPartitionsResponsePartition.offlineReplicas: null is not allowed at version ' + version);
     } else {

@@ -114,7 +114,7 @@ function decodeElectLeadersRequestTopicPartitions(r: Reader, version: number): E
   let f1: number[];
   if (version >= 2) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('ElectLeadersRequestTopicPartitions.partitions: null is not allowed at version ' + version);
       } else {
@@ -125,7 +125,7 @@ function decodeElectLeadersRequestTopicPartitions(r: Reader, version: number): E
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('ElectLeadersRequestTopicPartitions.partitions: null is not allowed at version ' + version);
       } else {

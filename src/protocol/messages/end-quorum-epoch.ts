@@ -221,7 +221,7 @@ function decodeEndQuorumEpochRequestPartitionData(r: Reader, version: number): E
   let f3: number[];
   if (version <= 0) {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('EndQuorumEpochRequestPartitionData.preferredSuccessors: null is not allowed at version ' + version);
       } else {

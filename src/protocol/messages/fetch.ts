@@ -545,7 +545,7 @@ function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequ
   if (version >= 7) {
     if (version >= 12) {
       {
-        const n = r.compactArrayLength(4);
+        const n = r.compactArrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('FetchRequestForgottenTopic.partitions: null is not allowed at version ' + version);
         } else {
@@ -556,7 +556,7 @@ function decodeFetchRequestForgottenTopic(r: Reader, version: number): FetchRequ
       }
     } else {
       {
-        const n = r.arrayLength(4);
+        const n = r.arrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('FetchRequestForgottenTopic.partitions: null is not allowed at version ' + version);
         } else {

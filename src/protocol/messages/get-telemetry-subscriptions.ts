@@ -79,7 +79,7 @@ function decodeGetTelemetrySubscriptionsResponse(r: Reader, version: number): Ge
   const f3: number = r.int32();
   let f4: number[];
   {
-    const n = r.compactArrayLength(1);
+    const n = r.compactArrayLength(1, true);
     if (n < 0) {
       throw new DecodeError('GetTelemetrySubscriptionsResponse.acceptedCompressionTypes: null is not allowed at version ' + version);
     } else {

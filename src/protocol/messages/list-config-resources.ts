@@ -29,7 +29,7 @@ function decodeListConfigResourcesRequest(r: Reader, version: number): ListConfi
   let f0: number[];
   if (version >= 1) {
     {
-      const n = r.compactArrayLength(1);
+      const n = r.compactArrayLength(1, true);
       if (n < 0) {
         throw new DecodeError('ListConfigResourcesRequest.resourceTypes: null is not allowed at version ' + version);
       } else {

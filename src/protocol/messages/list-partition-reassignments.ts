@@ -72,7 +72,7 @@ function decodeListPartitionReassignmentsRequestListPartitionReassignmentsTopics
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ListPartitionReassignmentsRequestListPartitionReassignmentsTopics.partitionIndexes: null is not allowed at version ' + version);
     } else {
@@ -225,7 +225,7 @@ function decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r:
   const f0: number = r.int32();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ListPartitionReassignmentsResponseOngoingPartitionReassignment.replicas: null is not allowed at version ' + version);
     } else {
@@ -236,7 +236,7 @@ function decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r:
   }
   let f2: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ListPartitionReassignmentsResponseOngoingPartitionReassignment.addingReplicas: null is not allowed at version ' + version);
     } else {
@@ -247,7 +247,7 @@ function decodeListPartitionReassignmentsResponseOngoingPartitionReassignment(r:
   }
   let f3: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ListPartitionReassignmentsResponseOngoingPartitionReassignment.removingReplicas: null is not allowed at version ' + version);
     } else {

@@ -42,7 +42,7 @@ function decodeListTransactionsRequest(r: Reader, version: number): ListTransact
   }
   let f1: bigint[];
   {
-    const n = r.compactArrayLength(8);
+    const n = r.compactArrayLength(8, true);
     if (n < 0) {
       throw new DecodeError('ListTransactionsRequest.producerIdFilters: null is not allowed at version ' + version);
     } else {

@@ -555,7 +555,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
   let f4: number[];
   if (version >= 9) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('MetadataResponsePartition.replicaNodes: null is not allowed at version ' + version);
       } else {
@@ -566,7 +566,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('MetadataResponsePartition.replicaNodes: null is not allowed at version ' + version);
       } else {
@@ -579,7 +579,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
   let f5: number[];
   if (version >= 9) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('MetadataResponsePartition.isrNodes: null is not allowed at version ' + version);
       } else {
@@ -590,7 +590,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
     }
   } else {
     {
-      const n = r.arrayLength(4);
+      const n = r.arrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('MetadataResponsePartition.isrNodes: null is not allowed at version ' + version);
       } else {
@@ -604,7 +604,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
   if (version >= 5) {
     if (version >= 9) {
       {
-        const n = r.compactArrayLength(4);
+        const n = r.compactArrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('MetadataResponsePartition.offlineReplicas: null is not allowed at version ' + version);
         } else {
@@ -615,7 +615,7 @@ function decodeMetadataResponsePartition(r: Reader, version: number): MetadataRe
       }
     } else {
       {
-        const n = r.arrayLength(4);
+        const n = r.arrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('MetadataResponsePartition.offlineReplicas: null is not allowed at version ' + version);
         } else {

@@ -183,7 +183,7 @@ function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchR
   if (version <= 7) {
     if (version >= 6) {
       {
-        const n = r.compactArrayLength(4);
+        const n = r.compactArrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('OffsetFetchRequestTopic.partitionIndexes: null is not allowed at version ' + version);
         } else {
@@ -194,7 +194,7 @@ function decodeOffsetFetchRequestTopic(r: Reader, version: number): OffsetFetchR
       }
     } else {
       {
-        const n = r.arrayLength(4);
+        const n = r.arrayLength(4, true);
         if (n < 0) {
           throw new DecodeError('OffsetFetchRequestTopic.partitionIndexes: null is not allowed at version ' + version);
         } else {
@@ -341,7 +341,7 @@ function decodeOffsetFetchRequestTopics(r: Reader, version: number): OffsetFetch
   let f2: number[];
   if (version >= 8) {
     {
-      const n = r.compactArrayLength(4);
+      const n = r.compactArrayLength(4, true);
       if (n < 0) {
         throw new DecodeError('OffsetFetchRequestTopics.partitionIndexes: null is not allowed at version ' + version);
       } else {

@@ -166,7 +166,7 @@ function decodeShareAcknowledgeRequestAcknowledgementBatch(r: Reader, version: n
   const f1: bigint = r.int64();
   let f2: number[];
   {
-    const n = r.compactArrayLength(1);
+    const n = r.compactArrayLength(1, true);
     if (n < 0) {
       throw new DecodeError('ShareAcknowledgeRequestAcknowledgementBatch.acknowledgeTypes: null is not allowed at version ' + version);
     } else {

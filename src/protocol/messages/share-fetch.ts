@@ -220,7 +220,7 @@ function decodeShareFetchRequestAcknowledgementBatch(r: Reader, version: number)
   const f1: bigint = r.int64();
   let f2: number[];
   {
-    const n = r.compactArrayLength(1);
+    const n = r.compactArrayLength(1, true);
     if (n < 0) {
       throw new DecodeError('ShareFetchRequestAcknowledgementBatch.acknowledgeTypes: null is not allowed at version ' + version);
     } else {
@@ -259,7 +259,7 @@ function decodeShareFetchRequestForgottenTopic(r: Reader, version: number): Shar
   const f0: string = r.uuid();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ShareFetchRequestForgottenTopic.partitions: null is not allowed at version ' + version);
     } else {

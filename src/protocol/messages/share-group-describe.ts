@@ -316,7 +316,7 @@ function decodeShareGroupDescribeResponseTopicPartitions(r: Reader, version: num
   const f1: string = r.compactString();
   let f2: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ShareGroupDescribeResponseTopicPartitions.partitions: null is not allowed at version ' + version);
     } else {

@@ -199,7 +199,7 @@ function decodeShareGroupHeartbeatResponseTopicPartitions(r: Reader, version: nu
   const f0: string = r.uuid();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('ShareGroupHeartbeatResponseTopicPartitions.partitions: null is not allowed at version ' + version);
     } else {

@@ -713,7 +713,7 @@ function decodeStreamsGroupDescribeResponseTaskIds(r: Reader, version: number): 
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupDescribeResponseTaskIds.partitions: null is not allowed at version ' + version);
     } else {

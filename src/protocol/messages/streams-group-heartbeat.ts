@@ -509,7 +509,7 @@ function encodeStreamsGroupHeartbeatRequestKeyValue(w: Writer, v: Init<StreamsGr
 function decodeStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, version: number): StreamsGroupHeartbeatRequestCopartitionGroup {
   let f0: number[];
   {
-    const n = r.compactArrayLength(2);
+    const n = r.compactArrayLength(2, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatRequestCopartitionGroup.sourceTopics: null is not allowed at version ' + version);
     } else {
@@ -520,7 +520,7 @@ function decodeStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, version: 
   }
   let f1: number[];
   {
-    const n = r.compactArrayLength(2);
+    const n = r.compactArrayLength(2, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatRequestCopartitionGroup.sourceTopicRegex: null is not allowed at version ' + version);
     } else {
@@ -531,7 +531,7 @@ function decodeStreamsGroupHeartbeatRequestCopartitionGroup(r: Reader, version: 
   }
   let f2: number[];
   {
-    const n = r.compactArrayLength(2);
+    const n = r.compactArrayLength(2, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatRequestCopartitionGroup.repartitionSourceTopics: null is not allowed at version ' + version);
     } else {
@@ -578,7 +578,7 @@ function decodeStreamsGroupHeartbeatRequestTaskIds(r: Reader, version: number): 
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatRequestTaskIds.partitions: null is not allowed at version ' + version);
     } else {
@@ -893,7 +893,7 @@ function decodeStreamsGroupHeartbeatResponseTaskIds(r: Reader, version: number):
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatResponseTaskIds.partitions: null is not allowed at version ' + version);
     } else {
@@ -1008,7 +1008,7 @@ function decodeStreamsGroupHeartbeatResponseTopicPartition(r: Reader, version: n
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('StreamsGroupHeartbeatResponseTopicPartition.partitions: null is not allowed at version ' + version);
     } else {

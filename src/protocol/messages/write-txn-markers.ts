@@ -122,7 +122,7 @@ function decodeWriteTxnMarkersRequestWritableTxnMarkerTopic(r: Reader, version: 
   const f0: string = r.compactString();
   let f1: number[];
   {
-    const n = r.compactArrayLength(4);
+    const n = r.compactArrayLength(4, true);
     if (n < 0) {
       throw new DecodeError('WriteTxnMarkersRequestWritableTxnMarkerTopic.partitionIndexes: null is not allowed at version ' + version);
     } else {
