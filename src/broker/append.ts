@@ -192,14 +192,19 @@ export async function appendToPartition(
     throw err;
   }
   if (h.isTransactional) {
-    return failed(ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported by this broker; the batch is transactional');
+    // KIP-890 part 1: the coordinator must know the partition is in the producer's ongoing transaction
+    // (a late batch of an aborted or timed-out transaction must not open a new one that never ends).
+    const verified = broker.txnVerifier.verifyTransactionalProduce(h.producerId, h.producerEpoch, topicName, partition);
+    if (verified !== ErrorCode.NONE) {
+      return failed(verified, `Producer ${h.producerId} at epoch ${h.producerEpoch} has no ongoing transaction including ${topicName}-${partition}`);
+    }
   }
   if (policy.checkRecords) {
     const problem = await checkRecords(topic, policy, h, ctx);
     if (problem) return problem;
   }
 
-  // An idempotent batch is checked, appended and recorded as one step per producer and partition
+  // An idempotent (or transactional) batch is checked, appended and recorded as one step per producer and partition
   // (ProducerStateManager.exclusive): a retry that arrives while the original is still being
   // written waits for it and is answered as its duplicate.
   if (h.producerId >= 0) {
@@ -266,6 +271,7 @@ async function appendBatch(
   }
   if (idempotent) {
     try {
+      // A transactional batch opens the producer's transaction here if none is open (the LSO stops at it).
       broker.producers.record(topicName, partition, h, baseOffset, maxTimestamp);
     } finally {
       broker.producers.appendDone(topicName, partition, appendId);

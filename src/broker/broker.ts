@@ -19,6 +19,8 @@ import { NO_HOOKS, type HookStages } from '../contracts/stages.js';
 import { GroupCoordinator } from './groups/coordinator.js';
 import { LogMaintenance } from './maintenance.js';
 import { EngineFaults } from './engine-faults.js';
+import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
+import { PartitionTxnMarkers, REFUSE_TRANSACTIONAL_PRODUCE } from './txn-log.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -40,6 +42,13 @@ export class Broker {
   readonly maintenance: LogMaintenance;
   /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
   readonly engineFaults: EngineFaults;
+  /**
+   * Asked before a transactional batch is appended (KIP-890 part 1). The transaction coordinator
+   * installs its own; until then every transactional batch is refused with INVALID_TXN_STATE.
+   */
+  txnVerifier: TxnProduceVerifier = REFUSE_TRANSACTIONAL_PRODUCE;
+  /** Writes COMMIT/ABORT markers into partitions for the transaction coordinator (txn-log.ts). */
+  readonly txnMarkers: TxnMarkerWriter;
   /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
   hooks: HookStages = NO_HOOKS;
   clusterId = '';
@@ -63,6 +72,7 @@ export class Broker {
     this.connectionLimits = new ConnectionLimits(config, log);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.engineFaults = new EngineFaults(log);
+    this.txnMarkers = new PartitionTxnMarkers(this);
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
   }
 
