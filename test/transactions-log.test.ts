@@ -216,3 +216,46 @@ test('producer state: replaying transactional batches and markers from any offse
     }
   }
 });
+
+test('hooks: transactional batches reach produce hooks with batch.transactional, markers never reach a hook, a hook edit keeps the batch in its transaction', async () => {
+  const seen: string[] = [];
+  const b = await testBroker({
+    hooks: [
+      {
+        name: 'watch',
+        async beforeProduce({ batch }) {
+          seen.push(`before ${batch.transactional ? 'txn' : 'plain'} ${batch.producerId}`);
+          for (const r of await batch.records()) if (r.valueText() === 'drop') r.drop();
+        },
+        afterProduce({ batch, baseOffset }) {
+          seen.push(`after ${batch.transactional ? 'txn' : 'plain'} ${batch.producerId} at ${baseOffset}`);
+        },
+        afterFetch({ batches }) {
+          for (const batch of batches) seen.push(`fetch ${batch.transactional ? 'txn' : 'plain'} ${batch.producerId} at ${batch.baseOffset}`);
+        },
+      },
+    ],
+  });
+  const client = await RawClient.connect(b.port);
+  try {
+    await createTopic(client, T);
+    allowTransactions(b.broker).add(`1/${T}/0`);
+    assert.equal((await produce(client, T, 0, await txnBatch(['keep', 'drop'], 1, 0, 0))).baseOffset, 0);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
+    // The next transaction continues the sequence after the whole first batch (a drop never renumbers).
+    assert.equal((await produce(client, T, 0, await txnBatch(['more'], 1, 0, 2))).errorCode, ErrorCode.NONE);
+    const rc = await fetchPartition(client, T, 0, 0, { isolation: 0 });
+    assert.deepEqual(
+      rc.batches.map((x) => [x.header.baseOffset, x.header.isTransactional, x.header.isControl, x.header.producerId, x.header.baseSequence, x.records.map((r) => r.value?.toString() ?? null)]),
+      [
+        [0, true, false, 1, 0, ['keep']],
+        [2, true, true, 1, -1, [Buffer.from([0, 0, 0, 0, 0, 0]).toString()]],
+        [3, true, false, 1, 2, ['more']],
+      ],
+    );
+    assert.deepEqual(seen, ['before txn 1', 'after txn 1 at 0', 'before txn 1', 'after txn 1 at 3', 'fetch txn 1 at 0', 'fetch txn 1 at 3'], 'the marker at offset 2 reached no hook');
+  } finally {
+    client.close();
+    await b.close();
+  }
+});
