@@ -20,7 +20,7 @@ import { GroupCoordinator } from './groups/coordinator.js';
 import { LogMaintenance } from './maintenance.js';
 import { EngineFaults } from './engine-faults.js';
 import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
-import { PartitionTxnMarkers, REFUSE_TRANSACTIONAL_PRODUCE } from './txn-log.js';
+import { PartitionTxnMarkers, REFUSE_TRANSACTIONAL_PRODUCE, lastStableOffset } from './txn-log.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -73,7 +73,10 @@ export class Broker {
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.engineFaults = new EngineFaults(log);
     this.txnMarkers = new PartitionTxnMarkers(this);
-    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
+    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, Date.now, {
+      lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
+      abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
+    });
   }
 
   get nodeId(): number {
