@@ -259,3 +259,39 @@ test('hooks: transactional batches reach produce hooks with batch.transactional,
     await b.close();
   }
 });
+
+test('ListOffsets read_committed: a lookup by time or max timestamp finding an offset at or past the LSO answers none', async () => {
+  const { ApiKey } = await import('../src/protocol/messages/index.js');
+  const { ListOffsetsRequest, ListOffsetsResponse } = await import('../src/protocol/messages/list-offsets.js');
+  const { encodeBatch } = await import('../src/protocol/records/record.js');
+  const b = await testBroker();
+  const client = await RawClient.connect(b.port);
+  try {
+    await createTopic(client, T);
+    allowTransactions(b.broker).add(`1/${T}/0`);
+    await produce(client, T, 0, await encodeBatch({ records: [{ value: Buffer.from('old'), timestamp: 1000 }] })); // 0
+    await produce(client, T, 0, await encodeBatch({ records: [{ value: Buffer.from('open'), timestamp: 5000 }], producerId: 1, producerEpoch: 0, baseSequence: 0, isTransactional: true })); // 1
+    const ask = async (timestamp: bigint, isolationLevel: number) => {
+      const res = await client.request(ApiKey.ListOffsets, 8, ListOffsetsRequest, ListOffsetsResponse, {
+        replicaId: -1,
+        isolationLevel,
+        topics: [{ name: T, partitions: [{ partitionIndex: 0, timestamp }] }],
+      });
+      const p = res.topics[0]!.partitions[0]!;
+      return [p.errorCode, Number(p.offset)];
+    };
+    assert.deepEqual(await ask(2000n, 0), [0, 1]);
+    assert.deepEqual(await ask(2000n, 1), [0, -1], 'by time: offset 1 is past the LSO');
+    assert.deepEqual(await ask(500n, 1), [0, 0], 'by time, below the LSO');
+    assert.deepEqual(await ask(-3n, 0), [0, 1]);
+    assert.deepEqual(await ask(-3n, 1), [0, -1], 'max timestamp: past the LSO');
+    assert.deepEqual(await ask(-2n, 1), [0, 0], 'earliest is not bounded');
+    assert.deepEqual(await ask(-1n, 1), [0, 1], 'latest is the LSO');
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
+    assert.deepEqual(await ask(2000n, 1), [0, 1], 'committed: visible');
+    assert.deepEqual(await ask(-1n, 1), [0, 3]);
+  } finally {
+    client.close();
+    await b.close();
+  }
+});
