@@ -11,7 +11,7 @@ import { testBroker } from './helpers/broker.js';
 import { createTopic, idempotentBatch, produce } from './helpers/robust.js';
 import { allowTransactions, committedValues, fetchPartition, listLatest, txnBatch } from './helpers/txn.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
-import { ControlRecordType } from '../src/protocol/records/record.js';
+import { ControlRecordType, encodeBatch } from '../src/protocol/records/record.js';
 
 const T = 'txn';
 
@@ -22,6 +22,10 @@ test('with no coordinator installed, a transactional batch is refused with INVAL
     await createTopic(client, T);
     assert.equal((await produce(client, T, 0, await txnBatch(['x'], 5, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
     assert.equal((await fetchPartition(client, T, 0, 0)).highWatermark, 0, 'nothing was written');
+    // The flag on a batch without a producer id takes no part in a transaction (Kafka: hasProducerId && isTransactional).
+    const anonymous = await encodeBatch({ records: [{ value: Buffer.from('y') }], producerId: -1, producerEpoch: -1, baseSequence: -1, isTransactional: true });
+    assert.deepEqual(await produce(client, T, 0, anonymous), { errorCode: 0, baseOffset: 0 });
+    assert.equal((await fetchPartition(client, T, 0, 0)).lastStableOffset, 1);
   } finally {
     client.close();
     await b.close();
@@ -263,7 +267,6 @@ test('hooks: transactional batches reach produce hooks with batch.transactional,
 test('ListOffsets read_committed: a lookup by time or max timestamp finding an offset at or past the LSO answers none', async () => {
   const { ApiKey } = await import('../src/protocol/messages/index.js');
   const { ListOffsetsRequest, ListOffsetsResponse } = await import('../src/protocol/messages/list-offsets.js');
-  const { encodeBatch } = await import('../src/protocol/records/record.js');
   const b = await testBroker();
   const client = await RawClient.connect(b.port);
   try {

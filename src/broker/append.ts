@@ -191,7 +191,9 @@ export async function appendToPartition(
     if (err instanceof RecordsError) return failed(err.errorCode, err.message);
     throw err;
   }
-  if (h.isTransactional) {
+  // Only a batch with a producer id takes part in a transaction (Kafka's `hasProducerId && isTransactional`);
+  // the flag alone on an anonymous batch changes nothing, as in Kafka.
+  if (h.isTransactional && h.producerId >= 0) {
     // KIP-890 part 1: the coordinator must know the partition is in the producer's ongoing transaction
     // (a late batch of an aborted or timed-out transaction must not open a new one that never ends).
     const verified = broker.txnVerifier.verifyTransactionalProduce(h.producerId, h.producerEpoch, topicName, partition);

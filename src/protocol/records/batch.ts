@@ -412,7 +412,6 @@ function checkClientCounts(h: BatchHeader): void {
     throw invalid(`inconsistent batch offset range [${h.baseOffset}, ${h.lastOffset}] and count of records ${count}`);
   }
   if (h.isControl) throw invalid('clients are not allowed to write control records');
-  if (h.isTransactional && h.producerId < 0) throw invalid('a transactional record batch must have a producer id');
   if (h.producerId >= 0 && h.baseSequence < 0) {
     throw invalid(`invalid sequence number ${h.baseSequence} in record batch with producerId ${h.producerId}`);
   }
