@@ -18,13 +18,13 @@
  * Callers: the broker's event loop (append.ts, 01-fetch.ts, 02-list-offsets.ts, the coordinator).
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { assertWritableBatch, iterateBatches, type BatchHeader } from '../protocol/records/batch.js';
+import { iterateBatches, type BatchHeader } from '../protocol/records/batch.js';
 import { ControlRecordType, decodeBatch, encodeEndTxnMarkerBatch } from '../protocol/records/record.js';
 import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
 import type { PartitionOffsets } from '../storage/engine.js';
 import type { Broker } from './broker.js';
 import type { TxnMarkerIdentity } from './producer-state.js';
-import { LEADER_EPOCH } from './append.js';
+import { LEADER_EPOCH, appendRecorded } from './append.js';
 
 /** The verifier before a transaction coordinator is installed: no transaction is ever ongoing. */
 export const REFUSE_TRANSACTIONAL_PRODUCE: TxnProduceVerifier = {
@@ -111,25 +111,11 @@ export class PartitionTxnMarkers implements TxnMarkerWriter {
     }
     const timestamp = Date.now();
     const bytes = encodeEndTxnMarkerBatch({ ...m, timestamp, partitionLeaderEpoch: LEADER_EPOCH });
-    // As for idempotent appends: a snapshot taken while the marker is being written stays below it.
-    const appendId = broker.producers.appendStarted(topic, partition, broker.storage.offsets(topic, partition).highWatermark);
-    let baseOffset: number;
-    try {
-      assertWritableBatch(bytes, 1);
-      ({ baseOffset } = await broker.storage.append(topic, partition, { bytes, recordCount: 1, maxTimestamp: timestamp }));
-    } catch (err) {
-      broker.producers.appendDone(topic, partition, appendId);
-      if (!broker.topics.hasPartition(topic, partition)) return ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      return broker.engineFaults.answer(`transaction marker to ${topic}-${partition}`, err).errorCode;
-    }
-    try {
+    // Recorded as a produced batch is (append.ts); waking long polls matters here: the LSO may have moved.
+    const written = await appendRecorded(broker, topic, partition, { bytes, recordCount: 1, maxTimestamp: timestamp }, 'transaction marker to', (baseOffset) => {
       broker.producers.recordMarker(topic, partition, m, baseOffset, timestamp);
-    } finally {
-      broker.producers.appendDone(topic, partition, appendId);
-    }
-    broker.producerSnapshots.afterAppend(topic, partition);
-    // The LSO may have moved: read_committed long polls re-check what they may now return.
-    broker.waiters.notify(topic, partition);
+    });
+    if ('errorCode' in written) return written.errorCode;
     return ErrorCode.NONE;
   }
 }
