@@ -12,6 +12,8 @@ import type { RunningBroker } from '../src/broker/index.js';
 import { createTopic, idempotentBatch, produce } from './helpers/robust.js';
 import { allowTransactions, committedValues, fetchPartition, listLatest, txnBatch } from './helpers/txn.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
+import { ApiKey } from '../src/protocol/messages/index.js';
+import { DeleteRecordsRequest, DeleteRecordsResponse } from '../src/protocol/messages/delete-records.js';
 import { ControlRecordType, encodeBatch } from '../src/protocol/records/record.js';
 
 const T = 'txn';
@@ -31,122 +33,132 @@ async function withTopic(fn: (b: RunningBroker, client: RawClient) => Promise<vo
 
 test('with no coordinator installed, a transactional batch is refused with INVALID_TXN_STATE', () =>
   withTopic(async (b, client) => {
-  assert.equal((await produce(client, T, 0, await txnBatch(['x'], 5, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
-  assert.equal((await fetchPartition(client, T, 0, 0)).highWatermark, 0, 'nothing was written');
-  // The flag on a batch without a producer id takes no part in a transaction (Kafka: hasProducerId && isTransactional).
-  const anonymous = await encodeBatch({ records: [{ value: Buffer.from('y') }], producerId: -1, producerEpoch: -1, baseSequence: -1, isTransactional: true });
-  assert.deepEqual(await produce(client, T, 0, anonymous), { errorCode: 0, baseOffset: 0 });
-  assert.equal((await fetchPartition(client, T, 0, 0)).lastStableOffset, 1);
+    assert.equal((await produce(client, T, 0, await txnBatch(['x'], 5, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
+    assert.equal((await fetchPartition(client, T, 0, 0)).highWatermark, 0, 'nothing was written');
+    // The flag on a batch without a producer id takes no part in a transaction (Kafka: hasProducerId && isTransactional).
+    const anonymous = await encodeBatch({ records: [{ value: Buffer.from('y') }], producerId: -1, producerEpoch: -1, baseSequence: -1, isTransactional: true });
+    assert.deepEqual(await produce(client, T, 0, anonymous), { errorCode: 0, baseOffset: 0 });
+    assert.equal((await fetchPartition(client, T, 0, 0)).lastStableOffset, 1);
   }));
 
 test('open transactions hold the LSO; markers move it; read_committed fetches stop there and list the aborted transactions they overlap', () =>
   withTopic(async (b, client) => {
-  const allowed = allowTransactions(b.broker);
-  allowed.add(`1/${T}/0`).add(`2/${T}/0`);
-  assert.equal((await produce(client, T, 0, await idempotentBatch(['a'], 9, 0, 0))).baseOffset, 0);
-  assert.equal((await produce(client, T, 0, await txnBatch(['p1-x'], 1, 0, 0))).baseOffset, 1);
-  assert.equal((await produce(client, T, 0, await idempotentBatch(['b'], 9, 0, 1))).baseOffset, 2);
-  assert.equal((await produce(client, T, 0, await txnBatch(['p2-y'], 2, 3, 0))).baseOffset, 3);
-  assert.equal((await produce(client, T, 0, await txnBatch(['p1-z'], 1, 0, 1))).baseOffset, 4);
-  // A producer not in a transaction including the partition is refused by the verifier.
-  assert.equal((await produce(client, T, 0, await txnBatch(['no'], 3, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
+    const allowed = allowTransactions(b.broker);
+    allowed.add(`1/${T}/0`).add(`2/${T}/0`);
+    assert.equal((await produce(client, T, 0, await idempotentBatch(['a'], 9, 0, 0))).baseOffset, 0);
+    assert.equal((await produce(client, T, 0, await txnBatch(['p1-x'], 1, 0, 0))).baseOffset, 1);
+    assert.equal((await produce(client, T, 0, await idempotentBatch(['b'], 9, 0, 1))).baseOffset, 2);
+    assert.equal((await produce(client, T, 0, await txnBatch(['p2-y'], 2, 3, 0))).baseOffset, 3);
+    assert.equal((await produce(client, T, 0, await txnBatch(['p1-z'], 1, 0, 1))).baseOffset, 4);
+    // A producer not in a transaction including the partition is refused by the verifier.
+    assert.equal((await produce(client, T, 0, await txnBatch(['no'], 3, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
 
-  let all = await fetchPartition(client, T, 0, 0, { isolation: 0 });
-  assert.deepEqual([all.highWatermark, all.lastStableOffset, all.aborted], [5, 1, null], 'read_uncommitted: the LSO is reported, no aborted list');
-  assert.equal(all.batches.length, 5);
-  let rc = await fetchPartition(client, T, 0, 0);
-  assert.deepEqual([rc.highWatermark, rc.lastStableOffset, rc.aborted], [5, 1, []], 'read_committed: the high watermark stays the high watermark');
-  assert.deepEqual(committedValues(rc), ['a'], 'only below the LSO');
-  assert.equal(await listLatest(client, T, 0, 1), 1, 'ListOffsets latest, read_committed: the LSO');
-  assert.equal(await listLatest(client, T, 0, 0), 5, 'ListOffsets latest, read_uncommitted: the high watermark');
-  // Fetching at the LSO returns nothing, even the first batch (KIP-74 does not apply past it).
-  rc = await fetchPartition(client, T, 0, 1, { partitionMaxBytes: 1 });
-  assert.deepEqual([rc.batches.length, rc.bytes], [0, 0]);
+    let all = await fetchPartition(client, T, 0, 0, { isolation: 0 });
+    assert.deepEqual([all.highWatermark, all.lastStableOffset, all.aborted], [5, 1, null], 'read_uncommitted: the LSO is reported, no aborted list');
+    assert.equal(all.batches.length, 5);
+    let rc = await fetchPartition(client, T, 0, 0);
+    assert.deepEqual([rc.highWatermark, rc.lastStableOffset, rc.aborted], [5, 1, []], 'read_committed: the high watermark stays the high watermark');
+    assert.deepEqual(committedValues(rc), ['a'], 'only below the LSO');
+    assert.equal(await listLatest(client, T, 0, 1), 1, 'ListOffsets latest, read_committed: the LSO');
+    assert.equal(await listLatest(client, T, 0, 0), 5, 'ListOffsets latest, read_uncommitted: the high watermark');
+    // Fetching at the LSO returns nothing, even the first batch (KIP-74 does not apply past it).
+    rc = await fetchPartition(client, T, 0, 1, { partitionMaxBytes: 1 });
+    assert.deepEqual([rc.batches.length, rc.bytes], [0, 0]);
 
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
-  rc = await fetchPartition(client, T, 0, 0);
-  assert.equal(rc.lastStableOffset, 3, 'producer 2 still holds the LSO');
-  assert.deepEqual(rc.aborted, [{ producerId: 1, firstOffset: 1 }]);
-  assert.deepEqual(committedValues(rc), ['a', 'b']);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
+    rc = await fetchPartition(client, T, 0, 0);
+    assert.equal(rc.lastStableOffset, 3, 'producer 2 still holds the LSO');
+    assert.deepEqual(rc.aborted, [{ producerId: 1, firstOffset: 1 }]);
+    assert.deepEqual(committedValues(rc), ['a', 'b']);
 
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 2, producerEpoch: 3, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
-  rc = await fetchPartition(client, T, 0, 0);
-  assert.deepEqual([rc.highWatermark, rc.lastStableOffset], [7, 7], 'no open transaction: LSO = high watermark');
-  assert.deepEqual(rc.aborted, [{ producerId: 1, firstOffset: 1 }]);
-  assert.deepEqual(committedValues(rc), ['a', 'b', 'p2-y']);
-  assert.equal(await listLatest(client, T, 0, 1), 7);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 2, producerEpoch: 3, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
+    rc = await fetchPartition(client, T, 0, 0);
+    assert.deepEqual([rc.highWatermark, rc.lastStableOffset], [7, 7], 'no open transaction: LSO = high watermark');
+    assert.deepEqual(rc.aborted, [{ producerId: 1, firstOffset: 1 }]);
+    assert.deepEqual(committedValues(rc), ['a', 'b', 'p2-y']);
+    assert.equal(await listLatest(client, T, 0, 1), 7);
 
-  // The markers: one control record each, as Kafka's MemoryRecords.withEndTransactionMarker writes it.
-  const [abort, commit] = rc.batches.slice(5);
-  for (const [m, pid, epoch, type] of [[abort!, 1, 0, ControlRecordType.abort], [commit!, 2, 3, ControlRecordType.commit]] as const) {
-    assert.ok(m.header.isControl && m.header.isTransactional);
-    assert.deepEqual([m.header.producerId, m.header.producerEpoch, m.header.baseSequence, m.header.compression, m.records.length], [pid, epoch, -1, 0, 1]);
-    assert.deepEqual(m.records[0]!.key, Buffer.from([0, 0, 0, type]));
-    assert.deepEqual(m.records[0]!.value, Buffer.from([0, 0, 0, 0, 0, 0]));
-    assert.deepEqual(m.records[0]!.control, { version: 0, type, coordinatorEpoch: 0 });
-  }
-  // aborted_transactions lists only those overlapping what is returned.
-  assert.deepEqual((await fetchPartition(client, T, 0, 5)).aborted, [{ producerId: 1, firstOffset: 1 }], 'the abort marker (offset 5) is in range');
-  assert.deepEqual((await fetchPartition(client, T, 0, 6)).aborted, [], 'past the abort marker');
-  assert.deepEqual((await fetchPartition(client, T, 0, 0, { partitionMaxBytes: 1 })).aborted, [], 'only offset 0 returned: the aborted transaction begins after it');
-  // Fetch v4, the first version with the isolation level, has the same fields.
-  const v4 = await fetchPartition(client, T, 0, 0, { version: 4 });
-  assert.deepEqual([v4.lastStableOffset, v4.aborted], [7, [{ producerId: 1, firstOffset: 1 }]]);
+    // The markers: one control record each, as Kafka's MemoryRecords.withEndTransactionMarker writes it.
+    const [abort, commit] = rc.batches.slice(5);
+    for (const [m, pid, epoch, type] of [[abort!, 1, 0, ControlRecordType.abort], [commit!, 2, 3, ControlRecordType.commit]] as const) {
+      assert.ok(m.header.isControl && m.header.isTransactional);
+      assert.deepEqual([m.header.producerId, m.header.producerEpoch, m.header.baseSequence, m.header.compression, m.records.length], [pid, epoch, -1, 0, 1]);
+      assert.deepEqual(m.records[0]!.key, Buffer.from([0, 0, 0, type]));
+      assert.deepEqual(m.records[0]!.value, Buffer.from([0, 0, 0, 0, 0, 0]));
+      assert.deepEqual(m.records[0]!.control, { version: 0, type, coordinatorEpoch: 0 });
+    }
+    // aborted_transactions lists only those overlapping what is returned.
+    assert.deepEqual((await fetchPartition(client, T, 0, 5)).aborted, [{ producerId: 1, firstOffset: 1 }], 'the abort marker (offset 5) is in range');
+    assert.deepEqual((await fetchPartition(client, T, 0, 6)).aborted, [], 'past the abort marker');
+    assert.deepEqual((await fetchPartition(client, T, 0, 0, { partitionMaxBytes: 1 })).aborted, [], 'only offset 0 returned: the aborted transaction begins after it');
+    // Fetch v4, the first version with the isolation level, has the same fields.
+    const v4 = await fetchPartition(client, T, 0, 0, { version: 4 });
+    assert.deepEqual([v4.lastStableOffset, v4.aborted], [7, [{ producerId: 1, firstOffset: 1 }]]);
   }));
 
 test('a read_committed long poll waits for the LSO, and a marker wakes it', () =>
   withTopic(async (b, client) => {
-  allowTransactions(b.broker).add(`1/${T}/0`);
-  await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0));
-  const started = Date.now();
-  setTimeout(() => void b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), 300);
-  const rc = await fetchPartition(client, T, 0, 0, { minBytes: 1, maxWaitMs: 10_000 });
-  const waited = Date.now() - started;
-  assert.ok(waited >= 250 && waited < 9_000, `answered when the marker moved the LSO (${waited} ms)`);
-  assert.deepEqual(committedValues(rc), ['x']);
+    allowTransactions(b.broker).add(`1/${T}/0`);
+    await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0));
+    const started = Date.now();
+    setTimeout(() => void b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), 300);
+    const rc = await fetchPartition(client, T, 0, 0, { minBytes: 1, maxWaitMs: 10_000 });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 250 && waited < 9_000, `answered when the marker moved the LSO (${waited} ms)`);
+    assert.deepEqual(committedValues(rc), ['x']);
   }));
 
 test('epochs: a marker records the producer epoch; older transactional batches and markers are fenced', () =>
   withTopic(async (b, client) => {
-  allowTransactions(b.broker).add(`1/${T}/0`);
-  assert.equal((await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0))).errorCode, 0);
-  // The coordinator aborts with a bumped epoch (a fenced or timed-out producer, KIP-588).
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
-  const late = await produce(client, T, 0, await txnBatch(['late'], 1, 0, 1));
-  assert.equal(late.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'a batch of the old epoch is fenced (Kafka answers INVALID_PRODUCER_EPOCH at every Produce version since 2.7)');
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), ErrorCode.INVALID_PRODUCER_EPOCH);
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: -1, commit: true }), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE, 'same epochs again: written, changes nothing');
-  // The new epoch starts at sequence 0.
-  assert.equal((await produce(client, T, 0, await txnBatch(['new'], 1, 1, 0))).errorCode, 0);
-  const rc = await fetchPartition(client, T, 0, 0);
-  assert.equal(rc.lastStableOffset, 3, 'the new transaction holds the LSO');
-  assert.deepEqual(committedValues(rc), []);
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
-  assert.deepEqual(committedValues(await fetchPartition(client, T, 0, 0)), ['new']);
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker('gone', 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    allowTransactions(b.broker).add(`1/${T}/0`);
+    assert.equal((await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0))).errorCode, 0);
+    // The coordinator aborts with a bumped epoch (a fenced or timed-out producer, KIP-588).
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
+    const late = await produce(client, T, 0, await txnBatch(['late'], 1, 0, 1));
+    assert.equal(late.errorCode, ErrorCode.INVALID_PRODUCER_EPOCH, 'a batch of the old epoch is fenced (Kafka answers INVALID_PRODUCER_EPOCH at every Produce version since 2.7)');
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: true }), ErrorCode.INVALID_PRODUCER_EPOCH);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: -1, commit: true }), ErrorCode.TRANSACTION_COORDINATOR_FENCED);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE, 'same epochs again: written, changes nothing');
+    // The new epoch starts at sequence 0.
+    assert.equal((await produce(client, T, 0, await txnBatch(['new'], 1, 1, 0))).errorCode, 0);
+    const rc = await fetchPartition(client, T, 0, 0);
+    assert.equal(rc.lastStableOffset, 3, 'the new transaction holds the LSO');
+    assert.deepEqual(committedValues(rc), []);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.NONE);
+    assert.deepEqual(committedValues(await fetchPartition(client, T, 0, 0)), ['new']);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker('gone', 0, { producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, commit: true }), ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   }));
 
 test('a marker for a producer with no open transaction is written and changes no LSO or index', () =>
   withTopic(async (b, client) => {
-  await produce(client, T, 0, await idempotentBatch(['a'], 9, 0, 0));
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 4, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
-  const rc = await fetchPartition(client, T, 0, 0);
-  assert.deepEqual([rc.highWatermark, rc.lastStableOffset, rc.aborted, committedValues(rc)], [2, 2, [], ['a']]);
+    await produce(client, T, 0, await idempotentBatch(['a'], 9, 0, 0));
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 4, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
+    const rc = await fetchPartition(client, T, 0, 0);
+    assert.deepEqual([rc.highWatermark, rc.lastStableOffset, rc.aborted, committedValues(rc)], [2, 2, [], ['a']]);
   }));
 
-test('DeleteRecords past an open transaction: the LSO stays at the log start, never below it', () =>
+test('DeleteRecords past an open transaction: the LSO stays at the log start, never below it; aborted transactions below the log start leave the index', () =>
   withTopic(async (b, client) => {
-  allowTransactions(b.broker).add(`1/${T}/0`);
-  await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0));
-  await produce(client, T, 0, await idempotentBatch(['a', 'b'], 9, 0, 0));
-  await b.broker.storage.deleteRecordsBefore(T, 0, 2);
-  const rc = await fetchPartition(client, T, 0, 2);
-  assert.deepEqual([rc.lastStableOffset, rc.batches.length], [2, 0]);
-  assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
-  const after = await fetchPartition(client, T, 0, 2);
-  assert.equal(after.lastStableOffset, 4);
-  assert.deepEqual(after.aborted, [{ producerId: 1, firstOffset: 0 }], 'its marker is at offset 3, in range');
+    allowTransactions(b.broker).add(`1/${T}/0`);
+    await produce(client, T, 0, await txnBatch(['x'], 1, 0, 0));
+    await produce(client, T, 0, await idempotentBatch(['a', 'b'], 9, 0, 0));
+    const deleteBefore = async (offset: number) => {
+      const res = await client.request(ApiKey.DeleteRecords, 2, DeleteRecordsRequest, DeleteRecordsResponse, {
+        timeoutMs: 1000,
+        topics: [{ name: T, partitions: [{ partitionIndex: 0, offset: BigInt(offset) }] }],
+      });
+      assert.equal(res.topics[0]!.partitions[0]!.errorCode, 0);
+    };
+    await deleteBefore(2);
+    const rc = await fetchPartition(client, T, 0, 2);
+    assert.deepEqual([rc.lastStableOffset, rc.batches.length], [2, 0]);
+    assert.equal(await b.broker.txnMarkers.writeTxnMarker(T, 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit: false }), ErrorCode.NONE);
+    const after = await fetchPartition(client, T, 0, 2);
+    assert.equal(after.lastStableOffset, 4);
+    assert.deepEqual(after.aborted, [{ producerId: 1, firstOffset: 0 }], 'its marker is at offset 3, in range');
+    // Past its marker, the aborted transaction can never be fetched again: it leaves the index.
+    await deleteBefore(4);
+    assert.deepEqual(b.broker.producers.partitionAborted(T, 0), []);
   }));
 
 test('producer state: replaying transactional batches and markers from any offset at or below a snapshot is exact', async () => {
@@ -237,7 +249,6 @@ test('hooks: transactional batches reach produce hooks with batch.transactional,
 });
 
 test('ListOffsets read_committed: a lookup by time or max timestamp finding an offset at or past the LSO answers none', async () => {
-  const { ApiKey } = await import('../src/protocol/messages/index.js');
   const { ListOffsetsRequest, ListOffsetsResponse } = await import('../src/protocol/messages/list-offsets.js');
   const b = await testBroker();
   const client = await RawClient.connect(b.port);

@@ -76,6 +76,7 @@ export class Broker {
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, Date.now, {
       lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
       abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
+      logStartMoved: (topic, partition, logStartOffset) => this.txnLogStartMoved(topic, partition, logStartOffset),
     });
   }
 
@@ -151,6 +152,16 @@ export class Broker {
   /** Per-connection queue figures (tests, diagnostics). */
   connectionStats(): ReturnType<Connection['stats']>[] {
     return [...this.connections].map((c) => c.stats());
+  }
+
+  /**
+   * The log start moved (DeleteRecords, retention): aborted transactions wholly below it can never be
+   * fetched again and are dropped, and read_committed long polls re-check — an open transaction that
+   * began below the new log start now holds the LSO at the log start, so it may have moved.
+   */
+  txnLogStartMoved(topic: string, partition: number, logStartOffset: number): void {
+    this.producers.truncateAbortedBelow(topic, partition, logStartOffset);
+    this.waiters.notify(topic, partition);
   }
 
   /** A producer id never handed out before, also across restarts on durable storage. */

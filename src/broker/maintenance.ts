@@ -35,11 +35,14 @@ function longConfig(v: string | undefined, fallback: number): number {
 export interface PartitionTransactions {
   lastStableOffset(topic: string, partition: number): number;
   abortedTransactions(topic: string, partition: number): readonly AbortedRange[];
+  /** Retention moved the partition's log start. */
+  logStartMoved(topic: string, partition: number, logStartOffset: number): void;
 }
 
 const NO_TRANSACTIONS: PartitionTransactions = {
   lastStableOffset: () => Infinity,
   abortedTransactions: () => [],
+  logStartMoved: () => {},
 };
 
 export class LogMaintenance {
@@ -100,6 +103,7 @@ export class LogMaintenance {
             report.partitionsRetained++;
             if (after !== before) {
               report.logStartsMoved++;
+              this.transactions.logStartMoved(topic.name, p, after);
               this.log.info(`retention: ${topic.name}-${p} log start offset ${before} -> ${after}`);
             }
           }

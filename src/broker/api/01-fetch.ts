@@ -211,9 +211,10 @@ async function readPartition(
       return fail(answer.errorCode, highWatermark, logStartOffset);
     }
     if (readCommitted) {
-      let end: number;
+      let end = -1;
       if (readLimit < highWatermark) ({ batches, bytes, nextOffset: end } = batchesBelow(batches, readLimit));
-      else end = endOfBatches(batches);
+      // A partition that never had an aborted transaction costs no walk over the batch headers.
+      else if (broker.producers.partitionAborted(p.topic, p.partition).length > 0) end = endOfBatches(batches);
       if (end > p.fetchOffset) {
         abortedTransactions = broker.producers
           .abortedTransactions(p.topic, p.partition, p.fetchOffset, end)
