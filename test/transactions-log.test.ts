@@ -50,6 +50,9 @@ test('open transactions hold the LSO; markers move it; read_committed fetches st
     assert.equal((await produce(client, T, 0, await idempotentBatch(['b'], 9, 0, 1))).baseOffset, 2);
     assert.equal((await produce(client, T, 0, await txnBatch(['p2-y'], 2, 3, 0))).baseOffset, 3);
     assert.equal((await produce(client, T, 0, await txnBatch(['p1-z'], 1, 0, 1))).baseOffset, 4);
+    // Kafka's ProducerAppendInfo: while its transaction is open, the producer may not write outside it.
+    const outside = await produce(client, T, 0, await idempotentBatch(['outside'], 1, 0, 2));
+    assert.equal(outside.errorCode, ErrorCode.INVALID_TXN_STATE);
     // A producer not in a transaction including the partition is refused by the verifier.
     assert.equal((await produce(client, T, 0, await txnBatch(['no'], 3, 0, 0))).errorCode, ErrorCode.INVALID_TXN_STATE);
 

@@ -142,8 +142,22 @@ export class ProducerStateManager {
     return `${topic}\u0000${partition}\u0000${producerId}`;
   }
 
-  /** Decide what to do with a batch from an idempotent producer (producerId ≥ 0). */
+  /**
+   * Decide what to do with a batch from an idempotent producer (producerId ≥ 0). After the sequence
+   * checks, as Kafka's ProducerAppendInfo.appendDataBatch: a non-transactional batch from a producer
+   * whose transaction is open on the partition is INVALID_TXN_STATE.
+   */
   check(topic: string, partition: number, b: BatchIdentity): SequenceCheck {
+    const outcome = this.checkSequence(topic, partition, b);
+    if (outcome.kind !== 'append' || b.isTransactional === true) return outcome;
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
+    if (entry && entry.currentTxnFirstOffset >= 0) {
+      return { kind: 'error', errorCode: ErrorCode.INVALID_TXN_STATE, message: `Expected transactional write from producer ${b.producerId} (its transaction began at offset ${entry.currentTxnFirstOffset})` };
+    }
+    return outcome;
+  }
+
+  private checkSequence(topic: string, partition: number, b: BatchIdentity): SequenceCheck {
     const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
     const lastSeq = lastSequence(b.baseSequence, b.recordCount);
     if (!entry) {
