@@ -5,6 +5,7 @@
  * chosen producers write, and markers are written through `broker.txnMarkers` as the coordinator does.
  */
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { RawClient } from './helpers/raw-client.js';
 import { testBroker } from './helpers/broker.js';
@@ -284,3 +285,59 @@ test('ListOffsets read_committed: a lookup by time or max timestamp finding an o
     await b.close();
   }
 });
+
+test('property: a read_committed consumer fetching in pieces of any size sees exactly the committed records, in order, up to the LSO', { timeout: 120_000 }, () =>
+  withTopic(async (b, client) => {
+    const allowed = allowTransactions(b.broker);
+    let run = 0;
+    const op = fc.oneof(
+      fc.record({ kind: fc.constant('data' as const), pid: fc.integer({ min: 0, max: 3 }), n: fc.integer({ min: 1, max: 3 }) }),
+      fc.record({ kind: fc.constant('end' as const), pid: fc.integer({ min: 1, max: 3 }), commit: fc.boolean() }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(op, { maxLength: 25 }), fc.integer({ min: 1, max: 400 }), async (ops, pieceBytes) => {
+        const topic = `prop-${run++}`;
+        await createTopic(client, topic);
+        for (const pid of [1, 2, 3]) allowed.add(`${pid}/${topic}/0`);
+        const seq = new Map<number, number>();
+        const open = new Map<number, { offset: number; value: string }[]>();
+        const committed: { offset: number; value: string }[] = [];
+        let k = 0;
+        for (const o of ops) {
+          if (o.kind === 'end') {
+            const txn = open.get(o.pid);
+            assert.equal(await b.broker.txnMarkers.writeTxnMarker(topic, 0, { producerId: o.pid, producerEpoch: 0, coordinatorEpoch: 0, commit: o.commit }), 0);
+            open.delete(o.pid);
+            if (txn && o.commit) committed.push(...txn);
+            continue;
+          }
+          const values = Array.from({ length: o.n }, () => `v${k++}`);
+          if (o.pid === 0) {
+            const r = await produce(client, topic, 0, await encodeBatch({ records: values.map((v) => ({ value: Buffer.from(v) })) }));
+            committed.push(...values.map((value, i) => ({ offset: r.baseOffset + i, value })));
+            continue;
+          }
+          const s0 = seq.get(o.pid) ?? 0;
+          const r = await produce(client, topic, 0, await txnBatch(values, o.pid, 0, s0));
+          assert.equal(r.errorCode, 0);
+          seq.set(o.pid, s0 + o.n);
+          // A transaction's records interleave with others': each keeps its own offset.
+          open.set(o.pid, [...(open.get(o.pid) ?? []), ...values.map((value, i) => ({ offset: r.baseOffset + i, value }))]);
+        }
+        const lso = Math.min(...[...open.values()].map((t) => t[0]!.offset), (await fetchPartition(client, topic, 0, 0, { isolation: 0 })).highWatermark);
+        const expected = committed.filter((c) => c.offset < lso).sort((x, y) => x.offset - y.offset).map((c) => c.value);
+        const seen: string[] = [];
+        let offset = 0;
+        for (let guard = 0; offset < lso && guard < 500; guard++) {
+          const f = await fetchPartition(client, topic, 0, offset, { partitionMaxBytes: pieceBytes });
+          assert.equal(f.lastStableOffset, lso);
+          assert.ok(f.batches.length > 0, 'below the LSO a fetch always returns a batch');
+          for (const batch of f.batches) assert.ok(batch.header.baseOffset < lso, 'nothing past the LSO');
+          seen.push(...committedValues(f));
+          offset = f.batches[f.batches.length - 1]!.header.lastOffset + 1;
+        }
+        assert.deepEqual(seen, expected);
+      }),
+      { numRuns: 40 },
+    );
+  }));
