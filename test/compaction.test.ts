@@ -7,7 +7,8 @@
  *   horizon), then removed; min.compaction.lag.ms holds back young segments;
  * - compression is kept; the result survives clean and unclean restarts;
  * - a crash in the middle of a swap (leftover .cleaned file, missing indexes) is repaired at open;
- * - through the broker, the maintenance loop compacts compact topics and consumers read the result.
+ * - through the broker, the maintenance loop compacts compact topics and consumers read the result;
+ * - transactions: nothing at or past the LSO is cleaned, aborted records are removed, markers kept.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -215,5 +216,56 @@ test('the broker compacts compact topics in its maintenance pass; consumers read
   } finally {
     await b.close();
     d.remove();
+  }
+});
+
+test('transactions: compaction never cleans past the LSO, removes aborted records (which never supersede committed ones), keeps markers', async () => {
+  const { encodeBatch, encodeEndTxnMarkerBatch } = await import('../src/protocol/records/record.js');
+  const t = tempDir();
+  const e = newLogEngine(t.dir);
+  try {
+    await e.open();
+    await e.createTopic(compactTopic());
+    const txn = async (pid: number, seq: number, k: string, v: string) => {
+      const bytes = await encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v), timestamp: T0 }], producerId: pid, producerEpoch: 0, baseSequence: seq, isTransactional: true });
+      return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    };
+    const marker = async (pid: number, commit: boolean) =>
+      (await e.append('c', 0, { bytes: encodeEndTxnMarkerBatch({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit, timestamp: T0 }), recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    await put(e, [['a', 'a0'], ['b', 'b0']], T0); // 0, 1
+    const abortedFirst = await txn(1, 0, 'a', 'aborted-a'); // 2
+    await txn(1, 1, 'b', 'aborted-b'); // 3
+    const abortAt = await marker(1, false); // 4
+    await txn(2, 0, 'b', 'committed-b'); // 5
+    await marker(2, true); // 6
+    await put(e, [['c', 'c0'], ['d', 'd0']], T0); // 7, 8
+    const openFirst = await txn(3, 0, 'a', 'open-a'); // 9
+    await put(e, [['x', 'x0'], ['y', 'y0'], ['z', 'z0'], ['w', 'w0'], ['v', 'v0'], ['u', 'u0']], T0); // pushes 9 into a sealed segment
+    const aborted = [{ producerId: 1, firstOffset: abortedFirst, lastOffset: abortAt }];
+
+    const r = await e.compact('c', 0, { nowMs: T0 + 1, deleteRetentionMs: DELETE_RETENTION, minCompactionLagMs: 0, firstUncleanableOffset: openFirst, abortedTransactions: aborted });
+    assert.ok(r.segmentsCleaned > 0, JSON.stringify(r));
+    const records = await all(e);
+    const v = view(records);
+    assert.ok(!v.some((x) => x.includes('aborted')), `aborted records removed: ${v.join(' ')}`);
+    assert.ok(v.includes('0:a=a0'), 'a committed record is not superseded by an aborted one of its key');
+    // Segments are [0-4] [5-9] [10-14] [15-]: [5-9] holds the open transaction (offset 9), so only
+    // [0-4] was cleanable, and b0 stays: the record superseding it is not in a cleaned segment yet.
+    assert.deepEqual(v.slice(0, 2), ['0:a=a0', '1:b=b0']);
+    assert.ok(v[2]!.startsWith('4:'), 'then the ABORT marker');
+    assert.ok(v.includes('9:a=open-a'), 'an open transaction is past the LSO: untouched');
+
+    // The transaction commits; the LSO is the high watermark again and the next pass goes further.
+    await marker(3, true);
+    await put(e, [['t1', 'x'], ['t2', 'x'], ['t3', 'x'], ['t4', 'x'], ['t5', 'x']], T0);
+    await e.compact('c', 0, { nowMs: T0 + 1, deleteRetentionMs: DELETE_RETENTION, minCompactionLagMs: 0, firstUncleanableOffset: e.offsets('c', 0).highWatermark, abortedTransactions: aborted });
+    const after = view(await all(e));
+    assert.ok(!after.includes('0:a=a0') && after.includes('9:a=open-a'), `the committed transaction supersedes a0: ${after.join(' ')}`);
+    assert.ok(!after.includes('1:b=b0') && after.includes('5:b=committed-b'), 'a committed transaction supersedes as usual');
+    const markers = (await all(e)).filter((x) => x.control !== undefined).map((x) => [x.offset, x.control!.type]);
+    assert.deepEqual(markers, [[4, 0], [6, 1], [16, 1]], 'markers are kept');
+  } finally {
+    await e.close();
+    t.remove();
   }
 });

@@ -26,6 +26,7 @@ import { WalMemoryEngine } from '../src/storage/memory-wal/wal-engine.js';
 import { RocksDbEngine } from '../src/storage/rocksdb/rocksdb-engine.js';
 import { ProducerStateManager } from '../src/broker/producer-state.js';
 import { ProducerSnapshots, type RecoverySummary } from '../src/broker/producer-state-snapshots.js';
+import { crc32c } from '../src/protocol/records/crc32c.js';
 import { SnapshotFormatError, decodeProducerSnapshot, encodeProducerSnapshot } from '../src/broker/producer-state-snapshot.js';
 import type { Topic } from '../src/broker/topics.js';
 import { createLogger } from '../src/broker/logger.js';
@@ -370,14 +371,36 @@ test('snapshot format: round trip, and every cut or version it does not know is 
   const entries = [
     { producerId: 1, epoch: 2, batches: [{ firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffsetDelta: 4 }], lastTimestamp: 1234, coordinatorEpoch: -1, currentTxnFirstOffset: -1 },
     { producerId: 2 ** 40, epoch: 0, batches: [1, 2, 3, 4, 5].map((i) => ({ firstSeq: i, lastSeq: i, baseOffset: 100 + i, lastOffsetDelta: 0 })), lastTimestamp: -1, coordinatorEpoch: 7, currentTxnFirstOffset: 99 },
+    // Known on the partition only by a transaction marker (version 2 allows a producer with no batches).
+    { producerId: 3, epoch: 4, batches: [], lastTimestamp: 55, coordinatorEpoch: 1, currentTxnFirstOffset: -1 },
   ];
-  const buf = encodeProducerSnapshot(105, entries);
-  assert.deepEqual(decodeProducerSnapshot(buf, 105), entries);
+  const aborted = [
+    { producerId: 9, firstOffset: 20, lastOffset: 30 },
+    { producerId: 2 ** 40, firstOffset: 15, lastOffset: 40 },
+  ];
+  const buf = encodeProducerSnapshot(105, entries, aborted);
+  assert.equal(buf.readInt16BE(0), 2);
+  assert.deepEqual(decodeProducerSnapshot(buf, 105), { entries, aborted });
   assert.throws(() => decodeProducerSnapshot(buf, 104), SnapshotFormatError, 'stored under another offset');
   for (let cut = 0; cut < buf.length; cut++) assert.throws(() => decodeProducerSnapshot(buf.subarray(0, cut), 105), SnapshotFormatError);
-  const v2 = Buffer.from(buf);
-  v2.writeInt16BE(2, 0);
-  assert.throws(() => decodeProducerSnapshot(v2, 105), /version 2/);
+  const v3 = Buffer.from(buf);
+  v3.writeInt16BE(3, 0);
+  assert.throws(() => decodeProducerSnapshot(v3, 105), /version 3/);
+});
+
+test('snapshot format: a version 1 snapshot (written before transactions) still loads, with no aborted transactions', () => {
+  const entries = [{ producerId: 1, epoch: 2, batches: [{ firstSeq: 0, lastSeq: 4, baseOffset: 10, lastOffsetDelta: 4 }], lastTimestamp: 1234, coordinatorEpoch: -1, currentTxnFirstOffset: -1 }];
+  // Version 1 is version 2 without the aborted-transactions count at the end.
+  const v2 = encodeProducerSnapshot(105, entries);
+  const v1 = Buffer.from(v2.subarray(0, v2.length - 4));
+  v1.writeInt16BE(1, 0);
+  v1.writeUInt32BE(crc32c(v1.subarray(6)) >>> 0, 2);
+  assert.deepEqual(decodeProducerSnapshot(v1, 105), { entries, aborted: [] });
+  // Version 1 never held a producer without batches.
+  const empty = Buffer.from(encodeProducerSnapshot(105, [{ ...entries[0]!, batches: [] }]).subarray(0, -4));
+  empty.writeInt16BE(1, 0);
+  empty.writeUInt32BE(crc32c(empty.subarray(6)) >>> 0, 2);
+  assert.throws(() => decodeProducerSnapshot(empty, 105), SnapshotFormatError);
 });
 
 test('a snapshot holds what the manager holds: producers forgotten past producer.state.max.entries or with a deleted topic are not in it', () => {

@@ -123,7 +123,7 @@ describe('InitProducerId with a transactional id', () => {
     const next = await r.c.initProducerId('old', 60_000, null);
     assert.deepEqual(next, { errorCode: ErrorCode.NONE, producerId: 100, producerEpoch: 0 });
     assert.equal(r.c.get('old')!.lastProducerId, 7);
-    assert.equal(r.c.verifyTransactionalProduce(7, 32766, 't', 0), ErrorCode.INVALID_PRODUCER_ID_MAPPING, 'the old id is no longer mapped');
+    assert.equal(r.c.verifyTransactionalProduce(7, 32766, 't', 0), ErrorCode.INVALID_TXN_STATE, 'the old id is no longer mapped');
   });
 
   test('an ongoing transaction is aborted with the epoch bumped first: CONCURRENT_TRANSACTIONS, then a second bump', async () => {
@@ -156,7 +156,7 @@ describe('AddPartitionsToTxn, the produce verifier and EndTxn', () => {
     assert.equal(r.c.verifyTransactionalProduce(p.producerId, p.producerEpoch, 't', 1), ErrorCode.NONE);
     assert.equal(r.c.verifyTransactionalProduce(p.producerId, p.producerEpoch, 't', 2), ErrorCode.INVALID_TXN_STATE, 'partition not added');
     assert.equal(r.c.verifyTransactionalProduce(p.producerId, p.producerEpoch + 1, 't', 1), ErrorCode.INVALID_PRODUCER_EPOCH);
-    assert.equal(r.c.verifyTransactionalProduce(4242, 0, 't', 1), ErrorCode.INVALID_PRODUCER_ID_MAPPING);
+    assert.equal(r.c.verifyTransactionalProduce(4242, 0, 't', 1), ErrorCode.INVALID_TXN_STATE);
     assert.equal(await r.c.addToTransaction('tx', p.producerId, p.producerEpoch, [P0]), ErrorCode.NONE, 'already added: no write');
 
     r.markers.hold();

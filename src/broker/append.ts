@@ -191,15 +191,22 @@ export async function appendToPartition(
     if (err instanceof RecordsError) return failed(err.errorCode, err.message);
     throw err;
   }
-  if (h.isTransactional) {
-    return failed(ErrorCode.INVALID_TXN_STATE, 'Transactions are not supported by this broker; the batch is transactional');
+  // Only a batch with a producer id takes part in a transaction (Kafka's `hasProducerId && isTransactional`);
+  // the flag alone on an anonymous batch changes nothing, as in Kafka.
+  if (h.isTransactional && h.producerId >= 0) {
+    // KIP-890 part 1: the coordinator must know the partition is in the producer's ongoing transaction
+    // (a late batch of an aborted or timed-out transaction must not open a new one that never ends).
+    const verified = broker.txnVerifier.verifyTransactionalProduce(h.producerId, h.producerEpoch, topicName, partition);
+    if (verified !== ErrorCode.NONE) {
+      return failed(verified, `Producer ${h.producerId} at epoch ${h.producerEpoch} has no ongoing transaction including ${topicName}-${partition}`);
+    }
   }
   if (policy.checkRecords) {
     const problem = await checkRecords(topic, policy, h, ctx);
     if (problem) return problem;
   }
 
-  // An idempotent batch is checked, appended and recorded as one step per producer and partition
+  // An idempotent (or transactional) batch is checked, appended and recorded as one step per producer and partition
   // (ProducerStateManager.exclusive): a retry that arrives while the original is still being
   // written waits for it and is answered as its duplicate.
   if (h.producerId >= 0) {
@@ -249,31 +256,55 @@ async function appendBatch(
   }
 
   const recordCount = h.lastOffsetDelta + 1;
-  let baseOffset: number;
-  // While an idempotent batch is being appended, snapshots are taken below it: it may be in the log
-  // before it is recorded (ProducerStateManager.snapshotOffset). The high watermark now is at most
-  // the offset the engine assigns inside `append`.
-  const appendId = idempotent ? broker.producers.appendStarted(topicName, partition, broker.storage.offsets(topicName, partition).highWatermark) : -1;
-  try {
-    // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
-    assertWritableBatch(h.buffer, recordCount);
-    ({ baseOffset } = await broker.storage.append(topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }));
-  } catch (err) {
-    if (idempotent) broker.producers.appendDone(topicName, partition, appendId);
-    if (!broker.topics.hasPartition(topicName, partition)) return failed(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-    const answer = broker.engineFaults.answer(`append to ${topicName}-${partition}`, err);
-    return failed(answer.errorCode, answer.message);
-  }
-  if (idempotent) {
-    try {
-      broker.producers.record(topicName, partition, h, baseOffset, maxTimestamp);
-    } finally {
-      broker.producers.appendDone(topicName, partition, appendId);
-    }
-  }
-  broker.producerSnapshots.afterAppend(topicName, partition);
-  broker.waiters.notify(topicName, partition);
+  const batch = h;
+  // A transactional batch opens the producer's transaction here if none is open (the LSO stops at it).
+  const record = idempotent ? (offset: number) => broker.producers.record(topicName, partition, batch, offset, maxTimestamp) : null;
+  const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record);
+  if ('errorCode' in written) return failed(written.errorCode, written.message);
+  const { baseOffset } = written;
   if (broker.hooks.afterProduce !== null && ctx !== undefined) await broker.hooks.afterProduce(ctx, topicName, partition, h, baseOffset, logAppendTimeMs);
   const { logStartOffset } = broker.storage.offsets(topicName, partition);
   return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset, logAppendTimeMs, logStartOffset };
+}
+
+/**
+ * Append one batch through storage with what every write of the broker needs around it (produced
+ * batches here, transaction markers in txn-log.ts): a failure answered as a code (a topic deleted
+ * meanwhile is UNKNOWN_TOPIC_OR_PARTITION; an engine fault per engine-faults.ts), the producer's
+ * state recorded with `record` (null: no producer id), a snapshot started when due, and long polls
+ * of the partition woken.
+ */
+export async function appendRecorded(
+  broker: Broker,
+  topic: string,
+  partition: number,
+  batch: { bytes: Buffer; recordCount: number; maxTimestamp: number },
+  what: string,
+  record: ((baseOffset: number) => void) | null,
+): Promise<{ baseOffset: number } | { errorCode: number; message: string | null }> {
+  let baseOffset: number;
+  // While a producer's batch is being appended, snapshots are taken below it: it may be in the log
+  // before it is recorded (ProducerStateManager.snapshotOffset). The high watermark now is at most
+  // the offset the engine assigns inside `append`.
+  const appendId = record !== null ? broker.producers.appendStarted(topic, partition, broker.storage.offsets(topic, partition).highWatermark) : -1;
+  try {
+    // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
+    assertWritableBatch(batch.bytes, batch.recordCount);
+    ({ baseOffset } = await broker.storage.append(topic, partition, batch));
+  } catch (err) {
+    if (record !== null) broker.producers.appendDone(topic, partition, appendId);
+    if (!broker.topics.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
+    const answer = broker.engineFaults.answer(`${what} ${topic}-${partition}`, err);
+    return { errorCode: answer.errorCode, message: answer.message };
+  }
+  if (record !== null) {
+    try {
+      record(baseOffset);
+    } finally {
+      broker.producers.appendDone(topic, partition, appendId);
+    }
+  }
+  broker.producerSnapshots.afterAppend(topic, partition);
+  broker.waiters.notify(topic, partition);
+  return { baseOffset };
 }

@@ -21,7 +21,7 @@ import { LogMaintenance } from './maintenance.js';
 import { EngineFaults } from './engine-faults.js';
 import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
-import { ControlBatchMarkerWriter } from './transactions/control-markers.js';
+import { PartitionTxnMarkers, lastStableOffset } from './txn-log.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -41,9 +41,15 @@ export class Broker {
   readonly groups: GroupCoordinator;
   /** Transactional ids and their transactions (the transaction coordinator; src/broker/transactions/). */
   readonly transactions: TransactionCoordinator;
-  /** What the produce path asks before appending a transactional batch (the transaction coordinator). */
+  /**
+   * What the produce path asks before appending a transactional batch (KIP-890 part 1): the
+   * transaction coordinator. Assignable so that tests can put a verifier of their own in front.
+   */
   txnVerifier: TxnProduceVerifier;
-  /** Writes the COMMIT/ABORT markers that end a transaction in a partition (the log side sets its own). */
+  /**
+   * Writes the COMMIT/ABORT markers that end a transaction in a partition (txn-log.ts), for the
+   * transaction coordinator. Assignable so that tests can record or fail marker writes.
+   */
   txnMarkers: TxnMarkerWriter;
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
@@ -72,7 +78,7 @@ export class Broker {
     this.connectionLimits = new ConnectionLimits(config, log);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.engineFaults = new EngineFaults(log);
-    this.txnMarkers = new ControlBatchMarkerWriter(this);
+    this.txnMarkers = new PartitionTxnMarkers(this);
     this.transactions = new TransactionCoordinator({
       config,
       storage,
@@ -83,7 +89,11 @@ export class Broker {
       applyTxnOffsets: (groupId, offsets) => this.groups.applyTransactionalOffsets(groupId, offsets),
     });
     this.txnVerifier = this.transactions;
-    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs);
+    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, Date.now, {
+      lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
+      abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
+      logStartMoved: (topic, partition, logStartOffset) => this.txnLogStartMoved(topic, partition, logStartOffset),
+    });
   }
 
   get nodeId(): number {
@@ -160,6 +170,16 @@ export class Broker {
   /** Per-connection queue figures (tests, diagnostics). */
   connectionStats(): ReturnType<Connection['stats']>[] {
     return [...this.connections].map((c) => c.stats());
+  }
+
+  /**
+   * The log start moved (DeleteRecords, retention): aborted transactions wholly below it can never be
+   * fetched again and are dropped, and read_committed long polls re-check — an open transaction that
+   * began below the new log start now holds the LSO at the log start, so it may have moved.
+   */
+  txnLogStartMoved(topic: string, partition: number, logStartOffset: number): void {
+    this.producers.truncateAbortedBelow(topic, partition, logStartOffset);
+    this.waiters.notify(topic, partition);
   }
 
   /** A producer id never handed out before, also across restarts on durable storage. */

@@ -13,7 +13,7 @@
  *
  * Callers: the Broker (start/stop) and tests.
  */
-import type { StorageEngine } from '../storage/engine.js';
+import type { AbortedRange, StorageEngine } from '../storage/engine.js';
 import type { TopicManager } from './topics.js';
 import type { Logger } from './logger.js';
 
@@ -31,6 +31,20 @@ function longConfig(v: string | undefined, fallback: number): number {
   return v === undefined || !Number.isFinite(n) ? fallback : n;
 }
 
+/** What compaction needs to know of a partition's transactions (the broker's producer state). */
+export interface PartitionTransactions {
+  lastStableOffset(topic: string, partition: number): number;
+  abortedTransactions(topic: string, partition: number): readonly AbortedRange[];
+  /** Retention moved the partition's log start. */
+  logStartMoved(topic: string, partition: number, logStartOffset: number): void;
+}
+
+const NO_TRANSACTIONS: PartitionTransactions = {
+  lastStableOffset: () => Infinity,
+  abortedTransactions: () => [],
+  logStartMoved: () => {},
+};
+
 export class LogMaintenance {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<MaintenanceReport> | null = null;
@@ -42,6 +56,7 @@ export class LogMaintenance {
     private readonly log: Logger,
     private readonly intervalMs: number,
     private readonly now: () => number = Date.now,
+    private readonly transactions: PartitionTransactions = NO_TRANSACTIONS,
   ) {}
 
   start(): void {
@@ -88,6 +103,7 @@ export class LogMaintenance {
             report.partitionsRetained++;
             if (after !== before) {
               report.logStartsMoved++;
+              this.transactions.logStartMoved(topic.name, p, after);
               this.log.info(`retention: ${topic.name}-${p} log start offset ${before} -> ${after}`);
             }
           }
@@ -96,6 +112,9 @@ export class LogMaintenance {
               nowMs,
               deleteRetentionMs: longConfig(value('delete.retention.ms'), 86400000),
               minCompactionLagMs: longConfig(value('min.compaction.lag.ms'), 0),
+              // Kafka's cleaner rules for transactions: never past the LSO; aborted data removed.
+              firstUncleanableOffset: this.transactions.lastStableOffset(topic.name, p),
+              abortedTransactions: this.transactions.abortedTransactions(topic.name, p),
             });
             report.partitionsCompacted++;
             if (r.segmentsCleaned > 0) {

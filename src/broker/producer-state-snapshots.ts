@@ -25,6 +25,7 @@
  */
 import type { StorageEngine } from '../storage/engine.js';
 import { iterateBatches } from '../protocol/records/batch.js';
+import { readTxnMarker } from './txn-log.js';
 import type { Topic } from './topics.js';
 import type { Logger } from './logger.js';
 import type { ProducerStateManager } from './producer-state.js';
@@ -87,7 +88,9 @@ export class ProducerSnapshots {
     const stored = this.storage.producerSnapshotOffsets(topic, partition);
     if (!rewrite && stored.length > 0 && stored[stored.length - 1] === offset) return null;
     if (stored.length > 0 && stored[stored.length - 1]! > offset && offset < highWatermark) return null; // appends under way; later
-    const data = encodeProducerSnapshot(offset, this.producers.partitionEntries(topic, partition));
+    // Aborted transactions wholly below the log start are unreachable: dropped now, not stored again.
+    this.producers.truncateAbortedBelow(topic, partition, this.storage.offsets(topic, partition).logStartOffset);
+    const data = encodeProducerSnapshot(offset, this.producers.partitionEntries(topic, partition), [...this.producers.partitionAborted(topic, partition)]);
     const write = this.storage
       .writeProducerSnapshot(topic, partition, offset, data)
       .then(
@@ -154,7 +157,8 @@ export class ProducerSnapshots {
       try {
         const data = await this.storage.readProducerSnapshot(topic, partition, at);
         if (data === null) continue;
-        this.producers.load(topic, partition, decodeProducerSnapshot(data, at));
+        const snapshot = decodeProducerSnapshot(data, at);
+        this.producers.load(topic, partition, snapshot.entries, snapshot.aborted);
       } catch (err) {
         this.log.warn(`producer snapshot of ${topic}-${partition} at ${at} ignored: ${(err as Error).message}`);
         ignored++;
@@ -172,7 +176,11 @@ export class ProducerSnapshots {
     if (this.storage.durable && highWatermark > 0 && (ignored > 0 || stored[stored.length - 1] !== highWatermark)) await this.take(topic, partition, true);
   }
 
-  /** Replay the idempotent batches of [from, to) into the manager, REPLAY_READ_BYTES per read. */
+  /**
+   * Replay the idempotent and transactional batches and the transaction markers of [from, to) into
+   * the manager, REPLAY_READ_BYTES per read: open transactions and the aborted-transactions index
+   * come back exactly as they were.
+   */
   private async replay(topic: string, partition: number, from: number, to: number, summary: RecoverySummary): Promise<void> {
     let offset = from;
     while (offset < to) {
@@ -181,9 +189,21 @@ export class ProducerSnapshots {
       for (const buf of read.batches) {
         for (const h of iterateBatches(buf)) {
           next = Math.max(next, h.lastOffset + 1);
-          if (h.producerId < 0 || h.isControl) continue;
+          if (h.producerId < 0) continue;
+          if (h.isControl) {
+            const marker = await readTxnMarker(buf, h);
+            if (marker) this.producers.recordMarker(topic, partition, marker, h.baseOffset, h.maxTimestamp);
+            summary.batchesReplayed++;
+            continue;
+          }
           // Kafka's last sequence is baseSequence + lastOffsetDelta (kept by compaction, unlike the count).
-          this.producers.replay(topic, partition, { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, recordCount: h.lastOffsetDelta + 1 }, h.baseOffset, h.maxTimestamp);
+          this.producers.replay(
+            topic,
+            partition,
+            { producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, recordCount: h.lastOffsetDelta + 1, isTransactional: h.isTransactional },
+            h.baseOffset,
+            h.maxTimestamp,
+          );
           summary.batchesReplayed++;
         }
       }

@@ -46,10 +46,30 @@ export interface ProducerEntry {
   batches: CachedBatch[];
   /** Largest timestamp of the producer's last batch (-1 when unknown). */
   lastTimestamp: number;
-  /** Transactions (KIP-98), reserved: the coordinator epoch of the last marker, -1 for none. */
+  /** Transactions (KIP-98): the coordinator epoch of the producer's last marker here, -1 for none. */
   coordinatorEpoch: number;
-  /** Transactions, reserved: first offset of the producer's ongoing transaction, -1 for none. */
+  /**
+   * Transactions: first offset of the producer's ongoing transaction on this partition, -1 for none.
+   * Set by its first transactional batch, cleared by its COMMIT or ABORT marker; the partition's last
+   * stable offset cannot pass it.
+   */
   currentTxnFirstOffset: number;
+}
+
+/** A transaction aborted on a partition (Kafka's AbortedTxn): read_committed consumers skip its data. */
+export interface AbortedTxn {
+  producerId: number;
+  firstOffset: number;
+  /** Offset of its ABORT marker. */
+  lastOffset: number;
+}
+
+/** A marker as the partition's producer state sees it (offset already assigned). */
+export interface TxnMarkerIdentity {
+  producerId: number;
+  producerEpoch: number;
+  coordinatorEpoch: number;
+  commit: boolean;
 }
 
 interface Tracked {
@@ -67,6 +87,8 @@ export interface BatchIdentity {
   producerEpoch: number;
   baseSequence: number;
   recordCount: number;
+  /** Part of a transaction (attributes bit 4): opens the producer's transaction on the partition. */
+  isTransactional?: boolean;
 }
 
 export class ProducerStateManager {
@@ -86,6 +108,13 @@ export class ProducerStateManager {
    * append runs, and each connection runs one request at a time, so it is bounded by connections.
    */
   private readonly running = new Map<string, Promise<unknown>>();
+  /** Open transactions by partition: producer id → first offset (mirrors entries' currentTxnFirstOffset). */
+  private readonly ongoing = new Map<string, Map<number, number>>();
+  /**
+   * The aborted-transactions index by partition, in marker-offset order (Kafka's TransactionIndex).
+   * Kept whole in memory and in every snapshot; entries below the log start are dropped.
+   */
+  private readonly aborted = new Map<string, AbortedTxn[]>();
 
   constructor(private readonly maxEntries = MAX_PRODUCER_STATE_ENTRIES) {
     if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) throw new Error(`producer.state.max.entries must be >= 1 (got ${maxEntries})`);
@@ -113,8 +142,22 @@ export class ProducerStateManager {
     return `${topic}\u0000${partition}\u0000${producerId}`;
   }
 
-  /** Decide what to do with a batch from an idempotent producer (producerId ≥ 0). */
+  /**
+   * Decide what to do with a batch from an idempotent producer (producerId ≥ 0). After the sequence
+   * checks, as Kafka's ProducerAppendInfo.appendDataBatch: a non-transactional batch from a producer
+   * whose transaction is open on the partition is INVALID_TXN_STATE.
+   */
   check(topic: string, partition: number, b: BatchIdentity): SequenceCheck {
+    const outcome = this.checkSequence(topic, partition, b);
+    if (outcome.kind !== 'append' || b.isTransactional === true) return outcome;
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
+    if (entry && entry.currentTxnFirstOffset >= 0) {
+      return { kind: 'error', errorCode: ErrorCode.INVALID_TXN_STATE, message: `Expected transactional write from producer ${b.producerId} (its transaction began at offset ${entry.currentTxnFirstOffset})` };
+    }
+    return outcome;
+  }
+
+  private checkSequence(topic: string, partition: number, b: BatchIdentity): SequenceCheck {
     const entry = this.entries.get(ProducerStateManager.key(topic, partition, b.producerId))?.entry;
     const lastSeq = lastSequence(b.baseSequence, b.recordCount);
     if (!entry) {
@@ -161,8 +204,15 @@ export class ProducerStateManager {
     let entry = this.entries.get(key)?.entry;
     // check() refused an older epoch before the batch was written (replay skips one): a producer's epoch only grows.
     invariant(entry === undefined || b.producerEpoch >= entry.epoch, 'a producer epoch never goes back', b.producerEpoch, entry?.epoch);
-    if (!entry || b.producerEpoch > entry.epoch) {
+    if (!entry) {
       entry = { producerId: b.producerId, epoch: b.producerEpoch, batches: [], lastTimestamp: -1, coordinatorEpoch: -1, currentTxnFirstOffset: -1 };
+    } else if (b.producerEpoch > entry.epoch) {
+      // A new epoch starts a new sequence; an open transaction (and the coordinator epoch) stays until its marker.
+      entry = { ...entry, epoch: b.producerEpoch, batches: [] };
+    }
+    if (b.isTransactional === true && entry.currentTxnFirstOffset < 0) {
+      entry.currentTxnFirstOffset = baseOffset;
+      this.setOngoing(topic, partition, b.producerId, baseOffset);
     }
     entry.batches.push({ firstSeq: b.baseSequence, lastSeq: lastSequence(b.baseSequence, b.recordCount), baseOffset, lastOffsetDelta: b.recordCount - 1 });
     if (entry.batches.length > DUPLICATE_WINDOW_BATCHES) entry.batches.shift();
@@ -194,10 +244,134 @@ export class ProducerStateManager {
     if (!producers) this.byPartition.set(pkey, (producers = new Map()));
     producers.set(entry.producerId, entry);
     while (this.entries.size > this.maxEntries) {
-      const [oldest, tracked] = this.entries.entries().next().value as [string, Tracked];
-      this.entries.delete(oldest);
-      this.forget(tracked.partition, tracked.entry.producerId);
+      // A producer with an open transaction is never forgotten (Kafka does not expire one either): its
+      // first offset holds the partition's last stable offset, and its marker must find it. Those are
+      // bounded by the coordinator's open transactions, so the limit is exceeded by at most them.
+      let victim: [string, Tracked] | undefined;
+      for (const e of this.entries) {
+        if (e[1].entry.currentTxnFirstOffset < 0) {
+          victim = e;
+          break;
+        }
+      }
+      if (victim === undefined) break;
+      this.entries.delete(victim[0]);
+      this.forget(victim[1].partition, victim[1].entry.producerId);
     }
+  }
+
+  /**
+   * Record a COMMIT/ABORT marker written at `offset` (live, after the append, or replayed at start):
+   * the producer's open transaction on the partition, if it began before the marker, is closed and,
+   * on ABORT, added to the aborted-transactions index, which is returned. The marker's epochs become
+   * the producer's (a bumped epoch starts a new sequence). Idempotent, so replaying from any offset at
+   * or below a snapshot's is exact: a marker older than what the entry holds changes nothing.
+   */
+  recordMarker(topic: string, partition: number, m: TxnMarkerIdentity, offset: number, timestamp: number): AbortedTxn | null {
+    let entry = this.entries.get(ProducerStateManager.key(topic, partition, m.producerId))?.entry;
+    if (entry && m.producerEpoch < entry.epoch) return null;
+    if (!entry) {
+      entry = { producerId: m.producerId, epoch: m.producerEpoch, batches: [], lastTimestamp: -1, coordinatorEpoch: -1, currentTxnFirstOffset: -1 };
+    } else if (m.producerEpoch > entry.epoch) {
+      entry = { ...entry, epoch: m.producerEpoch, batches: [] };
+    }
+    let aborted: AbortedTxn | null = null;
+    const first = entry.currentTxnFirstOffset;
+    if (first >= 0 && first < offset) {
+      if (!m.commit) aborted = { producerId: m.producerId, firstOffset: first, lastOffset: offset };
+      entry.currentTxnFirstOffset = -1;
+      this.ongoing.get(partitionKey(topic, partition))?.delete(m.producerId);
+    }
+    entry.coordinatorEpoch = Math.max(entry.coordinatorEpoch, m.coordinatorEpoch);
+    entry.lastTimestamp = timestamp;
+    this.put(topic, partition, entry);
+    if (aborted) this.addAborted(topic, partition, aborted);
+    return aborted;
+  }
+
+  /**
+   * Why a marker may not be written for the producer, or null: an epoch older than the producer's
+   * (Kafka's checkProducerEpoch: INVALID_PRODUCER_EPOCH) or a coordinator epoch older than the one of
+   * its last marker (TRANSACTION_COORDINATOR_FENCED).
+   */
+  checkMarker(topic: string, partition: number, m: TxnMarkerIdentity): { errorCode: number; message: string } | null {
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, m.producerId))?.entry;
+    if (!entry) return null;
+    if (m.producerEpoch < entry.epoch) {
+      return { errorCode: ErrorCode.INVALID_PRODUCER_EPOCH, message: `Marker epoch ${m.producerEpoch} of producer ${m.producerId} is older than its epoch ${entry.epoch}` };
+    }
+    if (m.coordinatorEpoch < entry.coordinatorEpoch) {
+      return { errorCode: ErrorCode.TRANSACTION_COORDINATOR_FENCED, message: `Coordinator epoch ${m.coordinatorEpoch} is older than ${entry.coordinatorEpoch}` };
+    }
+    return null;
+  }
+
+  /** The producer's current epoch on the partition, or -1 when it is unknown there. */
+  epochOf(topic: string, partition: number, producerId: number): number {
+    return this.entries.get(ProducerStateManager.key(topic, partition, producerId))?.entry.epoch ?? -1;
+  }
+
+  /**
+   * First offset of the oldest open transaction on the partition (Kafka's firstUnstableOffset), or
+   * null when none is open. Open transactions per partition are few (one per transactional producer
+   * writing to it), so this is a short scan.
+   */
+  firstUnstableOffset(topic: string, partition: number): number | null {
+    const open = this.ongoing.get(partitionKey(topic, partition));
+    if (!open || open.size === 0) return null;
+    let min = Infinity;
+    for (const first of open.values()) min = Math.min(min, first);
+    return min;
+  }
+
+  /**
+   * The aborted transactions that overlap [from, upTo): last offset ≥ from and first offset < upTo,
+   * in marker order (what Fetch returns to read_committed consumers).
+   */
+  abortedTransactions(topic: string, partition: number, from: number, upTo: number): AbortedTxn[] {
+    const list = this.aborted.get(partitionKey(topic, partition));
+    if (!list) return [];
+    const out: AbortedTxn[] = [];
+    for (let i = firstEndingAtOrAfter(list, from); i < list.length; i++) {
+      if (list[i]!.firstOffset < upTo) out.push(list[i]!);
+    }
+    return out;
+  }
+
+  /** The partition's whole aborted-transactions index (what a snapshot stores). */
+  partitionAborted(topic: string, partition: number): readonly AbortedTxn[] {
+    return this.aborted.get(partitionKey(topic, partition)) ?? [];
+  }
+
+  /**
+   * Forget aborted transactions wholly below the log start (retention, DeleteRecords): no fetch can
+   * reach them any more. Kafka drops them with their segment's .txnindex.
+   */
+  truncateAbortedBelow(topic: string, partition: number, logStartOffset: number): void {
+    const pkey = partitionKey(topic, partition);
+    const list = this.aborted.get(pkey);
+    if (!list) return;
+    const keepFrom = firstEndingAtOrAfter(list, logStartOffset);
+    if (keepFrom === 0) return;
+    if (keepFrom === list.length) this.aborted.delete(pkey);
+    else list.splice(0, keepFrom);
+  }
+
+  /** Insert in marker-offset order; an entry for the same marker (a replay) is not added twice. */
+  private addAborted(topic: string, partition: number, a: AbortedTxn): void {
+    const pkey = partitionKey(topic, partition);
+    let list = this.aborted.get(pkey);
+    if (!list) this.aborted.set(pkey, (list = []));
+    const at = firstEndingAtOrAfter(list, a.lastOffset);
+    if (list[at]?.lastOffset === a.lastOffset) return;
+    list.splice(at, 0, a);
+  }
+
+  private setOngoing(topic: string, partition: number, producerId: number, firstOffset: number): void {
+    const pkey = partitionKey(topic, partition);
+    let open = this.ongoing.get(pkey);
+    if (!open) this.ongoing.set(pkey, (open = new Map()));
+    open.set(producerId, firstOffset);
   }
 
   private forget(pkey: string, producerId: number): void {
@@ -211,9 +385,13 @@ export class ProducerStateManager {
     return [...(this.byPartition.get(partitionKey(topic, partition))?.values() ?? [])];
   }
 
-  /** Take the entries of a loaded snapshot as the partition's state (at start-up, before replay). */
-  load(topic: string, partition: number, entries: readonly ProducerEntry[]): void {
-    for (const e of entries) this.put(topic, partition, e);
+  /** Take a loaded snapshot as the partition's state (at start-up, before replay). */
+  load(topic: string, partition: number, entries: readonly ProducerEntry[], aborted: readonly AbortedTxn[] = []): void {
+    for (const e of entries) {
+      this.put(topic, partition, e);
+      if (e.currentTxnFirstOffset >= 0) this.setOngoing(topic, partition, e.producerId, e.currentTxnFirstOffset);
+    }
+    for (const a of aborted) this.addAborted(topic, partition, a);
   }
 
   /**
@@ -250,6 +428,8 @@ export class ProducerStateManager {
   /** Forget a deleted topic's producers. */
   dropTopic(topic: string): void {
     const prefix = `${topic}\u0000`;
+    for (const pkey of [...this.ongoing.keys()]) if (pkey.startsWith(prefix)) this.ongoing.delete(pkey);
+    for (const pkey of [...this.aborted.keys()]) if (pkey.startsWith(prefix)) this.aborted.delete(pkey);
     for (const [key, tracked] of [...this.entries]) {
       if (!key.startsWith(prefix)) continue;
       this.entries.delete(key);
@@ -265,6 +445,18 @@ export class ProducerStateManager {
   get appendsRunning(): number {
     return this.running.size;
   }
+}
+
+/** Index of the first aborted transaction whose marker is at or after `offset` (binary search). */
+function firstEndingAtOrAfter(list: readonly AbortedTxn[], offset: number): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.lastOffset < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function partitionKey(topic: string, partition: number): string {

@@ -205,6 +205,9 @@ export class LazyBatch implements HookBatch {
   get idempotent(): boolean {
     return this.header.producerId >= 0;
   }
+  get transactional(): boolean {
+    return this.header.isTransactional;
+  }
   get sizeBytes(): number {
     return this.bytes.length;
   }

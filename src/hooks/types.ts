@@ -186,6 +186,11 @@ export interface HookBatch {
   readonly baseSequence: number;
   /** producerId >= 0: the producer is idempotent (dropped records keep their offsets, see docs). */
   readonly idempotent: boolean;
+  /**
+   * Part of a transaction (KIP-98; always idempotent too). On fetch its records may belong to an
+   * aborted transaction: read_committed consumers drop those themselves (docs/hooks.md).
+   */
+  readonly transactional: boolean;
   /** Size of the batch as it arrived (or was stored). */
   readonly sizeBytes: number;
   /** The batch bytes as they arrived (or were stored). Do not modify. */

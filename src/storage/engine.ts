@@ -80,6 +80,14 @@ export interface RetentionPolicy {
   nowMs: number;
 }
 
+/** A transaction aborted on the partition: its producer's transactional records in [firstOffset, lastOffset). */
+export interface AbortedRange {
+  producerId: number;
+  firstOffset: number;
+  /** Offset of its ABORT marker. */
+  lastOffset: number;
+}
+
 /** One pass of log compaction over a partition (Kafka's cleaner settings of the topic). */
 export interface CompactOptions {
   nowMs: number;
@@ -88,6 +96,14 @@ export interface CompactOptions {
   /** Topic `min.compaction.lag.ms`. */
   minCompactionLagMs: number;
   maxKeys?: number;
+  /**
+   * Nothing at or past this offset is cleaned: the partition's last stable offset (Kafka's
+   * firstUncleanableOffset), so an open transaction's records neither supersede nor are superseded.
+   * Absent: no bound (a partition without transactions).
+   */
+  firstUncleanableOffset?: number;
+  /** The partition's aborted transactions: their records are removed and never supersede another. */
+  abortedTransactions?: readonly AbortedRange[];
 }
 
 export interface CompactResult {

@@ -12,8 +12,15 @@
  *   session id 0, which tells the client no session was created, so it keeps sending full fetches;
  *   an incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND, as from a broker whose session
  *   cache is full, and the client falls back to a full fetch.
- * - Stored batches are sent exactly as stored, without copying. There are no transactions, so the
- *   last stable offset is the high watermark and no transaction is ever aborted.
+ * - Stored batches are sent exactly as stored, without copying, control batches (transaction markers)
+ *   included: consumers skip them.
+ * - Transactions (KIP-98): every version returns the partition's `last_stable_offset` (txn-log.ts);
+ *   `high_watermark` stays the high watermark at both isolation levels, as Kafka's. With
+ *   `isolation_level` 1 (read_committed) only batches below the LSO are served — the first one too, so
+ *   KIP-74's "at least one batch" never shows unstable data — only they count toward `min_bytes` (a
+ *   long poll waits for the LSO to move: markers wake it), and `aborted_transactions` lists the
+ *   aborted transactions overlapping the offsets served (last offset ≥ fetch offset, first offset
+ *   below the end of what is returned); the consumer drops their records. With isolation 0 it is null.
  * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
  *   UNKNOWN_LEADER_EPOCH.
  * - A partition named twice is read and answered once (see planFetch), as Kafka does.
@@ -25,6 +32,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { batchesBelow, endOfBatches, lastStableOffset } from '../txn-log.js';
 
 const EMPTY = Buffer.alloc(0);
 const READ_COMMITTED = 1;
@@ -184,12 +192,16 @@ async function readPartition(
     return fail(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION); // deleted while we waited
   }
   const { logStartOffset, highWatermark } = offsets;
+  const lso = lastStableOffset(broker, p.topic, p.partition, offsets);
   if (p.fetchOffset < logStartOffset || p.fetchOffset > highWatermark) {
     return fail(ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark, logStartOffset);
   }
+  // Kafka reads up to the LSO for read_committed (FetchIsolation.TXN_COMMITTED), up to the high watermark otherwise.
+  const readLimit = readCommitted ? lso : highWatermark;
   let batches: Buffer[] = [];
   let bytes = 0;
-  if (p.fetchOffset < highWatermark && (maxBytes > 0 || minOneBatch)) {
+  let abortedTransactions: { producerId: bigint; firstOffset: bigint }[] | null = readCommitted ? [] : null;
+  if (p.fetchOffset < readLimit && (maxBytes > 0 || minOneBatch)) {
     try {
       const read = await broker.storage.read(p.topic, p.partition, p.fetchOffset, maxBytes, minOneBatch);
       batches = read.batches;
@@ -198,15 +210,26 @@ async function readPartition(
       const answer = broker.engineFaults.answer(`fetch ${p.topic}-${p.partition} at ${p.fetchOffset}`, err);
       return fail(answer.errorCode, highWatermark, logStartOffset);
     }
+    if (readCommitted) {
+      let end = -1;
+      if (readLimit < highWatermark) ({ batches, bytes, nextOffset: end } = batchesBelow(batches, readLimit));
+      // A partition that never had an aborted transaction costs no walk over the batch headers.
+      else if (broker.producers.partitionAborted(p.topic, p.partition).length > 0) end = endOfBatches(batches);
+      if (end > p.fetchOffset) {
+        abortedTransactions = broker.producers
+          .abortedTransactions(p.topic, p.partition, p.fetchOffset, end)
+          .map((a) => ({ producerId: BigInt(a.producerId), firstOffset: BigInt(a.firstOffset) }));
+      }
+    }
   }
   return {
     data: {
       partitionIndex: p.partition,
       errorCode: ErrorCode.NONE,
       highWatermark: BigInt(highWatermark),
-      lastStableOffset: BigInt(highWatermark),
+      lastStableOffset: BigInt(lso),
       logStartOffset: BigInt(logStartOffset),
-      abortedTransactions: readCommitted ? [] : null,
+      abortedTransactions,
       preferredReadReplica: -1,
       records: batches.length === 1 ? batches[0]! : batches,
     },

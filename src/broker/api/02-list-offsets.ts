@@ -1,7 +1,9 @@
 /**
  * ListOffsets (key 2), versions 1–10 (v0 was removed in Kafka 4.0, KIP-896).
- * - Special timestamps: -1 latest (the high watermark; with no transactions also the last stable
- *   offset), -2 earliest (log start offset), -3 the record with the largest timestamp (v7+, KIP-734),
+ * - `isolation_level` (v2+) 1, read_committed: latest is the last stable offset (txn-log.ts), and any
+ *   other lookup (except earliest) finding an offset at or past it answers none, as Kafka's
+ *   Partition.fetchOffsetForTimestamp does with its lastFetchableOffset.
+ * - Special timestamps: -1 latest (the high watermark), -2 earliest (log start offset), -3 the record with the largest timestamp (v7+, KIP-734),
  *   -4 earliest local offset (v8+, KIP-405: all our data is local, so the log start offset), -5 last
  *   tiered offset (v9+, KIP-1005: nothing is tiered, so -1 as Kafka answers without remote storage).
  * - Any other timestamp: the first offset whose record timestamp is ≥ it, found by the batch's max
@@ -23,12 +25,14 @@ import { Pacer } from '../pacer.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { LEADER_EPOCH } from '../append.js';
+import { lastStableOffset } from '../txn-log.js';
 
 const LATEST = -1;
 const EARLIEST = -2;
 const MAX_TIMESTAMP = -3;
 const EARLIEST_LOCAL = -4;
 const LATEST_TIERED = -5;
+const READ_COMMITTED = 1;
 
 type PartitionAnswer = Init<ListOffsetsResponseListOffsetsPartitionResponse>;
 
@@ -65,7 +69,7 @@ export default defineHandler({
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH });
           continue;
         }
-        const found = await lookup(ctx, t.name, p.partitionIndex, Number(p.timestamp), v);
+        const found = await lookup(ctx, t.name, p.partitionIndex, Number(p.timestamp), v, v >= 2 && req.isolationLevel === READ_COMMITTED);
         partitions.push({
           ...base,
           errorCode: found.errorCode,
@@ -95,9 +99,14 @@ interface Found {
   timestamp: number;
 }
 
-async function lookup(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+async function lookup(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number, readCommitted: boolean): Promise<Found> {
   try {
-    return await find(ctx, topic, partition, timestamp, v);
+    const broker: Broker = ctx.broker;
+    const offsets = broker.storage.offsets(topic, partition);
+    const lastFetchable = readCommitted ? lastStableOffset(broker, topic, partition, offsets) : offsets.highWatermark;
+    const found = await find(ctx, topic, partition, timestamp, v, lastFetchable);
+    if (timestamp === EARLIEST || timestamp === EARLIEST_LOCAL || timestamp === LATEST || found.offset < lastFetchable) return found;
+    return { errorCode: found.errorCode, offset: -1, timestamp: -1 };
   } catch (err) {
     if (err instanceof RecordsError) return { errorCode: err.errorCode, offset: -1, timestamp: -1 };
     throw err;
@@ -109,13 +118,14 @@ function recordsOf(ctx: RequestContext, batch: Buffer): Promise<DecodedRecord[]>
   return withDecodedBatch(ctx, batch, MAX_DECOMPRESSED_BATCH_BYTES, (b) => b.records);
 }
 
-async function find(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number): Promise<Found> {
+/** The lookup itself; latest is `lastFetchable` (the high watermark, or the LSO for read_committed). */
+async function find(ctx: RequestContext, topic: string, partition: number, timestamp: number, v: number, lastFetchable: number): Promise<Found> {
   const broker: Broker = ctx.broker;
-  const { logStartOffset, highWatermark } = broker.storage.offsets(topic, partition);
+  const { logStartOffset } = broker.storage.offsets(topic, partition);
   const none: Found = { errorCode: ErrorCode.NONE, offset: -1, timestamp: -1 };
   switch (timestamp) {
     case LATEST:
-      return { errorCode: ErrorCode.NONE, offset: highWatermark, timestamp: -1 };
+      return { errorCode: ErrorCode.NONE, offset: lastFetchable, timestamp: -1 };
     case EARLIEST:
       return { errorCode: ErrorCode.NONE, offset: logStartOffset, timestamp: -1 };
     case EARLIEST_LOCAL:

@@ -55,6 +55,7 @@ async function deleteRecords(broker: Broker, topicName: string, partition: numbe
   try {
     const lowWatermark = await broker.storage.deleteRecordsBefore(topicName, partition, target);
     broker.log.debug(`DeleteRecords ${topicName}-${partition}: log start offset now ${lowWatermark}`);
+    broker.txnLogStartMoved(topicName, partition, lowWatermark);
     return { errorCode: ErrorCode.NONE, lowWatermark };
   } catch (err) {
     if (!broker.topics.hasPartition(topicName, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };

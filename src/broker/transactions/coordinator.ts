@@ -384,6 +384,12 @@ export class TransactionCoordinator implements TxnProduceVerifier {
         else if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) {
           this.deps.log.info(`transactional id ${m.transactionalId}: ${p.topic}-${p.partition} is gone; no marker written there`);
           left.delete(key);
+        } else if (code === ErrorCode.INVALID_PRODUCER_EPOCH || code === ErrorCode.TRANSACTION_COORDINATOR_FENCED) {
+          // The partition has seen a newer producer epoch or coordinator epoch, so nothing was written
+          // and retrying cannot succeed; Kafka's coordinator stops sending this marker too. With one
+          // coordinator whose epochs only rise this never happens: say so loudly.
+          this.deps.log.error(`transactional id ${m.transactionalId}: marker for ${p.topic}-${p.partition} refused (error ${code}): the partition has a newer epoch; not retried`);
+          left.delete(key);
         } else this.deps.log.warn(`transactional id ${m.transactionalId}: marker for ${p.topic}-${p.partition} failed (error ${code}); retrying`);
       }
       if (left.size > 0 && !(await this.backoff())) return;
@@ -420,7 +426,10 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   verifyTransactionalProduce(producerId: number, producerEpoch: number, topic: string, partition: number): number {
     const id = this.byProducerId.get(producerId);
     const m = id === undefined ? undefined : this.txns.get(id);
-    if (!m || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+    // Kafka's verification answers the producer only INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE
+    // (AddPartitionsToTxnManager turns the coordinator's other answers, an unknown producer id
+    // mapping among them, into INVALID_TXN_STATE): Produce has no INVALID_PRODUCER_ID_MAPPING.
+    if (!m || m.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
     // The produce response has no PRODUCER_FENCED: an old epoch is INVALID_PRODUCER_EPOCH, as Kafka's
     // partition leader answers a fenced transactional batch.
     if (producerEpoch !== m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;

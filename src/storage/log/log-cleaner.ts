@@ -12,6 +12,12 @@
  *     byte for byte; otherwise it is re-encoded with the same base offset, last offset delta,
  *     producer fields, compression and timestamp type (offsets of kept records are unchanged), and
  *     a batch left with no records is dropped. Records without a key are dropped, as Kafka does.
+ *  Transactions (Kafka's cleaner rules): only segments wholly below `firstUncleanableOffset` (the
+ *  last stable offset) are cleanable, so every transaction in them has ended; records of aborted
+ *  transactions (`abortedTransactions`) are left out of the offset map and removed; COMMIT/ABORT
+ *  markers (control batches) are always kept — Kafka removes a marker once its transaction's data
+ *  is gone and delete.retention.ms has passed; Rafka keeps it (one small batch per transaction and
+ *  partition), which read_committed consumers handle the same way.
  *  4. Tombstones (null value) follow KIP-534: the first pass that keeps one stamps its batch with a
  *     delete horizon (now + `delete.retention.ms`, in the base timestamp, attribute bit 6); a pass
  *     after the horizon removes it. Consumers that read the partition within delete.retention.ms of
@@ -26,18 +32,32 @@
  * Callers: LogEngine.compact (the broker's maintenance loop, tests with a controlled clock).
  */
 import { open, rename } from 'node:fs/promises';
-import { readBatchHeader, TimestampType } from '../../protocol/records/batch.js';
+import { readBatchHeader, TimestampType, type BatchHeader } from '../../protocol/records/batch.js';
 import { decodeBatch, encodeBatch, type DecodedRecord } from '../../protocol/records/record.js';
 import type { CompressionType } from '../../protocol/records/compression.js';
 import { CLEANED_SUFFIX, fsyncDir, removeFile, writevFully } from './files.js';
 import { LogSegment } from './log-segment.js';
 import type { LogContext, PartitionLog } from './partition-log.js';
-import type { CompactOptions, CompactResult } from '../engine.js';
+import type { AbortedRange, CompactOptions, CompactResult } from '../engine.js';
 import { MAX_CLEANER_KEYS, MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 
 export { MAX_CLEANER_KEYS };
 /** Bytes buffered before the cleaner writes to the cleaned file. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
+
+type AbortedLookup = (h: BatchHeader) => boolean;
+
+/** Whether a (non-control) batch belongs to one of the aborted transactions. */
+function abortedLookup(list: readonly AbortedRange[]): AbortedLookup {
+  if (list.length === 0) return () => false;
+  const byProducer = new Map<number, AbortedRange[]>();
+  for (const a of list) {
+    let l = byProducer.get(a.producerId);
+    if (!l) byProducer.set(a.producerId, (l = []));
+    l.push(a);
+  }
+  return (h) => h.isTransactional && (byProducer.get(h.producerId)?.some((a) => a.firstOffset <= h.baseOffset && h.baseOffset < a.lastOffset) ?? false);
+}
 
 /** The engine interface's compaction options and result (storage/engine.ts), as the cleaner names them. */
 export type CleanOptions = CompactOptions;
@@ -77,11 +97,15 @@ export class LogCleaner {
     if (this.stopped) return { ...result, skipped: 'the engine is closing' };
     const segs = log.segments;
     const cleanable: LogSegment[] = [];
-    for (const seg of segs.slice(0, -1)) {
+    const uncleanable = o.firstUncleanableOffset ?? Infinity;
+    for (let i = 0; i < segs.length - 1; i++) {
+      const seg = segs[i]!;
       if (seg.maxTimestamp > o.nowMs - o.minCompactionLagMs) break;
+      if (segs[i + 1]!.baseOffset > uncleanable) break; // holds offsets of an open transaction
       cleanable.push(seg);
     }
-    if (cleanable.length === 0) return { ...result, skipped: 'no sealed segment is old enough to clean' };
+    if (cleanable.length === 0) return { ...result, skipped: 'no sealed segment is old enough to clean, or below the last stable offset' };
+    const aborted = abortedLookup(o.abortedTransactions ?? []);
     const last = cleanable[cleanable.length - 1]!;
     const end = segs[segs.indexOf(last) + 1]!.baseOffset;
     const before = this.progress.get(log);
@@ -89,11 +113,11 @@ export class LogCleaner {
 
     for (const s of cleanable) s.acquire();
     try {
-      const { map, segments } = await this.buildOffsetMap(cleanable, o.maxKeys ?? MAX_CLEANER_KEYS);
+      const { map, segments } = await this.buildOffsetMap(cleanable, o.maxKeys ?? MAX_CLEANER_KEYS, aborted);
       let nextHorizonMs = Infinity;
       for (const seg of segments) {
         if (this.stopped) break;
-        const rewritten = await this.rewrite(seg, map, o, result);
+        const rewritten = await this.rewrite(seg, map, o, result, aborted);
         nextHorizonMs = Math.min(nextHorizonMs, rewritten.minHorizonMs);
         result.bytesBefore += seg.size;
         result.bytesAfter += rewritten.bytes;
@@ -114,13 +138,13 @@ export class LogCleaner {
   }
 
   /** Latest offset of every key, segment by segment, until `maxKeys` is reached (at a segment's end). */
-  private async buildOffsetMap(segments: LogSegment[], maxKeys: number): Promise<{ map: Map<string, number>; segments: LogSegment[] }> {
+  private async buildOffsetMap(segments: LogSegment[], maxKeys: number, aborted: AbortedLookup): Promise<{ map: Map<string, number>; segments: LogSegment[] }> {
     const map = new Map<string, number>();
     const covered: LogSegment[] = [];
     for (const seg of segments) {
       for await (const bytes of seg.batchesFrom(0)) {
         const h = readBatchHeader(bytes);
-        if (h.isControl) continue;
+        if (h.isControl || aborted(h)) continue;
         const { records } = await decodeBatch(bytes, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
         for (const r of records) if (r.key !== null) map.set(r.key.toString('latin1'), r.offset);
       }
@@ -136,6 +160,7 @@ export class LogCleaner {
     map: Map<string, number>,
     o: CleanOptions,
     result: CleanResult,
+    aborted: AbortedLookup,
   ): Promise<{ file: string; bytes: number; changed: boolean; minHorizonMs: number }> {
     const file = seg.file + CLEANED_SUFFIX;
     const h = await open(file, 'w');
@@ -162,6 +187,12 @@ export class LogCleaner {
         const header = readBatchHeader(batch);
         if (header.isControl) {
           await emit(batch);
+          continue;
+        }
+        if (aborted(header)) {
+          // Data of an aborted transaction: no consumer may ever see it (Kafka's cleaner discards it).
+          result.recordsRemoved += header.recordCount;
+          changed = true;
           continue;
         }
         const { records } = await decodeBatch(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
