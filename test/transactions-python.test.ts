@@ -2,8 +2,9 @@
  * Python's confluent-kafka (librdkafka) transactional producer against the transaction coordinator,
  * through test/clients/python_client.py (mode txn-offsets): init_transactions, an aborted and a
  * committed transaction with send_offsets_to_transaction (the committed offset moves only with the
- * commit), and a second producer with the same transactional.id fencing the first. Records are not
- * produced: transactional batches need the log side.
+ * commit), and a second producer with the same transactional.id fencing the first (mode txn-offsets);
+ * and records in an aborted then a committed transaction, of which a read_committed consumer sees only
+ * the committed ones and a read_uncommitted consumer all (mode txn-records).
  *
  * Skipped when python3 cannot import confluent_kafka, unless RAFKA_REQUIRE_CLIENTS=1 (CI), which
  * makes that a failure.
@@ -28,6 +29,7 @@ describe('confluent-kafka (Python, librdkafka) transactional producer: offsets, 
     requireClient(python);
     b = await testBroker({ groupInitialRebalanceDelayMs: 0 });
     await b.broker.topics.create('py-txn', 1, 1, {});
+    await b.broker.topics.create('py-txn-records', 1, 1, {});
   });
   after(() => b?.close());
 
@@ -47,5 +49,15 @@ describe('confluent-kafka (Python, librdkafka) transactional producer: offsets, 
     assert.equal(zombie.ok, false, 'the fenced producer cannot commit');
     assert.match((zombie as { error: { name: string } }).error.name, /FENCED|EPOCH/);
     assert.equal(offset('after_fence'), 5, 'the zombie’s offset was dropped');
+  });
+  it('an aborted then a committed transaction: read_committed sees only the committed records', async () => {
+    const job = { mode: 'txn-records', bootstrap: b.bootstrap, topic: 'py-txn-records', group: 'py-txn-records', txn_id: 'py-tx-records' };
+    const out = await run(python.command, [SCRIPT], { input: JSON.stringify(job), timeoutMs: 60_000 });
+    const r = JSON.parse(out.stdout.toString('utf8')) as Record<string, unknown>;
+    for (const step of ['init', 'begin1', 'abort', 'begin2', 'commit']) assert.ok((r[step] as Outcome).ok, `${step}: ${JSON.stringify(r[step])}`);
+    assert.equal(r.flush1, 0, 'the aborted records were written before the abort');
+    assert.deepEqual(r.read_committed, ['committed-1', 'committed-2']);
+    assert.deepEqual(r.read_uncommitted, ['aborted-1', 'aborted-2', 'committed-1', 'committed-2']);
+    assert.deepEqual(r.errors, []);
   });
 });

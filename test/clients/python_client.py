@@ -10,6 +10,7 @@ The job (JSON on stdin) names a mode:
   {"mode": "group-first", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "first": 40}
   {"mode": "group-second", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "remaining": 50}
   {"mode": "txn-offsets", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
+  {"mode": "txn-records", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
@@ -410,10 +411,55 @@ def txn_offsets(job):
     return result
 
 
+def read_all(job, isolation):
+    """Every value of partition 0 of job's topic from the beginning to its end, at `isolation`."""
+    c = Consumer({**common(job), 'group.id': job['group'] + '-' + isolation, 'isolation.level': isolation,
+                  'enable.auto.commit': False, 'enable.partition.eof': True, 'auto.offset.reset': 'earliest'})
+    c.assign([TopicPartition(job['topic'], 0, OFFSET_BEGINNING)])
+    values = []
+    deadline = time.time() + TIMEOUT
+    while time.time() < deadline:
+        m = c.poll(0.5)
+        if m is None:
+            continue
+        if m.error():
+            if m.error().code() == KafkaError._PARTITION_EOF:
+                break
+            values.append({'error': m.error().name()})
+            continue
+        values.append(m.value().decode('utf8'))
+    c.close()
+    return values
+
+
+def txn_records(job):
+    """A transactional producer writing records: one transaction aborted, one committed; then what a
+    read_committed and a read_uncommitted consumer each see of the partition."""
+    topic = job['topic']
+    conf = common(job)
+    conf.update({'transactional.id': job['txn_id'], 'transaction.timeout.ms': 60000})
+    result = {}
+    p = Producer(conf)
+    result['init'] = call(lambda: p.init_transactions(TIMEOUT))
+    result['begin1'] = call(p.begin_transaction)
+    for v in ('aborted-1', 'aborted-2'):
+        p.produce(topic, value=v.encode('utf8'), partition=0)
+    result['flush1'] = p.flush(TIMEOUT)  # sent and in the log: abort_transaction purges what is unsent
+    result['abort'] = call(lambda: p.abort_transaction(TIMEOUT))
+    result['begin2'] = call(p.begin_transaction)
+    for v in ('committed-1', 'committed-2'):
+        p.produce(topic, value=v.encode('utf8'), partition=0)
+    result['commit'] = call(lambda: p.commit_transaction(TIMEOUT))
+    result['read_committed'] = read_all(job, 'read_committed')
+    result['read_uncommitted'] = read_all(job, 'read_uncommitted')
+    result['errors'] = errors
+    return result
+
+
 def main():
     job = json.load(sys.stdin)
     modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second,
-             'txn-offsets': txn_offsets}
+             'txn-offsets': txn_offsets, 'txn-records': txn_records}
     result = modes[job['mode']](job)
     json.dump(result, sys.stdout)
     sys.stdout.write('\n')

@@ -15,7 +15,10 @@
  *   the topic's `max.message.bytes`), UNSUPPORTED_FOR_MESSAGE_FORMAT (magic 0/1), idempotence errors
  *   (OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, UNKNOWN_PRODUCER_ID); a duplicate of a
  *   batch already written is acknowledged with its original offset and not written again.
- * - Transactions are not supported: a transactional produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
+ * - Transactional batches (KIP-98): before one is appended the transaction coordinator is asked
+ *   whether the partition is part of the producer's ongoing transaction (KIP-890 part 1; append.ts):
+ *   INVALID_TXN_STATE if not, INVALID_PRODUCER_EPOCH for an old epoch. `transactional_id` (v3+) is
+ *   not needed for that: the coordinator knows the producer id.
  * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
  * - A partition named twice is appended and answered once, with its last occurrence's records, as
  *   Kafka does (it collects the partitions of a request in a map); a topic named twice is one topic.
@@ -46,14 +49,6 @@ export default defineHandler({
     let refuse: PartitionAppendResult | null = null;
     if (req.acks !== 0 && req.acks !== 1 && req.acks !== -1) {
       refuse = { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, errorMessage: `Invalid required acks: ${req.acks}`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
-    } else if (req.transactionalId !== null) {
-      refuse = {
-        errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
-        errorMessage: 'Transactions are not supported by this broker',
-        baseOffset: -1,
-        logAppendTimeMs: -1,
-        logStartOffset: -1,
-      };
     }
     const topicData = collapse(req.topicData, ctx.apiVersion >= 13);
     const pending = topicData.map((t) => {
