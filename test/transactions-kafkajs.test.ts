@@ -1,8 +1,9 @@
 /**
  * kafkajs's transactional producer against the transaction coordinator: FindCoordinator for the
  * transactional id, InitProducerId, AddOffsetsToTxn + TxnOffsetCommit (`sendOffsets`), EndTxn commit
- * and abort, and fencing by a second producer with the same transactional id. Records themselves are
- * not produced here: transactional batches need the log side (markers in the log, read_committed).
+ * and abort, fencing by a second producer with the same transactional id, and records sent in an
+ * aborted and a committed transaction, of which kafkajs's consumer (read_committed by default) sees
+ * only the committed ones.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -18,6 +19,7 @@ describe('kafkajs transactional producer: sendOffsets, commit, abort, fencing', 
   before(async () => {
     b = await testBroker();
     await b.broker.topics.create('kt', 2, 1, {});
+    await b.broker.topics.create('kt-records', 1, 1, {});
     kafka = new Kafka({ clientId: 'txn-test', brokers: [b.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 50 } });
     admin = kafka.admin();
     await admin.connect();
@@ -73,5 +75,47 @@ describe('kafkajs transactional producer: sendOffsets, commit, abort, fencing', 
       await first.disconnect().catch(() => {});
       await second.disconnect();
     }
+  });
+  it('records of an aborted transaction are hidden from a read_committed consumer; a committed one\'s are seen', async () => {
+    const producer = kafka.producer({ transactionalId: 'kjs-records', maxInFlightRequests: 1, idempotent: true });
+    await producer.connect();
+    try {
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: 'kt-records', messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
+      await aborted.abort();
+      const txn = await producer.transaction();
+      await txn.send({ topic: 'kt-records', messages: [{ value: 'committed-1' }, { value: 'committed-2' }] });
+      await txn.commit();
+      await b.broker.transactions.settle();
+    } finally {
+      await producer.disconnect();
+    }
+    const read = async (readUncommitted: boolean): Promise<string[]> => {
+      const consumer = kafka.consumer({ groupId: `kjs-records-${readUncommitted}`, readUncommitted, maxWaitTimeInMs: 100 });
+      const seen: string[] = [];
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic: 'kt-records', fromBeginning: true });
+        const want = readUncommitted ? 4 : 2;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`saw only ${JSON.stringify(seen)}`)), 20_000);
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              seen.push(message.value!.toString());
+              if (seen.length >= want) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
+        });
+        await new Promise((r) => setTimeout(r, 300)); // anything more would arrive now
+      } finally {
+        await consumer.disconnect();
+      }
+      return seen;
+    };
+    assert.deepEqual(await read(false), ['committed-1', 'committed-2']);
+    assert.deepEqual(await read(true), ['aborted-1', 'aborted-2', 'committed-1', 'committed-2']);
   });
 });
