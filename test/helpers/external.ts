@@ -13,6 +13,8 @@
  *   });
  */
 import { spawn, spawnSync } from 'node:child_process';
+import { compiledJavaClasspath } from '../../bench/kafka/perf-tools.js';
+import { resolveKafka } from '../../bench/kafka/maven.js';
 
 export interface ExternalClient {
   /** Human name, e.g. "kcat". */
@@ -99,6 +101,33 @@ export function findConfluentKafka(): ExternalClient {
   }
   confluentCache = { name: 'confluent-kafka', command, version, missing };
   return confluentCache;
+}
+
+/** A Java program of ours compiled against Apache Kafka's client jars, ready to run with `java -cp classpath`. */
+export interface JavaClient extends ExternalClient {
+  /** Our compiled classes, then kafka-clients and its dependencies; empty when missing. */
+  readonly classpath: string;
+}
+
+/**
+ * `java` plus the stock Java client (org.apache.kafka:kafka-clients, with the rest of Apache Kafka
+ * 4.1.1 as bench/kafka/maven.ts resolves it from Maven Central into ~/.cache/rafka-bench, outside the
+ * repository), and `source` (one of our .java files) compiled against them with javac.
+ */
+export async function findJavaClient(source: string): Promise<JavaClient> {
+  const javac = spawnSync('javac', ['-version'], { encoding: 'utf8', timeout: 20_000 });
+  if (javac.error || javac.status !== 0) {
+    return { name: 'java', command: 'java', version: null, classpath: '', missing: 'javac not found on PATH: install a JDK 17+ (apt-get install openjdk-17-jdk-headless) and Maven (apt-get install maven)' };
+  }
+  const kafka = await resolveKafka();
+  if (!kafka.available) return { name: 'java', command: 'java', version: null, classpath: '', missing: kafka.reason };
+  try {
+    const classpath = compiledJavaClasspath(source, kafka.classpath, kafka.cacheDir);
+    return { name: 'java', command: 'java', version: `${kafka.javaVersion}, kafka-clients ${kafka.version}`, classpath, missing: null };
+  } catch (err) {
+    const e = err as { stderr?: Buffer; message: string };
+    return { name: 'java', command: 'java', version: null, classpath: '', missing: `javac ${source} failed: ${e.stderr?.toString('utf8') ?? e.message}` };
+  }
 }
 
 export interface RunResult {
