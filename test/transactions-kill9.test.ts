@@ -74,7 +74,7 @@ const STAGES = ['afterInit', 'afterAdd', 'afterProduce', 'produceSent', 'endSent
 type Stage = (typeof STAGES)[number];
 
 class Wire {
-  constructor(readonly c: RawClient) {}
+  constructor(readonly c: RawClient, readonly where: string) {}
 
   /** InitProducerId, retried while the coordinator answers CONCURRENT_TRANSACTIONS (it is aborting or completing). */
   async init(id: string, timeoutMs: number): Promise<{ pid: bigint; epoch: number }> {
@@ -83,8 +83,8 @@ class Wire {
         transactionalId: id, transactionTimeoutMs: timeoutMs, producerId: -1n, producerEpoch: -1,
       });
       if (r.errorCode === ErrorCode.NONE) return { pid: r.producerId, epoch: r.producerEpoch };
-      assert.equal(r.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, `InitProducerId ${id}: error ${r.errorCode}`);
-      assert.ok(tries < 200, `InitProducerId ${id}: still CONCURRENT_TRANSACTIONS after ${tries} tries`);
+      assert.equal(r.errorCode, ErrorCode.CONCURRENT_TRANSACTIONS, `${this.where}: InitProducerId ${id}: error ${r.errorCode}`);
+      assert.ok(tries < 200, `${this.where}: InitProducerId ${id}: still CONCURRENT_TRANSACTIONS after ${tries} tries`);
       await sleep(20);
     }
   }
@@ -94,7 +94,7 @@ class Wire {
       v3AndBelowTransactionalId: id, v3AndBelowProducerId: pid, v3AndBelowProducerEpoch: epoch, v3AndBelowTopics: [{ name: TOPIC, partitions }],
     });
     const codes = r.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => p.partitionErrorCode));
-    assert.deepEqual(codes, partitions.map(() => ErrorCode.NONE), `AddPartitionsToTxn ${id}`);
+    assert.deepEqual(codes, partitions.map(() => ErrorCode.NONE), `${this.where}: AddPartitionsToTxn ${id}`);
   }
 
   produce(id: string, partition: number, records: Buffer): Promise<number> {
@@ -152,7 +152,7 @@ test(`kill -9 at random points of transactions, ${ROUNDS} rounds (seed ${SEED}):
 
     for (let round = 0; round < ROUNDS; round++) {
       const where = `seed ${SEED}, round ${round}`;
-      const w = new Wire(c);
+      const w = new Wire(c, where);
       // Transactions run to their end first, then the ones open at the kill: the last one stopped at
       // the kill point, and sometimes another left Ongoing beside it.
       const complete = r.int(3);
@@ -223,7 +223,7 @@ test(`kill -9 at random points of transactions, ${ROUNDS} rounds (seed ${SEED}):
       check(await readCommitted(c), txns, owner, `${where}, just after the restart`, false);
 
       // Complete what was open: by timeout (wait for it), or by the next InitProducerId of the id.
-      const w2 = new Wire(c);
+      const w2 = new Wire(c, `${where}, after the restart`);
       if (!byTimeout) for (const id of open) await w2.init(id, LONG_TIMEOUT_MS);
       let seen = await readCommitted(c);
       const deadline = Date.now() + (byTimeout ? SHORT_TIMEOUT_MS + 10_000 : 10_000);
