@@ -14,6 +14,8 @@
  * reported as unavailable and the Rafka ones still run.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from '../src/protocol/messages/api-versions.js';
@@ -36,6 +38,8 @@ interface ProduceWorkload {
   compression: 'none' | 'lz4';
   partitions: number;
   producers: number;
+  /** Transactional: ProducerPerformance commits a transaction every this many ms (issue 16). */
+  transactionMs?: number;
 }
 interface ConsumeWorkload {
   kind: 'consume';
@@ -43,6 +47,8 @@ interface ConsumeWorkload {
   label: string;
   /** The produce workload whose topic is read back, from the beginning. */
   from: string;
+  /** The consumer's isolation.level; unset: the client's default (read_uncommitted). */
+  isolation?: 'read_committed' | 'read_uncommitted';
 }
 interface RateWorkload {
   kind: 'rate';
@@ -77,6 +83,23 @@ function produce(records: number, recordBytes: number, acks: '1' | 'all', compre
   return { kind: 'produce', id, label, records, recordBytes, acks, compression, partitions, producers };
 }
 
+/** Issue 16: one transactional producer and the topic read back at both isolation levels. */
+const TRANSACTION_MS = 100;
+function transactional(records: number, recordBytes: number): Workload[] {
+  // A transactional producer is idempotent, which needs acks=all.
+  const base = produce(records, recordBytes, 'all', 'none', 1, 1);
+  const p: ProduceWorkload = { ...base, id: `${base.id}-txn${TRANSACTION_MS}`, label: `${base.label}, transactional (commit every ${TRANSACTION_MS} ms)`, transactionMs: TRANSACTION_MS };
+  const count = records >= 1e6 ? `${records / 1e6}M` : `${records / 1e3}k`;
+  const consume = (isolation: 'read_committed' | 'read_uncommitted'): ConsumeWorkload => ({
+    kind: 'consume',
+    id: `c-txn-${count}x${recordBytes}-${isolation === 'read_committed' ? 'rc' : 'ru'}`,
+    label: `consume the transactional ${count} × ${recordBytes} B topic, ${isolation}`,
+    from: p.id,
+    isolation,
+  });
+  return [p, consume('read_uncommitted'), consume('read_committed')];
+}
+
 export function workloads(quick: boolean): Workload[] {
   if (quick) {
     const p = produce(20_000, 100, '1', 'none', 1, 1);
@@ -85,6 +108,7 @@ export function workloads(quick: boolean): Workload[] {
       { kind: 'consume', id: 'c-quick', label: 'consume the 20k × 100 B topic', from: p.id },
       { kind: 'e2e-rate', id: 'e2e-rate-quick', label: 'end-to-end latency at 1,000 records/s, 100 B, acks=1 (2 s)', recordsPerSec: 1000, seconds: 2, recordBytes: 100 },
       { kind: 'e2e', id: 'e2e-quick', label: 'end-to-end round trip, 100 B, acks=1 (300 records)', records: 300, recordBytes: 100 },
+      ...transactional(20_000, 100),
     ];
   }
   const small = produce(1_000_000, 100, '1', 'none', 1, 1);
@@ -101,6 +125,7 @@ export function workloads(quick: boolean): Workload[] {
     produce(200_000, 1024, '1', 'none', 8, 4),
     { kind: 'consume', id: 'c-1Mx100', label: 'consume everything: 1M × 100 B', from: small.id },
     { kind: 'consume', id: 'c-200kx1024', label: 'consume everything: 200k × 1 KiB', from: large.id },
+    ...transactional(1_000_000, 100),
     { kind: 'rate', id: 'rate-20k', label: 'produce latency at 20,000 records/s, 100 B, acks=1, linger.ms=0 (10 s)', recordsPerSec: 20_000, seconds: 10, recordBytes: 100 },
     { kind: 'e2e-rate', id: 'e2e-rate-20k', label: 'end-to-end latency at 20,000 records/s, 100 B, acks=1 (15 s)', recordsPerSec: 20_000, seconds: 15, recordBytes: 100 },
     { kind: 'e2e', id: 'e2e', label: 'end-to-end round trip, 100 B, acks=1 (5,000 records)', records: 5_000, recordBytes: 100 },
@@ -290,6 +315,8 @@ async function runWorkload(
             acks: w.acks,
             compression: w.compression,
             props: { 'client.id': `bench-${i}` },
+            // One transactional id per producer and run (a fresh broker each run, but ids stay distinct anyway).
+            ...(w.transactionMs !== undefined ? { transaction: { id: `bench-txn-${w.id}-r${run}-${i}`, durationMs: w.transactionMs } } : {}),
           }),
         ),
       );
@@ -308,7 +335,13 @@ async function runWorkload(
       const src = produced.get(w.from);
       if (!src) return { skipped: `its produce workload ${w.from} did not run` };
       if (!groups) return { skipped: 'no consumer groups in this build (FindCoordinator/JoinGroup not advertised); ConsumerPerformance subscribes with a group' };
-      const r = await consumerPerformance(classpath, { bootstrap: sys.bootstrap, topic: src.topic, records: src.records, group: `bench-${w.id}-r${run}` });
+      const r = await consumerPerformance(classpath, {
+        bootstrap: sys.bootstrap,
+        topic: src.topic,
+        records: src.records,
+        group: `bench-${w.id}-r${run}`,
+        ...(w.isolation ? { props: { 'isolation.level': w.isolation } } : {}),
+      });
       return { recordsPerSec: r.fetchRecordsPerSec, mbPerSec: mb(r.fetchRecordsPerSec, src.recordBytes) };
     }
     case 'rate': {
@@ -565,6 +598,7 @@ export function formatTable(result: ComparisonResult): string {
   sysRow('broker CPU seconds, all measured workloads', (m) => m.cpuSeconds, (n) => (typeof n === 'number' ? `${n.toFixed(1)} s` : 'n/a'));
   lines.push('');
   lines.push('Ratios are Rafka ÷ Kafka: above 1 is better for throughput; below 1 is better for latency, start-up, memory and CPU.');
+  lines.push(...isolationLines(result));
   const kafkaFormat = measured.find((s) => s.name === 'kafka')?.median?.prepareMs;
   if (kafkaFormat !== undefined) lines.push(`Kafka's one-time storage format (kafka-storage format), not included in its start-up: ${fmtInt(kafkaFormat)} ms.`);
   for (const s of result.systems) lines.push(`- ${s.name}: ${s.description}${s.unavailable ? ` — not measured: ${s.unavailable}` : ''}`);
@@ -578,6 +612,24 @@ export function formatTable(result: ComparisonResult): string {
     lines.push(...targets);
   }
   return lines.join('\n');
+}
+
+/**
+ * Issue 16: what read_committed costs each system — its read_committed consume rate ÷ its
+ * read_uncommitted rate on the same transactional topic (1× = nothing; the LSO and the aborted-
+ * transaction index are the work read_committed adds).
+ */
+export function isolationLines(result: ComparisonResult): string[] {
+  const measured = result.systems.filter((s) => s.median && !s.unavailable);
+  const out: string[] = [];
+  for (const rc of result.workloads) {
+    if (rc.kind !== 'consume' || rc.isolation !== 'read_committed') continue;
+    const ru = result.workloads.find((w) => w.kind === 'consume' && w.from === rc.from && w.isolation === 'read_uncommitted');
+    if (!ru) continue;
+    const cells = measured.map((s) => `${s.name} ${ratio(headline(rc, s.median!.workloads[rc.id]), headline(ru, s.median!.workloads[ru.id]))}`);
+    out.push(`read_committed ÷ read_uncommitted (${rc.label.replace(/, read_committed$/, '')}): ${cells.join(', ')}.`);
+  }
+  return out;
 }
 
 /** The issue's targets, each with the measured ratio and whether it is met. */
@@ -618,10 +670,21 @@ export function targetLines(result: ComparisonResult): string[] {
     check('produce 1 KiB acks=1, log engine (fsync always) vs Kafka as shipped (no fsync)', 'rafka-log', wl(produce1k.id), 1.0, true);
     check('produce 1 KiB acks=1, memory engine vs Kafka', 'rafka-memory', wl(produce1k.id), 1.5, true);
   }
-  for (const c of result.workloads.filter((w) => w.kind === 'consume')) check(`${c.label}, memory engine`, 'rafka-memory', wl(c.id), 1.0, true);
+  for (const c of result.workloads.filter((w) => w.kind === 'consume' && !w.isolation)) check(`${c.label}, memory engine`, 'rafka-memory', wl(c.id), 1.0, true);
   const lat = result.workloads.find((w) => w.kind === 'e2e-rate') ?? result.workloads.find((w) => w.kind === 'e2e');
   if (lat) check(`p99 latency (${lat.label}), memory engine`, 'rafka-memory', (m) => m.workloads[lat.id]?.p99Ms, 1.0, false);
   check('start-up to first produce, memory engine', 'rafka-memory', (m) => m.startToFirstProduceMs, 0.1, false);
   check('idle RSS, memory engine', 'rafka-memory', (m) => m.idleRssBytes, 0.2, false);
   return out;
+}
+
+/**
+ * `node dist/bench/compare.js [--quick]`: the comparison alone (no Rafka-internal, storage or client
+ * parts), e.g. with RAFKA_BENCH_WORKLOADS and RAFKA_BENCH_SYSTEMS to rerun a few rows; prints the
+ * table and writes nothing.
+ */
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const result = await runComparison({ quick: process.argv.includes('--quick'), repoRoot, log: (l) => console.error(l) });
+  console.log(formatTable(result));
 }

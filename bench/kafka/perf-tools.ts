@@ -17,7 +17,8 @@
  */
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export interface ProducerResult {
@@ -90,6 +91,12 @@ export interface ProduceOptions {
   throughput?: number;
   /** Extra producer properties (e.g. linger.ms=0 for the latency run). */
   props?: Record<string, string>;
+  /**
+   * Transactional produce: the tool's `--transactional-id`, committing a transaction every
+   * `durationMs` (`--transaction-duration-ms`; it commits when a send finds the transaction that old,
+   * and once more at the end).
+   */
+  transaction?: { id: string; durationMs: number };
   timeoutMs?: number;
 }
 
@@ -103,6 +110,7 @@ export async function producerPerformance(classpath: string, o: ProduceOptions):
       '--num-records', String(o.records),
       '--record-size', String(o.recordBytes),
       '--throughput', String(o.throughput ?? -1),
+      ...(o.transaction ? ['--transactional-id', o.transaction.id, '--transaction-duration-ms', String(o.transaction.durationMs)] : []),
       '--producer-props', ...Object.entries(props).map(([k, v]) => `${k}=${v}`),
     ],
     o.timeoutMs ?? 300_000,
@@ -128,14 +136,30 @@ export async function producerPerformance(classpath: string, o: ProduceOptions):
 
 export async function consumerPerformance(
   classpath: string,
-  o: { bootstrap: string; topic: string; records: number; group: string; timeoutMs?: number },
+  o: {
+    bootstrap: string;
+    topic: string;
+    records: number;
+    group: string;
+    /** Extra consumer properties (e.g. isolation.level), passed in a `--consumer.config` file. */
+    props?: Record<string, string>;
+    timeoutMs?: number;
+  },
 ): Promise<ConsumerResult> {
-  const out = await runOk(
-    classpath,
-    'org.apache.kafka.tools.ConsumerPerformance',
-    ['--bootstrap-server', o.bootstrap, '--topic', o.topic, '--messages', String(o.records), '--group', o.group, '--timeout', '30000', '--hide-header'],
-    o.timeoutMs ?? 300_000,
-  );
+  let configDir: string | undefined;
+  const args = ['--bootstrap-server', o.bootstrap, '--topic', o.topic, '--messages', String(o.records), '--group', o.group, '--timeout', '30000', '--hide-header'];
+  if (o.props && Object.keys(o.props).length > 0) {
+    configDir = mkdtempSync(path.join(os.tmpdir(), 'rafka-bench-consumer-'));
+    const file = path.join(configDir, 'consumer.properties');
+    writeFileSync(file, Object.entries(o.props).map(([k, v]) => `${k}=${v}\n`).join(''));
+    args.push('--consumer.config', file);
+  }
+  let out: string;
+  try {
+    out = await runOk(classpath, 'org.apache.kafka.tools.ConsumerPerformance', args, o.timeoutMs ?? 300_000);
+  } finally {
+    if (configDir) rmSync(configDir, { recursive: true, force: true });
+  }
   // start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms,
   // fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec
   const line = out.trim().split('\n').reverse().find((l) => l.split(',').length >= 10);
