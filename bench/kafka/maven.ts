@@ -29,7 +29,10 @@ export function cacheRoot(): string {
   return process.env.RAFKA_BENCH_CACHE ?? path.join(os.homedir(), '.cache', 'rafka-bench');
 }
 
-function pomXml(version: string): string {
+/** What a runtime holds: the broker and its tools (the default), or Kafka Streams and its client. */
+export type KafkaFlavor = 'broker' | 'streams';
+
+function pomXml(version: string, flavor: KafkaFlavor): string {
   const dep = (g: string, a: string, v: string) =>
     `    <dependency><groupId>${g}</groupId><artifactId>${a}</artifactId><version>${v}</version></dependency>`;
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -37,12 +40,11 @@ function pomXml(version: string): string {
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>rafka.bench</groupId>
-  <artifactId>apache-kafka-runtime</artifactId>
+  <artifactId>apache-kafka-${flavor}-runtime</artifactId>
   <version>${version}</version>
   <packaging>pom</packaging>
   <dependencies>
-${dep('org.apache.kafka', 'kafka_2.13', version)}
-${dep('org.apache.kafka', 'kafka-tools', version)}
+${flavor === 'streams' ? dep('org.apache.kafka', 'kafka-streams', version) : `${dep('org.apache.kafka', 'kafka_2.13', version)}\n${dep('org.apache.kafka', 'kafka-tools', version)}`}
 ${dep('org.apache.logging.log4j', 'log4j-slf4j-impl', LOG4J_VERSION)}
   </dependencies>
 </project>
@@ -58,11 +60,15 @@ async function javaVersion(): Promise<string | null> {
   }
 }
 
-/** Resolve (or reuse) the class path of Apache Kafka `version`; never throws. */
-export async function resolveKafka(version = process.env.RAFKA_BENCH_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION): Promise<KafkaRuntime> {
+/**
+ * Resolve (or reuse) the class path of Apache Kafka `version`; never throws. The 'streams' flavor
+ * (org.apache.kafka:kafka-streams, which brings kafka-clients and RocksDB) has its own cache folder,
+ * `kafka-streams-<version>/`, so the broker's cached class path stays as it was.
+ */
+export async function resolveKafka(version = process.env.RAFKA_BENCH_KAFKA_VERSION ?? DEFAULT_KAFKA_VERSION, flavor: KafkaFlavor = 'broker'): Promise<KafkaRuntime> {
   const java = await javaVersion();
   if (!java) return { available: false, reason: 'java is not on PATH (Apache Kafka needs Java 17+)' };
-  const cacheDir = path.join(cacheRoot(), `kafka-${version}`);
+  const cacheDir = path.join(cacheRoot(), flavor === 'streams' ? `kafka-streams-${version}` : `kafka-${version}`);
   const cpFile = path.join(cacheDir, 'classpath.txt');
   if (existsSync(cpFile)) {
     const classpath = readFileSync(cpFile, 'utf8').trim();
@@ -76,7 +82,7 @@ export async function resolveKafka(version = process.env.RAFKA_BENCH_KAFKA_VERSI
     return { available: false, reason: 'mvn is not on PATH (Maven resolves Apache Kafka from Maven Central)' };
   }
   mkdirSync(cacheDir, { recursive: true });
-  writeFileSync(path.join(cacheDir, 'pom.xml'), pomXml(version));
+  writeFileSync(path.join(cacheDir, 'pom.xml'), pomXml(version, flavor));
   try {
     await run('mvn', ['-q', '-B', 'dependency:build-classpath', `-Dmdep.outputFile=${cpFile}`], {
       cwd: cacheDir,
@@ -86,7 +92,7 @@ export async function resolveKafka(version = process.env.RAFKA_BENCH_KAFKA_VERSI
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
     const detail = `${e.stdout ?? ''}${e.stderr ?? ''}`.split('\n').filter((l) => /ERROR/.test(l)).slice(0, 3).join(' ');
-    return { available: false, reason: `Maven could not resolve org.apache.kafka:kafka_2.13:${version} (is Maven Central reachable?): ${detail || e.message}` };
+    return { available: false, reason: `Maven could not resolve org.apache.kafka:${flavor === 'streams' ? 'kafka-streams' : 'kafka_2.13'}:${version} (is Maven Central reachable?): ${detail || e.message}` };
   }
   const classpath = readFileSync(cpFile, 'utf8').trim();
   return { available: true, version, classpath, javaVersion: java, cacheDir };

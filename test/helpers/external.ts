@@ -14,7 +14,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { compiledJavaClasspath } from '../../bench/kafka/perf-tools.js';
-import { resolveKafka } from '../../bench/kafka/maven.js';
+import { resolveKafka, type KafkaFlavor } from '../../bench/kafka/maven.js';
 
 export interface ExternalClient {
   /** Human name, e.g. "kcat". */
@@ -112,18 +112,19 @@ export interface JavaClient extends ExternalClient {
 /**
  * `java` plus the stock Java client (org.apache.kafka:kafka-clients, with the rest of Apache Kafka
  * 4.1.1 as bench/kafka/maven.ts resolves it from Maven Central into ~/.cache/rafka-bench, outside the
- * repository), and `source` (one of our .java files) compiled against them with javac.
+ * repository; with flavor 'streams', kafka-streams and its dependencies instead), and `source` (one
+ * of our .java files) compiled against them with javac.
  */
-export async function findJavaClient(source: string): Promise<JavaClient> {
+export async function findJavaClient(source: string, flavor: KafkaFlavor = 'broker'): Promise<JavaClient> {
   const javac = spawnSync('javac', ['-version'], { encoding: 'utf8', timeout: 20_000 });
   if (javac.error || javac.status !== 0) {
     return { name: 'java', command: 'java', version: null, classpath: '', missing: 'javac not found on PATH: install a JDK 17+ (apt-get install openjdk-17-jdk-headless) and Maven (apt-get install maven)' };
   }
-  const kafka = await resolveKafka();
+  const kafka = await resolveKafka(undefined, flavor);
   if (!kafka.available) return { name: 'java', command: 'java', version: null, classpath: '', missing: kafka.reason };
   try {
     const classpath = compiledJavaClasspath(source, kafka.classpath, kafka.cacheDir);
-    return { name: 'java', command: 'java', version: `${kafka.javaVersion}, kafka-clients ${kafka.version}`, classpath, missing: null };
+    return { name: 'java', command: 'java', version: `${kafka.javaVersion}, ${flavor === 'streams' ? 'kafka-streams' : 'kafka-clients'} ${kafka.version}`, classpath, missing: null };
   } catch (err) {
     const e = err as { stderr?: Buffer; message: string };
     return { name: 'java', command: 'java', version: null, classpath: '', missing: `javac ${source} failed: ${e.stderr?.toString('utf8') ?? e.message}` };
