@@ -20,7 +20,6 @@ import {
   FetchRequest,
   FetchResponse,
   ListOffsetsRequest,
-  ListOffsetsResponse,
   MetadataRequest,
   MetadataResponse,
   OffsetCommitRequest,
@@ -189,10 +188,10 @@ test('DescribeTopicPartitions: named and all topics, sorted, paged by the cursor
 });
 
 test('versions Kafka 4.0 removed (KIP-896) close the connection, as for any unsupported version', async () => {
-  for (const [apiKey, version, req, res, body] of [
-    [ApiKey.ListOffsets, 0, ListOffsetsRequest, ListOffsetsResponse, { topics: [] }],
-    [ApiKey.OffsetCommit, 1, OffsetCommitRequest, OffsetCommitResponse, { groupId: 'g', topics: [] }],
-    [ApiKey.Fetch, 3, FetchRequest, FetchResponse, { topics: [] }],
+  for (const [apiKey, version, req, body] of [
+    [ApiKey.ListOffsets, 0, ListOffsetsRequest, { topics: [] }],
+    [ApiKey.OffsetCommit, 1, OffsetCommitRequest, { groupId: 'g', topics: [] }],
+    [ApiKey.Fetch, 3, FetchRequest, { topics: [] }],
   ] as const) {
     const c = await RawClient.connect(broker.port);
     try {
