@@ -16,7 +16,6 @@ import { RocksDbEngine } from '../src/storage/rocksdb/rocksdb-engine.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { createStorageEngine } from '../src/storage/index.js';
 import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
-import { encodeBatch } from '../src/protocol/records/record.js';
 import { valuesBatch } from './helpers/log-engine.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { Prefix, batchKey, parseBatchKey, prefixRange } from '../src/storage/rocksdb/keys.js';
