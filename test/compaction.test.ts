@@ -8,7 +8,9 @@
  * - compression is kept; the result survives clean and unclean restarts;
  * - a crash in the middle of a swap (leftover .cleaned file, missing indexes) is repaired at open;
  * - through the broker, the maintenance loop compacts compact topics and consumers read the result;
- * - transactions: nothing at or past the LSO is cleaned, aborted records are removed, markers kept.
+ * - transactions: nothing at or past the LSO is cleaned, aborted records are removed; a marker goes
+ *   once a pass finds none of its transaction's data and its delete horizon has passed, its
+ *   aborted-transactions index entry at once when its data is gone (in the broker, across a restart).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,9 @@ import type { LogEngine } from '../src/storage/log/log-engine.js';
 import type { TopicRecord } from '../src/storage/engine.js';
 import { appendBatch, newLogEngine, tempDir } from './helpers/log-engine.js';
 import { testBroker } from './helpers/broker.js';
+import { RawClient } from './helpers/raw-client.js';
+import { createTopic, produce } from './helpers/robust.js';
+import { allowTransactions, committedValues, fetchPartition } from './helpers/txn.js';
 import { Kafka, logLevel } from 'kafkajs';
 
 const T0 = 1_700_000_000_000;
@@ -267,5 +272,133 @@ test('transactions: compaction never cleans past the LSO, removes aborted record
   } finally {
     await e.close();
     t.remove();
+  }
+});
+
+test('transactions: a marker goes once its transaction has no data left and delete.retention.ms has passed', async () => {
+  const { encodeBatch, encodeEndTxnMarkerBatch } = await import('../src/protocol/records/record.js');
+  const t = tempDir();
+  const e = newLogEngine(t.dir);
+  try {
+    await e.open();
+    await e.createTopic(compactTopic());
+    const txn = async (pid: number, k: string, v: string) => {
+      const bytes = await encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v), timestamp: T0 }], producerId: pid, producerEpoch: 0, baseSequence: 0, isTransactional: true });
+      return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    };
+    const marker = async (pid: number, commit: boolean) =>
+      (await e.append('c', 0, { bytes: encodeEndTxnMarkerBatch({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit, timestamp: T0 }), recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    const abortedFirst = await txn(1, 'k', 'aborted'); // 0
+    const abortAt = await marker(1, false); // 1
+    await txn(2, 'j', 'committed-j'); // 2
+    const supersededCommit = await marker(2, true); // 3
+    await txn(4, 'm', 'stays'); // 4
+    const keptCommit = await marker(4, true); // 5
+    await put(e, [['j', 'plain-j']], T0); // 6: supersedes committed-j
+    await put(e, Array.from({ length: 12 }, (_, i): [string, string] => [`fill${i}`, 'f']), T0); // seal them all
+    const aborted = [{ producerId: 1, firstOffset: abortedFirst, lastOffset: abortAt }];
+    const pass = (now: number) =>
+      e.compact('c', 0, { nowMs: now, deleteRetentionMs: DELETE_RETENTION, minCompactionLagMs: 0, firstUncleanableOffset: e.offsets('c', 0).highWatermark, abortedTransactions: aborted });
+    const markers = async () => (await all(e)).filter((x) => x.control !== undefined).map((x) => x.offset);
+
+    // Pass 1 removes the aborted record and the superseded committed one; their markers stay (a pass
+    // that saw their data never removes them, as Kafka's cleaner).
+    let r = await pass(T0 + 1);
+    assert.deepEqual([r.markersRemoved, r.abortedTransactionsEmptied], [0, []]);
+    let v = view(await all(e));
+    assert.ok(!v.some((x) => x.includes('aborted') || x.includes('committed-j')), v.join(' '));
+    assert.deepEqual(await markers(), [abortAt, supersededCommit, keptCommit]);
+
+    // Pass 2 finds both transactions empty: the aborted one leaves the index now, both markers get a
+    // delete horizon; the marker of a transaction whose record stays is left alone.
+    r = await pass(T0 + 2);
+    assert.deepEqual(r.abortedTransactionsEmptied, aborted);
+    assert.equal(r.markersRemoved, 0);
+    for (const at of [abortAt, supersededCommit]) {
+      const h = readBatchHeader((await e.read('c', 0, at, 1, true)).batches[0]!);
+      assert.ok(h.isControl && h.hasDeleteHorizon && h.baseTimestamp === T0 + 2 + DELETE_RETENTION, `marker at ${at} carries the horizon`);
+    }
+    const kept = readBatchHeader((await e.read('c', 0, keptCommit, 1, true)).batches[0]!);
+    assert.ok(kept.isControl && !kept.hasDeleteHorizon, 'the marker of live data has no horizon');
+
+    r = await pass(T0 + 2 + DELETE_RETENTION - 1);
+    assert.equal(r.markersRemoved, 0);
+    assert.deepEqual(await markers(), [abortAt, supersededCommit, keptCommit], 'kept until the horizon');
+    r = await pass(T0 + 2 + DELETE_RETENTION);
+    assert.equal(r.markersRemoved, 2, JSON.stringify(r));
+    assert.deepEqual(await markers(), [keptCommit]);
+    v = view(await all(e));
+    assert.ok(v.includes('4:m=stays') && v.includes('6:j=plain-j'), v.join(' '));
+    assert.equal(e.offsets('c', 0).highWatermark, 19, 'offsets never change');
+  } finally {
+    await e.close();
+    t.remove();
+  }
+});
+
+test('transactions: the broker drops an emptied aborted transaction from Fetch and its snapshot before the marker goes', { timeout: 30_000 }, async () => {
+  const { encodeBatch } = await import('../src/protocol/records/record.js');
+  const d = tempDir('rafka-compact-txn-');
+  const start = () => testBroker({ storage: { type: 'log', path: d.dir } });
+  let b = await start();
+  let c = await RawClient.connect(b.port);
+  try {
+    const allowed = allowTransactions(b.broker);
+    allowed.add('1/t/0');
+    await createTopic(c, 't', 1, [
+      { name: 'cleanup.policy', value: 'compact' },
+      { name: 'internal.segment.bytes', value: '300' },
+      { name: 'delete.retention.ms', value: '1000' },
+    ]);
+    const ok = async (p: Promise<{ errorCode: number } | number>) => {
+      const res = await p;
+      assert.equal(typeof res === 'number' ? res : res.errorCode, 0);
+    };
+    const batch = (k: string, v: string, seq: number, transactional: boolean) =>
+      encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v) }], ...(transactional ? { producerId: 1, producerEpoch: 0, baseSequence: seq, isTransactional: true } : {}) });
+    const marker = (commit: boolean) => b.broker.txnMarkers.writeTxnMarker('t', 0, { producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, commit });
+    const fill = async (from: number) => {
+      for (let i = 0; i < 8; i++) await ok(produce(c, 't', 0, await batch(`fill${from + i}`, 'f', 0, false)));
+    };
+    // Producer 1 aborts a transaction, then commits one: its committed record must stay visible to
+    // read_committed readers through every pass and restart.
+    await ok(produce(c, 't', 0, await batch('k', 'aborted-k', 0, true))); // 0
+    await ok(marker(false)); // 1
+    await fill(0);
+    await ok(produce(c, 't', 0, await batch('c', 'committed-c', 1, true))); // 10
+    await ok(marker(true)); // 11
+    await fill(100);
+    const read = async () => {
+      const f = await fetchPartition(c, 't', 0, 0);
+      assert.equal(f.errorCode, 0);
+      return { aborted: f.aborted ?? [], values: committedValues(f), abortMarker: f.batches.some((x) => x.header.isControl && x.records[0]?.control?.type === 0) };
+    };
+    let now = Date.now();
+    await b.broker.maintenance.runOnce(now);
+    let seen = await read();
+    assert.deepEqual(seen.aborted, [{ producerId: 1, firstOffset: 0 }], 'pass 1 removed the data; the entry stays with it');
+    assert.ok(seen.values.includes('committed-c') && !seen.values.includes('aborted-k'));
+    await b.broker.maintenance.runOnce(now + 1);
+    seen = await read();
+    assert.deepEqual(seen.aborted, [], 'pass 2: no data left, no entry');
+    assert.ok(seen.abortMarker, 'the marker waits for its horizon');
+    assert.ok(seen.values.includes('committed-c'));
+
+    // A restart loads the snapshot written when the entry went: it does not come back.
+    c.close();
+    await b.close();
+    b = await start();
+    c = await RawClient.connect(b.port);
+    seen = await read();
+    assert.deepEqual(seen.aborted, [], 'not back after a restart');
+    now = Date.now();
+    await b.broker.maintenance.runOnce(now + 1000);
+    seen = await read();
+    assert.ok(!seen.abortMarker, 'the marker is gone after delete.retention.ms');
+    assert.ok(seen.values.includes('committed-c'), seen.values.join(' '));
+  } finally {
+    c.close();
+    await b.close();
+    d.remove();
   }
 });

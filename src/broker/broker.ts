@@ -93,6 +93,11 @@ export class Broker {
       lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
       abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
       logStartMoved: (topic, partition, logStartOffset) => this.txnLogStartMoved(topic, partition, logStartOffset),
+      abortedTransactionsEmptied: async (topic, partition, emptied) => {
+        this.producers.dropAborted(topic, partition, emptied);
+        // Stored at once: a restart must not bring an entry back after its marker is gone.
+        await this.producerSnapshots.rewrite(topic, partition);
+      },
     });
   }
 

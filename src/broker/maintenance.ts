@@ -37,12 +37,15 @@ export interface PartitionTransactions {
   abortedTransactions(topic: string, partition: number): readonly AbortedRange[];
   /** Retention moved the partition's log start. */
   logStartMoved(topic: string, partition: number, logStartOffset: number): void;
+  /** Compaction removed all data of these aborted transactions: their index entries go. */
+  abortedTransactionsEmptied(topic: string, partition: number, emptied: readonly AbortedRange[]): Promise<void>;
 }
 
 const NO_TRANSACTIONS: PartitionTransactions = {
   lastStableOffset: () => Infinity,
   abortedTransactions: () => [],
   logStartMoved: () => {},
+  abortedTransactionsEmptied: async () => {},
 };
 
 export class LogMaintenance {
@@ -117,8 +120,11 @@ export class LogMaintenance {
               abortedTransactions: this.transactions.abortedTransactions(topic.name, p),
             });
             report.partitionsCompacted++;
+            if (r.abortedTransactionsEmptied.length > 0) await this.transactions.abortedTransactionsEmptied(topic.name, p, r.abortedTransactionsEmptied);
             if (r.segmentsCleaned > 0) {
-              this.log.info(`compaction: ${topic.name}-${p} cleaned ${r.segmentsCleaned} segments, removed ${r.recordsRemoved} records (${r.tombstonesRemoved} tombstones), ${r.bytesBefore} -> ${r.bytesAfter} bytes`);
+              this.log.info(
+                `compaction: ${topic.name}-${p} cleaned ${r.segmentsCleaned} segments, removed ${r.recordsRemoved} records (${r.tombstonesRemoved} tombstones) and ${r.markersRemoved} transaction markers, ${r.bytesBefore} -> ${r.bytesAfter} bytes`,
+              );
             }
           }
         } catch (err) {

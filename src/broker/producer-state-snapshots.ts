@@ -105,6 +105,17 @@ export class ProducerSnapshots {
     return write;
   }
 
+  /**
+   * Store a snapshot of the partition now, after any write under way, even at the offset of the
+   * newest one: the in-memory state lost something an older snapshot still holds (compaction
+   * emptied an aborted transaction). Failures are logged and retried as after an append.
+   */
+  async rewrite(topic: string, partition: number): Promise<void> {
+    if (!this.storage.durable) return;
+    await this.writing.get(`${topic}\u0000${partition}`);
+    await this.take(topic, partition, true);
+  }
+
   /** Clean shutdown, after the last append: a snapshot at each partition's high watermark. */
   async snapshotAll(topics: readonly Topic[]): Promise<void> {
     if (!this.storage.durable) return;

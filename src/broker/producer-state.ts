@@ -357,6 +357,20 @@ export class ProducerStateManager {
     else list.splice(0, keepFrom);
   }
 
+  /**
+   * Forget these aborted transactions (compaction removed all their data; matched by producer and
+   * marker offset). Kafka's cleaner leaves them out of the cleaned segment's .txnindex.
+   */
+  dropAborted(topic: string, partition: number, emptied: readonly { producerId: number; lastOffset: number }[]): void {
+    const pkey = partitionKey(topic, partition);
+    const list = this.aborted.get(pkey);
+    if (!list) return;
+    const gone = new Set(emptied.map((a) => `${a.producerId}:${a.lastOffset}`));
+    const kept = list.filter((a) => !gone.has(`${a.producerId}:${a.lastOffset}`));
+    if (kept.length === 0) this.aborted.delete(pkey);
+    else this.aborted.set(pkey, kept);
+  }
+
   /** Insert in marker-offset order; an entry for the same marker (a replay) is not added twice. */
   private addAborted(topic: string, partition: number, a: AbortedTxn): void {
     const pkey = partitionKey(topic, partition);

@@ -110,6 +110,13 @@ export interface CompactResult {
   segmentsCleaned: number;
   recordsRemoved: number;
   tombstonesRemoved: number;
+  /** COMMIT/ABORT markers removed (their transaction's data gone and their delete horizon passed). */
+  markersRemoved: number;
+  /**
+   * Aborted transactions found with no data left: their aborted-transactions index entries must go
+   * now (the broker drops them), before their ABORT markers can (see log-cleaner.ts).
+   */
+  abortedTransactionsEmptied: AbortedRange[];
   bytesBefore: number;
   bytesAfter: number;
   /** Why nothing was done, when nothing was. */

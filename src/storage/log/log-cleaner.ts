@@ -14,10 +14,16 @@
  *     a batch left with no records is dropped. Records without a key are dropped, as Kafka does.
  *  Transactions (Kafka's cleaner rules): only segments wholly below `firstUncleanableOffset` (the
  *  last stable offset) are cleanable, so every transaction in them has ended; records of aborted
- *  transactions (`abortedTransactions`) are left out of the offset map and removed; COMMIT/ABORT
- *  markers (control batches) are always kept — Kafka removes a marker once its transaction's data
- *  is gone and delete.retention.ms has passed; Rafka keeps it (one small batch per transaction and
- *  partition), which read_committed consumers handle the same way.
+ *  transactions (`abortedTransactions`) are left out of the offset map and removed. COMMIT/ABORT
+ *  markers (control batches) follow Kafka's CleanedTransactionMetadata: a pass that traverses no
+ *  batch of the marker's transaction (its data all removed by earlier passes: aborted data always,
+ *  committed data once superseded) finds the marker removable. For an ABORT marker that is also the
+ *  moment its aborted-transactions index entry goes (`abortedTransactionsEmptied`; the broker drops
+ *  it): with no data left nothing is to be filtered, and an entry must never outlive its marker, or
+ *  a read_committed consumer (Java's CompletedFetch) would skip the producer's later committed
+ *  batches. A removable marker is kept until a delete horizon (now + `delete.retention.ms`, stamped
+ *  on its batch as for tombstones below) passes, so a consumer part-way through the transaction
+ *  within delete.retention.ms still sees it; the pass after the horizon removes it.
  *  4. Tombstones (null value) follow KIP-534: the first pass that keeps one stamps its batch with a
  *     delete horizon (now + `delete.retention.ms`, in the base timestamp, attribute bit 6); a pass
  *     after the horizon removes it. Consumers that read the partition within delete.retention.ms of
@@ -33,7 +39,7 @@
  */
 import { open, rename } from 'node:fs/promises';
 import { readBatchHeader, TimestampType, type BatchHeader } from '../../protocol/records/batch.js';
-import { decodeBatch, encodeBatch, type DecodedRecord } from '../../protocol/records/record.js';
+import { ControlRecordType, decodeBatch, encodeBatch, type DecodedRecord } from '../../protocol/records/record.js';
 import type { CompressionType } from '../../protocol/records/compression.js';
 import { CLEANED_SUFFIX, fsyncDir, removeFile, writevFully } from './files.js';
 import { LogSegment } from './log-segment.js';
@@ -45,18 +51,65 @@ export { MAX_CLEANER_KEYS };
 /** Bytes buffered before the cleaner writes to the cleaned file. */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
-type AbortedLookup = (h: BatchHeader) => boolean;
+/**
+ * Kafka's CleanedTransactionMetadata, for one pass over the cleanable segments in offset order: which
+ * transactions still have data in the log when their marker is reached.
+ */
+class TransactionTraversal {
+  /** Producers with a committed (not aborted) transactional batch since their last marker: whether any stays. */
+  private readonly committed = new Map<number, boolean>();
+  /** Aborted transactions with a data batch seen in this pass (they are removed by it). */
+  private readonly abortedSeen = new Set<AbortedRange>();
+  /** Aborted transactions whose marker this pass found with no data left. */
+  readonly emptied: AbortedRange[] = [];
+  /** A marker was kept only because its data was removed by this pass: the next pass can go further. */
+  passAgain = false;
 
-/** Whether a (non-control) batch belongs to one of the aborted transactions. */
-function abortedLookup(list: readonly AbortedRange[]): AbortedLookup {
-  if (list.length === 0) return () => false;
-  const byProducer = new Map<number, AbortedRange[]>();
-  for (const a of list) {
-    let l = byProducer.get(a.producerId);
-    if (!l) byProducer.set(a.producerId, (l = []));
-    l.push(a);
+  /** The aborted transactions by producer. */
+  private readonly aborted = new Map<number, AbortedRange[]>();
+
+  constructor(aborted: readonly AbortedRange[]) {
+    for (const a of aborted) {
+      let l = this.aborted.get(a.producerId);
+      if (!l) this.aborted.set(a.producerId, (l = []));
+      l.push(a);
+    }
   }
-  return (h) => h.isTransactional && (byProducer.get(h.producerId)?.some((a) => a.firstOffset <= h.baseOffset && h.baseOffset < a.lastOffset) ?? false);
+
+  /** Which aborted transaction a (data) batch belongs to, if any. */
+  abortedOf(h: BatchHeader): AbortedRange | undefined {
+    if (!h.isTransactional) return undefined;
+    return this.aborted.get(h.producerId)?.find((a) => a.firstOffset <= h.baseOffset && h.baseOffset < a.lastOffset);
+  }
+
+  onAbortedBatch(a: AbortedRange): void {
+    this.abortedSeen.add(a);
+  }
+
+  /** A committed transactional batch, `kept` when any of its records stays after this pass. */
+  onCommittedBatch(h: BatchHeader, kept: boolean): void {
+    if (!h.isTransactional) return;
+    this.committed.set(h.producerId, (this.committed.get(h.producerId) ?? false) || kept);
+  }
+
+  /** Whether the marker's transaction has no data left in the log (the marker may go after its horizon). */
+  onMarker(h: BatchHeader, commit: boolean): boolean {
+    if (commit) {
+      const kept = this.committed.get(h.producerId);
+      this.committed.delete(h.producerId);
+      if (kept === undefined) return true;
+      if (!kept) this.passAgain = true;
+      return false;
+    }
+    this.committed.delete(h.producerId);
+    const a = this.aborted.get(h.producerId)?.find((x) => x.lastOffset === h.baseOffset);
+    if (a && this.abortedSeen.has(a)) {
+      this.passAgain = true;
+      return false;
+    }
+    if (a) this.emptied.push(a);
+    return true;
+  }
 }
 
 /** The engine interface's compaction options and result (storage/engine.ts), as the cleaner names them. */
@@ -93,7 +146,7 @@ export class LogCleaner {
   }
 
   private async cleanOnce(log: PartitionLog, o: CleanOptions): Promise<CleanResult> {
-    const result: CleanResult = { segmentsCleaned: 0, recordsRemoved: 0, tombstonesRemoved: 0, bytesBefore: 0, bytesAfter: 0, skipped: null };
+    const result: CleanResult = { segmentsCleaned: 0, recordsRemoved: 0, tombstonesRemoved: 0, markersRemoved: 0, abortedTransactionsEmptied: [], bytesBefore: 0, bytesAfter: 0, skipped: null };
     if (this.stopped) return { ...result, skipped: 'the engine is closing' };
     const segs = log.segments;
     const cleanable: LogSegment[] = [];
@@ -105,7 +158,7 @@ export class LogCleaner {
       cleanable.push(seg);
     }
     if (cleanable.length === 0) return { ...result, skipped: 'no sealed segment is old enough to clean, or below the last stable offset' };
-    const aborted = abortedLookup(o.abortedTransactions ?? []);
+    const txns = new TransactionTraversal(o.abortedTransactions ?? []);
     const last = cleanable[cleanable.length - 1]!;
     const end = segs[segs.indexOf(last) + 1]!.baseOffset;
     const before = this.progress.get(log);
@@ -113,11 +166,11 @@ export class LogCleaner {
 
     for (const s of cleanable) s.acquire();
     try {
-      const { map, segments } = await this.buildOffsetMap(cleanable, o.maxKeys ?? MAX_CLEANER_KEYS, aborted);
+      const { map, segments } = await this.buildOffsetMap(cleanable, o.maxKeys ?? MAX_CLEANER_KEYS, txns);
       let nextHorizonMs = Infinity;
       for (const seg of segments) {
         if (this.stopped) break;
-        const rewritten = await this.rewrite(seg, map, o, result, aborted);
+        const rewritten = await this.rewrite(seg, map, o, result, txns);
         nextHorizonMs = Math.min(nextHorizonMs, rewritten.minHorizonMs);
         result.bytesBefore += seg.size;
         result.bytesAfter += rewritten.bytes;
@@ -130,7 +183,10 @@ export class LogCleaner {
       }
       const covered = segments[segments.length - 1]!;
       const coveredEnd = segs[segs.indexOf(covered) + 1]!.baseOffset;
+      // A marker kept only for data this pass removed becomes removable on the next pass.
+      if (txns.passAgain) nextHorizonMs = Math.min(nextHorizonMs, o.nowMs);
       this.progress.set(log, { cleanedTo: coveredEnd, nextHorizonMs });
+      result.abortedTransactionsEmptied = txns.emptied;
     } finally {
       for (const s of cleanable) s.release();
     }
@@ -138,13 +194,13 @@ export class LogCleaner {
   }
 
   /** Latest offset of every key, segment by segment, until `maxKeys` is reached (at a segment's end). */
-  private async buildOffsetMap(segments: LogSegment[], maxKeys: number, aborted: AbortedLookup): Promise<{ map: Map<string, number>; segments: LogSegment[] }> {
+  private async buildOffsetMap(segments: LogSegment[], maxKeys: number, txns: TransactionTraversal): Promise<{ map: Map<string, number>; segments: LogSegment[] }> {
     const map = new Map<string, number>();
     const covered: LogSegment[] = [];
     for (const seg of segments) {
       for await (const bytes of seg.batchesFrom(0)) {
         const h = readBatchHeader(bytes);
-        if (h.isControl || aborted(h)) continue;
+        if (h.isControl || txns.abortedOf(h)) continue;
         const { records } = await decodeBatch(bytes, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
         for (const r of records) if (r.key !== null) map.set(r.key.toString('latin1'), r.offset);
       }
@@ -160,7 +216,7 @@ export class LogCleaner {
     map: Map<string, number>,
     o: CleanOptions,
     result: CleanResult,
-    aborted: AbortedLookup,
+    txns: TransactionTraversal,
   ): Promise<{ file: string; bytes: number; changed: boolean; minHorizonMs: number }> {
     const file = seg.file + CLEANED_SUFFIX;
     const h = await open(file, 'w');
@@ -186,11 +242,21 @@ export class LogCleaner {
       for await (const batch of seg.batchesFrom(0)) {
         const header = readBatchHeader(batch);
         if (header.isControl) {
-          await emit(batch);
+          const marker = await this.cleanMarker(batch, header, o, txns);
+          if (marker.horizonMs !== null) minHorizonMs = Math.min(minHorizonMs, marker.horizonMs);
+          if (marker.out === batch) {
+            await emit(batch);
+            continue;
+          }
+          changed = true;
+          if (marker.out === null) result.markersRemoved++;
+          else await emit(marker.out);
           continue;
         }
-        if (aborted(header)) {
+        const abortedTxn = txns.abortedOf(header);
+        if (abortedTxn) {
           // Data of an aborted transaction: no consumer may ever see it (Kafka's cleaner discards it).
+          txns.onAbortedBatch(abortedTxn);
           result.recordsRemoved += header.recordCount;
           changed = true;
           continue;
@@ -214,6 +280,7 @@ export class LogCleaner {
           }
           kept.push(r);
         }
+        txns.onCommittedBatch(header, kept.length > 0);
         const newHorizon = keptTombstone ? (horizon ?? o.nowMs + o.deleteRetentionMs) : null;
         if (newHorizon !== null) minHorizonMs = Math.min(minHorizonMs, newHorizon);
         if (kept.length === records.length && newHorizon === horizon) {
@@ -250,6 +317,40 @@ export class LogCleaner {
     }
     await h.close();
     return { file, bytes, changed, minHorizonMs };
+  }
+
+  /**
+   * What becomes of a control batch: itself (kept as it is), a copy stamped with a delete horizon (its
+   * transaction has no data left: removable once the horizon passes), or null (removed). Control
+   * batches other than COMMIT/ABORT are kept.
+   */
+  private async cleanMarker(batch: Buffer, h: BatchHeader, o: CleanOptions, txns: TransactionTraversal): Promise<{ out: Buffer | null; horizonMs: number | null }> {
+    const { records } = await decodeBatch(batch, { maxDecompressedBytes: MAX_DECOMPRESSED_BATCH_BYTES, verifyCrc: false });
+    const type = records[0]?.control?.type;
+    if (records.length === 0) return { out: null, horizonMs: null }; // an empty control batch: nothing to keep (Kafka)
+    if (type !== ControlRecordType.commit && type !== ControlRecordType.abort) return { out: batch, horizonMs: null };
+    if (!txns.onMarker(h, type === ControlRecordType.commit)) return { out: batch, horizonMs: null };
+    if (h.hasDeleteHorizon) {
+      if (o.nowMs >= h.baseTimestamp) return { out: null, horizonMs: null };
+      return { out: batch, horizonMs: h.baseTimestamp };
+    }
+    const horizonMs = o.nowMs + o.deleteRetentionMs;
+    const out = await encodeBatch({
+      records: records.map((r) => ({ key: r.key, value: r.value, headers: r.headers, timestamp: r.timestamp, offsetDelta: r.offsetDelta, attributes: r.attributes })),
+      baseOffset: h.baseOffset,
+      compression: h.compression as CompressionType,
+      timestampType: h.timestampType,
+      isTransactional: h.isTransactional,
+      isControl: true,
+      partitionLeaderEpoch: h.partitionLeaderEpoch,
+      producerId: h.producerId,
+      producerEpoch: h.producerEpoch,
+      baseSequence: h.baseSequence,
+      lastOffsetDelta: h.lastOffsetDelta,
+      deleteHorizonMs: horizonMs,
+      now: o.nowMs,
+    });
+    return { out, horizonMs };
   }
 
   /** Put the cleaned file in place of `seg` (see step 5 above). */
