@@ -323,7 +323,7 @@ test('fetch: long poll woken by produce, first batch returned even past max_byte
     assert.equal(byId.responses[0]!.partitions[0]!.errorCode, ErrorCode.NONE);
     assert.equal(byId.responses[1]!.partitions[0]!.errorCode, ErrorCode.UNKNOWN_TOPIC_ID);
 
-    // An incremental fetch (session epoch > 0) is refused: we keep no sessions.
+    // An incremental fetch (session epoch > 0) of a session that does not exist.
     const incremental = await client.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
       sessionId: 5,
       sessionEpoch: 1,

@@ -17,6 +17,21 @@ export const MAX_THROTTLE_MS = 11_000;
 /** Partitions one topic may have (Kafka refuses more in one creation; ours is this bound). */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 
+/**
+ * How long a fetch session (KIP-227) is safe from eviction: unused for longer, it is stale and any new
+ * session may take its slot; created longer ago, a new session with more partitions may. Kafka's
+ * fixed MIN_INCREMENTAL_FETCH_SESSION_EVICTION_MS (2 minutes), not a setting there either.
+ */
+export const FETCH_SESSION_EVICTION_MS = 120_000;
+
+/**
+ * Partitions all fetch sessions together may cache (broker/fetch-sessions.ts). Kafka bounds only the
+ * session count; a session can grow by every incremental fetch, so this bounds the cache's memory
+ * (a cached partition costs about 200 bytes: about 100 MB at the bound). Past it a full fetch gets
+ * no session and an incremental one loses its session (clients fall back to full fetches).
+ */
+export const FETCH_SESSION_CACHE_PARTITIONS_MAX = 500_000;
+
 /** Distinct keys one cleaning pass tracks (Kafka sizes its offset map in bytes instead). */
 export const MAX_CLEANER_KEYS = 1_000_000;
 

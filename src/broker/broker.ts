@@ -14,6 +14,7 @@ import { ProducerSnapshots, type RecoverySummary } from './producer-state-snapsh
 import { ConnectionLimits } from './connection-limits.js';
 import { ByteBudget } from './byte-budget.js';
 import { PartitionWaiters } from './waiters.js';
+import { FetchSessionCache } from './fetch-sessions.js';
 import type { Logger } from './logger.js';
 import { NO_HOOKS, type HookStages } from '../contracts/stages.js';
 import { GroupCoordinator } from './groups/coordinator.js';
@@ -37,6 +38,8 @@ export class Broker {
   /** `max.connections`, `max.connections.per.ip` and its overrides (connection-limits.ts). */
   readonly connectionLimits: ConnectionLimits;
   readonly waiters = new PartitionWaiters();
+  /** Incremental fetch sessions (KIP-227), broker-wide (fetch-sessions.ts). */
+  readonly fetchSessions: FetchSessionCache;
   /** Consumer groups and committed offsets (the group coordinator; src/broker/groups/). */
   readonly groups: GroupCoordinator;
   /** Transactional ids and their transactions (the transaction coordinator; src/broker/transactions/). */
@@ -76,6 +79,7 @@ export class Broker {
     this.requestBudget = new ByteBudget('queued.max.request.bytes', config.queuedMaxRequestBytes);
     this.responseBudget = new ByteBudget('queued.max.response.bytes', config.queuedMaxResponseBytes);
     this.connectionLimits = new ConnectionLimits(config, log);
+    this.fetchSessions = new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots);
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
     this.engineFaults = new EngineFaults(log);
     this.txnMarkers = new PartitionTxnMarkers(this);

@@ -46,6 +46,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   connectionsMaxIdleMs: 600000,
   messageMaxBytes: MESSAGE_MAX_BYTES,
   fetchMaxBytes: 57671680,
+  maxIncrementalFetchSessionCacheSlots: 1000,
   logRetentionCheckIntervalMs: 300000,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"log.level":{"enum":["error","warn","info","debug"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"log.level":{"enum":["error","warn","info","debug"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -710,10 +710,10 @@ errors++;
 }
 }
 }
-if(data["log.retention.check.interval.ms"] !== undefined){
-let data20 = data["log.retention.check.interval.ms"];
+if(data["max.incremental.fetch.session.cache.slots"] !== undefined){
+let data20 = data["max.incremental.fetch.session.cache.slots"];
 if(!(((typeof data20 == "number") && (!(data20 % 1) && !isNaN(data20))) && (isFinite(data20)))){
-const err56 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["log.retention.check.interval.ms"].type,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data20};
+const err56 = {instancePath:instancePath+"/max.incremental.fetch.session.cache.slots",schemaPath:"#/properties/max.incremental.fetch.session.cache.slots/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["max.incremental.fetch.session.cache.slots"].type,parentSchema:schema6.properties["max.incremental.fetch.session.cache.slots"],data:data20};
 if(vErrors === null){
 vErrors = [err56];
 }
@@ -723,8 +723,8 @@ vErrors.push(err56);
 errors++;
 }
 if((typeof data20 == "number") && (isFinite(data20))){
-if(data20 > 9007199254740991 || isNaN(data20)){
-const err57 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data20};
+if(data20 > 2147483647 || isNaN(data20)){
+const err57 = {instancePath:instancePath+"/max.incremental.fetch.session.cache.slots",schemaPath:"#/properties/max.incremental.fetch.session.cache.slots/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["max.incremental.fetch.session.cache.slots"],data:data20};
 if(vErrors === null){
 vErrors = [err57];
 }
@@ -733,8 +733,8 @@ vErrors.push(err57);
 }
 errors++;
 }
-if(data20 < 1 || isNaN(data20)){
-const err58 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data20};
+if(data20 < 0 || isNaN(data20)){
+const err58 = {instancePath:instancePath+"/max.incremental.fetch.session.cache.slots",schemaPath:"#/properties/max.incremental.fetch.session.cache.slots/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["max.incremental.fetch.session.cache.slots"],data:data20};
 if(vErrors === null){
 vErrors = [err58];
 }
@@ -745,10 +745,10 @@ errors++;
 }
 }
 }
-if(data["group.initial.rebalance.delay.ms"] !== undefined){
-let data21 = data["group.initial.rebalance.delay.ms"];
+if(data["log.retention.check.interval.ms"] !== undefined){
+let data21 = data["log.retention.check.interval.ms"];
 if(!(((typeof data21 == "number") && (!(data21 % 1) && !isNaN(data21))) && (isFinite(data21)))){
-const err59 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.initial.rebalance.delay.ms"].type,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data21};
+const err59 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["log.retention.check.interval.ms"].type,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data21};
 if(vErrors === null){
 vErrors = [err59];
 }
@@ -758,8 +758,8 @@ vErrors.push(err59);
 errors++;
 }
 if((typeof data21 == "number") && (isFinite(data21))){
-if(data21 > 2147483647 || isNaN(data21)){
-const err60 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data21};
+if(data21 > 9007199254740991 || isNaN(data21)){
+const err60 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data21};
 if(vErrors === null){
 vErrors = [err60];
 }
@@ -768,8 +768,8 @@ vErrors.push(err60);
 }
 errors++;
 }
-if(data21 < 0 || isNaN(data21)){
-const err61 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data21};
+if(data21 < 1 || isNaN(data21)){
+const err61 = {instancePath:instancePath+"/log.retention.check.interval.ms",schemaPath:"#/properties/log.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["log.retention.check.interval.ms"],data:data21};
 if(vErrors === null){
 vErrors = [err61];
 }
@@ -780,10 +780,10 @@ errors++;
 }
 }
 }
-if(data["group.min.session.timeout.ms"] !== undefined){
-let data22 = data["group.min.session.timeout.ms"];
+if(data["group.initial.rebalance.delay.ms"] !== undefined){
+let data22 = data["group.initial.rebalance.delay.ms"];
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err62 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data22};
+const err62 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.initial.rebalance.delay.ms"].type,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -794,7 +794,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 2147483647 || isNaN(data22)){
-const err63 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data22};
+const err63 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -804,7 +804,7 @@ vErrors.push(err63);
 errors++;
 }
 if(data22 < 0 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data22};
+const err64 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -815,10 +815,10 @@ errors++;
 }
 }
 }
-if(data["group.max.session.timeout.ms"] !== undefined){
-let data23 = data["group.max.session.timeout.ms"];
+if(data["group.min.session.timeout.ms"] !== undefined){
+let data23 = data["group.min.session.timeout.ms"];
 if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err65 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data23};
+const err65 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -829,7 +829,7 @@ errors++;
 }
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 > 2147483647 || isNaN(data23)){
-const err66 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data23};
+const err66 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -839,7 +839,7 @@ vErrors.push(err66);
 errors++;
 }
 if(data23 < 0 || isNaN(data23)){
-const err67 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data23};
+const err67 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -850,10 +850,10 @@ errors++;
 }
 }
 }
-if(data["group.max.size"] !== undefined){
-let data24 = data["group.max.size"];
+if(data["group.max.session.timeout.ms"] !== undefined){
+let data24 = data["group.max.session.timeout.ms"];
 if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err68 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.size"].type,parentSchema:schema6.properties["group.max.size"],data:data24};
+const err68 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -864,7 +864,7 @@ errors++;
 }
 if((typeof data24 == "number") && (isFinite(data24))){
 if(data24 > 2147483647 || isNaN(data24)){
-const err69 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.size"],data:data24};
+const err69 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -873,8 +873,8 @@ vErrors.push(err69);
 }
 errors++;
 }
-if(data24 < 1 || isNaN(data24)){
-const err70 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.max.size"],data:data24};
+if(data24 < 0 || isNaN(data24)){
+const err70 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -885,10 +885,10 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.minutes"] !== undefined){
-let data25 = data["offsets.retention.minutes"];
+if(data["group.max.size"] !== undefined){
+let data25 = data["group.max.size"];
 if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err71 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data25};
+const err71 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.size"].type,parentSchema:schema6.properties["group.max.size"],data:data25};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -899,7 +899,7 @@ errors++;
 }
 if((typeof data25 == "number") && (isFinite(data25))){
 if(data25 > 2147483647 || isNaN(data25)){
-const err72 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data25};
+const err72 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.size"],data:data25};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -909,7 +909,7 @@ vErrors.push(err72);
 errors++;
 }
 if(data25 < 1 || isNaN(data25)){
-const err73 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data25};
+const err73 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.max.size"],data:data25};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -920,10 +920,10 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.check.interval.ms"] !== undefined){
-let data26 = data["offsets.retention.check.interval.ms"];
+if(data["offsets.retention.minutes"] !== undefined){
+let data26 = data["offsets.retention.minutes"];
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err74 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data26};
+const err74 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -933,8 +933,8 @@ vErrors.push(err74);
 errors++;
 }
 if((typeof data26 == "number") && (isFinite(data26))){
-if(data26 > 9007199254740991 || isNaN(data26)){
-const err75 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data26};
+if(data26 > 2147483647 || isNaN(data26)){
+const err75 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -944,7 +944,7 @@ vErrors.push(err75);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err76 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data26};
+const err76 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -955,10 +955,10 @@ errors++;
 }
 }
 }
-if(data["transaction.max.timeout.ms"] !== undefined){
-let data27 = data["transaction.max.timeout.ms"];
+if(data["offsets.retention.check.interval.ms"] !== undefined){
+let data27 = data["offsets.retention.check.interval.ms"];
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err77 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data27};
+const err77 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -968,8 +968,8 @@ vErrors.push(err77);
 errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 2147483647 || isNaN(data27)){
-const err78 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data27};
+if(data27 > 9007199254740991 || isNaN(data27)){
+const err78 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -979,7 +979,7 @@ vErrors.push(err78);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err79 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data27};
+const err79 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -990,10 +990,10 @@ errors++;
 }
 }
 }
-if(data["transactional.id.expiration.ms"] !== undefined){
-let data28 = data["transactional.id.expiration.ms"];
+if(data["transaction.max.timeout.ms"] !== undefined){
+let data28 = data["transaction.max.timeout.ms"];
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err80 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data28};
+const err80 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1004,7 +1004,7 @@ errors++;
 }
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 2147483647 || isNaN(data28)){
-const err81 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data28};
+const err81 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1014,7 +1014,7 @@ vErrors.push(err81);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err82 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data28};
+const err82 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1025,10 +1025,10 @@ errors++;
 }
 }
 }
-if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
-let data29 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(data["transactional.id.expiration.ms"] !== undefined){
+let data29 = data["transactional.id.expiration.ms"];
 if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err83 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data29};
+const err83 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1039,7 +1039,7 @@ errors++;
 }
 if((typeof data29 == "number") && (isFinite(data29))){
 if(data29 > 2147483647 || isNaN(data29)){
-const err84 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data29};
+const err84 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1049,7 +1049,7 @@ vErrors.push(err84);
 errors++;
 }
 if(data29 < 1 || isNaN(data29)){
-const err85 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data29};
+const err85 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1060,10 +1060,10 @@ errors++;
 }
 }
 }
-if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
-let data30 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
+let data30 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err86 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data30};
+const err86 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1074,7 +1074,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 2147483647 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data30};
+const err87 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1084,7 +1084,7 @@ vErrors.push(err87);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err88 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data30};
+const err88 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1095,10 +1095,10 @@ errors++;
 }
 }
 }
-if(data["offset.metadata.max.bytes"] !== undefined){
-let data31 = data["offset.metadata.max.bytes"];
+if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
+let data31 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err89 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data31};
+const err89 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1109,7 +1109,7 @@ errors++;
 }
 if((typeof data31 == "number") && (isFinite(data31))){
 if(data31 > 2147483647 || isNaN(data31)){
-const err90 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data31};
+const err90 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1118,8 +1118,8 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(data31 < 0 || isNaN(data31)){
-const err91 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data31};
+if(data31 < 1 || isNaN(data31)){
+const err91 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1130,10 +1130,10 @@ errors++;
 }
 }
 }
-if(data["hook.timeout.ms"] !== undefined){
-let data32 = data["hook.timeout.ms"];
+if(data["offset.metadata.max.bytes"] !== undefined){
+let data32 = data["offset.metadata.max.bytes"];
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err92 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data32};
+const err92 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1144,7 +1144,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 2147483647 || isNaN(data32)){
-const err93 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data32};
+const err93 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1153,8 +1153,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data32 < 1 || isNaN(data32)){
-const err94 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data32};
+if(data32 < 0 || isNaN(data32)){
+const err94 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1165,10 +1165,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data33 = data["log.level"];
-if(!((((data33 === "error") || (data33 === "warn")) || (data33 === "info")) || (data33 === "debug"))){
-const err95 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data33};
+if(data["hook.timeout.ms"] !== undefined){
+let data33 = data["hook.timeout.ms"];
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err95 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1177,13 +1177,9 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-if(data.storage !== undefined){
-let data34 = data.storage;
-if(data34 && typeof data34 == "object" && !Array.isArray(data34)){
-for(const key1 in data34){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
-const err96 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data34};
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 2147483647 || isNaN(data33)){
+const err96 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1192,11 +1188,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-}
-if(data34.type !== undefined){
-let data35 = data34.type;
-if(!(((data35 === "memory") || (data35 === "log")) || (data35 === "rocksdb"))){
-const err97 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data35};
+if(data33 < 1 || isNaN(data33)){
+const err97 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1206,10 +1199,11 @@ vErrors.push(err97);
 errors++;
 }
 }
-if(data34.path !== undefined){
-let data36 = data34.path;
-if((typeof data36 !== "string") && (data36 !== null)){
-const err98 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data36};
+}
+if(data["log.level"] !== undefined){
+let data34 = data["log.level"];
+if(!((((data34 === "error") || (data34 === "warn")) || (data34 === "info")) || (data34 === "debug"))){
+const err98 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1218,9 +1212,13 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(typeof data36 === "string"){
-if(func3(data36) < 1){
-const err99 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data36};
+}
+if(data.storage !== undefined){
+let data35 = data.storage;
+if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
+for(const key1 in data35){
+if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+const err99 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data35};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1230,11 +1228,10 @@ vErrors.push(err99);
 errors++;
 }
 }
-}
-if(data34.fsync !== undefined){
-let data37 = data34.fsync;
-if(!(((data37 === "always") || (data37 === "interval")) || (data37 === "never"))){
-const err100 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data37};
+if(data35.type !== undefined){
+let data36 = data35.type;
+if(!(((data36 === "memory") || (data36 === "log")) || (data36 === "rocksdb"))){
+const err100 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data36};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1244,10 +1241,10 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data34["fsync.interval.ms"] !== undefined){
-let data38 = data34["fsync.interval.ms"];
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err101 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data38};
+if(data35.path !== undefined){
+let data37 = data35.path;
+if((typeof data37 !== "string") && (data37 !== null)){
+const err101 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data37};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1256,9 +1253,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 2147483647 || isNaN(data38)){
-const err102 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data38};
+if(typeof data37 === "string"){
+if(func3(data37) < 1){
+const err102 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data37};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1267,8 +1264,12 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data38 < 1 || isNaN(data38)){
-const err103 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data38};
+}
+}
+if(data35.fsync !== undefined){
+let data38 = data35.fsync;
+if(!(((data38 === "always") || (data38 === "interval")) || (data38 === "never"))){
+const err103 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data38};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1278,11 +1279,10 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-if(data34["wal.snapshot.bytes"] !== undefined){
-let data39 = data34["wal.snapshot.bytes"];
+if(data35["fsync.interval.ms"] !== undefined){
+let data39 = data35["fsync.interval.ms"];
 if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err104 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data39};
+const err104 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1292,8 +1292,8 @@ vErrors.push(err104);
 errors++;
 }
 if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 9007199254740991 || isNaN(data39)){
-const err105 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data39};
+if(data39 > 2147483647 || isNaN(data39)){
+const err105 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1302,8 +1302,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data39 < 1024 || isNaN(data39)){
-const err106 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data39};
+if(data39 < 1 || isNaN(data39)){
+const err106 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1314,10 +1314,10 @@ errors++;
 }
 }
 }
-if(data34.storage_type !== undefined){
-let data40 = data34.storage_type;
-if(!(((data40 === "memory") || (data40 === "log")) || (data40 === "rocksdb"))){
-const err107 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data40};
+if(data35["wal.snapshot.bytes"] !== undefined){
+let data40 = data35["wal.snapshot.bytes"];
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err107 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1326,10 +1326,9 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-}
-else {
-const err108 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data34};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 9007199254740991 || isNaN(data40)){
+const err108 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1338,13 +1337,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data41 = data["topic.defaults"];
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key2 in data41){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err109 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data41};
+if(data40 < 1024 || isNaN(data40)){
+const err109 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1354,213 +1348,11 @@ vErrors.push(err109);
 errors++;
 }
 }
-if(data41["cleanup.policy"] !== undefined){
-if(!(validate22(data41["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data41,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data41["compression.gzip.level"] !== undefined){
-if(!(validate22(data41["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data41,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["compression.lz4.level"] !== undefined){
-if(!(validate22(data41["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data41,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["compression.type"] !== undefined){
-if(!(validate22(data41["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data41,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["compression.zstd.level"] !== undefined){
-if(!(validate22(data41["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data41,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["delete.retention.ms"] !== undefined){
-if(!(validate22(data41["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data41,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data41["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data41,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["flush.messages"] !== undefined){
-if(!(validate22(data41["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data41,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["flush.ms"] !== undefined){
-if(!(validate22(data41["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data41,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data41["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data41,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["index.interval.bytes"] !== undefined){
-if(!(validate22(data41["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data41,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["internal.segment.bytes"] !== undefined){
-if(!(validate22(data41["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data41,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data41["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data41,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["local.retention.bytes"] !== undefined){
-if(!(validate22(data41["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data41,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["local.retention.ms"] !== undefined){
-if(!(validate22(data41["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data41,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data41["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data41,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["max.message.bytes"] !== undefined){
-if(!(validate22(data41["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data41,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data41["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data41,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data41["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data41,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["message.timestamp.type"] !== undefined){
-if(!(validate22(data41["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data41,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data41["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data41,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data41["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data41,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["min.insync.replicas"] !== undefined){
-if(!(validate22(data41["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data41,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41.preallocate !== undefined){
-if(!(validate22(data41.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data41,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data41["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data41,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data41["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data41,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["remote.storage.enable"] !== undefined){
-if(!(validate22(data41["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data41,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["retention.bytes"] !== undefined){
-if(!(validate22(data41["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data41,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["retention.ms"] !== undefined){
-if(!(validate22(data41["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data41,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["segment.bytes"] !== undefined){
-if(!(validate22(data41["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data41,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["segment.index.bytes"] !== undefined){
-if(!(validate22(data41["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data41,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["segment.jitter.ms"] !== undefined){
-if(!(validate22(data41["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data41,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["segment.ms"] !== undefined){
-if(!(validate22(data41["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data41,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data41["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data41["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data41,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err110 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data41};
+if(data35.storage_type !== undefined){
+let data41 = data35.storage_type;
+if(!(((data41 === "memory") || (data41 === "log")) || (data41 === "rocksdb"))){
+const err110 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data41};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1570,16 +1362,9 @@ vErrors.push(err110);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data76 = data.hooks;
-if(Array.isArray(data76)){
-const len0 = data76.length;
-for(let i0=0; i0<len0; i0++){
-let data77 = data76[i0];
-if(data77 && typeof data77 == "object" && !Array.isArray(data77)){
-for(const key3 in data77){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err111 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data77};
+}
+else {
+const err111 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data35};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1589,10 +1374,12 @@ vErrors.push(err111);
 errors++;
 }
 }
-if(data77.builtin !== undefined){
-let data78 = data77.builtin;
-if(!(((((data78 === "json-schema") || (data78 === "stamp-headers")) || (data78 === "redact")) || (data78 === "audit-log")) || (data78 === "rate-limit"))){
-const err112 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data78};
+if(data["topic.defaults"] !== undefined){
+let data42 = data["topic.defaults"];
+if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
+for(const key2 in data42){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err112 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data42};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1602,11 +1389,213 @@ vErrors.push(err112);
 errors++;
 }
 }
-if(data77.module !== undefined){
-let data79 = data77.module;
-if(typeof data79 === "string"){
-if(func3(data79) < 1){
-const err113 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data79};
+if(data42["cleanup.policy"] !== undefined){
+if(!(validate22(data42["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data42,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["compression.gzip.level"] !== undefined){
+if(!(validate22(data42["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data42,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["compression.lz4.level"] !== undefined){
+if(!(validate22(data42["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data42,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["compression.type"] !== undefined){
+if(!(validate22(data42["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data42,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["compression.zstd.level"] !== undefined){
+if(!(validate22(data42["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data42,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["delete.retention.ms"] !== undefined){
+if(!(validate22(data42["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data42,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data42["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data42,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["flush.messages"] !== undefined){
+if(!(validate22(data42["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data42,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["flush.ms"] !== undefined){
+if(!(validate22(data42["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data42,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data42["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data42,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["index.interval.bytes"] !== undefined){
+if(!(validate22(data42["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data42,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["internal.segment.bytes"] !== undefined){
+if(!(validate22(data42["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data42,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data42["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data42,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["local.retention.bytes"] !== undefined){
+if(!(validate22(data42["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data42,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["local.retention.ms"] !== undefined){
+if(!(validate22(data42["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data42,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data42["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data42,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["max.message.bytes"] !== undefined){
+if(!(validate22(data42["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data42,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data42["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data42,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data42["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data42,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["message.timestamp.type"] !== undefined){
+if(!(validate22(data42["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data42,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data42["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data42,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data42["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data42,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["min.insync.replicas"] !== undefined){
+if(!(validate22(data42["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data42,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42.preallocate !== undefined){
+if(!(validate22(data42.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data42,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data42["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data42,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data42["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data42,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["remote.storage.enable"] !== undefined){
+if(!(validate22(data42["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data42,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["retention.bytes"] !== undefined){
+if(!(validate22(data42["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data42,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["retention.ms"] !== undefined){
+if(!(validate22(data42["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data42,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["segment.bytes"] !== undefined){
+if(!(validate22(data42["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data42,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["segment.index.bytes"] !== undefined){
+if(!(validate22(data42["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data42,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["segment.jitter.ms"] !== undefined){
+if(!(validate22(data42["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data42,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["segment.ms"] !== undefined){
+if(!(validate22(data42["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data42,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data42["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data42["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data42,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err113 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data42};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1616,8 +1605,16 @@ vErrors.push(err113);
 errors++;
 }
 }
-else {
-const err114 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data79};
+if(data.hooks !== undefined){
+let data77 = data.hooks;
+if(Array.isArray(data77)){
+const len0 = data77.length;
+for(let i0=0; i0<len0; i0++){
+let data78 = data77[i0];
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key3 in data78){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err114 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data78};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1627,11 +1624,10 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data77.export !== undefined){
-let data80 = data77.export;
-if(typeof data80 === "string"){
-if(func3(data80) < 1){
-const err115 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data80};
+if(data78.builtin !== undefined){
+let data79 = data78.builtin;
+if(!(((((data79 === "json-schema") || (data79 === "stamp-headers")) || (data79 === "redact")) || (data79 === "audit-log")) || (data79 === "rate-limit"))){
+const err115 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data79};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1641,8 +1637,11 @@ vErrors.push(err115);
 errors++;
 }
 }
-else {
-const err116 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data80};
+if(data78.module !== undefined){
+let data80 = data78.module;
+if(typeof data80 === "string"){
+if(func3(data80) < 1){
+const err116 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data80};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1652,11 +1651,8 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data77.name !== undefined){
-let data81 = data77.name;
-if(typeof data81 === "string"){
-if(func3(data81) < 1){
-const err117 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data81};
+else {
+const err117 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data80};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1666,8 +1662,11 @@ vErrors.push(err117);
 errors++;
 }
 }
-else {
-const err118 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data81};
+if(data78.export !== undefined){
+let data81 = data78.export;
+if(typeof data81 === "string"){
+if(func3(data81) < 1){
+const err118 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data81};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1677,10 +1676,8 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data77.topics !== undefined){
-let data82 = data77.topics;
-if((typeof data82 !== "string") && (!(Array.isArray(data82)))){
-const err119 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data82};
+else {
+const err119 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data81};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1689,9 +1686,12 @@ vErrors.push(err119);
 }
 errors++;
 }
+}
+if(data78.name !== undefined){
+let data82 = data78.name;
 if(typeof data82 === "string"){
 if(func3(data82) < 1){
-const err120 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data82};
+const err120 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data82};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1701,13 +1701,8 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(Array.isArray(data82)){
-const len1 = data82.length;
-for(let i1=0; i1<len1; i1++){
-let data83 = data82[i1];
-if(typeof data83 === "string"){
-if(func3(data83) < 1){
-const err121 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data83};
+else {
+const err121 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data82};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1717,8 +1712,10 @@ vErrors.push(err121);
 errors++;
 }
 }
-else {
-const err122 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data83};
+if(data78.topics !== undefined){
+let data83 = data78.topics;
+if((typeof data83 !== "string") && (!(Array.isArray(data83)))){
+const err122 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data83};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1727,17 +1724,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-}
-if(data77.apis !== undefined){
-let data84 = data77.apis;
-if(Array.isArray(data84)){
-const len2 = data84.length;
-for(let i2=0; i2<len2; i2++){
-let data85 = data84[i2];
-if((typeof data85 !== "string") && (!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85))))){
-const err123 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data85};
+if(typeof data83 === "string"){
+if(func3(data83) < 1){
+const err123 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data83};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1747,9 +1736,13 @@ vErrors.push(err123);
 errors++;
 }
 }
-}
-else {
-const err124 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data84};
+if(Array.isArray(data83)){
+const len1 = data83.length;
+for(let i1=0; i1<len1; i1++){
+let data84 = data83[i1];
+if(typeof data84 === "string"){
+if(func3(data84) < 1){
+const err124 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data84};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1759,9 +1752,8 @@ vErrors.push(err124);
 errors++;
 }
 }
-}
 else {
-const err125 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data77};
+const err125 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data84};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1772,8 +1764,15 @@ errors++;
 }
 }
 }
-else {
-const err126 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data76};
+}
+if(data78.apis !== undefined){
+let data85 = data78.apis;
+if(Array.isArray(data85)){
+const len2 = data85.length;
+for(let i2=0; i2<len2; i2++){
+let data86 = data85[i2];
+if((typeof data86 !== "string") && (!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86))))){
+const err126 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data86};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1785,12 +1784,48 @@ errors++;
 }
 }
 else {
-const err127 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err127 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data85};
 if(vErrors === null){
 vErrors = [err127];
 }
 else {
 vErrors.push(err127);
+}
+errors++;
+}
+}
+}
+else {
+const err128 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data78};
+if(vErrors === null){
+vErrors = [err128];
+}
+else {
+vErrors.push(err128);
+}
+errors++;
+}
+}
+}
+else {
+const err129 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data77};
+if(vErrors === null){
+vErrors = [err129];
+}
+else {
+vErrors.push(err129);
+}
+errors++;
+}
+}
+}
+else {
+const err130 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err130];
+}
+else {
+vErrors.push(err130);
 }
 errors++;
 }

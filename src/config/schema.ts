@@ -175,6 +175,10 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   }),
   setting({ key: 'fetch.max.bytes', field: 'fetchMaxBytes', kind: 'int', min: 1024, max: INT32_MAX, doc: 'Cap on one fetch response.' }),
   setting({
+    key: 'max.incremental.fetch.session.cache.slots', field: 'maxIncrementalFetchSessionCacheSlots', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'Most incremental fetch sessions (KIP-227) kept at once, broker-wide; 0 = none.',
+  }),
+  setting({
     key: 'log.retention.check.interval.ms', field: 'logRetentionCheckIntervalMs', kind: 'int', min: 1, max: Number.MAX_SAFE_INTEGER,
     doc: 'How often retention and compaction run over every partition.',
   }),

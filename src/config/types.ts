@@ -88,6 +88,8 @@ export interface BrokerConfig {
   messageMaxBytes: number;
   /** Kafka `fetch.max.bytes`: cap on one fetch response. */
   fetchMaxBytes: number;
+  /** Kafka `max.incremental.fetch.session.cache.slots`: most fetch sessions (KIP-227) kept at once; 0 = none. */
+  maxIncrementalFetchSessionCacheSlots: number;
   /** Kafka `log.retention.check.interval.ms`: how often retention and compaction run. */
   logRetentionCheckIntervalMs: number;
   /** Kafka `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group waits for more members. */

@@ -8,10 +8,14 @@
  * - Topics by name up to v12, by id from v13 (unknown id: UNKNOWN_TOPIC_ID).
  * - v18 (KIP-1166) adds a partition's `high_watermark` (tagged) for fetches from replicas, which a
  *   single broker never gets; a consumer's fetch at v18 is a v17 fetch.
- * - Fetch sessions (KIP-227) are not kept: a full fetch (epoch 0 or -1) is answered in full with
- *   session id 0, which tells the client no session was created, so it keeps sending full fetches;
- *   an incremental fetch (epoch > 0) gets FETCH_SESSION_ID_NOT_FOUND, as from a broker whose session
- *   cache is full, and the client falls back to a full fetch.
+ * - Fetch sessions (KIP-227, v7+; broker/fetch-sessions.ts has the rules): a full fetch (epoch 0)
+ *   is answered in full and opens a session when the cache has room (its id in the answer); an
+ *   incremental fetch (epoch > 0) names only partitions to add or change and forgotten topics (by
+ *   name up to v12, by id from v13), reads every partition of the session and lists only those with
+ *   records, an error or a moved high watermark / LSO / log start offset. Epoch -1 (and v4–6) is
+ *   sessionless. Long polling and the byte limits apply to the session's partitions as to a full
+ *   fetch's. Session errors (FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH,
+ *   FETCH_SESSION_TOPIC_ID_ERROR) are top-level, with no partitions, as Kafka's.
  * - Stored batches are sent exactly as stored, without copying, control batches (transaction markers)
  *   included: consumers skip them.
  * - Transactions (KIP-98): every version returns the partition's `last_stable_offset` (txn-log.ts);
@@ -23,16 +27,28 @@
  *   below the end of what is returned); the consumer drops their records. With isolation 0 it is null.
  * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
  *   UNKNOWN_LEADER_EPOCH.
- * - A partition named twice is read and answered once (see planFetch), as Kafka does.
+ * - A partition named twice is read and answered once (see requestPartitions), as Kafka does.
  * - Hooks (src/hooks/): beforeFetch may refuse a partition (its error code); afterFetch may filter or
  *   rewrite the records sent, which are then re-encoded with their offsets kept.
  */
 import { ApiKey, FetchRequest, FetchResponse, type FetchResponseFetchableTopicResponse, type FetchResponsePartitionData } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
+import type { Records } from '../../protocol/codec/writer.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import type { Topic } from '../topics.js';
 import { batchesBelow, endOfBatches, lastStableOffset } from '../txn-log.js';
+import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import {
+  CachedPartition,
+  INVALID_SESSION_ID,
+  nextEpoch,
+  partitionKey,
+  type FetchContext,
+  type FetchPartitionParams,
+  type PartitionAnswer,
+} from '../fetch-sessions.js';
 
 const EMPTY = Buffer.alloc(0);
 const READ_COMMITTED = 1;
@@ -44,6 +60,8 @@ interface PlannedPartition {
   maxBytes: number;
   /** Set when the partition cannot be read at all (unknown topic, bad epoch). */
   errorCode: number;
+  /** What the fetch asked of it: the request's entry, or the session's. */
+  params: FetchPartitionParams;
 }
 
 interface PlannedTopic {
@@ -61,10 +79,16 @@ export default defineHandler({
   async handle(req, ctx) {
     const v = ctx.apiVersion;
     const broker = ctx.broker;
-    if (v >= 7 && req.sessionEpoch > 0) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] };
-    }
-    const plan = planFetch(broker, req, v);
+    // Before v7 the session fields are absent and decode as id 0, epoch -1: sessionless.
+    const context = broker.fetchSessions.newContext({
+      sessionId: req.sessionId,
+      epoch: req.sessionEpoch,
+      usesTopicIds: v >= 13,
+      fetchData: requestPartitions(req, v),
+      toForget: forgottenPartitions(req, v),
+    });
+    if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
+    const plan = planFetch(broker, context.partitions, v);
     if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
     const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
@@ -75,7 +99,7 @@ export default defineHandler({
       if (result.bytes >= req.minBytes || result.hasError || remainingMs <= 0 || broker.isClosing) {
         // afterFetch hooks filter or rewrite what the consumer receives (offsets kept; the log unchanged).
         if (broker.hooks.afterFetch !== null) await broker.hooks.afterFetch(ctx, plan, result.responses);
-        return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses: result.responses };
+        return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses) };
       }
       await waitForData(broker, plan, remainingMs);
     }
@@ -102,45 +126,130 @@ export default defineHandler({
 });
 
 /**
- * What to read, per topic and partition. A partition named twice is read once, with the last
- * occurrence's parameters, at the place of the first (Kafka collects fetch partitions in a
- * LinkedHashMap); likewise a topic named twice is one topic.
+ * The request's partitions, each once: a partition named twice keeps the last occurrence's
+ * parameters at the place of the first (Kafka collects fetch partitions in a LinkedHashMap).
  */
-function planFetch(broker: Broker, req: FetchRequest, v: number): PlannedTopic[] {
-  const plan: PlannedTopic[] = [];
-  const byTopic = new Map<string, { planned: PlannedTopic; byPartition: Map<number, number> }>();
+function requestPartitions(req: FetchRequest, v: number): Map<string, FetchPartitionParams> {
+  const out = new Map<string, FetchPartitionParams>();
   for (const t of req.topics) {
-    const topic = v >= 13 ? broker.topics.getById(t.topicId) : broker.topics.get(t.topic);
-    const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    const key = v >= 13 ? t.topicId : t.topic;
-    let entry = byTopic.get(key);
-    if (entry === undefined) {
-      entry = { planned: { name: topic?.name ?? t.topic, topicId: topic?.id ?? t.topicId, partitions: [] }, byPartition: new Map() };
-      byTopic.set(key, entry);
-      plan.push(entry.planned);
-    }
+    const topicKey = v >= 13 ? t.topicId : t.topic;
     for (const p of t.partitions) {
-      let errorCode: number = ErrorCode.NONE;
-      if (!topic) errorCode = unknownTopic;
-      else if (p.partition < 0 || p.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-      else if (p.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
-      const planned: PlannedPartition = {
-        topic: topic?.name ?? null,
-        partition: p.partition,
-        fetchOffset: Number(p.fetchOffset),
-        maxBytes: p.partitionMaxBytes,
-        errorCode,
-      };
-      const at = entry.byPartition.get(p.partition);
-      if (at === undefined) {
-        entry.byPartition.set(p.partition, entry.planned.partitions.length);
-        entry.planned.partitions.push(planned);
-      } else {
-        entry.planned.partitions[at] = planned;
-      }
+      const key = partitionKey(topicKey, p.partition);
+      out.set(key, { key, topicKey, partition: p.partition, fetchOffset: p.fetchOffset, maxBytes: p.partitionMaxBytes, currentLeaderEpoch: p.currentLeaderEpoch });
     }
   }
+  return out;
+}
+
+/** The session keys of the partitions a request's forgotten topics name (by name up to v12, by id from v13). */
+function forgottenPartitions(req: FetchRequest, v: number): string[] {
+  const out: string[] = [];
+  for (const t of req.forgottenTopicsData) for (const p of t.partitions) out.push(partitionKey(v >= 13 ? t.topicId : t.topic, p));
+  return out;
+}
+
+/**
+ * What to read, per topic and partition, in fetch order; a topic whose partitions are not adjacent
+ * (a session's order moves partitions) is one topic, at the place of its first partition.
+ */
+function planFetch(broker: Broker, wanted: Iterable<FetchPartitionParams>, v: number): PlannedTopic[] {
+  const plan: PlannedTopic[] = [];
+  const byTopic = new Map<string, { planned: PlannedTopic; topic: Topic | undefined }>();
+  const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+  for (const w of wanted) {
+    let entry = byTopic.get(w.topicKey);
+    if (entry === undefined) {
+      const topic = v >= 13 ? broker.topics.getById(w.topicKey) : broker.topics.get(w.topicKey);
+      const planned = v >= 13 ? { name: topic?.name ?? '', topicId: w.topicKey, partitions: [] } : { name: w.topicKey, topicId: topic?.id ?? ZERO_UUID, partitions: [] };
+      entry = { planned, topic };
+      byTopic.set(w.topicKey, entry);
+      plan.push(planned);
+    }
+    const topic = entry.topic;
+    let errorCode: number = ErrorCode.NONE;
+    if (!topic) errorCode = unknownTopic;
+    else if (w.partition < 0 || w.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+    else if (w.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+    entry.planned.partitions.push({
+      topic: topic?.name ?? null,
+      partition: w.partition,
+      fetchOffset: Number(w.fetchOffset),
+      maxBytes: w.maxBytes,
+      errorCode,
+      params: w,
+    });
+  }
   return plan;
+}
+
+type TopicAnswer = Init<FetchResponseFetchableTopicResponse>;
+
+/**
+ * The answer's session part (Kafka's FetchContext.updateAndGenerateResponseData): sessionless and
+ * full fetches list every partition (a full one opens a session from the answer if it can); an
+ * incremental one lists only the partitions with news, unless another fetch of its session
+ * overtook it (INVALID_FETCH_SESSION_EPOCH).
+ */
+function answer(
+  broker: Broker,
+  context: Exclude<FetchContext, { kind: 'error' }>,
+  plan: readonly PlannedTopic[],
+  responses: TopicAnswer[],
+): { errorCode: number; sessionId: number; responses: TopicAnswer[] } {
+  switch (context.kind) {
+    case 'sessionless':
+      return { errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses };
+    case 'full': {
+      const cached: CachedPartition[] = [];
+      forEachAnswered(plan, responses, (p, a) => {
+        const c = new CachedPartition(p.params);
+        c.mustRespond(a); // remember what this answer said
+        cached.push(c);
+      });
+      return { errorCode: ErrorCode.NONE, sessionId: broker.fetchSessions.maybeCreate(context.usesTopicIds, cached), responses };
+    }
+    case 'incremental': {
+      const session = context.session;
+      if (session.epoch !== nextEpoch(context.requestEpoch)) {
+        return { errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: session.id, responses: [] };
+      }
+      const answered: { key: string; answer: PartitionAnswer }[] = [];
+      forEachAnswered(plan, responses, (p, a) => answered.push({ key: p.params.key, answer: a }));
+      const listed = session.select(answered);
+      let i = 0;
+      const kept: TopicAnswer[] = [];
+      for (const t of responses) {
+        const partitions = (t.partitions ?? []).filter(() => listed[i++]);
+        if (partitions.length > 0) kept.push({ ...t, partitions });
+      }
+      return { errorCode: ErrorCode.NONE, sessionId: session.id, responses: kept };
+    }
+  }
+}
+
+/** Each planned partition with what its answer says (responses are aligned with the plan). */
+function forEachAnswered(plan: readonly PlannedTopic[], responses: readonly TopicAnswer[], fn: (p: PlannedPartition, a: PartitionAnswer) => void): void {
+  plan.forEach((t, ti) => {
+    const datas = responses[ti]?.partitions ?? [];
+    t.partitions.forEach((p, pi) => {
+      const d = datas[pi]!;
+      fn(p, {
+        errorCode: d.errorCode ?? ErrorCode.NONE,
+        highWatermark: Number(d.highWatermark ?? -1n),
+        lastStableOffset: Number(d.lastStableOffset ?? -1n),
+        logStartOffset: Number(d.logStartOffset ?? -1n),
+        recordBytes: recordsBytes(d.records),
+      });
+    });
+  });
+}
+
+function recordsBytes(records: Records | null | undefined): number {
+  if (records == null) return 0;
+  if (Buffer.isBuffer(records)) return records.length;
+  let n = 0;
+  for (const b of records) n += b.length;
+  return n;
 }
 
 interface ReadOutcome {
