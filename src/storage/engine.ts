@@ -63,6 +63,19 @@ export interface CommittedOffset {
   leaderEpoch: number;
   metadata: string | null;
   commitTimestampMs: number;
+  /**
+   * When the offset expires, set only by an OffsetCommit v2–4 with an explicit `retention_time_ms`
+   * (commit time + retention, as Kafka); absent: `offsets.retention.minutes` governs. Engines keep it
+   * as they keep the other fields (an older store without it reads as absent).
+   */
+  expireTimestampMs?: number;
+}
+
+/** A CommittedOffset with exactly its own fields (no topic/partition an engine keeps beside them). */
+export function copyCommitted(c: CommittedOffset): CommittedOffset {
+  const out: CommittedOffset = { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, commitTimestampMs: c.commitTimestampMs };
+  if (c.expireTimestampMs !== undefined) out.expireTimestampMs = c.expireTimestampMs;
+  return out;
 }
 
 export interface GroupOffsetEntry {

@@ -9,9 +9,10 @@
  *   its assignment). A group error applies to every partition of the request.
  * - Metadata longer than offset.metadata.max.bytes: OFFSET_METADATA_TOO_LARGE for that partition.
  * - A commit refreshes the member's session, as a heartbeat does.
- * - v2–4: retention_time_ms, accepted but not
- *   applied (offsets.retention.minutes governs expiry; Kafka deprecated per-commit retention in
- *   KIP-211 and the storage engine keeps no per-offset expiry); v5 drops it; v6: leader epoch,
+ * - v2–4: retention_time_ms: -1 (the default) leaves expiry to offsets.retention.minutes; any other
+ *   value gives the offsets an expire timestamp of commit time + retention, stored with them by every
+ *   engine and honoured by the retention pass as Kafka does (only once the group's offsets may expire
+ *   at all: Empty, simple, or topics no longer subscribed); v5 drops it (KIP-211); v6: leader epoch,
  *   stored and returned by OffsetFetch; v7: group_instance_id; v8 flexible.
  * - v9 (the first version usable with KIP-848 groups, which we do not have): for classic groups it
  *   is v8, except that a generation ≥ 0 for a group that does not exist is GROUP_ID_NOT_FOUND
@@ -21,6 +22,7 @@
  */
 import { ApiKey, OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';
+import { DEFAULT_RETENTION_TIME_MS } from '../groups/coordinator.js';
 
 export default defineHandler({
   apiKey: ApiKey.OffsetCommit,
@@ -36,6 +38,7 @@ export default defineHandler({
       memberId: req.memberId,
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,
       apiVersion: v,
+      retentionTimeMs: v <= 4 ? Number(req.retentionTimeMs) : DEFAULT_RETENTION_TIME_MS,
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({

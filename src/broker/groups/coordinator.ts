@@ -57,6 +57,9 @@ import { consumerGroupLag, type PartitionLag } from './lag.js';
  */
 export const NEW_MEMBER_JOIN_TIMEOUT_MS = 300_000;
 
+/** OffsetCommit's `retention_time_ms` default: no retention of its own (Kafka's DEFAULT_RETENTION_TIME). */
+export const DEFAULT_RETENTION_TIME_MS = -1;
+
 /**
  * The error a failed storage write is answered with. Kafka maps a failed append to the offsets
  * topic (KAFKA_STORAGE_ERROR on the coordinator's log) to NOT_COORDINATOR, which every client
@@ -122,6 +125,11 @@ export interface CommitArgs {
   memberId: string;
   groupInstanceId: string | null;
   apiVersion: number;
+  /**
+   * OffsetCommit v2–4 `retention_time_ms`: -1 (the default, and every later version) leaves expiry
+   * to `offsets.retention.minutes`; any other value makes the offsets expire that long after the commit.
+   */
+  retentionTimeMs: number;
   topics: { name: string; partitions: CommitPartition[] }[];
 }
 
@@ -756,7 +764,7 @@ export class GroupCoordinator {
     a.topics.forEach((t, ti) =>
       t.partitions.forEach((p, pi) => {
         if (errors[ti]![pi] !== ErrorCode.NONE) return;
-        const committed = this.committedOffset(p, nowMs);
+        const committed = this.committedOffset(p, nowMs, a.retentionTimeMs);
         if (typeof committed === 'number') errors[ti]![pi] = committed;
         else entries.push({ topic: t.name, partition: p.partitionIndex, committed });
       }),
@@ -781,12 +789,20 @@ export class GroupCoordinator {
    * One partition's offset as a commit (OffsetCommit, TxnOffsetCommit) gives it, or the error it is
    * refused with: OFFSET_METADATA_TOO_LARGE past `offset.metadata.max.bytes`, INVALID_REQUEST for an
    * offset storage cannot hold (offsets are numbers, exact below 2^53: a larger one is not real).
+   * A `retentionTimeMs` other than -1 (OffsetCommit v2–4) sets the offset's expire timestamp to the
+   * commit time plus it, as Kafka's OffsetMetadataManager does (a negative one expires at once).
    */
-  committedOffset(p: { committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null }, commitTimestampMs: number): CommittedOffset | number {
+  committedOffset(
+    p: { committedOffset: bigint; committedLeaderEpoch: number; committedMetadata: string | null },
+    commitTimestampMs: number,
+    retentionTimeMs = DEFAULT_RETENTION_TIME_MS,
+  ): CommittedOffset | number {
     if (p.committedMetadata !== null && p.committedMetadata.length > this.config.offsetMetadataMaxBytes) return ErrorCode.OFFSET_METADATA_TOO_LARGE;
     const offset = Number(p.committedOffset);
     if (!Number.isSafeInteger(offset)) return ErrorCode.INVALID_REQUEST;
-    return { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs };
+    const committed: CommittedOffset = { offset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata ?? '', commitTimestampMs };
+    if (retentionTimeMs !== DEFAULT_RETENTION_TIME_MS) committed.expireTimestampMs = commitTimestampMs + retentionTimeMs;
+    return committed;
   }
 
   /**
@@ -1008,7 +1024,9 @@ export class GroupCoordinator {
    * `offsets.retention.minutes` after
    * - the group became Empty (groups that had members: their clock starts when the last one left);
    * - their commit, for groups that never had members (simple groups), and for topics a Stable
-   *   consumer-protocol group no longer subscribes to.
+   *   consumer-protocol group no longer subscribes to;
+   * except that an offset committed with its own retention (OffsetCommit v2–4 `retention_time_ms`)
+   * expires at its expire timestamp instead, in the same cases (Kafka's OffsetExpirationConditionImpl).
    * Resolves with the ids of the groups it deleted.
    */
   async expireOffsets(): Promise<string[]> {
@@ -1027,7 +1045,8 @@ export class GroupCoordinator {
         const expired: GroupOffsetEntry[] = [];
         for (const o of stored) {
           if (group.isSubscribedToTopic(o.topic)) continue;
-          if (nowMs - base(o) >= retentionMs) expired.push({ topic: o.topic, partition: o.partition, committed: null });
+          const expiredNow = o.expireTimestampMs !== undefined ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
+          if (expiredNow) expired.push({ topic: o.topic, partition: o.partition, committed: null });
         }
         if (expired.length > 0) {
           await this.deps.storage.commitOffsets(group.groupId, expired);

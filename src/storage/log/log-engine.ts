@@ -24,7 +24,6 @@ import type {
   AppendBatch,
   AppendResult,
   BrokerMetadata,
-  CommittedOffset,
   GroupOffsetEntry,
   PartitionOffsets,
   ReadResult,
@@ -34,6 +33,7 @@ import type {
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
+import { copyCommitted } from '../engine.js';
 import {
   DELETE_DIR_SUFFIX,
   SNAPSHOT_SUFFIX,
@@ -547,7 +547,7 @@ export class LogEngine implements StorageEngine, Compaction {
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
-    await this.meta.write({ t: 'commit', group: groupId, entries: entries.map((e) => [e.topic, e.partition, e.committed ? pickCommitted(e.committed) : null]) }, this.syncMetadata);
+    await this.meta.write({ t: 'commit', group: groupId, entries: entries.map((e) => [e.topic, e.partition, e.committed ? copyCommitted(e.committed) : null]) }, this.syncMetadata);
   }
 
   fetchOffsets(groupId: string): ReadonlyMap<string, CommittedEntry> {
@@ -581,10 +581,6 @@ export class LogEngine implements StorageEngine, Compaction {
 
 function cloneTopic(t: TopicRecord): TopicRecord {
   return { name: t.name, id: t.id, partitionCount: t.partitionCount, configs: { ...t.configs } };
-}
-
-function pickCommitted(c: CommittedOffset): CommittedOffset {
-  return { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, commitTimestampMs: c.commitTimestampMs };
 }
 
 function storageFailure(what: string, err: unknown): Error {

@@ -23,7 +23,7 @@ import { open, rename, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../protocol/records/crc32c.js';
 import type { CommittedOffset, TopicRecord } from '../engine.js';
-import { offsetKey } from '../engine.js';
+import { copyCommitted, offsetKey } from '../engine.js';
 import { fsyncDir, readAt, removeFile, writeFully, type FaultHooks } from './files.js';
 import { MAX_METADATA_RECORD_BYTES } from '../../base/limits.js';
 
@@ -118,16 +118,12 @@ export class MetadataState {
     for (const topic of this.topics.values()) out.push({ t: 'topic', topic });
     for (const [topic, m] of this.logStarts) for (const [partition, offset] of m) out.push({ t: 'logstart', topic, partition, offset });
     for (const [group, m] of this.offsets) {
-      out.push({ t: 'commit', group, entries: [...m.values()].map((e) => [e.topic, e.partition, pickCommitted(e)]) });
+      out.push({ t: 'commit', group, entries: [...m.values()].map((e) => [e.topic, e.partition, copyCommitted(e)]) });
     }
     for (const [group, v] of this.groups) out.push({ t: 'group', group, value: v.toString('base64') });
     for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
     return out;
   }
-}
-
-function pickCommitted(e: CommittedOffset): CommittedOffset {
-  return { offset: e.offset, leaderEpoch: e.leaderEpoch, metadata: e.metadata, commitTimestampMs: e.commitTimestampMs };
 }
 
 export function encodeRecord(r: MetadataRecord): Buffer {

@@ -34,6 +34,7 @@ import type {
   RetentionPolicy,
   TopicRecord,
 } from '../engine.js';
+import { copyCommitted } from '../engine.js';
 import { MemoryEngine } from '../memory/memory-engine.js';
 import { FORMAT_VERSION, WalFormatError, WalReader, decodePayload, encodeFrame, type WalEntry } from './wal-format.js';
 import { WalWriter } from './wal-writer.js';
@@ -391,7 +392,7 @@ export class WalMemoryEngine extends MemoryEngine {
       entries: [...m.values()].map((c) => ({
         topic: c.topic,
         partition: c.partition,
-        committed: { offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, commitTimestampMs: c.commitTimestampMs },
+        committed: copyCommitted(c),
       })),
     }));
     const groups = [...this.groups];
