@@ -5,7 +5,8 @@
  * is the broker's, not a client library's. Prints a table and writes bench/results/<date>.json.
  *
  * Workloads: produce 1 KiB records (acks=1, batches of 100) from 4 pipelining connections; then fetch
- * everything back from offset 0. Then start-up times, the storage engines (bench/storage.ts), hooks
+ * everything back from offset 0; fetches of 1,000 idle partitions, sessionless vs an incremental fetch
+ * session (bench/fetch-sessions.ts). Then start-up times, the storage engines (bench/storage.ts), hooks
  * (bench/hooks.ts), the client (bench/client.ts, unless --no-client) and the side-by-side comparison
  * with Apache Kafka (bench/compare.ts, unless --no-kafka).
  */
@@ -28,6 +29,7 @@ import { runStorageBench, formatStorageTable } from './storage.js';
 import { runHooksBench, formatHooksTable } from './hooks.js';
 import { runProducerStateBench, formatProducerStateTable } from './producer-state.js';
 import { writeChart } from './chart.js';
+import { runFetchSessionBench, formatFetchSessionTable, type FetchSessionRow } from './fetch-sessions.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -188,6 +190,7 @@ function row(workload: string, records: number, seconds: number): Row {
 async function main(): Promise<void> {
   const { child, port } = await startChildBroker();
   const rows: Row[] = [];
+  let fetchSessions: FetchSessionRow[];
   try {
     const client = await RawClient.connect(port);
     const topic = 'bench';
@@ -199,6 +202,7 @@ async function main(): Promise<void> {
     client.close();
     rows.push(await withBrokerCpu(child, () => produceLoad(port, topic, partitions)));
     rows.push(await withBrokerCpu(child, () => consumeAll(port, topic, partitions)));
+    fetchSessions = await runFetchSessionBench({ port, quick, brokerCpuSeconds: () => brokerCpuSeconds(child) });
   } finally {
     child.kill('SIGTERM');
   }
@@ -206,6 +210,8 @@ async function main(): Promise<void> {
   if (brokerOnly) {
     console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}, broker only) on ${machine}`);
     printRows(rows);
+    console.log('');
+    console.log(formatFetchSessionTable(fetchSessions));
     return;
   }
   const runs = quick ? 3 : 7;
@@ -215,6 +221,8 @@ async function main(): Promise<void> {
   ];
   console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
   printRows(rows);
+  console.log('');
+  console.log(formatFetchSessionTable(fetchSessions));
   console.log('');
   console.log(`| start-up (median of ${runs}) | ms |`);
   console.log('|---|---:|');
@@ -259,7 +267,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, fetchSessions, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 
