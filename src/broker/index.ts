@@ -1,8 +1,9 @@
 /**
  * Embedding: `const broker = await startBroker({ port: 0 })` starts a broker in this process and
  * returns its bootstrap address. Without options it runs on the in-memory engine and 127.0.0.1:9092
- * (`storage: { type: 'log', path }` for the durable segment log). `hooks: [...]` takes hook objects
- * and hook specs (docs/hooks.md), run in that order.
+ * (`storage: { type: 'log', path }` for the durable segment log), and with
+ * `group.initial.rebalance.delay.ms` 0 (EMBEDDED_DEFAULTS). `hooks: [...]` takes hook objects and hook
+ * specs (docs/hooks.md), run in that order.
  */
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
@@ -20,6 +21,14 @@ export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage'
   topicDefaults?: Partial<BrokerConfig['topicDefaults']>;
   logger?: Logger;
 }
+
+/**
+ * Where embedded brokers differ from `rafka start` besides storage: they serve tests and tools that
+ * start a broker per run, so a consumer group forms at once — `group.initial.rebalance.delay.ms` is 0,
+ * as the Testcontainers Kafka module sets it, instead of Kafka's 3 s that every group's first join
+ * would wait (ten kafkajs group tests took 30 s with it, under one without). Given options win.
+ */
+export const EMBEDDED_DEFAULTS: Readonly<Partial<BrokerConfig>> = Object.freeze({ groupInitialRebalanceDelayMs: 0 });
 
 export interface RunningBroker {
   /** `host:port` for clients' bootstrap.servers. */
@@ -46,6 +55,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const storageConfig: StorageConfig = isEngine(storage) ? { ...EMBEDDED_STORAGE, type: storage.kind as StorageConfig['type'] } : { ...EMBEDDED_STORAGE, ...stripUndefined(storage ?? {}) };
   const config: BrokerConfig = {
     ...DEFAULT_CONFIG,
+    ...EMBEDDED_DEFAULTS,
     ...stripUndefined(rest),
     storage: storageConfig,
     topicDefaults: { ...DEFAULT_CONFIG.topicDefaults, ...(stripUndefined(topicDefaults ?? {}) as Record<string, string>) },
