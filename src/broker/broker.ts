@@ -67,6 +67,8 @@ export class Broker {
   private producerIdLimit = 0;
   private boundPort = 0;
   private closing: Promise<void> | null = null;
+  /** unref() was called: the listener and every connection leave the process free to exit. */
+  private unrefd = false;
 
   constructor(
     readonly config: BrokerConfig,
@@ -165,7 +167,18 @@ export class Broker {
     }
     if (!admitted && !this.connectionLimits.admit(socket)) return;
     if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, true));
+    if (this.unrefd) socket.unref();
     this.connections.add(new Connection(socket, this));
+  }
+
+  /**
+   * Let the process exit while the broker runs (rafka/testing's node:test setup: a test process ends
+   * when its tests are done). Its timers are unref'd already; this does the listener and connections.
+   */
+  unref(): void {
+    this.unrefd = true;
+    this.server?.unref();
+    for (const c of this.connections) c.unref();
   }
 
   connectionClosed(c: Connection): void {
@@ -198,6 +211,23 @@ export class Broker {
       await this.storage.setNextProducerId(this.producerIdLimit);
     }
     return this.nextProducerId++;
+  }
+
+  /**
+   * Back to an empty broker, for the next test (rafka/testing, docs/testing.md): every topic with its
+   * data, every group and committed offset, every transactional id and all producer state are
+   * dropped. Topics go without asking onTopicDelete hooks (a reset is not a client's deletion).
+   * Connections stay open; a client kept across a reset finds its topics gone
+   * (UNKNOWN_TOPIC_OR_PARTITION, or auto-created afresh) and its groups empty.
+   * Producer ids are never handed out twice, across resets too.
+   */
+  async reset(): Promise<void> {
+    if (this.closing) return;
+    await this.transactions.reset();
+    await this.groups.reset();
+    const dropped = await this.topics.deleteAll();
+    this.producers.reset();
+    for (const t of dropped) for (let p = 0; p < t.partitionCount; p++) this.waiters.notify(t.name, p);
   }
 
   /**

@@ -116,6 +116,11 @@ export class Connection implements ConnectionInfo {
     this.onClosed();
   }
 
+  /** Let the process exit while this connection is open (Broker.unref). */
+  unref(): void {
+    this.socket.unref();
+  }
+
   /** Stop reading new requests; resolve once the ones already read are answered (graceful shutdown). */
   drainAndEnd(): Promise<void> {
     this.readPaused = true;

@@ -37,6 +37,8 @@ export interface RunningBroker {
   readonly port: number;
   readonly clusterId: string;
   readonly broker: Broker;
+  /** Drop every topic, group, transaction and producer state (Broker.reset). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,6 +82,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     port: broker.port,
     clusterId: broker.clusterId,
     broker,
+    reset: () => broker.reset(),
     close: () => broker.close(),
   };
 }

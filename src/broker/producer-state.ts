@@ -451,6 +451,17 @@ export class ProducerStateManager {
     }
   }
 
+  /**
+   * Forget every producer and transaction of every partition (broker.reset(), once topics are gone).
+   * Appends under way keep their bookkeeping (`running`, `appending`): they finish on their own.
+   */
+  reset(): void {
+    this.entries.clear();
+    this.byPartition.clear();
+    this.ongoing.clear();
+    this.aborted.clear();
+  }
+
   get size(): number {
     return this.entries.size;
   }

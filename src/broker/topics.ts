@@ -163,6 +163,16 @@ export class TopicManager {
     return topic;
   }
 
+  /** Delete every topic without asking the onTopicDelete hooks (broker.reset(), between tests). */
+  async deleteAll(): Promise<Topic[]> {
+    const all = this.list();
+    for (const t of all) {
+      this.unindex(t);
+      await this.storage.deleteTopic(t.name);
+    }
+    return all;
+  }
+
   async setPartitionCount(name: string, count: number): Promise<Topic> {
     const topic = this.require(name);
     const updated: Topic = { ...topic, partitionCount: count };

@@ -926,6 +926,36 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: result(topics.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({ partitionIndex })) })), errors) };
   }
 
+  // ---- test isolation ------------------------------------------------------------------------
+
+  /**
+   * Drop every group and committed offset (`broker.reset()`, between tests). Members still waiting
+   * in JoinGroup or SyncGroup are answered UNKNOWN_MEMBER_ID, as when their group is gone, so a
+   * client still running rejoins a fresh group.
+   */
+  async reset(): Promise<void> {
+    if (this.phase !== 'active') return;
+    await this.flush();
+    const retention = this.timer.has('offsets-retention');
+    this.timer.cancelAll();
+    const groups = [...this.groups.values()];
+    this.groups.clear();
+    for (const g of groups) {
+      for (const m of [...g.members.values()]) {
+        g.completeJoin(m, joinError(ErrorCode.UNKNOWN_MEMBER_ID, ''));
+        m.completeSync(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
+      }
+      g.transitionTo('Dead');
+    }
+    const storage = this.deps.storage;
+    const ids = new Set([...storage.listOffsetGroups(), ...storage.groupMetadata().keys()]);
+    for (const groupId of ids) {
+      await storage.deleteGroupOffsets(groupId);
+      await storage.putGroupMetadata(groupId, null);
+    }
+    if (retention) this.scheduleRetention();
+  }
+
   // ---- admin views -------------------------------------------------------------------------------
 
   /** ListGroups: every group, filtered by state (case-insensitive, v4+) and type (v5+). */

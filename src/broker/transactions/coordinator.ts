@@ -563,6 +563,19 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     return this.txns.get(transactionalId);
   }
 
+  /**
+   * Forget every transactional id and its transaction (broker.reset(), between tests), once the
+   * writes and marker rounds under way have settled; their stored state is deleted too.
+   */
+  async reset(): Promise<void> {
+    if (!this.isActive) return;
+    await this.settle();
+    const ids = new Set([...this.txns.keys(), ...this.deps.storage.transactionStates().keys()]);
+    this.txns.clear();
+    this.byProducerId.clear();
+    for (const id of ids) await this.deps.storage.putTransactionState(id, null);
+  }
+
   /** Marker rounds, fences and writes still in flight (tests: wait for them). */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
