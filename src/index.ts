@@ -38,3 +38,6 @@ export type {
   RebalanceEvent,
   CommitEvent,
 } from './hooks/index.js';
+// Fault injection (docs/testing.md): `broker.faults.inject({ api: 'Produce', errorCode: 'NOT_LEADER_OR_FOLLOWER', times: 2 })`.
+export { FaultInjector, FaultSpecError, GROUP_COORDINATOR_APIS } from './broker/faults.js';
+export type { FaultSpec, FaultRecord, FaultKind, InjectedFault } from './broker/faults.js';

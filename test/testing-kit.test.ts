@@ -83,7 +83,7 @@ describe('a test broker', { timeout: 60_000 }, () => {
     await assert.rejects(waitFor(() => { throw new Error('still broken'); }, { timeoutMs: 30 }), /still broken/);
   });
 
-  it('reset() drops topics with their data, groups with their offsets, transactions and producer state', async () => {
+  it('reset() drops topics with their data, groups with their offsets, transactions and producer state, and faults', async () => {
     const topic = uniqueName('before-reset');
     const groupId = uniqueName('before-reset-group');
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: uniqueName('txn') });
@@ -99,6 +99,7 @@ describe('a test broker', { timeout: 60_000 }, () => {
     await consumer.run({ eachMessage: async () => void got++ });
     await waitFor(() => got === 1);
     await consumer.disconnect();
+    b.faults.inject({ api: 'Metadata', delayMs: 1, times: 'always' });
     assert.ok(b.broker.topics.list().length > 0 && b.broker.producers.size > 0 && b.broker.transactions.list([], []).length > 0);
     assert.ok(b.broker.groups.group(groupId) !== undefined);
 
@@ -111,6 +112,8 @@ describe('a test broker', { timeout: 60_000 }, () => {
     assert.deepEqual(b.broker.storage.listOffsetGroups(), []);
     assert.deepEqual(b.broker.transactions.list([], []), []);
     assert.equal(b.broker.producers.size, 0);
+    assert.equal(b.faults.active, false);
+    assert.deepEqual(b.faults.history, []);
     // The same names work again, from scratch.
     await b.createTopics([topic]);
     assert.deepEqual(await b.consumeAll(topic), []);

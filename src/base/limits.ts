@@ -89,3 +89,12 @@ export const REQUEST_DECOMPRESSED_BYTES_MAX = 256 * 1024 * 1024;
  * would be larger is refused (see connection.ts) instead of being built in full.
  */
 export const RESPONSE_MAX_BYTES = 32 * 1024 * 1024;
+
+// ---- Fault injection (src/broker/faults.ts): a test's rules and what it can read back.
+
+/** Fault rules installed at once, at most (inject refuses more). */
+export const FAULT_RULES_MAX = 1_000;
+/** Fired faults `broker.faults.history` keeps; the oldest are dropped past it (the counts stay exact). */
+export const FAULT_HISTORY_MAX = 10_000;
+/** The longest delay one fault adds to a request (a minute more than any client's request timeout default). */
+export const FAULT_DELAY_MAX_MS = 5 * 60_000;

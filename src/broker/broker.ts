@@ -23,6 +23,7 @@ import { EngineFaults } from './engine-faults.js';
 import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transactions.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
 import { PartitionTxnMarkers, lastStableOffset } from './txn-log.js';
+import { FaultInjector, FaultSpecError } from './faults.js';
 
 export class Broker {
   readonly topics: TopicManager;
@@ -58,6 +59,8 @@ export class Broker {
   readonly maintenance: LogMaintenance;
   /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
   readonly engineFaults: EngineFaults;
+  /** Injected faults: rules that answer requests as a cluster in trouble would (faults.ts, docs/testing.md). */
+  readonly faults: FaultInjector;
   /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
   hooks: HookStages = NO_HOOKS;
   clusterId = '';
@@ -95,6 +98,19 @@ export class Broker {
       applyTxnOffsets: (groupId, offsets) => this.groups.applyTransactionalOffsets(groupId, offsets),
     });
     this.txnVerifier = this.transactions;
+    this.faults = new FaultInjector({
+      log,
+      topicName: (id) => this.topics.getById(id)?.name,
+      forceRebalance: (groupId, reason) => this.groups.forceRebalance(groupId, reason),
+    });
+    // Faults from rafka.yaml / --fault; a bad one stops the start with its place in the list.
+    config.faults.forEach((f, i) => {
+      try {
+        this.faults.inject(f);
+      } catch (err) {
+        throw new FaultSpecError(`faults[${i}]: ${(err as Error).message}`);
+      }
+    });
     this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, Date.now, {
       lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
       abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
@@ -216,13 +232,14 @@ export class Broker {
   /**
    * Back to an empty broker, for the next test (rafka/testing, docs/testing.md): every topic with its
    * data, every group and committed offset, every transactional id and all producer state are
-   * dropped. Topics go without asking onTopicDelete hooks (a reset is not a client's deletion).
-   * Connections stay open; a client kept across a reset finds its topics gone
-   * (UNKNOWN_TOPIC_OR_PARTITION, or auto-created afresh) and its groups empty.
+   * dropped, and fault rules and their history cleared. Topics go without asking onTopicDelete hooks
+   * (a reset is not a client's deletion). Connections stay open; a client kept across a reset finds
+   * its topics gone (UNKNOWN_TOPIC_OR_PARTITION, or auto-created afresh) and its groups empty.
    * Producer ids are never handed out twice, across resets too.
    */
   async reset(): Promise<void> {
     if (this.closing) return;
+    this.faults.reset();
     await this.transactions.reset();
     await this.groups.reset();
     const dropped = await this.topics.deleteAll();
@@ -243,6 +260,7 @@ export class Broker {
     const server = this.server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     this.waiters.wakeAll();
+    this.faults.wakeAll(); // injected delays and throttles end now, so connections can drain
     this.responseBudget.open(); // Fetches waiting for room answer now, so connections can drain
     this.groups.shutdown(); // parked JoinGroup/SyncGroup answer now, so connections can drain
     await Promise.all([...this.connections].map((c) => c.drainAndEnd()));

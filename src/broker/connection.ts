@@ -378,8 +378,10 @@ export class Connection implements ConnectionInfo {
     const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
     let body;
     try {
-      // onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone.
-      body = this.broker.hooks.handle === null ? await handler.handle(decoded.request, ctx) : await this.broker.hooks.handle(handler, decoded.request, ctx);
+      // Injected faults (faults.ts) come first, where a network or a cluster in trouble would act;
+      // without a rule installed this is one property read.
+      if (this.broker.faults.active) body = await this.broker.faults.around(handler, decoded.request, ctx, (request) => this.dispatch(handler, request, ctx));
+      else body = await this.dispatch(handler, decoded.request, ctx);
     } catch (err) {
       this.broker.log.error(`${handler.request.name} v${apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
       this.close('internal error');
@@ -387,6 +389,11 @@ export class Connection implements ConnectionInfo {
     }
     if (body === null || this.closed) return null;
     return this.encodeOrClose(handler, ctx, body);
+  }
+
+  /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */
+  private dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): unknown {
+    return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
   }
 
   /**

@@ -3,7 +3,7 @@
  * returns its bootstrap address. Without options it runs on the in-memory engine and 127.0.0.1:9092
  * (`storage: { type: 'log', path }` for the durable segment log), and with
  * `group.initial.rebalance.delay.ms` 0 (EMBEDDED_DEFAULTS). `hooks: [...]` takes hook objects and hook
- * specs (docs/hooks.md), run in that order.
+ * specs (docs/hooks.md), run in that order; `faults: [...]` installs fault rules (docs/testing.md).
  */
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
@@ -13,6 +13,7 @@ import { Broker } from './broker.js';
 import { createLogger, type Logger } from './logger.js';
 import { NO_HOOKS } from '../contracts/stages.js';
 import type { HookEntry } from '../hooks/types.js';
+import type { FaultInjector } from './faults.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
@@ -37,7 +38,9 @@ export interface RunningBroker {
   readonly port: number;
   readonly clusterId: string;
   readonly broker: Broker;
-  /** Drop every topic, group, transaction and producer state (Broker.reset). */
+  /** Injected faults (docs/testing.md): `faults.inject({ api: 'Produce', errorCode: 'NOT_LEADER_OR_FOLLOWER', times: 2 })`. */
+  readonly faults: FaultInjector;
+  /** Drop every topic, group, transaction and producer state, and the faults (Broker.reset). */
   reset(): Promise<void>;
   close(): Promise<void>;
 }
@@ -82,6 +85,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     port: broker.port,
     clusterId: broker.clusterId,
     broker,
+    faults: broker.faults,
     reset: () => broker.reset(),
     close: () => broker.close(),
   };

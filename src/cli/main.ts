@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, parseSettingText, setOverride, type ConfigOverrides } from '../config/load.js';
 import { CONFIG_FILE_ENV, SETTINGS } from '../config/schema.js';
 import type { BrokerConfig } from '../config/types.js';
+import { parseFaultFlag, type FaultSpec } from '../config/fault-entry.js';
 
 /** The part of `RunningBroker` (src/broker/index.ts) the CLI uses; lets tests inject a fake. */
 interface RunningBrokerLike {
@@ -49,6 +50,7 @@ const FLAG_OPTIONS = {
   'advertised-port': { type: 'string' },
   'node-id': { type: 'string' },
   'log-level': { type: 'string' },
+  fault: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -70,6 +72,8 @@ Options of start:
   --advertised-port PORT    port clients are told to connect to
   --node-id N               broker id (default 1)
   --log-level LEVEL         error | warn | info | debug (default info)
+  --fault SPEC              inject a fault, for testing clients (repeatable; docs/testing.md), e.g.
+                            api=Produce,errorCode=NOT_LEADER_OR_FOLLOWER,times=2
   -h, --help                show this help
   -v, --version             print the version
 
@@ -121,6 +125,7 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   let flags: ConfigOverrides;
   try {
     flags = flagOverrides(values as Record<string, string | boolean | undefined>);
+    if (values.fault !== undefined) flags.faults = values.fault.map(faultFlag);
   } catch (e) {
     if (e instanceof UsageError) return usageError(e.message);
     throw e;
@@ -154,6 +159,13 @@ function flagOverrides(values: Record<string, string | boolean | undefined>): Co
     setOverride(flags, s, parsed.value);
   }
   return flags;
+}
+
+/** One `--fault key=value,…` (fault-entry.ts); a malformed one is a usage error. */
+function faultFlag(text: string): FaultSpec {
+  const parsed = parseFaultFlag(text);
+  if ('problem' in parsed) throw new UsageError(`invalid value for --fault: ${parsed.problem}`);
+  return parsed.spec;
 }
 
 function describeParseError(e: unknown): string {

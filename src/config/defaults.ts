@@ -61,6 +61,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   transactionRemoveExpiredTransactionCleanupIntervalMs: 3600000,
   hookTimeoutMs: 1000,
   hooks: [],
+  faults: [],
   topicDefaults: {
     ...kafkaTopicConfigDefaults(),
     'max.message.bytes': String(MESSAGE_MAX_BYTES),

@@ -26,6 +26,7 @@ import {
   TOPIC_DEFAULTS_ENV_PREFIX,
   TOPIC_DEFAULTS_KEY,
   HOOKS_KEY,
+  FAULTS_KEY,
   describeValue,
   displayPath,
   isStorageField,
@@ -36,6 +37,7 @@ import {
 } from './schema.js';
 import { TOPIC_CONFIGS, validateTopicConfig } from './topic-configs.js';
 import type { BrokerConfig, StorageConfig } from './types.js';
+import type { FaultSpec } from './fault-entry.js';
 
 // yaml is loaded only when there is a file to read, so a start without one does not pay the ~20 ms
 // it takes to load.
@@ -121,6 +123,8 @@ export function resolveConfig(...layers: ConfigOverrides[]): BrokerConfig {
         }
       } else if (k === 'topicDefaults') {
         Object.assign(cfg.topicDefaults, v);
+      } else if (k === 'faults') {
+        cfg.faults = [...cfg.faults, ...(v as FaultSpec[])]; // --fault adds to the file's rules
       } else {
         (cfg as unknown as Record<string, unknown>)[k] = v;
       }
@@ -231,6 +235,8 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
     const baseDir = dirname(resolve(file));
     out.hooks = hooks.map((h: Record<string, unknown>) => ({ ...h, baseDir }));
   }
+  const faults = obj[FAULTS_KEY];
+  if (Array.isArray(faults)) out.faults = faults as FaultSpec[];
   return out;
 }
 
@@ -450,7 +456,7 @@ function toFileShape(o: ConfigOverrides): Record<string, unknown> {
 export function checkOverrides(flags: ConfigOverrides): ConfigOverrides {
   const issues: ConfigIssue[] = [];
   const label = (s: Setting | undefined, fallback: string) => (s?.flag ? `--${s.flag}` : fallback);
-  const known = new Set<string>([...SETTINGS.map((s) => s.field as string), 'storage', 'topicDefaults']);
+  const known = new Set<string>([...SETTINGS.map((s) => s.field as string), 'storage', 'topicDefaults', 'faults']);
   for (const k of Object.keys(flags)) {
     if (!known.has(k) && (flags as Record<string, unknown>)[k] !== undefined) {
       issues.push({ source: 'flags', path: k, flag: k, problem: 'unknown setting', text: `${k}: unknown setting` });
@@ -476,6 +482,7 @@ export function checkOverrides(flags: ConfigOverrides): ConfigOverrides {
     if (v !== undefined) setOverride(out, s, v);
   }
   if (Object.keys(topicDefaults).length > 0) out.topicDefaults = topicDefaults;
+  if (flags.faults !== undefined) out.faults = flags.faults;
   return out;
 }
 

@@ -25,6 +25,7 @@ import type { ErrorObject } from 'ajv';
 import { validate as generatedValidator } from './file-shape-validator.js';
 import { TOPIC_CONFIGS } from './topic-configs.js';
 import { BUILTIN_HOOK_NAMES } from './hook-entry.js';
+import { FAULT_DROP_POINTS, FAULT_ENTRY_KEYS } from './fault-entry.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
 
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
@@ -243,6 +244,8 @@ export const TOPIC_DEFAULTS_ENV_PREFIX = 'RAFKA_TOPIC_DEFAULTS_';
 export const HOOKS_KEY = 'hooks';
 /** Keys of one `hooks:` entry. */
 export const HOOK_ENTRY_KEYS = ['builtin', 'module', 'export', 'options', 'topics', 'apis', 'name'] as const;
+/** The list of fault rules (docs/testing.md); not a scalar setting, so not in SETTINGS. */
+export const FAULTS_KEY = 'faults';
 /** Environment variable naming the config file. */
 export const CONFIG_FILE_ENV = 'RAFKA_CONFIG';
 
@@ -306,6 +309,30 @@ function buildSchema(): JsonSchema {
         options: {},
         topics: { type: ['string', 'array'], minLength: 1, items: name },
         apis: { type: 'array', items: { type: ['string', 'integer'] } },
+      },
+    },
+  };
+  // A fault's API and error names are checked by the broker when it installs the rule (src/broker/faults.ts).
+  const apiName = { type: ['string', 'integer'], minLength: 1, minimum: 0 };
+  const ms = { type: 'integer', minimum: 0, maximum: INT32_MAX };
+  root.properties[FAULTS_KEY] = {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        api: { type: ['string', 'integer', 'array'], minLength: 1, minimum: 0, items: apiName },
+        topic: name,
+        partition: { type: 'integer', minimum: 0, maximum: INT32_MAX },
+        group: name,
+        clientId: { type: 'string' },
+        times: { type: ['integer', 'string'], minimum: 1, minLength: 1 },
+        errorCode: { type: ['string', 'integer'], minLength: 1, minimum: 1 },
+        delayMs: ms,
+        drop: { enum: [...FAULT_DROP_POINTS] },
+        throttleMs: ms,
+        partialFetch: { type: 'boolean' },
+        rebalance: { type: 'boolean' },
       },
     },
   };
@@ -409,6 +436,7 @@ function knownKeysAt(path: string[]): string[] {
   if (path.length === 1 && path[0] === 'storage') return [...SETTINGS.filter((s) => s.path[0] === 'storage').map((s) => s.path[1]!), STORAGE_TYPE_ALIAS];
   if (path.length === 1 && path[0] === TOPIC_DEFAULTS_KEY) return [...TOPIC_CONFIGS.keys()];
   if (path.length === 2 && path[0] === HOOKS_KEY) return [...HOOK_ENTRY_KEYS];
+  if (path.length === 2 && path[0] === FAULTS_KEY) return [...FAULT_ENTRY_KEYS];
   return [];
 }
 

@@ -4,6 +4,7 @@
  * Kafka's where Kafka has the setting (`socket.request.max.bytes` becomes `socketRequestMaxBytes`).
  */
 import type { HookConfigEntry } from './hook-entry.js';
+import type { FaultSpec } from './fault-entry.js';
 
 export type StorageType = 'memory' | 'log' | 'rocksdb';
 
@@ -118,6 +119,8 @@ export interface BrokerConfig {
   hookTimeoutMs: number;
   /** `hooks:`: hooks on the request path, in the order they run (docs/hooks.md). */
   hooks: readonly HookConfigEntry[];
+  /** `faults:`: fault rules installed at start (docs/testing.md); for tests of clients, never production. */
+  faults: readonly FaultSpec[];
   /** Kafka `log.retention.ms` etc. as topic defaults. */
   topicDefaults: TopicDefaults;
   /** Log level for the broker's own log lines. */

@@ -21,6 +21,8 @@ import { Consumer } from '../client/consumer.js';
 import type { ConsumerMessage } from '../client/records.js';
 
 export type { ConsumerMessage };
+export type { FaultSpec, FaultRecord, InjectedFault, FaultKind } from '../broker/faults.js';
+export { FaultSpecError, GROUP_COORDINATOR_APIS } from '../broker/faults.js';
 
 /**
  * What a test broker starts with, besides what `startBroker()` already does for embedding (memory
@@ -54,7 +56,7 @@ export interface GroupLag {
   readonly partitions: readonly { topic: string; partition: number; committed: number; highWatermark: number; lag: number }[];
 }
 
-/** A test broker: the RunningBroker (with `reset()`) and the helpers bound to it. */
+/** A test broker: the RunningBroker (with `faults` and `reset()`) and the helpers bound to it. */
 export interface TestBroker extends RunningBroker {
   createTopics(topics: readonly (string | NewTestTopic)[]): Promise<void>;
   consumeAll(topic: string, options?: ConsumeAllOptions): Promise<ConsumerMessage[]>;

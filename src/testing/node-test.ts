@@ -4,7 +4,7 @@
  * KAFKA_BOOTSTRAP before any test file loads. The broker does not keep the process alive (the
  * process ends when its tests are done, as without it), and test files reach it as
  * `import { broker } from 'rafka/testing/node-test'` (the same module instance), e.g. for
- * `beforeEach(() => broker.reset())`.
+ * `beforeEach(() => broker.reset())` or `broker.faults.inject(…)`.
  */
 import { BOOTSTRAP_ENV, startTestBroker, type TestBroker } from './index.js';
 

@@ -926,7 +926,20 @@ export class GroupCoordinator {
     return { errorCode: ErrorCode.NONE, topics: result(topics.map((t) => ({ name: t.name, partitions: t.partitions.map((partitionIndex) => ({ partitionIndex })) })), errors) };
   }
 
-  // ---- test isolation ------------------------------------------------------------------------
+  // ---- fault injection and test isolation -------------------------------------------------------
+
+  /**
+   * Start a rebalance of a group with members now, as a member joining would (fault injection,
+   * src/broker/faults.ts): members learn it from their next heartbeat (REBALANCE_IN_PROGRESS) and
+   * rejoin. False when the group has no members or is rebalancing already.
+   */
+  forceRebalance(groupId: string, reason: string): boolean {
+    const group = this.groups.get(groupId);
+    if (this.phase !== 'active' || group === undefined || group.members.size === 0) return false;
+    if (group.is('PreparingRebalance') || !group.canRebalance()) return false;
+    this.prepareRebalance(group, reason);
+    return true;
+  }
 
   /**
    * Drop every group and committed offset (`broker.reset()`, between tests). Members still waiting
