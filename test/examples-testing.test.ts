@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runNodeTest } from './helpers/node-test-run.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,17 +14,8 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 test('examples/testing/node-test: its tests pass under --import rafka/testing/node-test', { timeout: 60_000 }, async () => {
   const env = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
   delete env.KAFKA_BOOTSTRAP;
-  const child = spawn(process.execPath, ['--test', '--test-reporter=tap', '--import', 'rafka/testing/node-test', join('examples', 'testing', 'node-test', 'orders.test.mjs')], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const { code, out } = await runNodeTest(['--import', 'rafka/testing/node-test', join('examples', 'testing', 'node-test', 'orders.test.mjs')], { cwd: ROOT, env });
   assert.equal(code, 0, out);
   assert.match(out, /^# pass 3$/m, out);
 });

@@ -8,7 +8,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
@@ -27,6 +26,7 @@ import * as vitestSetup from '../src/testing/vitest.js';
 import jestSetup from '../src/testing/jest-setup.js';
 import jestTeardown from '../src/testing/jest-teardown.js';
 import { Admin } from '../src/client/admin.js';
+import { runNodeTest } from './helpers/node-test-run.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -126,15 +126,10 @@ describe('a test broker', { timeout: 60_000 }, () => {
 describe('global setups', { timeout: 60_000 }, () => {
   it('node:test: --import rafka/testing/node-test gives each test file a broker in KAFKA_BOOTSTRAP, and the process ends when its tests do', async () => {
     const env = { ...process.env };
-    delete env.NODE_TEST_CONTEXT;
     delete env.KAFKA_BOOTSTRAP;
     const setup = join(ROOT, 'dist', 'src', 'testing', 'node-test.js');
     const file = join(HERE, 'fixtures', 'testing', 'node-test-setup.js');
-    const child = spawn(process.execPath, ['--import', setup, '--test', '--test-reporter=tap', file], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, out } = await runNodeTest(['--import', setup, file], { env });
     assert.equal(code, 0, out);
     assert.match(out, /^# pass 2$/m, out);
   });
