@@ -178,6 +178,12 @@ describe('fault injection with kafkajs', { timeout: 120_000 }, () => {
       const second = await produce(1);
       assert.ok(Date.now() - started >= 250, 'the next request on the connection waits out the mute');
       assert.equal(second.throttleTimeMs, 0);
+      // A connection closed while muted takes its mute with it: nothing is left to check per request.
+      b.faults.inject({ api: 'Produce', throttleMs: 300 });
+      await produce(2);
+      assert.equal(b.faults.active, true, 'muted');
+      raw.close();
+      await waitFor(() => !b.faults.active, { message: 'the mute went with the connection' });
     } finally {
       raw.close();
     }

@@ -199,6 +199,7 @@ export class Broker {
 
   connectionClosed(c: Connection): void {
     this.connections.delete(c);
+    if (this.faults.active) this.faults.connectionClosed(c);
   }
 
   get connectionCount(): number {

@@ -180,6 +180,11 @@ export class FaultInjector {
     this.seq = 0;
   }
 
+  /** A connection closed: a mute it still had goes with it. */
+  connectionClosed(connection: ConnectionInfo): void {
+    if (this.muted.delete(connection)) this.active = this.rules.length > 0 || this.muted.size > 0;
+  }
+
   /** Shutdown: delays and throttles under way end now, so connections drain. */
   wakeAll(): void {
     for (const wake of [...this.sleepers]) wake();
