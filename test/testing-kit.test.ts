@@ -27,6 +27,8 @@ import jestSetup from '../src/testing/jest-setup.js';
 import jestTeardown from '../src/testing/jest-teardown.js';
 import { Admin } from '../src/client/admin.js';
 import { runNodeTest } from './helpers/node-test-run.js';
+import { RawClient } from './helpers/raw-client.js';
+import { ApiKey, FetchRequest, FetchResponse } from '../src/protocol/messages/index.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..', '..');
@@ -83,7 +85,7 @@ describe('a test broker', { timeout: 60_000 }, () => {
     await assert.rejects(waitFor(() => { throw new Error('still broken'); }, { timeoutMs: 30 }), /still broken/);
   });
 
-  it('reset() drops topics with their data, groups with their offsets, transactions and producer state, and faults', async () => {
+  it('reset() drops topics with their data, groups with their offsets, transactions, producer state, fetch sessions and faults', async () => {
     const topic = uniqueName('before-reset');
     const groupId = uniqueName('before-reset-group');
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, transactionalId: uniqueName('txn') });
@@ -100,6 +102,17 @@ describe('a test broker', { timeout: 60_000 }, () => {
     await waitFor(() => got === 1);
     await consumer.disconnect();
     b.faults.inject({ api: 'Metadata', delayMs: 1, times: 'always' });
+    // A fetch session (KIP-227), as the Java client opens one.
+    const raw = await RawClient.connect(b.port);
+    try {
+      const full = await raw.request(ApiKey.Fetch, 12, FetchRequest, FetchResponse, {
+        maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, sessionId: 0, sessionEpoch: 0,
+        topics: [{ topic, partitions: [{ partition: 0, fetchOffset: 0n, partitionMaxBytes: 1 << 20 }] }],
+      });
+      assert.ok(full.sessionId > 0 && b.broker.fetchSessions.stats().sessions === 1);
+    } finally {
+      raw.close();
+    }
     assert.ok(b.broker.topics.list().length > 0 && b.broker.producers.size > 0 && b.broker.transactions.list([], []).length > 0);
     assert.ok(b.broker.groups.group(groupId) !== undefined);
 
@@ -112,6 +125,7 @@ describe('a test broker', { timeout: 60_000 }, () => {
     assert.deepEqual(b.broker.storage.listOffsetGroups(), []);
     assert.deepEqual(b.broker.transactions.list([], []), []);
     assert.equal(b.broker.producers.size, 0);
+    assert.equal(b.broker.fetchSessions.stats().sessions, 0);
     assert.equal(b.faults.active, false);
     assert.deepEqual(b.faults.history, []);
     // The same names work again, from scratch.

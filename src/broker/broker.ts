@@ -232,10 +232,11 @@ export class Broker {
 
   /**
    * Back to an empty broker, for the next test (rafka/testing, docs/testing.md): every topic with its
-   * data, every group and committed offset, every transactional id and all producer state are
-   * dropped, and fault rules and their history cleared. Topics go without asking onTopicDelete hooks
-   * (a reset is not a client's deletion). Connections stay open; a client kept across a reset finds
-   * its topics gone (UNKNOWN_TOPIC_OR_PARTITION, or auto-created afresh) and its groups empty.
+   * data, every group and committed offset, every transactional id, all producer state and every
+   * fetch session are dropped, and fault rules and their history cleared. Topics go without asking
+   * onTopicDelete hooks (a reset is not a client's deletion). Connections stay open; a client kept
+   * across a reset finds its topics gone (UNKNOWN_TOPIC_OR_PARTITION, or auto-created afresh), its
+   * groups empty and its fetch session unknown (it falls back to a full fetch).
    * Producer ids are never handed out twice, across resets too.
    */
   async reset(): Promise<void> {
@@ -245,6 +246,8 @@ export class Broker {
     await this.groups.reset();
     const dropped = await this.topics.deleteAll();
     this.producers.reset();
+    // Sessions name partitions that are gone: their next incremental fetch is FETCH_SESSION_ID_NOT_FOUND.
+    this.fetchSessions.removeAll();
     for (const t of dropped) for (let p = 0; p < t.partitionCount; p++) this.waiters.notify(t.name, p);
   }
 

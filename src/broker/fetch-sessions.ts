@@ -311,6 +311,11 @@ export class FetchSessionCache {
     return true;
   }
 
+  /** Close every session (broker.reset(), between tests): clients fall back to a full fetch. */
+  removeAll(): void {
+    for (const id of [...this.sessions.keys()]) this.remove(id);
+  }
+
   /** Record a use: the session's last-used time, size and evictability (Kafka's touch). */
   private touch(s: FetchSession, now: number): void {
     s.lastUsedMs = now;
