@@ -6,7 +6,8 @@
 export { Producer } from './producer.js';
 export type { ProducerOptions, ProducerMessage, RecordMetadata, HeaderValue } from './producer.js';
 export { Consumer } from './consumer.js';
-export type { ConsumerOptions, ConsumerMessage } from './consumer.js';
+export type { ConsumerOptions, ConsumerMessage, IsolationLevel } from './consumer.js';
+export type { ConsumerGroupMetadata } from './group.js';
 export { Admin } from './admin.js';
 export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec } from './admin.js';
 export { Connection } from './connection.js';
