@@ -5,6 +5,7 @@
  */
 export { Producer } from './producer.js';
 export type { ProducerOptions, ProducerMessage, RecordMetadata, HeaderValue } from './producer.js';
+export type { TransactionState, TransactionOffset } from './transactions.js';
 export { Consumer } from './consumer.js';
 export type { ConsumerOptions, ConsumerMessage, IsolationLevel } from './consumer.js';
 export type { ConsumerGroupMetadata } from './group.js';
@@ -29,4 +30,8 @@ export {
   RecordTooLargeError,
   ClientClosedError,
   ConfigError,
+  TransactionStateError,
+  AbortableTransactionError,
+  TransactionAbortedError,
+  TransactionTimeoutError,
 } from './errors.js';
