@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { testBroker } from './helpers/broker.js';
+import { readToEnd, values } from './helpers/client-read.js';
 import { TestProxy } from './helpers/proxy.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import type { RunningBroker } from '../src/broker/index.js';
@@ -20,8 +21,6 @@ import {
   Producer,
   TransactionAbortedError,
   TransactionStateError,
-  type ConsumerMessage,
-  type IsolationLevel,
 } from '../src/client/index.js';
 
 async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
@@ -32,27 +31,6 @@ async function until(fn: () => boolean | Promise<boolean>, timeoutMs = 10_000, w
   }
 }
 
-/** Every message of the partitions from offset 0 up to `end` (exclusive) per partition, at `isolation`. */
-async function readAll(bootstrap: string, topic: string, ends: number[], isolation: IsolationLevel): Promise<{ messages: ConsumerMessage[]; positions: number[] }> {
-  const consumer = new Consumer({ bootstrap, isolationLevel: isolation });
-  try {
-    consumer.assign(ends.map((_, partition) => ({ topic, partition, offset: 0 })));
-    const messages: ConsumerMessage[] = [];
-    const positions = () => ends.map((_, partition) => consumer.position({ topic, partition }) ?? -1);
-    const deadline = Date.now() + 10_000;
-    while (positions().some((p, i) => p < ends[i]!)) {
-      if (Date.now() > deadline) throw new Error(`read ${messages.length} messages; positions ${positions().join(',')} short of ${ends.join(',')}`);
-      const m = await consumer.next(50);
-      if (m) messages.push(m);
-    }
-    assert.equal(await consumer.next(100), undefined, 'nothing past the end');
-    return { messages, positions: positions() };
-  } finally {
-    await consumer.close();
-  }
-}
-
-const values = (ms: readonly ConsumerMessage[]) => ms.map((m) => m.value!.toString());
 const isCode = (code: string) => (e: unknown) => e instanceof KafkaProtocolError && e.code === code;
 
 describe('client transactions', () => {
@@ -130,10 +108,10 @@ describe('client transactions', () => {
     await b.broker.transactions.settle();
     // Per partition: records and a marker per transaction (p0: a1 ABORT c1 COMMIT c3 COMMIT).
     const ends = [6, 4];
-    const committed = await readAll(b.bootstrap, 'tx-vis', ends, 'read_committed');
+    const committed = await readToEnd(b.bootstrap, 'tx-vis', ends, 'read_committed');
     assert.deepEqual(values(committed.messages).sort(), ['c1', 'c2', 'c3']);
     assert.deepEqual(committed.positions, ends, 'the position moves past the final markers');
-    const all = await readAll(b.bootstrap, 'tx-vis', ends, 'read_uncommitted');
+    const all = await readToEnd(b.bootstrap, 'tx-vis', ends, 'read_uncommitted');
     assert.deepEqual(values(all.messages.filter((m) => m.partition === 0)), ['a1', 'c1', 'c3']);
     assert.deepEqual(values(all.messages.filter((m) => m.partition === 1)), ['a2', 'c2']);
     assert.deepEqual(all.positions, ends);
@@ -198,8 +176,8 @@ describe('client transactions', () => {
     await p.commitTransaction();
     assert.equal((await later).offset, 2, 'after the ABORT marker; no sequence gap for the dropped records');
     await b.broker.transactions.settle();
-    assert.deepEqual(values((await readAll(b.bootstrap, 'tx-unsent', [4], 'read_uncommitted')).messages), ['sent', 'after']);
-    assert.deepEqual(values((await readAll(b.bootstrap, 'tx-unsent', [4], 'read_committed')).messages), ['after']);
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-unsent', [4], 'read_uncommitted')).messages), ['sent', 'after']);
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-unsent', [4], 'read_committed')).messages), ['after']);
   });
 
   test('read-process-write: the group\'s offsets move only when the transaction commits; a stale generation is refused', async () => {
@@ -267,10 +245,10 @@ describe('client transactions', () => {
       await consumer.close();
     }
     const ends = (await admin.listOffsets('rpw-out')).sort((x, y) => x.partition - y.partition).map((o) => o.offset);
-    const out = values((await readAll(b.bootstrap, 'rpw-out', ends, 'read_committed')).messages);
+    const out = values((await readToEnd(b.bootstrap, 'rpw-out', ends, 'read_committed')).messages);
     assert.deepEqual(out.filter((v) => v.startsWith('out-')).sort(), inputs.map((v) => `out-${v}`).sort(), 'each input once');
     assert.deepEqual(out.filter((v) => !v.startsWith('out-')), ['after-abortable']);
-    assert.equal(values((await readAll(b.bootstrap, 'rpw-out', ends, 'read_uncommitted')).messages).length, 10 + 20 + 2, 'the aborted records are in the log');
+    assert.equal(values((await readToEnd(b.bootstrap, 'rpw-out', ends, 'read_uncommitted')).messages).length, 10 + 20 + 2, 'the aborted records are in the log');
   });
 
   test('a zombie is fenced: a second initTransactions with the same id makes the first producer fail for good', async () => {
@@ -291,7 +269,7 @@ describe('client transactions', () => {
     await fresh.send('tx-zombie', { value: 'fresh' });
     await fresh.commitTransaction();
     await b.broker.transactions.settle();
-    const { messages } = await readAll(b.bootstrap, 'tx-zombie', [4], 'read_committed');
+    const { messages } = await readToEnd(b.bootstrap, 'tx-zombie', [4], 'read_committed');
     assert.deepEqual(values(messages), ['fresh']);
   });
 
@@ -303,7 +281,7 @@ describe('client transactions', () => {
     await until(() => b.broker.transactions.get('tx-timeout')?.state === 'CompleteAbort', 10_000, 'the broker to abort the transaction');
     await assert.rejects(p.commitTransaction(), isCode('PRODUCER_FENCED'));
     assert.equal(p.transactionState, 'FATAL_ERROR');
-    const { messages } = await readAll(b.bootstrap, 'tx-timeout', [2], 'read_committed');
+    const { messages } = await readToEnd(b.bootstrap, 'tx-timeout', [2], 'read_committed');
     assert.deepEqual(values(messages), []);
   });
 });
@@ -344,8 +322,8 @@ test('abort gives back the sequence numbers of batches numbered but never sent (
     await p.commitTransaction();
     await b.broker.transactions.settle();
     const ends = [6];
-    assert.deepEqual(values((await readAll(b.bootstrap, 'tx-seq', ends, 'read_committed')).messages), ['r4']);
-    assert.deepEqual(values((await readAll(b.bootstrap, 'tx-seq', ends, 'read_uncommitted')).messages), ['r0', 'r1', 'r2', 'r4']);
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-seq', ends, 'read_committed')).messages), ['r4']);
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-seq', ends, 'read_uncommitted')).messages), ['r0', 'r1', 'r2', 'r4']);
   } finally {
     proxy.release();
     await p.close({ timeoutMs: 1000 });
