@@ -11,6 +11,7 @@ import { testBroker } from './helpers/broker.js';
 import { readToEnd, values } from './helpers/client-read.js';
 import { TestProxy } from './helpers/proxy.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
+import { ErrorCode } from '../src/protocol/error-codes.js';
 import type { RunningBroker } from '../src/broker/index.js';
 import {
   AbortableTransactionError,
@@ -330,4 +331,115 @@ test('abort gives back the sequence numbers of batches numbered but never sent (
     await b.close();
     await proxy.close();
   }
+});
+
+describe('client transactions: coordinator answers (injected by an onRequest hook)', () => {
+  let b: RunningBroker;
+  /** Error codes to answer, in order, to the next requests of each API key (then the real handler). */
+  const faults = new Map<number, number[]>();
+  const seen = new Map<number, number>();
+  const producers: Producer[] = [];
+  const txProducer = (transactionalId: string) => {
+    const p = new Producer({ bootstrap: b.bootstrap, transactionalId, retryBackoffMs: 5, retryBackoffMaxMs: 20 });
+    producers.push(p);
+    return p;
+  };
+  before(async () => {
+    b = await testBroker({
+      hooks: [
+        {
+          name: 'inject-coordinator-errors',
+          onRequest(ctx) {
+            seen.set(ctx.apiKey, (seen.get(ctx.apiKey) ?? 0) + 1);
+            const code = faults.get(ctx.apiKey)?.shift();
+            return code === undefined ? undefined : { errorCode: code };
+          },
+        },
+      ],
+    });
+    await b.broker.topics.create('inj', 1, 1, {});
+  });
+  after(async () => {
+    for (const p of producers) await p.close({ timeoutMs: 1000 }).catch(() => {});
+    await b.close();
+  });
+
+  test('retriable answers are retried, NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE after a new FindCoordinator', async () => {
+    faults.set(ApiKey.FindCoordinator, [ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    faults.set(ApiKey.InitProducerId, [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS, ErrorCode.NOT_COORDINATOR, ErrorCode.CONCURRENT_TRANSACTIONS]);
+    faults.set(ApiKey.AddPartitionsToTxn, [ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.NOT_COORDINATOR]);
+    faults.set(ApiKey.AddOffsetsToTxn, [ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+    faults.set(ApiKey.TxnOffsetCommit, [ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+    faults.set(ApiKey.EndTxn, [ErrorCode.CONCURRENT_TRANSACTIONS, ErrorCode.COORDINATOR_NOT_AVAILABLE]);
+    seen.clear();
+    const p = txProducer('inj-retry');
+    await p.initTransactions();
+    p.beginTransaction();
+    assert.equal((await p.send('inj', { value: 'v' })).offset, 0);
+    await p.sendOffsetsToTransaction([{ topic: 'inj', partition: 0, offset: 1 }], 'inj-group');
+    await p.commitTransaction();
+    for (const [api, left] of faults) assert.deepEqual(left, [], `every injected answer to api ${api} was met`);
+    assert.equal(seen.get(ApiKey.InitProducerId), 4);
+    assert.equal(seen.get(ApiKey.EndTxn), 3);
+    // Lookups: the transaction coordinator's (refused once, so twice), again after each
+    // NOT_COORDINATOR / COORDINATOR_NOT_AVAILABLE (InitProducerId, AddPartitionsToTxn, EndTxn), and
+    // the group's for TxnOffsetCommit, again after its NOT_COORDINATOR; COORDINATOR_LOAD_IN_PROGRESS
+    // and CONCURRENT_TRANSACTIONS are retried without one, as in the Java client.
+    assert.equal(seen.get(ApiKey.FindCoordinator), 7);
+    await b.broker.transactions.settle();
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'inj', [2], 'read_committed')).messages), ['v']);
+    const c = new Consumer({ bootstrap: b.bootstrap, groupId: 'inj-group' });
+    try {
+      assert.equal((await c.committed([{ topic: 'inj', partition: 0 }])).get('inj\u00000'), 1);
+    } finally {
+      await c.close();
+    }
+  });
+
+  test('TRANSACTIONAL_ID_AUTHORIZATION_FAILED is fatal', async () => {
+    faults.clear();
+    faults.set(ApiKey.InitProducerId, [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED]);
+    const p = txProducer('inj-fatal');
+    await assert.rejects(p.initTransactions(), isCode('TRANSACTIONAL_ID_AUTHORIZATION_FAILED'));
+    assert.equal(p.transactionState, 'FATAL_ERROR');
+    assert.throws(() => p.beginTransaction(), isCode('TRANSACTIONAL_ID_AUTHORIZATION_FAILED'));
+    await assert.rejects(p.initTransactions(), isCode('TRANSACTIONAL_ID_AUTHORIZATION_FAILED'));
+  });
+
+  test('TRANSACTION_ABORTABLE makes the transaction abortable; after the abort the producer goes on', async () => {
+    faults.clear();
+    const p = txProducer('inj-abortable');
+    await p.initTransactions();
+    p.beginTransaction();
+    await p.send('inj', { value: 'aborted' });
+    faults.set(ApiKey.AddOffsetsToTxn, [ErrorCode.TRANSACTION_ABORTABLE]);
+    await assert.rejects(p.sendOffsetsToTransaction([{ topic: 'inj', partition: 0, offset: 1 }], 'inj-group-2'), isCode('TRANSACTION_ABORTABLE'));
+    assert.equal(p.transactionState, 'ABORTABLE_ERROR');
+    assert.throws(() => p.beginTransaction(), AbortableTransactionError);
+    const epoch = p.producerIdentity.producerEpoch;
+    await p.abortTransaction();
+    assert.equal(p.producerIdentity.producerEpoch, epoch, 'no epoch bump needed');
+    p.beginTransaction();
+    await p.send('inj', { value: 'committed' });
+    await p.commitTransaction();
+  });
+
+  test('UNKNOWN_PRODUCER_ID from EndTxn: abortable, and the abort bumps the epoch (KIP-360); sequences start again', async () => {
+    faults.clear();
+    const p = txProducer('inj-bump');
+    await p.initTransactions();
+    const before = p.producerIdentity;
+    p.beginTransaction();
+    await p.send('inj', [{ value: 'b1' }, { value: 'b2' }]);
+    faults.set(ApiKey.EndTxn, [ErrorCode.UNKNOWN_PRODUCER_ID]);
+    await assert.rejects(p.commitTransaction(), isCode('UNKNOWN_PRODUCER_ID'));
+    assert.equal(p.transactionState, 'ABORTABLE_ERROR');
+    await p.abortTransaction();
+    assert.deepEqual(p.producerIdentity, { producerId: before.producerId, producerEpoch: before.producerEpoch + 1 });
+    p.beginTransaction();
+    await p.send('inj', { value: 'b3' });
+    await p.commitTransaction();
+    await b.broker.transactions.settle();
+    assert.equal(b.broker.transactions.get('inj-bump')!.state, 'CompleteCommit');
+  });
 });

@@ -471,7 +471,7 @@ export interface ConsumerGroupMetadata {
 }
 
 /** Coordinator moved or is loading: find it again and retry. */
-export const COORDINATOR_CODES = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
+const COORDINATOR_CODES = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE, ErrorCode.COORDINATOR_LOAD_IN_PROGRESS]);
 /** Errors after which a rejoin is the cure, not a failure for the application. */
 const REJOIN_CODES = new Set<number>([
   ErrorCode.UNKNOWN_MEMBER_ID,

@@ -56,7 +56,7 @@ import {
   UnsupportedVersionError,
   isRetriableError,
 } from './errors.js';
-import { COORDINATOR_CODES, CoordinatorKeyType, findCoordinator, type ConsumerGroupMetadata } from './group.js';
+import { CoordinatorKeyType, findCoordinator, type ConsumerGroupMetadata } from './group.js';
 import type { TopicPartition } from './assignors.js';
 
 export type TransactionState =
@@ -120,6 +120,12 @@ const SEVERITY: Readonly<Record<TxnRequest, { codes: ReadonlyMap<number, Severit
   };
 })();
 type Severity = 'fatal' | 'abortable' | 'bump';
+
+/**
+ * Answers after which the coordinator is looked up again before the retry (Java's handlers; a
+ * coordinator that is loading is just asked again).
+ */
+const LOOKUP_AGAIN_CODES = new Set<number>([ErrorCode.NOT_COORDINATOR, ErrorCode.COORDINATOR_NOT_AVAILABLE]);
 
 /** Produce errors after which the producer is unusable (the rest make the transaction abortable). */
 const FATAL_PRODUCE_CODES = new Set<number>([ErrorCode.PRODUCER_FENCED, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
@@ -552,7 +558,7 @@ export class TransactionManager {
         const r = await this.host.cluster.send(node, apiKey, req, res, body);
         const errors = codes(r).filter((c) => c !== ErrorCode.NONE && c !== ErrorCode.OPERATION_NOT_ATTEMPTED);
         if (errors.length === 0 || errors.some((c) => !isRetriable(c))) return r;
-        if (errors.some((c) => COORDINATOR_CODES.has(c))) coordinator.forget();
+        if (errors.some((c) => LOOKUP_AGAIN_CODES.has(c))) coordinator.forget();
         why = new KafkaProtocolError(errors[0]!, `${what} for transactional id ${this.transactionalId}`);
         if (fastRetry?.(errors[0]!)) wait = CONCURRENT_TRANSACTIONS_RETRY_MS;
       } catch (e) {
