@@ -49,6 +49,7 @@ describe('client transactions', () => {
     await admin.createTopics([
       { topic: 'tx-vis', numPartitions: 2 },
       { topic: 'tx-lso', numPartitions: 1 },
+      { topic: 'tx-interleave', numPartitions: 1 },
       { topic: 'tx-unsent', numPartitions: 1 },
       { topic: 'tx-zombie', numPartitions: 1 },
       { topic: 'tx-timeout', numPartitions: 1 },
@@ -117,6 +118,27 @@ describe('client transactions', () => {
     assert.deepEqual(values(all.messages.filter((m) => m.partition === 1)), ['a2', 'c2']);
     assert.deepEqual(all.positions, ends);
     assert.equal(b.broker.transactions.get('tx-vis')!.state, 'CompleteCommit');
+  });
+
+  test('interleaved transactions of two producers on one partition: only the committed one is read', async () => {
+    const a = txProducer('tx-interleave-a');
+    const c = txProducer('tx-interleave-c');
+    await Promise.all([a.initTransactions(), c.initTransactions()]);
+    a.beginTransaction();
+    c.beginTransaction();
+    for (const i of [1, 2, 3]) {
+      await a.send('tx-interleave', { value: `a${i}` });
+      await c.send('tx-interleave', { value: `c${i}` });
+    }
+    await a.abortTransaction();
+    a.beginTransaction();
+    await a.send('tx-interleave', { value: 'a4' }); // a later transaction of the aborted producer
+    await c.commitTransaction();
+    await a.commitTransaction();
+    await b.broker.transactions.settle();
+    const ends = [10]; // 7 records, 3 markers
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-interleave', ends, 'read_committed')).messages), ['c1', 'c2', 'c3', 'a4']);
+    assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-interleave', ends, 'read_uncommitted')).messages), ['a1', 'c1', 'a2', 'c2', 'a3', 'c3', 'a4']);
   });
 
   test('read_committed stops at the last stable offset while a transaction is open', async () => {
