@@ -139,6 +139,16 @@ describe('client transactions', () => {
     const ends = [10]; // 7 records, 3 markers
     assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-interleave', ends, 'read_committed')).messages), ['c1', 'c2', 'c3', 'a4']);
     assert.deepEqual(values((await readToEnd(b.bootstrap, 'tx-interleave', ends, 'read_uncommitted')).messages), ['a1', 'c1', 'a2', 'c2', 'a3', 'c3', 'a4']);
+    // Starting inside the aborted transaction (at a2): the answer still lists it, so a2 and a3 are dropped.
+    const mid = new Consumer({ bootstrap: b.bootstrap, isolationLevel: 'read_committed' });
+    try {
+      mid.assign([{ topic: 'tx-interleave', partition: 0, offset: 2 }]);
+      const got = [];
+      for (let i = 0; i < 3; i++) got.push((await mid.next(5000))!.value!.toString());
+      assert.deepEqual(got, ['c2', 'c3', 'a4']);
+    } finally {
+      await mid.close();
+    }
   });
 
   test('read_committed stops at the last stable offset while a transaction is open', async () => {
