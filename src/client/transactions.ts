@@ -411,11 +411,11 @@ export class TransactionManager {
           v3AndBelowProducerEpoch: ids.producerEpoch,
           v3AndBelowTopics: [...byTopic].map(([name, partitions]) => ({ name, partitions })),
         }),
-        (r) => [r.errorCode, ...r.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => p.partitionErrorCode))],
+        addPartitionsCodes,
         this.txnCoordinator,
         (code) => code === ErrorCode.CONCURRENT_TRANSACTIONS && this.added.size === 0,
       );
-      const failed = firstError([res.errorCode, ...res.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => p.partitionErrorCode))]);
+      const failed = firstError(addPartitionsCodes(res));
       if (failed !== ErrorCode.NONE) throw this.failWith('AddPartitionsToTxn', failed, list.map((tp) => `${tp.topic}-${tp.partition}`).join(', '));
       for (const tp of list) this.added.add(tpKey(tp.topic, tp.partition));
       this.started = true;
@@ -614,9 +614,10 @@ export class TransactionManager {
 
   private abortable(e: Error): Error {
     this.judged.add(e);
-    // Already aborting (the abort is what the error asks for) or beyond help.
-    if (this.current === 'ABORTING_TRANSACTION' || this.current === 'FATAL_ERROR') return e;
-    if (this.current === 'ABORTABLE_ERROR') return e; // the first error stays the reason
+    // Already aborting (the abort is what the error asks for), beyond help, or already abortable
+    // (the first error stays the reason). READY/UNINITIALIZED have no batches and no requests that
+    // could fail this way.
+    if (this.current !== 'IN_TRANSACTION' && this.current !== 'COMMITTING_TRANSACTION' && this.current !== 'INITIALIZING') return e;
     this.lastError = e;
     this.transition('ABORTABLE_ERROR');
     // Records not yet sent cannot be committed any more (Java's abortUndrainedBatches(lastError)).
@@ -652,6 +653,11 @@ export class TransactionManager {
 function severityOf(what: TxnRequest, code: number): Severity {
   const s = SEVERITY[what];
   return s.codes.get(code) ?? s.other;
+}
+
+/** Every error code of an AddPartitionsToTxn answer (v0-3: per partition). */
+function addPartitionsCodes(r: AddPartitionsToTxnResponse): number[] {
+  return [r.errorCode, ...r.resultsByTopicV3AndBelow.flatMap((t) => t.resultsByPartition.map((p) => p.partitionErrorCode))];
 }
 
 /** The first error code of an answer, OPERATION_NOT_ATTEMPTED (another partition's fault) last. */
