@@ -62,6 +62,9 @@ export interface ConnectionOptions {
  * Produce v13 and OffsetCommit/OffsetFetch v10 name topics by id, Metadata v13 carries a top-level
  * error the client does not act on (KIP-1102 rebootstrap), DescribeGroups v6 turns an unknown group
  * into an error the admin API does not expect, InitProducerId v6 is KIP-939's two-phase commit.
+ * Transactions v2 (KIP-890 part 2) is not implemented by the transactional producer: EndTxn v5 bumps
+ * the epoch on every transaction and TxnOffsetCommit v5 belongs to it, and AddPartitionsToTxn v4+ is
+ * the broker-to-broker form ("versions 3 and below will be exclusively used by clients").
  * Fetch v18 and DescribeCluster v2 change nothing a client sends or reads, so they are allowed.
  */
 const CLIENT_VERSION_MAX: ReadonlyMap<number, number> = new Map([
@@ -71,6 +74,9 @@ const CLIENT_VERSION_MAX: ReadonlyMap<number, number> = new Map([
   [ApiKey.OffsetFetch, 9],
   [ApiKey.DescribeGroups, 5],
   [ApiKey.InitProducerId, 5],
+  [ApiKey.AddPartitionsToTxn, 3],
+  [ApiKey.EndTxn, 4],
+  [ApiKey.TxnOffsetCommit, 4],
 ]);
 
 export interface RequestOptions {

@@ -19,7 +19,12 @@
  * - `seek()` moves a position and drops what was prefetched for that partition (an epoch per
  *   partition discards the answer of a fetch already in flight). `pause()` stops fetching and
  *   delivering a partition; `resume()` continues.
- * - Transactions: read_uncommitted only (Rafka has no transactions yet); control records are skipped.
+ * - Transactions: `isolationLevel: 'read_committed'` fetches with isolation_level 1 (the broker serves
+ *   only what is below the last stable offset) and drops the records of aborted transactions using
+ *   the answer's aborted_transactions, as the Java client's CompletedFetch does; the default is
+ *   'read_uncommitted', as Kafka's. Control batches (transaction markers) are never handed out in
+ *   either mode, and the position moves past them (and past aborted batches) once the application
+ *   has taken the records before them, so a committed position never points at a marker.
  */
 import { Cluster, sleep, type ClusterOptions } from './cluster.js';
 import { GroupMembership } from './group.js';
@@ -31,11 +36,12 @@ import {
 import { ApiKey, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, OffsetFetchRequest, OffsetFetchResponse } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/codec/uuid.js';
-import { iterateBatches, verifyBatchCrc, RECORDS_OFFSET } from '../protocol/records/batch.js';
+import { iterateBatches, verifyBatchCrc, RECORDS_OFFSET, type BatchHeader } from '../protocol/records/batch.js';
 import { Compression, decompress, isCompressionType } from '../protocol/records/compression.js';
 import { RecordsError } from '../protocol/records/errors.js';
 import { decodeMessages, type ConsumerMessage } from './records.js';
-import { fetchCommittedOffsets } from './group.js';
+import { fetchCommittedOffsets, type ConsumerGroupMetadata } from './group.js';
+import { ControlRecordType, decodeControlRecord } from '../protocol/records/record.js';
 import { ClientClosedError, ConfigError, KafkaClientError, KafkaProtocolError, isRetriableError } from './errors.js';
 
 export type { TopicPartition } from './assignors.js';
@@ -70,7 +76,14 @@ export interface ConsumerOptions extends ClusterOptions {
   onPartitionsAssigned?: (tps: TopicPartition[]) => void | Promise<void>;
   onPartitionsRevoked?: (tps: TopicPartition[]) => void | Promise<void>;
   onPartitionsLost?: (tps: TopicPartition[]) => void | Promise<void>;
+  /**
+   * 'read_committed': only records of committed transactions (and non-transactional ones), up to the
+   * last stable offset. Default 'read_uncommitted' (Kafka's isolation.level default).
+   */
+  isolationLevel?: IsolationLevel;
 }
+
+export type IsolationLevel = 'read_uncommitted' | 'read_committed';
 
 class PartitionState {
   /** Next offset to hand to the application; null until initialised. */
@@ -90,7 +103,13 @@ class PartitionState {
   fetching = false;
   retryAt = 0;
   lastCommitted = -1;
-  highWatermark = -1;
+  /** End of what can be read as of the last answer: the high watermark, or with read_committed the last stable offset. */
+  endOffset = -1;
+  /**
+   * Positions to move to once the application has taken the message at `after`: past control
+   * batches and aborted batches that followed it in a fetch (in offset order).
+   */
+  skips: { after: number; to: number }[] = [];
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -135,6 +154,8 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private closed = false;
   private autoCommitTimer: NodeJS.Timeout | null = null;
   private positionsToInit = false;
+  /** Fetch isolation_level: 0 read_uncommitted, 1 read_committed. */
+  private readonly isolation: 0 | 1;
 
   constructor(opts: ConsumerOptions) {
     this.opts = opts;
@@ -143,6 +164,9 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     this.reset = opts.autoOffsetReset ?? 'latest';
     if (!['earliest', 'latest', 'none'].includes(this.reset)) throw new ConfigError(`autoOffsetReset must be earliest, latest or none`);
     this.autoCommit = (opts.autoCommit ?? true) && this.groupId !== null;
+    const isolationLevel = opts.isolationLevel ?? 'read_uncommitted';
+    if (isolationLevel !== 'read_uncommitted' && isolationLevel !== 'read_committed') throw new ConfigError(`isolationLevel must be read_uncommitted or read_committed, not ${String(opts.isolationLevel)}`);
+    this.isolation = isolationLevel === 'read_committed' ? 1 : 0;
     this.maxBufferedBytes = opts.maxBufferedBytes ?? 32 * 1024 * 1024;
     this.maxPartitionBytes = opts.maxPartitionBytes ?? 1_048_576;
     this.assignors = (opts.assignors ?? ['range', 'cooperative-sticky']).map((a) => {
@@ -166,6 +190,20 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   /** The assignor the group chose. */
   get protocolName(): string | null {
     return this.group?.protocolName ?? null;
+  }
+
+  /**
+   * The group membership a transactional producer's sendOffsetsToTransaction() needs (KIP-447): the
+   * coordinator refuses offsets from a member of an older generation.
+   */
+  groupMetadata(): ConsumerGroupMetadata {
+    if (!this.groupId) throw new ConfigError('groupMetadata() needs a groupId');
+    return {
+      groupId: this.groupId,
+      generationId: this.group?.generationId ?? -1,
+      memberId: this.group?.memberId ?? '',
+      groupInstanceId: this.opts.groupInstanceId ?? null,
+    };
   }
 
   /** Completed rebalances of this member. */
@@ -396,6 +434,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private dropPartition(p: PartitionState): void {
     this.bufferedBytes -= p.bufferedBytes;
     p.clear();
+    p.skips = [];
     p.epoch++;
     this.parts.delete(tpKey(p.topic, p.partition));
     this.order = this.order.filter((x) => x !== p);
@@ -404,6 +443,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   private setPosition(p: PartitionState, offset: number): void {
     this.bufferedBytes -= p.bufferedBytes;
     p.clear();
+    p.skips = [];
     p.epoch++;
     p.position = offset;
     p.fetchOffset = offset;
@@ -499,7 +539,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
     const ts = this.reset === 'earliest' ? -2n : -1n;
     const epochs = new Map(parts.map((p) => [p, p.epoch]));
-    const offsets = await listOffsets(this.cluster, parts.map((p) => ({ topic: p.topic, partition: p.partition, timestamp: ts })));
+    const offsets = await listOffsets(this.cluster, parts.map((p) => ({ topic: p.topic, partition: p.partition, timestamp: ts })), this.isolation);
     for (const p of parts) {
       if (epochs.get(p) !== p.epoch || !this.parts.has(tpKey(p.topic, p.partition))) continue; // seeked meanwhile
       const o = offsets.get(tpKey(p.topic, p.partition));
@@ -531,7 +571,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       let l = byLeader.get(leader);
       if (!l) byLeader.set(leader, (l = { behind: [], caughtUp: [] }));
       // At the end of its log as of the last answer: a fetch of such partitions only is a long poll.
-      if (p.highWatermark >= 0 && p.fetchOffset >= p.highWatermark) l.caughtUp.push(p);
+      if (p.endOffset >= 0 && p.fetchOffset >= p.endOffset) l.caughtUp.push(p);
       else l.behind.push(p);
     }
     if (needMetadata) {
@@ -589,7 +629,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
           maxWaitMs: this.opts.maxWaitMs ?? 500,
           minBytes: this.opts.minBytes ?? 1,
           maxBytes: Math.min(this.opts.maxBytes ?? 52_428_800, room),
-          isolationLevel: 0,
+          isolationLevel: this.isolation,
           sessionId: 0,
           sessionEpoch: -1,
           topics: [...byTopic].map(([topic, partitions]) => ({ topic, topicId: this.cluster.topics.get(topic)?.topicId ?? ZERO_UUID, partitions })),
@@ -608,9 +648,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
           if (i === undefined) continue;
           const p = list[i]!;
           if (p.epoch !== epochs[i] || !this.parts.has(tpKey(p.topic, p.partition))) continue; // seeked or revoked meanwhile
-          p.highWatermark = Number(pd.highWatermark);
+          // read_committed: the broker serves nothing past the last stable offset, so that is where
+          // a partition is caught up (the Java consumer measures its lag against the LSO too).
+          p.endOffset = Number(this.isolation === 1 && pd.lastStableOffset >= 0n ? pd.lastStableOffset : pd.highWatermark);
           if (pd.errorCode === ErrorCode.NONE) {
-            await this.addRecords(p, pd.records as Buffer | null, offsets[i]!);
+            await this.addRecords(p, pd.records as Buffer | null, offsets[i]!, this.isolation === 1 ? pd.abortedTransactions : null);
           } else if (pd.errorCode === ErrorCode.OFFSET_OUT_OF_RANGE) {
             p.position = null;
             this.positionsToInit = true;
@@ -638,35 +680,74 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
     }
   }
 
-  private async addRecords(p: PartitionState, records: Buffer | null, fetchOffset: number): Promise<void> {
+  /**
+   * Decode a fetched partition's records into its buffer, from `fetchOffset` on. Control batches are
+   * skipped. With read_committed, `aborted` is the answer's aborted_transactions, and batches of
+   * aborted transactions are dropped as the Java client's CompletedFetch drops them: an aborted
+   * transaction's producer counts as aborted from the first batch that reaches the transaction's
+   * first offset until that producer's ABORT marker, and its transactional batches meanwhile are
+   * skipped.
+   */
+  private async addRecords(p: PartitionState, records: Buffer | null, fetchOffset: number, aborted: readonly { producerId: bigint; firstOffset: bigint }[] | null): Promise<void> {
     if (!records || records.length === 0) return;
     const epoch = p.epoch;
     const out: ConsumerMessage[] = [];
     let bytes = 0;
     let next = fetchOffset;
+    // read_committed bookkeeping: aborted transactions by first offset, and the producers inside one.
+    const pending = (aborted ?? []).map((a) => ({ producerId: Number(a.producerId), firstOffset: Number(a.firstOffset) })).sort((a, b) => a.firstOffset - b.firstOffset);
+    let nextAborted = 0;
+    const abortedProducers = new Set<number>();
     for (const h of iterateBatches(records, { allowPartial: true })) {
+      if (aborted && h.producerId >= 0) {
+        while (nextAborted < pending.length && pending[nextAborted]!.firstOffset <= h.lastOffset) abortedProducers.add(pending[nextAborted++]!.producerId);
+        if (h.isControl) {
+          if (abortedProducers.has(h.producerId) && (await this.controlType(p, records, h)) === ControlRecordType.abort) abortedProducers.delete(h.producerId);
+        } else if (h.isTransactional && abortedProducers.has(h.producerId)) {
+          next = Math.max(next, h.lastOffset + 1);
+          continue;
+        }
+      }
       if (h.lastOffset < fetchOffset) continue;
+      // Control batches (transaction markers) are never handed out; the position moves past them.
       if (h.isControl) {
-        next = h.lastOffset + 1;
+        next = Math.max(next, h.lastOffset + 1);
         continue;
       }
-      // Kafka's check.crcs: every batch is verified before its records are used.
-      if (!verifyBatchCrc(records, h.position)) throw new RecordsError(2, `record batch at offset ${h.baseOffset} of ${p.topic}-${p.partition} fails its CRC check`);
-      if (!isCompressionType(h.compression)) throw new RecordsError(76, `unknown compression type id ${h.compression}`);
-      const body = records.subarray(h.position + RECORDS_OFFSET, h.position + h.byteLength);
-      const data = h.compression === Compression.none ? body : await decompress(h.compression, body);
+      const data = await this.batchData(p, records, h);
       const before = out.length;
       bytes += decodeMessages(p.topic, p.partition, h, data, fetchOffset, out) + 40 * (out.length - before);
-      next = h.lastOffset + 1;
+      next = Math.max(next, h.lastOffset + 1);
     }
     if (epoch !== p.epoch || !this.parts.has(tpKey(p.topic, p.partition))) return;
     p.fetchOffset = Math.max(p.fetchOffset, next);
-    if (out.length === 0) return;
     if (p.head > 0 && p.head === p.buffer.length) p.clear();
     for (const m of out) p.buffer.push(m);
     p.bufferedBytes += bytes;
     this.bufferedBytes += bytes;
-    this.wakeReaderNow();
+    // Batches skipped at the end of what was fetched: the position passes them once the application
+    // has taken the last message before them (at once when nothing is buffered).
+    const last = p.buffered > 0 ? p.buffer[p.buffer.length - 1]!.offset : -1;
+    if (last < 0) {
+      if (p.position !== null && next > p.position) p.position = next;
+    } else if (next > last + 1) p.skips.push({ after: last, to: next });
+    if (out.length > 0) this.wakeReaderNow();
+  }
+
+  /** A batch's records, CRC-checked (Kafka's check.crcs) and decompressed. */
+  private async batchData(p: PartitionState, records: Buffer, h: BatchHeader): Promise<Buffer> {
+    if (!verifyBatchCrc(records, h.position)) throw new RecordsError(2, `record batch at offset ${h.baseOffset} of ${p.topic}-${p.partition} fails its CRC check`);
+    if (!isCompressionType(h.compression)) throw new RecordsError(76, `unknown compression type id ${h.compression}`);
+    const body = records.subarray(h.position + RECORDS_OFFSET, h.position + h.byteLength);
+    return h.compression === Compression.none ? body : await decompress(h.compression, body);
+  }
+
+  /** The type of a control batch's record (ControlRecordType), -1 when it has none that parses. */
+  private async controlType(p: PartitionState, records: Buffer, h: BatchHeader): Promise<number> {
+    const one: ConsumerMessage[] = [];
+    decodeMessages(p.topic, p.partition, h, await this.batchData(p, records, h), h.baseOffset, one);
+    const first = one[0];
+    return first ? (decodeControlRecord(first.key, first.value)?.type ?? -1) : -1;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -686,6 +767,7 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
       p.bufferedBytes -= bytes;
       this.bufferedBytes -= bytes;
       p.position = m.offset + 1;
+      while (p.skips.length > 0 && p.skips[0]!.after <= m.offset) p.position = Math.max(p.position, p.skips.shift()!.to);
       if (p.head === p.buffer.length) {
         p.clear();
         this.rr = (this.rr + i + 1) % n;
@@ -798,8 +880,11 @@ export class Consumer implements AsyncIterable<ConsumerMessage> {
   }
 }
 
-/** ListOffsets for partitions (timestamp -2 earliest, -1 latest, -3 max timestamp, else by time). */
-export async function listOffsets(cluster: Cluster, items: { topic: string; partition: number; timestamp: bigint }[]): Promise<Map<string, number>> {
+/**
+ * ListOffsets for partitions (timestamp -2 earliest, -1 latest, -3 max timestamp, else by time).
+ * `isolationLevel` 1 (read_committed): latest is the last stable offset.
+ */
+export async function listOffsets(cluster: Cluster, items: { topic: string; partition: number; timestamp: bigint }[], isolationLevel: 0 | 1 = 0): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   let todo = items;
   await cluster.retry(async () => {
@@ -824,7 +909,7 @@ export async function listOffsets(cluster: Cluster, items: { topic: string; part
         }
         const res = await cluster.send(leader, ApiKey.ListOffsets, ListOffsetsRequest, ListOffsetsResponse, {
           replicaId: -1,
-          isolationLevel: 0,
+          isolationLevel,
           topics: [...topics].map(([name, partitions]) => ({ name, partitions })),
         });
         for (const t of res.topics) {

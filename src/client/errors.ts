@@ -12,6 +12,13 @@
  * - BufferFullError / RecordTooLargeError: producer-side limits.
  * - ClientClosedError: the operation was started on (or interrupted by) a closed client.
  * - ConfigError: invalid options; raised by constructors.
+ * - Transactions (src/client/transactions.ts), as the Java client's TransactionManager raises them:
+ *   TransactionStateError (a method called in a state that does not allow it: Java's
+ *   IllegalStateException), AbortableTransactionError (an earlier error made the transaction
+ *   abortable: only abortTransaction() works now; `cause` is that error), TransactionAbortedError (a
+ *   record never sent because its transaction was aborted), TransactionTimeoutError (a blocking call
+ *   ran out of maxBlockMs; calling it again resumes). A fatal error (PRODUCER_FENCED, …) is the
+ *   broker's KafkaProtocolError itself, thrown again by every later call.
  */
 import { errorName, isRetriable } from '../protocol/error-codes.js';
 
@@ -96,6 +103,34 @@ export class ConfigError extends KafkaClientError {
   override readonly name: string = 'ConfigError';
   constructor(message: string) {
     super('RAFKA_CONFIG', message, false);
+  }
+}
+
+export class TransactionStateError extends KafkaClientError {
+  override readonly name: string = 'TransactionStateError';
+  constructor(message: string) {
+    super('RAFKA_TXN_STATE', message, false);
+  }
+}
+
+export class AbortableTransactionError extends KafkaClientError {
+  override readonly name: string = 'AbortableTransactionError';
+  constructor(message: string, cause: Error) {
+    super('RAFKA_TXN_ABORTABLE', `${message}: ${cause.message}`, false, { cause });
+  }
+}
+
+export class TransactionAbortedError extends KafkaClientError {
+  override readonly name: string = 'TransactionAbortedError';
+  constructor(message = 'the transaction was aborted before this record was sent') {
+    super('RAFKA_TXN_ABORTED', message, false);
+  }
+}
+
+export class TransactionTimeoutError extends KafkaClientError {
+  override readonly name: string = 'TransactionTimeoutError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RAFKA_TXN_TIMEOUT', message, true, options);
   }
 }
 

@@ -159,17 +159,8 @@ export class GroupMembership {
 
   async coordinator(): Promise<number> {
     if (this.coordinatorId >= 0) return this.coordinatorId;
-    const groupId = this.opts.groupId;
-    const res = await this.cluster.send(undefined, ApiKey.FindCoordinator, FindCoordinatorRequest, FindCoordinatorResponse, (v) =>
-      v >= 4 ? { keyType: 0, coordinatorKeys: [groupId] } : { key: groupId, keyType: 0 },
-    );
-    let c: { nodeId: number; host: string; port: number; errorCode: number; errorMessage: string | null };
-    if (res.coordinators.length > 0) c = res.coordinators[0]!;
-    else c = res;
-    if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, c.errorMessage ?? `FindCoordinator ${groupId}`);
-    if (!this.cluster.brokers.has(c.nodeId)) this.cluster.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
-    this.coordinatorId = c.nodeId;
-    return c.nodeId;
+    this.coordinatorId = await findCoordinator(this.cluster, CoordinatorKeyType.group, this.opts.groupId);
+    return this.coordinatorId;
   }
 
   /** A request to the coordinator; coordinator errors make the next call look it up again. */
@@ -443,6 +434,40 @@ export class GroupMembership {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** FindCoordinator key types: a consumer group's coordinator, or a transactional id's (KIP-98). */
+export const CoordinatorKeyType = { group: 0, transaction: 1 } as const;
+
+/**
+ * The node id of the coordinator for a group or transactional id (FindCoordinator; v4+ batches keys,
+ * one key here). The coordinator is added to the known brokers if metadata has not named it yet.
+ * Throws KafkaProtocolError with the answer's code (COORDINATOR_NOT_AVAILABLE is retriable).
+ */
+export async function findCoordinator(cluster: Cluster, keyType: number, key: string): Promise<number> {
+  const res = await cluster.send(undefined, ApiKey.FindCoordinator, FindCoordinatorRequest, FindCoordinatorResponse, (v) =>
+    v >= 4 ? { keyType, coordinatorKeys: [key] } : { key, keyType },
+  );
+  let c: { nodeId: number; host: string; port: number; errorCode: number; errorMessage: string | null };
+  if (res.coordinators.length > 0) c = res.coordinators[0]!;
+  else c = res;
+  if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, c.errorMessage ?? `FindCoordinator ${key}`);
+  if (!cluster.brokers.has(c.nodeId)) cluster.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
+  return c.nodeId;
+}
+
+/**
+ * What a transactional producer needs to commit a consumer's offsets in a transaction (KIP-447):
+ * `Consumer.groupMetadata()`. The coordinator refuses the commit of a member that is no longer in the
+ * group's current generation, so a zombie consumer cannot commit after a rebalance.
+ */
+export interface ConsumerGroupMetadata {
+  groupId: string;
+  /** -1 outside a generation (assign() with a groupId). */
+  generationId: number;
+  /** '' outside a generation. */
+  memberId: string;
+  groupInstanceId: string | null;
 }
 
 /** Coordinator moved or is loading: find it again and retry. */

@@ -5,8 +5,10 @@
  */
 export { Producer } from './producer.js';
 export type { ProducerOptions, ProducerMessage, RecordMetadata, HeaderValue } from './producer.js';
+export type { TransactionState, TransactionOffset } from './transactions.js';
 export { Consumer } from './consumer.js';
-export type { ConsumerOptions, ConsumerMessage } from './consumer.js';
+export type { ConsumerOptions, ConsumerMessage, IsolationLevel } from './consumer.js';
+export type { ConsumerGroupMetadata } from './group.js';
 export { Admin } from './admin.js';
 export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec } from './admin.js';
 export { Connection } from './connection.js';
@@ -28,4 +30,8 @@ export {
   RecordTooLargeError,
   ClientClosedError,
   ConfigError,
+  TransactionStateError,
+  AbortableTransactionError,
+  TransactionAbortedError,
+  TransactionTimeoutError,
 } from './errors.js';

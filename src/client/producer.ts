@@ -29,6 +29,13 @@
  * - acks: 0 (no response, offsets are -1), 1 (leader) or -1/'all'. Idempotence needs acks=all: when
  *   acks is set to 0 or 1 and idempotence is not asked for, it is turned off, as the Java client does;
  *   asking for both is a ConfigError.
+ * - Transactions (`transactionalId`, KIP-98): initTransactions(), beginTransaction(), send(),
+ *   sendOffsetsToTransaction(), commitTransaction() / abortTransaction(); the state machine and the
+ *   coordinator requests are src/client/transactions.ts. Here: batches are marked transactional, a
+ *   partition's batches wait until AddPartitionsToTxn has added it, the producer id and epoch come
+ *   from initTransactions (never renewed behind the application's back: a sequence problem makes the
+ *   transaction abortable instead), and on abort (or an abortable error) the batches never sent are
+ *   dropped, their sequence numbers given back.
  */
 import { Cluster, sleep, type ClusterOptions } from './cluster.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
@@ -42,6 +49,8 @@ import {
 } from '../protocol/records/batch.js';
 import { compressionFromName, type CompressionName, type CompressionType } from '../protocol/records/compression.js';
 import { ApiKey, InitProducerIdRequest, InitProducerIdResponse, ProduceRequest, ProduceResponse } from '../protocol/messages/index.js';
+import { TransactionManager, type TransactionHost, type TransactionOffset, type TransactionState } from './transactions.js';
+import type { ConsumerGroupMetadata } from './group.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import {
   BufferFullError,
@@ -93,6 +102,14 @@ export interface ProducerOptions extends ClusterOptions {
   retries?: number;
   /** Custom partitioner for records without an explicit partition. */
   partitioner?: Partitioner;
+  /**
+   * Make this a transactional producer (Kafka's transactional.id): records are sent only inside
+   * beginTransaction() … commitTransaction()/abortTransaction(), after initTransactions(). Needs
+   * idempotence and acks=all (the defaults).
+   */
+  transactionalId?: string;
+  /** How long the coordinator lets a transaction stay open before aborting it (transaction.timeout.ms, default 60 s). */
+  transactionTimeoutMs?: number;
 }
 
 export type HeaderValue = Buffer | string | null;
@@ -225,6 +242,8 @@ export class Producer {
   private fatalError: Error | null = null;
   /** send() calls that have not yet put all their records into batches. */
   private readonly appending = new Set<Promise<void>>();
+  /** The transaction state machine of a transactional producer. */
+  private readonly txn: TransactionManager | null;
 
   constructor(opts: ProducerOptions) {
     this.cluster = new Cluster(opts);
@@ -249,6 +268,15 @@ export class Producer {
     this.retries = opts.retries ?? Infinity;
     this.customPartitioner = opts.partitioner;
     this.partitioner = new DefaultPartitioner(this.batchSizeBytes);
+    this.txn = null;
+    if (opts.transactionalId !== undefined) {
+      // As the Java client: a transactional producer is idempotent, which needs acks=all.
+      if (opts.idempotent === false) throw new ConfigError('a transactional producer needs idempotence (idempotent must not be false)');
+      if (acks !== -1) throw new ConfigError('a transactional producer needs acks=all (-1)');
+      const timeout = opts.transactionTimeoutMs ?? 60_000;
+      if (!Number.isInteger(timeout) || timeout <= 0) throw new ConfigError(`transactionTimeoutMs must be a positive integer, not ${String(opts.transactionTimeoutMs)}`);
+      this.txn = new TransactionManager(this.transactionHost(), { transactionalId: opts.transactionalId, transactionTimeoutMs: timeout, maxBlockMs: this.maxBlockMs });
+    }
   }
 
   /** Bytes of records accepted and not yet acknowledged (bounded by bufferMemoryBytes). */
@@ -261,11 +289,121 @@ export class Producer {
     return { producerId: this.producerId, producerEpoch: this.producerEpoch };
   }
 
-  /** Connect and (idempotent) obtain a producer id. Optional: send() does it on first use. */
+  /**
+   * Connect and (idempotent) obtain a producer id. Optional: send() does it on first use. A
+   * transactional producer obtains its id in initTransactions() instead.
+   */
   async connect(): Promise<void> {
     if (this.closed) throw new ClientClosedError('producer');
     await this.cluster.anyConnection();
-    if (this.idempotent) await this.ensureProducerId();
+    if (this.idempotent && !this.txn) await this.ensureProducerId();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Transactions (src/client/transactions.ts)
+  // ------------------------------------------------------------------------------------------------
+
+  /** The transaction state (Java's TransactionManager states), or null for a non-transactional producer. */
+  get transactionState(): TransactionState | null {
+    return this.txn?.state ?? null;
+  }
+
+  /**
+   * Register the transactional id with its coordinator (FindCoordinator, InitProducerId): the
+   * producer id and a new epoch, which fences any earlier producer with the same id and aborts its
+   * open transaction. Once, before the first transaction.
+   */
+  async initTransactions(): Promise<void> {
+    const txn = this.transactional('initTransactions');
+    if (this.closed) throw new ClientClosedError('producer');
+    await txn.initTransactions();
+  }
+
+  /** Start a transaction: send() is allowed until commitTransaction() or abortTransaction(). */
+  beginTransaction(): void {
+    this.transactional('beginTransaction').beginTransaction();
+  }
+
+  /**
+   * Commit a consumer group's offsets (the next offsets to consume) with the transaction: they become
+   * the group's committed offsets only if it commits (read-process-write, exactly once). `group` is
+   * the consuming Consumer's groupMetadata(), so a consumer fenced by a rebalance cannot commit
+   * (KIP-447); a group id alone commits without that check.
+   */
+  async sendOffsetsToTransaction(offsets: readonly TransactionOffset[], group: ConsumerGroupMetadata | string): Promise<void> {
+    const txn = this.transactional('sendOffsetsToTransaction');
+    const meta = typeof group === 'string' ? { groupId: group, generationId: -1, memberId: '', groupInstanceId: null } : group;
+    await txn.sendOffsets(offsets, meta);
+  }
+
+  /** Send every record of the transaction, then commit it. */
+  async commitTransaction(): Promise<void> {
+    await this.transactional('commitTransaction').commitTransaction();
+  }
+
+  /** Abort the transaction: records not sent yet are dropped, the sent ones hidden from read_committed readers. */
+  async abortTransaction(): Promise<void> {
+    await this.transactional('abortTransaction').abortTransaction();
+  }
+
+  private transactional(method: string): TransactionManager {
+    if (!this.txn) throw new ConfigError(`${method}() needs a transactional producer (the transactionalId option)`);
+    return this.txn;
+  }
+
+  private transactionHost(): TransactionHost {
+    const producer = this; // for the getter, which has its own `this`
+    return {
+      cluster: this.cluster,
+      get closed(): boolean {
+        return producer.closed;
+      },
+      identity: () => ({ producerId: this.producerId, producerEpoch: this.producerEpoch }),
+      setIdentity: (producerId: number, producerEpoch: number) => {
+        this.producerId = producerId;
+        this.producerEpoch = producerEpoch;
+        this.pidGeneration++;
+      },
+      flush: () => this.flush(),
+      abortUnsent: (e: Error) => this.abortUnsent(e),
+      settleSent: () => this.settleSent(),
+      failAll: (e: Error) => this.failEverything(e),
+      wake: () => this.scheduleDrain(),
+    };
+  }
+
+  /**
+   * Fail every batch not sent yet with `e` (Java's abortUndrainedBatches). Batches sent at least once
+   * stay (their outcome decides the sequence); those never sent are the end of their partition's
+   * sequence, so the next sequence goes back to the first of them.
+   */
+  private abortUnsent(e: Error): void {
+    for (const tp of this.active) {
+      if (tp.open) this.closeOpen(tp);
+      let rollback = -1;
+      const kept: Batch[] = [];
+      for (const b of tp.queue) {
+        if (b.attempts > 0) {
+          kept.push(b);
+          continue;
+        }
+        if (rollback < 0 && b.baseSequence >= 0 && b.pidGeneration === this.pidGeneration) rollback = b.baseSequence;
+        this.failBatch(b, e);
+      }
+      tp.queue.splice(0, tp.queue.length, ...kept);
+      if (rollback >= 0) tp.nextSequence = rollback;
+    }
+  }
+
+  /** Wait until every batch that was sent is acknowledged or failed (queued retries included). */
+  private async settleSent(): Promise<void> {
+    const pending: Promise<void>[] = [];
+    for (const tp of this.active) {
+      for (const b of tp.queue) pending.push(b.whenDone());
+      for (const b of tp.inFlightBatches) pending.push(b.whenDone());
+    }
+    this.scheduleDrain();
+    await Promise.all(pending);
   }
 
   send(topic: string, message: ProducerMessage): Promise<RecordMetadata>;
@@ -299,9 +437,12 @@ export class Producer {
   private async appendAll(topic: string, messages: readonly ProducerMessage[]): Promise<{ promise: Promise<RecordMetadata[]> }> {
     if (this.closed) throw new ClientClosedError('producer');
     if (this.fatalError) throw this.fatalError;
+    const transaction = this.txn?.failIfNotReadyForSend() ?? -1;
     if (messages.length === 0) return { promise: Promise.resolve([]) };
     const blockDeadline = Date.now() + this.maxBlockMs;
     const info = await this.cluster.topic(topic, blockDeadline);
+    // The transaction may have been aborted (or failed) while we waited for metadata.
+    this.txn?.failIfTransactionMoved(transaction);
     let numPartitions = info.partitions.length;
     let available: number[] | null = null;
     let resolveCall!: (r: RecordMetadata[]) => void;
@@ -335,6 +476,12 @@ export class Producer {
           this.failCall(call, new ClientClosedError('producer'));
           break;
         }
+        const refused = this.txnRefusal(transaction);
+        if (refused) {
+          this.release(bytes);
+          this.failCall(call, refused);
+          break;
+        }
         numPartitions = this.cluster.topics.get(topic)?.partitions.length ?? numPartitions;
         available = null;
       } else {
@@ -360,6 +507,16 @@ export class Producer {
     return { promise };
   }
 
+  /** Why a transactional producer cannot take records of `transaction` now (null when it can, or is not transactional). */
+  private txnRefusal(transaction: number): Error | null {
+    try {
+      this.txn?.failIfTransactionMoved(transaction);
+      return null;
+    } catch (e) {
+      return e as Error;
+    }
+  }
+
   private append(topic: string, partition: number, rec: RecordInput, bytes: number, call: SendCall, index: number, now: number): void {
     const key = `${topic}\u0000${partition}`;
     let tp = this.partitions.get(key);
@@ -378,6 +535,7 @@ export class Producer {
       this.active.add(tp);
       this.armLinger();
     }
+    this.txn?.maybeAddPartition(topic, partition);
     b.records!.push(rec);
     b.calls.push(call);
     b.indexes.push(index);
@@ -487,7 +645,7 @@ export class Producer {
   private async drainOnce(): Promise<void> {
     const now = Date.now();
     this.closeReadyBatches(now);
-    if (this.idempotent) {
+    if (this.idempotent && !this.txn) {
       await this.ensureProducerId();
       if (this.closedAndEmpty()) return;
     }
@@ -528,6 +686,7 @@ export class Producer {
     const byLeader = new Map<number, Batch[]>();
     const sizes = new Map<number, number>();
     let needMetadata = false;
+    let needPartitionsAdded = false;
     let nextRetry = Infinity;
     for (const tp of this.active) {
       if (tp.idle) {
@@ -537,6 +696,11 @@ export class Producer {
       this.expire(tp, now);
       const head = tp.queue[0];
       if (!head) continue;
+      // KIP-98: a partition's first batch of a transaction waits until AddPartitionsToTxn added it.
+      if (this.txn && !this.txn.isSendAllowed(tp.topic, tp.partition)) {
+        needPartitionsAdded = true;
+        continue;
+      }
       if (tp.inFlightBatches.size >= this.maxInFlight) continue;
       if (tp.retrying && tp.inFlightBatches.size > 0) continue;
       if (head.retryAt > now) {
@@ -563,6 +727,7 @@ export class Producer {
       list.push(head);
     }
     if (needMetadata) this.refreshMetadataSoon();
+    if (needPartitionsAdded) this.txn!.addPartitionsSoon();
     if (nextRetry !== Infinity) this.armRetry(nextRetry - now);
     return byLeader;
   }
@@ -599,7 +764,9 @@ export class Producer {
     if (encodes.length > 0) await Promise.all(encodes);
     for (const [leader, list] of byLeader) this.sendRequest(leader, list);
     // More may be sendable right away (other batches queued behind these, in-flight room left).
-    for (const tp of this.active) if (tp.queue.length > 0 && tp.inFlightBatches.size < this.maxInFlight && !tp.retrying) this.drainAgain = true;
+    for (const tp of this.active) {
+      if (tp.queue.length > 0 && tp.inFlightBatches.size < this.maxInFlight && !tp.retrying && (!this.txn || this.txn.isSendAllowed(tp.topic, tp.partition))) this.drainAgain = true;
+    }
   }
 
   private closedAndEmpty(): boolean {
@@ -614,6 +781,7 @@ export class Producer {
       producerId: this.idempotent ? this.producerId : -1,
       producerEpoch: this.idempotent ? this.producerEpoch : -1,
       baseSequence: this.idempotent ? b.baseSequence : -1,
+      isTransactional: this.txn !== null,
     });
     b.records = null; // the encoded batch is all we need from now on
   }
@@ -630,8 +798,11 @@ export class Producer {
   private expire(tp: PartitionState, now: number): void {
     while (tp.queue.length > 0 && tp.queue[0]!.deadline <= now) {
       const b = tp.queue.shift()!;
-      if (b.pidGeneration === this.pidGeneration && b.baseSequence >= 0) this.pidResetNeeded = true;
-      this.failBatch(b, new DeliveryTimeoutError(`${b.count} record(s) for ${tp.topic}-${tp.partition} expired after ${this.deliveryTimeoutMs} ms`));
+      const sequenced = b.pidGeneration === this.pidGeneration && b.baseSequence >= 0;
+      const e = new DeliveryTimeoutError(`${b.count} record(s) for ${tp.topic}-${tp.partition} expired after ${this.deliveryTimeoutMs} ms`);
+      if (this.txn) this.txn.onBatchFailed(e, sequenced);
+      else if (sequenced) this.pidResetNeeded = true;
+      this.failBatch(b, e);
     }
   }
 
@@ -644,7 +815,7 @@ export class Producer {
       b.attempts++;
     }
     const body = {
-      transactionalId: null,
+      transactionalId: this.txn?.transactionalId ?? null,
       acks: this.acks,
       timeoutMs: this.cluster.requestTimeoutMs,
       topicData: [...topics].map(([name, partitionData]) => ({ name, partitionData })),
@@ -723,7 +894,8 @@ export class Producer {
     // resend safe). Anything else — a fatal code, an unsupported version, a closed client — is final.
     let retry = isRetriableError(e);
     if (this.idempotent && code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && earlierPending) retry = true;
-    if (this.idempotent && (code === ErrorCode.UNKNOWN_PRODUCER_ID || (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !earlierPending) || code === ErrorCode.INVALID_PRODUCER_EPOCH)) {
+    // (A transactional producer keeps its id: these errors make its transaction abortable, below.)
+    if (this.idempotent && !this.txn && (code === ErrorCode.UNKNOWN_PRODUCER_ID || (code === ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER && !earlierPending) || code === ErrorCode.INVALID_PRODUCER_EPOCH)) {
       // The broker lost (or never had) our state: new producer id, renumber what is not acknowledged.
       this.pidResetNeeded = true;
       retry = true;
@@ -741,8 +913,11 @@ export class Producer {
       this.armRetry(b.retryAt - now);
       return;
     }
-    if (this.idempotent) this.pidResetNeeded = true; // the failed batch leaves a gap in the sequence
     const err = retry && e instanceof KafkaClientError ? new DeliveryTimeoutError(`gave up on ${b.count} record(s) for ${tp.topic}-${tp.partition} after ${b.attempts} attempt(s): ${e.message}`, { cause: e }) : e;
+    // The failed batch leaves a gap in the sequence: a new producer id, or (transactions) an
+    // abortable transaction whose abort bumps the epoch.
+    if (this.txn) this.txn.onBatchFailed(err, b.pidGeneration === this.pidGeneration && b.baseSequence >= 0);
+    else if (this.idempotent) this.pidResetNeeded = true;
     this.failBatch(b, err);
   }
 

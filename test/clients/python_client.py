@@ -11,6 +11,7 @@ The job (JSON on stdin) names a mode:
   {"mode": "group-second", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 3, "remaining": 50}
   {"mode": "txn-offsets", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
   {"mode": "txn-records", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
+  {"mode": "read", "bootstrap": "host:port", "topic": "...", "group": "...", "isolation": "read_committed"}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
@@ -456,10 +457,15 @@ def txn_records(job):
     return result
 
 
+def read(job):
+    """Every value of partition 0 of job's topic, at job['isolation'] (what another client wrote)."""
+    return {'values': read_all(job, job['isolation']), 'errors': errors}
+
+
 def main():
     job = json.load(sys.stdin)
     modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second,
-             'txn-offsets': txn_offsets, 'txn-records': txn_records}
+             'txn-offsets': txn_offsets, 'txn-records': txn_records, 'read': read}
     result = modes[job['mode']](job)
     json.dump(result, sys.stdout)
     sys.stdout.write('\n')
