@@ -14,6 +14,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from '../config/load.js';
 import type { Logger } from '../contracts/logger.js';
+import type { HookCallObserver } from '../contracts/observers.js';
 import { BUILTIN_HOOKS, type BuiltinHookName } from './builtin/index.js';
 import { HookRunner, checkHook, type RegisterOptions } from './runner.js';
 import type { Hook, HookEntry, HookSpec } from './types.js';
@@ -26,6 +27,8 @@ export const HOOK_SPEC_KEYS = ['builtin', 'module', 'export', 'options', 'topics
 export interface CreateHooksOptions {
   timeoutMs: number;
   log: Logger;
+  /** Counts and times every hook call (the broker's metrics). */
+  observer?: HookCallObserver | null;
   /** Where relative paths resolve when an entry has no baseDir (default: the working directory). */
   baseDir?: string;
 }
@@ -95,7 +98,7 @@ export async function createHooks(entries: readonly HookEntry[], options: Create
   }
   if (problems.length === 0) {
     try {
-      const runner = new HookRunner(registered, { timeoutMs: options.timeoutMs, log: options.log });
+      const runner = new HookRunner(registered, { timeoutMs: options.timeoutMs, log: options.log, observer: options.observer ?? null });
       options.log.info(`hooks, in order: ${runner.names.join(', ')} (hook.timeout.ms=${options.timeoutMs})`);
       return runner;
     } catch (err) {

@@ -19,6 +19,7 @@ import { API_SPECS } from '../protocol/messages/index.js';
 import { RecordsError } from '../protocol/records/errors.js';
 import type { Logger } from '../contracts/logger.js';
 import type { RequestScope } from '../contracts/request.js';
+import type { HookCallObserver } from '../contracts/observers.js';
 import { STAGES, type Registered, type Stage } from './registration.js';
 import { HOOK_FAILED_ERROR, HOOK_TIMEOUT_ERROR, type Refusal } from './types.js';
 
@@ -29,6 +30,8 @@ export interface HookFailure {
   readonly failed: true;
   readonly errorCode: number;
   readonly message: string;
+  /** The call ran past hook.timeout.ms (rather than throwing). */
+  readonly timedOut?: boolean;
 }
 
 export function isFailure(v: unknown): v is HookFailure {
@@ -115,6 +118,8 @@ export class HookChain {
     /** `hook.timeout.ms`. */
     readonly timeoutMs: number,
     readonly log: Logger,
+    /** Counts and times every call (the broker's metrics); null: nothing watches. */
+    readonly observer: HookCallObserver | null = null,
   ) {
     for (const s of STAGES) this.byStage.set(s, regs.filter((r) => typeof r.hook[s] === 'function'));
   }
@@ -145,7 +150,27 @@ export class HookChain {
    * Run one hook method, bounded by hook.timeout.ms when it returns a promise. Returns the hook's
    * value, or a HookFailure (already logged) when it threw or timed out.
    */
-  async call<T>(reg: Registered, stage: Stage | 'close', where: string, ctx: StageContext | null, fn: () => T | PromiseLike<T>): Promise<T | HookFailure> {
+  call<T>(reg: Registered, stage: Stage | 'close', where: string, ctx: StageContext | null, fn: () => T | PromiseLike<T>): Promise<T | HookFailure> {
+    const observer = this.observer;
+    return observer === null ? this.bounded(reg, stage, where, ctx, fn) : this.observed(observer, reg, stage, where, ctx, fn);
+  }
+
+  /** `bounded`, timed and counted by the observer (its duration includes the wait for a timeout). */
+  private async observed<T>(
+    observer: HookCallObserver,
+    reg: Registered,
+    stage: Stage | 'close',
+    where: string,
+    ctx: StageContext | null,
+    fn: () => T | PromiseLike<T>,
+  ): Promise<T | HookFailure> {
+    const started = performance.now();
+    const out = await this.bounded(reg, stage, where, ctx, fn);
+    observer.hookCall(reg.name, stage, (performance.now() - started) / 1000, !isFailure(out) ? 'ok' : out.timedOut === true ? 'timeout' : 'error');
+    return out;
+  }
+
+  private async bounded<T>(reg: Registered, stage: Stage | 'close', where: string, ctx: StageContext | null, fn: () => T | PromiseLike<T>): Promise<T | HookFailure> {
     let timer: NodeJS.Timeout | undefined;
     try {
       const out = fn();
@@ -166,7 +191,7 @@ export class HookChain {
       const message = `hook "${reg.name}" (${stage}) did not finish within hook.timeout.ms=${this.timeoutMs}`;
       ctx?.abandon(message);
       this.log.warn(`${message} (${where})`);
-      return { failed: true, errorCode: HOOK_TIMEOUT_ERROR, message };
+      return { failed: true, errorCode: HOOK_TIMEOUT_ERROR, message, timedOut: true };
     }
     if (err instanceof RecordsError || err instanceof KafkaError) {
       // The records themselves are bad (decoding failed), or the hook chose a Kafka error.

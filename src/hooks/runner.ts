@@ -12,6 +12,7 @@
 import type { Logger } from '../contracts/logger.js';
 import type { ConnectionInfo } from '../contracts/request.js';
 import type { HookStages } from '../contracts/stages.js';
+import type { HookCallObserver } from '../contracts/observers.js';
 import { register, type RegisterOptions } from './registration.js';
 import { HookChain, isFailure } from './machinery.js';
 import type { Hook } from './types.js';
@@ -29,6 +30,8 @@ export interface HookRunnerOptions {
   /** `hook.timeout.ms`. */
   timeoutMs: number;
   log: Logger;
+  /** Counts and times every hook call (the broker's metrics). */
+  observer?: HookCallObserver | null;
 }
 
 export class HookRunner implements HookStages {
@@ -46,7 +49,7 @@ export class HookRunner implements HookStages {
   readonly onCommit: HookStages['onCommit'];
 
   constructor(hooks: readonly (Hook | { hook: Hook; options: RegisterOptions })[], options: HookRunnerOptions) {
-    const chain = (this.chain = new HookChain(register(hooks, options.log), options.timeoutMs, options.log));
+    const chain = (this.chain = new HookChain(register(hooks, options.log), options.timeoutMs, options.log, options.observer ?? null));
     this.requests = new RequestStage(chain);
     this.onConnection = connectionStage(chain);
     this.handle = this.requests.handle;

@@ -148,6 +148,22 @@ export interface Compaction {
 export interface StorageCapabilities {
   /** Log compaction; null: compact topics keep every record (retention still applies). */
   readonly compaction: Compaction | null;
+  /** Segment files per partition (the broker's metrics); null: the engine keeps no segments. */
+  readonly segments: SegmentStats | null;
+}
+
+/** How many segment files hold a partition (Kafka's `NumLogSegments`). */
+export interface SegmentStats {
+  segmentCount(topic: string, partition: number): number;
+}
+
+/**
+ * What the broker's metrics watch in an engine (src/broker/metrics/). Observers watch, they never
+ * decide: a call returns nothing and must not throw; an engine given none pays one null check.
+ */
+export interface StorageObserver {
+  /** One fsync of appended data (a segment, the write-ahead log) took `seconds`. */
+  fsync(seconds: number): void;
 }
 
 /**

@@ -4,7 +4,7 @@
  * ~15 ms and ~15 MiB).
  */
 import type { StorageConfig } from '../config/types.js';
-import type { StorageEngine } from './engine.js';
+import type { StorageEngine, StorageObserver } from './engine.js';
 
 /** What an engine may need from the broker besides its own settings. */
 export interface EngineContext {
@@ -12,6 +12,8 @@ export interface EngineContext {
   topicDefaults?: Readonly<Record<string, string>>;
   /** Where an engine reports recovery and disk problems. */
   warn?: (message: string) => void;
+  /** Times the engine's fsyncs (the broker's metrics). */
+  observer?: StorageObserver | null;
 }
 
 export async function createStorageEngine(config: StorageConfig, context: EngineContext = {}): Promise<StorageEngine> {
@@ -22,7 +24,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
         const { WalMemoryEngine } = await import('./memory-wal/wal-engine.js');
         return new WalMemoryEngine({
           path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, snapshotBytes: config.walSnapshotBytes, warn: context.warn,
-          topicDefaults: context.topicDefaults,
+          topicDefaults: context.topicDefaults, observer: context.observer,
         });
       }
       const { MemoryEngine } = await import('./memory/memory-engine.js');
@@ -38,6 +40,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
       const { LogEngine } = await import('./log/log-engine.js');
       return new LogEngine({
         path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, topicDefaults: context.topicDefaults, warn: context.warn,
+        observer: context.observer,
       });
     }
     default:

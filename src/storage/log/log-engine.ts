@@ -30,7 +30,9 @@ import type {
   RetentionPolicy,
   StorageCapabilities,
   Compaction,
+  SegmentStats,
   StorageEngine,
+  StorageObserver,
   TopicRecord,
 } from '../engine.js';
 import { copyCommitted } from '../engine.js';
@@ -73,6 +75,8 @@ export interface LogEngineOptions {
   warn?: (message: string) => void;
   /** Fault injection (tests only). */
   faults?: FaultHooks;
+  /** Times every fsync of a segment (the broker's metrics). */
+  observer?: StorageObserver | null;
 }
 
 /** What `open` found: for logs and tests. */
@@ -87,11 +91,11 @@ export interface OpenReport {
 }
 
 
-export class LogEngine implements StorageEngine, Compaction {
+export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   readonly kind: string = 'log';
   readonly durable: boolean = true;
   /** The segment log compacts (LogCleaner). */
-  readonly capabilities: StorageCapabilities = { compaction: this };
+  readonly capabilities: StorageCapabilities = { compaction: this, segments: this };
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   private readonly fsyncIntervalMs: number;
@@ -115,7 +119,7 @@ export class LogEngine implements StorageEngine, Compaction {
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
     this.topicDefaults = { ...kafkaTopicConfigDefaults(), ...(options.topicDefaults ?? {}) };
     const warn = options.warn ?? ((m: string) => process.stderr.write(`rafka: storage: ${m}\n`));
-    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn };
+    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null };
     this.meta = new MetadataStore(this.dir, options.faults);
     this.cleaner = new LogCleaner(this.ctx);
   }
@@ -525,6 +529,10 @@ export class LogEngine implements StorageEngine, Compaction {
 
   sizeBytes(topic: string, partition: number): number {
     return this.log(topic, partition).sizeBytes;
+  }
+
+  segmentCount(topic: string, partition: number): number {
+    return this.log(topic, partition).segments.length;
   }
 
   /** Compact one partition (cleanup.policy=compact): LogCleaner. */

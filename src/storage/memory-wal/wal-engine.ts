@@ -26,6 +26,7 @@ import { mkdir, readdir, stat, unlink, open } from 'node:fs/promises';
 import path from 'node:path';
 import type { FsyncPolicy } from '../../config/types.js';
 import type {
+  StorageObserver,
   AppendBatch,
   AppendResult,
   BrokerMetadata,
@@ -59,6 +60,8 @@ export interface WalEngineOptions {
   warn?: (message: string) => void;
   /** Broker-wide topic config defaults (`topic.defaults`): the producer snapshot interval's segment.bytes. */
   topicDefaults?: Readonly<Record<string, string>>;
+  /** Times every fsync of the write-ahead log (the broker's metrics). */
+  observer?: StorageObserver | null;
 }
 
 /** What the last `open()` found and did. */
@@ -81,6 +84,7 @@ export class WalMemoryEngine extends MemoryEngine {
   private readonly fsyncIntervalMs: number;
   private readonly snapshotBytes: number;
   private readonly warn: (message: string) => void;
+  private readonly observer: StorageObserver | null;
 
   private writer: WalWriter | null = null;
   /** Held from open to close (files.ts acquireDirLock). */
@@ -105,6 +109,7 @@ export class WalMemoryEngine extends MemoryEngine {
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
     this.snapshotBytes = options.snapshotBytes ?? DEFAULT_WAL_SNAPSHOT_BYTES;
     this.warn = options.warn ?? (() => {});
+    this.observer = options.observer ?? null;
   }
 
   override async open(): Promise<BrokerMetadata> {
@@ -484,7 +489,7 @@ export class WalMemoryEngine extends MemoryEngine {
     this.seq = current;
     this.walBytes = validEnd ?? 0;
     this.recovery = recovery;
-    const writer = new WalWriter(this.dir, this.policy, this.fsyncIntervalMs);
+    const writer = new WalWriter(this.dir, this.policy, this.fsyncIntervalMs, this.observer);
     await writer.start(current, validEnd);
     await fsyncDir(this.dir);
     this.writer = writer;

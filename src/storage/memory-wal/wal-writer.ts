@@ -20,6 +20,7 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { FsyncPolicy } from '../../config/types.js';
+import type { StorageObserver } from '../engine.js';
 import { FORMAT_VERSION, encodeFrame } from './wal-format.js';
 import { fsyncDir, walFileName, writevAll } from './files.js';
 import { StorageError } from '../errors.js';
@@ -63,6 +64,8 @@ export class WalWriter {
     private readonly dir: string,
     private readonly policy: FsyncPolicy,
     fsyncIntervalMs: number,
+    /** Times every fsync of the log (the broker's metrics); null: nothing watches. */
+    private readonly observer: StorageObserver | null = null,
   ) {
     if (policy === 'interval') {
       this.timer = setInterval(() => {
@@ -187,7 +190,9 @@ export class WalWriter {
   private async sync(): Promise<void> {
     if (!this.dirty || !this.fh) return;
     this.dirty = false;
+    const started = this.observer === null ? 0 : performance.now();
     await this.fh.datasync();
+    this.observer?.fsync((performance.now() - started) / 1000);
   }
 
   private async create(seq: number): Promise<void> {
