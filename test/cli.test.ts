@@ -80,6 +80,8 @@ describe('usage errors exit 2 with a readable message and the usage', () => {
     [['start', '--node-id=-1'], /^rafka: --node-id: must be >= 0 \(got -1\)$/m],
     [['start', '--node-id', '-1'], /^rafka: option --node-id needs a value \(write a value starting with '-' as --node-id=-…\)$/m],
     [['start', '--port'], /^rafka: option --port needs a value$/m],
+    [['start', '--http-listener', 'localhost'], /^rafka: --http-listener: must have the form HOST:PORT with a port 0-65535, e\.g\. 127\.0\.0\.1:9644 \(\[::1\]:9644 for IPv6\) \(got "localhost"\)$/m],
+    [['start', '--log-format', 'yaml'], /^rafka: --log-format: must be one of text, json \(got "yaml"\)$/m],
     [['start', 'extra'], /^rafka: unexpected argument "extra"$/m],
     [['frobnicate'], /^rafka: unknown command "frobnicate"$/m],
     [[], /^rafka: missing command$/m],
@@ -163,6 +165,37 @@ describe('rafka start', () => {
       assert.equal((await s.exit).code, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('--http-listener serves /ready and /metrics; --log-format json writes JSON lines', async () => {
+    const s = await start(['--port', '0', '--http-listener', '127.0.0.1:0', '--log-format', 'json']);
+    const m = /^rafka listening on 127\.0\.0\.1:\d+ \(storage: memory, cluster \S+, http (http:\/\/127\.0\.0\.1:\d+)\)$/.exec(s.line);
+    assert.ok(m, `unexpected line: ${s.line}`);
+    const ready = await fetch(`${m[1]}/ready`);
+    assert.equal(ready.status, 200);
+    assert.match(await (await fetch(`${m[1]}/metrics`)).text(), /^rafka_broker_ready 1$/m);
+    s.child.kill('SIGTERM');
+    assert.equal((await s.exit).code, 0, s.stderr());
+    const lines = s.stderr().split('\n').filter((l) => l.startsWith('{'));
+    const endpoint = lines.map((l) => JSON.parse(l) as { level: string; msg: string; time: string }).find((l) => l.msg.startsWith('http endpoint on '));
+    assert.ok(endpoint, s.stderr());
+    assert.equal(endpoint.level, 'info');
+    assert.equal(endpoint.msg, `http endpoint on ${m[1]} (/metrics, /health, /ready)`);
+    assert.ok(!Number.isNaN(Date.parse(endpoint.time)));
+  });
+
+  test('an http.listener port in use exits 1 naming http.listener', async () => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const r = run(['start', '--port', '0', '--http-listener', `127.0.0.1:${port}`]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`^rafka: cannot listen on 127\\.0\\.0\\.1:${port} \\(http\\.listener\\): address already in use .*--http-listener`, 'm'));
+      assertNoStack(r.stderr);
+    } finally {
+      server.close();
     }
   });
 

@@ -479,3 +479,31 @@ describe('topic configs', () => {
     assert.equal(describeTopicConfig('remote.storage.enable', {})!.synonyms.length, 0);
   });
 });
+
+describe('http.listener and log.format', () => {
+  const FORM = 'must have the form HOST:PORT with a port 0-65535, e.g. 127.0.0.1:9644 ([::1]:9644 for IPv6)';
+
+  test('off by default; HOST:PORT values, IPv6 in brackets, and null are accepted', () => {
+    assert.equal(DEFAULT_CONFIG.httpListener, null);
+    assert.equal(DEFAULT_CONFIG.logFormat, 'text');
+    for (const v of ['127.0.0.1:9644', '0.0.0.0:0', '[::1]:9644', '[::]:65535', 'broker-1.internal:80', 'localhost:1']) {
+      assert.equal(parseConfigText(`http.listener: "${v}"\n`, 'r.yaml').httpListener, v);
+    }
+    assert.equal(parseConfigText('http.listener: null\n', 'r.yaml').httpListener, null);
+    assert.equal(loadConfig({ env: { RAFKA_HTTP_LISTENER: '127.0.0.1:9644', RAFKA_LOG_FORMAT: 'json' } }).httpListener, '127.0.0.1:9644');
+    assert.equal(loadConfig({ env: { RAFKA_LOG_FORMAT: 'json' } }).logFormat, 'json');
+  });
+
+  test('bad values name the key, its line:column and the form expected', () => {
+    for (const v of ['localhost', '127.0.0.1:65536', ':9644', '127.0.0.1:', 'a b:1', '127.0.0.1:-1', '::1:9644', 'http://127.0.0.1:9644']) {
+      const e = configError(() => parseConfigText(`port: 9092\nhttp.listener: "${v}"\n`, 'r.yaml'));
+      assert.equal(e.message, `r.yaml:2:16: http.listener: ${FORM} (got ${JSON.stringify(v)})`);
+    }
+    assert.equal(configError(() => parseConfigText('http.listener: 9644\n', 'r.yaml')).message, 'r.yaml:1:16: http.listener: must be a string or null (got 9644)');
+    assert.equal(configError(() => parseConfigText('log.format: yaml\n', 'r.yaml')).message, 'r.yaml:1:13: log.format: must be one of text, json (got "yaml")');
+    assert.equal(
+      configError(() => loadConfig({ env: { RAFKA_HTTP_LISTENER: '9644' } })).message,
+      `environment variable RAFKA_HTTP_LISTENER: ${FORM} (got "9644")`,
+    );
+  });
+});

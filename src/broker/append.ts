@@ -262,6 +262,7 @@ async function appendBatch(
   const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record);
   if ('errorCode' in written) return failed(written.errorCode, written.message);
   const { baseOffset } = written;
+  broker.metrics?.produced(topicName, h.buffer.length, recordCount);
   if (broker.hooks.afterProduce !== null && ctx !== undefined) await broker.hooks.afterProduce(ctx, topicName, partition, h, baseOffset, logAppendTimeMs);
   const { logStartOffset } = broker.storage.offsets(topicName, partition);
   return { errorCode: ErrorCode.NONE, errorMessage: null, baseOffset, logAppendTimeMs, logStartOffset };

@@ -24,6 +24,13 @@ import type { TxnMarkerWriter, TxnProduceVerifier } from '../contracts/transacti
 import { TransactionCoordinator } from './transactions/coordinator.js';
 import { PartitionTxnMarkers, lastStableOffset } from './txn-log.js';
 import { FaultInjector, FaultSpecError } from './faults.js';
+import type { BrokerMetrics } from './metrics/metrics.js';
+import { requestObserver, type RequestObserver } from './request-observer.js';
+
+/** Something the broker closes last, after its storage (the HTTP endpoint: src/broker/http/). */
+export interface Closeable {
+  close(): Promise<void>;
+}
 
 export class Broker {
   readonly topics: TopicManager;
@@ -63,7 +70,15 @@ export class Broker {
   readonly faults: FaultInjector;
   /** Hooks on the request path (src/hooks/); set before start(). NO_HOOKS: every stage costs nothing. */
   hooks: HookStages = NO_HOOKS;
+  /** Prometheus metrics (src/broker/metrics/); set before start() when `http.listener` is set, else null. */
+  metrics: BrokerMetrics | null = null;
+  /** Watches every request (metrics, debug request log); null when nothing does (request-observer.ts). Set by start(). */
+  requestObserver: RequestObserver | null = null;
+  /** The HTTP endpoint, closed after storage so /health answers until the end (set by startBroker). */
+  http: Closeable | null = null;
   clusterId = '';
+  /** Storage opened and every piece of state recovered from it (logs, groups, producers, transactions). */
+  private recovered = false;
   private server: net.Server | null = null;
   private readonly connections = new Set<Connection>();
   private nextProducerId = 0;
@@ -146,6 +161,16 @@ export class Broker {
     return this.closing !== null;
   }
 
+  /** Storage recovered, the Kafka listener accepting, and not shutting down: what GET /ready reports. */
+  get isReady(): boolean {
+    return this.recovered && this.server !== null && this.closing === null;
+  }
+
+  /** The parts of isReady, for GET /ready's body. */
+  readiness(): { storageRecovered: boolean; listening: boolean; closing: boolean } {
+    return { storageRecovered: this.recovered, listening: this.server !== null && this.server.listening, closing: this.closing !== null };
+  }
+
   async start(): Promise<void> {
     const meta = await this.storage.open();
     this.clusterId = this.config.clusterId ?? meta.clusterId ?? randomUuid();
@@ -160,6 +185,9 @@ export class Broker {
     this.producerRecovery = await this.producerSnapshots.recover(this.topics.list());
     // After the logs: loading completes transactions a crash left in PrepareCommit/PrepareAbort.
     await this.transactions.load();
+    this.recovered = true;
+    this.metrics?.attach(this);
+    this.requestObserver = requestObserver(this.metrics, this.log);
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
     // limit applies too and refusals are counted.
     const server = net.createServer((socket) => this.accept(socket));
@@ -261,6 +289,14 @@ export class Broker {
   }
 
   private async doClose(): Promise<void> {
+    try {
+      await this.closeAll();
+    } finally {
+      await this.http?.close(); // last: /health answers, and /ready says 503, while the broker drains
+    }
+  }
+
+  private async closeAll(): Promise<void> {
     const server = this.server;
     const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     this.waiters.wakeAll();

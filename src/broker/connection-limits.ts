@@ -43,6 +43,8 @@ export function parseConnectionOverrides(text: string | null): Map<string, numbe
 
 export interface ConnectionLimitStats {
   open: number;
+  /** Connections admitted since start. */
+  accepted: number;
   refusedMaxConnections: number;
   refusedPerIp: number;
 }
@@ -52,6 +54,7 @@ export class ConnectionLimits {
   /** Open connections by IP; an IP leaves the map with its last connection, so it is bounded by `open`. */
   private readonly perIp = new Map<string, number>();
   private readonly overrides: ReadonlyMap<string, number>;
+  private accepted = 0;
   private refusedMaxConnections = 0;
   private refusedPerIp = 0;
   private lastWarnMs = 0;
@@ -83,6 +86,7 @@ export class ConnectionLimits {
       return this.refuse(socket, `${ip} has ${fromIp} connections, max.connections.per.ip=${ipLimit}`);
     }
     this.open++;
+    this.accepted++;
     this.perIp.set(ip, fromIp + 1);
     socket.once('close', () => {
       this.open--;
@@ -94,7 +98,7 @@ export class ConnectionLimits {
   }
 
   stats(): ConnectionLimitStats {
-    return { open: this.open, refusedMaxConnections: this.refusedMaxConnections, refusedPerIp: this.refusedPerIp };
+    return { open: this.open, accepted: this.accepted, refusedMaxConnections: this.refusedMaxConnections, refusedPerIp: this.refusedPerIp };
   }
 
   private refuse(socket: Socket, why: string): false {

@@ -376,6 +376,9 @@ export class Connection implements ConnectionInfo {
     this.requestBytes += this.decodedBytes;
     this.broker.requestBudget.add(this.decodedBytes);
     const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
+    // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
+    const observer = this.broker.requestObserver;
+    const started = observer === null ? 0 : performance.now();
     let body;
     try {
       // Injected faults (faults.ts) come first, where a network or a cluster in trouble would act;
@@ -385,10 +388,14 @@ export class Connection implements ConnectionInfo {
     } catch (err) {
       this.broker.log.error(`${handler.request.name} v${apiVersion} from ${this.remote} failed: ${(err as Error).stack ?? String(err)}`);
       this.close('internal error');
+      observer?.requestDone(ctx, null, (performance.now() - started) / 1000, true);
       return null;
     }
-    if (body === null || this.closed) return null;
-    return this.encodeOrClose(handler, ctx, body);
+    const sendable = body !== null && !this.closed;
+    const frames = sendable ? this.encodeOrClose(handler, ctx, body) : null;
+    // encodeOrClose gives null only when the response could not be encoded (and closed the connection).
+    if (observer !== null) observer.requestDone(ctx, frames === null ? null : body, (performance.now() - started) / 1000, sendable && frames === null);
+    return frames;
   }
 
   /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */

@@ -4,6 +4,8 @@
  * (`storage: { type: 'log', path }` for the durable segment log), and with
  * `group.initial.rebalance.delay.ms` 0 (EMBEDDED_DEFAULTS). `hooks: [...]` takes hook objects and hook
  * specs (docs/hooks.md), run in that order; `faults: [...]` installs fault rules (docs/testing.md).
+ * `httpListener: '127.0.0.1:0'` adds the HTTP endpoint (/metrics, /health, /ready;
+ * docs/operations.md), its address in `httpUrl`.
  */
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
@@ -37,6 +39,8 @@ export interface RunningBroker {
   readonly host: string;
   readonly port: number;
   readonly clusterId: string;
+  /** `http://host:port` of the HTTP endpoint (`httpListener`), or null without one. */
+  readonly httpUrl: string | null;
   readonly broker: Broker;
   /** Injected faults (docs/testing.md): `faults.inject({ api: 'Produce', errorCode: 'NOT_LEADER_OR_FOLLOWER', times: 2 })`. */
   readonly faults: FaultInjector;
@@ -69,21 +73,37 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   if (rest.messageMaxBytes !== undefined && topicDefaults?.['max.message.bytes'] === undefined) {
     config.topicDefaults['max.message.bytes'] = String(rest.messageMaxBytes);
   }
-  const log = logger ?? createLogger(config.logLevel);
+  const log = logger ?? createLogger(config.logLevel, undefined, config.logFormat);
+  // Metrics exist only with an HTTP endpoint to serve them; prom-client is imported only then. They
+  // come first, so that the hooks and the storage engine are built with them watching.
+  const metrics = config.httpListener !== null ? new (await import('./metrics/metrics.js')).BrokerMetrics() : null;
   // Hooks load first: a broken hook (bad module, bad options) stops the start before storage opens.
   // The loader and the built-in hooks (ajv for json-schema) are imported only when hooks are configured.
   const hooks =
-    config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log }) : NO_HOOKS;
-  const engine = isEngine(storage) ? storage : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, warn: (m) => log.warn(`storage: ${m}`) });
+    config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log, observer: metrics }) : NO_HOOKS;
+  const engine = isEngine(storage)
+    ? storage
+    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, warn: (m) => log.warn(`storage: ${m}`), observer: metrics });
   const broker = new Broker(config, engine, log);
   broker.hooks = hooks;
-  await broker.start();
+  broker.metrics = metrics;
+  // The endpoint listens before storage opens, so /health and /ready (503) answer during recovery.
+  const endpoint =
+    metrics !== null && config.httpListener !== null ? await (await import('./http/server.js')).startHttpEndpoint(broker, metrics, config.httpListener) : null;
+  try {
+    await broker.start();
+  } catch (err) {
+    await endpoint?.close();
+    throw err;
+  }
+  if (endpoint !== null) log.info(`http endpoint on ${endpoint.url} (/metrics, /health, /ready)`);
   const host = broker.advertisedHost;
   return {
     bootstrap: `${host}:${broker.advertisedPort}`,
     host,
     port: broker.port,
     clusterId: broker.clusterId,
+    httpUrl: endpoint?.url ?? null,
     broker,
     faults: broker.faults,
     reset: () => broker.reset(),

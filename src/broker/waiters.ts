@@ -34,6 +34,13 @@ export class PartitionWaiters {
     for (const w of [...set]) w.wake();
   }
 
+  /** Distinct waiters (long-polling fetches), however many partitions each waits on: the fetch purgatory's size. */
+  get waiting(): number {
+    const all = new Set<Waiter>();
+    for (const set of this.byPartition.values()) for (const w of set) all.add(w);
+    return all.size;
+  }
+
   /** Wake every waiter (shutdown: long polls answer at once with what they have). */
   wakeAll(): void {
     for (const set of [...this.byPartition.values()]) for (const w of [...set]) w.wake();

@@ -3,7 +3,8 @@
  *
  * Exit codes: 0 ok (including a clean stop on SIGINT/SIGTERM), 1 configuration or start failure,
  * 2 usage error (unknown command/flag, bad flag value). On ready, `start` prints exactly one line
- * to stdout — `rafka listening on <bootstrap> (storage: <type>, cluster <id>)` — and on a clean stop
+ * to stdout — `rafka listening on <bootstrap> (storage: <type>, cluster <id>)`, with `, http <url>`
+ * inside the parentheses when the HTTP endpoint is on — and on a clean stop
  * `rafka stopped`; everything else goes to stderr.
  */
 import { readFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ interface RunningBrokerLike {
   host: string;
   port: number;
   clusterId: string;
+  /** `http://host:port` of the HTTP endpoint, when `http.listener` is set. */
+  httpUrl?: string | null;
   close(): Promise<void>;
 }
 type StartBroker = (config?: Partial<BrokerConfig>) => Promise<RunningBrokerLike>;
@@ -50,6 +53,8 @@ const FLAG_OPTIONS = {
   'advertised-port': { type: 'string' },
   'node-id': { type: 'string' },
   'log-level': { type: 'string' },
+  'log-format': { type: 'string' },
+  'http-listener': { type: 'string' },
   fault: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
@@ -72,6 +77,8 @@ Options of start:
   --advertised-port PORT    port clients are told to connect to
   --node-id N               broker id (default 1)
   --log-level LEVEL         error | warn | info | debug (default info)
+  --log-format FORMAT       text | json (default text)
+  --http-listener HOST:PORT serve /metrics (Prometheus), /health and /ready there (default: off)
   --fault SPEC              inject a fault, for testing clients (repeatable; docs/testing.md), e.g.
                             api=Produce,errorCode=NOT_LEADER_OR_FOLLOWER,times=2
   -h, --help                show this help
@@ -222,7 +229,8 @@ async function runBroker(config: BrokerConfig, io: RunIO): Promise<number> {
     return 1;
   }
 
-  out(`rafka listening on ${broker.bootstrap} (storage: ${config.storage.type}, cluster ${broker.clusterId})`);
+  const http = broker.httpUrl ? `, http ${broker.httpUrl}` : '';
+  out(`rafka listening on ${broker.bootstrap} (storage: ${config.storage.type}, cluster ${broker.clusterId}${http})`);
 
   if (signalled === null) await new Promise<void>((resolve) => (wake = resolve));
   err(`rafka: ${signalled}, shutting down`);
@@ -247,18 +255,20 @@ async function loadStartBroker(): Promise<StartBroker> {
 
 function describeStartError(e: unknown, config: BrokerConfig): string {
   if (e instanceof ConfigError) return `invalid configuration\n${e.message}`;
-  const error = e as NodeJS.ErrnoException & { address?: string; port?: number };
-  const where = `${error.address ?? config.host}:${error.port ?? config.port}`;
+  const error = e as NodeJS.ErrnoException & { address?: string; port?: number; listener?: string };
+  // The HTTP endpoint's listen errors carry `listener: 'http'` (src/broker/http/server.ts).
+  const http = error.listener === 'http';
+  const where = http ? `${config.httpListener} (http.listener)` : `${error.address ?? config.host}:${error.port ?? config.port}`;
   switch (error.code) {
     case 'EADDRINUSE':
-      return `cannot listen on ${where}: address already in use (is another broker running? try --port)`;
+      return `cannot listen on ${where}: address already in use (is another broker running? try ${http ? '--http-listener' : '--port'})`;
     case 'EACCES':
       return `cannot listen on ${where}: permission denied (ports below 1024 need privileges)`;
     case 'EADDRNOTAVAIL':
-      return `cannot listen on ${where}: address not available on this machine (check --host)`;
+      return `cannot listen on ${where}: address not available on this machine (check ${http ? '--http-listener' : '--host'})`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
-      return `cannot listen on ${where}: unknown host (check --host)`;
+      return `cannot listen on ${where}: unknown host (check ${http ? '--http-listener' : '--host'})`;
     case 'ERR_MODULE_NOT_FOUND':
       return `cannot load the broker: ${error.message}`;
     default:

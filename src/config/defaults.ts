@@ -66,7 +66,11 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
     ...kafkaTopicConfigDefaults(),
     'max.message.bytes': String(MESSAGE_MAX_BYTES),
   } as TopicDefaults,
+  // No HTTP endpoint unless asked for: it is a second open port, unauthenticated, whose metrics name
+  // every topic and consumer group.
+  httpListener: null,
   logLevel: 'info',
+  logFormat: 'text',
 });
 
 /** A fresh, mutable deep copy of the defaults. */

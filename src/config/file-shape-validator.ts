@@ -6,10 +6,11 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"log.level":{"enum":["error","warn","info","debug"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
+const pattern1 = new RegExp("^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$", "u");
 const schema7 = {"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -1200,10 +1201,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data34 = data["log.level"];
-if(!((((data34 === "error") || (data34 === "warn")) || (data34 === "info")) || (data34 === "debug"))){
-const err98 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data34};
+if(data["http.listener"] !== undefined){
+let data34 = data["http.listener"];
+if((typeof data34 !== "string") && (data34 !== null)){
+const err98 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1212,13 +1213,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-if(data.storage !== undefined){
-let data35 = data.storage;
-if(data35 && typeof data35 == "object" && !Array.isArray(data35)){
-for(const key1 in data35){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
-const err99 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data35};
+if(typeof data34 === "string"){
+if(func3(data34) < 1){
+const err99 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data34};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1227,11 +1224,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-}
-if(data35.type !== undefined){
-let data36 = data35.type;
-if(!(((data36 === "memory") || (data36 === "log")) || (data36 === "rocksdb"))){
-const err100 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data36};
+if(!pattern1.test(data34)){
+const err100 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data34};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1241,10 +1235,11 @@ vErrors.push(err100);
 errors++;
 }
 }
-if(data35.path !== undefined){
-let data37 = data35.path;
-if((typeof data37 !== "string") && (data37 !== null)){
-const err101 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data37};
+}
+if(data["log.level"] !== undefined){
+let data35 = data["log.level"];
+if(!((((data35 === "error") || (data35 === "warn")) || (data35 === "info")) || (data35 === "debug"))){
+const err101 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data35};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1253,9 +1248,11 @@ vErrors.push(err101);
 }
 errors++;
 }
-if(typeof data37 === "string"){
-if(func3(data37) < 1){
-const err102 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data37};
+}
+if(data["log.format"] !== undefined){
+let data36 = data["log.format"];
+if(!((data36 === "text") || (data36 === "json"))){
+const err102 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data36};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1265,11 +1262,12 @@ vErrors.push(err102);
 errors++;
 }
 }
-}
-if(data35.fsync !== undefined){
-let data38 = data35.fsync;
-if(!(((data38 === "always") || (data38 === "interval")) || (data38 === "never"))){
-const err103 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data38};
+if(data.storage !== undefined){
+let data37 = data.storage;
+if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
+for(const key1 in data37){
+if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+const err103 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data37};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1279,10 +1277,10 @@ vErrors.push(err103);
 errors++;
 }
 }
-if(data35["fsync.interval.ms"] !== undefined){
-let data39 = data35["fsync.interval.ms"];
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err104 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
+if(data37.type !== undefined){
+let data38 = data37.type;
+if(!(((data38 === "memory") || (data38 === "log")) || (data38 === "rocksdb"))){
+const err104 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data38};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1291,9 +1289,11 @@ vErrors.push(err104);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 2147483647 || isNaN(data39)){
-const err105 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
+}
+if(data37.path !== undefined){
+let data39 = data37.path;
+if((typeof data39 !== "string") && (data39 !== null)){
+const err105 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data39};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1302,8 +1302,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data39 < 1 || isNaN(data39)){
-const err106 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data39};
+if(typeof data39 === "string"){
+if(func3(data39) < 1){
+const err106 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data39};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1314,10 +1315,10 @@ errors++;
 }
 }
 }
-if(data35["wal.snapshot.bytes"] !== undefined){
-let data40 = data35["wal.snapshot.bytes"];
-if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err107 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
+if(data37.fsync !== undefined){
+let data40 = data37.fsync;
+if(!(((data40 === "always") || (data40 === "interval")) || (data40 === "never"))){
+const err107 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data40};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1326,9 +1327,11 @@ vErrors.push(err107);
 }
 errors++;
 }
-if((typeof data40 == "number") && (isFinite(data40))){
-if(data40 > 9007199254740991 || isNaN(data40)){
-const err108 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
+}
+if(data37["fsync.interval.ms"] !== undefined){
+let data41 = data37["fsync.interval.ms"];
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err108 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1337,8 +1340,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(data40 < 1024 || isNaN(data40)){
-const err109 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data40};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 2147483647 || isNaN(data41)){
+const err109 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1347,12 +1351,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-}
-if(data35.storage_type !== undefined){
-let data41 = data35.storage_type;
-if(!(((data41 === "memory") || (data41 === "log")) || (data41 === "rocksdb"))){
-const err110 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data41};
+if(data41 < 1 || isNaN(data41)){
+const err110 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1363,8 +1363,10 @@ errors++;
 }
 }
 }
-else {
-const err111 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data35};
+if(data37["wal.snapshot.bytes"] !== undefined){
+let data42 = data37["wal.snapshot.bytes"];
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err111 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1373,13 +1375,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data42 = data["topic.defaults"];
-if(data42 && typeof data42 == "object" && !Array.isArray(data42)){
-for(const key2 in data42){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err112 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data42};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 9007199254740991 || isNaN(data42)){
+const err112 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1388,214 +1386,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-if(data42["cleanup.policy"] !== undefined){
-if(!(validate22(data42["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data42,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["compression.gzip.level"] !== undefined){
-if(!(validate22(data42["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data42,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["compression.lz4.level"] !== undefined){
-if(!(validate22(data42["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data42,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["compression.type"] !== undefined){
-if(!(validate22(data42["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data42,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["compression.zstd.level"] !== undefined){
-if(!(validate22(data42["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data42,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["delete.retention.ms"] !== undefined){
-if(!(validate22(data42["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data42,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data42["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data42,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["flush.messages"] !== undefined){
-if(!(validate22(data42["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data42,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["flush.ms"] !== undefined){
-if(!(validate22(data42["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data42,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data42["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data42,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["index.interval.bytes"] !== undefined){
-if(!(validate22(data42["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data42,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["internal.segment.bytes"] !== undefined){
-if(!(validate22(data42["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data42,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data42["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data42,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["local.retention.bytes"] !== undefined){
-if(!(validate22(data42["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data42,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["local.retention.ms"] !== undefined){
-if(!(validate22(data42["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data42,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data42["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data42,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["max.message.bytes"] !== undefined){
-if(!(validate22(data42["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data42,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data42["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data42,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data42["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data42,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["message.timestamp.type"] !== undefined){
-if(!(validate22(data42["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data42,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data42["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data42,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data42["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data42,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["min.insync.replicas"] !== undefined){
-if(!(validate22(data42["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data42,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42.preallocate !== undefined){
-if(!(validate22(data42.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data42,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data42["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data42,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data42["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data42,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["remote.storage.enable"] !== undefined){
-if(!(validate22(data42["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data42,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["retention.bytes"] !== undefined){
-if(!(validate22(data42["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data42,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["retention.ms"] !== undefined){
-if(!(validate22(data42["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data42,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["segment.bytes"] !== undefined){
-if(!(validate22(data42["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data42,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["segment.index.bytes"] !== undefined){
-if(!(validate22(data42["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data42,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["segment.jitter.ms"] !== undefined){
-if(!(validate22(data42["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data42,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["segment.ms"] !== undefined){
-if(!(validate22(data42["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data42,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data42["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data42["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data42,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err113 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data42};
+if(data42 < 1024 || isNaN(data42)){
+const err113 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1605,16 +1397,11 @@ vErrors.push(err113);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data77 = data.hooks;
-if(Array.isArray(data77)){
-const len0 = data77.length;
-for(let i0=0; i0<len0; i0++){
-let data78 = data77[i0];
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key3 in data78){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err114 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data78};
+}
+if(data37.storage_type !== undefined){
+let data43 = data37.storage_type;
+if(!(((data43 === "memory") || (data43 === "log")) || (data43 === "rocksdb"))){
+const err114 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data43};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1624,10 +1411,9 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data78.builtin !== undefined){
-let data79 = data78.builtin;
-if(!(((((data79 === "json-schema") || (data79 === "stamp-headers")) || (data79 === "redact")) || (data79 === "audit-log")) || (data79 === "rate-limit"))){
-const err115 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data79};
+}
+else {
+const err115 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data37};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1637,11 +1423,12 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data78.module !== undefined){
-let data80 = data78.module;
-if(typeof data80 === "string"){
-if(func3(data80) < 1){
-const err116 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data80};
+if(data["topic.defaults"] !== undefined){
+let data44 = data["topic.defaults"];
+if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
+for(const key2 in data44){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err116 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data44};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1651,8 +1438,213 @@ vErrors.push(err116);
 errors++;
 }
 }
+if(data44["cleanup.policy"] !== undefined){
+if(!(validate22(data44["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data44,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["compression.gzip.level"] !== undefined){
+if(!(validate22(data44["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data44,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["compression.lz4.level"] !== undefined){
+if(!(validate22(data44["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data44,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["compression.type"] !== undefined){
+if(!(validate22(data44["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data44,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["compression.zstd.level"] !== undefined){
+if(!(validate22(data44["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data44,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["delete.retention.ms"] !== undefined){
+if(!(validate22(data44["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data44,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data44["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data44,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["flush.messages"] !== undefined){
+if(!(validate22(data44["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data44,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["flush.ms"] !== undefined){
+if(!(validate22(data44["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data44,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data44["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data44,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["index.interval.bytes"] !== undefined){
+if(!(validate22(data44["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data44,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["internal.segment.bytes"] !== undefined){
+if(!(validate22(data44["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data44,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data44["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data44,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["local.retention.bytes"] !== undefined){
+if(!(validate22(data44["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data44,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["local.retention.ms"] !== undefined){
+if(!(validate22(data44["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data44,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data44["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data44,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["max.message.bytes"] !== undefined){
+if(!(validate22(data44["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data44,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data44["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data44,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data44["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data44,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["message.timestamp.type"] !== undefined){
+if(!(validate22(data44["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data44,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data44["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data44,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data44["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data44,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["min.insync.replicas"] !== undefined){
+if(!(validate22(data44["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data44,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44.preallocate !== undefined){
+if(!(validate22(data44.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data44,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data44["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data44,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data44["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data44,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["remote.storage.enable"] !== undefined){
+if(!(validate22(data44["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data44,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["retention.bytes"] !== undefined){
+if(!(validate22(data44["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data44,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["retention.ms"] !== undefined){
+if(!(validate22(data44["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data44,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["segment.bytes"] !== undefined){
+if(!(validate22(data44["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data44,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["segment.index.bytes"] !== undefined){
+if(!(validate22(data44["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data44,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["segment.jitter.ms"] !== undefined){
+if(!(validate22(data44["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data44,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["segment.ms"] !== undefined){
+if(!(validate22(data44["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data44,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data44["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data44["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data44,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err117 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data80};
+const err117 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data44};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1662,11 +1654,16 @@ vErrors.push(err117);
 errors++;
 }
 }
-if(data78.export !== undefined){
-let data81 = data78.export;
-if(typeof data81 === "string"){
-if(func3(data81) < 1){
-const err118 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data81};
+if(data.hooks !== undefined){
+let data79 = data.hooks;
+if(Array.isArray(data79)){
+const len0 = data79.length;
+for(let i0=0; i0<len0; i0++){
+let data80 = data79[i0];
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+for(const key3 in data80){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err118 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data80};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1676,8 +1673,10 @@ vErrors.push(err118);
 errors++;
 }
 }
-else {
-const err119 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data81};
+if(data80.builtin !== undefined){
+let data81 = data80.builtin;
+if(!(((((data81 === "json-schema") || (data81 === "stamp-headers")) || (data81 === "redact")) || (data81 === "audit-log")) || (data81 === "rate-limit"))){
+const err119 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data81};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1687,11 +1686,11 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data78.name !== undefined){
-let data82 = data78.name;
+if(data80.module !== undefined){
+let data82 = data80.module;
 if(typeof data82 === "string"){
 if(func3(data82) < 1){
-const err120 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data82};
+const err120 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data82};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1702,7 +1701,7 @@ errors++;
 }
 }
 else {
-const err121 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data82};
+const err121 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data82};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1712,10 +1711,11 @@ vErrors.push(err121);
 errors++;
 }
 }
-if(data78.topics !== undefined){
-let data83 = data78.topics;
-if((typeof data83 !== "string") && (!(Array.isArray(data83)))){
-const err122 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data83};
+if(data80.export !== undefined){
+let data83 = data80.export;
+if(typeof data83 === "string"){
+if(func3(data83) < 1){
+const err122 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data83};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1724,9 +1724,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(typeof data83 === "string"){
-if(func3(data83) < 1){
-const err123 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data83};
+}
+else {
+const err123 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data83};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1736,13 +1736,11 @@ vErrors.push(err123);
 errors++;
 }
 }
-if(Array.isArray(data83)){
-const len1 = data83.length;
-for(let i1=0; i1<len1; i1++){
-let data84 = data83[i1];
+if(data80.name !== undefined){
+let data84 = data80.name;
 if(typeof data84 === "string"){
 if(func3(data84) < 1){
-const err124 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data84};
+const err124 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data84};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1753,7 +1751,7 @@ errors++;
 }
 }
 else {
-const err125 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data84};
+const err125 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data84};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1763,16 +1761,10 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
-}
-if(data78.apis !== undefined){
-let data85 = data78.apis;
-if(Array.isArray(data85)){
-const len2 = data85.length;
-for(let i2=0; i2<len2; i2++){
-let data86 = data85[i2];
-if((typeof data86 !== "string") && (!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86))))){
-const err126 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data86};
+if(data80.topics !== undefined){
+let data85 = data80.topics;
+if((typeof data85 !== "string") && (!(Array.isArray(data85)))){
+const err126 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data85};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1781,10 +1773,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-}
-else {
-const err127 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data85};
+if(typeof data85 === "string"){
+if(func3(data85) < 1){
+const err127 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data85};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1794,9 +1785,13 @@ vErrors.push(err127);
 errors++;
 }
 }
-}
-else {
-const err128 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data78};
+if(Array.isArray(data85)){
+const len1 = data85.length;
+for(let i1=0; i1<len1; i1++){
+let data86 = data85[i1];
+if(typeof data86 === "string"){
+if(func3(data86) < 1){
+const err128 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data86};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1806,9 +1801,8 @@ vErrors.push(err128);
 errors++;
 }
 }
-}
 else {
-const err129 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data77};
+const err129 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data86};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1818,16 +1812,16 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data87 = data.faults;
+}
+}
+if(data80.apis !== undefined){
+let data87 = data80.apis;
 if(Array.isArray(data87)){
-const len3 = data87.length;
-for(let i3=0; i3<len3; i3++){
-let data88 = data87[i3];
-if(data88 && typeof data88 == "object" && !Array.isArray(data88)){
-for(const key4 in data88){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err130 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data88};
+const len2 = data87.length;
+for(let i2=0; i2<len2; i2++){
+let data88 = data87[i2];
+if((typeof data88 !== "string") && (!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88))))){
+const err130 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data88};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1837,10 +1831,9 @@ vErrors.push(err130);
 errors++;
 }
 }
-if(data88.api !== undefined){
-let data89 = data88.api;
-if(((typeof data89 !== "string") && (!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89))))) && (!(Array.isArray(data89)))){
-const err131 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data89};
+}
+else {
+const err131 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data87};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1849,9 +1842,10 @@ vErrors.push(err131);
 }
 errors++;
 }
-if((typeof data89 == "number") && (isFinite(data89))){
-if(data89 < 0 || isNaN(data89)){
-const err132 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data89};
+}
+}
+else {
+const err132 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data80};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1861,9 +1855,9 @@ vErrors.push(err132);
 errors++;
 }
 }
-if(typeof data89 === "string"){
-if(func3(data89) < 1){
-const err133 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data89};
+}
+else {
+const err133 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data79};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1873,12 +1867,16 @@ vErrors.push(err133);
 errors++;
 }
 }
+if(data.faults !== undefined){
+let data89 = data.faults;
 if(Array.isArray(data89)){
-const len4 = data89.length;
-for(let i4=0; i4<len4; i4++){
-let data90 = data89[i4];
-if((typeof data90 !== "string") && (!(((typeof data90 == "number") && (!(data90 % 1) && !isNaN(data90))) && (isFinite(data90))))){
-const err134 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data90};
+const len3 = data89.length;
+for(let i3=0; i3<len3; i3++){
+let data90 = data89[i3];
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+for(const key4 in data90){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err134 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data90};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1887,9 +1885,11 @@ vErrors.push(err134);
 }
 errors++;
 }
-if((typeof data90 == "number") && (isFinite(data90))){
-if(data90 < 0 || isNaN(data90)){
-const err135 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data90};
+}
+if(data90.api !== undefined){
+let data91 = data90.api;
+if(((typeof data91 !== "string") && (!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91))))) && (!(Array.isArray(data91)))){
+const err135 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1898,10 +1898,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-if(typeof data90 === "string"){
-if(func3(data90) < 1){
-const err136 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data90};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 < 0 || isNaN(data91)){
+const err136 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1911,14 +1910,9 @@ vErrors.push(err136);
 errors++;
 }
 }
-}
-}
-}
-if(data88.topic !== undefined){
-let data91 = data88.topic;
 if(typeof data91 === "string"){
 if(func3(data91) < 1){
-const err137 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data91};
+const err137 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1928,8 +1922,12 @@ vErrors.push(err137);
 errors++;
 }
 }
-else {
-const err138 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data91};
+if(Array.isArray(data91)){
+const len4 = data91.length;
+for(let i4=0; i4<len4; i4++){
+let data92 = data91[i4];
+if((typeof data92 !== "string") && (!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92))))){
+const err138 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1938,11 +1936,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-if(data88.partition !== undefined){
-let data92 = data88.partition;
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err139 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data92};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 < 0 || isNaN(data92)){
+const err139 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1951,9 +1947,10 @@ vErrors.push(err139);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 2147483647 || isNaN(data92)){
-const err140 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data92};
+}
+if(typeof data92 === "string"){
+if(func3(data92) < 1){
+const err140 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1962,8 +1959,15 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(data92 < 0 || isNaN(data92)){
-const err141 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data92};
+}
+}
+}
+}
+if(data90.topic !== undefined){
+let data93 = data90.topic;
+if(typeof data93 === "string"){
+if(func3(data93) < 1){
+const err141 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data93};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1973,12 +1977,8 @@ vErrors.push(err141);
 errors++;
 }
 }
-}
-if(data88.group !== undefined){
-let data93 = data88.group;
-if(typeof data93 === "string"){
-if(func3(data93) < 1){
-const err142 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data93};
+else {
+const err142 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data93};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1988,8 +1988,10 @@ vErrors.push(err142);
 errors++;
 }
 }
-else {
-const err143 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data93};
+if(data90.partition !== undefined){
+let data94 = data90.partition;
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err143 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1998,11 +2000,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-if(data88.clientId !== undefined){
-let data94 = data88.clientId;
-if(typeof data94 !== "string"){
-const err144 = {instancePath:instancePath+"/faults/" + i3+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data94};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 2147483647 || isNaN(data94)){
+const err144 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2011,11 +2011,8 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-if(data88.times !== undefined){
-let data95 = data88.times;
-if((!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))) && (typeof data95 !== "string")){
-const err145 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data95};
+if(data94 < 0 || isNaN(data94)){
+const err145 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2024,9 +2021,13 @@ vErrors.push(err145);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 < 1 || isNaN(data95)){
-const err146 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data95};
+}
+}
+if(data90.group !== undefined){
+let data95 = data90.group;
+if(typeof data95 === "string"){
+if(func3(data95) < 1){
+const err146 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data95};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2036,9 +2037,8 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(typeof data95 === "string"){
-if(func3(data95) < 1){
-const err147 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data95};
+else {
+const err147 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data95};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2048,11 +2048,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-}
-if(data88.errorCode !== undefined){
-let data96 = data88.errorCode;
-if((typeof data96 !== "string") && (!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96))))){
-const err148 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data96};
+if(data90.clientId !== undefined){
+let data96 = data90.clientId;
+if(typeof data96 !== "string"){
+const err148 = {instancePath:instancePath+"/faults/" + i3+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data96};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2061,9 +2060,11 @@ vErrors.push(err148);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 < 1 || isNaN(data96)){
-const err149 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data96};
+}
+if(data90.times !== undefined){
+let data97 = data90.times;
+if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (typeof data97 !== "string")){
+const err149 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2072,10 +2073,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-if(typeof data96 === "string"){
-if(func3(data96) < 1){
-const err150 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data96};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 < 1 || isNaN(data97)){
+const err150 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2085,11 +2085,9 @@ vErrors.push(err150);
 errors++;
 }
 }
-}
-if(data88.delayMs !== undefined){
-let data97 = data88.delayMs;
-if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
-const err151 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data97};
+if(typeof data97 === "string"){
+if(func3(data97) < 1){
+const err151 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2098,9 +2096,12 @@ vErrors.push(err151);
 }
 errors++;
 }
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 > 2147483647 || isNaN(data97)){
-const err152 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data97};
+}
+}
+if(data90.errorCode !== undefined){
+let data98 = data90.errorCode;
+if((typeof data98 !== "string") && (!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98))))){
+const err152 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2109,8 +2110,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-if(data97 < 0 || isNaN(data97)){
-const err153 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data97};
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 < 1 || isNaN(data98)){
+const err153 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2120,11 +2122,9 @@ vErrors.push(err153);
 errors++;
 }
 }
-}
-if(data88.drop !== undefined){
-let data98 = data88.drop;
-if(!((data98 === "before") || (data98 === "after"))){
-const err154 = {instancePath:instancePath+"/faults/" + i3+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data98};
+if(typeof data98 === "string"){
+if(func3(data98) < 1){
+const err154 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2134,10 +2134,11 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data88.throttleMs !== undefined){
-let data99 = data88.throttleMs;
+}
+if(data90.delayMs !== undefined){
+let data99 = data90.delayMs;
 if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err155 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data99};
+const err155 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2148,7 +2149,7 @@ errors++;
 }
 if((typeof data99 == "number") && (isFinite(data99))){
 if(data99 > 2147483647 || isNaN(data99)){
-const err156 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data99};
+const err156 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2158,7 +2159,7 @@ vErrors.push(err156);
 errors++;
 }
 if(data99 < 0 || isNaN(data99)){
-const err157 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data99};
+const err157 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2169,10 +2170,10 @@ errors++;
 }
 }
 }
-if(data88.partialFetch !== undefined){
-let data100 = data88.partialFetch;
-if(typeof data100 !== "boolean"){
-const err158 = {instancePath:instancePath+"/faults/" + i3+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data100};
+if(data90.drop !== undefined){
+let data100 = data90.drop;
+if(!((data100 === "before") || (data100 === "after"))){
+const err158 = {instancePath:instancePath+"/faults/" + i3+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data100};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2182,10 +2183,10 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data88.rebalance !== undefined){
-let data101 = data88.rebalance;
-if(typeof data101 !== "boolean"){
-const err159 = {instancePath:instancePath+"/faults/" + i3+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data101};
+if(data90.throttleMs !== undefined){
+let data101 = data90.throttleMs;
+if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
+const err159 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2194,10 +2195,9 @@ vErrors.push(err159);
 }
 errors++;
 }
-}
-}
-else {
-const err160 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data88};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 > 2147483647 || isNaN(data101)){
+const err160 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2206,10 +2206,8 @@ vErrors.push(err160);
 }
 errors++;
 }
-}
-}
-else {
-const err161 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data87};
+if(data101 < 0 || isNaN(data101)){
+const err161 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2220,13 +2218,64 @@ errors++;
 }
 }
 }
-else {
-const err162 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data90.partialFetch !== undefined){
+let data102 = data90.partialFetch;
+if(typeof data102 !== "boolean"){
+const err162 = {instancePath:instancePath+"/faults/" + i3+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data102};
 if(vErrors === null){
 vErrors = [err162];
 }
 else {
 vErrors.push(err162);
+}
+errors++;
+}
+}
+if(data90.rebalance !== undefined){
+let data103 = data90.rebalance;
+if(typeof data103 !== "boolean"){
+const err163 = {instancePath:instancePath+"/faults/" + i3+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data103};
+if(vErrors === null){
+vErrors = [err163];
+}
+else {
+vErrors.push(err163);
+}
+errors++;
+}
+}
+}
+else {
+const err164 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data90};
+if(vErrors === null){
+vErrors = [err164];
+}
+else {
+vErrors.push(err164);
+}
+errors++;
+}
+}
+}
+else {
+const err165 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data89};
+if(vErrors === null){
+vErrors = [err165];
+}
+else {
+vErrors.push(err165);
+}
+errors++;
+}
+}
+}
+else {
+const err166 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err166];
+}
+else {
+vErrors.push(err166);
 }
 errors++;
 }

@@ -17,7 +17,9 @@
  *   auto.create.topics.enable: true
  *   num.partitions: 1
  *   ... (every Setting below with a one-segment path)
+ *   http.listener: null       # HOST:PORT of /metrics, /health, /ready
  *   log.level: info
+ *   log.format: text
  *   topic.defaults:
  *     retention.ms: 604800000  # any Kafka topic config name, validated by topic-configs.ts
  */
@@ -31,6 +33,7 @@ import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './ty
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 export const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['error', 'warn', 'info', 'debug'];
+export const LOG_FORMATS: readonly BrokerConfig['logFormat'][] = ['text', 'json'];
 
 /** A StorageConfig field as a Setting addresses it: `storage.type`, `storage.fsyncIntervalMs`. */
 export type StorageField = `storage.${keyof StorageConfig & string}`;
@@ -67,6 +70,13 @@ export interface Setting {
 }
 
 const INT32_MAX = 2147483647;
+
+/**
+ * `http.listener`: `HOST:PORT` with a port 0-65535 (0: any free port); an IPv6 host goes in brackets.
+ * Checked by the schema, so a bad value is reported like any other bad setting, with its line.
+ */
+export const HTTP_LISTENER_PATTERN =
+  '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$';
 
 /** `max.connections.per.ip.overrides`: Kafka's `host:count` list, comma-separated (IPv6 hosts keep their colons). */
 export const CONNECTION_OVERRIDES_PATTERN = '^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$';
@@ -228,7 +238,13 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'hook.timeout.ms', field: 'hookTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
     doc: 'The longest one hook call may take; then its part of the request fails with REQUEST_TIMED_OUT.',
   }),
+  setting({
+    key: 'http.listener', field: 'httpListener', kind: 'string', nullable: true, flag: 'http-listener',
+    pattern: { regex: HTTP_LISTENER_PATTERN, form: 'HOST:PORT with a port 0-65535, e.g. 127.0.0.1:9644 ([::1]:9644 for IPv6)' },
+    doc: 'Where the HTTP endpoint (/metrics, /health, /ready) listens; null = no HTTP endpoint.',
+  }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
+  setting({ key: 'log.format', field: 'logFormat', kind: 'enum', values: LOG_FORMATS, flag: 'log-format', doc: "Form of rafka's own log lines: text or JSON (one object a line)." }),
 ]);
 
 export const SETTINGS_BY_FIELD: ReadonlyMap<SettingField, Setting> = new Map(SETTINGS.map((s) => [s.field, s]));

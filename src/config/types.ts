@@ -123,6 +123,13 @@ export interface BrokerConfig {
   faults: readonly FaultSpec[];
   /** Kafka `log.retention.ms` etc. as topic defaults. */
   topicDefaults: TopicDefaults;
+  /**
+   * `http.listener`: `HOST:PORT` of the HTTP endpoint (Prometheus `/metrics`, `/health`, `/ready`;
+   * src/broker/http/); null = none. Port 0 picks a free port.
+   */
+  httpListener: string | null;
   /** Log level for the broker's own log lines. */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
+  /** `log.format`: the broker's log lines as text (`<time> <LEVEL> <message> key=value…`) or as JSON objects, one a line. */
+  logFormat: 'text' | 'json';
 }

@@ -99,6 +99,8 @@ export default defineHandler({
       if (result.bytes >= req.minBytes || result.hasError || remainingMs <= 0 || broker.isClosing) {
         // afterFetch hooks filter or rewrite what the consumer receives (offsets kept; the log unchanged).
         if (broker.hooks.afterFetch !== null) await broker.hooks.afterFetch(ctx, plan, result.responses);
+        const metrics = broker.metrics;
+        if (metrics !== null) for (let i = 0; i < plan.length; i++) if (result.topicBytes[i]! > 0) metrics.fetched(plan[i]!.name, result.topicBytes[i]!);
         return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses) };
       }
       await waitForData(broker, plan, remainingMs);
@@ -255,6 +257,8 @@ function recordsBytes(records: Records | null | undefined): number {
 interface ReadOutcome {
   responses: Init<FetchResponseFetchableTopicResponse>[];
   bytes: number;
+  /** Record bytes read per topic of the plan, in its order (the metrics' bytes out). */
+  topicBytes: number[];
   hasError: boolean;
 }
 
@@ -264,8 +268,10 @@ async function readPlan(broker: Broker, plan: PlannedTopic[], maxBytes: number, 
   let hasError = false;
   let minOneBatch = true;
   const responses: Init<FetchResponseFetchableTopicResponse>[] = [];
+  const topicBytes: number[] = [];
   for (const t of plan) {
     const partitions: Init<FetchResponsePartitionData>[] = [];
+    const before = bytes;
     for (const p of t.partitions) {
       const out = await readPartition(broker, p, Math.min(p.maxBytes, remaining), minOneBatch, readCommitted);
       if (out.errorCode !== ErrorCode.NONE) hasError = true;
@@ -277,8 +283,9 @@ async function readPlan(broker: Broker, plan: PlannedTopic[], maxBytes: number, 
       partitions.push(out.data);
     }
     responses.push(v >= 13 ? { topicId: t.topicId, partitions } : { topic: t.name, partitions });
+    topicBytes.push(bytes - before);
   }
-  return { responses, bytes, hasError };
+  return { responses, bytes, topicBytes, hasError };
 }
 
 async function readPartition(

@@ -1,0 +1,143 @@
+/**
+ * The broker's HTTP endpoint (`http.listener`, issue 21): `GET /metrics` (Prometheus text format),
+ * `GET /health` (the process is alive and its event loop answers) and `GET /ready` (storage recovered,
+ * the Kafka listener accepting, not shutting down; 503 otherwise). Started before the broker so that
+ * /health and /ready answer during a long recovery, closed after it.
+ *
+ * Routes are a table of exact paths; `mount(prefix, handler)` serves everything under a prefix, so a
+ * web console can later be mounted at `/` without touching the routes here (exact paths win).
+ *
+ * Limits: HTTP_MAX_CONNECTIONS open connections (past it Node closes new ones at once); requests may
+ * not have a body (GET/HEAD only: 405 otherwise) and must arrive within HTTP_REQUEST_TIMEOUT_MS.
+ * There is no authentication: the listener is off by default and meant for 127.0.0.1 or a private
+ * network (docs/operations.md).
+ *
+ * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
+ */
+import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Broker } from '../broker.js';
+import type { BrokerMetrics } from '../metrics/metrics.js';
+import { processMetricsText, startProcessMetrics } from '../metrics/process.js';
+
+/** Open HTTP connections at most: scrapers and probes need a handful. */
+export const HTTP_MAX_CONNECTIONS = 64;
+/** A request's headers must have arrived within this (slowloris). */
+export const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+
+export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+/** `host:port` of `http.listener` split; an IPv6 host loses its brackets. */
+export function parseListener(listener: string): { host: string; port: number } {
+  const colon = listener.lastIndexOf(':');
+  const host = listener.slice(0, colon);
+  return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port: Number(listener.slice(colon + 1)) };
+}
+
+export class HttpEndpoint {
+  private readonly routes = new Map<string, HttpHandler>();
+  private readonly mounts: { prefix: string; handler: HttpHandler }[] = [];
+  private readonly server: http.Server;
+  private closing: Promise<void> | null = null;
+  /** What listen() bound, kept for after close. */
+  private bound: AddressInfo | null = null;
+
+  constructor(private readonly onError: (message: string) => void) {
+    this.server = http.createServer((req, res) => this.dispatch(req, res));
+    this.server.maxConnections = HTTP_MAX_CONNECTIONS;
+    this.server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
+    this.server.headersTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  }
+
+  /** Serve `path` exactly. */
+  route(path: string, handler: HttpHandler): this {
+    this.routes.set(path, handler);
+    return this;
+  }
+
+  /** Serve every path under `prefix` (e.g. `/` for a console); exact routes win, then the longest prefix. */
+  mount(prefix: string, handler: HttpHandler): this {
+    this.mounts.push({ prefix, handler });
+    this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);
+    return this;
+  }
+
+  /**
+   * Listen on `listener` (`host:port`). A listen error is rejected with `listener: 'http'` on it, so
+   * the CLI names http.listener rather than the Kafka port.
+   */
+  async listen(listener: string): Promise<void> {
+    const { host, port } = parseListener(listener);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => reject(Object.assign(err, { listener: 'http' }));
+      this.server.once('error', fail);
+      this.server.listen({ host, port }, () => {
+        this.server.off('error', fail);
+        resolve();
+      });
+    });
+    this.server.on('error', (err) => this.onError(`http listener: ${err.message}`));
+    this.bound = this.server.address() as AddressInfo;
+  }
+
+  /** `http://host:port` as bound (the port chosen when 0 was asked for). */
+  get url(): string {
+    const a = this.bound;
+    if (a === null) throw new Error('the HTTP endpoint is not listening');
+    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  /** Stop listening and close every connection, idle or not (a scraper's keep-alive must not hold the process). */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+    return this.closing;
+  }
+
+  private dispatch(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '/').split('?', 1)[0]!;
+    const handler = this.routes.get(path) ?? this.mounts.find((m) => path.startsWith(m.prefix))?.handler;
+    if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', `not found: ${path}\n`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed\n`);
+    }
+    Promise.resolve()
+      .then(() => handler(req, res))
+      .catch((err: unknown) => {
+        this.onError(`http ${req.method} ${path}: ${(err as Error).stack ?? String(err)}`);
+        if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+        else res.destroy();
+      });
+  }
+}
+
+export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+  res.end(res.req.method === 'HEAD' ? undefined : body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(value) + '\n');
+}
+
+/** The endpoint with its three routes, listening; `broker.http` closes it after the broker. */
+export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, listener: string): Promise<HttpEndpoint> {
+  startProcessMetrics();
+  const endpoint = new HttpEndpoint((m) => broker.log.error(m))
+    .route('/health', (_req, res) => sendJson(res, 200, { status: 'alive' }))
+    .route('/ready', (_req, res) => {
+      const r = broker.readiness();
+      sendJson(res, broker.isReady ? 200 : 503, { ready: broker.isReady, ...r });
+    })
+    .route('/metrics', async (_req, res) => {
+      const text = (await metrics.text()) + (await processMetricsText());
+      send(res, 200, metrics.contentType, text);
+    });
+  await endpoint.listen(listener);
+  broker.http = endpoint;
+  return endpoint;
+}

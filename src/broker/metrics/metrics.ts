@@ -1,0 +1,293 @@
+/**
+ * The broker's Prometheus metrics (issue 21), with prom-client. One BrokerMetrics per broker, created
+ * only when `http.listener` is set (src/broker/index.ts), so a broker without it loads no prom-client
+ * and every hot-path hook below is a null check.
+ *
+ * Two kinds of figures:
+ * - Counted where they happen, because only the moment knows them: requests, their error codes and
+ *   latency per API and version (connection.ts through Broker.requestObserver), bytes and records in
+ *   per topic (append.ts), bytes out per topic (01-fetch.ts), fsync latency (the storage engine's
+ *   StorageObserver), hook calls (the hook chain's HookCallObserver).
+ * - Read at scrape time from the state the broker keeps anyway, because reading it once per scrape is
+ *   cheaper than updating a gauge on every append: partition offsets, sizes and segments, consumer
+ *   group lag and state, connections, queued bytes, purgatories.
+ *
+ * Labels carry names an operator already sees in Kafka's own metrics (API, topic, partition, group,
+ * hook, error name) and nothing else: no client id, address, principal, record content or config
+ * value, so a scrape can never leak a secret or grow without bound on client input.
+ *
+ * Callers: the broker's event loop only (the observers, and the HTTP endpoint's scrape).
+ */
+import promClient from 'prom-client';
+import { errorName } from '../../protocol/error-codes.js';
+import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
+import type { StorageObserver } from '../../storage/engine.js';
+import type { Broker } from '../broker.js';
+
+const { Registry, Counter, Gauge, Histogram } = promClient;
+
+/** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
+const REQUEST_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** fsync latency buckets (seconds): a page-cache-only device to a struggling disk. */
+const FSYNC_SECONDS_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5];
+/** Hook call buckets (seconds): a synchronous check to `hook.timeout.ms` (default 1 s). */
+const HOOK_SECONDS_BUCKETS = [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5];
+
+/** The states of a classic consumer group (Kafka's GroupState), each a series of `rafka_group_state`. */
+const GROUP_STATES = ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable', 'Dead'] as const;
+
+/** The one listener a broker has today; the label is there so a second (TLS, SASL) adds series, not names. */
+const KAFKA_LISTENER = 'kafka';
+
+/** A response's error codes: how many times each non-zero `errorCode` appears in it (Kafka's errorCounts). */
+export function responseErrorCounts(body: unknown, into: Map<number, number> = new Map()): Map<number, number> {
+  if (body === null || typeof body !== 'object' || Buffer.isBuffer(body)) return into;
+  if (Array.isArray(body)) {
+    for (const item of body) if (item !== null && typeof item === 'object') responseErrorCounts(item, into);
+    return into;
+  }
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'errorCode') {
+      if (typeof value === 'number' && value !== 0) into.set(value, (into.get(value) ?? 0) + 1);
+    } else if (value !== null && typeof value === 'object' && key !== 'records') {
+      responseErrorCounts(value, into);
+    }
+  }
+  return into;
+}
+
+export class BrokerMetrics implements StorageObserver, HookCallObserver {
+  readonly registry = new Registry();
+  private broker: Broker | null = null;
+  /** Topics with per-topic counters, so that a deleted topic's series are dropped at the next scrape. */
+  private readonly countedTopics = new Set<string>();
+
+  private readonly requests = new Counter({
+    name: 'rafka_requests_total',
+    help: 'Requests handled, by API and version.',
+    labelNames: ['api', 'version'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestErrors = new Counter({
+    name: 'rafka_request_errors_total',
+    help: "Error codes in responses, by API and error: each partition, topic or group answered with an error counts once (Kafka's ErrorsPerSec).",
+    labelNames: ['api', 'error'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestFailures = new Counter({
+    name: 'rafka_request_failures_total',
+    help: 'Requests whose handling failed (a broker bug: logged, and the connection closed), by API.',
+    labelNames: ['api'] as const,
+    registers: [this.registry],
+  });
+  private readonly requestSeconds = new Histogram({
+    name: 'rafka_request_duration_seconds',
+    help: 'Time from a request being taken off its connection queue to its response being handed to the socket, by API and version.',
+    labelNames: ['api', 'version'] as const,
+    buckets: REQUEST_SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly bytesIn = new Counter({
+    name: 'rafka_topic_bytes_in_total',
+    help: 'Record batch bytes appended by producers, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  private readonly recordsIn = new Counter({
+    name: 'rafka_topic_records_in_total',
+    help: 'Records appended by producers, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  private readonly bytesOut = new Counter({
+    name: 'rafka_topic_bytes_out_total',
+    help: 'Record batch bytes read for Fetch responses, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+  private readonly fsyncSeconds = new Histogram({
+    name: 'rafka_storage_fsync_duration_seconds',
+    help: 'Duration of each fsync of appended data (log engine segments, memory engine write-ahead log).',
+    buckets: FSYNC_SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly hookCalls = new Counter({
+    name: 'rafka_hook_calls_total',
+    help: 'Hook calls, by hook and stage.',
+    labelNames: ['hook', 'stage'] as const,
+    registers: [this.registry],
+  });
+  private readonly hookFailures = new Counter({
+    name: 'rafka_hook_failures_total',
+    help: 'Hook calls that threw (reason="error") or ran past hook.timeout.ms (reason="timeout"), by hook and stage.',
+    labelNames: ['hook', 'stage', 'reason'] as const,
+    registers: [this.registry],
+  });
+  private readonly hookSeconds = new Histogram({
+    name: 'rafka_hook_call_duration_seconds',
+    help: 'Duration of hook calls, by hook and stage.',
+    labelNames: ['hook', 'stage'] as const,
+    buckets: HOOK_SECONDS_BUCKETS,
+    registers: [this.registry],
+  });
+
+  // ---- read at scrape time ------------------------------------------------------------------------
+  private readonly brokerInfo = this.gauge('rafka_broker_info', 'Always 1; the labels say which broker this is.', ['node_id', 'cluster_id', 'storage']);
+  private readonly ready = this.gauge('rafka_broker_ready', '1 once storage is recovered and the Kafka listener is accepting; 0 before, and while shutting down.');
+  private readonly logStart = this.gauge('rafka_partition_log_start_offset', 'First offset still readable, by partition.', ['topic', 'partition']);
+  private readonly logEnd = this.gauge('rafka_partition_log_end_offset', 'Offset the next record gets (the high watermark), by partition.', ['topic', 'partition']);
+  private readonly logSize = this.gauge('rafka_partition_size_bytes', 'Bytes stored for the partition (what retention.bytes is measured against).', ['topic', 'partition']);
+  private readonly segments = this.gauge('rafka_partition_segments', 'Segment files of the partition (log engine only).', ['topic', 'partition']);
+  private readonly groupLag = this.gauge('rafka_group_lag', 'Consumer lag: log end offset minus the committed offset, by group and partition.', ['group', 'topic', 'partition']);
+  private readonly groupCommitted = this.gauge('rafka_group_committed_offset', 'Committed offset, by group and partition.', ['group', 'topic', 'partition']);
+  private readonly groupState = this.gauge('rafka_group_state', '1 for the state the group is in, 0 for the others.', ['group', 'state']);
+  private readonly groupMembers = this.gauge('rafka_group_members', 'Members of the group.', ['group']);
+  private readonly connections = this.gauge('rafka_connections', 'Open client connections, by listener.', ['listener']);
+  private readonly connectionsAccepted = this.counter('rafka_connections_accepted_total', 'Client connections accepted since start, by listener.', ['listener']);
+  private readonly connectionsRefused = this.counter('rafka_connections_refused_total', 'Client connections refused since start, by the limit that refused them.', ['limit']);
+  private readonly requestQueueBytes = this.gauge('rafka_request_queue_bytes', 'Request bytes read and not yet handled, broker-wide (capped by queued.max.request.bytes).');
+  private readonly responseQueueBytes = this.gauge('rafka_response_queue_bytes', 'Response bytes not yet written to sockets, broker-wide (capped by queued.max.response.bytes).');
+  private readonly inFlight = this.gauge('rafka_requests_in_flight', 'Requests read and not yet answered, over all connections.');
+  private readonly fetchPurgatory = this.gauge('rafka_fetch_purgatory_size', 'Fetch requests long-polling for data (waiting for min.bytes or max.wait.ms).');
+  private readonly joinPurgatory = this.gauge('rafka_group_join_purgatory_size', 'JoinGroup requests parked until their group rebalances.');
+  private readonly syncPurgatory = this.gauge('rafka_group_sync_purgatory_size', 'SyncGroup requests parked until the leader sends the assignment.');
+  private readonly storageFaults = this.counter('rafka_storage_faults_total', 'Storage engine failures answered since start: kind="io" (KAFKA_STORAGE_ERROR) or kind="internal" (a bug).', ['kind']);
+
+  /** Every hot-path method below may be called before attach (recovery fsyncs, hooks at start). */
+  attach(broker: Broker): void {
+    this.broker = broker;
+  }
+
+  // ---- counted where they happen --------------------------------------------------------------------
+
+  /** One request of API `api` (its name: `Produce`) answered (`response` null: none sent) or failed, after `seconds`. */
+  request(api: string, apiVersion: number, response: unknown, seconds: number, failed: boolean): void {
+    const version = String(apiVersion);
+    this.requests.inc({ api, version });
+    this.requestSeconds.observe({ api, version }, seconds);
+    if (failed) this.requestFailures.inc({ api });
+    else if (response !== null) for (const [code, n] of responseErrorCounts(response)) this.requestErrors.inc({ api, error: errorName(code) }, n);
+  }
+
+  /** A produced batch appended to `topic`. */
+  produced(topic: string, bytes: number, records: number): void {
+    this.countedTopics.add(topic);
+    this.bytesIn.inc({ topic }, bytes);
+    this.recordsIn.inc({ topic }, records);
+  }
+
+  /** Record bytes of `topic` put in a Fetch response. */
+  fetched(topic: string, bytes: number): void {
+    this.countedTopics.add(topic);
+    this.bytesOut.inc({ topic }, bytes);
+  }
+
+  fsync(seconds: number): void {
+    this.fsyncSeconds.observe(seconds);
+  }
+
+  hookCall(hook: string, stage: string, seconds: number, outcome: HookCallOutcome): void {
+    this.hookCalls.inc({ hook, stage });
+    this.hookSeconds.observe({ hook, stage }, seconds);
+    if (outcome !== 'ok') this.hookFailures.inc({ hook, stage, reason: outcome });
+  }
+
+  // ---- scrape ---------------------------------------------------------------------------------------
+
+  /** The Prometheus text exposition of this broker's metrics (the process's are added by the endpoint). */
+  async text(): Promise<string> {
+    this.refresh();
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Sets every scrape-time figure from the broker's state. */
+  private refresh(): void {
+    const b = this.broker;
+    if (b === null) return;
+    for (const g of [this.brokerInfo, this.logStart, this.logEnd, this.logSize, this.segments, this.groupLag, this.groupCommitted, this.groupState, this.groupMembers]) g.reset();
+    this.brokerInfo.set({ node_id: String(b.nodeId), cluster_id: b.clusterId, storage: b.storage.kind }, 1);
+    this.ready.set(b.isReady ? 1 : 0);
+    this.refreshPartitions(b);
+    this.refreshGroups(b);
+    this.refreshConnections(b);
+    const faults = b.engineFaults;
+    this.setCounter(this.storageFaults, { kind: 'io' }, faults.storageErrors);
+    this.setCounter(this.storageFaults, { kind: 'internal' }, faults.internalErrors);
+  }
+
+  private refreshPartitions(b: Broker): void {
+    const live = new Set<string>();
+    const segments = b.storage.capabilities.segments;
+    for (const t of b.topics.list()) {
+      live.add(t.name);
+      for (let p = 0; p < t.partitionCount; p++) {
+        const labels = { topic: t.name, partition: String(p) };
+        const { logStartOffset, highWatermark } = b.storage.offsets(t.name, p);
+        this.logStart.set(labels, logStartOffset);
+        this.logEnd.set(labels, highWatermark);
+        this.logSize.set(labels, b.storage.sizeBytes(t.name, p));
+        if (segments !== null) this.segments.set(labels, segments.segmentCount(t.name, p));
+      }
+    }
+    // A deleted topic's counters go with it (as Kafka removes its per-topic metrics).
+    for (const topic of this.countedTopics) {
+      if (live.has(topic)) continue;
+      for (const c of [this.bytesIn, this.recordsIn, this.bytesOut]) c.remove({ topic });
+      this.countedTopics.delete(topic);
+    }
+  }
+
+  private refreshGroups(b: Broker): void {
+    let parkedJoins = 0;
+    let parkedSyncs = 0;
+    for (const listed of b.groups.listGroups([], []).groups) {
+      const group = listed.groupId;
+      for (const state of GROUP_STATES) this.groupState.set({ group, state }, listed.groupState === state ? 1 : 0);
+      const g = b.groups.group(group);
+      this.groupMembers.set({ group }, g?.members.size ?? 0);
+      for (const m of g?.members.values() ?? []) {
+        if (m.isAwaitingJoin) parkedJoins++;
+        if (m.isAwaitingSync) parkedSyncs++;
+      }
+      for (const l of b.groups.lag(group)) {
+        const labels = { group, topic: l.topic, partition: String(l.partition) };
+        this.groupLag.set(labels, l.lag);
+        this.groupCommitted.set(labels, l.committedOffset);
+      }
+    }
+    this.joinPurgatory.set(parkedJoins);
+    this.syncPurgatory.set(parkedSyncs);
+  }
+
+  private refreshConnections(b: Broker): void {
+    this.connections.set({ listener: KAFKA_LISTENER }, b.connectionCount);
+    const limits = b.connectionLimits.stats();
+    this.setCounter(this.connectionsAccepted, { listener: KAFKA_LISTENER }, limits.accepted);
+    this.setCounter(this.connectionsRefused, { limit: 'max.connections' }, limits.refusedMaxConnections);
+    this.setCounter(this.connectionsRefused, { limit: 'max.connections.per.ip' }, limits.refusedPerIp);
+    this.requestQueueBytes.set(b.requestBudget.heldBytes);
+    this.responseQueueBytes.set(b.responseBudget.heldBytes);
+    let inFlight = 0;
+    for (const c of b.connectionStats()) inFlight += c.inFlight;
+    this.inFlight.set(inFlight);
+    this.fetchPurgatory.set(b.waiters.waiting);
+  }
+
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): promClient.Gauge<L> {
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** A counter whose total the broker already keeps: set at scrape time (it only ever grows). */
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): promClient.Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  private setCounter<L extends string>(c: promClient.Counter<L>, labels: Partial<Record<L, string>>, total: number): void {
+    c.remove(labels);
+    c.inc(labels, total);
+  }
+}
