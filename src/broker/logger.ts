@@ -9,37 +9,60 @@
  *
  * Lines are written synchronously (pino.destination with `sync: true`): a broker killed right after a
  * line, or exiting on a fatal error, has written it.
+ *
+ * pino is loaded with the first line that passes the level, not before: a start that logs nothing
+ * (the usual `rafka start` at info) does not pay the ~10 ms of loading it (issue 7's start-up budget).
  */
-import { pino, type DestinationStream } from 'pino';
+import { createRequire } from 'node:module';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import type { LogFields, LogLevel, Logger } from '../contracts/logger.js';
 
 export type { Logger, LogFields, LogLevel };
 export type LogFormat = 'text' | 'json';
 
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+// pino is CommonJS: `require` loads it synchronously, on first use (see above).
+const require = createRequire(import.meta.url);
+let pinoModule: typeof import('pino').pino | undefined;
+function loadPino(): typeof import('pino').pino {
+  return (pinoModule ??= (require('pino') as typeof import('pino')).pino);
+}
+
 export function createLogger(level: LogLevel, sink?: (line: string) => void, format: LogFormat = 'text'): Logger {
-  const json = format === 'json';
-  const destination: DestinationStream = json
-    ? sink
-      ? { write: (s: string) => sink(s.endsWith('\n') ? s.slice(0, -1) : s) }
-      : pino.destination({ dest: 2, sync: true })
-    : textDestination(sink ?? ((line) => process.stderr.write(line + '\n')));
-  const p = pino(
-    {
-      level,
-      // Text lines carry neither pid nor host name (one broker per terminal); JSON lines keep pino's pid.
-      base: json ? { pid: process.pid } : null,
-      timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
-    },
-    destination,
-  );
-  const at = (lvl: LogLevel) => (msg: string, fields?: LogFields) => (fields === undefined ? p[lvl](msg) : p[lvl](fields, msg));
+  const at = RANK[level];
+  let p: PinoLogger | null = null;
+  const open = (): PinoLogger => {
+    const pino = loadPino();
+    const json = format === 'json';
+    const destination: DestinationStream = json
+      ? sink
+        ? { write: (s: string) => sink(s.endsWith('\n') ? s.slice(0, -1) : s) }
+        : pino.destination({ dest: 2, sync: true })
+      : textDestination(sink ?? ((line) => process.stderr.write(line + '\n')));
+    return pino(
+      {
+        level,
+        // Text lines carry neither pid nor host name (one broker per terminal); JSON lines keep pino's pid.
+        base: json ? { pid: process.pid } : null,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination,
+    );
+  };
+  const line = (lvl: LogLevel) => (msg: string, fields?: LogFields) => {
+    if (RANK[lvl] > at) return;
+    p ??= open();
+    if (fields === undefined) p[lvl](msg);
+    else p[lvl](fields, msg);
+  };
   return {
-    error: at('error'),
-    warn: at('warn'),
-    info: at('info'),
-    debug: at('debug'),
-    enabled: (lvl) => p.isLevelEnabled(lvl),
+    error: line('error'),
+    warn: line('warn'),
+    info: line('info'),
+    debug: line('debug'),
+    enabled: (lvl) => RANK[lvl] <= at,
   };
 }
 
