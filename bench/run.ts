@@ -6,7 +6,9 @@
  *
  * Workloads: produce 1 KiB records (acks=1, batches of 100) from 4 pipelining connections; then fetch
  * everything back from offset 0; fetches of 1,000 idle partitions, sessionless vs an incremental fetch
- * session (bench/fetch-sessions.ts). Then start-up times, the storage engines (bench/storage.ts), hooks
+ * session (bench/fetch-sessions.ts); the overhead of metrics (issue 21): the same produce on fresh
+ * brokers with the HTTP endpoint off and on (scraped every second), interleaved, best of the rounds.
+ * Then start-up times, the storage engines (bench/storage.ts), hooks
  * (bench/hooks.ts), the client (bench/client.ts, unless --no-client) and the side-by-side comparison
  * with Apache Kafka (bench/compare.ts, unless --no-kafka).
  */
@@ -83,18 +85,105 @@ async function withBrokerCpu(child: ChildProcess, run: () => Promise<Row>): Prom
   return { ...r, brokerCpuSeconds: (await brokerCpuSeconds(child)) - before };
 }
 
-async function startChildBroker(): Promise<{ child: ChildProcess; port: number }> {
-  const child = fork(path.join(here, 'broker-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: any) => resolve(m.port));
+async function startChildBroker(args: string[] = []): Promise<{ child: ChildProcess; port: number; httpUrl: string | null }> {
+  const child = fork(path.join(here, 'broker-process.js'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const { port, httpUrl } = await new Promise<{ port: number; httpUrl: string | null }>((resolve, reject) => {
+    child.once('message', (m: any) => resolve(m));
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
-  return { child, port };
+  return { child, port, httpUrl };
 }
 
-async function produceLoad(port: number, topic: string, partitions: number): Promise<Row> {
+async function createBenchTopic(port: number, topic: string, partitions: number): Promise<void> {
+  const client = await RawClient.connect(port);
+  try {
+    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
+    });
+    if (created.topics[0]!.errorCode !== 0) throw new Error(`could not create the bench topic ${topic}`);
+  } finally {
+    client.close();
+  }
+}
+
+/** Metrics off vs on (scraped every second), produce only: issue 21's limit is 3 % of throughput. */
+interface MetricsOverhead {
+  rounds: number;
+  off: Row;
+  on: Row;
+  scrapes: number;
+  /** (on − off) ÷ off of records/s: negative is a loss. */
+  throughputChange: number;
+  /** (on − off) ÷ off of the broker's CPU seconds for the same records. */
+  cpuChange: number;
+}
+
+const SCRAPE_INTERVAL_MS = 1000;
+/** Unmeasured, on another topic, so that the measured produce runs JIT-compiled code. */
+const WARM_UP_RECORDS = 40_000;
+
+/** One fresh broker, metrics off or on: a warm-up produce, then the measured one (scraped meanwhile when on). */
+async function produceWithMetrics(on: boolean): Promise<{ row: Row; scrapes: number }> {
+  const { child, port, httpUrl } = await startChildBroker(on ? ['--metrics'] : []);
+  let scrapes = 0;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await createBenchTopic(port, 'bench-warm-up', 4);
+    await createBenchTopic(port, 'bench', 4);
+    await produceLoad(port, 'bench-warm-up', 4, WARM_UP_RECORDS);
+    if (httpUrl !== null) {
+      // What a Prometheus server does: the whole text, every interval, for the whole run.
+      timer = setInterval(() => {
+        void fetch(`${httpUrl}/metrics`).then(async (r) => {
+          await r.text();
+          scrapes++;
+        });
+      }, SCRAPE_INTERVAL_MS);
+    }
+    const row = await withBrokerCpu(child, () => produceLoad(port, 'bench', 4));
+    return { row: { ...row, workload: `${row.workload}, metrics ${on ? `on (scraped every ${SCRAPE_INTERVAL_MS / 1000} s)` : 'off'}` }, scrapes };
+  } finally {
+    clearInterval(timer);
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+}
+
+async function metricsOverhead(rounds: number): Promise<MetricsOverhead> {
+  let off: Row | null = null;
+  let on: Row | null = null;
+  let scrapes = 0;
+  // Interleaved, best of the rounds for each: a burst of outside load does not land on one side only.
+  const better = (a: Row | null, b: Row): Row =>
+    a === null ? b : { ...(b.recordsPerSec > a.recordsPerSec ? b : a), brokerCpuSeconds: Math.min(a.brokerCpuSeconds!, b.brokerCpuSeconds!) };
+  for (let round = 1; round <= rounds; round++) {
+    console.error(`metrics overhead: round ${round}/${rounds}`);
+    off = better(off, (await produceWithMetrics(false)).row);
+    const measured = await produceWithMetrics(true);
+    on = better(on, measured.row);
+    scrapes += measured.scrapes;
+  }
+  return {
+    rounds,
+    off: off!,
+    on: on!,
+    scrapes,
+    throughputChange: (on!.recordsPerSec - off!.recordsPerSec) / off!.recordsPerSec,
+    cpuChange: (on!.brokerCpuSeconds! - off!.brokerCpuSeconds!) / off!.brokerCpuSeconds!,
+  };
+}
+
+function printMetricsOverhead(m: MetricsOverhead): void {
+  const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+  console.log(
+    `metrics overhead on produce (best of ${m.rounds}, ${m.scrapes} scrapes): throughput ${pct(m.throughputChange)}, ` +
+      `broker CPU ${pct(m.cpuChange)} (issue 21 allows a 3 % loss)`,
+  );
+}
+
+async function produceLoad(port: number, topic: string, partitions: number, total = TOTAL_RECORDS): Promise<Row> {
   const batch = await encodeBatch({ records: Array.from({ length: RECORDS_PER_BATCH }, (_, i) => ({ value: Buffer.alloc(RECORD_BYTES, i) })) });
-  const batchesTotal = TOTAL_RECORDS / RECORDS_PER_BATCH;
+  const batchesTotal = total / RECORDS_PER_BATCH;
   const perConnection = Math.ceil(batchesTotal / CONNECTIONS);
   const seconds = await pipelinedProduce(port, { topic, partitions, batch, connections: CONNECTIONS, pipeline: PIPELINE, batchesPerConnection: perConnection });
   const records = perConnection * CONNECTIONS * RECORDS_PER_BATCH;
@@ -192,24 +281,22 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   let fetchSessions: FetchSessionRow[];
   try {
-    const client = await RawClient.connect(port);
     const topic = 'bench';
     const partitions = 4;
-    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
-      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
-    });
-    if (created.topics[0]!.errorCode !== 0) throw new Error('could not create the bench topic');
-    client.close();
+    await createBenchTopic(port, topic, partitions);
     rows.push(await withBrokerCpu(child, () => produceLoad(port, topic, partitions)));
     rows.push(await withBrokerCpu(child, () => consumeAll(port, topic, partitions)));
     fetchSessions = await runFetchSessionBench({ port, quick, brokerCpuSeconds: () => brokerCpuSeconds(child) });
   } finally {
     child.kill('SIGTERM');
   }
+  const metrics = await metricsOverhead(quick ? 1 : 3);
+  rows.push(metrics.off, metrics.on);
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   if (brokerOnly) {
     console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}, broker only) on ${machine}`);
     printRows(rows);
+    printMetricsOverhead(metrics);
     console.log('');
     console.log(formatFetchSessionTable(fetchSessions));
     return;
@@ -221,6 +308,7 @@ async function main(): Promise<void> {
   ];
   console.log(`Rafka broker benchmark (memory engine${quick ? ', quick' : ''}) on ${machine}`);
   printRows(rows);
+  printMetricsOverhead(metrics);
   console.log('');
   console.log(formatFetchSessionTable(fetchSessions));
   console.log('');
@@ -267,7 +355,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, fetchSessions, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, metrics, fetchSessions, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 
