@@ -83,74 +83,35 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   private readonly topicRecordsIn = new Tally<string>();
   private readonly topicBytesOut = new Tally<string>();
 
-  private readonly requests = new Counter({
-    name: 'rafka_requests_total',
-    help: 'Requests handled, by API and version.',
-    labelNames: ['api', 'version'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestErrors = new Counter({
-    name: 'rafka_request_errors_total',
-    help: "Error codes in responses, by API and error: each partition, topic or group answered with an error counts once (Kafka's ErrorsPerSec).",
-    labelNames: ['api', 'error'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestFailures = new Counter({
-    name: 'rafka_request_failures_total',
-    help: 'Requests whose handling failed (a broker bug: logged, and the connection closed), by API.',
-    labelNames: ['api'] as const,
-    registers: [this.registry],
-  });
-  private readonly requestSeconds = new Histogram({
-    name: 'rafka_request_duration_seconds',
-    help: 'Time from a request being taken off its connection queue to its response being handed to the socket, by API and version.',
-    labelNames: ['api', 'version'] as const,
-    buckets: REQUEST_SECONDS_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly bytesIn = new Counter({
-    name: 'rafka_topic_bytes_in_total',
-    help: 'Record batch bytes appended by producers, by topic.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
-  private readonly recordsIn = new Counter({
-    name: 'rafka_topic_records_in_total',
-    help: 'Records appended by producers, by topic.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
-  private readonly bytesOut = new Counter({
-    name: 'rafka_topic_bytes_out_total',
-    help: 'Record batch bytes read for Fetch responses, by topic.',
-    labelNames: ['topic'] as const,
-    registers: [this.registry],
-  });
-  private readonly fsyncSeconds = new Histogram({
-    name: 'rafka_storage_fsync_duration_seconds',
-    help: 'Duration of each fsync of appended data (log engine segments, memory engine write-ahead log).',
-    buckets: FSYNC_SECONDS_BUCKETS,
-    registers: [this.registry],
-  });
-  private readonly hookCalls = new Counter({
-    name: 'rafka_hook_calls_total',
-    help: 'Hook calls, by hook and stage.',
-    labelNames: ['hook', 'stage'] as const,
-    registers: [this.registry],
-  });
-  private readonly hookFailures = new Counter({
-    name: 'rafka_hook_failures_total',
-    help: 'Hook calls that threw (reason="error") or ran past hook.timeout.ms (reason="timeout"), by hook and stage.',
-    labelNames: ['hook', 'stage', 'reason'] as const,
-    registers: [this.registry],
-  });
-  private readonly hookSeconds = new Histogram({
-    name: 'rafka_hook_call_duration_seconds',
-    help: 'Duration of hook calls, by hook and stage.',
-    labelNames: ['hook', 'stage'] as const,
-    buckets: HOOK_SECONDS_BUCKETS,
-    registers: [this.registry],
-  });
+  private readonly requests = this.counter('rafka_requests_total', 'Requests handled, by API and version.', ['api', 'version']);
+  private readonly requestErrors = this.counter(
+    'rafka_request_errors_total',
+    "Error codes in responses, by API and error: each partition, topic or group answered with an error counts once (Kafka's ErrorsPerSec).",
+    ['api', 'error'],
+  );
+  private readonly requestFailures = this.counter('rafka_request_failures_total', 'Requests whose handling failed (a broker bug: logged, and the connection closed), by API.', ['api']);
+  private readonly requestSeconds = this.histogram(
+    'rafka_request_duration_seconds',
+    'Time from a request being taken off its connection queue to its response being handed to the socket, by API and version.',
+    ['api', 'version'],
+    REQUEST_SECONDS_BUCKETS,
+  );
+  private readonly bytesIn = this.counter('rafka_topic_bytes_in_total', 'Record batch bytes appended by producers, by topic.', ['topic']);
+  private readonly recordsIn = this.counter('rafka_topic_records_in_total', 'Records appended by producers, by topic.', ['topic']);
+  private readonly bytesOut = this.counter('rafka_topic_bytes_out_total', 'Record batch bytes read for Fetch responses, by topic.', ['topic']);
+  private readonly fsyncSeconds = this.histogram(
+    'rafka_storage_fsync_duration_seconds',
+    'Duration of each fsync of appended data (log engine segments, memory engine write-ahead log).',
+    [],
+    FSYNC_SECONDS_BUCKETS,
+  );
+  private readonly hookCalls = this.counter('rafka_hook_calls_total', 'Hook calls, by hook and stage.', ['hook', 'stage']);
+  private readonly hookFailures = this.counter(
+    'rafka_hook_failures_total',
+    'Hook calls that threw (reason="error") or ran past hook.timeout.ms (reason="timeout"), by hook and stage.',
+    ['hook', 'stage', 'reason'],
+  );
+  private readonly hookSeconds = this.histogram('rafka_hook_call_duration_seconds', 'Duration of hook calls, by hook and stage.', ['hook', 'stage'], HOOK_SECONDS_BUCKETS);
 
   // ---- read at scrape time ------------------------------------------------------------------------
   private readonly brokerInfo = this.gauge('rafka_broker_info', 'Always 1; the labels say which broker this is.', ['node_id', 'cluster_id', 'storage']);
@@ -311,11 +272,15 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
-  /** A counter whose total the broker already keeps: set at scrape time (it only ever grows). */
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): promClient.Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): promClient.Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  }
+
+  /** A counter whose total the broker already keeps, set at scrape time (the total only ever grows). */
   private setCounter<L extends string>(c: promClient.Counter<L>, labels: Partial<Record<L, string>>, total: number): void {
     c.remove(labels);
     c.inc(labels, total);
