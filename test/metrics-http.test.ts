@@ -14,7 +14,7 @@ import { startBroker } from '../src/broker/index.js';
 import { Broker } from '../src/broker/broker.js';
 import { createLogger } from '../src/broker/logger.js';
 import { BrokerMetrics } from '../src/broker/metrics/metrics.js';
-import { startHttpEndpoint } from '../src/broker/http/server.js';
+import { HttpEndpoint, send, startHttpEndpoint } from '../src/broker/http/server.js';
 import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { RawClient } from './helpers/raw-client.js';
@@ -269,5 +269,31 @@ test('without http.listener there is no endpoint and no metrics object', async (
     assert.equal(b.broker.requestObserver, null, 'no observer at all: the request path reads no clock');
   } finally {
     await b.close();
+  }
+});
+
+test('the endpoint can take more: a handler mounted at / (a console) serves every path the exact routes do not', async () => {
+  const errors: string[] = [];
+  const endpoint = new HttpEndpoint((m) => errors.push(m))
+    .route('/health', (_req, res) => send(res, 200, 'text/plain', 'alive'))
+    .mount('/', (req, res) => send(res, 200, 'text/plain', `console ${req.url}`))
+    .mount('/api/', () => {
+      throw new Error('broken handler');
+    });
+  await endpoint.listen('127.0.0.1:0');
+  try {
+    const text = async (path: string) => {
+      const res = await fetch(`${endpoint.url}${path}`);
+      return `${res.status} ${await res.text()}`;
+    };
+    assert.equal(await text('/health'), '200 alive');
+    assert.equal(await text('/'), '200 console /');
+    assert.equal(await text('/topics/orders?partition=1'), '200 console /topics/orders?partition=1');
+    // The longest prefix wins; a handler that throws is a 500 and one log line, not a crash.
+    assert.equal(await text('/api/x'), '500 internal error\n');
+    assert.equal(errors.length, 1);
+    assert.match(errors[0]!, /^http GET \/api\/x: Error: broken handler/);
+  } finally {
+    await endpoint.close();
   }
 });
