@@ -26,10 +26,19 @@ import {
   DescribeConfigsResponse,
   DescribeGroupsRequest,
   DescribeGroupsResponse,
+  DescribeProducersRequest,
+  DescribeProducersResponse,
+  DescribeTransactionsRequest,
+  DescribeTransactionsResponse,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   ListGroupsRequest,
   ListGroupsResponse,
+  ListTransactionsRequest,
+  ListTransactionsResponse,
+  API_SPECS,
   OffsetDeleteRequest,
   OffsetDeleteResponse,
   OffsetFetchRequest,
@@ -37,7 +46,7 @@ import {
 } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/codec/uuid.js';
-import { ConfigError, KafkaProtocolError } from './errors.js';
+import { ConfigError, KafkaProtocolError, UnsupportedVersionError } from './errors.js';
 
 export type AdminOptions = ClusterOptions;
 
@@ -79,6 +88,82 @@ export interface GroupDescription {
   protocolType: string;
   protocol: string;
   members: { memberId: string; groupInstanceId: string | null; clientId: string; clientHost: string; topics: string[]; assignment: TopicPartition[] }[];
+}
+
+/** A consumer group's position in one partition: committed offset, log end and the lag between them. */
+export interface GroupPartitionLag extends TopicPartition {
+  /** The group's committed offset; -1 when it has none. */
+  committedOffset: number;
+  /** The partition's log end offset (high watermark). */
+  logEndOffset: number;
+  /** logEndOffset - committedOffset; null without a committed offset. */
+  lag: number | null;
+  /** The member consuming the partition now, or null. */
+  memberId: string | null;
+  clientId: string | null;
+}
+
+/** One transactional id as DescribeTransactions (KIP-664) reports it. */
+export interface TransactionDescription {
+  transactionalId: string;
+  /** The broker coordinating it. */
+  coordinatorId: number;
+  /** Kafka's state name: Empty, Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, … */
+  state: string;
+  producerId: number;
+  producerEpoch: number;
+  transactionTimeoutMs: number;
+  /**
+   * When the current transaction began (ms since the epoch); after it completes, the start of the
+   * last one (as Kafka keeps it); null when the id never began one.
+   */
+  transactionStartTimeMs: number | null;
+  /** The partitions of the ongoing transaction. */
+  topicPartitions: TopicPartition[];
+}
+
+/** One transactional id as ListTransactions reports it. */
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: number;
+  state: string;
+  coordinatorId: number;
+}
+
+export interface ListTransactionsOptions {
+  /** Only these states (Kafka's names; empty or absent: all). */
+  states?: readonly string[];
+  /** Only these producer ids (empty or absent: all). */
+  producerIds?: readonly number[];
+  /** Only transactions running longer than this (KIP-994, ListTransactions v1+). */
+  durationFilterMs?: number;
+}
+
+/** One producer a partition leader holds state for (DescribeProducers, KIP-664). */
+export interface ProducerState {
+  producerId: number;
+  producerEpoch: number;
+  /** Last sequence number written; -1 when none. */
+  lastSequence: number;
+  /** Largest timestamp of its last batch; -1 when none. */
+  lastTimestamp: number;
+  /** Coordinator epoch of its last transaction marker; null when it wrote none. */
+  coordinatorEpoch: number | null;
+  /** First offset of its ongoing transaction on the partition; null when none. */
+  currentTransactionStartOffset: number | null;
+}
+
+export interface PartitionProducers extends TopicPartition {
+  activeProducers: ProducerState[];
+}
+
+/** An API a broker offers, with the version this client would use (null: none in common). */
+export interface ApiVersionInfo {
+  apiKey: number;
+  name: string;
+  minVersion: number;
+  maxVersion: number;
+  usableVersion: number | null;
 }
 
 export type OffsetSpec = 'earliest' | 'latest' | 'max-timestamp' | { timestamp: number };
@@ -365,6 +450,229 @@ export class Admin {
       if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, `OffsetDelete ${groupId}`);
       for (const t of res.topics) for (const p of t.partitions) if (p.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(p.errorCode, `OffsetDelete ${groupId} ${t.name}-${p.partitionIndex}`);
     });
+  }
+
+  /**
+   * Each partition's lag for a group: the partitions it has committed offsets for and those assigned
+   * to its members now, with the log end offset (a topic that no longer exists has -1).
+   */
+  async groupLag(groupId: string): Promise<GroupPartitionLag[]> {
+    const [description] = await this.describeGroups([groupId]);
+    const committed = await this.listGroupOffsets(groupId);
+    const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+    const rows = new Map<string, GroupPartitionLag>();
+    const row = (topic: string, partition: number): GroupPartitionLag => {
+      let r = rows.get(key(topic, partition));
+      if (!r) rows.set(key(topic, partition), (r = { topic, partition, committedOffset: -1, logEndOffset: -1, lag: null, memberId: null, clientId: null }));
+      return r;
+    };
+    for (const c of committed) row(c.topic, c.partition).committedOffset = c.offset;
+    for (const m of description?.members ?? []) {
+      for (const tp of m.assignment) {
+        const r = row(tp.topic, tp.partition);
+        r.memberId = m.memberId;
+        r.clientId = m.clientId;
+      }
+    }
+    const topics = [...new Set([...rows.values()].map((r) => r.topic))];
+    if (topics.length > 0) {
+      // One metadata answer decides which topics still exist: ListOffsets for a deleted topic would
+      // retry UNKNOWN_TOPIC_OR_PARTITION until its deadline.
+      const md = await this.cluster.retry(() => this.cluster.fetchMetadata(topics, false));
+      const live = new Set(md.topics.filter((t) => t.errorCode === ErrorCode.NONE && t.name !== null).map((t) => t.name!));
+      const wanted = [...rows.values()].filter((r) => live.has(r.topic) && this.cluster.topics.get(r.topic)?.partitions[r.partition] !== undefined);
+      const ends = await listOffsets(this.cluster, wanted.map((r) => ({ topic: r.topic, partition: r.partition, timestamp: -1n })));
+      for (const r of wanted) r.logEndOffset = ends.get(key(r.topic, r.partition)) ?? -1;
+    }
+    for (const r of rows.values()) {
+      if (r.committedOffset >= 0 && r.logEndOffset >= 0) r.lag = Math.max(0, r.logEndOffset - r.committedOffset);
+    }
+    return [...rows.values()].sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Broker APIs
+  // ------------------------------------------------------------------------------------------------
+
+  /** The APIs a broker offers (any broker when `nodeId` is absent), as its ApiVersions answer lists them. */
+  async apiVersions(nodeId?: number): Promise<ApiVersionInfo[]> {
+    const conn = nodeId === undefined ? await this.cluster.anyConnection() : await this.cluster.connection(nodeId);
+    return conn.brokerApiVersions().map(({ apiKey, min, max }) => {
+      let usableVersion: number | null;
+      try {
+        usableVersion = conn.version(apiKey);
+      } catch {
+        usableVersion = null; // an API this client has no version of in common with the broker
+      }
+      return { apiKey, name: API_SPECS.get(apiKey)?.name ?? `Unknown(${apiKey})`, minVersion: min, maxVersion: max, usableVersion };
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Transactions (KIP-664)
+  // ------------------------------------------------------------------------------------------------
+
+  /**
+   * The coordinator of each key (FindCoordinator key type 0: groups, 1: transactional ids). From v4
+   * one request asks for every key (KIP-699); older brokers are asked one key at a time.
+   */
+  private async findCoordinators(keyType: 0 | 1, keys: readonly string[]): Promise<Map<string, number>> {
+    const out = new Map<string, number>();
+    const batched = (await this.cluster.anyConnection()).version(ApiKey.FindCoordinator) >= 4;
+    for (const round of batched ? [keys] : keys.map((k) => [k])) {
+      const res = await this.cluster.send(undefined, ApiKey.FindCoordinator, FindCoordinatorRequest, FindCoordinatorResponse, (v) =>
+        v >= 4 ? { keyType, coordinatorKeys: [...round] } : { key: round[0]!, keyType },
+      );
+      const answers = res.coordinators.length > 0 ? res.coordinators : [{ ...res, key: round[0]! }];
+      for (const c of answers) {
+        if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, `FindCoordinator ${c.key}${c.errorMessage ? `: ${c.errorMessage}` : ''}`);
+        if (!this.cluster.brokers.has(c.nodeId)) this.cluster.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
+        out.set(c.key, c.nodeId);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Describe transactional ids, each at its transaction coordinator. An unknown id rejects with
+   * TRANSACTIONAL_ID_NOT_FOUND; a coordinator that moved or is loading is looked up again.
+   */
+  async describeTransactions(transactionalIds: readonly string[]): Promise<TransactionDescription[]> {
+    const found = new Map<string, TransactionDescription>();
+    let todo = [...new Set(transactionalIds)];
+    await this.cluster.retry(async () => {
+      const coordinators = await this.findCoordinators(1, todo);
+      const byNode = new Map<number, string[]>();
+      for (const id of todo) {
+        const node = coordinators.get(id)!;
+        let l = byNode.get(node);
+        if (!l) byNode.set(node, (l = []));
+        l.push(id);
+      }
+      const again: string[] = [];
+      const errors: KafkaProtocolError[] = [];
+      await Promise.all(
+        [...byNode].map(async ([node, ids]) => {
+          const res = await this.cluster.send(node, ApiKey.DescribeTransactions, DescribeTransactionsRequest, DescribeTransactionsResponse, { transactionalIds: ids });
+          for (const t of res.transactionStates) {
+            if (t.errorCode !== ErrorCode.NONE) {
+              errors.push(new KafkaProtocolError(t.errorCode, `transactional id ${t.transactionalId}`));
+              again.push(t.transactionalId);
+              continue;
+            }
+            const start = Number(t.transactionStartTimeMs);
+            found.set(t.transactionalId, {
+              transactionalId: t.transactionalId,
+              coordinatorId: node,
+              state: t.transactionState,
+              producerId: Number(t.producerId),
+              producerEpoch: t.producerEpoch,
+              transactionTimeoutMs: t.transactionTimeoutMs,
+              transactionStartTimeMs: start >= 0 ? start : null,
+              topicPartitions: t.topics.flatMap((tp) => tp.partitions.map((partition) => ({ topic: tp.topic, partition }))),
+            });
+          }
+        }),
+      );
+      todo = again;
+      // A final error (an unknown id) wins over one worth retrying: retrying cannot change it.
+      const error = errors.find((e) => !e.retriable) ?? errors[0];
+      if (error) throw error;
+    });
+    return transactionalIds.map((id) => found.get(id)!);
+  }
+
+  /**
+   * The transactional ids every broker coordinates, optionally only those in `states`, of
+   * `producerIds`, or running longer than `durationFilterMs` (which needs ListTransactions v1).
+   */
+  async listTransactions(opts: ListTransactionsOptions = {}): Promise<TransactionListing[]> {
+    await this.cluster.retry(() => this.cluster.refreshMetadata());
+    const out: TransactionListing[] = [];
+    for (const nodeId of this.cluster.brokers.keys()) {
+      const res = await this.cluster.retry(() =>
+        this.cluster.send(nodeId, ApiKey.ListTransactions, ListTransactionsRequest, ListTransactionsResponse, (v) => {
+          if (opts.durationFilterMs !== undefined && v < 1) {
+            throw new UnsupportedVersionError(`broker ${nodeId} cannot filter transactions by duration (ListTransactions v1, KIP-994)`);
+          }
+          return {
+            stateFilters: [...(opts.states ?? [])],
+            producerIdFilters: (opts.producerIds ?? []).map((id) => BigInt(id)),
+            durationFilter: BigInt(opts.durationFilterMs ?? -1),
+            transactionalIdPattern: null,
+          };
+        }).then((r) => {
+          if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `ListTransactions at broker ${nodeId}`);
+          return r;
+        }),
+      );
+      for (const t of res.transactionStates) out.push({ transactionalId: t.transactionalId, producerId: Number(t.producerId), state: t.transactionState, coordinatorId: nodeId });
+    }
+    return out.sort((a, b) => (a.transactionalId < b.transactionalId ? -1 : a.transactionalId > b.transactionalId ? 1 : 0));
+  }
+
+  /** The producers each partition's leader holds state for (idempotent and transactional). */
+  async describeProducers(tps: readonly TopicPartition[]): Promise<PartitionProducers[]> {
+    const key = (topic: string, partition: number) => `${topic}\u0000${partition}`;
+    const found = new Map<string, PartitionProducers>();
+    let todo = [...new Map(tps.map((tp) => [key(tp.topic, tp.partition), tp])).values()];
+    // A topic or partition missing from fresh metadata fails at once: UNKNOWN_TOPIC_OR_PARTITION is
+    // retriable (a topic may be being created), but retrying would only wait for the deadline.
+    await this.cluster.retry(() => this.cluster.refreshMetadata(todo.map((tp) => tp.topic)));
+    for (const tp of todo) {
+      const t = this.cluster.topics.get(tp.topic);
+      if (!t) throw new KafkaProtocolError(this.cluster.topicErrors.get(tp.topic) || ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `topic ${tp.topic}`);
+      if (!t.partitions[tp.partition]) throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `${tp.topic}-${tp.partition}`);
+    }
+    await this.cluster.retry(
+      async () => {
+        const byLeader = new Map<number, Map<string, number[]>>();
+        for (const tp of todo) {
+          const p = this.cluster.topics.get(tp.topic)?.partitions[tp.partition];
+          if (!p || p.leader < 0) throw new KafkaProtocolError(ErrorCode.LEADER_NOT_AVAILABLE, `${tp.topic}-${tp.partition}`);
+          let topics = byLeader.get(p.leader);
+          if (!topics) byLeader.set(p.leader, (topics = new Map()));
+          let l = topics.get(tp.topic);
+          if (!l) topics.set(tp.topic, (l = []));
+          l.push(tp.partition);
+        }
+        const again: TopicPartition[] = [];
+        const errors: KafkaProtocolError[] = [];
+        await Promise.all(
+          [...byLeader].map(async ([leader, topics]) => {
+            const res = await this.cluster.send(leader, ApiKey.DescribeProducers, DescribeProducersRequest, DescribeProducersResponse, {
+              topics: [...topics].map(([name, partitionIndexes]) => ({ name, partitionIndexes })),
+            });
+            for (const t of res.topics) {
+              for (const p of t.partitions) {
+                if (p.errorCode !== ErrorCode.NONE) {
+                  errors.push(new KafkaProtocolError(p.errorCode, `${t.name}-${p.partitionIndex}${p.errorMessage ? `: ${p.errorMessage}` : ''}`));
+                  again.push({ topic: t.name, partition: p.partitionIndex });
+                  continue;
+                }
+                found.set(key(t.name, p.partitionIndex), {
+                  topic: t.name,
+                  partition: p.partitionIndex,
+                  activeProducers: p.activeProducers.map((a) => ({
+                    producerId: Number(a.producerId),
+                    producerEpoch: a.producerEpoch,
+                    lastSequence: a.lastSequence,
+                    lastTimestamp: Number(a.lastTimestamp),
+                    coordinatorEpoch: a.coordinatorEpoch >= 0 ? a.coordinatorEpoch : null,
+                    currentTransactionStartOffset: a.currentTxnStartOffset >= 0n ? Number(a.currentTxnStartOffset) : null,
+                  })),
+                });
+              }
+            }
+          }),
+        );
+        todo = again;
+        const error = errors.find((e) => !e.retriable) ?? errors[0];
+        if (error) throw error;
+      },
+      { onRetry: () => this.cluster.refreshMetadata().catch(() => {}) },
+    );
+    return tps.map((tp) => found.get(key(tp.topic, tp.partition))!);
   }
 
   async close(): Promise<void> {

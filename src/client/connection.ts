@@ -201,6 +201,11 @@ export class Connection {
     return this.brokerVersions.get(apiKey);
   }
 
+  /** Every API the broker offers with its version range, by API key. */
+  brokerApiVersions(): { apiKey: number; min: number; max: number }[] {
+    return [...this.brokerVersions].map(([apiKey, r]) => ({ apiKey, min: r.min, max: r.max })).sort((a, b) => a.apiKey - b.apiKey);
+  }
+
   /** Whether the broker offers the API at all. */
   supports(apiKey: number): boolean {
     return this.brokerVersions.has(apiKey);
