@@ -1,5 +1,7 @@
 /**
- * The `rafka` command line: `rafka start [flags]`, `rafka help`, `rafka --version`.
+ * The `rafka` command line: `rafka start [flags]`, `rafka help`, `rafka --version`, and the
+ * operations commands (topics, produce, consume, groups, configs, cluster, transactions, producers),
+ * which src/cli/ops/program.ts parses and runs.
  *
  * Exit codes: 0 ok (including a clean stop on SIGINT/SIGTERM), 1 configuration or start failure,
  * 2 usage error (unknown command/flag, bad flag value). On ready, `start` prints exactly one line
@@ -15,6 +17,7 @@ import { ConfigError, loadConfig, parseSettingText, setOverride, type ConfigOver
 import { CONFIG_FILE_ENV, SETTINGS } from '../config/schema.js';
 import type { BrokerConfig } from '../config/types.js';
 import { parseFaultFlag, type FaultSpec } from '../config/fault-entry.js';
+import { OPS_COMMANDS } from './ops/names.js';
 
 /** The part of `RunningBroker` (src/broker/index.ts) the CLI uses; lets tests inject a fake. */
 interface RunningBrokerLike {
@@ -66,6 +69,17 @@ export const USAGE = `Usage:
   rafka help                show this help
   rafka --version           print the version
 
+Commands for a running cluster (Rafka or Kafka; -b HOST:PORT or $RAFKA_BOOTSTRAP, default
+127.0.0.1:9092; --json for JSON; rafka COMMAND --help for each):
+  rafka topics list|describe|create|delete|alter
+  rafka produce TOPIC       records from stdin or --file, one per line
+  rafka consume TOPIC       print records, with kcat's -o -g -c -e -f
+  rafka groups list|describe|reset-offsets|delete
+  rafka configs get|set topic|broker NAME
+  rafka cluster             brokers, APIs and versions
+  rafka transactions list|describe
+  rafka producers describe TOPIC[:PARTITION]
+
 Options of start:
   --config FILE             YAML configuration (default: $${CONFIG_FILE_ENV}, else built-in defaults);
                             see config/rafka.yaml for every setting
@@ -93,6 +107,15 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   const out = opts.stdout ?? ((l: string) => void process.stdout.write(l + '\n'));
   const err = opts.stderr ?? ((l: string) => void process.stderr.write(l + '\n'));
   const env = opts.env ?? process.env;
+  // The operations commands have their own parser (commander, src/cli/ops/): options differ per command.
+  if (argv[0] !== undefined && OPS_COMMANDS.includes(argv[0])) {
+    const { runOps } = await import('./ops/program.js');
+    return runOps(argv);
+  }
+  if (argv[0] === 'help' && argv[1] !== undefined && OPS_COMMANDS.includes(argv[1])) {
+    const { runOps } = await import('./ops/program.js');
+    return runOps([...argv.slice(1), '--help']);
+  }
   const usageError = (message: string): number => {
     err(`rafka: ${message}`);
     err('');
