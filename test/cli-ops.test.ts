@@ -16,6 +16,8 @@ import { Consumer } from '../src/client/index.js';
 import { testBroker } from './helpers/broker.js';
 import { spawn } from 'node:child_process';
 import { BIN, cliEnv, fails, ok, okJson, rafka } from './helpers/cli.js';
+import { compileFormat, parseStart } from '../src/cli/ops/consume.js';
+import { renderTable } from '../src/cli/ops/common.js';
 
 /** A port nothing listens on: bound once, then closed. */
 async function closedPort(): Promise<number> {
@@ -37,6 +39,21 @@ interface Row {
 }
 
 const jsonLines = (text: string): Row[] => text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+
+test('output pieces: kcat templates, start offsets, tables for a terminal and for a pipe', () => {
+  const m = { topic: 't', partition: 2, offset: 7, timestamp: 1000, key: Buffer.from('k'), value: Buffer.from([0xff, 0x41]), headers: [{ key: 'a', value: Buffer.from('1') }, { key: 'b', value: null }] };
+  assert.deepEqual(compileFormat('%t %p %o %T %k %K %S %h 100%% \\x41\\t|%s\\n')(m), Buffer.concat([Buffer.from('t 2 7 1000 k 1 2 a=1,b= 100% A\t|'), Buffer.from([0xff, 0x41]), Buffer.from('\n')]));
+  assert.equal(compileFormat('%k|%K|%s|%S')({ ...m, key: null, value: null, headers: [] }).toString(), '|-1||-1');
+  assert.throws(() => compileFormat('50%'), /lone %/);
+  assert.deepEqual(['beginning', 'end', 'stored', '42', '-3', 's@1700000000000'].map(parseStart), [
+    { kind: 'beginning' }, { kind: 'end' }, { kind: 'stored' }, { kind: 'absolute', offset: 42 }, { kind: 'relative', back: 3 }, { kind: 'timestamp', ms: 1700000000000 },
+  ]);
+  assert.throws(() => parseStart('e@5'), /must be beginning, end, stored/);
+  assert.equal(renderTable(['A', 'LONGER'], [['x', 1], [null, 'yy']], false), 'A  LONGER\nx  1\n-  yy\n');
+  const boxed = renderTable(['A', 'B'], [['x', 1]], true);
+  assert.match(boxed, /^┌───┬───┐\n│ A │ B │\n├───┼───┤\n│ x │ 1 │\n└───┴───┘\n$/);
+  assert.doesNotMatch(boxed, /\u001b\[/, 'no colour codes');
+});
 
 describe('usage errors: exit 2 and one line, before any connection', () => {
   const cases: [string[], RegExp][] = [
@@ -195,7 +212,7 @@ describe('against a live broker', { timeout: 180_000 }, () => {
     assert.equal(await ok(b, ['consume', 'cli-copy', '-p', '0', '-o', 'beginning', '-e']), 'ok\n');
   });
 
-  test('consume without -e or -c runs until SIGINT, then exits 0 (a group member commits on the way out)', async () => {
+  test('SIGINT: consume (without -e or -c) exits 0 after its group member commits; produce sends what it read', async () => {
     await ok(b, ['topics', 'create', 'cli-sig']);
     await ok(b, ['produce', 'cli-sig'], { input: 'one\ntwo\n' });
     const child = spawn(process.execPath, [BIN, 'consume', 'cli-sig', '-g', 'cli-sig-group', '-o', 'beginning', '-b', b], { env: cliEnv() });
@@ -220,6 +237,21 @@ describe('against a live broker', { timeout: 180_000 }, () => {
     assert.equal(err, '');
     const d = await okJson<{ offsets: { committedOffset: number }[] }>(b, ['groups', 'describe', 'cli-sig-group']);
     assert.deepEqual(d.offsets.map((o) => o.committedOffset), [2]);
+
+    // produce from an input that stays open: SIGINT ends the input, what was read is produced.
+    const producer = spawn(process.execPath, [BIN, 'produce', 'cli-sig', '-b', b], { env: cliEnv() });
+    let summary = '';
+    producer.stdout.on('data', (d: Buffer) => (summary += d.toString()));
+    const producerExit = new Promise<number | null>((resolve) => producer.on('exit', (code) => resolve(code)));
+    producer.stdin.write('three\nfour\n');
+    const deadline = Date.now() + 30_000;
+    while ((await okJson<{ partitions: { endOffset: number }[] }[]>(b, ['topics', 'describe', 'cli-sig']))[0]!.partitions[0]!.endOffset < 4) {
+      assert.ok(Date.now() < deadline, 'the two lines were not produced within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    producer.kill('SIGINT');
+    assert.equal(await producerExit, 0);
+    assert.equal(summary, 'produced 2 records to cli-sig (partition 0: offsets 2-3)\n');
   });
 
   test('produce from a file with compression and acks=1; a progress bar when asked', async () => {

@@ -11,6 +11,7 @@
  * - A progress bar with the rate goes to stderr when it is a terminal and the input is not (a file
  *   or a pipe); --progress / --no-progress decide otherwise.
  * - A malformed line stops the input: what was sent before it is flushed, then exit 1 naming the line.
+ *   SIGINT/SIGTERM end the input the same way, but exit 0 with the summary of what was produced.
  */
 import { createReadStream, fstatSync, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
@@ -177,6 +178,10 @@ async function produceLines(producer: Producer, topic: string, opts: ProduceOpti
   };
 
   const lines = createInterface({ input, crlfDelay: Infinity });
+  // Ctrl-C ends the input: what was read is still sent and acknowledged before the summary.
+  const endInput = () => lines.close();
+  process.on('SIGINT', endInput);
+  process.on('SIGTERM', endInput);
   let n = 0;
   try {
     for await (const line of lines) {
@@ -201,6 +206,8 @@ async function produceLines(producer: Producer, topic: string, opts: ProduceOpti
       if (pending >= MAX_PENDING_RECORDS) await new Promise<void>((r) => (wakeSender = r));
     }
   } finally {
+    process.off('SIGINT', endInput);
+    process.off('SIGTERM', endInput);
     lines.close();
     if (opts.file !== undefined) input.destroy();
     await producer.flush();
