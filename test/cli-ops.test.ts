@@ -207,6 +207,7 @@ describe('against a live broker', { timeout: 180_000 }, () => {
     await fails(b, ['consume', 'cli-copy', '-p', '7'], 1, /^rafka: UNKNOWN_TOPIC_OR_PARTITION: cli-copy has no partition 7$/);
     await fails(b, ['consume', 'cli-nope', '-e'], 1, /^rafka: UNKNOWN_TOPIC_OR_PARTITION: cli-nope$/);
     await fails(b, ['produce', 'cli-nope'], 1, /^rafka: UNKNOWN_TOPIC_OR_PARTITION: cli-nope$/, { input: 'x\n' });
+    await fails(b, ['produce', 'cli-p', '-p', '5'], 1, /^rafka: UNKNOWN_TOPIC_OR_PARTITION: partition 5 of cli-p does not exist/, { input: 'x\n' });
     // A malformed JSON line stops the input: the lines before it are produced, the error names the line.
     await fails(b, ['produce', 'cli-copy', '--json', '-p', '0'], 1, /^rafka: line 2: invalid JSON/, { input: '{"value":"ok"}\n{nope\n{"value":"never"}\n' });
     assert.equal(await ok(b, ['consume', 'cli-copy', '-p', '0', '-o', 'beginning', '-e']), 'ok\n');

@@ -153,6 +153,7 @@ async function produceLines(producer: Producer, topic: string, opts: ProduceOpti
   let failure: Error | null = null;
   let pending = 0;
   let wakeSender: (() => void) | null = null;
+  let wakeDrained: (() => void) | null = null;
   let bytesRead = 0;
 
   const progress = startProgress(opts, io, inputSize(opts, io));
@@ -175,6 +176,7 @@ async function produceLines(producer: Producer, topic: string, opts: ProduceOpti
       wakeSender = null;
       w();
     }
+    if (pending === 0) wakeDrained?.();
   };
 
   const lines = createInterface({ input, crlfDelay: Infinity });
@@ -211,6 +213,9 @@ async function produceLines(producer: Producer, topic: string, opts: ProduceOpti
     lines.close();
     if (opts.file !== undefined) input.destroy();
     await producer.flush();
+    // Every send() settled (acknowledged or failed), not only the batches flush() waited for: a
+    // record refused before it reached a batch (an unknown partition) fails without one.
+    if (pending > 0) await new Promise<void>((r) => (wakeDrained = r));
     progress?.stop(n, bytesRead);
   }
   if (failure) throw failure;
