@@ -7,8 +7,8 @@
  * with backoff; other errors reject with KafkaProtocolError naming the topic or group.
  */
 import { Cluster, type BrokerInfo, type ClusterOptions, type PartitionInfo } from './cluster.js';
-import { GroupMembership, fetchCommittedOffsets } from './group.js';
-import { listOffsets } from './consumer.js';
+import { CoordinatorKeyType, GroupMembership, fetchCommittedOffsets, findCoordinator } from './group.js';
+import { listOffsets, type IsolationLevel } from './consumer.js';
 import { decodeAssignment, decodeSubscription, type TopicPartition } from './assignors.js';
 import {
   ApiKey,
@@ -30,8 +30,6 @@ import {
   DescribeProducersResponse,
   DescribeTransactionsRequest,
   DescribeTransactionsResponse,
-  FindCoordinatorRequest,
-  FindCoordinatorResponse,
   IncrementalAlterConfigsRequest,
   IncrementalAlterConfigsResponse,
   ListGroupsRequest,
@@ -306,11 +304,16 @@ export class Admin {
   // Offsets and cluster
   // ------------------------------------------------------------------------------------------------
 
-  /** Offsets of every partition of a topic: earliest, latest, max-timestamp, or the first at/after a timestamp (-1 when none). */
-  async listOffsets(topic: string, spec: OffsetSpec = 'latest'): Promise<{ partition: number; offset: number }[]> {
+  /**
+   * Offsets of every partition of a topic: earliest, latest, max-timestamp, or the first at/after a
+   * timestamp (-1 when none). With `isolationLevel: 'read_committed'` latest is the last stable
+   * offset, as Kafka's ListOffsetsOptions.
+   */
+  async listOffsets(topic: string, spec: OffsetSpec = 'latest', opts: { isolationLevel?: IsolationLevel } = {}): Promise<{ partition: number; offset: number }[]> {
     const t = await this.cluster.topic(topic);
     const ts = specTimestamp(spec);
-    const offsets = await listOffsets(this.cluster, t.partitions.map((p) => ({ topic, partition: p.partition, timestamp: ts })));
+    const isolation = opts.isolationLevel === 'read_committed' ? 1 : 0;
+    const offsets = await listOffsets(this.cluster, t.partitions.map((p) => ({ topic, partition: p.partition, timestamp: ts })), isolation);
     return t.partitions.map((p) => ({ partition: p.partition, offset: offsets.get(`${topic}\u0000${p.partition}`) ?? -1 }));
   }
 
@@ -513,27 +516,6 @@ export class Admin {
   // ------------------------------------------------------------------------------------------------
 
   /**
-   * The coordinator of each key (FindCoordinator key type 0: groups, 1: transactional ids). From v4
-   * one request asks for every key (KIP-699); older brokers are asked one key at a time.
-   */
-  private async findCoordinators(keyType: 0 | 1, keys: readonly string[]): Promise<Map<string, number>> {
-    const out = new Map<string, number>();
-    const batched = (await this.cluster.anyConnection()).version(ApiKey.FindCoordinator) >= 4;
-    for (const round of batched ? [keys] : keys.map((k) => [k])) {
-      const res = await this.cluster.send(undefined, ApiKey.FindCoordinator, FindCoordinatorRequest, FindCoordinatorResponse, (v) =>
-        v >= 4 ? { keyType, coordinatorKeys: [...round] } : { key: round[0]!, keyType },
-      );
-      const answers = res.coordinators.length > 0 ? res.coordinators : [{ ...res, key: round[0]! }];
-      for (const c of answers) {
-        if (c.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(c.errorCode, `FindCoordinator ${c.key}${c.errorMessage ? `: ${c.errorMessage}` : ''}`);
-        if (!this.cluster.brokers.has(c.nodeId)) this.cluster.brokers.set(c.nodeId, { nodeId: c.nodeId, host: c.host, port: c.port, rack: null });
-        out.set(c.key, c.nodeId);
-      }
-    }
-    return out;
-  }
-
-  /**
    * Describe transactional ids, each at its transaction coordinator. An unknown id rejects with
    * TRANSACTIONAL_ID_NOT_FOUND; a coordinator that moved or is loading is looked up again.
    */
@@ -541,10 +523,9 @@ export class Admin {
     const found = new Map<string, TransactionDescription>();
     let todo = [...new Set(transactionalIds)];
     await this.cluster.retry(async () => {
-      const coordinators = await this.findCoordinators(1, todo);
       const byNode = new Map<number, string[]>();
       for (const id of todo) {
-        const node = coordinators.get(id)!;
+        const node = await findCoordinator(this.cluster, CoordinatorKeyType.transaction, id);
         let l = byNode.get(node);
         if (!l) byNode.set(node, (l = []));
         l.push(id);
