@@ -76,6 +76,7 @@ describe('usage errors: exit 2 and one line, before any connection', () => {
     [['configs', 'set', 'topic', 't', 'novalue'], /expected NAME=VALUE \(got "novalue"\)/],
     [['producers', 'describe', 't:x'], /expected TOPIC or TOPIC:PARTITION/],
     [['transactions', 'list', '--duration-ms', '-5'], /--duration-ms <ms>.* must be between 0 and/],
+    [['consume', 't', '--isolation', 'serializable'], /'--isolation <level>' argument 'serializable' is invalid\. Allowed choices are read_uncommitted, read_committed\./],
   ];
   for (const [args, message] of cases) {
     test(`rafka ${args.join(' ')}`, async () => {
@@ -99,7 +100,7 @@ test('--help of every command prints its usage and exits 0', async () => {
     if (c.length === 2 || ['produce', 'consume', 'cluster'].includes(c[0]!)) assert.match(r.stdout, /-b, --bootstrap/, c.join(' '));
   }
   const consume = await rafka(['consume', '--help']);
-  for (const flag of ['-o, --offset', '-g, --group', '-c, --count', '-e, --exit', '-f, --format', '--json']) assert.ok(consume.stdout.includes(flag), flag);
+  for (const flag of ['-o, --offset', '-g, --group', '-c, --count', '-e, --exit', '-f, --format', '--json', '--isolation']) assert.ok(consume.stdout.includes(flag), flag);
   const produce = await rafka(['help', 'produce']);
   assert.equal(produce.code, 0);
   for (const flag of ['--file', '-k, --key-separator', '-H, --header', '--acks', '--compression', '--json']) assert.ok(produce.stdout.includes(flag), flag);
@@ -443,7 +444,15 @@ describe('against a live broker', { timeout: 180_000 }, () => {
       assert.match(await ok(b, ['producers', 'describe', 'cli-tx:1']), new RegExp(`^1\\s+${openPid}\\s+\\d+\\s+0\\s+\\S+Z\\s+-\\s+0$`, 'm'));
       await fails(b, ['producers', 'describe', 'cli-tx:9'], 1, /^rafka: UNKNOWN_TOPIC_OR_PARTITION: cli-tx has no partition 9$/);
 
+      // consume -e stops at the end even where the log ends with a COMMIT marker; read_committed
+      // stops at the last stable offset (before the open transaction) and shows only committed records.
+      const sorted = (text: string) => text.split('\n').filter(Boolean).sort();
+      assert.deepEqual(sorted(await ok(b, ['consume', 'cli-tx', '-o', 'beginning', '-e', '-f', '%p %s\\n'])), ['0 committed', '1 pending']);
+      assert.deepEqual(sorted(await ok(b, ['consume', 'cli-tx', '-o', 'beginning', '-e', '-f', '%p %s\\n', '--isolation', 'read_committed'])), ['0 committed']);
       await t2.abort();
+      await broker.broker.transactions.settle();
+      assert.deepEqual(sorted(await ok(b, ['consume', 'cli-tx', '-o', 'beginning', '-e', '-f', '%p %s\\n', '--isolation', 'read_committed'])), ['0 committed']);
+      assert.deepEqual(sorted(await ok(b, ['consume', 'cli-tx', '-o', 'beginning', '-e', '-f', '%p %s\\n'])), ['0 committed', '1 pending']);
     } finally {
       await done.disconnect();
       await open.disconnect();

@@ -7,7 +7,9 @@
  *   group and starts at its committed offsets, beginning/end being the reset policy where it has
  *   none; the group's offsets are committed as it goes and on exit.
  * - `-p N` one partition (default all), `-c N` stop after N records, `-e` stop at the end: once
- *   every partition's position reaches the end offset it had when consuming began.
+ *   every partition's position reaches the end offset it had when consuming began (with
+ *   `--isolation read_committed`, its last stable offset: records of aborted transactions are
+ *   skipped, and an open transaction's are not waited for).
  * - Output: `-f FMT` kcat's template (%s value, %S value size, %k key, %K key size, %t topic,
  *   %p partition, %o offset, %T timestamp, %h headers as n=v,…, %% a percent sign; \n \r \t \\
  *   \xXX escapes), default '%s\n'; keys and values are written as the bytes stored. `--json`: one
@@ -16,8 +18,8 @@
  * - SIGINT/SIGTERM stop cleanly (exit 0); so does a closed stdout (`| head`).
  */
 import type { Command } from 'commander';
-import { InvalidArgumentError } from 'commander';
-import { Consumer, type ConsumerMessage } from '../../client/consumer.js';
+import { InvalidArgumentError, Option } from 'commander';
+import { Consumer, type ConsumerMessage, type IsolationLevel } from '../../client/consumer.js';
 import type { TopicPartition } from '../../client/assignors.js';
 import type { Admin } from '../../client/admin.js';
 import { KafkaProtocolError } from '../../client/errors.js';
@@ -44,6 +46,7 @@ interface ConsumeOptions extends CommonOptions {
   count?: number;
   exit?: boolean;
   format?: (m: ConsumerMessage) => Buffer;
+  isolation?: IsolationLevel;
 }
 
 export function parseStart(value: string): StartSpec {
@@ -158,6 +161,12 @@ export function consumeCommand(program: Command, io: OpsIO): void {
     .option('-c, --count <n>', 'exit after this many records', intArg(1))
     .option('-e, --exit', 'exit once the end of every partition is reached')
     .option('-f, --format <template>', "kcat's output template, e.g. '%k %s %p %o %T %h\\n' (default '%s\\n')", compileFormat)
+    .addOption(
+      new Option('--isolation <level>', 'read_committed: only records of committed transactions, up to the last stable offset (default read_uncommitted)').choices([
+        'read_uncommitted',
+        'read_committed',
+      ]),
+    )
     .action(async (topic: string, opts: ConsumeOptions) => {
       const start = opts.offset ?? { kind: opts.group !== undefined ? 'stored' : 'end' };
       if (opts.group !== undefined) {
@@ -167,7 +176,7 @@ export function consumeCommand(program: Command, io: OpsIO): void {
         throw new UsageError('-o stored needs a group (-g)');
       }
       // Look the topic and its offsets up first: a missing topic or partition fails at once.
-      const plan = await withAdmin(opts, io, (admin) => planStart(admin, topic, opts.partition, opts.group === undefined ? start : null));
+      const plan = await withAdmin(opts, io, (admin) => planStart(admin, topic, opts.partition, opts.group === undefined ? start : null, opts.isolation));
       await consume(topic, plan, start, opts, io);
     });
 }
@@ -178,7 +187,7 @@ interface Plan {
   offsets: Map<number, number>;
 }
 
-async function planStart(admin: Admin, topic: string, partition: number | undefined, start: StartSpec | null): Promise<Plan> {
+async function planStart(admin: Admin, topic: string, partition: number | undefined, start: StartSpec | null, isolationLevel: IsolationLevel | undefined): Promise<Plan> {
   const [t] = await admin.describeTopics([topic]);
   let partitions = t!.partitions.filter(Boolean).map((p) => p.partition);
   if (partition !== undefined) {
@@ -187,7 +196,8 @@ async function planStart(admin: Admin, topic: string, partition: number | undefi
   }
   const offsets = new Map<number, number>();
   if (start === null) return { partitions, offsets };
-  const lookup = async (spec: 'earliest' | 'latest' | { timestamp: number }) => new Map((await admin.listOffsets(topic, spec)).map((o) => [o.partition, o.offset]));
+  // read_committed: "end" is the last stable offset, where such a consumer stops.
+  const lookup = async (spec: 'earliest' | 'latest' | { timestamp: number }) => new Map((await admin.listOffsets(topic, spec, { isolationLevel })).map((o) => [o.partition, o.offset]));
   switch (start.kind) {
     case 'beginning':
     case 'end': {
@@ -220,6 +230,7 @@ async function consume(topic: string, plan: Plan, start: StartSpec, opts: Consum
     ...clientOptions(opts, io),
     groupId: opts.group,
     autoOffsetReset: start.kind === 'beginning' ? 'earliest' : 'latest',
+    isolationLevel: opts.isolation,
     // The CLI is short-lived and often interrupted: don't hold a partition for 45 s after a kill -9.
     sessionTimeoutMs: 10_000,
     heartbeatIntervalMs: 1000,
@@ -267,12 +278,12 @@ async function consume(topic: string, plan: Plan, start: StartSpec, opts: Consum
 }
 
 /** The end offset of each assigned partition now (-e stops when every position reaches it). */
-async function endOffsets(consumer: Consumer, opts: CommonOptions, io: OpsIO): Promise<Map<string, number>> {
+async function endOffsets(consumer: Consumer, opts: ConsumeOptions, io: OpsIO): Promise<Map<string, number>> {
   const tps: TopicPartition[] = consumer.assignment();
   const topics = [...new Set(tps.map((tp) => tp.topic))];
   const out = new Map<string, number>();
   await withAdmin(opts, io, async (admin) => {
-    for (const t of topics) for (const o of await admin.listOffsets(t, 'latest')) out.set(`${o.partition}`, o.offset);
+    for (const t of topics) for (const o of await admin.listOffsets(t, 'latest', { isolationLevel: opts.isolation })) out.set(`${o.partition}`, o.offset);
   });
   return out;
 }
