@@ -381,12 +381,14 @@ describe('coordinator lifecycle', () => {
     const engine = new MemoryEngine();
     await engine.open();
     await engine.putGroupMetadata('garbled', Buffer.from([0, 99, 1, 2]));
+    // A consumer-protocol group (format 2) cut short.
+    await engine.putGroupMetadata('garbled-consumer', Buffer.from([0, 2, 0, 0, 0, 1]));
     const lines: string[] = [];
     const coordinator = new GroupCoordinator({
       config: { ...DEFAULT_CONFIG, groupInitialRebalanceDelayMs: 0 },
       storage: engine,
       log: createLogger('error', (l) => lines.push(l)),
-      topics: { get: () => undefined, hasPartition: () => false },
+      topics: { get: () => undefined, getById: () => undefined, list: () => [], hasPartition: () => false, version: 0 },
     });
     const join = { groupId: 'g', sessionTimeoutMs: 10_000, rebalanceTimeoutMs: 10_000, memberId: '', groupInstanceId: null, protocolType: 'consumer', protocols: [{ name: 'range', metadata: Buffer.alloc(0) }], reason: null, apiVersion: 5, clientId: 'c', clientHost: '/127.0.0.1' };
     assert.equal((await coordinator.joinGroup(join)).errorCode, COORDINATOR_NOT_AVAILABLE);
@@ -395,6 +397,8 @@ describe('coordinator lifecycle', () => {
     await coordinator.load();
     assert.equal(coordinator.group('garbled'), undefined);
     assert.match(lines.join('\n'), /group garbled: stored metadata unreadable/);
+    assert.equal(coordinator.consumer.get('garbled-consumer'), undefined);
+    assert.match(lines.join('\n'), /group garbled-consumer: stored metadata unreadable/);
     assert.equal((await coordinator.joinGroup(join)).errorCode, 79, 'MEMBER_ID_REQUIRED once loaded');
     await coordinator.close();
     assert.equal((await coordinator.joinGroup(join)).errorCode, COORDINATOR_NOT_AVAILABLE);

@@ -745,6 +745,8 @@ describe('onRequest can refuse every served API', () => {
     61: { request: { topics: [{ name: 't', partitionIndexes: [0, 1] }] }, errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))) },
     65: { request: { transactionalIds: ['tx', 'ty'] }, errors: (r) => r.transactionStates.map((x: Res) => x.errorCode) },
     66: { request: {}, errors: (r) => [r.errorCode] },
+    68: { request: { groupId: 'g', memberId: 'm', memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicNames: ['t'], topicPartitions: [] }, errors: (r) => [r.errorCode] },
+    69: { request: { groupIds: ['g', 'h'] }, errors: (r) => r.groups.map((g: Res) => g.errorCode) },
     75: { request: { topics: [{ name: 't' }] }, errors: (r) => r.topics.map((t: Res) => t.errorCode) },
   };
   let b: RunningBroker;

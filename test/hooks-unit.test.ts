@@ -363,6 +363,7 @@ describe('error responses for refused requests', () => {
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
     61: { topics: [{ name: 't', partitionIndexes: [0] }] },
     65: { transactionalIds: ['tx'] },
+    69: { groupIds: ['g'] },
     75: { topics: [{ name: 't' }] },
   };
   test('every served API has one, and it encodes at every served version', async () => {

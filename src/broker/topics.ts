@@ -27,6 +27,12 @@ export class TopicManager {
   private readonly byUnifiedName = new Map<string, string>();
   /** onTopicCreate / onTopicDelete hooks (set by the broker); refusals are thrown as KafkaError. */
   policy: TopicPolicy | null = null;
+  /**
+   * Moves on every change of the topic set or of a topic (create, delete, partitions, configs): a
+   * consumer group compares it with the one it resolved its subscriptions at (KIP-848: new topics
+   * and partitions matching a subscription trigger a new assignment).
+   */
+  private changes = 0;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -37,13 +43,19 @@ export class TopicManager {
     for (const t of topics) this.index(t);
   }
 
+  get version(): number {
+    return this.changes;
+  }
+
   private index(t: Topic): void {
+    this.changes++;
     this.byName.set(t.name, t);
     this.byId.set(t.id, t);
     this.byUnifiedName.set(unifyTopicCollisionChars(t.name), t.name);
   }
 
   private unindex(t: Topic): void {
+    this.changes++;
     this.byName.delete(t.name);
     this.byId.delete(t.id);
     if (this.byUnifiedName.get(unifyTopicCollisionChars(t.name)) === t.name) this.byUnifiedName.delete(unifyTopicCollisionChars(t.name));

@@ -6,11 +6,12 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
-const pattern1 = new RegExp("^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$", "u");
+const pattern1 = new RegExp("^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$", "u");
+const pattern2 = new RegExp("^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$", "u");
 const schema7 = {"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -921,10 +922,10 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.minutes"] !== undefined){
-let data26 = data["offsets.retention.minutes"];
+if(data["group.consumer.session.timeout.ms"] !== undefined){
+let data26 = data["group.consumer.session.timeout.ms"];
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err74 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
+const err74 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -935,7 +936,7 @@ errors++;
 }
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 2147483647 || isNaN(data26)){
-const err75 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
+const err75 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -945,7 +946,7 @@ vErrors.push(err75);
 errors++;
 }
 if(data26 < 1 || isNaN(data26)){
-const err76 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data26};
+const err76 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -956,10 +957,10 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.check.interval.ms"] !== undefined){
-let data27 = data["offsets.retention.check.interval.ms"];
+if(data["group.consumer.heartbeat.interval.ms"] !== undefined){
+let data27 = data["group.consumer.heartbeat.interval.ms"];
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err77 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
+const err77 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -969,8 +970,8 @@ vErrors.push(err77);
 errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
-if(data27 > 9007199254740991 || isNaN(data27)){
-const err78 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
+if(data27 > 2147483647 || isNaN(data27)){
+const err78 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -980,7 +981,7 @@ vErrors.push(err78);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err79 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data27};
+const err79 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -991,10 +992,10 @@ errors++;
 }
 }
 }
-if(data["transaction.max.timeout.ms"] !== undefined){
-let data28 = data["transaction.max.timeout.ms"];
+if(data["group.consumer.max.size"] !== undefined){
+let data28 = data["group.consumer.max.size"];
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err80 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
+const err80 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1005,7 +1006,7 @@ errors++;
 }
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 2147483647 || isNaN(data28)){
-const err81 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
+const err81 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1015,7 +1016,7 @@ vErrors.push(err81);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err82 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data28};
+const err82 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1026,10 +1027,11 @@ errors++;
 }
 }
 }
-if(data["transactional.id.expiration.ms"] !== undefined){
-let data29 = data["transactional.id.expiration.ms"];
-if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
-const err83 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
+if(data["group.consumer.assignors"] !== undefined){
+let data29 = data["group.consumer.assignors"];
+if(typeof data29 === "string"){
+if(func3(data29) < 1){
+const err83 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1038,9 +1040,8 @@ vErrors.push(err83);
 }
 errors++;
 }
-if((typeof data29 == "number") && (isFinite(data29))){
-if(data29 > 2147483647 || isNaN(data29)){
-const err84 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
+if(!pattern1.test(data29)){
+const err84 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1049,8 +1050,9 @@ vErrors.push(err84);
 }
 errors++;
 }
-if(data29 < 1 || isNaN(data29)){
-const err85 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data29};
+}
+else {
+const err85 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1060,11 +1062,10 @@ vErrors.push(err85);
 errors++;
 }
 }
-}
-if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
-let data30 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(data["offsets.retention.minutes"] !== undefined){
+let data30 = data["offsets.retention.minutes"];
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err86 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
+const err86 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1075,7 +1076,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 2147483647 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
+const err87 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1085,7 +1086,7 @@ vErrors.push(err87);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err88 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data30};
+const err88 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1096,10 +1097,10 @@ errors++;
 }
 }
 }
-if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
-let data31 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(data["offsets.retention.check.interval.ms"] !== undefined){
+let data31 = data["offsets.retention.check.interval.ms"];
 if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err89 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
+const err89 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1109,8 +1110,8 @@ vErrors.push(err89);
 errors++;
 }
 if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 2147483647 || isNaN(data31)){
-const err90 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
+if(data31 > 9007199254740991 || isNaN(data31)){
+const err90 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1120,7 +1121,7 @@ vErrors.push(err90);
 errors++;
 }
 if(data31 < 1 || isNaN(data31)){
-const err91 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data31};
+const err91 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1131,10 +1132,10 @@ errors++;
 }
 }
 }
-if(data["offset.metadata.max.bytes"] !== undefined){
-let data32 = data["offset.metadata.max.bytes"];
+if(data["transaction.max.timeout.ms"] !== undefined){
+let data32 = data["transaction.max.timeout.ms"];
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err92 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
+const err92 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1145,7 +1146,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 2147483647 || isNaN(data32)){
-const err93 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
+const err93 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1154,8 +1155,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if(data32 < 0 || isNaN(data32)){
-const err94 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data32};
+if(data32 < 1 || isNaN(data32)){
+const err94 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1166,10 +1167,10 @@ errors++;
 }
 }
 }
-if(data["hook.timeout.ms"] !== undefined){
-let data33 = data["hook.timeout.ms"];
+if(data["transactional.id.expiration.ms"] !== undefined){
+let data33 = data["transactional.id.expiration.ms"];
 if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err95 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
+const err95 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1180,7 +1181,7 @@ errors++;
 }
 if((typeof data33 == "number") && (isFinite(data33))){
 if(data33 > 2147483647 || isNaN(data33)){
-const err96 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
+const err96 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1190,7 +1191,7 @@ vErrors.push(err96);
 errors++;
 }
 if(data33 < 1 || isNaN(data33)){
-const err97 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data33};
+const err97 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1201,10 +1202,10 @@ errors++;
 }
 }
 }
-if(data["http.listener"] !== undefined){
-let data34 = data["http.listener"];
-if((typeof data34 !== "string") && (data34 !== null)){
-const err98 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data34};
+if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
+let data34 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err98 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1213,9 +1214,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-if(typeof data34 === "string"){
-if(func3(data34) < 1){
-const err99 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data34};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 2147483647 || isNaN(data34)){
+const err99 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1224,8 +1225,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if(!pattern1.test(data34)){
-const err100 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data34};
+if(data34 < 1 || isNaN(data34)){
+const err100 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1236,10 +1237,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data35 = data["log.level"];
-if(!((((data35 === "error") || (data35 === "warn")) || (data35 === "info")) || (data35 === "debug"))){
-const err101 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data35};
+if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
+let data35 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
+const err101 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1248,11 +1249,9 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-if(data["log.format"] !== undefined){
-let data36 = data["log.format"];
-if(!((data36 === "text") || (data36 === "json"))){
-const err102 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data36};
+if((typeof data35 == "number") && (isFinite(data35))){
+if(data35 > 2147483647 || isNaN(data35)){
+const err102 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1261,13 +1260,8 @@ vErrors.push(err102);
 }
 errors++;
 }
-}
-if(data.storage !== undefined){
-let data37 = data.storage;
-if(data37 && typeof data37 == "object" && !Array.isArray(data37)){
-for(const key1 in data37){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
-const err103 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data37};
+if(data35 < 1 || isNaN(data35)){
+const err103 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1277,10 +1271,11 @@ vErrors.push(err103);
 errors++;
 }
 }
-if(data37.type !== undefined){
-let data38 = data37.type;
-if(!(((data38 === "memory") || (data38 === "log")) || (data38 === "rocksdb"))){
-const err104 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data38};
+}
+if(data["offset.metadata.max.bytes"] !== undefined){
+let data36 = data["offset.metadata.max.bytes"];
+if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
+const err104 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1289,11 +1284,9 @@ vErrors.push(err104);
 }
 errors++;
 }
-}
-if(data37.path !== undefined){
-let data39 = data37.path;
-if((typeof data39 !== "string") && (data39 !== null)){
-const err105 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data39};
+if((typeof data36 == "number") && (isFinite(data36))){
+if(data36 > 2147483647 || isNaN(data36)){
+const err105 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1302,9 +1295,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(typeof data39 === "string"){
-if(func3(data39) < 1){
-const err106 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data39};
+if(data36 < 0 || isNaN(data36)){
+const err106 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1315,10 +1307,10 @@ errors++;
 }
 }
 }
-if(data37.fsync !== undefined){
-let data40 = data37.fsync;
-if(!(((data40 === "always") || (data40 === "interval")) || (data40 === "never"))){
-const err107 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data40};
+if(data["hook.timeout.ms"] !== undefined){
+let data37 = data["hook.timeout.ms"];
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err107 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1327,11 +1319,9 @@ vErrors.push(err107);
 }
 errors++;
 }
-}
-if(data37["fsync.interval.ms"] !== undefined){
-let data41 = data37["fsync.interval.ms"];
-if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
-const err108 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 2147483647 || isNaN(data37)){
+const err108 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1340,9 +1330,8 @@ vErrors.push(err108);
 }
 errors++;
 }
-if((typeof data41 == "number") && (isFinite(data41))){
-if(data41 > 2147483647 || isNaN(data41)){
-const err109 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
+if(data37 < 1 || isNaN(data37)){
+const err109 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1351,8 +1340,12 @@ vErrors.push(err109);
 }
 errors++;
 }
-if(data41 < 1 || isNaN(data41)){
-const err110 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data41};
+}
+}
+if(data["http.listener"] !== undefined){
+let data38 = data["http.listener"];
+if((typeof data38 !== "string") && (data38 !== null)){
+const err110 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data38};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1361,12 +1354,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-}
-}
-if(data37["wal.snapshot.bytes"] !== undefined){
-let data42 = data37["wal.snapshot.bytes"];
-if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
-const err111 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
+if(typeof data38 === "string"){
+if(func3(data38) < 1){
+const err111 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data38};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1375,9 +1365,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-if((typeof data42 == "number") && (isFinite(data42))){
-if(data42 > 9007199254740991 || isNaN(data42)){
-const err112 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
+if(!pattern2.test(data38)){
+const err112 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data38};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1386,8 +1375,12 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data42 < 1024 || isNaN(data42)){
-const err113 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data42};
+}
+}
+if(data["log.level"] !== undefined){
+let data39 = data["log.level"];
+if(!((((data39 === "error") || (data39 === "warn")) || (data39 === "info")) || (data39 === "debug"))){
+const err113 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data39};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1397,11 +1390,10 @@ vErrors.push(err113);
 errors++;
 }
 }
-}
-if(data37.storage_type !== undefined){
-let data43 = data37.storage_type;
-if(!(((data43 === "memory") || (data43 === "log")) || (data43 === "rocksdb"))){
-const err114 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data43};
+if(data["log.format"] !== undefined){
+let data40 = data["log.format"];
+if(!((data40 === "text") || (data40 === "json"))){
+const err114 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data40};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1411,9 +1403,12 @@ vErrors.push(err114);
 errors++;
 }
 }
-}
-else {
-const err115 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data37};
+if(data.storage !== undefined){
+let data41 = data.storage;
+if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
+for(const key1 in data41){
+if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+const err115 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data41};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1423,12 +1418,10 @@ vErrors.push(err115);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data44 = data["topic.defaults"];
-if(data44 && typeof data44 == "object" && !Array.isArray(data44)){
-for(const key2 in data44){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err116 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data44};
+if(data41.type !== undefined){
+let data42 = data41.type;
+if(!(((data42 === "memory") || (data42 === "log")) || (data42 === "rocksdb"))){
+const err116 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data42};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1438,213 +1431,10 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data44["cleanup.policy"] !== undefined){
-if(!(validate22(data44["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data44,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["compression.gzip.level"] !== undefined){
-if(!(validate22(data44["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data44,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["compression.lz4.level"] !== undefined){
-if(!(validate22(data44["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data44,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["compression.type"] !== undefined){
-if(!(validate22(data44["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data44,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["compression.zstd.level"] !== undefined){
-if(!(validate22(data44["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data44,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["delete.retention.ms"] !== undefined){
-if(!(validate22(data44["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data44,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data44["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data44,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["flush.messages"] !== undefined){
-if(!(validate22(data44["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data44,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["flush.ms"] !== undefined){
-if(!(validate22(data44["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data44,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data44["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data44,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["index.interval.bytes"] !== undefined){
-if(!(validate22(data44["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data44,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["internal.segment.bytes"] !== undefined){
-if(!(validate22(data44["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data44,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data44["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data44,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["local.retention.bytes"] !== undefined){
-if(!(validate22(data44["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data44,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["local.retention.ms"] !== undefined){
-if(!(validate22(data44["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data44,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data44["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data44,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["max.message.bytes"] !== undefined){
-if(!(validate22(data44["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data44,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data44["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data44,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data44["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data44,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["message.timestamp.type"] !== undefined){
-if(!(validate22(data44["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data44,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data44["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data44,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data44["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data44,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["min.insync.replicas"] !== undefined){
-if(!(validate22(data44["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data44,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44.preallocate !== undefined){
-if(!(validate22(data44.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data44,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data44["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data44,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data44["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data44,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["remote.storage.enable"] !== undefined){
-if(!(validate22(data44["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data44,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["retention.bytes"] !== undefined){
-if(!(validate22(data44["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data44,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["retention.ms"] !== undefined){
-if(!(validate22(data44["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data44,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["segment.bytes"] !== undefined){
-if(!(validate22(data44["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data44,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["segment.index.bytes"] !== undefined){
-if(!(validate22(data44["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data44,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["segment.jitter.ms"] !== undefined){
-if(!(validate22(data44["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data44,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["segment.ms"] !== undefined){
-if(!(validate22(data44["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data44,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data44["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data44["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data44,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err117 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data44};
+if(data41.path !== undefined){
+let data43 = data41.path;
+if((typeof data43 !== "string") && (data43 !== null)){
+const err117 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data43};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1653,17 +1443,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data79 = data.hooks;
-if(Array.isArray(data79)){
-const len0 = data79.length;
-for(let i0=0; i0<len0; i0++){
-let data80 = data79[i0];
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-for(const key3 in data80){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err118 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data80};
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+const err118 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data43};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1673,10 +1455,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-if(data80.builtin !== undefined){
-let data81 = data80.builtin;
-if(!(((((data81 === "json-schema") || (data81 === "stamp-headers")) || (data81 === "redact")) || (data81 === "audit-log")) || (data81 === "rate-limit"))){
-const err119 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data81};
+}
+if(data41.fsync !== undefined){
+let data44 = data41.fsync;
+if(!(((data44 === "always") || (data44 === "interval")) || (data44 === "never"))){
+const err119 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data44};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1686,11 +1469,10 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data80.module !== undefined){
-let data82 = data80.module;
-if(typeof data82 === "string"){
-if(func3(data82) < 1){
-const err120 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data82};
+if(data41["fsync.interval.ms"] !== undefined){
+let data45 = data41["fsync.interval.ms"];
+if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
+const err120 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1699,9 +1481,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-else {
-const err121 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data82};
+if((typeof data45 == "number") && (isFinite(data45))){
+if(data45 > 2147483647 || isNaN(data45)){
+const err121 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1710,12 +1492,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-if(data80.export !== undefined){
-let data83 = data80.export;
-if(typeof data83 === "string"){
-if(func3(data83) < 1){
-const err122 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data83};
+if(data45 < 1 || isNaN(data45)){
+const err122 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1725,8 +1503,11 @@ vErrors.push(err122);
 errors++;
 }
 }
-else {
-const err123 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data83};
+}
+if(data41["wal.snapshot.bytes"] !== undefined){
+let data46 = data41["wal.snapshot.bytes"];
+if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
+const err123 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1735,12 +1516,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-if(data80.name !== undefined){
-let data84 = data80.name;
-if(typeof data84 === "string"){
-if(func3(data84) < 1){
-const err124 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data84};
+if((typeof data46 == "number") && (isFinite(data46))){
+if(data46 > 9007199254740991 || isNaN(data46)){
+const err124 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1749,9 +1527,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data84};
+if(data46 < 1024 || isNaN(data46)){
+const err125 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1761,10 +1538,11 @@ vErrors.push(err125);
 errors++;
 }
 }
-if(data80.topics !== undefined){
-let data85 = data80.topics;
-if((typeof data85 !== "string") && (!(Array.isArray(data85)))){
-const err126 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data85};
+}
+if(data41.storage_type !== undefined){
+let data47 = data41.storage_type;
+if(!(((data47 === "memory") || (data47 === "log")) || (data47 === "rocksdb"))){
+const err126 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data47};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1773,9 +1551,10 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(typeof data85 === "string"){
-if(func3(data85) < 1){
-const err127 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data85};
+}
+}
+else {
+const err127 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data41};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1785,13 +1564,12 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(Array.isArray(data85)){
-const len1 = data85.length;
-for(let i1=0; i1<len1; i1++){
-let data86 = data85[i1];
-if(typeof data86 === "string"){
-if(func3(data86) < 1){
-const err128 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data86};
+if(data["topic.defaults"] !== undefined){
+let data48 = data["topic.defaults"];
+if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
+for(const key2 in data48){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err128 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data48};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1801,8 +1579,213 @@ vErrors.push(err128);
 errors++;
 }
 }
+if(data48["cleanup.policy"] !== undefined){
+if(!(validate22(data48["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data48,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["compression.gzip.level"] !== undefined){
+if(!(validate22(data48["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data48,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["compression.lz4.level"] !== undefined){
+if(!(validate22(data48["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data48,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["compression.type"] !== undefined){
+if(!(validate22(data48["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data48,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["compression.zstd.level"] !== undefined){
+if(!(validate22(data48["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data48,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["delete.retention.ms"] !== undefined){
+if(!(validate22(data48["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data48,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data48["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data48,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["flush.messages"] !== undefined){
+if(!(validate22(data48["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data48,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["flush.ms"] !== undefined){
+if(!(validate22(data48["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data48,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data48["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data48,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["index.interval.bytes"] !== undefined){
+if(!(validate22(data48["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data48,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["internal.segment.bytes"] !== undefined){
+if(!(validate22(data48["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data48,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data48["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data48,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["local.retention.bytes"] !== undefined){
+if(!(validate22(data48["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data48,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["local.retention.ms"] !== undefined){
+if(!(validate22(data48["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data48,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data48["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data48,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["max.message.bytes"] !== undefined){
+if(!(validate22(data48["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data48,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data48["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data48,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data48["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data48,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["message.timestamp.type"] !== undefined){
+if(!(validate22(data48["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data48,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data48["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data48,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data48["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data48,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["min.insync.replicas"] !== undefined){
+if(!(validate22(data48["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data48,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48.preallocate !== undefined){
+if(!(validate22(data48.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data48,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data48["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data48,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data48["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data48,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["remote.storage.enable"] !== undefined){
+if(!(validate22(data48["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data48,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["retention.bytes"] !== undefined){
+if(!(validate22(data48["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data48,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["retention.ms"] !== undefined){
+if(!(validate22(data48["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data48,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["segment.bytes"] !== undefined){
+if(!(validate22(data48["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data48,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["segment.index.bytes"] !== undefined){
+if(!(validate22(data48["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data48,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["segment.jitter.ms"] !== undefined){
+if(!(validate22(data48["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data48,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["segment.ms"] !== undefined){
+if(!(validate22(data48["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data48,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data48["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data48["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data48,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err129 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data86};
+const err129 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data48};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1812,16 +1795,16 @@ vErrors.push(err129);
 errors++;
 }
 }
-}
-}
-if(data80.apis !== undefined){
-let data87 = data80.apis;
-if(Array.isArray(data87)){
-const len2 = data87.length;
-for(let i2=0; i2<len2; i2++){
-let data88 = data87[i2];
-if((typeof data88 !== "string") && (!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88))))){
-const err130 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data88};
+if(data.hooks !== undefined){
+let data83 = data.hooks;
+if(Array.isArray(data83)){
+const len0 = data83.length;
+for(let i0=0; i0<len0; i0++){
+let data84 = data83[i0];
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+for(const key3 in data84){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err130 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data84};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1831,9 +1814,10 @@ vErrors.push(err130);
 errors++;
 }
 }
-}
-else {
-const err131 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data87};
+if(data84.builtin !== undefined){
+let data85 = data84.builtin;
+if(!(((((data85 === "json-schema") || (data85 === "stamp-headers")) || (data85 === "redact")) || (data85 === "audit-log")) || (data85 === "rate-limit"))){
+const err131 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data85};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1843,9 +1827,11 @@ vErrors.push(err131);
 errors++;
 }
 }
-}
-else {
-const err132 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data80};
+if(data84.module !== undefined){
+let data86 = data84.module;
+if(typeof data86 === "string"){
+if(func3(data86) < 1){
+const err132 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data86};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1855,9 +1841,8 @@ vErrors.push(err132);
 errors++;
 }
 }
-}
 else {
-const err133 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data79};
+const err133 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data86};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1867,16 +1852,11 @@ vErrors.push(err133);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data89 = data.faults;
-if(Array.isArray(data89)){
-const len3 = data89.length;
-for(let i3=0; i3<len3; i3++){
-let data90 = data89[i3];
-if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
-for(const key4 in data90){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err134 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data90};
+if(data84.export !== undefined){
+let data87 = data84.export;
+if(typeof data87 === "string"){
+if(func3(data87) < 1){
+const err134 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data87};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1886,10 +1866,8 @@ vErrors.push(err134);
 errors++;
 }
 }
-if(data90.api !== undefined){
-let data91 = data90.api;
-if(((typeof data91 !== "string") && (!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91))))) && (!(Array.isArray(data91)))){
-const err135 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
+else {
+const err135 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data87};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1898,9 +1876,12 @@ vErrors.push(err135);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 < 0 || isNaN(data91)){
-const err136 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
+}
+if(data84.name !== undefined){
+let data88 = data84.name;
+if(typeof data88 === "string"){
+if(func3(data88) < 1){
+const err136 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data88};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1910,9 +1891,8 @@ vErrors.push(err136);
 errors++;
 }
 }
-if(typeof data91 === "string"){
-if(func3(data91) < 1){
-const err137 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data91};
+else {
+const err137 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data88};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1922,12 +1902,10 @@ vErrors.push(err137);
 errors++;
 }
 }
-if(Array.isArray(data91)){
-const len4 = data91.length;
-for(let i4=0; i4<len4; i4++){
-let data92 = data91[i4];
-if((typeof data92 !== "string") && (!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92))))){
-const err138 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
+if(data84.topics !== undefined){
+let data89 = data84.topics;
+if((typeof data89 !== "string") && (!(Array.isArray(data89)))){
+const err138 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data89};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1936,9 +1914,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 < 0 || isNaN(data92)){
-const err139 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
+if(typeof data89 === "string"){
+if(func3(data89) < 1){
+const err139 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data89};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1948,9 +1926,13 @@ vErrors.push(err139);
 errors++;
 }
 }
-if(typeof data92 === "string"){
-if(func3(data92) < 1){
-const err140 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data92};
+if(Array.isArray(data89)){
+const len1 = data89.length;
+for(let i1=0; i1<len1; i1++){
+let data90 = data89[i1];
+if(typeof data90 === "string"){
+if(func3(data90) < 1){
+const err140 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data90};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1960,14 +1942,8 @@ vErrors.push(err140);
 errors++;
 }
 }
-}
-}
-}
-if(data90.topic !== undefined){
-let data93 = data90.topic;
-if(typeof data93 === "string"){
-if(func3(data93) < 1){
-const err141 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data93};
+else {
+const err141 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data90};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1977,8 +1953,16 @@ vErrors.push(err141);
 errors++;
 }
 }
-else {
-const err142 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data93};
+}
+}
+if(data84.apis !== undefined){
+let data91 = data84.apis;
+if(Array.isArray(data91)){
+const len2 = data91.length;
+for(let i2=0; i2<len2; i2++){
+let data92 = data91[i2];
+if((typeof data92 !== "string") && (!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92))))){
+const err142 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data92};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1988,10 +1972,9 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data90.partition !== undefined){
-let data94 = data90.partition;
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err143 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
+}
+else {
+const err143 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data91};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -2000,9 +1983,10 @@ vErrors.push(err143);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 2147483647 || isNaN(data94)){
-const err144 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
+}
+}
+else {
+const err144 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data84};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -2011,8 +1995,10 @@ vErrors.push(err144);
 }
 errors++;
 }
-if(data94 < 0 || isNaN(data94)){
-const err145 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data94};
+}
+}
+else {
+const err145 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data83};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2022,12 +2008,16 @@ vErrors.push(err145);
 errors++;
 }
 }
-}
-if(data90.group !== undefined){
-let data95 = data90.group;
-if(typeof data95 === "string"){
-if(func3(data95) < 1){
-const err146 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data95};
+if(data.faults !== undefined){
+let data93 = data.faults;
+if(Array.isArray(data93)){
+const len3 = data93.length;
+for(let i3=0; i3<len3; i3++){
+let data94 = data93[i3];
+if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
+for(const key4 in data94){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err146 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data94};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2037,8 +2027,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-else {
-const err147 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data95};
+if(data94.api !== undefined){
+let data95 = data94.api;
+if(((typeof data95 !== "string") && (!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95))))) && (!(Array.isArray(data95)))){
+const err147 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2047,11 +2039,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-if(data90.clientId !== undefined){
-let data96 = data90.clientId;
-if(typeof data96 !== "string"){
-const err148 = {instancePath:instancePath+"/faults/" + i3+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data96};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 < 0 || isNaN(data95)){
+const err148 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2061,10 +2051,9 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data90.times !== undefined){
-let data97 = data90.times;
-if((!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))) && (typeof data97 !== "string")){
-const err149 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
+if(typeof data95 === "string"){
+if(func3(data95) < 1){
+const err149 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2073,9 +2062,13 @@ vErrors.push(err149);
 }
 errors++;
 }
-if((typeof data97 == "number") && (isFinite(data97))){
-if(data97 < 1 || isNaN(data97)){
-const err150 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
+}
+if(Array.isArray(data95)){
+const len4 = data95.length;
+for(let i4=0; i4<len4; i4++){
+let data96 = data95[i4];
+if((typeof data96 !== "string") && (!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96))))){
+const err150 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2084,10 +2077,9 @@ vErrors.push(err150);
 }
 errors++;
 }
-}
-if(typeof data97 === "string"){
-if(func3(data97) < 1){
-const err151 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data97};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 < 0 || isNaN(data96)){
+const err151 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2097,11 +2089,9 @@ vErrors.push(err151);
 errors++;
 }
 }
-}
-if(data90.errorCode !== undefined){
-let data98 = data90.errorCode;
-if((typeof data98 !== "string") && (!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98))))){
-const err152 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
+if(typeof data96 === "string"){
+if(func3(data96) < 1){
+const err152 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2110,9 +2100,15 @@ vErrors.push(err152);
 }
 errors++;
 }
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 < 1 || isNaN(data98)){
-const err153 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
+}
+}
+}
+}
+if(data94.topic !== undefined){
+let data97 = data94.topic;
+if(typeof data97 === "string"){
+if(func3(data97) < 1){
+const err153 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data97};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2122,9 +2118,8 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(typeof data98 === "string"){
-if(func3(data98) < 1){
-const err154 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data98};
+else {
+const err154 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data97};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2134,11 +2129,10 @@ vErrors.push(err154);
 errors++;
 }
 }
-}
-if(data90.delayMs !== undefined){
-let data99 = data90.delayMs;
-if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err155 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
+if(data94.partition !== undefined){
+let data98 = data94.partition;
+if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
+const err155 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2147,9 +2141,9 @@ vErrors.push(err155);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 2147483647 || isNaN(data99)){
-const err156 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
+if((typeof data98 == "number") && (isFinite(data98))){
+if(data98 > 2147483647 || isNaN(data98)){
+const err156 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2158,8 +2152,8 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(data99 < 0 || isNaN(data99)){
-const err157 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data99};
+if(data98 < 0 || isNaN(data98)){
+const err157 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2170,10 +2164,11 @@ errors++;
 }
 }
 }
-if(data90.drop !== undefined){
-let data100 = data90.drop;
-if(!((data100 === "before") || (data100 === "after"))){
-const err158 = {instancePath:instancePath+"/faults/" + i3+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data100};
+if(data94.group !== undefined){
+let data99 = data94.group;
+if(typeof data99 === "string"){
+if(func3(data99) < 1){
+const err158 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data99};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2183,10 +2178,8 @@ vErrors.push(err158);
 errors++;
 }
 }
-if(data90.throttleMs !== undefined){
-let data101 = data90.throttleMs;
-if(!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))){
-const err159 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
+else {
+const err159 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data99};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2195,9 +2188,11 @@ vErrors.push(err159);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 > 2147483647 || isNaN(data101)){
-const err160 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
+}
+if(data94.clientId !== undefined){
+let data100 = data94.clientId;
+if(typeof data100 !== "string"){
+const err160 = {instancePath:instancePath+"/faults/" + i3+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data100};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2206,8 +2201,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(data101 < 0 || isNaN(data101)){
-const err161 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data101};
+}
+if(data94.times !== undefined){
+let data101 = data94.times;
+if((!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))) && (typeof data101 !== "string")){
+const err161 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2216,12 +2214,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-if(data90.partialFetch !== undefined){
-let data102 = data90.partialFetch;
-if(typeof data102 !== "boolean"){
-const err162 = {instancePath:instancePath+"/faults/" + i3+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data102};
+if((typeof data101 == "number") && (isFinite(data101))){
+if(data101 < 1 || isNaN(data101)){
+const err162 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2231,10 +2226,9 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data90.rebalance !== undefined){
-let data103 = data90.rebalance;
-if(typeof data103 !== "boolean"){
-const err163 = {instancePath:instancePath+"/faults/" + i3+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data103};
+if(typeof data101 === "string"){
+if(func3(data101) < 1){
+const err163 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2245,8 +2239,10 @@ errors++;
 }
 }
 }
-else {
-const err164 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data90};
+if(data94.errorCode !== undefined){
+let data102 = data94.errorCode;
+if((typeof data102 !== "string") && (!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102))))){
+const err164 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2255,10 +2251,9 @@ vErrors.push(err164);
 }
 errors++;
 }
-}
-}
-else {
-const err165 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data89};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 < 1 || isNaN(data102)){
+const err165 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2268,14 +2263,160 @@ vErrors.push(err165);
 errors++;
 }
 }
-}
-else {
-const err166 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(typeof data102 === "string"){
+if(func3(data102) < 1){
+const err166 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
 if(vErrors === null){
 vErrors = [err166];
 }
 else {
 vErrors.push(err166);
+}
+errors++;
+}
+}
+}
+if(data94.delayMs !== undefined){
+let data103 = data94.delayMs;
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err167 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if(vErrors === null){
+vErrors = [err167];
+}
+else {
+vErrors.push(err167);
+}
+errors++;
+}
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 2147483647 || isNaN(data103)){
+const err168 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if(vErrors === null){
+vErrors = [err168];
+}
+else {
+vErrors.push(err168);
+}
+errors++;
+}
+if(data103 < 0 || isNaN(data103)){
+const err169 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if(vErrors === null){
+vErrors = [err169];
+}
+else {
+vErrors.push(err169);
+}
+errors++;
+}
+}
+}
+if(data94.drop !== undefined){
+let data104 = data94.drop;
+if(!((data104 === "before") || (data104 === "after"))){
+const err170 = {instancePath:instancePath+"/faults/" + i3+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data104};
+if(vErrors === null){
+vErrors = [err170];
+}
+else {
+vErrors.push(err170);
+}
+errors++;
+}
+}
+if(data94.throttleMs !== undefined){
+let data105 = data94.throttleMs;
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err171 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+if(vErrors === null){
+vErrors = [err171];
+}
+else {
+vErrors.push(err171);
+}
+errors++;
+}
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 2147483647 || isNaN(data105)){
+const err172 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+if(vErrors === null){
+vErrors = [err172];
+}
+else {
+vErrors.push(err172);
+}
+errors++;
+}
+if(data105 < 0 || isNaN(data105)){
+const err173 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+if(vErrors === null){
+vErrors = [err173];
+}
+else {
+vErrors.push(err173);
+}
+errors++;
+}
+}
+}
+if(data94.partialFetch !== undefined){
+let data106 = data94.partialFetch;
+if(typeof data106 !== "boolean"){
+const err174 = {instancePath:instancePath+"/faults/" + i3+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data106};
+if(vErrors === null){
+vErrors = [err174];
+}
+else {
+vErrors.push(err174);
+}
+errors++;
+}
+}
+if(data94.rebalance !== undefined){
+let data107 = data94.rebalance;
+if(typeof data107 !== "boolean"){
+const err175 = {instancePath:instancePath+"/faults/" + i3+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data107};
+if(vErrors === null){
+vErrors = [err175];
+}
+else {
+vErrors.push(err175);
+}
+errors++;
+}
+}
+}
+else {
+const err176 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data94};
+if(vErrors === null){
+vErrors = [err176];
+}
+else {
+vErrors.push(err176);
+}
+errors++;
+}
+}
+}
+else {
+const err177 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data93};
+if(vErrors === null){
+vErrors = [err177];
+}
+else {
+vErrors.push(err177);
+}
+errors++;
+}
+}
+}
+else {
+const err178 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err178];
+}
+else {
+vErrors.push(err178);
 }
 errors++;
 }

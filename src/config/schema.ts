@@ -81,6 +81,10 @@ export const HTTP_LISTENER_PATTERN =
 /** `max.connections.per.ip.overrides`: Kafka's `host:count` list, comma-separated (IPv6 hosts keep their colons). */
 export const CONNECTION_OVERRIDES_PATTERN = '^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$';
 
+/** `group.consumer.assignors`: the names (or Kafka class names) of the server-side assignors, comma-separated. */
+export const CONSUMER_ASSIGNORS_PATTERN =
+  '^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$';
+
 /** The general rule: `RAFKA_` + the key upper-cased, with '.' and '-' turned into '_'. */
 export function envNameForKey(key: string): string {
   return 'RAFKA_' + key.toUpperCase().replace(/[.-]/g, '_');
@@ -206,6 +210,20 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     doc: 'Largest session timeout a group member may ask for.',
   }),
   setting({ key: 'group.max.size', field: 'groupMaxSize', kind: 'int', min: 1, max: INT32_MAX, doc: 'Most members in one consumer group.' }),
+  setting({
+    key: 'group.consumer.session.timeout.ms', field: 'groupConsumerSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'A member of a consumer-protocol (KIP-848) group that does not heartbeat for this long is removed.',
+  }),
+  setting({
+    key: 'group.consumer.heartbeat.interval.ms', field: 'groupConsumerHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'How often members of consumer-protocol (KIP-848) groups are told to heartbeat.',
+  }),
+  setting({ key: 'group.consumer.max.size', field: 'groupConsumerMaxSize', kind: 'int', min: 1, max: INT32_MAX, doc: 'Most members in one consumer-protocol (KIP-848) group.' }),
+  setting({
+    key: 'group.consumer.assignors', field: 'groupConsumerAssignors', kind: 'string',
+    pattern: { regex: CONSUMER_ASSIGNORS_PATTERN, form: 'a comma-separated list of uniform, range (or their Kafka class names)' },
+    doc: 'Server-side assignors of consumer-protocol groups, comma-separated; the first is the default.',
+  }),
   setting({
     key: 'offsets.retention.minutes', field: 'offsetsRetentionMinutes', kind: 'int', min: 1, max: INT32_MAX,
     doc: 'Committed offsets of an empty group expire this long after the group became empty.',

@@ -101,6 +101,14 @@ export interface BrokerConfig {
   groupMaxSessionTimeoutMs: number;
   /** Kafka `group.max.size`: most members in one consumer group. */
   groupMaxSize: number;
+  /** Kafka `group.consumer.session.timeout.ms`: a KIP-848 member not heard from this long is removed. */
+  groupConsumerSessionTimeoutMs: number;
+  /** Kafka `group.consumer.heartbeat.interval.ms`: how often KIP-848 members are told to heartbeat. */
+  groupConsumerHeartbeatIntervalMs: number;
+  /** Kafka `group.consumer.max.size`: most members in one KIP-848 consumer group. */
+  groupConsumerMaxSize: number;
+  /** Kafka `group.consumer.assignors`: server-side assignors members may pick, the first the default. */
+  groupConsumerAssignors: string;
   /** Kafka `offsets.retention.minutes`: committed offsets of an empty group expire this long after it became empty. */
   offsetsRetentionMinutes: number;
   /** Kafka `offsets.retention.check.interval.ms`: how often expired offsets are removed. */

@@ -14,9 +14,11 @@
  *   engine and honoured by the retention pass as Kafka does (only once the group's offsets may expire
  *   at all: Empty, simple, or topics no longer subscribed); v5 drops it (KIP-211); v6: leader epoch,
  *   stored and returned by OffsetFetch; v7: group_instance_id; v8 flexible.
- * - v9 (the first version usable with KIP-848 groups, which we do not have): for classic groups it
- *   is v8, except that a generation ≥ 0 for a group that does not exist is GROUP_ID_NOT_FOUND
- *   instead of ILLEGAL_GENERATION.
+ * - v9 (KIP-848): for classic groups it is v8, except that a generation ≥ 0 for a group that does not
+ *   exist is GROUP_ID_NOT_FOUND instead of ILLEGAL_GENERATION. For a consumer-protocol group the
+ *   generation field is the member epoch (Kafka's ConsumerGroup.validateOffsetCommit): epoch -1 is
+ *   accepted while the group has no members; otherwise the member must exist (UNKNOWN_MEMBER_ID),
+ *   use v9+ (UNSUPPORTED_VERSION) and name its current epoch (STALE_MEMBER_EPOCH).
  * - A failed storage write: NOT_COORDINATOR (Kafka's mapping of a failed offsets append; clients
  *   find the coordinator again and retry).
  */

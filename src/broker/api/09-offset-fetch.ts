@@ -10,8 +10,9 @@
  *   the transaction is CompleteCommit/CompleteAbort) answers UNSTABLE_OFFSET_COMMIT (retriable),
  *   so a consumer starting after a read-process-write producer never reads a stale position.
  * - v8+: several groups per request, each answered with its own error code.
- * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check; classic
- *   groups ignore them, as Kafka does.
+ * - v9 (KIP-848) adds member id and epoch, which only consumer-protocol groups check (Kafka's
+ *   validateOffsetFetch: a member id or an epoch ≥ 0 must name a member, UNKNOWN_MEMBER_ID, at its
+ *   current epoch, STALE_MEMBER_EPOCH, as the group's error); classic groups ignore them, as Kafka does.
  * - The response is bounded (response-budget.ts): a group whose offsets would take it past
  *   RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no offsets (v8+: that group; before v8 the
  *   whole response). A group asked for twice with a null topic list is looked up once.
@@ -53,12 +54,16 @@ export default defineHandler({
     const budget = new ResponseBudget();
     const requireStable = v >= 7 && req.requireStable;
     const allOffsets = new Map<string, { out: FetchOutcome; bytes: number }>();
-    const fetch = (groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchOutcome => {
-      let known = topics === null ? allOffsets.get(groupId) : undefined;
+    const fetch = (
+      groupId: string,
+      topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+      member: { memberId: string | null; memberEpoch: number } | null = null,
+    ): FetchOutcome => {
+      let known = topics === null && member === null ? allOffsets.get(groupId) : undefined;
       if (known === undefined) {
-        const out = stable(groupId, groups.fetchOffsets(groupId, topics), requireStable, ctx);
+        const out = stable(groupId, groups.fetchOffsets(groupId, topics, member), requireStable, ctx);
         known = { out, bytes: outcomeBytes(out) };
-        if (topics === null) allOffsets.set(groupId, known);
+        if (topics === null && member === null) allOffsets.set(groupId, known);
       }
       return budget.take(known.bytes) ? known.out : { errorCode: budget.errorCode, topics: [] };
     };
@@ -66,7 +71,7 @@ export default defineHandler({
       return {
         throttleTimeMs: 0,
         groups: req.groups.map((g) => {
-          const out = fetch(g.groupId, g.topics);
+          const out = fetch(g.groupId, g.topics, v >= 9 ? { memberId: g.memberId, memberEpoch: g.memberEpoch } : null);
           return { groupId: g.groupId, errorCode: out.errorCode, topics: out.topics };
         }),
       };

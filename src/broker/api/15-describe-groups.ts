@@ -3,7 +3,9 @@
  * - Each member with its client id, host (the connection's address as Kafka prints it,
  *   `/127.0.0.1`) and assignment; its metadata (subscription) and the protocol name only while the
  *   group is Stable, as Kafka shows them. An unknown group is described as Dead with no error
- *   before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and Kafka's message.
+ *   before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and Kafka's message. A KIP-848
+ *   consumer-protocol group is not described here, as in Kafka: Dead, from v6 GROUP_ID_NOT_FOUND
+ *   "Group … is not a classic group." (ConsumerGroupDescribe describes it).
  * - v3+ include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value, as
  *   DescribeCluster answers. v4+ group_instance_id of members; v5+ flexible.
  * - A group asked for twice is answered twice, as Kafka does, but described once. The response is
@@ -25,14 +27,15 @@ export default defineHandler({
   handle(req, ctx) {
     const v = ctx.apiVersion;
     const budget = new ResponseBudget();
-    const described = new Map<string, { group: DescribedGroup & { errorMessage?: string }; bytes: number }>();
+    const described = new Map<string, { group: DescribedGroup; bytes: number }>();
     const groups = req.groups.map((id) => {
       let known = described.get(id);
       if (known === undefined) {
         const g = ctx.broker.groups.describeGroup(id);
         // A Dead group is one the coordinator does not have (a deleted group leaves the map as it dies).
         const notFound = v >= 6 && g.errorCode === ErrorCode.NONE && g.groupState === 'Dead';
-        const group: DescribedGroup & { errorMessage?: string } = notFound ? { ...g, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: `Group ${id} not found.` } : g;
+        const message = g.errorMessage ?? `Group ${id} not found.`;
+        const group: DescribedGroup = notFound ? { ...g, errorCode: ErrorCode.GROUP_ID_NOT_FOUND, errorMessage: message } : { ...g, errorMessage: undefined };
         known = { group, bytes: groupBytes(group) };
         described.set(id, known);
       }

@@ -2,7 +2,8 @@
  * ListGroups (key 16), versions 0–5: every group this coordinator has, with its protocol type ("" for
  * groups that only hold offsets committed outside group membership).
  * - v3+ flexible; v4+ the state of each group and a states filter (KIP-518: case-insensitive; empty
- *   = all); v5+ the group type ("classic": every group here) and a types filter (KIP-848).
+ *   = all); v5+ the group type ("classic", or "consumer" for KIP-848 consumer-protocol groups, whose
+ *   states are Empty, Assigning, Reconciling, Stable) and a types filter (KIP-848, case-insensitive).
  */
 import { ApiKey, ListGroupsRequest, ListGroupsResponse } from '../../protocol/messages/index.js';
 import { defineHandler } from '../handler.js';

@@ -18,6 +18,7 @@ interface BrokerSetting {
 
 const INT = 3;
 const LONG = 5;
+const LIST = 7;
 const BOOLEAN = 1;
 const STRING = 2;
 
@@ -39,6 +40,10 @@ const BROKER_SETTINGS: readonly BrokerSetting[] = [
   { name: 'group.min.session.timeout.ms', type: INT, kafkaDefault: '6000', value: (b) => String(b.config.groupMinSessionTimeoutMs), doc: 'Smallest session timeout a member may ask for.' },
   { name: 'group.max.session.timeout.ms', type: INT, kafkaDefault: '1800000', value: (b) => String(b.config.groupMaxSessionTimeoutMs), doc: 'Largest session timeout a member may ask for.' },
   { name: 'group.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupMaxSize), doc: 'Most members in one consumer group.' },
+  { name: 'group.consumer.session.timeout.ms', type: INT, kafkaDefault: '45000', value: (b) => String(b.config.groupConsumerSessionTimeoutMs), doc: 'KIP-848 members not heard from this long are removed.' },
+  { name: 'group.consumer.heartbeat.interval.ms', type: INT, kafkaDefault: '5000', value: (b) => String(b.config.groupConsumerHeartbeatIntervalMs), doc: 'How often KIP-848 members heartbeat.' },
+  { name: 'group.consumer.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupConsumerMaxSize), doc: 'Most members in one KIP-848 consumer group.' },
+  { name: 'group.consumer.assignors', type: LIST, kafkaDefault: 'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor', value: (b) => b.config.groupConsumerAssignors, doc: 'Server-side assignors of KIP-848 groups; the first is the default.' },
   { name: 'offsets.retention.minutes', type: INT, kafkaDefault: '10080', value: (b) => String(b.config.offsetsRetentionMinutes), doc: 'Committed offsets of an empty group expire after this.' },
 ];
 

@@ -34,5 +34,7 @@ export const HANDLER_TABLE: readonly HandlerEntry[] = [
   { apiKey: 61, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./61-describe-producers.js') },
   { apiKey: 65, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./65-describe-transactions.js') },
   { apiKey: 66, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./66-list-transactions.js') },
+  { apiKey: 68, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./68-consumer-group-heartbeat.js') },
+  { apiKey: 69, minVersion: 0, maxVersion: 1, clientThrottlesFromVersion: 0, load: () => import('./69-consumer-group-describe.js') },
   { apiKey: 75, minVersion: 0, maxVersion: 0, clientThrottlesFromVersion: 0, load: () => import('./75-describe-topic-partitions.js') },
 ];

@@ -35,6 +35,7 @@ import type { CommittedOffset, GroupOffsetEntry, StorageEngine } from '../../sto
 import type { Logger } from '../logger.js';
 import type { Topic } from '../topics.js';
 import {
+  CONSUMER_PROTOCOL_TYPE,
   ClassicGroup,
   EMPTY_BYTES,
   GroupMember,
@@ -47,7 +48,8 @@ import {
   type SyncOutcome,
   type SyncResponder,
 } from './group.js';
-import { decodeGroupMetadata, encodeGroupMetadata, type StoredGroup } from './persist.js';
+import { CONSUMER_GROUP_METADATA_FORMAT, decodeGroupMetadata, encodeGroupMetadata, storedGroupFormat, type StoredGroup } from './persist.js';
+import { ConsumerGroups, type ConsumerHeartbeatArgs, type ConsumerHeartbeatOutcome, type DescribedConsumerGroup } from './consumer-groups.js';
 import { KeyedTimer } from './timer.js';
 import { consumerGroupLag, type PartitionLag } from './lag.js';
 
@@ -72,7 +74,14 @@ export interface CoordinatorDeps {
   readonly config: BrokerConfig;
   readonly storage: StorageEngine;
   readonly log: Logger;
-  readonly topics: { get(name: string): Topic | undefined; hasPartition(name: string, partition: number): boolean };
+  readonly topics: {
+    get(name: string): Topic | undefined;
+    getById(id: string): Topic | undefined;
+    list(): Topic[];
+    hasPartition(name: string, partition: number): boolean;
+    /** Moves on every topic change (consumer-protocol groups re-resolve their subscriptions). */
+    readonly version: number;
+  };
 }
 
 export interface JoinArgs {
@@ -159,12 +168,14 @@ export interface FetchOutcome {
 export interface ListedGroup {
   groupId: string;
   protocolType: string;
-  groupState: GroupState;
-  groupType: 'classic';
+  groupState: string;
+  groupType: 'classic' | 'consumer';
 }
 
 export interface DescribedGroup {
   errorCode: number;
+  /** Why a group is described as Dead when it exists (a consumer-protocol group; DescribeGroups v6+). */
+  errorMessage?: string;
   groupId: string;
   groupState: GroupState;
   protocolType: string;
@@ -181,6 +192,18 @@ export interface DescribedGroup {
 
 type StoredOffset = CommittedOffset & { topic: string; partition: number };
 
+/** A group as the offset retention pass sees it, classic or consumer-protocol. */
+interface RetentionSubject {
+  readonly groupId: string;
+  /** Still the live group under its id. */
+  current(): boolean;
+  /** From when an offset's retention counts, or null when the group's offsets do not expire now. */
+  base(): ((o: StoredOffset) => number) | null;
+  subscribed(topic: string): boolean;
+  empty(): boolean;
+  remove(): Promise<number>;
+}
+
 const NO_OFFSET: Omit<FetchedOffset, 'partitionIndex' | 'errorCode'> = { committedOffset: -1n, committedLeaderEpoch: -1, metadata: '' };
 
 export class GroupCoordinator {
@@ -196,9 +219,31 @@ export class GroupCoordinator {
   private phase: 'loading' | 'active' | 'stopping' | 'closed' = 'loading';
   /** The coordinator's clock (ms since the epoch); tests of expiry substitute their own. */
   now: () => number = Date.now;
+  /** KIP-848 consumer-protocol groups (consumer-groups.ts); group ids are shared with classic groups. */
+  readonly consumer: ConsumerGroups;
 
   constructor(private readonly deps: CoordinatorDeps) {
     this.timer = new KeyedTimer((key, err) => deps.log.error(`group coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`));
+    const self = this;
+    this.consumer = new ConsumerGroups({
+      config: deps.config,
+      storage: deps.storage,
+      log: deps.log,
+      topics: deps.topics,
+      timer: this.timer,
+      now: () => this.now(),
+      serial: (groupId, fn) => this.serial(groupId, fn),
+      classicGroup: (groupId) => {
+        const g = this.groups.get(groupId);
+        if (!g || g.is('Dead')) return null;
+        return g.is('Empty') && g.pendingJoinMembers.size === 0 ? 'empty' : 'members';
+      },
+      dropClassicGroup: (groupId) => this.dropEmptyClassicGroup(groupId),
+      get serving() {
+        if (!self.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+        return self.isStopping ? ErrorCode.NOT_COORDINATOR : 'active';
+      },
+    });
   }
 
   private get config(): BrokerConfig {
@@ -223,6 +268,10 @@ export class GroupCoordinator {
     for (const [groupId, value] of storage.groupMetadata()) {
       let stored: StoredGroup;
       try {
+        if (value.length >= 2 && storedGroupFormat(value) === CONSUMER_GROUP_METADATA_FORMAT) {
+          this.consumer.restore(groupId, value);
+          continue;
+        }
         stored = decodeGroupMetadata(value);
       } catch (err) {
         this.deps.log.error(`group ${groupId}: stored metadata unreadable (${(err as Error).message}); group not loaded`);
@@ -231,16 +280,18 @@ export class GroupCoordinator {
       this.groups.set(groupId, this.restore(groupId, stored));
     }
     for (const groupId of storage.listOffsetGroups()) {
-      if (!this.groups.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
+      if (!this.groups.has(groupId) && !this.consumer.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
     }
     this.phase = 'active';
+    this.consumer.startTimers();
     for (const group of this.groups.values()) {
       for (const m of group.members.values()) this.scheduleHeartbeat(group, m, m.sessionTimeoutMs);
       if (group.members.size > this.config.groupMaxSize) {
         this.prepareRebalance(group, `loaded with ${group.members.size} members, over group.max.size=${this.config.groupMaxSize}`);
       }
     }
-    if (this.groups.size > 0) this.deps.log.info(`group coordinator loaded ${this.groups.size} group(s)`);
+    const loaded = this.groups.size + [...this.consumer.all()].length;
+    if (loaded > 0) this.deps.log.info(`group coordinator loaded ${loaded} group(s)`);
     this.scheduleRetention();
   }
 
@@ -307,6 +358,17 @@ export class GroupCoordinator {
 
   private join(a: JoinArgs, respond: JoinResponder): void {
     const isUnknown = a.memberId === '';
+    const consumerGroup = this.consumer.get(a.groupId);
+    if (consumerGroup) {
+      // A classic member may not join a consumer-protocol group that has members (Kafka would take
+      // it in as a classic member of that group; Rafka does not: docs/groups.md). An empty one is
+      // replaced by a classic group, as Kafka does; its offsets stay.
+      if (consumerGroup.members.size > 0) return respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, a.memberId));
+      this.consumer.drop(a.groupId);
+      this.serial(a.groupId, () => this.deps.storage.putGroupMetadata(a.groupId, null)).catch((err: unknown) =>
+        this.deps.log.warn(`group ${a.groupId}: could not remove the replaced consumer group: ${(err as Error).message}`),
+      );
+    }
     let group = this.groups.get(a.groupId);
     if (!group) {
       // A member id for a group that does not exist is stale (the group expired or was deleted).
@@ -743,21 +805,28 @@ export class GroupCoordinator {
     const errors: number[][] = a.topics.map((t) => t.partitions.map((p) => (this.deps.topics.hasPartition(t.name, p.partitionIndex) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)));
     if (errors.every((ps) => ps.every((e) => e !== ErrorCode.NONE))) return result(a.topics, errors);
 
-    let group = this.groups.get(a.groupId);
-    if (!group) {
-      if (a.generationId >= 0) {
-        // From v9 a missing group is reported as such; before, as a stale generation.
-        return all(a.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+    const consumerGroup = this.consumer.get(a.groupId);
+    if (consumerGroup) {
+      // A consumer-protocol group: the generation field carries the member epoch (KIP-848).
+      const groupError = this.consumer.validateCommit(consumerGroup, a.memberId, a.generationId, false, a.apiVersion);
+      if (groupError !== ErrorCode.NONE) return all(groupError);
+    } else {
+      let group = this.groups.get(a.groupId);
+      if (!group) {
+        if (a.generationId >= 0) {
+          // From v9 a missing group is reported as such; before, as a stale generation.
+          return all(a.apiVersion >= 9 ? ErrorCode.GROUP_ID_NOT_FOUND : ErrorCode.ILLEGAL_GENERATION);
+        }
+        // Generation -1: an admin tool or a consumer that assigns partitions itself ("simple" group).
+        group = new ClassicGroup(a.groupId, () => this.now());
+        this.groups.set(a.groupId, group);
       }
-      // Generation -1: an admin tool or a consumer that assigns partitions itself ("simple" group).
-      group = new ClassicGroup(a.groupId, () => this.now());
-      this.groups.set(a.groupId, group);
+      const groupError = this.validateCommit(group, a);
+      if (groupError !== ErrorCode.NONE) return all(groupError);
+      // Committing keeps a member's session alive, as a heartbeat would.
+      const member = group.member(a.memberId);
+      if (member && (group.is('Stable') || group.is('PreparingRebalance'))) this.scheduleHeartbeat(group, member, member.sessionTimeoutMs);
     }
-    const groupError = this.validateCommit(group, a);
-    if (groupError !== ErrorCode.NONE) return all(groupError);
-    // Committing keeps a member's session alive, as a heartbeat would.
-    const member = group.member(a.memberId);
-    if (member && (group.is('Stable') || group.is('PreparingRebalance'))) this.scheduleHeartbeat(group, member, member.sessionTimeoutMs);
 
     const nowMs = this.now();
     const entries: GroupOffsetEntry[] = [];
@@ -835,6 +904,8 @@ export class GroupCoordinator {
    */
   validateTransactionalCommit(a: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
     if (!this.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    const consumerGroup = this.consumer.get(a.groupId);
+    if (consumerGroup) return this.consumer.validateCommit(consumerGroup, a.memberId, a.generationId, true, 0);
     let group = this.groups.get(a.groupId);
     if (!group) {
       if (a.generationId >= 0) return ErrorCode.ILLEGAL_GENERATION;
@@ -850,7 +921,7 @@ export class GroupCoordinator {
    */
   async applyTransactionalOffsets(groupId: string, offsets: readonly GroupOffsetEntry[]): Promise<void> {
     let group = this.groups.get(groupId);
-    if (!group || group.is('Dead')) {
+    if (!this.consumer.has(groupId) && (!group || group.is('Dead'))) {
       // Deleted since the commit was made: the offsets still land, under a simple group, as Kafka's
       // marker makes the pending offsets of the group's partition visible whatever happened to it.
       group = new ClassicGroup(groupId, () => this.now());
@@ -864,8 +935,18 @@ export class GroupCoordinator {
    * Committed offsets of one group: the partitions asked for (-1 where nothing is committed), or
    * every committed partition when `topics` is null.
    */
-  fetchOffsets(groupId: string, topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null): FetchOutcome {
+  fetchOffsets(
+    groupId: string,
+    topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+    member: { memberId: string | null; memberEpoch: number } | null = null,
+  ): FetchOutcome {
     if (!this.isActive) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+    const consumerGroup = this.consumer.get(groupId);
+    if (consumerGroup && member !== null) {
+      // OffsetFetch v9+ (KIP-848): a consumer-protocol member must name its current epoch.
+      const errorCode = this.consumer.validateFetch(consumerGroup, member.memberId, member.memberEpoch);
+      if (errorCode !== ErrorCode.NONE) return { errorCode, topics: [] };
+    }
     const group = this.groups.get(groupId);
     // A Dead group has no offsets to show (Kafka answers as for an unknown group: nothing committed).
     const stored: ReadonlyMap<string, StoredOffset> = group?.is('Dead') ? new Map() : this.deps.storage.fetchOffsets(groupId);
@@ -900,11 +981,13 @@ export class GroupCoordinator {
     if (!this.isActive) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, topics: [] };
     const errors: number[][] = topics.map((t) => t.partitions.map((p) => (this.deps.topics.hasPartition(t.name, p) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)));
-    const group = this.groups.get(groupId);
-    if (!group || group.is('Dead')) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
+    const consumerGroup = this.consumer.get(groupId);
+    const classic = this.groups.get(groupId);
+    const group: { isSubscribedToTopic(topic: string): boolean } | undefined = consumerGroup ?? classic;
+    if (!group || (classic && classic.is('Dead'))) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, topics: [] };
     // A group with members may only lose offsets when it uses the consumer protocol (whose
-    // subscriptions tell which topics are in use).
-    if (!group.is('Empty') && !group.usesConsumerProtocol) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
+    // subscriptions tell which topics are in use); a consumer-protocol group always does.
+    if (classic && !classic.is('Empty') && !classic.usesConsumerProtocol) return { errorCode: ErrorCode.NON_EMPTY_GROUP, topics: [] };
     const stored = this.deps.storage.fetchOffsets(groupId);
     const entries: GroupOffsetEntry[] = [];
     topics.forEach((t, ti) => {
@@ -953,6 +1036,7 @@ export class GroupCoordinator {
     this.timer.cancelAll();
     const groups = [...this.groups.values()];
     this.groups.clear();
+    for (const g of [...this.consumer.all()]) this.consumer.drop(g.groupId);
     for (const g of groups) {
       for (const m of [...g.members.values()]) {
         g.completeJoin(m, joinError(ErrorCode.UNKNOWN_MEMBER_ID, ''));
@@ -969,6 +1053,18 @@ export class GroupCoordinator {
     if (retention) this.scheduleRetention();
   }
 
+  // ---- consumer-protocol groups (KIP-848) --------------------------------------------------------
+
+  /** ConsumerGroupHeartbeat: join, heartbeat or leave a consumer-protocol group (consumer-groups.ts). */
+  consumerGroupHeartbeat(a: ConsumerHeartbeatArgs): Promise<ConsumerHeartbeatOutcome> {
+    return this.consumer.heartbeat(a);
+  }
+
+  /** ConsumerGroupDescribe of one group. */
+  consumerGroupDescribe(groupId: string, includeAuthorizedOperations: boolean): DescribedConsumerGroup {
+    return this.consumer.describe(groupId, includeAuthorizedOperations);
+  }
+
   // ---- admin views -------------------------------------------------------------------------------
 
   /** ListGroups: every group, filtered by state (case-insensitive, v4+) and type (v5+). */
@@ -982,6 +1078,11 @@ export class GroupCoordinator {
       if (types.size > 0 && !types.has('classic')) continue;
       groups.push({ groupId: g.groupId, protocolType: g.protocolType ?? '', groupState: g.state, groupType: 'classic' });
     }
+    for (const g of this.consumer.all()) {
+      if (states.size > 0 && !states.has(g.state.toLowerCase())) continue;
+      if (types.size > 0 && !types.has('consumer')) continue;
+      groups.push({ groupId: g.groupId, protocolType: CONSUMER_PROTOCOL_TYPE, groupState: g.state, groupType: 'consumer' });
+    }
     return { errorCode: ErrorCode.NONE, groups };
   }
 
@@ -992,6 +1093,9 @@ export class GroupCoordinator {
   describeGroup(groupId: string): DescribedGroup {
     const none: DescribedGroup = { errorCode: ErrorCode.NONE, groupId, groupState: 'Dead', protocolType: '', protocolData: '', members: [] };
     if (!this.isActive) return { ...none, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, groupState: 'Dead' };
+    // DescribeGroups describes classic groups only: a consumer-protocol group reads as Dead (from v6
+    // GROUP_ID_NOT_FOUND with this message), as Kafka answers; ConsumerGroupDescribe describes it.
+    if (this.consumer.has(groupId)) return { ...none, errorMessage: `Group ${groupId} is not a classic group.` };
     const g = this.groups.get(groupId);
     if (!g) return none;
     const stable = g.is('Stable');
@@ -1020,6 +1124,11 @@ export class GroupCoordinator {
         out.push({ groupId, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE });
         continue;
       }
+      const cg = this.consumer.get(groupId);
+      if (cg) {
+        out.push({ groupId, errorCode: cg.members.size > 0 ? ErrorCode.NON_EMPTY_GROUP : await this.deleteConsumerGroup(groupId) });
+        continue;
+      }
       const g = this.groups.get(groupId);
       if (!g || g.is('Dead')) out.push({ groupId, errorCode: ErrorCode.GROUP_ID_NOT_FOUND });
       else if (!g.is('Empty')) out.push({ groupId, errorCode: ErrorCode.NON_EMPTY_GROUP });
@@ -1031,11 +1140,35 @@ export class GroupCoordinator {
   /** Remove an Empty group at once, then its offsets and metadata from storage. */
   private async deleteGroup(group: ClassicGroup): Promise<number> {
     const groupId = group.groupId;
+    this.forgetClassicGroup(group);
+    return this.deleteStoredGroup(groupId);
+  }
+
+  /** Remove an Empty consumer-protocol group, then its offsets and metadata from storage. */
+  private deleteConsumerGroup(groupId: string): Promise<number> {
+    this.consumer.drop(groupId);
+    return this.deleteStoredGroup(groupId);
+  }
+
+  private forgetClassicGroup(group: ClassicGroup): void {
+    const groupId = group.groupId;
     group.transitionTo('Dead');
     this.groups.delete(groupId);
     this.timer.cancel(joinKey(groupId));
     this.timer.cancel(syncKey(groupId));
     for (const id of group.pendingJoinMembers) this.timer.cancel(heartbeatKey(groupId, id));
+  }
+
+  /**
+   * A consumer-protocol member joins where an empty classic group is: the classic group goes (its
+   * offsets stay, they belong to the group id), as Kafka replaces an empty classic group.
+   */
+  private dropEmptyClassicGroup(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (g && g.is('Empty')) this.forgetClassicGroup(g);
+  }
+
+  private async deleteStoredGroup(groupId: string): Promise<number> {
     try {
       await this.serial(groupId, async () => {
         await this.deps.storage.deleteGroupOffsets(groupId);
@@ -1076,18 +1209,38 @@ export class GroupCoordinator {
     if (this.phase !== 'active') return [];
     const retentionMs = this.config.offsetsRetentionMinutes * 60_000;
     const deleted: string[] = [];
-    for (const group of [...this.groups.values()]) {
+    const subjects: RetentionSubject[] = [
+      ...[...this.groups.values()].map((group) => ({
+        groupId: group.groupId,
+        current: () => this.isCurrent(group),
+        base: () => this.expiryBase(group),
+        subscribed: (topic: string) => group.isSubscribedToTopic(topic),
+        empty: () => group.is('Empty'),
+        remove: () => this.deleteGroup(group),
+      })),
+      ...[...this.consumer.all()].map((group) => ({
+        groupId: group.groupId,
+        current: () => this.consumer.get(group.groupId) === group,
+        // Kafka's consumer groups: offsets expire from the time the group became empty, and those of
+        // topics it no longer subscribes to from their commit.
+        base: (): ((o: StoredOffset) => number) => (group.members.size === 0 ? (o) => group.stateTimestampMs ?? o.commitTimestampMs : (o) => o.commitTimestampMs),
+        subscribed: (topic: string) => group.members.size > 0 && group.isSubscribedToTopic(topic),
+        empty: () => group.members.size === 0,
+        remove: () => this.deleteConsumerGroup(group.groupId),
+      })),
+    ];
+    for (const group of subjects) {
       if (this.phase !== 'active') break;
       const allGone = await this.serial(group.groupId, async () => {
-        if (!this.isCurrent(group)) return false;
-        const base = this.expiryBase(group);
+        if (!group.current()) return false;
+        const base = group.base();
         // A copy: the engine's map may change under us once we write.
         const stored = [...this.deps.storage.fetchOffsets(group.groupId).values()];
         if (base === null) return stored.length === 0;
         const nowMs = this.now();
         const expired: GroupOffsetEntry[] = [];
         for (const o of stored) {
-          if (group.isSubscribedToTopic(o.topic)) continue;
+          if (group.subscribed(o.topic)) continue;
           const expiredNow = o.expireTimestampMs !== undefined ? nowMs >= o.expireTimestampMs : nowMs - base(o) >= retentionMs;
           if (expiredNow) expired.push({ topic: o.topic, partition: o.partition, committed: null });
         }
@@ -1097,8 +1250,8 @@ export class GroupCoordinator {
         }
         return expired.length === stored.length;
       });
-      if (allGone && this.phase === 'active' && this.isCurrent(group) && group.is('Empty')) {
-        if ((await this.deleteGroup(group)) === ErrorCode.NONE) deleted.push(group.groupId);
+      if (allGone && this.phase === 'active' && group.current() && group.empty()) {
+        if ((await group.remove()) === ErrorCode.NONE) deleted.push(group.groupId);
       }
     }
     return deleted;

@@ -1,0 +1,52 @@
+/**
+ * ConsumerGroupDescribe (key 69), versions 0–1: KIP-848 consumer groups as Kafka describes them —
+ * state (Empty, Assigning, Reconciling, Stable), group and assignment epochs, the assignor in use,
+ * and each member with its epoch, subscription (names, regex), current and target assignment.
+ * - A group that does not exist, or is a classic group, is GROUP_ID_NOT_FOUND with Kafka's message
+ *   (Admin clients then describe it with DescribeGroups).
+ * - include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value.
+ * - v1 (KIP-1099): member_type, 1 (consumer protocol) for every member here.
+ * - A group asked for twice is answered twice. The response is bounded (response-budget.ts): a group
+ *   that would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no members.
+ */
+import { ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../../protocol/messages/index.js';
+import { defineHandler } from '../handler.js';
+import type { DescribedConsumerGroup } from '../groups/consumer-groups.js';
+import { ResponseBudget, stringBytes } from '../response-budget.js';
+
+export default defineHandler({
+  apiKey: ApiKey.ConsumerGroupDescribe,
+  minVersion: 0,
+  maxVersion: 1,
+  request: ConsumerGroupDescribeRequest,
+  response: ConsumerGroupDescribeResponse,
+  handle(req, ctx) {
+    const budget = new ResponseBudget();
+    const groups = req.groupIds.map((id) => {
+      const g = ctx.broker.groups.consumerGroupDescribe(id, req.includeAuthorizedOperations);
+      if (budget.take(groupBytes(g))) return g;
+      return refused(id, budget.errorCode, null);
+    });
+    return { throttleTimeMs: 0, groups };
+  },
+  clientThrottlesFromVersion: 0,
+  errorResponse(req, _v, errorCode, message) {
+    return { groups: req.groupIds.map((id) => refused(id, errorCode, message)) };
+  },
+});
+
+function refused(groupId: string, errorCode: number, errorMessage: string | null) {
+  return { errorCode, errorMessage, groupId, groupState: '', groupEpoch: 0, assignmentEpoch: 0, assignorName: '', members: [], authorizedOperations: -2147483648 };
+}
+
+/** Estimated encoded size of one described group. */
+function groupBytes(g: DescribedConsumerGroup): number {
+  let n = 32 + stringBytes(g.groupId) + stringBytes(g.groupState) + stringBytes(g.assignorName) + stringBytes(g.errorMessage);
+  for (const m of g.members) {
+    n += 32 + stringBytes(m.memberId) + stringBytes(m.instanceId) + stringBytes(m.rackId) + stringBytes(m.clientId) + stringBytes(m.clientHost);
+    n += stringBytes(m.subscribedTopicRegex);
+    for (const t of m.subscribedTopicNames) n += stringBytes(t);
+    for (const a of [m.assignment, m.targetAssignment]) for (const tp of a.topicPartitions) n += 24 + stringBytes(tp.topicName) + 4 * tp.partitions.length;
+  }
+  return n;
+}
