@@ -30,6 +30,8 @@ import {
   JoinGroupResponse,
   ListGroupsRequest,
   ListGroupsResponse,
+  MetadataRequest,
+  MetadataResponse,
   OffsetCommitRequest,
   OffsetCommitResponse,
   OffsetFetchRequest,
@@ -321,6 +323,10 @@ describe('KIP-848 consumer groups over the wire', { timeout: 60_000 }, () => {
     assert.deepEqual(m.owned, { [t1.id]: [0, 1], [t2.id]: [0, 1, 2] });
     const d = await describeGroup(admin, 'cg-regex');
     assert.equal(d.members[0]!.subscribedTopicRegex, 'rx-.*');
+    // The Java client resolves the topic ids of such an assignment with Metadata by id, name '' (not null).
+    const md = await admin.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, { topics: [{ topicId: t2.id, name: '' }], allowAutoTopicCreation: false });
+    assert.equal(md.topics[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(md.topics[0]!.name, 'rx-two');
   });
 
   it('range: co-partitioned topics give each member the same partition numbers', async () => {

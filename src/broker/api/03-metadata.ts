@@ -6,7 +6,8 @@
  *   answers LEADER_NOT_AVAILABLE for a topic it just created while leaders are elected; we create it
  *   synchronously, so the topic is returned ready.
  * - Otherwise UNKNOWN_TOPIC_OR_PARTITION; an illegal name INVALID_TOPIC_EXCEPTION; a lookup by topic
- *   id (v10+, null name) that matches nothing UNKNOWN_TOPIC_ID.
+ *   id (v10+, a null name, or an empty one with a non-zero id as the Java client 4.x sends) that
+ *   matches nothing UNKNOWN_TOPIC_ID.
  * - One broker, which leads every partition at leader epoch 0 and is the controller.
  * - v13's top-level error code (KIP-1102, REBOOTSTRAP_REQUIRED for a client whose view of the
  *   cluster is stale) is always NONE: a single broker is never stale.
@@ -51,7 +52,8 @@ export default defineHandler({
     } else {
       const seen = new Set<string>();
       for (const requested of req.topics!) {
-        const key = requested.name ?? `id:${requested.topicId}`; // ids are never valid names (':')
+        const byId = requested.name === null || (requested.name === '' && requested.topicId !== ZERO_UUID);
+        const key = byId ? `id:${requested.topicId}` : requested.name!; // ids are never valid names (':')
         if (seen.has(key)) continue;
         seen.add(key);
         topics.push(await resolveTopic(broker, ctx.apiVersion, requested.name, requested.topicId, allowAutoCreate, describe));
@@ -81,7 +83,10 @@ async function resolveTopic(
   allowAutoCreate: boolean,
   describe: (t: Topic) => Init<MetadataResponseTopic>,
 ): Promise<Init<MetadataResponseTopic>> {
-  if (name === null) {
+  // By id: a null name, or an empty one beside a real id (the Java client 4.x asks so for the topics
+  // of a KIP-848 regex assignment, MetadataRequest.Builder.forTopicIds; Kafka looks up every topic
+  // with a non-zero id by its id).
+  if (name === null || (name === '' && topicId !== ZERO_UUID)) {
     const byId = broker.topics.getById(topicId);
     if (byId) return describe(byId);
     // The response name is nullable only from v12; v10–11 answer an unknown id with an empty name.
