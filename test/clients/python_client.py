@@ -12,6 +12,9 @@ The job (JSON on stdin) names a mode:
   {"mode": "txn-offsets", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
   {"mode": "txn-records", "bootstrap": "host:port", "topic": "...", "group": "...", "txn_id": "..."}
   {"mode": "read", "bootstrap": "host:port", "topic": "...", "group": "...", "isolation": "read_committed"}
+  {"mode": "kip848-members", "bootstrap": "host:port", "topic": "...", "group": "...", "partitions": 4, "total": 80}
+  {"mode": "kip848-resume", "bootstrap": "host:port", "topic": "...", "group": "...", "want": 10}
+  {"mode": "kip848-regex", "bootstrap": "host:port", "group": "...", "prefix": "pyrx-"}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
@@ -462,10 +465,115 @@ def read(job):
     return {'values': read_all(job, job['isolation']), 'errors': errors}
 
 
+def kip848_conf(job):
+    """A consumer of the KIP-848 protocol: librdkafka refuses the classic session and heartbeat settings there."""
+    conf = common(job)
+    conf.update({'group.id': job['group'], 'group.protocol': 'consumer', 'enable.auto.commit': False,
+                 'auto.offset.reset': 'earliest'})
+    return conf
+
+
+def poll_commit(consumer, seen):
+    """One poll; a record is noted (topic/partition/offset) and committed synchronously."""
+    m = consumer.poll(0.1)
+    if m is None:
+        return
+    if m.error():
+        seen.append({'error': m.error().name()})
+        return
+    seen.append(f'{m.topic()}/{m.partition()}/{m.offset()}')
+    consumer.commit(message=m, asynchronous=False)
+
+
+def assignment_of(consumer):
+    return sorted(f'{tp.topic}:{tp.partition}' for tp in consumer.assignment())
+
+
+def kip848_members(job):
+    """Two members of a consumer-protocol group share a topic: the first alone, then both until every
+    record was read; each record is committed as it is read. Reports what each read and owned."""
+    topic, total = job['topic'], job['total']
+    deadline = time.monotonic() + 3 * TIMEOUT
+    c1 = Consumer(kip848_conf(job))
+    c1.subscribe([topic])
+    read1, read2 = [], []
+    while len(read1) < total // 4 and time.monotonic() < deadline:
+        poll_commit(c1, read1)
+    alone = assignment_of(c1)
+    c2 = Consumer(kip848_conf(job))
+    c2.subscribe([topic])
+    shared = None
+    while time.monotonic() < deadline:
+        poll_commit(c1, read1)
+        poll_commit(c2, read2)
+        a1, a2 = assignment_of(c1), assignment_of(c2)
+        if a1 and a2 and shared is None:
+            shared = [a1, a2]
+        if len({x for x in read1 + read2 if isinstance(x, str)}) >= total and shared is not None:
+            break
+    admin = AdminClient(common(job))
+    listed = future_result(admin.list_consumer_groups(request_timeout=TIMEOUT))
+    if listed['ok']:
+        listed['value'] = [{'group_id': g.group_id, 'type': g.type.name if g.type is not None else None,
+                            'state': g.state.name} for g in listed['value'].valid]
+    described = future_result(admin.describe_consumer_groups([job['group']], request_timeout=TIMEOUT)[job['group']])
+    if described['ok']:
+        d = described['value']
+        described['value'] = {'state': d.state.name, 'type': d.type.name if getattr(d, 'type', None) is not None else None,
+                              'members': sorted(sorted(f'{tp.topic}:{tp.partition}' for tp in m.assignment.topic_partitions)
+                                                for m in d.members)}
+    final = [assignment_of(c1), assignment_of(c2)]
+    c1.close()
+    c2.close()
+    return {'alone': alone, 'shared': shared, 'final': final, 'read1': read1, 'read2': read2,
+            'listed': listed, 'described': described, 'errors': errors}
+
+
+def kip848_resume(job):
+    """A new member of the group reads what came after the commits: `want` records, then 1 s more."""
+    c = Consumer(kip848_conf(job))
+    c.subscribe([job['topic']])
+    read = []
+    deadline = time.monotonic() + 2 * TIMEOUT
+    while len(read) < job['want'] and time.monotonic() < deadline:
+        poll_commit(c, read)
+    extra_until = time.monotonic() + 1.0
+    while time.monotonic() < extra_until:
+        poll_commit(c, read)
+    c.close()
+    return {'read': read, 'errors': errors}
+
+
+def kip848_regex(job):
+    """A regex subscription (server-side with the consumer protocol) picks up a topic created after it
+    joined: the job creates `prefix`new with 2 partitions, produces 10 records, and reads them."""
+    prefix = job['prefix']
+    c = Consumer(kip848_conf(job))
+    c.subscribe([f'^{prefix}.*'])
+    read = []
+    until = time.monotonic() + 2.0
+    while time.monotonic() < until:
+        poll_commit(c, read)
+    before = assignment_of(c)
+    admin = AdminClient(common(job))
+    created = create_topic(admin, f'{prefix}new', 2)
+    p = Producer(common(job))
+    for i in range(10):
+        p.produce(f'{prefix}new', value=f'r{i}'.encode(), partition=i % 2)
+    p.flush(TIMEOUT)
+    deadline = time.monotonic() + 2 * TIMEOUT
+    while len(read) < 10 and time.monotonic() < deadline:
+        poll_commit(c, read)
+    after = assignment_of(c)
+    c.close()
+    return {'before': before, 'after': after, 'created': created, 'read': read, 'errors': errors}
+
+
 def main():
     job = json.load(sys.stdin)
     modes = {'produce-consume': produce_consume, 'admin': admin, 'group-first': group_first, 'group-second': group_second,
-             'txn-offsets': txn_offsets, 'txn-records': txn_records, 'read': read}
+             'txn-offsets': txn_offsets, 'txn-records': txn_records, 'read': read, 'kip848-members': kip848_members,
+             'kip848-resume': kip848_resume, 'kip848-regex': kip848_regex}
     result = modes[job['mode']](job)
     json.dump(result, sys.stdout)
     sys.stdout.write('\n')
