@@ -555,6 +555,18 @@ describe('group hooks', () => {
         protocols: [{ name: 'range', metadata: Buffer.alloc(0) }],
       });
       assert.equal(res.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      // The KIP-848 protocol cannot go around it: a ConsumerGroupHeartbeat join is put to onJoin too.
+      const { ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } = await import('../src/protocol/messages/consumer-group-heartbeat.js');
+      const hb = await c.request(ApiKey.ConsumerGroupHeartbeat, 1, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, {
+        groupId: 'forbidden',
+        memberId: 'kip848-member',
+        memberEpoch: 0,
+        rebalanceTimeoutMs: 10_000,
+        subscribedTopicNames: ['grouped'],
+        topicPartitions: [],
+      });
+      assert.equal(hb.errorCode, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+      assert.equal(b.broker.groups.consumer.get('forbidden'), undefined);
     } finally {
       c.close();
     }

@@ -10,6 +10,8 @@
  *   FENCED_MEMBER_EPOCH, FENCED_INSTANCE_ID, UNRELEASED_INSTANCE_ID, UNSUPPORTED_ASSIGNOR,
  *   GROUP_MAX_SIZE_REACHED, GROUP_ID_NOT_FOUND, INVALID_REGULAR_EXPRESSION (v1),
  *   COORDINATOR_NOT_AVAILABLE while loading, NOT_COORDINATOR at shutdown or when storing failed.
+ * - A join (epoch 0) is first put to the onJoin hooks (protocol type "consumer"); a refusal is the
+ *   heartbeat's error code.
  * - Flexible from v0; clients throttle themselves at every version (KIP-219).
  */
 import { ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/messages/index.js';
@@ -23,6 +25,19 @@ export default defineHandler({
   request: ConsumerGroupHeartbeatRequest,
   response: ConsumerGroupHeartbeatResponse,
   async handle(req, ctx) {
+    // A join (epoch 0) goes through the onJoin hooks as a JoinGroup does, so a hook that refuses a
+    // group cannot be bypassed with the consumer protocol: protocol type "consumer", the protocols
+    // being the server assignor the member asks for (none: the default).
+    if (req.memberEpoch === 0 && ctx.broker.hooks.onJoin !== null) {
+      const refused = await ctx.broker.hooks.onJoin(ctx, {
+        groupId: req.groupId,
+        memberId: req.memberId,
+        groupInstanceId: req.instanceId,
+        protocolType: 'consumer',
+        protocols: req.serverAssignor === null ? [] : [{ name: req.serverAssignor }],
+      });
+      if (refused !== null) return { throttleTimeMs: 0, errorCode: refused.errorCode, errorMessage: refused.message ?? null, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null };
+    }
     const out = await ctx.broker.groups.consumerGroupHeartbeat({
       groupId: req.groupId,
       memberId: req.memberId,
