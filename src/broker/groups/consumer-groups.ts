@@ -30,6 +30,12 @@
  */
 import { RE2JS, RE2JSSyntaxException } from 're2js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import type {
+  ConsumerGroupDescribeResponseDescribedGroup,
+  ConsumerGroupHeartbeatRequest,
+  ConsumerGroupHeartbeatResponse,
+  ConsumerGroupHeartbeatResponseTopicPartitions,
+} from '../../protocol/messages/index.js';
 import { randomUuid } from '../../protocol/codec/uuid.js';
 import type { BrokerConfig } from '../../config/types.js';
 import type { StorageEngine } from '../../storage/engine.js';
@@ -66,65 +72,21 @@ const MEMBER_TYPE_CONSUMER = 1;
 
 const STATE_CODES: readonly MemberState[] = ['stable', 'unrevoked_partitions', 'unreleased_partitions'];
 
-export interface ConsumerHeartbeatArgs {
-  groupId: string;
-  memberId: string;
-  memberEpoch: number;
-  instanceId: string | null;
-  rackId: string | null;
-  rebalanceTimeoutMs: number;
-  subscribedTopicNames: string[] | null;
-  subscribedTopicRegex: string | null;
-  serverAssignor: string | null;
-  topicPartitions: { topicId: string; partitions: number[] }[] | null;
+/** A ConsumerGroupHeartbeat as the coordinator takes it: the request, its version, who sent it. */
+export type ConsumerHeartbeatArgs = ConsumerGroupHeartbeatRequest & {
   apiVersion: number;
   clientId: string;
+  /** Kafka's form of the client's address, e.g. `/127.0.0.1`. */
   clientHost: string;
-}
+};
 
-export interface TopicPartitions {
-  topicId: string;
-  partitions: number[];
-}
+/** The response's fields the coordinator decides (all of them but the throttle time). */
+export type ConsumerHeartbeatOutcome = Omit<ConsumerGroupHeartbeatResponse, 'throttleTimeMs'>;
 
-export interface ConsumerHeartbeatOutcome {
-  errorCode: number;
-  errorMessage: string | null;
-  memberId: string | null;
-  memberEpoch: number;
-  heartbeatIntervalMs: number;
-  assignment: { topicPartitions: TopicPartitions[] } | null;
-}
+type TopicPartitions = ConsumerGroupHeartbeatResponseTopicPartitions;
 
-export interface DescribedTopicPartitions {
-  topicId: string;
-  topicName: string;
-  partitions: number[];
-}
-
-export interface DescribedConsumerGroup {
-  errorCode: number;
-  errorMessage: string | null;
-  groupId: string;
-  groupState: string;
-  groupEpoch: number;
-  assignmentEpoch: number;
-  assignorName: string;
-  members: {
-    memberId: string;
-    instanceId: string | null;
-    rackId: string | null;
-    memberEpoch: number;
-    clientId: string;
-    clientHost: string;
-    subscribedTopicNames: string[];
-    subscribedTopicRegex: string | null;
-    assignment: { topicPartitions: DescribedTopicPartitions[] };
-    targetAssignment: { topicPartitions: DescribedTopicPartitions[] };
-    memberType: number;
-  }[];
-  authorizedOperations: number;
-}
+/** One group of a ConsumerGroupDescribe response. */
+export type DescribedConsumerGroup = ConsumerGroupDescribeResponseDescribedGroup;
 
 /** What the consumer groups need of the coordinator that owns them. */
 export interface ConsumerGroupsHost {
