@@ -27,10 +27,11 @@ import org.apache.kafka.common.serialization.StringDeserializer;
  * and prints one line per event on stdout:
  *   A t:p,t:p     its assignment, whenever it changes
  *   R t p o value a record
+ *   S             once subscribed, before its first poll (bench/rebalance.ts times from here)
  *   CLOSED        after "stop" on stdin: a last commit, then close() (leaving the group; a static
  *                 member leaves with epoch -2, keeping its partitions for its next incarnation)
  *
- * Usage: java Kip848Consumer bootstrap group names|regex topics-or-regex instance-id|- assignor|-
+ * Usage: java Kip848Consumer bootstrap group names|regex topics-or-regex instance-id|- assignor|- [consumer|classic]
  */
 public class Kip848Consumer {
     private static volatile boolean stop = false;
@@ -46,7 +47,7 @@ public class Kip848Consumer {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         props.put(ConsumerConfig.GROUP_ID_CONFIG, group);
-        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, "consumer");
+        props.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, args.length > 6 ? args[6] : "consumer");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
@@ -84,6 +85,8 @@ public class Kip848Consumer {
             };
             if (mode.equals("regex")) consumer.subscribe(new SubscriptionPattern(spec), listener);
             else consumer.subscribe(List.of(spec.split(",")), listener);
+            System.out.println("S");
+            System.out.flush();
 
             String shown = null;
             while (!stop) {
