@@ -13,14 +13,12 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { RunningBroker } from '../src/broker/index.js';
 import { testBroker } from './helpers/broker.js';
-import { findConfluentKafka, requireClient, run, skipUnless } from './helpers/external.js';
+import { findConfluentKafka, requireClient, skipUnless } from './helpers/external.js';
+import { runPythonJob } from './helpers/python-client.js';
 
 const python = findConfluentKafka();
-/** The script lives in the source tree: dist/test/x.js -> ../../test/clients/python_client.py. */
-const SCRIPT = fileURLToPath(new URL('../../test/clients/python_client.py', import.meta.url));
 
 type B64 = string | null;
 interface JobMessage {
@@ -95,15 +93,8 @@ const DEFAULT_CONFIG = 5;
 
 const b64 = (s: string | Buffer | null): B64 => (s === null ? null : Buffer.from(s).toString('base64'));
 
-async function runJob<T>(job: Record<string, unknown>): Promise<T> {
-  const debug = process.env.RAFKA_LIBRDKAFKA_DEBUG; // e.g. protocol,broker: librdkafka's log goes to stderr
-  const r = await run(python.command, [SCRIPT], { input: JSON.stringify(debug ? { ...job, debug } : job), timeoutMs: 45_000 });
-  if (debug || process.env.RAFKA_TEST_LOG) process.stderr.write(r.stderr);
-  try {
-    return JSON.parse(r.stdout.toString('utf8')) as T;
-  } catch {
-    throw new Error(`python_client.py printed no JSON:\n${r.stdout.toString('utf8')}\nstderr:\n${r.stderr.slice(-4000)}`);
-  }
+function runJob<T>(job: Record<string, unknown>): Promise<T> {
+  return runPythonJob<T>(python.command, job);
 }
 
 function ok(outcome: Outcome<unknown>, what: string): void {

@@ -10,14 +10,13 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import type { RunningBroker } from '../src/broker/index.js';
 import { testBroker } from './helpers/broker.js';
-import { findConfluentKafka, requireClient, run, skipUnless } from './helpers/external.js';
+import { findConfluentKafka, requireClient, skipUnless } from './helpers/external.js';
+import { runPythonJob } from './helpers/python-client.js';
 import { seedTopic } from './helpers/seed-topic.js';
 
 const python = findConfluentKafka();
-const SCRIPT = fileURLToPath(new URL('../../test/clients/python_client.py', import.meta.url));
 const PARTITIONS = 4;
 const PER_PARTITION = 20;
 
@@ -29,15 +28,8 @@ interface KafkaErr {
 type Outcome<T> = { ok: true; value: T } | { ok: false; error: KafkaErr };
 type Read = (string | { error: string })[];
 
-async function runJob<T>(job: Record<string, unknown>): Promise<T> {
-  const debug = process.env.RAFKA_LIBRDKAFKA_DEBUG;
-  const out = await run(python.command, [SCRIPT], { input: JSON.stringify(debug ? { ...job, debug } : job), timeoutMs: 90_000 });
-  if (debug || process.env.RAFKA_TEST_LOG) process.stderr.write(out.stderr);
-  try {
-    return JSON.parse(out.stdout.toString('utf8')) as T;
-  } catch {
-    throw new Error(`python_client.py printed no JSON:\n${out.stdout.toString('utf8')}\nstderr:\n${out.stderr.slice(-4000)}`);
-  }
+function runJob<T>(job: Record<string, unknown>): Promise<T> {
+  return runPythonJob<T>(python.command, job, 90_000);
 }
 
 const records = (r: Read): string[] => r.filter((x): x is string => typeof x === 'string');
