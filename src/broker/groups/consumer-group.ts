@@ -240,13 +240,6 @@ export class ConsumerGroup {
     }
   }
 
-  /** Topic names subscribed by name by any member. */
-  subscribedNames(): Set<string> {
-    const names = new Set<string>();
-    for (const m of this.members.values()) for (const t of m.subscribedTopicNames) names.add(t);
-    return names;
-  }
-
   /** Whether offsets of a topic are in use (for OffsetDelete and retention). */
   isSubscribedToTopic(topic: string): boolean {
     return this.subscriptionMetadata.has(topic);
