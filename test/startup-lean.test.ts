@@ -2,7 +2,7 @@
  * `rafka start` loads only what accepting a produce needs (issue 7: start-up time and idle memory):
  * no ajv (the config validator is precompiled), no yaml without a config file, no compression or
  * rocksdb binding, no codec module but those of the APIs used, no prom-client without
- * `http.listener` and no pino before a line is logged. A regression here costs every start
+ * `http.listener`, no pino before a line is logged and no re2js before a regex subscription. A regression here costs every start
  * tens of milliseconds and megabytes, and no functional test would notice.
  */
 import { test } from 'node:test';
@@ -100,8 +100,9 @@ function codecModules(loaded: Loaded): string[] {
 /** Packages that must not be loaded to accept a produce (ajv: its runtime helpers only). */
 function assertLean(loaded: Loaded, also: string[] = []): void {
   const packages = packagesOf(loaded);
-  // prom-client only with http.listener; pino only once a line is logged (none at --log-level warn here).
-  for (const p of ['snappy', 'lz4-napi', 'zstd-napi', '@nxtedition/rocksdb', 'prom-client', 'pino', ...also]) assert.ok(!packages.has(p), `${p} was loaded`);
+  // prom-client only with http.listener; pino only once a line is logged (none at --log-level warn
+  // here); re2js with the first regex subscription of a consumer-protocol group.
+  for (const p of ['snappy', 'lz4-napi', 'zstd-napi', '@nxtedition/rocksdb', 'prom-client', 'pino', 're2js', ...also]) assert.ok(!packages.has(p), `${p} was loaded`);
   // The precompiled config validator uses one small ajv runtime helper; ajv itself stays unloaded.
   assert.deepEqual(loaded.modules.filter((f) => f.includes('node_modules/ajv/') && !f.includes('/ajv/dist/runtime/')), []);
   for (const n of loaded.natives) assert.match(n, /@node-rs\/crc32/, `native library ${n} was loaded`);

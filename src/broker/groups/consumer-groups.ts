@@ -28,7 +28,7 @@
  *
  * Who calls it: the GroupCoordinator (coordinator.ts), which owns it, on the broker's event loop.
  */
-import { RE2JS, RE2JSSyntaxException } from 're2js';
+import { createRequire } from 'node:module';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type {
   ConsumerGroupDescribeResponseDescribedGroup,
@@ -60,6 +60,16 @@ import {
 } from './consumer-group.js';
 import { ASSIGNOR_CLASS_NAMES, SERVER_ASSIGNORS, type Assignment, type AssignorMember, type AssignorTopic } from './server-assignors.js';
 import { decodeConsumerGroup, encodeConsumerGroup, type StoredConsumerGroup } from './persist.js';
+
+type Re2js = typeof import('re2js');
+type Pattern = InstanceType<Re2js['RE2JS']>;
+const require = createRequire(import.meta.url);
+let re2jsModule: Re2js | null = null;
+
+/** re2js loads with the first regex subscription: most brokers never see one, and start-up time counts. */
+function re2js(): Re2js {
+  return (re2jsModule ??= require('re2js') as Re2js);
+}
 
 /** ConsumerGroupHeartbeat v1 (KIP-1082): the client generates its member id; v0 may leave it to us. */
 const CONSUMER_GENERATED_MEMBER_ID_REQUIRED_VERSION = 1;
@@ -140,7 +150,7 @@ export function configuredAssignors(config: BrokerConfig): string[] {
 export class ConsumerGroups {
   private readonly groups = new Map<string, ConsumerGroup>();
   /** Compiled regexes, shared by every group (a regex is immutable; bounded by the members' count). */
-  private readonly patterns = new Map<string, RE2JS>();
+  private readonly patterns = new Map<string, Pattern>();
 
   constructor(private readonly host: ConsumerGroupsHost) {}
 
@@ -257,13 +267,13 @@ export class ConsumerGroups {
   }
 
   /** Compile a subscription regex (RE2 syntax, as Kafka's RE2/J), or fail INVALID_REGULAR_EXPRESSION. */
-  private compile(regex: string): RE2JS {
+  private compile(regex: string): Pattern {
     let p = this.patterns.get(regex);
     if (p) return p;
     try {
-      p = RE2JS.compile(regex);
+      p = re2js().RE2JS.compile(regex);
     } catch (err) {
-      const description = err instanceof RE2JSSyntaxException ? err.getDescription() : (err as Error).message;
+      const description = err instanceof re2js().RE2JSSyntaxException ? err.getDescription() : (err as Error).message;
       return fail(ErrorCode.INVALID_REGULAR_EXPRESSION, `SubscribedTopicRegex \`${regex}\` is not a valid regular expression: ${description}.`);
     }
     this.patterns.set(regex, p);
