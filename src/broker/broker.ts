@@ -26,6 +26,7 @@ import { PartitionTxnMarkers, lastStableOffset } from './txn-log.js';
 import { FaultInjector, FaultSpecError } from './faults.js';
 import type { BrokerMetrics } from './metrics/metrics.js';
 import { requestObserver, type RequestObserver } from './request-observer.js';
+import type { Cluster } from './cluster.js';
 
 /** Something the broker closes last, after its storage (the HTTP endpoint: src/broker/http/). */
 export interface Closeable {
@@ -79,7 +80,13 @@ export class Broker {
   clusterId = '';
   /** Storage opened and every piece of state recovered from it (logs, groups, producers, transactions). */
   private recovered = false;
-  private server: net.Server | null = null;
+  /**
+   * Set by startCluster (rafka/testing): this broker's state served as several nodes, each on a
+   * listener of its own, with partition leaders among them (cluster.ts). Null: one broker.
+   */
+  cluster: Cluster | null = null;
+  /** Listeners by node id: this broker's own, and in a cluster one per live node. */
+  private readonly servers = new Map<number, net.Server>();
   private readonly connections = new Set<Connection>();
   private nextProducerId = 0;
   private producerIdLimit = 0;
@@ -163,12 +170,12 @@ export class Broker {
 
   /** Storage recovered, the Kafka listener accepting, and not shutting down: what GET /ready reports. */
   get isReady(): boolean {
-    return this.recovered && this.server !== null && this.closing === null;
+    return this.recovered && this.servers.has(this.nodeId) && this.closing === null;
   }
 
   /** The parts of isReady, for GET /ready's body. */
   readiness(): { storageRecovered: boolean; listening: boolean; closing: boolean } {
-    return { storageRecovered: this.recovered, listening: this.server !== null && this.server.listening, closing: this.closing !== null };
+    return { storageRecovered: this.recovered, listening: this.servers.get(this.nodeId)?.listening === true, closing: this.closing !== null };
   }
 
   async start(): Promise<void> {
@@ -188,31 +195,51 @@ export class Broker {
     this.recovered = true;
     this.metrics?.attach(this);
     this.requestObserver = requestObserver(this.metrics, this.log);
+    this.boundPort = await this.listen(this.nodeId, this.config.port);
+    this.maintenance.start();
+  }
+
+  /**
+   * Listen for node `nodeId` on `port` (0: any free one) of the configured host; the bound port.
+   * Connections accepted there serve requests as that node (a cluster's, cluster.ts).
+   */
+  async listen(nodeId: number, port: number): Promise<number> {
+    if (this.servers.has(nodeId)) throw new Error(`node ${nodeId} is listening already`);
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
     // limit applies too and refusals are counted.
-    const server = net.createServer((socket) => this.accept(socket));
+    const server = net.createServer((socket) => this.accept(socket, nodeId));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.config.host, port: this.config.port }, () => {
+      server.listen({ host: this.config.host, port }, () => {
         server.off('error', reject);
         resolve();
       });
     });
     server.on('error', (err) => this.log.error(`listener: ${err.message}`));
-    this.server = server;
-    this.boundPort = (server.address() as net.AddressInfo).port;
-    this.maintenance.start();
+    if (this.unrefd) server.unref();
+    this.servers.set(nodeId, server);
+    return (server.address() as net.AddressInfo).port;
   }
 
-  private accept(socket: net.Socket, admitted = false): void {
+  /** Stop listening for node `nodeId` and close its connections (a cluster's node stopping). */
+  async unlisten(nodeId: number): Promise<void> {
+    const server = this.servers.get(nodeId);
+    if (server === undefined) return;
+    this.servers.delete(nodeId);
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const c of [...this.connections]) if (c.nodeId === nodeId) c.close(`broker ${nodeId} stopped`);
+    await closed;
+  }
+
+  private accept(socket: net.Socket, nodeId: number, admitted = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     if (!admitted && !this.connectionLimits.admit(socket)) return;
-    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, true));
+    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, nodeId, true));
     if (this.unrefd) socket.unref();
-    this.connections.add(new Connection(socket, this));
+    this.connections.add(new Connection(socket, this, nodeId));
   }
 
   /**
@@ -221,7 +248,7 @@ export class Broker {
    */
   unref(): void {
     this.unrefd = true;
-    this.server?.unref();
+    for (const server of this.servers.values()) server.unref();
     for (const c of this.connections) c.unref();
   }
 
@@ -276,6 +303,7 @@ export class Broker {
     this.producers.reset();
     // Sessions name partitions that are gone: their next incremental fetch is FETCH_SESSION_ID_NOT_FOUND.
     this.fetchSessions.removeAll();
+    this.cluster?.reset();
     for (const t of dropped) for (let p = 0; p < t.partitionCount; p++) this.waiters.notify(t.name, p);
   }
 
@@ -297,8 +325,8 @@ export class Broker {
   }
 
   private async closeAll(): Promise<void> {
-    const server = this.server;
-    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const serverClosed = Promise.all([...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.servers.clear();
     this.waiters.wakeAll();
     this.faults.wakeAll(); // injected delays and throttles end now, so connections can drain
     this.responseBudget.open(); // Fetches waiting for room answer now, so connections can drain

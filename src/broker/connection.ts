@@ -82,6 +82,8 @@ export class Connection implements ConnectionInfo {
   constructor(
     private readonly socket: Socket,
     private readonly broker: Broker,
+    /** The node this connection came to: the broker's own, or one of a cluster's (cluster.ts). */
+    readonly nodeId: number = broker.nodeId,
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
@@ -375,7 +377,7 @@ export class Connection implements ConnectionInfo {
     this.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
     this.requestBytes += this.decodedBytes;
     this.broker.requestBudget.add(this.decodedBytes);
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this };
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId };
     // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
     const observer = this.broker.requestObserver;
     const started = observer === null ? 0 : performance.now();

@@ -19,6 +19,8 @@ export type { ConnectionInfo };
 /** A request as a handler sees it: the shared RequestScope (src/contracts/) with the whole broker. */
 export interface RequestContext extends RequestScope {
   readonly broker: Broker;
+  /** The node the request came to, in a cluster (cluster.ts); absent: the broker's own. */
+  readonly nodeId?: number;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

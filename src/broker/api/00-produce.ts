@@ -22,12 +22,16 @@
  * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
  * - A partition named twice is appended and answered once, with its last occurrence's records, as
  *   Kafka does (it collects the partitions of a request in a map); a topic named twice is one topic.
+ * - In a cluster (cluster.ts) a partition this node does not lead is NOT_LEADER_OR_FOLLOWER, nothing
+ *   written, with the current leader and its endpoint (KIP-951, v10+) so the producer goes there.
  */
 import { ApiKey, ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { defineHandler } from '../handler.js';
 import { appendToPartition, type PartitionAppendResult } from '../append.js';
+import { LeaderHints, leaderError } from '../cluster.js';
+import type { Topic } from '../topics.js';
 
 const UNKNOWN_TOPIC_ID: PartitionAppendResult = {
   errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
@@ -51,14 +55,22 @@ export default defineHandler({
       refuse = { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, errorMessage: `Invalid required acks: ${req.acks}`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
     }
     const topicData = collapse(req.topicData, ctx.apiVersion >= 13);
-    const pending = topicData.map((t) => {
+    // Only a cluster has partitions this node does not lead; a single broker looks nothing up here.
+    const led: (Topic | undefined)[] = broker.cluster === null ? [] : topicData.map((t) => (t.byId ? broker.topics.getById(t.topicId) : broker.topics.get(t.name)));
+    const pending = topicData.map((t, ti) => {
       const name = t.byId ? broker.topics.getById(t.topicId)?.name : t.name;
+      const topic = led[ti];
       return [...t.partitions].map(([index, records]) => {
         if (refuse) return Promise.resolve(refuse);
         if (name === undefined) return Promise.resolve(UNKNOWN_TOPIC_ID);
+        if (topic !== undefined && index >= 0 && index < topic.partitionCount) {
+          const errorCode = leaderError(broker, ctx.nodeId, topic, index, -1);
+          if (errorCode !== ErrorCode.NONE) return Promise.resolve<PartitionAppendResult>({ errorCode, errorMessage: `This is not the leader of ${topic.name}-${index}.`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
+        }
         return appendToPartition(broker, name, index, records, ctx.apiVersion, ctx);
       });
     });
+    const hints = new LeaderHints(broker);
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
     let anyError = false;
     for (let ti = 0; ti < topicData.length; ti++) {
@@ -78,6 +90,7 @@ export default defineHandler({
             logStartOffset: BigInt(r.logStartOffset),
             errorMessage: r.errorCode === ErrorCode.NONE ? null : r.errorMessage,
             recordErrors: r.recordErrors ?? [],
+            currentLeader: hints.hint(led[ti], indexes[i]!, r.errorCode),
           };
         }),
       });
@@ -86,7 +99,7 @@ export default defineHandler({
       if (anyError) ctx.connection.close('acks=0 produce failed');
       return null;
     }
-    return { responses, throttleTimeMs: 0 };
+    return { responses, throttleTimeMs: 0, nodeEndpoints: hints.endpoints() };
   },
   clientThrottlesFromVersion: 6,
   errorResponse(req, _v, errorCode, errorMessage) {

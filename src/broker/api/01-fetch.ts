@@ -25,8 +25,10 @@
  *   long poll waits for the LSO to move: markers wake it), and `aborted_transactions` lists the
  *   aborted transactions overlapping the offsets served (last offset ≥ fetch offset, first offset
  *   below the end of what is returned); the consumer drops their records. With isolation 0 it is null.
- * - Leader epoch: every partition is at leader epoch 0; a larger `current_leader_epoch` is
- *   UNKNOWN_LEADER_EPOCH.
+ * - Leader epoch: every partition of a single broker is at leader epoch 0; a larger
+ *   `current_leader_epoch` is UNKNOWN_LEADER_EPOCH. In a cluster (cluster.ts) the partition's epoch
+ *   is checked (FENCED_LEADER_EPOCH below it) and a node that does not lead the partition answers
+ *   NOT_LEADER_OR_FOLLOWER, with the current leader (v12+) and its endpoint (v16+, KIP-951).
  * - A partition named twice is read and answered once (see requestPartitions), as Kafka does.
  * - Hooks (src/hooks/): beforeFetch may refuse a partition (its error code); afterFetch may filter or
  *   rewrite the records sent, which are then re-encoded with their offsets kept.
@@ -40,6 +42,7 @@ import type { Broker } from '../broker.js';
 import type { Topic } from '../topics.js';
 import { batchesBelow, endOfBatches, lastStableOffset } from '../txn-log.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import { LeaderHints, leaderError, type NodeEndpoint } from '../cluster.js';
 import {
   CachedPartition,
   INVALID_SESSION_ID,
@@ -88,7 +91,7 @@ export default defineHandler({
       toForget: forgottenPartitions(req, v),
     });
     if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
-    const plan = planFetch(broker, context.partitions, v);
+    const plan = planFetch(broker, ctx.nodeId, context.partitions, v);
     if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
     const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
@@ -101,7 +104,9 @@ export default defineHandler({
         if (broker.hooks.afterFetch !== null) await broker.hooks.afterFetch(ctx, plan, result.responses);
         const metrics = broker.metrics;
         if (metrics !== null) for (let i = 0; i < plan.length; i++) if (result.topicBytes[i]! > 0) metrics.fetched(plan[i]!.name, result.topicBytes[i]!);
-        return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses) };
+        if (broker.cluster === null) return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses) };
+        const nodeEndpoints = leaderHints(broker, plan, result.responses);
+        return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses), nodeEndpoints };
       }
       await waitForData(broker, plan, remainingMs);
     }
@@ -154,7 +159,7 @@ function forgottenPartitions(req: FetchRequest, v: number): string[] {
  * What to read, per topic and partition, in fetch order; a topic whose partitions are not adjacent
  * (a session's order moves partitions) is one topic, at the place of its first partition.
  */
-function planFetch(broker: Broker, wanted: Iterable<FetchPartitionParams>, v: number): PlannedTopic[] {
+function planFetch(broker: Broker, nodeId: number | undefined, wanted: Iterable<FetchPartitionParams>, v: number): PlannedTopic[] {
   const plan: PlannedTopic[] = [];
   const byTopic = new Map<string, { planned: PlannedTopic; topic: Topic | undefined }>();
   const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
@@ -171,7 +176,7 @@ function planFetch(broker: Broker, wanted: Iterable<FetchPartitionParams>, v: nu
     let errorCode: number = ErrorCode.NONE;
     if (!topic) errorCode = unknownTopic;
     else if (w.partition < 0 || w.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
-    else if (w.currentLeaderEpoch > 0) errorCode = ErrorCode.UNKNOWN_LEADER_EPOCH;
+    else errorCode = leaderError(broker, nodeId, topic, w.partition, w.currentLeaderEpoch);
     entry.planned.partitions.push({
       topic: topic?.name ?? null,
       partition: w.partition,
@@ -185,6 +190,20 @@ function planFetch(broker: Broker, wanted: Iterable<FetchPartitionParams>, v: nu
 }
 
 type TopicAnswer = Init<FetchResponseFetchableTopicResponse>;
+
+/** In a cluster: the current leader in each partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH; the leaders' endpoints. */
+function leaderHints(broker: Broker, plan: readonly PlannedTopic[], responses: readonly TopicAnswer[]): NodeEndpoint[] {
+  const hints = new LeaderHints(broker);
+  plan.forEach((t, ti) => {
+    const datas = responses[ti]?.partitions ?? [];
+    t.partitions.forEach((p, pi) => {
+      const d = datas[pi]!;
+      const hint = hints.hint(p.topic === null ? undefined : broker.topics.get(p.topic), p.partition, d.errorCode ?? ErrorCode.NONE);
+      if (hint !== undefined) d.currentLeader = hint;
+    });
+  });
+  return hints.endpoints();
+}
 
 /**
  * The answer's session part (Kafka's FetchContext.updateAndGenerateResponseData): sessionless and

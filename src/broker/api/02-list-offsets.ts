@@ -11,7 +11,9 @@
  * - One offset per partition; a partition listed twice is INVALID_REQUEST, as Kafka does.
  * - Stored batches are decoded through decode-turns.ts (one at a time broker-wide, the request's
  *   decompression budget); a batch that cannot be decoded answers its RecordsError code.
- * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH.
+ * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH. In a cluster (cluster.ts)
+ *   the partition's epoch is checked (FENCED_LEADER_EPOCH below it), and a node that does not lead
+ *   the partition answers NOT_LEADER_OR_FOLLOWER.
  */
 import { ApiKey, ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -24,7 +26,7 @@ import type { RequestContext } from '../handler.js';
 import { Pacer } from '../pacer.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
-import { LEADER_EPOCH } from '../append.js';
+import { leaderError, partitionLeader } from '../cluster.js';
 import { lastStableOffset } from '../txn-log.js';
 
 const LATEST = -1;
@@ -65,8 +67,10 @@ export default defineHandler({
           partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION });
           continue;
         }
-        if (p.currentLeaderEpoch > LEADER_EPOCH) {
-          partitions.push({ ...base, errorCode: ErrorCode.UNKNOWN_LEADER_EPOCH });
+        const topic = broker.topics.get(t.name)!;
+        const notLeader = leaderError(broker, ctx.nodeId, topic, p.partitionIndex, p.currentLeaderEpoch);
+        if (notLeader !== ErrorCode.NONE) {
+          partitions.push({ ...base, errorCode: notLeader });
           continue;
         }
         const found = await lookup(ctx, t.name, p.partitionIndex, Number(p.timestamp), v, v >= 2 && req.isolationLevel === READ_COMMITTED);
@@ -75,7 +79,7 @@ export default defineHandler({
           errorCode: found.errorCode,
           timestamp: BigInt(found.timestamp),
           offset: BigInt(found.offset),
-          leaderEpoch: found.offset >= 0 ? LEADER_EPOCH : -1,
+          leaderEpoch: found.offset >= 0 ? partitionLeader(broker, topic, p.partitionIndex).leaderEpoch : -1,
         });
       }
       topics.push({ name: t.name, partitions });

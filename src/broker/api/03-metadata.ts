@@ -8,7 +8,8 @@
  * - Otherwise UNKNOWN_TOPIC_OR_PARTITION; an illegal name INVALID_TOPIC_EXCEPTION; a lookup by topic
  *   id (v10+, a null name, or an empty one with a non-zero id as the Java client 4.x sends) that
  *   matches nothing UNKNOWN_TOPIC_ID.
- * - One broker, which leads every partition at leader epoch 0 and is the controller.
+ * - One broker, which leads every partition at leader epoch 0 and is the controller; in a cluster
+ *   (cluster.ts) the live nodes, each partition's leader and epoch, and the first live node as controller.
  * - v13's top-level error code (KIP-1102, REBOOTSTRAP_REQUIRED for a client whose view of the
  *   cluster is stale) is always NONE: a single broker is never stale.
  * - A topic named more than once is answered once, as Kafka does (it collects the names in a set):
@@ -25,6 +26,7 @@ import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import type { Topic } from '../topics.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
+import { controllerId, describePartition, liveBrokers } from '../cluster.js';
 
 /** Encoded bytes of one partition in the response, at most (v12: fields, three 1-node arrays, tags). */
 const PARTITION_BYTES = 40;
@@ -61,9 +63,9 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      brokers: liveBrokers(broker),
       clusterId: broker.clusterId,
-      controllerId: broker.nodeId,
+      controllerId: controllerId(broker),
       topics,
       errorCode: ErrorCode.NONE,
     };
@@ -111,10 +113,7 @@ async function resolveTopic(
 }
 
 export function describeTopic(broker: Broker, t: Topic): Init<MetadataResponseTopic> {
-  const node = broker.nodeId;
   const partitions = [];
-  for (let p = 0; p < t.partitionCount; p++) {
-    partitions.push({ errorCode: 0, partitionIndex: p, leaderId: node, leaderEpoch: 0, replicaNodes: [node], isrNodes: [node], offlineReplicas: [] });
-  }
+  for (let p = 0; p < t.partitionCount; p++) partitions.push({ partitionIndex: p, ...describePartition(broker, t, p) });
   return { errorCode: ErrorCode.NONE, name: t.name, topicId: t.id, isInternal: false, partitions };
 }

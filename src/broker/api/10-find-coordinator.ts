@@ -7,6 +7,7 @@
  *   shutting down: COORDINATOR_NOT_AVAILABLE (retriable), with node -1.
  * - Transactions (key type 1): this broker too (src/broker/transactions/), COORDINATOR_NOT_AVAILABLE
  *   while the transaction coordinator loads or the broker shuts down.
+ * - In a cluster (cluster.ts): the live node the key hashes to (the next live one if it is stopped).
  * - Share groups (key type 2) and unknown key types: INVALID_REQUEST, Kafka's answer from a broker
  *   without a share coordinator (and to key type 2 below v6).
  */
@@ -25,12 +26,17 @@ interface Found {
   port: number;
 }
 
-function find(keyType: number, ctx: RequestContext): Found {
+function find(keyType: number, key: string, ctx: RequestContext): Found {
   const refuse = (errorCode: number, errorMessage: string): Found => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
   if (keyType !== GROUP && keyType !== TRANSACTION) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
   const broker = ctx.broker;
   const active = keyType === GROUP ? broker.groups.isActive : broker.transactions.isActive;
   if (!active || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+  if (broker.cluster !== null) {
+    const id = broker.cluster.coordinator(key);
+    if (id < 0) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: broker.advertisedHost, port: broker.cluster.node(id).port };
+  }
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort };
 }
 
@@ -43,9 +49,9 @@ export default defineHandler({
   handle(req, ctx) {
     const keyType = ctx.apiVersion >= 1 ? req.keyType : GROUP;
     if (ctx.apiVersion >= 4) {
-      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((key) => ({ key, ...find(keyType, ctx) })) };
+      return { throttleTimeMs: 0, coordinators: req.coordinatorKeys.map((key) => ({ key, ...find(keyType, key, ctx) })) };
     }
-    return { throttleTimeMs: 0, ...find(keyType, ctx) };
+    return { throttleTimeMs: 0, ...find(keyType, req.key, ctx) };
   },
   clientThrottlesFromVersion: 2,
   errorResponse(req, v, errorCode, errorMessage) {

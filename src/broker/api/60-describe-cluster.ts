@@ -5,6 +5,7 @@
  * broker for controllers (2) is MISMATCHED_ENDPOINT_TYPE, any other value UNSUPPORTED_ENDPOINT_TYPE,
  * as Kafka answers. Authorized operations are not computed (no ACLs): Kafka's "not requested" value.
  */
+import { controllerId, liveBrokers } from '../cluster.js';
 import { ApiKey, DescribeClusterRequest, DescribeClusterResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
@@ -20,7 +21,7 @@ export default defineHandler({
   response: DescribeClusterResponse,
   handle(req, ctx) {
     const broker = ctx.broker;
-    const base = { throttleTimeMs: 0, endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: broker.nodeId };
+    const base = { throttleTimeMs: 0, endpointType: req.endpointType, clusterId: broker.clusterId, controllerId: controllerId(broker) };
     if (ctx.apiVersion >= 1 && req.endpointType !== BROKER_ENDPOINTS) {
       const wantsControllers = req.endpointType === CONTROLLER_ENDPOINTS;
       return {
@@ -36,7 +37,7 @@ export default defineHandler({
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
+      brokers: liveBrokers(broker).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     };
   },
   // Kafka's DescribeClusterResponse does not override shouldClientThrottle: clients never throttle themselves.

@@ -12,6 +12,7 @@
  *   leader replicas need several replicas), so both ELR lists are empty.
  * - `topic_authorized_operations`: every topic operation, as Kafka answers without an authorizer.
  */
+import { describePartition } from '../cluster.js';
 import { ApiKey, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse, type DescribeTopicPartitionsResponseTopic } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
@@ -69,10 +70,9 @@ export default defineHandler({
       }
       const start = cursor !== null && name === cursor.topicName ? cursor.partitionIndex : 0;
       const end = Math.min(topic.partitionCount, start + remaining);
-      const node = broker.nodeId;
       const partitions = [];
       for (let p = start; p < end; p++) {
-        partitions.push({ errorCode: ErrorCode.NONE, partitionIndex: p, leaderId: node, leaderEpoch: 0, replicaNodes: [node], isrNodes: [node], eligibleLeaderReplicas: [], lastKnownElr: [], offlineReplicas: [] });
+        partitions.push({ partitionIndex: p, ...describePartition(broker, topic, p), eligibleLeaderReplicas: [], lastKnownElr: [] });
       }
       topics.push({ errorCode: ErrorCode.NONE, name, topicId: topic.id, isInternal: false, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS_ALL });
       remaining -= partitions.length;
