@@ -9,6 +9,8 @@
  * - Helpers that speak the Kafka protocol through Rafka's own client, so they work against any
  *   bootstrap address (a broker in this process, one started by a global setup, or a real Kafka):
  *   `createTopics`, `consumeAll`, `lag`, and `waitFor` for polling a condition.
+ * - `startCluster({ brokers: 3 })`: several brokers over one state, with partition leaders spread
+ *   across them, brokers stopped and started, leaders moved (cluster.ts).
  * - Global setups: `rafka/testing/node-test` (`node --test --import`), `rafka/testing/vitest`
  *   (`globalSetup`), `rafka/testing/jest-setup` / `jest-teardown`; `workerBootstrap()` picks the
  *   broker of the current Vitest or Jest worker.
@@ -23,6 +25,9 @@ import type { ConsumerMessage } from '../client/records.js';
 export type { ConsumerMessage };
 export type { FaultSpec, FaultRecord, InjectedFault, FaultKind } from '../broker/faults.js';
 export { FaultSpecError, GROUP_COORDINATOR_APIS } from '../broker/faults.js';
+// Many brokers in one process (docs/testing.md): startCluster({ brokers: 3 }).
+export { startCluster, CLUSTER_MAX_BROKERS } from './cluster.js';
+export type { StartClusterOptions, TestCluster, ClusterBroker, PartitionLeader } from './cluster.js';
 
 /**
  * What a test broker starts with, besides what `startBroker()` already does for embedding (memory
