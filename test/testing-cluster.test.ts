@@ -17,6 +17,8 @@ import { startCluster, consumeAll, waitFor, uniqueName, type TestCluster } from 
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import {
   ApiKey,
+  DeleteRecordsRequest,
+  DeleteRecordsResponse,
   FetchRequest,
   FetchResponse,
   FindCoordinatorRequest,
@@ -68,6 +70,20 @@ describe('startCluster', { timeout: 120_000 }, () => {
       const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
       const leaders = meta!.partitions.sort((a, b) => a.partitionId - b.partitionId).map((p) => p.leader);
       assert.deepEqual(leaders, [1, 2, 3, 1, 2, 3], 'partition p led by node ids[p mod 3]');
+      // Three brokers reach a replication factor of 3, not 4.
+      const replicated = uniqueName('rf3');
+      assert.equal(await admin.createTopics({ topics: [{ topic: replicated, numPartitions: 2, replicationFactor: 3 }] }), true);
+      await assert.rejects(admin.createTopics({ topics: [{ topic: uniqueName('rf4'), replicationFactor: 4 }] }), (err: { errors?: { type: string; message: string }[] }) => {
+        assert.equal(err.errors?.[0]?.type, 'INVALID_REPLICATION_FACTOR');
+        return true;
+      });
+      // DeleteRecords goes to each partition's leader: kafkajs finds them.
+      const producer = kafka.producer();
+      await producer.connect();
+      await producer.send({ topic: replicated, messages: [0, 1, 2, 3].map((i) => ({ partition: i % 2, value: `v${i}` })) });
+      await producer.disconnect();
+      await admin.deleteTopicRecords({ topic: replicated, partitions: [{ partition: 0, offset: '1' }, { partition: 1, offset: '2' }] });
+      assert.deepEqual([0, 1].map((p) => c.broker.storage.offsets(replicated, p).logStartOffset), [1, 2]);
     } finally {
       await admin.disconnect();
     }
@@ -102,6 +118,11 @@ describe('startCluster', { timeout: 120_000 }, () => {
         topics: [{ name: topic, partitions: [{ partitionIndex: 0, timestamp: -1n, currentLeaderEpoch: -1 }] }],
       });
       assert.equal(list.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+
+      const del = await raw.request(ApiKey.DeleteRecords, 2, DeleteRecordsRequest, DeleteRecordsResponse, {
+        timeoutMs: 1000, topics: [{ name: topic, partitions: [{ partitionIndex: 0, offset: -1n }] }],
+      });
+      assert.equal(del.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     } finally {
       raw.close();
     }

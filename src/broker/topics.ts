@@ -33,6 +33,11 @@ export class TopicManager {
    * and partitions matching a subscription trigger a new assignment).
    */
   private changes = 0;
+  /**
+   * Brokers a replication factor may reach: 1, or a cluster's node count (cluster.ts), where every
+   * node holds the one shared log.
+   */
+  registeredBrokers = 1;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -106,10 +111,10 @@ export class TopicManager {
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Number of partitions ${partitions} is larger than the limit ${MAX_PARTITIONS_PER_TOPIC}.`);
     }
     if (replicationFactor < 1) throw new KafkaError(ErrorCode.INVALID_REPLICATION_FACTOR, 'Replication factor must be larger than 0.');
-    if (replicationFactor > 1) {
+    if (replicationFactor > this.registeredBrokers) {
       throw new KafkaError(
         ErrorCode.INVALID_REPLICATION_FACTOR,
-        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only 1 broker(s) are registered.`,
+        `Unable to replicate the partition ${replicationFactor} time(s): The target replication factor of ${replicationFactor} cannot be reached because only ${this.registeredBrokers} broker(s) are registered.`,
       );
     }
     this.validateConfigs(configs);

@@ -68,6 +68,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<T
     throw err;
   }
   broker.cluster = cluster;
+  broker.topics.registeredBrokers = count;
 
   const host = running.host;
   const live = () => cluster.liveNodes().map((n) => `${host}:${n.port}`);

@@ -10,12 +10,14 @@
  *   Partition.deleteRecordsOnLeader refuses it.
  * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR; an
  *   engine bug: UNKNOWN_SERVER_ERROR (engine-faults.ts).
+ * - In a cluster (cluster.ts), a partition this node does not lead: NOT_LEADER_OR_FOLLOWER.
  * The deletion is complete when the response is sent, so `timeout_ms` is never reached.
  */
 import { ApiKey, DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { leaderError } from '../cluster.js';
 
 const HIGH_WATERMARK = -1;
 
@@ -31,7 +33,7 @@ export default defineHandler({
     for (const t of req.topics) {
       const partitions = [];
       for (const p of t.partitions) {
-        const outcome = await deleteRecords(broker, t.name, p.partitionIndex, Number(p.offset));
+        const outcome = await deleteRecords(broker, ctx.nodeId, t.name, p.partitionIndex, Number(p.offset));
         partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(outcome.lowWatermark), errorCode: outcome.errorCode });
       }
       topics.push({ name: t.name, partitions });
@@ -44,9 +46,11 @@ export default defineHandler({
   },
 });
 
-async function deleteRecords(broker: Broker, topicName: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
+async function deleteRecords(broker: Broker, nodeId: number | undefined, topicName: string, partition: number, offset: number): Promise<{ errorCode: number; lowWatermark: number }> {
   const topic = broker.topics.get(topicName);
   if (!topic || !broker.topics.hasPartition(topicName, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, lowWatermark: -1 };
+  const notLeader = leaderError(broker, nodeId, topic, partition, -1);
+  if (notLeader !== ErrorCode.NONE) return { errorCode: notLeader, lowWatermark: -1 };
   const policies = (broker.topics.configValue(topic, 'cleanup.policy') ?? '').split(',').map((s) => s.trim());
   if (!policies.includes('delete')) return { errorCode: ErrorCode.POLICY_VIOLATION, lowWatermark: -1 };
   const { highWatermark } = broker.storage.offsets(topicName, partition);

@@ -7,11 +7,14 @@
  * (producer-state.ts), which the log side keeps and snapshots. UNKNOWN_TOPIC_OR_PARTITION for a
  * partition that does not exist. The response is bounded (response-budget.ts): a partition whose
  * producers would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST without them.
+ * In a cluster (cluster.ts), a partition this node does not lead is NOT_LEADER_OR_FOLLOWER, as
+ * Kafka answers from a follower (the admin client asks the leader).
  */
 import { ApiKey, DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { ResponseBudget } from '../response-budget.js';
+import { leaderError } from '../cluster.js';
 
 /** Encoded bytes of one active producer (int64, int32, int32, int64, int32, int64, tags). */
 const PRODUCER_BYTES = 40;
@@ -32,6 +35,10 @@ export default defineHandler({
         partitions: t.partitionIndexes.map((partitionIndex) => {
           if (!broker.topics.hasPartition(t.name, partitionIndex)) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] };
+          }
+          if (broker.cluster !== null) {
+            const notLeader = leaderError(broker, ctx.nodeId, broker.topics.get(t.name)!, partitionIndex, -1);
+            if (notLeader !== ErrorCode.NONE) return { partitionIndex, errorCode: notLeader, errorMessage: 'This is not the leader of the partition.', activeProducers: [] };
           }
           const entries = broker.producers.partitionEntries(t.name, partitionIndex);
           if (!budget.take(16 + entries.length * PRODUCER_BYTES)) {
