@@ -53,6 +53,8 @@ import {
   groupIdOf,
   groupKey,
   txnStateKey,
+  scramUserKey,
+  scramUserOf,
   transactionalIdOf,
   indexValue,
   int64Value,
@@ -117,6 +119,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly groupOffsets = new Map<string, Map<string, StoredOffset>>();
   private readonly groups = new Map<string, Buffer>();
   private readonly txnStates = new Map<string, Buffer>();
+  private readonly scramUsers = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -381,6 +384,18 @@ export class RocksDbEngine implements StorageEngine {
     return this.txnStates;
   }
 
+  async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    const copy = value === null ? null : Buffer.from(value);
+    const done = this.write((b) => (copy === null ? b.del(scramUserKey(user)) : b.put(scramUserKey(user), copy)));
+    if (copy === null) this.scramUsers.delete(user);
+    else this.scramUsers.set(user, copy);
+    await done;
+  }
+
+  scramCredentials(): ReadonlyMap<string, Buffer> {
+    return this.scramUsers;
+  }
+
   // ---- internals -----------------------------------------------------------------------------------
 
   /** The open database, or a throw once closed or failed. */
@@ -575,6 +590,7 @@ export class RocksDbEngine implements StorageEngine {
     }
     for await (const [key, value] of this.scan(db, Prefix.group)) this.groups.set(groupIdOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.txnState)) this.txnStates.set(transactionalIdOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.scramUser)) this.scramUsers.set(scramUserOf(key), value);
   }
 }
 
