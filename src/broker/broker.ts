@@ -1,9 +1,12 @@
 /**
- * The broker: configuration, storage, topics, producer state and the TCP listener. All state is
+ * The broker: configuration, storage, topics, producer state and the listeners (plain TCP or TLS,
+ * src/broker/security/). All state is
  * owned by this one object on Node's single event loop; handlers in src/broker/api/ reach it through
  * their RequestContext.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { BrokerSecurity, type BrokerListener } from './security/broker-security.js';
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { StorageEngine } from '../storage/engine.js';
@@ -79,11 +82,14 @@ export class Broker {
   clusterId = '';
   /** Storage opened and every piece of state recovered from it (logs, groups, producers, transactions). */
   private recovered = false;
-  private server: net.Server | null = null;
+  /** Listeners, TLS material and SASL credentials (src/broker/security/). */
+  readonly security: BrokerSecurity;
+  private readonly servers: net.Server[] = [];
+  /** Sockets of TLS listeners from accept until they close (shutdown ends those still in their handshake). */
+  private readonly tlsSockets = new Set<net.Socket>();
   private readonly connections = new Set<Connection>();
   private nextProducerId = 0;
   private producerIdLimit = 0;
-  private boundPort = 0;
   private closing: Promise<void> | null = null;
   /** unref() was called: the listener and every connection leave the process free to exit. */
   private unrefd = false;
@@ -93,6 +99,7 @@ export class Broker {
     readonly storage: StorageEngine,
     readonly log: Logger,
   ) {
+    this.security = new BrokerSecurity(config, storage, log);
     this.topics = new TopicManager(storage, config);
     this.producers = new ProducerStateManager(config.producerStateMaxEntries);
     this.producerSnapshots = new ProducerSnapshots(this.producers, storage, log);
@@ -142,19 +149,23 @@ export class Broker {
     return this.config.nodeId;
   }
 
+  /** The first listener's bound port. */
   get port(): number {
-    return this.boundPort;
+    return this.security.listeners[0]!.boundPort;
   }
 
-  /** Host clients are told to connect to (Metadata, DescribeCluster, FindCoordinator). */
+  /** Host the first listener's clients are told to connect to (each connection gets its own listener's). */
   get advertisedHost(): string {
-    if (this.config.advertisedHost) return this.config.advertisedHost;
-    const h = this.config.host;
-    return h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
+    return this.security.listeners[0]!.advertisedHost;
   }
 
   get advertisedPort(): number {
-    return this.config.advertisedPort ?? this.boundPort;
+    return this.security.listeners[0]!.advertisedPort;
+  }
+
+  /** Every listener (name, protocol, bound and advertised address). */
+  get listeners(): readonly BrokerListener[] {
+    return this.security.listeners;
   }
 
   get isClosing(): boolean {
@@ -163,12 +174,17 @@ export class Broker {
 
   /** Storage recovered, the Kafka listener accepting, and not shutting down: what GET /ready reports. */
   get isReady(): boolean {
-    return this.recovered && this.server !== null && this.closing === null;
+    return this.recovered && this.listening && this.closing === null;
   }
 
   /** The parts of isReady, for GET /ready's body. */
   readiness(): { storageRecovered: boolean; listening: boolean; closing: boolean } {
-    return { storageRecovered: this.recovered, listening: this.server !== null && this.server.listening, closing: this.closing !== null };
+    return { storageRecovered: this.recovered, listening: this.listening, closing: this.closing !== null };
+  }
+
+  /** Every listener bound and accepting. */
+  private get listening(): boolean {
+    return this.servers.length === this.security.listeners.length && this.servers.every((s) => s.listening);
   }
 
   async start(): Promise<void> {
@@ -188,31 +204,72 @@ export class Broker {
     this.recovered = true;
     this.metrics?.attach(this);
     this.requestObserver = requestObserver(this.metrics, this.log);
+    // TLS material loads (or the start fails) and configured users exist before anyone can connect.
+    await this.security.start();
+    for (const listener of this.security.listeners) await this.listen(listener);
+    this.maintenance.start();
+  }
+
+  private async listen(listener: BrokerListener): Promise<void> {
     // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
-    // limit applies too and refusals are counted.
-    const server = net.createServer((socket) => this.accept(socket));
+    // limit applies too and refusals are counted. TLS listeners are TCP servers too: limits apply
+    // before a TLS handshake costs anything.
+    const secure = listener.tls ? this.tlsServer(listener) : null;
+    const server = net.createServer((socket) => this.accept(socket, listener, secure));
+    const { host, port } = listener.config;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.config.host, port: this.config.port }, () => {
+      server.listen(host === '' ? { port } : { host, port }, () => {
         server.off('error', reject);
         resolve();
       });
     });
-    server.on('error', (err) => this.log.error(`listener: ${err.message}`));
-    this.server = server;
-    this.boundPort = (server.address() as net.AddressInfo).port;
-    this.maintenance.start();
+    server.on('error', (err) => this.log.error(`listener ${listener.name}: ${err.message}`));
+    this.servers.push(server);
+    listener.boundPort = (server.address() as net.AddressInfo).port;
+    if (this.security.listeners.length > 1 || listener.config.protocol !== 'PLAINTEXT') {
+      this.log.info(`listener ${listener.name} (${listener.config.protocol}) on ${host || '*'}:${listener.boundPort}`);
+    }
   }
 
-  private accept(socket: net.Socket, admitted = false): void {
+  private accept(socket: net.Socket, listener: BrokerListener, secure: tls.Server | null, admitted = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     if (!admitted && !this.connectionLimits.admit(socket)) return;
-    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, true));
+    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, listener, secure, true));
     if (this.unrefd) socket.unref();
-    this.connections.add(new Connection(socket, this));
+    // TLS: the connection starts once the handshake is done (tlsServer).
+    if (secure !== null) {
+      this.tlsSockets.add(socket);
+      socket.once('close', () => this.tlsSockets.delete(socket));
+      secure.emit('connection', socket);
+    }
+    else this.connections.add(new Connection(socket, this, listener));
+  }
+
+  /**
+   * The TLS side of a TLS listener: a tls.Server that listens on nothing and is handed each socket
+   * the TCP server accepted (and the limits admitted). A reload of the material applies to the next
+   * handshake. A failed handshake (an untrusted or missing required client certificate, a plain-text
+   * client) destroys the socket, and is logged as Kafka logs a failed SSL authentication.
+   */
+  private tlsServer(listener: BrokerListener): tls.Server {
+    const material = this.security.tls!;
+    const server = tls.createServer(
+      { ...material.options, requestCert: material.requestCert, rejectUnauthorized: this.config.sslClientAuth === 'required' },
+      (secure) => {
+        if (this.closing) secure.destroy();
+        else this.connections.add(new Connection(secure, this, listener));
+      },
+    );
+    server.on('tlsClientError', (err, secure) => {
+      this.log.info(`Failed authentication with ${secure.remoteAddress ?? 'unknown'}:${secure.remotePort ?? 0} (SSL handshake failed: ${err.message})`);
+      secure.destroy();
+    });
+    material.onReload((options) => server.setSecureContext(options));
+    return server;
   }
 
   /**
@@ -221,7 +278,7 @@ export class Broker {
    */
   unref(): void {
     this.unrefd = true;
-    this.server?.unref();
+    for (const server of this.servers) server.unref();
     for (const c of this.connections) c.unref();
   }
 
@@ -297,14 +354,16 @@ export class Broker {
   }
 
   private async closeAll(): Promise<void> {
-    const server = this.server;
-    const serverClosed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
+    const serverClosed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    this.security.close();
     this.waiters.wakeAll();
     this.faults.wakeAll(); // injected delays and throttles end now, so connections can drain
     this.responseBudget.open(); // Fetches waiting for room answer now, so connections can drain
     this.groups.shutdown(); // parked JoinGroup/SyncGroup answer now, so connections can drain
     await Promise.all([...this.connections].map((c) => c.drainAndEnd()));
     for (const c of [...this.connections]) c.close('broker shutting down');
+    for (const s of [...this.tlsSockets]) s.destroy(); // still in their TLS handshake
+
     await serverClosed;
     await this.maintenance.stop();
     await this.transactions.close(); // transaction state writes and markers in flight reach storage first

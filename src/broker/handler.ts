@@ -13,12 +13,18 @@
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
 import type { ConnectionInfo, RequestScope } from '../contracts/request.js';
 import type { Broker } from './broker.js';
+import type { ConnectionSecurity } from './security/session.js';
 
 export type { ConnectionInfo };
 
 /** A request as a handler sees it: the shared RequestScope (src/contracts/) with the whole broker. */
 export interface RequestContext extends RequestScope {
   readonly broker: Broker;
+  /**
+   * The connection's listener and authentication (src/broker/security/session.ts): Metadata answers
+   * with `security.listener`'s advertised address, SaslHandshake/SaslAuthenticate drive the exchange.
+   */
+  readonly security: ConnectionSecurity;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

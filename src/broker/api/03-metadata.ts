@@ -61,7 +61,7 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }],
+      brokers: [{ nodeId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort, rack: null }],
       clusterId: broker.clusterId,
       controllerId: broker.nodeId,
       topics,

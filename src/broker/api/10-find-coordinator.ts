@@ -31,7 +31,7 @@ function find(keyType: number, ctx: RequestContext): Found {
   const broker = ctx.broker;
   const active = keyType === GROUP ? broker.groups.isActive : broker.transactions.isActive;
   if (!active || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort };
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort };
 }
 
 export default defineHandler({

@@ -36,7 +36,7 @@ export default defineHandler({
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: [{ brokerId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null, isFenced: false }],
+      brokers: [{ brokerId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort, rack: null, isFenced: false }],
     };
   },
   // Kafka's DescribeClusterResponse does not override shouldClientThrottle: clients never throttle themselves.
