@@ -221,6 +221,22 @@ describe('SASL with kafkajs', () => {
     c.close();
   });
 
+  test('SaslHandshake v0: the tokens follow as bare frames; a failed one closes the connection unanswered', async () => {
+    const bare = (token: Buffer) => Buffer.concat([Buffer.from([0, 0, 0, 0].map((_, i) => (token.length >>> (24 - 8 * i)) & 0xff)), token]);
+    const c = await RawClient.connect(saslListener(b));
+    const hs = await c.request(ApiKey.SaslHandshake, 0, SaslHandshakeRequest, SaslHandshakeResponse, { mechanism: 'PLAIN' });
+    assert.equal(hs.errorCode, ErrorCode.NONE);
+    c.write(bare(plainToken('admin', ADMIN_PASSWORD)));
+    assert.equal((await c.readFrame())!.length, 0, 'PLAIN answers an empty token');
+    const md = await c.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, { topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false });
+    assert.equal(md.brokers.length, 1);
+    c.close();
+    const bad = await RawClient.connect(saslListener(b));
+    await bad.request(ApiKey.SaslHandshake, 0, SaslHandshakeRequest, SaslHandshakeResponse, { mechanism: 'PLAIN' });
+    bad.write(bare(plainToken('admin', 'wr0ng-guess-77')));
+    assert.equal(await bad.readFrame(), null);
+  });
+
   test('PLAINTEXT listener: SaslHandshake is ILLEGAL_SASL_STATE and requests need no login', async () => {
     const c = await RawClient.connect(b.listeners.find((l) => l.name === 'PLAINTEXT')!.port);
     const hs = await c.request(ApiKey.SaslHandshake, 1, SaslHandshakeRequest, SaslHandshakeResponse, { mechanism: 'PLAIN' });

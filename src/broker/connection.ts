@@ -390,6 +390,7 @@ export class Connection implements ConnectionInfo {
 
   /** Decode, dispatch and encode one request; null means no response (or the connection closed). */
   private async handleFrame(frame: Buffer): Promise<Buffer[] | null> {
+    if (this.security.expectsBareToken) return this.handleBareToken(frame);
     const r = new Reader(frame).limitElements(requestElementBudget(frame.length));
     let apiKey: number;
     let apiVersion: number;
@@ -443,6 +444,22 @@ export class Connection implements ConnectionInfo {
   /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */
   private dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): unknown {
     return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
+  }
+
+  /**
+   * A SASL token after SaslHandshake v0: the whole frame is the token, the answer the bare challenge
+   * (empty when the mechanism has none, as Kafka sends it). A failed login closes the connection
+   * without an answer: v0 has no way to carry an error.
+   */
+  private async handleBareToken(frame: Buffer): Promise<Buffer[] | null> {
+    const outcome = await this.security.authenticate(frame, Date.now);
+    if (outcome.errorCode !== ErrorCode.NONE) {
+      this.close('failed authentication');
+      return null;
+    }
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(outcome.authBytes.length, 0);
+    return [size, outcome.authBytes];
   }
 
   /**

@@ -132,7 +132,8 @@ class ScramServer implements SaslServer {
     this.known = stored !== null;
     // An unknown user gets a decoy salt and fails at the proof, like a wrong password.
     this.credential = stored ?? this.credentials.decoyCredential(user, this.mechanism);
-    this.nonce = clientNonce + randomBytes(24).toString('base64url');
+    // Alphanumeric, as Kafka's (librdkafka 2.0 mangles a server nonce with '-' or '_' in it).
+    this.nonce = clientNonce + randomBytes(24).toString('hex');
     this.serverFirst = `r=${this.nonce},s=${this.credential.salt.toString('base64')},i=${this.credential.iterations}`;
     this.state = 'final';
     return { challenge: Buffer.from(this.serverFirst, 'utf8'), complete: false };
@@ -144,7 +145,9 @@ class ScramServer implements SaslServer {
     const withoutProof = msg.slice(0, proofAt);
     const fields = withoutProof.split(',');
     if (fields[0] !== `c=${Buffer.from(this.gs2Header, 'utf8').toString('base64')}`) return this.fail('channel binding does not match the gs2 header');
-    if (fields[1] !== `r=${this.nonce}`) return this.fail('nonce does not match');
+    // Kafka's ScramSaslServer checks that the nonce *ends with* the server-first nonce: librdkafka
+    // 2.0 sends its client nonce twice in front of it (the proof covers what it sent).
+    if (!fields[1]?.startsWith('r=') || !fields[1].endsWith(this.nonce)) return this.fail('nonce does not match');
     const proof = Buffer.from(msg.slice(proofAt + 3), 'base64');
     const c = this.credential!;
     const authMessage = `${this.clientFirstBare},${this.serverFirst},${withoutProof}`;

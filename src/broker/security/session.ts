@@ -4,8 +4,10 @@
  * - PLAINTEXT: the principal is ANONYMOUS. SSL: the client certificate's subject mapped by
  *   `ssl.principal.mapping.rules` (ANONYMOUS without one); with `ssl.client.auth=requested`, a
  *   certificate that does not verify closes the connection (fail closed).
- * - SASL listeners: before authentication only ApiVersions and SaslHandshake (v1; then only
- *   SaslAuthenticate) are served; any other request closes the connection, as Kafka does. Frames
+ * - SASL listeners: before authentication only ApiVersions and SaslHandshake are served; after a
+ *   v1 handshake only SaslAuthenticate, after a v0 handshake bare SASL token frames (the framing
+ *   before KIP-152, which librdkafka still negotiates for); any other request closes the connection,
+ *   as Kafka does. Frames
  *   are at most SASL_SERVER_MAX_RECEIVE_BYTES until then (Kafka's `sasl.server.max.receive.size`).
  * - A failed login is answered SASL_AUTHENTICATION_FAILED `connection.failed.authentication.delay.ms`
  *   after it arrived, and the connection is closed after the answer.
@@ -52,6 +54,8 @@ export class ConnectionSecurity {
   private expiresAtMs: number | null = null;
   private reauthenticating = false;
   private tlsChecked = false;
+  /** After SaslHandshake v0: the next frames are bare SASL tokens, not Kafka requests (before KIP-152). */
+  private bareTokens = false;
   /** Set when the connection must close once the current response is written (failed login). */
   closeAfterResponse: string | null = null;
 
@@ -67,6 +71,11 @@ export class ConnectionSecurity {
 
   get authenticated(): boolean {
     return this.state === 'open' || this.state === 'authenticated';
+  }
+
+  /** Whether the next frame is a bare SASL token (SaslHandshake v0), answered by a bare token. */
+  get expectsBareToken(): boolean {
+    return this.bareTokens;
   }
 
   /** The largest request frame this connection may send now. */
@@ -86,6 +95,7 @@ export class ConnectionSecurity {
       case 'handshake':
         return apiKey === ApiKey.ApiVersions || apiKey === ApiKey.SaslHandshake ? null : `request (API key ${apiKey}) before SASL authentication`;
       case 'authenticate':
+        // (Bare tokens after a v0 handshake never get here: the connection hands them over whole.)
         return apiKey === ApiKey.SaslAuthenticate ? null : `request (API key ${apiKey}) during SASL authentication`;
       case 'authenticated':
         if (this.reauthenticating && apiKey !== ApiKey.SaslAuthenticate) return `request (API key ${apiKey}) during SASL re-authentication`;
@@ -116,12 +126,14 @@ export class ConnectionSecurity {
     return null;
   }
 
-  handshake(mechanism: string): HandshakeOutcome {
+  /** SaslHandshake at `version`: v0 makes the following tokens bare frames, v1 SaslAuthenticate requests. */
+  handshake(mechanism: string, version: number): HandshakeOutcome {
     const enabled = [...this.security.config.saslEnabledMechanisms];
     if (!this.listener.sasl) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: [] };
     if (this.state === 'authenticated') {
-      // KIP-368: re-authentication only where sessions expire (Kafka's KafkaChannel does the same).
-      if (this.expiresAtMs === null || this.reauthenticating) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: enabled };
+      // KIP-368: re-authentication only where sessions expire (Kafka's KafkaChannel does the same),
+      // and only with SaslAuthenticate (v1 handshake).
+      if (this.expiresAtMs === null || this.reauthenticating || version === 0) return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: enabled };
       if (mechanism !== this.mechanism) {
         this.closeAfterResponse = `re-authentication with another mechanism (${mechanism})`;
         return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: enabled };
@@ -139,6 +151,7 @@ export class ConnectionSecurity {
     this.mechanism = mechanism as SaslMechanism;
     this.server = createSaslServer(this.mechanism, this.security.credentials);
     this.state = 'authenticate';
+    this.bareTokens = version === 0;
     return { errorCode: ErrorCode.NONE, mechanisms: enabled };
   }
 
@@ -164,6 +177,7 @@ export class ConnectionSecurity {
       return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: err.message, authBytes: empty, sessionLifetimeMs: 0 };
     }
     if (!step.complete) return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.challenge, sessionLifetimeMs: 0 };
+    this.bareTokens = false;
     const lifetime = this.security.config.connectionsMaxReauthMs;
     this.expiresAtMs = lifetime > 0 ? nowMs() + lifetime : null;
     if (!this.reauthenticating) this.log.debug(`connection ${this.remote}: authenticated as User:${server.principal} with ${server.mechanism}`);
