@@ -93,6 +93,12 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   sslPrincipalMappingRules: 'DEFAULT',
   saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
   saslUsers: [],
+  saslOauthbearerJwksEndpointUrl: null,
+  saslOauthbearerExpectedIssuer: null,
+  saslOauthbearerExpectedAudience: null,
+  saslOauthbearerSubClaimName: 'sub',
+  saslOauthbearerClockSkewSeconds: 30,
+  saslOauthbearerAllowUnsecuredJwt: false,
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
 });

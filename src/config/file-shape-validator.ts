@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]}},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1857,7 +1857,7 @@ errors++;
 const len3 = data58.length;
 for(let i3=0; i3<len3; i3++){
 let data59 = data58[i3];
-if(!(((data59 === "PLAIN") || (data59 === "SCRAM-SHA-256")) || (data59 === "SCRAM-SHA-512"))){
+if(!((((data59 === "PLAIN") || (data59 === "SCRAM-SHA-256")) || (data59 === "SCRAM-SHA-512")) || (data59 === "OAUTHBEARER"))){
 const err151 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data59};
 if(vErrors === null){
 vErrors = [err151];
@@ -1870,10 +1870,10 @@ errors++;
 }
 }
 }
-if(data["connections.max.reauth.ms"] !== undefined){
-let data60 = data["connections.max.reauth.ms"];
-if(!(((typeof data60 == "number") && (!(data60 % 1) && !isNaN(data60))) && (isFinite(data60)))){
-const err152 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data60};
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data60 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data60 !== "string") && (data60 !== null)){
+const err152 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1882,9 +1882,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-if((typeof data60 == "number") && (isFinite(data60))){
-if(data60 > 9007199254740991 || isNaN(data60)){
-const err153 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data60};
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err153 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1893,8 +1893,12 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(data60 < 0 || isNaN(data60)){
-const err154 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data60};
+}
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data61 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data61 !== "string") && (data61 !== null)){
+const err154 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1903,12 +1907,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-}
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data61 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data61 == "number") && (!(data61 % 1) && !isNaN(data61))) && (isFinite(data61)))){
-const err155 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data61};
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+const err155 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1917,9 +1918,12 @@ vErrors.push(err155);
 }
 errors++;
 }
-if((typeof data61 == "number") && (isFinite(data61))){
-if(data61 > 2147483647 || isNaN(data61)){
-const err156 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data61};
+}
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data62 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data62 !== "string") && (!(Array.isArray(data62)))) && (data62 !== null)){
+const err156 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1928,8 +1932,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(data61 < 0 || isNaN(data61)){
-const err157 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data61};
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err157 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1939,13 +1944,9 @@ vErrors.push(err157);
 errors++;
 }
 }
-}
-if(data.storage !== undefined){
-let data62 = data.storage;
-if(data62 && typeof data62 == "object" && !Array.isArray(data62)){
-for(const key1 in data62){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
-const err158 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data62};
+if(Array.isArray(data62)){
+if(data62.length < 1){
+const err158 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1954,11 +1955,12 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-if(data62.type !== undefined){
-let data63 = data62.type;
-if(!(((data63 === "memory") || (data63 === "log")) || (data63 === "rocksdb"))){
-const err159 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data63};
+const len4 = data62.length;
+for(let i4=0; i4<len4; i4++){
+let data63 = data62[i4];
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err159 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1968,10 +1970,8 @@ vErrors.push(err159);
 errors++;
 }
 }
-if(data62.path !== undefined){
-let data64 = data62.path;
-if((typeof data64 !== "string") && (data64 !== null)){
-const err160 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data64};
+else {
+const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1980,9 +1980,14 @@ vErrors.push(err160);
 }
 errors++;
 }
+}
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data64 = data["sasl.oauthbearer.sub.claim.name"];
 if(typeof data64 === "string"){
 if(func3(data64) < 1){
-const err161 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data64};
+const err161 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1992,11 +1997,8 @@ vErrors.push(err161);
 errors++;
 }
 }
-}
-if(data62.fsync !== undefined){
-let data65 = data62.fsync;
-if(!(((data65 === "always") || (data65 === "interval")) || (data65 === "never"))){
-const err162 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data65};
+else {
+const err162 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2006,10 +2008,10 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(data62["fsync.interval.ms"] !== undefined){
-let data66 = data62["fsync.interval.ms"];
-if(!(((typeof data66 == "number") && (!(data66 % 1) && !isNaN(data66))) && (isFinite(data66)))){
-const err163 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data66};
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data65 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+const err163 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2018,9 +2020,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-if((typeof data66 == "number") && (isFinite(data66))){
-if(data66 > 2147483647 || isNaN(data66)){
-const err164 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data66};
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 > 2147483647 || isNaN(data65)){
+const err164 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2029,8 +2031,8 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(data66 < 1 || isNaN(data66)){
-const err165 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data66};
+if(data65 < 0 || isNaN(data65)){
+const err165 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2041,10 +2043,10 @@ errors++;
 }
 }
 }
-if(data62["wal.snapshot.bytes"] !== undefined){
-let data67 = data62["wal.snapshot.bytes"];
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err166 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data67};
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data66 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data66 !== "boolean"){
+const err166 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data66};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2053,9 +2055,11 @@ vErrors.push(err166);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 9007199254740991 || isNaN(data67)){
-const err167 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data67};
+}
+if(data["connections.max.reauth.ms"] !== undefined){
+let data67 = data["connections.max.reauth.ms"];
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err167 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2064,8 +2068,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if(data67 < 1024 || isNaN(data67)){
-const err168 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data67};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 9007199254740991 || isNaN(data67)){
+const err168 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2074,12 +2079,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-}
-}
-if(data62.storage_type !== undefined){
-let data68 = data62.storage_type;
-if(!(((data68 === "memory") || (data68 === "log")) || (data68 === "rocksdb"))){
-const err169 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data68};
+if(data67 < 0 || isNaN(data67)){
+const err169 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2090,8 +2091,10 @@ errors++;
 }
 }
 }
-else {
-const err170 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data62};
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data68 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+const err170 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2100,13 +2103,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data69 = data["topic.defaults"];
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-for(const key2 in data69){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err171 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data69};
+if((typeof data68 == "number") && (isFinite(data68))){
+if(data68 > 2147483647 || isNaN(data68)){
+const err171 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2115,214 +2114,8 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-if(data69["cleanup.policy"] !== undefined){
-if(!(validate22(data69["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data69,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["compression.gzip.level"] !== undefined){
-if(!(validate22(data69["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data69,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["compression.lz4.level"] !== undefined){
-if(!(validate22(data69["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data69,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["compression.type"] !== undefined){
-if(!(validate22(data69["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data69,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["compression.zstd.level"] !== undefined){
-if(!(validate22(data69["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data69,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["delete.retention.ms"] !== undefined){
-if(!(validate22(data69["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data69,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data69["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data69,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["flush.messages"] !== undefined){
-if(!(validate22(data69["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data69,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["flush.ms"] !== undefined){
-if(!(validate22(data69["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data69,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data69["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data69,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["index.interval.bytes"] !== undefined){
-if(!(validate22(data69["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data69,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["internal.segment.bytes"] !== undefined){
-if(!(validate22(data69["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data69,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data69["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data69,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["local.retention.bytes"] !== undefined){
-if(!(validate22(data69["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data69,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["local.retention.ms"] !== undefined){
-if(!(validate22(data69["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data69,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data69["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data69,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["max.message.bytes"] !== undefined){
-if(!(validate22(data69["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data69,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data69["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data69,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data69["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data69,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["message.timestamp.type"] !== undefined){
-if(!(validate22(data69["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data69,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data69["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data69,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data69["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data69,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["min.insync.replicas"] !== undefined){
-if(!(validate22(data69["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data69,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69.preallocate !== undefined){
-if(!(validate22(data69.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data69,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data69["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data69,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data69["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data69,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["remote.storage.enable"] !== undefined){
-if(!(validate22(data69["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data69,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["retention.bytes"] !== undefined){
-if(!(validate22(data69["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data69,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["retention.ms"] !== undefined){
-if(!(validate22(data69["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data69,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["segment.bytes"] !== undefined){
-if(!(validate22(data69["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data69,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["segment.index.bytes"] !== undefined){
-if(!(validate22(data69["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data69,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["segment.jitter.ms"] !== undefined){
-if(!(validate22(data69["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data69,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["segment.ms"] !== undefined){
-if(!(validate22(data69["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data69,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data69["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data69["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data69,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err172 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data69};
+if(data68 < 0 || isNaN(data68)){
+const err172 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2332,16 +2125,13 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data104 = data.hooks;
-if(Array.isArray(data104)){
-const len4 = data104.length;
-for(let i4=0; i4<len4; i4++){
-let data105 = data104[i4];
-if(data105 && typeof data105 == "object" && !Array.isArray(data105)){
-for(const key3 in data105){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err173 = {instancePath:instancePath+"/hooks/" + i4,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data105};
+}
+if(data.storage !== undefined){
+let data69 = data.storage;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+for(const key1 in data69){
+if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+const err173 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data69};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2351,10 +2141,10 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data105.builtin !== undefined){
-let data106 = data105.builtin;
-if(!(((((data106 === "json-schema") || (data106 === "stamp-headers")) || (data106 === "redact")) || (data106 === "audit-log")) || (data106 === "rate-limit"))){
-const err174 = {instancePath:instancePath+"/hooks/" + i4+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data106};
+if(data69.type !== undefined){
+let data70 = data69.type;
+if(!(((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb"))){
+const err174 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2364,11 +2154,10 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data105.module !== undefined){
-let data107 = data105.module;
-if(typeof data107 === "string"){
-if(func3(data107) < 1){
-const err175 = {instancePath:instancePath+"/hooks/" + i4+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data107};
+if(data69.path !== undefined){
+let data71 = data69.path;
+if((typeof data71 !== "string") && (data71 !== null)){
+const err175 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data71};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2377,9 +2166,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-else {
-const err176 = {instancePath:instancePath+"/hooks/" + i4+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data107};
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err176 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data71};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2389,11 +2178,11 @@ vErrors.push(err176);
 errors++;
 }
 }
-if(data105.export !== undefined){
-let data108 = data105.export;
-if(typeof data108 === "string"){
-if(func3(data108) < 1){
-const err177 = {instancePath:instancePath+"/hooks/" + i4+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data108};
+}
+if(data69.fsync !== undefined){
+let data72 = data69.fsync;
+if(!(((data72 === "always") || (data72 === "interval")) || (data72 === "never"))){
+const err177 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data72};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2403,8 +2192,10 @@ vErrors.push(err177);
 errors++;
 }
 }
-else {
-const err178 = {instancePath:instancePath+"/hooks/" + i4+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data108};
+if(data69["fsync.interval.ms"] !== undefined){
+let data73 = data69["fsync.interval.ms"];
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err178 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2413,12 +2204,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-if(data105.name !== undefined){
-let data109 = data105.name;
-if(typeof data109 === "string"){
-if(func3(data109) < 1){
-const err179 = {instancePath:instancePath+"/hooks/" + i4+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data109};
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 > 2147483647 || isNaN(data73)){
+const err179 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2427,9 +2215,8 @@ vErrors.push(err179);
 }
 errors++;
 }
-}
-else {
-const err180 = {instancePath:instancePath+"/hooks/" + i4+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data109};
+if(data73 < 1 || isNaN(data73)){
+const err180 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2439,10 +2226,11 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data105.topics !== undefined){
-let data110 = data105.topics;
-if((typeof data110 !== "string") && (!(Array.isArray(data110)))){
-const err181 = {instancePath:instancePath+"/hooks/" + i4+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data110};
+}
+if(data69["wal.snapshot.bytes"] !== undefined){
+let data74 = data69["wal.snapshot.bytes"];
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err181 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2451,9 +2239,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(typeof data110 === "string"){
-if(func3(data110) < 1){
-const err182 = {instancePath:instancePath+"/hooks/" + i4+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data110};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 9007199254740991 || isNaN(data74)){
+const err182 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2462,14 +2250,8 @@ vErrors.push(err182);
 }
 errors++;
 }
-}
-if(Array.isArray(data110)){
-const len5 = data110.length;
-for(let i5=0; i5<len5; i5++){
-let data111 = data110[i5];
-if(typeof data111 === "string"){
-if(func3(data111) < 1){
-const err183 = {instancePath:instancePath+"/hooks/" + i4+"/topics/" + i5,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data111};
+if(data74 < 1024 || isNaN(data74)){
+const err183 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2479,8 +2261,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-else {
-const err184 = {instancePath:instancePath+"/hooks/" + i4+"/topics/" + i5,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data111};
+}
+if(data69.storage_type !== undefined){
+let data75 = data69.storage_type;
+if(!(((data75 === "memory") || (data75 === "log")) || (data75 === "rocksdb"))){
+const err184 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data75};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2491,15 +2276,8 @@ errors++;
 }
 }
 }
-}
-if(data105.apis !== undefined){
-let data112 = data105.apis;
-if(Array.isArray(data112)){
-const len6 = data112.length;
-for(let i6=0; i6<len6; i6++){
-let data113 = data112[i6];
-if((typeof data113 !== "string") && (!(((typeof data113 == "number") && (!(data113 % 1) && !isNaN(data113))) && (isFinite(data113))))){
-const err185 = {instancePath:instancePath+"/hooks/" + i4+"/apis/" + i6,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data113};
+else {
+const err185 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2509,9 +2287,12 @@ vErrors.push(err185);
 errors++;
 }
 }
-}
-else {
-const err186 = {instancePath:instancePath+"/hooks/" + i4+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data112};
+if(data["topic.defaults"] !== undefined){
+let data76 = data["topic.defaults"];
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+for(const key2 in data76){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err186 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data76};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2521,9 +2302,213 @@ vErrors.push(err186);
 errors++;
 }
 }
+if(data76["cleanup.policy"] !== undefined){
+if(!(validate22(data76["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data76,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.gzip.level"] !== undefined){
+if(!(validate22(data76["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data76,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.lz4.level"] !== undefined){
+if(!(validate22(data76["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data76,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.type"] !== undefined){
+if(!(validate22(data76["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data76,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.zstd.level"] !== undefined){
+if(!(validate22(data76["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data76,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["delete.retention.ms"] !== undefined){
+if(!(validate22(data76["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data76,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data76["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data76,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["flush.messages"] !== undefined){
+if(!(validate22(data76["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data76,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["flush.ms"] !== undefined){
+if(!(validate22(data76["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data76,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data76["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data76,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["index.interval.bytes"] !== undefined){
+if(!(validate22(data76["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data76,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["internal.segment.bytes"] !== undefined){
+if(!(validate22(data76["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data76,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data76["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data76,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["local.retention.bytes"] !== undefined){
+if(!(validate22(data76["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data76,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["local.retention.ms"] !== undefined){
+if(!(validate22(data76["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data76,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data76["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data76,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["max.message.bytes"] !== undefined){
+if(!(validate22(data76["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data76,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data76["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data76,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data76["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data76,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.type"] !== undefined){
+if(!(validate22(data76["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data76,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data76["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data76,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data76["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data76,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.insync.replicas"] !== undefined){
+if(!(validate22(data76["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data76,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76.preallocate !== undefined){
+if(!(validate22(data76.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data76,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data76["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data76,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data76["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data76,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.storage.enable"] !== undefined){
+if(!(validate22(data76["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data76,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["retention.bytes"] !== undefined){
+if(!(validate22(data76["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data76,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["retention.ms"] !== undefined){
+if(!(validate22(data76["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data76,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.bytes"] !== undefined){
+if(!(validate22(data76["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data76,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.index.bytes"] !== undefined){
+if(!(validate22(data76["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data76,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.jitter.ms"] !== undefined){
+if(!(validate22(data76["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data76,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.ms"] !== undefined){
+if(!(validate22(data76["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data76,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data76["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data76,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
-const err187 = {instancePath:instancePath+"/hooks/" + i4,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data105};
+const err187 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data76};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2533,9 +2518,16 @@ vErrors.push(err187);
 errors++;
 }
 }
-}
-else {
-const err188 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data104};
+if(data.hooks !== undefined){
+let data111 = data.hooks;
+if(Array.isArray(data111)){
+const len5 = data111.length;
+for(let i5=0; i5<len5; i5++){
+let data112 = data111[i5];
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+for(const key3 in data112){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err188 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data112};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2545,16 +2537,10 @@ vErrors.push(err188);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data114 = data.faults;
-if(Array.isArray(data114)){
-const len7 = data114.length;
-for(let i7=0; i7<len7; i7++){
-let data115 = data114[i7];
-if(data115 && typeof data115 == "object" && !Array.isArray(data115)){
-for(const key4 in data115){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err189 = {instancePath:instancePath+"/faults/" + i7,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data115};
+if(data112.builtin !== undefined){
+let data113 = data112.builtin;
+if(!(((((data113 === "json-schema") || (data113 === "stamp-headers")) || (data113 === "redact")) || (data113 === "audit-log")) || (data113 === "rate-limit"))){
+const err189 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data113};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2564,10 +2550,11 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data115.api !== undefined){
-let data116 = data115.api;
-if(((typeof data116 !== "string") && (!(((typeof data116 == "number") && (!(data116 % 1) && !isNaN(data116))) && (isFinite(data116))))) && (!(Array.isArray(data116)))){
-const err190 = {instancePath:instancePath+"/faults/" + i7+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data116};
+if(data112.module !== undefined){
+let data114 = data112.module;
+if(typeof data114 === "string"){
+if(func3(data114) < 1){
+const err190 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2576,9 +2563,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data116 == "number") && (isFinite(data116))){
-if(data116 < 0 || isNaN(data116)){
-const err191 = {instancePath:instancePath+"/faults/" + i7+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data116};
+}
+else {
+const err191 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2588,9 +2575,11 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(typeof data116 === "string"){
-if(func3(data116) < 1){
-const err192 = {instancePath:instancePath+"/faults/" + i7+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data116};
+if(data112.export !== undefined){
+let data115 = data112.export;
+if(typeof data115 === "string"){
+if(func3(data115) < 1){
+const err192 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2600,12 +2589,8 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(Array.isArray(data116)){
-const len8 = data116.length;
-for(let i8=0; i8<len8; i8++){
-let data117 = data116[i8];
-if((typeof data117 !== "string") && (!(((typeof data117 == "number") && (!(data117 % 1) && !isNaN(data117))) && (isFinite(data117))))){
-const err193 = {instancePath:instancePath+"/faults/" + i7+"/api/" + i8,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data117};
+else {
+const err193 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2614,9 +2599,12 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data117 == "number") && (isFinite(data117))){
-if(data117 < 0 || isNaN(data117)){
-const err194 = {instancePath:instancePath+"/faults/" + i7+"/api/" + i8,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data117};
+}
+if(data112.name !== undefined){
+let data116 = data112.name;
+if(typeof data116 === "string"){
+if(func3(data116) < 1){
+const err194 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2626,9 +2614,8 @@ vErrors.push(err194);
 errors++;
 }
 }
-if(typeof data117 === "string"){
-if(func3(data117) < 1){
-const err195 = {instancePath:instancePath+"/faults/" + i7+"/api/" + i8,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data117};
+else {
+const err195 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2638,14 +2625,10 @@ vErrors.push(err195);
 errors++;
 }
 }
-}
-}
-}
-if(data115.topic !== undefined){
-let data118 = data115.topic;
-if(typeof data118 === "string"){
-if(func3(data118) < 1){
-const err196 = {instancePath:instancePath+"/faults/" + i7+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data118};
+if(data112.topics !== undefined){
+let data117 = data112.topics;
+if((typeof data117 !== "string") && (!(Array.isArray(data117)))){
+const err196 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2654,9 +2637,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-}
-else {
-const err197 = {instancePath:instancePath+"/faults/" + i7+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data118};
+if(typeof data117 === "string"){
+if(func3(data117) < 1){
+const err197 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2666,10 +2649,13 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data115.partition !== undefined){
-let data119 = data115.partition;
-if(!(((typeof data119 == "number") && (!(data119 % 1) && !isNaN(data119))) && (isFinite(data119)))){
-const err198 = {instancePath:instancePath+"/faults/" + i7+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data119};
+if(Array.isArray(data117)){
+const len6 = data117.length;
+for(let i6=0; i6<len6; i6++){
+let data118 = data117[i6];
+if(typeof data118 === "string"){
+if(func3(data118) < 1){
+const err198 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2678,9 +2664,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-if((typeof data119 == "number") && (isFinite(data119))){
-if(data119 > 2147483647 || isNaN(data119)){
-const err199 = {instancePath:instancePath+"/faults/" + i7+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data119};
+}
+else {
+const err199 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2689,8 +2675,17 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(data119 < 0 || isNaN(data119)){
-const err200 = {instancePath:instancePath+"/faults/" + i7+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data119};
+}
+}
+}
+if(data112.apis !== undefined){
+let data119 = data112.apis;
+if(Array.isArray(data119)){
+const len7 = data119.length;
+for(let i7=0; i7<len7; i7++){
+let data120 = data119[i7];
+if((typeof data120 !== "string") && (!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120))))){
+const err200 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data120};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2701,11 +2696,8 @@ errors++;
 }
 }
 }
-if(data115.group !== undefined){
-let data120 = data115.group;
-if(typeof data120 === "string"){
-if(func3(data120) < 1){
-const err201 = {instancePath:instancePath+"/faults/" + i7+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data120};
+else {
+const err201 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data119};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2715,8 +2707,9 @@ vErrors.push(err201);
 errors++;
 }
 }
+}
 else {
-const err202 = {instancePath:instancePath+"/faults/" + i7+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data120};
+const err202 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data112};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2726,10 +2719,9 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data115.clientId !== undefined){
-let data121 = data115.clientId;
-if(typeof data121 !== "string"){
-const err203 = {instancePath:instancePath+"/faults/" + i7+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data121};
+}
+else {
+const err203 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data111};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2739,10 +2731,16 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data115.times !== undefined){
-let data122 = data115.times;
-if((!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122)))) && (typeof data122 !== "string")){
-const err204 = {instancePath:instancePath+"/faults/" + i7+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data122};
+if(data.faults !== undefined){
+let data121 = data.faults;
+if(Array.isArray(data121)){
+const len8 = data121.length;
+for(let i8=0; i8<len8; i8++){
+let data122 = data121[i8];
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+for(const key4 in data122){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err204 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data122};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2751,9 +2749,11 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data122 == "number") && (isFinite(data122))){
-if(data122 < 1 || isNaN(data122)){
-const err205 = {instancePath:instancePath+"/faults/" + i7+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data122};
+}
+if(data122.api !== undefined){
+let data123 = data122.api;
+if(((typeof data123 !== "string") && (!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123))))) && (!(Array.isArray(data123)))){
+const err205 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2762,10 +2762,9 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-if(typeof data122 === "string"){
-if(func3(data122) < 1){
-const err206 = {instancePath:instancePath+"/faults/" + i7+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data122};
+if((typeof data123 == "number") && (isFinite(data123))){
+if(data123 < 0 || isNaN(data123)){
+const err206 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2775,11 +2774,9 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
-if(data115.errorCode !== undefined){
-let data123 = data115.errorCode;
-if((typeof data123 !== "string") && (!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123))))){
-const err207 = {instancePath:instancePath+"/faults/" + i7+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data123};
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err207 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2788,9 +2785,13 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data123 == "number") && (isFinite(data123))){
-if(data123 < 1 || isNaN(data123)){
-const err208 = {instancePath:instancePath+"/faults/" + i7+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data123};
+}
+if(Array.isArray(data123)){
+const len9 = data123.length;
+for(let i9=0; i9<len9; i9++){
+let data124 = data123[i9];
+if((typeof data124 !== "string") && (!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124))))){
+const err208 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2799,10 +2800,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-if(typeof data123 === "string"){
-if(func3(data123) < 1){
-const err209 = {instancePath:instancePath+"/faults/" + i7+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data123};
+if((typeof data124 == "number") && (isFinite(data124))){
+if(data124 < 0 || isNaN(data124)){
+const err209 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2812,11 +2812,9 @@ vErrors.push(err209);
 errors++;
 }
 }
-}
-if(data115.delayMs !== undefined){
-let data124 = data115.delayMs;
-if(!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124)))){
-const err210 = {instancePath:instancePath+"/faults/" + i7+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data124};
+if(typeof data124 === "string"){
+if(func3(data124) < 1){
+const err210 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2825,9 +2823,15 @@ vErrors.push(err210);
 }
 errors++;
 }
-if((typeof data124 == "number") && (isFinite(data124))){
-if(data124 > 2147483647 || isNaN(data124)){
-const err211 = {instancePath:instancePath+"/faults/" + i7+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data124};
+}
+}
+}
+}
+if(data122.topic !== undefined){
+let data125 = data122.topic;
+if(typeof data125 === "string"){
+if(func3(data125) < 1){
+const err211 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2836,8 +2840,9 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(data124 < 0 || isNaN(data124)){
-const err212 = {instancePath:instancePath+"/faults/" + i7+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data124};
+}
+else {
+const err212 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2847,11 +2852,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-if(data115.drop !== undefined){
-let data125 = data115.drop;
-if(!((data125 === "before") || (data125 === "after"))){
-const err213 = {instancePath:instancePath+"/faults/" + i7+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data125};
+if(data122.partition !== undefined){
+let data126 = data122.partition;
+if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
+const err213 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2860,11 +2864,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-if(data115.throttleMs !== undefined){
-let data126 = data115.throttleMs;
-if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err214 = {instancePath:instancePath+"/faults/" + i7+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data126};
+if((typeof data126 == "number") && (isFinite(data126))){
+if(data126 > 2147483647 || isNaN(data126)){
+const err214 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2873,9 +2875,8 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 > 2147483647 || isNaN(data126)){
-const err215 = {instancePath:instancePath+"/faults/" + i7+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data126};
+if(data126 < 0 || isNaN(data126)){
+const err215 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2884,8 +2885,13 @@ vErrors.push(err215);
 }
 errors++;
 }
-if(data126 < 0 || isNaN(data126)){
-const err216 = {instancePath:instancePath+"/faults/" + i7+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data126};
+}
+}
+if(data122.group !== undefined){
+let data127 = data122.group;
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err216 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2895,11 +2901,8 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-if(data115.partialFetch !== undefined){
-let data127 = data115.partialFetch;
-if(typeof data127 !== "boolean"){
-const err217 = {instancePath:instancePath+"/faults/" + i7+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data127};
+else {
+const err217 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2909,10 +2912,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data115.rebalance !== undefined){
-let data128 = data115.rebalance;
-if(typeof data128 !== "boolean"){
-const err218 = {instancePath:instancePath+"/faults/" + i7+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data128};
+if(data122.clientId !== undefined){
+let data128 = data122.clientId;
+if(typeof data128 !== "string"){
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data128};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2922,9 +2925,10 @@ vErrors.push(err218);
 errors++;
 }
 }
-}
-else {
-const err219 = {instancePath:instancePath+"/faults/" + i7,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data115};
+if(data122.times !== undefined){
+let data129 = data122.times;
+if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (typeof data129 !== "string")){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2933,10 +2937,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-else {
-const err220 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data114};
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 1 || isNaN(data129)){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2946,15 +2949,9 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data129 = data["sasl.users"];
-if(Array.isArray(data129)){
-const len9 = data129.length;
-for(let i9=0; i9<len9; i9++){
-let data130 = data129[i9];
-if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
-if(data130.name === undefined){
-const err221 = {instancePath:instancePath+"/sasl.users/" + i9,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data130};
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2963,9 +2960,12 @@ vErrors.push(err221);
 }
 errors++;
 }
-for(const key5 in data130){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err222 = {instancePath:instancePath+"/sasl.users/" + i9,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data130};
+}
+}
+if(data122.errorCode !== undefined){
+let data130 = data122.errorCode;
+if((typeof data130 !== "string") && (!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130))))){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2974,12 +2974,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-if(data130.name !== undefined){
-let data131 = data130.name;
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err223 = {instancePath:instancePath+"/sasl.users/" + i9+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data131};
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 < 1 || isNaN(data130)){
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2989,8 +2986,9 @@ vErrors.push(err223);
 errors++;
 }
 }
-else {
-const err224 = {instancePath:instancePath+"/sasl.users/" + i9+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data131};
+if(typeof data130 === "string"){
+if(func3(data130) < 1){
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -3000,11 +2998,11 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data130.password !== undefined){
-let data132 = data130.password;
-if(typeof data132 === "string"){
-if(func3(data132) < 1){
-const err225 = {instancePath:instancePath+"/sasl.users/" + i9+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data132};
+}
+if(data122.delayMs !== undefined){
+let data131 = data122.delayMs;
+if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3013,9 +3011,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-}
-else {
-const err226 = {instancePath:instancePath+"/sasl.users/" + i9+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data132};
+if((typeof data131 == "number") && (isFinite(data131))){
+if(data131 > 2147483647 || isNaN(data131)){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3024,12 +3022,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(data130.password_file !== undefined){
-let data133 = data130.password_file;
-if(typeof data133 === "string"){
-if(func3(data133) < 1){
-const err227 = {instancePath:instancePath+"/sasl.users/" + i9+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data133};
+if(data131 < 0 || isNaN(data131)){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3039,8 +3033,11 @@ vErrors.push(err227);
 errors++;
 }
 }
-else {
-const err228 = {instancePath:instancePath+"/sasl.users/" + i9+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data133};
+}
+if(data122.drop !== undefined){
+let data132 = data122.drop;
+if(!((data132 === "before") || (data132 === "after"))){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data132};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3050,14 +3047,10 @@ vErrors.push(err228);
 errors++;
 }
 }
-if(data130.mechanisms !== undefined){
-let data134 = data130.mechanisms;
-if(Array.isArray(data134)){
-const len10 = data134.length;
-for(let i10=0; i10<len10; i10++){
-let data135 = data134[i10];
-if(!(((data135 === "PLAIN") || (data135 === "SCRAM-SHA-256")) || (data135 === "SCRAM-SHA-512"))){
-const err229 = {instancePath:instancePath+"/sasl.users/" + i9+"/mechanisms/" + i10,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data135};
+if(data122.throttleMs !== undefined){
+let data133 = data122.throttleMs;
+if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3066,10 +3059,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-else {
-const err230 = {instancePath:instancePath+"/sasl.users/" + i9+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data134};
+if((typeof data133 == "number") && (isFinite(data133))){
+if(data133 > 2147483647 || isNaN(data133)){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3078,10 +3070,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-}
-else {
-const err231 = {instancePath:instancePath+"/sasl.users/" + i9,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data130};
+if(data133 < 0 || isNaN(data133)){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3092,8 +3082,10 @@ errors++;
 }
 }
 }
-else {
-const err232 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data129};
+if(data122.partialFetch !== undefined){
+let data134 = data122.partialFetch;
+if(typeof data134 !== "boolean"){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data134};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3103,14 +3095,208 @@ vErrors.push(err232);
 errors++;
 }
 }
-}
-else {
-const err233 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data122.rebalance !== undefined){
+let data135 = data122.rebalance;
+if(typeof data135 !== "boolean"){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data135};
 if(vErrors === null){
 vErrors = [err233];
 }
 else {
 vErrors.push(err233);
+}
+errors++;
+}
+}
+}
+else {
+const err234 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data122};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data121};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data["sasl.users"] !== undefined){
+let data136 = data["sasl.users"];
+if(Array.isArray(data136)){
+const len10 = data136.length;
+for(let i10=0; i10<len10; i10++){
+let data137 = data136[i10];
+if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
+if(data137.name === undefined){
+const err236 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+for(const key5 in data137){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err237 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+if(data137.name !== undefined){
+let data138 = data137.name;
+if(typeof data138 === "string"){
+if(func3(data138) < 1){
+const err238 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+if(data137.password !== undefined){
+let data139 = data137.password;
+if(typeof data139 === "string"){
+if(func3(data139) < 1){
+const err240 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data137.password_file !== undefined){
+let data140 = data137.password_file;
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err242 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+else {
+const err243 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+if(data137.mechanisms !== undefined){
+let data141 = data137.mechanisms;
+if(Array.isArray(data141)){
+const len11 = data141.length;
+for(let i11=0; i11<len11; i11++){
+let data142 = data141[i11];
+if(!((((data142 === "PLAIN") || (data142 === "SCRAM-SHA-256")) || (data142 === "SCRAM-SHA-512")) || (data142 === "OAUTHBEARER"))){
+const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data142};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data141};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+else {
+const err247 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data136};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+}
+}
+else {
+const err248 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
 }
 errors++;
 }

@@ -165,6 +165,30 @@ const SECURITY_SETTINGS: readonly Setting[] = [
     doc: 'SASL mechanisms SASL listeners offer.',
   }),
   setting({
+    key: 'sasl.oauthbearer.jwks.endpoint.url', field: 'saslOauthbearerJwksEndpointUrl', kind: 'string', nullable: true,
+    doc: 'OAUTHBEARER: the JWKS that token signatures are checked against (https://, http:// or file://).',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.expected.issuer', field: 'saslOauthbearerExpectedIssuer', kind: 'string', nullable: true,
+    doc: "OAUTHBEARER: the token's iss must be this; null = not checked.",
+  }),
+  setting({
+    key: 'sasl.oauthbearer.expected.audience', field: 'saslOauthbearerExpectedAudience', kind: 'list', nullable: true,
+    doc: "OAUTHBEARER: the token's aud must hold one of these; null = not checked.",
+  }),
+  setting({
+    key: 'sasl.oauthbearer.sub.claim.name', field: 'saslOauthbearerSubClaimName', kind: 'string',
+    doc: 'OAUTHBEARER: the claim that names the principal.',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.clock.skew.seconds', field: 'saslOauthbearerClockSkewSeconds', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'OAUTHBEARER: how far exp, nbf and iat may be off.',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.allow.unsecured.jwt', field: 'saslOauthbearerAllowUnsecuredJwt', kind: 'boolean',
+    doc: "OAUTHBEARER: accept unsigned (alg none) tokens without a JWKS, as Kafka's default unsecured validator; tests only.",
+  }),
+  setting({
     key: 'connections.max.reauth.ms', field: 'connectionsMaxReauthMs', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER,
     doc: 'KIP-368: a SASL session lasts this long, then the client must re-authenticate or is disconnected; 0 = forever.',
   }),

@@ -10,7 +10,7 @@ export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_S
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 
 /** The SASL mechanisms Rafka implements (GSSAPI, Kafka's default, is not one of them). */
-export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
 
 export const SSL_CLIENT_AUTH = ['none', 'requested', 'required'] as const;
@@ -194,6 +194,8 @@ export interface SecuritySettings extends ListenerSettings {
   sslPrincipalMappingRules: string;
   saslEnabledMechanisms: readonly SaslMechanism[];
   saslUsers: readonly SaslUserConfig[];
+  saslOauthbearerJwksEndpointUrl: string | null;
+  saslOauthbearerAllowUnsecuredJwt: boolean;
 }
 
 /**
@@ -222,9 +224,17 @@ export function securityProblems(c: SecuritySettings): string[] {
   if (tls.length > 0 && c.sslClientAuth !== 'none' && c.sslTruststoreLocation === null && c.sslTruststoreCertificates === null) {
     problems.push(`ssl.client.auth: ${c.sslClientAuth} needs a truststore to check client certificates against (ssl.truststore.location or ssl.truststore.certificates)`);
   }
+  const saslListener = resolved.some((l) => l.protocol === 'SASL_PLAINTEXT' || l.protocol === 'SASL_SSL');
+  if (saslListener && c.saslEnabledMechanisms.includes('OAUTHBEARER') && c.saslOauthbearerJwksEndpointUrl === null && !c.saslOauthbearerAllowUnsecuredJwt) {
+    problems.push('sasl.enabled.mechanisms: OAUTHBEARER needs sasl.oauthbearer.jwks.endpoint.url (or sasl.oauthbearer.allow.unsecured.jwt: true, for tests only)');
+  }
+  if (c.saslOauthbearerJwksEndpointUrl !== null && !/^(https?|file):\/\/./.test(c.saslOauthbearerJwksEndpointUrl)) {
+    problems.push('sasl.oauthbearer.jwks.endpoint.url: must be an https://, http:// or file:// URL');
+  }
   for (const u of c.saslUsers) {
     for (const m of u.mechanisms ?? []) {
-      if (!c.saslEnabledMechanisms.includes(m)) problems.push(`sasl.users: user "${u.name}" may use ${m}, which is not in sasl.enabled.mechanisms`);
+      if (m === 'OAUTHBEARER') problems.push(`sasl.users: user "${u.name}": OAUTHBEARER users come from their tokens, not from sasl.users`);
+      else if (!c.saslEnabledMechanisms.includes(m)) problems.push(`sasl.users: user "${u.name}" may use ${m}, which is not in sasl.enabled.mechanisms`);
     }
     if ((u.password === undefined) === (u.passwordFile === undefined)) problems.push(`sasl.users: user "${u.name}": give exactly one of password and password_file`);
   }

@@ -175,6 +175,18 @@ export interface BrokerConfig {
   saslEnabledMechanisms: readonly SaslMechanism[];
   /** `sasl.users`: users bootstrapped from the configuration. */
   saslUsers: readonly SaslUserConfig[];
+  /** Kafka `sasl.oauthbearer.jwks.endpoint.url`: https://, http:// or file://; null = no signed tokens. */
+  saslOauthbearerJwksEndpointUrl: string | null;
+  /** Kafka `sasl.oauthbearer.expected.issuer`. */
+  saslOauthbearerExpectedIssuer: string | null;
+  /** Kafka `sasl.oauthbearer.expected.audience`. */
+  saslOauthbearerExpectedAudience: readonly string[] | null;
+  /** Kafka `sasl.oauthbearer.sub.claim.name`. */
+  saslOauthbearerSubClaimName: string;
+  /** Kafka `sasl.oauthbearer.clock.skew.seconds`. */
+  saslOauthbearerClockSkewSeconds: number;
+  /** `sasl.oauthbearer.allow.unsecured.jwt`: Kafka's unsecured (alg none) validator, made explicit. */
+  saslOauthbearerAllowUnsecuredJwt: boolean;
   /** Kafka `connections.max.reauth.ms` (KIP-368); 0 = sessions never expire. */
   connectionsMaxReauthMs: number;
   /** Kafka `connection.failed.authentication.delay.ms`. */

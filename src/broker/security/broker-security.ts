@@ -9,6 +9,7 @@ import type { StorageEngine } from '../../storage/engine.js';
 import type { Logger } from '../logger.js';
 import { SaslCredentials } from './credentials.js';
 import { TlsMaterial } from './tls.js';
+import { OAuthBearerValidator } from './oauthbearer.js';
 
 /** A listener as the broker runs it. */
 export class BrokerListener {
@@ -47,6 +48,8 @@ export class BrokerSecurity {
   readonly principalRules: readonly PrincipalRule[];
   /** Null when no listener uses TLS. */
   tls: TlsMaterial | null = null;
+  /** Null unless a SASL listener offers OAUTHBEARER. */
+  oauth: OAuthBearerValidator | null = null;
 
   /** Throws on settings that do not go together (loadConfig reports the same problems earlier). */
   constructor(
@@ -68,6 +71,11 @@ export class BrokerSecurity {
       this.tls.watch();
     }
     if (this.listeners.some((l) => l.sasl) || this.config.saslUsers.length > 0) await this.credentials.start();
+    if (this.listeners.some((l) => l.sasl) && this.config.saslEnabledMechanisms.includes('OAUTHBEARER')) {
+      const oauth = new OAuthBearerValidator(this.config);
+      await oauth.start();
+      this.oauth = oauth;
+    }
   }
 
   close(): void {

@@ -59,7 +59,7 @@ export class SaslCredentials {
 
   private async bootstrap(u: SaslUserConfig): Promise<void> {
     const password = await this.passwordOf(u);
-    const mechanisms: readonly SaslMechanism[] = u.mechanisms ?? this.config.saslEnabledMechanisms;
+    const mechanisms: readonly SaslMechanism[] = u.mechanisms ?? this.config.saslEnabledMechanisms.filter((m) => m !== 'OAUTHBEARER');
     if (mechanisms.includes('PLAIN')) {
       const salt = randomBytes(16);
       this.plain.set(u.name, { salt, hash: await scryptHash(password, salt) });

@@ -9,6 +9,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { SaslMechanism } from '../../config/security.js';
 import type { SaslCredentials } from './credentials.js';
+import { bearerToken, TokenRefused, type OAuthBearerValidator } from './oauthbearer.js';
 import { hash, hmac, type ScramCredential, type ScramMechanism } from './scram-credentials.js';
 
 export class SaslAuthenticationError extends Error {
@@ -36,17 +37,64 @@ export interface SaslStep {
 export interface SaslServer {
   readonly mechanism: SaslMechanism;
   readonly principal: string | null;
+  /** When what the client proved stops being valid (an OAUTHBEARER token's exp); null: never. */
+  readonly expiresAtMs: number | null;
   step(token: Buffer): Promise<SaslStep>;
 }
 
-export function createSaslServer(mechanism: SaslMechanism, credentials: SaslCredentials): SaslServer {
-  return mechanism === 'PLAIN' ? new PlainServer(credentials) : new ScramServer(mechanism, credentials);
+/** What the mechanisms check logins against. */
+export interface SaslAuthorities {
+  readonly credentials: SaslCredentials;
+  /** Null unless OAUTHBEARER is enabled. */
+  readonly oauth: OAuthBearerValidator | null;
+}
+
+export function createSaslServer(mechanism: SaslMechanism, authorities: SaslAuthorities): SaslServer {
+  switch (mechanism) {
+    case 'PLAIN':
+      return new PlainServer(authorities.credentials);
+    case 'OAUTHBEARER':
+      return new OAuthBearerServer(authorities.oauth!);
+    default:
+      return new ScramServer(mechanism, authorities.credentials);
+  }
+}
+
+/** OAUTHBEARER: one message carrying the token (oauthbearer.ts verifies it). */
+class OAuthBearerServer implements SaslServer {
+  readonly mechanism = 'OAUTHBEARER' as const;
+  principal: string | null = null;
+  expiresAtMs: number | null = null;
+  private used = false;
+
+  constructor(private readonly validator: OAuthBearerValidator) {}
+
+  async step(message: Buffer): Promise<SaslStep> {
+    if (this.used) throw new SaslAuthenticationError('OAUTHBEARER', 'a second OAUTHBEARER message');
+    this.used = true;
+    const parsed = bearerToken(message.toString('utf8'));
+    if (parsed === null) throw new SaslAuthenticationError('OAUTHBEARER', 'malformed OAUTHBEARER message');
+    let verified;
+    try {
+      verified = await this.validator.verify(parsed.token, Date.now());
+    } catch (err) {
+      if (err instanceof TokenRefused) throw new SaslAuthenticationError('OAUTHBEARER', err.message);
+      throw err;
+    }
+    if (parsed.authzid !== null && parsed.authzid !== '' && parsed.authzid !== verified.principal) {
+      throw new SaslAuthenticationError('OAUTHBEARER', 'authorization id differs from the token principal', verified.principal);
+    }
+    this.principal = verified.principal;
+    this.expiresAtMs = verified.expiresAtMs;
+    return { challenge: Buffer.alloc(0), complete: true };
+  }
 }
 
 /** PLAIN: one message, `authzid NUL authcid NUL passwd`. */
 class PlainServer implements SaslServer {
   readonly mechanism = 'PLAIN' as const;
   principal: string | null = null;
+  readonly expiresAtMs = null;
   private used = false;
 
   constructor(private readonly credentials: SaslCredentials) {}
@@ -77,6 +125,7 @@ const PRINTABLE_NONCE = /^[\x21-\x2b\x2d-\x7e]+$/;
 /** SCRAM: client-first → server-first → client-final → server-final. */
 class ScramServer implements SaslServer {
   principal: string | null = null;
+  readonly expiresAtMs = null;
   private state: 'first' | 'final' | 'done' = 'first';
   private user = '';
   private gs2Header = '';

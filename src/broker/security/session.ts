@@ -139,7 +139,7 @@ export class ConnectionSecurity {
         return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: enabled };
       }
       this.reauthenticating = true;
-      this.server = createSaslServer(this.mechanism, this.security.credentials);
+      this.server = createSaslServer(this.mechanism, this.security);
       return { errorCode: ErrorCode.NONE, mechanisms: enabled };
     }
     if (this.state !== 'handshake') return { errorCode: ErrorCode.ILLEGAL_SASL_STATE, mechanisms: enabled };
@@ -149,7 +149,7 @@ export class ConnectionSecurity {
       return { errorCode: ErrorCode.UNSUPPORTED_SASL_MECHANISM, mechanisms: enabled };
     }
     this.mechanism = mechanism as SaslMechanism;
-    this.server = createSaslServer(this.mechanism, this.security.credentials);
+    this.server = createSaslServer(this.mechanism, this.security);
     this.state = 'authenticate';
     this.bareTokens = version === 0;
     return { errorCode: ErrorCode.NONE, mechanisms: enabled };
@@ -178,8 +178,11 @@ export class ConnectionSecurity {
     }
     if (!step.complete) return { errorCode: ErrorCode.NONE, errorMessage: null, authBytes: step.challenge, sessionLifetimeMs: 0 };
     this.bareTokens = false;
-    const lifetime = this.security.config.connectionsMaxReauthMs;
-    this.expiresAtMs = lifetime > 0 ? nowMs() + lifetime : null;
+    // KIP-368: connections.max.reauth.ms, shortened to what is left of an OAUTHBEARER token.
+    const now = nowMs();
+    const max = this.security.config.connectionsMaxReauthMs;
+    const lifetime = max > 0 ? Math.max(0, Math.min(max, (server.expiresAtMs ?? Infinity) - now)) : 0;
+    this.expiresAtMs = max > 0 ? now + lifetime : null;
     if (!this.reauthenticating) this.log.debug(`connection ${this.remote}: authenticated as User:${server.principal} with ${server.mechanism}`);
     this.principal = server.principal!;
     this.state = 'authenticated';
