@@ -17,16 +17,8 @@ import { SaslHandshakeRequest, SaslHandshakeResponse } from '../src/protocol/mes
 import { SaslAuthenticateRequest, SaslAuthenticateResponse } from '../src/protocol/messages/sasl-authenticate.js';
 import { decodeResponse, RawClient } from './helpers/raw-client.js';
 import { testBroker } from './helpers/broker.js';
+import { prng } from './helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 0x100000000;
-  };
-}
 
 const MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 const SAMPLES = [

@@ -225,6 +225,14 @@ describe('security configuration is checked before anything starts', () => {
     assert.deepEqual(problems({}), []);
   });
 
+  test("listeners as Kafka's comma string, a YAML list or RAFKA_LISTENERS resolve alike", () => {
+    const want = ['PLAINTEXT://127.0.0.1:9092', 'SASL_PLAINTEXT://127.0.0.1:9093'];
+    assert.deepEqual(loadConfig({ env: {}, file: null, flags: parseConfigText(`listeners: "${want.join(', ')}"\n`) as never }).listeners, want);
+    assert.deepEqual(loadConfig({ env: {}, file: null, flags: parseConfigText(`listeners: [${want.join(', ')}]\n`) as never }).listeners, want);
+    assert.deepEqual(loadConfig({ env: { RAFKA_LISTENERS: want.join(',') }, file: null }).listeners, want);
+    assert.deepEqual(loadConfig({ env: { RAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-512' }, file: null }).saslEnabledMechanisms, ['SCRAM-SHA-512']);
+  });
+
   test('a secret never appears in a configuration error', () => {
     let message = '';
     try {
