@@ -27,9 +27,16 @@ import {
 } from './scram-credentials.js';
 
 const SCRYPT_KEY_BYTES = 32;
+/**
+ * scrypt cost of a PLAIN check: every login attempt pays it on libuv's thread pool, which the
+ * storage engines' file I/O shares, so it is kept to a few milliseconds and 2 MiB (N=2048, r=8)
+ * rather than scrypt's interactive default (16 MiB): a flood of PLAIN attempts must not starve
+ * appends. The hashes only ever live in memory.
+ */
+const SCRYPT_OPTIONS = { N: 2048, r: 8, p: 1 } as const;
 
 function scryptHash(password: string, salt: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => scrypt(password, salt, SCRYPT_KEY_BYTES, (err, key) => (err ? reject(err) : resolve(key))));
+  return new Promise((resolve, reject) => scrypt(password, salt, SCRYPT_KEY_BYTES, SCRYPT_OPTIONS, (err, key) => (err ? reject(err) : resolve(key))));
 }
 
 interface PlainUser {
