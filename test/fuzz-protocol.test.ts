@@ -16,20 +16,11 @@ import { API_SPECS, ApiKey, RequestHeader, requestHeaderVersion } from '../src/p
 import { MetadataRequest, MetadataResponse } from '../src/protocol/messages/metadata.js';
 import { supportedApiVersions } from '../src/broker/api/index.js';
 import { encodeBatchSync } from '../src/protocol/records/record.js';
+import { prng } from './helpers/prng.js';
 
 const CASES_PER_VERSION = Number(process.env.RAFKA_FUZZ_CASES ?? 24);
 const WAIT_MS = 150;
 
-/** A deterministic PRNG so a failure can be replayed (RAFKA_FUZZ_SEED). */
-function prng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
 
 const batch = encodeBatchSync({ records: [{ key: Buffer.from('k'), value: Buffer.from('v'), headers: [{ key: 'h', value: Buffer.from('x') }] }] });
 

@@ -42,6 +42,7 @@ function memoryLog(): Logger & { lines: string[] } {
 function fakeCtx(apiKey = 0, apiVersion = 9): RequestContext & { closed: string | null } {
   const ctx = {
     broker: { storage: { offsets: () => ({ logStartOffset: 0, highWatermark: 0 }) }, isClosing: false } as never,
+    security: {} as never, // hooks see RequestScope only
     apiKey,
     apiVersion,
     correlationId: 7,
@@ -362,6 +363,7 @@ describe('error responses for refused requests', () => {
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
     61: { topics: [{ name: 't', partitionIndexes: [0] }] },
+    51: { deletions: [{ name: 'u', mechanism: 1 }], upsertions: [] },
     65: { transactionalIds: ['tx'] },
     69: { groupIds: ['g'] },
     75: { topics: [{ name: 't' }] },

@@ -356,6 +356,21 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     }
   });
 
+  test(`${name}: SCRAM credentials are stored, replaced and deleted, and survive a restart`, async () => {
+    let e = await fresh();
+    try {
+      await e.putScramCredentials('alice', Buffer.from('v1'));
+      await e.putScramCredentials('alice', Buffer.from('v2'));
+      await e.putScramCredentials('bob', Buffer.from('bob-creds'));
+      await e.putScramCredentials('carol', Buffer.from('gone'));
+      await e.putScramCredentials('carol', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.scramCredentials()].map(([k, v]) => [k, v.toString()]).sort(), [['alice', 'v2'], ['bob', 'bob-creds']]);
+    } finally {
+      await e.close();
+    }
+  });
+
   test(`${name}: transactions: transactional and control batches are kept as written, and open transactions and the aborted-transactions index come back exactly after a restart`, async () => {
     let e = await fresh();
     try {

@@ -1,9 +1,12 @@
 /**
- * The broker: configuration, storage, topics, producer state and the TCP listener. All state is
+ * The broker: configuration, storage, topics, producer state and the listeners (plain TCP or TLS,
+ * src/broker/security/). All state is
  * owned by this one object on Node's single event loop; handlers in src/broker/api/ reach it through
  * their RequestContext.
  */
 import net from 'node:net';
+import tls from 'node:tls';
+import { BrokerSecurity, type BrokerListener } from './security/broker-security.js';
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { StorageEngine } from '../storage/engine.js';
@@ -85,12 +88,15 @@ export class Broker {
    * listener of its own, with partition leaders among them (cluster.ts). Null: one broker.
    */
   cluster: Cluster | null = null;
-  /** Listeners by node id: this broker's own, and in a cluster one per live node. */
-  private readonly servers = new Map<number, net.Server>();
+  /** Listeners, TLS material and SASL credentials (src/broker/security/). */
+  readonly security: BrokerSecurity;
+  /** TCP servers by node id: this broker's own (one per configured listener), and in a cluster one per other live node. */
+  private readonly servers = new Map<number, net.Server[]>();
+  /** Sockets of TLS listeners from accept until they close (shutdown ends those still in their handshake). */
+  private readonly tlsSockets = new Set<net.Socket>();
   private readonly connections = new Set<Connection>();
   private nextProducerId = 0;
   private producerIdLimit = 0;
-  private boundPort = 0;
   private closing: Promise<void> | null = null;
   /** unref() was called: the listener and every connection leave the process free to exit. */
   private unrefd = false;
@@ -100,6 +106,7 @@ export class Broker {
     readonly storage: StorageEngine,
     readonly log: Logger,
   ) {
+    this.security = new BrokerSecurity(config, storage, log);
     this.topics = new TopicManager(storage, config);
     this.producers = new ProducerStateManager(config.producerStateMaxEntries);
     this.producerSnapshots = new ProducerSnapshots(this.producers, storage, log);
@@ -149,19 +156,23 @@ export class Broker {
     return this.config.nodeId;
   }
 
+  /** The first listener's bound port. */
   get port(): number {
-    return this.boundPort;
+    return this.security.listeners[0]!.boundPort;
   }
 
-  /** Host clients are told to connect to (Metadata, DescribeCluster, FindCoordinator). */
+  /** Host the first listener's clients are told to connect to (each connection gets its own listener's). */
   get advertisedHost(): string {
-    if (this.config.advertisedHost) return this.config.advertisedHost;
-    const h = this.config.host;
-    return h === '0.0.0.0' || h === '::' || h === '' ? '127.0.0.1' : h;
+    return this.security.listeners[0]!.advertisedHost;
   }
 
   get advertisedPort(): number {
-    return this.config.advertisedPort ?? this.boundPort;
+    return this.security.listeners[0]!.advertisedPort;
+  }
+
+  /** Every listener (name, protocol, bound and advertised address). */
+  get listeners(): readonly BrokerListener[] {
+    return this.security.listeners;
   }
 
   get isClosing(): boolean {
@@ -170,12 +181,18 @@ export class Broker {
 
   /** Storage recovered, the Kafka listener accepting, and not shutting down: what GET /ready reports. */
   get isReady(): boolean {
-    return this.recovered && this.servers.has(this.nodeId) && this.closing === null;
+    return this.recovered && this.listening && this.closing === null;
   }
 
   /** The parts of isReady, for GET /ready's body. */
   readiness(): { storageRecovered: boolean; listening: boolean; closing: boolean } {
-    return { storageRecovered: this.recovered, listening: this.servers.get(this.nodeId)?.listening === true, closing: this.closing !== null };
+    return { storageRecovered: this.recovered, listening: this.listening, closing: this.closing !== null };
+  }
+
+  /** Every listener of this broker's own node bound and accepting. */
+  private get listening(): boolean {
+    const own = this.servers.get(this.nodeId) ?? [];
+    return own.length === this.security.listeners.length && own.every((s) => s.listening);
   }
 
   async start(): Promise<void> {
@@ -195,51 +212,100 @@ export class Broker {
     this.recovered = true;
     this.metrics?.attach(this);
     this.requestObserver = requestObserver(this.metrics, this.log);
-    this.boundPort = await this.listen(this.nodeId, this.config.port);
+    // TLS material loads (or the start fails) and configured users exist before anyone can connect.
+    await this.security.start();
+    const own: net.Server[] = [];
+    this.servers.set(this.nodeId, own);
+    for (const listener of this.security.listeners) own.push(await this.listenOn(listener, this.nodeId, listener.config.port));
     this.maintenance.start();
   }
 
   /**
-   * Listen for node `nodeId` on `port` (0: any free one) of the configured host; the bound port.
-   * Connections accepted there serve requests as that node (a cluster's, cluster.ts).
+   * Listen for cluster node `nodeId` on `port` (0: any free one) of the first listener's host; the
+   * bound port. Connections accepted there serve requests as that node (cluster.ts). Test clusters
+   * speak PLAINTEXT only.
    */
   async listen(nodeId: number, port: number): Promise<number> {
     if (this.servers.has(nodeId)) throw new Error(`node ${nodeId} is listening already`);
-    // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
-    // limit applies too and refusals are counted.
-    const server = net.createServer((socket) => this.accept(socket, nodeId));
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host: this.config.host, port }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    server.on('error', (err) => this.log.error(`listener: ${err.message}`));
-    if (this.unrefd) server.unref();
-    this.servers.set(nodeId, server);
+    const listener = this.security.listeners[0]!;
+    if (listener.config.protocol !== 'PLAINTEXT') throw new Error('a cluster of nodes in one process needs a PLAINTEXT first listener');
+    const server = await this.listenOn(listener, nodeId, port);
+    this.servers.set(nodeId, [server]);
     return (server.address() as net.AddressInfo).port;
   }
 
   /** Stop listening for node `nodeId` and close its connections (a cluster's node stopping). */
   async unlisten(nodeId: number): Promise<void> {
-    const server = this.servers.get(nodeId);
-    if (server === undefined) return;
+    const servers = this.servers.get(nodeId);
+    if (servers === undefined) return;
     this.servers.delete(nodeId);
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    const closed = Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     for (const c of [...this.connections]) if (c.nodeId === nodeId) c.close(`broker ${nodeId} stopped`);
     await closed;
   }
 
-  private accept(socket: net.Socket, nodeId: number, admitted = false): void {
+  private async listenOn(listener: BrokerListener, nodeId: number, port: number): Promise<net.Server> {
+    // Connection limits are counted in accept() (not net.Server.maxConnections) so that the per-IP
+    // limit applies too and refusals are counted. TLS listeners are TCP servers too: limits apply
+    // before a TLS handshake costs anything.
+    const secure = listener.tls ? this.tlsServer(listener, nodeId) : null;
+    const server = net.createServer((socket) => this.accept(socket, listener, nodeId, secure));
+    const { host } = listener.config;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(host === '' ? { port } : { host, port }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.log.error(`listener ${listener.name}: ${err.message}`));
+    if (this.unrefd) server.unref();
+    if (nodeId !== this.nodeId) return server;
+    listener.boundPort = (server.address() as net.AddressInfo).port;
+    if (this.security.listeners.length > 1 || listener.config.protocol !== 'PLAINTEXT') {
+      this.log.info(`listener ${listener.name} (${listener.config.protocol}) on ${host || '*'}:${listener.boundPort}`);
+    }
+    return server;
+  }
+
+  private accept(socket: net.Socket, listener: BrokerListener, nodeId: number, secure: tls.Server | null, admitted = false): void {
     if (this.closing) {
       socket.destroy();
       return;
     }
     if (!admitted && !this.connectionLimits.admit(socket)) return;
-    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, nodeId, true));
+    if (!admitted && this.hooks.onConnection !== null) return this.hooks.onConnection(socket, () => this.accept(socket, listener, nodeId, secure, true));
     if (this.unrefd) socket.unref();
-    this.connections.add(new Connection(socket, this, nodeId));
+    // TLS: the connection starts once the handshake is done (tlsServer).
+    if (secure !== null) {
+      this.tlsSockets.add(socket);
+      socket.once('close', () => this.tlsSockets.delete(socket));
+      secure.emit('connection', socket);
+    }
+    else this.connections.add(new Connection(socket, this, listener, nodeId));
+  }
+
+  /**
+   * The TLS side of a TLS listener: a tls.Server that listens on nothing and is handed each socket
+   * the TCP server accepted (and the limits admitted). A reload of the material applies to the next
+   * handshake. A failed handshake (an untrusted or missing required client certificate, a plain-text
+   * client) destroys the socket, and is logged as Kafka logs a failed SSL authentication.
+   */
+  private tlsServer(listener: BrokerListener, nodeId: number): tls.Server {
+    const material = this.security.tls!;
+    const server = tls.createServer(
+      { ...material.options, requestCert: material.requestCert, rejectUnauthorized: this.config.sslClientAuth === 'required' },
+      (secure) => {
+        if (this.closing) secure.destroy();
+        else this.connections.add(new Connection(secure, this, listener, nodeId));
+      },
+    );
+    server.on('tlsClientError', (err, secure) => {
+      this.log.info(`Failed authentication with ${secure.remoteAddress ?? 'unknown'}:${secure.remotePort ?? 0} (SSL handshake failed: ${err.message})`);
+      secure.destroy();
+    });
+    material.onReload((options) => server.setSecureContext(options));
+    return server;
   }
 
   /**
@@ -248,7 +314,7 @@ export class Broker {
    */
   unref(): void {
     this.unrefd = true;
-    for (const server of this.servers.values()) server.unref();
+    for (const servers of this.servers.values()) for (const server of servers) server.unref();
     for (const c of this.connections) c.unref();
   }
 
@@ -325,14 +391,17 @@ export class Broker {
   }
 
   private async closeAll(): Promise<void> {
-    const serverClosed = Promise.all([...this.servers.values()].map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const serverClosed = Promise.all([...this.servers.values()].flat().map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     this.servers.clear();
+    this.security.close();
     this.waiters.wakeAll();
     this.faults.wakeAll(); // injected delays and throttles end now, so connections can drain
     this.responseBudget.open(); // Fetches waiting for room answer now, so connections can drain
     this.groups.shutdown(); // parked JoinGroup/SyncGroup answer now, so connections can drain
     await Promise.all([...this.connections].map((c) => c.drainAndEnd()));
     for (const c of [...this.connections]) c.close('broker shutting down');
+    for (const s of [...this.tlsSockets]) s.destroy(); // still in their TLS handshake
+
     await serverClosed;
     await this.maintenance.stop();
     await this.transactions.close(); // transaction state writes and markers in flight reach storage first

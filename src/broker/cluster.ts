@@ -160,10 +160,10 @@ export interface NodeEndpoint {
 }
 
 /** The live brokers, as Metadata lists them: this broker alone outside a cluster. */
-export function liveBrokers(broker: Broker): NodeEndpoint[] {
+export function liveBrokers(broker: Broker, listener: { advertisedHost: string; advertisedPort: number }): NodeEndpoint[] {
   const c = broker.cluster;
-  if (c === null) return [{ nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort, rack: null }];
-  return c.liveNodes().map((n) => ({ nodeId: n.id, host: broker.advertisedHost, port: n.port, rack: null }));
+  if (c === null) return [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }];
+  return c.liveNodes().map((n) => ({ nodeId: n.id, host: listener.advertisedHost, port: n.port, rack: null }));
 }
 
 /** A partition's leader and epoch, for Metadata and the leader hints. */
@@ -209,7 +209,7 @@ export class LeaderHints {
   /** The named leaders' endpoints (the response's node_endpoints). */
   endpoints(): NodeEndpoint[] {
     const named = this.named;
-    return named === null ? [] : liveBrokers(this.broker).filter((b) => named.has(b.nodeId));
+    return named === null ? [] : liveBrokers(this.broker, this.broker).filter((b) => named.has(b.nodeId));
   }
 }
 

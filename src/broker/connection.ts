@@ -25,6 +25,8 @@
  *   that would be larger is dropped half-built and the connection closed, with one log line.
  */
 import type { Socket } from 'node:net';
+import { ConnectionSecurity } from './security/session.js';
+import type { BrokerListener } from './security/broker-security.js';
 import { Reader } from '../protocol/codec/reader.js';
 import { Writer } from '../protocol/codec/writer.js';
 import { DecodeError, DecodeLimitError, EncodeLimitError } from '../protocol/codec/errors.js';
@@ -35,6 +37,9 @@ import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
 import type { Broker } from './broker.js';
 import type { ConnectionInfo, RequestContext, ServedApi } from './handler.js';
 import { HANDLERS, supportedApiVersions } from './api/index.js';
+
+/** How long a connection closed after its response (failed login) may take to write that response. */
+const END_AFTER_RESPONSE_GRACE_MS = 5000;
 
 export interface ConnectionStats {
   remote: string;
@@ -49,6 +54,10 @@ export interface ConnectionStats {
   queuedRequestBytes: number;
   /** The last response did not fit in the socket buffer: no further request is handled until it drains. */
   waitingDrain: boolean;
+  /** The listener the connection came in on. */
+  listener: string;
+  /** Kafka principal name (ANONYMOUS until authenticated; the mapped certificate subject on SSL). */
+  principal: string;
 }
 
 export class Connection implements ConnectionInfo {
@@ -78,15 +87,20 @@ export class Connection implements ConnectionInfo {
   private shuttingDown = false;
   /** What the request being handled decoded into, counted in requestBytes (see handleFrame). */
   private decodedBytes = 0;
+  /** The listener, principal and SASL state of this connection (security/session.ts). */
+  readonly security: ConnectionSecurity;
 
+  /** `socket` is the TLS socket on SSL and SASL_SSL listeners (its handshake may still be under way). */
   constructor(
     private readonly socket: Socket,
     private readonly broker: Broker,
+    listener: BrokerListener,
     /** The node this connection came to: the broker's own, or one of a cluster's (cluster.ts). */
     readonly nodeId: number = broker.nodeId,
   ) {
     this.remoteAddress = socket.remoteAddress ?? 'unknown';
     this.remote = `${this.remoteAddress}:${socket.remotePort ?? 0}`;
+    this.security = new ConnectionSecurity(listener, broker.security, socket, broker.log, this.remote);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -121,6 +135,20 @@ export class Connection implements ConnectionInfo {
   /** Let the process exit while this connection is open (Broker.unref). */
   unref(): void {
     this.socket.unref();
+  }
+
+  /**
+   * Close once what was sent is written (a failed login: the client reads its error first, as from
+   * Kafka). Nothing more is read or handled.
+   */
+  private endAfterResponse(reason: string): void {
+    this.broker.log.debug(`closing connection ${this.remote} after the response: ${reason}`);
+    this.closed = true;
+    this.queue.length = 0;
+    this.socket.pause();
+    this.socket.end(() => this.socket.destroy());
+    // A client that does not read its answer does not keep the socket: it goes after a grace period.
+    setTimeout(() => this.socket.destroy(), END_AFTER_RESPONSE_GRACE_MS).unref();
   }
 
   /** Stop reading new requests; resolve once the ones already read are answered (graceful shutdown). */
@@ -179,9 +207,11 @@ export class Connection implements ConnectionInfo {
     const limit = this.broker.config.maxInFlightRequestsPerConnection;
     while (!this.closed && this.buffered >= 4 && this.inFlight < limit) {
       const size = this.peekSize();
-      if (size < 0 || size > this.broker.config.socketRequestMaxBytes) {
+      // Before SASL authentication completes, frames are limited to sasl.server.max.receive.size.
+      const maxBytes = this.security.maxFrameBytes(this.broker.config.socketRequestMaxBytes);
+      if (size < 0 || size > maxBytes) {
         this.broker.log.warn(
-          `connection ${this.remote}: request size ${size} is outside 0..socket.request.max.bytes=${this.broker.config.socketRequestMaxBytes}; closing`,
+          `connection ${this.remote}: request size ${size} is outside 0..${maxBytes === this.broker.config.socketRequestMaxBytes ? 'socket.request.max.bytes' : 'sasl.server.max.receive.size'}=${maxBytes}; closing`,
         );
         this.close('invalid request size');
         return;
@@ -204,6 +234,8 @@ export class Connection implements ConnectionInfo {
       queuedResponseBytes: this.queuedBytes,
       queuedRequestBytes: this.requestBytes,
       waitingDrain: this.waitingDrain,
+      listener: this.security.listener.name,
+      principal: this.security.principal,
     };
   }
 
@@ -274,6 +306,10 @@ export class Connection implements ConnectionInfo {
           this.broker.requestBudget.release(held);
         }
         this.decodedBytes = 0;
+        if (this.security.closeAfterResponse !== null && !this.closed) {
+          this.endAfterResponse(this.security.closeAfterResponse);
+          break;
+        }
         this.parseFrames();
       }
     } catch (err) {
@@ -356,6 +392,7 @@ export class Connection implements ConnectionInfo {
 
   /** Decode, dispatch and encode one request; null means no response (or the connection closed). */
   private async handleFrame(frame: Buffer): Promise<Buffer[] | null> {
+    if (this.security.expectsBareToken) return this.handleBareToken(frame);
     const r = new Reader(frame).limitElements(requestElementBudget(frame.length));
     let apiKey: number;
     let apiVersion: number;
@@ -368,6 +405,12 @@ export class Connection implements ConnectionInfo {
       this.close('truncated request header');
       return null;
     }
+    const refused = this.security.admit(apiKey, Date.now());
+    if (refused !== null) {
+      this.broker.log.info(`connection ${this.remote}: ${refused}; closing`);
+      this.close(refused);
+      return null;
+    }
     const handler = this.servedApi(apiKey, apiVersion, correlationId);
     if (handler === null || Array.isArray(handler)) return handler;
     r.offset = 0;
@@ -377,7 +420,7 @@ export class Connection implements ConnectionInfo {
     this.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
     this.requestBytes += this.decodedBytes;
     this.broker.requestBudget.add(this.decodedBytes);
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId };
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security };
     // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
     const observer = this.broker.requestObserver;
     const started = observer === null ? 0 : performance.now();
@@ -403,6 +446,22 @@ export class Connection implements ConnectionInfo {
   /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */
   private dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): unknown {
     return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
+  }
+
+  /**
+   * A SASL token after SaslHandshake v0: the whole frame is the token, the answer the bare challenge
+   * (empty when the mechanism has none, as Kafka sends it). A failed login closes the connection
+   * without an answer: v0 has no way to carry an error.
+   */
+  private async handleBareToken(frame: Buffer): Promise<Buffer[] | null> {
+    const outcome = await this.security.authenticate(frame, Date.now);
+    if (outcome.errorCode !== ErrorCode.NONE) {
+      this.close('failed authentication');
+      return null;
+    }
+    const size = Buffer.allocUnsafe(4);
+    size.writeInt32BE(outcome.authBytes.length, 0);
+    return [size, outcome.authBytes];
   }
 
   /**

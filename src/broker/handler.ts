@@ -13,6 +13,7 @@
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
 import type { ConnectionInfo, RequestScope } from '../contracts/request.js';
 import type { Broker } from './broker.js';
+import type { ConnectionSecurity } from './security/session.js';
 
 export type { ConnectionInfo };
 
@@ -21,6 +22,11 @@ export interface RequestContext extends RequestScope {
   readonly broker: Broker;
   /** The node the request came to, in a cluster (cluster.ts); absent: the broker's own. */
   readonly nodeId?: number;
+  /**
+   * The connection's listener and authentication (src/broker/security/session.ts): Metadata answers
+   * with `security.listener`'s advertised address, SaslHandshake/SaslAuthenticate drive the exchange.
+   */
+  readonly security: ConnectionSecurity;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

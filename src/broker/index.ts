@@ -46,6 +46,8 @@ export interface RunningBroker {
   readonly faults: FaultInjector;
   /** Drop every topic, group, transaction and producer state, and the faults (Broker.reset). */
   reset(): Promise<void>;
+  /** Every listener: name, security protocol and the address its clients connect to. */
+  readonly listeners: readonly { name: string; protocol: string; host: string; port: number; bootstrap: string }[];
   close(): Promise<void>;
 }
 
@@ -107,6 +109,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     broker,
     faults: broker.faults,
     reset: () => broker.reset(),
+    listeners: broker.listeners.map((l) => ({
+      name: l.name,
+      protocol: l.config.protocol,
+      host: l.advertisedHost,
+      port: l.advertisedPort,
+      bootstrap: `${l.advertisedHost}:${l.advertisedPort}`,
+    })),
     close: () => broker.close(),
   };
 }

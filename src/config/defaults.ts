@@ -75,6 +75,32 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   httpListener: null,
   logLevel: 'info',
   logFormat: 'text',
+  // Security: Kafka's defaults, except the keystore/truststore type (PEM, the one Rafka reads) and
+  // the SASL mechanisms (Kafka's GSSAPI is not implemented).
+  listeners: null,
+  advertisedListeners: null,
+  listenerSecurityProtocolMap: null,
+  sslKeystoreType: 'PEM',
+  sslKeystoreLocation: null,
+  sslKeystoreCertificateChain: null,
+  sslKeystoreKey: null,
+  sslKeyPassword: null,
+  sslTruststoreType: 'PEM',
+  sslTruststoreLocation: null,
+  sslTruststoreCertificates: null,
+  sslClientAuth: 'none',
+  sslEnabledProtocols: ['TLSv1.2', 'TLSv1.3'],
+  sslPrincipalMappingRules: 'DEFAULT',
+  saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'],
+  saslUsers: [],
+  saslOauthbearerJwksEndpointUrl: null,
+  saslOauthbearerExpectedIssuer: null,
+  saslOauthbearerExpectedAudience: null,
+  saslOauthbearerSubClaimName: 'sub',
+  saslOauthbearerClockSkewSeconds: 30,
+  saslOauthbearerAllowUnsecuredJwt: false,
+  connectionsMaxReauthMs: 0,
+  connectionFailedAuthenticationDelayMs: 100,
 });
 
 /** A fresh, mutable deep copy of the defaults. */

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1403,12 +1403,10 @@ vErrors.push(err114);
 errors++;
 }
 }
-if(data.storage !== undefined){
-let data41 = data.storage;
-if(data41 && typeof data41 == "object" && !Array.isArray(data41)){
-for(const key1 in data41){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
-const err115 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data41};
+if(data.listeners !== undefined){
+let data41 = data.listeners;
+if(((typeof data41 !== "string") && (!(Array.isArray(data41)))) && (data41 !== null)){
+const err115 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data41};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1417,11 +1415,9 @@ vErrors.push(err115);
 }
 errors++;
 }
-}
-if(data41.type !== undefined){
-let data42 = data41.type;
-if(!(((data42 === "memory") || (data42 === "log")) || (data42 === "rocksdb"))){
-const err116 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data42};
+if(typeof data41 === "string"){
+if(func3(data41) < 1){
+const err116 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data41};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1431,10 +1427,9 @@ vErrors.push(err116);
 errors++;
 }
 }
-if(data41.path !== undefined){
-let data43 = data41.path;
-if((typeof data43 !== "string") && (data43 !== null)){
-const err117 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data43};
+if(Array.isArray(data41)){
+if(data41.length < 1){
+const err117 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data41};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1443,9 +1438,12 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(typeof data43 === "string"){
-if(func3(data43) < 1){
-const err118 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data43};
+const len0 = data41.length;
+for(let i0=0; i0<len0; i0++){
+let data42 = data41[i0];
+if(typeof data42 === "string"){
+if(func3(data42) < 1){
+const err118 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data42};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1455,11 +1453,8 @@ vErrors.push(err118);
 errors++;
 }
 }
-}
-if(data41.fsync !== undefined){
-let data44 = data41.fsync;
-if(!(((data44 === "always") || (data44 === "interval")) || (data44 === "never"))){
-const err119 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data44};
+else {
+const err119 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data42};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1469,10 +1464,12 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data41["fsync.interval.ms"] !== undefined){
-let data45 = data41["fsync.interval.ms"];
-if(!(((typeof data45 == "number") && (!(data45 % 1) && !isNaN(data45))) && (isFinite(data45)))){
-const err120 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
+}
+}
+if(data["advertised.listeners"] !== undefined){
+let data43 = data["advertised.listeners"];
+if(((typeof data43 !== "string") && (!(Array.isArray(data43)))) && (data43 !== null)){
+const err120 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data43};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1481,9 +1478,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-if((typeof data45 == "number") && (isFinite(data45))){
-if(data45 > 2147483647 || isNaN(data45)){
-const err121 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+const err121 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data43};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1492,8 +1489,10 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(data45 < 1 || isNaN(data45)){
-const err122 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data45};
+}
+if(Array.isArray(data43)){
+if(data43.length < 1){
+const err122 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data43};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1502,12 +1501,12 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-}
-if(data41["wal.snapshot.bytes"] !== undefined){
-let data46 = data41["wal.snapshot.bytes"];
-if(!(((typeof data46 == "number") && (!(data46 % 1) && !isNaN(data46))) && (isFinite(data46)))){
-const err123 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
+const len1 = data43.length;
+for(let i1=0; i1<len1; i1++){
+let data44 = data43[i1];
+if(typeof data44 === "string"){
+if(func3(data44) < 1){
+const err123 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data44};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1516,9 +1515,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-if((typeof data46 == "number") && (isFinite(data46))){
-if(data46 > 9007199254740991 || isNaN(data46)){
-const err124 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
+}
+else {
+const err124 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data44};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1527,8 +1526,13 @@ vErrors.push(err124);
 }
 errors++;
 }
-if(data46 < 1024 || isNaN(data46)){
-const err125 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data46};
+}
+}
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data45 = data["listener.security.protocol.map"];
+if((typeof data45 !== "string") && (data45 !== null)){
+const err125 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data45};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1537,12 +1541,9 @@ vErrors.push(err125);
 }
 errors++;
 }
-}
-}
-if(data41.storage_type !== undefined){
-let data47 = data41.storage_type;
-if(!(((data47 === "memory") || (data47 === "log")) || (data47 === "rocksdb"))){
-const err126 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data47};
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err126 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data45};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1553,8 +1554,10 @@ errors++;
 }
 }
 }
-else {
-const err127 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data41};
+if(data["ssl.keystore.type"] !== undefined){
+let data46 = data["ssl.keystore.type"];
+if(!(data46 === "PEM")){
+const err127 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data46};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1564,12 +1567,10 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data48 = data["topic.defaults"];
-if(data48 && typeof data48 == "object" && !Array.isArray(data48)){
-for(const key2 in data48){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err128 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data48};
+if(data["ssl.keystore.location"] !== undefined){
+let data47 = data["ssl.keystore.location"];
+if((typeof data47 !== "string") && (data47 !== null)){
+const err128 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data47};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1578,214 +1579,9 @@ vErrors.push(err128);
 }
 errors++;
 }
-}
-if(data48["cleanup.policy"] !== undefined){
-if(!(validate22(data48["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data48,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["compression.gzip.level"] !== undefined){
-if(!(validate22(data48["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data48,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["compression.lz4.level"] !== undefined){
-if(!(validate22(data48["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data48,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["compression.type"] !== undefined){
-if(!(validate22(data48["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data48,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["compression.zstd.level"] !== undefined){
-if(!(validate22(data48["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data48,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["delete.retention.ms"] !== undefined){
-if(!(validate22(data48["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data48,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data48["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data48,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["flush.messages"] !== undefined){
-if(!(validate22(data48["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data48,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["flush.ms"] !== undefined){
-if(!(validate22(data48["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data48,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data48["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data48,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["index.interval.bytes"] !== undefined){
-if(!(validate22(data48["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data48,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["internal.segment.bytes"] !== undefined){
-if(!(validate22(data48["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data48,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data48["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data48,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["local.retention.bytes"] !== undefined){
-if(!(validate22(data48["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data48,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["local.retention.ms"] !== undefined){
-if(!(validate22(data48["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data48,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data48["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data48,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["max.message.bytes"] !== undefined){
-if(!(validate22(data48["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data48,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data48["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data48,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data48["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data48,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["message.timestamp.type"] !== undefined){
-if(!(validate22(data48["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data48,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data48["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data48,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data48["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data48,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["min.insync.replicas"] !== undefined){
-if(!(validate22(data48["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data48,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48.preallocate !== undefined){
-if(!(validate22(data48.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data48,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data48["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data48,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data48["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data48,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["remote.storage.enable"] !== undefined){
-if(!(validate22(data48["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data48,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["retention.bytes"] !== undefined){
-if(!(validate22(data48["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data48,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["retention.ms"] !== undefined){
-if(!(validate22(data48["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data48,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["segment.bytes"] !== undefined){
-if(!(validate22(data48["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data48,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["segment.index.bytes"] !== undefined){
-if(!(validate22(data48["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data48,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["segment.jitter.ms"] !== undefined){
-if(!(validate22(data48["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data48,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["segment.ms"] !== undefined){
-if(!(validate22(data48["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data48,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data48["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data48["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data48,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err129 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data48};
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+const err129 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data47};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1795,16 +1591,11 @@ vErrors.push(err129);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data83 = data.hooks;
-if(Array.isArray(data83)){
-const len0 = data83.length;
-for(let i0=0; i0<len0; i0++){
-let data84 = data83[i0];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-for(const key3 in data84){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err130 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data84};
+}
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data48 = data["ssl.keystore.certificate.chain"];
+if((typeof data48 !== "string") && (data48 !== null)){
+const err130 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data48};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1813,11 +1604,9 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-if(data84.builtin !== undefined){
-let data85 = data84.builtin;
-if(!(((((data85 === "json-schema") || (data85 === "stamp-headers")) || (data85 === "redact")) || (data85 === "audit-log")) || (data85 === "rate-limit"))){
-const err131 = {instancePath:instancePath+"/hooks/" + i0+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data85};
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
+const err131 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data48};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1827,11 +1616,11 @@ vErrors.push(err131);
 errors++;
 }
 }
-if(data84.module !== undefined){
-let data86 = data84.module;
-if(typeof data86 === "string"){
-if(func3(data86) < 1){
-const err132 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data86};
+}
+if(data["ssl.keystore.key"] !== undefined){
+let data49 = data["ssl.keystore.key"];
+if((typeof data49 !== "string") && (data49 !== null)){
+const err132 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data49};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1840,9 +1629,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-else {
-const err133 = {instancePath:instancePath+"/hooks/" + i0+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data86};
+if(typeof data49 === "string"){
+if(func3(data49) < 1){
+const err133 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data49};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1852,11 +1641,11 @@ vErrors.push(err133);
 errors++;
 }
 }
-if(data84.export !== undefined){
-let data87 = data84.export;
-if(typeof data87 === "string"){
-if(func3(data87) < 1){
-const err134 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data87};
+}
+if(data["ssl.key.password"] !== undefined){
+let data50 = data["ssl.key.password"];
+if((typeof data50 !== "string") && (data50 !== null)){
+const err134 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data50};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1865,9 +1654,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-else {
-const err135 = {instancePath:instancePath+"/hooks/" + i0+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data87};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err135 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data50};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1877,11 +1666,11 @@ vErrors.push(err135);
 errors++;
 }
 }
-if(data84.name !== undefined){
-let data88 = data84.name;
-if(typeof data88 === "string"){
-if(func3(data88) < 1){
-const err136 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data88};
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data51 = data["ssl.truststore.type"];
+if(!(data51 === "PEM")){
+const err136 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data51};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1891,8 +1680,10 @@ vErrors.push(err136);
 errors++;
 }
 }
-else {
-const err137 = {instancePath:instancePath+"/hooks/" + i0+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data88};
+if(data["ssl.truststore.location"] !== undefined){
+let data52 = data["ssl.truststore.location"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err137 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data52};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1901,11 +1692,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-if(data84.topics !== undefined){
-let data89 = data84.topics;
-if((typeof data89 !== "string") && (!(Array.isArray(data89)))){
-const err138 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data89};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err138 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data52};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1914,9 +1703,12 @@ vErrors.push(err138);
 }
 errors++;
 }
-if(typeof data89 === "string"){
-if(func3(data89) < 1){
-const err139 = {instancePath:instancePath+"/hooks/" + i0+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data89};
+}
+}
+if(data["ssl.truststore.certificates"] !== undefined){
+let data53 = data["ssl.truststore.certificates"];
+if((typeof data53 !== "string") && (data53 !== null)){
+const err139 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data53};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1925,14 +1717,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-if(Array.isArray(data89)){
-const len1 = data89.length;
-for(let i1=0; i1<len1; i1++){
-let data90 = data89[i1];
-if(typeof data90 === "string"){
-if(func3(data90) < 1){
-const err140 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data90};
+if(typeof data53 === "string"){
+if(func3(data53) < 1){
+const err140 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data53};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1942,8 +1729,11 @@ vErrors.push(err140);
 errors++;
 }
 }
-else {
-const err141 = {instancePath:instancePath+"/hooks/" + i0+"/topics/" + i1,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data90};
+}
+if(data["ssl.client.auth"] !== undefined){
+let data54 = data["ssl.client.auth"];
+if(!(((data54 === "none") || (data54 === "requested")) || (data54 === "required"))){
+const err141 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data54};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1953,16 +1743,10 @@ vErrors.push(err141);
 errors++;
 }
 }
-}
-}
-if(data84.apis !== undefined){
-let data91 = data84.apis;
-if(Array.isArray(data91)){
-const len2 = data91.length;
-for(let i2=0; i2<len2; i2++){
-let data92 = data91[i2];
-if((typeof data92 !== "string") && (!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92))))){
-const err142 = {instancePath:instancePath+"/hooks/" + i0+"/apis/" + i2,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data92};
+if(data["ssl.enabled.protocols"] !== undefined){
+let data55 = data["ssl.enabled.protocols"];
+if((typeof data55 !== "string") && (!(Array.isArray(data55)))){
+const err142 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1971,10 +1755,9 @@ vErrors.push(err142);
 }
 errors++;
 }
-}
-}
-else {
-const err143 = {instancePath:instancePath+"/hooks/" + i0+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data91};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err143 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1984,9 +1767,9 @@ vErrors.push(err143);
 errors++;
 }
 }
-}
-else {
-const err144 = {instancePath:instancePath+"/hooks/" + i0,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data84};
+if(Array.isArray(data55)){
+if(data55.length < 1){
+const err144 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1995,10 +1778,11 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-}
-else {
-const err145 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data83};
+const len2 = data55.length;
+for(let i2=0; i2<len2; i2++){
+let data56 = data55[i2];
+if(!((data56 === "TLSv1.2") || (data56 === "TLSv1.3"))){
+const err145 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data56};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -2008,16 +1792,13 @@ vErrors.push(err145);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data93 = data.faults;
-if(Array.isArray(data93)){
-const len3 = data93.length;
-for(let i3=0; i3<len3; i3++){
-let data94 = data93[i3];
-if(data94 && typeof data94 == "object" && !Array.isArray(data94)){
-for(const key4 in data94){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err146 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data94};
+}
+}
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data57 = data["ssl.principal.mapping.rules"];
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+const err146 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data57};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -2027,10 +1808,8 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(data94.api !== undefined){
-let data95 = data94.api;
-if(((typeof data95 !== "string") && (!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95))))) && (!(Array.isArray(data95)))){
-const err147 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
+else {
+const err147 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data57};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -2039,9 +1818,11 @@ vErrors.push(err147);
 }
 errors++;
 }
-if((typeof data95 == "number") && (isFinite(data95))){
-if(data95 < 0 || isNaN(data95)){
-const err148 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
+}
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data58 = data["sasl.enabled.mechanisms"];
+if((typeof data58 !== "string") && (!(Array.isArray(data58)))){
+const err148 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -2050,10 +1831,9 @@ vErrors.push(err148);
 }
 errors++;
 }
-}
-if(typeof data95 === "string"){
-if(func3(data95) < 1){
-const err149 = {instancePath:instancePath+"/faults/" + i3+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data95};
+if(typeof data58 === "string"){
+if(func3(data58) < 1){
+const err149 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -2063,12 +1843,9 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(Array.isArray(data95)){
-const len4 = data95.length;
-for(let i4=0; i4<len4; i4++){
-let data96 = data95[i4];
-if((typeof data96 !== "string") && (!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96))))){
-const err150 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
+if(Array.isArray(data58)){
+if(data58.length < 1){
+const err150 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -2077,9 +1854,11 @@ vErrors.push(err150);
 }
 errors++;
 }
-if((typeof data96 == "number") && (isFinite(data96))){
-if(data96 < 0 || isNaN(data96)){
-const err151 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
+const len3 = data58.length;
+for(let i3=0; i3<len3; i3++){
+let data59 = data58[i3];
+if(!((((data59 === "PLAIN") || (data59 === "SCRAM-SHA-256")) || (data59 === "SCRAM-SHA-512")) || (data59 === "OAUTHBEARER"))){
+const err151 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data59};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -2089,9 +1868,12 @@ vErrors.push(err151);
 errors++;
 }
 }
-if(typeof data96 === "string"){
-if(func3(data96) < 1){
-const err152 = {instancePath:instancePath+"/faults/" + i3+"/api/" + i4,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data96};
+}
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data60 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data60 !== "string") && (data60 !== null)){
+const err152 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -2100,15 +1882,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data94.topic !== undefined){
-let data97 = data94.topic;
-if(typeof data97 === "string"){
-if(func3(data97) < 1){
-const err153 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data97};
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err153 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -2118,8 +1894,11 @@ vErrors.push(err153);
 errors++;
 }
 }
-else {
-const err154 = {instancePath:instancePath+"/faults/" + i3+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data97};
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data61 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data61 !== "string") && (data61 !== null)){
+const err154 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -2128,11 +1907,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-if(data94.partition !== undefined){
-let data98 = data94.partition;
-if(!(((typeof data98 == "number") && (!(data98 % 1) && !isNaN(data98))) && (isFinite(data98)))){
-const err155 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+const err155 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -2141,9 +1918,12 @@ vErrors.push(err155);
 }
 errors++;
 }
-if((typeof data98 == "number") && (isFinite(data98))){
-if(data98 > 2147483647 || isNaN(data98)){
-const err156 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
+}
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data62 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data62 !== "string") && (!(Array.isArray(data62)))) && (data62 !== null)){
+const err156 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -2152,8 +1932,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(data98 < 0 || isNaN(data98)){
-const err157 = {instancePath:instancePath+"/faults/" + i3+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data98};
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err157 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -2163,12 +1944,9 @@ vErrors.push(err157);
 errors++;
 }
 }
-}
-if(data94.group !== undefined){
-let data99 = data94.group;
-if(typeof data99 === "string"){
-if(func3(data99) < 1){
-const err158 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data99};
+if(Array.isArray(data62)){
+if(data62.length < 1){
+const err158 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -2177,9 +1955,12 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-else {
-const err159 = {instancePath:instancePath+"/faults/" + i3+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data99};
+const len4 = data62.length;
+for(let i4=0; i4<len4; i4++){
+let data63 = data62[i4];
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err159 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -2189,10 +1970,8 @@ vErrors.push(err159);
 errors++;
 }
 }
-if(data94.clientId !== undefined){
-let data100 = data94.clientId;
-if(typeof data100 !== "string"){
-const err160 = {instancePath:instancePath+"/faults/" + i3+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data100};
+else {
+const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -2202,10 +1981,13 @@ vErrors.push(err160);
 errors++;
 }
 }
-if(data94.times !== undefined){
-let data101 = data94.times;
-if((!(((typeof data101 == "number") && (!(data101 % 1) && !isNaN(data101))) && (isFinite(data101)))) && (typeof data101 !== "string")){
-const err161 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data64 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err161 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -2214,9 +1996,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-if((typeof data101 == "number") && (isFinite(data101))){
-if(data101 < 1 || isNaN(data101)){
-const err162 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
+}
+else {
+const err162 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2226,9 +2008,10 @@ vErrors.push(err162);
 errors++;
 }
 }
-if(typeof data101 === "string"){
-if(func3(data101) < 1){
-const err163 = {instancePath:instancePath+"/faults/" + i3+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data101};
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data65 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
+const err163 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2237,12 +2020,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-}
-if(data94.errorCode !== undefined){
-let data102 = data94.errorCode;
-if((typeof data102 !== "string") && (!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102))))){
-const err164 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
+if((typeof data65 == "number") && (isFinite(data65))){
+if(data65 > 2147483647 || isNaN(data65)){
+const err164 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2251,9 +2031,8 @@ vErrors.push(err164);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 < 1 || isNaN(data102)){
-const err165 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
+if(data65 < 0 || isNaN(data65)){
+const err165 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2263,9 +2042,11 @@ vErrors.push(err165);
 errors++;
 }
 }
-if(typeof data102 === "string"){
-if(func3(data102) < 1){
-const err166 = {instancePath:instancePath+"/faults/" + i3+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data102};
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data66 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data66 !== "boolean"){
+const err166 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data66};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2275,11 +2056,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-}
-if(data94.delayMs !== undefined){
-let data103 = data94.delayMs;
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
-const err167 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if(data["connections.max.reauth.ms"] !== undefined){
+let data67 = data["connections.max.reauth.ms"];
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err167 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2288,9 +2068,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 > 2147483647 || isNaN(data103)){
-const err168 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 9007199254740991 || isNaN(data67)){
+const err168 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2299,8 +2079,8 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data103 < 0 || isNaN(data103)){
-const err169 = {instancePath:instancePath+"/faults/" + i3+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data103};
+if(data67 < 0 || isNaN(data67)){
+const err169 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2311,10 +2091,10 @@ errors++;
 }
 }
 }
-if(data94.drop !== undefined){
-let data104 = data94.drop;
-if(!((data104 === "before") || (data104 === "after"))){
-const err170 = {instancePath:instancePath+"/faults/" + i3+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data104};
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data68 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+const err170 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2323,11 +2103,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-}
-if(data94.throttleMs !== undefined){
-let data105 = data94.throttleMs;
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err171 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+if((typeof data68 == "number") && (isFinite(data68))){
+if(data68 > 2147483647 || isNaN(data68)){
+const err171 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2336,9 +2114,8 @@ vErrors.push(err171);
 }
 errors++;
 }
-if((typeof data105 == "number") && (isFinite(data105))){
-if(data105 > 2147483647 || isNaN(data105)){
-const err172 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+if(data68 < 0 || isNaN(data68)){
+const err172 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2347,8 +2124,14 @@ vErrors.push(err172);
 }
 errors++;
 }
-if(data105 < 0 || isNaN(data105)){
-const err173 = {instancePath:instancePath+"/faults/" + i3+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data105};
+}
+}
+if(data.storage !== undefined){
+let data69 = data.storage;
+if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
+for(const key1 in data69){
+if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+const err173 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data69};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2358,11 +2141,10 @@ vErrors.push(err173);
 errors++;
 }
 }
-}
-if(data94.partialFetch !== undefined){
-let data106 = data94.partialFetch;
-if(typeof data106 !== "boolean"){
-const err174 = {instancePath:instancePath+"/faults/" + i3+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data106};
+if(data69.type !== undefined){
+let data70 = data69.type;
+if(!(((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb"))){
+const err174 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2372,10 +2154,10 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(data94.rebalance !== undefined){
-let data107 = data94.rebalance;
-if(typeof data107 !== "boolean"){
-const err175 = {instancePath:instancePath+"/faults/" + i3+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data107};
+if(data69.path !== undefined){
+let data71 = data69.path;
+if((typeof data71 !== "string") && (data71 !== null)){
+const err175 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data71};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2384,10 +2166,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-else {
-const err176 = {instancePath:instancePath+"/faults/" + i3,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data94};
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err176 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data71};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2398,8 +2179,10 @@ errors++;
 }
 }
 }
-else {
-const err177 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data93};
+if(data69.fsync !== undefined){
+let data72 = data69.fsync;
+if(!(((data72 === "always") || (data72 === "interval")) || (data72 === "never"))){
+const err177 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data72};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2409,14 +2192,1111 @@ vErrors.push(err177);
 errors++;
 }
 }
-}
-else {
-const err178 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data69["fsync.interval.ms"] !== undefined){
+let data73 = data69["fsync.interval.ms"];
+if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
+const err178 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
 if(vErrors === null){
 vErrors = [err178];
 }
 else {
 vErrors.push(err178);
+}
+errors++;
+}
+if((typeof data73 == "number") && (isFinite(data73))){
+if(data73 > 2147483647 || isNaN(data73)){
+const err179 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+if(vErrors === null){
+vErrors = [err179];
+}
+else {
+vErrors.push(err179);
+}
+errors++;
+}
+if(data73 < 1 || isNaN(data73)){
+const err180 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+if(vErrors === null){
+vErrors = [err180];
+}
+else {
+vErrors.push(err180);
+}
+errors++;
+}
+}
+}
+if(data69["wal.snapshot.bytes"] !== undefined){
+let data74 = data69["wal.snapshot.bytes"];
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err181 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(vErrors === null){
+vErrors = [err181];
+}
+else {
+vErrors.push(err181);
+}
+errors++;
+}
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 9007199254740991 || isNaN(data74)){
+const err182 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(vErrors === null){
+vErrors = [err182];
+}
+else {
+vErrors.push(err182);
+}
+errors++;
+}
+if(data74 < 1024 || isNaN(data74)){
+const err183 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(vErrors === null){
+vErrors = [err183];
+}
+else {
+vErrors.push(err183);
+}
+errors++;
+}
+}
+}
+if(data69.storage_type !== undefined){
+let data75 = data69.storage_type;
+if(!(((data75 === "memory") || (data75 === "log")) || (data75 === "rocksdb"))){
+const err184 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data75};
+if(vErrors === null){
+vErrors = [err184];
+}
+else {
+vErrors.push(err184);
+}
+errors++;
+}
+}
+}
+else {
+const err185 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
+if(vErrors === null){
+vErrors = [err185];
+}
+else {
+vErrors.push(err185);
+}
+errors++;
+}
+}
+if(data["topic.defaults"] !== undefined){
+let data76 = data["topic.defaults"];
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+for(const key2 in data76){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err186 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data76};
+if(vErrors === null){
+vErrors = [err186];
+}
+else {
+vErrors.push(err186);
+}
+errors++;
+}
+}
+if(data76["cleanup.policy"] !== undefined){
+if(!(validate22(data76["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data76,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.gzip.level"] !== undefined){
+if(!(validate22(data76["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data76,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.lz4.level"] !== undefined){
+if(!(validate22(data76["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data76,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.type"] !== undefined){
+if(!(validate22(data76["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data76,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["compression.zstd.level"] !== undefined){
+if(!(validate22(data76["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data76,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["delete.retention.ms"] !== undefined){
+if(!(validate22(data76["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data76,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data76["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data76,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["flush.messages"] !== undefined){
+if(!(validate22(data76["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data76,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["flush.ms"] !== undefined){
+if(!(validate22(data76["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data76,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data76["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data76,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["index.interval.bytes"] !== undefined){
+if(!(validate22(data76["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data76,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["internal.segment.bytes"] !== undefined){
+if(!(validate22(data76["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data76,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data76["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data76,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["local.retention.bytes"] !== undefined){
+if(!(validate22(data76["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data76,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["local.retention.ms"] !== undefined){
+if(!(validate22(data76["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data76,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data76["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data76,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["max.message.bytes"] !== undefined){
+if(!(validate22(data76["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data76,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data76["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data76,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data76["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data76,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["message.timestamp.type"] !== undefined){
+if(!(validate22(data76["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data76,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data76["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data76,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data76["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data76,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["min.insync.replicas"] !== undefined){
+if(!(validate22(data76["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data76,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76.preallocate !== undefined){
+if(!(validate22(data76.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data76,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data76["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data76,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data76["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data76,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["remote.storage.enable"] !== undefined){
+if(!(validate22(data76["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data76,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["retention.bytes"] !== undefined){
+if(!(validate22(data76["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data76,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["retention.ms"] !== undefined){
+if(!(validate22(data76["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data76,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.bytes"] !== undefined){
+if(!(validate22(data76["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data76,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.index.bytes"] !== undefined){
+if(!(validate22(data76["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data76,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.jitter.ms"] !== undefined){
+if(!(validate22(data76["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data76,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["segment.ms"] !== undefined){
+if(!(validate22(data76["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data76,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data76["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data76["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data76,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err187 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data76};
+if(vErrors === null){
+vErrors = [err187];
+}
+else {
+vErrors.push(err187);
+}
+errors++;
+}
+}
+if(data.hooks !== undefined){
+let data111 = data.hooks;
+if(Array.isArray(data111)){
+const len5 = data111.length;
+for(let i5=0; i5<len5; i5++){
+let data112 = data111[i5];
+if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
+for(const key3 in data112){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err188 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data112};
+if(vErrors === null){
+vErrors = [err188];
+}
+else {
+vErrors.push(err188);
+}
+errors++;
+}
+}
+if(data112.builtin !== undefined){
+let data113 = data112.builtin;
+if(!(((((data113 === "json-schema") || (data113 === "stamp-headers")) || (data113 === "redact")) || (data113 === "audit-log")) || (data113 === "rate-limit"))){
+const err189 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data113};
+if(vErrors === null){
+vErrors = [err189];
+}
+else {
+vErrors.push(err189);
+}
+errors++;
+}
+}
+if(data112.module !== undefined){
+let data114 = data112.module;
+if(typeof data114 === "string"){
+if(func3(data114) < 1){
+const err190 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
+if(vErrors === null){
+vErrors = [err190];
+}
+else {
+vErrors.push(err190);
+}
+errors++;
+}
+}
+else {
+const err191 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
+if(vErrors === null){
+vErrors = [err191];
+}
+else {
+vErrors.push(err191);
+}
+errors++;
+}
+}
+if(data112.export !== undefined){
+let data115 = data112.export;
+if(typeof data115 === "string"){
+if(func3(data115) < 1){
+const err192 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
+if(vErrors === null){
+vErrors = [err192];
+}
+else {
+vErrors.push(err192);
+}
+errors++;
+}
+}
+else {
+const err193 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
+if(vErrors === null){
+vErrors = [err193];
+}
+else {
+vErrors.push(err193);
+}
+errors++;
+}
+}
+if(data112.name !== undefined){
+let data116 = data112.name;
+if(typeof data116 === "string"){
+if(func3(data116) < 1){
+const err194 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
+if(vErrors === null){
+vErrors = [err194];
+}
+else {
+vErrors.push(err194);
+}
+errors++;
+}
+}
+else {
+const err195 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
+if(vErrors === null){
+vErrors = [err195];
+}
+else {
+vErrors.push(err195);
+}
+errors++;
+}
+}
+if(data112.topics !== undefined){
+let data117 = data112.topics;
+if((typeof data117 !== "string") && (!(Array.isArray(data117)))){
+const err196 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
+if(vErrors === null){
+vErrors = [err196];
+}
+else {
+vErrors.push(err196);
+}
+errors++;
+}
+if(typeof data117 === "string"){
+if(func3(data117) < 1){
+const err197 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
+if(vErrors === null){
+vErrors = [err197];
+}
+else {
+vErrors.push(err197);
+}
+errors++;
+}
+}
+if(Array.isArray(data117)){
+const len6 = data117.length;
+for(let i6=0; i6<len6; i6++){
+let data118 = data117[i6];
+if(typeof data118 === "string"){
+if(func3(data118) < 1){
+const err198 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
+if(vErrors === null){
+vErrors = [err198];
+}
+else {
+vErrors.push(err198);
+}
+errors++;
+}
+}
+else {
+const err199 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
+if(vErrors === null){
+vErrors = [err199];
+}
+else {
+vErrors.push(err199);
+}
+errors++;
+}
+}
+}
+}
+if(data112.apis !== undefined){
+let data119 = data112.apis;
+if(Array.isArray(data119)){
+const len7 = data119.length;
+for(let i7=0; i7<len7; i7++){
+let data120 = data119[i7];
+if((typeof data120 !== "string") && (!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120))))){
+const err200 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data120};
+if(vErrors === null){
+vErrors = [err200];
+}
+else {
+vErrors.push(err200);
+}
+errors++;
+}
+}
+}
+else {
+const err201 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data119};
+if(vErrors === null){
+vErrors = [err201];
+}
+else {
+vErrors.push(err201);
+}
+errors++;
+}
+}
+}
+else {
+const err202 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data112};
+if(vErrors === null){
+vErrors = [err202];
+}
+else {
+vErrors.push(err202);
+}
+errors++;
+}
+}
+}
+else {
+const err203 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data111};
+if(vErrors === null){
+vErrors = [err203];
+}
+else {
+vErrors.push(err203);
+}
+errors++;
+}
+}
+if(data.faults !== undefined){
+let data121 = data.faults;
+if(Array.isArray(data121)){
+const len8 = data121.length;
+for(let i8=0; i8<len8; i8++){
+let data122 = data121[i8];
+if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
+for(const key4 in data122){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err204 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data122};
+if(vErrors === null){
+vErrors = [err204];
+}
+else {
+vErrors.push(err204);
+}
+errors++;
+}
+}
+if(data122.api !== undefined){
+let data123 = data122.api;
+if(((typeof data123 !== "string") && (!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123))))) && (!(Array.isArray(data123)))){
+const err205 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+if(vErrors === null){
+vErrors = [err205];
+}
+else {
+vErrors.push(err205);
+}
+errors++;
+}
+if((typeof data123 == "number") && (isFinite(data123))){
+if(data123 < 0 || isNaN(data123)){
+const err206 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+if(vErrors === null){
+vErrors = [err206];
+}
+else {
+vErrors.push(err206);
+}
+errors++;
+}
+}
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err207 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+if(vErrors === null){
+vErrors = [err207];
+}
+else {
+vErrors.push(err207);
+}
+errors++;
+}
+}
+if(Array.isArray(data123)){
+const len9 = data123.length;
+for(let i9=0; i9<len9; i9++){
+let data124 = data123[i9];
+if((typeof data124 !== "string") && (!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124))))){
+const err208 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+if(vErrors === null){
+vErrors = [err208];
+}
+else {
+vErrors.push(err208);
+}
+errors++;
+}
+if((typeof data124 == "number") && (isFinite(data124))){
+if(data124 < 0 || isNaN(data124)){
+const err209 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+if(vErrors === null){
+vErrors = [err209];
+}
+else {
+vErrors.push(err209);
+}
+errors++;
+}
+}
+if(typeof data124 === "string"){
+if(func3(data124) < 1){
+const err210 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+if(vErrors === null){
+vErrors = [err210];
+}
+else {
+vErrors.push(err210);
+}
+errors++;
+}
+}
+}
+}
+}
+if(data122.topic !== undefined){
+let data125 = data122.topic;
+if(typeof data125 === "string"){
+if(func3(data125) < 1){
+const err211 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
+if(vErrors === null){
+vErrors = [err211];
+}
+else {
+vErrors.push(err211);
+}
+errors++;
+}
+}
+else {
+const err212 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
+if(vErrors === null){
+vErrors = [err212];
+}
+else {
+vErrors.push(err212);
+}
+errors++;
+}
+}
+if(data122.partition !== undefined){
+let data126 = data122.partition;
+if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
+const err213 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+if(vErrors === null){
+vErrors = [err213];
+}
+else {
+vErrors.push(err213);
+}
+errors++;
+}
+if((typeof data126 == "number") && (isFinite(data126))){
+if(data126 > 2147483647 || isNaN(data126)){
+const err214 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+if(vErrors === null){
+vErrors = [err214];
+}
+else {
+vErrors.push(err214);
+}
+errors++;
+}
+if(data126 < 0 || isNaN(data126)){
+const err215 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+if(vErrors === null){
+vErrors = [err215];
+}
+else {
+vErrors.push(err215);
+}
+errors++;
+}
+}
+}
+if(data122.group !== undefined){
+let data127 = data122.group;
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err216 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
+if(vErrors === null){
+vErrors = [err216];
+}
+else {
+vErrors.push(err216);
+}
+errors++;
+}
+}
+else {
+const err217 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
+if(vErrors === null){
+vErrors = [err217];
+}
+else {
+vErrors.push(err217);
+}
+errors++;
+}
+}
+if(data122.clientId !== undefined){
+let data128 = data122.clientId;
+if(typeof data128 !== "string"){
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data128};
+if(vErrors === null){
+vErrors = [err218];
+}
+else {
+vErrors.push(err218);
+}
+errors++;
+}
+}
+if(data122.times !== undefined){
+let data129 = data122.times;
+if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (typeof data129 !== "string")){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if(vErrors === null){
+vErrors = [err219];
+}
+else {
+vErrors.push(err219);
+}
+errors++;
+}
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 1 || isNaN(data129)){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if(vErrors === null){
+vErrors = [err220];
+}
+else {
+vErrors.push(err220);
+}
+errors++;
+}
+}
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if(vErrors === null){
+vErrors = [err221];
+}
+else {
+vErrors.push(err221);
+}
+errors++;
+}
+}
+}
+if(data122.errorCode !== undefined){
+let data130 = data122.errorCode;
+if((typeof data130 !== "string") && (!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130))))){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+if(vErrors === null){
+vErrors = [err222];
+}
+else {
+vErrors.push(err222);
+}
+errors++;
+}
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 < 1 || isNaN(data130)){
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+if(vErrors === null){
+vErrors = [err223];
+}
+else {
+vErrors.push(err223);
+}
+errors++;
+}
+}
+if(typeof data130 === "string"){
+if(func3(data130) < 1){
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+if(vErrors === null){
+vErrors = [err224];
+}
+else {
+vErrors.push(err224);
+}
+errors++;
+}
+}
+}
+if(data122.delayMs !== undefined){
+let data131 = data122.delayMs;
+if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+if(vErrors === null){
+vErrors = [err225];
+}
+else {
+vErrors.push(err225);
+}
+errors++;
+}
+if((typeof data131 == "number") && (isFinite(data131))){
+if(data131 > 2147483647 || isNaN(data131)){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+if(vErrors === null){
+vErrors = [err226];
+}
+else {
+vErrors.push(err226);
+}
+errors++;
+}
+if(data131 < 0 || isNaN(data131)){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+if(vErrors === null){
+vErrors = [err227];
+}
+else {
+vErrors.push(err227);
+}
+errors++;
+}
+}
+}
+if(data122.drop !== undefined){
+let data132 = data122.drop;
+if(!((data132 === "before") || (data132 === "after"))){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data132};
+if(vErrors === null){
+vErrors = [err228];
+}
+else {
+vErrors.push(err228);
+}
+errors++;
+}
+}
+if(data122.throttleMs !== undefined){
+let data133 = data122.throttleMs;
+if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+if(vErrors === null){
+vErrors = [err229];
+}
+else {
+vErrors.push(err229);
+}
+errors++;
+}
+if((typeof data133 == "number") && (isFinite(data133))){
+if(data133 > 2147483647 || isNaN(data133)){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+if(vErrors === null){
+vErrors = [err230];
+}
+else {
+vErrors.push(err230);
+}
+errors++;
+}
+if(data133 < 0 || isNaN(data133)){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+if(vErrors === null){
+vErrors = [err231];
+}
+else {
+vErrors.push(err231);
+}
+errors++;
+}
+}
+}
+if(data122.partialFetch !== undefined){
+let data134 = data122.partialFetch;
+if(typeof data134 !== "boolean"){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data134};
+if(vErrors === null){
+vErrors = [err232];
+}
+else {
+vErrors.push(err232);
+}
+errors++;
+}
+}
+if(data122.rebalance !== undefined){
+let data135 = data122.rebalance;
+if(typeof data135 !== "boolean"){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data135};
+if(vErrors === null){
+vErrors = [err233];
+}
+else {
+vErrors.push(err233);
+}
+errors++;
+}
+}
+}
+else {
+const err234 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data122};
+if(vErrors === null){
+vErrors = [err234];
+}
+else {
+vErrors.push(err234);
+}
+errors++;
+}
+}
+}
+else {
+const err235 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data121};
+if(vErrors === null){
+vErrors = [err235];
+}
+else {
+vErrors.push(err235);
+}
+errors++;
+}
+}
+if(data["sasl.users"] !== undefined){
+let data136 = data["sasl.users"];
+if(Array.isArray(data136)){
+const len10 = data136.length;
+for(let i10=0; i10<len10; i10++){
+let data137 = data136[i10];
+if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
+if(data137.name === undefined){
+const err236 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err236];
+}
+else {
+vErrors.push(err236);
+}
+errors++;
+}
+for(const key5 in data137){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err237 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err237];
+}
+else {
+vErrors.push(err237);
+}
+errors++;
+}
+}
+if(data137.name !== undefined){
+let data138 = data137.name;
+if(typeof data138 === "string"){
+if(func3(data138) < 1){
+const err238 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+if(vErrors === null){
+vErrors = [err238];
+}
+else {
+vErrors.push(err238);
+}
+errors++;
+}
+}
+else {
+const err239 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+if(vErrors === null){
+vErrors = [err239];
+}
+else {
+vErrors.push(err239);
+}
+errors++;
+}
+}
+if(data137.password !== undefined){
+let data139 = data137.password;
+if(typeof data139 === "string"){
+if(func3(data139) < 1){
+const err240 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+if(vErrors === null){
+vErrors = [err240];
+}
+else {
+vErrors.push(err240);
+}
+errors++;
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+if(vErrors === null){
+vErrors = [err241];
+}
+else {
+vErrors.push(err241);
+}
+errors++;
+}
+}
+if(data137.password_file !== undefined){
+let data140 = data137.password_file;
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err242 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+if(vErrors === null){
+vErrors = [err242];
+}
+else {
+vErrors.push(err242);
+}
+errors++;
+}
+}
+else {
+const err243 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+if(vErrors === null){
+vErrors = [err243];
+}
+else {
+vErrors.push(err243);
+}
+errors++;
+}
+}
+if(data137.mechanisms !== undefined){
+let data141 = data137.mechanisms;
+if(Array.isArray(data141)){
+const len11 = data141.length;
+for(let i11=0; i11<len11; i11++){
+let data142 = data141[i11];
+if(!((((data142 === "PLAIN") || (data142 === "SCRAM-SHA-256")) || (data142 === "SCRAM-SHA-512")) || (data142 === "OAUTHBEARER"))){
+const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data142};
+if(vErrors === null){
+vErrors = [err244];
+}
+else {
+vErrors.push(err244);
+}
+errors++;
+}
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data141};
+if(vErrors === null){
+vErrors = [err245];
+}
+else {
+vErrors.push(err245);
+}
+errors++;
+}
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(vErrors === null){
+vErrors = [err246];
+}
+else {
+vErrors.push(err246);
+}
+errors++;
+}
+}
+}
+else {
+const err247 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data136};
+if(vErrors === null){
+vErrors = [err247];
+}
+else {
+vErrors.push(err247);
+}
+errors++;
+}
+}
+}
+else {
+const err248 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err248];
+}
+else {
+vErrors.push(err248);
 }
 errors++;
 }

@@ -27,7 +27,10 @@ import {
   TOPIC_DEFAULTS_KEY,
   HOOKS_KEY,
   FAULTS_KEY,
+  SASL_USERS_KEY,
   describeValue,
+  isSecretPath,
+  listValue,
   displayPath,
   isStorageField,
   shapeProblems,
@@ -38,6 +41,7 @@ import {
 import { TOPIC_CONFIGS, validateTopicConfig } from './topic-configs.js';
 import type { BrokerConfig, StorageConfig } from './types.js';
 import type { FaultSpec } from './fault-entry.js';
+import { securityProblems, type SaslUserConfig } from './security.js';
 
 // yaml is loaded only when there is a file to read, so a start without one does not pay the ~20 ms
 // it takes to load.
@@ -108,7 +112,12 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   if (file !== null) layers.push(readConfigFile(file));
   layers.push(envOverrides(env));
   if (options.flags) layers.push(checkOverrides(options.flags));
-  return resolveConfig(...layers);
+  const cfg = resolveConfig(...layers);
+  // Listeners, the protocol map, principal mapping rules and users are checked as a whole, once
+  // every layer is applied: `rafka start` refuses a bad one before opening anything.
+  const problems = securityProblems(cfg);
+  if (problems.length > 0) throw new ConfigError(problems.map((text) => ({ source: 'file' as const, path: text.split(':')[0]!, problem: text, text })));
+  return cfg;
 }
 
 /** Applies validated override layers, in order, to the defaults. */
@@ -186,6 +195,11 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
 
   const issues: ConfigIssue[] = [];
   const locate = (p: ShapeProblem) => offsetOf(doc, p.path, p.atKey);
+  for (const s of SETTINGS) {
+    if (s.kind === 'list' && s.path.length === 1 && typeof (data as Record<string, unknown>)[s.key] === 'string') {
+      (data as Record<string, unknown>)[s.key] = listValue((data as Record<string, unknown>)[s.key]);
+    }
+  }
   if (!validateFileShape(data)) {
     for (const p of shapeProblems(validateFileShape.errors)) issues.push(issue(displayPath(p.path), locate(p), p.message));
   }
@@ -227,6 +241,19 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
       }
     });
   }
+  // SASL users: each gives exactly one of a password and a password file, and a name once.
+  const users = obj[SASL_USERS_KEY];
+  if (Array.isArray(users)) {
+    const seen = new Set<string>();
+    users.forEach((u: unknown, i) => {
+      if (u === null || typeof u !== 'object' || Array.isArray(u)) return; // the schema reported it
+      const where = offsetOf(doc, [SASL_USERS_KEY, String(i)], false);
+      if (('password' in u) === ('password_file' in u)) issues.push(issue(`${SASL_USERS_KEY}.${i}`, where, 'give exactly one of "password" and "password_file"'));
+      const name = (u as { name?: unknown }).name;
+      if (typeof name === 'string' && seen.has(name)) issues.push(issue(`${SASL_USERS_KEY}.${i}`, where, `user "${name}" is given twice`));
+      if (typeof name === 'string') seen.add(name);
+    });
+  }
   if (issues.length > 0) throw new ConfigError(sortIssues(issues));
 
   const out = settingOverrides(obj);
@@ -237,7 +264,17 @@ export function parseConfigText(text: string, file = '<config>'): ConfigOverride
   }
   const faults = obj[FAULTS_KEY];
   if (Array.isArray(faults)) out.faults = faults as FaultSpec[];
+  if (Array.isArray(users)) out.saslUsers = users.map((u: Record<string, unknown>) => saslUser(u, dirname(resolve(file))));
   return out;
+}
+
+function saslUser(u: Record<string, unknown>, baseDir: string): SaslUserConfig {
+  return {
+    name: u['name'] as string,
+    ...(typeof u['password'] === 'string' ? { password: u['password'] } : {}),
+    ...(typeof u['password_file'] === 'string' ? { passwordFile: resolve(baseDir, u['password_file']) } : {}),
+    ...(Array.isArray(u['mechanisms']) ? { mechanisms: u['mechanisms'] as SaslUserConfig['mechanisms'] } : {}),
+  };
 }
 
 /** The scalar settings of a validated file as overrides. */
@@ -341,6 +378,7 @@ function getPath(obj: Record<string, unknown>, path: readonly string[]): unknown
 
 /** Sets one setting's value in an overrides object (storage settings nest under `storage`). */
 export function setOverride(out: ConfigOverrides, s: Setting, v: unknown): void {
+  if (s.kind === 'list') v = listValue(v);
   if (isStorageField(s.field)) {
     out.storage ??= {};
     (out.storage as Record<string, unknown>)[s.field.slice('storage.'.length)] = v;
@@ -382,6 +420,7 @@ export function parseSettingText(s: Setting, raw: string): { value: unknown } | 
     }
     case 'string':
     case 'enum':
+    case 'list':
       return { value: text };
   }
 }
@@ -400,7 +439,8 @@ export function envOverrides(env: NodeJS.ProcessEnv): ConfigOverrides {
     const [first, ...others] = given;
     const conflicting = others.find((o) => env[o]!.trim() !== env[first!]!.trim());
     if (conflicting) {
-      issues.push(envIssue(first!, s.key, `conflicts with ${conflicting} (${JSON.stringify(env[first!])} vs ${JSON.stringify(env[conflicting])}); set only one`));
+      const values = isSecretPath(s.path) ? '' : ` (${JSON.stringify(env[first!])} vs ${JSON.stringify(env[conflicting])})`;
+      issues.push(envIssue(first!, s.key, `conflicts with ${conflicting}${values}; set only one`));
       continue;
     }
     const parsed = parseSettingText(s, env[first!]!);
@@ -444,7 +484,7 @@ function toFileShape(o: ConfigOverrides): Record<string, unknown> {
   for (const s of SETTINGS) {
     const v = getField(o, s);
     if (v === undefined) continue;
-    if (s.path.length === 1) shape[s.path[0]!] = v;
+    if (s.path.length === 1) shape[s.path[0]!] = s.kind === 'list' ? listValue(v) : v;
     else ((shape[s.path[0]!] ??= {}) as Record<string, unknown>)[s.path[1]!] = v;
   }
   return shape;

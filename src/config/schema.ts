@@ -29,6 +29,7 @@ import { TOPIC_CONFIGS } from './topic-configs.js';
 import { BUILTIN_HOOK_NAMES } from './hook-entry.js';
 import { FAULT_DROP_POINTS, FAULT_ENTRY_KEYS } from './fault-entry.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
+import { SASL_MECHANISMS, SSL_CLIENT_AUTH, SSL_PROTOCOLS } from './security.js';
 
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
@@ -39,14 +40,15 @@ export const LOG_FORMATS: readonly BrokerConfig['logFormat'][] = ['text', 'json'
 export type StorageField = `storage.${keyof StorageConfig & string}`;
 
 /** BrokerConfig fields a Setting can target (storage's are addressed as `storage.<StorageConfig field>`). */
-export type SettingField = Exclude<keyof BrokerConfig, 'storage' | 'topicDefaults'> | StorageField;
+export type SettingField = Exclude<keyof BrokerConfig, 'storage' | 'topicDefaults' | 'saslUsers'> | StorageField;
 
 /** Whether a setting lives in the `storage` section (its field is then `storage.<StorageConfig field>`). */
 export function isStorageField(field: SettingField): field is StorageField {
   return field.startsWith('storage.');
 }
 
-export type SettingKind = 'int' | 'string' | 'boolean' | 'enum';
+/** `list`: Kafka's comma-separated string, or a YAML list of strings (resolved to string[]). */
+export type SettingKind = 'int' | 'string' | 'boolean' | 'enum' | 'list';
 
 export interface Setting {
   /** Path of the key in the YAML file, e.g. ['num.partitions'] or ['storage', 'type']. */
@@ -58,7 +60,7 @@ export interface Setting {
   nullable: boolean;
   min?: number;
   max?: number;
-  /** Allowed values of an `enum` setting. */
+  /** Allowed values of an `enum` setting, or of each item of a `list` setting. */
   values?: readonly string[];
   /** A `string` setting's form: a regular expression, and how error messages describe it. */
   pattern?: { regex: string; form: string };
@@ -66,6 +68,8 @@ export interface Setting {
   env: readonly string[];
   /** CLI flag of `rafka start` without the leading `--`, if there is one. */
   flag?: string;
+  /** A secret (a key, a password): its value never appears in an error message or a log line. */
+  secret?: boolean;
   doc: string;
 }
 
@@ -107,6 +111,92 @@ function setting(s: SettingSpec): Setting {
     env: [envNameForKey(s.key), ...(envAliases ?? [])],
   });
 }
+
+// ---- security: listeners, TLS, SASL (docs/security.md; values checked in src/config/security.ts) --
+
+/** Kafka's names and defaults, kept apart from the other settings so the two lists merge cleanly. */
+const SECURITY_SETTINGS: readonly Setting[] = [
+  setting({
+    key: 'listeners', field: 'listeners', kind: 'list', nullable: true,
+    doc: 'Kafka listeners, NAME://host:port, comma-separated or a list; null = PLAINTEXT on host and port.',
+  }),
+  setting({
+    key: 'advertised.listeners', field: 'advertisedListeners', kind: 'list', nullable: true,
+    doc: 'What Metadata gives clients of each listener, NAME://host:port; null = advertised.host/port or the listener itself.',
+  }),
+  setting({
+    key: 'listener.security.protocol.map', field: 'listenerSecurityProtocolMap', kind: 'string', nullable: true,
+    doc: "Listener name to security protocol, NAME:PROTOCOL,...; null = Kafka's default (each protocol's own name).",
+  }),
+  setting({ key: 'ssl.keystore.type', field: 'sslKeystoreType', kind: 'enum', values: ['PEM'], doc: 'Only PEM keystores are read.' }),
+  setting({
+    key: 'ssl.keystore.location', field: 'sslKeystoreLocation', kind: 'string', nullable: true,
+    doc: 'PEM file holding the private key and the certificate chain; reloaded when it changes.',
+  }),
+  setting({
+    key: 'ssl.keystore.certificate.chain', field: 'sslKeystoreCertificateChain', kind: 'string', nullable: true,
+    doc: 'The certificate chain as inline PEM (instead of ssl.keystore.location).',
+  }),
+  setting({
+    key: 'ssl.keystore.key', field: 'sslKeystoreKey', kind: 'string', nullable: true, secret: true,
+    doc: 'The private key as inline PEM (instead of ssl.keystore.location).',
+  }),
+  setting({ key: 'ssl.key.password', field: 'sslKeyPassword', kind: 'string', nullable: true, secret: true, doc: 'Password of an encrypted private key.' }),
+  setting({ key: 'ssl.truststore.type', field: 'sslTruststoreType', kind: 'enum', values: ['PEM'], doc: 'Only PEM truststores are read.' }),
+  setting({
+    key: 'ssl.truststore.location', field: 'sslTruststoreLocation', kind: 'string', nullable: true,
+    doc: 'PEM file of the CA certificates client certificates are checked against; reloaded when it changes.',
+  }),
+  setting({
+    key: 'ssl.truststore.certificates', field: 'sslTruststoreCertificates', kind: 'string', nullable: true,
+    doc: 'The trusted CA certificates as inline PEM (instead of ssl.truststore.location).',
+  }),
+  setting({
+    key: 'ssl.client.auth', field: 'sslClientAuth', kind: 'enum', values: SSL_CLIENT_AUTH,
+    doc: 'Client certificates on SSL listeners: none, requested (checked when given) or required (mTLS).',
+  }),
+  setting({ key: 'ssl.enabled.protocols', field: 'sslEnabledProtocols', kind: 'list', values: SSL_PROTOCOLS, doc: 'TLS versions accepted.' }),
+  setting({
+    key: 'ssl.principal.mapping.rules', field: 'sslPrincipalMappingRules', kind: 'string',
+    doc: 'Client certificate subject to principal name: RULE:pattern/replacement/[LU], ..., DEFAULT.',
+  }),
+  setting({
+    key: 'sasl.enabled.mechanisms', field: 'saslEnabledMechanisms', kind: 'list', values: SASL_MECHANISMS,
+    doc: 'SASL mechanisms SASL listeners offer.',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.jwks.endpoint.url', field: 'saslOauthbearerJwksEndpointUrl', kind: 'string', nullable: true,
+    doc: 'OAUTHBEARER: the JWKS that token signatures are checked against (https://, http:// or file://).',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.expected.issuer', field: 'saslOauthbearerExpectedIssuer', kind: 'string', nullable: true,
+    doc: "OAUTHBEARER: the token's iss must be this; null = not checked.",
+  }),
+  setting({
+    key: 'sasl.oauthbearer.expected.audience', field: 'saslOauthbearerExpectedAudience', kind: 'list', nullable: true,
+    doc: "OAUTHBEARER: the token's aud must hold one of these; null = not checked.",
+  }),
+  setting({
+    key: 'sasl.oauthbearer.sub.claim.name', field: 'saslOauthbearerSubClaimName', kind: 'string',
+    doc: 'OAUTHBEARER: the claim that names the principal.',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.clock.skew.seconds', field: 'saslOauthbearerClockSkewSeconds', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'OAUTHBEARER: how far exp, nbf and iat may be off.',
+  }),
+  setting({
+    key: 'sasl.oauthbearer.allow.unsecured.jwt', field: 'saslOauthbearerAllowUnsecuredJwt', kind: 'boolean',
+    doc: "OAUTHBEARER: accept unsigned (alg none) tokens without a JWKS, as Kafka's default unsecured validator; tests only.",
+  }),
+  setting({
+    key: 'connections.max.reauth.ms', field: 'connectionsMaxReauthMs', kind: 'int', min: 0, max: Number.MAX_SAFE_INTEGER,
+    doc: 'KIP-368: a SASL session lasts this long, then the client must re-authenticate or is disconnected; 0 = forever.',
+  }),
+  setting({
+    key: 'connection.failed.authentication.delay.ms', field: 'connectionFailedAuthenticationDelayMs', kind: 'int', min: 0, max: INT32_MAX,
+    doc: 'A failed login is answered, and its connection closed, this long after it arrived.',
+  }),
+];
 
 /** Every scalar setting of rafka.yaml, in the order of the documented file. */
 export const SETTINGS: readonly Setting[] = Object.freeze([
@@ -263,6 +353,7 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
   setting({ key: 'log.format', field: 'logFormat', kind: 'enum', values: LOG_FORMATS, flag: 'log-format', doc: "Form of rafka's own log lines: text or JSON (one object a line)." }),
+  ...SECURITY_SETTINGS,
 ]);
 
 export const SETTINGS_BY_FIELD: ReadonlyMap<SettingField, Setting> = new Map(SETTINGS.map((s) => [s.field, s]));
@@ -282,6 +373,21 @@ export const HOOK_ENTRY_KEYS = ['builtin', 'module', 'export', 'options', 'topic
 export const FAULTS_KEY = 'faults';
 /** Environment variable naming the config file. */
 export const CONFIG_FILE_ENV = 'RAFKA_CONFIG';
+/** SASL users to bootstrap (docs/security.md); not a scalar setting, so not in SETTINGS. */
+export const SASL_USERS_KEY = 'sasl.users';
+/** Keys of one `sasl.users` entry. */
+export const SASL_USER_KEYS = ['name', 'password', 'password_file', 'mechanisms'] as const;
+
+/** A `list` setting's value as a list: Kafka's comma-separated string is split (blanks dropped). */
+export function listValue(v: unknown): unknown {
+  return typeof v === 'string' ? v.split(',').map((x) => x.trim()).filter((x) => x !== '') : v;
+}
+
+/** Whether a file-shape path holds a secret, whose value no message may show. */
+export function isSecretPath(path: readonly string[]): boolean {
+  if (path[0] === SASL_USERS_KEY) return path.length >= 3 && (path[2] === 'password' || path[2] === 'password_file');
+  return SETTINGS_BY_KEY.get(path.join('.'))?.secret === true;
+}
 
 // ---- JSON Schema ------------------------------------------------------------------------------
 
@@ -297,6 +403,10 @@ function settingSchema(s: Setting): JsonSchema {
       return { type: s.nullable ? ['boolean', 'null'] : 'boolean' };
     case 'enum':
       return { enum: s.nullable ? [...s.values!, null] : [...s.values!] };
+    case 'list': {
+      const item = s.values ? { enum: [...s.values] } : { type: 'string', minLength: 1 };
+      return { type: s.nullable ? ['string', 'array', 'null'] : ['string', 'array'], minLength: 1, minItems: 1, items: item };
+    }
   }
 }
 
@@ -367,6 +477,21 @@ function buildSchema(): JsonSchema {
         throttleMs: ms,
         partialFetch: { type: 'boolean' },
         rebalance: { type: 'boolean' },
+      },
+    },
+  };
+  // "Exactly one of password and password_file" is checked by load.ts, as for hooks.
+  root.properties[SASL_USERS_KEY] = {
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['name'],
+      properties: {
+        name,
+        password: name,
+        password_file: name,
+        mechanisms: { type: 'array', items: { enum: [...SASL_MECHANISMS] } },
       },
     },
   };
@@ -471,6 +596,7 @@ function knownKeysAt(path: string[]): string[] {
   if (path.length === 1 && path[0] === TOPIC_DEFAULTS_KEY) return [...TOPIC_CONFIGS.keys()];
   if (path.length === 2 && path[0] === HOOKS_KEY) return [...HOOK_ENTRY_KEYS];
   if (path.length === 2 && path[0] === FAULTS_KEY) return [...FAULT_ENTRY_KEYS];
+  if (path.length === 2 && path[0] === SASL_USERS_KEY) return [...SASL_USER_KEYS];
   return [];
 }
 
@@ -503,8 +629,10 @@ function unknownKeyMessage(parent: string[], key: string, value: unknown): strin
 export function shapeProblems(errors: readonly ErrorObject[] | null | undefined): ShapeProblem[] {
   const out: ShapeProblem[] = [];
   const seen = new Set<string>();
-  for (const e of errors ?? []) {
+  for (let e of errors ?? []) {
     const path = pointerToPath(e.instancePath);
+    // A secret's value is never repeated back: not in a message, not in a log line.
+    if (isSecretPath(path)) e = { ...e, data: '[hidden]' };
     let p: ShapeProblem;
     switch (e.keyword) {
       case 'additionalProperties': {
@@ -532,6 +660,7 @@ export function shapeProblems(errors: readonly ErrorObject[] | null | undefined)
         p = { path, atKey: false, message: `must be <= ${(e.params as { limit: number }).limit} (got ${describeValue(e.data)})` };
         break;
       case 'minLength':
+      case 'minItems':
         p = { path, atKey: false, message: 'must not be empty' };
         break;
       case 'pattern':

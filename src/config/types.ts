@@ -5,6 +5,7 @@
  */
 import type { HookConfigEntry } from './hook-entry.js';
 import type { FaultSpec } from './fault-entry.js';
+import type { SaslMechanism, SaslUserConfig, SslClientAuth, SslProtocol } from './security.js';
 
 export type StorageType = 'memory' | 'log' | 'rocksdb';
 
@@ -140,4 +141,54 @@ export interface BrokerConfig {
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** `log.format`: the broker's log lines as text (`<time> <LEVEL> <message> key=value…`) or as JSON objects, one a line. */
   logFormat: 'text' | 'json';
+
+  // ---- security (docs/security.md; parsed and checked in security.ts) ----
+  /** Kafka `listeners`: `NAME://host:port` each; null = one PLAINTEXT listener on host:port. */
+  listeners: readonly string[] | null;
+  /** Kafka `advertised.listeners`: `NAME://host:port` per listener name; null = each listener's own. */
+  advertisedListeners: readonly string[] | null;
+  /** Kafka `listener.security.protocol.map`; null = Kafka's default (PLAINTEXT:PLAINTEXT,SSL:SSL,...). */
+  listenerSecurityProtocolMap: string | null;
+  /** Kafka `ssl.keystore.type`: PEM only. */
+  sslKeystoreType: 'PEM';
+  /** Kafka `ssl.keystore.location`: a PEM file with the private key and certificate chain. */
+  sslKeystoreLocation: string | null;
+  /** Kafka `ssl.keystore.certificate.chain`: inline PEM. */
+  sslKeystoreCertificateChain: string | null;
+  /** Kafka `ssl.keystore.key`: inline PEM (a secret). */
+  sslKeystoreKey: string | null;
+  /** Kafka `ssl.key.password`: password of an encrypted private key (a secret). */
+  sslKeyPassword: string | null;
+  /** Kafka `ssl.truststore.type`: PEM only. */
+  sslTruststoreType: 'PEM';
+  /** Kafka `ssl.truststore.location`: PEM file of trusted CA certificates. */
+  sslTruststoreLocation: string | null;
+  /** Kafka `ssl.truststore.certificates`: inline PEM. */
+  sslTruststoreCertificates: string | null;
+  /** Kafka `ssl.client.auth`. */
+  sslClientAuth: SslClientAuth;
+  /** Kafka `ssl.enabled.protocols`. */
+  sslEnabledProtocols: readonly SslProtocol[];
+  /** Kafka `ssl.principal.mapping.rules`. */
+  sslPrincipalMappingRules: string;
+  /** Kafka `sasl.enabled.mechanisms`. */
+  saslEnabledMechanisms: readonly SaslMechanism[];
+  /** `sasl.users`: users bootstrapped from the configuration. */
+  saslUsers: readonly SaslUserConfig[];
+  /** Kafka `sasl.oauthbearer.jwks.endpoint.url`: https://, http:// or file://; null = no signed tokens. */
+  saslOauthbearerJwksEndpointUrl: string | null;
+  /** Kafka `sasl.oauthbearer.expected.issuer`. */
+  saslOauthbearerExpectedIssuer: string | null;
+  /** Kafka `sasl.oauthbearer.expected.audience`. */
+  saslOauthbearerExpectedAudience: readonly string[] | null;
+  /** Kafka `sasl.oauthbearer.sub.claim.name`. */
+  saslOauthbearerSubClaimName: string;
+  /** Kafka `sasl.oauthbearer.clock.skew.seconds`. */
+  saslOauthbearerClockSkewSeconds: number;
+  /** `sasl.oauthbearer.allow.unsecured.jwt`: Kafka's unsecured (alg none) validator, made explicit. */
+  saslOauthbearerAllowUnsecuredJwt: boolean;
+  /** Kafka `connections.max.reauth.ms` (KIP-368); 0 = sessions never expire. */
+  connectionsMaxReauthMs: number;
+  /** Kafka `connection.failed.authentication.delay.ms`. */
+  connectionFailedAuthenticationDelayMs: number;
 }

@@ -274,6 +274,16 @@ export interface StorageEngine {
   putTransactionState(transactionalId: string, value: Buffer | null): Promise<void>;
   /** Every stored transaction state value, by transactional id. */
   transactionStates(): ReadonlyMap<string, Buffer>;
+
+  /**
+   * Store a user's SCRAM credentials (salt, iterations, stored key and server key per mechanism;
+   * never a password: src/broker/security/scram-credentials.ts encodes them), or delete them with
+   * null. Opaque to the engine. Resolves once as durable as appends are configured to be, so an
+   * acknowledged AlterUserScramCredentials survives a crash.
+   */
+  putScramCredentials(user: string, value: Buffer | null): Promise<void>;
+  /** Every user's stored SCRAM credentials, by user name. */
+  scramCredentials(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

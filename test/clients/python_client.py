@@ -17,6 +17,7 @@ The job (JSON on stdin) names a mode:
   {"mode": "kip848-regex", "bootstrap": "host:port", "group": "...", "prefix": "pyrx-"}
 
 Optional "debug" (e.g. "protocol,broker") sets librdkafka's debug contexts; its log goes to stderr.
+Optional "config" ({"security.protocol": "SASL_SSL", ...}) is added to every client's settings.
 It prints one JSON document with what each step returned on stdout; byte strings are base64 (or
 null). librdkafka errors and logs go to stderr, and error_cb errors are also listed in the result
 under "errors" so the test can assert there were none. Every wait is bounded: nothing here hangs.
@@ -57,6 +58,8 @@ def common(job):
     conf = {'bootstrap.servers': job['bootstrap'], 'error_cb': error_cb, 'logger': log}
     if job.get('debug'):
         conf['debug'] = job['debug']
+    # Security and other client settings, e.g. security.protocol=SASL_SSL (test/security-clients.test.ts)
+    conf.update(job.get('config', {}))
     return conf
 
 

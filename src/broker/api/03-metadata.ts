@@ -63,7 +63,7 @@ export default defineHandler({
     }
     return {
       throttleTimeMs: 0,
-      brokers: liveBrokers(broker),
+      brokers: liveBrokers(broker, ctx.security.listener),
       clusterId: broker.clusterId,
       controllerId: controllerId(broker),
       topics,

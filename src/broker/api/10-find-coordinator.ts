@@ -35,9 +35,9 @@ function find(keyType: number, key: string, ctx: RequestContext): Found {
   if (broker.cluster !== null) {
     const id = broker.cluster.coordinator(key);
     if (id < 0) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: broker.advertisedHost, port: broker.cluster.node(id).port };
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: ctx.security.listener.advertisedHost, port: broker.cluster.node(id).port };
   }
-  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: broker.advertisedHost, port: broker.advertisedPort };
+  return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort };
 }
 
 export default defineHandler({

@@ -37,7 +37,7 @@ export default defineHandler({
       ...base,
       errorCode: ErrorCode.NONE,
       errorMessage: null,
-      brokers: liveBrokers(broker).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
+      brokers: liveBrokers(broker, ctx.security.listener).map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack, isFenced: false })),
     };
   },
   // Kafka's DescribeClusterResponse does not override shouldClientThrottle: clients never throttle themselves.

@@ -25,7 +25,7 @@ const STRING = 2;
 const BROKER_SETTINGS: readonly BrokerSetting[] = [
   { name: 'node.id', type: INT, kafkaDefault: null, value: (b) => String(b.nodeId), doc: 'The node id of this broker.' },
   { name: 'broker.id', type: INT, kafkaDefault: '-1', value: (b) => String(b.nodeId), doc: 'The broker id (equal to node.id).' },
-  { name: 'advertised.listeners', type: STRING, kafkaDefault: null, value: (b) => `PLAINTEXT://${b.advertisedHost}:${b.advertisedPort}`, doc: 'Address clients are told to connect to.' },
+  { name: 'advertised.listeners', type: STRING, kafkaDefault: null, value: (b) => b.security.listeners.map((l) => `${l.name}://${l.advertisedHost}:${l.advertisedPort}`).join(','), doc: 'Address clients of each listener are told to connect to.' },
   { name: 'auto.create.topics.enable', type: BOOLEAN, kafkaDefault: 'true', value: (b) => String(b.config.autoCreateTopicsEnable), doc: 'Create unknown topics on metadata requests.' },
   { name: 'num.partitions', type: INT, kafkaDefault: '1', value: (b) => String(b.config.numPartitions), doc: 'Partitions of auto-created topics.' },
   { name: 'default.replication.factor', type: INT, kafkaDefault: '1', value: (b) => String(b.config.defaultReplicationFactor), doc: 'Replication factor of auto-created topics.' },

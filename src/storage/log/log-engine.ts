@@ -585,6 +585,14 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   transactionStates(): ReadonlyMap<string, Buffer> {
     return this.meta.state.txnStates;
   }
+
+  async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'scram', user, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  scramCredentials(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.scramUsers;
+  }
 }
 
 function cloneTopic(t: TopicRecord): TopicRecord {

@@ -47,7 +47,8 @@ export type MetadataRecord =
   | { t: 'commit'; group: string; entries: [string, number, CommittedOffset | null][] }
   | { t: 'delgroupoffsets'; group: string }
   | { t: 'group'; group: string; value: string | null }
-  | { t: 'txn'; id: string; value: string | null };
+  | { t: 'txn'; id: string; value: string | null }
+  | { t: 'scram'; user: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -59,6 +60,8 @@ export class MetadataState {
   readonly groups = new Map<string, Buffer>();
   /** Transaction coordinator state by transactional id (opaque to the engine). */
   readonly txnStates = new Map<string, Buffer>();
+  /** SCRAM credentials by user name (opaque to the engine). */
+  readonly scramUsers = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -107,6 +110,10 @@ export class MetadataState {
         if (r.value === null) this.txnStates.delete(r.id);
         else this.txnStates.set(r.id, Buffer.from(r.value, 'base64'));
         break;
+      case 'scram':
+        if (r.value === null) this.scramUsers.delete(r.user);
+        else this.scramUsers.set(r.user, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -122,6 +129,7 @@ export class MetadataState {
     }
     for (const [group, v] of this.groups) out.push({ t: 'group', group, value: v.toString('base64') });
     for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
+    for (const [user, v] of this.scramUsers) out.push({ t: 'scram', user, value: v.toString('base64') });
     return out;
   }
 }

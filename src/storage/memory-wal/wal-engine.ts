@@ -219,6 +219,12 @@ export class WalMemoryEngine extends MemoryEngine {
     await this.record({ type: 'txnState', transactionalId, value: value === null ? null : this.txnStates.get(transactionalId)! });
   }
 
+  override async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    this.usable();
+    this.apply({ type: 'scramUser', user, value });
+    await this.record({ type: 'scramUser', user, value: value === null ? null : this.scramUsers.get(user)! });
+  }
+
   // ---- reads: refused once the log has failed (memory may hold what the disk does not) -------------
 
   override async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
@@ -313,6 +319,9 @@ export class WalMemoryEngine extends MemoryEngine {
       case 'txnState':
         void super.putTransactionState(e.transactionalId, e.value);
         return;
+      case 'scramUser':
+        void super.putScramCredentials(e.user, e.value);
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -402,6 +411,7 @@ export class WalMemoryEngine extends MemoryEngine {
     }));
     const groups = [...this.groups];
     const txnStates = [...this.txnStates];
+    const scramUsers = [...this.scramUsers];
     return (function* () {
       let count = 0;
       const frame = (e: WalEntry) => {
@@ -426,6 +436,7 @@ export class WalMemoryEngine extends MemoryEngine {
       for (const o of offsets) yield frame({ type: 'commitOffsets', groupId: o.groupId, entries: o.entries });
       for (const [groupId, value] of groups) yield frame({ type: 'groupMetadata', groupId, value });
       for (const [transactionalId, value] of txnStates) yield frame({ type: 'txnState', transactionalId, value });
+      for (const [user, value] of scramUsers) yield frame({ type: 'scramUser', user, value });
       yield encodeFrame({ type: 'end', entries: count });
     })();
   }

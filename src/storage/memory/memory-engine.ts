@@ -149,6 +149,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly logs = new Map<string, MemoryPartitionLog[]>();
   protected readonly groups = new Map<string, Buffer>();
   protected readonly txnStates = new Map<string, Buffer>();
+  protected readonly scramUsers = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -264,6 +265,15 @@ export class MemoryEngine implements StorageEngine {
 
   transactionStates(): ReadonlyMap<string, Buffer> {
     return this.txnStates;
+  }
+
+  async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.scramUsers.delete(user);
+    else this.scramUsers.set(user, Buffer.from(value));
+  }
+
+  scramCredentials(): ReadonlyMap<string, Buffer> {
+    return this.scramUsers;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

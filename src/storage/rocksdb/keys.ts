@@ -34,6 +34,7 @@ export const Prefix = {
   offsets: 0x4f, // O
   group: 0x47, // G
   txnState: 0x4e, // N
+  scramUser: 0x55, // U
 } as const;
 
 export const MetaKey = {
@@ -179,5 +180,13 @@ export function txnStateKey(transactionalId: string): Buffer {
 }
 
 export function transactionalIdOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function scramUserKey(user: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.scramUser]), Buffer.from(user, 'utf8')]);
+}
+
+export function scramUserOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }

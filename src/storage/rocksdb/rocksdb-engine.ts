@@ -53,6 +53,8 @@ import {
   groupIdOf,
   groupKey,
   txnStateKey,
+  scramUserKey,
+  scramUserOf,
   transactionalIdOf,
   indexValue,
   int64Value,
@@ -117,6 +119,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly groupOffsets = new Map<string, Map<string, StoredOffset>>();
   private readonly groups = new Map<string, Buffer>();
   private readonly txnStates = new Map<string, Buffer>();
+  private readonly scramUsers = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -358,11 +361,7 @@ export class RocksDbEngine implements StorageEngine {
   }
 
   async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
-    const copy = value === null ? null : Buffer.from(value);
-    const done = this.write((b) => (copy === null ? b.del(groupKey(groupId)) : b.put(groupKey(groupId), copy)));
-    if (copy === null) this.groups.delete(groupId);
-    else this.groups.set(groupId, copy);
-    await done;
+    await this.putOpaque(this.groups, groupId, groupKey(groupId), value);
   }
 
   groupMetadata(): ReadonlyMap<string, Buffer> {
@@ -370,15 +369,31 @@ export class RocksDbEngine implements StorageEngine {
   }
 
   async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
-    const copy = value === null ? null : Buffer.from(value);
-    const done = this.write((b) => (copy === null ? b.del(txnStateKey(transactionalId)) : b.put(txnStateKey(transactionalId), copy)));
-    if (copy === null) this.txnStates.delete(transactionalId);
-    else this.txnStates.set(transactionalId, copy);
-    await done;
+    await this.putOpaque(this.txnStates, transactionalId, txnStateKey(transactionalId), value);
   }
 
   transactionStates(): ReadonlyMap<string, Buffer> {
     return this.txnStates;
+  }
+
+  async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    await this.putOpaque(this.scramUsers, user, scramUserKey(user), value);
+  }
+
+  scramCredentials(): ReadonlyMap<string, Buffer> {
+    return this.scramUsers;
+  }
+
+  /**
+   * Store (or with null delete) an opaque value the broker encodes — group metadata, transaction
+   * state, SCRAM credentials — under `key`, and keep the engine's own copy in `cache` by `id`.
+   */
+  private async putOpaque(cache: Map<string, Buffer>, id: string, key: Buffer, value: Buffer | null): Promise<void> {
+    const copy = value === null ? null : Buffer.from(value);
+    const done = this.write((b) => (copy === null ? b.del(key) : b.put(key, copy)));
+    if (copy === null) cache.delete(id);
+    else cache.set(id, copy);
+    await done;
   }
 
   // ---- internals -----------------------------------------------------------------------------------
@@ -575,6 +590,7 @@ export class RocksDbEngine implements StorageEngine {
     }
     for await (const [key, value] of this.scan(db, Prefix.group)) this.groups.set(groupIdOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.txnState)) this.txnStates.set(transactionalIdOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.scramUser)) this.scramUsers.set(scramUserOf(key), value);
   }
 }
 
