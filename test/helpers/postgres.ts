@@ -69,8 +69,11 @@ export interface PgCluster {
   destroy(): void;
 }
 
-/** initdb + pg_ctl start in a temp dir; throws (with the server's log) when it cannot. */
-export async function startPgCluster(server: PostgresServer): Promise<PgCluster> {
+/**
+ * initdb + pg_ctl start in a temp dir; throws (with the server's log) when it cannot. `durable`
+ * keeps PostgreSQL's fsync on (the bench); tests turn it off (they restart the server, never the machine).
+ */
+export async function startPgCluster(server: PostgresServer, options: { durable?: boolean } = {}): Promise<PgCluster> {
   const base = mkdtempSync(path.join(os.tmpdir(), 'rafka-pg-'));
   const dataDir = path.join(base, 'data');
   const logFile = path.join(base, 'server.log');
@@ -96,9 +99,10 @@ export async function startPgCluster(server: PostgresServer): Promise<PgCluster>
   };
   const user = 'rafka';
   sh('initdb', ['-D', dataDir, '-U', user, '-A', 'trust', '-E', 'UTF8', '--no-sync', '--locale=C']);
-  // Only a unix socket in our directory; fsync off: tests restart the server, never the machine.
+  // Only a unix socket in our directory (no TCP port to collide on).
   const port = 20_000 + Math.floor(Math.random() * 40_000);
-  const serverOptions = `-c listen_addresses='' -k ${base} -p ${port} -c fsync=off -c full_page_writes=off -c shared_buffers=16MB -c max_connections=50`;
+  const durability = options.durable ? '' : ' -c fsync=off -c full_page_writes=off';
+  const serverOptions = `-c listen_addresses='' -k ${base} -p ${port}${durability} -c shared_buffers=${options.durable ? '128MB' : '16MB'} -c max_connections=50`;
   const start = () => sh('pg_ctl', ['-D', dataDir, '-l', logFile, '-w', '-t', '60', '-o', serverOptions, 'start']);
   const stop = () => sh('pg_ctl', ['-D', dataDir, '-w', '-t', '60', '-m', 'fast', 'stop']);
   start();

@@ -562,7 +562,8 @@ export class PostgresEngine implements StorageEngine {
     });
     const bases = new Map(rows.map((r) => [`${r.topic_id}\u0000${r.partition}`, Number(r.base)]));
     const late: Array<{ index: PartitionIndex; rows: IndexRow[] }> = [];
-    const cols = { topic: [] as string[], partition: [] as number[], base: [] as number[], last: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], bytes: [] as Buffer[] };
+    const cols = { topic: [] as string[], partition: [] as number[], base: [] as number[], last: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], bytes: [] as Buffer[], start: [] as number[] };
+    let position = 0;
     const pushes: Array<{ index: PartitionIndex; base: number; last: number; maxTs: number; size: number }> = [];
     for (const [key, g] of groups) {
       const base = bases.get(key);
@@ -588,18 +589,26 @@ export class PostgresEngine implements StorageEngine {
         cols.seq.push(h.baseSequence);
         cols.attrs.push(h.attributes);
         cols.size.push(op.bytes.length);
+        cols.start.push(1 + position); // substring counts from 1
+        position += op.bytes.length;
         cols.bytes.push(op.bytes);
         pushes.push({ index: p.index, base: offset, last: offset + op.recordCount - 1, maxTs: op.maxTimestamp, size: op.bytes.length });
         offset += op.recordCount;
       }
     }
+    // The batches travel as ONE binary parameter (pg sends a Buffer as binary; a bytea[] would go as
+    // hex text, twice the size to send and to parse), cut back into rows by position.
     await client.query({
       name: 'rafka-insert-batches',
       text: `INSERT INTO rafka_batches (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
                base_sequence, attributes, size_bytes, bytes)
-             SELECT * FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::smallint[],
-               $9::int[], $10::smallint[], $11::int[], $12::bytea[])`,
-      values: [cols.topic, cols.partition, cols.base, cols.last, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.bytes],
+             SELECT u.topic_id, u.partition, u.base_offset, u.last_offset, u.base_timestamp, u.max_timestamp, u.producer_id, u.producer_epoch,
+               u.base_sequence, u.attributes, u.size_bytes, substring($13::bytea FROM u.start FOR u.size_bytes)
+             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::smallint[],
+               $9::int[], $10::smallint[], $11::int[], $12::int[])
+               AS u (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
+                 base_sequence, attributes, size_bytes, start)`,
+      values: [cols.topic, cols.partition, cols.base, cols.last, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.start, Buffer.concat(cols.bytes)],
     });
     return () => {
       for (const l of late) for (const r of l.rows) pushIndexRow(l.index, r);
