@@ -173,6 +173,33 @@ if (skip !== false) {
     }
   });
 
+  test("an append queued behind its topic's deletion is refused alone; the delete and earlier appends commit", async () => {
+    const url = await pgc().createDatabase();
+    const e = await openEngine(url);
+    try {
+      await e.createTopic(topic('d'));
+      await e.createTopic(topic('other'));
+      const [b1, b2, b3, b4] = await Promise.all([1, 2, 3, 4].map((ts) => valuesBatch(1, ts)));
+      const before = e.commits;
+      // All in one event-loop turn: one commit.
+      const first = e.append('d', 0, b1!);
+      const elsewhere = e.append('other', 0, b2!);
+      const deleted = e.deleteTopic('d');
+      const late = e.append('d', 0, b3!);
+      late.catch(() => {}); // settled before it is awaited below
+      const after = e.append('other', 0, b4!);
+      assert.equal((await first).baseOffset, 0);
+      await deleted;
+      await assert.rejects(late, (err: Error) => err instanceof StorageError && /topic d was deleted/.test(err.message));
+      assert.deepEqual([(await elsewhere).baseOffset, (await after).baseOffset], [0, 1]);
+      assert.equal(e.commits - before, 1, 'all of it one commit');
+      assert.throws(() => e.offsets('d', 0));
+      assert.deepEqual(await sql(url, 'SELECT name FROM rafka_topics'), [{ name: 'other' }]);
+    } finally {
+      await e.close();
+    }
+  });
+
   test('a second engine opening the database bumps the leader epochs: the first can no longer append', async () => {
     const url = await pgc().createDatabase();
     const first = await openEngine(url);

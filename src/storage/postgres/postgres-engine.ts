@@ -124,6 +124,8 @@ export class PostgresEngine implements StorageEngine {
   private readonly txnStates = new Map<string, Buffer>();
 
   private readonly queue: Op[] = [];
+  /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
+  private readonly deletedInCommit = new Set<string>();
   private writing: Promise<void> | null = null;
   private flushScheduled = false;
   /** PostgreSQL transactions committed by the writer (group commits), for the bench and tests. */
@@ -187,21 +189,21 @@ export class PostgresEngine implements StorageEngine {
 
   // ---- broker metadata and topics ------------------------------------------------------------------
 
-  setClusterId(clusterId: string): Promise<void> {
+  async setClusterId(clusterId: string): Promise<void> {
     return this.write(async (c) => {
       await c.query({ name: 'rafka-set-cluster-id', text: 'UPDATE rafka_cluster SET cluster_id = $1 WHERE id = 1', values: [clusterId] });
       return () => (this.clusterId = clusterId);
     });
   }
 
-  setNextProducerId(next: number): Promise<void> {
+  async setNextProducerId(next: number): Promise<void> {
     return this.write(async (c) => {
       await c.query({ name: 'rafka-set-next-pid', text: 'UPDATE rafka_cluster SET next_producer_id = $1 WHERE id = 1', values: [next] });
       return () => (this.nextProducerId = next);
     });
   }
 
-  createTopic(topic: TopicRecord): Promise<void> {
+  async createTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
     return this.write(async (c) => {
       await c.query({
@@ -217,7 +219,7 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
-  updateTopic(topic: TopicRecord): Promise<void> {
+  async updateTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
     return this.write(async (c) => {
       const t = this.topics.get(record.name);
@@ -236,11 +238,14 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
-  deleteTopic(name: string): Promise<void> {
+  async deleteTopic(name: string): Promise<void> {
     return this.write(async (c) => {
       const t = this.topics.get(name);
       // The partitions, batches and snapshots go with the topic row (ON DELETE CASCADE).
-      if (t) await c.query({ name: 'rafka-delete-topic', text: 'DELETE FROM rafka_topics WHERE topic_id = $1', values: [t.record.id] });
+      if (t) {
+        await c.query({ name: 'rafka-delete-topic', text: 'DELETE FROM rafka_topics WHERE topic_id = $1', values: [t.record.id] });
+        this.deletedInCommit.add(t.record.id);
+      }
       await c.query({ name: 'rafka-delete-topic-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE topic = $1', values: [name] });
       return () => {
         this.topics.delete(name);
@@ -254,7 +259,7 @@ export class PostgresEngine implements StorageEngine {
 
   // ---- partitions ----------------------------------------------------------------------------------
 
-  append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
+  async append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
     const { t } = this.partition(topic, partition);
     this.usable();
     // Our own copy: the base offset is written into it at commit, and the request's buffer may be shared.
@@ -310,11 +315,11 @@ export class PostgresEngine implements StorageEngine {
     return best < 0 ? null : this.getBatch(t, partition, index.baseOffsets[best]!);
   }
 
-  deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
     return this.moveLogStart(topic, partition, (index) => index.clampStart(offset));
   }
 
-  applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
+  async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
     return this.moveLogStart(topic, partition, (index) => index.retentionTarget(policy));
   }
 
@@ -324,7 +329,7 @@ export class PostgresEngine implements StorageEngine {
 
   // ---- producer-state snapshots ----------------------------------------------------------------------
 
-  writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+  async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
     const { t, p } = this.partition(topic, partition);
     const bytes = Buffer.from(data);
     return this.write(async (c) => {
@@ -371,7 +376,7 @@ export class PostgresEngine implements StorageEngine {
 
   // ---- committed offsets and groups ----------------------------------------------------------------
 
-  commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
+  async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
     const puts = entries.filter((e) => e.committed !== null);
     const dels = entries.filter((e) => e.committed === null);
     return this.write(async (c) => {
@@ -424,14 +429,14 @@ export class PostgresEngine implements StorageEngine {
     return [...this.groupOffsets.keys()];
   }
 
-  deleteGroupOffsets(groupId: string): Promise<void> {
+  async deleteGroupOffsets(groupId: string): Promise<void> {
     return this.write(async (c) => {
       await c.query({ name: 'rafka-delete-group-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE group_id = $1', values: [groupId] });
       return () => void this.groupOffsets.delete(groupId);
     });
   }
 
-  putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+  async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
     return this.putValue('rafka_groups', 'group_id', groupId, value, this.groups);
   }
 
@@ -439,7 +444,7 @@ export class PostgresEngine implements StorageEngine {
     return this.groups;
   }
 
-  putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+  async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
     return this.putValue('rafka_transactions', 'transactional_id', transactionalId, value, this.txnStates);
   }
 
@@ -498,6 +503,7 @@ export class PostgresEngine implements StorageEngine {
     let client: PoolClient | null = null;
     const effects: Array<() => void> = [];
     const results = new Map<AppendOp, number>();
+    this.deletedInCommit.clear();
     try {
       client = await pool.connect();
       await client.query('BEGIN');
@@ -532,8 +538,9 @@ export class PostgresEngine implements StorageEngine {
     }
     for (const effect of effects) effect();
     for (const op of ops) {
-      if (op.kind === 'append') op.resolve({ baseOffset: results.get(op)! });
-      else op.resolve();
+      if (op.kind === 'sql') op.resolve();
+      else if (results.has(op)) op.resolve({ baseOffset: results.get(op)! });
+      // else: refused in storeAppends (its topic deleted before it), already rejected.
     }
   }
 
@@ -545,6 +552,12 @@ export class PostgresEngine implements StorageEngine {
   private async storeAppends(client: PoolClient, run: AppendOp[], results: Map<AppendOp, number>): Promise<() => void> {
     const groups = new Map<string, { t: TopicState; partition: number; ops: AppendOp[]; records: number }>();
     for (const op of run) {
+      // Its topic was deleted before it (earlier in this commit, or in an earlier one): refused
+      // alone, so a produce racing a DeleteTopics never fails the delete.
+      if (this.deletedInCommit.has(op.t.record.id) || this.topics.get(op.t.record.name) !== op.t) {
+        op.reject(new StorageError(`storage: topic ${op.t.record.name} was deleted`));
+        continue;
+      }
       const key = `${op.t.record.id}\u0000${op.partition}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { t: op.t, partition: op.partition, ops: [], records: 0 }));
@@ -552,6 +565,7 @@ export class PostgresEngine implements StorageEngine {
       g.records += op.recordCount;
     }
     const list = [...groups.values()];
+    if (list.length === 0) return () => {};
     const { rows } = await client.query<{ topic_id: string; partition: number; base: string }>({
       name: 'rafka-take-offsets',
       text: `UPDATE rafka_partitions p SET next_offset = p.next_offset + u.n, leader_node_id = $5
