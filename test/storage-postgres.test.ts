@@ -315,6 +315,56 @@ if (skip !== false) {
     }
   });
 
+  test('transactions on the postgres engine: an aborted and a committed transaction, then a restart; read_committed sees the committed records only', { timeout: 90_000 }, async () => {
+    const url = await pgc().createDatabase();
+    const start = () => testBroker({ storage: { type: 'postgres', url } });
+    const client = (bootstrap: string) => new Kafka({ clientId: 'pg-txn', brokers: [bootstrap], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 50, retries: 10 } });
+    let b = await start();
+    try {
+      await b.broker.topics.create('tx', 1, 1, {});
+      const producer = client(b.bootstrap).producer({ transactionalId: 'pg-tx', maxInFlightRequests: 1, idempotent: true });
+      await producer.connect();
+      const aborted = await producer.transaction();
+      await aborted.send({ topic: 'tx', messages: [{ value: 'aborted-1' }, { value: 'aborted-2' }] });
+      await aborted.abort();
+      const txn = await producer.transaction();
+      await txn.send({ topic: 'tx', messages: [{ value: 'committed-1' }, { value: 'committed-2' }] });
+      await txn.commit();
+      await b.broker.transactions.settle();
+      await producer.disconnect();
+      assert.deepEqual((await sql<{ transactional_id: string }>(url, 'SELECT transactional_id FROM rafka_transactions')).map((r) => r.transactional_id), ['pg-tx']);
+      await b.close();
+
+      b = await start();
+      assert.equal(b.broker.transactions.get('pg-tx')!.state, 'CompleteCommit', 'the transaction state came back from PostgreSQL');
+      const consumer = client(b.bootstrap).consumer({ groupId: 'pg-tx-reader', maxWaitTimeInMs: 100 });
+      const seen: string[] = [];
+      await consumer.connect();
+      try {
+        await consumer.subscribe({ topic: 'tx', fromBeginning: true });
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`saw only ${JSON.stringify(seen)}`)), 20_000);
+          void consumer.run({
+            eachMessage: async ({ message }) => {
+              if (seen.push(message.value!.toString()) >= 2) {
+                clearTimeout(timer);
+                resolve();
+              }
+            },
+          });
+        });
+        await new Promise((r) => setTimeout(r, 300)); // anything more would arrive now
+      } finally {
+        await consumer.disconnect();
+      }
+      assert.deepEqual(seen, ['committed-1', 'committed-2']);
+      // Both transactions' data and their two markers: 2 + 1 + 2 + 1 offsets.
+      assert.equal(b.broker.storage.offsets('tx', 0).highWatermark, 6);
+    } finally {
+      await b.close();
+    }
+  });
+
   test('rafka start --storage postgres --storage-url runs a broker on the database', { timeout: 30_000 }, async () => {
     const url = await pgc().createDatabase();
     const b = await startBrokerProcess(['--storage', 'postgres', '--storage-url', url]);
