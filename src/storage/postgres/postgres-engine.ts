@@ -41,7 +41,7 @@ import type {
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
-import { offsetKey } from '../engine.js';
+import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
 import { PartitionIndex } from '../rocksdb/partition-index.js';
@@ -271,18 +271,10 @@ export class PostgresEngine implements StorageEngine {
 
   async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
     const { t, p } = this.partition(topic, partition);
-    const index = p.index;
-    let first = -1;
-    let last = -1;
-    let total = 0;
-    for (let i = index.indexOf(Math.max(offset, index.logStartOffset)); i < index.count; i++) {
-      const size = index.sizes[i]!;
-      if (total + size > maxBytes && !(minOneBatch && first < 0)) break;
-      if (first < 0) first = index.baseOffsets[i]!;
-      last = index.baseOffsets[i]!;
-      total += size;
-    }
-    if (first < 0) return { batches: [], bytes: 0 };
+    const { from, to } = p.index.pick(offset, maxBytes, minOneBatch);
+    if (from === to) return { batches: [], bytes: 0 };
+    const first = p.index.baseOffsets[from]!;
+    const last = p.index.baseOffsets[to - 1]!;
     const { rows } = await this.query<{ bytes: Buffer }>({
       name: 'rafka-read',
       text: 'SELECT bytes FROM rafka_batches WHERE topic_id = $1 AND partition = $2 AND base_offset >= $3 AND base_offset <= $4 ORDER BY base_offset',
@@ -307,12 +299,8 @@ export class PostgresEngine implements StorageEngine {
 
   async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
     const { t, p } = this.partition(topic, partition);
-    const index = p.index;
-    let best = -1;
-    for (let i = 0; i < index.count; i++) {
-      if (best < 0 || index.maxTimestamps[i]! > index.maxTimestamps[best]!) best = i;
-    }
-    return best < 0 ? null : this.getBatch(t, partition, index.baseOffsets[best]!);
+    const best = p.index.maxTimestampPosition();
+    return best < 0 ? null : this.getBatch(t, partition, p.index.baseOffsets[best]!);
   }
 
   async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
@@ -408,16 +396,7 @@ export class PostgresEngine implements StorageEngine {
           values: [groupId, dels.map((e) => e.topic), dels.map((e) => e.partition)],
         });
       }
-      return () => {
-        let offsets = this.groupOffsets.get(groupId);
-        if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
-        for (const e of entries) {
-          const key = offsetKey(e.topic, e.partition);
-          if (e.committed === null) offsets.delete(key);
-          else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
-        }
-        if (offsets.size === 0) this.groupOffsets.delete(groupId);
-      };
+      return () => applyOffsetCommits(this.groupOffsets, groupId, entries);
     });
   }
 
@@ -790,11 +769,7 @@ export class PostgresEngine implements StorageEngine {
       if (index) index.snapshots.items.push({ offset: Number(r.snapshot_offset), data: null });
     }
     for (const t of this.topics.values()) {
-      for (const { index } of t.partitions) {
-        const from = index.snapshots.newest ?? -1;
-        index.snapshots.bytesSince = 0;
-        for (let i = 0; i < index.count; i++) if (index.baseOffsets[i]! >= from) index.snapshots.bytesSince += index.sizes[i]!;
-      }
+      for (const { index } of t.partitions) index.recountBytesSinceSnapshot();
     }
 
     const offsets = await c.query<{ group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string }>(
