@@ -200,6 +200,25 @@ if (skip !== false) {
     }
   });
 
+  test('committed offsets keep their expire timestamp (OffsetCommit retention_time_ms) over a restart, and its absence', async () => {
+    const url = await pgc().createDatabase();
+    let e = await openEngine(url);
+    try {
+      await e.createTopic(topic('ret', 2));
+      await e.commitOffsets('g', [
+        { topic: 'ret', partition: 0, committed: { offset: 3, leaderEpoch: 1, metadata: 'm', commitTimestampMs: 10, expireTimestampMs: 5000 } },
+        { topic: 'ret', partition: 1, committed: { offset: 4, leaderEpoch: 1, metadata: null, commitTimestampMs: 11 } },
+      ]);
+      await e.close();
+      e = await openEngine(url);
+      const got = e.fetchOffsets('g');
+      assert.deepEqual(got.get('ret\u00000'), { topic: 'ret', partition: 0, offset: 3, leaderEpoch: 1, metadata: 'm', commitTimestampMs: 10, expireTimestampMs: 5000 });
+      assert.deepEqual(got.get('ret\u00001'), { topic: 'ret', partition: 1, offset: 4, leaderEpoch: 1, metadata: null, commitTimestampMs: 11 });
+    } finally {
+      await e.close();
+    }
+  });
+
   test('a second engine opening the database bumps the leader epochs: the first can no longer append', async () => {
     const url = await pgc().createDatabase();
     const first = await openEngine(url);

@@ -293,7 +293,7 @@ export function applyOffsetCommits(groupOffsets: GroupOffsetsMap, groupId: strin
   for (const e of entries) {
     const key = offsetKey(e.topic, e.partition);
     if (e.committed === null) offsets.delete(key);
-    else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
+    else offsets.set(key, { ...copyCommitted(e.committed), topic: e.topic, partition: e.partition });
   }
   if (offsets.size === 0) groupOffsets.delete(groupId);
 }

@@ -371,12 +371,14 @@ export class PostgresEngine implements StorageEngine {
       if (puts.length > 0) {
         await c.query({
           name: 'rafka-commit-offsets',
-          text: `INSERT INTO rafka_committed_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms)
-                 SELECT $1, u.topic, u.partition, u.committed_offset, u.leader_epoch, u.metadata, u.commit_timestamp_ms
-                 FROM unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[])
-                   AS u (topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms)
+          text: `INSERT INTO rafka_committed_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms,
+                   expire_timestamp_ms)
+                 SELECT $1, u.topic, u.partition, u.committed_offset, u.leader_epoch, u.metadata, u.commit_timestamp_ms, u.expire_timestamp_ms
+                 FROM unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[], $8::bigint[])
+                   AS u (topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms)
                  ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = EXCLUDED.committed_offset,
-                   leader_epoch = EXCLUDED.leader_epoch, metadata = EXCLUDED.metadata, commit_timestamp_ms = EXCLUDED.commit_timestamp_ms`,
+                   leader_epoch = EXCLUDED.leader_epoch, metadata = EXCLUDED.metadata, commit_timestamp_ms = EXCLUDED.commit_timestamp_ms,
+                   expire_timestamp_ms = EXCLUDED.expire_timestamp_ms`,
           values: [
             groupId,
             puts.map((e) => e.topic),
@@ -385,6 +387,7 @@ export class PostgresEngine implements StorageEngine {
             puts.map((e) => e.committed!.leaderEpoch),
             puts.map((e) => e.committed!.metadata),
             puts.map((e) => e.committed!.commitTimestampMs),
+            puts.map((e) => e.committed!.expireTimestampMs ?? null),
           ],
         });
       }
@@ -772,16 +775,19 @@ export class PostgresEngine implements StorageEngine {
       for (const { index } of t.partitions) index.recountBytesSinceSnapshot();
     }
 
-    const offsets = await c.query<{ group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string }>(
-      'SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms FROM rafka_committed_offsets',
-    );
+    const offsets = await c.query<{
+      group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string;
+      expire_timestamp_ms: string | null;
+    }>('SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms FROM rafka_committed_offsets');
     for (const r of offsets.rows) {
       let m = this.groupOffsets.get(r.group_id);
       if (!m) this.groupOffsets.set(r.group_id, (m = new Map()));
-      m.set(offsetKey(r.topic, r.partition), {
+      const stored: StoredOffset = {
         topic: r.topic, partition: r.partition, offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata,
         commitTimestampMs: Number(r.commit_timestamp_ms),
-      });
+      };
+      if (r.expire_timestamp_ms !== null) stored.expireTimestampMs = Number(r.expire_timestamp_ms);
+      m.set(offsetKey(r.topic, r.partition), stored);
     }
     for (const r of (await c.query<{ group_id: string; value: Buffer }>('SELECT group_id, value FROM rafka_groups')).rows) this.groups.set(r.group_id, r.value);
     for (const r of (await c.query<{ transactional_id: string; value: Buffer }>('SELECT transactional_id, value FROM rafka_transactions')).rows) {

@@ -83,6 +83,7 @@ export const MIGRATIONS: readonly Migration[] = [
          leader_epoch int NOT NULL,
          metadata text NULL,
          commit_timestamp_ms bigint NOT NULL,
+         expire_timestamp_ms bigint NULL,
          PRIMARY KEY (group_id, topic, partition)
        )`,
       `CREATE TABLE rafka_groups (group_id text PRIMARY KEY, value bytea NOT NULL)`,
