@@ -50,6 +50,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
       const { PostgresEngine } = await import('./postgres/postgres-engine.js');
       return new PostgresEngine({
         url: config.url ?? null, poolSize: config.poolSize, fsync: config.fsync, topicDefaults: context.topicDefaults, nodeId: context.nodeId,
+        observer: context.observer,
       });
     }
     default:

@@ -39,6 +39,7 @@ import type {
   RetentionPolicy,
   StorageCapabilities,
   StorageEngine,
+  StorageObserver,
   TopicRecord,
 } from '../engine.js';
 import { applyOffsetCommits, offsetKey } from '../engine.js';
@@ -61,6 +62,8 @@ export interface PostgresEngineOptions {
   nodeId?: number;
   /** Connect and query timeout (ms) before a StorageError; default 10 000. */
   queryTimeoutMs?: number;
+  /** Times each COMMIT (PostgreSQL's WAL flush is this engine's fsync) for the broker's metrics. */
+  observer?: StorageObserver | null;
 }
 
 interface TopicState {
@@ -113,6 +116,7 @@ export class PostgresEngine implements StorageEngine {
   private readonly poolConfig: PoolConfig;
   private readonly topicDefaults: Readonly<Record<string, string>>;
   private readonly nodeId: number;
+  private readonly observer: StorageObserver | null;
   private pool: Pool | null = null;
   private closed = false;
 
@@ -146,6 +150,7 @@ export class PostgresEngine implements StorageEngine {
     };
     this.topicDefaults = options.topicDefaults ?? {};
     this.nodeId = options.nodeId ?? 1;
+    this.observer = options.observer ?? null;
   }
 
   async open(): Promise<BrokerMetadata> {
@@ -503,7 +508,9 @@ export class PostgresEngine implements StorageEngine {
         effects.push(await this.storeAppends(client, run, results));
         i = j;
       }
+      const committing = performance.now();
       await client.query('COMMIT');
+      this.observer?.fsync((performance.now() - committing) / 1000);
       this.commits++;
     } catch (err) {
       if (client) {
