@@ -10,6 +10,10 @@
  *   src/storage/index.ts can create runs under `always`.
  * - Read MB/s: everything back from offset 0, 1 MiB per read as a consumer fetches (the page cache
  *   is warm: this is the engine's own cost, not the disk's).
+ * - The postgres engine, when Debian's PostgreSQL server is installed: a throw-away cluster in a temp
+ *   dir (fsync on, unix socket; test/helpers/postgres.ts) on the same disk and cores, with the
+ *   PostgreSQL commits per second the engine's group commit made during the append run.
+ * - Append latency p99: the time each append took to resolve (with 32 in flight it includes queueing).
  * - Recovery: the log engine's open after an unclean shutdown (the tail segment is a single
  *   1 GiB segment, every batch's CRC checked; 64 MiB with --quick), and after a clean one.
  * The ratio log-append / dd is the issue's target (≥ 70% under group commit).
@@ -24,6 +28,8 @@ import { createStorageEngine } from '../src/storage/index.js';
 import type { StorageEngine } from '../src/storage/engine.js';
 import type { FsyncPolicy, StorageType } from '../src/config/types.js';
 import { LogEngine } from '../src/storage/log/log-engine.js';
+import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
+import { findPostgres, startPgCluster } from '../test/helpers/postgres.js';
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 64;
@@ -35,6 +41,8 @@ export interface EngineRow {
   fsync: FsyncPolicy | '-';
   mib: number;
   appendMBps: number | null;
+  /** 99th percentile of one append's time to resolve, ms. */
+  appendP99Ms: number | null;
   readMBps: number | null;
   note: string;
 }
@@ -75,22 +83,27 @@ async function template(): Promise<{ bytes: Buffer; recordCount: number; maxTime
 }
 
 /** Append `mib` MiB with IN_FLIGHT appends outstanding; MB/s from first call to last resolution. */
-async function appendLoad(engine: StorageEngine, topic: string, mib: number): Promise<{ mbps: number; bytes: number }> {
+async function appendLoad(engine: StorageEngine, topic: string, mib: number): Promise<{ mbps: number; bytes: number; p99Ms: number; seconds: number; appends: number }> {
   const t = await template();
   const batches = Math.ceil((mib * 1024 * 1024) / t.bytes.length);
   let issued = 0;
+  const latencies: number[] = [];
   const t0 = performance.now();
   const worker = async () => {
     while (issued < batches) {
       issued++;
+      const start = performance.now();
       // Each append has its own buffer, as each produce request does (engines may stamp in place).
       await engine.append(topic, 0, { bytes: Buffer.from(t.bytes), recordCount: t.recordCount, maxTimestamp: t.maxTimestamp });
+      latencies.push(performance.now() - start);
     }
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const seconds = (performance.now() - t0) / 1000;
   const bytes = batches * t.bytes.length;
-  return { mbps: bytes / seconds / 1e6, bytes };
+  latencies.sort((a, b) => a - b);
+  const p99Ms = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
+  return { mbps: bytes / seconds / 1e6, bytes, p99Ms, seconds, appends: batches };
 }
 
 async function readAll(engine: StorageEngine, topic: string): Promise<number> {
@@ -110,11 +123,11 @@ async function readAll(engine: StorageEngine, topic: string): Promise<number> {
 
 const topicRecord = (name: string) => ({ name, id: `bench-${name}`.padEnd(22, 'A').slice(0, 22), partitionCount: 1, configs: {} });
 
-async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, mib: number): Promise<EngineRow> {
-  const row: EngineRow = { engine: type === 'memory' ? 'memory + WAL' : type, fsync, mib, appendMBps: null, readMBps: null, note: '' };
+async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, mib: number, url: string | null = null): Promise<EngineRow> {
+  const row: EngineRow = { engine: type === 'memory' ? 'memory + WAL' : type, fsync, mib, appendMBps: null, appendP99Ms: null, readMBps: null, note: '' };
   let engine: StorageEngine;
   try {
-    engine = await createStorageEngine({ type, path: dir, fsync, fsyncIntervalMs: 1000 });
+    engine = await createStorageEngine({ type, path: dir, fsync, fsyncIntervalMs: 1000, url });
     await engine.open();
   } catch (err) {
     row.note = `not run: ${(err as Error).message.split('\n')[0]}`;
@@ -122,7 +135,14 @@ async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, m
   }
   try {
     await engine.createTopic(topicRecord('bench'));
-    row.appendMBps = (await appendLoad(engine, 'bench', mib)).mbps;
+    const commitsBefore = engine instanceof PostgresEngine ? engine.commits : 0;
+    const load = await appendLoad(engine, 'bench', mib);
+    row.appendMBps = load.mbps;
+    row.appendP99Ms = load.p99Ms;
+    if (engine instanceof PostgresEngine) {
+      const commits = engine.commits - commitsBefore;
+      row.note = `${commits} PostgreSQL commits, ${(commits / load.seconds).toFixed(0)} commits/s (${(load.appends / commits).toFixed(1)} appends each)`;
+    }
     row.readMBps = await readAll(engine, 'bench');
   } catch (err) {
     row.note = `failed: ${(err as Error).message}`;
@@ -130,6 +150,21 @@ async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, m
     await engine.close().catch(() => {});
   }
   return row;
+}
+
+/** The postgres engine on a throw-away cluster (fsync on) in a temp dir, when PostgreSQL is installed. */
+async function benchPostgres(mib: number, log: (line: string) => void): Promise<EngineRow> {
+  const server = findPostgres();
+  if (server.missing !== null) {
+    return { engine: 'postgres', fsync: 'always', mib, appendMBps: null, appendP99Ms: null, readMBps: null, note: `not run: ${server.missing}` };
+  }
+  log(`storage: postgres engine (${server.version}), fsync always, ${mib} MiB …`);
+  const cluster = await startPgCluster(server, { durable: true });
+  try {
+    return await benchEngine('postgres', 'always', '', mib, await cluster.createDatabase());
+  } finally {
+    cluster.destroy();
+  }
 }
 
 /** Unclean and clean open of a log of `mib` MiB in one segment. */
@@ -174,6 +209,7 @@ export async function runStorageBench(opts: { quick: boolean; log?: (line: strin
       engines.push(await benchEngine(type, 'always', dir, otherMib));
       rmSync(dir, { recursive: true, force: true });
     }
+    engines.push(await benchPostgres(otherMib, log));
     log(`storage: recovery of ${mib} MiB …`);
     const recoveryDir = sub('recovery');
     const rec = await recovery(recoveryDir, mib);
@@ -195,11 +231,11 @@ export function formatStorageTable(r: StorageBenchResult): string {
   const lines: string[] = [];
   const disk = 'mbps' in r.disk ? `${r.disk.mbps.toFixed(0)} MB/s (dd ${r.disk.mib} MiB, conv=fdatasync, in ${r.disk.dir})` : `not measured: ${r.disk.error}`;
   lines.push(`Storage engines, 1 KiB records, ${RECORDS_PER_BATCH} per batch, ${IN_FLIGHT} appends in flight; disk: ${disk}`);
-  lines.push('| engine | fsync | MiB | append MB/s | read MB/s | note |');
-  lines.push('|---|---|---:|---:|---:|---|');
+  lines.push('| engine | fsync | MiB | append MB/s | append p99 ms | read MB/s | note |');
+  lines.push('|---|---|---:|---:|---:|---:|---|');
   for (const e of r.engines) {
-    const f = (v: number | null) => (v === null ? '–' : v.toFixed(0));
-    lines.push(`| ${e.engine} | ${e.fsync} | ${e.mib} | ${f(e.appendMBps)} | ${f(e.readMBps)} | ${e.note} |`);
+    const f = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(digits));
+    lines.push(`| ${e.engine} | ${e.fsync} | ${e.mib} | ${f(e.appendMBps)} | ${f(e.appendP99Ms, 1)} | ${f(e.readMBps)} | ${e.note} |`);
   }
   if (r.ratioAlwaysToDisk !== null) {
     lines.push('');

@@ -76,7 +76,7 @@ describe('usage errors exit 2 with a readable message and the usage', () => {
     [['start', '--bogus'], /^rafka: unknown option --bogus$/m],
     [['start', '--port', 'abc'], /^rafka: invalid value for --port: must be an integer \(got "abc"\)$/m],
     [['start', '--port', '70000'], /^rafka: --port: must be <= 65535 \(got 70000\)$/m],
-    [['start', '--storage', 'rocks'], /^rafka: --storage: must be one of memory, log, rocksdb \(got "rocks"\)$/m],
+    [['start', '--storage', 'rocks'], /^rafka: --storage: must be one of memory, log, rocksdb, postgres \(got "rocks"\)$/m],
     [['start', '--node-id=-1'], /^rafka: --node-id: must be >= 0 \(got -1\)$/m],
     [['start', '--node-id', '-1'], /^rafka: option --node-id needs a value \(write a value starting with '-' as --node-id=-…\)$/m],
     [['start', '--port'], /^rafka: option --port needs a value$/m],
@@ -125,7 +125,7 @@ test('a bad config file exits 1 naming file, line and key', () => {
     for (const r of [run(['start', '--config', file]), run(['start'], { RAFKA_CONFIG: file })]) {
       assert.equal(r.code, 1, r.stderr);
       assert.match(r.stderr, /^rafka: invalid configuration$/m);
-      assert.ok(r.stderr.includes(`${file}:3:17: storage.storage_type: must be one of memory, log, rocksdb (got "rocks")`), r.stderr);
+      assert.ok(r.stderr.includes(`${file}:3:17: storage.storage_type: must be one of memory, log, rocksdb, postgres (got "rocks")`), r.stderr);
       assertNoStack(r.stderr);
     }
     const env = run(['start'], { RAFKA_PORT: 'nine' });

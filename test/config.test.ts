@@ -109,7 +109,7 @@ describe('schema errors name the key and its line:column', () => {
 
   test('bad enum value (seed spelling storage_type)', () => {
     const e = configError(() => parseConfigText('node.id: 1\nstorage:\n  storage_type: rocks\n', 'config/rafka.yaml'));
-    assert.equal(e.message, 'config/rafka.yaml:3:17: storage.storage_type: must be one of memory, log, rocksdb (got "rocks")');
+    assert.equal(e.message, 'config/rafka.yaml:3:17: storage.storage_type: must be one of memory, log, rocksdb, postgres (got "rocks")');
   });
 
   test('ranges', () => {
@@ -289,7 +289,7 @@ describe('environment', () => {
     assert.ok(lines.includes('environment variable RAFKA_PORT: must be an integer (got "abc")'), e.message);
     assert.ok(lines.includes('environment variable RAFKA_AUTO_CREATE_TOPICS_ENABLE: must be true or false (got "maybe")'), e.message);
     assert.ok(lines.includes('environment variable RAFKA_NUM_PARTITIONS: must be >= 1 (got 0)'), e.message);
-    assert.ok(lines.includes('environment variable RAFKA_STORAGE_TYPE: must be one of memory, log, rocksdb (got "rocks")'), e.message);
+    assert.ok(lines.includes('environment variable RAFKA_STORAGE_TYPE: must be one of memory, log, rocksdb, postgres (got "rocks")'), e.message);
     assert.ok(
       lines.includes('environment variable RAFKA_TOPIC_DEFAULTS_RETENTION_MS: Invalid value x for configuration retention.ms: Not a number of type LONG'),
       e.message,
@@ -342,7 +342,7 @@ describe('precedence: defaults < file < env < flags', () => {
   test('flags are validated too', () => {
     const e = configError(() => loadConfig({ env: {}, flags: { port: 70000, storage: { type: 'x' as 'log' } } }));
     assert.equal(e.source, 'flags');
-    assert.deepEqual(e.message.split('\n'), ['--port: must be <= 65535 (got 70000)', '--storage: must be one of memory, log, rocksdb (got "x")']);
+    assert.deepEqual(e.message.split('\n'), ['--port: must be <= 65535 (got 70000)', '--storage: must be one of memory, log, rocksdb, postgres (got "x")']);
   });
 
   test('the result is a fresh object (DEFAULT_CONFIG stays untouched)', () => {

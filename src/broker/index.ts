@@ -85,7 +85,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log, observer: metrics }) : NO_HOOKS;
   const engine = isEngine(storage)
     ? storage
-    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, warn: (m) => log.warn(`storage: ${m}`), observer: metrics });
+    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, nodeId: config.nodeId, warn: (m) => log.warn(`storage: ${m}`), observer: metrics });
   const broker = new Broker(config, engine, log);
   broker.hooks = hooks;
   broker.metrics = metrics;

@@ -52,6 +52,7 @@ const FLAG_OPTIONS = {
   port: { type: 'string' },
   storage: { type: 'string' },
   'data-dir': { type: 'string' },
+  'storage-url': { type: 'string' },
   'advertised-host': { type: 'string' },
   'advertised-port': { type: 'string' },
   'node-id': { type: 'string' },
@@ -85,8 +86,9 @@ Options of start:
                             see config/rafka.yaml for every setting
   --host HOST               interface to listen on (default 127.0.0.1)
   --port PORT               port to listen on, 0 = any free port (default 9092)
-  --storage TYPE            storage engine: log | memory | rocksdb (default log)
+  --storage TYPE            storage engine: log | memory | rocksdb | postgres (default log)
   --data-dir DIR            data directory of durable storage (default ./data)
+  --storage-url URL         postgres storage: postgres://user:pass@host:port/db (default: PG* variables)
   --advertised-host HOST    host name clients are told to connect to
   --advertised-port PORT    port clients are told to connect to
   --node-id N               broker id (default 1)

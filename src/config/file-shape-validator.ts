@@ -6,12 +6,13 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"storage_type":{"enum":["memory","log","rocksdb"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
 const pattern1 = new RegExp("^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$", "u");
 const pattern2 = new RegExp("^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$", "u");
+const pattern3 = new RegExp("^postgres(ql)?://", "u");
 const schema7 = {"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}};
 
 function validate22(data, {instancePath="", parentData, parentDataProperty, rootData=data}={}){
@@ -2130,7 +2131,7 @@ if(data.storage !== undefined){
 let data69 = data.storage;
 if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
 for(const key1 in data69){
-if(!((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "storage_type"))){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
 const err173 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data69};
 if(vErrors === null){
 vErrors = [err173];
@@ -2143,7 +2144,7 @@ errors++;
 }
 if(data69.type !== undefined){
 let data70 = data69.type;
-if(!(((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb"))){
+if(!((((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb")) || (data70 === "postgres"))){
 const err174 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data70};
 if(vErrors === null){
 vErrors = [err174];
@@ -2262,10 +2263,10 @@ errors++;
 }
 }
 }
-if(data69.storage_type !== undefined){
-let data75 = data69.storage_type;
-if(!(((data75 === "memory") || (data75 === "log")) || (data75 === "rocksdb"))){
-const err184 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data75};
+if(data69.url !== undefined){
+let data75 = data69.url;
+if((typeof data75 !== "string") && (data75 !== null)){
+const err184 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data75};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2274,10 +2275,9 @@ vErrors.push(err184);
 }
 errors++;
 }
-}
-}
-else {
-const err185 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
+if(typeof data75 === "string"){
+if(func3(data75) < 1){
+const err185 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data75};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2286,13 +2286,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data76 = data["topic.defaults"];
-if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
-for(const key2 in data76){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err186 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data76};
+if(!pattern3.test(data75)){
+const err186 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data75};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2302,213 +2297,11 @@ vErrors.push(err186);
 errors++;
 }
 }
-if(data76["cleanup.policy"] !== undefined){
-if(!(validate22(data76["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data76,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data76["compression.gzip.level"] !== undefined){
-if(!(validate22(data76["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data76,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["compression.lz4.level"] !== undefined){
-if(!(validate22(data76["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data76,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["compression.type"] !== undefined){
-if(!(validate22(data76["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data76,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["compression.zstd.level"] !== undefined){
-if(!(validate22(data76["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data76,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["delete.retention.ms"] !== undefined){
-if(!(validate22(data76["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data76,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data76["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data76,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["flush.messages"] !== undefined){
-if(!(validate22(data76["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data76,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["flush.ms"] !== undefined){
-if(!(validate22(data76["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data76,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data76["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data76,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["index.interval.bytes"] !== undefined){
-if(!(validate22(data76["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data76,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["internal.segment.bytes"] !== undefined){
-if(!(validate22(data76["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data76,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data76["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data76,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["local.retention.bytes"] !== undefined){
-if(!(validate22(data76["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data76,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["local.retention.ms"] !== undefined){
-if(!(validate22(data76["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data76,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data76["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data76,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["max.message.bytes"] !== undefined){
-if(!(validate22(data76["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data76,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data76["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data76,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data76["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data76,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["message.timestamp.type"] !== undefined){
-if(!(validate22(data76["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data76,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data76["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data76,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data76["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data76,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["min.insync.replicas"] !== undefined){
-if(!(validate22(data76["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data76,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76.preallocate !== undefined){
-if(!(validate22(data76.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data76,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data76["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data76,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data76["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data76,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["remote.storage.enable"] !== undefined){
-if(!(validate22(data76["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data76,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["retention.bytes"] !== undefined){
-if(!(validate22(data76["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data76,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["retention.ms"] !== undefined){
-if(!(validate22(data76["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data76,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["segment.bytes"] !== undefined){
-if(!(validate22(data76["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data76,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["segment.index.bytes"] !== undefined){
-if(!(validate22(data76["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data76,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["segment.jitter.ms"] !== undefined){
-if(!(validate22(data76["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data76,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["segment.ms"] !== undefined){
-if(!(validate22(data76["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data76,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data76["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data76["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data76,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err187 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data76};
+if(data69["pool.size"] !== undefined){
+let data76 = data69["pool.size"];
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err187 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2517,17 +2310,9 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data111 = data.hooks;
-if(Array.isArray(data111)){
-const len5 = data111.length;
-for(let i5=0; i5<len5; i5++){
-let data112 = data111[i5];
-if(data112 && typeof data112 == "object" && !Array.isArray(data112)){
-for(const key3 in data112){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err188 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data112};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 1000 || isNaN(data76)){
+const err188 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2536,11 +2321,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-}
-if(data112.builtin !== undefined){
-let data113 = data112.builtin;
-if(!(((((data113 === "json-schema") || (data113 === "stamp-headers")) || (data113 === "redact")) || (data113 === "audit-log")) || (data113 === "rate-limit"))){
-const err189 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data113};
+if(data76 < 1 || isNaN(data76)){
+const err189 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2550,11 +2332,11 @@ vErrors.push(err189);
 errors++;
 }
 }
-if(data112.module !== undefined){
-let data114 = data112.module;
-if(typeof data114 === "string"){
-if(func3(data114) < 1){
-const err190 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
+}
+if(data69.storage_type !== undefined){
+let data77 = data69.storage_type;
+if(!((((data77 === "memory") || (data77 === "log")) || (data77 === "rocksdb")) || (data77 === "postgres"))){
+const err190 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data77};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2564,8 +2346,9 @@ vErrors.push(err190);
 errors++;
 }
 }
+}
 else {
-const err191 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data114};
+const err191 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2575,11 +2358,12 @@ vErrors.push(err191);
 errors++;
 }
 }
-if(data112.export !== undefined){
-let data115 = data112.export;
-if(typeof data115 === "string"){
-if(func3(data115) < 1){
-const err192 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
+if(data["topic.defaults"] !== undefined){
+let data78 = data["topic.defaults"];
+if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
+for(const key2 in data78){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err192 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data78};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2589,8 +2373,213 @@ vErrors.push(err192);
 errors++;
 }
 }
+if(data78["cleanup.policy"] !== undefined){
+if(!(validate22(data78["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data78,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["compression.gzip.level"] !== undefined){
+if(!(validate22(data78["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data78,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["compression.lz4.level"] !== undefined){
+if(!(validate22(data78["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data78,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["compression.type"] !== undefined){
+if(!(validate22(data78["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data78,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["compression.zstd.level"] !== undefined){
+if(!(validate22(data78["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data78,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["delete.retention.ms"] !== undefined){
+if(!(validate22(data78["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data78,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data78["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data78,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["flush.messages"] !== undefined){
+if(!(validate22(data78["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data78,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["flush.ms"] !== undefined){
+if(!(validate22(data78["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data78,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data78["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data78,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["index.interval.bytes"] !== undefined){
+if(!(validate22(data78["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data78,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["internal.segment.bytes"] !== undefined){
+if(!(validate22(data78["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data78,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data78["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data78,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["local.retention.bytes"] !== undefined){
+if(!(validate22(data78["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data78,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["local.retention.ms"] !== undefined){
+if(!(validate22(data78["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data78,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data78["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data78,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["max.message.bytes"] !== undefined){
+if(!(validate22(data78["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data78,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data78["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data78,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data78["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data78,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["message.timestamp.type"] !== undefined){
+if(!(validate22(data78["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data78,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data78["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data78,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data78["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data78,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["min.insync.replicas"] !== undefined){
+if(!(validate22(data78["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data78,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78.preallocate !== undefined){
+if(!(validate22(data78.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data78,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data78["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data78,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data78["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data78,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["remote.storage.enable"] !== undefined){
+if(!(validate22(data78["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data78,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["retention.bytes"] !== undefined){
+if(!(validate22(data78["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data78,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["retention.ms"] !== undefined){
+if(!(validate22(data78["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data78,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["segment.bytes"] !== undefined){
+if(!(validate22(data78["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data78,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["segment.index.bytes"] !== undefined){
+if(!(validate22(data78["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data78,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["segment.jitter.ms"] !== undefined){
+if(!(validate22(data78["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data78,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["segment.ms"] !== undefined){
+if(!(validate22(data78["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data78,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data78["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data78["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data78,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err193 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data115};
+const err193 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data78};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2600,11 +2589,16 @@ vErrors.push(err193);
 errors++;
 }
 }
-if(data112.name !== undefined){
-let data116 = data112.name;
-if(typeof data116 === "string"){
-if(func3(data116) < 1){
-const err194 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
+if(data.hooks !== undefined){
+let data113 = data.hooks;
+if(Array.isArray(data113)){
+const len5 = data113.length;
+for(let i5=0; i5<len5; i5++){
+let data114 = data113[i5];
+if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
+for(const key3 in data114){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err194 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data114};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2614,8 +2608,10 @@ vErrors.push(err194);
 errors++;
 }
 }
-else {
-const err195 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data116};
+if(data114.builtin !== undefined){
+let data115 = data114.builtin;
+if(!(((((data115 === "json-schema") || (data115 === "stamp-headers")) || (data115 === "redact")) || (data115 === "audit-log")) || (data115 === "rate-limit"))){
+const err195 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data115};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2625,10 +2621,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data112.topics !== undefined){
-let data117 = data112.topics;
-if((typeof data117 !== "string") && (!(Array.isArray(data117)))){
-const err196 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
+if(data114.module !== undefined){
+let data116 = data114.module;
+if(typeof data116 === "string"){
+if(func3(data116) < 1){
+const err196 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2637,9 +2634,9 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(typeof data117 === "string"){
-if(func3(data117) < 1){
-const err197 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data117};
+}
+else {
+const err197 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2649,13 +2646,11 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(Array.isArray(data117)){
-const len6 = data117.length;
-for(let i6=0; i6<len6; i6++){
-let data118 = data117[i6];
-if(typeof data118 === "string"){
-if(func3(data118) < 1){
-const err198 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
+if(data114.export !== undefined){
+let data117 = data114.export;
+if(typeof data117 === "string"){
+if(func3(data117) < 1){
+const err198 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2666,7 +2661,7 @@ errors++;
 }
 }
 else {
-const err199 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data118};
+const err199 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2676,16 +2671,11 @@ vErrors.push(err199);
 errors++;
 }
 }
-}
-}
-if(data112.apis !== undefined){
-let data119 = data112.apis;
-if(Array.isArray(data119)){
-const len7 = data119.length;
-for(let i7=0; i7<len7; i7++){
-let data120 = data119[i7];
-if((typeof data120 !== "string") && (!(((typeof data120 == "number") && (!(data120 % 1) && !isNaN(data120))) && (isFinite(data120))))){
-const err200 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data120};
+if(data114.name !== undefined){
+let data118 = data114.name;
+if(typeof data118 === "string"){
+if(func3(data118) < 1){
+const err200 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2695,9 +2685,8 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
 else {
-const err201 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data119};
+const err201 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2707,9 +2696,10 @@ vErrors.push(err201);
 errors++;
 }
 }
-}
-else {
-const err202 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data112};
+if(data114.topics !== undefined){
+let data119 = data114.topics;
+if((typeof data119 !== "string") && (!(Array.isArray(data119)))){
+const err202 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2718,10 +2708,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-}
-else {
-const err203 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data111};
+if(typeof data119 === "string"){
+if(func3(data119) < 1){
+const err203 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2731,16 +2720,13 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data121 = data.faults;
-if(Array.isArray(data121)){
-const len8 = data121.length;
-for(let i8=0; i8<len8; i8++){
-let data122 = data121[i8];
-if(data122 && typeof data122 == "object" && !Array.isArray(data122)){
-for(const key4 in data122){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err204 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data122};
+if(Array.isArray(data119)){
+const len6 = data119.length;
+for(let i6=0; i6<len6; i6++){
+let data120 = data119[i6];
+if(typeof data120 === "string"){
+if(func3(data120) < 1){
+const err204 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2750,10 +2736,8 @@ vErrors.push(err204);
 errors++;
 }
 }
-if(data122.api !== undefined){
-let data123 = data122.api;
-if(((typeof data123 !== "string") && (!(((typeof data123 == "number") && (!(data123 % 1) && !isNaN(data123))) && (isFinite(data123))))) && (!(Array.isArray(data123)))){
-const err205 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+else {
+const err205 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2762,9 +2746,17 @@ vErrors.push(err205);
 }
 errors++;
 }
-if((typeof data123 == "number") && (isFinite(data123))){
-if(data123 < 0 || isNaN(data123)){
-const err206 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+}
+}
+}
+if(data114.apis !== undefined){
+let data121 = data114.apis;
+if(Array.isArray(data121)){
+const len7 = data121.length;
+for(let i7=0; i7<len7; i7++){
+let data122 = data121[i7];
+if((typeof data122 !== "string") && (!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122))))){
+const err206 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data122};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2774,9 +2766,9 @@ vErrors.push(err206);
 errors++;
 }
 }
-if(typeof data123 === "string"){
-if(func3(data123) < 1){
-const err207 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data123};
+}
+else {
+const err207 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data121};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2786,12 +2778,9 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(Array.isArray(data123)){
-const len9 = data123.length;
-for(let i9=0; i9<len9; i9++){
-let data124 = data123[i9];
-if((typeof data124 !== "string") && (!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124))))){
-const err208 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+}
+else {
+const err208 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data114};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2800,9 +2789,10 @@ vErrors.push(err208);
 }
 errors++;
 }
-if((typeof data124 == "number") && (isFinite(data124))){
-if(data124 < 0 || isNaN(data124)){
-const err209 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+}
+}
+else {
+const err209 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data113};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2812,9 +2802,16 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(typeof data124 === "string"){
-if(func3(data124) < 1){
-const err210 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data124};
+if(data.faults !== undefined){
+let data123 = data.faults;
+if(Array.isArray(data123)){
+const len8 = data123.length;
+for(let i8=0; i8<len8; i8++){
+let data124 = data123[i8];
+if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
+for(const key4 in data124){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err210 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data124};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2824,14 +2821,10 @@ vErrors.push(err210);
 errors++;
 }
 }
-}
-}
-}
-if(data122.topic !== undefined){
-let data125 = data122.topic;
-if(typeof data125 === "string"){
-if(func3(data125) < 1){
-const err211 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
+if(data124.api !== undefined){
+let data125 = data124.api;
+if(((typeof data125 !== "string") && (!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125))))) && (!(Array.isArray(data125)))){
+const err211 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2840,9 +2833,9 @@ vErrors.push(err211);
 }
 errors++;
 }
-}
-else {
-const err212 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data125};
+if((typeof data125 == "number") && (isFinite(data125))){
+if(data125 < 0 || isNaN(data125)){
+const err212 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2852,10 +2845,9 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(data122.partition !== undefined){
-let data126 = data122.partition;
-if(!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126)))){
-const err213 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+if(typeof data125 === "string"){
+if(func3(data125) < 1){
+const err213 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2864,9 +2856,13 @@ vErrors.push(err213);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 > 2147483647 || isNaN(data126)){
-const err214 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+}
+if(Array.isArray(data125)){
+const len9 = data125.length;
+for(let i9=0; i9<len9; i9++){
+let data126 = data125[i9];
+if((typeof data126 !== "string") && (!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126))))){
+const err214 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2875,8 +2871,9 @@ vErrors.push(err214);
 }
 errors++;
 }
+if((typeof data126 == "number") && (isFinite(data126))){
 if(data126 < 0 || isNaN(data126)){
-const err215 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data126};
+const err215 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2886,12 +2883,9 @@ vErrors.push(err215);
 errors++;
 }
 }
-}
-if(data122.group !== undefined){
-let data127 = data122.group;
-if(typeof data127 === "string"){
-if(func3(data127) < 1){
-const err216 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
+if(typeof data126 === "string"){
+if(func3(data126) < 1){
+const err216 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2901,8 +2895,14 @@ vErrors.push(err216);
 errors++;
 }
 }
-else {
-const err217 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data127};
+}
+}
+}
+if(data124.topic !== undefined){
+let data127 = data124.topic;
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err217 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2912,10 +2912,8 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data122.clientId !== undefined){
-let data128 = data122.clientId;
-if(typeof data128 !== "string"){
-const err218 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data128};
+else {
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2925,10 +2923,10 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data122.times !== undefined){
-let data129 = data122.times;
-if((!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129)))) && (typeof data129 !== "string")){
-const err219 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if(data124.partition !== undefined){
+let data128 = data124.partition;
+if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2937,9 +2935,9 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data129 == "number") && (isFinite(data129))){
-if(data129 < 1 || isNaN(data129)){
-const err220 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if((typeof data128 == "number") && (isFinite(data128))){
+if(data128 > 2147483647 || isNaN(data128)){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2948,10 +2946,8 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-if(typeof data129 === "string"){
-if(func3(data129) < 1){
-const err221 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data129};
+if(data128 < 0 || isNaN(data128)){
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2962,10 +2958,11 @@ errors++;
 }
 }
 }
-if(data122.errorCode !== undefined){
-let data130 = data122.errorCode;
-if((typeof data130 !== "string") && (!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130))))){
-const err222 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+if(data124.group !== undefined){
+let data129 = data124.group;
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2974,9 +2971,9 @@ vErrors.push(err222);
 }
 errors++;
 }
-if((typeof data130 == "number") && (isFinite(data130))){
-if(data130 < 1 || isNaN(data130)){
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+}
+else {
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2986,9 +2983,10 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(typeof data130 === "string"){
-if(func3(data130) < 1){
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data130};
+if(data124.clientId !== undefined){
+let data130 = data124.clientId;
+if(typeof data130 !== "string"){
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data130};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2998,11 +2996,10 @@ vErrors.push(err224);
 errors++;
 }
 }
-}
-if(data122.delayMs !== undefined){
-let data131 = data122.delayMs;
-if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+if(data124.times !== undefined){
+let data131 = data124.times;
+if((!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))) && (typeof data131 !== "string")){
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3012,8 +3009,8 @@ vErrors.push(err225);
 errors++;
 }
 if((typeof data131 == "number") && (isFinite(data131))){
-if(data131 > 2147483647 || isNaN(data131)){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+if(data131 < 1 || isNaN(data131)){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3022,8 +3019,10 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data131 < 0 || isNaN(data131)){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data131};
+}
+if(typeof data131 === "string"){
+if(func3(data131) < 1){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3034,10 +3033,10 @@ errors++;
 }
 }
 }
-if(data122.drop !== undefined){
-let data132 = data122.drop;
-if(!((data132 === "before") || (data132 === "after"))){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data132};
+if(data124.errorCode !== undefined){
+let data132 = data124.errorCode;
+if((typeof data132 !== "string") && (!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132))))){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3046,11 +3045,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-}
-if(data122.throttleMs !== undefined){
-let data133 = data122.throttleMs;
-if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+if((typeof data132 == "number") && (isFinite(data132))){
+if(data132 < 1 || isNaN(data132)){
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3059,9 +3056,10 @@ vErrors.push(err229);
 }
 errors++;
 }
-if((typeof data133 == "number") && (isFinite(data133))){
-if(data133 > 2147483647 || isNaN(data133)){
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+}
+if(typeof data132 === "string"){
+if(func3(data132) < 1){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3070,8 +3068,12 @@ vErrors.push(err230);
 }
 errors++;
 }
-if(data133 < 0 || isNaN(data133)){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data133};
+}
+}
+if(data124.delayMs !== undefined){
+let data133 = data124.delayMs;
+if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3080,12 +3082,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-}
-}
-if(data122.partialFetch !== undefined){
-let data134 = data122.partialFetch;
-if(typeof data134 !== "boolean"){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data134};
+if((typeof data133 == "number") && (isFinite(data133))){
+if(data133 > 2147483647 || isNaN(data133)){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3094,11 +3093,8 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-if(data122.rebalance !== undefined){
-let data135 = data122.rebalance;
-if(typeof data135 !== "boolean"){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data135};
+if(data133 < 0 || isNaN(data133)){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3109,8 +3105,10 @@ errors++;
 }
 }
 }
-else {
-const err234 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data122};
+if(data124.drop !== undefined){
+let data134 = data124.drop;
+if(!((data134 === "before") || (data134 === "after"))){
+const err234 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data134};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3120,9 +3118,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-}
-else {
-const err235 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data121};
+if(data124.throttleMs !== undefined){
+let data135 = data124.throttleMs;
+if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
+const err235 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3131,16 +3130,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data136 = data["sasl.users"];
-if(Array.isArray(data136)){
-const len10 = data136.length;
-for(let i10=0; i10<len10; i10++){
-let data137 = data136[i10];
-if(data137 && typeof data137 == "object" && !Array.isArray(data137)){
-if(data137.name === undefined){
-const err236 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if((typeof data135 == "number") && (isFinite(data135))){
+if(data135 > 2147483647 || isNaN(data135)){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3149,9 +3141,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-for(const key5 in data137){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err237 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(data135 < 0 || isNaN(data135)){
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3161,11 +3152,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data137.name !== undefined){
-let data138 = data137.name;
-if(typeof data138 === "string"){
-if(func3(data138) < 1){
-const err238 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+}
+if(data124.partialFetch !== undefined){
+let data136 = data124.partialFetch;
+if(typeof data136 !== "boolean"){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data136};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3175,8 +3166,10 @@ vErrors.push(err238);
 errors++;
 }
 }
-else {
-const err239 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data138};
+if(data124.rebalance !== undefined){
+let data137 = data124.rebalance;
+if(typeof data137 !== "boolean"){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data137};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3186,11 +3179,9 @@ vErrors.push(err239);
 errors++;
 }
 }
-if(data137.password !== undefined){
-let data139 = data137.password;
-if(typeof data139 === "string"){
-if(func3(data139) < 1){
-const err240 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+}
+else {
+const err240 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data124};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3200,8 +3191,9 @@ vErrors.push(err240);
 errors++;
 }
 }
+}
 else {
-const err241 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data139};
+const err241 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data123};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3211,11 +3203,15 @@ vErrors.push(err241);
 errors++;
 }
 }
-if(data137.password_file !== undefined){
-let data140 = data137.password_file;
-if(typeof data140 === "string"){
-if(func3(data140) < 1){
-const err242 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+if(data["sasl.users"] !== undefined){
+let data138 = data["sasl.users"];
+if(Array.isArray(data138)){
+const len10 = data138.length;
+for(let i10=0; i10<len10; i10++){
+let data139 = data138[i10];
+if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
+if(data139.name === undefined){
+const err242 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data139};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3224,9 +3220,9 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-else {
-const err243 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data140};
+for(const key5 in data139){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err243 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data139};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3236,14 +3232,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-if(data137.mechanisms !== undefined){
-let data141 = data137.mechanisms;
-if(Array.isArray(data141)){
-const len11 = data141.length;
-for(let i11=0; i11<len11; i11++){
-let data142 = data141[i11];
-if(!((((data142 === "PLAIN") || (data142 === "SCRAM-SHA-256")) || (data142 === "SCRAM-SHA-512")) || (data142 === "OAUTHBEARER"))){
-const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data142};
+if(data139.name !== undefined){
+let data140 = data139.name;
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3253,9 +3246,8 @@ vErrors.push(err244);
 errors++;
 }
 }
-}
 else {
-const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data141};
+const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3265,9 +3257,11 @@ vErrors.push(err245);
 errors++;
 }
 }
-}
-else {
-const err246 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data137};
+if(data139.password !== undefined){
+let data141 = data139.password;
+if(typeof data141 === "string"){
+if(func3(data141) < 1){
+const err246 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3277,9 +3271,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-}
 else {
-const err247 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data136};
+const err247 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3289,14 +3282,92 @@ vErrors.push(err247);
 errors++;
 }
 }
-}
-else {
-const err248 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data139.password_file !== undefined){
+let data142 = data139.password_file;
+if(typeof data142 === "string"){
+if(func3(data142) < 1){
+const err248 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
 if(vErrors === null){
 vErrors = [err248];
 }
 else {
 vErrors.push(err248);
+}
+errors++;
+}
+}
+else {
+const err249 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
+if(vErrors === null){
+vErrors = [err249];
+}
+else {
+vErrors.push(err249);
+}
+errors++;
+}
+}
+if(data139.mechanisms !== undefined){
+let data143 = data139.mechanisms;
+if(Array.isArray(data143)){
+const len11 = data143.length;
+for(let i11=0; i11<len11; i11++){
+let data144 = data143[i11];
+if(!((((data144 === "PLAIN") || (data144 === "SCRAM-SHA-256")) || (data144 === "SCRAM-SHA-512")) || (data144 === "OAUTHBEARER"))){
+const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data144};
+if(vErrors === null){
+vErrors = [err250];
+}
+else {
+vErrors.push(err250);
+}
+errors++;
+}
+}
+}
+else {
+const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data143};
+if(vErrors === null){
+vErrors = [err251];
+}
+else {
+vErrors.push(err251);
+}
+errors++;
+}
+}
+}
+else {
+const err252 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if(vErrors === null){
+vErrors = [err252];
+}
+else {
+vErrors.push(err252);
+}
+errors++;
+}
+}
+}
+else {
+const err253 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data138};
+if(vErrors === null){
+vErrors = [err253];
+}
+else {
+vErrors.push(err253);
+}
+errors++;
+}
+}
+}
+else {
+const err254 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err254];
+}
+else {
+vErrors.push(err254);
 }
 errors++;
 }

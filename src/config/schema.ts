@@ -31,7 +31,7 @@ import { FAULT_DROP_POINTS, FAULT_ENTRY_KEYS } from './fault-entry.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
 import { SASL_MECHANISMS, SSL_CLIENT_AUTH, SSL_PROTOCOLS } from './security.js';
 
-export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'];
+export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb', 'postgres'];
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 export const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['error', 'warn', 'info', 'debug'];
 export const LOG_FORMATS: readonly BrokerConfig['logFormat'][] = ['text', 'json'];
@@ -234,6 +234,16 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   setting({
     key: 'storage.wal.snapshot.bytes', path: ['storage', 'wal.snapshot.bytes'], field: 'storage.walSnapshotBytes', kind: 'int', min: 1024,
     max: Number.MAX_SAFE_INTEGER, doc: 'memory engine with a path: WAL size that triggers a snapshot (and a new WAL).',
+  }),
+  // The postgres engine's settings (src/storage/postgres/).
+  setting({
+    key: 'storage.url', path: ['storage', 'url'], field: 'storage.url', kind: 'string', nullable: true, flag: 'storage-url',
+    pattern: { regex: '^postgres(ql)?://', form: 'a postgres:// or postgresql:// URL' },
+    doc: 'postgres engine: connection URL; null = the PG* environment variables (PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD).',
+  }),
+  setting({
+    key: 'storage.pool.size', path: ['storage', 'pool.size'], field: 'storage.poolSize', kind: 'int', min: 1, max: 1000,
+    doc: 'postgres engine: connections in its pool (one writes at a time, the others serve reads).',
   }),
   setting({ key: 'auto.create.topics.enable', field: 'autoCreateTopicsEnable', kind: 'boolean', doc: 'Create unknown topics on Metadata/Produce.' }),
   setting({ key: 'num.partitions', field: 'numPartitions', kind: 'int', min: 1, max: INT32_MAX, doc: 'Partitions of auto-created topics.' }),

@@ -7,7 +7,7 @@ import type { HookConfigEntry } from './hook-entry.js';
 import type { FaultSpec } from './fault-entry.js';
 import type { SaslMechanism, SaslUserConfig, SslClientAuth, SslProtocol } from './security.js';
 
-export type StorageType = 'memory' | 'log' | 'rocksdb';
+export type StorageType = 'memory' | 'log' | 'rocksdb' | 'postgres';
 
 /**
  * When durable engines fsync appended data (docs/storage.md):
@@ -30,6 +30,10 @@ export interface StorageConfig {
   fsyncIntervalMs?: number;
   /** `memory` engine with a path: WAL bytes that trigger a snapshot (src/storage/memory-wal/). Absent = 64 MiB. */
   walSnapshotBytes?: number;
+  /** `postgres` engine: connection URL (postgres://user:pass@host:port/db); null or absent = the PG* environment variables. */
+  url?: string | null;
+  /** `postgres` engine: connections in its pool. Absent = 4. */
+  poolSize?: number;
 }
 
 /** Topic config defaults the broker applies to new topics (Kafka's broker-level `log.*` defaults). */

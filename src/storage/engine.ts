@@ -292,3 +292,18 @@ export const PRODUCER_SNAPSHOTS_KEPT = 2;
 export function offsetKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
+
+/** Committed offsets as engines keep them in memory: per group, by offsetKey. */
+export type GroupOffsetsMap = Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>;
+
+/** Apply one commitOffsets call to the in-memory map (a null entry deletes; an emptied group goes). */
+export function applyOffsetCommits(groupOffsets: GroupOffsetsMap, groupId: string, entries: readonly GroupOffsetEntry[]): void {
+  let offsets = groupOffsets.get(groupId);
+  if (!offsets) groupOffsets.set(groupId, (offsets = new Map()));
+  for (const e of entries) {
+    const key = offsetKey(e.topic, e.partition);
+    if (e.committed === null) offsets.delete(key);
+    else offsets.set(key, { ...copyCommitted(e.committed), topic: e.topic, partition: e.partition });
+  }
+  if (offsets.size === 0) groupOffsets.delete(groupId);
+}

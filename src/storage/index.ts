@@ -14,6 +14,8 @@ export interface EngineContext {
   warn?: (message: string) => void;
   /** Times the engine's fsyncs (the broker's metrics). */
   observer?: StorageObserver | null;
+  /** This broker's id (`node.id`): the postgres engine records it as the holder of its partitions. */
+  nodeId?: number;
 }
 
 export async function createStorageEngine(config: StorageConfig, context: EngineContext = {}): Promise<StorageEngine> {
@@ -43,8 +45,16 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
         observer: context.observer,
       });
     }
+    case 'postgres': {
+      // Its own place: a database rather than a directory (storage.path is not used).
+      const { PostgresEngine } = await import('./postgres/postgres-engine.js');
+      return new PostgresEngine({
+        url: config.url ?? null, poolSize: config.poolSize, fsync: config.fsync, topicDefaults: context.topicDefaults, nodeId: context.nodeId,
+        observer: context.observer,
+      });
+    }
     default:
-      throw new Error(`storage: unknown engine ${JSON.stringify((config as StorageConfig).type)} (expected memory, log or rocksdb)`);
+      throw new Error(`storage: unknown engine ${JSON.stringify((config as StorageConfig).type)} (expected memory, log, rocksdb or postgres)`);
   }
 }
 

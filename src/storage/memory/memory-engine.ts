@@ -16,7 +16,7 @@ import type {
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
-import { offsetKey } from '../engine.js';
+import { applyOffsetCommits } from '../engine.js';
 import { invariant } from '../../base/assert.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 
@@ -277,14 +277,7 @@ export class MemoryEngine implements StorageEngine {
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
-    let offsets = this.groupOffsets.get(groupId);
-    if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
-    for (const e of entries) {
-      const key = offsetKey(e.topic, e.partition);
-      if (e.committed === null) offsets.delete(key);
-      else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
-    }
-    if (offsets.size === 0) this.groupOffsets.delete(groupId);
+    applyOffsetCommits(this.groupOffsets, groupId, entries);
   }
 
   fetchOffsets(groupId: string): ReadonlyMap<string, CommittedOffset & { topic: string; partition: number }> {

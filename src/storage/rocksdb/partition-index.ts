@@ -1,9 +1,9 @@
 /**
- * The rocksdb engine's in-memory index of one partition: for every stored batch its base and last
+ * The rocksdb and postgres engines' in-memory index of one partition: for every stored batch its base and last
  * offset, max timestamp and size (what MemoryPartitionLog keeps, without the bytes). It answers the
  * synchronous questions of the interface (offsets, sizeBytes) and decides which keys a read, a
- * timestamp lookup or retention touches, so RocksDB is only asked for batches that will be returned.
- * Rebuilt at open from the small 'I' entries (keys.ts).
+ * timestamp lookup or retention touches, so the database is only asked for batches that will be returned.
+ * Rebuilt at open (rocksdb: from the small 'I' entries of keys.ts; postgres: from the batches' index columns).
  */
 import type { RetentionPolicy } from '../engine.js';
 import { PartitionSnapshots } from '../producer-snapshots.js';
@@ -43,6 +43,39 @@ export class PartitionIndex {
       else hi = mid;
     }
     return lo;
+  }
+
+  /**
+   * Positions [from, to) of the batches a read from `offset` returns: whole batches within
+   * `maxBytes`, the first one even when larger if `minOneBatch` (KIP-74).
+   */
+  pick(offset: number, maxBytes: number, minOneBatch: boolean): { from: number; to: number } {
+    const from = this.indexOf(Math.max(offset, this.logStartOffset));
+    let to = from;
+    let total = 0;
+    while (to < this.count) {
+      const size = this.sizes[to]!;
+      if (total + size > maxBytes && !(minOneBatch && to === from)) break;
+      total += size;
+      to++;
+    }
+    return { from, to };
+  }
+
+  /** Position of the first batch holding the largest timestamp, -1 when empty (ListOffsets -3). */
+  maxTimestampPosition(): number {
+    let best = -1;
+    for (let i = 0; i < this.count; i++) {
+      if (best < 0 || this.maxTimestamps[i]! > this.maxTimestamps[best]!) best = i;
+    }
+    return best;
+  }
+
+  /** After loading: the bytes appended since the newest snapshot (all of them when there is none). */
+  recountBytesSinceSnapshot(): void {
+    const from = this.snapshots.newest ?? -1;
+    this.snapshots.bytesSince = 0;
+    for (let i = 0; i < this.count; i++) if (this.baseOffsets[i]! >= from) this.snapshots.bytesSince += this.sizes[i]!;
   }
 
   /** Clamp a requested log start as DeleteRecords does: never backwards, never past the end. */

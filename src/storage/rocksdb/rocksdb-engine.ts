@@ -41,7 +41,7 @@ import type {
   StorageEngine,
   TopicRecord,
 } from '../engine.js';
-import { offsetKey } from '../engine.js';
+import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { snapshotIntervalBytes } from '../producer-snapshots.js';
 import { writeInt64 } from '../../protocol/records/batch.js';
 import {
@@ -244,13 +244,8 @@ export class RocksDbEngine implements StorageEngine {
   async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
     const { t, index } = this.partition(topic, partition);
     const keys: Buffer[] = [];
-    let total = 0;
-    for (let i = index.indexOf(Math.max(offset, index.logStartOffset)); i < index.count; i++) {
-      const size = index.sizes[i]!;
-      if (total + size > maxBytes && !(minOneBatch && keys.length === 0)) break;
-      keys.push(batchKey(Prefix.data, t.num, partition, index.baseOffsets[i]!));
-      total += size;
-    }
+    const { from, to } = index.pick(offset, maxBytes, minOneBatch);
+    for (let i = from; i < to; i++) keys.push(batchKey(Prefix.data, t.num, partition, index.baseOffsets[i]!));
     if (keys.length === 0) return { batches: [], bytes: 0 };
     const values = await this.usable().getMany(keys);
     this.usable();
@@ -273,10 +268,7 @@ export class RocksDbEngine implements StorageEngine {
 
   async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
     const { t, index } = this.partition(topic, partition);
-    let best = -1;
-    for (let i = 0; i < index.count; i++) {
-      if (best < 0 || index.maxTimestamps[i]! > index.maxTimestamps[best]!) best = i;
-    }
+    const best = index.maxTimestampPosition();
     return best < 0 ? null : this.getBatch(t.num, partition, index.baseOffsets[best]!);
   }
 
@@ -332,14 +324,7 @@ export class RocksDbEngine implements StorageEngine {
         else b.put(key, Buffer.from(JSON.stringify(e.committed), 'utf8'));
       }
     });
-    let offsets = this.groupOffsets.get(groupId);
-    if (!offsets) this.groupOffsets.set(groupId, (offsets = new Map()));
-    for (const e of entries) {
-      const key = offsetKey(e.topic, e.partition);
-      if (e.committed === null) offsets.delete(key);
-      else offsets.set(key, { ...e.committed, topic: e.topic, partition: e.partition });
-    }
-    if (offsets.size === 0) this.groupOffsets.delete(groupId);
+    applyOffsetCommits(this.groupOffsets, groupId, entries);
     await done;
   }
 
@@ -574,11 +559,7 @@ export class RocksDbEngine implements StorageEngine {
     }
     if (staleSnapshots.length > 0) void this.write((b) => staleSnapshots.forEach((k) => b.del(k))).catch(() => {});
     for (const t of this.topics.values()) {
-      for (const index of t.partitions) {
-        const from = index.snapshots.newest ?? -1;
-        index.snapshots.bytesSince = 0;
-        for (let i = 0; i < index.count; i++) if (index.baseOffsets[i]! >= from) index.snapshots.bytesSince += index.sizes[i]!;
-      }
+      for (const index of t.partitions) index.recountBytesSinceSnapshot();
     }
 
     for await (const [key, value] of this.scan(db, Prefix.offsets)) {

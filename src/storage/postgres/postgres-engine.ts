@@ -1,0 +1,837 @@
+/**
+ * The `postgres` engine: batches, topics, committed offsets, group and transaction state and
+ * producer-state snapshots in PostgreSQL tables (schema.ts), through `pg` with a pool of
+ * connections and named (prepared) statements. docs/cluster.md describes it for operators.
+ *
+ * - Writes: every mutation joins one ordered queue; one writer drains it, taking everything that
+ *   arrived meanwhile into ONE PostgreSQL transaction (group commit), and answers each caller only
+ *   after COMMIT returned (with `storage.fsync: always`, PostgreSQL's synchronous_commit: the
+ *   commit record is flushed to its WAL). Operations keep their call order: the queue is applied in
+ *   order within the transaction, and transactions one after another.
+ * - Offsets: the appends of one commit to one partition take their offsets from
+ *   `rafka_partitions.next_offset` in that transaction (`UPDATE … SET next_offset = next_offset + n
+ *   … RETURNING`), guarded by the partition's `leader_epoch` this engine holds: a writer whose epoch
+ *   was bumped (another broker took the partition) updates no row and its whole commit fails.
+ *   Appends to one partition get offsets in call order (their queue order).
+ * - The in-memory index of every partition (base/last offset, max timestamp, size of each batch;
+ *   partition-index.ts) answers the interface's synchronous questions and picks the rows a read
+ *   fetches; it is updated after COMMIT, so it never shows data PostgreSQL might not have. If a
+ *   COMMIT's outcome was unknown (the connection broke during it) and it had in fact committed, the
+ *   next append finds next_offset ahead of the index and loads the missing index rows first.
+ * - Failures: a query that fails (PostgreSQL away, a connection reset, a fenced epoch) fails every
+ *   operation of its commit with a StorageError (the broker answers KAFKA_STORAGE_ERROR, which
+ *   Kafka clients retry); nothing of it is applied in memory. The pool opens new connections when
+ *   asked for one, so the engine works again as soon as PostgreSQL is back.
+ *
+ * Who calls: the broker's event loop, through the StorageEngine interface.
+ */
+import pg from 'pg';
+import type { Pool, PoolClient, PoolConfig } from 'pg';
+import type { FsyncPolicy } from '../../config/types.js';
+import type {
+  AppendBatch,
+  AppendResult,
+  BrokerMetadata,
+  CommittedOffset,
+  GroupOffsetEntry,
+  PartitionOffsets,
+  ReadResult,
+  RetentionPolicy,
+  StorageCapabilities,
+  StorageEngine,
+  StorageObserver,
+  TopicRecord,
+} from '../engine.js';
+import { applyOffsetCommits, offsetKey } from '../engine.js';
+import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
+import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
+import { PartitionIndex } from '../rocksdb/partition-index.js';
+import { StorageError } from '../errors.js';
+import { migrate } from './schema.js';
+
+export interface PostgresEngineOptions {
+  /** `storage.url` (postgres://…); null or absent: the PG* environment variables (libpq's). */
+  url?: string | null;
+  /** `storage.pool.size`: connections in the pool (one writes at a time, the others read). Default 4. */
+  poolSize?: number;
+  /** `storage.fsync`: `always` keeps PostgreSQL's synchronous_commit on; otherwise it is off for our sessions. */
+  fsync?: FsyncPolicy;
+  /** Broker-wide topic config defaults (`topic.defaults`): the producer snapshot interval's segment.bytes. */
+  topicDefaults?: Readonly<Record<string, string>>;
+  /** This broker's id, recorded as the holder of the partitions it leads. */
+  nodeId?: number;
+  /** Connect and query timeout (ms) before a StorageError; default 10 000. */
+  queryTimeoutMs?: number;
+  /** Times each COMMIT (PostgreSQL's WAL flush is this engine's fsync) for the broker's metrics. */
+  observer?: StorageObserver | null;
+}
+
+interface TopicState {
+  record: TopicRecord;
+  partitions: PartitionState[];
+}
+
+interface PartitionState {
+  index: PartitionIndex;
+  /** The leader epoch this engine holds (checked in every append's transaction). */
+  epoch: number;
+}
+
+type StoredOffset = CommittedOffset & { topic: string; partition: number };
+
+interface AppendOp {
+  kind: 'append';
+  t: TopicState;
+  partition: number;
+  bytes: Buffer;
+  recordCount: number;
+  maxTimestamp: number;
+  resolve: (r: AppendResult) => void;
+  reject: (e: Error) => void;
+}
+
+interface SqlOp {
+  kind: 'sql';
+  /** Runs inside the commit's transaction; returns what to apply in memory once it committed. */
+  run: (client: PoolClient) => Promise<(() => void) | void>;
+  resolve: () => void;
+  reject: (e: Error) => void;
+}
+
+type Op = AppendOp | SqlOp;
+
+/** Operations one commit takes at most (bounds the transaction and the statements' array sizes). */
+const MAX_OPS_PER_COMMIT = 2000;
+/** Batch bytes one commit takes at most (beyond the first operation): bounds the INSERT's size. */
+const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
+/** Batches fetched per query when the index is loaded at open. */
+const LOAD_STEP = 10_000;
+
+export class PostgresEngine implements StorageEngine {
+  readonly kind: string = 'postgres';
+  readonly durable: boolean = true;
+  /** No compaction yet: compact topics keep every record (retention still applies). */
+  readonly capabilities: StorageCapabilities = { compaction: null, segments: null };
+
+  private readonly poolConfig: PoolConfig;
+  private readonly topicDefaults: Readonly<Record<string, string>>;
+  private readonly nodeId: number;
+  private readonly observer: StorageObserver | null;
+  private pool: Pool | null = null;
+  private closed = false;
+
+  private clusterId: string | null = null;
+  private nextProducerId = 0;
+  private readonly topics = new Map<string, TopicState>();
+  private readonly groupOffsets = new Map<string, Map<string, StoredOffset>>();
+  private readonly groups = new Map<string, Buffer>();
+  private readonly txnStates = new Map<string, Buffer>();
+  private readonly scram = new Map<string, Buffer>();
+
+  private readonly queue: Op[] = [];
+  /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
+  private readonly deletedInCommit = new Set<string>();
+  private writing: Promise<void> | null = null;
+  private flushScheduled = false;
+  /** PostgreSQL transactions committed by the writer (group commits), for the bench and tests. */
+  commits = 0;
+
+  constructor(options: PostgresEngineOptions = {}) {
+    const timeout = options.queryTimeoutMs ?? 10_000;
+    this.poolConfig = {
+      ...(options.url ? { connectionString: options.url } : {}),
+      max: options.poolSize ?? 4,
+      connectionTimeoutMillis: timeout,
+      query_timeout: timeout,
+      idleTimeoutMillis: 30_000,
+      application_name: 'rafka',
+      // Durability of an acknowledged write is PostgreSQL's commit; `storage.fsync` other than
+      // `always` trades it for latency the way it does on the file engines.
+      ...(options.fsync && options.fsync !== 'always' ? { options: '-c synchronous_commit=off' } : {}),
+    };
+    this.topicDefaults = options.topicDefaults ?? {};
+    this.nodeId = options.nodeId ?? 1;
+    this.observer = options.observer ?? null;
+  }
+
+  async open(): Promise<BrokerMetadata> {
+    if (!this.pool) {
+      const pool = new pg.Pool(this.poolConfig);
+      // An idle connection that breaks (PostgreSQL restarted) is dropped by the pool; the next
+      // checkout opens a new one. Without a listener the error would kill the process.
+      pool.on('error', () => {});
+      this.pool = pool;
+      try {
+        const client = await pool.connect();
+        try {
+          await migrate(client);
+          await this.load(client);
+        } finally {
+          client.release();
+        }
+      } catch (err) {
+        this.pool = null;
+        await pool.end().catch(() => {});
+        throw new Error(`storage: cannot open the PostgreSQL database: ${(err as Error).message}`, { cause: err });
+      }
+    }
+    return {
+      clusterId: this.clusterId,
+      nextProducerId: this.nextProducerId,
+      topics: [...this.topics.values()].map((t) => cloneTopic(t.record)),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.writing || this.queue.length > 0) {
+      if (!this.writing) this.flush();
+      await this.writing?.catch(() => {});
+    }
+    await this.pool?.end().catch(() => {});
+    this.pool = null;
+  }
+
+  // ---- broker metadata and topics ------------------------------------------------------------------
+
+  async setClusterId(clusterId: string): Promise<void> {
+    return this.write(async (c) => {
+      await c.query({ name: 'rafka-set-cluster-id', text: 'UPDATE rafka_cluster SET cluster_id = $1 WHERE id = 1', values: [clusterId] });
+      return () => (this.clusterId = clusterId);
+    });
+  }
+
+  async setNextProducerId(next: number): Promise<void> {
+    return this.write(async (c) => {
+      await c.query({ name: 'rafka-set-next-pid', text: 'UPDATE rafka_cluster SET next_producer_id = $1 WHERE id = 1', values: [next] });
+      return () => (this.nextProducerId = next);
+    });
+  }
+
+  async createTopic(topic: TopicRecord): Promise<void> {
+    const record = cloneTopic(topic);
+    return this.write(async (c) => {
+      await c.query({
+        name: 'rafka-create-topic',
+        text: 'INSERT INTO rafka_topics (topic_id, name, partition_count, configs) VALUES ($1, $2, $3, $4)',
+        values: [record.id, record.name, record.partitionCount, JSON.stringify(record.configs)],
+      });
+      await this.insertPartitions(c, record.id, 0, record.partitionCount);
+      return () => {
+        const partitions = Array.from({ length: record.partitionCount }, () => ({ index: new PartitionIndex(), epoch: 0 }));
+        this.topics.set(record.name, { record, partitions });
+      };
+    });
+  }
+
+  async updateTopic(topic: TopicRecord): Promise<void> {
+    const record = cloneTopic(topic);
+    return this.write(async (c) => {
+      const t = this.topics.get(record.name);
+      if (!t) throw new Error(`updateTopic: no topic ${record.name}`);
+      await c.query({
+        name: 'rafka-update-topic',
+        text: 'UPDATE rafka_topics SET partition_count = $2, configs = $3 WHERE topic_id = $1',
+        values: [t.record.id, record.partitionCount, JSON.stringify(record.configs)],
+      });
+      const from = t.partitions.length;
+      if (record.partitionCount > from) await this.insertPartitions(c, t.record.id, from, record.partitionCount);
+      return () => {
+        while (t.partitions.length < record.partitionCount) t.partitions.push({ index: new PartitionIndex(), epoch: 0 });
+        t.record = { ...record, id: t.record.id };
+      };
+    });
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    return this.write(async (c) => {
+      const t = this.topics.get(name);
+      // The partitions, batches and snapshots go with the topic row (ON DELETE CASCADE).
+      if (t) {
+        await c.query({ name: 'rafka-delete-topic', text: 'DELETE FROM rafka_topics WHERE topic_id = $1', values: [t.record.id] });
+        this.deletedInCommit.add(t.record.id);
+      }
+      await c.query({ name: 'rafka-delete-topic-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE topic = $1', values: [name] });
+      return () => {
+        this.topics.delete(name);
+        for (const [groupId, offsets] of this.groupOffsets) {
+          for (const [key, o] of offsets) if (o.topic === name) offsets.delete(key);
+          if (offsets.size === 0) this.groupOffsets.delete(groupId);
+        }
+      };
+    });
+  }
+
+  // ---- partitions ----------------------------------------------------------------------------------
+
+  async append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
+    const { t } = this.partition(topic, partition);
+    this.usable();
+    // Our own copy: the base offset is written into it at commit, and the request's buffer may be shared.
+    const bytes = Buffer.from(batch.bytes);
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.enqueue({ kind: 'append', t, partition, bytes, recordCount: batch.recordCount, maxTimestamp: batch.maxTimestamp, resolve, reject });
+    });
+  }
+
+  async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
+    const { t, p } = this.partition(topic, partition);
+    const { from, to } = p.index.pick(offset, maxBytes, minOneBatch);
+    if (from === to) return { batches: [], bytes: 0 };
+    const first = p.index.baseOffsets[from]!;
+    const last = p.index.baseOffsets[to - 1]!;
+    const { rows } = await this.query<{ bytes: Buffer }>({
+      name: 'rafka-read',
+      text: 'SELECT bytes FROM rafka_batches WHERE topic_id = $1 AND partition = $2 AND base_offset >= $3 AND base_offset <= $4 ORDER BY base_offset',
+      values: [t.record.id, partition, first, last],
+    });
+    // Fewer rows than picked: retention or DeleteRecords removed the oldest while this read waited;
+    // the read goes on with what remains, as on the other engines.
+    const batches = rows.map((r) => r.bytes);
+    return { batches, bytes: batches.reduce((n, b) => n + b.length, 0) };
+  }
+
+  offsets(topic: string, partition: number): PartitionOffsets {
+    const { index } = this.partition(topic, partition).p;
+    return { logStartOffset: index.logStartOffset, highWatermark: index.highWatermark };
+  }
+
+  async findBatchByTimestamp(topic: string, partition: number, timestamp: number): Promise<Buffer | null> {
+    const { t, p } = this.partition(topic, partition);
+    const i = p.index.maxTimestamps.findIndex((ts) => ts >= timestamp);
+    return i < 0 ? null : this.getBatch(t, partition, p.index.baseOffsets[i]!);
+  }
+
+  async findMaxTimestampBatch(topic: string, partition: number): Promise<Buffer | null> {
+    const { t, p } = this.partition(topic, partition);
+    const best = p.index.maxTimestampPosition();
+    return best < 0 ? null : this.getBatch(t, partition, p.index.baseOffsets[best]!);
+  }
+
+  async deleteRecordsBefore(topic: string, partition: number, offset: number): Promise<number> {
+    return this.moveLogStart(topic, partition, (index) => index.clampStart(offset));
+  }
+
+  async applyRetention(topic: string, partition: number, policy: RetentionPolicy): Promise<number> {
+    return this.moveLogStart(topic, partition, (index) => index.retentionTarget(policy));
+  }
+
+  sizeBytes(topic: string, partition: number): number {
+    return this.partition(topic, partition).p.index.bytes;
+  }
+
+  // ---- producer-state snapshots ----------------------------------------------------------------------
+
+  async writeProducerSnapshot(topic: string, partition: number, offset: number, data: Buffer): Promise<void> {
+    const { t, p } = this.partition(topic, partition);
+    const bytes = Buffer.from(data);
+    return this.write(async (c) => {
+      // Which snapshots the new one replaces, decided on a copy: memory changes only after COMMIT.
+      const probe = new PartitionSnapshots();
+      probe.items = p.index.snapshots.items.map((s) => ({ ...s }));
+      const replaced = probe.add(offset, null).map((s) => s.offset);
+      await c.query({
+        name: 'rafka-put-snapshot',
+        text: `INSERT INTO rafka_producer_snapshots (topic_id, partition, snapshot_offset, data) VALUES ($1, $2, $3, $4)
+               ON CONFLICT (topic_id, partition, snapshot_offset) DO UPDATE SET data = EXCLUDED.data`,
+        values: [t.record.id, partition, offset, bytes],
+      });
+      if (replaced.length > 0) {
+        await c.query({
+          name: 'rafka-drop-snapshots',
+          text: 'DELETE FROM rafka_producer_snapshots WHERE topic_id = $1 AND partition = $2 AND snapshot_offset = ANY($3::bigint[])',
+          values: [t.record.id, partition, replaced],
+        });
+      }
+      return () => void p.index.snapshots.add(offset, null);
+    });
+  }
+
+  producerSnapshotOffsets(topic: string, partition: number): number[] {
+    return this.partition(topic, partition).p.index.snapshots.offsets();
+  }
+
+  async readProducerSnapshot(topic: string, partition: number, offset: number): Promise<Buffer | null> {
+    const { t, p } = this.partition(topic, partition);
+    if (!p.index.snapshots.find(offset)) return null;
+    const { rows } = await this.query<{ data: Buffer }>({
+      name: 'rafka-read-snapshot',
+      text: 'SELECT data FROM rafka_producer_snapshots WHERE topic_id = $1 AND partition = $2 AND snapshot_offset = $3',
+      values: [t.record.id, partition, offset],
+    });
+    return rows[0]?.data ?? null;
+  }
+
+  producerSnapshotDue(topic: string, partition: number): boolean {
+    const { t, p } = this.partition(topic, partition);
+    return p.index.snapshots.dueAfterBytes(snapshotIntervalBytes(t.record.configs, this.topicDefaults));
+  }
+
+  // ---- committed offsets and groups ----------------------------------------------------------------
+
+  async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
+    const puts = entries.filter((e) => e.committed !== null);
+    const dels = entries.filter((e) => e.committed === null);
+    return this.write(async (c) => {
+      if (puts.length > 0) {
+        await c.query({
+          name: 'rafka-commit-offsets',
+          text: `INSERT INTO rafka_committed_offsets (group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms,
+                   expire_timestamp_ms)
+                 SELECT $1, u.topic, u.partition, u.committed_offset, u.leader_epoch, u.metadata, u.commit_timestamp_ms, u.expire_timestamp_ms
+                 FROM unnest($2::text[], $3::int[], $4::bigint[], $5::int[], $6::text[], $7::bigint[], $8::bigint[])
+                   AS u (topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms)
+                 ON CONFLICT (group_id, topic, partition) DO UPDATE SET committed_offset = EXCLUDED.committed_offset,
+                   leader_epoch = EXCLUDED.leader_epoch, metadata = EXCLUDED.metadata, commit_timestamp_ms = EXCLUDED.commit_timestamp_ms,
+                   expire_timestamp_ms = EXCLUDED.expire_timestamp_ms`,
+          values: [
+            groupId,
+            puts.map((e) => e.topic),
+            puts.map((e) => e.partition),
+            puts.map((e) => e.committed!.offset),
+            puts.map((e) => e.committed!.leaderEpoch),
+            puts.map((e) => e.committed!.metadata),
+            puts.map((e) => e.committed!.commitTimestampMs),
+            puts.map((e) => e.committed!.expireTimestampMs ?? null),
+          ],
+        });
+      }
+      if (dels.length > 0) {
+        await c.query({
+          name: 'rafka-delete-offsets',
+          text: `DELETE FROM rafka_committed_offsets o USING unnest($2::text[], $3::int[]) AS u (topic, partition)
+                 WHERE o.group_id = $1 AND o.topic = u.topic AND o.partition = u.partition`,
+          values: [groupId, dels.map((e) => e.topic), dels.map((e) => e.partition)],
+        });
+      }
+      return () => applyOffsetCommits(this.groupOffsets, groupId, entries);
+    });
+  }
+
+  fetchOffsets(groupId: string): ReadonlyMap<string, StoredOffset> {
+    return this.groupOffsets.get(groupId) ?? new Map();
+  }
+
+  listOffsetGroups(): string[] {
+    return [...this.groupOffsets.keys()];
+  }
+
+  async deleteGroupOffsets(groupId: string): Promise<void> {
+    return this.write(async (c) => {
+      await c.query({ name: 'rafka-delete-group-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE group_id = $1', values: [groupId] });
+      return () => void this.groupOffsets.delete(groupId);
+    });
+  }
+
+  async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+    return this.putValue('rafka_groups', 'group_id', groupId, value, this.groups);
+  }
+
+  groupMetadata(): ReadonlyMap<string, Buffer> {
+    return this.groups;
+  }
+
+  async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    return this.putValue('rafka_transactions', 'transactional_id', transactionalId, value, this.txnStates);
+  }
+
+  transactionStates(): ReadonlyMap<string, Buffer> {
+    return this.txnStates;
+  }
+
+  async putScramCredentials(user: string, value: Buffer | null): Promise<void> {
+    return this.putValue('rafka_scram_credentials', 'user_name', user, value, this.scram);
+  }
+
+  scramCredentials(): ReadonlyMap<string, Buffer> {
+    return this.scram;
+  }
+
+  // ---- the writer ----------------------------------------------------------------------------------
+
+  /** Queue one transactional step; resolves once the commit holding it is done and applied. */
+  private write(run: SqlOp['run']): Promise<void> {
+    this.usable();
+    return new Promise<void>((resolve, reject) => this.enqueue({ kind: 'sql', run, resolve, reject }));
+  }
+
+  private enqueue(op: Op): void {
+    this.queue.push(op);
+    if (!this.writing && !this.flushScheduled) {
+      this.flushScheduled = true;
+      // Operations of this event-loop turn join the same commit.
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Start one commit of what is queued; when it ends, the next takes what queued meanwhile. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.writing || this.queue.length === 0) return;
+    const ops = this.takeCommit();
+    this.writing = this.commit(ops).finally(() => {
+      this.writing = null;
+      if (this.queue.length > 0) this.flush();
+    });
+  }
+
+  private takeCommit(): Op[] {
+    let bytes = 0;
+    let n = 0;
+    while (n < this.queue.length && n < MAX_OPS_PER_COMMIT) {
+      const op = this.queue[n]!;
+      const size = op.kind === 'append' ? op.bytes.length : 0;
+      if (n > 0 && bytes + size > MAX_BYTES_PER_COMMIT) break;
+      bytes += size;
+      n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private async commit(ops: Op[]): Promise<void> {
+    const pool = this.pool;
+    if (!pool) {
+      const err = new StorageError('storage: the postgres engine is closed');
+      for (const op of ops) op.reject(err);
+      return;
+    }
+    let client: PoolClient | null = null;
+    const effects: Array<() => void> = [];
+    const results = new Map<AppendOp, number>();
+    this.deletedInCommit.clear();
+    try {
+      client = await pool.connect();
+      await client.query('BEGIN');
+      for (let i = 0; i < ops.length; ) {
+        const op = ops[i]!;
+        if (op.kind === 'sql') {
+          const effect = await op.run(client);
+          if (effect) effects.push(effect);
+          i++;
+          continue;
+        }
+        let j = i;
+        const run: AppendOp[] = [];
+        while (j < ops.length && ops[j]!.kind === 'append') run.push(ops[j++] as AppendOp);
+        effects.push(await this.storeAppends(client, run, results));
+        i = j;
+      }
+      const committing = performance.now();
+      await client.query('COMMIT');
+      this.observer?.fsync((performance.now() - committing) / 1000);
+      this.commits++;
+    } catch (err) {
+      if (client) {
+        await client.query('ROLLBACK').catch(() => {});
+        // A connection that failed may be broken: the pool drops it and opens a fresh one later.
+        client.release(true);
+        client = null;
+      }
+      const failure = toStorageError(err);
+      for (const op of ops) op.reject(failure);
+      return;
+    } finally {
+      client?.release();
+    }
+    for (const effect of effects) effect();
+    for (const op of ops) {
+      if (op.kind === 'sql') op.resolve();
+      else if (results.has(op)) op.resolve({ baseOffset: results.get(op)! });
+      // else: refused in storeAppends (its topic deleted before it), already rejected.
+    }
+  }
+
+  /**
+   * Store a run of appends: per partition, take the offsets from next_offset (epoch-checked), write
+   * each base offset into its batch, insert every batch with one statement. Returns the in-memory
+   * update to apply after COMMIT.
+   */
+  private async storeAppends(client: PoolClient, run: AppendOp[], results: Map<AppendOp, number>): Promise<() => void> {
+    const groups = new Map<string, { t: TopicState; partition: number; ops: AppendOp[]; records: number }>();
+    for (const op of run) {
+      // Its topic was deleted before it (earlier in this commit, or in an earlier one): refused
+      // alone, so a produce racing a DeleteTopics never fails the delete.
+      if (this.deletedInCommit.has(op.t.record.id) || this.topics.get(op.t.record.name) !== op.t) {
+        op.reject(new StorageError(`storage: topic ${op.t.record.name} was deleted`));
+        continue;
+      }
+      const key = `${op.t.record.id}\u0000${op.partition}`;
+      let g = groups.get(key);
+      if (!g) groups.set(key, (g = { t: op.t, partition: op.partition, ops: [], records: 0 }));
+      g.ops.push(op);
+      g.records += op.recordCount;
+    }
+    const list = [...groups.values()];
+    if (list.length === 0) return () => {};
+    const { rows } = await client.query<{ topic_id: string; partition: number; base: string }>({
+      name: 'rafka-take-offsets',
+      text: `UPDATE rafka_partitions p SET next_offset = p.next_offset + u.n, leader_node_id = $5
+             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[]) AS u (topic_id, partition, n, epoch)
+             WHERE p.topic_id = u.topic_id AND p.partition = u.partition AND p.leader_epoch = u.epoch
+             RETURNING p.topic_id, p.partition, p.next_offset - u.n AS base`,
+      values: [list.map((g) => g.t.record.id), list.map((g) => g.partition), list.map((g) => g.records), list.map((g) => g.t.partitions[g.partition]!.epoch), this.nodeId],
+    });
+    const bases = new Map(rows.map((r) => [`${r.topic_id}\u0000${r.partition}`, Number(r.base)]));
+    const late: Array<{ index: PartitionIndex; rows: IndexRow[] }> = [];
+    const cols = { topic: [] as string[], partition: [] as number[], base: [] as number[], last: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], bytes: [] as Buffer[], start: [] as number[] };
+    let position = 0;
+    const pushes: Array<{ index: PartitionIndex; base: number; last: number; maxTs: number; size: number }> = [];
+    for (const [key, g] of groups) {
+      const base = bases.get(key);
+      const p = g.t.partitions[g.partition]!;
+      if (base === undefined) {
+        throw new StorageError(`storage: ${g.t.record.name}-${g.partition} is no longer led by this broker (leader epoch ${p.epoch} was replaced) or was deleted`);
+      }
+      // next_offset ahead of what we know: an earlier COMMIT whose answer was lost did commit.
+      if (base > p.index.highWatermark) late.push({ index: p.index, rows: await this.loadIndexRows(client, g.t.record.id, g.partition, p.index.highWatermark, base) });
+      let offset = base;
+      for (const op of g.ops) {
+        writeInt64(op.bytes, 0, offset);
+        const h = readBatchHeader(op.bytes);
+        results.set(op, offset);
+        cols.topic.push(g.t.record.id);
+        cols.partition.push(g.partition);
+        cols.base.push(offset);
+        cols.last.push(offset + op.recordCount - 1);
+        cols.baseTs.push(h.baseTimestamp);
+        cols.maxTs.push(op.maxTimestamp);
+        cols.pid.push(h.producerId);
+        cols.pepoch.push(h.producerEpoch);
+        cols.seq.push(h.baseSequence);
+        cols.attrs.push(h.attributes);
+        cols.size.push(op.bytes.length);
+        cols.start.push(1 + position); // substring counts from 1
+        position += op.bytes.length;
+        cols.bytes.push(op.bytes);
+        pushes.push({ index: p.index, base: offset, last: offset + op.recordCount - 1, maxTs: op.maxTimestamp, size: op.bytes.length });
+        offset += op.recordCount;
+      }
+    }
+    // The batches travel as ONE binary parameter (pg sends a Buffer as binary; a bytea[] would go as
+    // hex text, twice the size to send and to parse), cut back into rows by position.
+    await client.query({
+      name: 'rafka-insert-batches',
+      text: `INSERT INTO rafka_batches (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
+               base_sequence, attributes, size_bytes, bytes)
+             SELECT u.topic_id, u.partition, u.base_offset, u.last_offset, u.base_timestamp, u.max_timestamp, u.producer_id, u.producer_epoch,
+               u.base_sequence, u.attributes, u.size_bytes, substring($13::bytea FROM u.start FOR u.size_bytes)
+             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::smallint[],
+               $9::int[], $10::smallint[], $11::int[], $12::int[])
+               AS u (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
+                 base_sequence, attributes, size_bytes, start)`,
+      values: [cols.topic, cols.partition, cols.base, cols.last, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.start, Buffer.concat(cols.bytes)],
+    });
+    return () => {
+      for (const l of late) for (const r of l.rows) pushIndexRow(l.index, r);
+      for (const x of pushes) x.index.push(x.base, x.last, x.maxTs, x.size);
+    };
+  }
+
+  // ---- internals -----------------------------------------------------------------------------------
+
+  private usable(): Pool {
+    if (this.closed) throw new StorageError('storage: the postgres engine is closed');
+    if (!this.pool) throw new StorageError('storage: the postgres engine is not open');
+    return this.pool;
+  }
+
+  /** A read through the pool (any connection): committed data only. */
+  private async query<R extends pg.QueryResultRow>(q: pg.QueryConfig): Promise<pg.QueryResult<R>> {
+    const pool = this.usable();
+    try {
+      return await pool.query<R>(q);
+    } catch (err) {
+      throw toStorageError(err);
+    }
+  }
+
+  private partition(topic: string, partition: number): { t: TopicState; p: PartitionState } {
+    const t = this.topics.get(topic);
+    const p = t?.partitions[partition];
+    if (!t || !p) throw new Error(`no partition ${topic}-${partition}`);
+    return { t, p };
+  }
+
+  private async getBatch(t: TopicState, partition: number, baseOffset: number): Promise<Buffer | null> {
+    const { rows } = await this.query<{ bytes: Buffer }>({
+      name: 'rafka-get-batch',
+      text: 'SELECT bytes FROM rafka_batches WHERE topic_id = $1 AND partition = $2 AND base_offset = $3',
+      values: [t.record.id, partition, baseOffset],
+    });
+    return rows[0]?.bytes ?? null;
+  }
+
+  private async insertPartitions(c: PoolClient, topicId: string, from: number, to: number): Promise<void> {
+    await c.query({
+      name: 'rafka-insert-partitions',
+      text: `INSERT INTO rafka_partitions (topic_id, partition, leader_node_id) SELECT $1, g, $4 FROM generate_series($2::int, $3::int - 1) AS g
+             ON CONFLICT (topic_id, partition) DO NOTHING`,
+      values: [topicId, from, to, this.nodeId],
+    });
+  }
+
+  private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
+    const copy = value === null ? null : Buffer.from(value);
+    return this.write(async (c) => {
+      if (copy === null) {
+        await c.query({ name: `${table}-delete`, text: `DELETE FROM ${table} WHERE ${keyColumn} = $1`, values: [key] });
+      } else {
+        await c.query({
+          name: `${table}-put`,
+          text: `INSERT INTO ${table} (${keyColumn}, value) VALUES ($1, $2) ON CONFLICT (${keyColumn}) DO UPDATE SET value = EXCLUDED.value`,
+          values: [key, copy],
+        });
+      }
+      return () => void (copy === null ? memory.delete(key) : memory.set(key, copy));
+    });
+  }
+
+  /** Write the new log start, drop the batches and snapshots wholly below it; one transaction. */
+  private moveLogStart(topic: string, partition: number, target: (index: PartitionIndex) => number): Promise<number> {
+    const { t, p } = this.partition(topic, partition);
+    let result = p.index.logStartOffset;
+    return this.write(async (c) => {
+      // Decided when the commit runs, on the index as every earlier operation left it.
+      const to = target(p.index);
+      result = to;
+      if (to === p.index.logStartOffset) return;
+      const id = t.record.id;
+      await c.query({
+        name: 'rafka-log-start',
+        text: 'UPDATE rafka_partitions SET log_start_offset = GREATEST(log_start_offset, $3) WHERE topic_id = $1 AND partition = $2',
+        values: [id, partition, to],
+      });
+      await c.query({
+        name: 'rafka-drop-batches',
+        text: 'DELETE FROM rafka_batches WHERE topic_id = $1 AND partition = $2 AND last_offset < $3',
+        values: [id, partition, to],
+      });
+      await c.query({
+        name: 'rafka-drop-snapshots-below',
+        text: 'DELETE FROM rafka_producer_snapshots WHERE topic_id = $1 AND partition = $2 AND snapshot_offset < $3',
+        values: [id, partition, to],
+      });
+      return () => {
+        p.index.snapshots.dropBelow(to);
+        p.index.truncateBefore(to);
+      };
+    }).then(() => result);
+  }
+
+  private async loadIndexRows(c: PoolClient, topicId: string, partition: number, from: number, to: number): Promise<IndexRow[]> {
+    const { rows } = await c.query<IndexRow>({
+      name: 'rafka-index-range',
+      text: `SELECT base_offset, last_offset, max_timestamp, size_bytes FROM rafka_batches
+             WHERE topic_id = $1 AND partition = $2 AND base_offset >= $3 AND base_offset < $4 ORDER BY base_offset`,
+      values: [topicId, partition, from, to],
+    });
+    return rows;
+  }
+
+  // ---- open ----------------------------------------------------------------------------------------
+
+  /** Read everything the engine keeps in memory, and take the leader epoch of every partition. */
+  private async load(c: PoolClient): Promise<void> {
+    const cluster = await c.query<{ cluster_id: string | null; next_producer_id: string }>('SELECT cluster_id, next_producer_id FROM rafka_cluster WHERE id = 1');
+    this.clusterId = cluster.rows[0]?.cluster_id ?? null;
+    this.nextProducerId = Number(cluster.rows[0]?.next_producer_id ?? 0);
+
+    const byId = new Map<string, TopicState>();
+    const topics = await c.query<{ topic_id: string; name: string; partition_count: number; configs: Record<string, string> }>(
+      'SELECT topic_id, name, partition_count, configs FROM rafka_topics ORDER BY name',
+    );
+    for (const r of topics.rows) {
+      const t: TopicState = {
+        record: { name: r.name, id: r.topic_id, partitionCount: r.partition_count, configs: r.configs },
+        partitions: Array.from({ length: r.partition_count }, () => ({ index: new PartitionIndex(), epoch: 0 })),
+      };
+      this.topics.set(r.name, t);
+      byId.set(r.topic_id, t);
+    }
+    // This broker takes every partition: the bump fences a writer that held them before (a broker
+    // that was thought dead). Multi-broker leadership will take only the partitions assigned to it.
+    const parts = await c.query<{ topic_id: string; partition: number; log_start_offset: string; next_offset: string; leader_epoch: number }>({
+      text: `UPDATE rafka_partitions SET leader_epoch = leader_epoch + 1, leader_node_id = $1
+             RETURNING topic_id, partition, log_start_offset, next_offset, leader_epoch`,
+      values: [this.nodeId],
+    });
+    const nextOffsets = new Map<PartitionIndex, number>();
+    for (const r of parts.rows) {
+      const p = byId.get(r.topic_id)?.partitions[r.partition];
+      if (!p) continue;
+      p.epoch = r.leader_epoch;
+      p.index.logStartOffset = p.index.highWatermark = Number(r.log_start_offset);
+      nextOffsets.set(p.index, Number(r.next_offset));
+    }
+    for (let after: [string, number, number] = ['', -1, -1]; ; ) {
+      const { rows } = await c.query<IndexRow & { topic_id: string; partition: number }>({
+        text: `SELECT topic_id, partition, base_offset, last_offset, max_timestamp, size_bytes FROM rafka_batches
+               WHERE (topic_id, partition, base_offset) > ($1, $2, $3) ORDER BY topic_id, partition, base_offset LIMIT ${LOAD_STEP}`,
+        values: after,
+      });
+      for (const r of rows) {
+        const index = byId.get(r.topic_id)?.partitions[r.partition]?.index;
+        if (index && Number(r.last_offset) >= index.logStartOffset) pushIndexRow(index, r);
+      }
+      if (rows.length < LOAD_STEP) break;
+      const lastRow = rows[rows.length - 1]!;
+      after = [lastRow.topic_id, lastRow.partition, Number(lastRow.base_offset)];
+    }
+    for (const [index, next] of nextOffsets) index.highWatermark = Math.max(index.highWatermark, next);
+
+    const snaps = await c.query<{ topic_id: string; partition: number; snapshot_offset: string }>(
+      'SELECT topic_id, partition, snapshot_offset FROM rafka_producer_snapshots ORDER BY topic_id, partition, snapshot_offset',
+    );
+    for (const r of snaps.rows) {
+      const index = byId.get(r.topic_id)?.partitions[r.partition]?.index;
+      if (index) index.snapshots.items.push({ offset: Number(r.snapshot_offset), data: null });
+    }
+    for (const t of this.topics.values()) {
+      for (const { index } of t.partitions) index.recountBytesSinceSnapshot();
+    }
+
+    const offsets = await c.query<{
+      group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string;
+      expire_timestamp_ms: string | null;
+    }>('SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms FROM rafka_committed_offsets');
+    for (const r of offsets.rows) {
+      let m = this.groupOffsets.get(r.group_id);
+      if (!m) this.groupOffsets.set(r.group_id, (m = new Map()));
+      const stored: StoredOffset = {
+        topic: r.topic, partition: r.partition, offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata,
+        commitTimestampMs: Number(r.commit_timestamp_ms),
+      };
+      if (r.expire_timestamp_ms !== null) stored.expireTimestampMs = Number(r.expire_timestamp_ms);
+      m.set(offsetKey(r.topic, r.partition), stored);
+    }
+    for (const r of (await c.query<{ group_id: string; value: Buffer }>('SELECT group_id, value FROM rafka_groups')).rows) this.groups.set(r.group_id, r.value);
+    for (const r of (await c.query<{ transactional_id: string; value: Buffer }>('SELECT transactional_id, value FROM rafka_transactions')).rows) {
+      this.txnStates.set(r.transactional_id, r.value);
+    }
+    for (const r of (await c.query<{ user_name: string; value: Buffer }>('SELECT user_name, value FROM rafka_scram_credentials')).rows) this.scram.set(r.user_name, r.value);
+  }
+}
+
+/** A batch's index columns as `pg` returns them (bigint as text). */
+interface IndexRow {
+  base_offset: string;
+  last_offset: string;
+  max_timestamp: string;
+  size_bytes: number;
+}
+
+function pushIndexRow(index: PartitionIndex, r: IndexRow): void {
+  index.push(Number(r.base_offset), Number(r.last_offset), Number(r.max_timestamp), r.size_bytes);
+}
+
+/** Any failure of a PostgreSQL round trip is an I/O fault of this engine (retriable for clients). */
+function toStorageError(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const e = err as Error & { code?: string };
+  return new StorageError(`storage: PostgreSQL: ${e.message}${e.code ? ` (${e.code})` : ''}`, { cause: err });
+}
+
+function cloneTopic(t: TopicRecord): TopicRecord {
+  return { name: t.name, id: t.id, partitionCount: t.partitionCount, configs: { ...t.configs } };
+}
