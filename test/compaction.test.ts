@@ -16,7 +16,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeBatches, type DecodedRecord } from '../src/protocol/records/record.js';
+import { decodeBatches, encodeBatch, encodeEndTxnMarkerBatch, type DecodedRecord } from '../src/protocol/records/record.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { Compression } from '../src/protocol/records/compression.js';
 import type { LogEngine } from '../src/storage/log/log-engine.js';
@@ -42,6 +42,18 @@ async function all(e: LogEngine): Promise<DecodedRecord[]> {
   const out: DecodedRecord[] = [];
   for (const b of await decodeBatches(Buffer.concat(read.batches))) out.push(...b.records);
   return out;
+}
+
+/** One keyed record in a transactional batch of producer `pid` (epoch 0); its offset. */
+async function txnAppend(e: LogEngine, pid: number, seq: number, k: string, v: string): Promise<number> {
+  const bytes = await encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v), timestamp: T0 }], producerId: pid, producerEpoch: 0, baseSequence: seq, isTransactional: true });
+  return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
+}
+
+/** A COMMIT or ABORT marker of producer `pid` (epoch 0), as the coordinator writes it; its offset. */
+async function markerAppend(e: LogEngine, pid: number, commit: boolean): Promise<number> {
+  const bytes = encodeEndTxnMarkerBatch({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit, timestamp: T0 });
+  return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
 }
 
 const view = (records: DecodedRecord[]) => records.map((r) => `${r.offset}:${r.key?.toString()}=${r.value === null ? '∅' : r.value.toString()}`);
@@ -225,18 +237,13 @@ test('the broker compacts compact topics in its maintenance pass; consumers read
 });
 
 test('transactions: compaction never cleans past the LSO, removes aborted records (which never supersede committed ones), keeps markers', async () => {
-  const { encodeBatch, encodeEndTxnMarkerBatch } = await import('../src/protocol/records/record.js');
   const t = tempDir();
   const e = newLogEngine(t.dir);
   try {
     await e.open();
     await e.createTopic(compactTopic());
-    const txn = async (pid: number, seq: number, k: string, v: string) => {
-      const bytes = await encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v), timestamp: T0 }], producerId: pid, producerEpoch: 0, baseSequence: seq, isTransactional: true });
-      return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
-    };
-    const marker = async (pid: number, commit: boolean) =>
-      (await e.append('c', 0, { bytes: encodeEndTxnMarkerBatch({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit, timestamp: T0 }), recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    const txn = (pid: number, seq: number, k: string, v: string) => txnAppend(e, pid, seq, k, v);
+    const marker = (pid: number, commit: boolean) => markerAppend(e, pid, commit);
     await put(e, [['a', 'a0'], ['b', 'b0']], T0); // 0, 1
     const abortedFirst = await txn(1, 0, 'a', 'aborted-a'); // 2
     await txn(1, 1, 'b', 'aborted-b'); // 3
@@ -276,18 +283,13 @@ test('transactions: compaction never cleans past the LSO, removes aborted record
 });
 
 test('transactions: a marker goes once its transaction has no data left and delete.retention.ms has passed', async () => {
-  const { encodeBatch, encodeEndTxnMarkerBatch } = await import('../src/protocol/records/record.js');
   const t = tempDir();
   const e = newLogEngine(t.dir);
   try {
     await e.open();
     await e.createTopic(compactTopic());
-    const txn = async (pid: number, k: string, v: string) => {
-      const bytes = await encodeBatch({ records: [{ key: Buffer.from(k), value: Buffer.from(v), timestamp: T0 }], producerId: pid, producerEpoch: 0, baseSequence: 0, isTransactional: true });
-      return (await e.append('c', 0, { bytes, recordCount: 1, maxTimestamp: T0 })).baseOffset;
-    };
-    const marker = async (pid: number, commit: boolean) =>
-      (await e.append('c', 0, { bytes: encodeEndTxnMarkerBatch({ producerId: pid, producerEpoch: 0, coordinatorEpoch: 0, commit, timestamp: T0 }), recordCount: 1, maxTimestamp: T0 })).baseOffset;
+    const txn = (pid: number, k: string, v: string) => txnAppend(e, pid, 0, k, v);
+    const marker = (pid: number, commit: boolean) => markerAppend(e, pid, commit);
     const abortedFirst = await txn(1, 'k', 'aborted'); // 0
     const abortAt = await marker(1, false); // 1
     await txn(2, 'j', 'committed-j'); // 2
@@ -337,7 +339,6 @@ test('transactions: a marker goes once its transaction has no data left and dele
 });
 
 test('transactions: the broker drops an emptied aborted transaction from Fetch and its snapshot before the marker goes', { timeout: 30_000 }, async () => {
-  const { encodeBatch } = await import('../src/protocol/records/record.js');
   const d = tempDir('rafka-compact-txn-');
   const start = () => testBroker({ storage: { type: 'log', path: d.dir } });
   let b = await start();
