@@ -70,12 +70,19 @@ public class Kip848Consumer {
         stdin.setDaemon(true);
         stdin.start();
 
+        // The next offset of what this member consumed, per partition: committed when a partition is
+        // revoked. (consumer.position() there would wait for a partition assigned just before a close
+        // that never had a position: nothing was consumed from it, so there is nothing to commit.)
+        Map<TopicPartition, OffsetAndMetadata> consumed = new HashMap<>();
         try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(props)) {
             ConsumerRebalanceListener listener = new ConsumerRebalanceListener() {
                 @Override
                 public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
                     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
-                    for (TopicPartition tp : partitions) offsets.put(tp, new OffsetAndMetadata(consumer.position(tp)));
+                    for (TopicPartition tp : partitions) {
+                        OffsetAndMetadata next = consumed.remove(tp);
+                        if (next != null) offsets.put(tp, next);
+                    }
                     if (!offsets.isEmpty()) consumer.commitSync(offsets);
                 }
 
@@ -94,6 +101,7 @@ public class Kip848Consumer {
                 StringBuilder out = new StringBuilder();
                 for (ConsumerRecord<String, String> rec : records) {
                     out.append("R ").append(rec.topic()).append(' ').append(rec.partition()).append(' ').append(rec.offset()).append(' ').append(rec.value()).append('\n');
+                    consumed.put(new TopicPartition(rec.topic(), rec.partition()), new OffsetAndMetadata(rec.offset() + 1));
                 }
                 if (!records.isEmpty()) consumer.commitSync();
                 Set<String> now = new TreeSet<>();
