@@ -14,7 +14,7 @@
  *   was bumped (another broker took the partition) updates no row and its whole commit fails.
  *   Appends to one partition get offsets in call order (their queue order).
  * - The in-memory index of every partition (base/last offset, max timestamp, size of each batch;
- *   partition-index.ts) answers the interface's synchronous questions and picks the rows a read
+ *   ../partition-index.ts) answers the interface's synchronous questions and picks the rows a read
  *   fetches; it is updated after COMMIT, so it never shows data PostgreSQL might not have. If a
  *   COMMIT's outcome was unknown (the connection broke during it) and it had in fact committed, the
  *   next append finds next_offset ahead of the index and loads the missing index rows first.
@@ -45,7 +45,7 @@ import type {
 import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
-import { PartitionIndex } from '../rocksdb/partition-index.js';
+import { PartitionIndex } from '../partition-index.js';
 import { StorageError } from '../errors.js';
 import { migrate } from './schema.js';
 

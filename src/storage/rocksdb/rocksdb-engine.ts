@@ -3,7 +3,7 @@
  * database under `storage.path` (key layout in keys.ts), through `@nxtedition/rocksdb`, a
  * maintained N-API binding whose npm package carries prebuilt binaries (no download at install).
  *
- * - Appends: the base offset comes from the in-memory partition index (partition-index.ts), and the
+ * - Appends: the base offset comes from the in-memory partition index (../partition-index.ts), and the
  *   batch and its index entry are written in one atomic RocksDB write, all synchronously inside
  *   `append`, so offsets follow call order.
  * - Reads: the index picks the keys (KIP-74 first-batch rule, byte limit); one multi-get fetches them.
@@ -71,7 +71,7 @@ import {
   topicKey,
   topicNameOf,
 } from './keys.js';
-import { PartitionIndex } from './partition-index.js';
+import { PartitionIndex } from '../partition-index.js';
 import { StorageError } from '../errors.js';
 
 export interface RocksDbEngineOptions {

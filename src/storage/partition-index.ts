@@ -5,8 +5,8 @@
  * timestamp lookup or retention touches, so the database is only asked for batches that will be returned.
  * Rebuilt at open (rocksdb: from the small 'I' entries of keys.ts; postgres: from the batches' index columns).
  */
-import type { RetentionPolicy } from '../engine.js';
-import { PartitionSnapshots } from '../producer-snapshots.js';
+import type { RetentionPolicy } from './engine.js';
+import { PartitionSnapshots } from './producer-snapshots.js';
 
 export class PartitionIndex {
   readonly baseOffsets: number[] = [];
