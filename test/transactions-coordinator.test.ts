@@ -3,6 +3,7 @@
  * per-outcome error codes, markers through a recording TxnMarkerWriter, timeouts, expiration,
  * persistence through the storage engine and restart recovery of PrepareCommit/PrepareAbort.
  */
+import { SYSTEM_CLOCK } from '../src/base/clock.js';
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
@@ -65,7 +66,7 @@ async function rig(opts: { storage?: StorageEngine; config?: Partial<ReturnType<
     allocateProducerId: async () => nextId++,
     markers: () => markers,
     applyTxnOffsets: async (groupId, offsets) => void applied.push({ groupId, offsets }),
-    now: () => clock.now,
+    clock: { ...SYSTEM_CLOCK, now: () => clock.now },
   });
   await c.load();
   return { c, storage, markers, applied, clock };

@@ -3,6 +3,7 @@
  * broker stamps (leader epoch, LogAppendTime), append through storage, remember the producer's
  * sequence, wake long-polling fetches. The records themselves are never decoded here.
  */
+import type { Clock } from '../base/clock.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { assertWritableBatch, validateBatches, setPartitionLeaderEpoch, setLogAppendTime, type ValidatedBatch } from '../protocol/records/batch.js';
 import { RecordsError } from '../protocol/records/errors.js';
@@ -44,6 +45,8 @@ interface AppendPolicy {
   compression: CompressionType | null;
   /** compression.gzip.level / compression.zstd.level for that codec (undefined: the codec's default). */
   compressionLevel: number | undefined;
+  /** The broker's clock: `message.timestamp.before/after.max.ms` are checked against its now. */
+  clock: Clock;
 }
 
 const TOPIC_CODECS: Record<string, CompressionType> = {
@@ -77,6 +80,7 @@ function appendPolicy(broker: Broker, topic: Topic): AppendPolicy {
     checkRecords: compacted || checkTime,
     compression,
     compressionLevel: level === -1 ? undefined : level,
+    clock: broker.clock,
   };
   policies.set(topic, p);
   return p;
@@ -111,7 +115,7 @@ async function checkRecords(topic: Topic, policy: AppendPolicy, h: ValidatedBatc
 function recordProblem(topic: Topic, policy: AppendPolicy, records: DecodedRecord[]): PartitionAppendResult | null {
   const { compacted, beforeMs, afterMs } = policy;
   const checkTime = !policy.logAppendTime && (beforeMs < UNLIMITED_MS || afterMs < UNLIMITED_MS);
-  const now = Date.now();
+  const now = policy.clock.now();
   const keyErrors: RecordError[] = [];
   const timeErrors: RecordError[] = [];
   records.forEach((r, i) => {
@@ -250,7 +254,7 @@ async function appendBatch(
   let logAppendTimeMs = -1;
   let maxTimestamp = h.maxTimestamp;
   if (policy.logAppendTime) {
-    logAppendTimeMs = Date.now();
+    logAppendTimeMs = broker.clock.now();
     maxTimestamp = logAppendTimeMs;
     setLogAppendTime(h.buffer, logAppendTimeMs);
   }

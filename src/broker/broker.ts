@@ -30,6 +30,7 @@ import { FaultInjector, FaultSpecError } from './faults.js';
 import type { BrokerMetrics } from './metrics/metrics.js';
 import { requestObserver, type RequestObserver } from './request-observer.js';
 import type { Cluster } from './cluster.js';
+import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
 /** Something the broker closes last, after its storage (the HTTP endpoint: src/broker/http/). */
 export interface Closeable {
@@ -105,6 +106,8 @@ export class Broker {
     readonly config: BrokerConfig,
     readonly storage: StorageEngine,
     readonly log: Logger,
+    /** What the broker reads as now and waits on (src/base/clock.ts): the system clock, or virtual time in tests. */
+    readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.security = new BrokerSecurity(config, storage, log);
     this.topics = new TopicManager(storage, config);
@@ -113,8 +116,8 @@ export class Broker {
     this.requestBudget = new ByteBudget('queued.max.request.bytes', config.queuedMaxRequestBytes);
     this.responseBudget = new ByteBudget('queued.max.response.bytes', config.queuedMaxResponseBytes);
     this.connectionLimits = new ConnectionLimits(config, log);
-    this.fetchSessions = new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots);
-    this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics });
+    this.fetchSessions = new FetchSessionCache(config.maxIncrementalFetchSessionCacheSlots, () => clock.now());
+    this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics, clock });
     this.engineFaults = new EngineFaults(log);
     this.txnMarkers = new PartitionTxnMarkers(this);
     this.transactions = new TransactionCoordinator({
@@ -125,12 +128,14 @@ export class Broker {
       allocateProducerId: () => this.allocateProducerId(),
       markers: () => this.txnMarkers,
       applyTxnOffsets: (groupId, offsets) => this.groups.applyTransactionalOffsets(groupId, offsets),
+      clock,
     });
     this.txnVerifier = this.transactions;
     this.faults = new FaultInjector({
       log,
       topicName: (id) => this.topics.getById(id)?.name,
       forceRebalance: (groupId, reason) => this.groups.forceRebalance(groupId, reason),
+      clock,
     });
     // Faults from rafka.yaml / --fault; a bad one stops the start with its place in the list.
     config.faults.forEach((f, i) => {
@@ -140,7 +145,7 @@ export class Broker {
         throw new FaultSpecError(`faults[${i}]: ${(err as Error).message}`);
       }
     });
-    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, Date.now, {
+    this.maintenance = new LogMaintenance(this.topics, storage, log, config.logRetentionCheckIntervalMs, clock, {
       lastStableOffset: (topic, partition) => lastStableOffset(this, topic, partition, storage.offsets(topic, partition)),
       abortedTransactions: (topic, partition) => this.producers.partitionAborted(topic, partition),
       logStartMoved: (topic, partition, logStartOffset) => this.txnLogStartMoved(topic, partition, logStartOffset),

@@ -34,6 +34,7 @@ import { FAULT_ALWAYS, FAULT_DROP_POINTS, FAULT_ENTRY_KEYS, type FaultSpec } fro
 import type { ConnectionInfo } from '../contracts/request.js';
 import type { Logger } from '../contracts/logger.js';
 import type { RequestContext, ServedApi } from './handler.js';
+import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
 export type { FaultSpec };
 
@@ -83,6 +84,8 @@ export interface FaultDeps {
   topicName(topicId: string): string | undefined;
   /** Start a rebalance of a group that has members; false when it has none or is rebalancing already. */
   forceRebalance(groupId: string, reason: string): boolean;
+  /** Delays, throttles and history times (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 /** The APIs a group coordinator answers: what `moveCoordinator` answers NOT_COORDINATOR. */
@@ -122,7 +125,11 @@ export class FaultInjector {
   /** Delays and throttles under way: shutdown (`wakeAll`) ends them at once. */
   private readonly sleepers = new Set<() => void>();
 
-  constructor(private readonly deps: FaultDeps) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly deps: FaultDeps) {
+    this.clock = deps.clock ?? SYSTEM_CLOCK;
+  }
 
   /** Faults fired since start (also those history no longer holds). */
   get count(): number {
@@ -288,7 +295,7 @@ export class FaultInjector {
     this.seq++;
     this.history.push({
       seq: this.seq,
-      atMs: Date.now(),
+      atMs: this.clock.now(),
       rule,
       kind,
       api,
@@ -312,7 +319,7 @@ export class FaultInjector {
     }
     const from = handler.clientThrottlesFromVersion;
     if (from === null || ctx.apiVersion < from) return this.sleep(ms);
-    this.muted.set(ctx.connection, Date.now() + ms);
+    this.muted.set(ctx.connection, this.clock.now() + ms);
     this.active = true;
   }
 
@@ -322,18 +329,18 @@ export class FaultInjector {
     if (until === undefined) return;
     this.muted.delete(connection);
     this.active = this.rules.length > 0 || this.muted.size > 0;
-    const waitMs = until - Date.now();
+    const waitMs = until - this.clock.now();
     if (waitMs > 0) await this.sleep(waitMs);
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const wake = () => {
-        clearTimeout(timer);
+        this.clock.clearTimeout(timer);
         this.sleepers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, ms);
+      const timer = this.clock.setTimeout(wake, ms);
       this.sleepers.add(wake);
     });
   }

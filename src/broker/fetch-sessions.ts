@@ -38,6 +38,7 @@
  *
  * Callers: the Fetch handler (api/01-fetch.ts), on the broker's event loop; tests and the bench.
  */
+import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 import { randomInt } from 'node:crypto';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { FETCH_SESSION_CACHE_PARTITIONS_MAX, FETCH_SESSION_EVICTION_MS } from '../base/limits.js';
@@ -225,7 +226,7 @@ export class FetchSessionCache {
   constructor(
     /** `max.incremental.fetch.session.cache.slots`. */
     private readonly maxSessions: number,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = SYSTEM_CLOCK.now,
     private readonly evictionMs = FETCH_SESSION_EVICTION_MS,
     private readonly partitionsMax = FETCH_SESSION_CACHE_PARTITIONS_MAX,
   ) {}

@@ -5,7 +5,8 @@
  * `group.initial.rebalance.delay.ms` 0 (EMBEDDED_DEFAULTS). `hooks: [...]` takes hook objects and hook
  * specs (docs/hooks.md), run in that order; `faults: [...]` installs fault rules (docs/testing.md).
  * `httpListener: '127.0.0.1:0'` adds the HTTP endpoint (/metrics, /health, /ready;
- * docs/operations.md), its address in `httpUrl`.
+ * docs/operations.md), its address in `httpUrl`. `clock: 'manual'` runs the broker on virtual time,
+ * moved by `broker.clock.advance(ms)` (src/base/clock.ts, docs/testing.md).
  */
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
@@ -16,6 +17,7 @@ import { createLogger, type Logger } from './logger.js';
 import { NO_HOOKS } from '../contracts/stages.js';
 import type { HookEntry } from '../hooks/types.js';
 import type { FaultInjector } from './faults.js';
+import { ManualClock, SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
@@ -23,7 +25,16 @@ export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage'
   hooks?: readonly HookEntry[];
   topicDefaults?: Partial<BrokerConfig['topicDefaults']>;
   logger?: Logger;
+  /**
+   * What the broker reads as now and waits on: 'system' (default) is real time; 'manual' is virtual
+   * time starting at the real now, moved only by `clock.advance(ms)`; or a Clock of your own (e.g.
+   * `new ManualClock(startMs)`).
+   */
+  clock?: 'system' | 'manual' | Clock;
 }
+
+/** The clock a RunningBroker exposes for the options it was started with. */
+export type ClockOf<O> = O extends { clock: 'manual' } ? ManualClock : O extends { clock: infer C extends Clock } ? C : Clock;
 
 /**
  * Where embedded brokers differ from `rafka start` besides storage: they serve tests and tools that
@@ -33,7 +44,7 @@ export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage'
  */
 export const EMBEDDED_DEFAULTS: Readonly<Partial<BrokerConfig>> = Object.freeze({ groupInitialRebalanceDelayMs: 0 });
 
-export interface RunningBroker {
+export interface RunningBroker<C extends Clock = Clock> {
   /** `host:port` for clients' bootstrap.servers. */
   readonly bootstrap: string;
   readonly host: string;
@@ -44,6 +55,8 @@ export interface RunningBroker {
   readonly broker: Broker;
   /** Injected faults (docs/testing.md): `faults.inject({ api: 'Produce', errorCode: 'NOT_LEADER_OR_FOLLOWER', times: 2 })`. */
   readonly faults: FaultInjector;
+  /** The broker's clock: with `clock: 'manual'`, `clock.advance(ms)` moves its time (docs/testing.md). */
+  readonly clock: C;
   /** Drop every topic, group, transaction and producer state, and the faults (Broker.reset). */
   reset(): Promise<void>;
   /** Every listener: name, security protocol and the address its clients connect to. */
@@ -61,8 +74,10 @@ function isEngine(s: unknown): s is StorageEngine {
   return typeof s === 'object' && s !== null && typeof (s as StorageEngine).append === 'function';
 }
 
+export async function startBroker<O extends StartBrokerOptions>(options?: O): Promise<RunningBroker<ClockOf<O>>>;
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
-  const { storage, topicDefaults, logger, ...rest } = options;
+  const { storage, topicDefaults, logger, clock: clockOption, ...rest } = options;
+  const clock = clockOption === 'manual' ? new ManualClock() : clockOption === undefined || clockOption === 'system' ? SYSTEM_CLOCK : clockOption;
   const storageConfig: StorageConfig = isEngine(storage) ? { ...EMBEDDED_STORAGE, type: storage.kind as StorageConfig['type'] } : { ...EMBEDDED_STORAGE, ...stripUndefined(storage ?? {}) };
   const config: BrokerConfig = {
     ...DEFAULT_CONFIG,
@@ -85,8 +100,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log, observer: metrics }) : NO_HOOKS;
   const engine = isEngine(storage)
     ? storage
-    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, nodeId: config.nodeId, warn: (m) => log.warn(`storage: ${m}`), observer: metrics });
-  const broker = new Broker(config, engine, log);
+    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, nodeId: config.nodeId, warn: (m) => log.warn(`storage: ${m}`), observer: metrics, now: () => clock.now() });
+  const broker = new Broker(config, engine, log, clock);
   broker.hooks = hooks;
   broker.metrics = metrics;
   // The endpoint listens before storage opens, so /health and /ready (503) answer during recovery.
@@ -108,6 +123,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     httpUrl: endpoint?.url ?? null,
     broker,
     faults: broker.faults,
+    clock,
     reset: () => broker.reset(),
     listeners: broker.listeners.map((l) => ({
       name: l.name,

@@ -16,6 +16,7 @@
 import type { AbortedRange, StorageEngine } from '../storage/engine.js';
 import type { TopicManager } from './topics.js';
 import type { Logger } from './logger.js';
+import { SYSTEM_CLOCK, type Clock, type ClockTimer } from '../base/clock.js';
 
 export interface MaintenanceReport {
   partitionsRetained: number;
@@ -49,7 +50,7 @@ const NO_TRANSACTIONS: PartitionTransactions = {
 };
 
 export class LogMaintenance {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: ClockTimer | null = null;
   private running: Promise<MaintenanceReport> | null = null;
   private stopped = false;
 
@@ -58,13 +59,13 @@ export class LogMaintenance {
     private readonly storage: StorageEngine,
     private readonly log: Logger,
     private readonly intervalMs: number,
-    private readonly now: () => number = Date.now,
+    private readonly clock: Clock = SYSTEM_CLOCK,
     private readonly transactions: PartitionTransactions = NO_TRANSACTIONS,
   ) {}
 
   start(): void {
     if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => {
+    this.timer = this.clock.setInterval(() => {
       if (!this.running) void this.runOnce();
     }, this.intervalMs);
     this.timer.unref();
@@ -73,13 +74,13 @@ export class LogMaintenance {
   /** Stop the timer and wait for a pass in progress. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
+    if (this.timer) this.clock.clearTimeout(this.timer);
     this.timer = null;
     if (this.running) await this.running;
   }
 
   /** One pass over every partition (waits for a pass already running, then runs its own). */
-  async runOnce(nowMs: number = this.now()): Promise<MaintenanceReport> {
+  async runOnce(nowMs: number = this.clock.now()): Promise<MaintenanceReport> {
     while (this.running) await this.running;
     this.running = this.pass(nowMs).finally(() => (this.running = null));
     return this.running;

@@ -104,7 +104,7 @@ export class PartitionTxnMarkers implements TxnMarkerWriter {
       broker.log.warn(`transaction marker for ${topic}-${partition} not written: ${refused.message}`);
       return refused.errorCode;
     }
-    const timestamp = Date.now();
+    const timestamp = broker.clock.now();
     const bytes = encodeEndTxnMarkerBatch({ ...m, timestamp, partitionLeaderEpoch: LEADER_EPOCH });
     // Recorded as a produced batch is (append.ts); waking long polls matters here: the LSO may have moved.
     const written = await appendRecorded(broker, topic, partition, { bytes, recordCount: 1, maxTimestamp: timestamp }, 'transaction marker to', (baseOffset) => {

@@ -16,6 +16,8 @@ export interface EngineContext {
   observer?: StorageObserver | null;
   /** This broker's id (`node.id`): the postgres engine records it as the holder of its partitions. */
   nodeId?: number;
+  /** The broker's clock (ms since the epoch): the log engine rolls segments by segment.ms on it. Default Date.now. */
+  now?: () => number;
 }
 
 export async function createStorageEngine(config: StorageConfig, context: EngineContext = {}): Promise<StorageEngine> {
@@ -42,7 +44,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
       const { LogEngine } = await import('./log/log-engine.js');
       return new LogEngine({
         path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, topicDefaults: context.topicDefaults, warn: context.warn,
-        observer: context.observer,
+        observer: context.observer, now: context.now,
       });
     }
     case 'postgres': {

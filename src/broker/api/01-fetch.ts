@@ -95,10 +95,10 @@ export default defineHandler({
     if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
     const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
-    const deadline = Date.now() + Math.max(0, req.maxWaitMs);
+    const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
       const result = await readPlan(broker, plan, maxBytes, v, readCommitted);
-      const remainingMs = deadline - Date.now();
+      const remainingMs = deadline - broker.clock.now();
       if (result.bytes >= req.minBytes || result.hasError || remainingMs <= 0 || broker.isClosing) {
         // afterFetch hooks filter or rewrite what the consumer receives (offsets kept; the log unchanged).
         if (broker.hooks.afterFetch !== null) await broker.hooks.afterFetch(ctx, plan, result.responses);
@@ -379,12 +379,12 @@ function waitForData(broker: Broker, plan: PlannedTopic[], timeoutMs: number): P
     for (const t of plan) for (const p of t.partitions) if (p.topic !== null) keys.push([p.topic, p.partition]);
     const waiter = {
       wake() {
-        clearTimeout(timer);
+        broker.clock.clearTimeout(timer);
         for (const [topic, partition] of keys) broker.waiters.remove(topic, partition, waiter);
         resolve();
       },
     };
-    const timer = setTimeout(() => waiter.wake(), timeoutMs);
+    const timer = broker.clock.setTimeout(() => waiter.wake(), timeoutMs);
     for (const [topic, partition] of keys) broker.waiters.add(topic, partition, waiter);
   });
 }

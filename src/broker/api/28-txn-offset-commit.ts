@@ -50,7 +50,7 @@ export default defineHandler({
       rest(groupError);
       return respond();
     }
-    const now = Date.now();
+    const now = broker.clock.now();
     const offsets: TxnOffset[] = [];
     const placed: [number, number][] = [];
     req.topics.forEach((t, ti) =>

@@ -28,6 +28,7 @@
  * per group, so they reach the engine in the order they were decided. State changes never wait for a
  * write except where Kafka's do (the assignment is handed out once it is stored).
  */
+import { SYSTEM_CLOCK, type Clock } from '../../base/clock.js';
 import { randomUUID } from 'node:crypto';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerConfig } from '../../config/types.js';
@@ -82,6 +83,8 @@ export interface CoordinatorDeps {
     /** Moves on every topic change (consumer-protocol groups re-resolve their subscriptions). */
     readonly version: number;
   };
+  /** Session, join and sync deadlines and offset expiry run on it (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface JoinArgs {
@@ -218,12 +221,14 @@ export class GroupCoordinator {
    */
   private phase: 'loading' | 'active' | 'stopping' | 'closed' = 'loading';
   /** The coordinator's clock (ms since the epoch); tests of expiry substitute their own. */
-  now: () => number = Date.now;
+  now: () => number;
   /** KIP-848 consumer-protocol groups (consumer-groups.ts); group ids are shared with classic groups. */
   readonly consumer: ConsumerGroups;
 
   constructor(private readonly deps: CoordinatorDeps) {
-    this.timer = new KeyedTimer((key, err) => deps.log.error(`group coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`));
+    const clock = deps.clock ?? SYSTEM_CLOCK;
+    this.now = () => clock.now();
+    this.timer = new KeyedTimer((key, err) => deps.log.error(`group coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`), clock);
     const self = this;
     this.consumer = new ConsumerGroups({
       config: deps.config,

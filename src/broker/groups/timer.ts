@@ -7,17 +7,22 @@
  * coordinator's state between requests, never in the middle of one. A callback that throws is a bug:
  * it is reported to `onError` (logged) rather than crashing the process.
  */
+import { SYSTEM_CLOCK, type Clock, type ClockTimer } from '../../base/clock.js';
+
 export class KeyedTimer {
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, ClockTimer>();
   private stopped = false;
 
-  constructor(private readonly onError: (key: string, err: unknown) => void) {}
+  constructor(
+    private readonly onError: (key: string, err: unknown) => void,
+    private readonly clock: Clock = SYSTEM_CLOCK,
+  ) {}
 
   /** Replace the key's timeout; does nothing once stopped. */
   schedule(key: string, delayMs: number, fn: () => void): void {
     this.cancel(key);
     if (this.stopped) return;
-    const t = setTimeout(() => {
+    const t = this.clock.setTimeout(() => {
       if (this.timers.get(key) !== t) return;
       this.timers.delete(key);
       try {
@@ -33,7 +38,7 @@ export class KeyedTimer {
   cancel(key: string): void {
     const t = this.timers.get(key);
     if (t === undefined) return;
-    clearTimeout(t);
+    this.clock.clearTimeout(t);
     this.timers.delete(key);
   }
 
@@ -48,7 +53,7 @@ export class KeyedTimer {
   }
 
   cancelAll(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) this.clock.clearTimeout(t);
     this.timers.clear();
   }
 

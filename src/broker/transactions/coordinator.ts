@@ -29,6 +29,7 @@
  *
  * Callers: handlers and timers on the broker's event loop.
  */
+import { SYSTEM_CLOCK, type Clock } from '../../base/clock.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import type { BrokerConfig } from '../../config/types.js';
 import type { StorageEngine } from '../../storage/engine.js';
@@ -68,7 +69,8 @@ export interface TxnCoordinatorDeps {
   markers(): TxnMarkerWriter;
   /** The group coordinator: store a committed transaction's offsets of one group as its committed offsets. */
   applyTxnOffsets(groupId: string, offsets: TxnOffset[]): Promise<void>;
-  now?(): number;
+  /** Transaction timeouts, id expiry and marker retries run on it (default: the system clock). */
+  readonly clock?: Clock;
 }
 
 export interface InitResult {
@@ -103,11 +105,11 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   private phase: 'loading' | 'active' | 'closed' = 'loading';
 
   constructor(private readonly deps: TxnCoordinatorDeps) {
-    this.timer = new KeyedTimer((key, err) => deps.log.error(`transaction coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`));
+    this.timer = new KeyedTimer((key, err) => deps.log.error(`transaction coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`), deps.clock);
   }
 
   private now(): number {
-    return this.deps.now ? this.deps.now() : Date.now();
+    return (this.deps.clock ?? SYSTEM_CLOCK).now();
   }
 
   private get isClosed(): boolean {
@@ -417,7 +419,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   private async backoff(): Promise<boolean> {
     if (this.isClosed) return false;
     // Not unref'd: a transaction being completed is work the process must finish (close stops it).
-    await new Promise((resolve) => setTimeout(resolve, MARKER_RETRY_BACKOFF_MS));
+    await (this.deps.clock ?? SYSTEM_CLOCK).sleep(MARKER_RETRY_BACKOFF_MS);
     return !this.isClosed;
   }
 
