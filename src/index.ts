@@ -1,6 +1,8 @@
 /** Rafka's public API for embedding. */
 export { startBroker, Broker } from './broker/index.js';
-export type { StartBrokerOptions, RunningBroker } from './broker/index.js';
+export type { StartBrokerOptions, RunningBroker, ClockOf } from './broker/index.js';
+export { ManualClock, SYSTEM_CLOCK } from './base/clock.js';
+export type { Clock, ClockTimer } from './base/clock.js';
 export type { BrokerConfig, StorageConfig } from './config/types.js';
 export type { StorageEngine } from './storage/engine.js';
 export { MemoryEngine } from './storage/memory/memory-engine.js';

@@ -16,13 +16,17 @@
  *   broker of the current Vitest or Jest worker.
  */
 import { randomBytes } from 'node:crypto';
-import { startBroker, type RunningBroker, type StartBrokerOptions } from '../broker/index.js';
+import { startBroker, type ClockOf, type RunningBroker, type StartBrokerOptions } from '../broker/index.js';
+import type { Clock, ManualClock } from '../base/clock.js';
 import { createLogger } from '../broker/logger.js';
 import { Admin } from '../client/admin.js';
 import { Consumer } from '../client/consumer.js';
 import type { ConsumerMessage } from '../client/records.js';
 
 export type { ConsumerMessage };
+// Virtual time (docs/testing.md): startTestBroker({ clock: 'manual' }), then broker.clock.advance(ms).
+export { ManualClock, SYSTEM_CLOCK } from '../base/clock.js';
+export type { Clock, ClockTimer } from '../base/clock.js';
 export type { FaultSpec, FaultRecord, InjectedFault, FaultKind } from '../broker/faults.js';
 export { FaultSpecError, GROUP_COORDINATOR_APIS } from '../broker/faults.js';
 // Many brokers in one process (docs/testing.md): startCluster({ brokers: 3 }).
@@ -62,13 +66,14 @@ export interface GroupLag {
 }
 
 /** A test broker: the RunningBroker (with `faults` and `reset()`) and the helpers bound to it. */
-export interface TestBroker extends RunningBroker {
+export interface TestBroker<C extends Clock = Clock> extends RunningBroker<C> {
   createTopics(topics: readonly (string | NewTestTopic)[]): Promise<void>;
   consumeAll(topic: string, options?: ConsumeAllOptions): Promise<ConsumerMessage[]>;
   lag(groupId: string): Promise<GroupLag>;
 }
 
 /** Start a broker for tests (TEST_BROKER_OPTIONS, then `options`). */
+export async function startTestBroker<O extends StartBrokerOptions>(options?: O): Promise<TestBroker<ClockOf<O>>>;
 export async function startTestBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
   const merged = { ...TEST_BROKER_OPTIONS, ...options };
   const running = await startBroker({ ...merged, logger: options.logger ?? createLogger(merged.logLevel ?? 'error') });
@@ -176,8 +181,49 @@ export interface WaitForOptions {
  * and resolve with that; reject after the timeout with the last error (or value) seen.
  */
 export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitForOptions = {}): Promise<Exclude<T, false | null | undefined>> {
-  const timeoutMs = options.timeoutMs ?? 5_000;
   const intervalMs = options.intervalMs ?? 20;
+  return pollUntil('waitFor', condition, options.timeoutMs ?? 5_000, options.message, () => new Promise((r) => setTimeout(r, intervalMs)));
+}
+
+export interface AdvanceUntilOptions {
+  /** Virtual time per step; default 100 ms. Keep it well below the clients' session timeouts. */
+  readonly stepMs?: number;
+  /** Real time between steps, for clients to send their next requests; default 5 ms. */
+  readonly pauseMs?: number;
+  /** Real time before giving up; default 5 s. */
+  readonly timeoutMs?: number;
+  /** Named in the timeout's error. */
+  readonly message?: string;
+}
+
+/**
+ * On virtual time (`clock: 'manual'`): move the clock `stepMs` at a time, with a short real pause
+ * after each step, until `condition` holds (as in `waitFor`); resolves with its value. Steps, not one
+ * jump, because clients keep real-time habits: kafkajs heartbeats from its fetch loop, so a member
+ * stays in its group only if virtual time moves in steps it can answer (each step ends its long poll,
+ * and it heartbeats before the next one). A consumer whose heartbeats are held back (a `delayMs`
+ * fault) is then the only one whose session runs out.
+ */
+export async function advanceUntil<T>(
+  clock: ManualClock,
+  condition: () => T | Promise<T>,
+  options: AdvanceUntilOptions = {},
+): Promise<Exclude<T, false | null | undefined>> {
+  const stepMs = options.stepMs ?? 100;
+  const pauseMs = options.pauseMs ?? 5;
+  return pollUntil('advanceUntil', condition, options.timeoutMs ?? 5_000, options.message, async () => {
+    await clock.advance(stepMs);
+    await new Promise((r) => setTimeout(r, pauseMs));
+  });
+}
+
+async function pollUntil<T>(
+  name: string,
+  condition: () => T | Promise<T>,
+  timeoutMs: number,
+  message: string | undefined,
+  between: () => Promise<void>,
+): Promise<Exclude<T, false | null | undefined>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown = undefined;
   for (;;) {
@@ -190,9 +236,9 @@ export async function waitFor<T>(condition: () => T | Promise<T>, options: WaitF
     }
     if (Date.now() >= deadline) {
       const why = last instanceof Error ? last.message : `last value ${String(last)}`;
-      throw new Error(`waitFor${options.message ? ` (${options.message})` : ''}: not met within ${timeoutMs} ms: ${why}`, { cause: last });
+      throw new Error(`${name}${message ? ` (${message})` : ''}: not met within ${timeoutMs} ms: ${why}`, { cause: last });
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await between();
   }
 }
 
