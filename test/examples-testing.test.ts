@@ -2,13 +2,15 @@
  * examples/testing/node-test runs as a user runs it: `node --test --import rafka/testing/node-test`
  * from the repository root, which resolves `rafka/testing/...` through package.json "exports" (a
  * package may import itself by name), so this also checks that the subpath exports point at the
- * built files.
+ * built files. The Vitest and Jest examples run under their own runners (devDependencies), from their
+ * folders, as `npx vitest run` and `npx jest` would.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runNodeTest } from './helpers/node-test-run.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -18,4 +20,34 @@ test('examples/testing/node-test: its tests pass under --import rafka/testing/no
   const { code, out } = await runNodeTest(['--import', 'rafka/testing/node-test', join('examples', 'testing', 'node-test', 'orders.test.mjs')], { cwd: ROOT, env });
   assert.equal(code, 0, out);
   assert.match(out, /^# pass 3$/m, out);
+});
+
+/** Run a test runner's command line (a JS file under the repository's node_modules) in an example's folder. */
+async function runRunner(bin: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules', bin), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, out };
+}
+
+function runnerEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CI: '1', NO_COLOR: '1' };
+  delete env.NODE_TEST_CONTEXT;
+  delete env.KAFKA_BOOTSTRAP;
+  return env;
+}
+
+test('examples/testing/vitest: its tests pass under `vitest run` with the rafka/testing/vitest global setup', { timeout: 120_000 }, async () => {
+  const { code, out } = await runRunner(join('vitest', 'vitest.mjs'), ['run'], join(ROOT, 'examples', 'testing', 'vitest'), runnerEnv());
+  assert.equal(code, 0, out);
+  assert.match(out, /Tests\s+3 passed \(3\)/, out);
+});
+
+test('examples/testing/jest: its tests pass under jest with the rafka/testing/jest-setup global setup', { timeout: 120_000 }, async () => {
+  const env = { ...runnerEnv(), NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules`.trim() };
+  const { code, out } = await runRunner(join('jest', 'bin', 'jest.js'), ['--ci'], join(ROOT, 'examples', 'testing', 'jest'), env);
+  assert.equal(code, 0, out);
+  assert.match(out, /Tests:\s+2 passed, 2 total/, out);
 });
