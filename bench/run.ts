@@ -10,7 +10,8 @@
  * brokers with the HTTP endpoint off and on (scraped every second), interleaved, best of the rounds.
  * Then start-up times, the storage engines (bench/storage.ts), hooks
  * (bench/hooks.ts), the client (bench/client.ts, unless --no-client) and the side-by-side comparison
- * with Apache Kafka (bench/compare.ts, unless --no-kafka).
+ * with Apache Kafka (bench/compare.ts, unless --no-kafka); the test kit's 20-test file beside Kafka's
+ * start-up (bench/testkit.ts; `--testkit` runs only that).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -32,6 +33,7 @@ import { runHooksBench, formatHooksTable } from './hooks.js';
 import { runProducerStateBench, formatProducerStateTable } from './producer-state.js';
 import { writeChart } from './chart.js';
 import { runFetchSessionBench, formatFetchSessionTable, type FetchSessionRow } from './fetch-sessions.js';
+import { runTestkitBench, formatTestkitTable } from './testkit.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -47,6 +49,12 @@ const clientBench = !process.argv.includes('--no-client');
 const brokerOnly = process.argv.includes('--broker-only');
 /** `--no-producer-state`: skip the producer-state recovery figures (bench/producer-state.ts). */
 const producerStateBench = !process.argv.includes('--no-producer-state');
+/**
+ * `--testkit`: only the test kit's figure (bench/testkit.ts: a 20-test file on rafka/testing beside
+ * Kafka's start-up), written to bench/results/<date>-testkit.json; `--no-testkit` leaves it out.
+ */
+const testkitOnly = process.argv.includes('--testkit');
+const testkitBench = !process.argv.includes('--no-testkit');
 
 const RECORD_BYTES = 1024;
 const RECORDS_PER_BATCH = 100;
@@ -276,7 +284,20 @@ function row(workload: string, records: number, seconds: number): Row {
   return { workload, records, seconds, recordsPerSec: records / seconds, mbPerSec: (records * RECORD_BYTES) / seconds / 1e6 };
 }
 
+async function testkitMain(): Promise<void> {
+  const testkit = await runTestkitBench({ repoRoot, quick, kafka: compare, log: (l) => console.error(l) });
+  const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+  console.log(`Rafka test kit benchmark on ${machine} (load average ${os.loadavg()[0]!.toFixed(1)})`);
+  console.log(formatTestkitTable(testkit));
+  const dir = path.join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}-testkit.json`);
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, loadAverage1m: os.loadavg()[0], quick, testkit }, null, 2) + '\n');
+  console.log(`results written to ${path.relative(repoRoot, file)}`);
+}
+
 async function main(): Promise<void> {
+  if (testkitOnly) return testkitMain();
   const { child, port } = await startChildBroker();
   const rows: Row[] = [];
   let fetchSessions: FetchSessionRow[];
@@ -335,6 +356,12 @@ async function main(): Promise<void> {
     console.log('');
     console.log(formatClientTable(client));
   }
+  // A 20-test file on rafka/testing beside Kafka's start-up (bench/testkit.ts).
+  const testkit = testkitBench ? await runTestkitBench({ repoRoot, quick, kafka: compare, log: (l) => console.error(l) }) : undefined;
+  if (testkit) {
+    console.log('');
+    console.log(formatTestkitTable(testkit));
+  }
   const dir = path.join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
   const stem = path.join(dir, `${new Date().toISOString().slice(0, 10)}${quick ? '-quick' : ''}`);
@@ -355,7 +382,7 @@ async function main(): Promise<void> {
     }
   }
   const file = `${stem}.json`;
-  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, metrics, fetchSessions, startup, storage, producerState, hooks, client, comparison }, null, 2) + '\n');
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), machine, quick, rows, metrics, fetchSessions, startup, storage, producerState, hooks, client, testkit, comparison }, null, 2) + '\n');
   console.log(`results written to ${path.relative(repoRoot, file)}`);
 }
 

@@ -27,6 +27,7 @@ import { RawClient } from '../../test/helpers/raw-client.js';
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { ProduceRequest, ProduceResponse } from '../../src/protocol/messages/produce.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../../src/protocol/messages/create-topics.js';
+import { MetadataRequest, MetadataResponse } from '../../src/protocol/messages/metadata.js';
 import { encodeBatch } from '../../src/protocol/records/record.js';
 import { rssBytes } from './proc.js';
 import type { KafkaRuntime } from './maven.js';
@@ -41,6 +42,8 @@ export interface RunningSystem {
   readonly port: number;
   /** Spawn to first acknowledged produce. */
   readonly startToFirstProduceMs: number;
+  /** Spawn to the first Metadata answer naming a broker (what a client needs before anything else). */
+  readonly startToMetadataMs: number;
   /** Resident memory right after start-up and the first produce (before any load). */
   readonly idleRssBytes: number | null;
   /** One-time preparation before the process starts (Kafka's storage format), ms; 0 for none. */
@@ -69,18 +72,30 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Connect, create a one-partition topic, produce one record with acks=1; retry until it is acknowledged. */
-async function probeFirstProduce(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+/**
+ * Connect, ask for Metadata until it names a broker (`onMetadata` is told when), create a one-partition
+ * topic, produce one record with acks=1; retry until it is acknowledged.
+ */
+async function probeFirstProduce(port: number, child: ChildProcess, timeoutMs: number, onMetadata: () => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   const batch = await encodeBatch({ records: [{ value: Buffer.from('first') }] });
   let last = 'no connection yet';
   let client: RawClient | null = null;
   let created = false;
+  let metadata = false;
   try {
     while (Date.now() < deadline) {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`exited (${child.exitCode ?? child.signalCode}) before the first produce`);
       try {
         if (!client || client.closed) client = await RawClient.connect(port);
+        if (!metadata) {
+          const res = await client.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
+            topics: null, allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
+          });
+          if (res.brokers.length === 0) throw new Error('Metadata names no broker yet');
+          metadata = true;
+          onMetadata();
+        }
         if (!created) {
           const res = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
             topics: [{ name: 'bench-probe', numPartitions: 1, replicationFactor: 1 }],
@@ -162,6 +177,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
       const errFd = openSync(logFile, 'a');
       const args = [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
       const t0 = performance.now();
+      let metadataAt = NaN;
       const child = spawn(process.execPath, [...(process.env.RAFKA_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...args], {
         stdio: ['ignore', 'pipe', errFd],
         cwd: dir,
@@ -181,7 +197,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
           });
           child.once('exit', (code) => reject(new SystemUnavailable(`rafka (storage ${variant}) exited with ${code}: ${(tail(logFile, 3) || out).trim()}`)));
         });
-        await probeFirstProduce(port, child, 30_000);
+        await probeFirstProduce(port, child, 30_000, () => (metadataAt = performance.now()));
         const startToFirstProduceMs = performance.now() - t0;
         child.stdout!.resume();
         return {
@@ -190,6 +206,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
           port,
           bootstrap: `127.0.0.1:${port}`,
           startToFirstProduceMs,
+        startToMetadataMs: metadataAt - t0,
           idleRssBytes: rssBytes(child.pid!),
           prepareMs: 0,
           stop: cleanup,
@@ -289,6 +306,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
 
       const fd = openSync(logFile, 'a');
       const t0 = performance.now();
+      let metadataAt = NaN;
       const child = spawn('java', [...KAFKA_JVM_FLAGS, 'kafka.Kafka', propsFile], {
         stdio: ['ignore', fd, fd],
         env: { ...process.env, CLASSPATH: runtime.classpath },
@@ -300,7 +318,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         cleanupDir();
       };
       try {
-        await probeFirstProduce(port, child, 120_000);
+        await probeFirstProduce(port, child, 120_000, () => (metadataAt = performance.now()));
       } catch (err) {
         const log = tail(logFile);
         await cleanup();
@@ -313,6 +331,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         port,
         bootstrap: `127.0.0.1:${port}`,
         startToFirstProduceMs,
+        startToMetadataMs: metadataAt - t0,
         idleRssBytes: rssBytes(child.pid!),
         prepareMs,
         stop: cleanup,
