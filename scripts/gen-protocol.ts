@@ -904,7 +904,8 @@ function moduleAlias(file: string): string {
  * index.ts: every message's types, and every codec as a lazy codec (src/protocol/codec/lazy.ts) that
  * loads its generated module on first encode/decode, so importing the index (as the broker and the
  * client do) loads two header modules rather than all 99. The request and response headers are
- * needed by every request, so they are exported as they are.
+ * needed by every request, so they are exported as they are. Each lazy codec also gets an import()
+ * loader, for runtimes whose module sandbox refuses require() of an ES module (lazy.ts).
  */
 function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>, groups: Map<string, MessageSpec[]>): string {
   const files = [...groups.keys()].sort();
@@ -931,7 +932,8 @@ function indexFile(requests: MessageSpec[], responses: Map<number, MessageSpec>,
       L.push(
         `export const ${spec.name}: MessageCodec<${spec.name}> = lazyCodec(` +
           `{ name: '${spec.name}', apiKey: ${spec.apiKey ?? -1}, minVersion: ${r.lo}, maxVersion: ${r.hi}, flexibleMinVersion: ${fr ? fr.lo : -1} }, ` +
-          `() => (require('./${f.replace(/\.ts$/, '.js')}') as typeof ${alias}).${spec.name});`,
+          `() => (require('./${f.replace(/\.ts$/, '.js')}') as typeof ${alias}).${spec.name}, ` +
+          `async () => ((await import('./${f.replace(/\.ts$/, '.js')}')) as typeof ${alias}).${spec.name});`,
       );
     }
   }

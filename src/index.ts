@@ -7,6 +7,7 @@ export type { BrokerConfig, StorageConfig } from './config/types.js';
 export type { StorageEngine } from './storage/engine.js';
 export { MemoryEngine } from './storage/memory/memory-engine.js';
 export { ErrorCode, KafkaError, errorName } from './protocol/error-codes.js';
+export { ensureCodecsLoadable } from './protocol/codec/lazy.js';
 export * from './client/index.js';
 // Hooks on the request path (docs/hooks.md): the API for hook modules and the built-in hooks.
 export { defineHook, HOOK_FAILED_ERROR, HOOK_TIMEOUT_ERROR, jsonSchemaHook, stampHeadersHook, redactHook, auditLogHook, rateLimitHook } from './hooks/index.js';

@@ -18,6 +18,7 @@ import { NO_HOOKS } from '../contracts/stages.js';
 import type { HookEntry } from '../hooks/types.js';
 import type { FaultInjector } from './faults.js';
 import { ManualClock, SYSTEM_CLOCK, type Clock } from '../base/clock.js';
+import { ensureCodecsLoadable } from '../protocol/codec/lazy.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
@@ -91,6 +92,8 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config.topicDefaults['max.message.bytes'] = String(rest.messageMaxBytes);
   }
   const log = logger ?? createLogger(config.logLevel, undefined, config.logFormat);
+  // A no-op where require(esm) works; in Jest's ESM sandbox, loads the codecs with import() (lazy.ts).
+  await ensureCodecsLoadable();
   // Metrics exist only with an HTTP endpoint to serve them; prom-client is imported only then. They
   // come first, so that the hooks and the storage engine are built with them watching.
   const metrics = config.httpListener !== null ? new (await import('./metrics/metrics.js')).BrokerMetrics() : null;

@@ -12,6 +12,7 @@
  */
 import { Connection, type RequestOptions } from './connection.js';
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
+import { ensureCodecsLoadable } from '../protocol/codec/lazy.js';
 import { ApiKey, MetadataRequest, MetadataResponse } from '../protocol/messages/index.js';
 import { ErrorCode, isRetriable } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/codec/uuid.js';
@@ -118,7 +119,10 @@ export class Cluster {
     if (this.closed) return Promise.reject(new ClientClosedError());
     const existing = this.conns.get(key);
     if (existing) return existing;
-    const p = Connection.connect({ host, port, clientId: this.clientId, connectTimeoutMs: this.connectTimeoutMs, requestTimeoutMs: this.requestTimeoutMs }).then(
+    // ensureCodecsLoadable: a no-op after the first call, except in a sandbox that refuses require(esm) (Jest).
+    const p = ensureCodecsLoadable()
+      .then(() => Connection.connect({ host, port, clientId: this.clientId, connectTimeoutMs: this.connectTimeoutMs, requestTimeoutMs: this.requestTimeoutMs }))
+      .then(
       (c) => {
         c.onClose(() => {
           if (this.conns.get(key) === p) this.conns.delete(key);

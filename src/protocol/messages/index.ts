@@ -205,565 +205,565 @@ export type * from './write-txn-markers.js';
 const require = createRequire(import.meta.url);
 
 export type AddOffsetsToTxnRequest = AddOffsetsToTxnModule.AddOffsetsToTxnRequest;
-export const AddOffsetsToTxnRequest: MessageCodec<AddOffsetsToTxnRequest> = lazyCodec({ name: 'AddOffsetsToTxnRequest', apiKey: 25, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./add-offsets-to-txn.js') as typeof AddOffsetsToTxnModule).AddOffsetsToTxnRequest);
+export const AddOffsetsToTxnRequest: MessageCodec<AddOffsetsToTxnRequest> = lazyCodec({ name: 'AddOffsetsToTxnRequest', apiKey: 25, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./add-offsets-to-txn.js') as typeof AddOffsetsToTxnModule).AddOffsetsToTxnRequest, async () => ((await import('./add-offsets-to-txn.js')) as typeof AddOffsetsToTxnModule).AddOffsetsToTxnRequest);
 
 export type AddOffsetsToTxnResponse = AddOffsetsToTxnModule.AddOffsetsToTxnResponse;
-export const AddOffsetsToTxnResponse: MessageCodec<AddOffsetsToTxnResponse> = lazyCodec({ name: 'AddOffsetsToTxnResponse', apiKey: 25, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./add-offsets-to-txn.js') as typeof AddOffsetsToTxnModule).AddOffsetsToTxnResponse);
+export const AddOffsetsToTxnResponse: MessageCodec<AddOffsetsToTxnResponse> = lazyCodec({ name: 'AddOffsetsToTxnResponse', apiKey: 25, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./add-offsets-to-txn.js') as typeof AddOffsetsToTxnModule).AddOffsetsToTxnResponse, async () => ((await import('./add-offsets-to-txn.js')) as typeof AddOffsetsToTxnModule).AddOffsetsToTxnResponse);
 
 export type AddPartitionsToTxnRequest = AddPartitionsToTxnModule.AddPartitionsToTxnRequest;
-export const AddPartitionsToTxnRequest: MessageCodec<AddPartitionsToTxnRequest> = lazyCodec({ name: 'AddPartitionsToTxnRequest', apiKey: 24, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./add-partitions-to-txn.js') as typeof AddPartitionsToTxnModule).AddPartitionsToTxnRequest);
+export const AddPartitionsToTxnRequest: MessageCodec<AddPartitionsToTxnRequest> = lazyCodec({ name: 'AddPartitionsToTxnRequest', apiKey: 24, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./add-partitions-to-txn.js') as typeof AddPartitionsToTxnModule).AddPartitionsToTxnRequest, async () => ((await import('./add-partitions-to-txn.js')) as typeof AddPartitionsToTxnModule).AddPartitionsToTxnRequest);
 
 export type AddPartitionsToTxnResponse = AddPartitionsToTxnModule.AddPartitionsToTxnResponse;
-export const AddPartitionsToTxnResponse: MessageCodec<AddPartitionsToTxnResponse> = lazyCodec({ name: 'AddPartitionsToTxnResponse', apiKey: 24, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./add-partitions-to-txn.js') as typeof AddPartitionsToTxnModule).AddPartitionsToTxnResponse);
+export const AddPartitionsToTxnResponse: MessageCodec<AddPartitionsToTxnResponse> = lazyCodec({ name: 'AddPartitionsToTxnResponse', apiKey: 24, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./add-partitions-to-txn.js') as typeof AddPartitionsToTxnModule).AddPartitionsToTxnResponse, async () => ((await import('./add-partitions-to-txn.js')) as typeof AddPartitionsToTxnModule).AddPartitionsToTxnResponse);
 
 export type AddRaftVoterRequest = AddRaftVoterModule.AddRaftVoterRequest;
-export const AddRaftVoterRequest: MessageCodec<AddRaftVoterRequest> = lazyCodec({ name: 'AddRaftVoterRequest', apiKey: 80, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./add-raft-voter.js') as typeof AddRaftVoterModule).AddRaftVoterRequest);
+export const AddRaftVoterRequest: MessageCodec<AddRaftVoterRequest> = lazyCodec({ name: 'AddRaftVoterRequest', apiKey: 80, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./add-raft-voter.js') as typeof AddRaftVoterModule).AddRaftVoterRequest, async () => ((await import('./add-raft-voter.js')) as typeof AddRaftVoterModule).AddRaftVoterRequest);
 
 export type AddRaftVoterResponse = AddRaftVoterModule.AddRaftVoterResponse;
-export const AddRaftVoterResponse: MessageCodec<AddRaftVoterResponse> = lazyCodec({ name: 'AddRaftVoterResponse', apiKey: 80, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./add-raft-voter.js') as typeof AddRaftVoterModule).AddRaftVoterResponse);
+export const AddRaftVoterResponse: MessageCodec<AddRaftVoterResponse> = lazyCodec({ name: 'AddRaftVoterResponse', apiKey: 80, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./add-raft-voter.js') as typeof AddRaftVoterModule).AddRaftVoterResponse, async () => ((await import('./add-raft-voter.js')) as typeof AddRaftVoterModule).AddRaftVoterResponse);
 
 export type AllocateProducerIdsRequest = AllocateProducerIdsModule.AllocateProducerIdsRequest;
-export const AllocateProducerIdsRequest: MessageCodec<AllocateProducerIdsRequest> = lazyCodec({ name: 'AllocateProducerIdsRequest', apiKey: 67, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./allocate-producer-ids.js') as typeof AllocateProducerIdsModule).AllocateProducerIdsRequest);
+export const AllocateProducerIdsRequest: MessageCodec<AllocateProducerIdsRequest> = lazyCodec({ name: 'AllocateProducerIdsRequest', apiKey: 67, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./allocate-producer-ids.js') as typeof AllocateProducerIdsModule).AllocateProducerIdsRequest, async () => ((await import('./allocate-producer-ids.js')) as typeof AllocateProducerIdsModule).AllocateProducerIdsRequest);
 
 export type AllocateProducerIdsResponse = AllocateProducerIdsModule.AllocateProducerIdsResponse;
-export const AllocateProducerIdsResponse: MessageCodec<AllocateProducerIdsResponse> = lazyCodec({ name: 'AllocateProducerIdsResponse', apiKey: 67, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./allocate-producer-ids.js') as typeof AllocateProducerIdsModule).AllocateProducerIdsResponse);
+export const AllocateProducerIdsResponse: MessageCodec<AllocateProducerIdsResponse> = lazyCodec({ name: 'AllocateProducerIdsResponse', apiKey: 67, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./allocate-producer-ids.js') as typeof AllocateProducerIdsModule).AllocateProducerIdsResponse, async () => ((await import('./allocate-producer-ids.js')) as typeof AllocateProducerIdsModule).AllocateProducerIdsResponse);
 
 export type AlterClientQuotasRequest = AlterClientQuotasModule.AlterClientQuotasRequest;
-export const AlterClientQuotasRequest: MessageCodec<AlterClientQuotasRequest> = lazyCodec({ name: 'AlterClientQuotasRequest', apiKey: 49, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./alter-client-quotas.js') as typeof AlterClientQuotasModule).AlterClientQuotasRequest);
+export const AlterClientQuotasRequest: MessageCodec<AlterClientQuotasRequest> = lazyCodec({ name: 'AlterClientQuotasRequest', apiKey: 49, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./alter-client-quotas.js') as typeof AlterClientQuotasModule).AlterClientQuotasRequest, async () => ((await import('./alter-client-quotas.js')) as typeof AlterClientQuotasModule).AlterClientQuotasRequest);
 
 export type AlterClientQuotasResponse = AlterClientQuotasModule.AlterClientQuotasResponse;
-export const AlterClientQuotasResponse: MessageCodec<AlterClientQuotasResponse> = lazyCodec({ name: 'AlterClientQuotasResponse', apiKey: 49, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./alter-client-quotas.js') as typeof AlterClientQuotasModule).AlterClientQuotasResponse);
+export const AlterClientQuotasResponse: MessageCodec<AlterClientQuotasResponse> = lazyCodec({ name: 'AlterClientQuotasResponse', apiKey: 49, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./alter-client-quotas.js') as typeof AlterClientQuotasModule).AlterClientQuotasResponse, async () => ((await import('./alter-client-quotas.js')) as typeof AlterClientQuotasModule).AlterClientQuotasResponse);
 
 export type AlterConfigsRequest = AlterConfigsModule.AlterConfigsRequest;
-export const AlterConfigsRequest: MessageCodec<AlterConfigsRequest> = lazyCodec({ name: 'AlterConfigsRequest', apiKey: 33, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-configs.js') as typeof AlterConfigsModule).AlterConfigsRequest);
+export const AlterConfigsRequest: MessageCodec<AlterConfigsRequest> = lazyCodec({ name: 'AlterConfigsRequest', apiKey: 33, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-configs.js') as typeof AlterConfigsModule).AlterConfigsRequest, async () => ((await import('./alter-configs.js')) as typeof AlterConfigsModule).AlterConfigsRequest);
 
 export type AlterConfigsResponse = AlterConfigsModule.AlterConfigsResponse;
-export const AlterConfigsResponse: MessageCodec<AlterConfigsResponse> = lazyCodec({ name: 'AlterConfigsResponse', apiKey: 33, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-configs.js') as typeof AlterConfigsModule).AlterConfigsResponse);
+export const AlterConfigsResponse: MessageCodec<AlterConfigsResponse> = lazyCodec({ name: 'AlterConfigsResponse', apiKey: 33, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-configs.js') as typeof AlterConfigsModule).AlterConfigsResponse, async () => ((await import('./alter-configs.js')) as typeof AlterConfigsModule).AlterConfigsResponse);
 
 export type AlterPartitionReassignmentsRequest = AlterPartitionReassignmentsModule.AlterPartitionReassignmentsRequest;
-export const AlterPartitionReassignmentsRequest: MessageCodec<AlterPartitionReassignmentsRequest> = lazyCodec({ name: 'AlterPartitionReassignmentsRequest', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsRequest);
+export const AlterPartitionReassignmentsRequest: MessageCodec<AlterPartitionReassignmentsRequest> = lazyCodec({ name: 'AlterPartitionReassignmentsRequest', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsRequest, async () => ((await import('./alter-partition-reassignments.js')) as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsRequest);
 
 export type AlterPartitionReassignmentsResponse = AlterPartitionReassignmentsModule.AlterPartitionReassignmentsResponse;
-export const AlterPartitionReassignmentsResponse: MessageCodec<AlterPartitionReassignmentsResponse> = lazyCodec({ name: 'AlterPartitionReassignmentsResponse', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsResponse);
+export const AlterPartitionReassignmentsResponse: MessageCodec<AlterPartitionReassignmentsResponse> = lazyCodec({ name: 'AlterPartitionReassignmentsResponse', apiKey: 45, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./alter-partition-reassignments.js') as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsResponse, async () => ((await import('./alter-partition-reassignments.js')) as typeof AlterPartitionReassignmentsModule).AlterPartitionReassignmentsResponse);
 
 export type AlterPartitionRequest = AlterPartitionModule.AlterPartitionRequest;
-export const AlterPartitionRequest: MessageCodec<AlterPartitionRequest> = lazyCodec({ name: 'AlterPartitionRequest', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionRequest);
+export const AlterPartitionRequest: MessageCodec<AlterPartitionRequest> = lazyCodec({ name: 'AlterPartitionRequest', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionRequest, async () => ((await import('./alter-partition.js')) as typeof AlterPartitionModule).AlterPartitionRequest);
 
 export type AlterPartitionResponse = AlterPartitionModule.AlterPartitionResponse;
-export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = lazyCodec({ name: 'AlterPartitionResponse', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionResponse);
+export const AlterPartitionResponse: MessageCodec<AlterPartitionResponse> = lazyCodec({ name: 'AlterPartitionResponse', apiKey: 56, minVersion: 2, maxVersion: 3, flexibleMinVersion: 0 }, () => (require('./alter-partition.js') as typeof AlterPartitionModule).AlterPartitionResponse, async () => ((await import('./alter-partition.js')) as typeof AlterPartitionModule).AlterPartitionResponse);
 
 export type AlterReplicaLogDirsRequest = AlterReplicaLogDirsModule.AlterReplicaLogDirsRequest;
-export const AlterReplicaLogDirsRequest: MessageCodec<AlterReplicaLogDirsRequest> = lazyCodec({ name: 'AlterReplicaLogDirsRequest', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsRequest);
+export const AlterReplicaLogDirsRequest: MessageCodec<AlterReplicaLogDirsRequest> = lazyCodec({ name: 'AlterReplicaLogDirsRequest', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsRequest, async () => ((await import('./alter-replica-log-dirs.js')) as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsRequest);
 
 export type AlterReplicaLogDirsResponse = AlterReplicaLogDirsModule.AlterReplicaLogDirsResponse;
-export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsResponse> = lazyCodec({ name: 'AlterReplicaLogDirsResponse', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsResponse);
+export const AlterReplicaLogDirsResponse: MessageCodec<AlterReplicaLogDirsResponse> = lazyCodec({ name: 'AlterReplicaLogDirsResponse', apiKey: 34, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./alter-replica-log-dirs.js') as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsResponse, async () => ((await import('./alter-replica-log-dirs.js')) as typeof AlterReplicaLogDirsModule).AlterReplicaLogDirsResponse);
 
 export type AlterShareGroupOffsetsRequest = AlterShareGroupOffsetsModule.AlterShareGroupOffsetsRequest;
-export const AlterShareGroupOffsetsRequest: MessageCodec<AlterShareGroupOffsetsRequest> = lazyCodec({ name: 'AlterShareGroupOffsetsRequest', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsRequest);
+export const AlterShareGroupOffsetsRequest: MessageCodec<AlterShareGroupOffsetsRequest> = lazyCodec({ name: 'AlterShareGroupOffsetsRequest', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsRequest, async () => ((await import('./alter-share-group-offsets.js')) as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsRequest);
 
 export type AlterShareGroupOffsetsResponse = AlterShareGroupOffsetsModule.AlterShareGroupOffsetsResponse;
-export const AlterShareGroupOffsetsResponse: MessageCodec<AlterShareGroupOffsetsResponse> = lazyCodec({ name: 'AlterShareGroupOffsetsResponse', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsResponse);
+export const AlterShareGroupOffsetsResponse: MessageCodec<AlterShareGroupOffsetsResponse> = lazyCodec({ name: 'AlterShareGroupOffsetsResponse', apiKey: 91, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-share-group-offsets.js') as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsResponse, async () => ((await import('./alter-share-group-offsets.js')) as typeof AlterShareGroupOffsetsModule).AlterShareGroupOffsetsResponse);
 
 export type AlterUserScramCredentialsRequest = AlterUserScramCredentialsModule.AlterUserScramCredentialsRequest;
-export const AlterUserScramCredentialsRequest: MessageCodec<AlterUserScramCredentialsRequest> = lazyCodec({ name: 'AlterUserScramCredentialsRequest', apiKey: 51, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-user-scram-credentials.js') as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsRequest);
+export const AlterUserScramCredentialsRequest: MessageCodec<AlterUserScramCredentialsRequest> = lazyCodec({ name: 'AlterUserScramCredentialsRequest', apiKey: 51, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-user-scram-credentials.js') as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsRequest, async () => ((await import('./alter-user-scram-credentials.js')) as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsRequest);
 
 export type AlterUserScramCredentialsResponse = AlterUserScramCredentialsModule.AlterUserScramCredentialsResponse;
-export const AlterUserScramCredentialsResponse: MessageCodec<AlterUserScramCredentialsResponse> = lazyCodec({ name: 'AlterUserScramCredentialsResponse', apiKey: 51, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-user-scram-credentials.js') as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsResponse);
+export const AlterUserScramCredentialsResponse: MessageCodec<AlterUserScramCredentialsResponse> = lazyCodec({ name: 'AlterUserScramCredentialsResponse', apiKey: 51, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./alter-user-scram-credentials.js') as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsResponse, async () => ((await import('./alter-user-scram-credentials.js')) as typeof AlterUserScramCredentialsModule).AlterUserScramCredentialsResponse);
 
 export type ApiVersionsRequest = ApiVersionsModule.ApiVersionsRequest;
-export const ApiVersionsRequest: MessageCodec<ApiVersionsRequest> = lazyCodec({ name: 'ApiVersionsRequest', apiKey: 18, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./api-versions.js') as typeof ApiVersionsModule).ApiVersionsRequest);
+export const ApiVersionsRequest: MessageCodec<ApiVersionsRequest> = lazyCodec({ name: 'ApiVersionsRequest', apiKey: 18, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./api-versions.js') as typeof ApiVersionsModule).ApiVersionsRequest, async () => ((await import('./api-versions.js')) as typeof ApiVersionsModule).ApiVersionsRequest);
 
 export type ApiVersionsResponse = ApiVersionsModule.ApiVersionsResponse;
-export const ApiVersionsResponse: MessageCodec<ApiVersionsResponse> = lazyCodec({ name: 'ApiVersionsResponse', apiKey: 18, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./api-versions.js') as typeof ApiVersionsModule).ApiVersionsResponse);
+export const ApiVersionsResponse: MessageCodec<ApiVersionsResponse> = lazyCodec({ name: 'ApiVersionsResponse', apiKey: 18, minVersion: 0, maxVersion: 4, flexibleMinVersion: 3 }, () => (require('./api-versions.js') as typeof ApiVersionsModule).ApiVersionsResponse, async () => ((await import('./api-versions.js')) as typeof ApiVersionsModule).ApiVersionsResponse);
 
 export type AssignReplicasToDirsRequest = AssignReplicasToDirsModule.AssignReplicasToDirsRequest;
-export const AssignReplicasToDirsRequest: MessageCodec<AssignReplicasToDirsRequest> = lazyCodec({ name: 'AssignReplicasToDirsRequest', apiKey: 73, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./assign-replicas-to-dirs.js') as typeof AssignReplicasToDirsModule).AssignReplicasToDirsRequest);
+export const AssignReplicasToDirsRequest: MessageCodec<AssignReplicasToDirsRequest> = lazyCodec({ name: 'AssignReplicasToDirsRequest', apiKey: 73, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./assign-replicas-to-dirs.js') as typeof AssignReplicasToDirsModule).AssignReplicasToDirsRequest, async () => ((await import('./assign-replicas-to-dirs.js')) as typeof AssignReplicasToDirsModule).AssignReplicasToDirsRequest);
 
 export type AssignReplicasToDirsResponse = AssignReplicasToDirsModule.AssignReplicasToDirsResponse;
-export const AssignReplicasToDirsResponse: MessageCodec<AssignReplicasToDirsResponse> = lazyCodec({ name: 'AssignReplicasToDirsResponse', apiKey: 73, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./assign-replicas-to-dirs.js') as typeof AssignReplicasToDirsModule).AssignReplicasToDirsResponse);
+export const AssignReplicasToDirsResponse: MessageCodec<AssignReplicasToDirsResponse> = lazyCodec({ name: 'AssignReplicasToDirsResponse', apiKey: 73, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./assign-replicas-to-dirs.js') as typeof AssignReplicasToDirsModule).AssignReplicasToDirsResponse, async () => ((await import('./assign-replicas-to-dirs.js')) as typeof AssignReplicasToDirsModule).AssignReplicasToDirsResponse);
 
 export type BeginQuorumEpochRequest = BeginQuorumEpochModule.BeginQuorumEpochRequest;
-export const BeginQuorumEpochRequest: MessageCodec<BeginQuorumEpochRequest> = lazyCodec({ name: 'BeginQuorumEpochRequest', apiKey: 53, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./begin-quorum-epoch.js') as typeof BeginQuorumEpochModule).BeginQuorumEpochRequest);
+export const BeginQuorumEpochRequest: MessageCodec<BeginQuorumEpochRequest> = lazyCodec({ name: 'BeginQuorumEpochRequest', apiKey: 53, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./begin-quorum-epoch.js') as typeof BeginQuorumEpochModule).BeginQuorumEpochRequest, async () => ((await import('./begin-quorum-epoch.js')) as typeof BeginQuorumEpochModule).BeginQuorumEpochRequest);
 
 export type BeginQuorumEpochResponse = BeginQuorumEpochModule.BeginQuorumEpochResponse;
-export const BeginQuorumEpochResponse: MessageCodec<BeginQuorumEpochResponse> = lazyCodec({ name: 'BeginQuorumEpochResponse', apiKey: 53, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./begin-quorum-epoch.js') as typeof BeginQuorumEpochModule).BeginQuorumEpochResponse);
+export const BeginQuorumEpochResponse: MessageCodec<BeginQuorumEpochResponse> = lazyCodec({ name: 'BeginQuorumEpochResponse', apiKey: 53, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./begin-quorum-epoch.js') as typeof BeginQuorumEpochModule).BeginQuorumEpochResponse, async () => ((await import('./begin-quorum-epoch.js')) as typeof BeginQuorumEpochModule).BeginQuorumEpochResponse);
 
 export type BrokerHeartbeatRequest = BrokerHeartbeatModule.BrokerHeartbeatRequest;
-export const BrokerHeartbeatRequest: MessageCodec<BrokerHeartbeatRequest> = lazyCodec({ name: 'BrokerHeartbeatRequest', apiKey: 63, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./broker-heartbeat.js') as typeof BrokerHeartbeatModule).BrokerHeartbeatRequest);
+export const BrokerHeartbeatRequest: MessageCodec<BrokerHeartbeatRequest> = lazyCodec({ name: 'BrokerHeartbeatRequest', apiKey: 63, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./broker-heartbeat.js') as typeof BrokerHeartbeatModule).BrokerHeartbeatRequest, async () => ((await import('./broker-heartbeat.js')) as typeof BrokerHeartbeatModule).BrokerHeartbeatRequest);
 
 export type BrokerHeartbeatResponse = BrokerHeartbeatModule.BrokerHeartbeatResponse;
-export const BrokerHeartbeatResponse: MessageCodec<BrokerHeartbeatResponse> = lazyCodec({ name: 'BrokerHeartbeatResponse', apiKey: 63, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./broker-heartbeat.js') as typeof BrokerHeartbeatModule).BrokerHeartbeatResponse);
+export const BrokerHeartbeatResponse: MessageCodec<BrokerHeartbeatResponse> = lazyCodec({ name: 'BrokerHeartbeatResponse', apiKey: 63, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./broker-heartbeat.js') as typeof BrokerHeartbeatModule).BrokerHeartbeatResponse, async () => ((await import('./broker-heartbeat.js')) as typeof BrokerHeartbeatModule).BrokerHeartbeatResponse);
 
 export type BrokerRegistrationRequest = BrokerRegistrationModule.BrokerRegistrationRequest;
-export const BrokerRegistrationRequest: MessageCodec<BrokerRegistrationRequest> = lazyCodec({ name: 'BrokerRegistrationRequest', apiKey: 62, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0 }, () => (require('./broker-registration.js') as typeof BrokerRegistrationModule).BrokerRegistrationRequest);
+export const BrokerRegistrationRequest: MessageCodec<BrokerRegistrationRequest> = lazyCodec({ name: 'BrokerRegistrationRequest', apiKey: 62, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0 }, () => (require('./broker-registration.js') as typeof BrokerRegistrationModule).BrokerRegistrationRequest, async () => ((await import('./broker-registration.js')) as typeof BrokerRegistrationModule).BrokerRegistrationRequest);
 
 export type BrokerRegistrationResponse = BrokerRegistrationModule.BrokerRegistrationResponse;
-export const BrokerRegistrationResponse: MessageCodec<BrokerRegistrationResponse> = lazyCodec({ name: 'BrokerRegistrationResponse', apiKey: 62, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0 }, () => (require('./broker-registration.js') as typeof BrokerRegistrationModule).BrokerRegistrationResponse);
+export const BrokerRegistrationResponse: MessageCodec<BrokerRegistrationResponse> = lazyCodec({ name: 'BrokerRegistrationResponse', apiKey: 62, minVersion: 0, maxVersion: 4, flexibleMinVersion: 0 }, () => (require('./broker-registration.js') as typeof BrokerRegistrationModule).BrokerRegistrationResponse, async () => ((await import('./broker-registration.js')) as typeof BrokerRegistrationModule).BrokerRegistrationResponse);
 
 export type ConsumerGroupDescribeRequest = ConsumerGroupDescribeModule.ConsumerGroupDescribeRequest;
-export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeRequest> = lazyCodec({ name: 'ConsumerGroupDescribeRequest', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeRequest);
+export const ConsumerGroupDescribeRequest: MessageCodec<ConsumerGroupDescribeRequest> = lazyCodec({ name: 'ConsumerGroupDescribeRequest', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeRequest, async () => ((await import('./consumer-group-describe.js')) as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeRequest);
 
 export type ConsumerGroupDescribeResponse = ConsumerGroupDescribeModule.ConsumerGroupDescribeResponse;
-export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeResponse> = lazyCodec({ name: 'ConsumerGroupDescribeResponse', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeResponse);
+export const ConsumerGroupDescribeResponse: MessageCodec<ConsumerGroupDescribeResponse> = lazyCodec({ name: 'ConsumerGroupDescribeResponse', apiKey: 69, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-describe.js') as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeResponse, async () => ((await import('./consumer-group-describe.js')) as typeof ConsumerGroupDescribeModule).ConsumerGroupDescribeResponse);
 
 export type ConsumerGroupHeartbeatRequest = ConsumerGroupHeartbeatModule.ConsumerGroupHeartbeatRequest;
-export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatRequest> = lazyCodec({ name: 'ConsumerGroupHeartbeatRequest', apiKey: 68, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-heartbeat.js') as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatRequest);
+export const ConsumerGroupHeartbeatRequest: MessageCodec<ConsumerGroupHeartbeatRequest> = lazyCodec({ name: 'ConsumerGroupHeartbeatRequest', apiKey: 68, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-heartbeat.js') as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatRequest, async () => ((await import('./consumer-group-heartbeat.js')) as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatRequest);
 
 export type ConsumerGroupHeartbeatResponse = ConsumerGroupHeartbeatModule.ConsumerGroupHeartbeatResponse;
-export const ConsumerGroupHeartbeatResponse: MessageCodec<ConsumerGroupHeartbeatResponse> = lazyCodec({ name: 'ConsumerGroupHeartbeatResponse', apiKey: 68, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-heartbeat.js') as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatResponse);
+export const ConsumerGroupHeartbeatResponse: MessageCodec<ConsumerGroupHeartbeatResponse> = lazyCodec({ name: 'ConsumerGroupHeartbeatResponse', apiKey: 68, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./consumer-group-heartbeat.js') as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatResponse, async () => ((await import('./consumer-group-heartbeat.js')) as typeof ConsumerGroupHeartbeatModule).ConsumerGroupHeartbeatResponse);
 
 export type ConsumerProtocolAssignment = ConsumerProtocolAssignmentModule.ConsumerProtocolAssignment;
-export const ConsumerProtocolAssignment: MessageCodec<ConsumerProtocolAssignment> = lazyCodec({ name: 'ConsumerProtocolAssignment', apiKey: -1, minVersion: 0, maxVersion: 3, flexibleMinVersion: -1 }, () => (require('./consumer-protocol-assignment.js') as typeof ConsumerProtocolAssignmentModule).ConsumerProtocolAssignment);
+export const ConsumerProtocolAssignment: MessageCodec<ConsumerProtocolAssignment> = lazyCodec({ name: 'ConsumerProtocolAssignment', apiKey: -1, minVersion: 0, maxVersion: 3, flexibleMinVersion: -1 }, () => (require('./consumer-protocol-assignment.js') as typeof ConsumerProtocolAssignmentModule).ConsumerProtocolAssignment, async () => ((await import('./consumer-protocol-assignment.js')) as typeof ConsumerProtocolAssignmentModule).ConsumerProtocolAssignment);
 
 export type ConsumerProtocolSubscription = ConsumerProtocolSubscriptionModule.ConsumerProtocolSubscription;
-export const ConsumerProtocolSubscription: MessageCodec<ConsumerProtocolSubscription> = lazyCodec({ name: 'ConsumerProtocolSubscription', apiKey: -1, minVersion: 0, maxVersion: 3, flexibleMinVersion: -1 }, () => (require('./consumer-protocol-subscription.js') as typeof ConsumerProtocolSubscriptionModule).ConsumerProtocolSubscription);
+export const ConsumerProtocolSubscription: MessageCodec<ConsumerProtocolSubscription> = lazyCodec({ name: 'ConsumerProtocolSubscription', apiKey: -1, minVersion: 0, maxVersion: 3, flexibleMinVersion: -1 }, () => (require('./consumer-protocol-subscription.js') as typeof ConsumerProtocolSubscriptionModule).ConsumerProtocolSubscription, async () => ((await import('./consumer-protocol-subscription.js')) as typeof ConsumerProtocolSubscriptionModule).ConsumerProtocolSubscription);
 
 export type ControllerRegistrationRequest = ControllerRegistrationModule.ControllerRegistrationRequest;
-export const ControllerRegistrationRequest: MessageCodec<ControllerRegistrationRequest> = lazyCodec({ name: 'ControllerRegistrationRequest', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationRequest);
+export const ControllerRegistrationRequest: MessageCodec<ControllerRegistrationRequest> = lazyCodec({ name: 'ControllerRegistrationRequest', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationRequest, async () => ((await import('./controller-registration.js')) as typeof ControllerRegistrationModule).ControllerRegistrationRequest);
 
 export type ControllerRegistrationResponse = ControllerRegistrationModule.ControllerRegistrationResponse;
-export const ControllerRegistrationResponse: MessageCodec<ControllerRegistrationResponse> = lazyCodec({ name: 'ControllerRegistrationResponse', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationResponse);
+export const ControllerRegistrationResponse: MessageCodec<ControllerRegistrationResponse> = lazyCodec({ name: 'ControllerRegistrationResponse', apiKey: 70, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./controller-registration.js') as typeof ControllerRegistrationModule).ControllerRegistrationResponse, async () => ((await import('./controller-registration.js')) as typeof ControllerRegistrationModule).ControllerRegistrationResponse);
 
 export type CreateAclsRequest = CreateAclsModule.CreateAclsRequest;
-export const CreateAclsRequest: MessageCodec<CreateAclsRequest> = lazyCodec({ name: 'CreateAclsRequest', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsRequest);
+export const CreateAclsRequest: MessageCodec<CreateAclsRequest> = lazyCodec({ name: 'CreateAclsRequest', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsRequest, async () => ((await import('./create-acls.js')) as typeof CreateAclsModule).CreateAclsRequest);
 
 export type CreateAclsResponse = CreateAclsModule.CreateAclsResponse;
-export const CreateAclsResponse: MessageCodec<CreateAclsResponse> = lazyCodec({ name: 'CreateAclsResponse', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsResponse);
+export const CreateAclsResponse: MessageCodec<CreateAclsResponse> = lazyCodec({ name: 'CreateAclsResponse', apiKey: 30, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-acls.js') as typeof CreateAclsModule).CreateAclsResponse, async () => ((await import('./create-acls.js')) as typeof CreateAclsModule).CreateAclsResponse);
 
 export type CreateDelegationTokenRequest = CreateDelegationTokenModule.CreateDelegationTokenRequest;
-export const CreateDelegationTokenRequest: MessageCodec<CreateDelegationTokenRequest> = lazyCodec({ name: 'CreateDelegationTokenRequest', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenRequest);
+export const CreateDelegationTokenRequest: MessageCodec<CreateDelegationTokenRequest> = lazyCodec({ name: 'CreateDelegationTokenRequest', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenRequest, async () => ((await import('./create-delegation-token.js')) as typeof CreateDelegationTokenModule).CreateDelegationTokenRequest);
 
 export type CreateDelegationTokenResponse = CreateDelegationTokenModule.CreateDelegationTokenResponse;
-export const CreateDelegationTokenResponse: MessageCodec<CreateDelegationTokenResponse> = lazyCodec({ name: 'CreateDelegationTokenResponse', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenResponse);
+export const CreateDelegationTokenResponse: MessageCodec<CreateDelegationTokenResponse> = lazyCodec({ name: 'CreateDelegationTokenResponse', apiKey: 38, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-delegation-token.js') as typeof CreateDelegationTokenModule).CreateDelegationTokenResponse, async () => ((await import('./create-delegation-token.js')) as typeof CreateDelegationTokenModule).CreateDelegationTokenResponse);
 
 export type CreatePartitionsRequest = CreatePartitionsModule.CreatePartitionsRequest;
-export const CreatePartitionsRequest: MessageCodec<CreatePartitionsRequest> = lazyCodec({ name: 'CreatePartitionsRequest', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsRequest);
+export const CreatePartitionsRequest: MessageCodec<CreatePartitionsRequest> = lazyCodec({ name: 'CreatePartitionsRequest', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsRequest, async () => ((await import('./create-partitions.js')) as typeof CreatePartitionsModule).CreatePartitionsRequest);
 
 export type CreatePartitionsResponse = CreatePartitionsModule.CreatePartitionsResponse;
-export const CreatePartitionsResponse: MessageCodec<CreatePartitionsResponse> = lazyCodec({ name: 'CreatePartitionsResponse', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsResponse);
+export const CreatePartitionsResponse: MessageCodec<CreatePartitionsResponse> = lazyCodec({ name: 'CreatePartitionsResponse', apiKey: 37, minVersion: 0, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./create-partitions.js') as typeof CreatePartitionsModule).CreatePartitionsResponse, async () => ((await import('./create-partitions.js')) as typeof CreatePartitionsModule).CreatePartitionsResponse);
 
 export type CreateTopicsRequest = CreateTopicsModule.CreateTopicsRequest;
-export const CreateTopicsRequest: MessageCodec<CreateTopicsRequest> = lazyCodec({ name: 'CreateTopicsRequest', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsRequest);
+export const CreateTopicsRequest: MessageCodec<CreateTopicsRequest> = lazyCodec({ name: 'CreateTopicsRequest', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsRequest, async () => ((await import('./create-topics.js')) as typeof CreateTopicsModule).CreateTopicsRequest);
 
 export type CreateTopicsResponse = CreateTopicsModule.CreateTopicsResponse;
-export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = lazyCodec({ name: 'CreateTopicsResponse', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsResponse);
+export const CreateTopicsResponse: MessageCodec<CreateTopicsResponse> = lazyCodec({ name: 'CreateTopicsResponse', apiKey: 19, minVersion: 2, maxVersion: 7, flexibleMinVersion: 5 }, () => (require('./create-topics.js') as typeof CreateTopicsModule).CreateTopicsResponse, async () => ((await import('./create-topics.js')) as typeof CreateTopicsModule).CreateTopicsResponse);
 
 export type DefaultPrincipalData = DefaultPrincipalDataModule.DefaultPrincipalData;
-export const DefaultPrincipalData: MessageCodec<DefaultPrincipalData> = lazyCodec({ name: 'DefaultPrincipalData', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./default-principal-data.js') as typeof DefaultPrincipalDataModule).DefaultPrincipalData);
+export const DefaultPrincipalData: MessageCodec<DefaultPrincipalData> = lazyCodec({ name: 'DefaultPrincipalData', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./default-principal-data.js') as typeof DefaultPrincipalDataModule).DefaultPrincipalData, async () => ((await import('./default-principal-data.js')) as typeof DefaultPrincipalDataModule).DefaultPrincipalData);
 
 export type DeleteAclsRequest = DeleteAclsModule.DeleteAclsRequest;
-export const DeleteAclsRequest: MessageCodec<DeleteAclsRequest> = lazyCodec({ name: 'DeleteAclsRequest', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsRequest);
+export const DeleteAclsRequest: MessageCodec<DeleteAclsRequest> = lazyCodec({ name: 'DeleteAclsRequest', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsRequest, async () => ((await import('./delete-acls.js')) as typeof DeleteAclsModule).DeleteAclsRequest);
 
 export type DeleteAclsResponse = DeleteAclsModule.DeleteAclsResponse;
-export const DeleteAclsResponse: MessageCodec<DeleteAclsResponse> = lazyCodec({ name: 'DeleteAclsResponse', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsResponse);
+export const DeleteAclsResponse: MessageCodec<DeleteAclsResponse> = lazyCodec({ name: 'DeleteAclsResponse', apiKey: 31, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./delete-acls.js') as typeof DeleteAclsModule).DeleteAclsResponse, async () => ((await import('./delete-acls.js')) as typeof DeleteAclsModule).DeleteAclsResponse);
 
 export type DeleteGroupsRequest = DeleteGroupsModule.DeleteGroupsRequest;
-export const DeleteGroupsRequest: MessageCodec<DeleteGroupsRequest> = lazyCodec({ name: 'DeleteGroupsRequest', apiKey: 42, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-groups.js') as typeof DeleteGroupsModule).DeleteGroupsRequest);
+export const DeleteGroupsRequest: MessageCodec<DeleteGroupsRequest> = lazyCodec({ name: 'DeleteGroupsRequest', apiKey: 42, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-groups.js') as typeof DeleteGroupsModule).DeleteGroupsRequest, async () => ((await import('./delete-groups.js')) as typeof DeleteGroupsModule).DeleteGroupsRequest);
 
 export type DeleteGroupsResponse = DeleteGroupsModule.DeleteGroupsResponse;
-export const DeleteGroupsResponse: MessageCodec<DeleteGroupsResponse> = lazyCodec({ name: 'DeleteGroupsResponse', apiKey: 42, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-groups.js') as typeof DeleteGroupsModule).DeleteGroupsResponse);
+export const DeleteGroupsResponse: MessageCodec<DeleteGroupsResponse> = lazyCodec({ name: 'DeleteGroupsResponse', apiKey: 42, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-groups.js') as typeof DeleteGroupsModule).DeleteGroupsResponse, async () => ((await import('./delete-groups.js')) as typeof DeleteGroupsModule).DeleteGroupsResponse);
 
 export type DeleteRecordsRequest = DeleteRecordsModule.DeleteRecordsRequest;
-export const DeleteRecordsRequest: MessageCodec<DeleteRecordsRequest> = lazyCodec({ name: 'DeleteRecordsRequest', apiKey: 21, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-records.js') as typeof DeleteRecordsModule).DeleteRecordsRequest);
+export const DeleteRecordsRequest: MessageCodec<DeleteRecordsRequest> = lazyCodec({ name: 'DeleteRecordsRequest', apiKey: 21, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-records.js') as typeof DeleteRecordsModule).DeleteRecordsRequest, async () => ((await import('./delete-records.js')) as typeof DeleteRecordsModule).DeleteRecordsRequest);
 
 export type DeleteRecordsResponse = DeleteRecordsModule.DeleteRecordsResponse;
-export const DeleteRecordsResponse: MessageCodec<DeleteRecordsResponse> = lazyCodec({ name: 'DeleteRecordsResponse', apiKey: 21, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-records.js') as typeof DeleteRecordsModule).DeleteRecordsResponse);
+export const DeleteRecordsResponse: MessageCodec<DeleteRecordsResponse> = lazyCodec({ name: 'DeleteRecordsResponse', apiKey: 21, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./delete-records.js') as typeof DeleteRecordsModule).DeleteRecordsResponse, async () => ((await import('./delete-records.js')) as typeof DeleteRecordsModule).DeleteRecordsResponse);
 
 export type DeleteShareGroupOffsetsRequest = DeleteShareGroupOffsetsModule.DeleteShareGroupOffsetsRequest;
-export const DeleteShareGroupOffsetsRequest: MessageCodec<DeleteShareGroupOffsetsRequest> = lazyCodec({ name: 'DeleteShareGroupOffsetsRequest', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsRequest);
+export const DeleteShareGroupOffsetsRequest: MessageCodec<DeleteShareGroupOffsetsRequest> = lazyCodec({ name: 'DeleteShareGroupOffsetsRequest', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsRequest, async () => ((await import('./delete-share-group-offsets.js')) as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsRequest);
 
 export type DeleteShareGroupOffsetsResponse = DeleteShareGroupOffsetsModule.DeleteShareGroupOffsetsResponse;
-export const DeleteShareGroupOffsetsResponse: MessageCodec<DeleteShareGroupOffsetsResponse> = lazyCodec({ name: 'DeleteShareGroupOffsetsResponse', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsResponse);
+export const DeleteShareGroupOffsetsResponse: MessageCodec<DeleteShareGroupOffsetsResponse> = lazyCodec({ name: 'DeleteShareGroupOffsetsResponse', apiKey: 92, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-offsets.js') as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsResponse, async () => ((await import('./delete-share-group-offsets.js')) as typeof DeleteShareGroupOffsetsModule).DeleteShareGroupOffsetsResponse);
 
 export type DeleteShareGroupStateRequest = DeleteShareGroupStateModule.DeleteShareGroupStateRequest;
-export const DeleteShareGroupStateRequest: MessageCodec<DeleteShareGroupStateRequest> = lazyCodec({ name: 'DeleteShareGroupStateRequest', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateRequest);
+export const DeleteShareGroupStateRequest: MessageCodec<DeleteShareGroupStateRequest> = lazyCodec({ name: 'DeleteShareGroupStateRequest', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateRequest, async () => ((await import('./delete-share-group-state.js')) as typeof DeleteShareGroupStateModule).DeleteShareGroupStateRequest);
 
 export type DeleteShareGroupStateResponse = DeleteShareGroupStateModule.DeleteShareGroupStateResponse;
-export const DeleteShareGroupStateResponse: MessageCodec<DeleteShareGroupStateResponse> = lazyCodec({ name: 'DeleteShareGroupStateResponse', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateResponse);
+export const DeleteShareGroupStateResponse: MessageCodec<DeleteShareGroupStateResponse> = lazyCodec({ name: 'DeleteShareGroupStateResponse', apiKey: 86, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./delete-share-group-state.js') as typeof DeleteShareGroupStateModule).DeleteShareGroupStateResponse, async () => ((await import('./delete-share-group-state.js')) as typeof DeleteShareGroupStateModule).DeleteShareGroupStateResponse);
 
 export type DeleteTopicsRequest = DeleteTopicsModule.DeleteTopicsRequest;
-export const DeleteTopicsRequest: MessageCodec<DeleteTopicsRequest> = lazyCodec({ name: 'DeleteTopicsRequest', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsRequest);
+export const DeleteTopicsRequest: MessageCodec<DeleteTopicsRequest> = lazyCodec({ name: 'DeleteTopicsRequest', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsRequest, async () => ((await import('./delete-topics.js')) as typeof DeleteTopicsModule).DeleteTopicsRequest);
 
 export type DeleteTopicsResponse = DeleteTopicsModule.DeleteTopicsResponse;
-export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = lazyCodec({ name: 'DeleteTopicsResponse', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsResponse);
+export const DeleteTopicsResponse: MessageCodec<DeleteTopicsResponse> = lazyCodec({ name: 'DeleteTopicsResponse', apiKey: 20, minVersion: 1, maxVersion: 6, flexibleMinVersion: 4 }, () => (require('./delete-topics.js') as typeof DeleteTopicsModule).DeleteTopicsResponse, async () => ((await import('./delete-topics.js')) as typeof DeleteTopicsModule).DeleteTopicsResponse);
 
 export type DescribeAclsRequest = DescribeAclsModule.DescribeAclsRequest;
-export const DescribeAclsRequest: MessageCodec<DescribeAclsRequest> = lazyCodec({ name: 'DescribeAclsRequest', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsRequest);
+export const DescribeAclsRequest: MessageCodec<DescribeAclsRequest> = lazyCodec({ name: 'DescribeAclsRequest', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsRequest, async () => ((await import('./describe-acls.js')) as typeof DescribeAclsModule).DescribeAclsRequest);
 
 export type DescribeAclsResponse = DescribeAclsModule.DescribeAclsResponse;
-export const DescribeAclsResponse: MessageCodec<DescribeAclsResponse> = lazyCodec({ name: 'DescribeAclsResponse', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsResponse);
+export const DescribeAclsResponse: MessageCodec<DescribeAclsResponse> = lazyCodec({ name: 'DescribeAclsResponse', apiKey: 29, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-acls.js') as typeof DescribeAclsModule).DescribeAclsResponse, async () => ((await import('./describe-acls.js')) as typeof DescribeAclsModule).DescribeAclsResponse);
 
 export type DescribeClientQuotasRequest = DescribeClientQuotasModule.DescribeClientQuotasRequest;
-export const DescribeClientQuotasRequest: MessageCodec<DescribeClientQuotasRequest> = lazyCodec({ name: 'DescribeClientQuotasRequest', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasRequest);
+export const DescribeClientQuotasRequest: MessageCodec<DescribeClientQuotasRequest> = lazyCodec({ name: 'DescribeClientQuotasRequest', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasRequest, async () => ((await import('./describe-client-quotas.js')) as typeof DescribeClientQuotasModule).DescribeClientQuotasRequest);
 
 export type DescribeClientQuotasResponse = DescribeClientQuotasModule.DescribeClientQuotasResponse;
-export const DescribeClientQuotasResponse: MessageCodec<DescribeClientQuotasResponse> = lazyCodec({ name: 'DescribeClientQuotasResponse', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasResponse);
+export const DescribeClientQuotasResponse: MessageCodec<DescribeClientQuotasResponse> = lazyCodec({ name: 'DescribeClientQuotasResponse', apiKey: 48, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./describe-client-quotas.js') as typeof DescribeClientQuotasModule).DescribeClientQuotasResponse, async () => ((await import('./describe-client-quotas.js')) as typeof DescribeClientQuotasModule).DescribeClientQuotasResponse);
 
 export type DescribeClusterRequest = DescribeClusterModule.DescribeClusterRequest;
-export const DescribeClusterRequest: MessageCodec<DescribeClusterRequest> = lazyCodec({ name: 'DescribeClusterRequest', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterRequest);
+export const DescribeClusterRequest: MessageCodec<DescribeClusterRequest> = lazyCodec({ name: 'DescribeClusterRequest', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterRequest, async () => ((await import('./describe-cluster.js')) as typeof DescribeClusterModule).DescribeClusterRequest);
 
 export type DescribeClusterResponse = DescribeClusterModule.DescribeClusterResponse;
-export const DescribeClusterResponse: MessageCodec<DescribeClusterResponse> = lazyCodec({ name: 'DescribeClusterResponse', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterResponse);
+export const DescribeClusterResponse: MessageCodec<DescribeClusterResponse> = lazyCodec({ name: 'DescribeClusterResponse', apiKey: 60, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-cluster.js') as typeof DescribeClusterModule).DescribeClusterResponse, async () => ((await import('./describe-cluster.js')) as typeof DescribeClusterModule).DescribeClusterResponse);
 
 export type DescribeConfigsRequest = DescribeConfigsModule.DescribeConfigsRequest;
-export const DescribeConfigsRequest: MessageCodec<DescribeConfigsRequest> = lazyCodec({ name: 'DescribeConfigsRequest', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsRequest);
+export const DescribeConfigsRequest: MessageCodec<DescribeConfigsRequest> = lazyCodec({ name: 'DescribeConfigsRequest', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsRequest, async () => ((await import('./describe-configs.js')) as typeof DescribeConfigsModule).DescribeConfigsRequest);
 
 export type DescribeConfigsResponse = DescribeConfigsModule.DescribeConfigsResponse;
-export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = lazyCodec({ name: 'DescribeConfigsResponse', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsResponse);
+export const DescribeConfigsResponse: MessageCodec<DescribeConfigsResponse> = lazyCodec({ name: 'DescribeConfigsResponse', apiKey: 32, minVersion: 1, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./describe-configs.js') as typeof DescribeConfigsModule).DescribeConfigsResponse, async () => ((await import('./describe-configs.js')) as typeof DescribeConfigsModule).DescribeConfigsResponse);
 
 export type DescribeDelegationTokenRequest = DescribeDelegationTokenModule.DescribeDelegationTokenRequest;
-export const DescribeDelegationTokenRequest: MessageCodec<DescribeDelegationTokenRequest> = lazyCodec({ name: 'DescribeDelegationTokenRequest', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenRequest);
+export const DescribeDelegationTokenRequest: MessageCodec<DescribeDelegationTokenRequest> = lazyCodec({ name: 'DescribeDelegationTokenRequest', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenRequest, async () => ((await import('./describe-delegation-token.js')) as typeof DescribeDelegationTokenModule).DescribeDelegationTokenRequest);
 
 export type DescribeDelegationTokenResponse = DescribeDelegationTokenModule.DescribeDelegationTokenResponse;
-export const DescribeDelegationTokenResponse: MessageCodec<DescribeDelegationTokenResponse> = lazyCodec({ name: 'DescribeDelegationTokenResponse', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenResponse);
+export const DescribeDelegationTokenResponse: MessageCodec<DescribeDelegationTokenResponse> = lazyCodec({ name: 'DescribeDelegationTokenResponse', apiKey: 41, minVersion: 1, maxVersion: 3, flexibleMinVersion: 2 }, () => (require('./describe-delegation-token.js') as typeof DescribeDelegationTokenModule).DescribeDelegationTokenResponse, async () => ((await import('./describe-delegation-token.js')) as typeof DescribeDelegationTokenModule).DescribeDelegationTokenResponse);
 
 export type DescribeGroupsRequest = DescribeGroupsModule.DescribeGroupsRequest;
-export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest> = lazyCodec({ name: 'DescribeGroupsRequest', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsRequest);
+export const DescribeGroupsRequest: MessageCodec<DescribeGroupsRequest> = lazyCodec({ name: 'DescribeGroupsRequest', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsRequest, async () => ((await import('./describe-groups.js')) as typeof DescribeGroupsModule).DescribeGroupsRequest);
 
 export type DescribeGroupsResponse = DescribeGroupsModule.DescribeGroupsResponse;
-export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = lazyCodec({ name: 'DescribeGroupsResponse', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsResponse);
+export const DescribeGroupsResponse: MessageCodec<DescribeGroupsResponse> = lazyCodec({ name: 'DescribeGroupsResponse', apiKey: 15, minVersion: 0, maxVersion: 6, flexibleMinVersion: 5 }, () => (require('./describe-groups.js') as typeof DescribeGroupsModule).DescribeGroupsResponse, async () => ((await import('./describe-groups.js')) as typeof DescribeGroupsModule).DescribeGroupsResponse);
 
 export type DescribeLogDirsRequest = DescribeLogDirsModule.DescribeLogDirsRequest;
-export const DescribeLogDirsRequest: MessageCodec<DescribeLogDirsRequest> = lazyCodec({ name: 'DescribeLogDirsRequest', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsRequest);
+export const DescribeLogDirsRequest: MessageCodec<DescribeLogDirsRequest> = lazyCodec({ name: 'DescribeLogDirsRequest', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsRequest, async () => ((await import('./describe-log-dirs.js')) as typeof DescribeLogDirsModule).DescribeLogDirsRequest);
 
 export type DescribeLogDirsResponse = DescribeLogDirsModule.DescribeLogDirsResponse;
-export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = lazyCodec({ name: 'DescribeLogDirsResponse', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsResponse);
+export const DescribeLogDirsResponse: MessageCodec<DescribeLogDirsResponse> = lazyCodec({ name: 'DescribeLogDirsResponse', apiKey: 35, minVersion: 1, maxVersion: 4, flexibleMinVersion: 2 }, () => (require('./describe-log-dirs.js') as typeof DescribeLogDirsModule).DescribeLogDirsResponse, async () => ((await import('./describe-log-dirs.js')) as typeof DescribeLogDirsModule).DescribeLogDirsResponse);
 
 export type DescribeProducersRequest = DescribeProducersModule.DescribeProducersRequest;
-export const DescribeProducersRequest: MessageCodec<DescribeProducersRequest> = lazyCodec({ name: 'DescribeProducersRequest', apiKey: 61, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-producers.js') as typeof DescribeProducersModule).DescribeProducersRequest);
+export const DescribeProducersRequest: MessageCodec<DescribeProducersRequest> = lazyCodec({ name: 'DescribeProducersRequest', apiKey: 61, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-producers.js') as typeof DescribeProducersModule).DescribeProducersRequest, async () => ((await import('./describe-producers.js')) as typeof DescribeProducersModule).DescribeProducersRequest);
 
 export type DescribeProducersResponse = DescribeProducersModule.DescribeProducersResponse;
-export const DescribeProducersResponse: MessageCodec<DescribeProducersResponse> = lazyCodec({ name: 'DescribeProducersResponse', apiKey: 61, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-producers.js') as typeof DescribeProducersModule).DescribeProducersResponse);
+export const DescribeProducersResponse: MessageCodec<DescribeProducersResponse> = lazyCodec({ name: 'DescribeProducersResponse', apiKey: 61, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-producers.js') as typeof DescribeProducersModule).DescribeProducersResponse, async () => ((await import('./describe-producers.js')) as typeof DescribeProducersModule).DescribeProducersResponse);
 
 export type DescribeQuorumRequest = DescribeQuorumModule.DescribeQuorumRequest;
-export const DescribeQuorumRequest: MessageCodec<DescribeQuorumRequest> = lazyCodec({ name: 'DescribeQuorumRequest', apiKey: 55, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-quorum.js') as typeof DescribeQuorumModule).DescribeQuorumRequest);
+export const DescribeQuorumRequest: MessageCodec<DescribeQuorumRequest> = lazyCodec({ name: 'DescribeQuorumRequest', apiKey: 55, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-quorum.js') as typeof DescribeQuorumModule).DescribeQuorumRequest, async () => ((await import('./describe-quorum.js')) as typeof DescribeQuorumModule).DescribeQuorumRequest);
 
 export type DescribeQuorumResponse = DescribeQuorumModule.DescribeQuorumResponse;
-export const DescribeQuorumResponse: MessageCodec<DescribeQuorumResponse> = lazyCodec({ name: 'DescribeQuorumResponse', apiKey: 55, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-quorum.js') as typeof DescribeQuorumModule).DescribeQuorumResponse);
+export const DescribeQuorumResponse: MessageCodec<DescribeQuorumResponse> = lazyCodec({ name: 'DescribeQuorumResponse', apiKey: 55, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./describe-quorum.js') as typeof DescribeQuorumModule).DescribeQuorumResponse, async () => ((await import('./describe-quorum.js')) as typeof DescribeQuorumModule).DescribeQuorumResponse);
 
 export type DescribeShareGroupOffsetsRequest = DescribeShareGroupOffsetsModule.DescribeShareGroupOffsetsRequest;
-export const DescribeShareGroupOffsetsRequest: MessageCodec<DescribeShareGroupOffsetsRequest> = lazyCodec({ name: 'DescribeShareGroupOffsetsRequest', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsRequest);
+export const DescribeShareGroupOffsetsRequest: MessageCodec<DescribeShareGroupOffsetsRequest> = lazyCodec({ name: 'DescribeShareGroupOffsetsRequest', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsRequest, async () => ((await import('./describe-share-group-offsets.js')) as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsRequest);
 
 export type DescribeShareGroupOffsetsResponse = DescribeShareGroupOffsetsModule.DescribeShareGroupOffsetsResponse;
-export const DescribeShareGroupOffsetsResponse: MessageCodec<DescribeShareGroupOffsetsResponse> = lazyCodec({ name: 'DescribeShareGroupOffsetsResponse', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsResponse);
+export const DescribeShareGroupOffsetsResponse: MessageCodec<DescribeShareGroupOffsetsResponse> = lazyCodec({ name: 'DescribeShareGroupOffsetsResponse', apiKey: 90, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-share-group-offsets.js') as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsResponse, async () => ((await import('./describe-share-group-offsets.js')) as typeof DescribeShareGroupOffsetsModule).DescribeShareGroupOffsetsResponse);
 
 export type DescribeTopicPartitionsRequest = DescribeTopicPartitionsModule.DescribeTopicPartitionsRequest;
-export const DescribeTopicPartitionsRequest: MessageCodec<DescribeTopicPartitionsRequest> = lazyCodec({ name: 'DescribeTopicPartitionsRequest', apiKey: 75, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-topic-partitions.js') as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsRequest);
+export const DescribeTopicPartitionsRequest: MessageCodec<DescribeTopicPartitionsRequest> = lazyCodec({ name: 'DescribeTopicPartitionsRequest', apiKey: 75, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-topic-partitions.js') as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsRequest, async () => ((await import('./describe-topic-partitions.js')) as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsRequest);
 
 export type DescribeTopicPartitionsResponse = DescribeTopicPartitionsModule.DescribeTopicPartitionsResponse;
-export const DescribeTopicPartitionsResponse: MessageCodec<DescribeTopicPartitionsResponse> = lazyCodec({ name: 'DescribeTopicPartitionsResponse', apiKey: 75, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-topic-partitions.js') as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsResponse);
+export const DescribeTopicPartitionsResponse: MessageCodec<DescribeTopicPartitionsResponse> = lazyCodec({ name: 'DescribeTopicPartitionsResponse', apiKey: 75, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-topic-partitions.js') as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsResponse, async () => ((await import('./describe-topic-partitions.js')) as typeof DescribeTopicPartitionsModule).DescribeTopicPartitionsResponse);
 
 export type DescribeTransactionsRequest = DescribeTransactionsModule.DescribeTransactionsRequest;
-export const DescribeTransactionsRequest: MessageCodec<DescribeTransactionsRequest> = lazyCodec({ name: 'DescribeTransactionsRequest', apiKey: 65, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-transactions.js') as typeof DescribeTransactionsModule).DescribeTransactionsRequest);
+export const DescribeTransactionsRequest: MessageCodec<DescribeTransactionsRequest> = lazyCodec({ name: 'DescribeTransactionsRequest', apiKey: 65, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-transactions.js') as typeof DescribeTransactionsModule).DescribeTransactionsRequest, async () => ((await import('./describe-transactions.js')) as typeof DescribeTransactionsModule).DescribeTransactionsRequest);
 
 export type DescribeTransactionsResponse = DescribeTransactionsModule.DescribeTransactionsResponse;
-export const DescribeTransactionsResponse: MessageCodec<DescribeTransactionsResponse> = lazyCodec({ name: 'DescribeTransactionsResponse', apiKey: 65, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-transactions.js') as typeof DescribeTransactionsModule).DescribeTransactionsResponse);
+export const DescribeTransactionsResponse: MessageCodec<DescribeTransactionsResponse> = lazyCodec({ name: 'DescribeTransactionsResponse', apiKey: 65, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-transactions.js') as typeof DescribeTransactionsModule).DescribeTransactionsResponse, async () => ((await import('./describe-transactions.js')) as typeof DescribeTransactionsModule).DescribeTransactionsResponse);
 
 export type DescribeUserScramCredentialsRequest = DescribeUserScramCredentialsModule.DescribeUserScramCredentialsRequest;
-export const DescribeUserScramCredentialsRequest: MessageCodec<DescribeUserScramCredentialsRequest> = lazyCodec({ name: 'DescribeUserScramCredentialsRequest', apiKey: 50, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-user-scram-credentials.js') as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsRequest);
+export const DescribeUserScramCredentialsRequest: MessageCodec<DescribeUserScramCredentialsRequest> = lazyCodec({ name: 'DescribeUserScramCredentialsRequest', apiKey: 50, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-user-scram-credentials.js') as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsRequest, async () => ((await import('./describe-user-scram-credentials.js')) as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsRequest);
 
 export type DescribeUserScramCredentialsResponse = DescribeUserScramCredentialsModule.DescribeUserScramCredentialsResponse;
-export const DescribeUserScramCredentialsResponse: MessageCodec<DescribeUserScramCredentialsResponse> = lazyCodec({ name: 'DescribeUserScramCredentialsResponse', apiKey: 50, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-user-scram-credentials.js') as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsResponse);
+export const DescribeUserScramCredentialsResponse: MessageCodec<DescribeUserScramCredentialsResponse> = lazyCodec({ name: 'DescribeUserScramCredentialsResponse', apiKey: 50, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./describe-user-scram-credentials.js') as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsResponse, async () => ((await import('./describe-user-scram-credentials.js')) as typeof DescribeUserScramCredentialsModule).DescribeUserScramCredentialsResponse);
 
 export type ElectLeadersRequest = ElectLeadersModule.ElectLeadersRequest;
-export const ElectLeadersRequest: MessageCodec<ElectLeadersRequest> = lazyCodec({ name: 'ElectLeadersRequest', apiKey: 43, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./elect-leaders.js') as typeof ElectLeadersModule).ElectLeadersRequest);
+export const ElectLeadersRequest: MessageCodec<ElectLeadersRequest> = lazyCodec({ name: 'ElectLeadersRequest', apiKey: 43, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./elect-leaders.js') as typeof ElectLeadersModule).ElectLeadersRequest, async () => ((await import('./elect-leaders.js')) as typeof ElectLeadersModule).ElectLeadersRequest);
 
 export type ElectLeadersResponse = ElectLeadersModule.ElectLeadersResponse;
-export const ElectLeadersResponse: MessageCodec<ElectLeadersResponse> = lazyCodec({ name: 'ElectLeadersResponse', apiKey: 43, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./elect-leaders.js') as typeof ElectLeadersModule).ElectLeadersResponse);
+export const ElectLeadersResponse: MessageCodec<ElectLeadersResponse> = lazyCodec({ name: 'ElectLeadersResponse', apiKey: 43, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./elect-leaders.js') as typeof ElectLeadersModule).ElectLeadersResponse, async () => ((await import('./elect-leaders.js')) as typeof ElectLeadersModule).ElectLeadersResponse);
 
 export type EndQuorumEpochRequest = EndQuorumEpochModule.EndQuorumEpochRequest;
-export const EndQuorumEpochRequest: MessageCodec<EndQuorumEpochRequest> = lazyCodec({ name: 'EndQuorumEpochRequest', apiKey: 54, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./end-quorum-epoch.js') as typeof EndQuorumEpochModule).EndQuorumEpochRequest);
+export const EndQuorumEpochRequest: MessageCodec<EndQuorumEpochRequest> = lazyCodec({ name: 'EndQuorumEpochRequest', apiKey: 54, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./end-quorum-epoch.js') as typeof EndQuorumEpochModule).EndQuorumEpochRequest, async () => ((await import('./end-quorum-epoch.js')) as typeof EndQuorumEpochModule).EndQuorumEpochRequest);
 
 export type EndQuorumEpochResponse = EndQuorumEpochModule.EndQuorumEpochResponse;
-export const EndQuorumEpochResponse: MessageCodec<EndQuorumEpochResponse> = lazyCodec({ name: 'EndQuorumEpochResponse', apiKey: 54, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./end-quorum-epoch.js') as typeof EndQuorumEpochModule).EndQuorumEpochResponse);
+export const EndQuorumEpochResponse: MessageCodec<EndQuorumEpochResponse> = lazyCodec({ name: 'EndQuorumEpochResponse', apiKey: 54, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./end-quorum-epoch.js') as typeof EndQuorumEpochModule).EndQuorumEpochResponse, async () => ((await import('./end-quorum-epoch.js')) as typeof EndQuorumEpochModule).EndQuorumEpochResponse);
 
 export type EndTxnMarker = EndTxnMarkerModule.EndTxnMarker;
-export const EndTxnMarker: MessageCodec<EndTxnMarker> = lazyCodec({ name: 'EndTxnMarker', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./end-txn-marker.js') as typeof EndTxnMarkerModule).EndTxnMarker);
+export const EndTxnMarker: MessageCodec<EndTxnMarker> = lazyCodec({ name: 'EndTxnMarker', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./end-txn-marker.js') as typeof EndTxnMarkerModule).EndTxnMarker, async () => ((await import('./end-txn-marker.js')) as typeof EndTxnMarkerModule).EndTxnMarker);
 
 export type EndTxnRequest = EndTxnModule.EndTxnRequest;
-export const EndTxnRequest: MessageCodec<EndTxnRequest> = lazyCodec({ name: 'EndTxnRequest', apiKey: 26, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./end-txn.js') as typeof EndTxnModule).EndTxnRequest);
+export const EndTxnRequest: MessageCodec<EndTxnRequest> = lazyCodec({ name: 'EndTxnRequest', apiKey: 26, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./end-txn.js') as typeof EndTxnModule).EndTxnRequest, async () => ((await import('./end-txn.js')) as typeof EndTxnModule).EndTxnRequest);
 
 export type EndTxnResponse = EndTxnModule.EndTxnResponse;
-export const EndTxnResponse: MessageCodec<EndTxnResponse> = lazyCodec({ name: 'EndTxnResponse', apiKey: 26, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./end-txn.js') as typeof EndTxnModule).EndTxnResponse);
+export const EndTxnResponse: MessageCodec<EndTxnResponse> = lazyCodec({ name: 'EndTxnResponse', apiKey: 26, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./end-txn.js') as typeof EndTxnModule).EndTxnResponse, async () => ((await import('./end-txn.js')) as typeof EndTxnModule).EndTxnResponse);
 
 export type EnvelopeRequest = EnvelopeModule.EnvelopeRequest;
-export const EnvelopeRequest: MessageCodec<EnvelopeRequest> = lazyCodec({ name: 'EnvelopeRequest', apiKey: 58, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./envelope.js') as typeof EnvelopeModule).EnvelopeRequest);
+export const EnvelopeRequest: MessageCodec<EnvelopeRequest> = lazyCodec({ name: 'EnvelopeRequest', apiKey: 58, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./envelope.js') as typeof EnvelopeModule).EnvelopeRequest, async () => ((await import('./envelope.js')) as typeof EnvelopeModule).EnvelopeRequest);
 
 export type EnvelopeResponse = EnvelopeModule.EnvelopeResponse;
-export const EnvelopeResponse: MessageCodec<EnvelopeResponse> = lazyCodec({ name: 'EnvelopeResponse', apiKey: 58, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./envelope.js') as typeof EnvelopeModule).EnvelopeResponse);
+export const EnvelopeResponse: MessageCodec<EnvelopeResponse> = lazyCodec({ name: 'EnvelopeResponse', apiKey: 58, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./envelope.js') as typeof EnvelopeModule).EnvelopeResponse, async () => ((await import('./envelope.js')) as typeof EnvelopeModule).EnvelopeResponse);
 
 export type ExpireDelegationTokenRequest = ExpireDelegationTokenModule.ExpireDelegationTokenRequest;
-export const ExpireDelegationTokenRequest: MessageCodec<ExpireDelegationTokenRequest> = lazyCodec({ name: 'ExpireDelegationTokenRequest', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenRequest);
+export const ExpireDelegationTokenRequest: MessageCodec<ExpireDelegationTokenRequest> = lazyCodec({ name: 'ExpireDelegationTokenRequest', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenRequest, async () => ((await import('./expire-delegation-token.js')) as typeof ExpireDelegationTokenModule).ExpireDelegationTokenRequest);
 
 export type ExpireDelegationTokenResponse = ExpireDelegationTokenModule.ExpireDelegationTokenResponse;
-export const ExpireDelegationTokenResponse: MessageCodec<ExpireDelegationTokenResponse> = lazyCodec({ name: 'ExpireDelegationTokenResponse', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenResponse);
+export const ExpireDelegationTokenResponse: MessageCodec<ExpireDelegationTokenResponse> = lazyCodec({ name: 'ExpireDelegationTokenResponse', apiKey: 40, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./expire-delegation-token.js') as typeof ExpireDelegationTokenModule).ExpireDelegationTokenResponse, async () => ((await import('./expire-delegation-token.js')) as typeof ExpireDelegationTokenModule).ExpireDelegationTokenResponse);
 
 export type FetchSnapshotRequest = FetchSnapshotModule.FetchSnapshotRequest;
-export const FetchSnapshotRequest: MessageCodec<FetchSnapshotRequest> = lazyCodec({ name: 'FetchSnapshotRequest', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotRequest);
+export const FetchSnapshotRequest: MessageCodec<FetchSnapshotRequest> = lazyCodec({ name: 'FetchSnapshotRequest', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotRequest, async () => ((await import('./fetch-snapshot.js')) as typeof FetchSnapshotModule).FetchSnapshotRequest);
 
 export type FetchSnapshotResponse = FetchSnapshotModule.FetchSnapshotResponse;
-export const FetchSnapshotResponse: MessageCodec<FetchSnapshotResponse> = lazyCodec({ name: 'FetchSnapshotResponse', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotResponse);
+export const FetchSnapshotResponse: MessageCodec<FetchSnapshotResponse> = lazyCodec({ name: 'FetchSnapshotResponse', apiKey: 59, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./fetch-snapshot.js') as typeof FetchSnapshotModule).FetchSnapshotResponse, async () => ((await import('./fetch-snapshot.js')) as typeof FetchSnapshotModule).FetchSnapshotResponse);
 
 export type FetchRequest = FetchModule.FetchRequest;
-export const FetchRequest: MessageCodec<FetchRequest> = lazyCodec({ name: 'FetchRequest', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchRequest);
+export const FetchRequest: MessageCodec<FetchRequest> = lazyCodec({ name: 'FetchRequest', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchRequest, async () => ((await import('./fetch.js')) as typeof FetchModule).FetchRequest);
 
 export type FetchResponse = FetchModule.FetchResponse;
-export const FetchResponse: MessageCodec<FetchResponse> = lazyCodec({ name: 'FetchResponse', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchResponse);
+export const FetchResponse: MessageCodec<FetchResponse> = lazyCodec({ name: 'FetchResponse', apiKey: 1, minVersion: 4, maxVersion: 18, flexibleMinVersion: 12 }, () => (require('./fetch.js') as typeof FetchModule).FetchResponse, async () => ((await import('./fetch.js')) as typeof FetchModule).FetchResponse);
 
 export type FindCoordinatorRequest = FindCoordinatorModule.FindCoordinatorRequest;
-export const FindCoordinatorRequest: MessageCodec<FindCoordinatorRequest> = lazyCodec({ name: 'FindCoordinatorRequest', apiKey: 10, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3 }, () => (require('./find-coordinator.js') as typeof FindCoordinatorModule).FindCoordinatorRequest);
+export const FindCoordinatorRequest: MessageCodec<FindCoordinatorRequest> = lazyCodec({ name: 'FindCoordinatorRequest', apiKey: 10, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3 }, () => (require('./find-coordinator.js') as typeof FindCoordinatorModule).FindCoordinatorRequest, async () => ((await import('./find-coordinator.js')) as typeof FindCoordinatorModule).FindCoordinatorRequest);
 
 export type FindCoordinatorResponse = FindCoordinatorModule.FindCoordinatorResponse;
-export const FindCoordinatorResponse: MessageCodec<FindCoordinatorResponse> = lazyCodec({ name: 'FindCoordinatorResponse', apiKey: 10, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3 }, () => (require('./find-coordinator.js') as typeof FindCoordinatorModule).FindCoordinatorResponse);
+export const FindCoordinatorResponse: MessageCodec<FindCoordinatorResponse> = lazyCodec({ name: 'FindCoordinatorResponse', apiKey: 10, minVersion: 0, maxVersion: 6, flexibleMinVersion: 3 }, () => (require('./find-coordinator.js') as typeof FindCoordinatorModule).FindCoordinatorResponse, async () => ((await import('./find-coordinator.js')) as typeof FindCoordinatorModule).FindCoordinatorResponse);
 
 export type GetTelemetrySubscriptionsRequest = GetTelemetrySubscriptionsModule.GetTelemetrySubscriptionsRequest;
-export const GetTelemetrySubscriptionsRequest: MessageCodec<GetTelemetrySubscriptionsRequest> = lazyCodec({ name: 'GetTelemetrySubscriptionsRequest', apiKey: 71, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./get-telemetry-subscriptions.js') as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsRequest);
+export const GetTelemetrySubscriptionsRequest: MessageCodec<GetTelemetrySubscriptionsRequest> = lazyCodec({ name: 'GetTelemetrySubscriptionsRequest', apiKey: 71, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./get-telemetry-subscriptions.js') as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsRequest, async () => ((await import('./get-telemetry-subscriptions.js')) as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsRequest);
 
 export type GetTelemetrySubscriptionsResponse = GetTelemetrySubscriptionsModule.GetTelemetrySubscriptionsResponse;
-export const GetTelemetrySubscriptionsResponse: MessageCodec<GetTelemetrySubscriptionsResponse> = lazyCodec({ name: 'GetTelemetrySubscriptionsResponse', apiKey: 71, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./get-telemetry-subscriptions.js') as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsResponse);
+export const GetTelemetrySubscriptionsResponse: MessageCodec<GetTelemetrySubscriptionsResponse> = lazyCodec({ name: 'GetTelemetrySubscriptionsResponse', apiKey: 71, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./get-telemetry-subscriptions.js') as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsResponse, async () => ((await import('./get-telemetry-subscriptions.js')) as typeof GetTelemetrySubscriptionsModule).GetTelemetrySubscriptionsResponse);
 
 export type HeartbeatRequest = HeartbeatModule.HeartbeatRequest;
-export const HeartbeatRequest: MessageCodec<HeartbeatRequest> = lazyCodec({ name: 'HeartbeatRequest', apiKey: 12, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./heartbeat.js') as typeof HeartbeatModule).HeartbeatRequest);
+export const HeartbeatRequest: MessageCodec<HeartbeatRequest> = lazyCodec({ name: 'HeartbeatRequest', apiKey: 12, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./heartbeat.js') as typeof HeartbeatModule).HeartbeatRequest, async () => ((await import('./heartbeat.js')) as typeof HeartbeatModule).HeartbeatRequest);
 
 export type HeartbeatResponse = HeartbeatModule.HeartbeatResponse;
-export const HeartbeatResponse: MessageCodec<HeartbeatResponse> = lazyCodec({ name: 'HeartbeatResponse', apiKey: 12, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./heartbeat.js') as typeof HeartbeatModule).HeartbeatResponse);
+export const HeartbeatResponse: MessageCodec<HeartbeatResponse> = lazyCodec({ name: 'HeartbeatResponse', apiKey: 12, minVersion: 0, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./heartbeat.js') as typeof HeartbeatModule).HeartbeatResponse, async () => ((await import('./heartbeat.js')) as typeof HeartbeatModule).HeartbeatResponse);
 
 export type IncrementalAlterConfigsRequest = IncrementalAlterConfigsModule.IncrementalAlterConfigsRequest;
-export const IncrementalAlterConfigsRequest: MessageCodec<IncrementalAlterConfigsRequest> = lazyCodec({ name: 'IncrementalAlterConfigsRequest', apiKey: 44, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./incremental-alter-configs.js') as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsRequest);
+export const IncrementalAlterConfigsRequest: MessageCodec<IncrementalAlterConfigsRequest> = lazyCodec({ name: 'IncrementalAlterConfigsRequest', apiKey: 44, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./incremental-alter-configs.js') as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsRequest, async () => ((await import('./incremental-alter-configs.js')) as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsRequest);
 
 export type IncrementalAlterConfigsResponse = IncrementalAlterConfigsModule.IncrementalAlterConfigsResponse;
-export const IncrementalAlterConfigsResponse: MessageCodec<IncrementalAlterConfigsResponse> = lazyCodec({ name: 'IncrementalAlterConfigsResponse', apiKey: 44, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./incremental-alter-configs.js') as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsResponse);
+export const IncrementalAlterConfigsResponse: MessageCodec<IncrementalAlterConfigsResponse> = lazyCodec({ name: 'IncrementalAlterConfigsResponse', apiKey: 44, minVersion: 0, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./incremental-alter-configs.js') as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsResponse, async () => ((await import('./incremental-alter-configs.js')) as typeof IncrementalAlterConfigsModule).IncrementalAlterConfigsResponse);
 
 export type InitProducerIdRequest = InitProducerIdModule.InitProducerIdRequest;
-export const InitProducerIdRequest: MessageCodec<InitProducerIdRequest> = lazyCodec({ name: 'InitProducerIdRequest', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdRequest);
+export const InitProducerIdRequest: MessageCodec<InitProducerIdRequest> = lazyCodec({ name: 'InitProducerIdRequest', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdRequest, async () => ((await import('./init-producer-id.js')) as typeof InitProducerIdModule).InitProducerIdRequest);
 
 export type InitProducerIdResponse = InitProducerIdModule.InitProducerIdResponse;
-export const InitProducerIdResponse: MessageCodec<InitProducerIdResponse> = lazyCodec({ name: 'InitProducerIdResponse', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdResponse);
+export const InitProducerIdResponse: MessageCodec<InitProducerIdResponse> = lazyCodec({ name: 'InitProducerIdResponse', apiKey: 22, minVersion: 0, maxVersion: 6, flexibleMinVersion: 2 }, () => (require('./init-producer-id.js') as typeof InitProducerIdModule).InitProducerIdResponse, async () => ((await import('./init-producer-id.js')) as typeof InitProducerIdModule).InitProducerIdResponse);
 
 export type InitializeShareGroupStateRequest = InitializeShareGroupStateModule.InitializeShareGroupStateRequest;
-export const InitializeShareGroupStateRequest: MessageCodec<InitializeShareGroupStateRequest> = lazyCodec({ name: 'InitializeShareGroupStateRequest', apiKey: 83, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./initialize-share-group-state.js') as typeof InitializeShareGroupStateModule).InitializeShareGroupStateRequest);
+export const InitializeShareGroupStateRequest: MessageCodec<InitializeShareGroupStateRequest> = lazyCodec({ name: 'InitializeShareGroupStateRequest', apiKey: 83, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./initialize-share-group-state.js') as typeof InitializeShareGroupStateModule).InitializeShareGroupStateRequest, async () => ((await import('./initialize-share-group-state.js')) as typeof InitializeShareGroupStateModule).InitializeShareGroupStateRequest);
 
 export type InitializeShareGroupStateResponse = InitializeShareGroupStateModule.InitializeShareGroupStateResponse;
-export const InitializeShareGroupStateResponse: MessageCodec<InitializeShareGroupStateResponse> = lazyCodec({ name: 'InitializeShareGroupStateResponse', apiKey: 83, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./initialize-share-group-state.js') as typeof InitializeShareGroupStateModule).InitializeShareGroupStateResponse);
+export const InitializeShareGroupStateResponse: MessageCodec<InitializeShareGroupStateResponse> = lazyCodec({ name: 'InitializeShareGroupStateResponse', apiKey: 83, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./initialize-share-group-state.js') as typeof InitializeShareGroupStateModule).InitializeShareGroupStateResponse, async () => ((await import('./initialize-share-group-state.js')) as typeof InitializeShareGroupStateModule).InitializeShareGroupStateResponse);
 
 export type JoinGroupRequest = JoinGroupModule.JoinGroupRequest;
-export const JoinGroupRequest: MessageCodec<JoinGroupRequest> = lazyCodec({ name: 'JoinGroupRequest', apiKey: 11, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./join-group.js') as typeof JoinGroupModule).JoinGroupRequest);
+export const JoinGroupRequest: MessageCodec<JoinGroupRequest> = lazyCodec({ name: 'JoinGroupRequest', apiKey: 11, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./join-group.js') as typeof JoinGroupModule).JoinGroupRequest, async () => ((await import('./join-group.js')) as typeof JoinGroupModule).JoinGroupRequest);
 
 export type JoinGroupResponse = JoinGroupModule.JoinGroupResponse;
-export const JoinGroupResponse: MessageCodec<JoinGroupResponse> = lazyCodec({ name: 'JoinGroupResponse', apiKey: 11, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./join-group.js') as typeof JoinGroupModule).JoinGroupResponse);
+export const JoinGroupResponse: MessageCodec<JoinGroupResponse> = lazyCodec({ name: 'JoinGroupResponse', apiKey: 11, minVersion: 0, maxVersion: 9, flexibleMinVersion: 6 }, () => (require('./join-group.js') as typeof JoinGroupModule).JoinGroupResponse, async () => ((await import('./join-group.js')) as typeof JoinGroupModule).JoinGroupResponse);
 
 export type KRaftVersionRecord = KRaftVersionRecordModule.KRaftVersionRecord;
-export const KRaftVersionRecord: MessageCodec<KRaftVersionRecord> = lazyCodec({ name: 'KRaftVersionRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./k-raft-version-record.js') as typeof KRaftVersionRecordModule).KRaftVersionRecord);
+export const KRaftVersionRecord: MessageCodec<KRaftVersionRecord> = lazyCodec({ name: 'KRaftVersionRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./k-raft-version-record.js') as typeof KRaftVersionRecordModule).KRaftVersionRecord, async () => ((await import('./k-raft-version-record.js')) as typeof KRaftVersionRecordModule).KRaftVersionRecord);
 
 export type LeaderChangeMessage = LeaderChangeMessageModule.LeaderChangeMessage;
-export const LeaderChangeMessage: MessageCodec<LeaderChangeMessage> = lazyCodec({ name: 'LeaderChangeMessage', apiKey: -1, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./leader-change-message.js') as typeof LeaderChangeMessageModule).LeaderChangeMessage);
+export const LeaderChangeMessage: MessageCodec<LeaderChangeMessage> = lazyCodec({ name: 'LeaderChangeMessage', apiKey: -1, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./leader-change-message.js') as typeof LeaderChangeMessageModule).LeaderChangeMessage, async () => ((await import('./leader-change-message.js')) as typeof LeaderChangeMessageModule).LeaderChangeMessage);
 
 export type LeaveGroupRequest = LeaveGroupModule.LeaveGroupRequest;
-export const LeaveGroupRequest: MessageCodec<LeaveGroupRequest> = lazyCodec({ name: 'LeaveGroupRequest', apiKey: 13, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./leave-group.js') as typeof LeaveGroupModule).LeaveGroupRequest);
+export const LeaveGroupRequest: MessageCodec<LeaveGroupRequest> = lazyCodec({ name: 'LeaveGroupRequest', apiKey: 13, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./leave-group.js') as typeof LeaveGroupModule).LeaveGroupRequest, async () => ((await import('./leave-group.js')) as typeof LeaveGroupModule).LeaveGroupRequest);
 
 export type LeaveGroupResponse = LeaveGroupModule.LeaveGroupResponse;
-export const LeaveGroupResponse: MessageCodec<LeaveGroupResponse> = lazyCodec({ name: 'LeaveGroupResponse', apiKey: 13, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./leave-group.js') as typeof LeaveGroupModule).LeaveGroupResponse);
+export const LeaveGroupResponse: MessageCodec<LeaveGroupResponse> = lazyCodec({ name: 'LeaveGroupResponse', apiKey: 13, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./leave-group.js') as typeof LeaveGroupModule).LeaveGroupResponse, async () => ((await import('./leave-group.js')) as typeof LeaveGroupModule).LeaveGroupResponse);
 
 export type ListConfigResourcesRequest = ListConfigResourcesModule.ListConfigResourcesRequest;
-export const ListConfigResourcesRequest: MessageCodec<ListConfigResourcesRequest> = lazyCodec({ name: 'ListConfigResourcesRequest', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesRequest);
+export const ListConfigResourcesRequest: MessageCodec<ListConfigResourcesRequest> = lazyCodec({ name: 'ListConfigResourcesRequest', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesRequest, async () => ((await import('./list-config-resources.js')) as typeof ListConfigResourcesModule).ListConfigResourcesRequest);
 
 export type ListConfigResourcesResponse = ListConfigResourcesModule.ListConfigResourcesResponse;
-export const ListConfigResourcesResponse: MessageCodec<ListConfigResourcesResponse> = lazyCodec({ name: 'ListConfigResourcesResponse', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesResponse);
+export const ListConfigResourcesResponse: MessageCodec<ListConfigResourcesResponse> = lazyCodec({ name: 'ListConfigResourcesResponse', apiKey: 74, minVersion: 0, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./list-config-resources.js') as typeof ListConfigResourcesModule).ListConfigResourcesResponse, async () => ((await import('./list-config-resources.js')) as typeof ListConfigResourcesModule).ListConfigResourcesResponse);
 
 export type ListGroupsRequest = ListGroupsModule.ListGroupsRequest;
-export const ListGroupsRequest: MessageCodec<ListGroupsRequest> = lazyCodec({ name: 'ListGroupsRequest', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsRequest);
+export const ListGroupsRequest: MessageCodec<ListGroupsRequest> = lazyCodec({ name: 'ListGroupsRequest', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsRequest, async () => ((await import('./list-groups.js')) as typeof ListGroupsModule).ListGroupsRequest);
 
 export type ListGroupsResponse = ListGroupsModule.ListGroupsResponse;
-export const ListGroupsResponse: MessageCodec<ListGroupsResponse> = lazyCodec({ name: 'ListGroupsResponse', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsResponse);
+export const ListGroupsResponse: MessageCodec<ListGroupsResponse> = lazyCodec({ name: 'ListGroupsResponse', apiKey: 16, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./list-groups.js') as typeof ListGroupsModule).ListGroupsResponse, async () => ((await import('./list-groups.js')) as typeof ListGroupsModule).ListGroupsResponse);
 
 export type ListOffsetsRequest = ListOffsetsModule.ListOffsetsRequest;
-export const ListOffsetsRequest: MessageCodec<ListOffsetsRequest> = lazyCodec({ name: 'ListOffsetsRequest', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsRequest);
+export const ListOffsetsRequest: MessageCodec<ListOffsetsRequest> = lazyCodec({ name: 'ListOffsetsRequest', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsRequest, async () => ((await import('./list-offsets.js')) as typeof ListOffsetsModule).ListOffsetsRequest);
 
 export type ListOffsetsResponse = ListOffsetsModule.ListOffsetsResponse;
-export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = lazyCodec({ name: 'ListOffsetsResponse', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsResponse);
+export const ListOffsetsResponse: MessageCodec<ListOffsetsResponse> = lazyCodec({ name: 'ListOffsetsResponse', apiKey: 2, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./list-offsets.js') as typeof ListOffsetsModule).ListOffsetsResponse, async () => ((await import('./list-offsets.js')) as typeof ListOffsetsModule).ListOffsetsResponse);
 
 export type ListPartitionReassignmentsRequest = ListPartitionReassignmentsModule.ListPartitionReassignmentsRequest;
-export const ListPartitionReassignmentsRequest: MessageCodec<ListPartitionReassignmentsRequest> = lazyCodec({ name: 'ListPartitionReassignmentsRequest', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsRequest);
+export const ListPartitionReassignmentsRequest: MessageCodec<ListPartitionReassignmentsRequest> = lazyCodec({ name: 'ListPartitionReassignmentsRequest', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsRequest, async () => ((await import('./list-partition-reassignments.js')) as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsRequest);
 
 export type ListPartitionReassignmentsResponse = ListPartitionReassignmentsModule.ListPartitionReassignmentsResponse;
-export const ListPartitionReassignmentsResponse: MessageCodec<ListPartitionReassignmentsResponse> = lazyCodec({ name: 'ListPartitionReassignmentsResponse', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsResponse);
+export const ListPartitionReassignmentsResponse: MessageCodec<ListPartitionReassignmentsResponse> = lazyCodec({ name: 'ListPartitionReassignmentsResponse', apiKey: 46, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./list-partition-reassignments.js') as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsResponse, async () => ((await import('./list-partition-reassignments.js')) as typeof ListPartitionReassignmentsModule).ListPartitionReassignmentsResponse);
 
 export type ListTransactionsRequest = ListTransactionsModule.ListTransactionsRequest;
-export const ListTransactionsRequest: MessageCodec<ListTransactionsRequest> = lazyCodec({ name: 'ListTransactionsRequest', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsRequest);
+export const ListTransactionsRequest: MessageCodec<ListTransactionsRequest> = lazyCodec({ name: 'ListTransactionsRequest', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsRequest, async () => ((await import('./list-transactions.js')) as typeof ListTransactionsModule).ListTransactionsRequest);
 
 export type ListTransactionsResponse = ListTransactionsModule.ListTransactionsResponse;
-export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = lazyCodec({ name: 'ListTransactionsResponse', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsResponse);
+export const ListTransactionsResponse: MessageCodec<ListTransactionsResponse> = lazyCodec({ name: 'ListTransactionsResponse', apiKey: 66, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./list-transactions.js') as typeof ListTransactionsModule).ListTransactionsResponse, async () => ((await import('./list-transactions.js')) as typeof ListTransactionsModule).ListTransactionsResponse);
 
 export type MetadataRequest = MetadataModule.MetadataRequest;
-export const MetadataRequest: MessageCodec<MetadataRequest> = lazyCodec({ name: 'MetadataRequest', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataRequest);
+export const MetadataRequest: MessageCodec<MetadataRequest> = lazyCodec({ name: 'MetadataRequest', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataRequest, async () => ((await import('./metadata.js')) as typeof MetadataModule).MetadataRequest);
 
 export type MetadataResponse = MetadataModule.MetadataResponse;
-export const MetadataResponse: MessageCodec<MetadataResponse> = lazyCodec({ name: 'MetadataResponse', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataResponse);
+export const MetadataResponse: MessageCodec<MetadataResponse> = lazyCodec({ name: 'MetadataResponse', apiKey: 3, minVersion: 0, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./metadata.js') as typeof MetadataModule).MetadataResponse, async () => ((await import('./metadata.js')) as typeof MetadataModule).MetadataResponse);
 
 export type OffsetCommitRequest = OffsetCommitModule.OffsetCommitRequest;
-export const OffsetCommitRequest: MessageCodec<OffsetCommitRequest> = lazyCodec({ name: 'OffsetCommitRequest', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitRequest);
+export const OffsetCommitRequest: MessageCodec<OffsetCommitRequest> = lazyCodec({ name: 'OffsetCommitRequest', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitRequest, async () => ((await import('./offset-commit.js')) as typeof OffsetCommitModule).OffsetCommitRequest);
 
 export type OffsetCommitResponse = OffsetCommitModule.OffsetCommitResponse;
-export const OffsetCommitResponse: MessageCodec<OffsetCommitResponse> = lazyCodec({ name: 'OffsetCommitResponse', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitResponse);
+export const OffsetCommitResponse: MessageCodec<OffsetCommitResponse> = lazyCodec({ name: 'OffsetCommitResponse', apiKey: 8, minVersion: 2, maxVersion: 10, flexibleMinVersion: 8 }, () => (require('./offset-commit.js') as typeof OffsetCommitModule).OffsetCommitResponse, async () => ((await import('./offset-commit.js')) as typeof OffsetCommitModule).OffsetCommitResponse);
 
 export type OffsetDeleteRequest = OffsetDeleteModule.OffsetDeleteRequest;
-export const OffsetDeleteRequest: MessageCodec<OffsetDeleteRequest> = lazyCodec({ name: 'OffsetDeleteRequest', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteRequest);
+export const OffsetDeleteRequest: MessageCodec<OffsetDeleteRequest> = lazyCodec({ name: 'OffsetDeleteRequest', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteRequest, async () => ((await import('./offset-delete.js')) as typeof OffsetDeleteModule).OffsetDeleteRequest);
 
 export type OffsetDeleteResponse = OffsetDeleteModule.OffsetDeleteResponse;
-export const OffsetDeleteResponse: MessageCodec<OffsetDeleteResponse> = lazyCodec({ name: 'OffsetDeleteResponse', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteResponse);
+export const OffsetDeleteResponse: MessageCodec<OffsetDeleteResponse> = lazyCodec({ name: 'OffsetDeleteResponse', apiKey: 47, minVersion: 0, maxVersion: 0, flexibleMinVersion: -1 }, () => (require('./offset-delete.js') as typeof OffsetDeleteModule).OffsetDeleteResponse, async () => ((await import('./offset-delete.js')) as typeof OffsetDeleteModule).OffsetDeleteResponse);
 
 export type OffsetFetchRequest = OffsetFetchModule.OffsetFetchRequest;
-export const OffsetFetchRequest: MessageCodec<OffsetFetchRequest> = lazyCodec({ name: 'OffsetFetchRequest', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchRequest);
+export const OffsetFetchRequest: MessageCodec<OffsetFetchRequest> = lazyCodec({ name: 'OffsetFetchRequest', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchRequest, async () => ((await import('./offset-fetch.js')) as typeof OffsetFetchModule).OffsetFetchRequest);
 
 export type OffsetFetchResponse = OffsetFetchModule.OffsetFetchResponse;
-export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = lazyCodec({ name: 'OffsetFetchResponse', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchResponse);
+export const OffsetFetchResponse: MessageCodec<OffsetFetchResponse> = lazyCodec({ name: 'OffsetFetchResponse', apiKey: 9, minVersion: 1, maxVersion: 10, flexibleMinVersion: 6 }, () => (require('./offset-fetch.js') as typeof OffsetFetchModule).OffsetFetchResponse, async () => ((await import('./offset-fetch.js')) as typeof OffsetFetchModule).OffsetFetchResponse);
 
 export type OffsetForLeaderEpochRequest = OffsetForLeaderEpochModule.OffsetForLeaderEpochRequest;
-export const OffsetForLeaderEpochRequest: MessageCodec<OffsetForLeaderEpochRequest> = lazyCodec({ name: 'OffsetForLeaderEpochRequest', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochRequest);
+export const OffsetForLeaderEpochRequest: MessageCodec<OffsetForLeaderEpochRequest> = lazyCodec({ name: 'OffsetForLeaderEpochRequest', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochRequest, async () => ((await import('./offset-for-leader-epoch.js')) as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochRequest);
 
 export type OffsetForLeaderEpochResponse = OffsetForLeaderEpochModule.OffsetForLeaderEpochResponse;
-export const OffsetForLeaderEpochResponse: MessageCodec<OffsetForLeaderEpochResponse> = lazyCodec({ name: 'OffsetForLeaderEpochResponse', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochResponse);
+export const OffsetForLeaderEpochResponse: MessageCodec<OffsetForLeaderEpochResponse> = lazyCodec({ name: 'OffsetForLeaderEpochResponse', apiKey: 23, minVersion: 2, maxVersion: 4, flexibleMinVersion: 4 }, () => (require('./offset-for-leader-epoch.js') as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochResponse, async () => ((await import('./offset-for-leader-epoch.js')) as typeof OffsetForLeaderEpochModule).OffsetForLeaderEpochResponse);
 
 export type ProduceRequest = ProduceModule.ProduceRequest;
-export const ProduceRequest: MessageCodec<ProduceRequest> = lazyCodec({ name: 'ProduceRequest', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceRequest);
+export const ProduceRequest: MessageCodec<ProduceRequest> = lazyCodec({ name: 'ProduceRequest', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceRequest, async () => ((await import('./produce.js')) as typeof ProduceModule).ProduceRequest);
 
 export type ProduceResponse = ProduceModule.ProduceResponse;
-export const ProduceResponse: MessageCodec<ProduceResponse> = lazyCodec({ name: 'ProduceResponse', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceResponse);
+export const ProduceResponse: MessageCodec<ProduceResponse> = lazyCodec({ name: 'ProduceResponse', apiKey: 0, minVersion: 3, maxVersion: 13, flexibleMinVersion: 9 }, () => (require('./produce.js') as typeof ProduceModule).ProduceResponse, async () => ((await import('./produce.js')) as typeof ProduceModule).ProduceResponse);
 
 export type PushTelemetryRequest = PushTelemetryModule.PushTelemetryRequest;
-export const PushTelemetryRequest: MessageCodec<PushTelemetryRequest> = lazyCodec({ name: 'PushTelemetryRequest', apiKey: 72, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./push-telemetry.js') as typeof PushTelemetryModule).PushTelemetryRequest);
+export const PushTelemetryRequest: MessageCodec<PushTelemetryRequest> = lazyCodec({ name: 'PushTelemetryRequest', apiKey: 72, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./push-telemetry.js') as typeof PushTelemetryModule).PushTelemetryRequest, async () => ((await import('./push-telemetry.js')) as typeof PushTelemetryModule).PushTelemetryRequest);
 
 export type PushTelemetryResponse = PushTelemetryModule.PushTelemetryResponse;
-export const PushTelemetryResponse: MessageCodec<PushTelemetryResponse> = lazyCodec({ name: 'PushTelemetryResponse', apiKey: 72, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./push-telemetry.js') as typeof PushTelemetryModule).PushTelemetryResponse);
+export const PushTelemetryResponse: MessageCodec<PushTelemetryResponse> = lazyCodec({ name: 'PushTelemetryResponse', apiKey: 72, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./push-telemetry.js') as typeof PushTelemetryModule).PushTelemetryResponse, async () => ((await import('./push-telemetry.js')) as typeof PushTelemetryModule).PushTelemetryResponse);
 
 export type ReadShareGroupStateSummaryRequest = ReadShareGroupStateSummaryModule.ReadShareGroupStateSummaryRequest;
-export const ReadShareGroupStateSummaryRequest: MessageCodec<ReadShareGroupStateSummaryRequest> = lazyCodec({ name: 'ReadShareGroupStateSummaryRequest', apiKey: 87, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state-summary.js') as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryRequest);
+export const ReadShareGroupStateSummaryRequest: MessageCodec<ReadShareGroupStateSummaryRequest> = lazyCodec({ name: 'ReadShareGroupStateSummaryRequest', apiKey: 87, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state-summary.js') as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryRequest, async () => ((await import('./read-share-group-state-summary.js')) as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryRequest);
 
 export type ReadShareGroupStateSummaryResponse = ReadShareGroupStateSummaryModule.ReadShareGroupStateSummaryResponse;
-export const ReadShareGroupStateSummaryResponse: MessageCodec<ReadShareGroupStateSummaryResponse> = lazyCodec({ name: 'ReadShareGroupStateSummaryResponse', apiKey: 87, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state-summary.js') as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryResponse);
+export const ReadShareGroupStateSummaryResponse: MessageCodec<ReadShareGroupStateSummaryResponse> = lazyCodec({ name: 'ReadShareGroupStateSummaryResponse', apiKey: 87, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state-summary.js') as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryResponse, async () => ((await import('./read-share-group-state-summary.js')) as typeof ReadShareGroupStateSummaryModule).ReadShareGroupStateSummaryResponse);
 
 export type ReadShareGroupStateRequest = ReadShareGroupStateModule.ReadShareGroupStateRequest;
-export const ReadShareGroupStateRequest: MessageCodec<ReadShareGroupStateRequest> = lazyCodec({ name: 'ReadShareGroupStateRequest', apiKey: 84, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state.js') as typeof ReadShareGroupStateModule).ReadShareGroupStateRequest);
+export const ReadShareGroupStateRequest: MessageCodec<ReadShareGroupStateRequest> = lazyCodec({ name: 'ReadShareGroupStateRequest', apiKey: 84, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state.js') as typeof ReadShareGroupStateModule).ReadShareGroupStateRequest, async () => ((await import('./read-share-group-state.js')) as typeof ReadShareGroupStateModule).ReadShareGroupStateRequest);
 
 export type ReadShareGroupStateResponse = ReadShareGroupStateModule.ReadShareGroupStateResponse;
-export const ReadShareGroupStateResponse: MessageCodec<ReadShareGroupStateResponse> = lazyCodec({ name: 'ReadShareGroupStateResponse', apiKey: 84, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state.js') as typeof ReadShareGroupStateModule).ReadShareGroupStateResponse);
+export const ReadShareGroupStateResponse: MessageCodec<ReadShareGroupStateResponse> = lazyCodec({ name: 'ReadShareGroupStateResponse', apiKey: 84, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./read-share-group-state.js') as typeof ReadShareGroupStateModule).ReadShareGroupStateResponse, async () => ((await import('./read-share-group-state.js')) as typeof ReadShareGroupStateModule).ReadShareGroupStateResponse);
 
 export type RemoveRaftVoterRequest = RemoveRaftVoterModule.RemoveRaftVoterRequest;
-export const RemoveRaftVoterRequest: MessageCodec<RemoveRaftVoterRequest> = lazyCodec({ name: 'RemoveRaftVoterRequest', apiKey: 81, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./remove-raft-voter.js') as typeof RemoveRaftVoterModule).RemoveRaftVoterRequest);
+export const RemoveRaftVoterRequest: MessageCodec<RemoveRaftVoterRequest> = lazyCodec({ name: 'RemoveRaftVoterRequest', apiKey: 81, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./remove-raft-voter.js') as typeof RemoveRaftVoterModule).RemoveRaftVoterRequest, async () => ((await import('./remove-raft-voter.js')) as typeof RemoveRaftVoterModule).RemoveRaftVoterRequest);
 
 export type RemoveRaftVoterResponse = RemoveRaftVoterModule.RemoveRaftVoterResponse;
-export const RemoveRaftVoterResponse: MessageCodec<RemoveRaftVoterResponse> = lazyCodec({ name: 'RemoveRaftVoterResponse', apiKey: 81, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./remove-raft-voter.js') as typeof RemoveRaftVoterModule).RemoveRaftVoterResponse);
+export const RemoveRaftVoterResponse: MessageCodec<RemoveRaftVoterResponse> = lazyCodec({ name: 'RemoveRaftVoterResponse', apiKey: 81, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./remove-raft-voter.js') as typeof RemoveRaftVoterModule).RemoveRaftVoterResponse, async () => ((await import('./remove-raft-voter.js')) as typeof RemoveRaftVoterModule).RemoveRaftVoterResponse);
 
 export type RenewDelegationTokenRequest = RenewDelegationTokenModule.RenewDelegationTokenRequest;
-export const RenewDelegationTokenRequest: MessageCodec<RenewDelegationTokenRequest> = lazyCodec({ name: 'RenewDelegationTokenRequest', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenRequest);
+export const RenewDelegationTokenRequest: MessageCodec<RenewDelegationTokenRequest> = lazyCodec({ name: 'RenewDelegationTokenRequest', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenRequest, async () => ((await import('./renew-delegation-token.js')) as typeof RenewDelegationTokenModule).RenewDelegationTokenRequest);
 
 export type RenewDelegationTokenResponse = RenewDelegationTokenModule.RenewDelegationTokenResponse;
-export const RenewDelegationTokenResponse: MessageCodec<RenewDelegationTokenResponse> = lazyCodec({ name: 'RenewDelegationTokenResponse', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenResponse);
+export const RenewDelegationTokenResponse: MessageCodec<RenewDelegationTokenResponse> = lazyCodec({ name: 'RenewDelegationTokenResponse', apiKey: 39, minVersion: 1, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./renew-delegation-token.js') as typeof RenewDelegationTokenModule).RenewDelegationTokenResponse, async () => ((await import('./renew-delegation-token.js')) as typeof RenewDelegationTokenModule).RenewDelegationTokenResponse);
 
 export type SaslAuthenticateRequest = SaslAuthenticateModule.SaslAuthenticateRequest;
-export const SaslAuthenticateRequest: MessageCodec<SaslAuthenticateRequest> = lazyCodec({ name: 'SaslAuthenticateRequest', apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./sasl-authenticate.js') as typeof SaslAuthenticateModule).SaslAuthenticateRequest);
+export const SaslAuthenticateRequest: MessageCodec<SaslAuthenticateRequest> = lazyCodec({ name: 'SaslAuthenticateRequest', apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./sasl-authenticate.js') as typeof SaslAuthenticateModule).SaslAuthenticateRequest, async () => ((await import('./sasl-authenticate.js')) as typeof SaslAuthenticateModule).SaslAuthenticateRequest);
 
 export type SaslAuthenticateResponse = SaslAuthenticateModule.SaslAuthenticateResponse;
-export const SaslAuthenticateResponse: MessageCodec<SaslAuthenticateResponse> = lazyCodec({ name: 'SaslAuthenticateResponse', apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./sasl-authenticate.js') as typeof SaslAuthenticateModule).SaslAuthenticateResponse);
+export const SaslAuthenticateResponse: MessageCodec<SaslAuthenticateResponse> = lazyCodec({ name: 'SaslAuthenticateResponse', apiKey: 36, minVersion: 0, maxVersion: 2, flexibleMinVersion: 2 }, () => (require('./sasl-authenticate.js') as typeof SaslAuthenticateModule).SaslAuthenticateResponse, async () => ((await import('./sasl-authenticate.js')) as typeof SaslAuthenticateModule).SaslAuthenticateResponse);
 
 export type SaslHandshakeRequest = SaslHandshakeModule.SaslHandshakeRequest;
-export const SaslHandshakeRequest: MessageCodec<SaslHandshakeRequest> = lazyCodec({ name: 'SaslHandshakeRequest', apiKey: 17, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1 }, () => (require('./sasl-handshake.js') as typeof SaslHandshakeModule).SaslHandshakeRequest);
+export const SaslHandshakeRequest: MessageCodec<SaslHandshakeRequest> = lazyCodec({ name: 'SaslHandshakeRequest', apiKey: 17, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1 }, () => (require('./sasl-handshake.js') as typeof SaslHandshakeModule).SaslHandshakeRequest, async () => ((await import('./sasl-handshake.js')) as typeof SaslHandshakeModule).SaslHandshakeRequest);
 
 export type SaslHandshakeResponse = SaslHandshakeModule.SaslHandshakeResponse;
-export const SaslHandshakeResponse: MessageCodec<SaslHandshakeResponse> = lazyCodec({ name: 'SaslHandshakeResponse', apiKey: 17, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1 }, () => (require('./sasl-handshake.js') as typeof SaslHandshakeModule).SaslHandshakeResponse);
+export const SaslHandshakeResponse: MessageCodec<SaslHandshakeResponse> = lazyCodec({ name: 'SaslHandshakeResponse', apiKey: 17, minVersion: 0, maxVersion: 1, flexibleMinVersion: -1 }, () => (require('./sasl-handshake.js') as typeof SaslHandshakeModule).SaslHandshakeResponse, async () => ((await import('./sasl-handshake.js')) as typeof SaslHandshakeModule).SaslHandshakeResponse);
 
 export type ShareAcknowledgeRequest = ShareAcknowledgeModule.ShareAcknowledgeRequest;
-export const ShareAcknowledgeRequest: MessageCodec<ShareAcknowledgeRequest> = lazyCodec({ name: 'ShareAcknowledgeRequest', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeRequest);
+export const ShareAcknowledgeRequest: MessageCodec<ShareAcknowledgeRequest> = lazyCodec({ name: 'ShareAcknowledgeRequest', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeRequest, async () => ((await import('./share-acknowledge.js')) as typeof ShareAcknowledgeModule).ShareAcknowledgeRequest);
 
 export type ShareAcknowledgeResponse = ShareAcknowledgeModule.ShareAcknowledgeResponse;
-export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = lazyCodec({ name: 'ShareAcknowledgeResponse', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeResponse);
+export const ShareAcknowledgeResponse: MessageCodec<ShareAcknowledgeResponse> = lazyCodec({ name: 'ShareAcknowledgeResponse', apiKey: 79, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-acknowledge.js') as typeof ShareAcknowledgeModule).ShareAcknowledgeResponse, async () => ((await import('./share-acknowledge.js')) as typeof ShareAcknowledgeModule).ShareAcknowledgeResponse);
 
 export type ShareFetchRequest = ShareFetchModule.ShareFetchRequest;
-export const ShareFetchRequest: MessageCodec<ShareFetchRequest> = lazyCodec({ name: 'ShareFetchRequest', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchRequest);
+export const ShareFetchRequest: MessageCodec<ShareFetchRequest> = lazyCodec({ name: 'ShareFetchRequest', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchRequest, async () => ((await import('./share-fetch.js')) as typeof ShareFetchModule).ShareFetchRequest);
 
 export type ShareFetchResponse = ShareFetchModule.ShareFetchResponse;
-export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = lazyCodec({ name: 'ShareFetchResponse', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchResponse);
+export const ShareFetchResponse: MessageCodec<ShareFetchResponse> = lazyCodec({ name: 'ShareFetchResponse', apiKey: 78, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-fetch.js') as typeof ShareFetchModule).ShareFetchResponse, async () => ((await import('./share-fetch.js')) as typeof ShareFetchModule).ShareFetchResponse);
 
 export type ShareGroupDescribeRequest = ShareGroupDescribeModule.ShareGroupDescribeRequest;
-export const ShareGroupDescribeRequest: MessageCodec<ShareGroupDescribeRequest> = lazyCodec({ name: 'ShareGroupDescribeRequest', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeRequest);
+export const ShareGroupDescribeRequest: MessageCodec<ShareGroupDescribeRequest> = lazyCodec({ name: 'ShareGroupDescribeRequest', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeRequest, async () => ((await import('./share-group-describe.js')) as typeof ShareGroupDescribeModule).ShareGroupDescribeRequest);
 
 export type ShareGroupDescribeResponse = ShareGroupDescribeModule.ShareGroupDescribeResponse;
-export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse> = lazyCodec({ name: 'ShareGroupDescribeResponse', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeResponse);
+export const ShareGroupDescribeResponse: MessageCodec<ShareGroupDescribeResponse> = lazyCodec({ name: 'ShareGroupDescribeResponse', apiKey: 77, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-describe.js') as typeof ShareGroupDescribeModule).ShareGroupDescribeResponse, async () => ((await import('./share-group-describe.js')) as typeof ShareGroupDescribeModule).ShareGroupDescribeResponse);
 
 export type ShareGroupHeartbeatRequest = ShareGroupHeartbeatModule.ShareGroupHeartbeatRequest;
-export const ShareGroupHeartbeatRequest: MessageCodec<ShareGroupHeartbeatRequest> = lazyCodec({ name: 'ShareGroupHeartbeatRequest', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatRequest);
+export const ShareGroupHeartbeatRequest: MessageCodec<ShareGroupHeartbeatRequest> = lazyCodec({ name: 'ShareGroupHeartbeatRequest', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatRequest, async () => ((await import('./share-group-heartbeat.js')) as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatRequest);
 
 export type ShareGroupHeartbeatResponse = ShareGroupHeartbeatModule.ShareGroupHeartbeatResponse;
-export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatResponse> = lazyCodec({ name: 'ShareGroupHeartbeatResponse', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatResponse);
+export const ShareGroupHeartbeatResponse: MessageCodec<ShareGroupHeartbeatResponse> = lazyCodec({ name: 'ShareGroupHeartbeatResponse', apiKey: 76, minVersion: 1, maxVersion: 1, flexibleMinVersion: 0 }, () => (require('./share-group-heartbeat.js') as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatResponse, async () => ((await import('./share-group-heartbeat.js')) as typeof ShareGroupHeartbeatModule).ShareGroupHeartbeatResponse);
 
 export type SnapshotFooterRecord = SnapshotFooterRecordModule.SnapshotFooterRecord;
-export const SnapshotFooterRecord: MessageCodec<SnapshotFooterRecord> = lazyCodec({ name: 'SnapshotFooterRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-footer-record.js') as typeof SnapshotFooterRecordModule).SnapshotFooterRecord);
+export const SnapshotFooterRecord: MessageCodec<SnapshotFooterRecord> = lazyCodec({ name: 'SnapshotFooterRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-footer-record.js') as typeof SnapshotFooterRecordModule).SnapshotFooterRecord, async () => ((await import('./snapshot-footer-record.js')) as typeof SnapshotFooterRecordModule).SnapshotFooterRecord);
 
 export type SnapshotHeaderRecord = SnapshotHeaderRecordModule.SnapshotHeaderRecord;
-export const SnapshotHeaderRecord: MessageCodec<SnapshotHeaderRecord> = lazyCodec({ name: 'SnapshotHeaderRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-header-record.js') as typeof SnapshotHeaderRecordModule).SnapshotHeaderRecord);
+export const SnapshotHeaderRecord: MessageCodec<SnapshotHeaderRecord> = lazyCodec({ name: 'SnapshotHeaderRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./snapshot-header-record.js') as typeof SnapshotHeaderRecordModule).SnapshotHeaderRecord, async () => ((await import('./snapshot-header-record.js')) as typeof SnapshotHeaderRecordModule).SnapshotHeaderRecord);
 
 export type StreamsGroupDescribeRequest = StreamsGroupDescribeModule.StreamsGroupDescribeRequest;
-export const StreamsGroupDescribeRequest: MessageCodec<StreamsGroupDescribeRequest> = lazyCodec({ name: 'StreamsGroupDescribeRequest', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeRequest);
+export const StreamsGroupDescribeRequest: MessageCodec<StreamsGroupDescribeRequest> = lazyCodec({ name: 'StreamsGroupDescribeRequest', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeRequest, async () => ((await import('./streams-group-describe.js')) as typeof StreamsGroupDescribeModule).StreamsGroupDescribeRequest);
 
 export type StreamsGroupDescribeResponse = StreamsGroupDescribeModule.StreamsGroupDescribeResponse;
-export const StreamsGroupDescribeResponse: MessageCodec<StreamsGroupDescribeResponse> = lazyCodec({ name: 'StreamsGroupDescribeResponse', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeResponse);
+export const StreamsGroupDescribeResponse: MessageCodec<StreamsGroupDescribeResponse> = lazyCodec({ name: 'StreamsGroupDescribeResponse', apiKey: 89, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-describe.js') as typeof StreamsGroupDescribeModule).StreamsGroupDescribeResponse, async () => ((await import('./streams-group-describe.js')) as typeof StreamsGroupDescribeModule).StreamsGroupDescribeResponse);
 
 export type StreamsGroupHeartbeatRequest = StreamsGroupHeartbeatModule.StreamsGroupHeartbeatRequest;
-export const StreamsGroupHeartbeatRequest: MessageCodec<StreamsGroupHeartbeatRequest> = lazyCodec({ name: 'StreamsGroupHeartbeatRequest', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatRequest);
+export const StreamsGroupHeartbeatRequest: MessageCodec<StreamsGroupHeartbeatRequest> = lazyCodec({ name: 'StreamsGroupHeartbeatRequest', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatRequest, async () => ((await import('./streams-group-heartbeat.js')) as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatRequest);
 
 export type StreamsGroupHeartbeatResponse = StreamsGroupHeartbeatModule.StreamsGroupHeartbeatResponse;
-export const StreamsGroupHeartbeatResponse: MessageCodec<StreamsGroupHeartbeatResponse> = lazyCodec({ name: 'StreamsGroupHeartbeatResponse', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatResponse);
+export const StreamsGroupHeartbeatResponse: MessageCodec<StreamsGroupHeartbeatResponse> = lazyCodec({ name: 'StreamsGroupHeartbeatResponse', apiKey: 88, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./streams-group-heartbeat.js') as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatResponse, async () => ((await import('./streams-group-heartbeat.js')) as typeof StreamsGroupHeartbeatModule).StreamsGroupHeartbeatResponse);
 
 export type SyncGroupRequest = SyncGroupModule.SyncGroupRequest;
-export const SyncGroupRequest: MessageCodec<SyncGroupRequest> = lazyCodec({ name: 'SyncGroupRequest', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupRequest);
+export const SyncGroupRequest: MessageCodec<SyncGroupRequest> = lazyCodec({ name: 'SyncGroupRequest', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupRequest, async () => ((await import('./sync-group.js')) as typeof SyncGroupModule).SyncGroupRequest);
 
 export type SyncGroupResponse = SyncGroupModule.SyncGroupResponse;
-export const SyncGroupResponse: MessageCodec<SyncGroupResponse> = lazyCodec({ name: 'SyncGroupResponse', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupResponse);
+export const SyncGroupResponse: MessageCodec<SyncGroupResponse> = lazyCodec({ name: 'SyncGroupResponse', apiKey: 14, minVersion: 0, maxVersion: 5, flexibleMinVersion: 4 }, () => (require('./sync-group.js') as typeof SyncGroupModule).SyncGroupResponse, async () => ((await import('./sync-group.js')) as typeof SyncGroupModule).SyncGroupResponse);
 
 export type TxnOffsetCommitRequest = TxnOffsetCommitModule.TxnOffsetCommitRequest;
-export const TxnOffsetCommitRequest: MessageCodec<TxnOffsetCommitRequest> = lazyCodec({ name: 'TxnOffsetCommitRequest', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitRequest);
+export const TxnOffsetCommitRequest: MessageCodec<TxnOffsetCommitRequest> = lazyCodec({ name: 'TxnOffsetCommitRequest', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitRequest, async () => ((await import('./txn-offset-commit.js')) as typeof TxnOffsetCommitModule).TxnOffsetCommitRequest);
 
 export type TxnOffsetCommitResponse = TxnOffsetCommitModule.TxnOffsetCommitResponse;
-export const TxnOffsetCommitResponse: MessageCodec<TxnOffsetCommitResponse> = lazyCodec({ name: 'TxnOffsetCommitResponse', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitResponse);
+export const TxnOffsetCommitResponse: MessageCodec<TxnOffsetCommitResponse> = lazyCodec({ name: 'TxnOffsetCommitResponse', apiKey: 28, minVersion: 0, maxVersion: 5, flexibleMinVersion: 3 }, () => (require('./txn-offset-commit.js') as typeof TxnOffsetCommitModule).TxnOffsetCommitResponse, async () => ((await import('./txn-offset-commit.js')) as typeof TxnOffsetCommitModule).TxnOffsetCommitResponse);
 
 export type UnregisterBrokerRequest = UnregisterBrokerModule.UnregisterBrokerRequest;
-export const UnregisterBrokerRequest: MessageCodec<UnregisterBrokerRequest> = lazyCodec({ name: 'UnregisterBrokerRequest', apiKey: 64, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./unregister-broker.js') as typeof UnregisterBrokerModule).UnregisterBrokerRequest);
+export const UnregisterBrokerRequest: MessageCodec<UnregisterBrokerRequest> = lazyCodec({ name: 'UnregisterBrokerRequest', apiKey: 64, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./unregister-broker.js') as typeof UnregisterBrokerModule).UnregisterBrokerRequest, async () => ((await import('./unregister-broker.js')) as typeof UnregisterBrokerModule).UnregisterBrokerRequest);
 
 export type UnregisterBrokerResponse = UnregisterBrokerModule.UnregisterBrokerResponse;
-export const UnregisterBrokerResponse: MessageCodec<UnregisterBrokerResponse> = lazyCodec({ name: 'UnregisterBrokerResponse', apiKey: 64, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./unregister-broker.js') as typeof UnregisterBrokerModule).UnregisterBrokerResponse);
+export const UnregisterBrokerResponse: MessageCodec<UnregisterBrokerResponse> = lazyCodec({ name: 'UnregisterBrokerResponse', apiKey: 64, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./unregister-broker.js') as typeof UnregisterBrokerModule).UnregisterBrokerResponse, async () => ((await import('./unregister-broker.js')) as typeof UnregisterBrokerModule).UnregisterBrokerResponse);
 
 export type UpdateFeaturesRequest = UpdateFeaturesModule.UpdateFeaturesRequest;
-export const UpdateFeaturesRequest: MessageCodec<UpdateFeaturesRequest> = lazyCodec({ name: 'UpdateFeaturesRequest', apiKey: 57, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./update-features.js') as typeof UpdateFeaturesModule).UpdateFeaturesRequest);
+export const UpdateFeaturesRequest: MessageCodec<UpdateFeaturesRequest> = lazyCodec({ name: 'UpdateFeaturesRequest', apiKey: 57, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./update-features.js') as typeof UpdateFeaturesModule).UpdateFeaturesRequest, async () => ((await import('./update-features.js')) as typeof UpdateFeaturesModule).UpdateFeaturesRequest);
 
 export type UpdateFeaturesResponse = UpdateFeaturesModule.UpdateFeaturesResponse;
-export const UpdateFeaturesResponse: MessageCodec<UpdateFeaturesResponse> = lazyCodec({ name: 'UpdateFeaturesResponse', apiKey: 57, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./update-features.js') as typeof UpdateFeaturesModule).UpdateFeaturesResponse);
+export const UpdateFeaturesResponse: MessageCodec<UpdateFeaturesResponse> = lazyCodec({ name: 'UpdateFeaturesResponse', apiKey: 57, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./update-features.js') as typeof UpdateFeaturesModule).UpdateFeaturesResponse, async () => ((await import('./update-features.js')) as typeof UpdateFeaturesModule).UpdateFeaturesResponse);
 
 export type UpdateRaftVoterRequest = UpdateRaftVoterModule.UpdateRaftVoterRequest;
-export const UpdateRaftVoterRequest: MessageCodec<UpdateRaftVoterRequest> = lazyCodec({ name: 'UpdateRaftVoterRequest', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterRequest);
+export const UpdateRaftVoterRequest: MessageCodec<UpdateRaftVoterRequest> = lazyCodec({ name: 'UpdateRaftVoterRequest', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterRequest, async () => ((await import('./update-raft-voter.js')) as typeof UpdateRaftVoterModule).UpdateRaftVoterRequest);
 
 export type UpdateRaftVoterResponse = UpdateRaftVoterModule.UpdateRaftVoterResponse;
-export const UpdateRaftVoterResponse: MessageCodec<UpdateRaftVoterResponse> = lazyCodec({ name: 'UpdateRaftVoterResponse', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterResponse);
+export const UpdateRaftVoterResponse: MessageCodec<UpdateRaftVoterResponse> = lazyCodec({ name: 'UpdateRaftVoterResponse', apiKey: 82, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./update-raft-voter.js') as typeof UpdateRaftVoterModule).UpdateRaftVoterResponse, async () => ((await import('./update-raft-voter.js')) as typeof UpdateRaftVoterModule).UpdateRaftVoterResponse);
 
 export type VoteRequest = VoteModule.VoteRequest;
-export const VoteRequest: MessageCodec<VoteRequest> = lazyCodec({ name: 'VoteRequest', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteRequest);
+export const VoteRequest: MessageCodec<VoteRequest> = lazyCodec({ name: 'VoteRequest', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteRequest, async () => ((await import('./vote.js')) as typeof VoteModule).VoteRequest);
 
 export type VoteResponse = VoteModule.VoteResponse;
-export const VoteResponse: MessageCodec<VoteResponse> = lazyCodec({ name: 'VoteResponse', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteResponse);
+export const VoteResponse: MessageCodec<VoteResponse> = lazyCodec({ name: 'VoteResponse', apiKey: 52, minVersion: 0, maxVersion: 2, flexibleMinVersion: 0 }, () => (require('./vote.js') as typeof VoteModule).VoteResponse, async () => ((await import('./vote.js')) as typeof VoteModule).VoteResponse);
 
 export type VotersRecord = VotersRecordModule.VotersRecord;
-export const VotersRecord: MessageCodec<VotersRecord> = lazyCodec({ name: 'VotersRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./voters-record.js') as typeof VotersRecordModule).VotersRecord);
+export const VotersRecord: MessageCodec<VotersRecord> = lazyCodec({ name: 'VotersRecord', apiKey: -1, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./voters-record.js') as typeof VotersRecordModule).VotersRecord, async () => ((await import('./voters-record.js')) as typeof VotersRecordModule).VotersRecord);
 
 export type WriteShareGroupStateRequest = WriteShareGroupStateModule.WriteShareGroupStateRequest;
-export const WriteShareGroupStateRequest: MessageCodec<WriteShareGroupStateRequest> = lazyCodec({ name: 'WriteShareGroupStateRequest', apiKey: 85, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./write-share-group-state.js') as typeof WriteShareGroupStateModule).WriteShareGroupStateRequest);
+export const WriteShareGroupStateRequest: MessageCodec<WriteShareGroupStateRequest> = lazyCodec({ name: 'WriteShareGroupStateRequest', apiKey: 85, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./write-share-group-state.js') as typeof WriteShareGroupStateModule).WriteShareGroupStateRequest, async () => ((await import('./write-share-group-state.js')) as typeof WriteShareGroupStateModule).WriteShareGroupStateRequest);
 
 export type WriteShareGroupStateResponse = WriteShareGroupStateModule.WriteShareGroupStateResponse;
-export const WriteShareGroupStateResponse: MessageCodec<WriteShareGroupStateResponse> = lazyCodec({ name: 'WriteShareGroupStateResponse', apiKey: 85, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./write-share-group-state.js') as typeof WriteShareGroupStateModule).WriteShareGroupStateResponse);
+export const WriteShareGroupStateResponse: MessageCodec<WriteShareGroupStateResponse> = lazyCodec({ name: 'WriteShareGroupStateResponse', apiKey: 85, minVersion: 0, maxVersion: 0, flexibleMinVersion: 0 }, () => (require('./write-share-group-state.js') as typeof WriteShareGroupStateModule).WriteShareGroupStateResponse, async () => ((await import('./write-share-group-state.js')) as typeof WriteShareGroupStateModule).WriteShareGroupStateResponse);
 
 export type WriteTxnMarkersRequest = WriteTxnMarkersModule.WriteTxnMarkersRequest;
-export const WriteTxnMarkersRequest: MessageCodec<WriteTxnMarkersRequest> = lazyCodec({ name: 'WriteTxnMarkersRequest', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersRequest);
+export const WriteTxnMarkersRequest: MessageCodec<WriteTxnMarkersRequest> = lazyCodec({ name: 'WriteTxnMarkersRequest', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersRequest, async () => ((await import('./write-txn-markers.js')) as typeof WriteTxnMarkersModule).WriteTxnMarkersRequest);
 
 export type WriteTxnMarkersResponse = WriteTxnMarkersModule.WriteTxnMarkersResponse;
-export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = lazyCodec({ name: 'WriteTxnMarkersResponse', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersResponse);
+export const WriteTxnMarkersResponse: MessageCodec<WriteTxnMarkersResponse> = lazyCodec({ name: 'WriteTxnMarkersResponse', apiKey: 27, minVersion: 1, maxVersion: 1, flexibleMinVersion: 1 }, () => (require('./write-txn-markers.js') as typeof WriteTxnMarkersModule).WriteTxnMarkersResponse, async () => ((await import('./write-txn-markers.js')) as typeof WriteTxnMarkersModule).WriteTxnMarkersResponse);
 
 export interface ApiSpec {
   apiKey: number;
