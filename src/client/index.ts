@@ -14,6 +14,8 @@ export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDesc
 export { Connection } from './connection.js';
 export type { ConnectionOptions, RequestOptions } from './connection.js';
 export { Cluster } from './cluster.js';
+export type { SaslOptions, OAuthBearerToken, SaslMechanismName } from './sasl.js';
+export type { SslOptions } from './tls.js';
 export type { ClusterOptions, BrokerInfo, PartitionInfo, TopicInfo } from './cluster.js';
 export { murmur2, toPositive, partitionForKey, DefaultPartitioner } from './partitioner.js';
 export type { Partitioner, PartitionerInput } from './partitioner.js';
@@ -25,6 +27,7 @@ export {
   ConnectionError,
   RequestTimeoutError,
   UnsupportedVersionError,
+  TlsError,
   DeliveryTimeoutError,
   BufferFullError,
   RecordTooLargeError,
