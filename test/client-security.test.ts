@@ -21,6 +21,7 @@ import { ApiKey, MetadataRequest, MetadataResponse } from '../src/protocol/messa
 import { testBroker } from './helpers/broker.js';
 import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
 import { requireClient, skipUnless } from './helpers/external.js';
+import { failure, roundTrip } from './helpers/secure-client.js';
 
 const openssl = findOpenssl();
 const ADMIN_PASSWORD = 'client-adm1n-pw';
@@ -28,42 +29,6 @@ const FAILED = /^SASL_AUTHENTICATION_FAILED: Authentication failed during authen
 
 function unsecuredToken(sub: string, expiresIn = '1h'): string {
   return new UnsecuredJWT({ sub }).setIssuedAt().setExpirationTime(expiresIn).encode();
-}
-
-/** Admin creates the topic, a Producer writes three records, a group Consumer reads them back. */
-async function roundTrip(opts: ClusterOptions, topic: string): Promise<string[]> {
-  const admin = new Admin(opts);
-  const producer = new Producer({ ...opts, lingerMs: 0 });
-  const consumer = new Consumer({ ...opts, groupId: `g-${topic}`, autoOffsetReset: 'earliest' });
-  try {
-    await admin.createTopics([{ topic, numPartitions: 2 }]);
-    await producer.send(topic, [{ value: 'one' }, { value: 'two' }, { value: 'three' }]);
-    consumer.subscribe(topic);
-    const seen: string[] = [];
-    const deadline = Date.now() + 20_000;
-    while (seen.length < 3 && Date.now() < deadline) {
-      const m = await consumer.next(deadline - Date.now());
-      if (m) seen.push(m.value!.toString());
-    }
-    await consumer.commit();
-    return seen.sort();
-  } finally {
-    await Promise.all([consumer.close(), producer.close(), admin.close()]);
-  }
-}
-
-/** How a client configured with `opts` fails its first request, and how long it took. */
-async function failure(opts: ClusterOptions): Promise<{ error: unknown; ms: number }> {
-  const admin = new Admin({ ...opts, requestTimeoutMs: 8000 });
-  const t0 = Date.now();
-  try {
-    await admin.listTopics();
-    return { error: null, ms: Date.now() - t0 };
-  } catch (error) {
-    return { error, ms: Date.now() - t0 };
-  } finally {
-    await admin.close();
-  }
 }
 
 const port = (b: RunningBroker, name: string) => b.listeners.find((l) => l.name === name)!.port;

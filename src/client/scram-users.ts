@@ -52,22 +52,33 @@ export async function describeScramUsers(send: Send, users?: readonly string[]):
     if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `user ${r.user}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
     return {
       user: r.user,
-      credentials: r.credentialInfos.flatMap((c) => {
-        const mechanism = mechanismByCode(c.mechanism);
-        return mechanism === null ? [] : [{ mechanism, iterations: c.iterations }];
-      }),
+      // By mechanism: Kafka answers them in no fixed order.
+      credentials: r.credentialInfos
+        .flatMap((c) => {
+          const mechanism = mechanismByCode(c.mechanism);
+          return mechanism === null ? [] : [{ mechanism, iterations: c.iterations }];
+        })
+        .sort((a, b) => SCRAM[a.mechanism].code - SCRAM[b.mechanism].code),
     };
   });
 }
 
-/** Add, replace or delete SCRAM credentials; the first refused one rejects (naming its user). */
+/**
+ * Add, replace or delete SCRAM credentials; the first refused one rejects (naming its user). Kafka
+ * refuses a request that names a user twice (DUPLICATE_RESOURCE, "A user credential cannot be
+ * altered twice in the same request"), even for two mechanisms: alterations of one user go in
+ * successive requests.
+ */
 export async function alterScramUsers(send: Send, alterations: readonly ScramCredentialAlteration[]): Promise<void> {
-  const upsertions: { name: string; mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }[] = [];
-  const deletions: { name: string; mechanism: number }[] = [];
+  type Round = { users: Set<string>; upsertions: { name: string; mechanism: number; iterations: number; salt: Buffer; saltedPassword: Buffer }[]; deletions: { name: string; mechanism: number }[] };
+  const rounds: Round[] = [];
   for (const a of alterations) {
     const mechanism = mechanismCode(a.mechanism);
+    let round = rounds.find((r) => !r.users.has(a.user));
+    if (!round) rounds.push((round = { users: new Set(), upsertions: [], deletions: [] }));
+    round.users.add(a.user);
     if (a.op === 'delete') {
-      deletions.push({ name: a.user, mechanism });
+      round.deletions.push({ name: a.user, mechanism });
       continue;
     }
     const iterations = a.iterations ?? SCRAM_DEFAULT_ITERATIONS;
@@ -75,10 +86,12 @@ export async function alterScramUsers(send: Send, alterations: readonly ScramCre
     if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > 1_000_000) throw new ConfigError(`iterations must be a positive integer (got ${iterations})`);
     if (typeof a.password !== 'string' || a.password === '') throw new ConfigError(`an empty password for ${a.user}`);
     const salt = kafkaSalt();
-    upsertions.push({ name: a.user, mechanism, iterations, salt, saltedPassword: await saltedPassword(a.mechanism, a.password, salt, iterations) });
+    round.upsertions.push({ name: a.user, mechanism, iterations, salt, saltedPassword: await saltedPassword(a.mechanism, a.password, salt, iterations) });
   }
-  const res = await send(ApiKey.AlterUserScramCredentials, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, () => ({ deletions, upsertions }));
-  for (const r of res.results) {
-    if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `user ${r.user}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+  for (const { deletions, upsertions } of rounds) {
+    const res = await send(ApiKey.AlterUserScramCredentials, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse, () => ({ deletions, upsertions }));
+    for (const r of res.results) {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `user ${r.user}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    }
   }
 }
