@@ -16,6 +16,7 @@ import { testBroker } from './helpers/broker.js';
 import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
 import { requireClient, skipUnless } from './helpers/external.js';
 import { fails, ok, okJson, rafka } from './helpers/cli.js';
+import { allListeners } from './helpers/secure-client.js';
 
 const openssl = findOpenssl();
 const ADMIN_PASSWORD = 'cli-adm1n-secret';
@@ -36,17 +37,7 @@ describe('rafka CLI with TLS and SASL against Rafka', { skip: skipUnless(openssl
   before(async () => {
     requireClient(openssl);
     pki = await makePki();
-    b = await testBroker({
-      listeners: ['PLAINTEXT://127.0.0.1:0', 'SASL_PLAINTEXT://127.0.0.1:0', 'SSL://127.0.0.1:0', 'SASL_SSL://127.0.0.1:0'],
-      sslKeystoreLocation: pki.serverKeystore,
-      sslTruststoreLocation: pki.caFile,
-      sslClientAuth: 'requested',
-      sslPrincipalMappingRules: 'RULE:^CN=([^,]+),.*$/$1/,DEFAULT',
-      saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'],
-      saslOauthbearerAllowUnsecuredJwt: true,
-      saslUsers: [{ name: 'admin', password: ADMIN_PASSWORD, mechanisms: ['SCRAM-SHA-512'] }],
-      connectionFailedAuthenticationDelayMs: 20,
-    });
+    b = await testBroker({ ...allListeners(pki, ADMIN_PASSWORD, ['SCRAM-SHA-512']), connectionFailedAuthenticationDelayMs: 20 });
     adminConfig = await file('admin.properties', [
       '# as kafka-configs.sh --command-config takes it',
       'security.protocol=SASL_SSL',

@@ -21,7 +21,7 @@ import { ApiKey, MetadataRequest, MetadataResponse } from '../src/protocol/messa
 import { testBroker } from './helpers/broker.js';
 import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
 import { requireClient, skipUnless } from './helpers/external.js';
-import { failure, roundTrip } from './helpers/secure-client.js';
+import { allListeners, failure, keepBusy, roundTrip } from './helpers/secure-client.js';
 
 const openssl = findOpenssl();
 const ADMIN_PASSWORD = 'client-adm1n-pw';
@@ -42,18 +42,7 @@ describe('client TLS and SASL against Rafka', { skip: skipUnless(openssl) }, () 
   before(async () => {
     requireClient(openssl);
     pki = await makePki();
-    b = await testBroker({
-      listeners: ['PLAINTEXT://127.0.0.1:0', 'SASL_PLAINTEXT://127.0.0.1:0', 'SSL://127.0.0.1:0', 'SASL_SSL://127.0.0.1:0'],
-      sslKeystoreLocation: pki.serverKeystore,
-      sslTruststoreLocation: pki.caFile,
-      sslClientAuth: 'requested',
-      sslPrincipalMappingRules: 'RULE:^CN=([^,]+),.*$/$1/,DEFAULT',
-      saslEnabledMechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'],
-      saslOauthbearerAllowUnsecuredJwt: true,
-      saslUsers: [{ name: 'admin', password: ADMIN_PASSWORD, mechanisms: ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] }],
-      connectionFailedAuthenticationDelayMs: 50,
-      groupInitialRebalanceDelayMs: 0,
-    });
+    b = await testBroker({ ...allListeners(pki, ADMIN_PASSWORD, ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512']), connectionFailedAuthenticationDelayMs: 50, groupInitialRebalanceDelayMs: 0 });
   });
   after(async () => {
     await b?.close();
@@ -192,17 +181,8 @@ describe('client KIP-368 re-authentication against Rafka', () => {
   test('one connection logs in again before each session ends while requests stay in flight', async () => {
     const conn = await Connection.connect({ host: '127.0.0.1', port: port(b, 'SASL_PLAINTEXT'), sasl: { mechanism: 'scram-sha-512', username: 'admin', password: ADMIN_PASSWORD } });
     try {
-      const until = Date.now() + REAUTH_MS * 3.5;
-      let answered = 0;
-      // Four requests in flight at all times, for three and a half session lifetimes.
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (Date.now() < until) {
-            await conn.request(ApiKey.Metadata, MetadataRequest, MetadataResponse, { topics: [], allowAutoTopicCreation: false });
-            answered++;
-          }
-        }),
-      );
+      // Requests in flight at all times, for three and a half session lifetimes.
+      const answered = await keepBusy(conn, REAUTH_MS * 3.5);
       assert.ok(!conn.closed);
       assert.ok(conn.authentications >= 3, `${conn.authentications} logins`);
       assert.ok(answered > 40, `${answered} answers`);

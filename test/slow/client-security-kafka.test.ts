@@ -17,10 +17,9 @@ import { join } from 'node:path';
 import { resolveKafka } from '../../bench/kafka/maven.js';
 import { freePort, kafkaSystem, type RunningSystem } from '../../bench/kafka/systems.js';
 import { Connection, KafkaProtocolError, TlsError, type ClusterOptions } from '../../src/client/index.js';
-import { ApiKey, MetadataRequest, MetadataResponse } from '../../src/protocol/messages/index.js';
 import { findOpenssl, makePki, type Pki } from '../helpers/certs.js';
 import { skipOrFail } from '../helpers/skips.js';
-import { failure, roundTrip } from '../helpers/secure-client.js';
+import { failure, keepBusy, roundTrip } from '../helpers/secure-client.js';
 import { fails, ok, okJson } from '../helpers/cli.js';
 
 const ADMIN_PASSWORD = 'kafka-adm1n-secret';
@@ -101,16 +100,7 @@ describe('client TLS and SASL against Apache Kafka 4.1.1', { timeout: 600_000 },
   test('KIP-368: Kafka ends each session after connections.max.reauth.ms; the client logs in again with requests in flight', withKafka(async () => {
     const conn = await Connection.connect({ host: '127.0.0.1', port: saslPort, sasl: adminSasl });
     try {
-      const until = Date.now() + REAUTH_MS * 3;
-      let answered = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          while (Date.now() < until) {
-            await conn.request(ApiKey.Metadata, MetadataRequest, MetadataResponse, { topics: [], allowAutoTopicCreation: false });
-            answered++;
-          }
-        }),
-      );
+      const answered = await keepBusy(conn, REAUTH_MS * 3);
       assert.ok(!conn.closed);
       assert.ok(conn.authentications >= 3, `${conn.authentications} logins`);
       assert.ok(answered > 20, `${answered} answers`);
