@@ -250,6 +250,15 @@ export interface KafkaOptions {
    * client opens after bootstrap goes through it too. Default: the listener's own port.
    */
   advertisedPort?: number;
+  /**
+   * More client listeners beside PLAINTEXT, each named after its security protocol, and the broker
+   * settings they need (ssl.*, sasl.*, listener.name.*): the client security tests. The start-up
+   * probe keeps using the PLAINTEXT listener.
+   */
+  extraListeners?: readonly { protocol: 'SSL' | 'SASL_PLAINTEXT' | 'SASL_SSL'; port: number }[];
+  extraProps?: readonly string[];
+  /** More arguments of `kafka-storage format`, e.g. `--add-scram SCRAM-SHA-512=[name=…,password=…]`. */
+  formatArgs?: readonly string[];
 }
 
 export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>, opts: KafkaOptions): SystemSpec {
@@ -263,15 +272,16 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
       const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${name}-`));
       const port = await freePort();
       const controllerPort = await freePort();
+      const extra = opts.extraListeners ?? [];
       const props = [
         'process.roles=broker,controller',
         'node.id=1',
         `controller.quorum.bootstrap.servers=127.0.0.1:${controllerPort}`,
-        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-        `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.advertisedPort ?? port}`,
+        `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}${extra.map((l) => `,${l.protocol}://127.0.0.1:${l.port}`).join('')}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${opts.advertisedPort ?? port}${extra.map((l) => `,${l.protocol}://127.0.0.1:${l.port}`).join('')}`,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
-        'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+        `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${extra.map((l) => `,${l.protocol}:${l.protocol}`).join('')}`,
         // The shipped config/server.properties values for a single node.
         'num.network.threads=3',
         'num.io.threads=8',
@@ -285,6 +295,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         'group.initial.rebalance.delay.ms=0',
         `log.dirs=${path.join(dir, 'data')}`,
         ...(opts.fsyncEveryAppend ? ['log.flush.interval.messages=1'] : []),
+        ...(opts.extraProps ?? []),
       ];
       const propsFile = path.join(dir, 'server.properties');
       writeFileSync(propsFile, props.join('\n') + '\n');
@@ -293,7 +304,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
 
       const tFormat = performance.now();
       try {
-        await execFileAsync('java', ['-Xmx256M', 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', propsFile, '--standalone'], {
+        await execFileAsync('java', ['-Xmx256M', 'kafka.tools.StorageTool', 'format', '-t', kafkaClusterId(), '-c', propsFile, '--standalone', ...(opts.formatArgs ?? [])], {
           timeout: 120_000,
           env: { ...process.env, CLASSPATH: runtime.classpath },
         });

@@ -1,6 +1,7 @@
 /**
  * The `rafka` command line: `rafka start [flags]`, `rafka help`, `rafka --version`, and the
- * operations commands (topics, produce, consume, groups, configs, cluster, transactions, producers),
+ * operations commands (topics, produce, consume, groups, configs, cluster, transactions, producers,
+ * users),
  * which src/cli/ops/program.ts parses and runs.
  *
  * Exit codes: 0 ok (including a clean stop on SIGINT/SIGTERM), 1 configuration or start failure,
@@ -71,7 +72,8 @@ export const USAGE = `Usage:
   rafka --version           print the version
 
 Commands for a running cluster (Rafka or Kafka; -b HOST:PORT or $RAFKA_BOOTSTRAP, default
-127.0.0.1:9092; --json for JSON; rafka COMMAND --help for each):
+127.0.0.1:9092; --json for JSON; TLS and SASL from --command-config FILE (Kafka client properties)
+and -X NAME=VALUE; rafka COMMAND --help for each):
   rafka topics list|describe|create|delete|alter
   rafka produce TOPIC       records from stdin or --file, one per line
   rafka consume TOPIC       print records, with kcat's -o -g -c -e -f
@@ -80,6 +82,7 @@ Commands for a running cluster (Rafka or Kafka; -b HOST:PORT or $RAFKA_BOOTSTRAP
   rafka cluster             brokers, APIs and versions
   rafka transactions list|describe
   rafka producers describe TOPIC[:PARTITION]
+  rafka users list|add|remove  SCRAM users (password from --password-file, a prompt or stdin)
 
 Options of start:
   --config FILE             YAML configuration (default: $${CONFIG_FILE_ENV}, else built-in defaults);

@@ -45,6 +45,7 @@ import {
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/codec/uuid.js';
 import { ConfigError, KafkaProtocolError, UnsupportedVersionError } from './errors.js';
+import { alterScramUsers, describeScramUsers, type ScramCredentialAlteration, type ScramUserDescription } from './scram-users.js';
 
 export type AdminOptions = ClusterOptions;
 
@@ -298,6 +299,20 @@ export class Admin {
     for (const r of res.responses) {
       if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `${r.resourceName}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // SCRAM users (scram-users.ts: passwords are salted here and never sent)
+  // ------------------------------------------------------------------------------------------------
+
+  /** Users with SCRAM credentials and their mechanisms (all users when `users` is absent). */
+  describeUserScramCredentials(users?: readonly string[]): Promise<ScramUserDescription[]> {
+    return describeScramUsers((k, req, res, body) => this.toController(k, req, res, body), users);
+  }
+
+  /** Add or replace (`upsert`, with a password) and delete SCRAM credentials. */
+  alterUserScramCredentials(alterations: readonly ScramCredentialAlteration[]): Promise<void> {
+    return alterScramUsers((k, req, res, body) => this.toController(k, req, res, body), alterations);
   }
 
   // ------------------------------------------------------------------------------------------------

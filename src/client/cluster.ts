@@ -11,6 +11,8 @@
  * most one request at a time: callers that ask while a refresh is running wait for the next one.
  */
 import { Connection, type RequestOptions } from './connection.js';
+import { saslMechanismName, type SaslOptions } from './sasl.js';
+import type { SslOptions } from './tls.js';
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
 import { ensureCodecsLoadable } from '../protocol/codec/lazy.js';
 import { ApiKey, MetadataRequest, MetadataResponse } from '../protocol/messages/index.js';
@@ -31,6 +33,14 @@ export interface ClusterOptions {
   allowAutoTopicCreation?: boolean;
   /** Refresh metadata at least this often (Kafka's metadata.max.age.ms, default 5 minutes). */
   metadataMaxAgeMs?: number;
+  /**
+   * TLS on every connection (bootstrap, brokers, coordinators): true, or tls.connect options
+   * (`ca`, `cert`, `key`, `servername`, `rejectUnauthorized`, …). The broker's certificate and
+   * host name are verified. See docs/client.md.
+   */
+  ssl?: boolean | SslOptions;
+  /** SASL login on every connection: PLAIN, SCRAM-SHA-256/512 or OAUTHBEARER. See docs/client.md. */
+  sasl?: SaslOptions;
 }
 
 export interface BrokerInfo {
@@ -85,6 +95,8 @@ export class Cluster {
   private readonly connectTimeoutMs: number;
   private readonly allowAutoTopicCreation: boolean;
   private readonly metadataMaxAgeMs: number;
+  private readonly ssl: boolean | SslOptions | undefined;
+  private readonly sasl: SaslOptions | undefined;
   readonly brokers = new Map<number, BrokerInfo>();
   readonly topics = new Map<string, TopicInfo>();
   /** Topic errors from the last metadata answer (UNKNOWN_TOPIC_OR_PARTITION, …). */
@@ -107,6 +119,9 @@ export class Cluster {
     this.retryBackoffMaxMs = opts.retryBackoffMaxMs ?? 1000;
     this.allowAutoTopicCreation = opts.allowAutoTopicCreation ?? true;
     this.metadataMaxAgeMs = opts.metadataMaxAgeMs ?? 300_000;
+    this.ssl = opts.ssl;
+    this.sasl = opts.sasl;
+    if (this.sasl) saslMechanismName(this.sasl); // a ConfigError from the constructor, not from the first send
   }
 
   /** Exponential backoff for attempt n (0-based), with ±20% jitter as Kafka's ExponentialBackoff. */
@@ -121,7 +136,7 @@ export class Cluster {
     if (existing) return existing;
     // ensureCodecsLoadable: a no-op after the first call, except in a sandbox that refuses require(esm) (Jest).
     const p = ensureCodecsLoadable()
-      .then(() => Connection.connect({ host, port, clientId: this.clientId, connectTimeoutMs: this.connectTimeoutMs, requestTimeoutMs: this.requestTimeoutMs }))
+      .then(() => Connection.connect({ host, port, clientId: this.clientId, connectTimeoutMs: this.connectTimeoutMs, requestTimeoutMs: this.requestTimeoutMs, ssl: this.ssl, sasl: this.sasl }))
       .then(
       (c) => {
         c.onClose(() => {

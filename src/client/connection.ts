@@ -17,9 +17,19 @@
  * - acks=0 produce requests have no response: `request(..., { expectResponse: false })` resolves once
  *   the bytes are handed to the socket.
  *
+ * - Security: with `ssl` the socket is TLS (tls.ts: the broker's certificate verified, hostname
+ *   checked); with `sasl` the connection logs in right after ApiVersions, before anyone else may
+ *   use it: SaslHandshake v1 names the mechanism, SaslAuthenticate requests carry its tokens
+ *   (KIP-152; sasl.ts). When the broker answers a session lifetime (KIP-368,
+ *   `connections.max.reauth.ms`), the connection logs in again on the same socket at 85–95% of it,
+ *   as the Java client does: requests already sent stay in flight (their answers come first, in
+ *   order), new ones wait until the new session is there — the broker closes a connection that
+ *   sends anything else during re-authentication.
+ *
  * A connection is never reopened; the cluster layer makes a new one when it needs to.
  */
 import net from 'node:net';
+import tls from 'node:tls';
 import { Reader } from '../protocol/codec/reader.js';
 import { Writer } from '../protocol/codec/writer.js';
 import type { Init, MessageCodec } from '../protocol/codec/message.js';
@@ -32,10 +42,16 @@ import {
   ResponseHeader,
   requestHeaderVersion,
   responseHeaderVersion,
+  SaslAuthenticateRequest,
+  SaslAuthenticateResponse,
+  SaslHandshakeRequest,
+  SaslHandshakeResponse,
 } from '../protocol/messages/index.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ConnectionError, KafkaProtocolError, RequestTimeoutError, UnsupportedVersionError } from './errors.js';
 import { FrameReader } from './frame-reader.js';
+import { createSaslClient, saslMechanismName, type SaslOptions } from './sasl.js';
+import { tlsConnectOptions, tlsFailure, type SslOptions } from './tls.js';
 
 export const CLIENT_SOFTWARE_NAME = 'rafka-client';
 export const CLIENT_SOFTWARE_VERSION = '0.1.0';
@@ -54,7 +70,17 @@ export interface ConnectionOptions {
   maxResponseBytes?: number;
   /** Highest version per API key this caller may use (defaults: everything our codecs know). */
   maxVersions?: ReadonlyMap<number, number>;
+  /** TLS: true (the system's CAs) or tls.connect options (`ca`, `cert`, `key`, `servername`, …). See tls.ts. */
+  ssl?: boolean | SslOptions;
+  /** SASL login after ApiVersions. See sasl.ts. */
+  sasl?: SaslOptions;
 }
+
+/** KIP-368: re-authenticate at a random point between these fractions of the session lifetime (the Java client's). */
+const REAUTH_AT_MIN = 0.85;
+const REAUTH_AT_MAX = 0.95;
+/** A SASL exchange longer than this many round trips is a broker that never says done. */
+const SASL_MAX_STEPS = 8;
 
 /**
  * Versions newer than this client's code handles, although our codecs (generated from the Kafka 4.1
@@ -115,8 +141,16 @@ export class Connection {
   private readonly closeListeners: ((e: Error) => void)[] = [];
   /** Broker's version ranges, from ApiVersions. */
   private brokerVersions = new Map<number, { min: number; max: number }>();
+  private readonly sasl: SaslOptions | undefined;
+  /** While a re-authentication runs: requests made meanwhile wait for it (see the header). */
+  private authGate: Promise<void> | null = null;
+  private reauthTimer: NodeJS.Timeout | undefined;
+  /** Whether any response has arrived yet. */
+  private answered = false;
+  /** SASL logins done on this connection (the first one and each re-authentication). */
+  authentications = 0;
 
-  private constructor(socket: net.Socket, reader: FrameReader, opts: ConnectionOptions) {
+  private constructor(socket: net.Socket, reader: FrameReader, opts: ConnectionOptions, isTls: boolean) {
     this.socket = socket;
     this.reader = reader;
     this.host = opts.host;
@@ -125,18 +159,27 @@ export class Connection {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
     this.maxResponseBytes = opts.maxResponseBytes ?? MAX_RESPONSE_BYTES_DEFAULT;
     this.maxVersions = opts.maxVersions;
+    this.sasl = opts.sasl;
     socket.setNoDelay(true);
-    socket.on('error', (e) => this.fail(new ConnectionError(`connection to ${this.address} failed: ${e.message}`, { cause: e })));
-    socket.on('close', () => this.fail(new ConnectionError(`connection to ${this.address} closed`)));
+    socket.on('error', (e) => this.fail(isTls ? tlsFailure(e, this.address, true) : new ConnectionError(`connection to ${this.address} failed: ${e.message}`, { cause: e })));
+    socket.on('close', () => {
+      // A broker that checks client certificates after the handshake (TLS 1.3) may refuse ours by
+      // just hanging up: say so when the TLS connection closes before its first answer.
+      const hint = isTls && !this.answered ? ' right after the TLS handshake: the broker may have refused our client certificate (ssl.cert, ssl.key) or require one' : '';
+      this.fail(new ConnectionError(`connection to ${this.address} closed${hint}`));
+    });
   }
 
   get address(): string {
     return `${this.host}:${this.port}`;
   }
 
-  /** Open a connection and negotiate API versions. */
+  /** Open a connection, negotiate API versions, and log in when `sasl` is given. */
   static async connect(opts: ConnectionOptions): Promise<Connection> {
     const timeoutMs = opts.connectTimeoutMs ?? 10_000;
+    if (opts.sasl) saslMechanismName(opts.sasl); // bad options fail before any connection is made
+    const ssl = opts.ssl === undefined || opts.ssl === false ? null : opts.ssl;
+    const address = `${opts.host}:${opts.port}`;
     // Responses are read straight into buffers of their own (see frame-reader.ts); frames go to the
     // connection once it exists (the broker sends nothing before our first request).
     let conn: Connection | null = null;
@@ -145,35 +188,40 @@ export class Connection {
       (frame) => conn?.onFrame(frame),
       (message) => conn?.fail(new ConnectionError(`${message} from ${opts.host}:${opts.port}`)),
     );
+    const onread = {
+      buffer: () => reader.buffer(),
+      callback: (n: number) => {
+        reader.onRead(n);
+        return true;
+      },
+    };
     const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect({
-        host: opts.host,
-        port: opts.port,
-        onread: {
-          buffer: () => reader.buffer(),
-          callback: (n: number) => {
-            reader.onRead(n);
-            return true;
-          },
-        },
-      });
+      // TLS: ready once the handshake is done and the broker's certificate verified ('secureConnect').
+      // (tls.connect takes `onread` as net.connect does — Node's documentation lists it; @types/node does not.)
+      const s = ssl
+        ? tls.connect({ ...tlsConnectOptions(ssl, opts.host), host: opts.host, port: opts.port, onread } as tls.ConnectionOptions)
+        : net.connect({ host: opts.host, port: opts.port, onread });
       const timer = setTimeout(() => {
         s.destroy();
-        reject(new ConnectionError(`connecting to ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`));
+        reject(new ConnectionError(`connecting to ${address} timed out after ${timeoutMs} ms`));
       }, timeoutMs);
-      s.once('connect', () => {
+      s.once(ssl ? 'secureConnect' : 'connect', () => {
         clearTimeout(timer);
         s.removeAllListeners('error');
         resolve(s);
       });
-      s.once('error', (e) => {
+      // An error before the TCP connection is a connection error; after it, a TLS one (tls.ts).
+      let tcpConnected = false;
+      if (ssl) s.once('connect', () => (tcpConnected = true));
+      s.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        reject(new ConnectionError(`cannot connect to ${opts.host}:${opts.port}: ${e.message}`, { cause: e }));
+        reject(tcpConnected ? tlsFailure(e, address, false) : new ConnectionError(`cannot connect to ${address}: ${e.message}`, { cause: e }));
       });
     });
-    conn = new Connection(socket, reader, opts);
+    conn = new Connection(socket, reader, opts, ssl !== null);
     try {
       await conn.negotiateVersions();
+      if (opts.sasl) await conn.authenticate();
     } catch (e) {
       conn.close();
       throw e;
@@ -242,8 +290,76 @@ export class Connection {
     throw new UnsupportedVersionError(`no common ApiVersions version with ${this.address}`);
   }
 
+  /**
+   * Log in with the `sasl` options (the first time, or again for KIP-368): SaslHandshake v1, then
+   * SaslAuthenticate until the mechanism is done. Sent past the gate that holds other requests.
+   */
+  private async authenticate(): Promise<void> {
+    const sasl = this.sasl!;
+    const client = createSaslClient(sasl);
+    // v1: the tokens travel in SaslAuthenticate requests (KIP-152), which is all this client speaks.
+    const hsVersion = this.version(ApiKey.SaslHandshake, 1);
+    if (hsVersion < 1) throw new UnsupportedVersionError(`the broker at ${this.address} predates SaslAuthenticate (SaslHandshake v1)`);
+    const hs = await this.send(ApiKey.SaslHandshake, SaslHandshakeRequest, SaslHandshakeResponse, { mechanism: client.mechanism }, { version: hsVersion });
+    if (hs.errorCode === ErrorCode.UNSUPPORTED_SASL_MECHANISM) {
+      throw new KafkaProtocolError(hs.errorCode, `the broker at ${this.address} does not offer ${client.mechanism} (it offers ${hs.mechanisms.join(', ') || 'none'})`);
+    }
+    if (hs.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(hs.errorCode, `SaslHandshake with ${this.address}`);
+    const version = this.version(ApiKey.SaslAuthenticate);
+    let token = await client.start();
+    for (let step = 0; step < SASL_MAX_STEPS; step++) {
+      const sentAt = Date.now();
+      const res = await this.send(ApiKey.SaslAuthenticate, SaslAuthenticateRequest, SaslAuthenticateResponse, { authBytes: token }, { version });
+      if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, res.errorMessage ?? `${client.mechanism} login at ${this.address}`);
+      const next = await client.step(res.authBytes);
+      if (next === null) {
+        this.authentications++;
+        this.scheduleReauthentication(Number(res.sessionLifetimeMs), sentAt);
+        return;
+      }
+      token = next;
+    }
+    throw new KafkaProtocolError(ErrorCode.SASL_AUTHENTICATION_FAILED, `${client.mechanism}: the exchange with ${this.address} did not end within ${SASL_MAX_STEPS} messages`);
+  }
+
+  /**
+   * KIP-368: the session ends `lifetimeMs` after the broker answered (counted from when we asked,
+   * to be safe); log in again before, at a random 85–95% of it so that many connections spread out.
+   */
+  private scheduleReauthentication(lifetimeMs: number, sentAt: number): void {
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
+    this.reauthTimer = undefined;
+    if (!(lifetimeMs > 0) || this.closedError) return;
+    const at = sentAt + lifetimeMs * (REAUTH_AT_MIN + Math.random() * (REAUTH_AT_MAX - REAUTH_AT_MIN));
+    this.reauthTimer = setTimeout(() => {
+      this.reauthTimer = undefined;
+      this.reauthenticate();
+    }, Math.max(0, at - Date.now()));
+    this.reauthTimer.unref();
+  }
+
+  private reauthenticate(): void {
+    if (this.closedError || this.authGate) return;
+    // Requests made from here on wait; a failed re-login closes the connection (and fails them).
+    this.authGate = this.authenticate().then(
+      () => {
+        this.authGate = null;
+      },
+      (e: unknown) => {
+        this.authGate = null;
+        this.fail(e instanceof Error ? e : new Error(String(e)));
+      },
+    );
+  }
+
   /** Send one request; resolves with the decoded response body. */
   request<Req, Res>(apiKey: number, req: MessageCodec<Req>, res: MessageCodec<Res>, body: Init<Req>, opts: RequestOptions = {}): Promise<Res> {
+    // During a re-authentication, in the order they were made (promise callbacks run in order).
+    if (this.authGate) return this.authGate.then(() => this.request(apiKey, req, res, body, opts));
+    return this.send(apiKey, req, res, body, opts);
+  }
+
+  private send<Req, Res>(apiKey: number, req: MessageCodec<Req>, res: MessageCodec<Res>, body: Init<Req>, opts: RequestOptions = {}): Promise<Res> {
     if (this.closedError) return Promise.reject(this.closedError);
     let version: number;
     let parts: Buffer[];
@@ -309,6 +425,7 @@ export class Connection {
   }
 
   private onFrame(frame: Buffer): void {
+    this.answered = true;
     const p = this.pending[this.pendingHead];
     if (!p) {
       this.fail(new ConnectionError(`unexpected response from ${this.address} with no request outstanding`));
@@ -347,6 +464,8 @@ export class Connection {
     this.reader.stop();
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.reauthTimer) clearTimeout(this.reauthTimer);
+    this.reauthTimer = undefined;
     this.socket.destroy();
     const pend = this.pending.slice(this.pendingHead);
     this.pending.length = 0;

@@ -8,6 +8,11 @@
  * - RequestTimeoutError: no response within `requestTimeoutMs` (the connection is then closed, as
  *   Kafka's NetworkClient does: a late response could otherwise be matched to the wrong request).
  * - UnsupportedVersionError: the broker does not offer any version of an API that we can speak.
+ * - TlsError: the TLS handshake failed for a reason retrying will not fix (the broker's certificate
+ *   does not verify or does not name the host, our client certificate is refused or missing): Java's
+ *   SslAuthenticationException. A failed SASL login is the broker's SASL_AUTHENTICATION_FAILED (a
+ *   KafkaProtocolError, not retriable), also when it is our side that refuses the broker's SCRAM
+ *   signature.
  * - DeliveryTimeoutError: the producer gave up on a record after `deliveryTimeoutMs` of retries.
  * - BufferFullError / RecordTooLargeError: producer-side limits.
  * - ClientClosedError: the operation was started on (or interrupted by) a closed client.
@@ -68,6 +73,13 @@ export class UnsupportedVersionError extends KafkaClientError {
   override readonly name: string = 'UnsupportedVersionError';
   constructor(message: string) {
     super('RAFKA_UNSUPPORTED_VERSION', message, false);
+  }
+}
+
+export class TlsError extends KafkaClientError {
+  override readonly name: string = 'TlsError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RAFKA_TLS', message, false, options);
   }
 }
 

@@ -11,9 +11,12 @@ export type { ConsumerOptions, ConsumerMessage, IsolationLevel } from './consume
 export type { ConsumerGroupMetadata } from './group.js';
 export { Admin } from './admin.js';
 export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec, GroupPartitionLag, TransactionDescription, TransactionListing, ListTransactionsOptions, ProducerState, PartitionProducers, ApiVersionInfo } from './admin.js';
+export type { ScramUserDescription, ScramCredentialAlteration, ScramMechanism } from './scram-users.js';
 export { Connection } from './connection.js';
 export type { ConnectionOptions, RequestOptions } from './connection.js';
 export { Cluster } from './cluster.js';
+export type { SaslOptions, OAuthBearerToken, SaslMechanismName } from './sasl.js';
+export type { SslOptions } from './tls.js';
 export type { ClusterOptions, BrokerInfo, PartitionInfo, TopicInfo } from './cluster.js';
 export { murmur2, toPositive, partitionForKey, DefaultPartitioner } from './partitioner.js';
 export type { Partitioner, PartitionerInput } from './partitioner.js';
@@ -25,6 +28,7 @@ export {
   ConnectionError,
   RequestTimeoutError,
   UnsupportedVersionError,
+  TlsError,
   DeliveryTimeoutError,
   BufferFullError,
   RecordTooLargeError,

@@ -4,49 +4,18 @@
  * HMAC(SaltedPassword, "Server Key") — never the password nor the salted password, so a copy of the
  * data directory lets nobody log in (Kafka keeps the same four values in its metadata log).
  */
-import { createHash, createHmac, pbkdf2, randomBytes, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, hmac, saltedPassword, SCRAM_DEFAULT_ITERATIONS, SCRAM_MECHANISMS, type ScramMechanism } from '../../protocol/scram.js';
 
-const pbkdf2Async = promisify(pbkdf2);
-
-export const SCRAM_MECHANISMS = ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
-export type ScramMechanism = (typeof SCRAM_MECHANISMS)[number];
-
-/** Kafka's ScramMechanism: its iteration bounds, and its code in the Describe/AlterUserScramCredentials APIs. */
-export const SCRAM = {
-  'SCRAM-SHA-256': { hash: 'sha256', bytes: 32, code: 1 },
-  'SCRAM-SHA-512': { hash: 'sha512', bytes: 64, code: 2 },
-} as const satisfies Record<ScramMechanism, { hash: string; bytes: number; code: number }>;
-
-/** Kafka's ScramMechanism.minIterations / maxIterations (AlterUserScramCredentials refuses outside them). */
-export const SCRAM_MIN_ITERATIONS = 4096;
-export const SCRAM_MAX_ITERATIONS = 16384;
-/** Iterations of credentials Rafka derives itself (bootstrap users): Kafka's default for kafka-configs.sh. */
-export const SCRAM_DEFAULT_ITERATIONS = 4096;
-
-export function mechanismByCode(code: number): ScramMechanism | null {
-  for (const m of SCRAM_MECHANISMS) if (SCRAM[m].code === code) return m;
-  return null;
-}
+// The SCRAM primitives are shared with the client (src/protocol/scram.ts); re-exported for the broker.
+export { hash, hmac, mechanismByCode, saltedPassword, SCRAM, SCRAM_DEFAULT_ITERATIONS, SCRAM_MAX_ITERATIONS, SCRAM_MECHANISMS, SCRAM_MIN_ITERATIONS } from '../../protocol/scram.js';
+export type { ScramMechanism } from '../../protocol/scram.js';
 
 export interface ScramCredential {
   readonly salt: Buffer;
   readonly iterations: number;
   readonly storedKey: Buffer;
   readonly serverKey: Buffer;
-}
-
-export function hmac(m: ScramMechanism, key: Buffer, data: Buffer | string): Buffer {
-  return createHmac(SCRAM[m].hash, key).update(data).digest();
-}
-
-export function hash(m: ScramMechanism, data: Buffer): Buffer {
-  return createHash(SCRAM[m].hash).update(data).digest();
-}
-
-/** Hi(password, salt, i) of RFC 5802: PBKDF2 with the mechanism's HMAC. */
-export function saltedPassword(m: ScramMechanism, password: string, salt: Buffer, iterations: number): Promise<Buffer> {
-  return pbkdf2Async(Buffer.from(password, 'utf8'), salt, iterations, SCRAM[m].bytes, SCRAM[m].hash);
 }
 
 /** The stored form from a salted password (what AlterUserScramCredentials sends; the password stays with the client). */

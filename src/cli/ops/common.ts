@@ -11,7 +11,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import Table from 'cli-table3';
 import type { Cluster, ClusterOptions } from '../../client/cluster.js';
 import { Admin } from '../../client/admin.js';
-import { ConnectionError } from '../../client/errors.js';
+import { ConnectionError, KafkaProtocolError, TlsError } from '../../client/errors.js';
+import { clientSecurity, ignoredSettings, readClientSettings, type ClientSecurity } from './client-config.js';
 
 /** Where the brokers are when neither -b nor $RAFKA_BOOTSTRAP says: Kafka's default listener. */
 export const DEFAULT_BOOTSTRAP = '127.0.0.1:9092';
@@ -28,6 +29,10 @@ export interface CommonOptions {
   bootstrap?: string;
   json?: boolean;
   timeout: number;
+  /** Kafka client properties (security.protocol, sasl.*, ssl.*): client-config.ts. */
+  commandConfig?: string;
+  /** -X NAME=VALUE client settings, over those of commandConfig. */
+  property?: [string, string][];
 }
 
 /** The process environment the commands read ($RAFKA_BOOTSTRAP) and the streams they write. */
@@ -65,7 +70,24 @@ export function withCommon(cmd: Command, json = 'print JSON instead of a table')
   return cmd
     .option('-b, --bootstrap <host:port,...>', `brokers to connect to (default: $${BOOTSTRAP_ENV}, else ${DEFAULT_BOOTSTRAP})`)
     .option('--json', json)
-    .option('--timeout <ms>', 'give up on an unresponsive broker after this long', intArg(1, 3_600_000), DEFAULT_TIMEOUT_MS);
+    .option('--timeout <ms>', 'give up on an unresponsive broker after this long', intArg(1, 3_600_000), DEFAULT_TIMEOUT_MS)
+    .option('--command-config <file>', 'Kafka client properties: security.protocol, sasl.mechanism, sasl.jaas.config, ssl.truststore.location, …')
+    .option('-X, --property <name=value>', 'a Kafka client setting, as in --command-config (repeatable; wins over the file)', collect(keyValue));
+}
+
+/** Settings are read once per command (a command may make several clients). */
+const securityOf = new WeakMap<CommonOptions, ClientSecurity>();
+
+function security(opts: CommonOptions, io: OpsIO): ClientSecurity {
+  let sec = securityOf.get(opts);
+  if (!sec) {
+    const settings = readClientSettings(opts.commandConfig, opts.property);
+    sec = clientSecurity(settings);
+    const ignored = ignoredSettings(settings);
+    if (ignored.length > 0) io.stderr.write(`rafka: note: client settings not used by rafka: ${ignored.join(', ')}\n`);
+    securityOf.set(opts, sec);
+  }
+  return sec;
 }
 
 export function bootstrapOf(opts: CommonOptions, io: OpsIO): string {
@@ -80,6 +102,7 @@ export function clientOptions(opts: CommonOptions, io: OpsIO): ClusterOptions {
     clientId: 'rafka-cli',
     connectTimeoutMs: Math.min(CONNECT_TIMEOUT_MS, opts.timeout),
     requestTimeoutMs: opts.timeout,
+    ...security(opts, io),
   };
 }
 
@@ -91,6 +114,8 @@ export async function reach(cluster: Cluster, opts: CommonOptions, io: OpsIO): P
   try {
     await cluster.anyConnection();
   } catch (e) {
+    // A refused login or certificate is its own clear message, not "unreachable".
+    if (e instanceof TlsError || e instanceof KafkaProtocolError) throw e;
     const why = e instanceof Error ? e.message : String(e);
     throw new ConnectionError(`no broker reachable at ${bootstrapOf(opts, io)} (${why})`);
   }

@@ -16,6 +16,7 @@ import { groupsCommand } from './groups.js';
 import { configsCommand } from './configs.js';
 import { clusterCommand } from './cluster.js';
 import { transactionsCommand } from './transactions.js';
+import { usersCommand } from './users.js';
 
 /** One line for a terminal: multi-line messages (commander's suggestions, broker texts) joined. */
 function oneLine(text: string): string {
@@ -44,6 +45,7 @@ export function buildProgram(io: OpsIO, onCommand: (cmd: Command) => void): Comm
   configsCommand(program, io);
   clusterCommand(program, io);
   transactionsCommand(program, io);
+  usersCommand(program, io);
   const visit = (cmd: Command) => {
     cmd.hook('preSubcommand', (_parent, sub) => onCommand(sub));
     for (const sub of cmd.commands) {
