@@ -29,7 +29,9 @@ import { PartitionTxnMarkers, lastStableOffset } from './txn-log.js';
 import { FaultInjector, FaultSpecError } from './faults.js';
 import type { BrokerMetrics } from './metrics/metrics.js';
 import { requestObserver, type RequestObserver } from './request-observer.js';
-import type { Cluster } from './cluster.js';
+import type { ClusterView } from './cluster.js';
+import { SharedCluster } from './shared-cluster.js';
+import type { PostgresEngine } from '../storage/postgres/postgres-engine.js';
 import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
 /** Something the broker closes last, after its storage (the HTTP endpoint: src/broker/http/). */
@@ -88,7 +90,9 @@ export class Broker {
    * Set by startCluster (rafka/testing): this broker's state served as several nodes, each on a
    * listener of its own, with partition leaders among them (cluster.ts). Null: one broker.
    */
-  cluster: Cluster | null = null;
+  cluster: ClusterView | null = null;
+  /** Brokers sharing a PostgreSQL database (shared-cluster.ts): this one's registration and leadership; null otherwise. */
+  private shared: SharedCluster | null = null;
   /** Listeners, TLS material and SASL credentials (src/broker/security/). */
   readonly security: BrokerSecurity;
   /** TCP servers by node id: this broker's own (one per configured listener), and in a cluster one per other live node. */
@@ -203,7 +207,12 @@ export class Broker {
   async start(): Promise<void> {
     const meta = await this.storage.open();
     this.clusterId = this.config.clusterId ?? meta.clusterId ?? randomUuid();
-    if (meta.clusterId !== this.clusterId) await this.storage.setClusterId(this.clusterId);
+    if (meta.clusterId !== this.clusterId) {
+      await this.storage.setClusterId(this.clusterId);
+      // Shared with other brokers: one that started at the same moment may have set it first; its id
+      // is the cluster's (the engine kept it; reopening an open engine only reads its memory).
+      if (isSharedStorage(this.storage)) this.clusterId = (await this.storage.open()).clusterId ?? this.clusterId;
+    }
     this.topics.load(meta.topics);
     this.topics.policy = this.hooks.topicPolicy;
     await this.groups.load();
@@ -222,6 +231,15 @@ export class Broker {
     const own: net.Server[] = [];
     this.servers.set(this.nodeId, own);
     for (const listener of this.security.listeners) own.push(await this.listenOn(listener, this.nodeId, listener.config.port));
+    // A storage shared with other brokers: register with the advertised address (known once
+    // listening), take this broker's share of the partitions, then serve as one of them.
+    if (isSharedStorage(this.storage)) {
+      const shared = new SharedCluster(this, this.storage, this.config.brokerSessionTimeoutMs, this.config.brokerHeartbeatIntervalMs);
+      this.cluster = shared;
+      this.shared = shared;
+      this.maintenance.leads = (topic, partition) => shared.leadsLocally(topic, partition);
+      await shared.start();
+    }
     this.maintenance.start();
   }
 
@@ -414,6 +432,12 @@ export class Broker {
     await this.hooks.close(); // hooks flush what they write (audit log) after the last request
     // After the last append: a snapshot at every high watermark, so the next start replays nothing.
     await this.producerSnapshots.snapshotAll(this.topics.list());
+    await this.shared?.stop(); // leave the cluster: the others take the partitions at once
     await this.storage.close();
   }
+}
+
+/** A postgres engine run in `assigned` leadership: brokers share its database (shared-cluster.ts). */
+function isSharedStorage(storage: StorageEngine): storage is PostgresEngine {
+  return storage.kind === 'postgres' && (storage as PostgresEngine).leadership === 'assigned';
 }

@@ -35,6 +35,43 @@ export interface ClusterNode {
   /** Bound port (also while stopped: the node listens there again when started). */
   port: number;
   live: boolean;
+  /** Advertised host; absent: the host of the listener the client came through (nodes in one process). */
+  readonly host?: string;
+  readonly rack?: string | null;
+}
+
+/**
+ * "Who leads what" as the request handlers ask it, whoever keeps the answer: `Cluster` below (nodes
+ * of one process, rafka/testing) or SharedCluster (separate brokers over one PostgreSQL database,
+ * shared-cluster.ts).
+ */
+export interface ClusterView {
+  /** Node ids a partition's replicas are listed with (every node reads the one shared log). */
+  readonly ids: number[];
+  liveNodes(): ClusterNode[];
+  /** A node by id; throws for an id the cluster does not know. */
+  node(id: number): ClusterNode;
+  leader(topic: Topic, partition: number): PartitionLeader;
+  /** The node FindCoordinator names for a group or transactional id: -1 when none is live. */
+  coordinator(key: string): number;
+  /**
+   * True when only the coordinator holds a group's or transaction's state in memory: requests that
+   * reach another node are answered NOT_COORDINATOR. False for nodes of one process (shared state).
+   */
+  readonly exclusiveCoordinators: boolean;
+  /** Forget leaders (broker.reset(): every topic is gone). */
+  reset(): void;
+  /** Look for topics other brokers created that this one does not know yet (an unknown topic was asked for). */
+  refreshTopics?(): Promise<void>;
+  /** Whether this broker leads the partition (retention and compaction run on the leader only). */
+  leadsLocally?(topic: string, partition: number): boolean;
+}
+
+/** Java's String.hashCode, as Kafka picks a key's __consumer_offsets partition (Utils.abs(hash) % n): non-negative. */
+export function keyHash(key: string): number {
+  let h = 0;
+  for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
+  return h & 0x7fffffff;
 }
 
 export interface PartitionLeader {
@@ -43,7 +80,8 @@ export interface PartitionLeader {
   leaderEpoch: number;
 }
 
-export class Cluster {
+export class Cluster implements ClusterView {
+  readonly exclusiveCoordinators = false;
   private readonly nodes: ClusterNode[];
   private readonly byId = new Map<number, ClusterNode>();
   /** Leader and epoch per partition, by topic id: set on first use, so a recreated topic starts afresh. */
@@ -93,10 +131,7 @@ export class Cluster {
 
   /** The node FindCoordinator names for a group or transactional id: -1 when none is live. */
   coordinator(key: string): number {
-    // Java's String.hashCode, as Kafka picks a key's __consumer_offsets partition (Utils.abs(hash) % n).
-    let h = 0;
-    for (let i = 0; i < key.length; i++) h = (Math.imul(h, 31) + key.charCodeAt(i)) | 0;
-    return this.firstLiveFrom((h & 0x7fffffff) % this.nodes.length);
+    return this.firstLiveFrom(keyHash(key) % this.nodes.length);
   }
 
   /** Mark a node stopped and move the partitions it led (the caller closes its listener). */
@@ -163,7 +198,7 @@ export interface NodeEndpoint {
 export function liveBrokers(broker: Broker, listener: { advertisedHost: string; advertisedPort: number }): NodeEndpoint[] {
   const c = broker.cluster;
   if (c === null) return [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }];
-  return c.liveNodes().map((n) => ({ nodeId: n.id, host: listener.advertisedHost, port: n.port, rack: null }));
+  return c.liveNodes().map((n) => ({ nodeId: n.id, host: n.host ?? listener.advertisedHost, port: n.port, rack: n.rack ?? null }));
 }
 
 /** A partition's leader and epoch, for Metadata and the leader hints. */

@@ -10,7 +10,7 @@
  * Callers: the broker's handlers and the produce path, on the event loop.
  */
 import { ErrorCode } from '../protocol/error-codes.js';
-import { StorageError } from '../storage/errors.js';
+import { NotLeaderError, StorageError } from '../storage/errors.js';
 import type { Logger } from '../contracts/logger.js';
 
 export interface EngineFaultAnswer {
@@ -28,6 +28,8 @@ export class EngineFaults {
 
   /** The answer to `err`, thrown by the engine while doing `what` (e.g. `append to orders-0`); logged. */
   answer(what: string, err: unknown): EngineFaultAnswer {
+    // Leadership moved under the append (a shared storage's epoch was bumped): not a fault at all.
+    if (err instanceof NotLeaderError) return { errorCode: ErrorCode.NOT_LEADER_OR_FOLLOWER, message: err.message };
     if (err instanceof StorageError) {
       this.storageErrors++;
       this.log.error(`${what} failed: ${err.message}`);

@@ -103,7 +103,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     config.hooks.length > 0 ? await (await import('../hooks/load.js')).createHooks(config.hooks, { timeoutMs: config.hookTimeoutMs, log, observer: metrics }) : NO_HOOKS;
   const engine = isEngine(storage)
     ? storage
-    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, nodeId: config.nodeId, warn: (m) => log.warn(`storage: ${m}`), observer: metrics, now: () => clock.now() });
+    : await createStorageEngine(config.storage, { topicDefaults: config.topicDefaults, nodeId: config.nodeId, shared: true, warn: (m) => log.warn(`storage: ${m}`), observer: metrics, now: () => clock.now() });
   const broker = new Broker(config, engine, log, clock);
   broker.hooks = hooks;
   broker.metrics = metrics;

@@ -53,6 +53,8 @@ export class LogMaintenance {
   private timer: ClockTimer | null = null;
   private running: Promise<MaintenanceReport> | null = null;
   private stopped = false;
+  /** Brokers sharing a database: whether this one leads a partition (only its leader retains and compacts it). Null: every partition. */
+  leads: ((topic: string, partition: number) => boolean) | null = null;
 
   constructor(
     private readonly topics: TopicManager,
@@ -96,6 +98,7 @@ export class LogMaintenance {
       if (!retention && compaction === null) continue;
       for (let p = 0; p < topic.partitionCount; p++) {
         if (!this.topics.hasPartition(topic.name, p)) break; // deleted during the pass
+        if (this.leads !== null && !this.leads(topic.name, p)) continue;
         try {
           if (retention) {
             const before = this.storage.offsets(topic.name, p).logStartOffset;

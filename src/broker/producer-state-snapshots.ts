@@ -154,6 +154,17 @@ export class ProducerSnapshots {
     return summary;
   }
 
+  /**
+   * One partition's producer state, rebuilt from the shared log when this broker becomes its leader
+   * (shared-cluster.ts): what another broker appended is in it, so a batch it acknowledged and the
+   * producer retries here is answered as a duplicate.
+   */
+  async recoverOne(topic: string, partition: number): Promise<void> {
+    this.producers.dropPartition(topic, partition);
+    const summary: RecoverySummary = { partitions: 0, fromSnapshot: 0, snapshotsIgnored: 0, batchesReplayed: 0, bytesReplayed: 0, entries: 0, ms: 0 };
+    await this.recoverPartition(topic, partition, summary);
+  }
+
   private async recoverPartition(topic: string, partition: number, summary: RecoverySummary): Promise<void> {
     const { logStartOffset, highWatermark } = this.storage.offsets(topic, partition);
     const stored = this.storage.producerSnapshotOffsets(topic, partition);

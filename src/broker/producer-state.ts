@@ -452,6 +452,18 @@ export class ProducerStateManager {
   }
 
   /**
+   * Forget one partition's producers and transactions: its leadership moved to another broker, which
+   * rebuilds them from the shared log; this broker does the same if it leads the partition again.
+   */
+  dropPartition(topic: string, partition: number): void {
+    const pkey = partitionKey(topic, partition);
+    this.ongoing.delete(pkey);
+    this.aborted.delete(pkey);
+    for (const producerId of [...(this.byPartition.get(pkey)?.keys() ?? [])]) this.entries.delete(ProducerStateManager.key(topic, partition, producerId));
+    this.byPartition.delete(pkey);
+  }
+
+  /**
    * Forget every producer and transaction of every partition (broker.reset(), once topics are gone).
    * Appends under way keep their bookkeeping (`running`, `appending`): they finish on their own.
    */

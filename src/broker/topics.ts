@@ -38,6 +38,8 @@ export class TopicManager {
    * node holds the one shared log.
    */
   registeredBrokers = 1;
+  /** Called after this broker changed a topic in storage (brokers sharing a database look at once: shared-cluster.ts). */
+  onStored: (() => void) | null = null;
 
   constructor(
     private readonly storage: StorageEngine,
@@ -64,6 +66,22 @@ export class TopicManager {
     this.byName.delete(t.name);
     this.byId.delete(t.id);
     if (this.byUnifiedName.get(unifyTopicCollisionChars(t.name)) === t.name) this.byUnifiedName.delete(unifyTopicCollisionChars(t.name));
+  }
+
+  /**
+   * Topics other brokers created, changed or deleted in a storage several brokers share
+   * (shared-cluster.ts), as that storage found them: indexed without going through storage again.
+   */
+  applyExternal(changes: { created: readonly Topic[]; updated: readonly Topic[]; deleted: readonly Topic[] }): void {
+    for (const t of changes.deleted) {
+      const now = this.byId.get(t.id);
+      if (now) this.unindex(now);
+    }
+    for (const t of [...changes.created, ...changes.updated]) {
+      const now = this.byName.get(t.name);
+      if (now && now.id !== t.id) this.unindex(now);
+      this.index({ ...t, configs: { ...t.configs } });
+    }
   }
 
   get(name: string): Topic | undefined {
@@ -163,6 +181,7 @@ export class TopicManager {
       if (err instanceof StorageError) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${err.message}`);
       throw err;
     }
+    this.onStored?.();
     return topic;
   }
 
@@ -177,6 +196,7 @@ export class TopicManager {
     }
     this.unindex(topic);
     await this.storage.deleteTopic(name);
+    this.onStored?.();
     return topic;
   }
 
@@ -195,6 +215,7 @@ export class TopicManager {
     const updated: Topic = { ...topic, partitionCount: count };
     await this.storage.updateTopic(updated);
     this.index(updated);
+    this.onStored?.();
     return updated;
   }
 
@@ -204,6 +225,7 @@ export class TopicManager {
     const updated: Topic = { ...topic, configs: { ...configs } };
     await this.storage.updateTopic(updated);
     this.index(updated);
+    this.onStored?.();
     return updated;
   }
 

@@ -48,6 +48,9 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   fetchMaxBytes: 57671680,
   maxIncrementalFetchSessionCacheSlots: 1000,
   logRetentionCheckIntervalMs: 300000,
+  // Kafka's broker.session.timeout.ms and broker.heartbeat.interval.ms defaults.
+  brokerSessionTimeoutMs: 9000,
+  brokerHeartbeatIntervalMs: 2000,
   groupInitialRebalanceDelayMs: 3000,
   groupMinSessionTimeoutMs: 6000,
   groupMaxSessionTimeoutMs: 1800000,

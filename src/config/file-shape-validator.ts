@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -783,10 +783,10 @@ errors++;
 }
 }
 }
-if(data["group.initial.rebalance.delay.ms"] !== undefined){
-let data22 = data["group.initial.rebalance.delay.ms"];
+if(data["broker.session.timeout.ms"] !== undefined){
+let data22 = data["broker.session.timeout.ms"];
 if(!(((typeof data22 == "number") && (!(data22 % 1) && !isNaN(data22))) && (isFinite(data22)))){
-const err62 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.initial.rebalance.delay.ms"].type,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
+const err62 = {instancePath:instancePath+"/broker.session.timeout.ms",schemaPath:"#/properties/broker.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["broker.session.timeout.ms"].type,parentSchema:schema6.properties["broker.session.timeout.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err62];
 }
@@ -797,7 +797,7 @@ errors++;
 }
 if((typeof data22 == "number") && (isFinite(data22))){
 if(data22 > 2147483647 || isNaN(data22)){
-const err63 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
+const err63 = {instancePath:instancePath+"/broker.session.timeout.ms",schemaPath:"#/properties/broker.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["broker.session.timeout.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err63];
 }
@@ -806,8 +806,8 @@ vErrors.push(err63);
 }
 errors++;
 }
-if(data22 < 0 || isNaN(data22)){
-const err64 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data22};
+if(data22 < 1 || isNaN(data22)){
+const err64 = {instancePath:instancePath+"/broker.session.timeout.ms",schemaPath:"#/properties/broker.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["broker.session.timeout.ms"],data:data22};
 if(vErrors === null){
 vErrors = [err64];
 }
@@ -818,10 +818,10 @@ errors++;
 }
 }
 }
-if(data["group.min.session.timeout.ms"] !== undefined){
-let data23 = data["group.min.session.timeout.ms"];
+if(data["broker.heartbeat.interval.ms"] !== undefined){
+let data23 = data["broker.heartbeat.interval.ms"];
 if(!(((typeof data23 == "number") && (!(data23 % 1) && !isNaN(data23))) && (isFinite(data23)))){
-const err65 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
+const err65 = {instancePath:instancePath+"/broker.heartbeat.interval.ms",schemaPath:"#/properties/broker.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["broker.heartbeat.interval.ms"].type,parentSchema:schema6.properties["broker.heartbeat.interval.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err65];
 }
@@ -832,7 +832,7 @@ errors++;
 }
 if((typeof data23 == "number") && (isFinite(data23))){
 if(data23 > 2147483647 || isNaN(data23)){
-const err66 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
+const err66 = {instancePath:instancePath+"/broker.heartbeat.interval.ms",schemaPath:"#/properties/broker.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["broker.heartbeat.interval.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err66];
 }
@@ -841,8 +841,8 @@ vErrors.push(err66);
 }
 errors++;
 }
-if(data23 < 0 || isNaN(data23)){
-const err67 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data23};
+if(data23 < 1 || isNaN(data23)){
+const err67 = {instancePath:instancePath+"/broker.heartbeat.interval.ms",schemaPath:"#/properties/broker.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["broker.heartbeat.interval.ms"],data:data23};
 if(vErrors === null){
 vErrors = [err67];
 }
@@ -853,10 +853,10 @@ errors++;
 }
 }
 }
-if(data["group.max.session.timeout.ms"] !== undefined){
-let data24 = data["group.max.session.timeout.ms"];
+if(data["group.initial.rebalance.delay.ms"] !== undefined){
+let data24 = data["group.initial.rebalance.delay.ms"];
 if(!(((typeof data24 == "number") && (!(data24 % 1) && !isNaN(data24))) && (isFinite(data24)))){
-const err68 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
+const err68 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.initial.rebalance.delay.ms"].type,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err68];
 }
@@ -867,7 +867,7 @@ errors++;
 }
 if((typeof data24 == "number") && (isFinite(data24))){
 if(data24 > 2147483647 || isNaN(data24)){
-const err69 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
+const err69 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err69];
 }
@@ -877,7 +877,7 @@ vErrors.push(err69);
 errors++;
 }
 if(data24 < 0 || isNaN(data24)){
-const err70 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data24};
+const err70 = {instancePath:instancePath+"/group.initial.rebalance.delay.ms",schemaPath:"#/properties/group.initial.rebalance.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.initial.rebalance.delay.ms"],data:data24};
 if(vErrors === null){
 vErrors = [err70];
 }
@@ -888,10 +888,10 @@ errors++;
 }
 }
 }
-if(data["group.max.size"] !== undefined){
-let data25 = data["group.max.size"];
+if(data["group.min.session.timeout.ms"] !== undefined){
+let data25 = data["group.min.session.timeout.ms"];
 if(!(((typeof data25 == "number") && (!(data25 % 1) && !isNaN(data25))) && (isFinite(data25)))){
-const err71 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.size"].type,parentSchema:schema6.properties["group.max.size"],data:data25};
+const err71 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data25};
 if(vErrors === null){
 vErrors = [err71];
 }
@@ -902,7 +902,7 @@ errors++;
 }
 if((typeof data25 == "number") && (isFinite(data25))){
 if(data25 > 2147483647 || isNaN(data25)){
-const err72 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.size"],data:data25};
+const err72 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data25};
 if(vErrors === null){
 vErrors = [err72];
 }
@@ -911,8 +911,8 @@ vErrors.push(err72);
 }
 errors++;
 }
-if(data25 < 1 || isNaN(data25)){
-const err73 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.max.size"],data:data25};
+if(data25 < 0 || isNaN(data25)){
+const err73 = {instancePath:instancePath+"/group.min.session.timeout.ms",schemaPath:"#/properties/group.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.min.session.timeout.ms"],data:data25};
 if(vErrors === null){
 vErrors = [err73];
 }
@@ -923,10 +923,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.session.timeout.ms"] !== undefined){
-let data26 = data["group.consumer.session.timeout.ms"];
+if(data["group.max.session.timeout.ms"] !== undefined){
+let data26 = data["group.max.session.timeout.ms"];
 if(!(((typeof data26 == "number") && (!(data26 % 1) && !isNaN(data26))) && (isFinite(data26)))){
-const err74 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
+const err74 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err74];
 }
@@ -937,7 +937,7 @@ errors++;
 }
 if((typeof data26 == "number") && (isFinite(data26))){
 if(data26 > 2147483647 || isNaN(data26)){
-const err75 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
+const err75 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err75];
 }
@@ -946,8 +946,8 @@ vErrors.push(err75);
 }
 errors++;
 }
-if(data26 < 1 || isNaN(data26)){
-const err76 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data26};
+if(data26 < 0 || isNaN(data26)){
+const err76 = {instancePath:instancePath+"/group.max.session.timeout.ms",schemaPath:"#/properties/group.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["group.max.session.timeout.ms"],data:data26};
 if(vErrors === null){
 vErrors = [err76];
 }
@@ -958,10 +958,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.heartbeat.interval.ms"] !== undefined){
-let data27 = data["group.consumer.heartbeat.interval.ms"];
+if(data["group.max.size"] !== undefined){
+let data27 = data["group.max.size"];
 if(!(((typeof data27 == "number") && (!(data27 % 1) && !isNaN(data27))) && (isFinite(data27)))){
-const err77 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
+const err77 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.max.size"].type,parentSchema:schema6.properties["group.max.size"],data:data27};
 if(vErrors === null){
 vErrors = [err77];
 }
@@ -972,7 +972,7 @@ errors++;
 }
 if((typeof data27 == "number") && (isFinite(data27))){
 if(data27 > 2147483647 || isNaN(data27)){
-const err78 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
+const err78 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.max.size"],data:data27};
 if(vErrors === null){
 vErrors = [err78];
 }
@@ -982,7 +982,7 @@ vErrors.push(err78);
 errors++;
 }
 if(data27 < 1 || isNaN(data27)){
-const err79 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data27};
+const err79 = {instancePath:instancePath+"/group.max.size",schemaPath:"#/properties/group.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.max.size"],data:data27};
 if(vErrors === null){
 vErrors = [err79];
 }
@@ -993,10 +993,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.max.size"] !== undefined){
-let data28 = data["group.consumer.max.size"];
+if(data["group.consumer.session.timeout.ms"] !== undefined){
+let data28 = data["group.consumer.session.timeout.ms"];
 if(!(((typeof data28 == "number") && (!(data28 % 1) && !isNaN(data28))) && (isFinite(data28)))){
-const err80 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
+const err80 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err80];
 }
@@ -1007,7 +1007,7 @@ errors++;
 }
 if((typeof data28 == "number") && (isFinite(data28))){
 if(data28 > 2147483647 || isNaN(data28)){
-const err81 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
+const err81 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err81];
 }
@@ -1017,7 +1017,7 @@ vErrors.push(err81);
 errors++;
 }
 if(data28 < 1 || isNaN(data28)){
-const err82 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data28};
+const err82 = {instancePath:instancePath+"/group.consumer.session.timeout.ms",schemaPath:"#/properties/group.consumer.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.session.timeout.ms"],data:data28};
 if(vErrors === null){
 vErrors = [err82];
 }
@@ -1028,11 +1028,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.assignors"] !== undefined){
-let data29 = data["group.consumer.assignors"];
-if(typeof data29 === "string"){
-if(func3(data29) < 1){
-const err83 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
+if(data["group.consumer.heartbeat.interval.ms"] !== undefined){
+let data29 = data["group.consumer.heartbeat.interval.ms"];
+if(!(((typeof data29 == "number") && (!(data29 % 1) && !isNaN(data29))) && (isFinite(data29)))){
+const err83 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err83];
 }
@@ -1041,8 +1040,9 @@ vErrors.push(err83);
 }
 errors++;
 }
-if(!pattern1.test(data29)){
-const err84 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
+if((typeof data29 == "number") && (isFinite(data29))){
+if(data29 > 2147483647 || isNaN(data29)){
+const err84 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err84];
 }
@@ -1051,9 +1051,8 @@ vErrors.push(err84);
 }
 errors++;
 }
-}
-else {
-const err85 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data29};
+if(data29 < 1 || isNaN(data29)){
+const err85 = {instancePath:instancePath+"/group.consumer.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.heartbeat.interval.ms"],data:data29};
 if(vErrors === null){
 vErrors = [err85];
 }
@@ -1063,10 +1062,11 @@ vErrors.push(err85);
 errors++;
 }
 }
-if(data["offsets.retention.minutes"] !== undefined){
-let data30 = data["offsets.retention.minutes"];
+}
+if(data["group.consumer.max.size"] !== undefined){
+let data30 = data["group.consumer.max.size"];
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err86 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
+const err86 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1077,7 +1077,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 2147483647 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
+const err87 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1087,7 +1087,7 @@ vErrors.push(err87);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err88 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data30};
+const err88 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1098,10 +1098,11 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.check.interval.ms"] !== undefined){
-let data31 = data["offsets.retention.check.interval.ms"];
-if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
-const err89 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
+if(data["group.consumer.assignors"] !== undefined){
+let data31 = data["group.consumer.assignors"];
+if(typeof data31 === "string"){
+if(func3(data31) < 1){
+const err89 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1110,9 +1111,8 @@ vErrors.push(err89);
 }
 errors++;
 }
-if((typeof data31 == "number") && (isFinite(data31))){
-if(data31 > 9007199254740991 || isNaN(data31)){
-const err90 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
+if(!pattern1.test(data31)){
+const err90 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1121,8 +1121,9 @@ vErrors.push(err90);
 }
 errors++;
 }
-if(data31 < 1 || isNaN(data31)){
-const err91 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data31};
+}
+else {
+const err91 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1132,11 +1133,10 @@ vErrors.push(err91);
 errors++;
 }
 }
-}
-if(data["transaction.max.timeout.ms"] !== undefined){
-let data32 = data["transaction.max.timeout.ms"];
+if(data["offsets.retention.minutes"] !== undefined){
+let data32 = data["offsets.retention.minutes"];
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err92 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
+const err92 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1147,7 +1147,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 2147483647 || isNaN(data32)){
-const err93 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
+const err93 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1157,7 +1157,7 @@ vErrors.push(err93);
 errors++;
 }
 if(data32 < 1 || isNaN(data32)){
-const err94 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data32};
+const err94 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1168,10 +1168,10 @@ errors++;
 }
 }
 }
-if(data["transactional.id.expiration.ms"] !== undefined){
-let data33 = data["transactional.id.expiration.ms"];
+if(data["offsets.retention.check.interval.ms"] !== undefined){
+let data33 = data["offsets.retention.check.interval.ms"];
 if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err95 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
+const err95 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1181,8 +1181,8 @@ vErrors.push(err95);
 errors++;
 }
 if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 2147483647 || isNaN(data33)){
-const err96 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
+if(data33 > 9007199254740991 || isNaN(data33)){
+const err96 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1192,7 +1192,7 @@ vErrors.push(err96);
 errors++;
 }
 if(data33 < 1 || isNaN(data33)){
-const err97 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data33};
+const err97 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1203,10 +1203,10 @@ errors++;
 }
 }
 }
-if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
-let data34 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(data["transaction.max.timeout.ms"] !== undefined){
+let data34 = data["transaction.max.timeout.ms"];
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err98 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
+const err98 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1217,7 +1217,7 @@ errors++;
 }
 if((typeof data34 == "number") && (isFinite(data34))){
 if(data34 > 2147483647 || isNaN(data34)){
-const err99 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
+const err99 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1227,7 +1227,7 @@ vErrors.push(err99);
 errors++;
 }
 if(data34 < 1 || isNaN(data34)){
-const err100 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data34};
+const err100 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1238,10 +1238,10 @@ errors++;
 }
 }
 }
-if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
-let data35 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(data["transactional.id.expiration.ms"] !== undefined){
+let data35 = data["transactional.id.expiration.ms"];
 if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err101 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
+const err101 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1252,7 +1252,7 @@ errors++;
 }
 if((typeof data35 == "number") && (isFinite(data35))){
 if(data35 > 2147483647 || isNaN(data35)){
-const err102 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
+const err102 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1262,7 +1262,7 @@ vErrors.push(err102);
 errors++;
 }
 if(data35 < 1 || isNaN(data35)){
-const err103 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data35};
+const err103 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1273,10 +1273,10 @@ errors++;
 }
 }
 }
-if(data["offset.metadata.max.bytes"] !== undefined){
-let data36 = data["offset.metadata.max.bytes"];
+if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
+let data36 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
 if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err104 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
+const err104 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1287,7 +1287,7 @@ errors++;
 }
 if((typeof data36 == "number") && (isFinite(data36))){
 if(data36 > 2147483647 || isNaN(data36)){
-const err105 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
+const err105 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1296,8 +1296,8 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data36 < 0 || isNaN(data36)){
-const err106 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data36};
+if(data36 < 1 || isNaN(data36)){
+const err106 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1308,10 +1308,10 @@ errors++;
 }
 }
 }
-if(data["hook.timeout.ms"] !== undefined){
-let data37 = data["hook.timeout.ms"];
+if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
+let data37 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err107 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
+const err107 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1322,7 +1322,7 @@ errors++;
 }
 if((typeof data37 == "number") && (isFinite(data37))){
 if(data37 > 2147483647 || isNaN(data37)){
-const err108 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
+const err108 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1332,7 +1332,7 @@ vErrors.push(err108);
 errors++;
 }
 if(data37 < 1 || isNaN(data37)){
-const err109 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data37};
+const err109 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1343,10 +1343,10 @@ errors++;
 }
 }
 }
-if(data["http.listener"] !== undefined){
-let data38 = data["http.listener"];
-if((typeof data38 !== "string") && (data38 !== null)){
-const err110 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data38};
+if(data["offset.metadata.max.bytes"] !== undefined){
+let data38 = data["offset.metadata.max.bytes"];
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err110 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1355,9 +1355,9 @@ vErrors.push(err110);
 }
 errors++;
 }
-if(typeof data38 === "string"){
-if(func3(data38) < 1){
-const err111 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data38};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 2147483647 || isNaN(data38)){
+const err111 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1366,8 +1366,8 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(!pattern2.test(data38)){
-const err112 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data38};
+if(data38 < 0 || isNaN(data38)){
+const err112 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1378,10 +1378,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data39 = data["log.level"];
-if(!((((data39 === "error") || (data39 === "warn")) || (data39 === "info")) || (data39 === "debug"))){
-const err113 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data39};
+if(data["hook.timeout.ms"] !== undefined){
+let data39 = data["hook.timeout.ms"];
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err113 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1390,11 +1390,9 @@ vErrors.push(err113);
 }
 errors++;
 }
-}
-if(data["log.format"] !== undefined){
-let data40 = data["log.format"];
-if(!((data40 === "text") || (data40 === "json"))){
-const err114 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data40};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 2147483647 || isNaN(data39)){
+const err114 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1403,11 +1401,8 @@ vErrors.push(err114);
 }
 errors++;
 }
-}
-if(data.listeners !== undefined){
-let data41 = data.listeners;
-if(((typeof data41 !== "string") && (!(Array.isArray(data41)))) && (data41 !== null)){
-const err115 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data41};
+if(data39 < 1 || isNaN(data39)){
+const err115 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1416,9 +1411,12 @@ vErrors.push(err115);
 }
 errors++;
 }
-if(typeof data41 === "string"){
-if(func3(data41) < 1){
-const err116 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data41};
+}
+}
+if(data["http.listener"] !== undefined){
+let data40 = data["http.listener"];
+if((typeof data40 !== "string") && (data40 !== null)){
+const err116 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data40};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1427,10 +1425,9 @@ vErrors.push(err116);
 }
 errors++;
 }
-}
-if(Array.isArray(data41)){
-if(data41.length < 1){
-const err117 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data41};
+if(typeof data40 === "string"){
+if(func3(data40) < 1){
+const err117 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data40};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1439,12 +1436,8 @@ vErrors.push(err117);
 }
 errors++;
 }
-const len0 = data41.length;
-for(let i0=0; i0<len0; i0++){
-let data42 = data41[i0];
-if(typeof data42 === "string"){
-if(func3(data42) < 1){
-const err118 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data42};
+if(!pattern2.test(data40)){
+const err118 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data40};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1454,8 +1447,11 @@ vErrors.push(err118);
 errors++;
 }
 }
-else {
-const err119 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data42};
+}
+if(data["log.level"] !== undefined){
+let data41 = data["log.level"];
+if(!((((data41 === "error") || (data41 === "warn")) || (data41 === "info")) || (data41 === "debug"))){
+const err119 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data41};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1465,12 +1461,10 @@ vErrors.push(err119);
 errors++;
 }
 }
-}
-}
-if(data["advertised.listeners"] !== undefined){
-let data43 = data["advertised.listeners"];
-if(((typeof data43 !== "string") && (!(Array.isArray(data43)))) && (data43 !== null)){
-const err120 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data43};
+if(data["log.format"] !== undefined){
+let data42 = data["log.format"];
+if(!((data42 === "text") || (data42 === "json"))){
+const err120 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data42};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1479,9 +1473,11 @@ vErrors.push(err120);
 }
 errors++;
 }
-if(typeof data43 === "string"){
-if(func3(data43) < 1){
-const err121 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data43};
+}
+if(data.listeners !== undefined){
+let data43 = data.listeners;
+if(((typeof data43 !== "string") && (!(Array.isArray(data43)))) && (data43 !== null)){
+const err121 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data43};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1490,10 +1486,9 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-if(Array.isArray(data43)){
-if(data43.length < 1){
-const err122 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data43};
+if(typeof data43 === "string"){
+if(func3(data43) < 1){
+const err122 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data43};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1502,12 +1497,10 @@ vErrors.push(err122);
 }
 errors++;
 }
-const len1 = data43.length;
-for(let i1=0; i1<len1; i1++){
-let data44 = data43[i1];
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err123 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data44};
+}
+if(Array.isArray(data43)){
+if(data43.length < 1){
+const err123 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data43};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1516,9 +1509,12 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-else {
-const err124 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data44};
+const len0 = data43.length;
+for(let i0=0; i0<len0; i0++){
+let data44 = data43[i0];
+if(typeof data44 === "string"){
+if(func3(data44) < 1){
+const err124 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data44};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1528,12 +1524,8 @@ vErrors.push(err124);
 errors++;
 }
 }
-}
-}
-if(data["listener.security.protocol.map"] !== undefined){
-let data45 = data["listener.security.protocol.map"];
-if((typeof data45 !== "string") && (data45 !== null)){
-const err125 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data45};
+else {
+const err125 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data44};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1542,9 +1534,13 @@ vErrors.push(err125);
 }
 errors++;
 }
-if(typeof data45 === "string"){
-if(func3(data45) < 1){
-const err126 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data45};
+}
+}
+}
+if(data["advertised.listeners"] !== undefined){
+let data45 = data["advertised.listeners"];
+if(((typeof data45 !== "string") && (!(Array.isArray(data45)))) && (data45 !== null)){
+const err126 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data45};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1553,12 +1549,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.type"] !== undefined){
-let data46 = data["ssl.keystore.type"];
-if(!(data46 === "PEM")){
-const err127 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data46};
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err127 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1568,10 +1561,9 @@ vErrors.push(err127);
 errors++;
 }
 }
-if(data["ssl.keystore.location"] !== undefined){
-let data47 = data["ssl.keystore.location"];
-if((typeof data47 !== "string") && (data47 !== null)){
-const err128 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data47};
+if(Array.isArray(data45)){
+if(data45.length < 1){
+const err128 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1580,9 +1572,12 @@ vErrors.push(err128);
 }
 errors++;
 }
-if(typeof data47 === "string"){
-if(func3(data47) < 1){
-const err129 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data47};
+const len1 = data45.length;
+for(let i1=0; i1<len1; i1++){
+let data46 = data45[i1];
+if(typeof data46 === "string"){
+if(func3(data46) < 1){
+const err129 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1592,11 +1587,8 @@ vErrors.push(err129);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.certificate.chain"] !== undefined){
-let data48 = data["ssl.keystore.certificate.chain"];
-if((typeof data48 !== "string") && (data48 !== null)){
-const err130 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data48};
+else {
+const err130 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1605,9 +1597,13 @@ vErrors.push(err130);
 }
 errors++;
 }
-if(typeof data48 === "string"){
-if(func3(data48) < 1){
-const err131 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data48};
+}
+}
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data47 = data["listener.security.protocol.map"];
+if((typeof data47 !== "string") && (data47 !== null)){
+const err131 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1616,12 +1612,9 @@ vErrors.push(err131);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.key"] !== undefined){
-let data49 = data["ssl.keystore.key"];
-if((typeof data49 !== "string") && (data49 !== null)){
-const err132 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data49};
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+const err132 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1630,9 +1623,12 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(typeof data49 === "string"){
-if(func3(data49) < 1){
-const err133 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data49};
+}
+}
+if(data["ssl.keystore.type"] !== undefined){
+let data48 = data["ssl.keystore.type"];
+if(!(data48 === "PEM")){
+const err133 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data48};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1642,11 +1638,10 @@ vErrors.push(err133);
 errors++;
 }
 }
-}
-if(data["ssl.key.password"] !== undefined){
-let data50 = data["ssl.key.password"];
-if((typeof data50 !== "string") && (data50 !== null)){
-const err134 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data50};
+if(data["ssl.keystore.location"] !== undefined){
+let data49 = data["ssl.keystore.location"];
+if((typeof data49 !== "string") && (data49 !== null)){
+const err134 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1655,9 +1650,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(typeof data50 === "string"){
-if(func3(data50) < 1){
-const err135 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data50};
+if(typeof data49 === "string"){
+if(func3(data49) < 1){
+const err135 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1668,10 +1663,10 @@ errors++;
 }
 }
 }
-if(data["ssl.truststore.type"] !== undefined){
-let data51 = data["ssl.truststore.type"];
-if(!(data51 === "PEM")){
-const err136 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data51};
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data50 = data["ssl.keystore.certificate.chain"];
+if((typeof data50 !== "string") && (data50 !== null)){
+const err136 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1680,11 +1675,9 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-if(data["ssl.truststore.location"] !== undefined){
-let data52 = data["ssl.truststore.location"];
-if((typeof data52 !== "string") && (data52 !== null)){
-const err137 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data52};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err137 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1693,9 +1686,12 @@ vErrors.push(err137);
 }
 errors++;
 }
-if(typeof data52 === "string"){
-if(func3(data52) < 1){
-const err138 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data52};
+}
+}
+if(data["ssl.keystore.key"] !== undefined){
+let data51 = data["ssl.keystore.key"];
+if((typeof data51 !== "string") && (data51 !== null)){
+const err138 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1704,12 +1700,9 @@ vErrors.push(err138);
 }
 errors++;
 }
-}
-}
-if(data["ssl.truststore.certificates"] !== undefined){
-let data53 = data["ssl.truststore.certificates"];
-if((typeof data53 !== "string") && (data53 !== null)){
-const err139 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data53};
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+const err139 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1718,9 +1711,12 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(typeof data53 === "string"){
-if(func3(data53) < 1){
-const err140 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data53};
+}
+}
+if(data["ssl.key.password"] !== undefined){
+let data52 = data["ssl.key.password"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err140 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data52};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1729,12 +1725,9 @@ vErrors.push(err140);
 }
 errors++;
 }
-}
-}
-if(data["ssl.client.auth"] !== undefined){
-let data54 = data["ssl.client.auth"];
-if(!(((data54 === "none") || (data54 === "requested")) || (data54 === "required"))){
-const err141 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data54};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err141 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data52};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1744,10 +1737,11 @@ vErrors.push(err141);
 errors++;
 }
 }
-if(data["ssl.enabled.protocols"] !== undefined){
-let data55 = data["ssl.enabled.protocols"];
-if((typeof data55 !== "string") && (!(Array.isArray(data55)))){
-const err142 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data53 = data["ssl.truststore.type"];
+if(!(data53 === "PEM")){
+const err142 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data53};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1756,9 +1750,11 @@ vErrors.push(err142);
 }
 errors++;
 }
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
-const err143 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
+}
+if(data["ssl.truststore.location"] !== undefined){
+let data54 = data["ssl.truststore.location"];
+if((typeof data54 !== "string") && (data54 !== null)){
+const err143 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1767,10 +1763,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-if(Array.isArray(data55)){
-if(data55.length < 1){
-const err144 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data55};
+if(typeof data54 === "string"){
+if(func3(data54) < 1){
+const err144 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1779,11 +1774,12 @@ vErrors.push(err144);
 }
 errors++;
 }
-const len2 = data55.length;
-for(let i2=0; i2<len2; i2++){
-let data56 = data55[i2];
-if(!((data56 === "TLSv1.2") || (data56 === "TLSv1.3"))){
-const err145 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data56};
+}
+}
+if(data["ssl.truststore.certificates"] !== undefined){
+let data55 = data["ssl.truststore.certificates"];
+if((typeof data55 !== "string") && (data55 !== null)){
+const err145 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1792,14 +1788,9 @@ vErrors.push(err145);
 }
 errors++;
 }
-}
-}
-}
-if(data["ssl.principal.mapping.rules"] !== undefined){
-let data57 = data["ssl.principal.mapping.rules"];
-if(typeof data57 === "string"){
-if(func3(data57) < 1){
-const err146 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data57};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err146 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1809,8 +1800,11 @@ vErrors.push(err146);
 errors++;
 }
 }
-else {
-const err147 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data57};
+}
+if(data["ssl.client.auth"] !== undefined){
+let data56 = data["ssl.client.auth"];
+if(!(((data56 === "none") || (data56 === "requested")) || (data56 === "required"))){
+const err147 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data56};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1820,10 +1814,10 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data["sasl.enabled.mechanisms"] !== undefined){
-let data58 = data["sasl.enabled.mechanisms"];
-if((typeof data58 !== "string") && (!(Array.isArray(data58)))){
-const err148 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
+if(data["ssl.enabled.protocols"] !== undefined){
+let data57 = data["ssl.enabled.protocols"];
+if((typeof data57 !== "string") && (!(Array.isArray(data57)))){
+const err148 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1832,9 +1826,9 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(typeof data58 === "string"){
-if(func3(data58) < 1){
-const err149 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+const err149 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1844,9 +1838,9 @@ vErrors.push(err149);
 errors++;
 }
 }
-if(Array.isArray(data58)){
-if(data58.length < 1){
-const err150 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data58};
+if(Array.isArray(data57)){
+if(data57.length < 1){
+const err150 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1855,11 +1849,11 @@ vErrors.push(err150);
 }
 errors++;
 }
-const len3 = data58.length;
-for(let i3=0; i3<len3; i3++){
-let data59 = data58[i3];
-if(!((((data59 === "PLAIN") || (data59 === "SCRAM-SHA-256")) || (data59 === "SCRAM-SHA-512")) || (data59 === "OAUTHBEARER"))){
-const err151 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data59};
+const len2 = data57.length;
+for(let i2=0; i2<len2; i2++){
+let data58 = data57[i2];
+if(!((data58 === "TLSv1.2") || (data58 === "TLSv1.3"))){
+const err151 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data58};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1871,10 +1865,11 @@ errors++;
 }
 }
 }
-if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
-let data60 = data["sasl.oauthbearer.jwks.endpoint.url"];
-if((typeof data60 !== "string") && (data60 !== null)){
-const err152 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data59 = data["ssl.principal.mapping.rules"];
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+const err152 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1883,9 +1878,9 @@ vErrors.push(err152);
 }
 errors++;
 }
-if(typeof data60 === "string"){
-if(func3(data60) < 1){
-const err153 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data60};
+}
+else {
+const err153 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1895,11 +1890,10 @@ vErrors.push(err153);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
-let data61 = data["sasl.oauthbearer.expected.issuer"];
-if((typeof data61 !== "string") && (data61 !== null)){
-const err154 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data60 = data["sasl.enabled.mechanisms"];
+if((typeof data60 !== "string") && (!(Array.isArray(data60)))){
+const err154 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1908,9 +1902,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-if(typeof data61 === "string"){
-if(func3(data61) < 1){
-const err155 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data61};
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err155 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1920,11 +1914,9 @@ vErrors.push(err155);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.expected.audience"] !== undefined){
-let data62 = data["sasl.oauthbearer.expected.audience"];
-if(((typeof data62 !== "string") && (!(Array.isArray(data62)))) && (data62 !== null)){
-const err156 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
+if(Array.isArray(data60)){
+if(data60.length < 1){
+const err156 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1933,9 +1925,11 @@ vErrors.push(err156);
 }
 errors++;
 }
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err157 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
+const len3 = data60.length;
+for(let i3=0; i3<len3; i3++){
+let data61 = data60[i3];
+if(!((((data61 === "PLAIN") || (data61 === "SCRAM-SHA-256")) || (data61 === "SCRAM-SHA-512")) || (data61 === "OAUTHBEARER"))){
+const err157 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data61};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1945,9 +1939,12 @@ vErrors.push(err157);
 errors++;
 }
 }
-if(Array.isArray(data62)){
-if(data62.length < 1){
-const err158 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data62};
+}
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data62 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data62 !== "string") && (data62 !== null)){
+const err158 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1956,12 +1953,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-const len4 = data62.length;
-for(let i4=0; i4<len4; i4++){
-let data63 = data62[i4];
-if(typeof data63 === "string"){
-if(func3(data63) < 1){
-const err159 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err159 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1971,8 +1965,11 @@ vErrors.push(err159);
 errors++;
 }
 }
-else {
-const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data63};
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data63 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data63 !== "string") && (data63 !== null)){
+const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1981,14 +1978,9 @@ vErrors.push(err160);
 }
 errors++;
 }
-}
-}
-}
-if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
-let data64 = data["sasl.oauthbearer.sub.claim.name"];
-if(typeof data64 === "string"){
-if(func3(data64) < 1){
-const err161 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err161 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1998,8 +1990,11 @@ vErrors.push(err161);
 errors++;
 }
 }
-else {
-const err162 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data64};
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data64 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data64 !== "string") && (!(Array.isArray(data64)))) && (data64 !== null)){
+const err162 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2008,11 +2003,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-}
-if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
-let data65 = data["sasl.oauthbearer.clock.skew.seconds"];
-if(!(((typeof data65 == "number") && (!(data65 % 1) && !isNaN(data65))) && (isFinite(data65)))){
-const err163 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err163 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2021,9 +2014,10 @@ vErrors.push(err163);
 }
 errors++;
 }
-if((typeof data65 == "number") && (isFinite(data65))){
-if(data65 > 2147483647 || isNaN(data65)){
-const err164 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
+}
+if(Array.isArray(data64)){
+if(data64.length < 1){
+const err164 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2032,8 +2026,12 @@ vErrors.push(err164);
 }
 errors++;
 }
-if(data65 < 0 || isNaN(data65)){
-const err165 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data65};
+const len4 = data64.length;
+for(let i4=0; i4<len4; i4++){
+let data65 = data64[i4];
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+const err165 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2043,11 +2041,8 @@ vErrors.push(err165);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
-let data66 = data["sasl.oauthbearer.allow.unsecured.jwt"];
-if(typeof data66 !== "boolean"){
-const err166 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data66};
+else {
+const err166 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2057,10 +2052,13 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data["connections.max.reauth.ms"] !== undefined){
-let data67 = data["connections.max.reauth.ms"];
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err167 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data66 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data66 === "string"){
+if(func3(data66) < 1){
+const err167 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2069,9 +2067,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 9007199254740991 || isNaN(data67)){
-const err168 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
+}
+else {
+const err168 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2080,8 +2078,11 @@ vErrors.push(err168);
 }
 errors++;
 }
-if(data67 < 0 || isNaN(data67)){
-const err169 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data67};
+}
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data67 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
+const err169 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2090,12 +2091,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-}
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data68 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err170 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
+if((typeof data67 == "number") && (isFinite(data67))){
+if(data67 > 2147483647 || isNaN(data67)){
+const err170 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2104,9 +2102,8 @@ vErrors.push(err170);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 2147483647 || isNaN(data68)){
-const err171 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
+if(data67 < 0 || isNaN(data67)){
+const err171 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2115,8 +2112,12 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data68 < 0 || isNaN(data68)){
-const err172 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data68};
+}
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data68 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data68 !== "boolean"){
+const err172 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data68};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2126,13 +2127,10 @@ vErrors.push(err172);
 errors++;
 }
 }
-}
-if(data.storage !== undefined){
-let data69 = data.storage;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-for(const key1 in data69){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err173 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data69};
+if(data["connections.max.reauth.ms"] !== undefined){
+let data69 = data["connections.max.reauth.ms"];
+if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
+const err173 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2141,11 +2139,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-if(data69.type !== undefined){
-let data70 = data69.type;
-if(!((((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb")) || (data70 === "postgres"))){
-const err174 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data70};
+if((typeof data69 == "number") && (isFinite(data69))){
+if(data69 > 9007199254740991 || isNaN(data69)){
+const err174 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2154,11 +2150,8 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data69.path !== undefined){
-let data71 = data69.path;
-if((typeof data71 !== "string") && (data71 !== null)){
-const err175 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data71};
+if(data69 < 0 || isNaN(data69)){
+const err175 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2167,9 +2160,12 @@ vErrors.push(err175);
 }
 errors++;
 }
-if(typeof data71 === "string"){
-if(func3(data71) < 1){
-const err176 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data71};
+}
+}
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data70 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err176 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2178,12 +2174,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-if(data69.fsync !== undefined){
-let data72 = data69.fsync;
-if(!(((data72 === "always") || (data72 === "interval")) || (data72 === "never"))){
-const err177 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data72};
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 > 2147483647 || isNaN(data70)){
+const err177 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2192,11 +2185,8 @@ vErrors.push(err177);
 }
 errors++;
 }
-}
-if(data69["fsync.interval.ms"] !== undefined){
-let data73 = data69["fsync.interval.ms"];
-if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err178 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+if(data70 < 0 || isNaN(data70)){
+const err178 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2205,9 +2195,14 @@ vErrors.push(err178);
 }
 errors++;
 }
-if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 > 2147483647 || isNaN(data73)){
-const err179 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+}
+}
+if(data.storage !== undefined){
+let data71 = data.storage;
+if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
+for(const key1 in data71){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err179 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data71};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2216,8 +2211,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(data73 < 1 || isNaN(data73)){
-const err180 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+}
+if(data71.type !== undefined){
+let data72 = data71.type;
+if(!((((data72 === "memory") || (data72 === "log")) || (data72 === "rocksdb")) || (data72 === "postgres"))){
+const err180 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data72};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2227,11 +2225,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-if(data69["wal.snapshot.bytes"] !== undefined){
-let data74 = data69["wal.snapshot.bytes"];
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err181 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(data71.path !== undefined){
+let data73 = data71.path;
+if((typeof data73 !== "string") && (data73 !== null)){
+const err181 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data73};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2240,9 +2237,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 9007199254740991 || isNaN(data74)){
-const err182 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(typeof data73 === "string"){
+if(func3(data73) < 1){
+const err182 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data73};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2251,8 +2248,12 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data74 < 1024 || isNaN(data74)){
-const err183 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+}
+}
+if(data71.fsync !== undefined){
+let data74 = data71.fsync;
+if(!(((data74 === "always") || (data74 === "interval")) || (data74 === "never"))){
+const err183 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data74};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2262,11 +2263,10 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-if(data69.url !== undefined){
-let data75 = data69.url;
-if((typeof data75 !== "string") && (data75 !== null)){
-const err184 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data75};
+if(data71["fsync.interval.ms"] !== undefined){
+let data75 = data71["fsync.interval.ms"];
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err184 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2275,9 +2275,9 @@ vErrors.push(err184);
 }
 errors++;
 }
-if(typeof data75 === "string"){
-if(func3(data75) < 1){
-const err185 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data75};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 2147483647 || isNaN(data75)){
+const err185 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2286,8 +2286,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(!pattern3.test(data75)){
-const err186 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data75};
+if(data75 < 1 || isNaN(data75)){
+const err186 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2298,10 +2298,10 @@ errors++;
 }
 }
 }
-if(data69["pool.size"] !== undefined){
-let data76 = data69["pool.size"];
+if(data71["wal.snapshot.bytes"] !== undefined){
+let data76 = data71["wal.snapshot.bytes"];
 if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err187 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+const err187 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2311,8 +2311,8 @@ vErrors.push(err187);
 errors++;
 }
 if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 1000 || isNaN(data76)){
-const err188 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+if(data76 > 9007199254740991 || isNaN(data76)){
+const err188 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2321,8 +2321,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
-const err189 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+if(data76 < 1024 || isNaN(data76)){
+const err189 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2333,10 +2333,10 @@ errors++;
 }
 }
 }
-if(data69.storage_type !== undefined){
-let data77 = data69.storage_type;
-if(!((((data77 === "memory") || (data77 === "log")) || (data77 === "rocksdb")) || (data77 === "postgres"))){
-const err190 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data77};
+if(data71.url !== undefined){
+let data77 = data71.url;
+if((typeof data77 !== "string") && (data77 !== null)){
+const err190 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data77};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2345,10 +2345,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
+if(typeof data77 === "string"){
+if(func3(data77) < 1){
+const err191 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data77};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2357,13 +2356,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data78 = data["topic.defaults"];
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key2 in data78){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err192 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data78};
+if(!pattern3.test(data77)){
+const err192 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data77};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2373,213 +2367,11 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data78["cleanup.policy"] !== undefined){
-if(!(validate22(data78["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data78,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data78["compression.gzip.level"] !== undefined){
-if(!(validate22(data78["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data78,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.lz4.level"] !== undefined){
-if(!(validate22(data78["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data78,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.type"] !== undefined){
-if(!(validate22(data78["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data78,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.zstd.level"] !== undefined){
-if(!(validate22(data78["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data78,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["delete.retention.ms"] !== undefined){
-if(!(validate22(data78["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data78,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data78["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data78,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["flush.messages"] !== undefined){
-if(!(validate22(data78["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data78,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["flush.ms"] !== undefined){
-if(!(validate22(data78["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data78,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data78["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data78,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["index.interval.bytes"] !== undefined){
-if(!(validate22(data78["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data78,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["internal.segment.bytes"] !== undefined){
-if(!(validate22(data78["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data78,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data78["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data78,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["local.retention.bytes"] !== undefined){
-if(!(validate22(data78["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data78,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["local.retention.ms"] !== undefined){
-if(!(validate22(data78["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data78,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data78["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data78,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["max.message.bytes"] !== undefined){
-if(!(validate22(data78["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data78,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data78["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data78,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data78["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data78,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.type"] !== undefined){
-if(!(validate22(data78["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data78,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data78["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data78,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data78["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data78,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.insync.replicas"] !== undefined){
-if(!(validate22(data78["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data78,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78.preallocate !== undefined){
-if(!(validate22(data78.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data78,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data78["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data78,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data78["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data78,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.storage.enable"] !== undefined){
-if(!(validate22(data78["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data78,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["retention.bytes"] !== undefined){
-if(!(validate22(data78["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data78,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["retention.ms"] !== undefined){
-if(!(validate22(data78["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data78,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.bytes"] !== undefined){
-if(!(validate22(data78["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data78,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.index.bytes"] !== undefined){
-if(!(validate22(data78["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data78,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.jitter.ms"] !== undefined){
-if(!(validate22(data78["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data78,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.ms"] !== undefined){
-if(!(validate22(data78["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data78,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data78["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data78,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err193 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data78};
+if(data71["pool.size"] !== undefined){
+let data78 = data71["pool.size"];
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err193 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2588,17 +2380,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data113 = data.hooks;
-if(Array.isArray(data113)){
-const len5 = data113.length;
-for(let i5=0; i5<len5; i5++){
-let data114 = data113[i5];
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key3 in data114){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err194 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data114};
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 > 1000 || isNaN(data78)){
+const err194 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2607,11 +2391,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data114.builtin !== undefined){
-let data115 = data114.builtin;
-if(!(((((data115 === "json-schema") || (data115 === "stamp-headers")) || (data115 === "redact")) || (data115 === "audit-log")) || (data115 === "rate-limit"))){
-const err195 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data115};
+if(data78 < 1 || isNaN(data78)){
+const err195 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2621,11 +2402,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data114.module !== undefined){
-let data116 = data114.module;
-if(typeof data116 === "string"){
-if(func3(data116) < 1){
-const err196 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
+}
+if(data71.storage_type !== undefined){
+let data79 = data71.storage_type;
+if(!((((data79 === "memory") || (data79 === "log")) || (data79 === "rocksdb")) || (data79 === "postgres"))){
+const err196 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data79};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2635,8 +2416,9 @@ vErrors.push(err196);
 errors++;
 }
 }
+}
 else {
-const err197 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
+const err197 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data71};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2646,11 +2428,12 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data114.export !== undefined){
-let data117 = data114.export;
-if(typeof data117 === "string"){
-if(func3(data117) < 1){
-const err198 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
+if(data["topic.defaults"] !== undefined){
+let data80 = data["topic.defaults"];
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+for(const key2 in data80){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err198 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data80};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2660,8 +2443,213 @@ vErrors.push(err198);
 errors++;
 }
 }
+if(data80["cleanup.policy"] !== undefined){
+if(!(validate22(data80["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data80,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["compression.gzip.level"] !== undefined){
+if(!(validate22(data80["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data80,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["compression.lz4.level"] !== undefined){
+if(!(validate22(data80["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data80,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["compression.type"] !== undefined){
+if(!(validate22(data80["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data80,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["compression.zstd.level"] !== undefined){
+if(!(validate22(data80["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data80,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["delete.retention.ms"] !== undefined){
+if(!(validate22(data80["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data80,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data80["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data80,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["flush.messages"] !== undefined){
+if(!(validate22(data80["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data80,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["flush.ms"] !== undefined){
+if(!(validate22(data80["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data80,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data80["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data80,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["index.interval.bytes"] !== undefined){
+if(!(validate22(data80["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data80,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["internal.segment.bytes"] !== undefined){
+if(!(validate22(data80["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data80,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data80["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data80,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["local.retention.bytes"] !== undefined){
+if(!(validate22(data80["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data80,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["local.retention.ms"] !== undefined){
+if(!(validate22(data80["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data80,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data80["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data80,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["max.message.bytes"] !== undefined){
+if(!(validate22(data80["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data80,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data80["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data80,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data80["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data80,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["message.timestamp.type"] !== undefined){
+if(!(validate22(data80["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data80,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data80["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data80,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data80["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data80,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["min.insync.replicas"] !== undefined){
+if(!(validate22(data80["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data80,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80.preallocate !== undefined){
+if(!(validate22(data80.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data80,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data80["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data80,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data80["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data80,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["remote.storage.enable"] !== undefined){
+if(!(validate22(data80["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data80,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["retention.bytes"] !== undefined){
+if(!(validate22(data80["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data80,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["retention.ms"] !== undefined){
+if(!(validate22(data80["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data80,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["segment.bytes"] !== undefined){
+if(!(validate22(data80["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data80,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["segment.index.bytes"] !== undefined){
+if(!(validate22(data80["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data80,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["segment.jitter.ms"] !== undefined){
+if(!(validate22(data80["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data80,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["segment.ms"] !== undefined){
+if(!(validate22(data80["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data80,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data80["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data80["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data80,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err199 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
+const err199 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data80};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2671,11 +2659,16 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data114.name !== undefined){
-let data118 = data114.name;
-if(typeof data118 === "string"){
-if(func3(data118) < 1){
-const err200 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
+if(data.hooks !== undefined){
+let data115 = data.hooks;
+if(Array.isArray(data115)){
+const len5 = data115.length;
+for(let i5=0; i5<len5; i5++){
+let data116 = data115[i5];
+if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
+for(const key3 in data116){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err200 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data116};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2685,8 +2678,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-else {
-const err201 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
+if(data116.builtin !== undefined){
+let data117 = data116.builtin;
+if(!(((((data117 === "json-schema") || (data117 === "stamp-headers")) || (data117 === "redact")) || (data117 === "audit-log")) || (data117 === "rate-limit"))){
+const err201 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data117};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2696,10 +2691,11 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data114.topics !== undefined){
-let data119 = data114.topics;
-if((typeof data119 !== "string") && (!(Array.isArray(data119)))){
-const err202 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
+if(data116.module !== undefined){
+let data118 = data116.module;
+if(typeof data118 === "string"){
+if(func3(data118) < 1){
+const err202 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data118};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2708,9 +2704,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(typeof data119 === "string"){
-if(func3(data119) < 1){
-const err203 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
+}
+else {
+const err203 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data118};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2720,13 +2716,11 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(Array.isArray(data119)){
-const len6 = data119.length;
-for(let i6=0; i6<len6; i6++){
-let data120 = data119[i6];
-if(typeof data120 === "string"){
-if(func3(data120) < 1){
-const err204 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
+if(data116.export !== undefined){
+let data119 = data116.export;
+if(typeof data119 === "string"){
+if(func3(data119) < 1){
+const err204 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data119};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2737,7 +2731,7 @@ errors++;
 }
 }
 else {
-const err205 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
+const err205 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data119};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2747,16 +2741,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-}
-}
-if(data114.apis !== undefined){
-let data121 = data114.apis;
-if(Array.isArray(data121)){
-const len7 = data121.length;
-for(let i7=0; i7<len7; i7++){
-let data122 = data121[i7];
-if((typeof data122 !== "string") && (!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122))))){
-const err206 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data122};
+if(data116.name !== undefined){
+let data120 = data116.name;
+if(typeof data120 === "string"){
+if(func3(data120) < 1){
+const err206 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data120};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2766,9 +2755,8 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
 else {
-const err207 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data121};
+const err207 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data120};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2778,9 +2766,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data114};
+if(data116.topics !== undefined){
+let data121 = data116.topics;
+if((typeof data121 !== "string") && (!(Array.isArray(data121)))){
+const err208 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data121};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2789,10 +2778,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-}
-else {
-const err209 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data113};
+if(typeof data121 === "string"){
+if(func3(data121) < 1){
+const err209 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data121};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2802,16 +2790,13 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data123 = data.faults;
-if(Array.isArray(data123)){
-const len8 = data123.length;
-for(let i8=0; i8<len8; i8++){
-let data124 = data123[i8];
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-for(const key4 in data124){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err210 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data124};
+if(Array.isArray(data121)){
+const len6 = data121.length;
+for(let i6=0; i6<len6; i6++){
+let data122 = data121[i6];
+if(typeof data122 === "string"){
+if(func3(data122) < 1){
+const err210 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data122};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2821,10 +2806,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data124.api !== undefined){
-let data125 = data124.api;
-if(((typeof data125 !== "string") && (!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125))))) && (!(Array.isArray(data125)))){
-const err211 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+else {
+const err211 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data122};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2833,9 +2816,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data125 == "number") && (isFinite(data125))){
-if(data125 < 0 || isNaN(data125)){
-const err212 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+}
+}
+}
+if(data116.apis !== undefined){
+let data123 = data116.apis;
+if(Array.isArray(data123)){
+const len7 = data123.length;
+for(let i7=0; i7<len7; i7++){
+let data124 = data123[i7];
+if((typeof data124 !== "string") && (!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124))))){
+const err212 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data124};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2845,9 +2836,9 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(typeof data125 === "string"){
-if(func3(data125) < 1){
-const err213 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+}
+else {
+const err213 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data123};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2857,12 +2848,9 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(Array.isArray(data125)){
-const len9 = data125.length;
-for(let i9=0; i9<len9; i9++){
-let data126 = data125[i9];
-if((typeof data126 !== "string") && (!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126))))){
-const err214 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+}
+else {
+const err214 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data116};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2871,9 +2859,10 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 < 0 || isNaN(data126)){
-const err215 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data115};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2883,9 +2872,16 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(typeof data126 === "string"){
-if(func3(data126) < 1){
-const err216 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+if(data.faults !== undefined){
+let data125 = data.faults;
+if(Array.isArray(data125)){
+const len8 = data125.length;
+for(let i8=0; i8<len8; i8++){
+let data126 = data125[i8];
+if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
+for(const key4 in data126){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err216 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data126};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2895,14 +2891,10 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-}
-}
-if(data124.topic !== undefined){
-let data127 = data124.topic;
-if(typeof data127 === "string"){
-if(func3(data127) < 1){
-const err217 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
+if(data126.api !== undefined){
+let data127 = data126.api;
+if(((typeof data127 !== "string") && (!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127))))) && (!(Array.isArray(data127)))){
+const err217 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2911,9 +2903,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-}
-else {
-const err218 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
+if((typeof data127 == "number") && (isFinite(data127))){
+if(data127 < 0 || isNaN(data127)){
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2923,10 +2915,9 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data124.partition !== undefined){
-let data128 = data124.partition;
-if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
-const err219 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2935,9 +2926,13 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data128 == "number") && (isFinite(data128))){
-if(data128 > 2147483647 || isNaN(data128)){
-const err220 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+}
+if(Array.isArray(data127)){
+const len9 = data127.length;
+for(let i9=0; i9<len9; i9++){
+let data128 = data127[i9];
+if((typeof data128 !== "string") && (!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128))))){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2946,8 +2941,9 @@ vErrors.push(err220);
 }
 errors++;
 }
+if((typeof data128 == "number") && (isFinite(data128))){
 if(data128 < 0 || isNaN(data128)){
-const err221 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2957,12 +2953,9 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-if(data124.group !== undefined){
-let data129 = data124.group;
-if(typeof data129 === "string"){
-if(func3(data129) < 1){
-const err222 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
+if(typeof data128 === "string"){
+if(func3(data128) < 1){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2972,8 +2965,14 @@ vErrors.push(err222);
 errors++;
 }
 }
-else {
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
+}
+}
+}
+if(data126.topic !== undefined){
+let data129 = data126.topic;
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data129};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2983,10 +2982,8 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data124.clientId !== undefined){
-let data130 = data124.clientId;
-if(typeof data130 !== "string"){
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data130};
+else {
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data129};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2996,10 +2993,10 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data124.times !== undefined){
-let data131 = data124.times;
-if((!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))) && (typeof data131 !== "string")){
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if(data126.partition !== undefined){
+let data130 = data126.partition;
+if(!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))){
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3008,9 +3005,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data131 == "number") && (isFinite(data131))){
-if(data131 < 1 || isNaN(data131)){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 > 2147483647 || isNaN(data130)){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3019,10 +3016,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if(data130 < 0 || isNaN(data130)){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3033,10 +3028,11 @@ errors++;
 }
 }
 }
-if(data124.errorCode !== undefined){
-let data132 = data124.errorCode;
-if((typeof data132 !== "string") && (!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132))))){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+if(data126.group !== undefined){
+let data131 = data126.group;
+if(typeof data131 === "string"){
+if(func3(data131) < 1){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data131};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3045,9 +3041,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-if((typeof data132 == "number") && (isFinite(data132))){
-if(data132 < 1 || isNaN(data132)){
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+}
+else {
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data131};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3057,9 +3053,10 @@ vErrors.push(err229);
 errors++;
 }
 }
-if(typeof data132 === "string"){
-if(func3(data132) < 1){
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+if(data126.clientId !== undefined){
+let data132 = data126.clientId;
+if(typeof data132 !== "string"){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data132};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3069,11 +3066,10 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-if(data124.delayMs !== undefined){
-let data133 = data124.delayMs;
-if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+if(data126.times !== undefined){
+let data133 = data126.times;
+if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3083,8 +3079,8 @@ vErrors.push(err231);
 errors++;
 }
 if((typeof data133 == "number") && (isFinite(data133))){
-if(data133 > 2147483647 || isNaN(data133)){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+if(data133 < 1 || isNaN(data133)){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3093,8 +3089,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data133 < 0 || isNaN(data133)){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+}
+if(typeof data133 === "string"){
+if(func3(data133) < 1){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3105,10 +3103,10 @@ errors++;
 }
 }
 }
-if(data124.drop !== undefined){
-let data134 = data124.drop;
-if(!((data134 === "before") || (data134 === "after"))){
-const err234 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data134};
+if(data126.errorCode !== undefined){
+let data134 = data126.errorCode;
+if((typeof data134 !== "string") && (!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134))))){
+const err234 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3117,11 +3115,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data124.throttleMs !== undefined){
-let data135 = data124.throttleMs;
-if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
-const err235 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+if((typeof data134 == "number") && (isFinite(data134))){
+if(data134 < 1 || isNaN(data134)){
+const err235 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3130,9 +3126,10 @@ vErrors.push(err235);
 }
 errors++;
 }
-if((typeof data135 == "number") && (isFinite(data135))){
-if(data135 > 2147483647 || isNaN(data135)){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+}
+if(typeof data134 === "string"){
+if(func3(data134) < 1){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3141,8 +3138,12 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data135 < 0 || isNaN(data135)){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+}
+}
+if(data126.delayMs !== undefined){
+let data135 = data126.delayMs;
+if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3151,12 +3152,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-}
-if(data124.partialFetch !== undefined){
-let data136 = data124.partialFetch;
-if(typeof data136 !== "boolean"){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data136};
+if((typeof data135 == "number") && (isFinite(data135))){
+if(data135 > 2147483647 || isNaN(data135)){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3165,11 +3163,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-if(data124.rebalance !== undefined){
-let data137 = data124.rebalance;
-if(typeof data137 !== "boolean"){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data137};
+if(data135 < 0 || isNaN(data135)){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3180,8 +3175,10 @@ errors++;
 }
 }
 }
-else {
-const err240 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data124};
+if(data126.drop !== undefined){
+let data136 = data126.drop;
+if(!((data136 === "before") || (data136 === "after"))){
+const err240 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data136};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3191,9 +3188,10 @@ vErrors.push(err240);
 errors++;
 }
 }
-}
-else {
-const err241 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data123};
+if(data126.throttleMs !== undefined){
+let data137 = data126.throttleMs;
+if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
+const err241 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3202,16 +3200,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data138 = data["sasl.users"];
-if(Array.isArray(data138)){
-const len10 = data138.length;
-for(let i10=0; i10<len10; i10++){
-let data139 = data138[i10];
-if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
-if(data139.name === undefined){
-const err242 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if((typeof data137 == "number") && (isFinite(data137))){
+if(data137 > 2147483647 || isNaN(data137)){
+const err242 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3220,9 +3211,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-for(const key5 in data139){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err243 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if(data137 < 0 || isNaN(data137)){
+const err243 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3232,11 +3222,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-if(data139.name !== undefined){
-let data140 = data139.name;
-if(typeof data140 === "string"){
-if(func3(data140) < 1){
-const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
+}
+if(data126.partialFetch !== undefined){
+let data138 = data126.partialFetch;
+if(typeof data138 !== "boolean"){
+const err244 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data138};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3246,8 +3236,10 @@ vErrors.push(err244);
 errors++;
 }
 }
-else {
-const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
+if(data126.rebalance !== undefined){
+let data139 = data126.rebalance;
+if(typeof data139 !== "boolean"){
+const err245 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data139};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3257,11 +3249,9 @@ vErrors.push(err245);
 errors++;
 }
 }
-if(data139.password !== undefined){
-let data141 = data139.password;
-if(typeof data141 === "string"){
-if(func3(data141) < 1){
-const err246 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
+}
+else {
+const err246 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data126};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3271,8 +3261,9 @@ vErrors.push(err246);
 errors++;
 }
 }
+}
 else {
-const err247 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
+const err247 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data125};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3282,11 +3273,15 @@ vErrors.push(err247);
 errors++;
 }
 }
-if(data139.password_file !== undefined){
-let data142 = data139.password_file;
-if(typeof data142 === "string"){
-if(func3(data142) < 1){
-const err248 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
+if(data["sasl.users"] !== undefined){
+let data140 = data["sasl.users"];
+if(Array.isArray(data140)){
+const len10 = data140.length;
+for(let i10=0; i10<len10; i10++){
+let data141 = data140[i10];
+if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
+if(data141.name === undefined){
+const err248 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data141};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3295,9 +3290,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-else {
-const err249 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
+for(const key5 in data141){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err249 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data141};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3307,14 +3302,11 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data139.mechanisms !== undefined){
-let data143 = data139.mechanisms;
-if(Array.isArray(data143)){
-const len11 = data143.length;
-for(let i11=0; i11<len11; i11++){
-let data144 = data143[i11];
-if(!((((data144 === "PLAIN") || (data144 === "SCRAM-SHA-256")) || (data144 === "SCRAM-SHA-512")) || (data144 === "OAUTHBEARER"))){
-const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data144};
+if(data141.name !== undefined){
+let data142 = data141.name;
+if(typeof data142 === "string"){
+if(func3(data142) < 1){
+const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data142};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3324,9 +3316,8 @@ vErrors.push(err250);
 errors++;
 }
 }
-}
 else {
-const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data143};
+const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data142};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3336,9 +3327,11 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if(data141.password !== undefined){
+let data143 = data141.password;
+if(typeof data143 === "string"){
+if(func3(data143) < 1){
+const err252 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data143};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3348,9 +3341,8 @@ vErrors.push(err252);
 errors++;
 }
 }
-}
 else {
-const err253 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data138};
+const err253 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data143};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3360,14 +3352,92 @@ vErrors.push(err253);
 errors++;
 }
 }
-}
-else {
-const err254 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data141.password_file !== undefined){
+let data144 = data141.password_file;
+if(typeof data144 === "string"){
+if(func3(data144) < 1){
+const err254 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data144};
 if(vErrors === null){
 vErrors = [err254];
 }
 else {
 vErrors.push(err254);
+}
+errors++;
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data144};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+if(data141.mechanisms !== undefined){
+let data145 = data141.mechanisms;
+if(Array.isArray(data145)){
+const len11 = data145.length;
+for(let i11=0; i11<len11; i11++){
+let data146 = data145[i11];
+if(!((((data146 === "PLAIN") || (data146 === "SCRAM-SHA-256")) || (data146 === "SCRAM-SHA-512")) || (data146 === "OAUTHBEARER"))){
+const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data146};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+}
+else {
+const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data145};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+}
+else {
+const err258 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data141};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+}
+else {
+const err259 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data140};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+}
+}
+else {
+const err260 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
 }
 errors++;
 }

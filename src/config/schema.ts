@@ -298,6 +298,14 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     doc: 'How often retention and compaction run over every partition.',
   }),
   setting({
+    key: 'broker.session.timeout.ms', field: 'brokerSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Brokers sharing a PostgreSQL database (storage.type postgres): a broker whose lease is not renewed for this long is gone, and its partitions move.',
+  }),
+  setting({
+    key: 'broker.heartbeat.interval.ms', field: 'brokerHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Brokers sharing a PostgreSQL database: how often a broker renews its lease and looks at the cluster (brokers, topics, leaders).',
+  }),
+  setting({
     key: 'group.initial.rebalance.delay.ms', field: 'groupInitialRebalanceDelayMs', kind: 'int', min: 0, max: INT32_MAX,
     doc: 'How long the first rebalance of an empty consumer group waits for more members to join.',
   }),

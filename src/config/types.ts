@@ -98,6 +98,10 @@ export interface BrokerConfig {
   maxIncrementalFetchSessionCacheSlots: number;
   /** Kafka `log.retention.check.interval.ms`: how often retention and compaction run. */
   logRetentionCheckIntervalMs: number;
+  /** Kafka `broker.session.timeout.ms`: a shared-database broker's lease (shared-cluster.ts). */
+  brokerSessionTimeoutMs: number;
+  /** Kafka `broker.heartbeat.interval.ms`: how often it renews the lease and refreshes its view. */
+  brokerHeartbeatIntervalMs: number;
   /** Kafka `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group waits for more members. */
   groupInitialRebalanceDelayMs: number;
   /** Kafka `group.min.session.timeout.ms`: smallest session timeout a member may ask for. */

@@ -16,3 +16,15 @@ export class StorageError extends Error {
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
+
+/**
+ * An append refused because this broker no longer holds the partition's leader epoch in a storage
+ * shared by several brokers (the postgres engine: another broker bumped the epoch and took the
+ * partition). The broker answers NOT_LEADER_OR_FOLLOWER, so the client looks up the new leader.
+ */
+export class NotLeaderError extends StorageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotLeaderError';
+  }
+}

@@ -18,6 +18,8 @@ export interface EngineContext {
   nodeId?: number;
   /** The broker's clock (ms since the epoch): the log engine rolls segments by segment.ms on it. Default Date.now. */
   now?: () => number;
+  /** A broker runs the engine: the postgres engine's partitions are shared with other brokers (led as assigned, src/broker/shared-cluster.ts). */
+  shared?: boolean;
 }
 
 export async function createStorageEngine(config: StorageConfig, context: EngineContext = {}): Promise<StorageEngine> {
@@ -52,7 +54,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
       const { PostgresEngine } = await import('./postgres/postgres-engine.js');
       return new PostgresEngine({
         url: config.url ?? null, poolSize: config.poolSize, fsync: config.fsync, topicDefaults: context.topicDefaults, nodeId: context.nodeId,
-        observer: context.observer,
+        observer: context.observer, leadership: context.shared ? 'assigned' : 'all',
       });
     }
     default:

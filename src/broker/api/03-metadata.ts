@@ -94,7 +94,12 @@ async function resolveTopic(
     // The response name is nullable only from v12; v10–11 answer an unknown id with an empty name.
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: version >= 12 ? null : '', topicId, partitions: [] };
   }
-  const existing = broker.topics.get(name);
+  let existing = broker.topics.get(name);
+  // Brokers sharing a database: another one may have created it since this one last looked.
+  if (!existing && broker.cluster?.refreshTopics) {
+    await broker.cluster.refreshTopics();
+    existing = broker.topics.get(name);
+  }
   if (existing) return describe(existing);
   if (validateTopicName(name) !== null) {
     return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, topicId: ZERO_UUID, partitions: [] };

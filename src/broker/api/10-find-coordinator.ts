@@ -35,7 +35,8 @@ function find(keyType: number, key: string, ctx: RequestContext): Found {
   if (broker.cluster !== null) {
     const id = broker.cluster.coordinator(key);
     if (id < 0) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: ctx.security.listener.advertisedHost, port: broker.cluster.node(id).port };
+    const node = broker.cluster.node(id);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: node.host ?? ctx.security.listener.advertisedHost, port: node.port };
   }
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort };
 }

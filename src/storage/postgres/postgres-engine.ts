@@ -46,8 +46,17 @@ import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
 import { PartitionIndex } from '../partition-index.js';
-import { StorageError } from '../errors.js';
+import { NotLeaderError, StorageError } from '../errors.js';
 import { migrate } from './schema.js';
+import { PostgresMembership } from './membership.js';
+
+/** What syncTopics found changed in the database since this engine last looked. */
+export interface TopicChanges {
+  created: TopicRecord[];
+  updated: TopicRecord[];
+  /** Deleted, or deleted and created again under the same name (then also in `created`). */
+  deleted: TopicRecord[];
+}
 
 export interface PostgresEngineOptions {
   /** `storage.url` (postgres://…); null or absent: the PG* environment variables (libpq's). */
@@ -64,6 +73,12 @@ export interface PostgresEngineOptions {
   queryTimeoutMs?: number;
   /** Times each COMMIT (PostgreSQL's WAL flush is this engine's fsync) for the broker's metrics. */
   observer?: StorageObserver | null;
+  /**
+   * `all` (default): the engine takes every partition at open, bumping its epoch (one broker per
+   * database). `assigned`: it holds none until told to (`adoptPartition`), which is how brokers
+   * sharing the database (src/broker/shared-cluster.ts) take the partitions assigned to them.
+   */
+  leadership?: 'all' | 'assigned';
 }
 
 interface TopicState {
@@ -73,9 +88,12 @@ interface TopicState {
 
 interface PartitionState {
   index: PartitionIndex;
-  /** The leader epoch this engine holds (checked in every append's transaction). */
+  /** The leader epoch this engine holds (checked in every append's transaction); NOT_HELD: none. */
   epoch: number;
 }
+
+/** A partition this engine does not lead (its index is empty; appends are refused). */
+const NOT_HELD = -1;
 
 type StoredOffset = CommittedOffset & { topic: string; partition: number };
 
@@ -83,6 +101,8 @@ interface AppendOp {
   kind: 'append';
   t: TopicState;
   partition: number;
+  /** The leader epoch held when the append was queued: a partition given up and taken again meanwhile refuses it. */
+  epoch: number;
   bytes: Buffer;
   recordCount: number;
   maxTimestamp: number;
@@ -117,6 +137,9 @@ export class PostgresEngine implements StorageEngine {
   private readonly topicDefaults: Readonly<Record<string, string>>;
   private readonly nodeId: number;
   private readonly observer: StorageObserver | null;
+  readonly leadership: 'all' | 'assigned';
+  /** Called when an append found its partition's epoch replaced (another broker took it): look at the cluster now. */
+  onFenced: (() => void) | null = null;
   private pool: Pool | null = null;
   private closed = false;
 
@@ -152,6 +175,12 @@ export class PostgresEngine implements StorageEngine {
     this.topicDefaults = options.topicDefaults ?? {};
     this.nodeId = options.nodeId ?? 1;
     this.observer = options.observer ?? null;
+    this.leadership = options.leadership ?? 'all';
+  }
+
+  /** The epoch a partition new to this engine starts with: held at 0 by a lone engine, else none. */
+  private get initialEpoch(): number {
+    return this.leadership === 'all' ? 0 : NOT_HELD;
   }
 
   async open(): Promise<BrokerMetadata> {
@@ -197,6 +226,17 @@ export class PostgresEngine implements StorageEngine {
 
   async setClusterId(clusterId: string): Promise<void> {
     return this.write(async (c) => {
+      if (this.leadership === 'assigned') {
+        // Brokers sharing the database, started together with no cluster id yet: the first one's
+        // stays, and every broker takes it (Broker.start reads it back).
+        const { rows } = await c.query<{ cluster_id: string }>({
+          name: 'rafka-set-cluster-id-once',
+          text: 'UPDATE rafka_cluster SET cluster_id = COALESCE(cluster_id, $1) WHERE id = 1 RETURNING cluster_id',
+          values: [clusterId],
+        });
+        const kept = rows[0]?.cluster_id ?? clusterId;
+        return () => (this.clusterId = kept);
+      }
       await c.query({ name: 'rafka-set-cluster-id', text: 'UPDATE rafka_cluster SET cluster_id = $1 WHERE id = 1', values: [clusterId] });
       return () => (this.clusterId = clusterId);
     });
@@ -219,7 +259,7 @@ export class PostgresEngine implements StorageEngine {
       });
       await this.insertPartitions(c, record.id, 0, record.partitionCount);
       return () => {
-        const partitions = Array.from({ length: record.partitionCount }, () => ({ index: new PartitionIndex(), epoch: 0 }));
+        const partitions = Array.from({ length: record.partitionCount }, () => ({ index: new PartitionIndex(), epoch: this.initialEpoch }));
         this.topics.set(record.name, { record, partitions });
       };
     });
@@ -238,7 +278,7 @@ export class PostgresEngine implements StorageEngine {
       const from = t.partitions.length;
       if (record.partitionCount > from) await this.insertPartitions(c, t.record.id, from, record.partitionCount);
       return () => {
-        while (t.partitions.length < record.partitionCount) t.partitions.push({ index: new PartitionIndex(), epoch: 0 });
+        while (t.partitions.length < record.partitionCount) t.partitions.push({ index: new PartitionIndex(), epoch: this.initialEpoch });
         t.record = { ...record, id: t.record.id };
       };
     });
@@ -255,10 +295,7 @@ export class PostgresEngine implements StorageEngine {
       await c.query({ name: 'rafka-delete-topic-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE topic = $1', values: [name] });
       return () => {
         this.topics.delete(name);
-        for (const [groupId, offsets] of this.groupOffsets) {
-          for (const [key, o] of offsets) if (o.topic === name) offsets.delete(key);
-          if (offsets.size === 0) this.groupOffsets.delete(groupId);
-        }
+        this.forgetTopicOffsets(name);
       };
     });
   }
@@ -266,12 +303,13 @@ export class PostgresEngine implements StorageEngine {
   // ---- partitions ----------------------------------------------------------------------------------
 
   async append(topic: string, partition: number, batch: AppendBatch): Promise<AppendResult> {
-    const { t } = this.partition(topic, partition);
+    const { t, p } = this.partition(topic, partition);
     this.usable();
+    if (p.epoch === NOT_HELD) throw new NotLeaderError(`storage: ${topic}-${partition} is not led by this broker`);
     // Our own copy: the base offset is written into it at commit, and the request's buffer may be shared.
     const bytes = Buffer.from(batch.bytes);
     return new Promise<AppendResult>((resolve, reject) => {
-      this.enqueue({ kind: 'append', t, partition, bytes, recordCount: batch.recordCount, maxTimestamp: batch.maxTimestamp, resolve, reject });
+      this.enqueue({ kind: 'append', t, partition, epoch: p.epoch, bytes, recordCount: batch.recordCount, maxTimestamp: batch.maxTimestamp, resolve, reject });
     });
   }
 
@@ -448,6 +486,115 @@ export class PostgresEngine implements StorageEngine {
     return this.scram;
   }
 
+  // ---- brokers sharing the database (leadership: 'assigned'; src/broker/shared-cluster.ts) -----------
+
+  /** Registration, leases and partition leadership rows (membership.ts), over this engine's pool. */
+  membership(): PostgresMembership {
+    return new PostgresMembership((q) => this.query(q));
+  }
+
+  /** The leader epoch this engine holds for a partition; -1: none (or no such partition). */
+  heldEpoch(topic: string, partition: number): number {
+    return this.topics.get(topic)?.partitions[partition]?.epoch ?? NOT_HELD;
+  }
+
+  /**
+   * Take a partition this broker was just made leader of at `epoch` (its claim committed): load its
+   * index (log start, high watermark, batches, snapshots) from the database, then append under that
+   * epoch. Refused (NotLeaderError) when the row no longer carries the epoch: someone took it since.
+   */
+  async adoptPartition(topic: string, partition: number, epoch: number): Promise<void> {
+    const { t, p } = this.partition(topic, partition);
+    if (p.epoch === epoch) return;
+    const index = new PartitionIndex();
+    const id = t.record.id;
+    const { rows: parts } = await this.query<{ log_start_offset: string; next_offset: string; leader_epoch: number }>({
+      name: 'rafka-adopt-partition',
+      text: 'SELECT log_start_offset, next_offset, leader_epoch FROM rafka_partitions WHERE topic_id = $1 AND partition = $2',
+      values: [id, partition],
+    });
+    const row = parts[0];
+    if (!row || row.leader_epoch !== epoch) throw new NotLeaderError(`storage: ${topic}-${partition} is no longer at leader epoch ${epoch}`);
+    index.logStartOffset = index.highWatermark = Number(row.log_start_offset);
+    for (let after = -1; ; ) {
+      const { rows } = await this.query<IndexRow>({
+        name: 'rafka-adopt-index',
+        text: `SELECT base_offset, last_offset, max_timestamp, size_bytes FROM rafka_batches
+               WHERE topic_id = $1 AND partition = $2 AND base_offset > $3 ORDER BY base_offset LIMIT ${LOAD_STEP}`,
+        values: [id, partition, after],
+      });
+      for (const r of rows) if (Number(r.last_offset) >= index.logStartOffset) pushIndexRow(index, r);
+      if (rows.length < LOAD_STEP) break;
+      after = Number(rows[rows.length - 1]!.base_offset);
+    }
+    index.highWatermark = Math.max(index.highWatermark, Number(row.next_offset));
+    const { rows: snaps } = await this.query<{ snapshot_offset: string }>({
+      name: 'rafka-adopt-snapshots',
+      text: 'SELECT snapshot_offset FROM rafka_producer_snapshots WHERE topic_id = $1 AND partition = $2 ORDER BY snapshot_offset',
+      values: [id, partition],
+    });
+    for (const r of snaps) index.snapshots.items.push({ offset: Number(r.snapshot_offset), data: null });
+    index.recountBytesSinceSnapshot();
+    // Deleted (or re-created) while loading: nothing to take.
+    if (this.topics.get(topic) !== t || t.partitions[partition] !== p) return;
+    p.index = index;
+    p.epoch = epoch;
+  }
+
+  /** Give a partition up (another broker leads it now): appends are refused and its index is dropped. */
+  releasePartition(topic: string, partition: number): void {
+    const p = this.topics.get(topic)?.partitions[partition];
+    if (p) this.drop(p);
+  }
+
+  private drop(p: PartitionState): void {
+    p.epoch = NOT_HELD;
+    p.index = new PartitionIndex();
+  }
+
+  /**
+   * Bring the topics in line with the database (other brokers create, change and delete them). Runs
+   * in the writer's queue, so it sees every change of this engine queued before it. Returns what changed.
+   */
+  async syncTopics(): Promise<TopicChanges> {
+    const changes: TopicChanges = { created: [], updated: [], deleted: [] };
+    await this.write(async (c) => {
+      const { rows } = await c.query<{ topic_id: string; name: string; partition_count: number; configs: Record<string, string> }>({
+        name: 'rafka-sync-topics',
+        text: 'SELECT topic_id, name, partition_count, configs FROM rafka_topics',
+      });
+      return () => {
+        const ids = new Set(rows.map((r) => r.topic_id));
+        for (const [name, t] of this.topics) {
+          if (ids.has(t.record.id)) continue;
+          this.topics.delete(name);
+          this.forgetTopicOffsets(name);
+          changes.deleted.push(cloneTopic(t.record));
+        }
+        for (const r of rows) {
+          const record: TopicRecord = { name: r.name, id: r.topic_id, partitionCount: r.partition_count, configs: r.configs };
+          const t = this.topics.get(r.name);
+          if (t === undefined) {
+            this.topics.set(r.name, { record, partitions: Array.from({ length: r.partition_count }, () => ({ index: new PartitionIndex(), epoch: NOT_HELD })) });
+            changes.created.push(cloneTopic(record));
+          } else if (t.record.partitionCount !== record.partitionCount || JSON.stringify(t.record.configs) !== JSON.stringify(record.configs)) {
+            while (t.partitions.length < record.partitionCount) t.partitions.push({ index: new PartitionIndex(), epoch: NOT_HELD });
+            t.record = record;
+            changes.updated.push(cloneTopic(record));
+          }
+        }
+      };
+    });
+    return changes;
+  }
+
+  private forgetTopicOffsets(name: string): void {
+    for (const [groupId, offsets] of this.groupOffsets) {
+      for (const [key, o] of offsets) if (o.topic === name) offsets.delete(key);
+      if (offsets.size === 0) this.groupOffsets.delete(groupId);
+    }
+  }
+
   // ---- the writer ----------------------------------------------------------------------------------
 
   /** Queue one transactional step; resolves once the commit holding it is done and applied. */
@@ -556,6 +703,10 @@ export class PostgresEngine implements StorageEngine {
         op.reject(new StorageError(`storage: topic ${op.t.record.name} was deleted`));
         continue;
       }
+      if (op.t.partitions[op.partition]!.epoch !== op.epoch) {
+        op.reject(new NotLeaderError(`storage: ${op.t.record.name}-${op.partition} changed leadership while the append waited`));
+        continue;
+      }
       const key = `${op.t.record.id}\u0000${op.partition}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { t: op.t, partition: op.partition, ops: [], records: 0 }));
@@ -574,6 +725,7 @@ export class PostgresEngine implements StorageEngine {
     });
     const bases = new Map(rows.map((r) => [`${r.topic_id}\u0000${r.partition}`, Number(r.base)]));
     const late: Array<{ index: PartitionIndex; rows: IndexRow[] }> = [];
+    const fenced: PartitionState[] = [];
     const cols = { topic: [] as string[], partition: [] as number[], base: [] as number[], last: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], bytes: [] as Buffer[], start: [] as number[] };
     let position = 0;
     const pushes: Array<{ index: PartitionIndex; base: number; last: number; maxTs: number; size: number }> = [];
@@ -581,7 +733,13 @@ export class PostgresEngine implements StorageEngine {
       const base = bases.get(key);
       const p = g.t.partitions[g.partition]!;
       if (base === undefined) {
-        throw new StorageError(`storage: ${g.t.record.name}-${g.partition} is no longer led by this broker (leader epoch ${p.epoch} was replaced) or was deleted`);
+        // Fenced (another broker bumped the epoch) or deleted: its appends are refused alone, the
+        // rest of the commit goes on. The partition is no longer ours: drop its index.
+        const err = new NotLeaderError(`storage: ${g.t.record.name}-${g.partition} is no longer led by this broker (leader epoch ${p.epoch} was replaced) or was deleted`);
+        for (const op of g.ops) op.reject(err);
+        fenced.push(p);
+        this.onFenced?.();
+        continue;
       }
       // next_offset ahead of what we know: an earlier COMMIT whose answer was lost did commit.
       if (base > p.index.highWatermark) late.push({ index: p.index, rows: await this.loadIndexRows(client, g.t.record.id, g.partition, p.index.highWatermark, base) });
@@ -623,6 +781,7 @@ export class PostgresEngine implements StorageEngine {
       values: [cols.topic, cols.partition, cols.base, cols.last, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.start, Buffer.concat(cols.bytes)],
     });
     return () => {
+      for (const p of fenced) this.drop(p);
       for (const l of late) for (const r of l.rows) pushIndexRow(l.index, r);
       for (const x of pushes) x.index.push(x.base, x.last, x.maxTs, x.size);
     };
@@ -667,7 +826,8 @@ export class PostgresEngine implements StorageEngine {
       name: 'rafka-insert-partitions',
       text: `INSERT INTO rafka_partitions (topic_id, partition, leader_node_id) SELECT $1, g, $4 FROM generate_series($2::int, $3::int - 1) AS g
              ON CONFLICT (topic_id, partition) DO NOTHING`,
-      values: [topicId, from, to, this.nodeId],
+      // Brokers sharing the database: nobody leads a new partition until one claims it.
+      values: [topicId, from, to, this.leadership === 'all' ? this.nodeId : null],
     });
   }
 
@@ -749,8 +909,16 @@ export class PostgresEngine implements StorageEngine {
       this.topics.set(r.name, t);
       byId.set(r.topic_id, t);
     }
-    // This broker takes every partition: the bump fences a writer that held them before (a broker
-    // that was thought dead). Multi-broker leadership will take only the partitions assigned to it.
+    // Brokers sharing the database start holding nothing: each partition's index is loaded when the
+    // partition is assigned to this broker (adoptPartition), not here.
+    if (this.leadership === 'assigned') {
+      for (const t of this.topics.values()) for (const p of t.partitions) p.epoch = NOT_HELD;
+    } else await this.loadAllPartitions(c, byId);
+    await this.loadCoordinatorState(c);
+  }
+
+  /** A lone broker takes every partition: the bump fences a writer that held them before (a broker that was thought dead). */
+  private async loadAllPartitions(c: PoolClient, byId: Map<string, TopicState>): Promise<void> {
     const parts = await c.query<{ topic_id: string; partition: number; log_start_offset: string; next_offset: string; leader_epoch: number }>({
       text: `UPDATE rafka_partitions SET leader_epoch = leader_epoch + 1, leader_node_id = $1
              RETURNING topic_id, partition, log_start_offset, next_offset, leader_epoch`,
@@ -790,7 +958,10 @@ export class PostgresEngine implements StorageEngine {
     for (const t of this.topics.values()) {
       for (const { index } of t.partitions) index.recountBytesSinceSnapshot();
     }
+  }
 
+  /** Committed offsets, groups, transactions and SCRAM credentials: what the coordinators and security keep in memory. */
+  private async loadCoordinatorState(c: PoolClient): Promise<void> {
     const offsets = await c.query<{
       group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string;
       expire_timestamp_ms: string | null;

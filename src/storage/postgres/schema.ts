@@ -98,6 +98,25 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE rafka_scram_credentials (user_name text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 3,
+    name: 'broker registrations with leases',
+    statements: [
+      // One row per node id. A broker is live while lease_expires_at is ahead of the database's
+      // clock (never the brokers' clocks: they may disagree); it renews the lease by compare-and-set
+      // on its incarnation, so a second process started with the same node id cannot take a live
+      // broker's row, and a broker whose row was taken over after its lease ran out learns it.
+      `CREATE TABLE rafka_brokers (
+         node_id int PRIMARY KEY,
+         incarnation text NOT NULL,
+         host text NOT NULL,
+         port int NOT NULL,
+         rack text NULL,
+         registered_at timestamptz NOT NULL DEFAULT now(),
+         lease_expires_at timestamptz NOT NULL
+       )`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */
@@ -111,11 +130,19 @@ const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS rafka_schema_migrations (
  * Apply the migrations the database lacks, each in its own transaction with its version row. Two
  * brokers migrating at once: the loser's version insert (or CREATE TABLE) fails and rolls back its
  * transaction; it reads the versions again and finds the work done. Returns the versions applied.
+ * (Tested with three brokers starting at once on an empty database: test/cluster-postgres.test.ts.)
  */
 export async function migrate(client: PoolClient): Promise<number[]> {
-  await client.query(MIGRATIONS_TABLE);
   const applied: number[] = [];
   for (let attempt = 0; ; attempt++) {
+    try {
+      await client.query(MIGRATIONS_TABLE);
+    } catch (err) {
+      // Brokers starting together on an empty database: IF NOT EXISTS is not atomic in PostgreSQL
+      // (two creators race on the catalog's unique index); the loser finds the table on its retry.
+      if (attempt >= 2) throw err;
+      continue;
+    }
     const { rows } = await client.query<{ version: number }>('SELECT version FROM rafka_schema_migrations');
     const have = new Set(rows.map((r) => Number(r.version)));
     const newest = Math.max(0, ...have);
@@ -134,7 +161,8 @@ export async function migrate(client: PoolClient): Promise<number[]> {
       return applied;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => {});
-      if (attempt >= 2) throw err;
+      // Each lost race means another broker applied a migration: bounded by their number.
+      if (attempt >= MIGRATIONS.length + 2) throw err;
     }
   }
 }

@@ -1,0 +1,235 @@
+/**
+ * Issue 19, items 2–3: several brokers over one PostgreSQL database (src/broker/shared-cluster.ts,
+ * docs/cluster.md). Each broker here has its own engine and pool, as separate processes would (the
+ * separate-process tests with kcat, confluent-kafka and the kill test are in test/slow/).
+ * - registration: Metadata and DescribeCluster of every broker list every live broker; a second
+ *   process with a live broker's node id waits for its lease and then gives up;
+ * - topics created on one broker are seen by the others (at once for a Metadata naming it);
+ * - leadership spread over the live brokers, one leader per partition in the database; a broker
+ *   that leaves: its partitions move at epoch + 1; a broker that joins takes its share;
+ * - a stale leader's append fails the epoch check and answers NOT_LEADER_OR_FOLLOWER with the new
+ *   leader (KIP-951); kafkajs produces and consumes across the moves, each record once;
+ * - coordinators: FindCoordinator names the same live broker everywhere; another broker answers
+ *   the group APIs NOT_COORDINATOR.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import pg from 'pg';
+import { Kafka, logLevel } from 'kafkajs';
+import { ErrorCode } from '../src/protocol/error-codes.js';
+import {
+  ApiKey,
+  DescribeClusterRequest,
+  DescribeClusterResponse,
+  MetadataRequest,
+  MetadataResponse,
+  ProduceRequest,
+  ProduceResponse,
+} from '../src/protocol/messages/index.js';
+import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
+import type { RunningBroker } from '../src/broker/index.js';
+import { assignedLeader } from '../src/broker/shared-cluster.js';
+import { RawClient } from './helpers/raw-client.js';
+import { idempotentBatch, initProducerId } from './helpers/robust.js';
+import { requireClient, skipUnless } from './helpers/external.js';
+import { findPostgres, startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { testBroker } from './helpers/broker.js';
+
+const server = findPostgres();
+const skip = skipUnless(server);
+let cluster: PgCluster | null = null;
+if (skip === false) {
+  requireClient(server);
+  cluster = await startPgCluster(server);
+  after(() => cluster?.destroy());
+}
+
+/** Short lease and heartbeat: the tests wait for moves, not for Kafka's 9 s. */
+const TIMING = { brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 200 };
+
+async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function metadata(port: number, topics: string[] | null = null): Promise<MetadataResponse> {
+  const raw = await RawClient.connect(port);
+  try {
+    return await raw.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
+      topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
+      allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
+    });
+  } finally {
+    raw.socket.destroy();
+  }
+}
+
+describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, () => {
+  let url: string;
+  const brokers = new Map<number, RunningBroker>();
+  const start = async (id: number) => {
+    const b = await testBroker({ storage: { type: 'postgres', url }, nodeId: id, groupInitialRebalanceDelayMs: 0, ...TIMING });
+    brokers.set(id, b);
+    return b;
+  };
+  const stopBroker = async (id: number) => {
+    await brokers.get(id)?.close();
+    brokers.delete(id);
+  };
+  const portOf = (id: number) => brokers.get(id)!.port;
+  const liveIdsAt = async (id: number) => (await metadata(portOf(id))).brokers.map((b) => b.nodeId).sort();
+
+  before(async () => {
+    url = await cluster!.createDatabase();
+    await Promise.all([start(1), start(2), start(3)]);
+  });
+  after(async () => {
+    for (const id of [...brokers.keys()]) await stopBroker(id);
+  });
+
+  it('every broker lists every live broker with its own address (Metadata, DescribeCluster)', async () => {
+    for (const id of [1, 2, 3]) await until(`broker ${id} to see 3 brokers`, async () => (await liveIdsAt(id)).join() === '1,2,3');
+    const md = await metadata(portOf(2));
+    assert.deepEqual(md.brokers.map((b) => [b.nodeId, b.port]).sort(), [1, 2, 3].map((id) => [id, portOf(id)]));
+    const raw = await RawClient.connect(portOf(3));
+    try {
+      const dc = await raw.request(ApiKey.DescribeCluster, 0, DescribeClusterRequest, DescribeClusterResponse, { includeClusterAuthorizedOperations: false });
+      assert.deepEqual(dc.brokers.map((b) => b.brokerId).sort(), [1, 2, 3]);
+      assert.equal(dc.clusterId, brokers.get(1)!.broker.clusterId, 'one cluster id, kept in the database');
+    } finally {
+      raw.socket.destroy();
+    }
+    const rows = await sql<{ node_id: number }>(url, 'SELECT node_id FROM rafka_brokers WHERE lease_expires_at > now() ORDER BY node_id');
+    assert.deepEqual(rows.map((r) => r.node_id), [1, 2, 3]);
+  });
+
+  it('a topic created on one broker is seen by the others, with leaders spread over all three', async () => {
+    await brokers.get(1)!.broker.topics.create('spread', 6, 1, { 'retention.ms': '3600000' });
+    // Asked by name, broker 3 looks in the database at once rather than at its next heartbeat.
+    const md3 = await metadata(portOf(3), ['spread']);
+    assert.equal(md3.topics[0]!.errorCode, ErrorCode.NONE);
+    assert.equal(brokers.get(3)!.broker.topics.get('spread')!.configs['retention.ms'], '3600000');
+    const leaders = await until('leaders on every partition, seen alike by every broker', async () => {
+      const views = await Promise.all([1, 2, 3].map(async (id) => (await metadata(portOf(id), ['spread'])).topics[0]!.partitions.map((p) => p.leaderId)));
+      return views.every((v) => v.length === 6 && v.every((l) => l > 0) && v.join() === views[0]!.join()) && views[0];
+    });
+    assert.deepEqual([...new Set(leaders)].sort(), [1, 2, 3], 'leaders on all three brokers');
+    const topicId = brokers.get(1)!.broker.topics.get('spread')!.id;
+    assert.deepEqual(leaders, [0, 1, 2, 3, 4, 5].map((p) => assignedLeader(topicId, p, [1, 2, 3])), 'the deterministic assignment');
+    const rows = await sql<{ partition: number; leader_node_id: number }>(url, 'SELECT partition, leader_node_id FROM rafka_partitions WHERE topic_id = $1 ORDER BY partition', [topicId]);
+    assert.deepEqual(rows.map((r) => r.leader_node_id), leaders, 'the database holds the same leaders');
+  });
+
+  it('a broker that does not lead a partition answers NOT_LEADER_OR_FOLLOWER with the leader (KIP-951)', async () => {
+    const md = await metadata(portOf(1), ['spread']);
+    const p = md.topics[0]!.partitions.find((x) => x.leaderId !== 1)!;
+    const raw = await RawClient.connect(portOf(1));
+    try {
+      const pid = await initProducerId(raw);
+      const produce = await raw.request(ApiKey.Produce, 11, ProduceRequest, ProduceResponse, {
+        transactionalId: null, acks: -1, timeoutMs: 5000,
+        topicData: [{ name: 'spread', partitionData: [{ index: p.partitionIndex, records: await idempotentBatch(['x'], pid.producerId, pid.producerEpoch, 0) }] }],
+      });
+      const pr = produce.responses[0]!.partitionResponses[0]!;
+      assert.equal(pr.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      assert.deepEqual(pr.currentLeader, { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch });
+      assert.deepEqual(produce.nodeEndpoints.map((e) => [e.nodeId, e.port]), [[p.leaderId, portOf(p.leaderId)]]);
+    } finally {
+      raw.socket.destroy();
+    }
+  });
+
+  it('a stale leader cannot append: its epoch was replaced in the database, it answers NOT_LEADER_OR_FOLLOWER and gives the partition up', async () => {
+    const b1 = brokers.get(1)!.broker;
+    const topicId = b1.topics.get('spread')!.id;
+    const md = await metadata(portOf(1), ['spread']);
+    const p = md.topics[0]!.partitions.find((x) => x.leaderId === 1)!;
+    // Another broker's claim, as if broker 1 had been thought dead: the row moves to broker 2 at epoch + 1.
+    await sql(url, 'UPDATE rafka_partitions SET leader_epoch = leader_epoch + 1, leader_node_id = 2 WHERE topic_id = $1 AND partition = $2', [topicId, p.partitionIndex]);
+    const raw = await RawClient.connect(portOf(1));
+    try {
+      const pid = await initProducerId(raw);
+      const produce = await raw.request(ApiKey.Produce, 11, ProduceRequest, ProduceResponse, {
+        transactionalId: null, acks: -1, timeoutMs: 5000,
+        topicData: [{ name: 'spread', partitionData: [{ index: p.partitionIndex, records: await idempotentBatch(['stale'], pid.producerId, pid.producerEpoch, 0) }] }],
+      });
+      assert.equal(produce.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    } finally {
+      raw.socket.destroy();
+    }
+    const [row] = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM rafka_batches WHERE topic_id = $1 AND partition = $2', [topicId, p.partitionIndex]);
+    assert.equal(Number(row!.n), 0, 'nothing of the stale append was stored');
+    // The assignment still names broker 1: at its next look it takes the partition back, epoch + 1 again.
+    await until('broker 1 to lead it again', async () => {
+      const now = (await metadata(portOf(1), ['spread'])).topics[0]!.partitions[p.partitionIndex]!;
+      return now.leaderId === 1 && now.leaderEpoch === p.leaderEpoch + 2;
+    });
+  });
+
+  it('kafkajs produces (idempotent, acks=all) and a group consumes across a broker leaving and joining: every record once', async () => {
+    const kafka = new Kafka({
+      clientId: 'shared', brokers: [1, 2, 3].map((id) => `127.0.0.1:${portOf(id)}`), logLevel: logLevel.NOTHING,
+      retry: { initialRetryTime: 100, retries: 30 },
+    });
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const sent: string[] = [];
+    const send = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) {
+        await producer.send({ topic: 'spread', acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] });
+        sent.push(`v${i}`);
+      }
+    };
+    await send(0, 60);
+    const before = (await metadata(portOf(1), ['spread'])).topics[0]!.partitions;
+    await stopBroker(3); // leaves: the others take its partitions at their next look
+    await until('no partition led by broker 3', async () => (await metadata(portOf(1), ['spread'])).topics[0]!.partitions.every((p) => p.leaderId !== 3 && p.leaderId > 0));
+    const moved = (await metadata(portOf(1), ['spread'])).topics[0]!.partitions;
+    for (const p of before) {
+      if (p.leaderId === 3) assert.ok(moved[p.partitionIndex]!.leaderEpoch > p.leaderEpoch, `partition ${p.partitionIndex} moved at a higher epoch`);
+    }
+    await send(60, 60);
+    await start(3); // joins: takes its share back
+    await until('broker 3 leads again', async () => (await metadata(portOf(1), ['spread'])).topics[0]!.partitions.some((p) => p.leaderId === 3));
+    await send(120, 60);
+    await producer.disconnect();
+
+    const consumer = kafka.consumer({ groupId: 'shared-g', sessionTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'spread', fromBeginning: true });
+    const seen: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`consumed ${seen.length} of ${sent.length}`)), 60_000);
+      consumer
+        .run({
+          eachMessage: async ({ message }) => {
+            seen.push(message.value!.toString());
+            if (seen.length >= sent.length) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    await consumer.disconnect();
+    assert.equal(seen.length, sent.length, 'nothing duplicated');
+    assert.deepEqual([...seen].sort(), [...sent].sort(), 'nothing lost');
+  });
+});
