@@ -19,6 +19,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import {
   ApiKey,
+  FindCoordinatorRequest,
+  FindCoordinatorResponse,
+  OffsetCommitRequest,
+  OffsetCommitResponse,
+  OffsetFetchRequest,
+  OffsetFetchResponse,
   DescribeClusterRequest,
   DescribeClusterResponse,
   MetadataRequest,
@@ -34,6 +40,8 @@ import { idempotentBatch, initProducerId } from './helpers/robust.js';
 import { requireClient, skipUnless } from './helpers/external.js';
 import { findPostgres, startPgCluster, type PgCluster } from './helpers/postgres.js';
 import { testBroker } from './helpers/broker.js';
+import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
+import { NotCoordinatorError } from '../src/storage/errors.js';
 
 const server = findPostgres();
 const skip = skipUnless(server);
@@ -231,5 +239,91 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
     await consumer.disconnect();
     assert.equal(seen.length, sent.length, 'nothing duplicated');
     assert.deepEqual([...seen].sort(), [...sent].sort(), 'nothing lost');
+  });
+
+  const findCoordinator = async (at: number, key: string) => {
+    const raw = await RawClient.connect(portOf(at));
+    try {
+      const r = await raw.request(ApiKey.FindCoordinator, 4, FindCoordinatorRequest, FindCoordinatorResponse, { key: '', keyType: 0, coordinatorKeys: [key] });
+      return r.coordinators[0]!;
+    } finally {
+      raw.socket.destroy();
+    }
+  };
+  const commit = async (at: number, groupId: string, offset: number) => {
+    const raw = await RawClient.connect(portOf(at));
+    try {
+      const r = await raw.request(ApiKey.OffsetCommit, 8, OffsetCommitRequest, OffsetCommitResponse, {
+        groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null,
+        topics: [{ name: 'spread', partitions: [{ partitionIndex: 0, committedOffset: BigInt(offset), committedLeaderEpoch: -1, committedMetadata: null }] }],
+      });
+      return r.topics[0]!.partitions[0]!.errorCode;
+    } finally {
+      raw.socket.destroy();
+    }
+  };
+  const fetchOffset = async (at: number, groupId: string) => {
+    const raw = await RawClient.connect(portOf(at));
+    try {
+      const r = await raw.request(ApiKey.OffsetFetch, 7, OffsetFetchRequest, OffsetFetchResponse, {
+        groupId, topics: [{ name: 'spread', partitionIndexes: [0] }], groups: [], requireStable: false,
+      });
+      return { errorCode: r.errorCode, offset: Number(r.topics[0]?.partitions[0]?.committedOffset ?? -2) };
+    } finally {
+      raw.socket.destroy();
+    }
+  };
+
+  it('coordinators: every broker names the same one; another broker answers NOT_COORDINATOR; a coordinator that leaves hands the committed offsets on', async () => {
+    const ids = [...brokers.keys()];
+    for (const id of ids) await until(`broker ${id} to see every broker`, async () => (await liveIdsAt(id)).length === ids.length);
+    // A group coordinated by a broker other than 1, so broker 1 stays to ask.
+    let groupId = '';
+    for (let i = 0; ; i++) {
+      groupId = `coord-${i}`;
+      const c = await findCoordinator(1, groupId);
+      if (c.nodeId !== 1) break;
+    }
+    const named = await Promise.all(ids.map(async (id) => (await findCoordinator(id, groupId)).nodeId));
+    assert.equal(new Set(named).size, 1, `one coordinator for every broker: ${named.join()}`);
+    const coordinator = named[0]!;
+    assert.equal((await findCoordinator(1, groupId)).port, portOf(coordinator));
+    assert.equal(await commit(coordinator, groupId, 10), ErrorCode.NONE);
+    assert.equal(await commit(1, groupId, 11), ErrorCode.NOT_COORDINATOR);
+    assert.equal((await fetchOffset(1, groupId)).errorCode, ErrorCode.NOT_COORDINATOR);
+    assert.deepEqual(await fetchOffset(coordinator, groupId), { errorCode: ErrorCode.NONE, offset: 10 });
+
+    await stopBroker(coordinator);
+    const next = await until('a new coordinator', async () => {
+      const c = await findCoordinator(1, groupId);
+      return c.errorCode === ErrorCode.NONE && c.nodeId !== coordinator && c.nodeId;
+    });
+    assert.deepEqual(await fetchOffset(next, groupId), { errorCode: ErrorCode.NONE, offset: 10 }, 'the new coordinator loaded the offset from the database');
+    assert.equal(await commit(next, groupId, 12), ErrorCode.NONE);
+    await start(coordinator);
+    await until('the old coordinator back as the group\'s coordinator', async () => (await findCoordinator(1, groupId)).nodeId === coordinator);
+    assert.deepEqual(await fetchOffset(coordinator, groupId), { errorCode: ErrorCode.NONE, offset: 12 }, 'never backwards: it reloaded, it did not keep its old 10');
+  });
+
+  it('a coordinator that lost its group (another broker took it) cannot write its offsets: the epoch in the database fences it', async () => {
+    const a = new PostgresEngine({ url, nodeId: 91, leadership: 'assigned' });
+    const b = new PostgresEngine({ url, nodeId: 92, leadership: 'assigned' });
+    await a.open();
+    await b.open();
+    try {
+      const entry = (offset: number) => [{ topic: 'spread', partition: 1, committed: { offset, leaderEpoch: -1, metadata: null, commitTimestampMs: offset } }];
+      await assert.rejects(a.commitOffsets('fenced-g', entry(1)), NotCoordinatorError, 'not taken: refused before any write');
+      await a.claimGroup('fenced-g');
+      await a.commitOffsets('fenced-g', entry(5));
+      await b.claimGroup('fenced-g');
+      assert.equal(b.fetchOffsets('fenced-g').get('spread\u00001')?.offset, 5, 'taken over with what the first wrote');
+      await assert.rejects(a.commitOffsets('fenced-g', entry(3)), NotCoordinatorError);
+      await b.commitOffsets('fenced-g', entry(7));
+      const [row] = await sql<{ committed_offset: string }>(url, "SELECT committed_offset FROM rafka_committed_offsets WHERE group_id = 'fenced-g'");
+      assert.equal(Number(row!.committed_offset), 7);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 });

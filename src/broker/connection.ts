@@ -35,6 +35,7 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHeaderVersion } from '../protocol/messages/index.js';
 import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
 import type { Broker } from './broker.js';
+import { coordinatorKeys, type CoordinatorKeys } from './coordinator-check.js';
 import type { ConnectionInfo, RequestContext, ServedApi } from './handler.js';
 import { HANDLERS, supportedApiVersions } from './api/index.js';
 
@@ -445,6 +446,29 @@ export class Connection implements ConnectionInfo {
 
   /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */
   private dispatch(handler: ServedApi, request: unknown, ctx: RequestContext): unknown {
+    // Brokers sharing a database: group and transaction requests only at their coordinator (coordinator-check.ts).
+    if (this.broker.cluster?.exclusiveCoordinators) {
+      const keys = coordinatorKeys(ctx.apiKey, request);
+      if (keys !== null) return this.atCoordinator(handler, request, ctx, keys);
+    }
+    return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
+  }
+
+  private async atCoordinator(handler: ServedApi, request: unknown, ctx: RequestContext, keys: CoordinatorKeys): Promise<unknown> {
+    const cluster = this.broker.cluster!;
+    const elsewhere = keys.keys.find((k) => cluster.coordinator(k) !== this.nodeId);
+    if (elsewhere !== undefined) {
+      return handler.errorResponse(request, ctx.apiVersion, ErrorCode.NOT_COORDINATOR, `This is not the coordinator of ${keys.kind} ${elsewhere}.`);
+    }
+    // Coordinated here from now on: its state is (re)loaded from the database first.
+    if (keys.kind === 'group' && cluster.ownGroups) {
+      try {
+        await cluster.ownGroups(keys.keys);
+      } catch (err) {
+        this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);
+        return handler.errorResponse(request, ctx.apiVersion, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is loading its state.');
+      }
+    }
     return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
   }
 

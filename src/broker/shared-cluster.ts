@@ -45,6 +45,8 @@ export class SharedCluster implements ClusterView {
   private following: Promise<void> | null = null;
   private stopped = false;
   private readonly troubles = new Set<Trouble>();
+  /** Groups this broker took as coordinator (their state loaded from the database), with the take in progress. */
+  private readonly owned = new Map<string, Promise<void>>();
   /** Looks done (tests wait for a number of them). */
   looks = 0;
 
@@ -56,6 +58,9 @@ export class SharedCluster implements ClusterView {
   ) {
     this.membership = engine.membership();
     engine.onFenced = () => void this.lookNow();
+    engine.onGroupFenced = (groupId) => {
+      if (this.owned.delete(groupId)) this.broker.groups.unload(groupId);
+    };
     // A topic this broker created or grew: its partitions get leaders now, not at the next heartbeat.
     broker.topics.onStored = () => void this.lookNow();
   }
@@ -78,6 +83,10 @@ export class SharedCluster implements ClusterView {
       await new Promise((r) => setTimeout(r, Math.min(500, this.heartbeatIntervalMs)));
     }
     this.live = [this.selfNode()];
+    // Groups are loaded when this broker is asked as their coordinator, not at start (another
+    // broker may coordinate them now).
+    for (const groupId of this.broker.groups.loadedGroupIds()) this.broker.groups.unload(groupId);
+    for (const groupId of new Set([...this.engine.groupMetadata().keys(), ...this.engine.listOffsetGroups()])) this.engine.releaseGroup(groupId);
     await this.look();
     this.timer = setInterval(() => void this.lookNow().catch(() => {}), this.heartbeatIntervalMs);
     this.timer.unref();
@@ -133,6 +142,29 @@ export class SharedCluster implements ClusterView {
     await this.lookNow();
   }
 
+  async ownGroups(groupIds: readonly string[]): Promise<void> {
+    for (const groupId of groupIds) {
+      let taking = this.owned.get(groupId);
+      if (taking === undefined) {
+        taking = this.engine.claimGroup(groupId).then(() => this.broker.groups.reload(groupId));
+        this.owned.set(groupId, taking);
+        // Not taken (the database away): the next request tries again.
+        taking.catch(() => this.owned.delete(groupId));
+      }
+      await taking;
+    }
+  }
+
+  /** Groups whose coordinator is another broker now (the live set changed): forgotten here, their state stays in the database. */
+  private giveUpGroups(): void {
+    for (const groupId of [...this.owned.keys()]) {
+      if (this.coordinator(groupId) === this.me) continue;
+      this.owned.delete(groupId);
+      this.broker.groups.unload(groupId);
+      this.engine.releaseGroup(groupId);
+    }
+  }
+
   leadsLocally(topic: string, partition: number): boolean {
     return this.engine.heldEpoch(topic, partition) >= 0;
   }
@@ -170,6 +202,8 @@ export class SharedCluster implements ClusterView {
       if (!(await this.membership.register(this.registration(), this.sessionTimeoutMs))) {
         this.trouble('lease', `cluster: node id ${this.me} was taken by another process after this broker's lease ran out; this broker leads nothing until it can register again`);
         this.releaseAll();
+        this.live = [];
+        this.giveUpGroups();
         return;
       }
     }
@@ -191,6 +225,7 @@ export class SharedCluster implements ClusterView {
     this.live = brokers.map((b: LiveBroker) => ({ id: b.nodeId, host: b.host, port: b.port, rack: b.rack, live: true }));
     if (!this.live.some((n) => n.id === this.me)) this.live = [...this.live, this.selfNode()].sort((a, b) => a.id - b.id);
     const liveIds = this.live.map((n) => n.id);
+    this.giveUpGroups();
     // 4. Claim this broker's share.
     const claims: LeadershipClaim[] = [];
     const names = new Map<string, string>();

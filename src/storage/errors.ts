@@ -28,3 +28,15 @@ export class NotLeaderError extends StorageError {
     this.name = 'NotLeaderError';
   }
 }
+
+/**
+ * A group write refused because this broker no longer coordinates the group in a storage shared by
+ * several brokers (another took it over). The group APIs answer NOT_COORDINATOR, as for any failed
+ * group write (src/broker/groups/coordinator.ts STORAGE_FAILURE).
+ */
+export class NotCoordinatorError extends StorageError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NotCoordinatorError';
+  }
+}

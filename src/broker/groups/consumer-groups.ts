@@ -204,8 +204,9 @@ export class ConsumerGroups {
   }
 
   /** After load: every loaded member gets a fresh session (and rebalance) timeout, as Kafka does. */
-  startTimers(): void {
+  startTimers(only?: string): void {
     for (const g of this.groups.values()) {
+      if (only !== undefined && g.groupId !== only) continue;
       for (const m of g.members.values()) {
         this.scheduleSession(g, m.memberId);
         if (m.state === 'unrevoked_partitions') this.scheduleRebalanceTimeout(g, m);

@@ -270,20 +270,7 @@ export class GroupCoordinator {
   /** Rebuild groups from stored metadata and committed offsets; then start serving. */
   async load(): Promise<void> {
     const storage = this.deps.storage;
-    for (const [groupId, value] of storage.groupMetadata()) {
-      let stored: StoredGroup;
-      try {
-        if (value.length >= 2 && storedGroupFormat(value) === CONSUMER_GROUP_METADATA_FORMAT) {
-          this.consumer.restore(groupId, value);
-          continue;
-        }
-        stored = decodeGroupMetadata(value);
-      } catch (err) {
-        this.deps.log.error(`group ${groupId}: stored metadata unreadable (${(err as Error).message}); group not loaded`);
-        continue;
-      }
-      this.groups.set(groupId, this.restore(groupId, stored));
-    }
+    for (const [groupId, value] of storage.groupMetadata()) this.restoreStored(groupId, value);
     for (const groupId of storage.listOffsetGroups()) {
       if (!this.groups.has(groupId) && !this.consumer.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
     }
@@ -298,6 +285,58 @@ export class GroupCoordinator {
     const loaded = this.groups.size + [...this.consumer.all()].length;
     if (loaded > 0) this.deps.log.info(`group coordinator loaded ${loaded} group(s)`);
     this.scheduleRetention();
+  }
+
+  /** One stored group back in memory (classic or consumer protocol); logged and skipped when unreadable. */
+  private restoreStored(groupId: string, value: Buffer): void {
+    let stored: StoredGroup;
+    try {
+      if (value.length >= 2 && storedGroupFormat(value) === CONSUMER_GROUP_METADATA_FORMAT) {
+        this.consumer.restore(groupId, value);
+        return;
+      }
+      stored = decodeGroupMetadata(value);
+    } catch (err) {
+      this.deps.log.error(`group ${groupId}: stored metadata unreadable (${(err as Error).message}); group not loaded`);
+      return;
+    }
+    this.groups.set(groupId, this.restore(groupId, stored));
+  }
+
+  /**
+   * Brokers sharing a database (src/broker/shared-cluster.ts): this broker no longer coordinates the
+   * group. It is forgotten without a storage write (the new coordinator owns the stored state now);
+   * members parked in JoinGroup or SyncGroup are answered NOT_COORDINATOR and look for the new one.
+   */
+  unload(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (g) {
+      for (const m of [...g.members.values()]) {
+        g.completeJoin(m, joinError(ErrorCode.NOT_COORDINATOR, m.memberId));
+        m.completeSync(syncError(ErrorCode.NOT_COORDINATOR));
+        this.timer.cancel(heartbeatKey(groupId, m.memberId));
+      }
+      this.forgetClassicGroup(g);
+    }
+    this.consumer.drop(groupId);
+  }
+
+  /** This broker coordinates the group now: rebuild it from what storage holds (just reloaded from the database). */
+  reload(groupId: string): void {
+    this.unload(groupId);
+    const storage = this.deps.storage;
+    const value = storage.groupMetadata().get(groupId);
+    if (value !== undefined) this.restoreStored(groupId, value);
+    else if (storage.fetchOffsets(groupId).size > 0) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
+    if (this.phase !== 'active') return;
+    const group = this.groups.get(groupId);
+    if (group) for (const m of group.members.values()) this.scheduleHeartbeat(group, m, m.sessionTimeoutMs);
+    this.consumer.startTimers(groupId);
+  }
+
+  /** Group ids in memory, classic and consumer protocol. */
+  loadedGroupIds(): string[] {
+    return [...this.groups.keys(), ...[...this.consumer.all()].map((g) => g.groupId)];
   }
 
   private restore(groupId: string, s: StoredGroup): ClassicGroup {

@@ -46,7 +46,7 @@ import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
 import { PartitionIndex } from '../partition-index.js';
-import { NotLeaderError, StorageError } from '../errors.js';
+import { NotCoordinatorError, NotLeaderError, StorageError } from '../errors.js';
 import { migrate } from './schema.js';
 import { PostgresMembership } from './membership.js';
 
@@ -140,6 +140,8 @@ export class PostgresEngine implements StorageEngine {
   readonly leadership: 'all' | 'assigned';
   /** Called when an append found its partition's epoch replaced (another broker took it): look at the cluster now. */
   onFenced: (() => void) | null = null;
+  /** Called when a group write found the group taken over by another broker. */
+  onGroupFenced: ((groupId: string) => void) | null = null;
   private pool: Pool | null = null;
   private closed = false;
 
@@ -150,6 +152,8 @@ export class PostgresEngine implements StorageEngine {
   private readonly groups = new Map<string, Buffer>();
   private readonly txnStates = new Map<string, Buffer>();
   private readonly scram = new Map<string, Buffer>();
+  /** Brokers sharing the database: the coordinator epoch this engine holds per group it coordinates. */
+  private readonly groupEpochs = new Map<string, number>();
 
   private readonly queue: Op[] = [];
   /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
@@ -411,7 +415,9 @@ export class PostgresEngine implements StorageEngine {
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {
     const puts = entries.filter((e) => e.committed !== null);
     const dels = entries.filter((e) => e.committed === null);
+    this.checkCoordinator(groupId);
     return this.write(async (c) => {
+      await this.fenceCoordinator(c, groupId);
       if (puts.length > 0) {
         await c.query({
           name: 'rafka-commit-offsets',
@@ -456,13 +462,16 @@ export class PostgresEngine implements StorageEngine {
   }
 
   async deleteGroupOffsets(groupId: string): Promise<void> {
+    this.checkCoordinator(groupId);
     return this.write(async (c) => {
+      await this.fenceCoordinator(c, groupId);
       await c.query({ name: 'rafka-delete-group-offsets', text: 'DELETE FROM rafka_committed_offsets WHERE group_id = $1', values: [groupId] });
       return () => void this.groupOffsets.delete(groupId);
     });
   }
 
   async putGroupMetadata(groupId: string, value: Buffer | null): Promise<void> {
+    this.checkCoordinator(groupId);
     return this.putValue('rafka_groups', 'group_id', groupId, value, this.groups);
   }
 
@@ -586,6 +595,74 @@ export class PostgresEngine implements StorageEngine {
       };
     });
     return changes;
+  }
+
+  /**
+   * Coordinate a group from now on: take its row at epoch + 1 (the previous coordinator's writes
+   * fail from then on), then load its committed offsets and metadata as they are after that.
+   */
+  async claimGroup(groupId: string): Promise<void> {
+    const { rows } = await this.query<{ epoch: number }>({
+      name: 'rafka-claim-group',
+      text: `INSERT INTO rafka_coordinators (kind, key, node_id, epoch) VALUES ('g', $1, $2, 0)
+             ON CONFLICT (kind, key) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = rafka_coordinators.epoch + 1
+             RETURNING epoch`,
+      values: [groupId, this.nodeId],
+    });
+    const [offsets, meta] = await Promise.all([
+      this.query<OffsetRow>({
+        name: 'rafka-group-offsets',
+        text: `SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms
+               FROM rafka_committed_offsets WHERE group_id = $1`,
+        values: [groupId],
+      }),
+      this.query<{ value: Buffer }>({ name: 'rafka-group-value', text: 'SELECT value FROM rafka_groups WHERE group_id = $1', values: [groupId] }),
+    ]);
+    this.groupOffsets.delete(groupId);
+    for (const r of offsets.rows) this.loadOffsetRow(r);
+    const value = meta.rows[0]?.value;
+    if (value === undefined) this.groups.delete(groupId);
+    else this.groups.set(groupId, value);
+    this.groupEpochs.set(groupId, rows[0]!.epoch);
+  }
+
+  /** Another broker coordinates the group now: forget what this engine held of it. */
+  releaseGroup(groupId: string): void {
+    this.groupEpochs.delete(groupId);
+    this.groupOffsets.delete(groupId);
+    this.groups.delete(groupId);
+  }
+
+  /** Brokers sharing the database: a group this broker does not coordinate is not written by it. */
+  private checkCoordinator(groupId: string): void {
+    if (this.leadership === 'assigned' && !this.groupEpochs.has(groupId)) throw new NotCoordinatorError(`storage: group ${groupId} is not coordinated by this broker`);
+  }
+
+  /** In the writing transaction: the group's row still names this broker at the epoch it took (the row stays locked until COMMIT). */
+  private async fenceCoordinator(c: PoolClient, groupId: string): Promise<void> {
+    if (this.leadership !== 'assigned') return;
+    const epoch = this.groupEpochs.get(groupId);
+    const { rowCount } = await c.query({
+      name: 'rafka-fence-group',
+      text: `UPDATE rafka_coordinators SET epoch = epoch WHERE kind = 'g' AND key = $1 AND node_id = $2 AND epoch = $3`,
+      values: [groupId, this.nodeId, epoch ?? -1],
+    });
+    if (rowCount !== 1) {
+      this.releaseGroup(groupId);
+      this.onGroupFenced?.(groupId);
+      throw new NotCoordinatorError(`storage: group ${groupId} was taken over by another broker`);
+    }
+  }
+
+  private loadOffsetRow(r: OffsetRow): void {
+    let m = this.groupOffsets.get(r.group_id);
+    if (!m) this.groupOffsets.set(r.group_id, (m = new Map()));
+    const stored: StoredOffset = {
+      topic: r.topic, partition: r.partition, offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata,
+      commitTimestampMs: Number(r.commit_timestamp_ms),
+    };
+    if (r.expire_timestamp_ms !== null) stored.expireTimestampMs = Number(r.expire_timestamp_ms);
+    m.set(offsetKey(r.topic, r.partition), stored);
   }
 
   private forgetTopicOffsets(name: string): void {
@@ -834,6 +911,7 @@ export class PostgresEngine implements StorageEngine {
   private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
     const copy = value === null ? null : Buffer.from(value);
     return this.write(async (c) => {
+      if (table === 'rafka_groups') await this.fenceCoordinator(c, key);
       if (copy === null) {
         await c.query({ name: `${table}-delete`, text: `DELETE FROM ${table} WHERE ${keyColumn} = $1`, values: [key] });
       } else {
@@ -962,26 +1040,26 @@ export class PostgresEngine implements StorageEngine {
 
   /** Committed offsets, groups, transactions and SCRAM credentials: what the coordinators and security keep in memory. */
   private async loadCoordinatorState(c: PoolClient): Promise<void> {
-    const offsets = await c.query<{
-      group_id: string; topic: string; partition: number; committed_offset: string; leader_epoch: number; metadata: string | null; commit_timestamp_ms: string;
-      expire_timestamp_ms: string | null;
-    }>('SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms FROM rafka_committed_offsets');
-    for (const r of offsets.rows) {
-      let m = this.groupOffsets.get(r.group_id);
-      if (!m) this.groupOffsets.set(r.group_id, (m = new Map()));
-      const stored: StoredOffset = {
-        topic: r.topic, partition: r.partition, offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata,
-        commitTimestampMs: Number(r.commit_timestamp_ms),
-      };
-      if (r.expire_timestamp_ms !== null) stored.expireTimestampMs = Number(r.expire_timestamp_ms);
-      m.set(offsetKey(r.topic, r.partition), stored);
-    }
+    const offsets = await c.query<OffsetRow>('SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms FROM rafka_committed_offsets');
+    for (const r of offsets.rows) this.loadOffsetRow(r);
     for (const r of (await c.query<{ group_id: string; value: Buffer }>('SELECT group_id, value FROM rafka_groups')).rows) this.groups.set(r.group_id, r.value);
     for (const r of (await c.query<{ transactional_id: string; value: Buffer }>('SELECT transactional_id, value FROM rafka_transactions')).rows) {
       this.txnStates.set(r.transactional_id, r.value);
     }
     for (const r of (await c.query<{ user_name: string; value: Buffer }>('SELECT user_name, value FROM rafka_scram_credentials')).rows) this.scram.set(r.user_name, r.value);
   }
+}
+
+/** A committed offset's row as `pg` returns it (bigint as text). */
+interface OffsetRow {
+  group_id: string;
+  topic: string;
+  partition: number;
+  committed_offset: string;
+  leader_epoch: number;
+  metadata: string | null;
+  commit_timestamp_ms: string;
+  expire_timestamp_ms: string | null;
 }
 
 /** A batch's index columns as `pg` returns them (bigint as text). */

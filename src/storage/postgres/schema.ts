@@ -100,7 +100,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 3,
-    name: 'broker registrations with leases',
+    name: 'broker registrations with leases, coordinator epochs',
     statements: [
       // One row per node id. A broker is live while lease_expires_at is ahead of the database's
       // clock (never the brokers' clocks: they may disagree); it renews the lease by compare-and-set
@@ -114,6 +114,16 @@ export const MIGRATIONS: readonly Migration[] = [
          rack text NULL,
          registered_at timestamptz NOT NULL DEFAULT now(),
          lease_expires_at timestamptz NOT NULL
+       )`,
+      // The broker coordinating a group (kind 'g'), with an epoch bumped by each broker that takes
+      // it over: a coordinator's writes of the group's offsets and metadata check the epoch in
+      // their transaction, so one that lost the group (and has not noticed) writes nothing.
+      `CREATE TABLE rafka_coordinators (
+         kind text NOT NULL,
+         key text NOT NULL,
+         node_id int NOT NULL,
+         epoch int NOT NULL,
+         PRIMARY KEY (kind, key)
        )`,
     ],
   },
