@@ -66,7 +66,7 @@ export interface ClusterView {
   /** Whether this broker leads the partition (retention and compaction run on the leader only). */
   leadsLocally?(topic: string, partition: number): boolean;
   /** This broker coordinates these groups: load the state of those it did not coordinate before. */
-  ownGroups?(groupIds: readonly string[]): Promise<void>;
+  ownGroups?(groupIds: readonly string[], verify?: boolean): Promise<void>;
 }
 
 /** Java's String.hashCode, as Kafka picks a key's __consumer_offsets partition (Utils.abs(hash) % n): non-negative. */

@@ -463,7 +463,7 @@ export class Connection implements ConnectionInfo {
     // Coordinated here from now on: its state is (re)loaded from the database first.
     if (keys.kind === 'group' && cluster.ownGroups) {
       try {
-        await cluster.ownGroups(keys.keys);
+        await cluster.ownGroups(keys.keys, ctx.apiKey === ApiKey.OffsetFetch);
       } catch (err) {
         this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);
         return handler.errorResponse(request, ctx.apiVersion, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is loading its state.');

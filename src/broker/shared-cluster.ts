@@ -59,7 +59,7 @@ export class SharedCluster implements ClusterView {
     this.membership = engine.membership();
     engine.onFenced = () => void this.lookNow();
     engine.onGroupFenced = (groupId) => {
-      if (this.owned.delete(groupId)) this.broker.groups.unload(groupId);
+      if (this.owned.has(groupId)) this.forgetGroup(groupId);
     };
     // A topic this broker created or grew: its partitions get leaders now, not at the next heartbeat.
     broker.topics.onStored = () => void this.lookNow();
@@ -142,7 +142,10 @@ export class SharedCluster implements ClusterView {
     await this.lookNow();
   }
 
-  async ownGroups(groupIds: readonly string[]): Promise<void> {
+  async ownGroups(groupIds: readonly string[], verify = false): Promise<void> {
+    // Reads of committed offsets must not come from a group another broker took meanwhile (its
+    // offsets may have moved on): the holder is checked in the database first.
+    if (verify) for (const groupId of await this.engine.lostGroups(groupIds.filter((g) => this.owned.has(g)))) this.forgetGroup(groupId);
     for (const groupId of groupIds) {
       let taking = this.owned.get(groupId);
       if (taking === undefined) {
@@ -157,12 +160,13 @@ export class SharedCluster implements ClusterView {
 
   /** Groups whose coordinator is another broker now (the live set changed): forgotten here, their state stays in the database. */
   private giveUpGroups(): void {
-    for (const groupId of [...this.owned.keys()]) {
-      if (this.coordinator(groupId) === this.me) continue;
-      this.owned.delete(groupId);
-      this.broker.groups.unload(groupId);
-      this.engine.releaseGroup(groupId);
-    }
+    for (const groupId of [...this.owned.keys()]) if (this.coordinator(groupId) !== this.me) this.forgetGroup(groupId);
+  }
+
+  private forgetGroup(groupId: string): void {
+    this.owned.delete(groupId);
+    this.broker.groups.unload(groupId);
+    this.engine.releaseGroup(groupId);
   }
 
   leadsLocally(topic: string, partition: number): boolean {
@@ -226,6 +230,8 @@ export class SharedCluster implements ClusterView {
     if (!this.live.some((n) => n.id === this.me)) this.live = [...this.live, this.selfNode()].sort((a, b) => a.id - b.id);
     const liveIds = this.live.map((n) => n.id);
     this.giveUpGroups();
+    // Groups another broker took (its view of the live set differed for a moment): forgotten within a heartbeat.
+    for (const groupId of await this.engine.lostGroups([...this.owned.keys()])) this.forgetGroup(groupId);
     // 4. Claim this broker's share.
     const claims: LeadershipClaim[] = [];
     const names = new Map<string, string>();
