@@ -22,6 +22,7 @@ import { ApiVersionsRequest, ApiVersionsResponse } from '../src/protocol/message
 import { DeleteTopicsRequest, DeleteTopicsResponse } from '../src/protocol/messages/delete-topics.js';
 import { RawClient } from '../test/helpers/raw-client.js';
 import { resolveKafka, type KafkaRuntime } from './kafka/maven.js';
+import { rafkaPostgresSystem } from './kafka/postgres-systems.js';
 import { kafkaSystem, rafkaSystem, SystemUnavailable, type RunningSystem, type SystemSpec, type RafkaVariant } from './kafka/systems.js';
 import { consumerPerformance, endToEndLatency, fixedRateLatency, producerPerformance, type ProducerResult } from './kafka/perf-tools.js';
 import { cpuSeconds, loadAverage, peakRssBytes } from './kafka/proc.js';
@@ -486,6 +487,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   const runtime: KafkaRuntime = await resolveKafka();
   const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
+  specs.push(rafkaPostgresSystem(opts.repoRoot, 1, log), rafkaPostgresSystem(opts.repoRoot, 3, log));
   const systems: SystemResult[] = [];
   if (runtime.available) {
     specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false }));
@@ -497,7 +499,8 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   }
   // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
   // log (fsync always), rocksdb and Kafka.
-  const optIn = ['rafka-memory-wal', 'rafka-log-interval'];
+  // The postgres systems too: they start a PostgreSQL server of their own (Debian's postgresql).
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-postgres', 'rafka-postgres-3'];
   const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];
