@@ -55,6 +55,9 @@ export function rafkaPostgresSystem(repoRoot: string, brokers: 1 | 3, log: (line
             });
           }),
         );
+        // Each broker prints its listening line once it joined the cluster and took its partitions, so
+        // Metadata answers from then on; both start-up columns are that moment (no probe produce:
+        // its partition's leader could be any of the brokers).
         const startToFirstProduceMs = performance.now() - t0;
         for (const c of children) c.stdout!.resume();
         // Every broker sees the others at its next heartbeat (2 s by default).
@@ -77,6 +80,7 @@ export function rafkaPostgresSystem(repoRoot: string, brokers: 1 | 3, log: (line
           port: ports[0]!,
           bootstrap: ports.map((p) => `127.0.0.1:${p}`).join(','),
           startToFirstProduceMs,
+          startToMetadataMs: startToFirstProduceMs,
           idleRssBytes: rssBytes(children[0]!.pid!),
           prepareMs: 0,
           async stop() {
