@@ -14,7 +14,6 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import {
@@ -37,33 +36,15 @@ import type { RunningBroker } from '../src/broker/index.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { RawClient } from './helpers/raw-client.js';
 import { idempotentBatch, initProducerId } from './helpers/robust.js';
-import { requireClient, skipUnless } from './helpers/external.js';
-import { findPostgres, startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { fileCluster, sql } from './helpers/postgres.js';
 import { testBroker } from './helpers/broker.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { NotCoordinatorError } from '../src/storage/errors.js';
 
-const server = findPostgres();
-const skip = skipUnless(server);
-let cluster: PgCluster | null = null;
-if (skip === false) {
-  requireClient(server);
-  cluster = await startPgCluster(server);
-  after(() => cluster?.destroy());
-}
+const { skip, pgc } = await fileCluster();
 
 /** Short lease and heartbeat: the tests wait for moves, not for Kafka's 9 s. */
 const TIMING = { brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 200 };
-
-async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -76,12 +57,19 @@ async function until<T>(what: string, fn: () => Promise<T | undefined | false> |
 }
 
 async function metadata(port: number, topics: string[] | null = null): Promise<MetadataResponse> {
-  const raw = await RawClient.connect(port);
-  try {
-    return await raw.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
+  return withRaw(port, (raw) =>
+    raw.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
       topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
       allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
-    });
+    }),
+  );
+}
+
+/** A request or two on a connection of its own to the broker at `port`. */
+async function withRaw<T>(port: number, fn: (raw: RawClient) => Promise<T>): Promise<T> {
+  const raw = await RawClient.connect(port);
+  try {
+    return await fn(raw);
   } finally {
     raw.socket.destroy();
   }
@@ -100,10 +88,19 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
     brokers.delete(id);
   };
   const portOf = (id: number) => brokers.get(id)!.port;
+  /** One idempotent record to a partition of `spread`, sent to broker `id`. */
+  const produceOne = (id: number, partition: number, value: string) =>
+    withRaw(portOf(id), async (raw) => {
+      const pid = await initProducerId(raw);
+      return raw.request(ApiKey.Produce, 11, ProduceRequest, ProduceResponse, {
+        transactionalId: null, acks: -1, timeoutMs: 5000,
+        topicData: [{ name: 'spread', partitionData: [{ index: partition, records: await idempotentBatch([value], pid.producerId, pid.producerEpoch, 0) }] }],
+      });
+    });
   const liveIdsAt = async (id: number) => (await metadata(portOf(id))).brokers.map((b) => b.nodeId).sort();
 
   before(async () => {
-    url = await cluster!.createDatabase();
+    url = await pgc().createDatabase();
     await Promise.all([start(1), start(2), start(3)]);
   });
   after(async () => {
@@ -146,20 +143,11 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
   it('a broker that does not lead a partition answers NOT_LEADER_OR_FOLLOWER with the leader (KIP-951)', async () => {
     const md = await metadata(portOf(1), ['spread']);
     const p = md.topics[0]!.partitions.find((x) => x.leaderId !== 1)!;
-    const raw = await RawClient.connect(portOf(1));
-    try {
-      const pid = await initProducerId(raw);
-      const produce = await raw.request(ApiKey.Produce, 11, ProduceRequest, ProduceResponse, {
-        transactionalId: null, acks: -1, timeoutMs: 5000,
-        topicData: [{ name: 'spread', partitionData: [{ index: p.partitionIndex, records: await idempotentBatch(['x'], pid.producerId, pid.producerEpoch, 0) }] }],
-      });
-      const pr = produce.responses[0]!.partitionResponses[0]!;
-      assert.equal(pr.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-      assert.deepEqual(pr.currentLeader, { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch });
-      assert.deepEqual(produce.nodeEndpoints.map((e) => [e.nodeId, e.port]), [[p.leaderId, portOf(p.leaderId)]]);
-    } finally {
-      raw.socket.destroy();
-    }
+    const produce = await produceOne(1, p.partitionIndex, 'x');
+    const pr = produce.responses[0]!.partitionResponses[0]!;
+    assert.equal(pr.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    assert.deepEqual(pr.currentLeader, { leaderId: p.leaderId, leaderEpoch: p.leaderEpoch });
+    assert.deepEqual(produce.nodeEndpoints.map((e) => [e.nodeId, e.port]), [[p.leaderId, portOf(p.leaderId)]]);
   });
 
   it('a stale leader cannot append: its epoch was replaced in the database, it answers NOT_LEADER_OR_FOLLOWER and gives the partition up', async () => {
@@ -169,17 +157,8 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
     const p = md.topics[0]!.partitions.find((x) => x.leaderId === 1)!;
     // Another broker's claim, as if broker 1 had been thought dead: the row moves to broker 2 at epoch + 1.
     await sql(url, 'UPDATE rafka_partitions SET leader_epoch = leader_epoch + 1, leader_node_id = 2 WHERE topic_id = $1 AND partition = $2', [topicId, p.partitionIndex]);
-    const raw = await RawClient.connect(portOf(1));
-    try {
-      const pid = await initProducerId(raw);
-      const produce = await raw.request(ApiKey.Produce, 11, ProduceRequest, ProduceResponse, {
-        transactionalId: null, acks: -1, timeoutMs: 5000,
-        topicData: [{ name: 'spread', partitionData: [{ index: p.partitionIndex, records: await idempotentBatch(['stale'], pid.producerId, pid.producerEpoch, 0) }] }],
-      });
-      assert.equal(produce.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
-    } finally {
-      raw.socket.destroy();
-    }
+    const produce = await produceOne(1, p.partitionIndex, 'stale');
+    assert.equal(produce.responses[0]!.partitionResponses[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
     const [row] = await sql<{ n: string }>(url, 'SELECT count(*) AS n FROM rafka_batches WHERE topic_id = $1 AND partition = $2', [topicId, p.partitionIndex]);
     assert.equal(Number(row!.n), 0, 'nothing of the stale append was stored');
     // The assignment still names broker 1: at its next look it takes the partition back, epoch + 1 again.
@@ -241,38 +220,26 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
     assert.deepEqual([...seen].sort(), [...sent].sort(), 'nothing lost');
   });
 
-  const findCoordinator = async (at: number, key: string) => {
-    const raw = await RawClient.connect(portOf(at));
-    try {
+  const findCoordinator = (id: number, key: string) =>
+    withRaw(portOf(id), async (raw) => {
       const r = await raw.request(ApiKey.FindCoordinator, 4, FindCoordinatorRequest, FindCoordinatorResponse, { key: '', keyType: 0, coordinatorKeys: [key] });
       return r.coordinators[0]!;
-    } finally {
-      raw.socket.destroy();
-    }
-  };
-  const commit = async (at: number, groupId: string, offset: number) => {
-    const raw = await RawClient.connect(portOf(at));
-    try {
+    });
+  const commit = (id: number, groupId: string, offset: number) =>
+    withRaw(portOf(id), async (raw) => {
       const r = await raw.request(ApiKey.OffsetCommit, 8, OffsetCommitRequest, OffsetCommitResponse, {
         groupId, generationIdOrMemberEpoch: -1, memberId: '', groupInstanceId: null,
         topics: [{ name: 'spread', partitions: [{ partitionIndex: 0, committedOffset: BigInt(offset), committedLeaderEpoch: -1, committedMetadata: null }] }],
       });
       return r.topics[0]!.partitions[0]!.errorCode;
-    } finally {
-      raw.socket.destroy();
-    }
-  };
-  const fetchOffset = async (at: number, groupId: string) => {
-    const raw = await RawClient.connect(portOf(at));
-    try {
+    });
+  const fetchOffset = (id: number, groupId: string) =>
+    withRaw(portOf(id), async (raw) => {
       const r = await raw.request(ApiKey.OffsetFetch, 7, OffsetFetchRequest, OffsetFetchResponse, {
         groupId, topics: [{ name: 'spread', partitionIndexes: [0] }], groups: [], requireStable: false,
       });
       return { errorCode: r.errorCode, offset: Number(r.topics[0]?.partitions[0]?.committedOffset ?? -2) };
-    } finally {
-      raw.socket.destroy();
-    }
-  };
+    });
 
   it('coordinators: every broker names the same one; another broker answers NOT_COORDINATOR; a coordinator that leaves hands the committed offsets on', async () => {
     const ids = [...brokers.keys()];

@@ -9,7 +9,6 @@
  */
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import pg from 'pg';
 import { Kafka, logLevel } from 'kafkajs';
 import { storageConformance } from './storage-conformance.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
@@ -21,21 +20,12 @@ import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { valuesBatch } from './helpers/log-engine.js';
-import { clientsRequired, requireClient, skipUnless } from './helpers/external.js';
-import { findPostgres, startPgCluster, type PgCluster } from './helpers/postgres.js';
+import { fileCluster, sql } from './helpers/postgres.js';
 import { testBroker } from './helpers/broker.js';
 import { fetchAll } from './helpers/fetch-all.js';
 import { startBrokerProcess, stop } from './helpers/broker-process.js';
 
-const server = findPostgres();
-const skip = skipUnless(server);
-let cluster: PgCluster | null = null;
-if (skip === false) {
-  requireClient(server);
-  cluster = await startPgCluster(server);
-  after(() => cluster?.destroy());
-}
-const pgc = (): PgCluster => cluster!;
+const { skip, pgc } = await fileCluster();
 
 const topic = (name: string, partitionCount = 1): TopicRecord => ({ name, id: `id-${name}`.padEnd(22, 'A').slice(0, 22), partitionCount, configs: {} });
 
@@ -43,16 +33,6 @@ async function openEngine(url: string, extra: Partial<ConstructorParameters<type
   const e = new PostgresEngine({ url, ...extra });
   await e.open();
   return e;
-}
-
-async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<R>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
 }
 
 const urls = new WeakMap<StorageEngine, string>();

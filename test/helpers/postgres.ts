@@ -15,7 +15,8 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import type { ExternalClient } from './external.js';
+import { after } from 'node:test';
+import { requireClient, skipUnless, type ExternalClient } from './external.js';
 
 export interface PostgresServer extends ExternalClient {
   /** Directory of initdb, pg_ctl and postgres; empty when missing. */
@@ -141,4 +142,31 @@ export async function startPgCluster(server: PostgresServer, options: { durable?
       }
     },
   };
+}
+
+/**
+ * The test file's PostgreSQL cluster: started at import when the server binaries exist (destroyed
+ * after the file's tests), else `skip` says why (and RAFKA_REQUIRE_CLIENTS=1 makes that a failure).
+ */
+export async function fileCluster(): Promise<{ skip: string | false; pgc: () => PgCluster }> {
+  const server = findPostgres();
+  const skip = skipUnless(server);
+  let cluster: PgCluster | null = null;
+  if (skip === false) {
+    requireClient(server);
+    cluster = await startPgCluster(server);
+    after(() => cluster?.destroy());
+  }
+  return { skip, pgc: () => cluster! };
+}
+
+/** One statement on its own connection (tests look into the tables the engine writes). */
+export async function sql<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<R>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
 }
