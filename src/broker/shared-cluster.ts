@@ -169,6 +169,19 @@ export class SharedCluster implements ClusterView {
     this.engine.releaseGroup(groupId);
   }
 
+  async confirmLeader(topic: string, partition: number): Promise<boolean> {
+    let holds: boolean;
+    try {
+      holds = await this.engine.holdsInDatabase(topic, partition);
+    } catch {
+      return false; // the database away: a retriable answer, the partition kept
+    }
+    if (holds) return true;
+    this.release(topic, partition);
+    void this.lookNow();
+    return false;
+  }
+
   leadsLocally(topic: string, partition: number): boolean {
     return this.engine.heldEpoch(topic, partition) >= 0;
   }

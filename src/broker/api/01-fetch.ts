@@ -329,6 +329,9 @@ async function readPartition(
   const { logStartOffset, highWatermark } = offsets;
   const lso = lastStableOffset(broker, p.topic, p.partition, offsets);
   if (p.fetchOffset < logStartOffset || p.fetchOffset > highWatermark) {
+    // Brokers sharing a database: out of range here may mean another broker took the partition and
+    // appended (or retained) since; a consumer told OFFSET_OUT_OF_RANGE would reset its position.
+    if (broker.cluster?.confirmLeader && !(await broker.cluster.confirmLeader(p.topic, p.partition))) return fail(ErrorCode.NOT_LEADER_OR_FOLLOWER);
     return fail(ErrorCode.OFFSET_OUT_OF_RANGE, highWatermark, logStartOffset);
   }
   // Kafka reads up to the LSO for read_committed (FetchIsolation.TXN_COMMITTED), up to the high watermark otherwise.

@@ -550,6 +550,19 @@ export class PostgresEngine implements StorageEngine {
     p.epoch = epoch;
   }
 
+  /** Whether the partition's row still carries the epoch this engine holds (one query; false when it holds none). */
+  async holdsInDatabase(topic: string, partition: number): Promise<boolean> {
+    const t = this.topics.get(topic);
+    const epoch = t?.partitions[partition]?.epoch ?? NOT_HELD;
+    if (!t || epoch === NOT_HELD) return false;
+    const { rows } = await this.query<{ leader_epoch: number }>({
+      name: 'rafka-partition-epoch',
+      text: 'SELECT leader_epoch FROM rafka_partitions WHERE topic_id = $1 AND partition = $2',
+      values: [t.record.id, partition],
+    });
+    return rows[0]?.leader_epoch === epoch;
+  }
+
   /** Give a partition up (another broker leads it now): appends are refused and its index is dropped. */
   releasePartition(topic: string, partition: number): void {
     const p = this.topics.get(topic)?.partitions[partition];
