@@ -179,6 +179,8 @@ export async function appendToPartition(
   produceVersion: number,
   /** The request, for hooks (src/hooks/): beforeProduce and afterProduce run only with it. */
   ctx?: RequestContext,
+  /** Called once the batch has its offsets in the engine (not called when it is refused before). */
+  queued?: () => void,
 ): Promise<PartitionAppendResult> {
   const topic = broker.topics.get(topicName);
   if (!topic || partition < 0 || partition >= topic.partitionCount) {
@@ -214,9 +216,9 @@ export async function appendToPartition(
   // (ProducerStateManager.exclusive): a retry that arrives while the original is still being
   // written waits for it and is answered as its duplicate.
   if (h.producerId >= 0) {
-    return broker.producers.exclusive(topicName, partition, h.producerId, () => appendBatch(broker, topicName, partition, h, policy, ctx));
+    return broker.producers.exclusive(topicName, partition, h.producerId, () => appendBatch(broker, topicName, partition, h, policy, ctx, queued));
   }
-  return appendBatch(broker, topicName, partition, h, policy, ctx);
+  return appendBatch(broker, topicName, partition, h, policy, ctx, queued);
 }
 
 async function appendBatch(
@@ -226,6 +228,7 @@ async function appendBatch(
   h: ValidatedBatch,
   policy: AppendPolicy,
   ctx: RequestContext | undefined,
+  queued: (() => void) | undefined,
 ): Promise<PartitionAppendResult> {
   const idempotent = h.producerId >= 0;
   if (idempotent) {
@@ -263,7 +266,7 @@ async function appendBatch(
   const batch = h;
   // A transactional batch opens the producer's transaction here if none is open (the LSO stops at it).
   const record = idempotent ? (offset: number) => broker.producers.record(topicName, partition, batch, offset, maxTimestamp) : null;
-  const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record);
+  const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record, queued);
   if ('errorCode' in written) return failed(written.errorCode, written.message);
   const { baseOffset } = written;
   broker.metrics?.produced(topicName, h.buffer.length, recordCount);
@@ -286,6 +289,8 @@ export async function appendRecorded(
   batch: { bytes: Buffer; recordCount: number; maxTimestamp: number },
   what: string,
   record: ((baseOffset: number) => void) | null,
+  /** Called as soon as the engine has the batch in its call order (its offsets are assigned). */
+  queued?: () => void,
 ): Promise<{ baseOffset: number } | { errorCode: number; message: string | null }> {
   let baseOffset: number;
   // While a producer's batch is being appended, snapshots are taken below it: it may be in the log
@@ -295,7 +300,9 @@ export async function appendRecorded(
   try {
     // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
     assertWritableBatch(batch.bytes, batch.recordCount);
-    ({ baseOffset } = await broker.storage.append(topic, partition, batch));
+    const appended = broker.storage.append(topic, partition, batch);
+    queued?.();
+    ({ baseOffset } = await appended);
   } catch (err) {
     if (record !== null) broker.producers.appendDone(topic, partition, appendId);
     if (!broker.topics.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };
