@@ -486,6 +486,10 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   const runtime: KafkaRuntime = await resolveKafka();
   const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
+  // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
+  // interleaved with this one run by run (choose both with RAFKA_BENCH_SYSTEMS).
+  const baseline = process.env.RAFKA_BENCH_BASELINE;
+  if (baseline) specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-')));
   const systems: SystemResult[] = [];
   if (runtime.available) {
     specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false }));

@@ -156,12 +156,12 @@ const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   rocksdb: 'Rafka, rocksdb engine',
 };
 
-export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec {
+export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''): SystemSpec {
   const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
   return {
-    name: `rafka-${variant}`,
-    description: RAFKA_DESCRIPTIONS[variant],
+    name: `${prefix}rafka-${variant}`,
+    description: prefix === '' ? RAFKA_DESCRIPTIONS[variant] : `${RAFKA_DESCRIPTIONS[variant]}, the build in ${repoRoot}`,
     async start() {
       const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${variant}-`));
       const logFile = path.join(dir, 'broker.log');
@@ -201,7 +201,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
         const startToFirstProduceMs = performance.now() - t0;
         child.stdout!.resume();
         return {
-          name: `rafka-${variant}`,
+          name: `${prefix}rafka-${variant}`,
           pid: child.pid!,
           port,
           bootstrap: `127.0.0.1:${port}`,
