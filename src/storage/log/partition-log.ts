@@ -171,6 +171,11 @@ export class PartitionLog {
   /** Write the next group of queued batches (one roll at most first). */
   private async writeGroup(): Promise<void> {
     if (this.queue.length === 0) return;
+    if (this.failure) {
+      // Offline after a failed fsync: nothing more is written (queued appends were accepted before it).
+      this.rejectQueued(this.failure);
+      return;
+    }
     try {
       if (this.shouldRoll(this.queue[0]!.info)) await this.roll(this.queue[0]!.info.baseOffset);
     } catch (err) {
@@ -232,6 +237,14 @@ export class PartitionLog {
 
   /** Resolve written appends in order, as far as their durability allows; moves the high watermark. */
   private settle(): void {
+    if (this.failure) {
+      // A group written while the failing fsync ran can never be synced now: it fails too.
+      const lost = this.unacked.filter((w) => this.syncedOffset < w.end);
+      if (lost.length > 0) {
+        this.unacked = this.unacked.filter((w) => this.syncedOffset >= w.end);
+        for (const w of lost) w.reject(this.failure);
+      }
+    }
     let n = 0;
     for (const w of this.unacked) {
       if (w.needsSync && this.syncedOffset < w.end) break;
