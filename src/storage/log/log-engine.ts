@@ -353,6 +353,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       indexIntervalBytes: parseLongConfig(v('index.interval.bytes'), 4096),
       flushMessages: parseLongConfig(v('flush.messages'), UNLIMITED),
       flushMs: parseLongConfig(v('flush.ms'), UNLIMITED),
+      preallocate: v('preallocate') === 'true',
     };
   }
 
