@@ -10,18 +10,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
-import type { AppendBatch, AppendResult } from '../src/storage/engine.js';
+import type { AppendBatch, AppendResult, StorageCapabilities } from '../src/storage/engine.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { ApiKey, ApiVersionsRequest, ApiVersionsResponse, ProduceResponse } from '../src/protocol/messages/index.js';
 import { RawClient, decodeResponse } from './helpers/raw-client.js';
 import { testBroker } from './helpers/broker.js';
-import { createTopic, produceFrame, requestFrame, waitFor } from './helpers/robust.js';
+import { createTopic, idempotentBatch, initProducerId, produceFrame, requestFrame, waitFor } from './helpers/robust.js';
 import { tempDir } from './helpers/log-engine.js';
 import { LogEngine } from '../src/storage/log/log-engine.js';
 
 /** Appends are assigned at once (memory engine) and acknowledged only when `release(i)` is called. */
 class GatedEngine extends MemoryEngine {
+  /** Claim (or not) what the log engine promises: failed appends fail everything after them. */
+  override readonly capabilities: StorageCapabilities;
+  constructor(inOrder = false) {
+    super();
+    this.capabilities = { compaction: null, segments: null, appendsFailInOrder: inOrder };
+  }
   gate = false;
   readonly held: { topic: string; release: () => void }[] = [];
 
@@ -112,6 +118,83 @@ test('log engine, fsync always: produces pipelined on one connection share fsync
     // Handled one at a time each would take its own fsync; pipelined, the ones behind the first share.
     assert.ok(fsyncs - before < n, `${fsyncs - before} fsyncs for ${n} pipelined produces`);
     assert.equal(engine.offsets('t', 0).highWatermark, n);
+  } finally {
+    c.close();
+    await b.close();
+    tmp.remove();
+  }
+});
+
+test('an idempotent producer: its next batch is appended before the previous one is durable when the engine fails appends in order; not otherwise', async () => {
+  for (const inOrder of [true, false]) {
+    const engine = new GatedEngine(inOrder);
+    const b = await testBroker({ storage: engine });
+    const c = await RawClient.connect(b.port);
+    try {
+      await createTopic(c, 't');
+      const { producerId, producerEpoch } = await initProducerId(c);
+      engine.gate = true;
+      const frames = [];
+      for (let i = 0; i < 3; i++) frames.push(produceFrame('t', 0, await idempotentBatch([`a${i}`, `b${i}`], producerId, producerEpoch, 2 * i), 300 + i));
+      c.write(Buffer.concat(frames));
+      if (inOrder) {
+        assert.ok(await waitFor(() => engine.held.length === 3, 5000), `appends started: ${engine.held.length}`);
+        for (const h of [...engine.held].reverse()) h.release();
+      } else {
+        // Each waits for the one before to be recorded: one append at a time.
+        for (let i = 0; i < 3; i++) {
+          assert.ok(await waitFor(() => engine.held.length === i + 1, 5000));
+          await assert.rejects(waitFor(() => engine.held.length > i + 1, 200).then((more) => (more ? Promise.resolve() : Promise.reject(new Error('one at a time')))));
+          engine.held[i]!.release();
+        }
+      }
+      for (let i = 0; i < 3; i++) assert.deepEqual(offsetOf((await c.readFrame())!, 300 + i), { errorCode: ErrorCode.NONE, baseOffset: 2 * i }, `inOrder ${inOrder}`);
+      engine.gate = false;
+      // The state recorded every batch: a retry is a duplicate, the next sequence follows, a gap is refused.
+      c.write(produceFrame('t', 0, await idempotentBatch(['a1', 'b1'], producerId, producerEpoch, 2), 310));
+      assert.deepEqual(offsetOf((await c.readFrame())!, 310), { errorCode: ErrorCode.NONE, baseOffset: 2 });
+      c.write(produceFrame('t', 0, await idempotentBatch(['c'], producerId, producerEpoch, 6), 311));
+      assert.deepEqual(offsetOf((await c.readFrame())!, 311), { errorCode: ErrorCode.NONE, baseOffset: 6 });
+      c.write(produceFrame('t', 0, await idempotentBatch(['d'], producerId, producerEpoch, 9), 312));
+      assert.equal(offsetOf((await c.readFrame())!, 312).errorCode, ErrorCode.OUT_OF_ORDER_SEQUENCE_NUMBER);
+    } finally {
+      c.close();
+      await b.close();
+    }
+  }
+});
+
+test('log engine: when a pipelined idempotent batch fails to be written, the ones behind it fail too, and the retries take the same offsets with no gap', async () => {
+  const tmp = tempDir();
+  let failWrites = 0;
+  const faults = {
+    beforeWrite(file: string) {
+      if (failWrites > 0 && file.endsWith('.log')) {
+        failWrites--;
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      }
+    },
+  };
+  const engine = new LogEngine({ path: tmp.dir, fsync: 'always', faults, warn: () => {} });
+  const b = await testBroker({ storage: engine });
+  const c = await RawClient.connect(b.port);
+  try {
+    await createTopic(c, 't');
+    const { producerId, producerEpoch } = await initProducerId(c);
+    const batches = [];
+    for (let i = 0; i < 4; i++) batches.push(await idempotentBatch([`a${i}`, `b${i}`], producerId, producerEpoch, 2 * i));
+    failWrites = 1;
+    c.write(Buffer.concat(batches.map((batch, i) => produceFrame('t', 0, batch, 400 + i))));
+    const first = [];
+    for (let i = 0; i < 4; i++) first.push(offsetOf((await c.readFrame())!, 400 + i));
+    assert.equal(first[0]!.errorCode, ErrorCode.KAFKA_STORAGE_ERROR);
+    // A batch behind the failed one either failed with it or was refused as out of order: none was stored.
+    for (const r of first.slice(1)) assert.notEqual(r.errorCode, ErrorCode.NONE, JSON.stringify(first));
+    assert.equal(engine.offsets('t', 0).highWatermark, 0);
+    // The producer retries them all, in order: they get the offsets the failed ones had.
+    c.write(Buffer.concat(batches.map((batch, i) => produceFrame('t', 0, batch, 410 + i))));
+    for (let i = 0; i < 4; i++) assert.deepEqual(offsetOf((await c.readFrame())!, 410 + i), { errorCode: ErrorCode.NONE, baseOffset: 2 * i });
+    assert.equal(engine.offsets('t', 0).highWatermark, 8);
   } finally {
     c.close();
     await b.close();
