@@ -16,12 +16,18 @@
  * at the end of the round, so that a burst of load from elsewhere on the machine spreads over all
  * clients instead of hitting one.
  *
+ * @confluentinc/kafka-javascript (librdkafka underneath, issue 22) is measured the same way through its
+ * KafkaJS-compatible API (producer acks=all, librdkafka's defaults otherwise; consumer in a group,
+ * eachBatch, timed from its first batch). It is a native build and not a dependency either:
+ * `sh bench/install-confluent-client.sh` builds it into node_modules (--no-save).
+ *
  * @platformatic/kafka is not a dependency of the project: its own dependencies require Node >= 22.19,
  * and `npm install` on Node 20 must stay free of engine warnings. Install it to compare against it
  * (`npm install --no-save @platformatic/kafka@1.35.0`, as .ci/run does); without it the bench says
  * so and measures the other two.
  */
 import { fork } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,8 +47,44 @@ interface PlatformaticKafka {
   };
 }
 
+/** The part of @confluentinc/kafka-javascript's KafkaJS-compatible API (librdkafka underneath) this bench uses. */
+interface ConfluentKafka {
+  KafkaJS: {
+    Kafka: new (config: { kafkaJS: { brokers: string[]; clientId: string; logLevel: number } }) => {
+      producer(config: { kafkaJS: { acks: number } }): {
+        connect(): Promise<void>;
+        send(o: { topic: string; messages: { value: Buffer }[] }): Promise<unknown>;
+        disconnect(): Promise<void>;
+      };
+      consumer(config: { kafkaJS: { groupId: string; fromBeginning: boolean } }): {
+        connect(): Promise<void>;
+        subscribe(o: { topics: string[] }): Promise<void>;
+        run(o: { eachBatch: (p: { batch: { messages: unknown[] } }) => Promise<void> }): Promise<void>;
+        disconnect(): Promise<void>;
+      };
+    };
+    logLevel: { NOTHING: number };
+  };
+  librdkafkaVersion: string;
+}
+
 /** The version the committed results were measured with. */
 export const PLATFORMATIC_VERSION = '1.35.0';
+export const CONFLUENT_VERSION = '1.10.1';
+
+/**
+ * @confluentinc/kafka-javascript when installed (bench/install-confluent-client.sh builds it, --no-save;
+ * RAFKA_BENCH_CONFLUENT may name the package directory of a build elsewhere), else why not.
+ */
+async function loadConfluent(): Promise<ConfluentKafka | string> {
+  const where = process.env.RAFKA_BENCH_CONFLUENT ?? '@confluentinc/kafka-javascript';
+  try {
+    // CommonJS with a native addon; `require` also takes a package directory (RAFKA_BENCH_CONFLUENT).
+    return createRequire(import.meta.url)(where) as ConfluentKafka;
+  } catch (err) {
+    return `@confluentinc/kafka-javascript is not installed (optional, a native build: sh bench/install-confluent-client.sh): ${(err as Error).message.split('\n')[0]}`;
+  }
+}
 
 /** @platformatic/kafka when installed, else why not (an optional comparison, see above). */
 async function loadPlatformatic(): Promise<PlatformaticKafka | string> {
@@ -75,8 +117,8 @@ export interface ClientBenchResult {
   quick: boolean;
   loadAverage: number[];
   rows: ClientRow[];
-  /** null where @platformatic/kafka was not installed. */
-  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number | null }[];
+  /** null where @platformatic/kafka (or @confluentinc/kafka-javascript) was not installed. */
+  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number | null; vsConfluent?: number | null }[];
   /** Clients not measured, and why. */
   notMeasured: { client: string; reason: string }[];
 }
@@ -84,7 +126,7 @@ export interface ClientBenchResult {
 const CALL_RECORDS = 100;
 const OUTSTANDING = 16;
 const PARTITIONS = 4;
-const CLIENTS = ['rafka', 'kafkajs', 'platformatic'] as const;
+const CLIENTS = ['rafka', 'kafkajs', 'platformatic', 'confluent'] as const;
 type ClientName = (typeof CLIENTS)[number];
 
 async function pump(total: number, send: () => Promise<unknown>): Promise<void> {
@@ -106,7 +148,7 @@ const median = (xs: number[]): number => {
 };
 
 /** Produce `total` records to `topic` with one client; seconds. */
-async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, topic: string, total: number, value: Buffer): Promise<number> {
+async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, conf: ConfluentKafka | null, topic: string, total: number, value: Buffer): Promise<number> {
   const messages = Array.from({ length: CALL_RECORDS }, () => ({ value }));
   let t: bigint;
   if (client === 'rafka') {
@@ -124,6 +166,15 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat
     await pump(total, () => kp.send({ topic, acks: -1, messages }));
     t = process.hrtime.bigint() - t;
     await kp.disconnect();
+  } else if (client === 'confluent') {
+    // librdkafka's defaults otherwise (linger.ms 5, batch.size 1 MB, not idempotent), acks=all as the others.
+    const cp = new conf!.KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'bench', logLevel: conf!.KafkaJS.logLevel.NOTHING } }).producer({ kafkaJS: { acks: -1 } });
+    await cp.connect();
+    await cp.send({ topic, messages: [{ value }] });
+    t = process.hrtime.bigint();
+    await pump(total, () => cp.send({ topic, messages }));
+    t = process.hrtime.bigint() - t;
+    await cp.disconnect();
   } else {
     const pp = new plat!.Producer({ clientId: 'bench', bootstrapBrokers: [bootstrap], acks: -1 });
     const platMessages = messages.map((m) => ({ topic, value: m.value }));
@@ -136,8 +187,27 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat
   return Number(t) / 1e9;
 }
 
+/** Counts records handed to a consumer callback until `expect` arrived; `end()` is when the last did. */
+function countUntil(expect: number): { add(n: number): void; done: Promise<void>; end(): bigint } {
+  let seen = 0;
+  let end = 0n;
+  let resolve!: () => void;
+  const done = new Promise<void>((r) => (resolve = r));
+  return {
+    add(n: number) {
+      seen += n;
+      if (seen >= expect && end === 0n) {
+        end = process.hrtime.bigint();
+        resolve();
+      }
+    },
+    done,
+    end: () => end,
+  };
+}
+
 /** Read all `expect` records of `topic` from the beginning with one client; seconds. */
-async function consume(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, topic: string, expect: number, group: string): Promise<number> {
+async function consume(client: ClientName, bootstrap: string, kafka: Kafka, plat: PlatformaticKafka | null, conf: ConfluentKafka | null, topic: string, expect: number, group: string): Promise<number> {
   if (client === 'rafka') {
     const consumer = new Consumer({ bootstrap, autoOffsetReset: 'earliest' });
     await consumer.cluster.refreshMetadata([topic]);
@@ -155,28 +225,33 @@ async function consume(client: ClientName, bootstrap: string, kafka: Kafka, plat
     const kc = kafka.consumer({ groupId: group, maxBytesPerPartition: 1 << 20, maxBytes: 50 << 20 });
     await kc.connect();
     await kc.subscribe({ topic, fromBeginning: true });
-    let kseen = 0;
     // Timed from the moment kafkajs has joined its group and starts fetching.
     let kfirst = 0n;
     kc.on(kc.events.GROUP_JOIN, () => {
       kfirst = process.hrtime.bigint();
     });
-    let kdone!: () => void;
-    const finished = new Promise<void>((r) => (kdone = r));
-    let kend = 0n;
-    await kc.run({
-      autoCommit: true,
+    const counted = countUntil(expect);
+    await kc.run({ autoCommit: true, eachBatch: async ({ batch }) => counted.add(batch.messages.length) });
+    await counted.done;
+    await kc.disconnect();
+    return Number(counted.end() - kfirst) / 1e9;
+  }
+  if (client === 'confluent') {
+    const cc = new conf!.KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'bench', logLevel: conf!.KafkaJS.logLevel.NOTHING } }).consumer({ kafkaJS: { groupId: group, fromBeginning: true } });
+    await cc.connect();
+    await cc.subscribe({ topics: [topic] });
+    // Timed from its first batch (its API has no group-join event): the join is left out, as for kafkajs.
+    let cfirst = 0n;
+    const counted = countUntil(expect);
+    await cc.run({
       eachBatch: async ({ batch }) => {
-        kseen += batch.messages.length;
-        if (kseen >= expect && kend === 0n) {
-          kend = process.hrtime.bigint();
-          kdone();
-        }
+        if (cfirst === 0n) cfirst = process.hrtime.bigint();
+        counted.add(batch.messages.length);
       },
     });
-    await finished;
-    await kc.disconnect();
-    return Number(kend - kfirst) / 1e9;
+    await counted.done;
+    await cc.disconnect();
+    return Number(counted.end() - cfirst) / 1e9;
   }
   const pc = new plat!.Consumer({ groupId: group, clientId: 'bench', bootstrapBrokers: [bootstrap], maxBytes: 50 << 20 });
   const pfirst = process.hrtime.bigint();
@@ -200,7 +275,13 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   const plat = typeof loaded === 'string' ? null : loaded;
   const notMeasured = plat === null ? [{ client: 'platformatic', reason: loaded as string }] : [];
   if (plat === null) log(`  platformatic: not measured: ${loaded as string}`);
-  const clients = CLIENTS.filter((c) => c !== 'platformatic' || plat !== null);
+  const confLoaded = await loadConfluent();
+  const conf = typeof confLoaded === 'string' ? null : confLoaded;
+  if (conf === null) {
+    notMeasured.push({ client: 'confluent', reason: confLoaded as string });
+    log(`  confluent: not measured: ${confLoaded as string}`);
+  } else log(`  confluent: @confluentinc/kafka-javascript with librdkafka ${conf.librdkafkaVersion}`);
+  const clients = CLIENTS.filter((c) => (c !== 'platformatic' || plat !== null) && (c !== 'confluent' || conf !== null));
   const child = fork(path.join(here, 'broker-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: any) => resolve(m.port));
@@ -227,13 +308,13 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
         const topicOf = (c: ClientName) => `bench-${c}-${recordBytes}-r${round}`;
         await admin.createTopics(order.map((c) => ({ topic: topicOf(c), numPartitions: PARTITIONS })));
         for (const c of order) {
-          const s = await produce(c, bootstrap, kafka, plat, topicOf(c), total, value);
+          const s = await produce(c, bootstrap, kafka, plat, conf, topicOf(c), total, value);
           add(c, 'produce', recordBytes, s);
           log(`  round ${round + 1}: ${c} produce ${total} × ${recordBytes} B: ${Math.round(total / s)} records/s`);
         }
         // Each client reads the topic it wrote: total + 1 records.
         for (const c of order) {
-          const s = await consume(c, bootstrap, kafka, plat, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
+          const s = await consume(c, bootstrap, kafka, plat, conf, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
           add(c, 'consume', recordBytes, s);
           log(`  round ${round + 1}: ${c} consume ${total + 1} × ${recordBytes} B: ${Math.round((total + 1) / s)} records/s`);
         }
@@ -268,7 +349,13 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   for (const recordBytes of [100, 1024]) {
     for (const workload of ['produce', 'consume']) {
       const get = (c: string) => rows.find((r) => r.client === c && r.workload === workload && r.recordBytes === recordBytes)!.recordsPerSec;
-      ratios.push({ workload, recordBytes, vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2), vsPlatformatic: plat === null ? null : +(get('rafka') / get('platformatic')).toFixed(2) });
+      ratios.push({
+        workload,
+        recordBytes,
+        vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2),
+        vsPlatformatic: plat === null ? null : +(get('rafka') / get('platformatic')).toFixed(2),
+        vsConfluent: conf === null ? null : +(get('rafka') / get('confluent')).toFixed(2),
+      });
     }
   }
   return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios, notMeasured };
@@ -286,7 +373,8 @@ export function formatClientTable(r: ClientBenchResult): string {
   }
   for (const q of r.ratios) {
     const plat = q.vsPlatformatic === null ? 'not measured' : `${q.vsPlatformatic.toFixed(2)}× (target ≥ 1.2)`;
-    lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${plat}`);
+    const conf = q.vsConfluent === null || q.vsConfluent === undefined ? 'not measured' : `${q.vsConfluent.toFixed(2)}× (target ≥ 1.0)`;
+    lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${plat}, rafka / @confluentinc/kafka-javascript = ${conf}`);
   }
   for (const n of r.notMeasured ?? []) lines.push(`${n.client}: not measured: ${n.reason}`);
   return lines.join('\n');

@@ -26,6 +26,7 @@ import { rafkaPostgresSystem } from './kafka/postgres-systems.js';
 import { kafkaSystem, rafkaSystem, SystemUnavailable, type RunningSystem, type SystemSpec, type RafkaVariant } from './kafka/systems.js';
 import { consumerPerformance, endToEndLatency, fixedRateLatency, producerPerformance, type ProducerResult } from './kafka/perf-tools.js';
 import { cpuSeconds, loadAverage, peakRssBytes } from './kafka/proc.js';
+import { describeSyncSpeed, diskSyncSpeeds, type SyncSpeed } from './disk.js';
 
 // Workloads ---------------------------------------------------------------------------------------
 
@@ -184,6 +185,11 @@ export interface ComparisonResult {
   loadAverage: { min: number; median: number; max: number } | null;
   workloads: Workload[];
   systems: SystemResult[];
+  /**
+   * The disk under the brokers' data (bench/disk.ts), measured before every round of runs: medians of
+   * sequential writes with an fdatasync per 16 KiB and per 1 MiB, growing and preallocated files.
+   */
+  disk?: SyncSpeed[];
   errors: string[];
 }
 
@@ -485,9 +491,13 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   if (wOnly) ws = ws.filter((w) => wOnly.includes(w.id));
 
   const runtime: KafkaRuntime = await resolveKafka();
-  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'rocksdb'];
+  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
   specs.push(rafkaPostgresSystem(opts.repoRoot, 1, log), rafkaPostgresSystem(opts.repoRoot, 3, log));
+  // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
+  // interleaved with this one run by run (choose both with RAFKA_BENCH_SYSTEMS).
+  const baseline = process.env.RAFKA_BENCH_BASELINE;
+  if (baseline) specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-')));
   const systems: SystemResult[] = [];
   if (runtime.available) {
     specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false }));
@@ -500,7 +510,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
   // log (fsync always), rocksdb and Kafka.
   // The postgres systems too: they start a PostgreSQL server of their own (Debian's postgresql).
-  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-postgres', 'rafka-postgres-3'];
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-postgres', 'rafka-postgres-3'];
   const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];
@@ -516,7 +526,14 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
     return finish();
   }
 
+  const diskRounds: SyncSpeed[][] = [];
   for (let run = 1; run <= runs; run++) {
+    try {
+      diskRounds.push(await diskSyncSpeeds(opts.quick));
+      log(`disk: ${diskRounds[diskRounds.length - 1]!.map(describeSyncSpeed).join('; ')}`);
+    } catch (err) {
+      log(`disk: not measured — ${(err as Error).message}`);
+    }
     for (const spec of chosen) {
       const r = byName.get(spec.name)!;
       if (r.unavailable) continue;
@@ -550,6 +567,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
       loadAverage: loads.length ? { min: Math.min(...loads), median: median(loads), max: Math.max(...loads) } : null,
       workloads: ws,
       systems,
+      ...(diskRounds.length > 0 ? { disk: diskRounds[0]!.map((first, i) => ({ ...first, mbPerSec: median(diskRounds.map((r) => r[i]!.mbPerSec)), syncsPerSec: median(diskRounds.map((r) => r[i]!.syncsPerSec)) })) } : {}),
       errors,
     };
   }
@@ -630,7 +648,9 @@ export function formatTable(result: ComparisonResult): string {
   sysRow('idle RSS after start-up', (m) => m.idleRssBytes, fmtMb);
   sysRow('peak RSS (VmHWM) over the run', (m) => m.peakRssBytes, fmtMb);
   sysRow('broker CPU seconds, all measured workloads', (m) => m.cpuSeconds, (n) => (typeof n === 'number' ? `${n.toFixed(1)} s` : 'n/a'));
+  sysRow('broker CPU seconds per GB produced (produce workloads)', (m) => cpuPerGbProduced(result.workloads, m), (n) => (typeof n === 'number' ? `${n.toFixed(1)} s/GB` : 'n/a'));
   lines.push('');
+  lines.push(...diskLines(result));
   lines.push('Ratios are Rafka ÷ Kafka: above 1 is better for throughput; below 1 is better for latency, start-up, memory and CPU.');
   lines.push(...isolationLines(result));
   const kafkaFormat = measured.find((s) => s.name === 'kafka')?.median?.prepareMs;
@@ -646,6 +666,42 @@ export function formatTable(result: ComparisonResult): string {
     lines.push(...targets);
   }
   return lines.join('\n');
+}
+
+/** Broker CPU seconds over the produce workloads ÷ the record bytes they produced (GB = 10⁹ bytes). */
+export function cpuPerGbProduced(ws: Workload[], m: NonNullable<SystemResult['median']>): number | null {
+  let cpu = 0;
+  let bytes = 0;
+  for (const w of ws) {
+    const s = m.workloads[w.id];
+    if (w.kind !== 'produce' || s?.cpuSeconds === undefined || s.error || s.skipped) continue;
+    cpu += s.cpuSeconds;
+    bytes += w.records * w.recordBytes;
+  }
+  return bytes > 0 ? cpu / (bytes / 1e9) : null;
+}
+
+/**
+ * Issue 22: the disk's own limit, and the log engine's produce as a fraction of it — MB/s of record
+ * values against sequential writes with an fdatasync per 1 MiB (a group commit can do no better on
+ * this disk) and per 16 KiB (one producer batch per sync).
+ */
+export function diskLines(result: ComparisonResult): string[] {
+  if (!result.disk || result.disk.length === 0) return [];
+  const out = [`Disk under the data directories (${os.tmpdir()}), sequential writes, median of ${result.runs} round${result.runs > 1 ? 's' : ''}: ${result.disk.map(describeSyncSpeed).join('; ')}.`];
+  const per16k = result.disk.find((d) => d.blockBytes === 16 * 1024 && !d.preallocated);
+  const per1m = result.disk.find((d) => d.blockBytes === 1 << 20 && !d.preallocated);
+  const logs = result.systems.filter((s) => s.median && !s.unavailable && /^(base-)?rafka-log/.test(s.name));
+  for (const s of logs) {
+    const parts: string[] = [];
+    for (const w of result.workloads) {
+      const mb = s.median!.workloads[w.id]?.mbPerSec;
+      if (w.kind !== 'produce' || typeof mb !== 'number') continue;
+      parts.push(`${w.id} ${mb.toFixed(1)} MB/s = ${per1m ? `${((100 * mb) / per1m.mbPerSec).toFixed(0)}%` : '–'} of 1 MiB-fdatasync, ${per16k ? `${((100 * mb) / per16k.mbPerSec).toFixed(0)}%` : '–'} of 16 KiB-fdatasync`);
+    }
+    if (parts.length > 0) out.push(`- ${s.name} produce against the disk: ${parts.join('; ')}.`);
+  }
+  return out;
 }
 
 /**

@@ -53,7 +53,8 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     const engine = await factory();
     const caps = engine.capabilities;
     assert.ok(caps !== null && typeof caps === 'object', 'capabilities is an object');
-    assert.deepEqual(Object.keys(caps).sort(), ['compaction', 'segments'], 'every capability is declared, even when absent');
+    assert.deepEqual(Object.keys(caps).sort(), ['appendsFailInOrder', 'compaction', 'segments'], 'every capability is declared, even when absent');
+    assert.equal(typeof caps.appendsFailInOrder, 'boolean');
     assert.ok(caps.compaction === null || typeof caps.compaction.compact === 'function');
     assert.ok(caps.segments === null || typeof caps.segments.segmentCount === 'function');
   });

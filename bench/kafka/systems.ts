@@ -146,22 +146,24 @@ export function tail(file: string, lines = 15): string {
 // Rafka ---------------------------------------------------------------------------------------------
 
 /** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
-export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'rocksdb';
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'rocksdb';
 
 const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   memory: 'Rafka, memory engine (nothing on disk)',
   'memory-wal': 'Rafka, memory engine with its write-ahead log',
   log: 'Rafka, log engine (segment files; fsync as configured, default always = group commit)',
   'log-interval': 'Rafka, log engine with fsync: interval (acknowledged once written, synced every second: the durability of Kafka as shipped)',
+  'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true)',
   rocksdb: 'Rafka, rocksdb engine',
 };
 
-export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec {
-  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' ? 'log' : variant;
+export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''): SystemSpec {
+  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
+  const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
   return {
-    name: `rafka-${variant}`,
-    description: RAFKA_DESCRIPTIONS[variant],
+    name: `${prefix}rafka-${variant}`,
+    description: prefix === '' ? RAFKA_DESCRIPTIONS[variant] : `${RAFKA_DESCRIPTIONS[variant]}, the build in ${repoRoot}`,
     async start() {
       const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${variant}-`));
       const logFile = path.join(dir, 'broker.log');
@@ -172,7 +174,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
       // As for Kafka below: a benchmark's consumer group has no other member to wait for.
       writeFileSync(
         configFile,
-        `storage:\n  type: ${engine}\n  path: ${dataDir === null ? 'null' : JSON.stringify(dataDir)}\n${fsync}group.initial.rebalance.delay.ms: 0\n`,
+        `storage:\n  type: ${engine}\n  path: ${dataDir === null ? 'null' : JSON.stringify(dataDir)}\n${fsync}${topicDefaults}group.initial.rebalance.delay.ms: 0\n`,
       );
       const errFd = openSync(logFile, 'a');
       const args = [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
@@ -201,7 +203,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant): SystemSpec
         const startToFirstProduceMs = performance.now() - t0;
         child.stdout!.resume();
         return {
-          name: `rafka-${variant}`,
+          name: `${prefix}rafka-${variant}`,
           pid: child.pid!,
           port,
           bootstrap: `127.0.0.1:${port}`,

@@ -171,6 +171,11 @@ async function encodeAgain(h: ValidatedBatch, policy: AppendPolicy, records: Dec
   }
 }
 
+/** The topic's compression.type names a codec and the batch is in another one. */
+function needsRecompression(h: ValidatedBatch, policy: AppendPolicy): boolean {
+  return policy.compression !== null && h.compression !== policy.compression && h.lastOffsetDelta >= 0;
+}
+
 export async function appendToPartition(
   broker: Broker,
   topicName: string,
@@ -179,6 +184,8 @@ export async function appendToPartition(
   produceVersion: number,
   /** The request, for hooks (src/hooks/): beforeProduce and afterProduce run only with it. */
   ctx?: RequestContext,
+  /** Called once the batch has its offsets in the engine (not called when it is refused before). */
+  queued?: () => void,
 ): Promise<PartitionAppendResult> {
   const topic = broker.topics.get(topicName);
   if (!topic || partition < 0 || partition >= topic.partitionCount) {
@@ -214,9 +221,34 @@ export async function appendToPartition(
   // (ProducerStateManager.exclusive): a retry that arrives while the original is still being
   // written waits for it and is answered as its duplicate.
   if (h.producerId >= 0) {
-    return broker.producers.exclusive(topicName, partition, h.producerId, () => appendBatch(broker, topicName, partition, h, policy, ctx));
+    // Pipelining (issue 22): the producer's next batch may be appended while the one before it waits
+    // for its fsync, when the engine fails appends in order and nothing runs between check and append.
+    const batch = h;
+    const goAhead =
+      broker.storage.capabilities.appendsFailInOrder === true && broker.hooks.beforeProduce === null && !needsRecompression(h, policy) ? h : null;
+    return broker.producers.exclusive(
+      topicName,
+      partition,
+      h.producerId,
+      (slot, continued) =>
+        appendBatch(
+          broker,
+          topicName,
+          partition,
+          batch,
+          policy,
+          ctx,
+          () => {
+            slot.queued(batch);
+            queued?.();
+          },
+          continued,
+          slot.ahead,
+        ),
+      goAhead,
+    );
   }
-  return appendBatch(broker, topicName, partition, h, policy, ctx);
+  return appendBatch(broker, topicName, partition, h, policy, ctx, queued, false);
 }
 
 async function appendBatch(
@@ -226,9 +258,14 @@ async function appendBatch(
   h: ValidatedBatch,
   policy: AppendPolicy,
   ctx: RequestContext | undefined,
+  queued: (() => void) | undefined,
+  /** The batch continues the producer's last one in flight (ProducerStateManager.exclusive): already checked. */
+  continued: boolean,
+  /** Settles when the batches this one went ahead of are recorded (or failed): it is recorded after them. */
+  ahead: Promise<unknown> | null = null,
 ): Promise<PartitionAppendResult> {
   const idempotent = h.producerId >= 0;
-  if (idempotent) {
+  if (idempotent && !continued) {
     const check = broker.producers.check(topicName, partition, h);
     if (check.kind === 'duplicate') {
       const { logStartOffset } = broker.storage.offsets(topicName, partition);
@@ -244,7 +281,7 @@ async function appendBatch(
     h = hooked;
   }
 
-  if (policy.compression !== null && h.compression !== policy.compression && h.lastOffsetDelta >= 0) {
+  if (needsRecompression(h, policy)) {
     const re = await recompress(h, policy, ctx);
     if ('errorCode' in re) return re;
     h = re;
@@ -263,7 +300,7 @@ async function appendBatch(
   const batch = h;
   // A transactional batch opens the producer's transaction here if none is open (the LSO stops at it).
   const record = idempotent ? (offset: number) => broker.producers.record(topicName, partition, batch, offset, maxTimestamp) : null;
-  const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record);
+  const written = await appendRecorded(broker, topicName, partition, { bytes: h.buffer, recordCount, maxTimestamp }, 'append to', record, queued, ahead);
   if ('errorCode' in written) return failed(written.errorCode, written.message);
   const { baseOffset } = written;
   broker.metrics?.produced(topicName, h.buffer.length, recordCount);
@@ -286,6 +323,10 @@ export async function appendRecorded(
   batch: { bytes: Buffer; recordCount: number; maxTimestamp: number },
   what: string,
   record: ((baseOffset: number) => void) | null,
+  /** Called as soon as the engine has the batch in its call order (its offsets are assigned). */
+  queued?: () => void,
+  /** Record only once this settles (the producer's earlier batches are recorded first). */
+  ahead: Promise<unknown> | null = null,
 ): Promise<{ baseOffset: number } | { errorCode: number; message: string | null }> {
   let baseOffset: number;
   // While a producer's batch is being appended, snapshots are taken below it: it may be in the log
@@ -295,7 +336,10 @@ export async function appendRecorded(
   try {
     // Inside the try: a broken header is the broker's bug, answered like an engine's (engine-faults.ts).
     assertWritableBatch(batch.bytes, batch.recordCount);
-    ({ baseOffset } = await broker.storage.append(topic, partition, batch));
+    const appended = broker.storage.append(topic, partition, batch);
+    queued?.();
+    ({ baseOffset } = await appended);
+    if (ahead !== null) await ahead;
   } catch (err) {
     if (record !== null) broker.producers.appendDone(topic, partition, appendId);
     if (!broker.topics.hasPartition(topic, partition)) return { errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, message: null };

@@ -9,7 +9,13 @@
  *   (`queued.max.request.bytes`, byte-budget.ts); at that cap a connection that already has a
  *   request waiting stops reading too. Requests are handled one at a time in arrival order, as Kafka
  *   does (it mutes a channel while one of its requests is in progress), so responses go out strictly
- *   in order and side effects happen in order.
+ *   in order and side effects happen in order. One exception, for durability's sake: a Produce
+ *   request lets the next Produce of the connection start once its own appends have their offsets
+ *   (`RequestContext.sequenced`), instead of after its fsync. Appends still happen in request order
+ *   and answers still go out in request order, each as soon as it and every earlier one is ready;
+ *   but the requests a producer keeps in flight share one fsync instead of taking one each. Any
+ *   other request waits until every earlier one is answered (and hooks or injected faults turn this
+ *   off: they may depend on one request at a time).
  * - When the kernel send buffer is full (`write` returns false) reading pauses until `drain`, and
  *   the next request is not handled before it either (Kafka mutes a channel until its response is
  *   sent): a consumer that stops reading holds at most one unwritten response, and the broker stops
@@ -67,7 +73,12 @@ export class Connection implements ConnectionInfo {
   private readonly chunks: Buffer[] = [];
   private buffered = 0;
   private readonly queue: Buffer[] = [];
+  /** The pump runs (it handles the queue, one request or one Produce sequencing at a time). */
   private busy = false;
+  /** Requests taken from the queue and not yet answered (more than one only for pipelined Produce). */
+  private handling = 0;
+  /** Resolves once every request taken from the queue so far is answered: answers go out in this chain's order. */
+  private answered: Promise<void> = Promise.resolve();
   private closed = false;
   private readPaused = false;
   private waitingDrain = false;
@@ -86,8 +97,6 @@ export class Connection implements ConnectionInfo {
   private roomWait: { cancel(): void } | null = null;
   /** Graceful shutdown: answer what was read without waiting for drain or room. */
   private shuttingDown = false;
-  /** What the request being handled decoded into, counted in requestBytes (see handleFrame). */
-  private decodedBytes = 0;
   /** The listener, principal and SASL state of this connection (security/session.ts). */
   readonly security: ConnectionSecurity;
 
@@ -116,13 +125,18 @@ export class Connection implements ConnectionInfo {
       socket.setTimeout(idleMs, () => {
         // No bytes in either direction for idleMs: idle, or a client that stopped reading its responses.
         if (this.waitingDrain) this.close(`response unread for more than connections.max.idle.ms=${idleMs}`);
-        else if (!this.busy && this.queue.length === 0) this.close(`idle for more than connections.max.idle.ms=${idleMs}`);
+        else if (this.idle) this.close(`idle for more than connections.max.idle.ms=${idleMs}`);
       });
     }
   }
 
   get inFlight(): number {
-    return this.queue.length + (this.busy ? 1 : 0);
+    return this.queue.length + this.handling;
+  }
+
+  /** Nothing read is waiting or being handled. */
+  private get idle(): boolean {
+    return !this.busy && this.handling === 0 && this.queue.length === 0;
   }
 
   close(reason: string): void {
@@ -163,7 +177,7 @@ export class Connection implements ConnectionInfo {
         this.socket.end();
         resolve();
       };
-      if (this.closed || (!this.busy && this.queue.length === 0)) finish();
+      if (this.closed || this.idle) finish();
       else this.idleResolvers.push(finish);
     });
   }
@@ -274,9 +288,10 @@ export class Connection implements ConnectionInfo {
 
   private updateReading(): void {
     if (this.closed || this.readPaused) return;
-    // With a request already waiting, the broker-wide request budget must have room for more reading;
-    // without one, the next frame may always come in (progress for every connection).
-    const noRoom = this.queue.length > 0 && this.broker.requestBudget.full;
+    // With a request already waiting (or, pipelining, a second one being handled), the broker-wide
+    // request budget must have room for more reading; without one, the next frame may always come in
+    // (progress for every connection).
+    const noRoom = (this.queue.length > 0 || this.handling > 1) && this.broker.requestBudget.full;
     if (noRoom && this.readWait === null) {
       this.readWait = this.broker.requestBudget.waitForRoom(() => {
         this.readWait = null;
@@ -288,7 +303,11 @@ export class Connection implements ConnectionInfo {
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
   }
 
-  /** Handles queued requests one at a time; never rejects (a failure closes this connection only). */
+  /**
+   * Handles queued requests in arrival order; never rejects (a failure closes this connection only).
+   * A request is started once every earlier one is answered, except a pipelined Produce, started
+   * once the request before it has sequenced its appends (see the header).
+   */
   private async pump(): Promise<void> {
     if (this.busy) return;
     this.busy = true;
@@ -298,29 +317,68 @@ export class Connection implements ConnectionInfo {
           await new Promise<void>((resolve) => this.waitUntilReady(resolve));
           continue;
         }
+        const pipelined = this.pipelines(this.queue[0]!);
+        // Anything else waits for the answers before it (and re-checks: one may have closed us).
+        if (!pipelined && this.handling > 0) {
+          await this.answered;
+          continue;
+        }
         const frame = this.queue.shift()!;
-        const response = await this.handleFrame(frame);
-        if (response && !this.closed) this.send(response);
-        if (!this.closed) {
-          const held = frame.length + 4 + this.decodedBytes; // + its size prefix, + what it decoded into
-          this.requestBytes -= held;
-          this.broker.requestBudget.release(held);
-        }
-        this.decodedBytes = 0;
-        if (this.security.closeAfterResponse !== null && !this.closed) {
-          this.endAfterResponse(this.security.closeAfterResponse);
-          break;
-        }
+        let sequenced!: () => void;
+        const ordered = pipelined ? new Promise<void>((resolve) => (sequenced = resolve)) : null;
+        const request = { frame, decodedBytes: 0 };
+        this.handling++;
+        // A handler that throws is a bug: the connection closes at once (earlier answers not yet sent are lost with it).
+        const done = this.handleFrame(request, ordered === null ? undefined : sequenced).catch((err: unknown) => (this.failed(err), null));
+        this.answered = this.answered
+          .then(() => done)
+          .then((response) => this.answer(request, response))
+          .catch((err: unknown) => this.failed(err));
+        // A Produce goes on once its appends have their offsets (or it is answered: an error, acks=0).
+        await (ordered === null ? this.answered : Promise.race([ordered, done]));
+        if (this.security.closeAfterResponse !== null) break;
         this.parseFrames();
       }
     } catch (err) {
-      this.broker.log.error(`connection ${this.remote}: ${(err as Error).stack ?? String(err)}`);
-      this.close('internal error');
+      this.failed(err);
     } finally {
       this.busy = false;
-      if (this.queue.length === 0) this.resolveIdle();
+      if (this.idle) this.resolveIdle();
       this.updateReading();
     }
+  }
+
+  /** Whether `frame` may start before the requests ahead of it are answered: Produce, when nothing wraps handlers. */
+  private pipelines(frame: Buffer): boolean {
+    return (
+      frame.length >= 2 &&
+      frame.readInt16BE(0) === ApiKey.Produce &&
+      !this.security.expectsBareToken &&
+      this.broker.hooks.handle === null &&
+      !this.broker.faults.active
+    );
+  }
+
+  /** Send one answer (in request order: called through `answered`) and release what its request held. */
+  private answer(request: { frame: Buffer; decodedBytes: number }, response: Buffer[] | null): void {
+    this.handling--;
+    if (response && !this.closed) this.send(response);
+    if (!this.closed) {
+      const held = request.frame.length + 4 + request.decodedBytes; // + its size prefix, + what it decoded into
+      this.requestBytes -= held;
+      this.broker.requestBudget.release(held);
+    }
+    if (this.security.closeAfterResponse !== null && !this.closed) {
+      this.endAfterResponse(this.security.closeAfterResponse);
+      return;
+    }
+    this.parseFrames();
+    if (this.idle) this.resolveIdle();
+  }
+
+  private failed(err: unknown): void {
+    this.broker.log.error(`connection ${this.remote}: ${(err as Error).stack ?? String(err)}`);
+    this.close('internal error');
   }
 
   /**
@@ -391,8 +449,12 @@ export class Connection implements ConnectionInfo {
     this.socket.uncork();
   };
 
-  /** Decode, dispatch and encode one request; null means no response (or the connection closed). */
-  private async handleFrame(frame: Buffer): Promise<Buffer[] | null> {
+  /**
+   * Decode, dispatch and encode one request; null means no response (or the connection closed).
+   * `sequenced`, for a pipelined Produce, is handed to the handler (RequestContext.sequenced).
+   */
+  private async handleFrame(request: { frame: Buffer; decodedBytes: number }, sequenced?: () => void): Promise<Buffer[] | null> {
+    const frame = request.frame;
     if (this.security.expectsBareToken) return this.handleBareToken(frame);
     const r = new Reader(frame).limitElements(requestElementBudget(frame.length));
     let apiKey: number;
@@ -418,10 +480,10 @@ export class Connection implements ConnectionInfo {
     const decoded = this.decodeRequest(r, handler, apiVersion);
     if (decoded === null) return null;
     // What the request decoded into counts in queued.max.request.bytes until it is answered (pump).
-    this.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
-    this.requestBytes += this.decodedBytes;
-    this.broker.requestBudget.add(this.decodedBytes);
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security };
+    request.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
+    this.requestBytes += request.decodedBytes;
+    this.broker.requestBudget.add(request.decodedBytes);
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security, sequenced };
     // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
     const observer = this.broker.requestObserver;
     const started = observer === null ? 0 : performance.now();

@@ -27,6 +27,12 @@ export interface RequestContext extends RequestScope {
    * with `security.listener`'s advertised address, SaslHandshake/SaslAuthenticate drive the exchange.
    */
   readonly security: ConnectionSecurity;
+  /**
+   * Present when the connection may start its next request before this one is answered (a Produce:
+   * connection.ts). The handler calls it once everything whose order matters has happened — for
+   * Produce, every partition's append has its offsets — so the next request's appends come after.
+   */
+  readonly sequenced?: () => void;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

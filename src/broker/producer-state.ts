@@ -91,6 +91,32 @@ export interface BatchIdentity {
   isTransactional?: boolean;
 }
 
+/**
+ * Handed to the function `exclusive` runs: `queued(b)` says the batch is now in the engine, with
+ * its offsets (its append called, not yet durable), so a continuation may be appended behind it.
+ */
+export interface AppendSlot {
+  queued(b: BatchIdentity): void;
+  /**
+   * For a call that went ahead (`continued`): settles once the calls it went ahead of have finished.
+   * Its batch is recorded only after that, so batches are recorded in offset order.
+   */
+  readonly ahead: Promise<unknown> | null;
+}
+
+/** A producer's batch on a partition that is in the engine and not yet recorded or failed. */
+interface InFlight {
+  epoch: number;
+  lastSeq: number;
+  transactional: boolean;
+}
+
+/** What runs for one producer and partition: calls not yet past `queued`, and batches in flight. */
+interface Lane {
+  unqueued: number;
+  inFlight: InFlight[];
+}
+
 export class ProducerStateManager {
   /** Every entry; Map order is least-recently-written first (what `producer.state.max.entries` evicts). */
   private readonly entries = new Map<string, Tracked>();
@@ -105,9 +131,12 @@ export class ProducerStateManager {
   private nextAppendId = 0;
   /**
    * The tail of each producer/partition's chain of appends in progress. An entry exists only while an
-   * append runs, and each connection runs one request at a time, so it is bounded by connections.
+   * append runs, and each connection runs at most max.in.flight.requests.per.connection requests at
+   * a time, so it is bounded by connections times that.
    */
   private readonly running = new Map<string, Promise<unknown>>();
+  /** Per producer and partition while something runs for it (see `exclusive`'s `continuing`). */
+  private readonly lanes = new Map<string, Lane>();
   /** Open transactions by partition: producer id → first offset (mirrors entries' currentTxnFirstOffset). */
   private readonly ongoing = new Map<string, Map<number, number>>();
   /**
@@ -124,16 +153,53 @@ export class ProducerStateManager {
    * Run `fn` (check, append, record) after every earlier call for the same producer and partition
    * has finished, so that the sequence check always sees the outcome of the batch before it.
    * Without contention (one connection per producer, requests handled in order) it runs at once.
+   *
+   * Pipelining (issue 22): with `continuing` — a batch that is the exact next one (same epoch, same
+   * transactional flag, the next sequence) after the producer's last batch in flight on the
+   * partition, with nothing else waiting — `fn` runs at once instead of after that batch is durable;
+   * it must then skip the sequence check (it was just made here) and must not wait for anything
+   * before its append. The caller promises the engine fails every append called after a failed
+   * one and resolves them in call order (StorageCapabilities.appendsFailInOrder): if the batch
+   * before fails, this one fails too, so the recorded sequences never have a gap. `fn` is told
+   * which way it runs.
    */
-  async exclusive<T>(topic: string, partition: number, producerId: number, fn: () => Promise<T>): Promise<T> {
+  async exclusive<T>(
+    topic: string,
+    partition: number,
+    producerId: number,
+    fn: (slot: AppendSlot, continued: boolean) => Promise<T>,
+    continuing: BatchIdentity | null = null,
+  ): Promise<T> {
     const key = ProducerStateManager.key(topic, partition, producerId);
+    let lane = this.lanes.get(key);
+    if (!lane) this.lanes.set(key, (lane = { unqueued: 0, inFlight: [] }));
+    const continued = continuing !== null && continues(lane, continuing);
+    const l = lane;
+    l.unqueued++;
+    let counted = true;
+    let mine: InFlight | null = null;
     const before = this.running.get(key);
-    const mine = (before ? before.then(fn, fn) : fn()) as Promise<T>;
-    const tail = mine.catch(() => {});
+    const slot: AppendSlot = {
+      ahead: continued ? (before ?? null) : null,
+      queued(b: BatchIdentity) {
+        if (!counted) return;
+        counted = false;
+        l.unqueued--;
+        mine = { epoch: b.producerEpoch, lastSeq: lastSequence(b.baseSequence, b.recordCount), transactional: b.isTransactional === true };
+        l.inFlight.push(mine);
+      },
+    };
+    const run = () => fn(slot, continued);
+    const result = (continued || !before ? run() : before.then(run, run)) as Promise<T>;
+    // Later calls wait for this one, and (when it went ahead) for the ones it went ahead of.
+    const tail = continued && before ? Promise.all([before, result.catch(() => {})]) : result.catch(() => {});
     this.running.set(key, tail);
     try {
-      return await mine;
+      return await result;
     } finally {
+      if (counted) l.unqueued--;
+      if (mine !== null) l.inFlight.splice(l.inFlight.indexOf(mine), 1);
+      if (l.unqueued === 0 && l.inFlight.length === 0 && this.lanes.get(key) === l) this.lanes.delete(key);
       if (this.running.get(key) === tail) this.running.delete(key);
     }
   }
@@ -501,6 +567,18 @@ function partitionKey(topic: string, partition: number): string {
 }
 
 /** Sequences wrap from Int32.MAX to 0 (Kafka's DefaultRecordBatch.incrementSequence). */
+/** Whether `b` may go ahead: it is the exact next batch after the last one in flight, and nothing waits. */
+function continues(lane: Lane, b: BatchIdentity): boolean {
+  const last = lane.inFlight[lane.inFlight.length - 1];
+  return (
+    lane.unqueued === 0 &&
+    last !== undefined &&
+    last.epoch === b.producerEpoch &&
+    last.transactional === (b.isTransactional === true) &&
+    b.baseSequence === nextSequence(last.lastSeq)
+  );
+}
+
 function nextSequence(seq: number): number {
   return seq === 0x7fffffff ? 0 : seq + 1;
 }

@@ -150,6 +150,13 @@ export interface StorageCapabilities {
   readonly compaction: Compaction | null;
   /** Segment files per partition (the broker's metrics); null: the engine keeps no segments. */
   readonly segments: SegmentStats | null;
+  /**
+   * An append that fails makes every append to the same partition called after it (before the
+   * failure was known) fail too, and appends resolve in call order. Then an idempotent producer's
+   * next batch may be appended before the previous one is durable (ProducerStateManager.exclusive):
+   * it cannot outlive a failed predecessor and leave a gap in the recorded sequences.
+   */
+  readonly appendsFailInOrder: boolean;
 }
 
 /** How many segment files hold a partition (Kafka's `NumLogSegments`). */

@@ -20,6 +20,8 @@
  *   INVALID_TXN_STATE if not, INVALID_PRODUCER_EPOCH for an old epoch. `transactional_id` (v3+) is
  *   not needed for that: the coordinator knows the producer id.
  * - Partitions of one request are appended concurrently, so a durable engine can sync them together.
+ *   Once all of them have their offsets the handler says so (`ctx.sequenced`), and the connection
+ *   starts its next Produce without waiting for this one's fsync (connection.ts).
  * - A partition named twice is appended and answered once, with its last occurrence's records, as
  *   Kafka does (it collects the partitions of a request in a map); a topic named twice is one topic.
  * - In a cluster (cluster.ts) a partition this node does not lead is NOT_LEADER_OR_FOLLOWER, nothing
@@ -57,6 +59,26 @@ export default defineHandler({
     const topicData = collapse(req.topicData, ctx.apiVersion >= 13);
     // Only a cluster has partitions this node does not lead; a single broker looks nothing up here.
     const led: (Topic | undefined)[] = broker.cluster === null ? [] : topicData.map((t) => (t.byId ? broker.topics.getById(t.topicId) : broker.topics.get(t.name)));
+    // Pipelining (connection.ts): the next Produce may start once every partition's append has its
+    // offsets. One count per partition appended, plus one held until all of them are started.
+    let unsequenced = 1;
+    const sequenced = ctx.sequenced;
+    const oneSequenced = (): void => {
+      if (--unsequenced === 0) sequenced?.();
+    };
+    const append = (name: string, index: number, records: Buffer | null): Promise<PartitionAppendResult> => {
+      unsequenced++;
+      let done = false;
+      const once = () => {
+        if (!done) {
+          done = true;
+          oneSequenced();
+        }
+      };
+      const result = appendToPartition(broker, name, index, records, ctx.apiVersion, ctx, once);
+      void result.then(once, once);
+      return result;
+    };
     const pending = topicData.map((t, ti) => {
       const name = t.byId ? broker.topics.getById(t.topicId)?.name : t.name;
       const topic = led[ti];
@@ -67,9 +89,10 @@ export default defineHandler({
           const errorCode = leaderError(broker, ctx.nodeId, topic, index, -1);
           if (errorCode !== ErrorCode.NONE) return Promise.resolve<PartitionAppendResult>({ errorCode, errorMessage: `This is not the leader of ${topic.name}-${index}.`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
         }
-        return appendToPartition(broker, name, index, records, ctx.apiVersion, ctx);
+        return append(name, index, records);
       });
     });
+    oneSequenced();
     const hints = new LeaderHints(broker);
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
     let anyError = false;

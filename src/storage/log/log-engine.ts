@@ -95,7 +95,11 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   readonly kind: string = 'log';
   readonly durable: boolean = true;
   /** The segment log compacts (LogCleaner). */
-  readonly capabilities: StorageCapabilities = { compaction: this, segments: this };
+  /**
+   * Appends fail in order (PartitionLog): a failed write rejects its group and everything queued
+   * behind it, a failed fsync everything not yet synced, and appends resolve in offset order.
+   */
+  readonly capabilities: StorageCapabilities = { compaction: this, segments: this, appendsFailInOrder: true };
   readonly dir: string;
   readonly fsync: FsyncPolicy;
   private readonly fsyncIntervalMs: number;
@@ -353,6 +357,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       indexIntervalBytes: parseLongConfig(v('index.interval.bytes'), 4096),
       flushMessages: parseLongConfig(v('flush.messages'), UNLIMITED),
       flushMs: parseLongConfig(v('flush.ms'), UNLIMITED),
+      preallocate: v('preallocate') === 'true',
     };
   }
 

@@ -46,6 +46,14 @@ const SCAN_WINDOW_BYTES = 64 * 1024;
 const RECOVERY_CHUNK_BYTES = 4 * 1024 * 1024;
 /** Named limit: the largest batch recovery accepts; anything larger is treated as a torn length. */
 export const MAX_STORED_BATCH_BYTES = 0x7fffffff;
+/**
+ * With `preallocate`, the active segment's file is kept zero-filled (and synced) this far ahead of
+ * its data, extended by this much at a time: an append then writes inside the file's length, and its
+ * fdatasync has no size change to commit, only data (about half the time of one that grows the file).
+ */
+export const PREALLOCATE_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Zeros written at once while extending a preallocated file. */
+const ZERO_FILL_BYTES = 1024 * 1024;
 
 /** What an appended batch contributes to the segment's indexes and statistics. */
 export interface StoredBatchInfo {
@@ -61,6 +69,8 @@ export interface RecoveryResult {
   truncatedBytes: number;
   /** Why the scan stopped before the end of the file, if it did. */
   problem: string | null;
+  /** Zero bytes removed after the last batch: a preallocated tail, not damage (not in truncatedBytes). */
+  zeroTailBytes: number;
 }
 
 export class LogSegment {
@@ -82,6 +92,15 @@ export class LogSegment {
   /** Where the last read of this segment ended: lets a consumer's next fetch skip the index walk. */
   private readHint: { offset: number; position: number } | null = null;
   private readers = 0;
+  /** The file's length: `size` plus a zero-filled preallocated tail (see preallocate). */
+  private allocated = 0;
+  /** Bytes to keep preallocated ahead of the data; 0: the file grows with each append. */
+  private preallocateBytes = 0;
+  /** At most this long a file is preallocated (the segment's roll size). */
+  private preallocateLimit = 0;
+  /** An extension of the preallocated tail under way (zeros written, then synced). */
+  private extending: Promise<void> | null = null;
+  private extendFailure: Error | null = null;
   private closed = false;
   private closeWhenUnpinned = false;
   private deleteWhenClosed = false;
@@ -130,6 +149,7 @@ export class LogSegment {
     const seg = new LogSegment(dir, baseOffset, h, indexIntervalBytes, faults, nowMs);
     try {
       seg.size = (await h.stat()).size;
+      seg.allocated = seg.size;
       if (trustIndexes && (await seg.loadIndexes())) return { segment: seg, recovery: null };
       return { segment: seg, recovery: await seg.recover() };
     } catch (err) {
@@ -165,12 +185,75 @@ export class LogSegment {
     let total = 0;
     for (const b of buffers) total += b.length;
     if (this.size + total > 0xffffffff) throw new RangeError(`segment ${this.file} would exceed 4 GiB`);
+    // Never write where the zero-fill may still be writing: wait for it past the allocated length.
+    if (this.extending !== null && this.size + total > this.allocated) await this.extending;
     this.faults?.beforeWrite?.(this.file, total);
     await writevFully(this.handle, buffers, this.size);
     for (const info of infos) {
       this.indexBatch(info, this.size);
       this.size += info.bytes;
     }
+    if (this.size > this.allocated) this.allocated = this.size;
+    this.maybeExtend();
+  }
+
+  /**
+   * Keep `bytes` zero-filled ahead of the data from now on (up to `limit`, the segment's roll size):
+   * Kafka's `preallocate`, done with written zeros rather than a sparse length so that the blocks
+   * exist and a later fdatasync commits data only. The tail is cut at roll and close (`trim`) and
+   * by recovery, which tells a zero tail from a torn one.
+   */
+  get preallocating(): boolean {
+    return this.preallocateBytes > 0;
+  }
+
+  preallocate(bytes: number, limit: number): void {
+    this.preallocateBytes = bytes;
+    this.preallocateLimit = limit;
+    this.maybeExtend();
+  }
+
+  /** Start extending the zero-filled tail in the background once less than half of it is left. */
+  private maybeExtend(): void {
+    if (this.preallocateBytes <= 0 || this.extending !== null || this.extendFailure !== null || this.closed) return;
+    if (this.allocated - this.size >= this.preallocateBytes / 2) return;
+    const from = this.allocated;
+    const to = Math.min(this.size + this.preallocateBytes, Math.max(this.preallocateLimit, this.size));
+    if (to <= from) return;
+    this.extending = (async () => {
+      try {
+        const zeros = Buffer.alloc(Math.min(ZERO_FILL_BYTES, to - from));
+        for (let at = from; at < to; at += zeros.length) {
+          const n = Math.min(zeros.length, to - at);
+          this.faults?.beforeWrite?.(this.file, n);
+          await writevFully(this.handle, [n === zeros.length ? zeros : zeros.subarray(0, n)], at);
+        }
+        this.faults?.beforeSync?.(this.file);
+        // The new length is metadata: fdatasync commits it (and the zeros), once per extension.
+        await this.handle.datasync();
+        this.allocated = Math.max(this.allocated, to);
+      } catch (err) {
+        // Appends go on growing the file as without preallocation; the partial zeros are cut by trim.
+        this.extendFailure = err as Error;
+      } finally {
+        this.extending = null;
+      }
+    })();
+  }
+
+  /**
+   * Cut the preallocated zeros after the data and commit the new length (fsync: the size is
+   * metadata). At roll and at close, so a sealed segment's file is exactly its batches.
+   */
+  async trim(): Promise<void> {
+    this.preallocateBytes = 0;
+    while (this.extending !== null) await this.extending;
+    if (this.allocated === this.size && this.extendFailure === null) return;
+    await this.handle.truncate(this.size);
+    this.faults?.beforeSync?.(this.file);
+    await this.handle.sync();
+    this.allocated = this.size;
+    this.extendFailure = null;
   }
 
   /** Account one batch that now lies at `position` (append, load and recovery share this). */
@@ -191,8 +274,11 @@ export class LogSegment {
 
   /** Cut the file back to `bytes` after a failed write (the in-memory state never moved past it). */
   async truncateTo(bytes: number): Promise<void> {
+    // A preallocated tail goes too (the failed write may lie in it); the next append extends it again.
+    while (this.extending !== null) await this.extending;
     await this.handle.truncate(bytes);
     this.size = bytes;
+    this.allocated = bytes;
   }
 
   async sync(): Promise<void> {
@@ -321,9 +407,24 @@ export class LogSegment {
       pos += len;
       this.size = pos;
     }
-    const truncatedBytes = fileSize - this.size;
-    if (truncatedBytes > 0) await this.handle.truncate(this.size);
-    return { truncatedBytes, problem: truncatedBytes > 0 ? problem : null };
+    const cut = fileSize - this.size;
+    if (cut === 0) return { truncatedBytes: 0, problem: null, zeroTailBytes: 0 };
+    // Only zeros after the last whole batch: a preallocated tail (or one whose data never reached the
+    // disk). Cut either way; only damage is reported as such.
+    const zeroTail = await this.allZero(this.size, fileSize);
+    await this.handle.truncate(this.size);
+    this.allocated = this.size;
+    return zeroTail ? { truncatedBytes: 0, problem: null, zeroTailBytes: cut } : { truncatedBytes: cut, problem, zeroTailBytes: 0 };
+  }
+
+  /** Whether bytes [from, to) of the file are all zero. */
+  private async allZero(from: number, to: number): Promise<boolean> {
+    const zeros = Buffer.alloc(Math.min(RECOVERY_CHUNK_BYTES, to - from));
+    for (let at = from; at < to; at += RECOVERY_CHUNK_BYTES) {
+      const chunk = await readAt(this.handle, at, Math.min(RECOVERY_CHUNK_BYTES, to - at));
+      if (!chunk.equals(zeros.subarray(0, chunk.length))) return false;
+    }
+    return true;
   }
 
   // ---- reads ---------------------------------------------------------------------------------------

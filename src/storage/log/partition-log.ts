@@ -26,7 +26,7 @@
 import { writeInt64 } from '../../protocol/records/batch.js';
 import type { FsyncPolicy } from '../../config/types.js';
 import type { AppendBatch, ReadResult, RetentionPolicy, StorageObserver } from '../engine.js';
-import { LogSegment, type StoredBatchInfo } from './log-segment.js';
+import { LogSegment, PREALLOCATE_CHUNK_BYTES, type StoredBatchInfo } from './log-segment.js';
 import { Mutex } from '../../base/mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
@@ -48,6 +48,8 @@ export interface LogConfig {
   flushMessages: number;
   /** Kafka `flush.ms`: sync data older than this (UNLIMITED = never). */
   flushMs: number;
+  /** Kafka `preallocate`: the active segment keeps a zero-filled tail ahead of its data (LogSegment.preallocate). */
+  preallocate: boolean;
 }
 
 /** What every log of an engine shares. */
@@ -171,6 +173,11 @@ export class PartitionLog {
   /** Write the next group of queued batches (one roll at most first). */
   private async writeGroup(): Promise<void> {
     if (this.queue.length === 0) return;
+    if (this.failure) {
+      // Offline after a failed fsync: nothing more is written (queued appends were accepted before it).
+      this.rejectQueued(this.failure);
+      return;
+    }
     try {
       if (this.shouldRoll(this.queue[0]!.info)) await this.roll(this.queue[0]!.info.baseOffset);
     } catch (err) {
@@ -178,6 +185,7 @@ export class PartitionLog {
       return;
     }
     const seg = this.active;
+    if (this.config.preallocate && !seg.preallocating) seg.preallocate(PREALLOCATE_CHUNK_BYTES, this.config.segmentBytes);
     const group: Pending[] = [];
     let bytes = 0;
     for (const p of this.queue) {
@@ -232,6 +240,14 @@ export class PartitionLog {
 
   /** Resolve written appends in order, as far as their durability allows; moves the high watermark. */
   private settle(): void {
+    if (this.failure) {
+      // A group written while the failing fsync ran can never be synced now: it fails too.
+      const lost = this.unacked.filter((w) => this.syncedOffset < w.end);
+      if (lost.length > 0) {
+        this.unacked = this.unacked.filter((w) => this.syncedOffset >= w.end);
+        for (const w of lost) w.reject(this.failure);
+      }
+    }
     let n = 0;
     for (const w of this.unacked) {
       if (w.needsSync && this.syncedOffset < w.end) break;
@@ -269,6 +285,8 @@ export class PartitionLog {
       await old.sync();
       this.syncedOffset = Math.max(this.syncedOffset, old.nextOffset);
       this.lastSyncMs = this.ctx.now();
+      // A sealed segment's file is exactly its batches: its preallocated tail goes before its indexes are written.
+      await old.trim();
       await old.writeIndexes();
     }
     const seg = await LogSegment.create(this.dir, baseOffset, this.config.indexIntervalBytes, this.ctx.now(), this.ctx.faults);
@@ -520,6 +538,7 @@ export class PartitionLog {
       try {
         if (!this.failure) {
           await this.sync();
+          await this.active.trim();
           await this.active.writeIndexes();
         }
       } finally {

@@ -137,7 +137,7 @@ export class MemoryEngine implements StorageEngine {
   readonly kind: string = 'memory';
   readonly durable: boolean = false;
   /** No compaction: compact topics keep every record (as the WAL engine built on this one). */
-  readonly capabilities: StorageCapabilities = { compaction: null, segments: null };
+  readonly capabilities: StorageCapabilities = { compaction: null, segments: null, appendsFailInOrder: false };
 
   constructor(private readonly options: MemoryEngineOptions = {}) {}
 

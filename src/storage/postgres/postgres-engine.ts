@@ -131,7 +131,7 @@ export class PostgresEngine implements StorageEngine {
   readonly kind: string = 'postgres';
   readonly durable: boolean = true;
   /** No compaction yet: compact topics keep every record (retention still applies). */
-  readonly capabilities: StorageCapabilities = { compaction: null, segments: null };
+  readonly capabilities: StorageCapabilities = { compaction: null, segments: null, appendsFailInOrder: false };
 
   private readonly poolConfig: PoolConfig;
   private readonly topicDefaults: Readonly<Record<string, string>>;

@@ -101,7 +101,7 @@ export class RocksDbEngine implements StorageEngine {
   readonly kind: string = 'rocksdb';
   readonly durable: boolean = true;
   /** No compaction yet: compact topics keep every record. */
-  readonly capabilities: StorageCapabilities = { compaction: null, segments: null };
+  readonly capabilities: StorageCapabilities = { compaction: null, segments: null, appendsFailInOrder: false };
 
   readonly dir: string;
   private readonly policy: FsyncPolicy;
