@@ -98,6 +98,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE rafka_scram_credentials (user_name text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 3,
+    name: 'ACL bindings',
+    statements: [
+      // Opaque per binding, keyed by the binding itself (src/broker/security/acls.ts: bindingKey).
+      `CREATE TABLE rafka_acls (binding_key text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */
