@@ -357,6 +357,8 @@ describe('error responses for refused requests', () => {
     21: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     24: { v3AndBelowTopics: [{ name: 't', partitions: [0] }] },
     28: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
+    30: { creations: [{ resourceType: 2, resourceName: 't', resourcePatternType: 3, principal: 'User:a', host: '*', operation: 3, permissionType: 3 }] },
+    31: { filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },
     32: { resources: [{ resourceType: 2, resourceName: 't' }] },
     33: { resources: [{ resourceType: 2, resourceName: 't' }] },
     37: { topics: [{ name: 't' }] },

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -2127,12 +2127,10 @@ errors++;
 }
 }
 }
-if(data.storage !== undefined){
-let data69 = data.storage;
-if(data69 && typeof data69 == "object" && !Array.isArray(data69)){
-for(const key1 in data69){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err173 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data69};
+if(data["authorizer.enabled"] !== undefined){
+let data69 = data["authorizer.enabled"];
+if(typeof data69 !== "boolean"){
+const err173 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data69};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2142,10 +2140,10 @@ vErrors.push(err173);
 errors++;
 }
 }
-if(data69.type !== undefined){
-let data70 = data69.type;
-if(!((((data70 === "memory") || (data70 === "log")) || (data70 === "rocksdb")) || (data70 === "postgres"))){
-const err174 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data70};
+if(data["authorizer.class.name"] !== undefined){
+let data70 = data["authorizer.class.name"];
+if((typeof data70 !== "string") && (data70 !== null)){
+const err174 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2154,11 +2152,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-}
-if(data69.path !== undefined){
-let data71 = data69.path;
-if((typeof data71 !== "string") && (data71 !== null)){
-const err175 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data71};
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+const err175 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data70};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2167,9 +2163,12 @@ vErrors.push(err175);
 }
 errors++;
 }
-if(typeof data71 === "string"){
-if(func3(data71) < 1){
-const err176 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data71};
+}
+}
+if(data["super.users"] !== undefined){
+let data71 = data["super.users"];
+if((typeof data71 !== "string") && (data71 !== null)){
+const err176 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data71};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2178,12 +2177,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-if(data69.fsync !== undefined){
-let data72 = data69.fsync;
-if(!(((data72 === "always") || (data72 === "interval")) || (data72 === "never"))){
-const err177 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data72};
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err177 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data71};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2193,10 +2189,11 @@ vErrors.push(err177);
 errors++;
 }
 }
-if(data69["fsync.interval.ms"] !== undefined){
-let data73 = data69["fsync.interval.ms"];
-if(!(((typeof data73 == "number") && (!(data73 % 1) && !isNaN(data73))) && (isFinite(data73)))){
-const err178 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+}
+if(data["allow.everyone.if.no.acl.found"] !== undefined){
+let data72 = data["allow.everyone.if.no.acl.found"];
+if(typeof data72 !== "boolean"){
+const err178 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data72};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2205,9 +2202,13 @@ vErrors.push(err178);
 }
 errors++;
 }
-if((typeof data73 == "number") && (isFinite(data73))){
-if(data73 > 2147483647 || isNaN(data73)){
-const err179 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+}
+if(data.storage !== undefined){
+let data73 = data.storage;
+if(data73 && typeof data73 == "object" && !Array.isArray(data73)){
+for(const key1 in data73){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err179 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data73};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2216,8 +2217,11 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(data73 < 1 || isNaN(data73)){
-const err180 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data73};
+}
+if(data73.type !== undefined){
+let data74 = data73.type;
+if(!((((data74 === "memory") || (data74 === "log")) || (data74 === "rocksdb")) || (data74 === "postgres"))){
+const err180 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data74};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2227,11 +2231,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-if(data69["wal.snapshot.bytes"] !== undefined){
-let data74 = data69["wal.snapshot.bytes"];
-if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
-const err181 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(data73.path !== undefined){
+let data75 = data73.path;
+if((typeof data75 !== "string") && (data75 !== null)){
+const err181 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data75};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2240,9 +2243,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if((typeof data74 == "number") && (isFinite(data74))){
-if(data74 > 9007199254740991 || isNaN(data74)){
-const err182 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+if(typeof data75 === "string"){
+if(func3(data75) < 1){
+const err182 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data75};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2251,8 +2254,12 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(data74 < 1024 || isNaN(data74)){
-const err183 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data74};
+}
+}
+if(data73.fsync !== undefined){
+let data76 = data73.fsync;
+if(!(((data76 === "always") || (data76 === "interval")) || (data76 === "never"))){
+const err183 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data76};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2262,11 +2269,10 @@ vErrors.push(err183);
 errors++;
 }
 }
-}
-if(data69.url !== undefined){
-let data75 = data69.url;
-if((typeof data75 !== "string") && (data75 !== null)){
-const err184 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data75};
+if(data73["fsync.interval.ms"] !== undefined){
+let data77 = data73["fsync.interval.ms"];
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err184 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data77};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2275,9 +2281,9 @@ vErrors.push(err184);
 }
 errors++;
 }
-if(typeof data75 === "string"){
-if(func3(data75) < 1){
-const err185 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data75};
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 > 2147483647 || isNaN(data77)){
+const err185 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data77};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2286,8 +2292,8 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(!pattern3.test(data75)){
-const err186 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data75};
+if(data77 < 1 || isNaN(data77)){
+const err186 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data77};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2298,10 +2304,10 @@ errors++;
 }
 }
 }
-if(data69["pool.size"] !== undefined){
-let data76 = data69["pool.size"];
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err187 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+if(data73["wal.snapshot.bytes"] !== undefined){
+let data78 = data73["wal.snapshot.bytes"];
+if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
+const err187 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data78};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2310,9 +2316,9 @@ vErrors.push(err187);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 1000 || isNaN(data76)){
-const err188 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+if((typeof data78 == "number") && (isFinite(data78))){
+if(data78 > 9007199254740991 || isNaN(data78)){
+const err188 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data78};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2321,8 +2327,8 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
-const err189 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data76};
+if(data78 < 1024 || isNaN(data78)){
+const err189 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data78};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2333,10 +2339,10 @@ errors++;
 }
 }
 }
-if(data69.storage_type !== undefined){
-let data77 = data69.storage_type;
-if(!((((data77 === "memory") || (data77 === "log")) || (data77 === "rocksdb")) || (data77 === "postgres"))){
-const err190 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data77};
+if(data73.url !== undefined){
+let data79 = data73.url;
+if((typeof data79 !== "string") && (data79 !== null)){
+const err190 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data79};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2345,10 +2351,9 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-}
-else {
-const err191 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data69};
+if(typeof data79 === "string"){
+if(func3(data79) < 1){
+const err191 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data79};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2357,13 +2362,8 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data78 = data["topic.defaults"];
-if(data78 && typeof data78 == "object" && !Array.isArray(data78)){
-for(const key2 in data78){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err192 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data78};
+if(!pattern3.test(data79)){
+const err192 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data79};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2373,213 +2373,11 @@ vErrors.push(err192);
 errors++;
 }
 }
-if(data78["cleanup.policy"] !== undefined){
-if(!(validate22(data78["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data78,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data78["compression.gzip.level"] !== undefined){
-if(!(validate22(data78["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data78,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.lz4.level"] !== undefined){
-if(!(validate22(data78["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data78,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.type"] !== undefined){
-if(!(validate22(data78["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data78,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["compression.zstd.level"] !== undefined){
-if(!(validate22(data78["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data78,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["delete.retention.ms"] !== undefined){
-if(!(validate22(data78["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data78,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data78["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data78,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["flush.messages"] !== undefined){
-if(!(validate22(data78["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data78,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["flush.ms"] !== undefined){
-if(!(validate22(data78["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data78,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data78["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data78,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["index.interval.bytes"] !== undefined){
-if(!(validate22(data78["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data78,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["internal.segment.bytes"] !== undefined){
-if(!(validate22(data78["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data78,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data78["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data78,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["local.retention.bytes"] !== undefined){
-if(!(validate22(data78["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data78,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["local.retention.ms"] !== undefined){
-if(!(validate22(data78["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data78,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data78["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data78,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["max.message.bytes"] !== undefined){
-if(!(validate22(data78["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data78,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data78["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data78,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data78["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data78,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["message.timestamp.type"] !== undefined){
-if(!(validate22(data78["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data78,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data78["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data78,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data78["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data78,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["min.insync.replicas"] !== undefined){
-if(!(validate22(data78["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data78,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78.preallocate !== undefined){
-if(!(validate22(data78.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data78,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data78["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data78,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data78["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data78,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["remote.storage.enable"] !== undefined){
-if(!(validate22(data78["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data78,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["retention.bytes"] !== undefined){
-if(!(validate22(data78["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data78,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["retention.ms"] !== undefined){
-if(!(validate22(data78["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data78,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.bytes"] !== undefined){
-if(!(validate22(data78["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data78,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.index.bytes"] !== undefined){
-if(!(validate22(data78["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data78,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.jitter.ms"] !== undefined){
-if(!(validate22(data78["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data78,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["segment.ms"] !== undefined){
-if(!(validate22(data78["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data78,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data78["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data78["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data78,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err193 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data78};
+if(data73["pool.size"] !== undefined){
+let data80 = data73["pool.size"];
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err193 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data80};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2588,17 +2386,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data113 = data.hooks;
-if(Array.isArray(data113)){
-const len5 = data113.length;
-for(let i5=0; i5<len5; i5++){
-let data114 = data113[i5];
-if(data114 && typeof data114 == "object" && !Array.isArray(data114)){
-for(const key3 in data114){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err194 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data114};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 1000 || isNaN(data80)){
+const err194 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data80};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2607,11 +2397,8 @@ vErrors.push(err194);
 }
 errors++;
 }
-}
-if(data114.builtin !== undefined){
-let data115 = data114.builtin;
-if(!(((((data115 === "json-schema") || (data115 === "stamp-headers")) || (data115 === "redact")) || (data115 === "audit-log")) || (data115 === "rate-limit"))){
-const err195 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data115};
+if(data80 < 1 || isNaN(data80)){
+const err195 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data80};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2621,11 +2408,11 @@ vErrors.push(err195);
 errors++;
 }
 }
-if(data114.module !== undefined){
-let data116 = data114.module;
-if(typeof data116 === "string"){
-if(func3(data116) < 1){
-const err196 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
+}
+if(data73.storage_type !== undefined){
+let data81 = data73.storage_type;
+if(!((((data81 === "memory") || (data81 === "log")) || (data81 === "rocksdb")) || (data81 === "postgres"))){
+const err196 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data81};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2635,8 +2422,9 @@ vErrors.push(err196);
 errors++;
 }
 }
+}
 else {
-const err197 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data116};
+const err197 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data73};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2646,11 +2434,12 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data114.export !== undefined){
-let data117 = data114.export;
-if(typeof data117 === "string"){
-if(func3(data117) < 1){
-const err198 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
+if(data["topic.defaults"] !== undefined){
+let data82 = data["topic.defaults"];
+if(data82 && typeof data82 == "object" && !Array.isArray(data82)){
+for(const key2 in data82){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err198 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data82};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2660,8 +2449,213 @@ vErrors.push(err198);
 errors++;
 }
 }
+if(data82["cleanup.policy"] !== undefined){
+if(!(validate22(data82["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data82,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["compression.gzip.level"] !== undefined){
+if(!(validate22(data82["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data82,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["compression.lz4.level"] !== undefined){
+if(!(validate22(data82["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data82,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["compression.type"] !== undefined){
+if(!(validate22(data82["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data82,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["compression.zstd.level"] !== undefined){
+if(!(validate22(data82["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data82,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["delete.retention.ms"] !== undefined){
+if(!(validate22(data82["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data82,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data82["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data82,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["flush.messages"] !== undefined){
+if(!(validate22(data82["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data82,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["flush.ms"] !== undefined){
+if(!(validate22(data82["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data82,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data82["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data82,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["index.interval.bytes"] !== undefined){
+if(!(validate22(data82["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data82,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["internal.segment.bytes"] !== undefined){
+if(!(validate22(data82["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data82,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data82["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data82,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["local.retention.bytes"] !== undefined){
+if(!(validate22(data82["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data82,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["local.retention.ms"] !== undefined){
+if(!(validate22(data82["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data82,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data82["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data82,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["max.message.bytes"] !== undefined){
+if(!(validate22(data82["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data82,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data82["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data82,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data82["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data82,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["message.timestamp.type"] !== undefined){
+if(!(validate22(data82["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data82,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data82["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data82,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data82["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data82,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["min.insync.replicas"] !== undefined){
+if(!(validate22(data82["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data82,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82.preallocate !== undefined){
+if(!(validate22(data82.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data82,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data82["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data82,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data82["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data82,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["remote.storage.enable"] !== undefined){
+if(!(validate22(data82["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data82,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["retention.bytes"] !== undefined){
+if(!(validate22(data82["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data82,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["retention.ms"] !== undefined){
+if(!(validate22(data82["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data82,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["segment.bytes"] !== undefined){
+if(!(validate22(data82["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data82,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["segment.index.bytes"] !== undefined){
+if(!(validate22(data82["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data82,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["segment.jitter.ms"] !== undefined){
+if(!(validate22(data82["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data82,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["segment.ms"] !== undefined){
+if(!(validate22(data82["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data82,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data82["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data82["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data82,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err199 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data117};
+const err199 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data82};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2671,11 +2665,16 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data114.name !== undefined){
-let data118 = data114.name;
-if(typeof data118 === "string"){
-if(func3(data118) < 1){
-const err200 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
+if(data.hooks !== undefined){
+let data117 = data.hooks;
+if(Array.isArray(data117)){
+const len5 = data117.length;
+for(let i5=0; i5<len5; i5++){
+let data118 = data117[i5];
+if(data118 && typeof data118 == "object" && !Array.isArray(data118)){
+for(const key3 in data118){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err200 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data118};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2685,8 +2684,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-else {
-const err201 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data118};
+if(data118.builtin !== undefined){
+let data119 = data118.builtin;
+if(!(((((data119 === "json-schema") || (data119 === "stamp-headers")) || (data119 === "redact")) || (data119 === "audit-log")) || (data119 === "rate-limit"))){
+const err201 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data119};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2696,10 +2697,11 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data114.topics !== undefined){
-let data119 = data114.topics;
-if((typeof data119 !== "string") && (!(Array.isArray(data119)))){
-const err202 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
+if(data118.module !== undefined){
+let data120 = data118.module;
+if(typeof data120 === "string"){
+if(func3(data120) < 1){
+const err202 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data120};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2708,9 +2710,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-if(typeof data119 === "string"){
-if(func3(data119) < 1){
-const err203 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data119};
+}
+else {
+const err203 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data120};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2720,13 +2722,11 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(Array.isArray(data119)){
-const len6 = data119.length;
-for(let i6=0; i6<len6; i6++){
-let data120 = data119[i6];
-if(typeof data120 === "string"){
-if(func3(data120) < 1){
-const err204 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
+if(data118.export !== undefined){
+let data121 = data118.export;
+if(typeof data121 === "string"){
+if(func3(data121) < 1){
+const err204 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data121};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2737,7 +2737,7 @@ errors++;
 }
 }
 else {
-const err205 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data120};
+const err205 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data121};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2747,16 +2747,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-}
-}
-if(data114.apis !== undefined){
-let data121 = data114.apis;
-if(Array.isArray(data121)){
-const len7 = data121.length;
-for(let i7=0; i7<len7; i7++){
-let data122 = data121[i7];
-if((typeof data122 !== "string") && (!(((typeof data122 == "number") && (!(data122 % 1) && !isNaN(data122))) && (isFinite(data122))))){
-const err206 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data122};
+if(data118.name !== undefined){
+let data122 = data118.name;
+if(typeof data122 === "string"){
+if(func3(data122) < 1){
+const err206 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data122};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2766,9 +2761,8 @@ vErrors.push(err206);
 errors++;
 }
 }
-}
 else {
-const err207 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data121};
+const err207 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data122};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2778,9 +2772,10 @@ vErrors.push(err207);
 errors++;
 }
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data114};
+if(data118.topics !== undefined){
+let data123 = data118.topics;
+if((typeof data123 !== "string") && (!(Array.isArray(data123)))){
+const err208 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data123};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2789,10 +2784,9 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-}
-else {
-const err209 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data113};
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err209 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data123};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2802,16 +2796,13 @@ vErrors.push(err209);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data123 = data.faults;
 if(Array.isArray(data123)){
-const len8 = data123.length;
-for(let i8=0; i8<len8; i8++){
-let data124 = data123[i8];
-if(data124 && typeof data124 == "object" && !Array.isArray(data124)){
-for(const key4 in data124){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err210 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data124};
+const len6 = data123.length;
+for(let i6=0; i6<len6; i6++){
+let data124 = data123[i6];
+if(typeof data124 === "string"){
+if(func3(data124) < 1){
+const err210 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data124};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2821,10 +2812,8 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(data124.api !== undefined){
-let data125 = data124.api;
-if(((typeof data125 !== "string") && (!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125))))) && (!(Array.isArray(data125)))){
-const err211 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+else {
+const err211 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data124};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2833,9 +2822,17 @@ vErrors.push(err211);
 }
 errors++;
 }
-if((typeof data125 == "number") && (isFinite(data125))){
-if(data125 < 0 || isNaN(data125)){
-const err212 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+}
+}
+}
+if(data118.apis !== undefined){
+let data125 = data118.apis;
+if(Array.isArray(data125)){
+const len7 = data125.length;
+for(let i7=0; i7<len7; i7++){
+let data126 = data125[i7];
+if((typeof data126 !== "string") && (!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126))))){
+const err212 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data126};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2845,9 +2842,9 @@ vErrors.push(err212);
 errors++;
 }
 }
-if(typeof data125 === "string"){
-if(func3(data125) < 1){
-const err213 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data125};
+}
+else {
+const err213 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data125};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2857,12 +2854,9 @@ vErrors.push(err213);
 errors++;
 }
 }
-if(Array.isArray(data125)){
-const len9 = data125.length;
-for(let i9=0; i9<len9; i9++){
-let data126 = data125[i9];
-if((typeof data126 !== "string") && (!(((typeof data126 == "number") && (!(data126 % 1) && !isNaN(data126))) && (isFinite(data126))))){
-const err214 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+}
+else {
+const err214 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data118};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2871,9 +2865,10 @@ vErrors.push(err214);
 }
 errors++;
 }
-if((typeof data126 == "number") && (isFinite(data126))){
-if(data126 < 0 || isNaN(data126)){
-const err215 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+}
+}
+else {
+const err215 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data117};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2883,9 +2878,16 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(typeof data126 === "string"){
-if(func3(data126) < 1){
-const err216 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data126};
+if(data.faults !== undefined){
+let data127 = data.faults;
+if(Array.isArray(data127)){
+const len8 = data127.length;
+for(let i8=0; i8<len8; i8++){
+let data128 = data127[i8];
+if(data128 && typeof data128 == "object" && !Array.isArray(data128)){
+for(const key4 in data128){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err216 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data128};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2895,14 +2897,10 @@ vErrors.push(err216);
 errors++;
 }
 }
-}
-}
-}
-if(data124.topic !== undefined){
-let data127 = data124.topic;
-if(typeof data127 === "string"){
-if(func3(data127) < 1){
-const err217 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
+if(data128.api !== undefined){
+let data129 = data128.api;
+if(((typeof data129 !== "string") && (!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129))))) && (!(Array.isArray(data129)))){
+const err217 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data129};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2911,9 +2909,9 @@ vErrors.push(err217);
 }
 errors++;
 }
-}
-else {
-const err218 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data127};
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 0 || isNaN(data129)){
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data129};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2923,10 +2921,9 @@ vErrors.push(err218);
 errors++;
 }
 }
-if(data124.partition !== undefined){
-let data128 = data124.partition;
-if(!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128)))){
-const err219 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data129};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2935,9 +2932,13 @@ vErrors.push(err219);
 }
 errors++;
 }
-if((typeof data128 == "number") && (isFinite(data128))){
-if(data128 > 2147483647 || isNaN(data128)){
-const err220 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+}
+if(Array.isArray(data129)){
+const len9 = data129.length;
+for(let i9=0; i9<len9; i9++){
+let data130 = data129[i9];
+if((typeof data130 !== "string") && (!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130))))){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data130};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2946,8 +2947,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-if(data128 < 0 || isNaN(data128)){
-const err221 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data128};
+if((typeof data130 == "number") && (isFinite(data130))){
+if(data130 < 0 || isNaN(data130)){
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data130};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2957,12 +2959,9 @@ vErrors.push(err221);
 errors++;
 }
 }
-}
-if(data124.group !== undefined){
-let data129 = data124.group;
-if(typeof data129 === "string"){
-if(func3(data129) < 1){
-const err222 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
+if(typeof data130 === "string"){
+if(func3(data130) < 1){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data130};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2972,8 +2971,14 @@ vErrors.push(err222);
 errors++;
 }
 }
-else {
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data129};
+}
+}
+}
+if(data128.topic !== undefined){
+let data131 = data128.topic;
+if(typeof data131 === "string"){
+if(func3(data131) < 1){
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data131};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2983,10 +2988,8 @@ vErrors.push(err223);
 errors++;
 }
 }
-if(data124.clientId !== undefined){
-let data130 = data124.clientId;
-if(typeof data130 !== "string"){
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data130};
+else {
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data131};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2996,10 +2999,10 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data124.times !== undefined){
-let data131 = data124.times;
-if((!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))) && (typeof data131 !== "string")){
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if(data128.partition !== undefined){
+let data132 = data128.partition;
+if(!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132)))){
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data132};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3008,9 +3011,9 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data131 == "number") && (isFinite(data131))){
-if(data131 < 1 || isNaN(data131)){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if((typeof data132 == "number") && (isFinite(data132))){
+if(data132 > 2147483647 || isNaN(data132)){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data132};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3019,10 +3022,8 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data131};
+if(data132 < 0 || isNaN(data132)){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data132};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3033,10 +3034,11 @@ errors++;
 }
 }
 }
-if(data124.errorCode !== undefined){
-let data132 = data124.errorCode;
-if((typeof data132 !== "string") && (!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132))))){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+if(data128.group !== undefined){
+let data133 = data128.group;
+if(typeof data133 === "string"){
+if(func3(data133) < 1){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data133};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3045,9 +3047,9 @@ vErrors.push(err228);
 }
 errors++;
 }
-if((typeof data132 == "number") && (isFinite(data132))){
-if(data132 < 1 || isNaN(data132)){
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+}
+else {
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data133};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3057,9 +3059,10 @@ vErrors.push(err229);
 errors++;
 }
 }
-if(typeof data132 === "string"){
-if(func3(data132) < 1){
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data132};
+if(data128.clientId !== undefined){
+let data134 = data128.clientId;
+if(typeof data134 !== "string"){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data134};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3069,11 +3072,10 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-if(data124.delayMs !== undefined){
-let data133 = data124.delayMs;
-if(!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+if(data128.times !== undefined){
+let data135 = data128.times;
+if((!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))) && (typeof data135 !== "string")){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data135};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3082,9 +3084,9 @@ vErrors.push(err231);
 }
 errors++;
 }
-if((typeof data133 == "number") && (isFinite(data133))){
-if(data133 > 2147483647 || isNaN(data133)){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+if((typeof data135 == "number") && (isFinite(data135))){
+if(data135 < 1 || isNaN(data135)){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data135};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3093,8 +3095,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data133 < 0 || isNaN(data133)){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data133};
+}
+if(typeof data135 === "string"){
+if(func3(data135) < 1){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data135};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3105,10 +3109,10 @@ errors++;
 }
 }
 }
-if(data124.drop !== undefined){
-let data134 = data124.drop;
-if(!((data134 === "before") || (data134 === "after"))){
-const err234 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data134};
+if(data128.errorCode !== undefined){
+let data136 = data128.errorCode;
+if((typeof data136 !== "string") && (!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136))))){
+const err234 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data136};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3117,11 +3121,9 @@ vErrors.push(err234);
 }
 errors++;
 }
-}
-if(data124.throttleMs !== undefined){
-let data135 = data124.throttleMs;
-if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
-const err235 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+if((typeof data136 == "number") && (isFinite(data136))){
+if(data136 < 1 || isNaN(data136)){
+const err235 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data136};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3130,9 +3132,10 @@ vErrors.push(err235);
 }
 errors++;
 }
-if((typeof data135 == "number") && (isFinite(data135))){
-if(data135 > 2147483647 || isNaN(data135)){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+}
+if(typeof data136 === "string"){
+if(func3(data136) < 1){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data136};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3141,8 +3144,12 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data135 < 0 || isNaN(data135)){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data135};
+}
+}
+if(data128.delayMs !== undefined){
+let data137 = data128.delayMs;
+if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data137};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3151,12 +3158,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-}
-if(data124.partialFetch !== undefined){
-let data136 = data124.partialFetch;
-if(typeof data136 !== "boolean"){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data136};
+if((typeof data137 == "number") && (isFinite(data137))){
+if(data137 > 2147483647 || isNaN(data137)){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data137};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3165,11 +3169,8 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-if(data124.rebalance !== undefined){
-let data137 = data124.rebalance;
-if(typeof data137 !== "boolean"){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data137};
+if(data137 < 0 || isNaN(data137)){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data137};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3180,8 +3181,10 @@ errors++;
 }
 }
 }
-else {
-const err240 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data124};
+if(data128.drop !== undefined){
+let data138 = data128.drop;
+if(!((data138 === "before") || (data138 === "after"))){
+const err240 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data138};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3191,9 +3194,10 @@ vErrors.push(err240);
 errors++;
 }
 }
-}
-else {
-const err241 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data123};
+if(data128.throttleMs !== undefined){
+let data139 = data128.throttleMs;
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+const err241 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data139};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3202,16 +3206,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data138 = data["sasl.users"];
-if(Array.isArray(data138)){
-const len10 = data138.length;
-for(let i10=0; i10<len10; i10++){
-let data139 = data138[i10];
-if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
-if(data139.name === undefined){
-const err242 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if((typeof data139 == "number") && (isFinite(data139))){
+if(data139 > 2147483647 || isNaN(data139)){
+const err242 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data139};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3220,9 +3217,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-for(const key5 in data139){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err243 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if(data139 < 0 || isNaN(data139)){
+const err243 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data139};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3232,11 +3228,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-if(data139.name !== undefined){
-let data140 = data139.name;
-if(typeof data140 === "string"){
-if(func3(data140) < 1){
-const err244 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
+}
+if(data128.partialFetch !== undefined){
+let data140 = data128.partialFetch;
+if(typeof data140 !== "boolean"){
+const err244 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data140};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3246,8 +3242,10 @@ vErrors.push(err244);
 errors++;
 }
 }
-else {
-const err245 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data140};
+if(data128.rebalance !== undefined){
+let data141 = data128.rebalance;
+if(typeof data141 !== "boolean"){
+const err245 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data141};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3257,11 +3255,9 @@ vErrors.push(err245);
 errors++;
 }
 }
-if(data139.password !== undefined){
-let data141 = data139.password;
-if(typeof data141 === "string"){
-if(func3(data141) < 1){
-const err246 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
+}
+else {
+const err246 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data128};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3271,8 +3267,9 @@ vErrors.push(err246);
 errors++;
 }
 }
+}
 else {
-const err247 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data141};
+const err247 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data127};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3282,11 +3279,15 @@ vErrors.push(err247);
 errors++;
 }
 }
-if(data139.password_file !== undefined){
-let data142 = data139.password_file;
-if(typeof data142 === "string"){
-if(func3(data142) < 1){
-const err248 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
+if(data["sasl.users"] !== undefined){
+let data142 = data["sasl.users"];
+if(Array.isArray(data142)){
+const len10 = data142.length;
+for(let i10=0; i10<len10; i10++){
+let data143 = data142[i10];
+if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
+if(data143.name === undefined){
+const err248 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data143};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3295,9 +3296,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-else {
-const err249 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data142};
+for(const key5 in data143){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err249 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data143};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3307,14 +3308,11 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data139.mechanisms !== undefined){
-let data143 = data139.mechanisms;
-if(Array.isArray(data143)){
-const len11 = data143.length;
-for(let i11=0; i11<len11; i11++){
-let data144 = data143[i11];
-if(!((((data144 === "PLAIN") || (data144 === "SCRAM-SHA-256")) || (data144 === "SCRAM-SHA-512")) || (data144 === "OAUTHBEARER"))){
-const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data144};
+if(data143.name !== undefined){
+let data144 = data143.name;
+if(typeof data144 === "string"){
+if(func3(data144) < 1){
+const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data144};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3324,9 +3322,8 @@ vErrors.push(err250);
 errors++;
 }
 }
-}
 else {
-const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data143};
+const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data144};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3336,9 +3333,11 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data139};
+if(data143.password !== undefined){
+let data145 = data143.password;
+if(typeof data145 === "string"){
+if(func3(data145) < 1){
+const err252 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data145};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3348,9 +3347,8 @@ vErrors.push(err252);
 errors++;
 }
 }
-}
 else {
-const err253 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data138};
+const err253 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data145};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3360,14 +3358,92 @@ vErrors.push(err253);
 errors++;
 }
 }
-}
-else {
-const err254 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data143.password_file !== undefined){
+let data146 = data143.password_file;
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err254 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data146};
 if(vErrors === null){
 vErrors = [err254];
 }
 else {
 vErrors.push(err254);
+}
+errors++;
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data146};
+if(vErrors === null){
+vErrors = [err255];
+}
+else {
+vErrors.push(err255);
+}
+errors++;
+}
+}
+if(data143.mechanisms !== undefined){
+let data147 = data143.mechanisms;
+if(Array.isArray(data147)){
+const len11 = data147.length;
+for(let i11=0; i11<len11; i11++){
+let data148 = data147[i11];
+if(!((((data148 === "PLAIN") || (data148 === "SCRAM-SHA-256")) || (data148 === "SCRAM-SHA-512")) || (data148 === "OAUTHBEARER"))){
+const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data148};
+if(vErrors === null){
+vErrors = [err256];
+}
+else {
+vErrors.push(err256);
+}
+errors++;
+}
+}
+}
+else {
+const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data147};
+if(vErrors === null){
+vErrors = [err257];
+}
+else {
+vErrors.push(err257);
+}
+errors++;
+}
+}
+}
+else {
+const err258 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data143};
+if(vErrors === null){
+vErrors = [err258];
+}
+else {
+vErrors.push(err258);
+}
+errors++;
+}
+}
+}
+else {
+const err259 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data142};
+if(vErrors === null){
+vErrors = [err259];
+}
+else {
+vErrors.push(err259);
+}
+errors++;
+}
+}
+}
+else {
+const err260 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err260];
+}
+else {
+vErrors.push(err260);
 }
 errors++;
 }
