@@ -47,6 +47,7 @@ function fakeCtx(apiKey = 0, apiVersion = 9): RequestContext & { closed: string 
     apiVersion,
     correlationId: 7,
     clientId: 'unit-client',
+    principal: 'User:unit',
     closed: null as string | null,
     connection: {
       remote: '10.0.0.1:5000',

@@ -203,8 +203,10 @@ describe('ACL matrix over SASL PLAIN (alice has the permission, bob does not)', 
   let admin: RawClient;
   let aliceC: RawClient;
   let bobC: RawClient;
+  /** Principals an onRequest hook saw, by API name (hooks' contexts carry the principal). */
+  const seen: string[] = [];
   before(async () => {
-    b = await testBroker(brokerOptions());
+    b = await testBroker(brokerOptions({ hooks: [{ name: 'who', onRequest: (ctx: { apiName: string; principal: string }) => void seen.push(`${ctx.apiName} ${ctx.principal}`) } as never] }));
     admin = await login(b, 'admin');
     const created = await admin.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
       topics: ['t', 'open'].map((name) => ({ name, numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] })),
@@ -412,6 +414,11 @@ describe('ACL matrix over SASL PLAIN (alice has the permission, bob does not)', 
   test('DENY wins over a User:* ALLOW: bob may read `open`, alice may not', async () => {
     assert.equal(await fetchCode(bobC, 'open'), ErrorCode.NONE);
     assert.equal(await fetchCode(aliceC, 'open'), ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+  });
+
+  test("hooks' contexts carry the authenticated principal", () => {
+    assert.ok(seen.includes('Fetch User:alice') && seen.includes('Fetch User:bob') && seen.includes('CreateTopics User:admin'), seen.slice(0, 20).join('; '));
+    assert.ok(seen.includes('SaslHandshake User:ANONYMOUS'));
   });
 
   test('the super user may do everything, ANONYMOUS on the PLAINTEXT listener nothing', async () => {
