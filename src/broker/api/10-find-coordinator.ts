@@ -14,7 +14,7 @@
 import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
-import { allowed } from '../security/request-authz.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 const GROUP = 0;
@@ -33,10 +33,10 @@ function find(keyType: number, key: string, ctx: RequestContext): Found {
   if (keyType !== GROUP && keyType !== TRANSACTION) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
   // ACLs (Kafka's getCoordinator): DESCRIBE on the group or transactional id, with Kafka's messages.
   if (keyType === GROUP && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
-    return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Not authorized to access group: Group authorization failed.');
+    return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.GROUP_AUTHORIZATION_FAILED));
   }
   if (keyType === TRANSACTION && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
-    return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional Id authorization failed.');
+    return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
   }
   const broker = ctx.broker;
   const active = keyType === GROUP ? broker.groups.isActive : broker.transactions.isActive;

@@ -11,7 +11,7 @@ import { ApiKey, DeleteTopicsRequest, DeleteTopicsResponse } from '../../protoco
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
-import { allowed } from '../security/request-authz.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 
@@ -42,7 +42,7 @@ export default defineHandler({
 });
 
 /** Kafka's default message of TOPIC_AUTHORIZATION_FAILED (what an ApiError without one carries). */
-const TOPIC_AUTHORIZATION_MESSAGE = 'Not authorized to access topics: [Topic authorization failed.]';
+const TOPIC_AUTHORIZATION_MESSAGE = authorizationMessage(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
 
 async function deleteOne(broker: Broker, name: string | null, topicId: string, deletable: (name: string) => boolean) {
   const byId = topicId !== ZERO_UUID;

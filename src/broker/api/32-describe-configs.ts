@@ -16,9 +16,10 @@
 import { ApiKey, DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CONFIG_SOURCE } from '../../config/topic-configs.js';
+import { authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { describedTopicConfigs } from './topic-config-view.js';
-import { AUTHORIZATION_MESSAGES, ResourceType, configAuthorizationError, describeBrokerConfigs, isThisBroker } from './config-resources.js';
+import { ResourceType, configAuthorizationError, describeBrokerConfigs, isThisBroker } from './config-resources.js';
 import { AclOperation } from '../security/acls.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 
@@ -45,7 +46,7 @@ export default defineHandler({
     const answered = new Map<string, { answer: ReturnType<typeof describe>; bytes: number }>();
     const results = req.resources.map((res) => {
       const refused = configAuthorizationError(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
-      if (refused !== ErrorCode.NONE) return { resourceType: res.resourceType, resourceName: res.resourceName, errorCode: refused, errorMessage: AUTHORIZATION_MESSAGES.get(refused)!, configs: [] };
+      if (refused !== ErrorCode.NONE) return { resourceType: res.resourceType, resourceName: res.resourceName, errorCode: refused, errorMessage: authorizationMessage(refused), configs: [] };
       const key = JSON.stringify([res.resourceType, res.resourceName, res.configurationKeys]);
       let known = answered.get(key);
       if (known === undefined) {

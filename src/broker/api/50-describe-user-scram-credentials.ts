@@ -10,7 +10,7 @@ import { ApiKey, DescribeUserScramCredentialsRequest, DescribeUserScramCredentia
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { SCRAM } from '../security/scram-credentials.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
-import { allowed } from '../security/request-authz.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
@@ -21,7 +21,7 @@ export default defineHandler({
   response: DescribeUserScramCredentialsResponse,
   handle(req, ctx) {
     if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: 'Cluster authorization failed.', results: [] };
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: authorizationMessage(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), results: [] };
     }
     const credentials = ctx.broker.security.credentials;
     const named = new Map<string, boolean>(); // user → named more than once

@@ -13,7 +13,7 @@
 import { ApiKey, DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
-import { allowed } from '../security/request-authz.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { ResponseBudget } from '../response-budget.js';
 import { leaderError } from '../cluster.js';
@@ -37,7 +37,7 @@ export default defineHandler({
         partitions: t.partitionIndexes.map((partitionIndex) => {
           // ACLs (Kafka's handleDescribeProducersRequest): READ on the topic, Kafka's default message.
           if (!allowed(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)) {
-            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'Not authorized to access topics: [Topic authorization failed.]', activeProducers: [] };
+            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: authorizationMessage(ErrorCode.TOPIC_AUTHORIZATION_FAILED), activeProducers: [] };
           }
           if (!broker.topics.hasPartition(t.name, partitionIndex)) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] };

@@ -99,10 +99,3 @@ export function configAuthorizationError(ctx: RequestContext, operation: number,
       return ErrorCode.NONE; // refused as an unsupported resource type by the handler
   }
 }
-
-/** Kafka's default messages of the authorization errors (DescribeConfigs answers them). */
-export const AUTHORIZATION_MESSAGES: ReadonlyMap<number, string> = new Map([
-  [ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Not authorized to access topics: [Topic authorization failed.]'],
-  [ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Not authorized to access group: Group authorization failed.'],
-  [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
-]);

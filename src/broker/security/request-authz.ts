@@ -5,6 +5,21 @@
  */
 import type { RequestContext } from '../handler.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, type Requester } from './authorizer.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+
+/** Kafka's default messages of the authorization errors (Errors.*.message), where Kafka's answer carries one. */
+const AUTHORIZATION_MESSAGES: ReadonlyMap<number, string> = new Map([
+  [ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Not authorized to access topics: [Topic authorization failed.]'],
+  [ErrorCode.GROUP_AUTHORIZATION_FAILED, 'Not authorized to access group: Group authorization failed.'],
+  [ErrorCode.CLUSTER_AUTHORIZATION_FAILED, 'Cluster authorization failed.'],
+  [ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 'Transactional Id authorization failed.'],
+]);
+
+export function authorizationMessage(errorCode: number): string {
+  const m = AUTHORIZATION_MESSAGES.get(errorCode);
+  if (m === undefined) throw new Error(`error code ${errorCode} is not an authorization failure`);
+  return m;
+}
 
 export function requester(ctx: RequestContext): Requester {
   const address = ctx.connection.remoteAddress;
