@@ -1,8 +1,8 @@
 /**
  * `rafka acls list|add|remove` and the Admin client's createAcls/describeAcls/deleteAcls against a
- * broker with the authorizer on. Rafka's client has no SASL yet (the clientsec work adds it), so
- * the client is the super user `User:ANONYMOUS` of a PLAINTEXT listener; what the ACLs then allow
- * and deny is the matrix in security-acls.test.ts.
+ * broker with the authorizer on. The client is the super user `User:ANONYMOUS` of a PLAINTEXT
+ * listener (written before Rafka's client spoke SASL); what the ACLs then allow and deny is the
+ * matrix in security-acls.test.ts.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
