@@ -27,7 +27,7 @@ test('ApiVersions negotiation: the highest version both sides support, for every
     assert.equal(conn.version(ApiKey.Produce), 12, 'the broker serves v13, the client names topics: v12');
     assert.equal(conn.version(ApiKey.Metadata, 4), 4, 'a caller may cap the version');
     // An API the broker does not offer is refused before anything is sent.
-    assert.throws(() => conn.version(ApiKey.DescribeAcls), /does not support/);
+    assert.throws(() => conn.version(ApiKey.ElectLeaders), /does not support/);
   } finally {
     conn.close();
     await broker.close();

@@ -748,6 +748,15 @@ describe('onRequest can refuse every served API', () => {
       request: { transactionalId: 'tx', groupId: 'g', producerId: 1n, producerEpoch: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n }] }] },
       errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))),
     },
+    29: { request: { resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }, errors: (r) => [r.errorCode] },
+    30: {
+      request: { creations: [{ resourceType: 2, resourceName: 't', resourcePatternType: 3, principal: 'User:a', host: '*', operation: 3, permissionType: 3 }] },
+      errors: (r) => r.results.map((x: Res) => x.errorCode),
+    },
+    31: {
+      request: { filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },
+      errors: (r) => r.filterResults.map((x: Res) => x.errorCode),
+    },
     32: { request: { resources: [{ resourceType: 2, resourceName: 't', configurationKeys: null }] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
     33: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     36: { request: { authBytes: Buffer.alloc(0) }, errors: (r) => [r.errorCode] },

@@ -47,6 +47,7 @@ function fakeCtx(apiKey = 0, apiVersion = 9): RequestContext & { closed: string 
     apiVersion,
     correlationId: 7,
     clientId: 'unit-client',
+    principal: 'User:unit',
     closed: null as string | null,
     connection: {
       remote: '10.0.0.1:5000',
@@ -357,6 +358,8 @@ describe('error responses for refused requests', () => {
     21: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     24: { v3AndBelowTopics: [{ name: 't', partitions: [0] }] },
     28: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
+    30: { creations: [{ resourceType: 2, resourceName: 't', resourcePatternType: 3, principal: 'User:a', host: '*', operation: 3, permissionType: 3 }] },
+    31: { filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },
     32: { resources: [{ resourceType: 2, resourceName: 't' }] },
     33: { resources: [{ resourceType: 2, resourceName: 't' }] },
     37: { topics: [{ name: 't' }] },

@@ -372,6 +372,23 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     }
   });
 
+  test(`${name}: ACL bindings are stored and deleted, and survive a restart`, async () => {
+    let e = await fresh();
+    try {
+      await e.putAclBinding('["topic","alice"]', Buffer.from('allow-read'));
+      await e.putAclBinding('["group","bob"]', Buffer.from('deny-all'));
+      await e.putAclBinding('["cluster","carol"]', Buffer.from('gone'));
+      await e.putAclBinding('["cluster","carol"]', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.aclBindings()].map(([k, v]) => [k, v.toString()]).sort(), [['["group","bob"]', 'deny-all'], ['["topic","alice"]', 'allow-read']]);
+      await e.putAclBinding('["group","bob"]', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.aclBindings()].map(([k, v]) => [k, v.toString()]), [['["topic","alice"]', 'allow-read']]);
+    } finally {
+      await e.close();
+    }
+  });
+
   test(`${name}: transactions: transactional and control batches are kept as written, and open transactions and the aborted-transactions index come back exactly after a restart`, async () => {
     let e = await fresh();
     try {

@@ -483,7 +483,7 @@ export class Connection implements ConnectionInfo {
     request.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
     this.requestBytes += request.decodedBytes;
     this.broker.requestBudget.add(request.decodedBytes);
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security, sequenced };
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security, principal: `User:${this.security.principal}`, sequenced };
     // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
     const observer = this.broker.requestObserver;
     const started = observer === null ? 0 : performance.now();

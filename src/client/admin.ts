@@ -46,6 +46,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ZERO_UUID } from '../protocol/codec/uuid.js';
 import { ConfigError, KafkaProtocolError, UnsupportedVersionError } from './errors.js';
 import { alterScramUsers, describeScramUsers, type ScramCredentialAlteration, type ScramUserDescription } from './scram-users.js';
+import { CreateAclsRequest, CreateAclsResponse, DeleteAclsRequest, DeleteAclsResponse, DescribeAclsRequest, DescribeAclsResponse } from '../protocol/messages/index.js';
+import { AclOperation, AclPermission, PatternType, ResourceType } from '../broker/security/acls.js';
 
 export type AdminOptions = ClusterOptions;
 
@@ -59,6 +61,72 @@ export interface NewTopic {
 }
 
 export type ConfigResourceType = 'topic' | 'broker';
+
+/** An ACL binding as the Admin client takes and returns it: Kafka's names, lower-case (kafka-acls.sh's words). */
+export interface AclEntry {
+  resourceType: AclResourceTypeName;
+  resourceName: string;
+  patternType: 'literal' | 'prefixed';
+  /** `User:alice`, or `User:*`. */
+  principal: string;
+  /** An IP address, or `*` (the default). */
+  host: string;
+  operation: AclOperationName;
+  permission: 'allow' | 'deny';
+}
+
+/** A filter over ACL bindings: anything left out matches everything (Kafka's AclBindingFilter.ANY). */
+export interface AclFilter {
+  resourceType?: AclResourceTypeName | 'any';
+  resourceName?: string;
+  /** `match`: every binding that applies to a resource of that name (literal, `*`, prefixes). */
+  patternType?: 'literal' | 'prefixed' | 'match' | 'any';
+  principal?: string;
+  host?: string;
+  operation?: AclOperationName | 'any';
+  permission?: 'allow' | 'deny' | 'any';
+}
+
+export type AclResourceTypeName = 'topic' | 'group' | 'cluster' | 'transactional-id' | 'delegation-token' | 'user';
+export type AclOperationName =
+  | 'all' | 'read' | 'write' | 'create' | 'delete' | 'alter' | 'describe' | 'cluster-action' | 'describe-configs' | 'alter-configs'
+  | 'idempotent-write' | 'create-tokens' | 'describe-tokens' | 'two-phase-commit';
+
+/** `transactional-id` → TRANSACTIONAL_ID's code, and back, over one of Kafka's enum tables. */
+function aclCode(table: Record<string, number>, name: string, what: string): number {
+  const code = table[name.toUpperCase().replace(/-/g, '_')];
+  if (code === undefined || code <= 0) throw new ConfigError(`unknown ACL ${what} "${name}"`);
+  return code;
+}
+
+function aclName<T extends string>(table: Record<string, number>, code: number): T {
+  const name = Object.keys(table).find((k) => table[k] === code) ?? 'UNKNOWN';
+  return name.toLowerCase().replace(/_/g, '-') as T;
+}
+
+function aclEntryOf(b: { resourceType: number; resourceName: string; patternType: number; principal: string; host: string; operation: number; permissionType: number }): AclEntry {
+  return {
+    resourceType: aclName(ResourceType, b.resourceType),
+    resourceName: b.resourceName,
+    patternType: aclName(PatternType, b.patternType),
+    principal: b.principal,
+    host: b.host,
+    operation: aclName(AclOperation, b.operation),
+    permission: aclName(AclPermission, b.permissionType),
+  };
+}
+
+function aclFilterWire(f: AclFilter) {
+  return {
+    resourceTypeFilter: aclCode(ResourceType, f.resourceType ?? 'any', 'resource type'),
+    resourceNameFilter: f.resourceName ?? null,
+    patternTypeFilter: aclCode(PatternType, f.patternType ?? 'any', 'pattern type'),
+    principalFilter: f.principal ?? null,
+    hostFilter: f.host ?? null,
+    operation: aclCode(AclOperation, f.operation ?? 'any', 'operation'),
+    permissionType: aclCode(AclPermission, f.permission ?? 'any', 'permission'),
+  };
+}
 const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
 const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker' };
 const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
@@ -669,6 +737,48 @@ export class Admin {
       { onRetry: () => this.cluster.refreshMetadata().catch(() => {}) },
     );
     return tps.map((tp) => found.get(key(tp.topic, tp.partition))!);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // ACLs (the broker needs an authorizer: SECURITY_DISABLED otherwise)
+  // ------------------------------------------------------------------------------------------------
+
+  /** Create ACL bindings (kafka-acls.sh --add); the first refused one throws. */
+  async createAcls(entries: readonly (Omit<AclEntry, 'host' | 'patternType'> & { host?: string; patternType?: AclEntry['patternType'] })[]): Promise<void> {
+    const creations = entries.map((e) => ({
+      resourceType: aclCode(ResourceType, e.resourceType, 'resource type'),
+      resourceName: e.resourceName,
+      resourcePatternType: aclCode(PatternType, e.patternType ?? 'literal', 'pattern type'),
+      principal: e.principal,
+      host: e.host ?? '*',
+      operation: aclCode(AclOperation, e.operation, 'operation'),
+      permissionType: aclCode(AclPermission, e.permission, 'permission'),
+    }));
+    const res = await this.toController(ApiKey.CreateAcls, CreateAclsRequest, CreateAclsResponse, () => ({ creations }));
+    res.results.forEach((r, i) => {
+      if (r.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(r.errorCode, `CreateAcls ${entries[i]!.principal} ${entries[i]!.operation} on ${entries[i]!.resourceType} ${entries[i]!.resourceName}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    });
+  }
+
+  /** The ACL bindings a filter matches (kafka-acls.sh --list); every binding without one. */
+  async describeAcls(filter: AclFilter = {}): Promise<AclEntry[]> {
+    const res = await this.toController(ApiKey.DescribeAcls, DescribeAclsRequest, DescribeAclsResponse, () => aclFilterWire(filter));
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, `DescribeAcls${res.errorMessage ? `: ${res.errorMessage}` : ''}`);
+    return res.resources.flatMap((r) => r.acls.map((a) => aclEntryOf({ ...r, ...a })));
+  }
+
+  /** Delete the ACL bindings the filters match (kafka-acls.sh --remove); what was deleted. */
+  async deleteAcls(filters: readonly AclFilter[]): Promise<AclEntry[]> {
+    const res = await this.toController(ApiKey.DeleteAcls, DeleteAclsRequest, DeleteAclsResponse, () => ({ filters: filters.map(aclFilterWire) }));
+    const deleted: AclEntry[] = [];
+    for (const f of res.filterResults) {
+      if (f.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(f.errorCode, `DeleteAcls${f.errorMessage ? `: ${f.errorMessage}` : ''}`);
+      for (const m of f.matchingAcls) {
+        if (m.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(m.errorCode, `DeleteAcls${m.errorMessage ? `: ${m.errorMessage}` : ''}`);
+        deleted.push(aclEntryOf(m));
+      }
+    }
+    return deleted;
   }
 
   async close(): Promise<void> {

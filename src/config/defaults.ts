@@ -104,6 +104,10 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   saslOauthbearerAllowUnsecuredJwt: false,
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
+  authorizerEnabled: false,
+  authorizerClassName: null,
+  superUsers: null,
+  allowEveryoneIfNoAclFound: false,
 });
 
 /** A fresh, mutable deep copy of the defaults. */

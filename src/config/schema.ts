@@ -196,6 +196,22 @@ const SECURITY_SETTINGS: readonly Setting[] = [
     key: 'connection.failed.authentication.delay.ms', field: 'connectionFailedAuthenticationDelayMs', kind: 'int', min: 0, max: INT32_MAX,
     doc: 'A failed login is answered, and its connection closed, this long after it arrived.',
   }),
+  setting({
+    key: 'authorizer.enabled', field: 'authorizerEnabled', kind: 'boolean',
+    doc: "Check every request against the ACLs (Kafka's StandardAuthorizer); false = everyone may do everything.",
+  }),
+  setting({
+    key: 'authorizer.class.name', field: 'authorizerClassName', kind: 'string', nullable: true,
+    doc: "Kafka's way to turn the authorizer on: org.apache.kafka.metadata.authorizer.StandardAuthorizer (the same as authorizer.enabled: true).",
+  }),
+  setting({
+    key: 'super.users', field: 'superUsers', kind: 'string', nullable: true,
+    doc: 'Principals the authorizer always allows, separated by semicolons: User:admin;User:bob.',
+  }),
+  setting({
+    key: 'allow.everyone.if.no.acl.found', field: 'allowEveryoneIfNoAclFound', kind: 'boolean',
+    doc: 'With the authorizer on: a resource without any ACL is open to everyone (Kafka default: false).',
+  }),
 ];
 
 /** Every scalar setting of rafka.yaml, in the order of the documented file. */

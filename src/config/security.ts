@@ -196,6 +196,17 @@ export interface SecuritySettings extends ListenerSettings {
   saslUsers: readonly SaslUserConfig[];
   saslOauthbearerJwksEndpointUrl: string | null;
   saslOauthbearerAllowUnsecuredJwt: boolean;
+  authorizerClassName: string | null;
+  superUsers: string | null;
+}
+
+/** The authorizer class Kafka 4 ships, the one `authorizer.class.name` may name. */
+export const STANDARD_AUTHORIZER = 'org.apache.kafka.metadata.authorizer.StandardAuthorizer';
+
+/** `super.users` as Kafka splits it: `User:a;User:b`, each `Type:name`. */
+export function parseSuperUsers(value: string | null): string[] {
+  if (value === null) return [];
+  return value.split(';').map((s) => s.trim()).filter((s) => s !== '');
 }
 
 /**
@@ -230,6 +241,12 @@ export function securityProblems(c: SecuritySettings): string[] {
   }
   if (c.saslOauthbearerJwksEndpointUrl !== null && !/^(https?|file):\/\/./.test(c.saslOauthbearerJwksEndpointUrl)) {
     problems.push('sasl.oauthbearer.jwks.endpoint.url: must be an https://, http:// or file:// URL');
+  }
+  if (c.authorizerClassName !== null && c.authorizerClassName !== '' && c.authorizerClassName !== STANDARD_AUTHORIZER) {
+    problems.push(`authorizer.class.name: only ${STANDARD_AUTHORIZER} is supported`);
+  }
+  for (const p of parseSuperUsers(c.superUsers)) {
+    if (!/^[^:]+:.+$/.test(p)) problems.push(`super.users: ${JSON.stringify(p)} is not a principal (Type:name, e.g. User:admin)`);
   }
   for (const u of c.saslUsers) {
     for (const m of u.mechanisms ?? []) {

@@ -199,4 +199,12 @@ export interface BrokerConfig {
   connectionsMaxReauthMs: number;
   /** Kafka `connection.failed.authentication.delay.ms`. */
   connectionFailedAuthenticationDelayMs: number;
+  /** `authorizer.enabled`: ACLs are checked (Kafka: authorizer.class.name naming StandardAuthorizer). */
+  authorizerEnabled: boolean;
+  /** Kafka `authorizer.class.name`; only StandardAuthorizer (or null) is accepted. */
+  authorizerClassName: string | null;
+  /** Kafka `super.users`: `User:admin;User:bob`. */
+  superUsers: string | null;
+  /** Kafka `allow.everyone.if.no.acl.found`. */
+  allowEveryoneIfNoAclFound: boolean;
 }

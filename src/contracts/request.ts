@@ -18,6 +18,12 @@ export interface RequestScope {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: ConnectionInfo;
+  /**
+   * The authenticated principal as Kafka writes it, `User:alice` (`User:ANONYMOUS` on a PLAINTEXT
+   * listener, or before SASL authentication completes): what ACLs are checked against, for hooks
+   * that decide or record per user.
+   */
+  readonly principal: string;
   /** What a stage may ask of the broker. */
   readonly broker: { readonly isClosing: boolean; readonly storage: Pick<StorageEngine, 'offsets'> };
 }

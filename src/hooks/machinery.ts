@@ -91,6 +91,7 @@ export function requestInfo(ctx: RequestScope, receivedAtMs: number) {
     correlationId: ctx.correlationId,
     clientId: ctx.clientId,
     connection: { remote: ctx.connection.remote, remoteAddress: ctx.connection.remoteAddress },
+    principal: ctx.principal,
     receivedAtMs,
   };
 }

@@ -93,6 +93,8 @@ export interface RequestInfo {
   readonly correlationId: number;
   readonly clientId: string | null;
   readonly connection: { readonly remote: string; readonly remoteAddress: string };
+  /** The authenticated principal, `User:alice` (`User:ANONYMOUS` without authentication), as ACLs see it. */
+  readonly principal: string;
   /** When the broker started handling the request (ms since the epoch). */
   readonly receivedAtMs: number;
   /** Aborted when this stage is abandoned because a hook exceeded `hook.timeout.ms`. */

@@ -291,6 +291,15 @@ export interface StorageEngine {
   putScramCredentials(user: string, value: Buffer | null): Promise<void>;
   /** Every user's stored SCRAM credentials, by user name. */
   scramCredentials(): ReadonlyMap<string, Buffer>;
+
+  /**
+   * Store an ACL binding under its key (src/broker/security/acls.ts: bindingKey, encodeBinding), or
+   * delete it with null. Opaque to the engine. Resolves once as durable as appends are configured to
+   * be, so an acknowledged CreateAcls or DeleteAcls survives a crash.
+   */
+  putAclBinding(key: string, value: Buffer | null): Promise<void>;
+  /** Every stored ACL binding, by key. */
+  aclBindings(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

@@ -26,6 +26,10 @@
  *   Kafka does (it collects the partitions of a request in a map); a topic named twice is one topic.
  * - In a cluster (cluster.ts) a partition this node does not lead is NOT_LEADER_OR_FOLLOWER, nothing
  *   written, with the current leader and its endpoint (KIP-951, v10+) so the producer goes there.
+ * - ACLs (authorizer.ts), as Kafka's handleProduceRequest: transactional records need WRITE on the
+ *   transactional id (else TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere); each topic needs WRITE
+ *   on it (else TOPIC_AUTHORIZATION_FAILED, asked before whether it exists, so nothing leaks). Since
+ *   KIP-679 an idempotent producer needs nothing more.
  */
 import { ApiKey, ProduceRequest, ProduceResponse, type ProduceResponseTopicProduceResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -34,6 +38,10 @@ import { defineHandler } from '../handler.js';
 import { appendToPartition, type PartitionAppendResult } from '../append.js';
 import { LeaderHints, leaderError } from '../cluster.js';
 import type { Topic } from '../topics.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+
+const TOPIC_AUTHORIZATION_FAILED: PartitionAppendResult = { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
 
 const UNKNOWN_TOPIC_ID: PartitionAppendResult = {
   errorCode: ErrorCode.UNKNOWN_TOPIC_ID,
@@ -57,6 +65,11 @@ export default defineHandler({
       refuse = { errorCode: ErrorCode.INVALID_REQUIRED_ACKS, errorMessage: `Invalid required acks: ${req.acks}`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
     }
     const topicData = collapse(req.topicData, ctx.apiVersion >= 13);
+    if (broker.security.authorizer.enabled && hasTransactionalRecords(topicData)) {
+      if (req.transactionalId === null || !allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+        refuse ??= { errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, errorMessage: null, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 };
+      }
+    }
     // Only a cluster has partitions this node does not lead; a single broker looks nothing up here.
     const led: (Topic | undefined)[] = broker.cluster === null ? [] : topicData.map((t) => (t.byId ? broker.topics.getById(t.topicId) : broker.topics.get(t.name)));
     // Pipelining (connection.ts): the next Produce may start once every partition's append has its
@@ -82,9 +95,11 @@ export default defineHandler({
     const pending = topicData.map((t, ti) => {
       const name = t.byId ? broker.topics.getById(t.topicId)?.name : t.name;
       const topic = led[ti];
+      const writable = name === undefined || allowed(ctx, AclOperation.WRITE, ResourceType.TOPIC, name);
       return [...t.partitions].map(([index, records]) => {
         if (refuse) return Promise.resolve(refuse);
         if (name === undefined) return Promise.resolve(UNKNOWN_TOPIC_ID);
+        if (!writable) return Promise.resolve(TOPIC_AUTHORIZATION_FAILED);
         if (topic !== undefined && index >= 0 && index < topic.partitionCount) {
           const errorCode = leaderError(broker, ctx.nodeId, topic, index, -1);
           if (errorCode !== ErrorCode.NONE) return Promise.resolve<PartitionAppendResult>({ errorCode, errorMessage: `This is not the leader of ${topic.name}-${index}.`, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: -1 });
@@ -144,6 +159,12 @@ export default defineHandler({
     };
   },
 });
+
+/** Whether any partition's records are a transactional batch (the attributes' bit 4, at byte 21 of a v2 batch). */
+function hasTransactionalRecords(topicData: { partitions: Map<number, Buffer | null> }[]): boolean {
+  for (const t of topicData) for (const records of t.partitions.values()) if (records !== null && records.length >= 23 && (records.readInt16BE(21) & 0x10) !== 0) return true;
+  return false;
+}
 
 /** Topics in order of first appearance, each with its partitions' last records (Kafka's map semantics). */
 function collapse(

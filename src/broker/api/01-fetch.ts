@@ -6,6 +6,7 @@
  *   at most its `partition_max_bytes`, except that the first batch of the first partition with data is
  *   returned even if larger (KIP-74), so a consumer always makes progress.
  * - Topics by name up to v12, by id from v13 (unknown id: UNKNOWN_TOPIC_ID).
+ * - ACLs: READ on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (authorizer.ts).
  * - v18 (KIP-1166) adds a partition's `high_watermark` (tagged) for fetches from replicas, which a
  *   single broker never gets; a consumer's fetch at v18 is a v17 fetch.
  * - Fetch sessions (KIP-227, v7+; broker/fetch-sessions.ts has the rules): a full fetch (epoch 0)
@@ -39,6 +40,8 @@ import type { Init } from '../../protocol/codec/message.js';
 import type { Records } from '../../protocol/codec/writer.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import type { Topic } from '../topics.js';
 import { batchesBelow, endOfBatches, lastStableOffset } from '../txn-log.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
@@ -91,7 +94,7 @@ export default defineHandler({
       toForget: forgottenPartitions(req, v),
     });
     if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
-    const plan = planFetch(broker, ctx.nodeId, context.partitions, v);
+    const plan = planFetch(broker, ctx.nodeId, context.partitions, v, (name) => allowed(ctx, AclOperation.READ, ResourceType.TOPIC, name));
     if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
     const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
@@ -159,22 +162,25 @@ function forgottenPartitions(req: FetchRequest, v: number): string[] {
  * What to read, per topic and partition, in fetch order; a topic whose partitions are not adjacent
  * (a session's order moves partitions) is one topic, at the place of its first partition.
  */
-function planFetch(broker: Broker, nodeId: number | undefined, wanted: Iterable<FetchPartitionParams>, v: number): PlannedTopic[] {
+function planFetch(broker: Broker, nodeId: number | undefined, wanted: Iterable<FetchPartitionParams>, v: number, readable: (name: string) => boolean): PlannedTopic[] {
   const plan: PlannedTopic[] = [];
-  const byTopic = new Map<string, { planned: PlannedTopic; topic: Topic | undefined }>();
+  const byTopic = new Map<string, { planned: PlannedTopic; topic: Topic | undefined; readable: boolean }>();
   const unknownTopic = v >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
   for (const w of wanted) {
     let entry = byTopic.get(w.topicKey);
     if (entry === undefined) {
       const topic = v >= 13 ? broker.topics.getById(w.topicKey) : broker.topics.get(w.topicKey);
       const planned = v >= 13 ? { name: topic?.name ?? '', topicId: w.topicKey, partitions: [] } : { name: w.topicKey, topicId: topic?.id ?? ZERO_UUID, partitions: [] };
-      entry = { planned, topic };
+      // ACLs: READ on the topic, asked by name before whether it exists (Kafka's handleFetchRequest).
+      const name = v >= 13 ? topic?.name : w.topicKey;
+      entry = { planned, topic, readable: name === undefined || readable(name) };
       byTopic.set(w.topicKey, entry);
       plan.push(planned);
     }
     const topic = entry.topic;
     let errorCode: number = ErrorCode.NONE;
-    if (!topic) errorCode = unknownTopic;
+    if (!entry.readable) errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    else if (!topic) errorCode = unknownTopic;
     else if (w.partition < 0 || w.partition >= topic.partitionCount) errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
     else errorCode = leaderError(broker, nodeId, topic, w.partition, w.currentLeaderEpoch);
     entry.planned.partitions.push({

@@ -14,6 +14,7 @@
  * - `current_leader_epoch` (v4+) larger than our 0 is UNKNOWN_LEADER_EPOCH. In a cluster (cluster.ts)
  *   the partition's epoch is checked (FENCED_LEADER_EPOCH below it), and a node that does not lead
  *   the partition answers NOT_LEADER_OR_FOLLOWER.
+ * - ACLs: DESCRIBE on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (authorizer.ts).
  */
 import { ApiKey, ListOffsetsRequest, ListOffsetsResponse, type ListOffsetsResponseListOffsetsPartitionResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -24,6 +25,8 @@ import { withDecodedBatch } from '../../protocol/records/decode-turns.js';
 import { MAX_DECOMPRESSED_BATCH_BYTES } from '../../base/limits.js';
 import type { RequestContext } from '../handler.js';
 import { Pacer } from '../pacer.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { leaderError, partitionLeader } from '../cluster.js';
@@ -56,9 +59,14 @@ export default defineHandler({
     const pacer = new Pacer();
     for (const t of req.topics) {
       const partitions: PartitionAnswer[] = [];
+      const describable = allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
         await pacer.step();
         const base = { partitionIndex: p.partitionIndex };
+        if (!describable) {
+          partitions.push({ ...base, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         if (seen.get(`${t.name}\u0000${p.partitionIndex}`)! > 1) {
           partitions.push({ ...base, errorCode: ErrorCode.INVALID_REQUEST });
           continue;

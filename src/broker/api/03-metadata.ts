@@ -16,6 +16,11 @@
  *   a small request naming a large topic many times must not cost one description per repeat.
  * - The response is bounded (response-budget.ts): a topic whose description would take it past
  *   RESPONSE_MAX_BYTES is answered INVALID_REQUEST without partitions, before it is described.
+ * - ACLs (authorizer.ts), as Kafka's handleTopicMetadataRequest: listing all topics shows only those
+ *   the principal may DESCRIBE; a named one it may not is TOPIC_AUTHORIZATION_FAILED (asked before
+ *   whether it exists); auto-creation needs CREATE on the cluster or the topic, else
+ *   TOPIC_AUTHORIZATION_FAILED. v8+ `include_topic_authorized_operations` and (v8–10)
+ *   `include_cluster_authorized_operations` are filled with the allowed operations' bit sets.
  */
 import { ApiKey, MetadataRequest, MetadataResponse, type MetadataResponseTopic } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -27,6 +32,9 @@ import type { Broker } from '../broker.js';
 import type { Topic } from '../topics.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 import { controllerId, describePartition, liveBrokers } from '../cluster.js';
+import type { RequestContext } from '../handler.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed, authorizedOperations } from '../security/request-authz.js';
 
 /** Encoded bytes of one partition in the response, at most (v12: fields, three 1-node arrays, tags). */
 const PARTITION_BYTES = 40;
@@ -45,12 +53,14 @@ export default defineHandler({
     const allowAutoCreate = (ctx.apiVersion < 4 || req.allowAutoTopicCreation) && broker.config.autoCreateTopicsEnable;
     const topics: Init<MetadataResponseTopic>[] = [];
     const budget = new ResponseBudget();
+    const withOperations = ctx.apiVersion >= 8 && req.includeTopicAuthorizedOperations;
     const describe = (t: Topic): Init<MetadataResponseTopic> =>
       budget.take(TOPIC_BYTES + stringBytes(t.name) + t.partitionCount * PARTITION_BYTES)
-        ? describeTopic(broker, t)
+        ? { ...describeTopic(broker, t), topicAuthorizedOperations: authorizedOperations(ctx, withOperations, ResourceType.TOPIC, t.name) }
         : { errorCode: budget.errorCode, name: t.name, topicId: t.id, partitions: [] };
+    const authorizing = broker.security.authorizer.enabled;
     if (allTopics) {
-      for (const t of broker.topics.list()) topics.push(describe(t));
+      for (const t of broker.topics.list()) if (!authorizing || allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t.name)) topics.push(describe(t));
     } else {
       const seen = new Set<string>();
       for (const requested of req.topics!) {
@@ -58,7 +68,7 @@ export default defineHandler({
         const key = byId ? `id:${requested.topicId}` : requested.name!; // ids are never valid names (':')
         if (seen.has(key)) continue;
         seen.add(key);
-        topics.push(await resolveTopic(broker, ctx.apiVersion, requested.name, requested.topicId, allowAutoCreate, describe));
+        topics.push(await resolveTopic(ctx, requested.name, requested.topicId, allowAutoCreate, describe));
       }
     }
     return {
@@ -67,6 +77,7 @@ export default defineHandler({
       clusterId: broker.clusterId,
       controllerId: controllerId(broker),
       topics,
+      clusterAuthorizedOperations: authorizedOperations(ctx, ctx.apiVersion >= 8 && ctx.apiVersion <= 10 && req.includeClusterAuthorizedOperations, ResourceType.CLUSTER, CLUSTER_NAME),
       errorCode: ErrorCode.NONE,
     };
   },
@@ -78,8 +89,7 @@ export default defineHandler({
 });
 
 async function resolveTopic(
-  broker: Broker,
-  version: number,
+  ctx: RequestContext,
   name: string | null,
   topicId: string,
   allowAutoCreate: boolean,
@@ -88,12 +98,20 @@ async function resolveTopic(
   // By id: a null name, or an empty one beside a real id (the Java client 4.x asks so for the topics
   // of a KIP-848 regex assignment, MetadataRequest.Builder.forTopicIds; Kafka looks up every topic
   // with a non-zero id by its id).
+  const broker = ctx.broker;
+  const version = ctx.apiVersion;
   if (name === null || (name === '' && topicId !== ZERO_UUID)) {
     const byId = broker.topics.getById(topicId);
+    // Kafka: topic ids are not secret, so an id the principal may not DESCRIBE is answered as such.
+    if (byId && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, byId.name)) {
+      return { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name: version >= 12 ? null : '', topicId, partitions: [] };
+    }
     if (byId) return describe(byId);
     // The response name is nullable only from v12; v10–11 answer an unknown id with an empty name.
     return { errorCode: ErrorCode.UNKNOWN_TOPIC_ID, name: version >= 12 ? null : '', topicId, partitions: [] };
   }
+  const unauthorized = { errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] };
+  if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) return unauthorized;
   let existing = broker.topics.get(name);
   // Brokers sharing a database: another one may have created it since this one last looked.
   if (!existing && broker.cluster?.refreshTopics) {
@@ -101,6 +119,7 @@ async function resolveTopic(
     existing = broker.topics.get(name);
   }
   if (existing) return describe(existing);
+  if (allowAutoCreate && !allowed(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME) && !allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, name)) return unauthorized;
   if (validateTopicName(name) !== null) {
     return { errorCode: ErrorCode.INVALID_TOPIC_EXCEPTION, name, topicId: ZERO_UUID, partitions: [] };
   }

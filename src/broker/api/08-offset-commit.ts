@@ -21,8 +21,14 @@
  *   use v9+ (UNSUPPORTED_VERSION) and name its current epoch (STALE_MEMBER_EPOCH).
  * - A failed storage write: NOT_COORDINATOR (Kafka's mapping of a failed offsets append; clients
  *   find the coordinator again and retry).
+ * - ACLs (Kafka's handleOffsetCommitRequest): READ on the group, else GROUP_AUTHORIZATION_FAILED
+ *   everywhere; READ on each topic, else TOPIC_AUTHORIZATION_FAILED for its partitions (listed
+ *   first, as Kafka's response builder does), the others committed.
  */
 import { ApiKey, OffsetCommitRequest, OffsetCommitResponse } from '../../protocol/messages/index.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { DEFAULT_RETENTION_TIME_MS } from '../groups/coordinator.js';
 
@@ -34,14 +40,18 @@ export default defineHandler({
   response: OffsetCommitResponse,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
-    const topics = await ctx.broker.groups.commitOffsets({
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, ...refusal(req, ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+    const readable = req.topics.filter((t) => allowed(ctx, AclOperation.READ, ResourceType.TOPIC, t.name));
+    const refused = refusal({ topics: req.topics.filter((t) => !readable.includes(t)) }, ErrorCode.TOPIC_AUTHORIZATION_FAILED).topics;
+    if (readable.length === 0 && refused.length > 0) return { throttleTimeMs: 0, topics: refused };
+    const committed = await ctx.broker.groups.commitOffsets({
       groupId: req.groupId,
       generationId: req.generationIdOrMemberEpoch,
       memberId: req.memberId,
       groupInstanceId: v >= 7 ? req.groupInstanceId : null,
       apiVersion: v,
       retentionTimeMs: v <= 4 ? Number(req.retentionTimeMs) : DEFAULT_RETENTION_TIME_MS,
-      topics: req.topics.map((t) => ({
+      topics: readable.map((t) => ({
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
@@ -51,11 +61,16 @@ export default defineHandler({
         })),
       })),
     });
+    const topics = [...refused, ...committed];
     if (ctx.broker.hooks.onCommit !== null) ctx.broker.hooks.onCommit(ctx, req, topics); // observers only
     return { throttleTimeMs: 0, topics };
   },
   clientThrottlesFromVersion: 4,
   errorResponse(req, _v, errorCode) {
-    return { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
+    return refusal(req, errorCode);
   },
 });
+
+function refusal(req: Pick<OffsetCommitRequest, 'topics'>, errorCode: number) {
+  return { topics: req.topics.map((t) => ({ name: t.name, partitions: t.partitions.map((p) => ({ partitionIndex: p.partitionIndex, errorCode })) })) };
+}

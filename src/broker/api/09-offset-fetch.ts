@@ -16,9 +16,14 @@
  * - The response is bounded (response-budget.ts): a group whose offsets would take it past
  *   RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no offsets (v8+: that group; before v8 the
  *   whole response). A group asked for twice with a null topic list is looked up once.
+ * - ACLs (Kafka's handleOffsetFetchRequest): DESCRIBE on the group, else GROUP_AUTHORIZATION_FAILED
+ *   for it; a null topic list answers only topics the principal may DESCRIBE, a named topic it may
+ *   not is TOPIC_AUTHORIZATION_FAILED for each of its partitions.
  */
 import { ApiKey, OffsetFetchRequest, OffsetFetchResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 import type { FetchOutcome } from '../groups/coordinator.js';
 import { offsetKey } from '../../storage/engine.js';
@@ -59,9 +64,10 @@ export default defineHandler({
       topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
       member: { memberId: string | null; memberEpoch: number } | null = null,
     ): FetchOutcome => {
+      if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
       let known = topics === null && member === null ? allOffsets.get(groupId) : undefined;
       if (known === undefined) {
-        const out = stable(groupId, groups.fetchOffsets(groupId, topics, member), requireStable, ctx);
+        const out = stable(groupId, authorizedFetch(ctx, groupId, topics, member), requireStable, ctx);
         known = { out, bytes: outcomeBytes(out) };
         if (topics === null && member === null) allOffsets.set(groupId, known);
       }
@@ -100,6 +106,31 @@ export default defineHandler({
     };
   },
 });
+
+/** The group's offsets of the topics the principal may DESCRIBE; a named topic it may not is TOPIC_AUTHORIZATION_FAILED. */
+function authorizedFetch(
+  ctx: RequestContext,
+  groupId: string,
+  topics: readonly { name: string; partitionIndexes: readonly number[] }[] | null,
+  member: { memberId: string | null; memberEpoch: number } | null,
+): FetchOutcome {
+  const groups = ctx.broker.groups;
+  if (!ctx.broker.security.authorizer.enabled) return groups.fetchOffsets(groupId, topics, member);
+  const describable = (name: string) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name);
+  if (topics === null) {
+    const out = groups.fetchOffsets(groupId, null, member);
+    return { errorCode: out.errorCode, topics: out.topics.filter((t) => describable(t.name)) };
+  }
+  const out = groups.fetchOffsets(groupId, topics.filter((t) => describable(t.name)), member);
+  if (out.errorCode !== ErrorCode.NONE) return out;
+  const refused = topics
+    .filter((t) => !describable(t.name))
+    .map((t) => ({
+      name: t.name,
+      partitions: t.partitionIndexes.map((partitionIndex) => ({ partitionIndex, committedOffset: -1n, committedLeaderEpoch: -1, metadata: '', errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED })),
+    }));
+  return { errorCode: out.errorCode, topics: [...out.topics, ...refused] };
+}
 
 /** Estimated encoded size of one group's offsets. */
 function outcomeBytes(out: FetchOutcome): number {

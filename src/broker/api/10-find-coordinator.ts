@@ -13,6 +13,8 @@
  */
 import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler, type RequestContext } from '../handler.js';
 
 const GROUP = 0;
@@ -29,6 +31,13 @@ interface Found {
 function find(keyType: number, key: string, ctx: RequestContext): Found {
   const refuse = (errorCode: number, errorMessage: string): Found => ({ errorCode, errorMessage, nodeId: -1, host: '', port: -1 });
   if (keyType !== GROUP && keyType !== TRANSACTION) return refuse(ErrorCode.INVALID_REQUEST, `This broker has no coordinator of key type ${keyType}.`);
+  // ACLs (Kafka's getCoordinator): DESCRIBE on the group or transactional id, with Kafka's messages.
+  if (keyType === GROUP && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, key)) {
+    return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.GROUP_AUTHORIZATION_FAILED));
+  }
+  if (keyType === TRANSACTION && !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, key)) {
+    return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED));
+  }
   const broker = ctx.broker;
   const active = keyType === GROUP ? broker.groups.isActive : broker.transactions.isActive;
   if (!active || broker.isClosing) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');

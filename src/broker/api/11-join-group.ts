@@ -16,6 +16,9 @@
  */
 import { ApiKey, JoinGroupRequest, JoinGroupResponse } from '../../protocol/messages/index.js';
 import type { Init } from '../../protocol/codec/message.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { kafkaClientHost } from './group-common.js';
 
@@ -31,6 +34,8 @@ export default defineHandler({
   response: JoinGroupResponse,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    // ACLs (Kafka's handleJoinGroupRequest): READ on the group.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return errorResponse(req, v, ErrorCode.GROUP_AUTHORIZATION_FAILED);
     // onJoin hooks may refuse the member (e.g. GROUP_AUTHORIZATION_FAILED) before the group sees it.
     const refused = ctx.broker.hooks.onJoin === null ? null : await ctx.broker.hooks.onJoin(ctx, req);
     if (refused !== null) return errorResponse(req, v, refused.errorCode);

@@ -8,6 +8,9 @@
  * - v4+ flexible.
  */
 import { ApiKey, HeartbeatRequest, HeartbeatResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
@@ -17,6 +20,8 @@ export default defineHandler({
   request: HeartbeatRequest,
   response: HeartbeatResponse,
   handle(req, ctx) {
+    // ACLs (Kafka's handleHeartbeatRequest): READ on the group.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED };
     const errorCode = ctx.broker.groups.heartbeat({
       groupId: req.groupId,
       generationId: req.generationId,

@@ -8,6 +8,8 @@
  */
 import { ApiKey, LeaveGroupRequest, LeaveGroupResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
@@ -18,6 +20,8 @@ export default defineHandler({
   response: LeaveGroupResponse,
   handle(req, ctx) {
     const v = ctx.apiVersion;
+    // ACLs (Kafka's handleLeaveGroupRequest): READ on the group.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
     const identities =
       v >= 3
         ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))

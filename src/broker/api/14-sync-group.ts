@@ -8,6 +8,9 @@
  *   must match the group's, else INCONSISTENT_GROUP_PROTOCOL; the response names them.
  */
 import { ApiKey, SyncGroupRequest, SyncGroupResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
@@ -18,6 +21,8 @@ export default defineHandler({
   response: SyncGroupResponse,
   async handle(req, ctx) {
     const v = ctx.apiVersion;
+    // ACLs (Kafka's handleSyncGroupRequest): READ on the group.
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, assignment: Buffer.alloc(0) };
     const out = await ctx.broker.groups.syncGroup({
       groupId: req.groupId,
       generationId: req.generationId,

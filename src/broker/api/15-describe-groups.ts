@@ -6,14 +6,17 @@
  *   before v6; from v6 (KIP-1043) also with GROUP_ID_NOT_FOUND and Kafka's message. A KIP-848
  *   consumer-protocol group is not described here, as in Kafka: Dead, from v6 GROUP_ID_NOT_FOUND
  *   "Group … is not a classic group." (ConsumerGroupDescribe describes it).
- * - v3+ include_authorized_operations: not computed (no ACLs), Kafka's "not requested" value, as
- *   DescribeCluster answers. v4+ group_instance_id of members; v5+ flexible.
+ * - ACLs: DESCRIBE on each group, else GROUP_AUTHORIZATION_FAILED for it (Kafka's groupError).
+ * - v3+ include_authorized_operations: the bit set of what the principal may do with the group
+ *   (authorizer.ts), else Kafka's "not requested" value. v4+ group_instance_id of members; v5+ flexible.
  * - A group asked for twice is answered twice, as Kafka does, but described once. The response is
  *   bounded (response-budget.ts): a group that would take it past RESPONSE_MAX_BYTES is answered
  *   INVALID_REQUEST with no members.
  */
 import { ApiKey, DescribeGroupsRequest, DescribeGroupsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizedOperations } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { DescribedGroup } from '../groups/coordinator.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
@@ -28,7 +31,11 @@ export default defineHandler({
     const v = ctx.apiVersion;
     const budget = new ResponseBudget();
     const described = new Map<string, { group: DescribedGroup; bytes: number }>();
+    const withOperations = v >= 3 && req.includeAuthorizedOperations;
     const groups = req.groups.map((id) => {
+      if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, id)) {
+        return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [] };
+      }
       let known = described.get(id);
       if (known === undefined) {
         const g = ctx.broker.groups.describeGroup(id);
@@ -39,8 +46,9 @@ export default defineHandler({
         known = { group, bytes: groupBytes(group) };
         described.set(id, known);
       }
-      if (budget.take(known.bytes)) return known.group;
-      return { errorCode: budget.errorCode, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [] };
+      if (!budget.take(known.bytes)) return { errorCode: budget.errorCode, groupId: id, groupState: '', protocolType: '', protocolData: '', members: [] };
+      // Repeats share the described group; only the authorized-operations field, when asked for, is per answer.
+      return withOperations ? { ...known.group, authorizedOperations: authorizedOperations(ctx, true, ResourceType.GROUP, id) } : known.group;
     });
     return { throttleTimeMs: 0, groups };
   },

@@ -12,10 +12,16 @@
  *   would take it past RESPONSE_MAX_BYTES, later topics are still created but answered without
  *   configs, `topic_config_error_code` INVALID_REQUEST — the field Kafka fills when it cannot
  *   return a created topic's configs.
+ * - ACLs (Kafka's handleCreateTopicsRequest): CREATE on the cluster, or CREATE on the topic, else
+ *   TOPIC_AUTHORIZATION_FAILED "Authorization failed."; a topic created by a principal without
+ *   DESCRIBE_CONFIGS on it is answered without configs, `topic_config_error_code`
+ *   TOPIC_AUTHORIZATION_FAILED (v5+).
  */
 import { ApiKey, CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { describeAllTopicConfigs } from './topic-config-view.js';
@@ -41,18 +47,24 @@ export default defineHandler({
     const topics = [];
     const budget = new ResponseBudget();
     // The configs part of a topic's answer (v5+), within the response budget, estimated before building.
-    const configsOf = (overrides: Readonly<Record<string, string>>) => {
+    const configsOf = (name: string, overrides: Readonly<Record<string, string>>) => {
       if (ctx.apiVersion < 5) return { configs: [] };
+      if (!allowed(ctx, AclOperation.DESCRIBE_CONFIGS, ResourceType.TOPIC, name)) return { configs: [], topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
       let bytes = TOPIC_CONFIG_NAMES.length * CONFIG_ENTRY_BYTES;
       for (const v of Object.values(overrides)) bytes += stringBytes(v);
       if (!budget.take(bytes)) return { configs: null, topicConfigErrorCode: budget.errorCode };
       return { configs: describeAllTopicConfigs(broker, overrides) };
     };
+    const clusterCreate = allowed(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
     const pacer = new Pacer();
     for (const t of req.topics) {
       await pacer.step();
       if (counts.get(t.name)! > 1) {
         topics.push(failure(t.name, ErrorCode.INVALID_REQUEST, 'Duplicate topic name.'));
+        continue;
+      }
+      if (!clusterCreate && !allowed(ctx, AclOperation.CREATE, ResourceType.TOPIC, t.name)) {
+        topics.push(failure(t.name, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.'));
         continue;
       }
       try {
@@ -67,7 +79,7 @@ export default defineHandler({
             errorMessage: null,
             numPartitions: checked.partitions,
             replicationFactor,
-            ...configsOf(checked.configs),
+            ...configsOf(t.name, checked.configs),
           });
           continue;
         }
@@ -80,7 +92,7 @@ export default defineHandler({
           errorMessage: null,
           numPartitions: created.partitionCount,
           replicationFactor: 1,
-          ...configsOf(created.configs),
+          ...configsOf(created.name, created.configs),
         });
       } catch (err) {
         if (err instanceof KafkaError) topics.push(failure(t.name, err.errorCode, err.message));

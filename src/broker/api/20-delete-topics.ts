@@ -4,10 +4,14 @@
  *   id: UNKNOWN_TOPIC_ID; both a name and an id: INVALID_REQUEST.
  * - Deleting drops the data, the producers' sequence state and the committed offsets of the topic;
  *   fetches waiting on it wake and see it gone.
+ * - ACLs (Kafka's ControllerApis.deleteTopics): DESCRIBE and DELETE on the topic, else
+ *   TOPIC_AUTHORIZATION_FAILED — for a name before whether it exists, for an id after (ids are not secret).
  */
 import { ApiKey, DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 
@@ -22,7 +26,7 @@ export default defineHandler({
     const wanted = ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
     const responses = [];
     for (const w of wanted) {
-      responses.push(await deleteOne(broker, w.name, w.topicId));
+      responses.push(await deleteOne(broker, w.name, w.topicId, (name) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name) && allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)));
     }
     return { throttleTimeMs: 0, responses };
   },
@@ -37,17 +41,22 @@ export default defineHandler({
   },
 });
 
-async function deleteOne(broker: Broker, name: string | null, topicId: string) {
+/** Kafka's default message of TOPIC_AUTHORIZATION_FAILED (what an ApiError without one carries). */
+const TOPIC_AUTHORIZATION_MESSAGE = authorizationMessage(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+
+async function deleteOne(broker: Broker, name: string | null, topicId: string, deletable: (name: string) => boolean) {
   const byId = topicId !== ZERO_UUID;
   if (name !== null && byId) {
     return { name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only one of topic name or topic id may be set.' };
   }
+  if (!byId && name !== null && !deletable(name)) return { name, topicId: ZERO_UUID, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: TOPIC_AUTHORIZATION_MESSAGE };
   const topic = byId ? broker.topics.getById(topicId) : name !== null ? broker.topics.get(name) : undefined;
   if (!topic) {
     return byId
       ? { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' }
       : { name, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
   }
+  if (byId && !deletable(topic.name)) return { name: null, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: TOPIC_AUTHORIZATION_MESSAGE };
   try {
     await broker.topics.delete(topic.name);
   } catch (err) {

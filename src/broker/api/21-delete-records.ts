@@ -11,10 +11,13 @@
  * - Unknown topic or partition: UNKNOWN_TOPIC_OR_PARTITION; a disk failure: KAFKA_STORAGE_ERROR; an
  *   engine bug: UNKNOWN_SERVER_ERROR (engine-faults.ts).
  * - In a cluster (cluster.ts), a partition this node does not lead: NOT_LEADER_OR_FOLLOWER.
+ * - ACLs (Kafka's handleDeleteRecordsRequest): DELETE on the topic, else TOPIC_AUTHORIZATION_FAILED.
  * The deletion is complete when the response is sent, so `timeout_ms` is never reached.
  */
 import { ApiKey, DeleteRecordsRequest, DeleteRecordsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { leaderError } from '../cluster.js';
@@ -32,7 +35,12 @@ export default defineHandler({
     const topics = [];
     for (const t of req.topics) {
       const partitions = [];
+      const deletable = allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, t.name);
       for (const p of t.partitions) {
+        if (!deletable) {
+          partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: -1n, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED });
+          continue;
+        }
         const outcome = await deleteRecords(broker, ctx.nodeId, t.name, p.partitionIndex, Number(p.offset));
         partitions.push({ partitionIndex: p.partitionIndex, lowWatermark: BigInt(outcome.lowWatermark), errorCode: outcome.errorCode });
       }

@@ -12,9 +12,14 @@
  *   neither, else INVALID_REQUEST.
  * - v4+ may answer PRODUCER_FENCED (KIP-588); before, that is INVALID_PRODUCER_EPOCH.
  * - v5 only adds TRANSACTION_ABORTABLE (KIP-890), which this broker never answers here.
+ * - ACLs (Kafka's handleInitProducerIdRequest): WRITE on the transactional id, else
+ *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED; without one, IDEMPOTENT_WRITE on the cluster or WRITE on
+ *   some topic (KIP-679), else CLUSTER_AUTHORIZATION_FAILED.
  */
 import { ApiKey, InitProducerIdRequest, InitProducerIdResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed, allowedOnSome } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { fencedCode } from '../transactions/errors.js';
 
@@ -26,6 +31,12 @@ export default defineHandler({
   response: InitProducerIdResponse,
   async handle(req, ctx) {
     const refuse = (errorCode: number) => ({ throttleTimeMs: 0, errorCode, producerId: -1n, producerEpoch: -1 });
+    if (req.transactionalId !== null && !allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+      return refuse(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    }
+    if (req.transactionalId === null && !allowed(ctx, AclOperation.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME) && !allowedOnSome(ctx, AclOperation.WRITE, ResourceType.TOPIC)) {
+      return refuse(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+    }
     if (req.transactionalId !== null) {
       let expected: { producerId: number; producerEpoch: number } | null = null;
       if (ctx.apiVersion >= 3 && (req.producerId !== -1n || req.producerEpoch !== -1)) {

@@ -10,9 +10,15 @@
  *   INVALID_PRODUCER_EPOCH before, KIP-588), CONCURRENT_TRANSACTIONS while the previous transaction
  *   completes, INVALID_REQUEST for an empty transactional id, COORDINATOR_NOT_AVAILABLE /
  *   NOT_COORDINATOR (retriable).
+ * - ACLs (Kafka's handleAddPartitionsToTxnRequest): WRITE on the transactional id, else
+ *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere; WRITE on each topic, else
+ *   TOPIC_AUTHORIZATION_FAILED for its partitions and OPERATION_NOT_ATTEMPTED for the rest (checked
+ *   before whether the partitions exist).
  */
 import { ApiKey, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { fencedCode } from '../transactions/errors.js';
 
@@ -35,6 +41,11 @@ export default defineHandler({
       resultsByTransaction: [],
       resultsByTopicV3AndBelow: answer(topics, code),
     });
+    if (!allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.v3AndBelowTransactionalId)) return respond(() => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    const writable = new Set(topics.filter((t) => allowed(ctx, AclOperation.WRITE, ResourceType.TOPIC, t.name)).map((t) => t.name));
+    if (writable.size < new Set(topics.map((t) => t.name)).size) {
+      return respond((t, p) => (!writable.has(t) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : broker.topics.hasPartition(t, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));
+    }
     const known = (t: string, p: number) => broker.topics.hasPartition(t, p);
     if (!topics.every((t) => t.partitions.every((p) => known(t.name, p)))) {
       return respond((t, p) => (known(t, p) ? ErrorCode.OPERATION_NOT_ATTEMPTED : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION));

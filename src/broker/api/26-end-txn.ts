@@ -11,8 +11,12 @@
  *   NOT_COORDINATOR (retriable); INVALID_REQUEST for an empty transactional id.
  * - v3 is the first flexible version; v4 only adds TRANSACTION_ABORTABLE (KIP-890), never answered
  *   here. v5 (transactions v2, KIP-890 part 2: an epoch bump per transaction) is not served.
+ * - ACLs (Kafka's handleEndTxnRequest): WRITE on the transactional id, else TRANSACTIONAL_ID_AUTHORIZATION_FAILED.
  */
 import { ApiKey, EndTxnRequest, EndTxnResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { fencedCode } from '../transactions/errors.js';
 
@@ -23,6 +27,9 @@ export default defineHandler({
   request: EndTxnRequest,
   response: EndTxnResponse,
   async handle(req, ctx) {
+    if (!allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, producerId: -1n, producerEpoch: -1 };
+    }
     const code = await ctx.broker.transactions.endTransaction(req.transactionalId, Number(req.producerId), req.producerEpoch, req.committed);
     return { throttleTimeMs: 0, errorCode: fencedCode(code, ctx.apiVersion, 2), producerId: -1n, producerEpoch: -1 };
   },

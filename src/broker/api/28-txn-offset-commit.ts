@@ -14,9 +14,15 @@
  *   (the code Kafka's offsets-log append gives a fenced producer); COORDINATOR_NOT_AVAILABLE /
  *   NOT_COORDINATOR (retriable).
  * - v4 only adds TRANSACTION_ABORTABLE (KIP-890), which this broker never answers.
+ * - ACLs (Kafka's handleTxnOffsetCommitRequest): WRITE on the transactional id, else
+ *   TRANSACTIONAL_ID_AUTHORIZATION_FAILED everywhere; READ on the group, else
+ *   GROUP_AUTHORIZATION_FAILED everywhere; READ on each topic, else TOPIC_AUTHORIZATION_FAILED for
+ *   its partitions (the others are committed).
  */
 import { ApiKey, TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { TxnOffset } from '../transactions/metadata.js';
 
@@ -32,7 +38,14 @@ export default defineHandler({
   response: TxnOffsetCommitResponse,
   async handle(req, ctx) {
     const broker = ctx.broker;
-    const errors: number[][] = req.topics.map((t) => t.partitions.map((p) => (broker.topics.hasPartition(t.name, p.partitionIndex) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION)));
+    if (!allowed(ctx, AclOperation.WRITE, ResourceType.TRANSACTIONAL_ID, req.transactionalId)) return { throttleTimeMs: 0, topics: answer(req.topics, () => ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED) };
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, topics: answer(req.topics, () => ErrorCode.GROUP_AUTHORIZATION_FAILED) };
+    const readable = req.topics.map((t) => allowed(ctx, AclOperation.READ, ResourceType.TOPIC, t.name));
+    const errors: number[][] = req.topics.map((t, ti) =>
+      t.partitions.map((p) =>
+        !readable[ti] ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : broker.topics.hasPartition(t.name, p.partitionIndex) ? ErrorCode.NONE : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+      ),
+    );
     const respond = () => ({ throttleTimeMs: 0, topics: answer(req.topics, (ti, pi) => errors[ti]![pi]!) });
     const rest = (code: number) => errors.forEach((ps) => ps.forEach((e, i) => e === ErrorCode.NONE && (ps[i] = code)));
     if (req.groupId === '') {

@@ -7,6 +7,8 @@
  * - Anything else (other broker ids, BROKER_LOGGER, unknown types): INVALID_REQUEST with a message.
  * - `config_source` and (when asked) synonyms; v3+ type and (when asked)
  *   documentation.
+ * - ACLs: DESCRIBE_CONFIGS on the topic, group or (broker resources) cluster, else
+ *   TOPIC_/GROUP_/CLUSTER_AUTHORIZATION_FAILED with Kafka's message (config-resources.ts).
  * - A resource asked for twice is answered twice, as Kafka does, but described once: the repeats
  *   share the first answer's configs. The response is bounded (response-budget.ts): a resource that
  *   would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no configs.
@@ -14,9 +16,11 @@
 import { ApiKey, DescribeConfigsRequest, DescribeConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { CONFIG_SOURCE } from '../../config/topic-configs.js';
+import { authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { describedTopicConfigs } from './topic-config-view.js';
-import { ResourceType, describeBrokerConfigs, isThisBroker } from './config-resources.js';
+import { ResourceType, configAuthorizationError, describeBrokerConfigs, isThisBroker } from './config-resources.js';
+import { AclOperation } from '../security/acls.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 
 interface Described {
@@ -41,6 +45,8 @@ export default defineHandler({
     const budget = new ResponseBudget();
     const answered = new Map<string, { answer: ReturnType<typeof describe>; bytes: number }>();
     const results = req.resources.map((res) => {
+      const refused = configAuthorizationError(ctx, AclOperation.DESCRIBE_CONFIGS, res.resourceType, res.resourceName);
+      if (refused !== ErrorCode.NONE) return { resourceType: res.resourceType, resourceName: res.resourceName, errorCode: refused, errorMessage: authorizationMessage(refused), configs: [] };
       const key = JSON.stringify([res.resourceType, res.resourceName, res.configurationKeys]);
       let known = answered.get(key);
       if (known === undefined) {

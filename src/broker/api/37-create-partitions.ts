@@ -7,6 +7,8 @@
  */
 import { ApiKey, CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
 import { MAX_PARTITIONS_PER_TOPIC } from '../topics.js';
@@ -27,6 +29,11 @@ export default defineHandler({
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
         results.push({ name: t.name, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Duplicate topic in request.' });
+        continue;
+      }
+      // ACLs (Kafka's ControllerApis.createPartitions): ALTER on the topic, with Kafka's message.
+      if (!allowed(ctx, AclOperation.ALTER, ResourceType.TOPIC, t.name)) {
+        results.push({ name: t.name, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: 'The topic authorization is failed.' });
         continue;
       }
       try {

@@ -12,6 +12,8 @@ import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { getTopicConfigDef, unknownTopicConfigMessage } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';
 import { resourceProblem, topicForAlter } from './alter-config-common.js';
+import { configAuthorizationError } from './config-resources.js';
+import { AclOperation } from '../security/acls.js';
 
 const SET = 0;
 const DELETE = 1;
@@ -29,6 +31,12 @@ export default defineHandler({
     const responses = [];
     for (const res of req.resources) {
       const base = { resourceType: res.resourceType, resourceName: res.resourceName };
+      // ACLs: ALTER_CONFIGS on the topic, group or (broker resources) cluster; Kafka sends no message.
+      const refused = configAuthorizationError(ctx, AclOperation.ALTER_CONFIGS, res.resourceType, res.resourceName);
+      if (refused !== ErrorCode.NONE) {
+        responses.push({ ...base, errorCode: refused, errorMessage: null });
+        continue;
+      }
       try {
         const problem = resourceProblem(broker, res.resourceType, res.resourceName, req.resources);
         if (problem) throw problem;

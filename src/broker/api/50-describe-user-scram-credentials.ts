@@ -3,11 +3,14 @@
  * counts stored for users — never salts or keys. Answered as Kafka's ScramImage.describe does:
  * - users null or empty: every user with a credential;
  * - a user named twice: DUPLICATE_RESOURCE; a user without credentials: RESOURCE_NOT_FOUND.
- * Without an authorizer (Kafka's default) any client that reached the API may ask, as in Kafka.
+ * Without an authorizer (Kafka's default) any client that reached the API may ask, as in Kafka; with
+ * one, DESCRIBE on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED, Kafka's message).
  */
 import { ApiKey, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
 import { SCRAM } from '../security/scram-credentials.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 
 export default defineHandler({
@@ -17,6 +20,9 @@ export default defineHandler({
   request: DescribeUserScramCredentialsRequest,
   response: DescribeUserScramCredentialsResponse,
   handle(req, ctx) {
+    if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: authorizationMessage(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), results: [] };
+    }
     const credentials = ctx.broker.security.credentials;
     const named = new Map<string, boolean>(); // user → named more than once
     if (req.users === null || req.users.length === 0) for (const u of credentials.scramUsers()) named.set(u, false);

@@ -9,7 +9,8 @@
  * - UNSUPPORTED_SASL_MECHANISM: a mechanism code other than SCRAM-SHA-256 (1) / SCRAM-SHA-512 (2);
  * - DUPLICATE_RESOURCE: the same user and mechanism twice in the request;
  * - RESOURCE_NOT_FOUND: deleting a credential that does not exist.
- * Without an authorizer (Kafka's default) any client that reached the API may alter, as in Kafka.
+ * Without an authorizer (Kafka's default) any client that reached the API may alter, as in Kafka; with
+ * one, ALTER on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED for every user).
  */
 import { ApiKey, AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -21,6 +22,8 @@ import {
   mechanismByCode,
   type ScramMechanism,
 } from '../security/scram-credentials.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 
 type Alteration =
@@ -54,6 +57,10 @@ export default defineHandler({
   request: AlterUserScramCredentialsRequest,
   response: AlterUserScramCredentialsResponse,
   async handle(req, ctx) {
+    if (!allowed(ctx, AclOperation.ALTER, ResourceType.CLUSTER, CLUSTER_NAME)) {
+      const users = new Set([...req.deletions.map((d) => d.name), ...req.upsertions.map((u) => u.name)]);
+      return { throttleTimeMs: 0, results: [...users].sort().map((user) => ({ user, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: null })) };
+    }
     const credentials = ctx.broker.security.credentials;
     const byUser = new Map<string, Alteration[]>();
     const add = (a: Alteration) => {

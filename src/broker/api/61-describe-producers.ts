@@ -12,6 +12,8 @@
  */
 import { ApiKey, DescribeProducersRequest, DescribeProducersResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { ResponseBudget } from '../response-budget.js';
 import { leaderError } from '../cluster.js';
@@ -33,6 +35,10 @@ export default defineHandler({
       topics: req.topics.map((t) => ({
         name: t.name,
         partitions: t.partitionIndexes.map((partitionIndex) => {
+          // ACLs (Kafka's handleDescribeProducersRequest): READ on the topic, Kafka's default message.
+          if (!allowed(ctx, AclOperation.READ, ResourceType.TOPIC, t.name)) {
+            return { partitionIndex, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: authorizationMessage(ErrorCode.TOPIC_AUTHORIZATION_FAILED), activeProducers: [] };
+          }
           if (!broker.topics.hasPartition(t.name, partitionIndex)) {
             return { partitionIndex, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.', activeProducers: [] };
           }

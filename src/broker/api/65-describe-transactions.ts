@@ -8,6 +8,9 @@
  * INVALID_REQUEST without them.
  */
 import { ApiKey, DescribeTransactionsRequest, DescribeTransactionsResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 
@@ -19,13 +22,25 @@ export default defineHandler({
   response: DescribeTransactionsResponse,
   handle(req, ctx) {
     const budget = new ResponseBudget();
+    // Asked once per topic per request: a transaction may span thousands of partitions.
+    const authorizing = ctx.broker.security.authorizer.enabled;
+    const describable = new Map<string, boolean>();
+    const topicVisible = (topic: string) => {
+      let ok = describable.get(topic);
+      if (ok === undefined) describable.set(topic, (ok = allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, topic)));
+      return ok;
+    };
     return {
       throttleTimeMs: 0,
       transactionStates: req.transactionalIds.map((transactionalId) => {
+        // ACLs (Kafka's handleDescribeTransactionsRequest): DESCRIBE on the transactional id; the
+        // partitions listed are only those of topics the principal may DESCRIBE.
+        if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, transactionalId)) return refused(transactionalId, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
         const d = ctx.broker.transactions.describe(transactionalId);
         const topics = new Map<string, number[]>();
         let bytes = stringBytes(transactionalId) + stringBytes(d.state) + 32;
         for (const p of d.partitions) {
+          if (authorizing && !topicVisible(p.topic)) continue;
           let list = topics.get(p.topic);
           if (!list) {
             topics.set(p.topic, (list = []));

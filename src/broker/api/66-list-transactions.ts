@@ -8,6 +8,8 @@
  */
 import { ApiKey, ListTransactionsRequest, ListTransactionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 import { ALL_STATES, type TxnState } from '../transactions/metadata.js';
@@ -23,7 +25,8 @@ export default defineHandler({
     const unknownStateFilters = req.stateFilters.filter((s) => !ALL_STATES.includes(s as TxnState));
     if (!txns.isActive) return { throttleTimeMs: 0, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, unknownStateFilters: [], transactionStates: [] };
     const duration = ctx.apiVersion >= 1 ? Number(req.durationFilter) : -1;
-    const listed = txns.list(req.stateFilters, req.producerIdFilters.map(Number), duration);
+    // ACLs (Kafka's handleListTransactionsRequest): only transactional ids the principal may DESCRIBE.
+    const listed = txns.list(req.stateFilters, req.producerIdFilters.map(Number), duration).filter((t) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TRANSACTIONAL_ID, t.transactionalId));
     const budget = new ResponseBudget();
     if (!listed.every((t) => budget.take(stringBytes(t.transactionalId) + stringBytes(t.state) + 9))) {
       return { throttleTimeMs: 0, errorCode: budget.errorCode, unknownStateFilters, transactionStates: [] };

@@ -15,6 +15,9 @@
  * - Flexible from v0; clients throttle themselves at every version (KIP-219).
  */
 import { ApiKey, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizationMessage } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import { kafkaClientHost } from './group-common.js';
 
@@ -25,6 +28,12 @@ export default defineHandler({
   request: ConsumerGroupHeartbeatRequest,
   response: ConsumerGroupHeartbeatResponse,
   async handle(req, ctx) {
+    // ACLs (Kafka's handleConsumerGroupHeartbeat): READ on the group; DESCRIBE on every subscribed
+    // topic named (clients may not learn about topics they cannot describe).
+    const refuse = (errorCode: number, errorMessage: string) => ({ throttleTimeMs: 0, errorCode, errorMessage, memberId: null, memberEpoch: 0, heartbeatIntervalMs: 0, assignment: null });
+    if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return refuse(ErrorCode.GROUP_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.GROUP_AUTHORIZATION_FAILED));
+    const hidden = [...new Set(req.subscribedTopicNames ?? [])].filter((t) => !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t));
+    if (hidden.length > 0) return refuse(ErrorCode.TOPIC_AUTHORIZATION_FAILED, `The following topic names are not authorized: Set(${hidden.join(', ')})`);
     // A join (epoch 0) goes through the onJoin hooks as a JoinGroup does, so a hook that refuses a
     // group cannot be bypassed with the consumer protocol: protocol type "consumer", the protocols
     // being the server assignor the member asks for (none: the default).

@@ -10,6 +10,9 @@
  *   that would take it past RESPONSE_MAX_BYTES is answered INVALID_REQUEST with no members.
  */
 import { ApiKey, ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse } from '../../protocol/messages/index.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizedOperations } from '../security/request-authz.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 import type { DescribedConsumerGroup } from '../groups/consumer-groups.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
@@ -23,7 +26,16 @@ export default defineHandler({
   handle(req, ctx) {
     const budget = new ResponseBudget();
     const groups = req.groupIds.map((id) => {
-      const g = ctx.broker.groups.consumerGroupDescribe(id, req.includeAuthorizedOperations);
+      // ACLs (Kafka's handleConsumerGroupDescribe): DESCRIBE on the group; a group whose members'
+      // assignments name a topic the principal may not DESCRIBE is TOPIC_AUTHORIZATION_FAILED.
+      if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, id)) return refused(id, ErrorCode.GROUP_AUTHORIZATION_FAILED, null);
+      const described = ctx.broker.groups.consumerGroupDescribe(id, req.includeAuthorizedOperations);
+      if (described.errorCode !== ErrorCode.NONE) return described;
+      const topics = new Set(described.members.flatMap((m) => [m.assignment, m.targetAssignment].flatMap((a) => a.topicPartitions.map((tp) => tp.topicName))));
+      if ([...topics].some((t) => !allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, t))) {
+        return refused(id, ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'The group has described topic(s) that the client is not authorized to describe.');
+      }
+      const g = { ...described, authorizedOperations: authorizedOperations(ctx, req.includeAuthorizedOperations, ResourceType.GROUP, id) };
       if (budget.take(groupBytes(g))) return g;
       return refused(id, budget.errorCode, null);
     });

@@ -18,13 +18,12 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import type { Init } from '../../protocol/codec/message.js';
 import { validateTopicName } from '../../config/topic-configs.js';
+import { AclOperation, ResourceType } from '../security/acls.js';
+import { allowed, authorizedOperations } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 
 /** Kafka's `max.request.partition.size.limit` default: the most partitions one response holds. */
 export const PARTITIONS_PER_RESPONSE_MAX = 2000;
-
-/** READ, WRITE, CREATE, DELETE, ALTER, DESCRIBE, DESCRIBE_CONFIGS, ALTER_CONFIGS (AclOperation codes 3–8, 10, 11) as a bit field. */
-const TOPIC_OPERATIONS_ALL = [3, 4, 5, 6, 7, 8, 10, 11].reduce((bits, op) => bits | (1 << op), 0);
 
 type TopicAnswer = Init<DescribeTopicPartitionsResponseTopic>;
 
@@ -45,10 +44,16 @@ export default defineHandler({
     const cursor = req.cursor;
     const from = cursor?.topicName ?? '';
     const names = new Set<string>();
+    // ACLs (Kafka's DescribeTopicPartitionsRequestHandler): only topics the principal may DESCRIBE;
+    // a named one it may not is TOPIC_AUTHORIZATION_FAILED, listed after the others, and every topic
+    // answered carries the bit set of the operations allowed on it.
+    const unauthorized: TopicAnswer[] = [];
     for (const name of all ? broker.topics.list().map((t) => t.name) : req.topics.map((t) => t.name)) {
-      if (name >= from) names.add(name);
+      if (name < from) continue;
+      if (allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name)) names.add(name);
+      else if (!all && !unauthorized.some((u) => u.name === name)) unauthorized.push({ errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, name, topicId: ZERO_UUID, isInternal: false, partitions: [] });
     }
-    if (!all && cursor !== null && !names.has(cursor.topicName)) {
+    if (!all && cursor !== null && !names.has(cursor.topicName) && !unauthorized.some((u) => u.name === cursor.topicName)) {
       // Kafka throws InvalidRequestException here, which becomes this request's error response.
       return refused(req, ErrorCode.INVALID_REQUEST);
     }
@@ -64,7 +69,7 @@ export default defineHandler({
       if (topic === undefined) {
         if (!all) {
           const errorCode = validateTopicName(name) === null ? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION : ErrorCode.INVALID_TOPIC_EXCEPTION;
-          topics.push({ errorCode, name, topicId: ZERO_UUID, partitions: [], topicAuthorizedOperations: TOPIC_OPERATIONS_ALL });
+          topics.push({ errorCode, name, topicId: ZERO_UUID, partitions: [], topicAuthorizedOperations: authorizedOperations(ctx, true, ResourceType.TOPIC, name) });
         }
         continue;
       }
@@ -74,14 +79,14 @@ export default defineHandler({
       for (let p = start; p < end; p++) {
         partitions.push({ partitionIndex: p, ...describePartition(broker, topic, p), eligibleLeaderReplicas: [], lastKnownElr: [] });
       }
-      topics.push({ errorCode: ErrorCode.NONE, name, topicId: topic.id, isInternal: false, partitions, topicAuthorizedOperations: TOPIC_OPERATIONS_ALL });
+      topics.push({ errorCode: ErrorCode.NONE, name, topicId: topic.id, isInternal: false, partitions, topicAuthorizedOperations: authorizedOperations(ctx, true, ResourceType.TOPIC, name) });
       remaining -= partitions.length;
       if (end < topic.partitionCount) {
         nextCursor = { topicName: name, partitionIndex: end };
         break;
       }
     }
-    return { throttleTimeMs: 0, topics, nextCursor };
+    return { throttleTimeMs: 0, topics: [...topics, ...unauthorized], nextCursor };
   },
   // DescribeTopicPartitionsResponse.shouldClientThrottle is true at every version.
   clientThrottlesFromVersion: 0,

@@ -5,6 +5,10 @@
  */
 import { CONFIG_SOURCE, type ConfigSourceCode } from '../../config/topic-configs.js';
 import type { Broker } from '../broker.js';
+import type { RequestContext } from '../handler.js';
+import { ErrorCode } from '../../protocol/error-codes.js';
+import { CLUSTER_NAME, ResourceType as AclResource } from '../security/acls.js';
+import { allowed } from '../security/request-authz.js';
 
 export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, BROKER: 4, CLUSTER: 5, BROKER_LOGGER: 8 } as const;
 
@@ -69,4 +73,29 @@ export function describeBrokerConfigs(b: Broker): DescribedBrokerConfig[] {
 /** Kafka accepts the empty name (this broker's default resource) or this broker's id. */
 export function isThisBroker(b: Broker, resourceName: string): boolean {
   return resourceName === '' || resourceName === String(b.nodeId);
+}
+
+/** Kafka's ConfigResource.Type codes the authorizer tells apart (besides ResourceType above). */
+const CLIENT_METRICS = 16;
+const GROUP_CONFIGS = 32;
+
+/**
+ * The error for a config resource the principal may not DESCRIBE_CONFIGS / ALTER_CONFIGS, or NONE
+ * (Kafka's ConfigAdminManager / AuthHelper): broker, broker-logger and client-metrics resources
+ * need the operation on the cluster (CLUSTER_AUTHORIZATION_FAILED), topics on the topic
+ * (TOPIC_AUTHORIZATION_FAILED), groups on the group (GROUP_AUTHORIZATION_FAILED).
+ */
+export function configAuthorizationError(ctx: RequestContext, operation: number, resourceType: number, resourceName: string): number {
+  switch (resourceType) {
+    case ResourceType.TOPIC:
+      return allowed(ctx, operation, AclResource.TOPIC, resourceName) ? ErrorCode.NONE : ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+    case GROUP_CONFIGS:
+      return allowed(ctx, operation, AclResource.GROUP, resourceName) ? ErrorCode.NONE : ErrorCode.GROUP_AUTHORIZATION_FAILED;
+    case ResourceType.BROKER:
+    case ResourceType.BROKER_LOGGER:
+    case CLIENT_METRICS:
+      return allowed(ctx, operation, AclResource.CLUSTER, CLUSTER_NAME) ? ErrorCode.NONE : ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    default:
+      return ErrorCode.NONE; // refused as an unsupported resource type by the handler
+  }
 }

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { SaslCredentials } from './credentials.js';
 import { TlsMaterial } from './tls.js';
 import { OAuthBearerValidator } from './oauthbearer.js';
+import { Authorizer } from './authorizer.js';
 
 /** A listener as the broker runs it. */
 export class BrokerListener {
@@ -45,6 +46,8 @@ export class BrokerListener {
 export class BrokerSecurity {
   readonly listeners: readonly BrokerListener[];
   readonly credentials: SaslCredentials;
+  /** ACLs and who may do what (authorizer.ts); checks nothing unless `authorizer.enabled`. */
+  readonly authorizer: Authorizer;
   readonly principalRules: readonly PrincipalRule[];
   /** Null when no listener uses TLS. */
   tls: TlsMaterial | null = null;
@@ -62,10 +65,12 @@ export class BrokerSecurity {
     this.listeners = (resolveListeners(config) as ListenerConfig[]).map((l) => new BrokerListener(l));
     this.principalRules = parsePrincipalRules(config.sslPrincipalMappingRules) as PrincipalRule[];
     this.credentials = new SaslCredentials(config, storage, log);
+    this.authorizer = new Authorizer(config, storage, log);
   }
 
   /** After storage is open, before listening: TLS material loads (or the start fails), users are bootstrapped. */
   async start(): Promise<void> {
+    this.authorizer.start();
     if (this.listeners.some((l) => l.tls)) {
       this.tls = new TlsMaterial(this.config, this.log);
       this.tls.watch();

@@ -1,6 +1,6 @@
 /**
  * The operations commands of `rafka` (everything but `start`, `demo` and `help`), parsed with
- * commander: `rafka topics|produce|consume|groups|configs|cluster|transactions|producers …`.
+ * commander: `rafka topics|produce|consume|groups|configs|cluster|transactions|producers|acls …`.
  * src/cli/main.ts hands argv here when its first word is one of OPS_COMMANDS (names.ts).
  *
  * Exit codes: 0 success (and --help); 1 a failure from the broker or an unreachable broker; 2 bad
@@ -17,6 +17,7 @@ import { configsCommand } from './configs.js';
 import { clusterCommand } from './cluster.js';
 import { transactionsCommand } from './transactions.js';
 import { usersCommand } from './users.js';
+import { aclsCommand } from './acls.js';
 
 /** One line for a terminal: multi-line messages (commander's suggestions, broker texts) joined. */
 function oneLine(text: string): string {
@@ -46,6 +47,7 @@ export function buildProgram(io: OpsIO, onCommand: (cmd: Command) => void): Comm
   clusterCommand(program, io);
   transactionsCommand(program, io);
   usersCommand(program, io);
+  aclsCommand(program, io);
   const visit = (cmd: Command) => {
     cmd.hook('preSubcommand', (_parent, sub) => onCommand(sub));
     for (const sub of cmd.commands) {

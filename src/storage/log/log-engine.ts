@@ -598,6 +598,14 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   scramCredentials(): ReadonlyMap<string, Buffer> {
     return this.meta.state.scramUsers;
   }
+
+  async putAclBinding(key: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'acl', key, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  aclBindings(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.acls;
+  }
 }
 
 function cloneTopic(t: TopicRecord): TopicRecord {

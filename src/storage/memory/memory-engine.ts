@@ -150,6 +150,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly groups = new Map<string, Buffer>();
   protected readonly txnStates = new Map<string, Buffer>();
   protected readonly scramUsers = new Map<string, Buffer>();
+  protected readonly acls = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -274,6 +275,15 @@ export class MemoryEngine implements StorageEngine {
 
   scramCredentials(): ReadonlyMap<string, Buffer> {
     return this.scramUsers;
+  }
+
+  async putAclBinding(key: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.acls.delete(key);
+    else this.acls.set(key, Buffer.from(value));
+  }
+
+  aclBindings(): ReadonlyMap<string, Buffer> {
+    return this.acls;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

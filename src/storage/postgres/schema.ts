@@ -127,6 +127,14 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'ACL bindings',
+    statements: [
+      // Opaque per binding, keyed by the binding itself (src/broker/security/acls.ts: bindingKey).
+      `CREATE TABLE rafka_acls (binding_key text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */

@@ -35,6 +35,7 @@ export const Prefix = {
   group: 0x47, // G
   txnState: 0x4e, // N
   scramUser: 0x55, // U
+  aclBinding: 0x41, // A
 } as const;
 
 export const MetaKey = {
@@ -188,5 +189,13 @@ export function scramUserKey(user: string): Buffer {
 }
 
 export function scramUserOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function aclBindingKey(id: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.aclBinding]), Buffer.from(id, 'utf8')]);
+}
+
+export function aclBindingOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }
