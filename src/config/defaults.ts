@@ -59,6 +59,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   groupConsumerHeartbeatIntervalMs: 5000,
   groupConsumerMaxSize: 2147483647,
   groupConsumerAssignors: 'uniform,range',
+  groupConsumerMigrationPolicy: 'bidirectional',
   offsetsRetentionMinutes: 10080,
   offsetsRetentionCheckIntervalMs: 600000,
   offsetMetadataMaxBytes: 4096,

@@ -118,6 +118,12 @@ export interface BrokerConfig {
   groupConsumerMaxSize: number;
   /** Kafka `group.consumer.assignors`: server-side assignors members may pick, the first the default. */
   groupConsumerAssignors: string;
+  /**
+   * Kafka `group.consumer.migration.policy`: whether a classic group with members converts to a
+   * consumer-protocol group when a KIP-848 member joins (upgrade), and back when the last one leaves
+   * (downgrade).
+   */
+  groupConsumerMigrationPolicy: 'bidirectional' | 'upgrade' | 'downgrade' | 'disabled';
   /** Kafka `offsets.retention.minutes`: committed offsets of an empty group expire this long after it became empty. */
   offsetsRetentionMinutes: number;
   /** Kafka `offsets.retention.check.interval.ms`: how often expired offsets are removed. */

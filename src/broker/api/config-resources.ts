@@ -44,6 +44,7 @@ const BROKER_SETTINGS: readonly BrokerSetting[] = [
   { name: 'group.consumer.heartbeat.interval.ms', type: INT, kafkaDefault: '5000', value: (b) => String(b.config.groupConsumerHeartbeatIntervalMs), doc: 'How often KIP-848 members heartbeat.' },
   { name: 'group.consumer.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupConsumerMaxSize), doc: 'Most members in one KIP-848 consumer group.' },
   { name: 'group.consumer.assignors', type: LIST, kafkaDefault: 'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor', value: (b) => b.config.groupConsumerAssignors, doc: 'Server-side assignors of KIP-848 groups; the first is the default.' },
+  { name: 'group.consumer.migration.policy', type: STRING, kafkaDefault: 'bidirectional', value: (b) => b.config.groupConsumerMigrationPolicy, doc: 'Online conversions allowed between classic and consumer-protocol groups.' },
   { name: 'offsets.retention.minutes', type: INT, kafkaDefault: '10080', value: (b) => String(b.config.offsetsRetentionMinutes), doc: 'Committed offsets of an empty group expire after this.' },
 ];
 
