@@ -48,7 +48,8 @@ export type MetadataRecord =
   | { t: 'delgroupoffsets'; group: string }
   | { t: 'group'; group: string; value: string | null }
   | { t: 'txn'; id: string; value: string | null }
-  | { t: 'scram'; user: string; value: string | null };
+  | { t: 'scram'; user: string; value: string | null }
+  | { t: 'gconf'; group: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -62,6 +63,7 @@ export class MetadataState {
   readonly txnStates = new Map<string, Buffer>();
   /** SCRAM credentials by user name (opaque to the engine). */
   readonly scramUsers = new Map<string, Buffer>();
+  readonly groupConfigs = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -114,6 +116,10 @@ export class MetadataState {
         if (r.value === null) this.scramUsers.delete(r.user);
         else this.scramUsers.set(r.user, Buffer.from(r.value, 'base64'));
         break;
+      case 'gconf':
+        if (r.value === null) this.groupConfigs.delete(r.group);
+        else this.groupConfigs.set(r.group, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -130,6 +136,7 @@ export class MetadataState {
     for (const [group, v] of this.groups) out.push({ t: 'group', group, value: v.toString('base64') });
     for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
     for (const [user, v] of this.scramUsers) out.push({ t: 'scram', user, value: v.toString('base64') });
+    for (const [group, v] of this.groupConfigs) out.push({ t: 'gconf', group, value: v.toString('base64') });
     return out;
   }
 }

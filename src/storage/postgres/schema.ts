@@ -127,6 +127,14 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'group configs',
+    statements: [
+      // KIP-848 per-group config overrides, opaque (src/broker/groups/group-configs.ts encodes them).
+      `CREATE TABLE rafka_group_configs (group_id text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */

@@ -35,6 +35,7 @@ export const Prefix = {
   group: 0x47, // G
   txnState: 0x4e, // N
   scramUser: 0x55, // U
+  groupConfig: 0x43, // C
 } as const;
 
 export const MetaKey = {
@@ -188,5 +189,13 @@ export function scramUserKey(user: string): Buffer {
 }
 
 export function scramUserOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function groupConfigKey(groupId: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.groupConfig]), Buffer.from(groupId, 'utf8')]);
+}
+
+export function groupConfigOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }
