@@ -58,9 +58,10 @@ export interface NewTopic {
   configs?: Readonly<Record<string, string>>;
 }
 
-export type ConfigResourceType = 'topic' | 'broker';
-const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
-const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker' };
+/** Config resources: topics, brokers, and groups (KIP-848 group configs, resource type 32). */
+export type ConfigResourceType = 'topic' | 'broker' | 'group';
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4, group: 32 };
+const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker', 32: 'group' };
 const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
 /** DescribeConfigs' ConfigSource ids, by Kafka's names. */
 const CONFIG_SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];

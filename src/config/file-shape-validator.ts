@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1063,10 +1063,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.max.size"] !== undefined){
-let data30 = data["group.consumer.max.size"];
+if(data["group.consumer.min.session.timeout.ms"] !== undefined){
+let data30 = data["group.consumer.min.session.timeout.ms"];
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err86 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err86 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1077,7 +1077,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 2147483647 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err87 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1087,7 +1087,7 @@ vErrors.push(err87);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err88 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err88 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1098,11 +1098,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.assignors"] !== undefined){
-let data31 = data["group.consumer.assignors"];
-if(typeof data31 === "string"){
-if(func3(data31) < 1){
-const err89 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if(data["group.consumer.max.session.timeout.ms"] !== undefined){
+let data31 = data["group.consumer.max.session.timeout.ms"];
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+const err89 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1111,8 +1110,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(!pattern1.test(data31)){
-const err90 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 2147483647 || isNaN(data31)){
+const err90 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1121,9 +1121,8 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-else {
-const err91 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if(data31 < 1 || isNaN(data31)){
+const err91 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1133,10 +1132,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data["group.consumer.migration.policy"] !== undefined){
-let data32 = data["group.consumer.migration.policy"];
-if(!((((data32 === "bidirectional") || (data32 === "upgrade")) || (data32 === "downgrade")) || (data32 === "disabled"))){
-const err92 = {instancePath:instancePath+"/group.consumer.migration.policy",schemaPath:"#/properties/group.consumer.migration.policy/enum",keyword:"enum",params:{allowedValues: schema6.properties["group.consumer.migration.policy"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["group.consumer.migration.policy"].enum,parentSchema:schema6.properties["group.consumer.migration.policy"],data:data32};
+}
+if(data["group.consumer.min.heartbeat.interval.ms"] !== undefined){
+let data32 = data["group.consumer.min.heartbeat.interval.ms"];
+if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
+const err92 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.min.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1145,11 +1145,9 @@ vErrors.push(err92);
 }
 errors++;
 }
-}
-if(data["offsets.retention.minutes"] !== undefined){
-let data33 = data["offsets.retention.minutes"];
-if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err93 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data33};
+if((typeof data32 == "number") && (isFinite(data32))){
+if(data32 > 2147483647 || isNaN(data32)){
+const err93 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1158,9 +1156,8 @@ vErrors.push(err93);
 }
 errors++;
 }
-if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 2147483647 || isNaN(data33)){
-const err94 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data33};
+if(data32 < 1 || isNaN(data32)){
+const err94 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1169,8 +1166,12 @@ vErrors.push(err94);
 }
 errors++;
 }
-if(data33 < 1 || isNaN(data33)){
-const err95 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data33};
+}
+}
+if(data["group.consumer.max.heartbeat.interval.ms"] !== undefined){
+let data33 = data["group.consumer.max.heartbeat.interval.ms"];
+if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
+const err95 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1179,12 +1180,9 @@ vErrors.push(err95);
 }
 errors++;
 }
-}
-}
-if(data["offsets.retention.check.interval.ms"] !== undefined){
-let data34 = data["offsets.retention.check.interval.ms"];
-if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err96 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data34};
+if((typeof data33 == "number") && (isFinite(data33))){
+if(data33 > 2147483647 || isNaN(data33)){
+const err96 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1193,9 +1191,8 @@ vErrors.push(err96);
 }
 errors++;
 }
-if((typeof data34 == "number") && (isFinite(data34))){
-if(data34 > 9007199254740991 || isNaN(data34)){
-const err97 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data34};
+if(data33 < 1 || isNaN(data33)){
+const err97 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1204,8 +1201,12 @@ vErrors.push(err97);
 }
 errors++;
 }
-if(data34 < 1 || isNaN(data34)){
-const err98 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data34};
+}
+}
+if(data["group.consumer.max.size"] !== undefined){
+let data34 = data["group.consumer.max.size"];
+if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
+const err98 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1214,12 +1215,9 @@ vErrors.push(err98);
 }
 errors++;
 }
-}
-}
-if(data["transaction.max.timeout.ms"] !== undefined){
-let data35 = data["transaction.max.timeout.ms"];
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err99 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data35};
+if((typeof data34 == "number") && (isFinite(data34))){
+if(data34 > 2147483647 || isNaN(data34)){
+const err99 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1228,9 +1226,8 @@ vErrors.push(err99);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 2147483647 || isNaN(data35)){
-const err100 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data35};
+if(data34 < 1 || isNaN(data34)){
+const err100 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1239,8 +1236,13 @@ vErrors.push(err100);
 }
 errors++;
 }
-if(data35 < 1 || isNaN(data35)){
-const err101 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data35};
+}
+}
+if(data["group.consumer.assignors"] !== undefined){
+let data35 = data["group.consumer.assignors"];
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+const err101 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1249,12 +1251,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-}
-}
-if(data["transactional.id.expiration.ms"] !== undefined){
-let data36 = data["transactional.id.expiration.ms"];
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err102 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data36};
+if(!pattern1.test(data35)){
+const err102 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1263,9 +1261,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 2147483647 || isNaN(data36)){
-const err103 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data36};
+}
+else {
+const err103 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1274,8 +1272,11 @@ vErrors.push(err103);
 }
 errors++;
 }
-if(data36 < 1 || isNaN(data36)){
-const err104 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data36};
+}
+if(data["group.consumer.migration.policy"] !== undefined){
+let data36 = data["group.consumer.migration.policy"];
+if(!((((data36 === "bidirectional") || (data36 === "upgrade")) || (data36 === "downgrade")) || (data36 === "disabled"))){
+const err104 = {instancePath:instancePath+"/group.consumer.migration.policy",schemaPath:"#/properties/group.consumer.migration.policy/enum",keyword:"enum",params:{allowedValues: schema6.properties["group.consumer.migration.policy"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["group.consumer.migration.policy"].enum,parentSchema:schema6.properties["group.consumer.migration.policy"],data:data36};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1285,11 +1286,10 @@ vErrors.push(err104);
 errors++;
 }
 }
-}
-if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
-let data37 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(data["offsets.retention.minutes"] !== undefined){
+let data37 = data["offsets.retention.minutes"];
 if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err105 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data37};
+const err105 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1300,7 +1300,7 @@ errors++;
 }
 if((typeof data37 == "number") && (isFinite(data37))){
 if(data37 > 2147483647 || isNaN(data37)){
-const err106 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data37};
+const err106 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1310,7 +1310,7 @@ vErrors.push(err106);
 errors++;
 }
 if(data37 < 1 || isNaN(data37)){
-const err107 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data37};
+const err107 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1321,10 +1321,10 @@ errors++;
 }
 }
 }
-if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
-let data38 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(data["offsets.retention.check.interval.ms"] !== undefined){
+let data38 = data["offsets.retention.check.interval.ms"];
 if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err108 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data38};
+const err108 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1334,8 +1334,8 @@ vErrors.push(err108);
 errors++;
 }
 if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 2147483647 || isNaN(data38)){
-const err109 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data38};
+if(data38 > 9007199254740991 || isNaN(data38)){
+const err109 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1345,7 +1345,7 @@ vErrors.push(err109);
 errors++;
 }
 if(data38 < 1 || isNaN(data38)){
-const err110 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data38};
+const err110 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1356,10 +1356,10 @@ errors++;
 }
 }
 }
-if(data["offset.metadata.max.bytes"] !== undefined){
-let data39 = data["offset.metadata.max.bytes"];
+if(data["transaction.max.timeout.ms"] !== undefined){
+let data39 = data["transaction.max.timeout.ms"];
 if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err111 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data39};
+const err111 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1370,7 +1370,7 @@ errors++;
 }
 if((typeof data39 == "number") && (isFinite(data39))){
 if(data39 > 2147483647 || isNaN(data39)){
-const err112 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data39};
+const err112 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1379,8 +1379,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-if(data39 < 0 || isNaN(data39)){
-const err113 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data39};
+if(data39 < 1 || isNaN(data39)){
+const err113 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1391,10 +1391,10 @@ errors++;
 }
 }
 }
-if(data["hook.timeout.ms"] !== undefined){
-let data40 = data["hook.timeout.ms"];
+if(data["transactional.id.expiration.ms"] !== undefined){
+let data40 = data["transactional.id.expiration.ms"];
 if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
-const err114 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data40};
+const err114 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1405,7 +1405,7 @@ errors++;
 }
 if((typeof data40 == "number") && (isFinite(data40))){
 if(data40 > 2147483647 || isNaN(data40)){
-const err115 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data40};
+const err115 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1415,7 +1415,7 @@ vErrors.push(err115);
 errors++;
 }
 if(data40 < 1 || isNaN(data40)){
-const err116 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data40};
+const err116 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1426,10 +1426,10 @@ errors++;
 }
 }
 }
-if(data["http.listener"] !== undefined){
-let data41 = data["http.listener"];
-if((typeof data41 !== "string") && (data41 !== null)){
-const err117 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data41};
+if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
+let data41 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err117 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1438,9 +1438,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(typeof data41 === "string"){
-if(func3(data41) < 1){
-const err118 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data41};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 2147483647 || isNaN(data41)){
+const err118 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1449,8 +1449,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-if(!pattern2.test(data41)){
-const err119 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data41};
+if(data41 < 1 || isNaN(data41)){
+const err119 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1461,10 +1461,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data42 = data["log.level"];
-if(!((((data42 === "error") || (data42 === "warn")) || (data42 === "info")) || (data42 === "debug"))){
-const err120 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data42};
+if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
+let data42 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err120 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1473,11 +1473,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-if(data["log.format"] !== undefined){
-let data43 = data["log.format"];
-if(!((data43 === "text") || (data43 === "json"))){
-const err121 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data43};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 2147483647 || isNaN(data42)){
+const err121 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1486,11 +1484,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-}
-if(data.listeners !== undefined){
-let data44 = data.listeners;
-if(((typeof data44 !== "string") && (!(Array.isArray(data44)))) && (data44 !== null)){
-const err122 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data44};
+if(data42 < 1 || isNaN(data42)){
+const err122 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1499,9 +1494,12 @@ vErrors.push(err122);
 }
 errors++;
 }
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err123 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data44};
+}
+}
+if(data["offset.metadata.max.bytes"] !== undefined){
+let data43 = data["offset.metadata.max.bytes"];
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err123 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1510,10 +1508,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-}
-if(Array.isArray(data44)){
-if(data44.length < 1){
-const err124 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data44};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 2147483647 || isNaN(data43)){
+const err124 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1522,12 +1519,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-const len0 = data44.length;
-for(let i0=0; i0<len0; i0++){
-let data45 = data44[i0];
-if(typeof data45 === "string"){
-if(func3(data45) < 1){
-const err125 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data45};
+if(data43 < 0 || isNaN(data43)){
+const err125 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1537,8 +1530,11 @@ vErrors.push(err125);
 errors++;
 }
 }
-else {
-const err126 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data45};
+}
+if(data["hook.timeout.ms"] !== undefined){
+let data44 = data["hook.timeout.ms"];
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err126 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1547,13 +1543,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-}
-}
-}
-if(data["advertised.listeners"] !== undefined){
-let data46 = data["advertised.listeners"];
-if(((typeof data46 !== "string") && (!(Array.isArray(data46)))) && (data46 !== null)){
-const err127 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data46};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 2147483647 || isNaN(data44)){
+const err127 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1562,9 +1554,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-if(typeof data46 === "string"){
-if(func3(data46) < 1){
-const err128 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data46};
+if(data44 < 1 || isNaN(data44)){
+const err128 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1574,9 +1565,11 @@ vErrors.push(err128);
 errors++;
 }
 }
-if(Array.isArray(data46)){
-if(data46.length < 1){
-const err129 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data46};
+}
+if(data["http.listener"] !== undefined){
+let data45 = data["http.listener"];
+if((typeof data45 !== "string") && (data45 !== null)){
+const err129 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1585,12 +1578,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-const len1 = data46.length;
-for(let i1=0; i1<len1; i1++){
-let data47 = data46[i1];
-if(typeof data47 === "string"){
-if(func3(data47) < 1){
-const err130 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data47};
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err130 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1599,9 +1589,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-else {
-const err131 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data47};
+if(!pattern2.test(data45)){
+const err131 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1612,11 +1601,10 @@ errors++;
 }
 }
 }
-}
-if(data["listener.security.protocol.map"] !== undefined){
-let data48 = data["listener.security.protocol.map"];
-if((typeof data48 !== "string") && (data48 !== null)){
-const err132 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data48};
+if(data["log.level"] !== undefined){
+let data46 = data["log.level"];
+if(!((((data46 === "error") || (data46 === "warn")) || (data46 === "info")) || (data46 === "debug"))){
+const err132 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data46};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1625,9 +1613,11 @@ vErrors.push(err132);
 }
 errors++;
 }
-if(typeof data48 === "string"){
-if(func3(data48) < 1){
-const err133 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data48};
+}
+if(data["log.format"] !== undefined){
+let data47 = data["log.format"];
+if(!((data47 === "text") || (data47 === "json"))){
+const err133 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data47};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1637,11 +1627,10 @@ vErrors.push(err133);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.type"] !== undefined){
-let data49 = data["ssl.keystore.type"];
-if(!(data49 === "PEM")){
-const err134 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data49};
+if(data.listeners !== undefined){
+let data48 = data.listeners;
+if(((typeof data48 !== "string") && (!(Array.isArray(data48)))) && (data48 !== null)){
+const err134 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1650,11 +1639,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-}
-if(data["ssl.keystore.location"] !== undefined){
-let data50 = data["ssl.keystore.location"];
-if((typeof data50 !== "string") && (data50 !== null)){
-const err135 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data50};
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
+const err135 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1663,9 +1650,10 @@ vErrors.push(err135);
 }
 errors++;
 }
-if(typeof data50 === "string"){
-if(func3(data50) < 1){
-const err136 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data50};
+}
+if(Array.isArray(data48)){
+if(data48.length < 1){
+const err136 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1674,12 +1662,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.certificate.chain"] !== undefined){
-let data51 = data["ssl.keystore.certificate.chain"];
-if((typeof data51 !== "string") && (data51 !== null)){
-const err137 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data51};
+const len0 = data48.length;
+for(let i0=0; i0<len0; i0++){
+let data49 = data48[i0];
+if(typeof data49 === "string"){
+if(func3(data49) < 1){
+const err137 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data49};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1688,9 +1676,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(func3(data51) < 1){
-const err138 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data51};
+}
+else {
+const err138 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data49};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1701,10 +1689,11 @@ errors++;
 }
 }
 }
-if(data["ssl.keystore.key"] !== undefined){
-let data52 = data["ssl.keystore.key"];
-if((typeof data52 !== "string") && (data52 !== null)){
-const err139 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data52};
+}
+if(data["advertised.listeners"] !== undefined){
+let data50 = data["advertised.listeners"];
+if(((typeof data50 !== "string") && (!(Array.isArray(data50)))) && (data50 !== null)){
+const err139 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1713,9 +1702,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-if(typeof data52 === "string"){
-if(func3(data52) < 1){
-const err140 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data52};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err140 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1725,11 +1714,9 @@ vErrors.push(err140);
 errors++;
 }
 }
-}
-if(data["ssl.key.password"] !== undefined){
-let data53 = data["ssl.key.password"];
-if((typeof data53 !== "string") && (data53 !== null)){
-const err141 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data53};
+if(Array.isArray(data50)){
+if(data50.length < 1){
+const err141 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1738,9 +1725,12 @@ vErrors.push(err141);
 }
 errors++;
 }
-if(typeof data53 === "string"){
-if(func3(data53) < 1){
-const err142 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data53};
+const len1 = data50.length;
+for(let i1=0; i1<len1; i1++){
+let data51 = data50[i1];
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+const err142 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data51};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1750,11 +1740,8 @@ vErrors.push(err142);
 errors++;
 }
 }
-}
-if(data["ssl.truststore.type"] !== undefined){
-let data54 = data["ssl.truststore.type"];
-if(!(data54 === "PEM")){
-const err143 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data54};
+else {
+const err143 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data51};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1764,10 +1751,12 @@ vErrors.push(err143);
 errors++;
 }
 }
-if(data["ssl.truststore.location"] !== undefined){
-let data55 = data["ssl.truststore.location"];
-if((typeof data55 !== "string") && (data55 !== null)){
-const err144 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data55};
+}
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data52 = data["listener.security.protocol.map"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err144 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data52};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1776,9 +1765,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
-const err145 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data55};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err145 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data52};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1789,10 +1778,10 @@ errors++;
 }
 }
 }
-if(data["ssl.truststore.certificates"] !== undefined){
-let data56 = data["ssl.truststore.certificates"];
-if((typeof data56 !== "string") && (data56 !== null)){
-const err146 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data56};
+if(data["ssl.keystore.type"] !== undefined){
+let data53 = data["ssl.keystore.type"];
+if(!(data53 === "PEM")){
+const err146 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data53};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1801,9 +1790,11 @@ vErrors.push(err146);
 }
 errors++;
 }
-if(typeof data56 === "string"){
-if(func3(data56) < 1){
-const err147 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data56};
+}
+if(data["ssl.keystore.location"] !== undefined){
+let data54 = data["ssl.keystore.location"];
+if((typeof data54 !== "string") && (data54 !== null)){
+const err147 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1812,12 +1803,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-}
-if(data["ssl.client.auth"] !== undefined){
-let data57 = data["ssl.client.auth"];
-if(!(((data57 === "none") || (data57 === "requested")) || (data57 === "required"))){
-const err148 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data57};
+if(typeof data54 === "string"){
+if(func3(data54) < 1){
+const err148 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1827,10 +1815,11 @@ vErrors.push(err148);
 errors++;
 }
 }
-if(data["ssl.enabled.protocols"] !== undefined){
-let data58 = data["ssl.enabled.protocols"];
-if((typeof data58 !== "string") && (!(Array.isArray(data58)))){
-const err149 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
+}
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data55 = data["ssl.keystore.certificate.chain"];
+if((typeof data55 !== "string") && (data55 !== null)){
+const err149 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data55};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1839,9 +1828,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-if(typeof data58 === "string"){
-if(func3(data58) < 1){
-const err150 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err150 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data55};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1851,9 +1840,11 @@ vErrors.push(err150);
 errors++;
 }
 }
-if(Array.isArray(data58)){
-if(data58.length < 1){
-const err151 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
+}
+if(data["ssl.keystore.key"] !== undefined){
+let data56 = data["ssl.keystore.key"];
+if((typeof data56 !== "string") && (data56 !== null)){
+const err151 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data56};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1862,11 +1853,9 @@ vErrors.push(err151);
 }
 errors++;
 }
-const len2 = data58.length;
-for(let i2=0; i2<len2; i2++){
-let data59 = data58[i2];
-if(!((data59 === "TLSv1.2") || (data59 === "TLSv1.3"))){
-const err152 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data59};
+if(typeof data56 === "string"){
+if(func3(data56) < 1){
+const err152 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data56};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1877,12 +1866,10 @@ errors++;
 }
 }
 }
-}
-if(data["ssl.principal.mapping.rules"] !== undefined){
-let data60 = data["ssl.principal.mapping.rules"];
-if(typeof data60 === "string"){
-if(func3(data60) < 1){
-const err153 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data60};
+if(data["ssl.key.password"] !== undefined){
+let data57 = data["ssl.key.password"];
+if((typeof data57 !== "string") && (data57 !== null)){
+const err153 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data57};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1891,9 +1878,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-else {
-const err154 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data60};
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+const err154 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data57};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1903,10 +1890,11 @@ vErrors.push(err154);
 errors++;
 }
 }
-if(data["sasl.enabled.mechanisms"] !== undefined){
-let data61 = data["sasl.enabled.mechanisms"];
-if((typeof data61 !== "string") && (!(Array.isArray(data61)))){
-const err155 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data58 = data["ssl.truststore.type"];
+if(!(data58 === "PEM")){
+const err155 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data58};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1915,9 +1903,11 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(typeof data61 === "string"){
-if(func3(data61) < 1){
-const err156 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
+}
+if(data["ssl.truststore.location"] !== undefined){
+let data59 = data["ssl.truststore.location"];
+if((typeof data59 !== "string") && (data59 !== null)){
+const err156 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data59};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1926,10 +1916,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-if(Array.isArray(data61)){
-if(data61.length < 1){
-const err157 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+const err157 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data59};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1938,11 +1927,12 @@ vErrors.push(err157);
 }
 errors++;
 }
-const len3 = data61.length;
-for(let i3=0; i3<len3; i3++){
-let data62 = data61[i3];
-if(!((((data62 === "PLAIN") || (data62 === "SCRAM-SHA-256")) || (data62 === "SCRAM-SHA-512")) || (data62 === "OAUTHBEARER"))){
-const err158 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data62};
+}
+}
+if(data["ssl.truststore.certificates"] !== undefined){
+let data60 = data["ssl.truststore.certificates"];
+if((typeof data60 !== "string") && (data60 !== null)){
+const err158 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data60};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1951,13 +1941,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-}
-}
-}
-if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
-let data63 = data["sasl.oauthbearer.jwks.endpoint.url"];
-if((typeof data63 !== "string") && (data63 !== null)){
-const err159 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data63};
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err159 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data60};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1966,9 +1952,12 @@ vErrors.push(err159);
 }
 errors++;
 }
-if(typeof data63 === "string"){
-if(func3(data63) < 1){
-const err160 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data63};
+}
+}
+if(data["ssl.client.auth"] !== undefined){
+let data61 = data["ssl.client.auth"];
+if(!(((data61 === "none") || (data61 === "requested")) || (data61 === "required"))){
+const err160 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data61};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1978,11 +1967,10 @@ vErrors.push(err160);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
-let data64 = data["sasl.oauthbearer.expected.issuer"];
-if((typeof data64 !== "string") && (data64 !== null)){
-const err161 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data64};
+if(data["ssl.enabled.protocols"] !== undefined){
+let data62 = data["ssl.enabled.protocols"];
+if((typeof data62 !== "string") && (!(Array.isArray(data62)))){
+const err161 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1991,9 +1979,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-if(typeof data64 === "string"){
-if(func3(data64) < 1){
-const err162 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data64};
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err162 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2003,11 +1991,9 @@ vErrors.push(err162);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.expected.audience"] !== undefined){
-let data65 = data["sasl.oauthbearer.expected.audience"];
-if(((typeof data65 !== "string") && (!(Array.isArray(data65)))) && (data65 !== null)){
-const err163 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
+if(Array.isArray(data62)){
+if(data62.length < 1){
+const err163 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2016,9 +2002,11 @@ vErrors.push(err163);
 }
 errors++;
 }
-if(typeof data65 === "string"){
-if(func3(data65) < 1){
-const err164 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
+const len2 = data62.length;
+for(let i2=0; i2<len2; i2++){
+let data63 = data62[i2];
+if(!((data63 === "TLSv1.2") || (data63 === "TLSv1.3"))){
+const err164 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data63};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2028,9 +2016,13 @@ vErrors.push(err164);
 errors++;
 }
 }
-if(Array.isArray(data65)){
-if(data65.length < 1){
-const err165 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
+}
+}
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data64 = data["ssl.principal.mapping.rules"];
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err165 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data64};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2039,12 +2031,9 @@ vErrors.push(err165);
 }
 errors++;
 }
-const len4 = data65.length;
-for(let i4=0; i4<len4; i4++){
-let data66 = data65[i4];
-if(typeof data66 === "string"){
-if(func3(data66) < 1){
-const err166 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data66};
+}
+else {
+const err166 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data64};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2054,8 +2043,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-else {
-const err167 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data66};
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data65 = data["sasl.enabled.mechanisms"];
+if((typeof data65 !== "string") && (!(Array.isArray(data65)))){
+const err167 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2064,14 +2055,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-}
-}
-if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
-let data67 = data["sasl.oauthbearer.sub.claim.name"];
-if(typeof data67 === "string"){
-if(func3(data67) < 1){
-const err168 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data67};
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+const err168 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2081,8 +2067,9 @@ vErrors.push(err168);
 errors++;
 }
 }
-else {
-const err169 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data67};
+if(Array.isArray(data65)){
+if(data65.length < 1){
+const err169 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2091,11 +2078,11 @@ vErrors.push(err169);
 }
 errors++;
 }
-}
-if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
-let data68 = data["sasl.oauthbearer.clock.skew.seconds"];
-if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
-const err170 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
+const len3 = data65.length;
+for(let i3=0; i3<len3; i3++){
+let data66 = data65[i3];
+if(!((((data66 === "PLAIN") || (data66 === "SCRAM-SHA-256")) || (data66 === "SCRAM-SHA-512")) || (data66 === "OAUTHBEARER"))){
+const err170 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data66};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2104,9 +2091,13 @@ vErrors.push(err170);
 }
 errors++;
 }
-if((typeof data68 == "number") && (isFinite(data68))){
-if(data68 > 2147483647 || isNaN(data68)){
-const err171 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
+}
+}
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data67 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data67 !== "string") && (data67 !== null)){
+const err171 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data67};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2115,8 +2106,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-if(data68 < 0 || isNaN(data68)){
-const err172 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
+if(typeof data67 === "string"){
+if(func3(data67) < 1){
+const err172 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data67};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2127,10 +2119,10 @@ errors++;
 }
 }
 }
-if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
-let data69 = data["sasl.oauthbearer.allow.unsecured.jwt"];
-if(typeof data69 !== "boolean"){
-const err173 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data69};
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data68 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data68 !== "string") && (data68 !== null)){
+const err173 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data68};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2139,11 +2131,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-}
-if(data["connections.max.reauth.ms"] !== undefined){
-let data70 = data["connections.max.reauth.ms"];
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err174 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
+if(typeof data68 === "string"){
+if(func3(data68) < 1){
+const err174 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data68};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2152,9 +2142,12 @@ vErrors.push(err174);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 9007199254740991 || isNaN(data70)){
-const err175 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
+}
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data69 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data69 !== "string") && (!(Array.isArray(data69)))) && (data69 !== null)){
+const err175 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2163,8 +2156,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-if(data70 < 0 || isNaN(data70)){
-const err176 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
+if(typeof data69 === "string"){
+if(func3(data69) < 1){
+const err176 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2174,11 +2168,9 @@ vErrors.push(err176);
 errors++;
 }
 }
-}
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data71 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
-const err177 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
+if(Array.isArray(data69)){
+if(data69.length < 1){
+const err177 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2187,9 +2179,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-if((typeof data71 == "number") && (isFinite(data71))){
-if(data71 > 2147483647 || isNaN(data71)){
-const err178 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
+const len4 = data69.length;
+for(let i4=0; i4<len4; i4++){
+let data70 = data69[i4];
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+const err178 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data70};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2198,8 +2193,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-if(data71 < 0 || isNaN(data71)){
-const err179 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
+}
+else {
+const err179 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data70};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2210,12 +2206,12 @@ errors++;
 }
 }
 }
-if(data.storage !== undefined){
-let data72 = data.storage;
-if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
-for(const key1 in data72){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err180 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data72};
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data71 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err180 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data71};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2225,10 +2221,8 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data72.type !== undefined){
-let data73 = data72.type;
-if(!((((data73 === "memory") || (data73 === "log")) || (data73 === "rocksdb")) || (data73 === "postgres"))){
-const err181 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data73};
+else {
+const err181 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data71};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2238,10 +2232,10 @@ vErrors.push(err181);
 errors++;
 }
 }
-if(data72.path !== undefined){
-let data74 = data72.path;
-if((typeof data74 !== "string") && (data74 !== null)){
-const err182 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data74};
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data72 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err182 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2250,9 +2244,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(typeof data74 === "string"){
-if(func3(data74) < 1){
-const err183 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data74};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 2147483647 || isNaN(data72)){
+const err183 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2261,12 +2255,8 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-}
-if(data72.fsync !== undefined){
-let data75 = data72.fsync;
-if(!(((data75 === "always") || (data75 === "interval")) || (data75 === "never"))){
-const err184 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data75};
+if(data72 < 0 || isNaN(data72)){
+const err184 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2276,10 +2266,11 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data72["fsync.interval.ms"] !== undefined){
-let data76 = data72["fsync.interval.ms"];
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err185 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data73 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data73 !== "boolean"){
+const err185 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data73};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2288,9 +2279,11 @@ vErrors.push(err185);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 2147483647 || isNaN(data76)){
-const err186 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
+}
+if(data["connections.max.reauth.ms"] !== undefined){
+let data74 = data["connections.max.reauth.ms"];
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err186 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2299,8 +2292,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-if(data76 < 1 || isNaN(data76)){
-const err187 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 9007199254740991 || isNaN(data74)){
+const err187 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2309,12 +2303,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-}
-if(data72["wal.snapshot.bytes"] !== undefined){
-let data77 = data72["wal.snapshot.bytes"];
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err188 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
+if(data74 < 0 || isNaN(data74)){
+const err188 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2323,9 +2313,12 @@ vErrors.push(err188);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 > 9007199254740991 || isNaN(data77)){
-const err189 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
+}
+}
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data75 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err189 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2334,8 +2327,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data77 < 1024 || isNaN(data77)){
-const err190 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 2147483647 || isNaN(data75)){
+const err190 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2344,12 +2338,8 @@ vErrors.push(err190);
 }
 errors++;
 }
-}
-}
-if(data72.url !== undefined){
-let data78 = data72.url;
-if((typeof data78 !== "string") && (data78 !== null)){
-const err191 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data78};
+if(data75 < 0 || isNaN(data75)){
+const err191 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2358,9 +2348,14 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(typeof data78 === "string"){
-if(func3(data78) < 1){
-const err192 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data78};
+}
+}
+if(data.storage !== undefined){
+let data76 = data.storage;
+if(data76 && typeof data76 == "object" && !Array.isArray(data76)){
+for(const key1 in data76){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err192 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data76};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2369,8 +2364,11 @@ vErrors.push(err192);
 }
 errors++;
 }
-if(!pattern3.test(data78)){
-const err193 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data78};
+}
+if(data76.type !== undefined){
+let data77 = data76.type;
+if(!((((data77 === "memory") || (data77 === "log")) || (data77 === "rocksdb")) || (data77 === "postgres"))){
+const err193 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data77};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2380,11 +2378,10 @@ vErrors.push(err193);
 errors++;
 }
 }
-}
-if(data72["pool.size"] !== undefined){
-let data79 = data72["pool.size"];
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err194 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
+if(data76.path !== undefined){
+let data78 = data76.path;
+if((typeof data78 !== "string") && (data78 !== null)){
+const err194 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data78};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2393,9 +2390,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 1000 || isNaN(data79)){
-const err195 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
+if(typeof data78 === "string"){
+if(func3(data78) < 1){
+const err195 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data78};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2404,8 +2401,12 @@ vErrors.push(err195);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
-const err196 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
+}
+}
+if(data76.fsync !== undefined){
+let data79 = data76.fsync;
+if(!(((data79 === "always") || (data79 === "interval")) || (data79 === "never"))){
+const err196 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data79};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2415,11 +2416,10 @@ vErrors.push(err196);
 errors++;
 }
 }
-}
-if(data72.storage_type !== undefined){
-let data80 = data72.storage_type;
-if(!((((data80 === "memory") || (data80 === "log")) || (data80 === "rocksdb")) || (data80 === "postgres"))){
-const err197 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data80};
+if(data76["fsync.interval.ms"] !== undefined){
+let data80 = data76["fsync.interval.ms"];
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err197 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data80};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2428,10 +2428,9 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-}
-else {
-const err198 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data72};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 2147483647 || isNaN(data80)){
+const err198 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data80};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2440,13 +2439,8 @@ vErrors.push(err198);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data81 = data["topic.defaults"];
-if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
-for(const key2 in data81){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err199 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data81};
+if(data80 < 1 || isNaN(data80)){
+const err199 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data80};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2456,213 +2450,11 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data81["cleanup.policy"] !== undefined){
-if(!(validate22(data81["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data81,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data81["compression.gzip.level"] !== undefined){
-if(!(validate22(data81["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data81,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["compression.lz4.level"] !== undefined){
-if(!(validate22(data81["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data81,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["compression.type"] !== undefined){
-if(!(validate22(data81["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data81,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["compression.zstd.level"] !== undefined){
-if(!(validate22(data81["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data81,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["delete.retention.ms"] !== undefined){
-if(!(validate22(data81["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data81,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data81["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data81,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["flush.messages"] !== undefined){
-if(!(validate22(data81["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data81,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["flush.ms"] !== undefined){
-if(!(validate22(data81["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data81,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data81["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data81,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["index.interval.bytes"] !== undefined){
-if(!(validate22(data81["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data81,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["internal.segment.bytes"] !== undefined){
-if(!(validate22(data81["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data81,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data81["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data81,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["local.retention.bytes"] !== undefined){
-if(!(validate22(data81["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data81,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["local.retention.ms"] !== undefined){
-if(!(validate22(data81["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data81,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data81["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data81,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["max.message.bytes"] !== undefined){
-if(!(validate22(data81["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data81,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data81["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data81,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data81["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data81,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["message.timestamp.type"] !== undefined){
-if(!(validate22(data81["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data81,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data81["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data81,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data81["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data81,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["min.insync.replicas"] !== undefined){
-if(!(validate22(data81["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data81,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81.preallocate !== undefined){
-if(!(validate22(data81.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data81,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data81["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data81,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data81["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data81,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["remote.storage.enable"] !== undefined){
-if(!(validate22(data81["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data81,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["retention.bytes"] !== undefined){
-if(!(validate22(data81["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data81,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["retention.ms"] !== undefined){
-if(!(validate22(data81["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data81,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["segment.bytes"] !== undefined){
-if(!(validate22(data81["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data81,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["segment.index.bytes"] !== undefined){
-if(!(validate22(data81["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data81,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["segment.jitter.ms"] !== undefined){
-if(!(validate22(data81["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data81,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["segment.ms"] !== undefined){
-if(!(validate22(data81["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data81,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data81["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data81["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data81,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err200 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data81};
+if(data76["wal.snapshot.bytes"] !== undefined){
+let data81 = data76["wal.snapshot.bytes"];
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err200 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data81};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2671,17 +2463,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data116 = data.hooks;
-if(Array.isArray(data116)){
-const len5 = data116.length;
-for(let i5=0; i5<len5; i5++){
-let data117 = data116[i5];
-if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
-for(const key3 in data117){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err201 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data117};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 9007199254740991 || isNaN(data81)){
+const err201 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data81};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2690,11 +2474,8 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-if(data117.builtin !== undefined){
-let data118 = data117.builtin;
-if(!(((((data118 === "json-schema") || (data118 === "stamp-headers")) || (data118 === "redact")) || (data118 === "audit-log")) || (data118 === "rate-limit"))){
-const err202 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data118};
+if(data81 < 1024 || isNaN(data81)){
+const err202 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data81};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2704,11 +2485,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-if(data117.module !== undefined){
-let data119 = data117.module;
-if(typeof data119 === "string"){
-if(func3(data119) < 1){
-const err203 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data119};
+}
+if(data76.url !== undefined){
+let data82 = data76.url;
+if((typeof data82 !== "string") && (data82 !== null)){
+const err203 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data82};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2717,9 +2498,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-else {
-const err204 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data119};
+if(typeof data82 === "string"){
+if(func3(data82) < 1){
+const err204 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data82};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2728,12 +2509,8 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-if(data117.export !== undefined){
-let data120 = data117.export;
-if(typeof data120 === "string"){
-if(func3(data120) < 1){
-const err205 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data120};
+if(!pattern3.test(data82)){
+const err205 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data82};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2743,8 +2520,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-else {
-const err206 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data120};
+}
+if(data76["pool.size"] !== undefined){
+let data83 = data76["pool.size"];
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err206 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data83};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2753,12 +2533,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-if(data117.name !== undefined){
-let data121 = data117.name;
-if(typeof data121 === "string"){
-if(func3(data121) < 1){
-const err207 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data121};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 1000 || isNaN(data83)){
+const err207 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data83};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2767,9 +2544,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-else {
-const err208 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data121};
+if(data83 < 1 || isNaN(data83)){
+const err208 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data83};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2779,10 +2555,11 @@ vErrors.push(err208);
 errors++;
 }
 }
-if(data117.topics !== undefined){
-let data122 = data117.topics;
-if((typeof data122 !== "string") && (!(Array.isArray(data122)))){
-const err209 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data122};
+}
+if(data76.storage_type !== undefined){
+let data84 = data76.storage_type;
+if(!((((data84 === "memory") || (data84 === "log")) || (data84 === "rocksdb")) || (data84 === "postgres"))){
+const err209 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data84};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2791,9 +2568,10 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(typeof data122 === "string"){
-if(func3(data122) < 1){
-const err210 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data122};
+}
+}
+else {
+const err210 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data76};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2803,13 +2581,12 @@ vErrors.push(err210);
 errors++;
 }
 }
-if(Array.isArray(data122)){
-const len6 = data122.length;
-for(let i6=0; i6<len6; i6++){
-let data123 = data122[i6];
-if(typeof data123 === "string"){
-if(func3(data123) < 1){
-const err211 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data123};
+if(data["topic.defaults"] !== undefined){
+let data85 = data["topic.defaults"];
+if(data85 && typeof data85 == "object" && !Array.isArray(data85)){
+for(const key2 in data85){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err211 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data85};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2819,8 +2596,213 @@ vErrors.push(err211);
 errors++;
 }
 }
+if(data85["cleanup.policy"] !== undefined){
+if(!(validate22(data85["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data85,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["compression.gzip.level"] !== undefined){
+if(!(validate22(data85["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data85,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["compression.lz4.level"] !== undefined){
+if(!(validate22(data85["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data85,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["compression.type"] !== undefined){
+if(!(validate22(data85["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data85,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["compression.zstd.level"] !== undefined){
+if(!(validate22(data85["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data85,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["delete.retention.ms"] !== undefined){
+if(!(validate22(data85["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data85,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data85["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data85,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["flush.messages"] !== undefined){
+if(!(validate22(data85["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data85,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["flush.ms"] !== undefined){
+if(!(validate22(data85["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data85,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data85["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data85,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["index.interval.bytes"] !== undefined){
+if(!(validate22(data85["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data85,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["internal.segment.bytes"] !== undefined){
+if(!(validate22(data85["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data85,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data85["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data85,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["local.retention.bytes"] !== undefined){
+if(!(validate22(data85["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data85,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["local.retention.ms"] !== undefined){
+if(!(validate22(data85["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data85,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data85["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data85,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["max.message.bytes"] !== undefined){
+if(!(validate22(data85["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data85,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data85["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data85,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data85["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data85,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["message.timestamp.type"] !== undefined){
+if(!(validate22(data85["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data85,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data85["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data85,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data85["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data85,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["min.insync.replicas"] !== undefined){
+if(!(validate22(data85["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data85,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85.preallocate !== undefined){
+if(!(validate22(data85.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data85,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data85["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data85,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data85["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data85,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["remote.storage.enable"] !== undefined){
+if(!(validate22(data85["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data85,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["retention.bytes"] !== undefined){
+if(!(validate22(data85["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data85,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["retention.ms"] !== undefined){
+if(!(validate22(data85["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data85,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["segment.bytes"] !== undefined){
+if(!(validate22(data85["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data85,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["segment.index.bytes"] !== undefined){
+if(!(validate22(data85["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data85,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["segment.jitter.ms"] !== undefined){
+if(!(validate22(data85["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data85,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["segment.ms"] !== undefined){
+if(!(validate22(data85["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data85,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data85["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data85["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data85,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err212 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data123};
+const err212 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data85};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2830,16 +2812,16 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-}
-if(data117.apis !== undefined){
-let data124 = data117.apis;
-if(Array.isArray(data124)){
-const len7 = data124.length;
-for(let i7=0; i7<len7; i7++){
-let data125 = data124[i7];
-if((typeof data125 !== "string") && (!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125))))){
-const err213 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data125};
+if(data.hooks !== undefined){
+let data120 = data.hooks;
+if(Array.isArray(data120)){
+const len5 = data120.length;
+for(let i5=0; i5<len5; i5++){
+let data121 = data120[i5];
+if(data121 && typeof data121 == "object" && !Array.isArray(data121)){
+for(const key3 in data121){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err213 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data121};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2849,9 +2831,10 @@ vErrors.push(err213);
 errors++;
 }
 }
-}
-else {
-const err214 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data124};
+if(data121.builtin !== undefined){
+let data122 = data121.builtin;
+if(!(((((data122 === "json-schema") || (data122 === "stamp-headers")) || (data122 === "redact")) || (data122 === "audit-log")) || (data122 === "rate-limit"))){
+const err214 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data122};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2861,9 +2844,11 @@ vErrors.push(err214);
 errors++;
 }
 }
-}
-else {
-const err215 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data117};
+if(data121.module !== undefined){
+let data123 = data121.module;
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err215 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data123};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2873,9 +2858,8 @@ vErrors.push(err215);
 errors++;
 }
 }
-}
 else {
-const err216 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data116};
+const err216 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data123};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2885,16 +2869,11 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data126 = data.faults;
-if(Array.isArray(data126)){
-const len8 = data126.length;
-for(let i8=0; i8<len8; i8++){
-let data127 = data126[i8];
-if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
-for(const key4 in data127){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err217 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data127};
+if(data121.export !== undefined){
+let data124 = data121.export;
+if(typeof data124 === "string"){
+if(func3(data124) < 1){
+const err217 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data124};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2904,10 +2883,8 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data127.api !== undefined){
-let data128 = data127.api;
-if(((typeof data128 !== "string") && (!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128))))) && (!(Array.isArray(data128)))){
-const err218 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
+else {
+const err218 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data124};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2916,9 +2893,12 @@ vErrors.push(err218);
 }
 errors++;
 }
-if((typeof data128 == "number") && (isFinite(data128))){
-if(data128 < 0 || isNaN(data128)){
-const err219 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
+}
+if(data121.name !== undefined){
+let data125 = data121.name;
+if(typeof data125 === "string"){
+if(func3(data125) < 1){
+const err219 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data125};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2928,9 +2908,8 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(typeof data128 === "string"){
-if(func3(data128) < 1){
-const err220 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
+else {
+const err220 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data125};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2940,12 +2919,10 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(Array.isArray(data128)){
-const len9 = data128.length;
-for(let i9=0; i9<len9; i9++){
-let data129 = data128[i9];
-if((typeof data129 !== "string") && (!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129))))){
-const err221 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
+if(data121.topics !== undefined){
+let data126 = data121.topics;
+if((typeof data126 !== "string") && (!(Array.isArray(data126)))){
+const err221 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data126};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2954,9 +2931,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data129 == "number") && (isFinite(data129))){
-if(data129 < 0 || isNaN(data129)){
-const err222 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
+if(typeof data126 === "string"){
+if(func3(data126) < 1){
+const err222 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data126};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2966,9 +2943,13 @@ vErrors.push(err222);
 errors++;
 }
 }
-if(typeof data129 === "string"){
-if(func3(data129) < 1){
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
+if(Array.isArray(data126)){
+const len6 = data126.length;
+for(let i6=0; i6<len6; i6++){
+let data127 = data126[i6];
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err223 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data127};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2978,14 +2959,8 @@ vErrors.push(err223);
 errors++;
 }
 }
-}
-}
-}
-if(data127.topic !== undefined){
-let data130 = data127.topic;
-if(typeof data130 === "string"){
-if(func3(data130) < 1){
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data130};
+else {
+const err224 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data127};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2995,8 +2970,16 @@ vErrors.push(err224);
 errors++;
 }
 }
-else {
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data130};
+}
+}
+if(data121.apis !== undefined){
+let data128 = data121.apis;
+if(Array.isArray(data128)){
+const len7 = data128.length;
+for(let i7=0; i7<len7; i7++){
+let data129 = data128[i7];
+if((typeof data129 !== "string") && (!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129))))){
+const err225 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data129};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3006,10 +2989,9 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(data127.partition !== undefined){
-let data131 = data127.partition;
-if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
+}
+else {
+const err226 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data128};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3018,9 +3000,10 @@ vErrors.push(err226);
 }
 errors++;
 }
-if((typeof data131 == "number") && (isFinite(data131))){
-if(data131 > 2147483647 || isNaN(data131)){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
+}
+}
+else {
+const err227 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data121};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3029,8 +3012,10 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(data131 < 0 || isNaN(data131)){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data120};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3040,12 +3025,16 @@ vErrors.push(err228);
 errors++;
 }
 }
-}
-if(data127.group !== undefined){
-let data132 = data127.group;
-if(typeof data132 === "string"){
-if(func3(data132) < 1){
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data132};
+if(data.faults !== undefined){
+let data130 = data.faults;
+if(Array.isArray(data130)){
+const len8 = data130.length;
+for(let i8=0; i8<len8; i8++){
+let data131 = data130[i8];
+if(data131 && typeof data131 == "object" && !Array.isArray(data131)){
+for(const key4 in data131){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err229 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data131};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3055,8 +3044,10 @@ vErrors.push(err229);
 errors++;
 }
 }
-else {
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data132};
+if(data131.api !== undefined){
+let data132 = data131.api;
+if(((typeof data132 !== "string") && (!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132))))) && (!(Array.isArray(data132)))){
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data132};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3065,11 +3056,9 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-if(data127.clientId !== undefined){
-let data133 = data127.clientId;
-if(typeof data133 !== "string"){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data133};
+if((typeof data132 == "number") && (isFinite(data132))){
+if(data132 < 0 || isNaN(data132)){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data132};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3079,10 +3068,9 @@ vErrors.push(err231);
 errors++;
 }
 }
-if(data127.times !== undefined){
-let data134 = data127.times;
-if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
+if(typeof data132 === "string"){
+if(func3(data132) < 1){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data132};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3091,9 +3079,13 @@ vErrors.push(err232);
 }
 errors++;
 }
-if((typeof data134 == "number") && (isFinite(data134))){
-if(data134 < 1 || isNaN(data134)){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
+}
+if(Array.isArray(data132)){
+const len9 = data132.length;
+for(let i9=0; i9<len9; i9++){
+let data133 = data132[i9];
+if((typeof data133 !== "string") && (!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133))))){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data133};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3102,10 +3094,9 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-if(typeof data134 === "string"){
-if(func3(data134) < 1){
-const err234 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
+if((typeof data133 == "number") && (isFinite(data133))){
+if(data133 < 0 || isNaN(data133)){
+const err234 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data133};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3115,11 +3106,9 @@ vErrors.push(err234);
 errors++;
 }
 }
-}
-if(data127.errorCode !== undefined){
-let data135 = data127.errorCode;
-if((typeof data135 !== "string") && (!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135))))){
-const err235 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
+if(typeof data133 === "string"){
+if(func3(data133) < 1){
+const err235 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data133};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3128,9 +3117,15 @@ vErrors.push(err235);
 }
 errors++;
 }
-if((typeof data135 == "number") && (isFinite(data135))){
-if(data135 < 1 || isNaN(data135)){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
+}
+}
+}
+}
+if(data131.topic !== undefined){
+let data134 = data131.topic;
+if(typeof data134 === "string"){
+if(func3(data134) < 1){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data134};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3140,9 +3135,8 @@ vErrors.push(err236);
 errors++;
 }
 }
-if(typeof data135 === "string"){
-if(func3(data135) < 1){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
+else {
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data134};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3152,11 +3146,10 @@ vErrors.push(err237);
 errors++;
 }
 }
-}
-if(data127.delayMs !== undefined){
-let data136 = data127.delayMs;
-if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
+if(data131.partition !== undefined){
+let data135 = data131.partition;
+if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data135};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3165,9 +3158,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-if((typeof data136 == "number") && (isFinite(data136))){
-if(data136 > 2147483647 || isNaN(data136)){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
+if((typeof data135 == "number") && (isFinite(data135))){
+if(data135 > 2147483647 || isNaN(data135)){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data135};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3176,8 +3169,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(data136 < 0 || isNaN(data136)){
-const err240 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
+if(data135 < 0 || isNaN(data135)){
+const err240 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data135};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3188,10 +3181,11 @@ errors++;
 }
 }
 }
-if(data127.drop !== undefined){
-let data137 = data127.drop;
-if(!((data137 === "before") || (data137 === "after"))){
-const err241 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data137};
+if(data131.group !== undefined){
+let data136 = data131.group;
+if(typeof data136 === "string"){
+if(func3(data136) < 1){
+const err241 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data136};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3201,10 +3195,8 @@ vErrors.push(err241);
 errors++;
 }
 }
-if(data127.throttleMs !== undefined){
-let data138 = data127.throttleMs;
-if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
-const err242 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
+else {
+const err242 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data136};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3213,9 +3205,11 @@ vErrors.push(err242);
 }
 errors++;
 }
-if((typeof data138 == "number") && (isFinite(data138))){
-if(data138 > 2147483647 || isNaN(data138)){
-const err243 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
+}
+if(data131.clientId !== undefined){
+let data137 = data131.clientId;
+if(typeof data137 !== "string"){
+const err243 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data137};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3224,8 +3218,11 @@ vErrors.push(err243);
 }
 errors++;
 }
-if(data138 < 0 || isNaN(data138)){
-const err244 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
+}
+if(data131.times !== undefined){
+let data138 = data131.times;
+if((!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))) && (typeof data138 !== "string")){
+const err244 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data138};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3234,12 +3231,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-}
-if(data127.partialFetch !== undefined){
-let data139 = data127.partialFetch;
-if(typeof data139 !== "boolean"){
-const err245 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data139};
+if((typeof data138 == "number") && (isFinite(data138))){
+if(data138 < 1 || isNaN(data138)){
+const err245 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data138};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3249,10 +3243,9 @@ vErrors.push(err245);
 errors++;
 }
 }
-if(data127.rebalance !== undefined){
-let data140 = data127.rebalance;
-if(typeof data140 !== "boolean"){
-const err246 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data140};
+if(typeof data138 === "string"){
+if(func3(data138) < 1){
+const err246 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data138};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3263,8 +3256,10 @@ errors++;
 }
 }
 }
-else {
-const err247 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data127};
+if(data131.errorCode !== undefined){
+let data139 = data131.errorCode;
+if((typeof data139 !== "string") && (!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139))))){
+const err247 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data139};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3273,10 +3268,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-}
-}
-else {
-const err248 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data126};
+if((typeof data139 == "number") && (isFinite(data139))){
+if(data139 < 1 || isNaN(data139)){
+const err248 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data139};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3286,15 +3280,9 @@ vErrors.push(err248);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data141 = data["sasl.users"];
-if(Array.isArray(data141)){
-const len10 = data141.length;
-for(let i10=0; i10<len10; i10++){
-let data142 = data141[i10];
-if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
-if(data142.name === undefined){
-const err249 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data142};
+if(typeof data139 === "string"){
+if(func3(data139) < 1){
+const err249 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data139};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3303,9 +3291,12 @@ vErrors.push(err249);
 }
 errors++;
 }
-for(const key5 in data142){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err250 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data142};
+}
+}
+if(data131.delayMs !== undefined){
+let data140 = data131.delayMs;
+if(!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140)))){
+const err250 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data140};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3314,12 +3305,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data142.name !== undefined){
-let data143 = data142.name;
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data143};
+if((typeof data140 == "number") && (isFinite(data140))){
+if(data140 > 2147483647 || isNaN(data140)){
+const err251 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data140};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3328,9 +3316,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data143};
+if(data140 < 0 || isNaN(data140)){
+const err252 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data140};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3340,11 +3327,11 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data142.password !== undefined){
-let data144 = data142.password;
-if(typeof data144 === "string"){
-if(func3(data144) < 1){
-const err253 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data144};
+}
+if(data131.drop !== undefined){
+let data141 = data131.drop;
+if(!((data141 === "before") || (data141 === "after"))){
+const err253 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data141};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3354,8 +3341,10 @@ vErrors.push(err253);
 errors++;
 }
 }
-else {
-const err254 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data144};
+if(data131.throttleMs !== undefined){
+let data142 = data131.throttleMs;
+if(!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))){
+const err254 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data142};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3364,12 +3353,9 @@ vErrors.push(err254);
 }
 errors++;
 }
-}
-if(data142.password_file !== undefined){
-let data145 = data142.password_file;
-if(typeof data145 === "string"){
-if(func3(data145) < 1){
-const err255 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data145};
+if((typeof data142 == "number") && (isFinite(data142))){
+if(data142 > 2147483647 || isNaN(data142)){
+const err255 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data142};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3378,9 +3364,8 @@ vErrors.push(err255);
 }
 errors++;
 }
-}
-else {
-const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data145};
+if(data142 < 0 || isNaN(data142)){
+const err256 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data142};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3390,14 +3375,11 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(data142.mechanisms !== undefined){
-let data146 = data142.mechanisms;
-if(Array.isArray(data146)){
-const len11 = data146.length;
-for(let i11=0; i11<len11; i11++){
-let data147 = data146[i11];
-if(!((((data147 === "PLAIN") || (data147 === "SCRAM-SHA-256")) || (data147 === "SCRAM-SHA-512")) || (data147 === "OAUTHBEARER"))){
-const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data147};
+}
+if(data131.partialFetch !== undefined){
+let data143 = data131.partialFetch;
+if(typeof data143 !== "boolean"){
+const err257 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data143};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3407,9 +3389,10 @@ vErrors.push(err257);
 errors++;
 }
 }
-}
-else {
-const err258 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data146};
+if(data131.rebalance !== undefined){
+let data144 = data131.rebalance;
+if(typeof data144 !== "boolean"){
+const err258 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data144};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3421,7 +3404,7 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data142};
+const err259 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data131};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3433,7 +3416,7 @@ errors++;
 }
 }
 else {
-const err260 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data141};
+const err260 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data130};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3443,14 +3426,171 @@ vErrors.push(err260);
 errors++;
 }
 }
-}
-else {
-const err261 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data["sasl.users"] !== undefined){
+let data145 = data["sasl.users"];
+if(Array.isArray(data145)){
+const len10 = data145.length;
+for(let i10=0; i10<len10; i10++){
+let data146 = data145[i10];
+if(data146 && typeof data146 == "object" && !Array.isArray(data146)){
+if(data146.name === undefined){
+const err261 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data146};
 if(vErrors === null){
 vErrors = [err261];
 }
 else {
 vErrors.push(err261);
+}
+errors++;
+}
+for(const key5 in data146){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err262 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data146};
+if(vErrors === null){
+vErrors = [err262];
+}
+else {
+vErrors.push(err262);
+}
+errors++;
+}
+}
+if(data146.name !== undefined){
+let data147 = data146.name;
+if(typeof data147 === "string"){
+if(func3(data147) < 1){
+const err263 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data147};
+if(vErrors === null){
+vErrors = [err263];
+}
+else {
+vErrors.push(err263);
+}
+errors++;
+}
+}
+else {
+const err264 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data147};
+if(vErrors === null){
+vErrors = [err264];
+}
+else {
+vErrors.push(err264);
+}
+errors++;
+}
+}
+if(data146.password !== undefined){
+let data148 = data146.password;
+if(typeof data148 === "string"){
+if(func3(data148) < 1){
+const err265 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data148};
+if(vErrors === null){
+vErrors = [err265];
+}
+else {
+vErrors.push(err265);
+}
+errors++;
+}
+}
+else {
+const err266 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data148};
+if(vErrors === null){
+vErrors = [err266];
+}
+else {
+vErrors.push(err266);
+}
+errors++;
+}
+}
+if(data146.password_file !== undefined){
+let data149 = data146.password_file;
+if(typeof data149 === "string"){
+if(func3(data149) < 1){
+const err267 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data149};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+}
+else {
+const err268 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data149};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+}
+if(data146.mechanisms !== undefined){
+let data150 = data146.mechanisms;
+if(Array.isArray(data150)){
+const len11 = data150.length;
+for(let i11=0; i11<len11; i11++){
+let data151 = data150[i11];
+if(!((((data151 === "PLAIN") || (data151 === "SCRAM-SHA-256")) || (data151 === "SCRAM-SHA-512")) || (data151 === "OAUTHBEARER"))){
+const err269 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data151};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+}
+}
+else {
+const err270 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data150};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+}
+}
+else {
+const err271 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data146};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+}
+}
+else {
+const err272 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data145};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+}
+else {
+const err273 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
 }
 errors++;
 }

@@ -327,6 +327,22 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'group.consumer.heartbeat.interval.ms', field: 'groupConsumerHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
     doc: 'How often members of consumer-protocol (KIP-848) groups are told to heartbeat.',
   }),
+  setting({
+    key: 'group.consumer.min.session.timeout.ms', field: 'groupConsumerMinSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Smallest consumer.session.timeout.ms a consumer-protocol group may be given (IncrementalAlterConfigs on the group).',
+  }),
+  setting({
+    key: 'group.consumer.max.session.timeout.ms', field: 'groupConsumerMaxSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest consumer.session.timeout.ms a consumer-protocol group may be given.',
+  }),
+  setting({
+    key: 'group.consumer.min.heartbeat.interval.ms', field: 'groupConsumerMinHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Smallest consumer.heartbeat.interval.ms a consumer-protocol group may be given.',
+  }),
+  setting({
+    key: 'group.consumer.max.heartbeat.interval.ms', field: 'groupConsumerMaxHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest consumer.heartbeat.interval.ms a consumer-protocol group may be given.',
+  }),
   setting({ key: 'group.consumer.max.size', field: 'groupConsumerMaxSize', kind: 'int', min: 1, max: INT32_MAX, doc: 'Most members in one consumer-protocol (KIP-848) group.' }),
   setting({
     key: 'group.consumer.assignors', field: 'groupConsumerAssignors', kind: 'string',

@@ -63,6 +63,7 @@ import { decodeConsumerGroup, encodeConsumerGroup, type StoredConsumerGroup } fr
 import { CONSUMER_PROTOCOL_TYPE, joinError, syncError, type GroupProtocol, type JoinOutcome, type SyncOutcome } from './group.js';
 import { decodeClassicAssignment, decodeClassicSubscription, embeddedVersion, encodeClassicAssignment } from './classic-protocol.js';
 import type { JoinArgs, LeaveOutcome, MemberIdentity, SyncArgs } from './coordinator.js';
+import type { GroupConfigs } from './group-configs.js';
 
 type Re2js = typeof import('re2js');
 type Pattern = InstanceType<Re2js['RE2JS']>;
@@ -109,6 +110,8 @@ export interface ConsumerGroupsHost {
   readonly log: Logger;
   readonly topics: { get(name: string): Topic | undefined; getById(id: string): Topic | undefined; list(): Topic[]; readonly version: number };
   readonly timer: KeyedTimer;
+  /** Per-group overrides of the session timeout and heartbeat interval. */
+  readonly groupConfigs: GroupConfigs;
   now(): number;
   /** Run a storage write of a group after the ones queued before it. */
   serial<T>(groupId: string, fn: () => Promise<T>): Promise<T>;
@@ -385,7 +388,7 @@ export class ConsumerGroups {
       errorMessage: null,
       memberId: step.member.memberId,
       memberEpoch: step.member.memberEpoch,
-      heartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
+      heartbeatIntervalMs: this.host.groupConfigs.heartbeatIntervalMs(g.groupId),
       assignment: full || assignmentChanged ? { topicPartitions: toTopicPartitions(step.member.assigned) } : null,
     };
     return { g, outcome, changed: created || step.changed };
@@ -663,9 +666,12 @@ export class ConsumerGroups {
     this.persist(g).catch((err: unknown) => this.host.log.warn(`consumer group ${g.groupId}: could not store the group: ${(err as Error).message}`));
   }
 
-  /** A member's session: `group.consumer.session.timeout.ms`, or a classic member's own session timeout. */
+  /**
+   * A member's session: the group's `consumer.session.timeout.ms` (its override, else the broker's
+   * `group.consumer.session.timeout.ms`), or a classic member's own session timeout.
+   */
   private scheduleSession(g: ConsumerGroup, memberId: string): void {
-    const timeoutMs = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.config.groupConsumerSessionTimeoutMs;
+    const timeoutMs = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.host.groupConfigs.sessionTimeoutMs(g.groupId);
     this.host.timer.schedule(sessionKey(g.groupId, memberId), timeoutMs, () => this.expire(g, memberId, `session expired (${timeoutMs} ms)`));
   }
 

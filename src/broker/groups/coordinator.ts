@@ -59,6 +59,7 @@ import {
   type DowngradedGroup,
 } from './consumer-groups.js';
 import { embeddedVersion, encodeClassicAssignment } from './classic-protocol.js';
+import { GroupConfigs } from './group-configs.js';
 import { KeyedTimer } from './timer.js';
 import { consumerGroupLag, type PartitionLag } from './lag.js';
 
@@ -232,13 +233,17 @@ export class GroupCoordinator {
   now: () => number;
   /** KIP-848 consumer-protocol groups (consumer-groups.ts); group ids are shared with classic groups. */
   readonly consumer: ConsumerGroups;
+  /** Per-group config overrides (KIP-848: consumer.session.timeout.ms, consumer.heartbeat.interval.ms). */
+  readonly configs: GroupConfigs;
 
   constructor(private readonly deps: CoordinatorDeps) {
     const clock = deps.clock ?? SYSTEM_CLOCK;
     this.now = () => clock.now();
     this.timer = new KeyedTimer((key, err) => deps.log.error(`group coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`), clock);
     const self = this;
+    this.configs = new GroupConfigs(deps.config, deps.storage, deps.log);
     this.consumer = new ConsumerGroups({
+      groupConfigs: this.configs,
       config: deps.config,
       storage: deps.storage,
       log: deps.log,
@@ -280,6 +285,7 @@ export class GroupCoordinator {
   /** Rebuild groups from stored metadata and committed offsets; then start serving. */
   async load(): Promise<void> {
     const storage = this.deps.storage;
+    this.configs.load();
     for (const [groupId, value] of storage.groupMetadata()) this.restoreStored(groupId, value);
     for (const groupId of storage.listOffsetGroups()) {
       if (!this.groups.has(groupId) && !this.consumer.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
@@ -1116,6 +1122,7 @@ export class GroupCoordinator {
       await storage.deleteGroupOffsets(groupId);
       await storage.putGroupMetadata(groupId, null);
     }
+    await this.configs.reset();
     if (retention) this.scheduleRetention();
   }
 
