@@ -18,10 +18,15 @@
  *   UNKNOWN_MEMBER_ID; FENCED_INSTANCE_ID / UNRELEASED_INSTANCE_ID for static members;
  *   GROUP_MAX_SIZE_REACHED past `group.consumer.max.size`; UNSUPPORTED_ASSIGNOR;
  *   INVALID_REGULAR_EXPRESSION; INVALID_REQUEST for a malformed heartbeat (Kafka's messages);
- *   GROUP_ID_NOT_FOUND for a group that is not a consumer group (a classic group with members: the
- *   online upgrade is not implemented, see docs/groups.md).
- * - Sessions: a member not heard from for `group.consumer.session.timeout.ms` is removed; one that
- *   does not revoke within its rebalance timeout is removed too.
+ *   GROUP_ID_NOT_FOUND for a group that is not a consumer group (a classic group with members that
+ *   `group.consumer.migration.policy` or its protocol type keeps from being upgraded).
+ * - Online migration (KIP-848, Kafka's convertToConsumerGroup/convertToClassicGroup): a joining member
+ *   upgrades a classic group with members, whose members stay as classic members served through
+ *   classicJoin/classicSync/classicHeartbeat/classicLeave; when the last consumer-protocol member
+ *   goes, the classic members are handed back to a classic group (the downgrade).
+ * - Sessions: a member not heard from for the group's `consumer.session.timeout.ms` (group-configs.ts;
+ *   a classic member: its own session timeout) is removed; one that does not revoke within its
+ *   rebalance timeout is removed too, as is a classic member that does not rejoin or sync in time.
  * - The whole group (epochs, members with subscriptions and assignments, target assignment, the
  *   topics its subscriptions resolved to) is stored through the engine's group metadata (format 2 of
  *   persist.ts) before a heartbeat that changed it is answered, and reloaded at start.
