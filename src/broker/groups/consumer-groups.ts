@@ -139,38 +139,36 @@ export interface ConsumerGroupsHost {
   readonly serving: number | 'active';
 }
 
-/** A classic group with members as the online upgrade takes it over. */
+/** A classic member as it moves between the two kinds of group, with its assignment as `A`. */
+export interface MigratingMember<A> {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly rebalanceTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly protocols: readonly GroupProtocol[];
+  readonly assignment: A;
+}
+
+/**
+ * A classic group with members as the online upgrade takes it over: each member's assignment bytes
+ * of the current generation (empty when it has none).
+ */
 export interface ClassicGroupSnapshot {
   readonly generationId: number;
   readonly protocolType: string | null;
   readonly protocolName: string | null;
-  readonly members: readonly {
-    readonly memberId: string;
-    readonly groupInstanceId: string | null;
-    readonly clientId: string;
-    readonly clientHost: string;
-    readonly rebalanceTimeoutMs: number;
-    readonly sessionTimeoutMs: number;
-    readonly protocols: readonly GroupProtocol[];
-    /** Its assignment bytes of the current generation (empty when it has none). */
-    readonly assignment: Buffer;
-  }[];
+  readonly members: readonly MigratingMember<Buffer>[];
 }
 
-/** The classic members of a consumer group as the online downgrade hands them to a classic group. */
+/**
+ * The classic members of a consumer group as the online downgrade hands them to a classic group:
+ * each with its target assignment, which the classic group hands out as its current one.
+ */
 export interface DowngradedGroup {
   readonly generationId: number;
-  readonly members: readonly {
-    readonly memberId: string;
-    readonly groupInstanceId: string | null;
-    readonly clientId: string;
-    readonly clientHost: string;
-    readonly rebalanceTimeoutMs: number;
-    readonly sessionTimeoutMs: number;
-    readonly protocols: readonly GroupProtocol[];
-    /** Its target assignment, which the classic group hands out as its current one. */
-    readonly assignment: Assignment;
-  }[];
+  readonly members: readonly MigratingMember<Assignment>[];
 }
 
 class HeartbeatError extends Error {

@@ -1251,16 +1251,7 @@ export class GroupCoordinator {
       generationId: g.generationId,
       protocolType: g.protocolType,
       protocolName: g.protocolName,
-      members: [...g.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        sessionTimeoutMs: m.sessionTimeoutMs,
-        protocols: m.protocols,
-        assignment: m.assignment,
-      })),
+      members: [...g.members.values()].map((m) => ({ ...memberIdentity(m), protocols: m.protocols, assignment: m.assignment })),
     };
   }
 
@@ -1423,12 +1414,7 @@ export class GroupCoordinator {
       leaderId: group.leaderId,
       stateTimestampMs: group.stateTimestampMs,
       members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        sessionTimeoutMs: m.sessionTimeoutMs,
+        ...memberIdentity(m),
         subscription: m.metadata(group.protocolName),
         assignment: assignment?.get(m.memberId) ?? m.assignment,
       })),
@@ -1469,6 +1455,18 @@ export class GroupCoordinator {
   group(groupId: string): ClassicGroup | undefined {
     return this.groups.get(groupId);
   }
+}
+
+/** What identifies a classic member and its timeouts, as it is stored and as it migrates. */
+function memberIdentity(m: GroupMember) {
+  return {
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    sessionTimeoutMs: m.sessionTimeoutMs,
+  };
 }
 
 function heartbeatKey(groupId: string, memberId: string): string {
