@@ -310,6 +310,50 @@ describe('online migration with group.consumer.migration.policy=bidirectional (t
     assert.equal(notClassic.members[0]!.errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
+  it('static members: a consumer-protocol member takes over a classic static member\'s instance id at once, and the other way round', async () => {
+    const k = new ConsumerMember(await RawClient.connect(b.port), 'static-mix');
+    clients.push(k.c);
+    await k.join();
+    // A classic static member joins the consumer group.
+    const g = await GroupClient.connect(b.port);
+    clients.push(g);
+    const body = {
+      groupId: 'static-mix',
+      sessionTimeoutMs: 30_000,
+      rebalanceTimeoutMs: 30_000,
+      memberId: '',
+      groupInstanceId: 'inst-1',
+      protocolType: 'consumer',
+      protocols: [{ name: 'range', metadata: subscription([TOPIC], 1) }],
+      reason: null,
+    };
+    const first = await g.join(JOIN_V, body);
+    assert.equal(first.errorCode, ErrorCode.NONE);
+    // A known instance id with another member id is fenced; an unknown one is unknown.
+    assert.equal((await g.join(JOIN_V, { ...body, memberId: 'someone-else' })).errorCode, ErrorCode.FENCED_INSTANCE_ID);
+    assert.equal((await g.join(JOIN_V, { ...body, memberId: 'x', groupInstanceId: 'inst-9' })).errorCode, ErrorCode.UNKNOWN_MEMBER_ID);
+    // A consumer-protocol member with the same instance id replaces the classic one without waiting
+    // for a leave (a classic member's instance id is never "unreleased", as in Kafka).
+    const s = new ConsumerMember(await RawClient.connect(b.port), 'static-mix');
+    clients.push(s.c);
+    const r = await s.send({ memberEpoch: 0, instanceId: 'inst-1', rebalanceTimeoutMs: 30_000, subscribedTopicNames: [TOPIC], topicPartitions: [] });
+    assert.equal(r.errorCode, ErrorCode.NONE);
+    const d = await describeGroup(admin, 'static-mix');
+    assert.deepEqual(d.members.map((m) => m.memberId).sort(), [k.memberId, s.memberId].sort());
+    assert.equal(d.members.find((m) => m.memberId === s.memberId)!.instanceId, 'inst-1');
+    // A second consumer-protocol member with that instance id is refused: s has not left.
+    const t2 = new ConsumerMember(await RawClient.connect(b.port), 'static-mix');
+    clients.push(t2.c);
+    const r2 = await t2.send({ memberEpoch: 0, instanceId: 'inst-1', rebalanceTimeoutMs: 30_000, subscribedTopicNames: [TOPIC], topicPartitions: [] });
+    assert.equal(r2.errorCode, ErrorCode.UNRELEASED_INSTANCE_ID);
+    // A classic member joining without a member id takes the instance id over from s.
+    const again = await g.join(JOIN_V, body);
+    assert.equal(again.errorCode, ErrorCode.NONE);
+    const d2 = await describeGroup(admin, 'static-mix');
+    assert.equal(d2.members.find((m) => m.instanceId === 'inst-1')!.memberId, again.memberId);
+    assert.equal(d2.members.find((m) => m.instanceId === 'inst-1')!.memberType, 0);
+  });
+
   it('does not upgrade a classic group of another protocol type', async () => {
     const g = await GroupClient.connect(b.port);
     clients.push(g);

@@ -380,6 +380,8 @@ export class ConsumerGroups {
       subscribedTopicRegex: a.subscribedTopicRegex ?? member.subscribedTopicRegex,
       clientId: a.clientId,
       clientHost: a.clientHost,
+      // A member heartbeating speaks the consumer protocol, even if it replaced a classic static member.
+      classic: null,
     };
     const step = this.advance(g, member, before, updated, owned);
     this.scheduleSession(g, step.member.memberId);
@@ -537,26 +539,16 @@ export class ConsumerGroups {
         this.host.log.info(`consumer group ${g.groupId}: static member ${memberId} (instance ${instanceId}) joins`);
         return g.members.get(memberId) ?? newMember(memberId);
       }
-      // The instance id is released only by a leave with epoch -2 (a restart).
-      if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      // The instance id of a consumer-protocol member is released only by a leave with epoch -2 (a
+      // restart); a classic member's is taken over at once, as Kafka does.
+      if (existing.classic === null && existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
         fail(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`);
       }
-      // The returning member takes over the old one's assignment and target, at epoch 0.
-      const replacement: ConsumerMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0 };
-      const target = g.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
-      this.cancelTimers(g, existing.memberId);
-      g.removeMember(existing.memberId);
-      g.updateMember(replacement);
-      g.targetAssignment.set(memberId, target);
-      this.host.log.info(`consumer group ${g.groupId}: static member ${memberId} replaces ${existing.memberId} (instance ${instanceId})`);
-      return replacement;
+      return this.replaceStatic(g, existing, memberId);
     }
-    if (!existing) fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
-    if (existing.memberId !== memberId) {
-      fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`);
-    }
-    checkEpoch(existing, memberEpoch, owned);
-    return existing;
+    const known = knownStatic(g, memberId, instanceId);
+    checkEpoch(known, memberEpoch, owned);
+    return known;
   }
 
   /** Epoch -1 (leave) or -2 (a static member leaving for a restart). */
@@ -730,10 +722,7 @@ export class ConsumerGroups {
         const existing = g.staticMember(a.groupInstanceId);
         member = existing === undefined ? newMember(memberId) : this.replaceStatic(g, existing, memberId);
       } else {
-        const existing = g.staticMember(a.groupInstanceId);
-        if (!existing) fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${a.groupInstanceId} is unknown.`);
-        if (existing.memberId !== memberId) fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${a.groupInstanceId} was fenced by member ${existing.memberId}.`);
-        member = existing;
+        member = knownStatic(g, memberId, a.groupInstanceId);
       }
       const before = g.members.get(member.memberId);
       const updated: ConsumerMember = {
@@ -778,7 +767,10 @@ export class ConsumerGroups {
     };
   }
 
-  /** A static member (either protocol) replaced by a new member id with the same instance id, at epoch 0. */
+  /**
+   * A static member (either protocol) replaced by a new member id with the same instance id: the
+   * returning member takes over the old one's assignment and target, at epoch 0.
+   */
   private replaceStatic(g: ConsumerGroup, existing: ConsumerMember, memberId: string): ConsumerMember {
     const replacement: ConsumerMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0 };
     const target = g.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
@@ -1071,6 +1063,14 @@ export class ConsumerGroups {
       await this.host.storage.putGroupMetadata(g.groupId, value);
     });
   }
+}
+
+/** The static member holding `instanceId`, which must be `memberId` (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). */
+function knownStatic(g: ConsumerGroup, memberId: string, instanceId: string): ConsumerMember {
+  const existing = g.staticMember(instanceId);
+  if (!existing) fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
+  if (existing.memberId !== memberId) fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`);
+  return existing;
 }
 
 /**
