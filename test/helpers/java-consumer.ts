@@ -6,9 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import type { RunningBroker } from '../../src/broker/index.js';
-import type { JavaClient } from './external.js';
+import { testBroker } from './broker.js';
+import { findJavaClient, type JavaClient } from './external.js';
 
 /** The consumer's source; compiled by findJavaClient. */
 export const KIP848_CONSUMER_SOURCE = fileURLToPath(new URL('../../../test/clients/Kip848Consumer.java', import.meta.url));
@@ -79,4 +80,38 @@ export function disjointCover(cs: Consumer[], all: string[]): boolean {
 export async function produce(producer: Producer, topic: string, partitions: number, from: number, n: number): Promise<void> {
   const messages = Array.from({ length: n }, (_, i) => ({ value: `v${from + i}`, partition: (from + i) % partitions }));
   await producer.send({ topic, messages });
+}
+
+/**
+ * What a suite of Java group tests shares: the compiled consumer, a broker with short KIP-848
+ * heartbeats (so reconciliation steps follow each other quickly), a kafkajs producer, and every
+ * consumer it started (killed at tear-down if still running). Nothing starts when Java is missing.
+ */
+export class JavaGroupFixture {
+  b: RunningBroker | undefined;
+  java!: JavaClient;
+  producer!: Producer;
+  private readonly running: Consumer[] = [];
+
+  constructor(private readonly clientId: string) {}
+
+  async setUp(): Promise<void> {
+    this.java = await findJavaClient(KIP848_CONSUMER_SOURCE);
+    if (this.java.missing !== null) return;
+    this.b = await testBroker({ groupConsumerHeartbeatIntervalMs: 300 });
+    this.producer = new Kafka({ clientId: this.clientId, brokers: [this.b.bootstrap], logLevel: logLevel.NOTHING }).producer();
+    await this.producer.connect();
+  }
+
+  async tearDown(): Promise<void> {
+    for (const c of this.running) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
+    await this.producer?.disconnect();
+    await this.b?.close();
+  }
+
+  run(...args: Parameters<typeof start> extends [JavaClient, RunningBroker, ...infer R] ? R : never): Consumer {
+    const c = start(this.java, this.b!, ...args);
+    this.running.push(c);
+    return c;
+  }
 }

@@ -14,59 +14,37 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Kafka, logLevel, type Consumer as KafkajsConsumer, type Producer } from 'kafkajs';
-import type { RunningBroker } from '../../src/broker/index.js';
-import { testBroker } from '../helpers/broker.js';
-import { findJavaClient, useClient, type JavaClient } from '../helpers/external.js';
-import { KIP848_CONSUMER_SOURCE, current, disjointCover, produce, start, stop, until, type Consumer } from '../helpers/java-consumer.js';
+import { Kafka, logLevel, type Consumer as KafkajsConsumer } from 'kafkajs';
+import { useClient } from '../helpers/external.js';
+import { JavaGroupFixture, current, disjointCover, produce, stop, until } from '../helpers/java-consumer.js';
 
 describe('online migration between the classic and consumer protocols with the Java client and kafkajs', { timeout: 180_000 }, () => {
-  let b: RunningBroker | undefined;
-  let java: JavaClient;
-  let producer: Producer;
-  const running: Consumer[] = [];
-  const run = (...args: Parameters<typeof start> extends [JavaClient, RunningBroker, ...infer R] ? R : never): Consumer => {
-    const c = start(java, b!, ...args);
-    running.push(c);
-    return c;
-  };
-
-  before(async () => {
-    java = await findJavaClient(KIP848_CONSUMER_SOURCE);
-    if (java.missing !== null) return;
-    // Short consumer-protocol heartbeats so reconciliation steps follow each other quickly.
-    b = await testBroker({ groupConsumerHeartbeatIntervalMs: 300 });
-    producer = new Kafka({ clientId: 'migration-java', brokers: [b.bootstrap], logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-  });
-  after(async () => {
-    for (const c of running) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await producer?.disconnect();
-    await b?.close();
-  });
+  const fx = new JavaGroupFixture('migration-java');
+  before(() => fx.setUp());
+  after(() => fx.tearDown());
 
   it('online upgrade and downgrade: classic members joined by a consumer-protocol member, which then leaves; every record read once', async (t) => {
-    if (!useClient(t, java)) return;
+    if (!useClient(t, fx.java)) return;
     const all = Array.from({ length: 4 }, (_, p) => `jmig:${p}`);
-    await b!.broker.topics.create('jmig', 4, 1, {});
-    const type = () => b!.broker.groups.listGroups([], []).groups.find((g) => g.groupId === 'jmig-group');
-    await produce(producer, 'jmig', 4, 0, 40);
-    const a = run('A', 'jmig-group', 'names', 'jmig', '-', 'classic');
-    const c1 = run('B', 'jmig-group', 'names', 'jmig', '-', 'classic');
+    await fx.b!.broker.topics.create('jmig', 4, 1, {});
+    const type = () => fx.b!.broker.groups.listGroups([], []).groups.find((g) => g.groupId === 'jmig-group');
+    await produce(fx.producer, 'jmig', 4, 0, 40);
+    const a = fx.run('A', 'jmig-group', 'names', 'jmig', '-', 'classic');
+    const c1 = fx.run('B', 'jmig-group', 'names', 'jmig', '-', 'classic');
     await until('two classic members with two partitions each', [a, c1], () => current(a).length === 2 && current(c1).length === 2 && disjointCover([a, c1], all));
     assert.equal(type()?.groupType, 'classic');
-    await produce(producer, 'jmig', 4, 40, 40);
+    await produce(fx.producer, 'jmig', 4, 40, 40);
     // Upgrade: a consumer-protocol member joins the classic group.
-    const k = run('K', 'jmig-group', 'names', 'jmig');
+    const k = fx.run('K', 'jmig-group', 'names', 'jmig');
     await until('the three members to share the partitions', [a, c1, k], () => current(k).length > 0 && [a, c1].every((m) => current(m).length > 0) && disjointCover([a, c1, k], all));
     assert.equal(type()?.groupType, 'consumer');
-    const described = b!.broker.groups.consumerGroupDescribe('jmig-group', false);
+    const described = fx.b!.broker.groups.consumerGroupDescribe('jmig-group', false);
     assert.deepEqual(described.members.map((m) => m.memberType).sort(), [0, 0, 1]);
-    await produce(producer, 'jmig', 4, 80, 40);
+    await produce(fx.producer, 'jmig', 4, 80, 40);
     // Downgrade: the consumer-protocol member leaves; the classic members form a classic group again.
     await stop(k);
     await until('the group to be classic again, the two members sharing everything', [a, c1], () => type()?.groupType === 'classic' && type()?.groupState === 'Stable' && disjointCover([a, c1], all));
-    await produce(producer, 'jmig', 4, 120, 40);
+    await produce(fx.producer, 'jmig', 4, 120, 40);
     const members = [a, c1, k];
     const read = () => members.flatMap((m) => m.records);
     await until('all 160 records read', [a, c1], () => new Set(read()).size === 160);
@@ -79,12 +57,12 @@ describe('online migration between the classic and consumer protocols with the J
   });
 
   it('kafkajs (classic) joins a consumer group a Java consumer-protocol member holds; they share the partitions', async (t) => {
-    if (!useClient(t, java)) return;
+    if (!useClient(t, fx.java)) return;
     const all = Array.from({ length: 4 }, (_, p) => `jkjs:${p}`);
-    await b!.broker.topics.create('jkjs', 4, 1, {});
-    const k = run('K', 'jkjs-group', 'names', 'jkjs');
+    await fx.b!.broker.topics.create('jkjs', 4, 1, {});
+    const k = fx.run('K', 'jkjs-group', 'names', 'jkjs');
     await until('the Java member to own all four partitions', [k], () => current(k).length === 4);
-    const kafka = new Kafka({ clientId: 'kjs-migration', brokers: [b!.bootstrap], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 50, retries: 20 } });
+    const kafka = new Kafka({ clientId: 'kjs-migration', brokers: [fx.b!.bootstrap], logLevel: logLevel.NOTHING, retry: { initialRetryTime: 50, retries: 20 } });
     const kjs: KafkajsConsumer = kafka.consumer({ groupId: 'jkjs-group', heartbeatInterval: 300, sessionTimeout: 10_000 });
     let kjsAssigned: string[] = [];
     const kjsRecords: string[] = [];
@@ -103,10 +81,10 @@ describe('online migration between the classic and consumer protocols with the J
         const mine = current(k);
         return mine.length === 2 && kjsAssigned.length === 2 && new Set([...mine, ...kjsAssigned]).size === 4 && all.every((p) => mine.includes(p) || kjsAssigned.includes(p));
       });
-      assert.equal(b!.broker.groups.listGroups([], []).groups.find((g) => g.groupId === 'jkjs-group')?.groupType, 'consumer');
-      const described = b!.broker.groups.consumerGroupDescribe('jkjs-group', false);
+      assert.equal(fx.b!.broker.groups.listGroups([], []).groups.find((g) => g.groupId === 'jkjs-group')?.groupType, 'consumer');
+      const described = fx.b!.broker.groups.consumerGroupDescribe('jkjs-group', false);
       assert.deepEqual(described.members.map((m) => m.memberType).sort(), [0, 1]);
-      await produce(producer, 'jkjs', 4, 0, 40);
+      await produce(fx.producer, 'jkjs', 4, 0, 40);
       const read = () => [...k.records, ...kjsRecords];
       await until('all 40 records read', [k], () => new Set(read()).size === 40);
       await new Promise((r) => setTimeout(r, 500));
