@@ -72,7 +72,7 @@ describe('usage errors: exit 2 and one line, before any connection', () => {
     [['topics', 'alter', 't'], /^rafka topics alter: nothing to alter/],
     [['groups', 'reset-offsets', 'g', '--topic', 't'], /^rafka groups reset-offsets: give exactly one of --to-earliest/],
     [['groups', 'reset-offsets', 'g', '--to-earliest'], /give --topic \(repeatable\) or --all-topics/],
-    [['configs', 'get', 'cluster', 'x'], /value 'cluster' is invalid for argument 'type'\. must be topic or broker/],
+    [['configs', 'get', 'cluster', 'x'], /value 'cluster' is invalid for argument 'type'\. must be topic, broker or group/],
     [['configs', 'set', 'topic', 't', 'novalue'], /expected NAME=VALUE \(got "novalue"\)/],
     [['producers', 'describe', 't:x'], /expected TOPIC or TOPIC:PARTITION/],
     [['transactions', 'list', '--duration-ms', '-5'], /--duration-ms <ms>.* must be between 0 and/],

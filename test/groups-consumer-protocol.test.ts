@@ -5,7 +5,8 @@
  * partitions, UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID), session expiry, regex subscriptions that
  * pick up a new topic, new partitions, the range and uniform assignors — every error by its Kafka
  * code; OffsetCommit/OffsetFetch v9 member-epoch checks; ListGroups/DescribeGroups/
- * ConsumerGroupDescribe beside a classic group; and the group reloaded after a restart on every
+ * ConsumerGroupDescribe beside a classic group (the online migration between the two is
+ * test/groups-migration.test.ts); and the group reloaded after a restart on every
  * engine.
  *
  * Timing: nothing asserts how long something took; the member that must expire has a short session
@@ -401,21 +402,12 @@ describe('KIP-848 consumer groups over the wire', { timeout: 60_000 }, () => {
       const cgd = await describeGroup(admin, 'classic-one');
       assert.equal(cgd.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
       assert.equal((await describeGroup(admin, 'no-such-group')).errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
-      // A consumer-protocol member may not join the classic group that has members; a classic
-      // member may not join the consumer group that has members.
+      // Only a joining member (epoch 0) may convert a classic group with members (the online
+      // upgrade, test/groups-migration.test.ts): any other epoch is GROUP_ID_NOT_FOUND.
       const intruder = await member('classic-one');
-      const r = await intruder.send({ memberEpoch: 0, rebalanceTimeoutMs: 1000, subscribedTopicNames: ['cg-topic'], topicPartitions: [] });
+      const r = await intruder.send({ memberEpoch: 3 });
       assert.equal(r.errorCode, ErrorCode.GROUP_ID_NOT_FOUND);
-      const j = await c.request(ApiKey.JoinGroup, 5, JoinGroupRequest, JoinGroupResponse, {
-        groupId: 'consumer-one',
-        sessionTimeoutMs: 30_000,
-        rebalanceTimeoutMs: 30_000,
-        memberId: '',
-        groupInstanceId: null,
-        protocolType: 'consumer',
-        protocols: [{ name: 'range', metadata: subscription(['cg-topic']) }],
-      });
-      assert.equal(j.errorCode, ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+      assert.equal(r.errorMessage, 'Group classic-one is not a consumer group.');
       // Once the consumer group is empty, a classic member replaces it (its offsets stay).
       await m.send({ memberEpoch: -1 });
       const j2 = await c.request(ApiKey.JoinGroup, 3, JoinGroupRequest, JoinGroupResponse, {

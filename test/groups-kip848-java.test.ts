@@ -9,129 +9,36 @@
  *   the consumer started;
  * - static members (group.instance.id): one restarts within the session timeout and gets back
  *   exactly its partitions, which the other member never got meanwhile.
+ * The online migration between the protocols is test/slow/groups-migration-java.test.ts.
  *
  * Skipped when java, javac or the Kafka jars are missing, unless RAFKA_REQUIRE_CLIENTS=1 (CI).
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
-import type { RunningBroker } from '../src/broker/index.js';
-import { testBroker } from './helpers/broker.js';
-import { findJavaClient, useClient, type JavaClient } from './helpers/external.js';
-
-const SOURCE = fileURLToPath(new URL('../../test/clients/Kip848Consumer.java', import.meta.url));
-
-interface Consumer {
-  name: string;
-  child: ChildProcess;
-  lines: string[];
-  stderr: string[];
-  /** Every assignment it printed, in order. */
-  assignments: string[][];
-  /** topic/partition/offset → value of every record it read. */
-  records: string[];
-  exited: Promise<number | null>;
-}
-
-function start(java: JavaClient, b: RunningBroker, name: string, group: string, mode: 'names' | 'regex', spec: string, instanceId = '-'): Consumer {
-  const child = spawn(java.command, ['-cp', java.classpath, 'Kip848Consumer', b.bootstrap, group, mode, spec, instanceId, '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const c: Consumer = { name, child, lines: [], stderr: [], assignments: [], records: [], exited: new Promise((resolve) => child.on('close', (code) => resolve(code))) };
-  let partial = '';
-  child.stdout!.on('data', (d: Buffer) => {
-    const parts = (partial + d.toString('utf8')).split('\n');
-    partial = parts.pop()!;
-    for (const line of parts) {
-      c.lines.push(line);
-      if (line.startsWith('A ')) c.assignments.push(line.slice(2) === '' ? [] : line.slice(2).split(','));
-      else if (line === 'A') c.assignments.push([]);
-      else if (line.startsWith('R ')) {
-        const [, topic, partition, offset] = line.split(' ');
-        c.records.push(`${topic}/${partition}/${offset}`);
-      }
-    }
-  });
-  child.stderr!.on('data', (d: Buffer) => c.stderr.push(d.toString('utf8')));
-  return c;
-}
-
-const current = (c: Consumer): string[] => c.assignments.at(-1) ?? [];
-
-async function until(what: string, cs: Consumer[], done: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    for (const c of cs) {
-      if (c.child.exitCode !== null || c.child.signalCode !== null) {
-        throw new Error(`${c.name} exited (${c.child.exitCode ?? c.child.signalCode}) before ${what}\nstdout:\n${c.lines.slice(-10).join('\n')}\nstderr:\n${c.stderr.join('').slice(-4000)}`);
-      }
-    }
-    if (Date.now() > deadline) {
-      const state = cs.map((c) => `${c.name}: ${current(c).join(',')} (${c.records.length} records)`).join('\n');
-      throw new Error(`timed out waiting for ${what}\n${state}\n${cs.map((c) => c.stderr.join('').slice(-2000)).join('\n')}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stop(c: Consumer): Promise<void> {
-  c.child.stdin!.end('stop\n');
-  const code = await c.exited;
-  assert.equal(code, 0, `${c.name} exit code\n${c.stderr.join('').slice(-4000)}`);
-  assert.equal(c.lines.at(-1), 'CLOSED');
-}
-
-function disjointCover(cs: Consumer[], all: string[]): boolean {
-  const seen = cs.flatMap(current);
-  return seen.length === all.length && new Set(seen).size === all.length && all.every((p) => seen.includes(p));
-}
-
-async function produce(producer: Producer, topic: string, partitions: number, from: number, n: number): Promise<void> {
-  const messages = Array.from({ length: n }, (_, i) => ({ value: `v${from + i}`, partition: (from + i) % partitions }));
-  await producer.send({ topic, messages });
-}
+import { useClient } from './helpers/external.js';
+import { JavaGroupFixture, current, disjointCover, produce, stop, until } from './helpers/java-consumer.js';
 
 describe('Java client 4.1.1 with group.protocol=consumer (KIP-848)', { timeout: 240_000 }, () => {
-  let b: RunningBroker | undefined;
-  let java: JavaClient;
-  let producer: Producer;
-  const running: Consumer[] = [];
-  const run = (...args: Parameters<typeof start> extends [JavaClient, RunningBroker, ...infer R] ? R : never): Consumer => {
-    const c = start(java, b!, ...args);
-    running.push(c);
-    return c;
-  };
-
-  before(async () => {
-    java = await findJavaClient(SOURCE);
-    if (java.missing !== null) return;
-    // Short heartbeats so reconciliation steps follow each other quickly.
-    b = await testBroker({ groupConsumerHeartbeatIntervalMs: 300 });
-    producer = new Kafka({ clientId: 'kip848-java', brokers: [b.bootstrap], logLevel: logLevel.NOTHING }).producer();
-    await producer.connect();
-  });
-  after(async () => {
-    for (const c of running) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill('SIGKILL');
-    await producer?.disconnect();
-    await b?.close();
-  });
+  const fx = new JavaGroupFixture('kip848-java');
+  before(() => fx.setUp());
+  after(() => fx.tearDown());
 
   it('members join and leave; every record is read exactly once; a later member resumes from the commits', async (t) => {
-    if (!useClient(t, java)) return;
+    if (!useClient(t, fx.java)) return;
     const all = Array.from({ length: 6 }, (_, p) => `j848:${p}`);
-    await b!.broker.topics.create('j848', 6, 1, {});
-    await produce(producer, 'j848', 6, 0, 120);
-    const a = run('A', 'j848-group', 'names', 'j848');
+    await fx.b!.broker.topics.create('j848', 6, 1, {});
+    await produce(fx.producer, 'j848', 6, 0, 120);
+    const a = fx.run('A', 'j848-group', 'names', 'j848');
     await until('A to own all six partitions', [a], () => current(a).length === 6);
-    const bm = run('B', 'j848-group', 'names', 'j848');
-    const c = run('C', 'j848-group', 'names', 'j848');
+    const bm = fx.run('B', 'j848-group', 'names', 'j848');
+    const c = fx.run('C', 'j848-group', 'names', 'j848');
     await until('three members with two partitions each', [a, bm, c], () => [a, bm, c].every((m) => current(m).length === 2) && disjointCover([a, bm, c], all));
-    await produce(producer, 'j848', 6, 120, 120);
+    await produce(fx.producer, 'j848', 6, 120, 120);
     await stop(bm);
     await until('A and C to share the six partitions', [a, c], () => current(a).length === 3 && current(c).length === 3 && disjointCover([a, c], all));
-    const d = run('D', 'j848-group', 'names', 'j848');
+    const d = fx.run('D', 'j848-group', 'names', 'j848');
     await until('two partitions each again', [a, c, d], () => [a, c, d].every((m) => current(m).length === 2) && disjointCover([a, c, d], all));
-    await produce(producer, 'j848', 6, 240, 120);
+    await produce(fx.producer, 'j848', 6, 240, 120);
     const members = [a, bm, c, d];
     const read = () => members.flatMap((m) => m.records);
     await until('all 360 records read', [a, c, d], () => new Set(read()).size === 360);
@@ -141,8 +48,8 @@ describe('Java client 4.1.1 with group.protocol=consumer (KIP-848)', { timeout: 
     assert.equal(seen.length, 360);
     // Nobody ever owned a partition another member owned at the same time (checked at every print
     // above through disjointCover); after they all left, a new member resumes from the commits.
-    await produce(producer, 'j848', 6, 360, 30);
-    const e = run('E', 'j848-group', 'names', 'j848');
+    await produce(fx.producer, 'j848', 6, 360, 30);
+    const e = fx.run('E', 'j848-group', 'names', 'j848');
     await until('E to read the 30 new records', [e], () => e.records.length >= 30);
     await new Promise((r) => setTimeout(r, 1000)); // anything read twice would come now
     await stop(e);
@@ -154,37 +61,37 @@ describe('Java client 4.1.1 with group.protocol=consumer (KIP-848)', { timeout: 
   });
 
   it('a regex subscription (SubscriptionPattern) picks up a topic created after the consumer started', async (t) => {
-    if (!useClient(t, java)) return;
-    await b!.broker.topics.create('jrx-first', 1, 1, {});
-    const f = run('F', 'jrx-group', 'regex', 'jrx-.*');
+    if (!useClient(t, fx.java)) return;
+    await fx.b!.broker.topics.create('jrx-first', 1, 1, {});
+    const f = fx.run('F', 'jrx-group', 'regex', 'jrx-.*');
     await until('F to own jrx-first', [f], () => current(f).includes('jrx-first:0'));
-    await b!.broker.topics.create('jrx-later', 2, 1, {});
-    await b!.broker.topics.create('other-later', 1, 1, {});
-    await produce(producer, 'jrx-later', 2, 0, 20);
+    await fx.b!.broker.topics.create('jrx-later', 2, 1, {});
+    await fx.b!.broker.topics.create('other-later', 1, 1, {});
+    await produce(fx.producer, 'jrx-later', 2, 0, 20);
     await until('F to own and read jrx-later', [f], () => current(f).length === 3 && f.records.filter((r) => r.startsWith('jrx-later/')).length === 20);
     assert.deepEqual(current(f), ['jrx-first:0', 'jrx-later:0', 'jrx-later:1']);
     await stop(f);
   });
 
   it('a static member restarting within the session timeout gets its own partitions back; the other never had them', async (t) => {
-    if (!useClient(t, java)) return;
+    if (!useClient(t, fx.java)) return;
     const all = Array.from({ length: 4 }, (_, p) => `jst:${p}`);
-    await b!.broker.topics.create('jst', 4, 1, {});
-    const s1 = run('S1', 'jst-group', 'names', 'jst', 's1');
-    const s2 = run('S2', 'jst-group', 'names', 'jst', 's2');
+    await fx.b!.broker.topics.create('jst', 4, 1, {});
+    const s1 = fx.run('S1', 'jst-group', 'names', 'jst', 's1');
+    const s2 = fx.run('S2', 'jst-group', 'names', 'jst', 's2');
     await until('two partitions each', [s1, s2], () => current(s1).length === 2 && current(s2).length === 2 && disjointCover([s1, s2], all));
     const mine = current(s1);
     const theirs = current(s2);
     const s2Seen = s2.assignments.length;
     await stop(s1);
-    const s1b = run('S1b', 'jst-group', 'names', 'jst', 's1');
+    const s1b = fx.run('S1b', 'jst-group', 'names', 'jst', 's1');
     await until('the restarted s1 to own its partitions', [s1b, s2], () => current(s1b).length === 2);
     assert.deepEqual(current(s1b), mine);
-    await produce(producer, 'jst', 4, 0, 8);
+    await produce(fx.producer, 'jst', 4, 0, 8);
     await until('both to read their records', [s1b, s2], () => s1b.records.length + s2.records.length >= 8);
     // While s1 was away, s2's assignment stayed what it was.
     for (const a of s2.assignments.slice(s2Seen - 1)) assert.deepEqual(a, theirs);
-    const desc = b!.broker.groups.consumerGroupDescribe('jst-group', false);
+    const desc = fx.b!.broker.groups.consumerGroupDescribe('jst-group', false);
     assert.deepEqual(desc.members.map((m) => m.instanceId).sort(), ['s1', 's2']);
     await stop(s1b);
     await stop(s2);

@@ -389,6 +389,23 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     }
   });
 
+  test(`${name}: group configs are stored, replaced and deleted, and survive a restart`, async () => {
+    let e = await fresh();
+    try {
+      await e.putGroupConfig('g1', Buffer.from('a'));
+      await e.putGroupConfig('g1', Buffer.from('b'));
+      const mine = Buffer.from('g2-configs');
+      await e.putGroupConfig('g2', mine);
+      mine.fill(0); // the engine keeps its own copy
+      await e.putGroupConfig('g3', Buffer.from('gone'));
+      await e.putGroupConfig('g3', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.groupConfigs()].map(([k, v]) => [k, v.toString()]).sort(), [['g1', 'b'], ['g2', 'g2-configs']]);
+    } finally {
+      await e.close();
+    }
+  });
+
   test(`${name}: transactions: transactional and control batches are kept as written, and open transactions and the aborted-transactions index come back exactly after a restart`, async () => {
     let e = await fresh();
     try {

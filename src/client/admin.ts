@@ -60,7 +60,8 @@ export interface NewTopic {
   configs?: Readonly<Record<string, string>>;
 }
 
-export type ConfigResourceType = 'topic' | 'broker';
+/** Config resources: topics, brokers, and groups (KIP-848 group configs, resource type 32). */
+export type ConfigResourceType = 'topic' | 'broker' | 'group';
 
 /** An ACL binding as the Admin client takes and returns it: Kafka's names, lower-case (kafka-acls.sh's words). */
 export interface AclEntry {
@@ -127,8 +128,8 @@ function aclFilterWire(f: AclFilter) {
     permissionType: aclCode(AclPermission, f.permission ?? 'any', 'permission'),
   };
 }
-const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
-const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker' };
+const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4, group: 32 };
+const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker', 32: 'group' };
 const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
 /** DescribeConfigs' ConfigSource ids, by Kafka's names. */
 const CONFIG_SOURCES = ['UNKNOWN', 'DYNAMIC_TOPIC_CONFIG', 'DYNAMIC_BROKER_CONFIG', 'DYNAMIC_DEFAULT_BROKER_CONFIG', 'STATIC_BROKER_CONFIG', 'DEFAULT_CONFIG', 'DYNAMIC_BROKER_LOGGER_CONFIG', 'CLIENT_METRICS_CONFIG', 'GROUP_CONFIG'];

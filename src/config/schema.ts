@@ -35,6 +35,7 @@ export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb'
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
 export const LOG_LEVELS: readonly BrokerConfig['logLevel'][] = ['error', 'warn', 'info', 'debug'];
 export const LOG_FORMATS: readonly BrokerConfig['logFormat'][] = ['text', 'json'];
+export const CONSUMER_MIGRATION_POLICIES: readonly BrokerConfig['groupConsumerMigrationPolicy'][] = ['bidirectional', 'upgrade', 'downgrade', 'disabled'];
 
 /** A StorageConfig field as a Setting addresses it: `storage.type`, `storage.fsyncIntervalMs`. */
 export type StorageField = `storage.${keyof StorageConfig & string}`;
@@ -342,11 +343,31 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'group.consumer.heartbeat.interval.ms', field: 'groupConsumerHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
     doc: 'How often members of consumer-protocol (KIP-848) groups are told to heartbeat.',
   }),
+  setting({
+    key: 'group.consumer.min.session.timeout.ms', field: 'groupConsumerMinSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Smallest consumer.session.timeout.ms a consumer-protocol group may be given (IncrementalAlterConfigs on the group).',
+  }),
+  setting({
+    key: 'group.consumer.max.session.timeout.ms', field: 'groupConsumerMaxSessionTimeoutMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest consumer.session.timeout.ms a consumer-protocol group may be given.',
+  }),
+  setting({
+    key: 'group.consumer.min.heartbeat.interval.ms', field: 'groupConsumerMinHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Smallest consumer.heartbeat.interval.ms a consumer-protocol group may be given.',
+  }),
+  setting({
+    key: 'group.consumer.max.heartbeat.interval.ms', field: 'groupConsumerMaxHeartbeatIntervalMs', kind: 'int', min: 1, max: INT32_MAX,
+    doc: 'Largest consumer.heartbeat.interval.ms a consumer-protocol group may be given.',
+  }),
   setting({ key: 'group.consumer.max.size', field: 'groupConsumerMaxSize', kind: 'int', min: 1, max: INT32_MAX, doc: 'Most members in one consumer-protocol (KIP-848) group.' }),
   setting({
     key: 'group.consumer.assignors', field: 'groupConsumerAssignors', kind: 'string',
     pattern: { regex: CONSUMER_ASSIGNORS_PATTERN, form: 'a comma-separated list of uniform, range (or their Kafka class names)' },
     doc: 'Server-side assignors of consumer-protocol groups, comma-separated; the first is the default.',
+  }),
+  setting({
+    key: 'group.consumer.migration.policy', field: 'groupConsumerMigrationPolicy', kind: 'enum', values: CONSUMER_MIGRATION_POLICIES,
+    doc: 'Which online conversions between classic and consumer-protocol groups are allowed: bidirectional, upgrade (classic to consumer), downgrade, disabled.',
   }),
   setting({
     key: 'offsets.retention.minutes', field: 'offsetsRetentionMinutes', kind: 'int', min: 1, max: INT32_MAX,

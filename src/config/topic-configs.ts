@@ -82,6 +82,8 @@ export const CONFIG_SOURCE = {
   STATIC_BROKER_CONFIG: 4,
   DEFAULT_CONFIG: 5,
   DYNAMIC_BROKER_LOGGER_CONFIG: 6,
+  /** A group's own override (KIP-848 group configs). */
+  GROUP_CONFIG: 8,
 } as const;
 export type ConfigSourceCode = (typeof CONFIG_SOURCE)[keyof typeof CONFIG_SOURCE];
 

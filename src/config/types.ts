@@ -114,10 +114,22 @@ export interface BrokerConfig {
   groupConsumerSessionTimeoutMs: number;
   /** Kafka `group.consumer.heartbeat.interval.ms`: how often KIP-848 members are told to heartbeat. */
   groupConsumerHeartbeatIntervalMs: number;
+  /** Kafka `group.consumer.min.session.timeout.ms`/`max`: bounds of a group's `consumer.session.timeout.ms` override. */
+  groupConsumerMinSessionTimeoutMs: number;
+  groupConsumerMaxSessionTimeoutMs: number;
+  /** Kafka `group.consumer.min.heartbeat.interval.ms`/`max`: bounds of a group's `consumer.heartbeat.interval.ms` override. */
+  groupConsumerMinHeartbeatIntervalMs: number;
+  groupConsumerMaxHeartbeatIntervalMs: number;
   /** Kafka `group.consumer.max.size`: most members in one KIP-848 consumer group. */
   groupConsumerMaxSize: number;
   /** Kafka `group.consumer.assignors`: server-side assignors members may pick, the first the default. */
   groupConsumerAssignors: string;
+  /**
+   * Kafka `group.consumer.migration.policy`: whether a classic group with members converts to a
+   * consumer-protocol group when a KIP-848 member joins (upgrade), and back when the last one leaves
+   * (downgrade).
+   */
+  groupConsumerMigrationPolicy: 'bidirectional' | 'upgrade' | 'downgrade' | 'disabled';
   /** Kafka `offsets.retention.minutes`: committed offsets of an empty group expire this long after it became empty. */
   offsetsRetentionMinutes: number;
   /** Kafka `offsets.retention.check.interval.ms`: how often expired offsets are removed. */

@@ -300,6 +300,15 @@ export interface StorageEngine {
   putAclBinding(key: string, value: Buffer | null): Promise<void>;
   /** Every stored ACL binding, by key. */
   aclBindings(): ReadonlyMap<string, Buffer>;
+  /**
+   * Store a group's config overrides (KIP-848 per-group configs set with IncrementalAlterConfigs on
+   * a GROUP resource; src/broker/groups/group-configs.ts encodes them), or delete them with null.
+   * They belong to the group id, whether or not the group exists. Opaque to the engine; resolves
+   * once as durable as appends are configured to be.
+   */
+  putGroupConfig(groupId: string, value: Buffer | null): Promise<void>;
+  /** Every group's stored config overrides, by group id. */
+  groupConfigs(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

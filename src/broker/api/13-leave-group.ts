@@ -18,7 +18,7 @@ export default defineHandler({
   maxVersion: 5,
   request: LeaveGroupRequest,
   response: LeaveGroupResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const v = ctx.apiVersion;
     // ACLs (Kafka's handleLeaveGroupRequest): READ on the group.
     if (!allowed(ctx, AclOperation.READ, ResourceType.GROUP, req.groupId)) return { throttleTimeMs: 0, errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, members: [] };
@@ -26,7 +26,7 @@ export default defineHandler({
       v >= 3
         ? req.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: v >= 5 ? m.reason : null }))
         : [{ memberId: req.memberId, groupInstanceId: null, reason: null }];
-    const out = ctx.broker.groups.leaveGroup(req.groupId, identities);
+    const out = await ctx.broker.groups.leaveGroup(req.groupId, identities);
     if (v >= 3) return { throttleTimeMs: 0, errorCode: out.errorCode, members: out.members };
     // Old clients read one error: the top-level one, else the member's (Kafka's LeaveGroupResponse).
     const memberError = out.members.find((m) => m.errorCode !== ErrorCode.NONE)?.errorCode ?? ErrorCode.NONE;

@@ -3,6 +3,9 @@
  * - TOPIC (2): every public topic config with its value and source (topic override, broker default
  *   from rafka.yaml, Kafka default), or only the keys asked for (unknown keys are left out, as Kafka
  *   does). Unknown topic: UNKNOWN_TOPIC_OR_PARTITION.
+ * - GROUP (32), any group id (the group need not exist): its KIP-848 group configs, GROUP_CONFIG
+ *   where overridden, else the broker's value as DEFAULT_CONFIG (Kafka's answer). Empty name:
+ *   INVALID_REQUEST.
  * - BROKER (4), name "" or our node id: the broker settings clients commonly read, read-only.
  * - Anything else (other broker ids, BROKER_LOGGER, unknown types): INVALID_REQUEST with a message.
  * - `config_source` and (when asked) synonyms; v3+ type and (when asked)
@@ -22,6 +25,9 @@ import { describedTopicConfigs } from './topic-config-view.js';
 import { ResourceType, configAuthorizationError, describeBrokerConfigs, isThisBroker } from './config-resources.js';
 import { AclOperation } from '../security/acls.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
+
+/** DescribeConfigs ConfigType INT. */
+const INT_CONFIG_TYPE = 3;
 
 interface Described {
   name: string;
@@ -72,6 +78,11 @@ export default defineHandler({
           return { ...base, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: `Topic '${res.resourceName}' does not exist.`, configs: [] };
         }
         described = describedTopicConfigs(broker, topic.configs, keys ?? undefined);
+      } else if (res.resourceType === ResourceType.GROUP && res.resourceName !== '') {
+        described = broker.groups.configs.describe(res.resourceName, keys).map((c) => {
+          const source = c.overridden ? CONFIG_SOURCE.GROUP_CONFIG : CONFIG_SOURCE.DEFAULT_CONFIG;
+          return { name: c.name, value: c.value, readOnly: false, source, isSensitive: false, configType: INT_CONFIG_TYPE, documentation: c.doc, synonyms: [{ name: c.name, value: c.value, source }] };
+        });
       } else if (res.resourceType === ResourceType.BROKER && isThisBroker(broker, res.resourceName)) {
         described = describeBrokerConfigs(broker);
         if (keys !== null) described = described.filter((d) => keys.includes(d.name));
@@ -79,7 +90,9 @@ export default defineHandler({
         const why =
           res.resourceType === ResourceType.BROKER
             ? `Unexpected broker id, expected ${broker.nodeId} or empty string, but received ${res.resourceName}`
-            : `Unsupported resource type ${res.resourceType} for DescribeConfigs`;
+            : res.resourceType === ResourceType.GROUP
+              ? 'Group name must not be empty'
+              : `Unsupported resource type ${res.resourceType} for DescribeConfigs`;
         return { ...base, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: why, configs: [] };
       }
       return {

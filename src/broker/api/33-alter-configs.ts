@@ -3,6 +3,7 @@
  * given set (configs left out return to their defaults).
  * - TOPIC: unknown topic UNKNOWN_TOPIC_OR_PARTITION; unknown names or bad values INVALID_CONFIG;
  *   a null value or a name given twice INVALID_REQUEST. `validate_only` changes nothing.
+ * - GROUP (32): the group's config overrides become the given set (api/44 has the rules).
  * - BROKER: Rafka has no dynamic broker configs: INVALID_REQUEST with that message. Other resource
  *   types: INVALID_REQUEST.
  */
@@ -10,8 +11,8 @@ import { ApiKey, AlterConfigsRequest, AlterConfigsResponse } from '../../protoco
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { defineHandler } from '../handler.js';
 
-import { resourceProblem, topicForAlter } from './alter-config-common.js';
-import { configAuthorizationError } from './config-resources.js';
+import { alterGroupConfigs, resourceProblem, topicForAlter } from './alter-config-common.js';
+import { configAuthorizationError, ResourceType } from './config-resources.js';
 import { AclOperation } from '../security/acls.js';
 
 export default defineHandler({
@@ -34,6 +35,17 @@ export default defineHandler({
       try {
         const problem = resourceProblem(broker, res.resourceType, res.resourceName, req.resources);
         if (problem) throw problem;
+        if (res.resourceType === ResourceType.GROUP) {
+          const overrides = new Map<string, string>();
+          for (const c of res.configs) {
+            if (overrides.has(c.name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${c.name}`);
+            if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for group configs: ${c.name}`);
+            overrides.set(c.name, c.value);
+          }
+          await alterGroupConfigs(broker, res.resourceName, overrides, req.validateOnly);
+          responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+          continue;
+        }
         const topic = topicForAlter(broker, res.resourceName);
         const configs: Record<string, string> = {};
         for (const c of res.configs) {

@@ -5,15 +5,20 @@
  *   start from the current value (override or default).
  * - A key given twice for one resource: INVALID_REQUEST; unknown names or bad values: INVALID_CONFIG;
  *   unknown operation: INVALID_REQUEST. All changes to a resource apply together or not at all.
+ * - GROUP (32), KIP-848 group configs (groups/group-configs.ts): SET and DELETE of
+ *   `consumer.session.timeout.ms` and `consumer.heartbeat.interval.ms`, checked against the broker's
+ *   `group.consumer.min/max.*` (INVALID_CONFIG); APPEND/SUBTRACT are INVALID_CONFIG (no list configs).
+ *   The group need not exist.
  * - Broker resources: no dynamic broker configs (INVALID_REQUEST), as in AlterConfigs.
  */
 import { ApiKey, IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { getTopicConfigDef, unknownTopicConfigMessage } from '../../config/topic-configs.js';
 import { defineHandler } from '../handler.js';
-import { resourceProblem, topicForAlter } from './alter-config-common.js';
-import { configAuthorizationError } from './config-resources.js';
+import { alterGroupConfigs, resourceProblem, topicForAlter } from './alter-config-common.js';
+import { configAuthorizationError, ResourceType } from './config-resources.js';
 import { AclOperation } from '../security/acls.js';
+import { GroupConfigs } from '../groups/group-configs.js';
 
 const SET = 0;
 const DELETE = 1;
@@ -40,6 +45,32 @@ export default defineHandler({
       try {
         const problem = resourceProblem(broker, res.resourceType, res.resourceName, req.resources);
         if (problem) throw problem;
+        if (res.resourceType === ResourceType.GROUP) {
+          const overrides = broker.groups.configs.overridesOf(res.resourceName);
+          const seen = new Set<string>();
+          for (const c of res.configs) {
+            if (seen.has(c.name)) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${c.name}`);
+            seen.add(c.name);
+            if (!GroupConfigs.isKnown(c.name)) throw new KafkaError(ErrorCode.INVALID_CONFIG, `Unknown group config name: ${c.name}`);
+            switch (c.configOperation) {
+              case SET:
+                if (c.value === null) throw new KafkaError(ErrorCode.INVALID_REQUEST, `Null value not supported for group configs: ${c.name}`);
+                overrides.set(c.name, c.value);
+                break;
+              case DELETE:
+                overrides.delete(c.name);
+                break;
+              case APPEND:
+              case SUBTRACT:
+                throw new KafkaError(ErrorCode.INVALID_CONFIG, `Config value append is not allowed for config key: ${c.name}`);
+              default:
+                throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unknown config operation ${c.configOperation} for ${c.name}`);
+            }
+          }
+          await alterGroupConfigs(broker, res.resourceName, overrides, req.validateOnly);
+          responses.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+          continue;
+        }
         const topic = topicForAlter(broker, res.resourceName);
         const configs: Record<string, string> = { ...topic.configs };
         const seen = new Set<string>();

@@ -10,7 +10,8 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { CLUSTER_NAME, ResourceType as AclResource } from '../security/acls.js';
 import { allowed } from '../security/request-authz.js';
 
-export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, GROUP: 3, BROKER: 4, CLUSTER: 5, BROKER_LOGGER: 8 } as const;
+/** ConfigResource types (Kafka's ConfigResource.Type; GROUP is KIP-848's per-group configs). */
+export const ResourceType = { UNKNOWN: 0, ANY: 1, TOPIC: 2, BROKER: 4, CLUSTER: 5, BROKER_LOGGER: 8, GROUP: 32 } as const;
 
 interface BrokerSetting {
   name: string;
@@ -46,8 +47,13 @@ const BROKER_SETTINGS: readonly BrokerSetting[] = [
   { name: 'group.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupMaxSize), doc: 'Most members in one consumer group.' },
   { name: 'group.consumer.session.timeout.ms', type: INT, kafkaDefault: '45000', value: (b) => String(b.config.groupConsumerSessionTimeoutMs), doc: 'KIP-848 members not heard from this long are removed.' },
   { name: 'group.consumer.heartbeat.interval.ms', type: INT, kafkaDefault: '5000', value: (b) => String(b.config.groupConsumerHeartbeatIntervalMs), doc: 'How often KIP-848 members heartbeat.' },
+  { name: 'group.consumer.min.session.timeout.ms', type: INT, kafkaDefault: '45000', value: (b) => String(b.config.groupConsumerMinSessionTimeoutMs), doc: 'Smallest consumer.session.timeout.ms of a group.' },
+  { name: 'group.consumer.max.session.timeout.ms', type: INT, kafkaDefault: '60000', value: (b) => String(b.config.groupConsumerMaxSessionTimeoutMs), doc: 'Largest consumer.session.timeout.ms of a group.' },
+  { name: 'group.consumer.min.heartbeat.interval.ms', type: INT, kafkaDefault: '5000', value: (b) => String(b.config.groupConsumerMinHeartbeatIntervalMs), doc: 'Smallest consumer.heartbeat.interval.ms of a group.' },
+  { name: 'group.consumer.max.heartbeat.interval.ms', type: INT, kafkaDefault: '15000', value: (b) => String(b.config.groupConsumerMaxHeartbeatIntervalMs), doc: 'Largest consumer.heartbeat.interval.ms of a group.' },
   { name: 'group.consumer.max.size', type: INT, kafkaDefault: '2147483647', value: (b) => String(b.config.groupConsumerMaxSize), doc: 'Most members in one KIP-848 consumer group.' },
   { name: 'group.consumer.assignors', type: LIST, kafkaDefault: 'org.apache.kafka.coordinator.group.assignor.UniformAssignor,org.apache.kafka.coordinator.group.assignor.RangeAssignor', value: (b) => b.config.groupConsumerAssignors, doc: 'Server-side assignors of KIP-848 groups; the first is the default.' },
+  { name: 'group.consumer.migration.policy', type: STRING, kafkaDefault: 'bidirectional', value: (b) => b.config.groupConsumerMigrationPolicy, doc: 'Online conversions allowed between classic and consumer-protocol groups.' },
   { name: 'offsets.retention.minutes', type: INT, kafkaDefault: '10080', value: (b) => String(b.config.offsetsRetentionMinutes), doc: 'Committed offsets of an empty group expire after this.' },
 ];
 

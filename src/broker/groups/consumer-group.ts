@@ -31,6 +31,15 @@ export const LEAVE_GROUP_MEMBER_EPOCH = -1;
 
 export const EMPTY_ASSIGNMENT: Assignment = new Map();
 
+/**
+ * What a member speaking the classic protocol inside a consumer group keeps (Kafka's
+ * ClassicMemberMetadata): its session timeout and its JoinGroup protocols (name + subscription bytes).
+ */
+export interface ClassicMemberMetadata {
+  readonly sessionTimeoutMs: number;
+  readonly protocols: readonly { readonly name: string; readonly metadata: Buffer }[];
+}
+
 export interface ConsumerMember {
   readonly memberId: string;
   readonly instanceId: string | null;
@@ -48,6 +57,8 @@ export interface ConsumerMember {
   readonly assigned: Assignment;
   /** Partitions the member must give up before it moves to the next epoch. */
   readonly pendingRevocation: Assignment;
+  /** Set for a classic member (JoinGroup/SyncGroup/Heartbeat) of a consumer group; null for KIP-848 members. */
+  readonly classic: ClassicMemberMetadata | null;
 }
 
 export function newMember(memberId: string): ConsumerMember {
@@ -66,7 +77,17 @@ export function newMember(memberId: string): ConsumerMember {
     state: 'stable',
     assigned: EMPTY_ASSIGNMENT,
     pendingRevocation: EMPTY_ASSIGNMENT,
+    classic: null,
   };
+}
+
+function classicEquals(a: ClassicMemberMetadata | null, b: ClassicMemberMetadata | null): boolean {
+  if (a === null || b === null) return a === b;
+  return (
+    a.sessionTimeoutMs === b.sessionTimeoutMs &&
+    a.protocols.length === b.protocols.length &&
+    a.protocols.every((p, i) => p.name === b.protocols[i]!.name && p.metadata.equals(b.protocols[i]!.metadata))
+  );
 }
 
 export function assignmentEquals(a: Assignment, b: Assignment): boolean {
@@ -108,7 +129,8 @@ export function memberEquals(a: ConsumerMember, b: ConsumerMember): boolean {
     a.previousMemberEpoch === b.previousMemberEpoch &&
     a.state === b.state &&
     assignmentEquals(a.assigned, b.assigned) &&
-    assignmentEquals(a.pendingRevocation, b.pendingRevocation)
+    assignmentEquals(a.pendingRevocation, b.pendingRevocation) &&
+    classicEquals(a.classic, b.classic)
   );
 }
 
@@ -243,6 +265,41 @@ export class ConsumerGroup {
   /** Whether offsets of a topic are in use (for OffsetDelete and retention). */
   isSubscribedToTopic(topic: string): boolean {
     return this.subscriptionMetadata.has(topic);
+  }
+
+  /** How many members speak the classic protocol. */
+  numClassicMembers(): number {
+    let n = 0;
+    for (const m of this.members.values()) if (m.classic !== null) n++;
+    return n;
+  }
+
+  /** Every member but `memberId` speaks the classic protocol, and that one does not (Kafka's allMembersUseClassicProtocolExcept). */
+  allMembersUseClassicProtocolExcept(memberId: string): boolean {
+    const m = this.members.get(memberId);
+    return m !== undefined && m.classic === null && this.numClassicMembers() === this.members.size - 1;
+  }
+
+  /**
+   * Whether a classic member's JoinGroup protocols fit the group (Kafka's supportsClassicProtocols):
+   * protocol type `consumer`, and one protocol name every classic member supports (any, when the
+   * group has no member).
+   */
+  supportsClassicProtocols(protocolType: string, names: readonly string[]): boolean {
+    if (protocolType !== 'consumer') return false;
+    if (this.members.size === 0) return names.length > 0;
+    const classic = [...this.members.values()].filter((m) => m.classic !== null);
+    return names.some((name) => classic.every((m) => m.classic!.protocols.some((p) => p.name === name)));
+  }
+
+  /** A member in UNRELEASED_PARTITIONS still waits for a partition another member holds (Kafka's waitingOnUnreleasedPartition). */
+  waitingOnUnreleasedPartition(m: ConsumerMember): boolean {
+    if (m.state !== 'unreleased_partitions') return false;
+    for (const [t, ps] of this.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT) {
+      const have = m.assigned.get(t);
+      for (const p of ps) if (!have?.has(p) && this.currentPartitionEpoch(t, p) !== -1) return true;
+    }
+    return false;
   }
 
   /** The assignor the group uses: the one most members chose, else the default (Kafka's preferredServerAssignor). */

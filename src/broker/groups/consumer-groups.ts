@@ -18,10 +18,15 @@
  *   UNKNOWN_MEMBER_ID; FENCED_INSTANCE_ID / UNRELEASED_INSTANCE_ID for static members;
  *   GROUP_MAX_SIZE_REACHED past `group.consumer.max.size`; UNSUPPORTED_ASSIGNOR;
  *   INVALID_REGULAR_EXPRESSION; INVALID_REQUEST for a malformed heartbeat (Kafka's messages);
- *   GROUP_ID_NOT_FOUND for a group that is not a consumer group (a classic group with members: the
- *   online upgrade is not implemented, see docs/groups.md).
- * - Sessions: a member not heard from for `group.consumer.session.timeout.ms` is removed; one that
- *   does not revoke within its rebalance timeout is removed too.
+ *   GROUP_ID_NOT_FOUND for a group that is not a consumer group (a classic group with members that
+ *   `group.consumer.migration.policy` or its protocol type keeps from being upgraded).
+ * - Online migration (KIP-848, Kafka's convertToConsumerGroup/convertToClassicGroup): a joining member
+ *   upgrades a classic group with members, whose members stay as classic members served through
+ *   classicJoin/classicSync/classicHeartbeat/classicLeave; when the last consumer-protocol member
+ *   goes, the classic members are handed back to a classic group (the downgrade).
+ * - Sessions: a member not heard from for the group's `consumer.session.timeout.ms` (group-configs.ts;
+ *   a classic member: its own session timeout) is removed; one that does not revoke within its
+ *   rebalance timeout is removed too, as is a classic member that does not rejoin or sync in time.
  * - The whole group (epochs, members with subscriptions and assignments, target assignment, the
  *   topics its subscriptions resolved to) is stored through the engine's group metadata (format 2 of
  *   persist.ts) before a heartbeat that changed it is answered, and reloaded at start.
@@ -60,6 +65,10 @@ import {
 } from './consumer-group.js';
 import { ASSIGNOR_CLASS_NAMES, SERVER_ASSIGNORS, type Assignment, type AssignorMember, type AssignorTopic } from './server-assignors.js';
 import { decodeConsumerGroup, encodeConsumerGroup, type StoredConsumerGroup } from './persist.js';
+import { CONSUMER_PROTOCOL_TYPE, joinError, syncError, type GroupProtocol, type JoinOutcome, type SyncOutcome } from './group.js';
+import { decodeClassicAssignment, decodeClassicSubscription, embeddedVersion, encodeClassicAssignment } from './classic-protocol.js';
+import type { JoinArgs, LeaveOutcome, MemberIdentity, SyncArgs } from './coordinator.js';
+import type { GroupConfigs } from './group-configs.js';
 
 type Re2js = typeof import('re2js');
 type Pattern = InstanceType<Re2js['RE2JS']>;
@@ -77,8 +86,9 @@ const CONSUMER_GENERATED_MEMBER_ID_REQUIRED_VERSION = 1;
 /** Kafka's value of authorized_operations when the client did not ask for them. */
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
-/** ConsumerGroupDescribe v1 member_type: the member speaks the consumer protocol. */
+/** ConsumerGroupDescribe v1 member_type: the member speaks the consumer protocol, or the classic one. */
 const MEMBER_TYPE_CONSUMER = 1;
+const MEMBER_TYPE_CLASSIC = 0;
 
 const STATE_CODES: readonly MemberState[] = ['stable', 'unrevoked_partitions', 'unreleased_partitions'];
 
@@ -105,6 +115,8 @@ export interface ConsumerGroupsHost {
   readonly log: Logger;
   readonly topics: { get(name: string): Topic | undefined; getById(id: string): Topic | undefined; list(): Topic[]; readonly version: number };
   readonly timer: KeyedTimer;
+  /** Per-group overrides of the session timeout and heartbeat interval. */
+  readonly groupConfigs: GroupConfigs;
   now(): number;
   /** Run a storage write of a group after the ones queued before it. */
   serial<T>(groupId: string, fn: () => Promise<T>): Promise<T>;
@@ -113,10 +125,50 @@ export interface ConsumerGroupsHost {
    * Kafka replaces an empty classic group), 'members' (it has members), or null (none).
    */
   classicGroup(groupId: string): 'empty' | 'members' | null;
-  /** Forget an empty classic group (its offsets stay: they belong to the group id). */
-  dropClassicGroup(groupId: string): void;
+  /** The classic group with members of that id, as the online upgrade reads it (null: none). */
+  classicGroupSnapshot(groupId: string): ClassicGroupSnapshot | null;
+  /**
+   * Forget the classic group (its offsets stay: they belong to the group id). `upgraded`: it had
+   * members, now in the consumer group: JoinGroup/SyncGroup answers they wait for are answered
+   * REBALANCE_IN_PROGRESS, so they join again, as Kafka's convertToConsumerGroup does.
+   */
+  dropClassicGroup(groupId: string, upgraded: boolean): void;
+  /** Online downgrade: install (and store) a classic group of these members, then rebalance it. */
+  installClassicGroup(groupId: string, snapshot: DowngradedGroup): void;
   /** 'active', or the error code requests are answered with. */
   readonly serving: number | 'active';
+}
+
+/** A classic member as it moves between the two kinds of group, with its assignment as `A`. */
+export interface MigratingMember<A> {
+  readonly memberId: string;
+  readonly groupInstanceId: string | null;
+  readonly clientId: string;
+  readonly clientHost: string;
+  readonly rebalanceTimeoutMs: number;
+  readonly sessionTimeoutMs: number;
+  readonly protocols: readonly GroupProtocol[];
+  readonly assignment: A;
+}
+
+/**
+ * A classic group with members as the online upgrade takes it over: each member's assignment bytes
+ * of the current generation (empty when it has none).
+ */
+export interface ClassicGroupSnapshot {
+  readonly generationId: number;
+  readonly protocolType: string | null;
+  readonly protocolName: string | null;
+  readonly members: readonly MigratingMember<Buffer>[];
+}
+
+/**
+ * The classic members of a consumer group as the online downgrade hands them to a classic group:
+ * each with its target assignment, which the classic group hands out as its current one.
+ */
+export interface DowngradedGroup {
+  readonly generationId: number;
+  readonly members: readonly MigratingMember<Assignment>[];
 }
 
 class HeartbeatError extends Error {
@@ -195,6 +247,7 @@ export class ConsumerGroups {
         state: STATE_CODES[sm.state]!,
         assigned: sm.assigned,
         pendingRevocation: sm.pendingRevocation,
+        classic: sm.classic,
       });
       g.targetAssignment.set(sm.memberId, sm.target);
     }
@@ -287,11 +340,18 @@ export class ConsumerGroups {
     let created = false;
     if (!group) {
       const classic = this.host.classicGroup(a.groupId);
-      if (classic === 'members') fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${a.groupId} is not a consumer group.`);
-      if (!joining) fail(ErrorCode.GROUP_ID_NOT_FOUND, `Consumer group ${a.groupId} not found.`);
-      // An empty classic group (or one only holding offsets) is replaced, as Kafka does.
-      if (classic === 'empty') this.host.dropClassicGroup(a.groupId);
-      group = new ConsumerGroup(a.groupId, () => this.host.now());
+      if (!joining) {
+        fail(ErrorCode.GROUP_ID_NOT_FOUND, classic !== null ? `Group ${a.groupId} is not a consumer group.` : `Consumer group ${a.groupId} not found.`);
+      }
+      if (classic === 'members') {
+        // KIP-848 online upgrade: the classic group, its members and their assignments become a
+        // consumer group (Kafka's convertToConsumerGroup); the joining member then bumps its epoch.
+        group = this.upgrade(a.groupId);
+      } else {
+        // An empty classic group (or one only holding offsets) is replaced, as Kafka does.
+        if (classic === 'empty') this.host.dropClassicGroup(a.groupId, false);
+        group = new ConsumerGroup(a.groupId, () => this.host.now());
+      }
       created = true;
     }
     const g = group;
@@ -302,11 +362,15 @@ export class ConsumerGroups {
     const memberId = a.memberId === '' ? randomUuid() : a.memberId;
     const owned = toOwned(a.topicPartitions);
     const member = a.instanceId === null ? this.dynamicMember(g, memberId, a.memberEpoch, owned) : this.staticMember(g, memberId, a.memberEpoch, a.instanceId, owned);
-    if (created) this.groups.set(g.groupId, g);
+    if (created) {
+      if (g.members.size > 0) this.host.dropClassicGroup(g.groupId, true);
+      this.groups.set(g.groupId, g);
+      if (g.members.size > 0) for (const m of g.members.values()) if (m.memberId !== member.memberId) this.scheduleSession(g, m.memberId);
+    }
     const before = g.members.get(member.memberId);
 
     // 1. The member as this heartbeat updates it (null fields: unchanged since the last heartbeat).
-    let updated: ConsumerMember = {
+    const updated: ConsumerMember = {
       ...member,
       instanceId: a.instanceId ?? member.instanceId,
       rackId: a.rackId ?? member.rackId,
@@ -316,7 +380,33 @@ export class ConsumerGroups {
       subscribedTopicRegex: a.subscribedTopicRegex ?? member.subscribedTopicRegex,
       clientId: a.clientId,
       clientHost: a.clientHost,
+      // A member heartbeating speaks the consumer protocol, even if it replaced a classic static member.
+      classic: null,
     };
+    const step = this.advance(g, member, before, updated, owned);
+    this.scheduleSession(g, step.member.memberId);
+
+    const full = a.memberEpoch === 0 || (a.rebalanceTimeoutMs !== -1 && (a.subscribedTopicNames !== null || a.subscribedTopicRegex !== null) && a.topicPartitions !== null);
+    const assignmentChanged = before === undefined || !assignmentEquals(before.assigned, step.member.assigned);
+    const outcome: ConsumerHeartbeatOutcome = {
+      errorCode: ErrorCode.NONE,
+      errorMessage: null,
+      memberId: step.member.memberId,
+      memberEpoch: step.member.memberEpoch,
+      heartbeatIntervalMs: this.host.groupConfigs.heartbeatIntervalMs(g.groupId),
+      assignment: full || assignmentChanged ? { topicPartitions: toTopicPartitions(step.member.assigned) } : null,
+    };
+    return { g, outcome, changed: created || step.changed };
+  }
+
+  /**
+   * Steps 1–3 of Kafka's heartbeat, shared by ConsumerGroupHeartbeat and a classic member's
+   * JoinGroup: store the updated member, bump the group epoch when its subscription (or what the
+   * subscriptions resolve to) changed, compute a new target assignment if the epoch moved past it,
+   * and reconcile the member one step towards its target. `member` is the member before this
+   * request (new or replacing a static one); `before`, what the group held under its id.
+   */
+  private advance(g: ConsumerGroup, member: ConsumerMember, before: ConsumerMember | undefined, updated: ConsumerMember, owned: Owned): { member: ConsumerMember; changed: boolean } {
     let bump = g.groupEpoch === 0 || before === undefined || subscriptionChanged(member, updated);
     g.updateMember(updated);
     if (bump || g.topicsVersion !== this.host.topics.version) {
@@ -342,30 +432,91 @@ export class ConsumerGroups {
     const target = g.targetAssignment.get(updated.memberId) ?? EMPTY_ASSIGNMENT;
 
     // 3. Reconcile the member towards its target.
-    if (!(updated.memberEpoch === g.assignmentEpoch && updated.state === 'stable')) {
-      const next = reconcile(updated, g.assignmentEpoch, target, owned, (t, p) => g.currentPartitionEpoch(t, p));
-      if (next !== updated) {
+    let current = updated;
+    if (!(current.memberEpoch === g.assignmentEpoch && current.state === 'stable')) {
+      const next = reconcile(current, g.assignmentEpoch, target, owned, (t, p) => g.currentPartitionEpoch(t, p));
+      if (next !== current) {
         g.updateMember(next);
         if (next.state === 'unrevoked_partitions') this.scheduleRebalanceTimeout(g, next);
         else this.host.timer.cancel(rebalanceKey(g.groupId, next.memberId));
-        updated = next;
+        current = next;
       }
     }
     g.noteState();
-    this.scheduleSession(g, updated.memberId);
+    return { member: current, changed: bump || targetChanged || before === undefined || !memberEquals(before, current) };
+  }
 
-    const full = a.memberEpoch === 0 || (a.rebalanceTimeoutMs !== -1 && (a.subscribedTopicNames !== null || a.subscribedTopicRegex !== null) && a.topicPartitions !== null);
-    const assignmentChanged = before === undefined || !assignmentEquals(before.assigned, updated.assigned);
-    const outcome: ConsumerHeartbeatOutcome = {
-      errorCode: ErrorCode.NONE,
-      errorMessage: null,
-      memberId: updated.memberId,
-      memberEpoch: updated.memberEpoch,
-      heartbeatIntervalMs: this.config.groupConsumerHeartbeatIntervalMs,
-      assignment: full || assignmentChanged ? { topicPartitions: toTopicPartitions(updated.assigned) } : null,
-    };
-    const changed = created || bump || targetChanged || before === undefined || !memberEquals(before, updated);
-    return { g, outcome, changed };
+  /**
+   * Kafka's validateOnlineUpgrade + ConsumerGroup.fromClassicGroup: the classic group becomes a
+   * consumer group at its generation, each member keeping its subscription and the partitions of
+   * its last assignment (also its target), as a classic member. Not convertible (the policy, the
+   * protocol type, the size, bytes that do not parse): GROUP_ID_NOT_FOUND, as Kafka answers. The
+   * classic group is dropped only once the joining member is accepted (see join).
+   */
+  private upgrade(groupId: string): ConsumerGroup {
+    const notConsumer = (): never => fail(ErrorCode.GROUP_ID_NOT_FOUND, `Group ${groupId} is not a consumer group.`);
+    const policy = this.config.groupConsumerMigrationPolicy;
+    if (policy !== 'bidirectional' && policy !== 'upgrade') {
+      this.host.log.info(`consumer group ${groupId}: cannot upgrade the classic group: group.consumer.migration.policy=${policy}`);
+      return notConsumer();
+    }
+    const classic = this.host.classicGroupSnapshot(groupId);
+    if (classic === null) return notConsumer();
+    if (classic.protocolType !== CONSUMER_PROTOCOL_TYPE) {
+      this.host.log.info(`consumer group ${groupId}: cannot upgrade the classic group: it does not use the consumer embedded protocol`);
+      return notConsumer();
+    }
+    if (classic.members.length > this.config.groupConsumerMaxSize) {
+      this.host.log.info(`consumer group ${groupId}: cannot upgrade the classic group: more members than group.consumer.max.size`);
+      return notConsumer();
+    }
+    const g = new ConsumerGroup(groupId, () => this.host.now());
+    g.groupEpoch = classic.generationId;
+    g.assignmentEpoch = classic.generationId;
+    try {
+      for (const cm of classic.members) {
+        // A group that never completed a generation has no selected protocol: read the member's first.
+        const metadata = (classic.protocolName === null ? cm.protocols[0] : cm.protocols.find((p) => p.name === classic.protocolName))?.metadata;
+        if (metadata === undefined) throw new Error(`member ${cm.memberId} has no metadata for protocol ${classic.protocolName}`);
+        const subscription = decodeClassicSubscription(metadata);
+        const assigned = this.byTopicId(decodeClassicAssignment(cm.assignment));
+        g.updateMember({
+          ...newMember(cm.memberId),
+          memberEpoch: classic.generationId,
+          previousMemberEpoch: classic.generationId,
+          instanceId: cm.groupInstanceId,
+          rackId: subscription.rackId,
+          rebalanceTimeoutMs: cm.rebalanceTimeoutMs,
+          clientId: cm.clientId,
+          clientHost: cm.clientHost,
+          subscribedTopicNames: [...subscription.topics],
+          assigned,
+          classic: { sessionTimeoutMs: cm.sessionTimeoutMs, protocols: cm.protocols },
+        });
+        g.targetAssignment.set(cm.memberId, assigned);
+      }
+    } catch (err) {
+      this.host.log.warn(`consumer group ${groupId}: cannot upgrade the classic group: ${(err as Error).message}`);
+      return fail(ErrorCode.GROUP_ID_NOT_FOUND, `Cannot upgrade the classic group ${groupId} to consumer group because the embedded consumer protocol is malformed.`);
+    }
+    g.subscriptionMetadata = this.subscriptionMetadata(g);
+    g.topicsVersion = this.host.topics.version;
+    g.noteState();
+    this.host.log.info(`consumer group ${groupId}: upgraded from a classic group of ${classic.members.length} member(s) at generation ${classic.generationId}`);
+    return g;
+  }
+
+  /** Partitions by topic name → by topic id (topics that no longer exist are left out). */
+  private byTopicId(tps: readonly { topic: string; partitions: readonly number[] }[]): Map<string, Set<number>> {
+    const out = new Map<string, Set<number>>();
+    for (const tp of tps) {
+      const t = this.host.topics.get(tp.topic);
+      if (!t) continue;
+      let s = out.get(t.id);
+      if (!s) out.set(t.id, (s = new Set()));
+      for (const p of tp.partitions) if (p >= 0 && p < t.partitionCount) s.add(p);
+    }
+    return out;
   }
 
   /** Kafka's getOrMaybeSubscribeDynamicConsumerGroupMember. */
@@ -388,26 +539,16 @@ export class ConsumerGroups {
         this.host.log.info(`consumer group ${g.groupId}: static member ${memberId} (instance ${instanceId}) joins`);
         return g.members.get(memberId) ?? newMember(memberId);
       }
-      // The instance id is released only by a leave with epoch -2 (a restart).
-      if (existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
+      // The instance id of a consumer-protocol member is released only by a leave with epoch -2 (a
+      // restart); a classic member's is taken over at once, as Kafka does.
+      if (existing.classic === null && existing.memberEpoch !== LEAVE_GROUP_STATIC_MEMBER_EPOCH) {
         fail(ErrorCode.UNRELEASED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} cannot join the group because the instance id is owned by ${existing.memberId} member.`);
       }
-      // The returning member takes over the old one's assignment and target, at epoch 0.
-      const replacement: ConsumerMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0 };
-      const target = g.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
-      this.cancelTimers(g, existing.memberId);
-      g.removeMember(existing.memberId);
-      g.updateMember(replacement);
-      g.targetAssignment.set(memberId, target);
-      this.host.log.info(`consumer group ${g.groupId}: static member ${memberId} replaces ${existing.memberId} (instance ${instanceId})`);
-      return replacement;
+      return this.replaceStatic(g, existing, memberId);
     }
-    if (!existing) fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
-    if (existing.memberId !== memberId) {
-      fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`);
-    }
-    checkEpoch(existing, memberEpoch, owned);
-    return existing;
+    const known = knownStatic(g, memberId, instanceId);
+    checkEpoch(known, memberEpoch, owned);
+    return known;
   }
 
   /** Epoch -1 (leave) or -2 (a static member leaving for a restart). */
@@ -451,9 +592,12 @@ export class ConsumerGroups {
 
   /**
    * Remove a member and bump the group epoch (Kafka's consumerGroupFenceMember); the next heartbeat
-   * of any member computes the new target assignment.
+   * of any member computes the new target assignment. When the member leaving is the last one
+   * speaking the consumer protocol and classic members remain, the group becomes a classic group
+   * instead (the online downgrade), if `group.consumer.migration.policy` allows it.
    */
   private fence(g: ConsumerGroup, memberId: string): void {
+    if (this.downgradable(g, memberId)) return this.downgrade(g, memberId);
     this.cancelTimers(g, memberId);
     g.removeMember(memberId);
     g.subscriptionMetadata = this.subscriptionMetadata(g);
@@ -462,9 +606,51 @@ export class ConsumerGroups {
     g.noteState();
   }
 
+  /** Kafka's validateOnlineDowngradeWithFencedMember. */
+  private downgradable(g: ConsumerGroup, leavingMemberId: string): boolean {
+    if (!g.allMembersUseClassicProtocolExcept(leavingMemberId) || g.members.size <= 1) return false;
+    const policy = this.config.groupConsumerMigrationPolicy;
+    if (policy !== 'bidirectional' && policy !== 'downgrade') {
+      this.host.log.info(`consumer group ${g.groupId}: cannot downgrade to a classic group: group.consumer.migration.policy=${policy}`);
+      return false;
+    }
+    if (g.members.size - 1 > this.config.groupMaxSize) {
+      this.host.log.info(`consumer group ${g.groupId}: cannot downgrade to a classic group: more members than group.max.size`);
+      return false;
+    }
+    // Classic members joined only with a protocol all of them support; a classic group needs one.
+    const remaining = [...g.members.values()].filter((m) => m.memberId !== leavingMemberId);
+    return remaining[0]!.classic!.protocols.some((p) => remaining.every((m) => m.classic!.protocols.some((q) => q.name === p.name)));
+  }
+
+  /**
+   * Kafka's convertToClassicGroup + ClassicGroup.fromConsumerGroup: the classic members (all but the
+   * leaving one) form a Stable classic group at the group epoch, each holding its target assignment,
+   * and the classic group rebalances at once.
+   */
+  private downgrade(g: ConsumerGroup, leavingMemberId: string): void {
+    const members = [...g.members.values()]
+      .filter((m) => m.memberId !== leavingMemberId)
+      .map((m) => ({
+        memberId: m.memberId,
+        groupInstanceId: m.instanceId,
+        clientId: m.clientId,
+        clientHost: m.clientHost,
+        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+        sessionTimeoutMs: m.classic!.sessionTimeoutMs,
+        protocols: m.classic!.protocols,
+        assignment: g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT,
+      }));
+    this.host.log.info(`consumer group ${g.groupId}: member ${leavingMemberId} left; downgrading to a classic group of ${members.length} member(s)`);
+    this.drop(g.groupId);
+    this.host.installClassicGroup(g.groupId, { generationId: g.groupEpoch, members });
+  }
+
   private cancelTimers(g: ConsumerGroup, memberId: string): void {
     this.host.timer.cancel(sessionKey(g.groupId, memberId));
     this.host.timer.cancel(rebalanceKey(g.groupId, memberId));
+    this.host.timer.cancel(joinKey(g.groupId, memberId));
+    this.host.timer.cancel(syncKey(g.groupId, memberId));
   }
 
   /** A member removed by a timer: fence it and store the group. */
@@ -475,10 +661,20 @@ export class ConsumerGroups {
     this.persist(g).catch((err: unknown) => this.host.log.warn(`consumer group ${g.groupId}: could not store the group: ${(err as Error).message}`));
   }
 
+  /**
+   * A member's session: the group's `consumer.session.timeout.ms` (its override, else the broker's
+   * `group.consumer.session.timeout.ms`), or a classic member's own session timeout.
+   */
   private scheduleSession(g: ConsumerGroup, memberId: string): void {
-    this.host.timer.schedule(sessionKey(g.groupId, memberId), this.config.groupConsumerSessionTimeoutMs, () =>
-      this.expire(g, memberId, `session expired (${this.config.groupConsumerSessionTimeoutMs} ms)`),
-    );
+    const timeoutMs = g.members.get(memberId)?.classic?.sessionTimeoutMs ?? this.host.groupConfigs.sessionTimeoutMs(g.groupId);
+    this.host.timer.schedule(sessionKey(g.groupId, memberId), timeoutMs, () => this.expire(g, memberId, `session expired (${timeoutMs} ms)`));
+  }
+
+  /** A classic member told to rejoin must do so within its rebalance timeout (Kafka's join timeout). */
+  private scheduleJoinTimeoutIfAbsent(g: ConsumerGroup, m: ConsumerMember): void {
+    const key = joinKey(g.groupId, m.memberId);
+    if (this.host.timer.has(key)) return;
+    this.host.timer.schedule(key, Math.max(m.rebalanceTimeoutMs, 0), () => this.expire(g, m.memberId, 'the classic member failed to join within the rebalance timeout'));
   }
 
   private scheduleRebalanceTimeout(g: ConsumerGroup, m: ConsumerMember): void {
@@ -487,6 +683,215 @@ export class ConsumerGroups {
       const now = g.members.get(m.memberId);
       if (now && now.memberEpoch === epoch && now.state === 'unrevoked_partitions') this.expire(g, m.memberId, `did not revoke its partitions within ${m.rebalanceTimeoutMs} ms`);
     });
+  }
+
+  // ---- classic members (JoinGroup, SyncGroup, Heartbeat, LeaveGroup into a consumer group) ------
+
+  /**
+   * A classic member's JoinGroup into a consumer group with members (Kafka's
+   * classicGroupJoinToConsumerGroup): the member's subscription is read from its protocol metadata,
+   * the group moves as for a heartbeat, and the member is answered at once with its member epoch as
+   * the generation, no leader (it is a follower: the assignment comes from the server-side assignor
+   * through SyncGroup) and its first protocol as the selected one.
+   */
+  async classicJoin(g: ConsumerGroup, a: JoinArgs): Promise<JoinOutcome> {
+    const isUnknown = a.memberId === '';
+    const memberId = isUnknown ? randomUuid() : a.memberId;
+    let step: { member: ConsumerMember; changed: boolean };
+    try {
+      const maxSize = this.config.groupConsumerMaxSize;
+      if (!g.members.has(memberId) && g.members.size >= maxSize) {
+        fail(ErrorCode.GROUP_MAX_SIZE_REACHED, `The consumer group has reached its maximum capacity of ${maxSize} members.`);
+      }
+      if (!g.supportsClassicProtocols(a.protocolType, a.protocols.map((p) => p.name))) {
+        fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s protocols are not supported.`);
+      }
+      // Every protocol carries the same subscription (the assignor differs): read the first.
+      let subscription;
+      try {
+        subscription = decodeClassicSubscription(a.protocols[0]!.metadata);
+      } catch {
+        fail(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, `Member ${memberId}'s protocols are not supported.`);
+      }
+      // KIP-394: a dynamic member without an id is given one to join with.
+      if (isUnknown && a.groupInstanceId === null && a.apiVersion >= 4) return joinError(ErrorCode.MEMBER_ID_REQUIRED, memberId);
+      let member: ConsumerMember;
+      if (a.groupInstanceId === null) {
+        member = g.members.get(memberId) ?? newMember(memberId);
+      } else if (isUnknown) {
+        const existing = g.staticMember(a.groupInstanceId);
+        member = existing === undefined ? newMember(memberId) : this.replaceStatic(g, existing, memberId);
+      } else {
+        member = knownStatic(g, memberId, a.groupInstanceId);
+      }
+      const before = g.members.get(member.memberId);
+      const updated: ConsumerMember = {
+        ...member,
+        instanceId: a.groupInstanceId ?? member.instanceId,
+        rackId: subscription.rackId ?? member.rackId,
+        rebalanceTimeoutMs: a.rebalanceTimeoutMs !== -1 ? a.rebalanceTimeoutMs : member.rebalanceTimeoutMs,
+        subscribedTopicNames: [...subscription.topics],
+        clientId: a.clientId,
+        clientHost: a.clientHost,
+        classic: { sessionTimeoutMs: a.sessionTimeoutMs, protocols: a.protocols },
+      };
+      if (before === undefined) this.host.log.info(`consumer group ${g.groupId}: member ${memberId} joins using the classic protocol`);
+      // A classic member reports what it still owns in its subscription (cooperative clients).
+      step = this.advance(g, member, before, updated, this.byTopicId(subscription.ownedPartitions));
+    } catch (err) {
+      if (err instanceof HeartbeatError) return joinError(err.errorCode, isUnknown ? '' : memberId);
+      throw err;
+    }
+    const m = step.member;
+    try {
+      if (step.changed) await this.persist(g);
+      else await this.host.serial(g.groupId, () => Promise.resolve());
+    } catch (err) {
+      this.host.log.error(`consumer group ${g.groupId}: storing the group failed: ${(err as Error).message}`);
+      return joinError(ErrorCode.NOT_COORDINATOR, m.memberId);
+    }
+    if (this.groups.get(g.groupId) !== g || g.members.get(m.memberId) === undefined) return joinError(ErrorCode.UNKNOWN_MEMBER_ID, m.memberId);
+    this.host.timer.cancel(joinKey(g.groupId, m.memberId));
+    this.scheduleSession(g, m.memberId);
+    // It must send SyncGroup within its rebalance timeout.
+    this.host.timer.schedule(syncKey(g.groupId, m.memberId), Math.max(a.rebalanceTimeoutMs, 0), () => this.expire(g, m.memberId, 'the member failed to sync within timeout'));
+    return {
+      errorCode: ErrorCode.NONE,
+      generationId: m.memberEpoch,
+      protocolType: CONSUMER_PROTOCOL_TYPE,
+      protocolName: a.protocols[0]!.name,
+      leader: '',
+      skipAssignment: false,
+      memberId: m.memberId,
+      members: [],
+    };
+  }
+
+  /**
+   * A static member (either protocol) replaced by a new member id with the same instance id: the
+   * returning member takes over the old one's assignment and target, at epoch 0.
+   */
+  private replaceStatic(g: ConsumerGroup, existing: ConsumerMember, memberId: string): ConsumerMember {
+    const replacement: ConsumerMember = { ...existing, memberId, memberEpoch: 0, previousMemberEpoch: 0 };
+    const target = g.targetAssignment.get(existing.memberId) ?? EMPTY_ASSIGNMENT;
+    this.cancelTimers(g, existing.memberId);
+    g.removeMember(existing.memberId);
+    g.updateMember(replacement);
+    g.targetAssignment.set(memberId, target);
+    this.host.log.info(`consumer group ${g.groupId}: static member ${memberId} replaces ${existing.memberId} (instance ${existing.instanceId})`);
+    return replacement;
+  }
+
+  /** Kafka's validateConsumerGroupMember + throwIfMemberDoesNotUseClassicProtocol: the member or an error code. */
+  private classicMember(g: ConsumerGroup, memberId: string, instanceId: string | null): ConsumerMember | number {
+    let m: ConsumerMember | undefined;
+    if (instanceId === null) {
+      m = g.members.get(memberId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+    } else {
+      m = g.staticMember(instanceId);
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
+      if (m.memberId !== memberId) return ErrorCode.FENCED_INSTANCE_ID;
+    }
+    return m.classic === null ? ErrorCode.UNKNOWN_MEMBER_ID : m;
+  }
+
+  /**
+   * A classic member's SyncGroup (Kafka's classicGroupSyncToConsumerGroup): its generation must be
+   * its member epoch, and no new rebalance may have started since its JoinGroup; it gets its current
+   * assignment as classic ConsumerProtocol bytes, at its subscription's version.
+   */
+  async classicSync(g: ConsumerGroup, a: SyncArgs): Promise<SyncOutcome> {
+    const found = this.classicMember(g, a.memberId, a.groupInstanceId);
+    if (typeof found === 'number') return syncError(found);
+    const m = found;
+    if (a.generationId !== m.memberEpoch) return syncError(ErrorCode.ILLEGAL_GENERATION);
+    const protocolName = m.classic!.protocols[0]!.name;
+    if ((a.protocolType !== null && a.protocolType !== CONSUMER_PROTOCOL_TYPE) || (a.protocolName !== null && a.protocolName !== protocolName)) {
+      return syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL);
+    }
+    if (g.groupEpoch > m.memberEpoch && m.state !== 'unrevoked_partitions') {
+      this.scheduleJoinTimeoutIfAbsent(g, m);
+      return syncError(ErrorCode.REBALANCE_IN_PROGRESS);
+    }
+    // Answered once what decided this assignment is stored (Kafka's append future).
+    await this.host.serial(g.groupId, () => Promise.resolve());
+    const now = g.members.get(m.memberId);
+    if (this.groups.get(g.groupId) !== g || now === undefined) return syncError(ErrorCode.UNKNOWN_MEMBER_ID);
+    this.host.timer.cancel(syncKey(g.groupId, m.memberId));
+    this.scheduleSession(g, m.memberId);
+    let version = 0;
+    try {
+      version = embeddedVersion(now.classic!.protocols[0]!.metadata);
+    } catch {
+      // Its metadata parsed when it joined; an unreadable version is answered at v0.
+    }
+    return {
+      errorCode: ErrorCode.NONE,
+      protocolType: a.protocolType,
+      protocolName: a.protocolName,
+      assignment: encodeClassicAssignment(now.assigned, version, (id) => this.host.topics.getById(id)?.name),
+    };
+  }
+
+  /**
+   * A classic member's Heartbeat (Kafka's classicGroupHeartbeatToConsumerGroup): REBALANCE_IN_PROGRESS
+   * tells it to rejoin when the group epoch moved past its epoch, when it must revoke partitions, or
+   * when partitions it waited for were released.
+   */
+  classicHeartbeat(g: ConsumerGroup, a: { generationId: number; memberId: string; groupInstanceId: string | null }): number {
+    const found = this.classicMember(g, a.memberId, a.groupInstanceId);
+    if (typeof found === 'number') return found;
+    const m = found;
+    if (a.generationId !== m.memberEpoch) return ErrorCode.ILLEGAL_GENERATION;
+    this.scheduleSession(g, m.memberId);
+    if (m.memberEpoch < g.groupEpoch || m.state === 'unrevoked_partitions' || (m.state === 'unreleased_partitions' && !g.waitingOnUnreleasedPartition(m))) {
+      this.scheduleJoinTimeoutIfAbsent(g, m);
+      return ErrorCode.REBALANCE_IN_PROGRESS;
+    }
+    return ErrorCode.NONE;
+  }
+
+  /**
+   * A classic LeaveGroup of members of a consumer group (Kafka's classicGroupLeaveToConsumerGroup):
+   * each classic member named leaves (an admin may name a static one by instance id alone); then the
+   * group epoch is bumped once.
+   */
+  async classicLeave(g: ConsumerGroup, identities: readonly MemberIdentity[]): Promise<LeaveOutcome> {
+    const members: LeaveOutcome['members'] = [];
+    let left = 0;
+    for (const x of identities) {
+      let m: ConsumerMember | number;
+      if (x.groupInstanceId === null) {
+        m = g.members.get(x.memberId) ?? ErrorCode.UNKNOWN_MEMBER_ID;
+      } else {
+        m = g.staticMember(x.groupInstanceId) ?? ErrorCode.UNKNOWN_MEMBER_ID;
+        if (typeof m !== 'number' && x.memberId !== '' && m.memberId !== x.memberId) m = ErrorCode.FENCED_INSTANCE_ID;
+      }
+      if (typeof m !== 'number' && m.classic === null) m = ErrorCode.UNKNOWN_MEMBER_ID;
+      if (typeof m === 'number') {
+        members.push({ memberId: x.memberId, groupInstanceId: x.groupInstanceId, errorCode: m });
+        continue;
+      }
+      this.host.log.info(`consumer group ${g.groupId}: classic member ${m.memberId} left${x.reason ? ` (${x.reason})` : ''}`);
+      this.cancelTimers(g, m.memberId);
+      g.removeMember(m.memberId);
+      left++;
+      members.push({ memberId: m.memberId, groupInstanceId: x.groupInstanceId, errorCode: ErrorCode.NONE });
+    }
+    if (left > 0) {
+      g.subscriptionMetadata = this.subscriptionMetadata(g);
+      g.topicsVersion = this.host.topics.version;
+      g.groupEpoch++;
+      g.noteState();
+      try {
+        await this.persist(g);
+      } catch (err) {
+        this.host.log.error(`consumer group ${g.groupId}: storing the group failed: ${(err as Error).message}`);
+        return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
+      }
+    }
+    return { errorCode: ErrorCode.NONE, members };
   }
 
   // ---- assignment --------------------------------------------------------------------------------
@@ -554,8 +959,9 @@ export class ConsumerGroups {
     if (memberEpoch < 0 && g.members.size === 0) return ErrorCode.NONE;
     const m = g.members.get(memberId);
     if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (!transactional && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    // Classic members commit with any OffsetCommit version, their generation being their epoch.
+    if (!transactional && m.classic === null && apiVersion < 9) return ErrorCode.UNSUPPORTED_VERSION;
+    if (memberEpoch !== m.memberEpoch) return m.classic === null ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
     return ErrorCode.NONE;
   }
 
@@ -564,7 +970,7 @@ export class ConsumerGroups {
     if (memberId === null && memberEpoch < 0) return ErrorCode.NONE;
     const m = memberId === null ? undefined : g.members.get(memberId);
     if (!m) return ErrorCode.UNKNOWN_MEMBER_ID;
-    if (memberEpoch !== m.memberEpoch) return ErrorCode.STALE_MEMBER_EPOCH;
+    if (memberEpoch !== m.memberEpoch) return m.classic === null ? ErrorCode.STALE_MEMBER_EPOCH : ErrorCode.ILLEGAL_GENERATION;
     return ErrorCode.NONE;
   }
 
@@ -609,7 +1015,7 @@ export class ConsumerGroups {
         subscribedTopicRegex: m.subscribedTopicRegex,
         assignment: describe(m.assigned),
         targetAssignment: describe(g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT),
-        memberType: MEMBER_TYPE_CONSUMER,
+        memberType: m.classic === null ? MEMBER_TYPE_CONSUMER : MEMBER_TYPE_CLASSIC,
       })),
     };
   }
@@ -647,6 +1053,7 @@ export class ConsumerGroups {
         assigned: toMutable(m.assigned),
         pendingRevocation: toMutable(m.pendingRevocation),
         target: toMutable(g.targetAssignment.get(m.memberId) ?? EMPTY_ASSIGNMENT),
+        classic: m.classic === null ? null : { sessionTimeoutMs: m.classic.sessionTimeoutMs, protocols: m.classic.protocols.map((p) => ({ name: p.name, metadata: p.metadata })) },
       })),
     };
     const value = encodeConsumerGroup(stored);
@@ -656,6 +1063,14 @@ export class ConsumerGroups {
       await this.host.storage.putGroupMetadata(g.groupId, value);
     });
   }
+}
+
+/** The static member holding `instanceId`, which must be `memberId` (UNKNOWN_MEMBER_ID, FENCED_INSTANCE_ID). */
+function knownStatic(g: ConsumerGroup, memberId: string, instanceId: string): ConsumerMember {
+  const existing = g.staticMember(instanceId);
+  if (!existing) fail(ErrorCode.UNKNOWN_MEMBER_ID, `Instance id ${instanceId} is unknown.`);
+  if (existing.memberId !== memberId) fail(ErrorCode.FENCED_INSTANCE_ID, `Static member ${memberId} with instance id ${instanceId} was fenced by member ${existing.memberId}.`);
+  return existing;
 }
 
 /**
@@ -708,4 +1123,12 @@ function sessionKey(groupId: string, memberId: string): string {
 
 function rebalanceKey(groupId: string, memberId: string): string {
   return `cg-rebalance\u0000${groupId}\u0000${memberId}`;
+}
+
+function joinKey(groupId: string, memberId: string): string {
+  return `cg-join\u0000${groupId}\u0000${memberId}`;
+}
+
+function syncKey(groupId: string, memberId: string): string {
+  return `cg-sync\u0000${groupId}\u0000${memberId}`;
 }

@@ -49,8 +49,17 @@ import {
   type SyncOutcome,
   type SyncResponder,
 } from './group.js';
-import { CONSUMER_GROUP_METADATA_FORMAT, decodeGroupMetadata, encodeGroupMetadata, storedGroupFormat, type StoredGroup } from './persist.js';
-import { ConsumerGroups, type ConsumerHeartbeatArgs, type ConsumerHeartbeatOutcome, type DescribedConsumerGroup } from './consumer-groups.js';
+import { CONSUMER_GROUP_METADATA_FORMAT, CONSUMER_GROUP_METADATA_FORMAT_V2, decodeGroupMetadata, encodeGroupMetadata, storedGroupFormat, type StoredGroup } from './persist.js';
+import {
+  ConsumerGroups,
+  type ClassicGroupSnapshot,
+  type ConsumerHeartbeatArgs,
+  type ConsumerHeartbeatOutcome,
+  type DescribedConsumerGroup,
+  type DowngradedGroup,
+} from './consumer-groups.js';
+import { embeddedVersion, encodeClassicAssignment } from './classic-protocol.js';
+import { GroupConfigs } from './group-configs.js';
 import { KeyedTimer } from './timer.js';
 import { consumerGroupLag, type PartitionLag } from './lag.js';
 
@@ -224,13 +233,17 @@ export class GroupCoordinator {
   now: () => number;
   /** KIP-848 consumer-protocol groups (consumer-groups.ts); group ids are shared with classic groups. */
   readonly consumer: ConsumerGroups;
+  /** Per-group config overrides (KIP-848: consumer.session.timeout.ms, consumer.heartbeat.interval.ms). */
+  readonly configs: GroupConfigs;
 
   constructor(private readonly deps: CoordinatorDeps) {
     const clock = deps.clock ?? SYSTEM_CLOCK;
     this.now = () => clock.now();
     this.timer = new KeyedTimer((key, err) => deps.log.error(`group coordinator timer ${key}: ${(err as Error).stack ?? String(err)}`), clock);
     const self = this;
+    this.configs = new GroupConfigs(deps.config, deps.storage, deps.log);
     this.consumer = new ConsumerGroups({
+      groupConfigs: this.configs,
       config: deps.config,
       storage: deps.storage,
       log: deps.log,
@@ -243,7 +256,9 @@ export class GroupCoordinator {
         if (!g || g.is('Dead')) return null;
         return g.is('Empty') && g.pendingJoinMembers.size === 0 ? 'empty' : 'members';
       },
-      dropClassicGroup: (groupId) => this.dropEmptyClassicGroup(groupId),
+      classicGroupSnapshot: (groupId) => this.classicGroupSnapshot(groupId),
+      dropClassicGroup: (groupId, upgraded) => (upgraded ? this.dropUpgradedClassicGroup(groupId) : this.dropEmptyClassicGroup(groupId)),
+      installClassicGroup: (groupId, downgraded) => this.installDowngradedGroup(groupId, downgraded),
       get serving() {
         if (!self.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
         return self.isStopping ? ErrorCode.NOT_COORDINATOR : 'active';
@@ -270,6 +285,7 @@ export class GroupCoordinator {
   /** Rebuild groups from stored metadata and committed offsets; then start serving. */
   async load(): Promise<void> {
     const storage = this.deps.storage;
+    this.configs.load();
     for (const [groupId, value] of storage.groupMetadata()) this.restoreStored(groupId, value);
     for (const groupId of storage.listOffsetGroups()) {
       if (!this.groups.has(groupId) && !this.consumer.has(groupId)) this.groups.set(groupId, new ClassicGroup(groupId, () => this.now()));
@@ -291,7 +307,7 @@ export class GroupCoordinator {
   private restoreStored(groupId: string, value: Buffer): void {
     let stored: StoredGroup;
     try {
-      if (value.length >= 2 && storedGroupFormat(value) === CONSUMER_GROUP_METADATA_FORMAT) {
+      if (value.length >= 2 && [CONSUMER_GROUP_METADATA_FORMAT, CONSUMER_GROUP_METADATA_FORMAT_V2].includes(storedGroupFormat(value))) {
         this.consumer.restore(groupId, value);
         return;
       }
@@ -404,10 +420,16 @@ export class GroupCoordinator {
     const isUnknown = a.memberId === '';
     const consumerGroup = this.consumer.get(a.groupId);
     if (consumerGroup) {
-      // A classic member may not join a consumer-protocol group that has members (Kafka would take
-      // it in as a classic member of that group; Rafka does not: docs/groups.md). An empty one is
-      // replaced by a classic group, as Kafka does; its offsets stay.
-      if (consumerGroup.members.size > 0) return respond(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, a.memberId));
+      // A classic member joining a consumer-protocol group with members is served by that group, as
+      // one of its classic members (KIP-848's online migration, consumer-groups.ts classicJoin). An
+      // empty one is replaced by a classic group, as Kafka does; its offsets stay.
+      if (consumerGroup.members.size > 0) {
+        this.consumer.classicJoin(consumerGroup, a).then(respond, (err: unknown) => {
+          this.deps.log.error(`group ${a.groupId}: classic join into the consumer group failed: ${(err as Error).stack ?? String(err)}`);
+          respond(joinError(ErrorCode.UNKNOWN_SERVER_ERROR, a.memberId));
+        });
+        return;
+      }
       this.consumer.drop(a.groupId);
       this.serial(a.groupId, () => this.deps.storage.putGroupMetadata(a.groupId, null)).catch((err: unknown) =>
         this.deps.log.warn(`group ${a.groupId}: could not remove the replaced consumer group: ${(err as Error).message}`),
@@ -724,6 +746,8 @@ export class GroupCoordinator {
     if (a.groupId === '') return Promise.resolve(syncError(ErrorCode.INVALID_GROUP_ID));
     // From v5 (KIP-559) the protocol type and name are mandatory.
     if (a.apiVersion >= 5 && (a.protocolType === null || a.protocolName === null)) return Promise.resolve(syncError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
+    const consumerGroup = this.consumer.get(a.groupId);
+    if (consumerGroup) return this.consumer.classicSync(consumerGroup, a);
     const group = this.groups.get(a.groupId);
     if (!group || group.is('Empty')) return Promise.resolve(syncError(ErrorCode.UNKNOWN_MEMBER_ID));
     const error = this.validateSync(group, a);
@@ -786,6 +810,8 @@ export class GroupCoordinator {
   heartbeat(a: { groupId: string; generationId: number; memberId: string; groupInstanceId: string | null }): number {
     if (!this.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
     if (a.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    const consumerGroup = this.consumer.get(a.groupId);
+    if (consumerGroup) return this.consumer.classicHeartbeat(consumerGroup, a);
     const group = this.groups.get(a.groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     if (group.is('Dead')) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
@@ -805,9 +831,11 @@ export class GroupCoordinator {
     }
   }
 
-  leaveGroup(groupId: string, identities: readonly MemberIdentity[]): LeaveOutcome {
+  async leaveGroup(groupId: string, identities: readonly MemberIdentity[]): Promise<LeaveOutcome> {
     if (!this.isActive) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, members: [] };
     if (groupId === '') return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    const consumerGroup = this.consumer.get(groupId);
+    if (consumerGroup) return this.consumer.classicLeave(consumerGroup, identities);
     const group = this.groups.get(groupId);
     const answer = (x: MemberIdentity, errorCode: number) => ({ memberId: x.memberId, groupInstanceId: x.groupInstanceId, errorCode });
     if (!group) return { errorCode: ErrorCode.NONE, members: identities.map((x) => answer(x, ErrorCode.UNKNOWN_MEMBER_ID)) };
@@ -1094,6 +1122,7 @@ export class GroupCoordinator {
       await storage.deleteGroupOffsets(groupId);
       await storage.putGroupMetadata(groupId, null);
     }
+    await this.configs.reset();
     if (retention) this.scheduleRetention();
   }
 
@@ -1212,6 +1241,68 @@ export class GroupCoordinator {
     if (g && g.is('Empty')) this.forgetClassicGroup(g);
   }
 
+  // ---- online migration between protocols (KIP-848) ---------------------------------------------
+
+  /** A classic group with members as the online upgrade reads it (consumer-groups.ts upgrade). */
+  private classicGroupSnapshot(groupId: string): ClassicGroupSnapshot | null {
+    const g = this.groups.get(groupId);
+    if (!g || g.is('Dead') || g.members.size === 0) return null;
+    return {
+      generationId: g.generationId,
+      protocolType: g.protocolType,
+      protocolName: g.protocolName,
+      members: [...g.members.values()].map((m) => ({ ...memberIdentity(m), protocols: m.protocols, assignment: m.assignment })),
+    };
+  }
+
+  /**
+   * The online upgrade took this classic group's members into a consumer group: answer what they
+   * wait for with REBALANCE_IN_PROGRESS (they join again, now served by the consumer group) and
+   * forget the classic group. Its stored metadata is overwritten by the consumer group's.
+   */
+  private dropUpgradedClassicGroup(groupId: string): void {
+    const g = this.groups.get(groupId);
+    if (!g) return;
+    for (const m of g.members.values()) {
+      this.timer.cancel(heartbeatKey(groupId, m.memberId));
+      g.completeJoin(m, joinError(ErrorCode.REBALANCE_IN_PROGRESS, m.memberId));
+      m.completeSync(syncError(ErrorCode.REBALANCE_IN_PROGRESS));
+    }
+    this.forgetClassicGroup(g);
+  }
+
+  /**
+   * The online downgrade (Kafka's ClassicGroup.fromConsumerGroup): a Stable classic group at the
+   * consumer group's epoch whose members hold their target assignments, stored, then rebalanced
+   * ("Downgrade group … from consumer to classic").
+   */
+  private installDowngradedGroup(groupId: string, d: DowngradedGroup): void {
+    const g = new ClassicGroup(groupId, () => this.now());
+    g.protocolType = CONSUMER_PROTOCOL_TYPE;
+    g.generationId = d.generationId;
+    for (const dm of d.members) {
+      g.add(new GroupMember(dm.memberId, dm.groupInstanceId, dm.clientId, dm.clientHost, dm.rebalanceTimeoutMs, dm.sessionTimeoutMs, CONSUMER_PROTOCOL_TYPE, [...dm.protocols]), null);
+    }
+    g.state = 'Stable';
+    g.stateTimestampMs = this.now();
+    g.protocolName = g.selectProtocol();
+    g.subscribedTopics = g.computeSubscribedTopics();
+    for (const dm of d.members) {
+      const m = g.member(dm.memberId)!;
+      let version = 0;
+      try {
+        version = embeddedVersion(m.metadata(g.protocolName));
+      } catch {
+        // Unreadable: the assignment is written at v0, which every client reads.
+      }
+      m.assignment = encodeClassicAssignment(dm.assignment, version, (id) => this.deps.topics.getById(id)?.name);
+    }
+    this.groups.set(groupId, g);
+    this.persist(g).catch((err: unknown) => this.deps.log.warn(`group ${groupId}: could not store the downgraded group: ${(err as Error).message}`));
+    for (const m of g.members.values()) this.scheduleHeartbeat(g, m, m.sessionTimeoutMs);
+    this.prepareRebalance(g, `Downgrade group ${groupId} from consumer to classic.`);
+  }
+
   private async deleteStoredGroup(groupId: string): Promise<number> {
     try {
       await this.serial(groupId, async () => {
@@ -1323,12 +1414,7 @@ export class GroupCoordinator {
       leaderId: group.leaderId,
       stateTimestampMs: group.stateTimestampMs,
       members: [...group.members.values()].map((m) => ({
-        memberId: m.memberId,
-        groupInstanceId: m.groupInstanceId,
-        clientId: m.clientId,
-        clientHost: m.clientHost,
-        rebalanceTimeoutMs: m.rebalanceTimeoutMs,
-        sessionTimeoutMs: m.sessionTimeoutMs,
+        ...memberIdentity(m),
         subscription: m.metadata(group.protocolName),
         assignment: assignment?.get(m.memberId) ?? m.assignment,
       })),
@@ -1369,6 +1455,18 @@ export class GroupCoordinator {
   group(groupId: string): ClassicGroup | undefined {
     return this.groups.get(groupId);
   }
+}
+
+/** What identifies a classic member and its timeouts, as it is stored and as it migrates. */
+function memberIdentity(m: GroupMember) {
+  return {
+    memberId: m.memberId,
+    groupInstanceId: m.groupInstanceId,
+    clientId: m.clientId,
+    clientHost: m.clientHost,
+    rebalanceTimeoutMs: m.rebalanceTimeoutMs,
+    sessionTimeoutMs: m.sessionTimeoutMs,
+  };
 }
 
 function heartbeatKey(groupId: string, memberId: string): string {

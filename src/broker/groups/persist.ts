@@ -107,8 +107,14 @@ export function decodeGroupMetadata(value: Buffer): StoredGroup {
  *     int32 previous member epoch, int8 state (0 stable, 1 unrevoked, 2 unreleased),
  *     assignment assigned, assignment pending revocation, assignment target
  *   assignment: int32 count, then per topic: uuid id, int32 count + int32 partitions
+ *
+ * Format 3 (written since the online migration between protocols) adds to each member, after its
+ * target: int8 1 and the classic member's metadata — int32 session timeout ms, int32 count, then per
+ * JoinGroup protocol: string name, bytes metadata — or int8 0 for a KIP-848 member. Format 2 values
+ * are still read (their members are all KIP-848 members).
  */
-export const CONSUMER_GROUP_METADATA_FORMAT = 2;
+export const CONSUMER_GROUP_METADATA_FORMAT_V2 = 2;
+export const CONSUMER_GROUP_METADATA_FORMAT = 3;
 
 export interface StoredConsumerMember {
   memberId: string;
@@ -126,6 +132,7 @@ export interface StoredConsumerMember {
   assigned: Map<string, Set<number>>;
   pendingRevocation: Map<string, Set<number>>;
   target: Map<string, Set<number>>;
+  classic: { sessionTimeoutMs: number; protocols: { name: string; metadata: Buffer }[] } | null;
 }
 
 export interface StoredConsumerGroup {
@@ -136,7 +143,7 @@ export interface StoredConsumerGroup {
   members: StoredConsumerMember[];
 }
 
-/** The format of a stored group value (1 classic, 2 consumer); throws on a value too short to say. */
+/** The format of a stored group value (1 classic, 2 or 3 consumer); throws on a value too short to say. */
 export function storedGroupFormat(value: Buffer): number {
   return new Reader(value).int16();
 }
@@ -198,6 +205,17 @@ export function encodeConsumerGroup(g: StoredConsumerGroup): Buffer {
     writeAssignment(w, m.assigned);
     writeAssignment(w, m.pendingRevocation);
     writeAssignment(w, m.target);
+    if (m.classic === null) {
+      w.int8(0);
+    } else {
+      w.int8(1);
+      w.int32(m.classic.sessionTimeoutMs);
+      w.int32(m.classic.protocols.length);
+      for (const p of m.classic.protocols) {
+        w.string(p.name);
+        w.bytes(p.metadata);
+      }
+    }
   }
   return w.toBuffer();
 }
@@ -206,7 +224,7 @@ export function encodeConsumerGroup(g: StoredConsumerGroup): Buffer {
 export function decodeConsumerGroup(value: Buffer): StoredConsumerGroup {
   const r = new Reader(value);
   const format = r.int16();
-  if (format !== CONSUMER_GROUP_METADATA_FORMAT) throw new Error(`not a consumer group (format ${format})`);
+  if (format !== CONSUMER_GROUP_METADATA_FORMAT && format !== CONSUMER_GROUP_METADATA_FORMAT_V2) throw new Error(`not a consumer group (format ${format})`);
   const groupEpoch = r.int32();
   const assignmentEpoch = r.int32();
   const ts = Number(r.int64());
@@ -231,10 +249,26 @@ export function decodeConsumerGroup(value: Buffer): StoredConsumerGroup {
     const previousMemberEpoch = r.int32();
     const state = r.int8();
     if (state < 0 || state > 2) throw new Error(`unknown member state ${state}`);
+    const assigned = readAssignment(r);
+    const pendingRevocation = readAssignment(r);
+    const target = readAssignment(r);
+    let classic: StoredConsumerMember['classic'] = null;
+    if (format === CONSUMER_GROUP_METADATA_FORMAT) {
+      const flag = r.int8();
+      if (flag !== 0 && flag !== 1) throw new Error(`bad classic member flag ${flag}`);
+      if (flag === 1) {
+        const sessionTimeoutMs = r.int32();
+        const protocols: { name: string; metadata: Buffer }[] = [];
+        const np = r.arrayLength(2 + 4);
+        // Copies: the engine may reuse the buffer it handed us.
+        for (let k = 0; k < np; k++) protocols.push({ name: r.string(), metadata: Buffer.from(r.bytes()) });
+        if (protocols.length === 0) throw new Error(`classic member ${memberId} without protocols`);
+        classic = { sessionTimeoutMs, protocols };
+      }
+    }
     members.push({
       memberId, instanceId, rackId, clientId, clientHost, rebalanceTimeoutMs, subscribedTopicNames: names, subscribedTopicRegex, serverAssignor,
-      memberEpoch, previousMemberEpoch, state,
-      assigned: readAssignment(r), pendingRevocation: readAssignment(r), target: readAssignment(r),
+      memberEpoch, previousMemberEpoch, state, assigned, pendingRevocation, target, classic,
     });
   }
   if (r.remaining !== 0) throw new Error(`${r.remaining} bytes after the consumer group metadata`);

@@ -1,5 +1,5 @@
 /**
- * `rafka configs get|set topic|broker NAME`: DescribeConfigs and IncrementalAlterConfigs, as
+ * `rafka configs get|set topic|broker|group NAME`: DescribeConfigs and IncrementalAlterConfigs, as
  * kafka-configs.sh --describe / --alter. A broker is named by its node id.
  */
 import type { Command } from 'commander';
@@ -8,16 +8,16 @@ import type { ConfigResourceType } from '../../client/admin.js';
 import { collect, keyValue, printJson, printLine, printTable, UsageError, withAdmin, withCommon, type CommonOptions, type OpsIO } from './common.js';
 
 function parseResourceType(value: string): ConfigResourceType {
-  if (value === 'topic' || value === 'broker') return value;
-  throw new InvalidArgumentError(`must be topic or broker (got "${value}")`);
+  if (value === 'topic' || value === 'broker' || value === 'group') return value;
+  throw new InvalidArgumentError(`must be topic, broker or group (got "${value}")`);
 }
 
 export function configsCommand(program: Command, io: OpsIO): void {
-  const configs = program.command('configs').description('show and change topic and broker configs');
+  const configs = program.command('configs').description('show and change topic, broker and group configs');
 
-  withCommon(configs.command('get').description('configs of a topic or broker, with where each value comes from'))
-    .argument('<type>', 'topic or broker', parseResourceType)
-    .argument('<name>', 'topic name, or broker node id')
+  withCommon(configs.command('get').description('configs of a topic, broker or group, with where each value comes from'))
+    .argument('<type>', 'topic, broker or group', parseResourceType)
+    .argument('<name>', 'topic name, broker node id, or group id')
     .argument('[keys...]', 'only these configs (default: all)')
     .option('--non-default', 'only configs set explicitly')
     .action(async (type: ConfigResourceType, name: string, keys: string[], opts: CommonOptions & { nonDefault?: boolean }) => {
@@ -33,9 +33,9 @@ export function configsCommand(program: Command, io: OpsIO): void {
       });
     });
 
-  withCommon(configs.command('set').description('set or remove configs of a topic or broker'))
-    .argument('<type>', 'topic or broker', parseResourceType)
-    .argument('<name>', 'topic name, or broker node id')
+  withCommon(configs.command('set').description('set or remove configs of a topic, broker or group'))
+    .argument('<type>', 'topic, broker or group', parseResourceType)
+    .argument('<name>', 'topic name, broker node id, or group id')
     .argument('[settings...]', 'NAME=VALUE pairs to set')
     .option('-d, --delete <name>', 'remove a config, back to its default (repeatable)', collect(String))
     .option('--validate-only', 'check the change without applying it')

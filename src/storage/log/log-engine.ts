@@ -606,6 +606,14 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   aclBindings(): ReadonlyMap<string, Buffer> {
     return this.meta.state.acls;
   }
+
+  async putGroupConfig(groupId: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'gconf', group: groupId, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  groupConfigs(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.groupConfigs;
+  }
 }
 
 function cloneTopic(t: TopicRecord): TopicRecord {

@@ -49,7 +49,8 @@ export type MetadataRecord =
   | { t: 'group'; group: string; value: string | null }
   | { t: 'txn'; id: string; value: string | null }
   | { t: 'scram'; user: string; value: string | null }
-  | { t: 'acl'; key: string; value: string | null };
+  | { t: 'acl'; key: string; value: string | null }
+  | { t: 'gconf'; group: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -65,6 +66,7 @@ export class MetadataState {
   readonly scramUsers = new Map<string, Buffer>();
   /** ACL bindings by key (opaque to the engine). */
   readonly acls = new Map<string, Buffer>();
+  readonly groupConfigs = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -121,6 +123,10 @@ export class MetadataState {
         if (r.value === null) this.acls.delete(r.key);
         else this.acls.set(r.key, Buffer.from(r.value, 'base64'));
         break;
+      case 'gconf':
+        if (r.value === null) this.groupConfigs.delete(r.group);
+        else this.groupConfigs.set(r.group, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -138,6 +144,7 @@ export class MetadataState {
     for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
     for (const [user, v] of this.scramUsers) out.push({ t: 'scram', user, value: v.toString('base64') });
     for (const [key, v] of this.acls) out.push({ t: 'acl', key, value: v.toString('base64') });
+    for (const [group, v] of this.groupConfigs) out.push({ t: 'gconf', group, value: v.toString('base64') });
     return out;
   }
 }

@@ -231,6 +231,12 @@ export class WalMemoryEngine extends MemoryEngine {
     await this.record({ type: 'aclBinding', key, value: value === null ? null : this.acls.get(key)! });
   }
 
+  override async putGroupConfig(groupId: string, value: Buffer | null): Promise<void> {
+    this.usable();
+    this.apply({ type: 'groupConfig', groupId, value });
+    await this.record({ type: 'groupConfig', groupId, value: value === null ? null : this.groupConfigValues.get(groupId)! });
+  }
+
   // ---- reads: refused once the log has failed (memory may hold what the disk does not) -------------
 
   override async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
@@ -331,6 +337,9 @@ export class WalMemoryEngine extends MemoryEngine {
       case 'aclBinding':
         void super.putAclBinding(e.key, e.value);
         return;
+      case 'groupConfig':
+        void super.putGroupConfig(e.groupId, e.value);
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -422,6 +431,7 @@ export class WalMemoryEngine extends MemoryEngine {
     const txnStates = [...this.txnStates];
     const scramUsers = [...this.scramUsers];
     const acls = [...this.acls];
+    const groupConfigs = [...this.groupConfigValues];
     return (function* () {
       let count = 0;
       const frame = (e: WalEntry) => {
@@ -448,6 +458,7 @@ export class WalMemoryEngine extends MemoryEngine {
       for (const [transactionalId, value] of txnStates) yield frame({ type: 'txnState', transactionalId, value });
       for (const [user, value] of scramUsers) yield frame({ type: 'scramUser', user, value });
       for (const [key, value] of acls) yield frame({ type: 'aclBinding', key, value });
+      for (const [groupId, value] of groupConfigs) yield frame({ type: 'groupConfig', groupId, value });
       yield encodeFrame({ type: 'end', entries: count });
     })();
   }

@@ -51,6 +51,8 @@ export type WalEntry =
   | { type: 'scramUser'; user: string; value: Buffer | null }
   /** An ACL binding (opaque) under its key, or its removal. */
   | { type: 'aclBinding'; key: string; value: Buffer | null }
+  /** A group's config overrides (opaque), or their removal. */
+  | { type: 'groupConfig'; groupId: string; value: Buffer | null }
   /** Snapshots only: an empty partition's log start and the offset its first stored batch has. */
   | { type: 'partitionState'; topic: string; partition: number; logStartOffset: number; nextOffset: number }
   /** Snapshots only: the last entry, with the number of entries before it (header included). */
@@ -74,6 +76,7 @@ const TYPE_CODES = {
   txnState: 15,
   scramUser: 16,
   aclBinding: 17,
+  groupConfig: 18,
 } as const satisfies Record<WalEntry['type'], number>;
 
 const TYPE_BY_CODE = new Map<number, WalEntry['type']>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as WalEntry['type']]));
@@ -181,6 +184,9 @@ function writePayload(e: WalEntry): Buffer[] {
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'aclBinding':
       w.str(e.key).u8(e.value === null ? 0 : 1);
+      return (e.value === null ? w : w.tail(e.value)).finish();
+    case 'groupConfig':
+      w.str(e.groupId).u8(e.value === null ? 0 : 1);
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'partitionState':
       return w.str(e.topic).u32(e.partition).i64(e.logStartOffset).i64(e.nextOffset).finish();
@@ -325,6 +331,12 @@ export function decodePayload(payload: Buffer): WalEntry {
     case 'aclBinding': {
       const key = r.str();
       e = { type, key, value: r.u8() === 0 ? null : r.tail() };
+      break;
+    }
+
+    case 'groupConfig': {
+      const groupId = r.str();
+      e = { type, groupId, value: r.u8() === 0 ? null : r.tail() };
       break;
     }
     case 'partitionState':

@@ -151,6 +151,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly txnStates = new Map<string, Buffer>();
   protected readonly scramUsers = new Map<string, Buffer>();
   protected readonly acls = new Map<string, Buffer>();
+  protected readonly groupConfigValues = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -284,6 +285,15 @@ export class MemoryEngine implements StorageEngine {
 
   aclBindings(): ReadonlyMap<string, Buffer> {
     return this.acls;
+  }
+
+  async putGroupConfig(groupId: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.groupConfigValues.delete(groupId);
+    else this.groupConfigValues.set(groupId, Buffer.from(value));
+  }
+
+  groupConfigs(): ReadonlyMap<string, Buffer> {
+    return this.groupConfigValues;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

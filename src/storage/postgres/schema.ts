@@ -135,6 +135,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE rafka_acls (binding_key text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 5,
+    name: 'group configs',
+    statements: [
+      // KIP-848 per-group config overrides, opaque (src/broker/groups/group-configs.ts encodes them).
+      `CREATE TABLE rafka_group_configs (group_id text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */

@@ -36,6 +36,7 @@ export const Prefix = {
   txnState: 0x4e, // N
   scramUser: 0x55, // U
   aclBinding: 0x41, // A
+  groupConfig: 0x43, // C
 } as const;
 
 export const MetaKey = {
@@ -197,5 +198,13 @@ export function aclBindingKey(id: string): Buffer {
 }
 
 export function aclBindingOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function groupConfigKey(groupId: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.groupConfig]), Buffer.from(groupId, 'utf8')]);
+}
+
+export function groupConfigOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }

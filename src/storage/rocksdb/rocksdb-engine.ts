@@ -57,6 +57,8 @@ import {
   scramUserOf,
   aclBindingKey,
   aclBindingOf,
+  groupConfigKey,
+  groupConfigOf,
   transactionalIdOf,
   indexValue,
   int64Value,
@@ -123,6 +125,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly txnStates = new Map<string, Buffer>();
   private readonly scramUsers = new Map<string, Buffer>();
   private readonly acls = new Map<string, Buffer>();
+  private readonly groupConfigValues = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -380,6 +383,14 @@ export class RocksDbEngine implements StorageEngine {
     return this.acls;
   }
 
+  async putGroupConfig(groupId: string, value: Buffer | null): Promise<void> {
+    await this.putOpaque(this.groupConfigValues, groupId, groupConfigKey(groupId), value);
+  }
+
+  groupConfigs(): ReadonlyMap<string, Buffer> {
+    return this.groupConfigValues;
+  }
+
   /**
    * Store (or with null delete) an opaque value the broker encodes — group metadata, transaction
    * state, SCRAM credentials — under `key`, and keep the engine's own copy in `cache` by `id`.
@@ -584,6 +595,7 @@ export class RocksDbEngine implements StorageEngine {
     for await (const [key, value] of this.scan(db, Prefix.txnState)) this.txnStates.set(transactionalIdOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.scramUser)) this.scramUsers.set(scramUserOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.aclBinding)) this.acls.set(aclBindingOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.groupConfig)) this.groupConfigValues.set(groupConfigOf(key), value);
   }
 }
 
