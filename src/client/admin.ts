@@ -12,6 +12,10 @@ import { listOffsets, type IsolationLevel } from './consumer.js';
 import { decodeAssignment, decodeSubscription, type TopicPartition } from './assignors.js';
 import {
   ApiKey,
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -59,6 +63,57 @@ export interface NewTopic {
 }
 
 export type ConfigResourceType = 'topic' | 'broker';
+
+/**
+ * A client quota entity (Kafka's ClientQuotaEntity): a user, a client id or both; null is that
+ * type's default (`<default>` in kafka-configs.sh).
+ */
+export interface ClientQuotaEntity {
+  user?: string | null;
+  clientId?: string | null;
+}
+
+/**
+ * One component of a describeClientQuotas filter: `match` a name (exactly that entity), null (the
+ * type's default) or absent (any entity that has the type).
+ */
+export interface ClientQuotaFilterComponent {
+  entityType: 'user' | 'client-id' | 'ip';
+  match?: string | null;
+}
+
+/** Quota keys: producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate. */
+export interface ClientQuotaEntry {
+  entity: ClientQuotaEntity;
+  quotas: Record<string, number>;
+}
+
+/** Set (a number) or remove (null) one quota of an entity. */
+export interface ClientQuotaAlteration {
+  entity: ClientQuotaEntity;
+  ops: readonly { key: string; value: number | null }[];
+}
+
+function quotaEntityData(e: ClientQuotaEntity): { entityType: string; entityName: string | null }[] {
+  const out: { entityType: string; entityName: string | null }[] = [];
+  if (e.user !== undefined) out.push({ entityType: 'user', entityName: e.user });
+  if (e.clientId !== undefined) out.push({ entityType: 'client-id', entityName: e.clientId });
+  return out;
+}
+
+function entityOfData(parts: readonly { entityType: string; entityName: string | null }[]): ClientQuotaEntity {
+  const entity: ClientQuotaEntity = {};
+  for (const d of parts) {
+    if (d.entityType === 'user') entity.user = d.entityName;
+    else if (d.entityType === 'client-id') entity.clientId = d.entityName;
+  }
+  return entity;
+}
+
+function quotaEntityName(e: ClientQuotaEntity): string {
+  const name = (n: string | null) => (n === null ? '<default>' : n);
+  return quotaEntityData(e).map((d) => `${d.entityType}=${name(d.entityName)}`).join(',');
+}
 const RESOURCE_TYPE: Record<ConfigResourceType, number> = { topic: 2, broker: 4 };
 const RESOURCE_NAME: Record<number, ConfigResourceType> = { 2: 'topic', 4: 'broker' };
 const CONFIG_OPS = { set: 0, delete: 1, append: 2, subtract: 3 } as const;
@@ -669,6 +724,43 @@ export class Admin {
       { onRetry: () => this.cluster.refreshMetadata().catch(() => {}) },
     );
     return tps.map((tp) => found.get(key(tp.topic, tp.partition))!);
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Client quotas (KIP-546)
+  // ------------------------------------------------------------------------------------------------
+
+  /**
+   * Stored client quotas of the entities matching every component (none: all entities); `strict`:
+   * only entities with exactly the filtered entity types.
+   */
+  async describeClientQuotas(components: readonly ClientQuotaFilterComponent[] = [], opts: { strict?: boolean } = {}): Promise<ClientQuotaEntry[]> {
+    const res = await this.toController(ApiKey.DescribeClientQuotas, DescribeClientQuotasRequest, DescribeClientQuotasResponse, () => ({
+      components: components.map((c) => ({
+        entityType: c.entityType,
+        matchType: c.match === undefined ? 2 : c.match === null ? 1 : 0,
+        match: c.match ?? null,
+      })),
+      strict: opts.strict ?? false,
+    }));
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, res.errorMessage ?? 'describing client quotas');
+    return (res.entries ?? []).map((e) => ({ entity: entityOfData(e.entity), quotas: Object.fromEntries(e.values.map((v) => [v.key, v.value])) }));
+  }
+
+  /** Set and remove client quotas; rejects with the first entity's error (the others are applied). */
+  async alterClientQuotas(alterations: readonly ClientQuotaAlteration[], opts: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.AlterClientQuotas, AlterClientQuotasRequest, AlterClientQuotasResponse, () => ({
+      entries: alterations.map((a) => ({
+        entity: quotaEntityData(a.entity),
+        ops: a.ops.map((o) => ({ key: o.key, value: o.value ?? 0, remove: o.value === null })),
+      })),
+      validateOnly: opts.validateOnly ?? false,
+    }));
+    for (const r of res.entries) {
+      if (r.errorCode === ErrorCode.NONE) continue;
+      const entity = quotaEntityName(entityOfData(r.entity));
+      throw new KafkaProtocolError(r.errorCode, `${entity}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    }
   }
 
   async close(): Promise<void> {

@@ -104,6 +104,10 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   saslOauthbearerAllowUnsecuredJwt: false,
   connectionsMaxReauthMs: 0,
   connectionFailedAuthenticationDelayMs: 100,
+  quotaWindowNum: 11,
+  quotaWindowSizeSeconds: 1,
+  controllerQuotaWindowNum: 11,
+  controllerQuotaWindowSizeSeconds: 1,
 });
 
 /** A fresh, mutable deep copy of the defaults. */

@@ -284,6 +284,16 @@ export interface StorageEngine {
   putScramCredentials(user: string, value: Buffer | null): Promise<void>;
   /** Every user's stored SCRAM credentials, by user name. */
   scramCredentials(): ReadonlyMap<string, Buffer>;
+
+  /**
+   * Store the client quotas of one quota entity (AlterClientQuotas; src/broker/quotas/ encodes the
+   * entity as a key and its quota values), or delete them with null. Opaque to the engine. Resolves
+   * once as durable as appends are configured to be, so an acknowledged AlterClientQuotas survives
+   * a crash.
+   */
+  putClientQuotas(entity: string, value: Buffer | null): Promise<void>;
+  /** Every quota entity's stored quotas, by entity key. */
+  clientQuotas(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

@@ -12,8 +12,12 @@
  *   would take it past RESPONSE_MAX_BYTES, later topics are still created but answered without
  *   configs, `topic_config_error_code` INVALID_REQUEST — the field Kafka fills when it cannot
  *   return a created topic's configs.
+ * - controller_mutation_rate (KIP-599, src/broker/quotas/): a topic's partitions count against the
+ *   client's quota (validate_only too, as in Kafka); from v6 a topic asked for while the quota is
+ *   spent is THROTTLING_QUOTA_EXCEEDED, older versions are only throttled.
  */
 import { ApiKey, CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/index.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quotas/client-quotas.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { defineHandler } from '../handler.js';
@@ -48,6 +52,9 @@ export default defineHandler({
       if (!budget.take(bytes)) return { configs: null, topicConfigErrorCode: budget.errorCode };
       return { configs: describeAllTopicConfigs(broker, overrides) };
     };
+    // controller_mutation_rate (KIP-599): each topic's partitions; strict (refusing) from v6.
+    const mutations = broker.quotas.mutations(ctx, 6);
+    const throttled = (name: string) => failure(name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE);
     const pacer = new Pacer();
     for (const t of req.topics) {
       await pacer.step();
@@ -60,6 +67,11 @@ export default defineHandler({
         if (req.validateOnly) {
           // Kafka's checks and the onTopicCreate hooks (as Kafka applies CreateTopicPolicy to validate_only).
           const checked = await broker.topics.checkCreate(t.name, partitions, replicationFactor, configs);
+          // Kafka counts a validate_only creation against the quota too.
+          if (!mutations.admit(checked.partitions)) {
+            topics.push(throttled(t.name));
+            continue;
+          }
           topics.push({
             name: t.name,
             topicId: ZERO_UUID,
@@ -71,7 +83,17 @@ export default defineHandler({
           });
           continue;
         }
-        const created = await broker.topics.create(t.name, partitions, replicationFactor, configs);
+        if (!mutations.admit(partitions)) {
+          topics.push(throttled(t.name));
+          continue;
+        }
+        let created;
+        try {
+          created = await broker.topics.create(t.name, partitions, replicationFactor, configs);
+        } catch (err) {
+          mutations.refund(partitions); // Kafka checks the quota after its validation: a refused topic costs nothing
+          throw err;
+        }
         broker.log.info(`created topic ${created.name} (${created.partitionCount} partitions, id ${created.id})`);
         topics.push({
           name: created.name,
@@ -90,6 +112,7 @@ export default defineHandler({
         }
       }
     }
+    mutations.done();
     return { throttleTimeMs: 0, topics };
   },
   clientThrottlesFromVersion: 3,

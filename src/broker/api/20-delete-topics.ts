@@ -4,12 +4,15 @@
  *   id: UNKNOWN_TOPIC_ID; both a name and an id: INVALID_REQUEST.
  * - Deleting drops the data, the producers' sequence state and the committed offsets of the topic;
  *   fetches waiting on it wake and see it gone.
+ * - controller_mutation_rate (KIP-599, src/broker/quotas/): a topic's partitions count against the
+ *   client's quota; from v5 a topic named while the quota is spent is THROTTLING_QUOTA_EXCEEDED.
  */
 import { ApiKey, DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE, type MutationQuota } from '../quotas/client-quotas.js';
 
 export default defineHandler({
   apiKey: ApiKey.DeleteTopics,
@@ -20,10 +23,13 @@ export default defineHandler({
   async handle(req, ctx) {
     const broker = ctx.broker;
     const wanted = ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    // controller_mutation_rate (KIP-599): each topic's partitions; strict (refusing) from v5.
+    const mutations = broker.quotas.mutations(ctx, 5);
     const responses = [];
     for (const w of wanted) {
-      responses.push(await deleteOne(broker, w.name, w.topicId));
+      responses.push(await deleteOne(broker, w.name, w.topicId, mutations));
     }
+    mutations.done();
     return { throttleTimeMs: 0, responses };
   },
   clientThrottlesFromVersion: 2,
@@ -37,7 +43,7 @@ export default defineHandler({
   },
 });
 
-async function deleteOne(broker: Broker, name: string | null, topicId: string) {
+async function deleteOne(broker: Broker, name: string | null, topicId: string, mutations: MutationQuota) {
   const byId = topicId !== ZERO_UUID;
   if (name !== null && byId) {
     return { name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only one of topic name or topic id may be set.' };
@@ -48,9 +54,13 @@ async function deleteOne(broker: Broker, name: string | null, topicId: string) {
       ? { name: null, topicId, errorCode: ErrorCode.UNKNOWN_TOPIC_ID, errorMessage: 'This server does not host this topic ID.' }
       : { name, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
   }
+  if (!mutations.admit(topic.partitionCount)) {
+    return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE };
+  }
   try {
     await broker.topics.delete(topic.name);
   } catch (err) {
+    mutations.refund(topic.partitionCount);
     if (err instanceof KafkaError) return { name: topic.name, topicId: topic.id, errorCode: err.errorCode, errorMessage: err.message };
     const answer = broker.engineFaults.answer(`delete of topic ${topic.name}`, err);
     return { name: topic.name, topicId: topic.id, errorCode: answer.errorCode, errorMessage: answer.message };

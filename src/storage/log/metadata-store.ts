@@ -48,7 +48,8 @@ export type MetadataRecord =
   | { t: 'delgroupoffsets'; group: string }
   | { t: 'group'; group: string; value: string | null }
   | { t: 'txn'; id: string; value: string | null }
-  | { t: 'scram'; user: string; value: string | null };
+  | { t: 'scram'; user: string; value: string | null }
+  | { t: 'quota'; entity: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -62,6 +63,8 @@ export class MetadataState {
   readonly txnStates = new Map<string, Buffer>();
   /** SCRAM credentials by user name (opaque to the engine). */
   readonly scramUsers = new Map<string, Buffer>();
+  /** Client quotas by quota entity key (opaque to the engine). */
+  readonly quotaEntities = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -114,6 +117,10 @@ export class MetadataState {
         if (r.value === null) this.scramUsers.delete(r.user);
         else this.scramUsers.set(r.user, Buffer.from(r.value, 'base64'));
         break;
+      case 'quota':
+        if (r.value === null) this.quotaEntities.delete(r.entity);
+        else this.quotaEntities.set(r.entity, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -130,6 +137,7 @@ export class MetadataState {
     for (const [group, v] of this.groups) out.push({ t: 'group', group, value: v.toString('base64') });
     for (const [id, v] of this.txnStates) out.push({ t: 'txn', id, value: v.toString('base64') });
     for (const [user, v] of this.scramUsers) out.push({ t: 'scram', user, value: v.toString('base64') });
+    for (const [entity, v] of this.quotaEntities) out.push({ t: 'quota', entity, value: v.toString('base64') });
     return out;
   }
 }

@@ -225,6 +225,12 @@ export class WalMemoryEngine extends MemoryEngine {
     await this.record({ type: 'scramUser', user, value: value === null ? null : this.scramUsers.get(user)! });
   }
 
+  override async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    this.usable();
+    this.apply({ type: 'clientQuotas', entity, value });
+    await this.record({ type: 'clientQuotas', entity, value: value === null ? null : this.quotaEntities.get(entity)! });
+  }
+
   // ---- reads: refused once the log has failed (memory may hold what the disk does not) -------------
 
   override async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
@@ -322,6 +328,9 @@ export class WalMemoryEngine extends MemoryEngine {
       case 'scramUser':
         void super.putScramCredentials(e.user, e.value);
         return;
+      case 'clientQuotas':
+        void super.putClientQuotas(e.entity, e.value);
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -412,6 +421,7 @@ export class WalMemoryEngine extends MemoryEngine {
     const groups = [...this.groups];
     const txnStates = [...this.txnStates];
     const scramUsers = [...this.scramUsers];
+    const quotaEntities = [...this.quotaEntities];
     return (function* () {
       let count = 0;
       const frame = (e: WalEntry) => {
@@ -437,6 +447,7 @@ export class WalMemoryEngine extends MemoryEngine {
       for (const [groupId, value] of groups) yield frame({ type: 'groupMetadata', groupId, value });
       for (const [transactionalId, value] of txnStates) yield frame({ type: 'txnState', transactionalId, value });
       for (const [user, value] of scramUsers) yield frame({ type: 'scramUser', user, value });
+      for (const [entity, value] of quotaEntities) yield frame({ type: 'clientQuotas', entity, value });
       yield encodeFrame({ type: 'end', entries: count });
     })();
   }

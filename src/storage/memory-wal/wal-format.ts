@@ -49,6 +49,8 @@ export type WalEntry =
   | { type: 'txnState'; transactionalId: string; value: Buffer | null }
   /** A user's SCRAM credentials (opaque), or their removal. */
   | { type: 'scramUser'; user: string; value: Buffer | null }
+  /** A client quota entity's quotas (opaque), or their removal. */
+  | { type: 'clientQuotas'; entity: string; value: Buffer | null }
   /** Snapshots only: an empty partition's log start and the offset its first stored batch has. */
   | { type: 'partitionState'; topic: string; partition: number; logStartOffset: number; nextOffset: number }
   /** Snapshots only: the last entry, with the number of entries before it (header included). */
@@ -71,6 +73,7 @@ const TYPE_CODES = {
   producerSnapshot: 14,
   txnState: 15,
   scramUser: 16,
+  clientQuotas: 18,
 } as const satisfies Record<WalEntry['type'], number>;
 
 const TYPE_BY_CODE = new Map<number, WalEntry['type']>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as WalEntry['type']]));
@@ -175,6 +178,9 @@ function writePayload(e: WalEntry): Buffer[] {
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'scramUser':
       w.str(e.user).u8(e.value === null ? 0 : 1);
+      return (e.value === null ? w : w.tail(e.value)).finish();
+    case 'clientQuotas':
+      w.str(e.entity).u8(e.value === null ? 0 : 1);
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'partitionState':
       return w.str(e.topic).u32(e.partition).i64(e.logStartOffset).i64(e.nextOffset).finish();
@@ -314,6 +320,11 @@ export function decodePayload(payload: Buffer): WalEntry {
     case 'scramUser': {
       const user = r.str();
       e = { type, user, value: r.u8() === 0 ? null : r.tail() };
+      break;
+    }
+    case 'clientQuotas': {
+      const entity = r.str();
+      e = { type, entity, value: r.u8() === 0 ? null : r.tail() };
       break;
     }
     case 'partitionState':

@@ -150,6 +150,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly groups = new Map<string, Buffer>();
   protected readonly txnStates = new Map<string, Buffer>();
   protected readonly scramUsers = new Map<string, Buffer>();
+  protected readonly quotaEntities = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -274,6 +275,15 @@ export class MemoryEngine implements StorageEngine {
 
   scramCredentials(): ReadonlyMap<string, Buffer> {
     return this.scramUsers;
+  }
+
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.quotaEntities.delete(entity);
+    else this.quotaEntities.set(entity, Buffer.from(value));
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

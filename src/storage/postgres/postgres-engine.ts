@@ -154,6 +154,7 @@ export class PostgresEngine implements StorageEngine {
   private readonly scram = new Map<string, Buffer>();
   /** Brokers sharing the database: the coordinator epoch this engine holds per group it coordinates. */
   private readonly groupEpochs = new Map<string, number>();
+  private readonly quotaEntities = new Map<string, Buffer>();
 
   private readonly queue: Op[] = [];
   /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
@@ -706,6 +707,14 @@ export class PostgresEngine implements StorageEngine {
     }
   }
 
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    return this.putValue('rafka_client_quotas', 'entity', entity, value, this.quotaEntities);
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
+  }
+
   // ---- the writer ----------------------------------------------------------------------------------
 
   /** Queue one transactional step; resolves once the commit holding it is done and applied. */
@@ -942,7 +951,7 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
-  private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
+  private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials' | 'rafka_client_quotas', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
     const copy = value === null ? null : Buffer.from(value);
     return this.write(async (c) => {
       if (table === 'rafka_groups') await this.fenceCoordinator(c, key);
@@ -1081,6 +1090,7 @@ export class PostgresEngine implements StorageEngine {
       this.txnStates.set(r.transactional_id, r.value);
     }
     for (const r of (await c.query<{ user_name: string; value: Buffer }>('SELECT user_name, value FROM rafka_scram_credentials')).rows) this.scram.set(r.user_name, r.value);
+    for (const r of (await c.query<{ entity: string; value: Buffer }>('SELECT entity, value FROM rafka_client_quotas')).rows) this.quotaEntities.set(r.entity, r.value);
   }
 }
 

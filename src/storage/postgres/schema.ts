@@ -127,6 +127,14 @@ export const MIGRATIONS: readonly Migration[] = [
        )`,
     ],
   },
+  {
+    version: 4,
+    name: 'client quotas',
+    statements: [
+      // Opaque per quota entity (src/broker/quotas/ encodes the entity key and its quota values).
+      `CREATE TABLE rafka_client_quotas (entity text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */

@@ -35,6 +35,7 @@ export const Prefix = {
   group: 0x47, // G
   txnState: 0x4e, // N
   scramUser: 0x55, // U
+  clientQuotas: 0x51, // Q
 } as const;
 
 export const MetaKey = {
@@ -188,5 +189,13 @@ export function scramUserKey(user: string): Buffer {
 }
 
 export function scramUserOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function clientQuotasKey(entity: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.clientQuotas]), Buffer.from(entity, 'utf8')]);
+}
+
+export function clientQuotasEntityOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }

@@ -55,6 +55,8 @@ import {
   txnStateKey,
   scramUserKey,
   scramUserOf,
+  clientQuotasKey,
+  clientQuotasEntityOf,
   transactionalIdOf,
   indexValue,
   int64Value,
@@ -120,6 +122,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly groups = new Map<string, Buffer>();
   private readonly txnStates = new Map<string, Buffer>();
   private readonly scramUsers = new Map<string, Buffer>();
+  private readonly quotaEntities = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -369,6 +372,14 @@ export class RocksDbEngine implements StorageEngine {
     return this.scramUsers;
   }
 
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    await this.putOpaque(this.quotaEntities, entity, clientQuotasKey(entity), value);
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
+  }
+
   /**
    * Store (or with null delete) an opaque value the broker encodes — group metadata, transaction
    * state, SCRAM credentials — under `key`, and keep the engine's own copy in `cache` by `id`.
@@ -572,6 +583,7 @@ export class RocksDbEngine implements StorageEngine {
     for await (const [key, value] of this.scan(db, Prefix.group)) this.groups.set(groupIdOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.txnState)) this.txnStates.set(transactionalIdOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.scramUser)) this.scramUsers.set(scramUserOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.clientQuotas)) this.quotaEntities.set(clientQuotasEntityOf(key), value);
   }
 }
 
