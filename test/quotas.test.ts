@@ -25,7 +25,7 @@ import { encodeBatch } from '../src/protocol/records/record.js';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { ClientQuotas } from '../src/broker/quotas/client-quotas.js';
-import { SampledRate, TokenBucket, bucketThrottleMs, rateThrottleMs } from '../src/broker/quotas/rates.js';
+import { SampledRate, TokenBucket, bucketThrottleMs, rateThrottleMs } from '../src/base/rates.js';
 
 const WINDOWS = { quotaWindowNum: 11, quotaWindowSizeSeconds: 1, controllerQuotaWindowNum: 11, controllerQuotaWindowSizeSeconds: 1 };
 

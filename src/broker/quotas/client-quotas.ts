@@ -30,7 +30,7 @@ import { MAX_QUOTA_SENSORS } from '../../base/limits.js';
 import type { StorageEngine } from '../../storage/engine.js';
 import type { RequestContext, RequestQuota } from '../handler.js';
 import { ClientQuotaStore, type QuotaEntity, type QuotaKey } from './entities.js';
-import { SampledRate, TokenBucket, bucketThrottleMs, rateThrottleMs } from './rates.js';
+import { SampledRate, TokenBucket, bucketThrottleMs, rateThrottleMs } from '../../base/rates.js';
 
 export interface QuotaWindows {
   quotaWindowNum: number;
