@@ -22,6 +22,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { DescribeClientQuotasRequest, DescribeClientQuotasResponse } from '../src/protocol/messages/describe-client-quotas.js';
 import { AlterClientQuotasRequest, AlterClientQuotasResponse } from '../src/protocol/messages/alter-client-quotas.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
+import { Kafka, logLevel } from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { ClientQuotas } from '../src/broker/quotas/client-quotas.js';
@@ -251,6 +252,35 @@ describe('enforcement', () => {
         assert.ok(b.broker.quotas.throttleTallies().get('producer_byte_rate')!.count > 0);
       } finally {
         c.close();
+      }
+    }, quick);
+  });
+
+  test('kafkajs (which honours throttle_time_ms) producing over producer_byte_rate settles at the quota', async (t) => {
+    await withBroker(async (b) => {
+      const quota = 150_000;
+      await createTopic(b.bootstrap, 'q-kafkajs');
+      await setQuota(b.bootstrap, { clientId: 'kjs-producer' }, 'producer_byte_rate', quota);
+      const kafka = new Kafka({ clientId: 'kjs-producer', brokers: [b.bootstrap], logLevel: logLevel.NOTHING });
+      const producer = kafka.producer();
+      await producer.connect();
+      try {
+        const value = Buffer.alloc(15_000, 3);
+        const started = Date.now();
+        let measuredFrom = 0;
+        let bytes = 0;
+        while (Date.now() - started < 5000) {
+          await producer.send({ topic: 'q-kafkajs', messages: [{ value }] });
+          if (measuredFrom === 0 && Date.now() - started >= 1000) measuredFrom = Date.now();
+          else if (measuredFrom !== 0) bytes += value.length;
+        }
+        const rate = (bytes * 1000) / (Date.now() - measuredFrom);
+        const tally = b.broker.quotas.throttleTallies().get('producer_byte_rate')!;
+        t.diagnostic(`kafkajs: ${Math.round(rate)} B/s against a quota of ${quota}; ${tally.count} throttled answers`);
+        assert.ok(tally.count > 0);
+        assert.ok(rate > quota * 0.6 && rate < quota * 1.4, `mean rate ${Math.round(rate)} B/s should be near the quota ${quota}`);
+      } finally {
+        await producer.disconnect();
       }
     }, quick);
   });
