@@ -117,7 +117,7 @@ export class Broker {
     readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.security = new BrokerSecurity(config, storage, log);
-    this.quotas = new ClientQuotas(storage, config);
+    this.quotas = new ClientQuotas(storage, config, clock);
     this.topics = new TopicManager(storage, config);
     this.producers = new ProducerStateManager(config.producerStateMaxEntries);
     this.producerSnapshots = new ProducerSnapshots(this.producers, storage, log);

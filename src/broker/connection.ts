@@ -30,6 +30,7 @@
  *   held back for the throttle time instead. A throttled Fetch answers empty, as Kafka's does.
  */
 import type { Socket } from 'node:net';
+import type { ClockTimer } from '../base/clock.js';
 import { ConnectionSecurity } from './security/session.js';
 import type { BrokerListener } from './security/broker-security.js';
 import { Reader } from '../protocol/codec/reader.js';
@@ -97,7 +98,7 @@ export class Connection implements ConnectionInfo {
   readonly security: ConnectionSecurity;
   /** A client quota throttle (KIP-219): nothing is read or handled until it ends. */
   private muted = false;
-  private muteTimer: NodeJS.Timeout | null = null;
+  private muteTimer: ClockTimer | null = null;
   /** The throttle the request just handled called for, and whether its client throttles itself. */
   private throttle: { ms: number; clientSide: boolean } | null = null;
 
@@ -190,7 +191,7 @@ export class Connection implements ConnectionInfo {
     this.requestBytes = 0;
     this.readWait?.cancel();
     this.readWait = null;
-    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
+    if (this.muteTimer !== null) this.broker.clock.clearTimeout(this.muteTimer);
     this.muteTimer = null;
     this.muted = false;
     this.wakePump();
@@ -370,8 +371,9 @@ export class Connection implements ConnectionInfo {
   /** Stop reading and handling for `ms` (a quota throttle, KIP-219). */
   private mute(ms: number): void {
     this.muted = true;
-    if (this.muteTimer !== null) clearTimeout(this.muteTimer);
-    this.muteTimer = setTimeout(() => {
+    // On the broker's clock, as every throttle (virtual time in tests: src/base/clock.ts).
+    if (this.muteTimer !== null) this.broker.clock.clearTimeout(this.muteTimer);
+    this.muteTimer = this.broker.clock.setTimeout(() => {
       this.muteTimer = null;
       this.muted = false;
       this.updateReading();
@@ -495,7 +497,7 @@ export class Connection implements ConnectionInfo {
     const quotas = this.broker.quotas;
     const user = this.security.principal;
     const clientId = ctx.clientId ?? '';
-    const now = Date.now();
+    const now = this.broker.clock.now();
     // Kafka records request handler time as a percentage of one second (nanosToPercentage).
     const requestMs = Math.max(0, performance.now() - handleStart - quota.parkedMs);
     const requestThrottle = quotas.request.record(user, clientId, requestMs / 10, now);

@@ -27,6 +27,7 @@
  * Callers: the broker's event loop only.
  */
 import { MAX_QUOTA_SENSORS } from '../../base/limits.js';
+import { SYSTEM_CLOCK, type Clock } from '../../base/clock.js';
 import type { StorageEngine } from '../../storage/engine.js';
 import type { RequestContext, RequestQuota } from '../handler.js';
 import { ClientQuotaStore, type QuotaEntity, type QuotaKey } from './entities.js';
@@ -162,9 +163,11 @@ export class MutationQuota {
     private readonly strict: boolean,
     private readonly type: QuotaType<TokenBucket> | null,
     private readonly request: RequestQuota | null,
+    private readonly clock: Clock,
   ) {}
 
-  admit(partitions: number, now = Date.now()): boolean {
+  admit(partitions: number): boolean {
+    const now = this.clock.now();
     if (this.bucket === null) return true;
     if (this.strict) {
       const tokens = this.bucket.measure(this.quota, now);
@@ -186,15 +189,16 @@ export class MutationQuota {
   }
 
   /** Give back what `admit` took for partitions that were not created or deleted after all. */
-  refund(partitions: number, now = Date.now()): void {
-    if (this.bucket !== null) this.bucket.record(this.quota, -partitions, now);
+  refund(partitions: number): void {
+    if (this.bucket !== null) this.bucket.record(this.quota, -partitions, this.clock.now());
   }
 
   /**
    * The request is done: its throttle, still due (Kafka deducts the time since it was computed),
    * goes to the connection, which puts it in the response and mutes for it.
    */
-  done(now = Date.now()): void {
+  done(): void {
+    const now = this.clock.now();
     const t = Math.min(Math.max(0, this.throttleMs - (now - this.recordedAt)), MAX_THROTTLE_INT32);
     if (t <= 0 || this.request === null) return;
     this.type?.count(t);
@@ -205,7 +209,7 @@ export class MutationQuota {
 /** Kafka's message for THROTTLING_QUOTA_EXCEEDED. */
 export const THROTTLING_QUOTA_EXCEEDED_MESSAGE = 'The throttling quota has been exceeded.';
 
-const UNBOUNDED_MUTATIONS = new MutationQuota(null, 0, false, null, null);
+const UNBOUNDED_MUTATIONS = new MutationQuota(null, 0, false, null, null, SYSTEM_CLOCK);
 
 export class ClientQuotas {
   readonly store: ClientQuotaStore;
@@ -222,6 +226,8 @@ export class ClientQuotas {
   constructor(
     storage: StorageEngine,
     private readonly windows: QuotaWindows,
+    /** Quota windows and throttles run on the broker's clock (virtual time in tests). */
+    private readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.store = new ClientQuotaStore(storage);
     const samples = windows.quotaWindowNum;
@@ -270,7 +276,7 @@ export class ClientQuotas {
     const tags = t.tags(user, clientId);
     const quota = t.limit(tags[0], tags[1]);
     if (quota === undefined) return UNBOUNDED_MUTATIONS;
-    return new MutationQuota(t.sensor(tags), quota, strict, t, ctx.quota);
+    return new MutationQuota(t.sensor(tags), quota, strict, t, ctx.quota, this.clock);
   }
 
   /** Count a throttle handed out (metrics), by quota type. */
