@@ -376,6 +376,22 @@ describe('against a live broker', { timeout: 180_000 }, () => {
     assert.ok(broker1.length > 0);
   });
 
+  test('quotas list, set and remove, for users, client ids, their defaults and combinations', async () => {
+    assert.equal(await ok(b, ['quotas', 'set', '--user', 'alice', 'producer_byte_rate=1048576', 'request_percentage=25.5']), 'set producer_byte_rate=1048576 for user=alice\nset request_percentage=25.5 for user=alice\n');
+    await ok(b, ['quotas', 'set', '--default-user', '--client-id', 'app', 'consumer_byte_rate=2048']);
+    await ok(b, ['quotas', 'set', '--default-client-id', 'controller_mutation_rate=5']);
+    assert.match(await ok(b, ['quotas', 'list']), /^user=alice\s+producer_byte_rate\s+1048576$/m);
+    type Entry = { entity: { user?: string | null; clientId?: string | null }; quotas: Record<string, number> };
+    assert.deepEqual(await okJson<Entry[]>(b, ['quotas', 'list', '--default-user']), [{ entity: { user: null, clientId: 'app' }, quotas: { consumer_byte_rate: 2048 } }]);
+    assert.deepEqual((await okJson<Entry[]>(b, ['quotas', 'list', '--client-id', 'app', '--default-user', '--strict'])).length, 1);
+    await ok(b, ['quotas', 'set', '--user', 'bob', 'producer_byte_rate=1', '--validate-only']);
+    assert.equal((await okJson<Entry[]>(b, ['quotas', 'list', '--user', 'bob'])).length, 0);
+    assert.equal(await ok(b, ['quotas', 'remove', '--user', 'alice', 'request_percentage']), 'removed request_percentage for user=alice\n');
+    assert.deepEqual((await okJson<Entry[]>(b, ['quotas', 'list', '--user', 'alice']))[0]!.quotas, { producer_byte_rate: 1048576 });
+    await fails(b, ['quotas', 'set', '--user', 'alice', 'producer_byte_rate=1.5'], 1, /^rafka: INVALID_REQUEST: user=alice: producer_byte_rate cannot be a fractional value/);
+    await fails(b, ['quotas', 'set', 'producer_byte_rate=1'], 2, /name an entity/);
+  });
+
   test('cluster: id, brokers, APIs with their versions', async () => {
     type Cluster = { clusterId: string; controllerId: number; brokers: { nodeId: number; host: string; port: number; apis: { apiKey: number; name: string; minVersion: number; maxVersion: number; usableVersion: number | null }[] }[] };
     const c = await okJson<Cluster>(b, ['cluster']);

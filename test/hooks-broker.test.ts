@@ -764,6 +764,8 @@ describe('onRequest can refuse every served API', () => {
     42: { request: { groupsNames: ['g'] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
     44: { request: { resources: [{ resourceType: 2, resourceName: 't', configs: [] }] }, errors: (r) => r.responses.map((x: Res) => x.errorCode) },
     47: { request: { groupId: 'g', topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] }, errors: (r) => [r.errorCode] },
+    48: { request: { components: [], strict: false }, errors: (r) => [r.errorCode] },
+    49: { request: { entries: [{ entity: [{ entityType: 'user', entityName: 'u' }], ops: [] }], validateOnly: false }, errors: (r) => r.entries.map((x: Res) => x.errorCode) },
     50: { request: { users: [{ name: 'u' }] }, errors: (r) => [r.errorCode, ...r.results.map((x: Res) => x.errorCode)] },
     51: { request: { deletions: [{ name: 'u', mechanism: 1 }], upsertions: [] }, errors: (r) => r.results.map((x: Res) => x.errorCode) },
     60: { request: {}, errors: (r) => [r.errorCode] },

@@ -22,7 +22,8 @@ import type { Logger } from '../src/broker/logger.js';
 import { LazyBatch } from '../src/hooks/batch.js';
 import { HookRunner, compileSelector } from '../src/hooks/runner.js';
 import { createHooks } from '../src/hooks/load.js';
-import { ByteRate, throttleTimeMs } from '../src/hooks/builtin/rate-limit.js';
+import { throttleTimeMs } from '../src/hooks/builtin/rate-limit.js';
+import { SampledRate } from '../src/base/rates.js';
 import { jsonSchemaHook } from '../src/hooks/builtin/json-schema.js';
 import { redactHook } from '../src/hooks/builtin/redact.js';
 import { auditResources, firstError } from '../src/hooks/builtin/audit-log.js';
@@ -366,6 +367,7 @@ describe('error responses for refused requests', () => {
     42: { groupsNames: ['g'] },
     44: { resources: [{ resourceType: 2, resourceName: 't' }] },
     61: { topics: [{ name: 't', partitionIndexes: [0] }] },
+    49: { entries: [{ entity: [{ entityType: 'user', entityName: 'u' }], ops: [] }] },
     51: { deletions: [{ name: 'u', mechanism: 1 }], upsertions: [] },
     65: { transactionalIds: ['tx'] },
     69: { groupIds: ['g'] },
@@ -387,13 +389,13 @@ describe('error responses for refused requests', () => {
 
 describe('built-in hooks', () => {
   test('rate: Kafka\'s windowed rate and throttle formula', () => {
-    const rate = new ByteRate(11, 1000);
-    rate.record(0, 2_000_000);
+    const rate = new SampledRate(11, 1000);
+    rate.record(2_000_000, 0);
     assert.equal(rate.windowSize(0), 10_000); // at least samples - 1 windows
     assert.equal(rate.rate(0), 200_000);
     assert.equal(throttleTimeMs(rate.rate(0), 100_000, rate.windowSize(0), 11_000), 10_000);
     assert.equal(throttleTimeMs(50_000, 100_000, 10_000, 11_000), 0);
-    rate.record(11_500, 10); // the first sample has left the window
+    rate.record(10, 11_500); // the first sample has left the window
     assert.equal(rate.rate(11_500), 1);
   });
 

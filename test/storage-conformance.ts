@@ -406,6 +406,23 @@ export function storageConformance(name: string, factory: () => Promise<StorageE
     }
   });
 
+  test(`${name}: client quotas are stored, replaced and deleted, and survive a restart`, async () => {
+    let e = await fresh();
+    try {
+      const caller = Buffer.from('caller-owned');
+      await e.putClientQuotas('user=alice', Buffer.from('q1'));
+      await e.putClientQuotas('user=alice', Buffer.from('q2'));
+      await e.putClientQuotas('client-id=', caller);
+      caller.fill(0); // the engine keeps its own copy
+      await e.putClientQuotas('user=bob', Buffer.from('gone'));
+      await e.putClientQuotas('user=bob', null);
+      e = (await restart(e)).engine;
+      assert.deepEqual([...e.clientQuotas()].map(([k, v]) => [k, v.toString()]).sort(), [['client-id=', 'caller-owned'], ['user=alice', 'q2']]);
+    } finally {
+      await e.close();
+    }
+  });
+
   test(`${name}: transactions: transactional and control batches are kept as written, and open transactions and the aborted-transactions index come back exactly after a restart`, async () => {
     let e = await fresh();
     try {

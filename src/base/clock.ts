@@ -1,8 +1,8 @@
 /**
  * The broker's one source of time: what it reads as "now" and how it waits. Everything on a path
  * that waits on time (group sessions and rebalances, transaction timeouts and id expiry, retention
- * and compaction passes, LogAppendTime stamps, fetch long polls, fetch-session eviction, injected
- * delays and throttles) asks the broker's Clock instead of Date.now()/setTimeout/setInterval, so
+ * and compaction passes, LogAppendTime stamps, fetch long polls, fetch-session eviction, client
+ * quota windows and throttles, injected delays and throttles) asks the broker's Clock instead of Date.now()/setTimeout/setInterval, so
  * that a test can run it on virtual time (docs/testing.md, "Virtual time").
  *
  * - `SYSTEM_CLOCK` is Node's own timers and Date.now(): with it the broker behaves as it always has.

@@ -98,3 +98,9 @@ export const FAULT_RULES_MAX = 1_000;
 export const FAULT_HISTORY_MAX = 10_000;
 /** The longest delay one fault adds to a request (a minute more than any client's request timeout default). */
 export const FAULT_DELAY_MAX_MS = 5 * 60_000;
+
+/**
+ * Quota sensors (one rate or token bucket per user/client-id a quota applies to) kept per quota
+ * type; past it the least recently used is forgotten (Kafka expires a sensor after an hour unused).
+ */
+export const MAX_QUOTA_SENSORS = 10_000;

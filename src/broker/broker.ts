@@ -7,6 +7,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { BrokerSecurity, type BrokerListener } from './security/broker-security.js';
+import { ClientQuotas } from './quotas/client-quotas.js';
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { BrokerConfig } from '../config/types.js';
 import type { StorageEngine } from '../storage/engine.js';
@@ -95,6 +96,8 @@ export class Broker {
   private shared: SharedCluster | null = null;
   /** Listeners, TLS material and SASL credentials (src/broker/security/). */
   readonly security: BrokerSecurity;
+  /** Client quotas: stored by AlterClientQuotas, enforced by connections and the topic APIs (src/broker/quotas/). */
+  readonly quotas: ClientQuotas;
   /** TCP servers by node id: this broker's own (one per configured listener), and in a cluster one per other live node. */
   private readonly servers = new Map<number, net.Server[]>();
   /** Sockets of TLS listeners from accept until they close (shutdown ends those still in their handshake). */
@@ -114,6 +117,7 @@ export class Broker {
     readonly clock: Clock = SYSTEM_CLOCK,
   ) {
     this.security = new BrokerSecurity(config, storage, log);
+    this.quotas = new ClientQuotas(storage, config, clock);
     this.topics = new TopicManager(storage, config);
     this.producers = new ProducerStateManager(config.producerStateMaxEntries);
     this.producerSnapshots = new ProducerSnapshots(this.producers, storage, log);
@@ -228,6 +232,7 @@ export class Broker {
     this.requestObserver = requestObserver(this.metrics, this.log);
     // TLS material loads (or the start fails) and configured users exist before anyone can connect.
     await this.security.start();
+    this.quotas.load();
     const own: net.Server[] = [];
     this.servers.set(this.nodeId, own);
     for (const listener of this.security.listeners) own.push(await this.listenOn(listener, this.nodeId, listener.config.port));

@@ -29,8 +29,14 @@
  *   elements count in `queued.max.request.bytes` too (DECODED_ELEMENT_BYTES each).
  * - A response is encoded up to RESPONSE_MAX_BYTES (Fetch: bounded by fetch.max.bytes instead); one
  *   that would be larger is dropped half-built and the connection closed, with one log line.
+ * - Client quotas (src/broker/quotas/): each request's time, a Produce's bytes and a Fetch's response
+ *   bytes count against the client's quotas; over one, the response carries `throttle_time_ms` and
+ *   the connection is muted for that long after answering — nothing is read or handled (KIP-219;
+ *   Kafka mutes the channel). A version whose clients do not throttle themselves gets its answer
+ *   held back for the throttle time instead. A throttled Fetch answers empty, as Kafka's does.
  */
 import type { Socket } from 'node:net';
+import type { ClockTimer } from '../base/clock.js';
 import { ConnectionSecurity } from './security/session.js';
 import type { BrokerListener } from './security/broker-security.js';
 import { Reader } from '../protocol/codec/reader.js';
@@ -42,11 +48,20 @@ import { ApiKey, RequestHeader, ResponseHeader, requestHeaderVersion, responseHe
 import { ApiVersionsResponse } from '../protocol/messages/api-versions.js';
 import type { Broker } from './broker.js';
 import { coordinatorKeys, type CoordinatorKeys } from './coordinator-check.js';
-import type { ConnectionInfo, RequestContext, ServedApi } from './handler.js';
+import type { ConnectionInfo, RequestContext, RequestQuota, ServedApi } from './handler.js';
 import { HANDLERS, supportedApiVersions } from './api/index.js';
 
 /** How long a connection closed after its response (failed login) may take to write that response. */
 const END_AFTER_RESPONSE_GRACE_MS = 5000;
+
+/** A request read from the socket, from when it is handled until it is answered. */
+interface InFlightRequest {
+  readonly frame: Buffer;
+  /** What it decoded into, counted in queued.max.request.bytes until it is answered. */
+  decodedBytes: number;
+  /** A client quota throttle its answer calls for (KIP-219), and whether its client throttles itself. */
+  throttle: { ms: number; clientSide: boolean } | null;
+}
 
 export interface ConnectionStats {
   remote: string;
@@ -99,6 +114,12 @@ export class Connection implements ConnectionInfo {
   private shuttingDown = false;
   /** The listener, principal and SASL state of this connection (security/session.ts). */
   readonly security: ConnectionSecurity;
+  /** A client quota throttle (KIP-219): nothing is read or handled until it ends. */
+  private muted = false;
+  private muteTimer: ClockTimer | null = null;
+  /** Settles when the current mute ends (or the connection closes or shuts down). */
+  private unmuted: Promise<void> = Promise.resolve();
+  private endMute: (() => void) | null = null;
 
   /** `socket` is the TLS socket on SSL and SASL_SSL listeners (its handshake may still be under way). */
   constructor(
@@ -170,6 +191,10 @@ export class Connection implements ConnectionInfo {
   drainAndEnd(): Promise<void> {
     this.readPaused = true;
     this.shuttingDown = true;
+    // Answer what was read at once: a throttle's mute ends here.
+    if (this.muteTimer !== null) this.broker.clock.clearTimeout(this.muteTimer);
+    this.muteTimer = null;
+    this.unmute();
     this.socket.pause();
     this.wakePump();
     return new Promise((resolve) => {
@@ -194,6 +219,9 @@ export class Connection implements ConnectionInfo {
     this.requestBytes = 0;
     this.readWait?.cancel();
     this.readWait = null;
+    if (this.muteTimer !== null) this.broker.clock.clearTimeout(this.muteTimer);
+    this.muteTimer = null;
+    this.unmute();
     this.wakePump();
     this.broker.connectionClosed(this);
     this.resolveIdle();
@@ -298,7 +326,7 @@ export class Connection implements ConnectionInfo {
         this.updateReading();
       });
     }
-    const shouldPause = noRoom || this.waitingDrain || this.inFlight >= this.broker.config.maxInFlightRequestsPerConnection;
+    const shouldPause = noRoom || this.waitingDrain || this.muted || this.inFlight >= this.broker.config.maxInFlightRequestsPerConnection;
     if (shouldPause && !this.socket.isPaused()) this.socket.pause();
     else if (!shouldPause && this.socket.isPaused()) this.socket.resume();
   }
@@ -326,7 +354,7 @@ export class Connection implements ConnectionInfo {
         const frame = this.queue.shift()!;
         let sequenced!: () => void;
         const ordered = pipelined ? new Promise<void>((resolve) => (sequenced = resolve)) : null;
-        const request = { frame, decodedBytes: 0 };
+        const request: InFlightRequest = { frame, decodedBytes: 0, throttle: null };
         this.handling++;
         // A handler that throws is a bug: the connection closes at once (earlier answers not yet sent are lost with it).
         const done = this.handleFrame(request, ordered === null ? undefined : sequenced).catch((err: unknown) => (this.failed(err), null));
@@ -360,7 +388,13 @@ export class Connection implements ConnectionInfo {
   }
 
   /** Send one answer (in request order: called through `answered`) and release what its request held. */
-  private answer(request: { frame: Buffer; decodedBytes: number }, response: Buffer[] | null): void {
+  private async answer(request: InFlightRequest, response: Buffer[] | null): Promise<void> {
+    const throttle = request.throttle;
+    if (throttle !== null && !this.closed) {
+      this.mute(throttle.ms);
+      // A client that does not throttle itself gets its answer at the end of the throttle.
+      if (!throttle.clientSide) await this.unmuted;
+    }
     this.handling--;
     if (response && !this.closed) this.send(response);
     if (!this.closed) {
@@ -388,7 +422,7 @@ export class Connection implements ConnectionInfo {
    */
   private mustWait(): boolean {
     if (this.shuttingDown) return false;
-    if (this.waitingDrain) return true;
+    if (this.waitingDrain || this.muted) return true;
     const next = this.queue[0]!;
     return next.length >= 2 && next.readInt16BE(0) === ApiKey.Fetch && this.broker.responseBudget.full;
   }
@@ -396,12 +430,37 @@ export class Connection implements ConnectionInfo {
   /** Call `resume` once the reason of mustWait() is gone, or the connection closes or shuts down. */
   private waitUntilReady(resume: () => void): void {
     this.resumePump = resume;
+    if (this.muted) return; // the end of the mute wakes the pump
     if (!this.waitingDrain) {
       this.roomWait = this.broker.responseBudget.waitForRoom(() => {
         this.roomWait = null;
         this.wakePump();
       });
     }
+  }
+
+  /** Stop reading and handling for `ms` (a quota throttle, KIP-219). */
+  private mute(ms: number): void {
+    if (this.shuttingDown) return;
+    this.muted = true;
+    if (this.endMute === null) this.unmuted = new Promise<void>((resolve) => (this.endMute = resolve));
+    // On the broker's clock, as every throttle (virtual time in tests: src/base/clock.ts).
+    if (this.muteTimer !== null) this.broker.clock.clearTimeout(this.muteTimer);
+    this.muteTimer = this.broker.clock.setTimeout(() => {
+      this.muteTimer = null;
+      this.unmute();
+      this.updateReading();
+      this.wakePump();
+    }, ms);
+    this.updateReading();
+  }
+
+  /** The mute is over (its time is up, or the connection closes or shuts down). */
+  private unmute(): void {
+    this.muted = false;
+    const end = this.endMute;
+    this.endMute = null;
+    end?.();
   }
 
   private wakePump(): void {
@@ -453,7 +512,7 @@ export class Connection implements ConnectionInfo {
    * Decode, dispatch and encode one request; null means no response (or the connection closed).
    * `sequenced`, for a pipelined Produce, is handed to the handler (RequestContext.sequenced).
    */
-  private async handleFrame(request: { frame: Buffer; decodedBytes: number }, sequenced?: () => void): Promise<Buffer[] | null> {
+  private async handleFrame(request: InFlightRequest, sequenced?: () => void): Promise<Buffer[] | null> {
     const frame = request.frame;
     if (this.security.expectsBareToken) return this.handleBareToken(frame);
     const r = new Reader(frame).limitElements(requestElementBudget(frame.length));
@@ -483,7 +542,10 @@ export class Connection implements ConnectionInfo {
     request.decodedBytes = r.elementsDecoded * DECODED_ELEMENT_BYTES;
     this.requestBytes += request.decodedBytes;
     this.broker.requestBudget.add(request.decodedBytes);
-    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security, principal: `User:${this.security.principal}`, sequenced };
+    // Client quotas: off (no quota set), this is one property read.
+    const quota: RequestQuota | undefined = this.broker.quotas.active ? { parkedMs: 0, throttleMs: 0 } : undefined;
+    const ctx: RequestContext = { broker: this.broker, apiKey, apiVersion, correlationId, clientId: decoded.clientId, connection: this, nodeId: this.nodeId, security: this.security, principal: `User:${this.security.principal}`, sequenced, quota };
+    const handleStart = quota === undefined ? 0 : performance.now();
     // Metrics and the debug request log (request-observer.ts); null when neither is on: no clock read.
     const observer = this.broker.requestObserver;
     const started = observer === null ? 0 : performance.now();
@@ -500,10 +562,52 @@ export class Connection implements ConnectionInfo {
       return null;
     }
     const sendable = body !== null && !this.closed;
-    const frames = sendable ? this.encodeOrClose(handler, ctx, body) : null;
+    let frames = sendable ? this.encodeOrClose(handler, ctx, body) : null;
+    if (quota !== undefined && !this.closed) {
+      const throttled = this.enforceQuotas(handler, ctx, quota, request, handleStart, body, frames);
+      if (throttled !== null) ({ body, frames } = throttled);
+    }
     // encodeOrClose gives null only when the response could not be encoded (and closed the connection).
     if (observer !== null) observer.requestDone(ctx, frames === null ? null : body, (performance.now() - started) / 1000, sendable && frames === null);
     return frames;
+  }
+
+  /**
+   * Record this request against the client's quotas (request time; a Produce's bytes; a Fetch's
+   * response bytes) and set `request.throttle` when one is exceeded. The answer then carries the
+   * throttle; a throttled Fetch answers empty instead, its bytes taken back (Kafka's
+   * unrecordQuotaSensor). Returns the new body and frames, or null when they stay as they are.
+   */
+  private enforceQuotas(handler: ServedApi, ctx: RequestContext, quota: RequestQuota, request: InFlightRequest, handleStart: number, body: unknown, frames: Buffer[] | null): { body: unknown; frames: Buffer[] | null } | null {
+    const quotas = this.broker.quotas;
+    const user = this.security.principal;
+    const clientId = ctx.clientId ?? '';
+    const now = this.broker.clock.now();
+    // Kafka records request handler time as a percentage of one second (nanosToPercentage).
+    const requestMs = Math.max(0, performance.now() - handleStart - quota.parkedMs);
+    const requestThrottle = quotas.request.record(user, clientId, requestMs / 10, now);
+    let bandwidthThrottle = 0;
+    let kind: 'producer_byte_rate' | 'consumer_byte_rate' = 'producer_byte_rate';
+    let responseBytes = 0;
+    if (ctx.apiKey === ApiKey.Produce) bandwidthThrottle = quotas.produce.record(user, clientId, request.frame.length, now);
+    else if (ctx.apiKey === ApiKey.Fetch && frames !== null) {
+      kind = 'consumer_byte_rate';
+      for (const f of frames) responseBytes += f.length;
+      bandwidthThrottle = quotas.fetch.record(user, clientId, responseBytes, now);
+    }
+    const ms = Math.max(requestThrottle, bandwidthThrottle, quota.throttleMs);
+    if (ms <= 0) return null;
+    if (bandwidthThrottle >= requestThrottle && bandwidthThrottle >= quota.throttleMs) quotas.counted(kind, bandwidthThrottle);
+    else if (requestThrottle >= quota.throttleMs) quotas.counted('request_percentage', requestThrottle);
+    const from = handler.clientThrottlesFromVersion;
+    request.throttle = { ms, clientSide: from !== null && ctx.apiVersion >= from };
+    if (body === null || frames === null) return null; // no answer (Produce acks=0): the mute alone
+    const b = body as { throttleTimeMs?: number; errorCode?: number; sessionId?: number };
+    if (ctx.apiKey === ApiKey.Fetch && (b.errorCode ?? ErrorCode.NONE) === ErrorCode.NONE) {
+      quotas.fetch.unrecord(user, clientId, responseBytes, now);
+      body = { throttleTimeMs: ms, errorCode: ErrorCode.NONE, sessionId: b.sessionId ?? 0, responses: [] };
+    } else b.throttleTimeMs = Math.max(b.throttleTimeMs ?? 0, ms);
+    return { body, frames: this.encodeOrClose(handler, ctx, body) };
   }
 
   /** onRequest/onResponse hooks (src/hooks/) wrap the handler; without them this is the handler alone. */

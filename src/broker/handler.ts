@@ -33,6 +33,19 @@ export interface RequestContext extends RequestScope {
    * Produce, every partition's append has its offsets — so the next request's appends come after.
    */
   readonly sequenced?: () => void;
+  /**
+   * Present while client quotas are set (src/broker/quotas/): the Fetch handler adds the time it
+   * parked waiting for data (not request time), the topic APIs their controller mutation throttle.
+   */
+  readonly quota?: RequestQuota;
+}
+
+/** A request's share in client quota enforcement (connection.ts creates it, handlers add to it). */
+export interface RequestQuota {
+  /** Time the handler waited without working (a Fetch's long poll), left out of request_percentage. */
+  parkedMs: number;
+  /** Throttle a handler's own quota asks for (controller_mutation_rate). */
+  throttleMs: number;
 }
 
 export interface ApiHandler<Req = any, Res = any> {

@@ -1,7 +1,7 @@
 /**
  * The `rafka` command line: `rafka start [flags]`, `rafka help`, `rafka --version`, and the
- * operations commands (topics, produce, consume, groups, configs, cluster, transactions, producers,
- * users),
+ * operations commands (topics, produce, consume, groups, configs, quotas, cluster, transactions,
+ * producers, users),
  * which src/cli/ops/program.ts parses and runs.
  *
  * Exit codes: 0 ok (including a clean stop on SIGINT/SIGTERM), 1 configuration or start failure,
@@ -79,6 +79,7 @@ and -X NAME=VALUE; rafka COMMAND --help for each):
   rafka consume TOPIC       print records, with kcat's -o -g -c -e -f
   rafka groups list|describe|reset-offsets|delete
   rafka configs get|set topic|broker NAME
+  rafka quotas list|set|remove
   rafka cluster             brokers, APIs and versions
   rafka transactions list|describe
   rafka producers describe TOPIC[:PARTITION]

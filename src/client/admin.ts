@@ -12,6 +12,10 @@ import { listOffsets, type IsolationLevel } from './consumer.js';
 import { decodeAssignment, decodeSubscription, type TopicPartition } from './assignors.js';
 import {
   ApiKey,
+  AlterClientQuotasRequest,
+  AlterClientQuotasResponse,
+  DescribeClientQuotasRequest,
+  DescribeClientQuotasResponse,
   CreatePartitionsRequest,
   CreatePartitionsResponse,
   CreateTopicsRequest,
@@ -62,6 +66,57 @@ export interface NewTopic {
 
 /** Config resources: topics, brokers, and groups (KIP-848 group configs, resource type 32). */
 export type ConfigResourceType = 'topic' | 'broker' | 'group';
+
+/**
+ * A client quota entity (Kafka's ClientQuotaEntity): a user, a client id or both; null is that
+ * type's default (`<default>` in kafka-configs.sh).
+ */
+export interface ClientQuotaEntity {
+  user?: string | null;
+  clientId?: string | null;
+}
+
+/**
+ * One component of a describeClientQuotas filter: `match` a name (exactly that entity), null (the
+ * type's default) or absent (any entity that has the type).
+ */
+export interface ClientQuotaFilterComponent {
+  entityType: 'user' | 'client-id' | 'ip';
+  match?: string | null;
+}
+
+/** Quota keys: producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate. */
+export interface ClientQuotaEntry {
+  entity: ClientQuotaEntity;
+  quotas: Record<string, number>;
+}
+
+/** Set (a number) or remove (null) one quota of an entity. */
+export interface ClientQuotaAlteration {
+  entity: ClientQuotaEntity;
+  ops: readonly { key: string; value: number | null }[];
+}
+
+function quotaEntityData(e: ClientQuotaEntity): { entityType: string; entityName: string | null }[] {
+  const out: { entityType: string; entityName: string | null }[] = [];
+  if (e.user !== undefined) out.push({ entityType: 'user', entityName: e.user });
+  if (e.clientId !== undefined) out.push({ entityType: 'client-id', entityName: e.clientId });
+  return out;
+}
+
+function entityOfData(parts: readonly { entityType: string; entityName: string | null }[]): ClientQuotaEntity {
+  const entity: ClientQuotaEntity = {};
+  for (const d of parts) {
+    if (d.entityType === 'user') entity.user = d.entityName;
+    else if (d.entityType === 'client-id') entity.clientId = d.entityName;
+  }
+  return entity;
+}
+
+function quotaEntityName(e: ClientQuotaEntity): string {
+  const name = (n: string | null) => (n === null ? '<default>' : n);
+  return quotaEntityData(e).map((d) => `${d.entityType}=${name(d.entityName)}`).join(',');
+}
 
 /** An ACL binding as the Admin client takes and returns it: Kafka's names, lower-case (kafka-acls.sh's words). */
 export interface AclEntry {
@@ -780,6 +835,43 @@ export class Admin {
       }
     }
     return deleted;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Client quotas (KIP-546)
+  // ------------------------------------------------------------------------------------------------
+
+  /**
+   * Stored client quotas of the entities matching every component (none: all entities); `strict`:
+   * only entities with exactly the filtered entity types.
+   */
+  async describeClientQuotas(components: readonly ClientQuotaFilterComponent[] = [], opts: { strict?: boolean } = {}): Promise<ClientQuotaEntry[]> {
+    const res = await this.toController(ApiKey.DescribeClientQuotas, DescribeClientQuotasRequest, DescribeClientQuotasResponse, () => ({
+      components: components.map((c) => ({
+        entityType: c.entityType,
+        matchType: c.match === undefined ? 2 : c.match === null ? 1 : 0,
+        match: c.match ?? null,
+      })),
+      strict: opts.strict ?? false,
+    }));
+    if (res.errorCode !== ErrorCode.NONE) throw new KafkaProtocolError(res.errorCode, res.errorMessage ?? 'describing client quotas');
+    return (res.entries ?? []).map((e) => ({ entity: entityOfData(e.entity), quotas: Object.fromEntries(e.values.map((v) => [v.key, v.value])) }));
+  }
+
+  /** Set and remove client quotas; rejects with the first entity's error (the others are applied). */
+  async alterClientQuotas(alterations: readonly ClientQuotaAlteration[], opts: { validateOnly?: boolean } = {}): Promise<void> {
+    const res = await this.toController(ApiKey.AlterClientQuotas, AlterClientQuotasRequest, AlterClientQuotasResponse, () => ({
+      entries: alterations.map((a) => ({
+        entity: quotaEntityData(a.entity),
+        ops: a.ops.map((o) => ({ key: o.key, value: o.value ?? 0, remove: o.value === null })),
+      })),
+      validateOnly: opts.validateOnly ?? false,
+    }));
+    for (const r of res.entries) {
+      if (r.errorCode === ErrorCode.NONE) continue;
+      const entity = quotaEntityName(entityOfData(r.entity));
+      throw new KafkaProtocolError(r.errorCode, `${entity}${r.errorMessage ? `: ${r.errorMessage}` : ''}`);
+    }
   }
 
   async close(): Promise<void> {

@@ -10,7 +10,7 @@ export { Consumer } from './consumer.js';
 export type { ConsumerOptions, ConsumerMessage, IsolationLevel } from './consumer.js';
 export type { ConsumerGroupMetadata } from './group.js';
 export { Admin } from './admin.js';
-export type { AdminOptions, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec, GroupPartitionLag, TransactionDescription, TransactionListing, ListTransactionsOptions, ProducerState, PartitionProducers, ApiVersionInfo } from './admin.js';
+export type { AdminOptions, ClientQuotaEntity, ClientQuotaFilterComponent, ClientQuotaEntry, ClientQuotaAlteration, NewTopic, ConfigEntry, ConfigResourceType, TopicDescription, GroupDescription, OffsetSpec, GroupPartitionLag, TransactionDescription, TransactionListing, ListTransactionsOptions, ProducerState, PartitionProducers, ApiVersionInfo } from './admin.js';
 export type { ScramUserDescription, ScramCredentialAlteration, ScramMechanism } from './scram-users.js';
 export { Connection } from './connection.js';
 export type { ConnectionOptions, RequestOptions } from './connection.js';

@@ -113,6 +113,10 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   authorizerClassName: null,
   superUsers: null,
   allowEveryoneIfNoAclFound: false,
+  quotaWindowNum: 11,
+  quotaWindowSizeSeconds: 1,
+  controllerQuotaWindowNum: 11,
+  controllerQuotaWindowSizeSeconds: 1,
 });
 
 /** A fresh, mutable deep copy of the defaults. */

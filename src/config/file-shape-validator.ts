@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1063,10 +1063,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.max.size"] !== undefined){
-let data30 = data["group.consumer.max.size"];
+if(data["group.consumer.min.session.timeout.ms"] !== undefined){
+let data30 = data["group.consumer.min.session.timeout.ms"];
 if(!(((typeof data30 == "number") && (!(data30 % 1) && !isNaN(data30))) && (isFinite(data30)))){
-const err86 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err86 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.min.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err86];
 }
@@ -1077,7 +1077,7 @@ errors++;
 }
 if((typeof data30 == "number") && (isFinite(data30))){
 if(data30 > 2147483647 || isNaN(data30)){
-const err87 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err87 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err87];
 }
@@ -1087,7 +1087,7 @@ vErrors.push(err87);
 errors++;
 }
 if(data30 < 1 || isNaN(data30)){
-const err88 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data30};
+const err88 = {instancePath:instancePath+"/group.consumer.min.session.timeout.ms",schemaPath:"#/properties/group.consumer.min.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.min.session.timeout.ms"],data:data30};
 if(vErrors === null){
 vErrors = [err88];
 }
@@ -1098,11 +1098,10 @@ errors++;
 }
 }
 }
-if(data["group.consumer.assignors"] !== undefined){
-let data31 = data["group.consumer.assignors"];
-if(typeof data31 === "string"){
-if(func3(data31) < 1){
-const err89 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if(data["group.consumer.max.session.timeout.ms"] !== undefined){
+let data31 = data["group.consumer.max.session.timeout.ms"];
+if(!(((typeof data31 == "number") && (!(data31 % 1) && !isNaN(data31))) && (isFinite(data31)))){
+const err89 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.session.timeout.ms"].type,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err89];
 }
@@ -1111,8 +1110,9 @@ vErrors.push(err89);
 }
 errors++;
 }
-if(!pattern1.test(data31)){
-const err90 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if((typeof data31 == "number") && (isFinite(data31))){
+if(data31 > 2147483647 || isNaN(data31)){
+const err90 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err90];
 }
@@ -1121,9 +1121,8 @@ vErrors.push(err90);
 }
 errors++;
 }
-}
-else {
-const err91 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data31};
+if(data31 < 1 || isNaN(data31)){
+const err91 = {instancePath:instancePath+"/group.consumer.max.session.timeout.ms",schemaPath:"#/properties/group.consumer.max.session.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.session.timeout.ms"],data:data31};
 if(vErrors === null){
 vErrors = [err91];
 }
@@ -1133,10 +1132,11 @@ vErrors.push(err91);
 errors++;
 }
 }
-if(data["offsets.retention.minutes"] !== undefined){
-let data32 = data["offsets.retention.minutes"];
+}
+if(data["group.consumer.min.heartbeat.interval.ms"] !== undefined){
+let data32 = data["group.consumer.min.heartbeat.interval.ms"];
 if(!(((typeof data32 == "number") && (!(data32 % 1) && !isNaN(data32))) && (isFinite(data32)))){
-const err92 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
+const err92 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.min.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err92];
 }
@@ -1147,7 +1147,7 @@ errors++;
 }
 if((typeof data32 == "number") && (isFinite(data32))){
 if(data32 > 2147483647 || isNaN(data32)){
-const err93 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
+const err93 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err93];
 }
@@ -1157,7 +1157,7 @@ vErrors.push(err93);
 errors++;
 }
 if(data32 < 1 || isNaN(data32)){
-const err94 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data32};
+const err94 = {instancePath:instancePath+"/group.consumer.min.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.min.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.min.heartbeat.interval.ms"],data:data32};
 if(vErrors === null){
 vErrors = [err94];
 }
@@ -1168,10 +1168,10 @@ errors++;
 }
 }
 }
-if(data["offsets.retention.check.interval.ms"] !== undefined){
-let data33 = data["offsets.retention.check.interval.ms"];
+if(data["group.consumer.max.heartbeat.interval.ms"] !== undefined){
+let data33 = data["group.consumer.max.heartbeat.interval.ms"];
 if(!(((typeof data33 == "number") && (!(data33 % 1) && !isNaN(data33))) && (isFinite(data33)))){
-const err95 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
+const err95 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.heartbeat.interval.ms"].type,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err95];
 }
@@ -1181,8 +1181,8 @@ vErrors.push(err95);
 errors++;
 }
 if((typeof data33 == "number") && (isFinite(data33))){
-if(data33 > 9007199254740991 || isNaN(data33)){
-const err96 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
+if(data33 > 2147483647 || isNaN(data33)){
+const err96 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err96];
 }
@@ -1192,7 +1192,7 @@ vErrors.push(err96);
 errors++;
 }
 if(data33 < 1 || isNaN(data33)){
-const err97 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data33};
+const err97 = {instancePath:instancePath+"/group.consumer.max.heartbeat.interval.ms",schemaPath:"#/properties/group.consumer.max.heartbeat.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.heartbeat.interval.ms"],data:data33};
 if(vErrors === null){
 vErrors = [err97];
 }
@@ -1203,10 +1203,10 @@ errors++;
 }
 }
 }
-if(data["transaction.max.timeout.ms"] !== undefined){
-let data34 = data["transaction.max.timeout.ms"];
+if(data["group.consumer.max.size"] !== undefined){
+let data34 = data["group.consumer.max.size"];
 if(!(((typeof data34 == "number") && (!(data34 % 1) && !isNaN(data34))) && (isFinite(data34)))){
-const err98 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
+const err98 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["group.consumer.max.size"].type,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err98];
 }
@@ -1217,7 +1217,7 @@ errors++;
 }
 if((typeof data34 == "number") && (isFinite(data34))){
 if(data34 > 2147483647 || isNaN(data34)){
-const err99 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
+const err99 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err99];
 }
@@ -1227,7 +1227,7 @@ vErrors.push(err99);
 errors++;
 }
 if(data34 < 1 || isNaN(data34)){
-const err100 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data34};
+const err100 = {instancePath:instancePath+"/group.consumer.max.size",schemaPath:"#/properties/group.consumer.max.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["group.consumer.max.size"],data:data34};
 if(vErrors === null){
 vErrors = [err100];
 }
@@ -1238,10 +1238,11 @@ errors++;
 }
 }
 }
-if(data["transactional.id.expiration.ms"] !== undefined){
-let data35 = data["transactional.id.expiration.ms"];
-if(!(((typeof data35 == "number") && (!(data35 % 1) && !isNaN(data35))) && (isFinite(data35)))){
-const err101 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
+if(data["group.consumer.assignors"] !== undefined){
+let data35 = data["group.consumer.assignors"];
+if(typeof data35 === "string"){
+if(func3(data35) < 1){
+const err101 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err101];
 }
@@ -1250,9 +1251,8 @@ vErrors.push(err101);
 }
 errors++;
 }
-if((typeof data35 == "number") && (isFinite(data35))){
-if(data35 > 2147483647 || isNaN(data35)){
-const err102 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
+if(!pattern1.test(data35)){
+const err102 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/pattern",keyword:"pattern",params:{pattern: "^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},message:"must match pattern \""+"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"+"\"",schema:"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$",parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err102];
 }
@@ -1261,8 +1261,9 @@ vErrors.push(err102);
 }
 errors++;
 }
-if(data35 < 1 || isNaN(data35)){
-const err103 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data35};
+}
+else {
+const err103 = {instancePath:instancePath+"/group.consumer.assignors",schemaPath:"#/properties/group.consumer.assignors/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["group.consumer.assignors"].type,parentSchema:schema6.properties["group.consumer.assignors"],data:data35};
 if(vErrors === null){
 vErrors = [err103];
 }
@@ -1272,11 +1273,10 @@ vErrors.push(err103);
 errors++;
 }
 }
-}
-if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
-let data36 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
-if(!(((typeof data36 == "number") && (!(data36 % 1) && !isNaN(data36))) && (isFinite(data36)))){
-const err104 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
+if(data["group.consumer.migration.policy"] !== undefined){
+let data36 = data["group.consumer.migration.policy"];
+if(!((((data36 === "bidirectional") || (data36 === "upgrade")) || (data36 === "downgrade")) || (data36 === "disabled"))){
+const err104 = {instancePath:instancePath+"/group.consumer.migration.policy",schemaPath:"#/properties/group.consumer.migration.policy/enum",keyword:"enum",params:{allowedValues: schema6.properties["group.consumer.migration.policy"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["group.consumer.migration.policy"].enum,parentSchema:schema6.properties["group.consumer.migration.policy"],data:data36};
 if(vErrors === null){
 vErrors = [err104];
 }
@@ -1285,9 +1285,11 @@ vErrors.push(err104);
 }
 errors++;
 }
-if((typeof data36 == "number") && (isFinite(data36))){
-if(data36 > 2147483647 || isNaN(data36)){
-const err105 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
+}
+if(data["offsets.retention.minutes"] !== undefined){
+let data37 = data["offsets.retention.minutes"];
+if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
+const err105 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.minutes"].type,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err105];
 }
@@ -1296,8 +1298,9 @@ vErrors.push(err105);
 }
 errors++;
 }
-if(data36 < 1 || isNaN(data36)){
-const err106 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data36};
+if((typeof data37 == "number") && (isFinite(data37))){
+if(data37 > 2147483647 || isNaN(data37)){
+const err106 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err106];
 }
@@ -1306,12 +1309,8 @@ vErrors.push(err106);
 }
 errors++;
 }
-}
-}
-if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
-let data37 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
-if(!(((typeof data37 == "number") && (!(data37 % 1) && !isNaN(data37))) && (isFinite(data37)))){
-const err107 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
+if(data37 < 1 || isNaN(data37)){
+const err107 = {instancePath:instancePath+"/offsets.retention.minutes",schemaPath:"#/properties/offsets.retention.minutes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.minutes"],data:data37};
 if(vErrors === null){
 vErrors = [err107];
 }
@@ -1320,9 +1319,12 @@ vErrors.push(err107);
 }
 errors++;
 }
-if((typeof data37 == "number") && (isFinite(data37))){
-if(data37 > 2147483647 || isNaN(data37)){
-const err108 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
+}
+}
+if(data["offsets.retention.check.interval.ms"] !== undefined){
+let data38 = data["offsets.retention.check.interval.ms"];
+if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
+const err108 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offsets.retention.check.interval.ms"].type,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err108];
 }
@@ -1331,8 +1333,9 @@ vErrors.push(err108);
 }
 errors++;
 }
-if(data37 < 1 || isNaN(data37)){
-const err109 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data37};
+if((typeof data38 == "number") && (isFinite(data38))){
+if(data38 > 9007199254740991 || isNaN(data38)){
+const err109 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err109];
 }
@@ -1341,12 +1344,8 @@ vErrors.push(err109);
 }
 errors++;
 }
-}
-}
-if(data["offset.metadata.max.bytes"] !== undefined){
-let data38 = data["offset.metadata.max.bytes"];
-if(!(((typeof data38 == "number") && (!(data38 % 1) && !isNaN(data38))) && (isFinite(data38)))){
-const err110 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
+if(data38 < 1 || isNaN(data38)){
+const err110 = {instancePath:instancePath+"/offsets.retention.check.interval.ms",schemaPath:"#/properties/offsets.retention.check.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["offsets.retention.check.interval.ms"],data:data38};
 if(vErrors === null){
 vErrors = [err110];
 }
@@ -1355,9 +1354,12 @@ vErrors.push(err110);
 }
 errors++;
 }
-if((typeof data38 == "number") && (isFinite(data38))){
-if(data38 > 2147483647 || isNaN(data38)){
-const err111 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
+}
+}
+if(data["transaction.max.timeout.ms"] !== undefined){
+let data39 = data["transaction.max.timeout.ms"];
+if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
+const err111 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.max.timeout.ms"].type,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err111];
 }
@@ -1366,8 +1368,9 @@ vErrors.push(err111);
 }
 errors++;
 }
-if(data38 < 0 || isNaN(data38)){
-const err112 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data38};
+if((typeof data39 == "number") && (isFinite(data39))){
+if(data39 > 2147483647 || isNaN(data39)){
+const err112 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err112];
 }
@@ -1376,12 +1379,8 @@ vErrors.push(err112);
 }
 errors++;
 }
-}
-}
-if(data["hook.timeout.ms"] !== undefined){
-let data39 = data["hook.timeout.ms"];
-if(!(((typeof data39 == "number") && (!(data39 % 1) && !isNaN(data39))) && (isFinite(data39)))){
-const err113 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
+if(data39 < 1 || isNaN(data39)){
+const err113 = {instancePath:instancePath+"/transaction.max.timeout.ms",schemaPath:"#/properties/transaction.max.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.max.timeout.ms"],data:data39};
 if(vErrors === null){
 vErrors = [err113];
 }
@@ -1390,9 +1389,12 @@ vErrors.push(err113);
 }
 errors++;
 }
-if((typeof data39 == "number") && (isFinite(data39))){
-if(data39 > 2147483647 || isNaN(data39)){
-const err114 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
+}
+}
+if(data["transactional.id.expiration.ms"] !== undefined){
+let data40 = data["transactional.id.expiration.ms"];
+if(!(((typeof data40 == "number") && (!(data40 % 1) && !isNaN(data40))) && (isFinite(data40)))){
+const err114 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transactional.id.expiration.ms"].type,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err114];
 }
@@ -1401,8 +1403,9 @@ vErrors.push(err114);
 }
 errors++;
 }
-if(data39 < 1 || isNaN(data39)){
-const err115 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data39};
+if((typeof data40 == "number") && (isFinite(data40))){
+if(data40 > 2147483647 || isNaN(data40)){
+const err115 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err115];
 }
@@ -1411,12 +1414,8 @@ vErrors.push(err115);
 }
 errors++;
 }
-}
-}
-if(data["http.listener"] !== undefined){
-let data40 = data["http.listener"];
-if((typeof data40 !== "string") && (data40 !== null)){
-const err116 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data40};
+if(data40 < 1 || isNaN(data40)){
+const err116 = {instancePath:instancePath+"/transactional.id.expiration.ms",schemaPath:"#/properties/transactional.id.expiration.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transactional.id.expiration.ms"],data:data40};
 if(vErrors === null){
 vErrors = [err116];
 }
@@ -1425,9 +1424,12 @@ vErrors.push(err116);
 }
 errors++;
 }
-if(typeof data40 === "string"){
-if(func3(data40) < 1){
-const err117 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data40};
+}
+}
+if(data["transaction.abort.timed.out.transaction.cleanup.interval.ms"] !== undefined){
+let data41 = data["transaction.abort.timed.out.transaction.cleanup.interval.ms"];
+if(!(((typeof data41 == "number") && (!(data41 % 1) && !isNaN(data41))) && (isFinite(data41)))){
+const err117 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err117];
 }
@@ -1436,8 +1438,9 @@ vErrors.push(err117);
 }
 errors++;
 }
-if(!pattern2.test(data40)){
-const err118 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data40};
+if((typeof data41 == "number") && (isFinite(data41))){
+if(data41 > 2147483647 || isNaN(data41)){
+const err118 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err118];
 }
@@ -1446,12 +1449,8 @@ vErrors.push(err118);
 }
 errors++;
 }
-}
-}
-if(data["log.level"] !== undefined){
-let data41 = data["log.level"];
-if(!((((data41 === "error") || (data41 === "warn")) || (data41 === "info")) || (data41 === "debug"))){
-const err119 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data41};
+if(data41 < 1 || isNaN(data41)){
+const err119 = {instancePath:instancePath+"/transaction.abort.timed.out.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.abort.timed.out.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.abort.timed.out.transaction.cleanup.interval.ms"],data:data41};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1461,10 +1460,11 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data["log.format"] !== undefined){
-let data42 = data["log.format"];
-if(!((data42 === "text") || (data42 === "json"))){
-const err120 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data42};
+}
+if(data["transaction.remove.expired.transaction.cleanup.interval.ms"] !== undefined){
+let data42 = data["transaction.remove.expired.transaction.cleanup.interval.ms"];
+if(!(((typeof data42 == "number") && (!(data42 % 1) && !isNaN(data42))) && (isFinite(data42)))){
+const err120 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"].type,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1473,11 +1473,9 @@ vErrors.push(err120);
 }
 errors++;
 }
-}
-if(data.listeners !== undefined){
-let data43 = data.listeners;
-if(((typeof data43 !== "string") && (!(Array.isArray(data43)))) && (data43 !== null)){
-const err121 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data43};
+if((typeof data42 == "number") && (isFinite(data42))){
+if(data42 > 2147483647 || isNaN(data42)){
+const err121 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1486,9 +1484,8 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(typeof data43 === "string"){
-if(func3(data43) < 1){
-const err122 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data43};
+if(data42 < 1 || isNaN(data42)){
+const err122 = {instancePath:instancePath+"/transaction.remove.expired.transaction.cleanup.interval.ms",schemaPath:"#/properties/transaction.remove.expired.transaction.cleanup.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["transaction.remove.expired.transaction.cleanup.interval.ms"],data:data42};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1498,9 +1495,11 @@ vErrors.push(err122);
 errors++;
 }
 }
-if(Array.isArray(data43)){
-if(data43.length < 1){
-const err123 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data43};
+}
+if(data["offset.metadata.max.bytes"] !== undefined){
+let data43 = data["offset.metadata.max.bytes"];
+if(!(((typeof data43 == "number") && (!(data43 % 1) && !isNaN(data43))) && (isFinite(data43)))){
+const err123 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["offset.metadata.max.bytes"].type,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1509,12 +1508,9 @@ vErrors.push(err123);
 }
 errors++;
 }
-const len0 = data43.length;
-for(let i0=0; i0<len0; i0++){
-let data44 = data43[i0];
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err124 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data44};
+if((typeof data43 == "number") && (isFinite(data43))){
+if(data43 > 2147483647 || isNaN(data43)){
+const err124 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1523,9 +1519,8 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data44};
+if(data43 < 0 || isNaN(data43)){
+const err125 = {instancePath:instancePath+"/offset.metadata.max.bytes",schemaPath:"#/properties/offset.metadata.max.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["offset.metadata.max.bytes"],data:data43};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1536,11 +1531,10 @@ errors++;
 }
 }
 }
-}
-if(data["advertised.listeners"] !== undefined){
-let data45 = data["advertised.listeners"];
-if(((typeof data45 !== "string") && (!(Array.isArray(data45)))) && (data45 !== null)){
-const err126 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+if(data["hook.timeout.ms"] !== undefined){
+let data44 = data["hook.timeout.ms"];
+if(!(((typeof data44 == "number") && (!(data44 % 1) && !isNaN(data44))) && (isFinite(data44)))){
+const err126 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["hook.timeout.ms"].type,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1549,9 +1543,9 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(typeof data45 === "string"){
-if(func3(data45) < 1){
-const err127 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+if((typeof data44 == "number") && (isFinite(data44))){
+if(data44 > 2147483647 || isNaN(data44)){
+const err127 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1560,10 +1554,8 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-if(Array.isArray(data45)){
-if(data45.length < 1){
-const err128 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+if(data44 < 1 || isNaN(data44)){
+const err128 = {instancePath:instancePath+"/hook.timeout.ms",schemaPath:"#/properties/hook.timeout.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["hook.timeout.ms"],data:data44};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1572,12 +1564,12 @@ vErrors.push(err128);
 }
 errors++;
 }
-const len1 = data45.length;
-for(let i1=0; i1<len1; i1++){
-let data46 = data45[i1];
-if(typeof data46 === "string"){
-if(func3(data46) < 1){
-const err129 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
+}
+}
+if(data["http.listener"] !== undefined){
+let data45 = data["http.listener"];
+if((typeof data45 !== "string") && (data45 !== null)){
+const err129 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/type",keyword:"type",params:{type: schema6.properties["http.listener"].type},message:"must be string,null",schema:schema6.properties["http.listener"].type,parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1586,9 +1578,9 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-else {
-const err130 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err130 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1597,13 +1589,8 @@ vErrors.push(err130);
 }
 errors++;
 }
-}
-}
-}
-if(data["listener.security.protocol.map"] !== undefined){
-let data47 = data["listener.security.protocol.map"];
-if((typeof data47 !== "string") && (data47 !== null)){
-const err131 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
+if(!pattern2.test(data45)){
+const err131 = {instancePath:instancePath+"/http.listener",schemaPath:"#/properties/http.listener/pattern",keyword:"pattern",params:{pattern: "^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},message:"must match pattern \""+"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"+"\"",schema:"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$",parentSchema:schema6.properties["http.listener"],data:data45};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1612,9 +1599,12 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(typeof data47 === "string"){
-if(func3(data47) < 1){
-const err132 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
+}
+}
+if(data["log.level"] !== undefined){
+let data46 = data["log.level"];
+if(!((((data46 === "error") || (data46 === "warn")) || (data46 === "info")) || (data46 === "debug"))){
+const err132 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data46};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1624,11 +1614,10 @@ vErrors.push(err132);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.type"] !== undefined){
-let data48 = data["ssl.keystore.type"];
-if(!(data48 === "PEM")){
-const err133 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data48};
+if(data["log.format"] !== undefined){
+let data47 = data["log.format"];
+if(!((data47 === "text") || (data47 === "json"))){
+const err133 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data47};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1638,10 +1627,10 @@ vErrors.push(err133);
 errors++;
 }
 }
-if(data["ssl.keystore.location"] !== undefined){
-let data49 = data["ssl.keystore.location"];
-if((typeof data49 !== "string") && (data49 !== null)){
-const err134 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
+if(data.listeners !== undefined){
+let data48 = data.listeners;
+if(((typeof data48 !== "string") && (!(Array.isArray(data48)))) && (data48 !== null)){
+const err134 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1650,9 +1639,9 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(typeof data49 === "string"){
-if(func3(data49) < 1){
-const err135 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
+const err135 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1662,11 +1651,9 @@ vErrors.push(err135);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.certificate.chain"] !== undefined){
-let data50 = data["ssl.keystore.certificate.chain"];
-if((typeof data50 !== "string") && (data50 !== null)){
-const err136 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
+if(Array.isArray(data48)){
+if(data48.length < 1){
+const err136 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data48};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1675,9 +1662,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-if(typeof data50 === "string"){
-if(func3(data50) < 1){
-const err137 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
+const len0 = data48.length;
+for(let i0=0; i0<len0; i0++){
+let data49 = data48[i0];
+if(typeof data49 === "string"){
+if(func3(data49) < 1){
+const err137 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data49};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1687,11 +1677,8 @@ vErrors.push(err137);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.key"] !== undefined){
-let data51 = data["ssl.keystore.key"];
-if((typeof data51 !== "string") && (data51 !== null)){
-const err138 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
+else {
+const err138 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data49};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1700,9 +1687,13 @@ vErrors.push(err138);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(func3(data51) < 1){
-const err139 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
+}
+}
+}
+if(data["advertised.listeners"] !== undefined){
+let data50 = data["advertised.listeners"];
+if(((typeof data50 !== "string") && (!(Array.isArray(data50)))) && (data50 !== null)){
+const err139 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1711,12 +1702,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-}
-if(data["ssl.key.password"] !== undefined){
-let data52 = data["ssl.key.password"];
-if((typeof data52 !== "string") && (data52 !== null)){
-const err140 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data52};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err140 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1725,9 +1713,10 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(typeof data52 === "string"){
-if(func3(data52) < 1){
-const err141 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data52};
+}
+if(Array.isArray(data50)){
+if(data50.length < 1){
+const err141 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data50};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1736,12 +1725,12 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-}
-if(data["ssl.truststore.type"] !== undefined){
-let data53 = data["ssl.truststore.type"];
-if(!(data53 === "PEM")){
-const err142 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data53};
+const len1 = data50.length;
+for(let i1=0; i1<len1; i1++){
+let data51 = data50[i1];
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+const err142 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data51};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1751,10 +1740,8 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data["ssl.truststore.location"] !== undefined){
-let data54 = data["ssl.truststore.location"];
-if((typeof data54 !== "string") && (data54 !== null)){
-const err143 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
+else {
+const err143 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data51};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1763,9 +1750,13 @@ vErrors.push(err143);
 }
 errors++;
 }
-if(typeof data54 === "string"){
-if(func3(data54) < 1){
-const err144 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
+}
+}
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data52 = data["listener.security.protocol.map"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err144 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data52};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1774,12 +1765,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-}
-if(data["ssl.truststore.certificates"] !== undefined){
-let data55 = data["ssl.truststore.certificates"];
-if((typeof data55 !== "string") && (data55 !== null)){
-const err145 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err145 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data52};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1788,9 +1776,12 @@ vErrors.push(err145);
 }
 errors++;
 }
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
-const err146 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
+}
+}
+if(data["ssl.keystore.type"] !== undefined){
+let data53 = data["ssl.keystore.type"];
+if(!(data53 === "PEM")){
+const err146 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data53};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1800,11 +1791,10 @@ vErrors.push(err146);
 errors++;
 }
 }
-}
-if(data["ssl.client.auth"] !== undefined){
-let data56 = data["ssl.client.auth"];
-if(!(((data56 === "none") || (data56 === "requested")) || (data56 === "required"))){
-const err147 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data56};
+if(data["ssl.keystore.location"] !== undefined){
+let data54 = data["ssl.keystore.location"];
+if((typeof data54 !== "string") && (data54 !== null)){
+const err147 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1813,11 +1803,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-}
-if(data["ssl.enabled.protocols"] !== undefined){
-let data57 = data["ssl.enabled.protocols"];
-if((typeof data57 !== "string") && (!(Array.isArray(data57)))){
-const err148 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+if(typeof data54 === "string"){
+if(func3(data54) < 1){
+const err148 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1826,9 +1814,12 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(typeof data57 === "string"){
-if(func3(data57) < 1){
-const err149 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+}
+}
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data55 = data["ssl.keystore.certificate.chain"];
+if((typeof data55 !== "string") && (data55 !== null)){
+const err149 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data55};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1837,10 +1828,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-if(Array.isArray(data57)){
-if(data57.length < 1){
-const err150 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err150 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data55};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1849,11 +1839,12 @@ vErrors.push(err150);
 }
 errors++;
 }
-const len2 = data57.length;
-for(let i2=0; i2<len2; i2++){
-let data58 = data57[i2];
-if(!((data58 === "TLSv1.2") || (data58 === "TLSv1.3"))){
-const err151 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data58};
+}
+}
+if(data["ssl.keystore.key"] !== undefined){
+let data56 = data["ssl.keystore.key"];
+if((typeof data56 !== "string") && (data56 !== null)){
+const err151 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data56};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1862,14 +1853,9 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-}
-}
-if(data["ssl.principal.mapping.rules"] !== undefined){
-let data59 = data["ssl.principal.mapping.rules"];
-if(typeof data59 === "string"){
-if(func3(data59) < 1){
-const err152 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
+if(typeof data56 === "string"){
+if(func3(data56) < 1){
+const err152 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data56};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1879,8 +1865,11 @@ vErrors.push(err152);
 errors++;
 }
 }
-else {
-const err153 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
+}
+if(data["ssl.key.password"] !== undefined){
+let data57 = data["ssl.key.password"];
+if((typeof data57 !== "string") && (data57 !== null)){
+const err153 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data57};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1889,11 +1878,9 @@ vErrors.push(err153);
 }
 errors++;
 }
-}
-if(data["sasl.enabled.mechanisms"] !== undefined){
-let data60 = data["sasl.enabled.mechanisms"];
-if((typeof data60 !== "string") && (!(Array.isArray(data60)))){
-const err154 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+if(typeof data57 === "string"){
+if(func3(data57) < 1){
+const err154 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data57};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1902,9 +1889,12 @@ vErrors.push(err154);
 }
 errors++;
 }
-if(typeof data60 === "string"){
-if(func3(data60) < 1){
-const err155 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+}
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data58 = data["ssl.truststore.type"];
+if(!(data58 === "PEM")){
+const err155 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data58};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1914,9 +1904,10 @@ vErrors.push(err155);
 errors++;
 }
 }
-if(Array.isArray(data60)){
-if(data60.length < 1){
-const err156 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+if(data["ssl.truststore.location"] !== undefined){
+let data59 = data["ssl.truststore.location"];
+if((typeof data59 !== "string") && (data59 !== null)){
+const err156 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data59};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1925,11 +1916,9 @@ vErrors.push(err156);
 }
 errors++;
 }
-const len3 = data60.length;
-for(let i3=0; i3<len3; i3++){
-let data61 = data60[i3];
-if(!((((data61 === "PLAIN") || (data61 === "SCRAM-SHA-256")) || (data61 === "SCRAM-SHA-512")) || (data61 === "OAUTHBEARER"))){
-const err157 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data61};
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+const err157 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data59};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1940,11 +1929,10 @@ errors++;
 }
 }
 }
-}
-if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
-let data62 = data["sasl.oauthbearer.jwks.endpoint.url"];
-if((typeof data62 !== "string") && (data62 !== null)){
-const err158 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
+if(data["ssl.truststore.certificates"] !== undefined){
+let data60 = data["ssl.truststore.certificates"];
+if((typeof data60 !== "string") && (data60 !== null)){
+const err158 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data60};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1953,9 +1941,9 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err159 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err159 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data60};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1966,10 +1954,10 @@ errors++;
 }
 }
 }
-if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
-let data63 = data["sasl.oauthbearer.expected.issuer"];
-if((typeof data63 !== "string") && (data63 !== null)){
-const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
+if(data["ssl.client.auth"] !== undefined){
+let data61 = data["ssl.client.auth"];
+if(!(((data61 === "none") || (data61 === "requested")) || (data61 === "required"))){
+const err160 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data61};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1978,9 +1966,11 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(typeof data63 === "string"){
-if(func3(data63) < 1){
-const err161 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
+}
+if(data["ssl.enabled.protocols"] !== undefined){
+let data62 = data["ssl.enabled.protocols"];
+if((typeof data62 !== "string") && (!(Array.isArray(data62)))){
+const err161 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1989,12 +1979,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.expected.audience"] !== undefined){
-let data64 = data["sasl.oauthbearer.expected.audience"];
-if(((typeof data64 !== "string") && (!(Array.isArray(data64)))) && (data64 !== null)){
-const err162 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err162 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2003,9 +1990,10 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(typeof data64 === "string"){
-if(func3(data64) < 1){
-const err163 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+}
+if(Array.isArray(data62)){
+if(data62.length < 1){
+const err163 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data62};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2014,10 +2002,11 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-if(Array.isArray(data64)){
-if(data64.length < 1){
-const err164 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+const len2 = data62.length;
+for(let i2=0; i2<len2; i2++){
+let data63 = data62[i2];
+if(!((data63 === "TLSv1.2") || (data63 === "TLSv1.3"))){
+const err164 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data63};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2026,12 +2015,14 @@ vErrors.push(err164);
 }
 errors++;
 }
-const len4 = data64.length;
-for(let i4=0; i4<len4; i4++){
-let data65 = data64[i4];
-if(typeof data65 === "string"){
-if(func3(data65) < 1){
-const err165 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
+}
+}
+}
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data64 = data["ssl.principal.mapping.rules"];
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err165 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data64};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2042,7 +2033,7 @@ errors++;
 }
 }
 else {
-const err166 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
+const err166 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data64};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2052,13 +2043,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-}
-}
-if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
-let data66 = data["sasl.oauthbearer.sub.claim.name"];
-if(typeof data66 === "string"){
-if(func3(data66) < 1){
-const err167 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data65 = data["sasl.enabled.mechanisms"];
+if((typeof data65 !== "string") && (!(Array.isArray(data65)))){
+const err167 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2067,9 +2055,9 @@ vErrors.push(err167);
 }
 errors++;
 }
-}
-else {
-const err168 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+const err168 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2079,10 +2067,9 @@ vErrors.push(err168);
 errors++;
 }
 }
-if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
-let data67 = data["sasl.oauthbearer.clock.skew.seconds"];
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err169 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+if(Array.isArray(data65)){
+if(data65.length < 1){
+const err169 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data65};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2091,9 +2078,11 @@ vErrors.push(err169);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 2147483647 || isNaN(data67)){
-const err170 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+const len3 = data65.length;
+for(let i3=0; i3<len3; i3++){
+let data66 = data65[i3];
+if(!((((data66 === "PLAIN") || (data66 === "SCRAM-SHA-256")) || (data66 === "SCRAM-SHA-512")) || (data66 === "OAUTHBEARER"))){
+const err170 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data66};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2102,8 +2091,13 @@ vErrors.push(err170);
 }
 errors++;
 }
-if(data67 < 0 || isNaN(data67)){
-const err171 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+}
+}
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data67 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data67 !== "string") && (data67 !== null)){
+const err171 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data67};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2112,12 +2106,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
-let data68 = data["sasl.oauthbearer.allow.unsecured.jwt"];
-if(typeof data68 !== "boolean"){
-const err172 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data68};
+if(typeof data67 === "string"){
+if(func3(data67) < 1){
+const err172 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data67};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2127,10 +2118,11 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data["connections.max.reauth.ms"] !== undefined){
-let data69 = data["connections.max.reauth.ms"];
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err173 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data68 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data68 !== "string") && (data68 !== null)){
+const err173 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data68};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2139,9 +2131,9 @@ vErrors.push(err173);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 9007199254740991 || isNaN(data69)){
-const err174 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+if(typeof data68 === "string"){
+if(func3(data68) < 1){
+const err174 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data68};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2150,8 +2142,12 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data69 < 0 || isNaN(data69)){
-const err175 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+}
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data69 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data69 !== "string") && (!(Array.isArray(data69)))) && (data69 !== null)){
+const err175 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2160,12 +2156,9 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data70 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err176 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+if(typeof data69 === "string"){
+if(func3(data69) < 1){
+const err176 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2174,9 +2167,10 @@ vErrors.push(err176);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 2147483647 || isNaN(data70)){
-const err177 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+}
+if(Array.isArray(data69)){
+if(data69.length < 1){
+const err177 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data69};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2185,8 +2179,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-if(data70 < 0 || isNaN(data70)){
-const err178 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+const len4 = data69.length;
+for(let i4=0; i4<len4; i4++){
+let data70 = data69[i4];
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+const err178 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data70};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2196,11 +2194,8 @@ vErrors.push(err178);
 errors++;
 }
 }
-}
-if(data["authorizer.enabled"] !== undefined){
-let data71 = data["authorizer.enabled"];
-if(typeof data71 !== "boolean"){
-const err179 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data71};
+else {
+const err179 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data70};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2210,10 +2205,13 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data["authorizer.class.name"] !== undefined){
-let data72 = data["authorizer.class.name"];
-if((typeof data72 !== "string") && (data72 !== null)){
-const err180 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data72};
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data71 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err180 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data71};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2222,9 +2220,9 @@ vErrors.push(err180);
 }
 errors++;
 }
-if(typeof data72 === "string"){
-if(func3(data72) < 1){
-const err181 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data72};
+}
+else {
+const err181 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data71};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2234,11 +2232,10 @@ vErrors.push(err181);
 errors++;
 }
 }
-}
-if(data["super.users"] !== undefined){
-let data73 = data["super.users"];
-if((typeof data73 !== "string") && (data73 !== null)){
-const err182 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data73};
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data72 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data72 == "number") && (!(data72 % 1) && !isNaN(data72))) && (isFinite(data72)))){
+const err182 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2247,9 +2244,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-if(typeof data73 === "string"){
-if(func3(data73) < 1){
-const err183 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data73};
+if((typeof data72 == "number") && (isFinite(data72))){
+if(data72 > 2147483647 || isNaN(data72)){
+const err183 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2258,12 +2255,8 @@ vErrors.push(err183);
 }
 errors++;
 }
-}
-}
-if(data["allow.everyone.if.no.acl.found"] !== undefined){
-let data74 = data["allow.everyone.if.no.acl.found"];
-if(typeof data74 !== "boolean"){
-const err184 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data74};
+if(data72 < 0 || isNaN(data72)){
+const err184 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data72};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2273,12 +2266,11 @@ vErrors.push(err184);
 errors++;
 }
 }
-if(data.storage !== undefined){
-let data75 = data.storage;
-if(data75 && typeof data75 == "object" && !Array.isArray(data75)){
-for(const key1 in data75){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err185 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data75};
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data73 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data73 !== "boolean"){
+const err185 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data73};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2288,10 +2280,10 @@ vErrors.push(err185);
 errors++;
 }
 }
-if(data75.type !== undefined){
-let data76 = data75.type;
-if(!((((data76 === "memory") || (data76 === "log")) || (data76 === "rocksdb")) || (data76 === "postgres"))){
-const err186 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data76};
+if(data["connections.max.reauth.ms"] !== undefined){
+let data74 = data["connections.max.reauth.ms"];
+if(!(((typeof data74 == "number") && (!(data74 % 1) && !isNaN(data74))) && (isFinite(data74)))){
+const err186 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2300,11 +2292,9 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-if(data75.path !== undefined){
-let data77 = data75.path;
-if((typeof data77 !== "string") && (data77 !== null)){
-const err187 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data77};
+if((typeof data74 == "number") && (isFinite(data74))){
+if(data74 > 9007199254740991 || isNaN(data74)){
+const err187 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2313,9 +2303,8 @@ vErrors.push(err187);
 }
 errors++;
 }
-if(typeof data77 === "string"){
-if(func3(data77) < 1){
-const err188 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data77};
+if(data74 < 0 || isNaN(data74)){
+const err188 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data74};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2326,10 +2315,10 @@ errors++;
 }
 }
 }
-if(data75.fsync !== undefined){
-let data78 = data75.fsync;
-if(!(((data78 === "always") || (data78 === "interval")) || (data78 === "never"))){
-const err189 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data78};
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data75 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
+const err189 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2338,11 +2327,9 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-if(data75["fsync.interval.ms"] !== undefined){
-let data79 = data75["fsync.interval.ms"];
-if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
-const err190 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data79};
+if((typeof data75 == "number") && (isFinite(data75))){
+if(data75 > 2147483647 || isNaN(data75)){
+const err190 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2351,9 +2338,8 @@ vErrors.push(err190);
 }
 errors++;
 }
-if((typeof data79 == "number") && (isFinite(data79))){
-if(data79 > 2147483647 || isNaN(data79)){
-const err191 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data79};
+if(data75 < 0 || isNaN(data75)){
+const err191 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data75};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2362,8 +2348,12 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(data79 < 1 || isNaN(data79)){
-const err192 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data79};
+}
+}
+if(data["authorizer.enabled"] !== undefined){
+let data76 = data["authorizer.enabled"];
+if(typeof data76 !== "boolean"){
+const err192 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data76};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2373,11 +2363,10 @@ vErrors.push(err192);
 errors++;
 }
 }
-}
-if(data75["wal.snapshot.bytes"] !== undefined){
-let data80 = data75["wal.snapshot.bytes"];
-if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
-const err193 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data80};
+if(data["authorizer.class.name"] !== undefined){
+let data77 = data["authorizer.class.name"];
+if((typeof data77 !== "string") && (data77 !== null)){
+const err193 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data77};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2386,9 +2375,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data80 == "number") && (isFinite(data80))){
-if(data80 > 9007199254740991 || isNaN(data80)){
-const err194 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data80};
+if(typeof data77 === "string"){
+if(func3(data77) < 1){
+const err194 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data77};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2397,8 +2386,12 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data80 < 1024 || isNaN(data80)){
-const err195 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data80};
+}
+}
+if(data["super.users"] !== undefined){
+let data78 = data["super.users"];
+if((typeof data78 !== "string") && (data78 !== null)){
+const err195 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data78};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2407,12 +2400,9 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-}
-if(data75.url !== undefined){
-let data81 = data75.url;
-if((typeof data81 !== "string") && (data81 !== null)){
-const err196 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data81};
+if(typeof data78 === "string"){
+if(func3(data78) < 1){
+const err196 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data78};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2421,9 +2411,12 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(typeof data81 === "string"){
-if(func3(data81) < 1){
-const err197 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data81};
+}
+}
+if(data["allow.everyone.if.no.acl.found"] !== undefined){
+let data79 = data["allow.everyone.if.no.acl.found"];
+if(typeof data79 !== "boolean"){
+const err197 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data79};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2432,8 +2425,13 @@ vErrors.push(err197);
 }
 errors++;
 }
-if(!pattern3.test(data81)){
-const err198 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data81};
+}
+if(data.storage !== undefined){
+let data80 = data.storage;
+if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
+for(const key1 in data80){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err198 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data80};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2443,11 +2441,10 @@ vErrors.push(err198);
 errors++;
 }
 }
-}
-if(data75["pool.size"] !== undefined){
-let data82 = data75["pool.size"];
-if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
-const err199 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data82};
+if(data80.type !== undefined){
+let data81 = data80.type;
+if(!((((data81 === "memory") || (data81 === "log")) || (data81 === "rocksdb")) || (data81 === "postgres"))){
+const err199 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data81};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2456,9 +2453,11 @@ vErrors.push(err199);
 }
 errors++;
 }
-if((typeof data82 == "number") && (isFinite(data82))){
-if(data82 > 1000 || isNaN(data82)){
-const err200 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data82};
+}
+if(data80.path !== undefined){
+let data82 = data80.path;
+if((typeof data82 !== "string") && (data82 !== null)){
+const err200 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data82};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2467,8 +2466,9 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(data82 < 1 || isNaN(data82)){
-const err201 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data82};
+if(typeof data82 === "string"){
+if(func3(data82) < 1){
+const err201 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data82};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2479,10 +2479,10 @@ errors++;
 }
 }
 }
-if(data75.storage_type !== undefined){
-let data83 = data75.storage_type;
-if(!((((data83 === "memory") || (data83 === "log")) || (data83 === "rocksdb")) || (data83 === "postgres"))){
-const err202 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data83};
+if(data80.fsync !== undefined){
+let data83 = data80.fsync;
+if(!(((data83 === "always") || (data83 === "interval")) || (data83 === "never"))){
+const err202 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data83};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2492,9 +2492,10 @@ vErrors.push(err202);
 errors++;
 }
 }
-}
-else {
-const err203 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data75};
+if(data80["fsync.interval.ms"] !== undefined){
+let data84 = data80["fsync.interval.ms"];
+if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
+const err203 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2503,13 +2504,9 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data84 = data["topic.defaults"];
-if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
-for(const key2 in data84){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err204 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data84};
+if((typeof data84 == "number") && (isFinite(data84))){
+if(data84 > 2147483647 || isNaN(data84)){
+const err204 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2518,214 +2515,8 @@ vErrors.push(err204);
 }
 errors++;
 }
-}
-if(data84["cleanup.policy"] !== undefined){
-if(!(validate22(data84["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data84,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["compression.gzip.level"] !== undefined){
-if(!(validate22(data84["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data84,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["compression.lz4.level"] !== undefined){
-if(!(validate22(data84["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data84,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["compression.type"] !== undefined){
-if(!(validate22(data84["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data84,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["compression.zstd.level"] !== undefined){
-if(!(validate22(data84["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data84,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["delete.retention.ms"] !== undefined){
-if(!(validate22(data84["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data84,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data84["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data84,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["flush.messages"] !== undefined){
-if(!(validate22(data84["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data84,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["flush.ms"] !== undefined){
-if(!(validate22(data84["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data84,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data84["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data84,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["index.interval.bytes"] !== undefined){
-if(!(validate22(data84["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data84,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["internal.segment.bytes"] !== undefined){
-if(!(validate22(data84["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data84,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data84["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data84,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["local.retention.bytes"] !== undefined){
-if(!(validate22(data84["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data84,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["local.retention.ms"] !== undefined){
-if(!(validate22(data84["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data84,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data84["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data84,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["max.message.bytes"] !== undefined){
-if(!(validate22(data84["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data84,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data84["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data84,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data84["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data84,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["message.timestamp.type"] !== undefined){
-if(!(validate22(data84["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data84,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data84["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data84,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data84["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data84,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["min.insync.replicas"] !== undefined){
-if(!(validate22(data84["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data84,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84.preallocate !== undefined){
-if(!(validate22(data84.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data84,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data84["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data84,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data84["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data84,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["remote.storage.enable"] !== undefined){
-if(!(validate22(data84["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data84,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["retention.bytes"] !== undefined){
-if(!(validate22(data84["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data84,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["retention.ms"] !== undefined){
-if(!(validate22(data84["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data84,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["segment.bytes"] !== undefined){
-if(!(validate22(data84["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data84,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["segment.index.bytes"] !== undefined){
-if(!(validate22(data84["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data84,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["segment.jitter.ms"] !== undefined){
-if(!(validate22(data84["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data84,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["segment.ms"] !== undefined){
-if(!(validate22(data84["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data84,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data84["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data84["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data84,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err205 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data84};
+if(data84 < 1 || isNaN(data84)){
+const err205 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2735,16 +2526,11 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data119 = data.hooks;
-if(Array.isArray(data119)){
-const len5 = data119.length;
-for(let i5=0; i5<len5; i5++){
-let data120 = data119[i5];
-if(data120 && typeof data120 == "object" && !Array.isArray(data120)){
-for(const key3 in data120){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err206 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data120};
+}
+if(data80["wal.snapshot.bytes"] !== undefined){
+let data85 = data80["wal.snapshot.bytes"];
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err206 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2753,11 +2539,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-if(data120.builtin !== undefined){
-let data121 = data120.builtin;
-if(!(((((data121 === "json-schema") || (data121 === "stamp-headers")) || (data121 === "redact")) || (data121 === "audit-log")) || (data121 === "rate-limit"))){
-const err207 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data121};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 9007199254740991 || isNaN(data85)){
+const err207 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2766,12 +2550,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-}
-if(data120.module !== undefined){
-let data122 = data120.module;
-if(typeof data122 === "string"){
-if(func3(data122) < 1){
-const err208 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data122};
+if(data85 < 1024 || isNaN(data85)){
+const err208 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2781,8 +2561,11 @@ vErrors.push(err208);
 errors++;
 }
 }
-else {
-const err209 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data122};
+}
+if(data80.url !== undefined){
+let data86 = data80.url;
+if((typeof data86 !== "string") && (data86 !== null)){
+const err209 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data86};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2791,12 +2574,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-if(data120.export !== undefined){
-let data123 = data120.export;
-if(typeof data123 === "string"){
-if(func3(data123) < 1){
-const err210 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data123};
+if(typeof data86 === "string"){
+if(func3(data86) < 1){
+const err210 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data86};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2805,9 +2585,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-}
-else {
-const err211 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data123};
+if(!pattern3.test(data86)){
+const err211 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data86};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2817,11 +2596,11 @@ vErrors.push(err211);
 errors++;
 }
 }
-if(data120.name !== undefined){
-let data124 = data120.name;
-if(typeof data124 === "string"){
-if(func3(data124) < 1){
-const err212 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data124};
+}
+if(data80["pool.size"] !== undefined){
+let data87 = data80["pool.size"];
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err212 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2830,9 +2609,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-else {
-const err213 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data124};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 1000 || isNaN(data87)){
+const err213 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2841,11 +2620,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-}
-if(data120.topics !== undefined){
-let data125 = data120.topics;
-if((typeof data125 !== "string") && (!(Array.isArray(data125)))){
-const err214 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data125};
+if(data87 < 1 || isNaN(data87)){
+const err214 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2854,9 +2630,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(typeof data125 === "string"){
-if(func3(data125) < 1){
-const err215 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data125};
+}
+}
+if(data80.storage_type !== undefined){
+let data88 = data80.storage_type;
+if(!((((data88 === "memory") || (data88 === "log")) || (data88 === "rocksdb")) || (data88 === "postgres"))){
+const err215 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data88};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2866,13 +2645,9 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(Array.isArray(data125)){
-const len6 = data125.length;
-for(let i6=0; i6<len6; i6++){
-let data126 = data125[i6];
-if(typeof data126 === "string"){
-if(func3(data126) < 1){
-const err216 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data126};
+}
+else {
+const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data80};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2882,8 +2657,12 @@ vErrors.push(err216);
 errors++;
 }
 }
-else {
-const err217 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data126};
+if(data["topic.defaults"] !== undefined){
+let data89 = data["topic.defaults"];
+if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
+for(const key2 in data89){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err217 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data89};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2893,16 +2672,213 @@ vErrors.push(err217);
 errors++;
 }
 }
+if(data89["cleanup.policy"] !== undefined){
+if(!(validate22(data89["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data89,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
 }
 }
-if(data120.apis !== undefined){
-let data127 = data120.apis;
-if(Array.isArray(data127)){
-const len7 = data127.length;
-for(let i7=0; i7<len7; i7++){
-let data128 = data127[i7];
-if((typeof data128 !== "string") && (!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128))))){
-const err218 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data128};
+if(data89["compression.gzip.level"] !== undefined){
+if(!(validate22(data89["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data89,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["compression.lz4.level"] !== undefined){
+if(!(validate22(data89["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data89,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["compression.type"] !== undefined){
+if(!(validate22(data89["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data89,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["compression.zstd.level"] !== undefined){
+if(!(validate22(data89["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data89,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["delete.retention.ms"] !== undefined){
+if(!(validate22(data89["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data89,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data89["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data89,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["flush.messages"] !== undefined){
+if(!(validate22(data89["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data89,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["flush.ms"] !== undefined){
+if(!(validate22(data89["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data89,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data89["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data89,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["index.interval.bytes"] !== undefined){
+if(!(validate22(data89["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data89,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["internal.segment.bytes"] !== undefined){
+if(!(validate22(data89["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data89,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data89["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data89,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["local.retention.bytes"] !== undefined){
+if(!(validate22(data89["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data89,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["local.retention.ms"] !== undefined){
+if(!(validate22(data89["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data89,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data89["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data89,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["max.message.bytes"] !== undefined){
+if(!(validate22(data89["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data89,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data89["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data89,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data89["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data89,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["message.timestamp.type"] !== undefined){
+if(!(validate22(data89["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data89,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data89["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data89,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data89["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data89,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["min.insync.replicas"] !== undefined){
+if(!(validate22(data89["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data89,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89.preallocate !== undefined){
+if(!(validate22(data89.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data89,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data89["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data89,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data89["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data89,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["remote.storage.enable"] !== undefined){
+if(!(validate22(data89["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data89,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["retention.bytes"] !== undefined){
+if(!(validate22(data89["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data89,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["retention.ms"] !== undefined){
+if(!(validate22(data89["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data89,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["segment.bytes"] !== undefined){
+if(!(validate22(data89["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data89,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["segment.index.bytes"] !== undefined){
+if(!(validate22(data89["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data89,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["segment.jitter.ms"] !== undefined){
+if(!(validate22(data89["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data89,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["segment.ms"] !== undefined){
+if(!(validate22(data89["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data89,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data89["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data89["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data89,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err218 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data89};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2912,9 +2888,16 @@ vErrors.push(err218);
 errors++;
 }
 }
-}
-else {
-const err219 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data127};
+if(data.hooks !== undefined){
+let data124 = data.hooks;
+if(Array.isArray(data124)){
+const len5 = data124.length;
+for(let i5=0; i5<len5; i5++){
+let data125 = data124[i5];
+if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
+for(const key3 in data125){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err219 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data125};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2924,9 +2907,10 @@ vErrors.push(err219);
 errors++;
 }
 }
-}
-else {
-const err220 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data120};
+if(data125.builtin !== undefined){
+let data126 = data125.builtin;
+if(!(((((data126 === "json-schema") || (data126 === "stamp-headers")) || (data126 === "redact")) || (data126 === "audit-log")) || (data126 === "rate-limit"))){
+const err220 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data126};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2936,9 +2920,11 @@ vErrors.push(err220);
 errors++;
 }
 }
-}
-else {
-const err221 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data119};
+if(data125.module !== undefined){
+let data127 = data125.module;
+if(typeof data127 === "string"){
+if(func3(data127) < 1){
+const err221 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data127};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2948,16 +2934,8 @@ vErrors.push(err221);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data129 = data.faults;
-if(Array.isArray(data129)){
-const len8 = data129.length;
-for(let i8=0; i8<len8; i8++){
-let data130 = data129[i8];
-if(data130 && typeof data130 == "object" && !Array.isArray(data130)){
-for(const key4 in data130){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err222 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data130};
+else {
+const err222 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data127};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2967,10 +2945,11 @@ vErrors.push(err222);
 errors++;
 }
 }
-if(data130.api !== undefined){
-let data131 = data130.api;
-if(((typeof data131 !== "string") && (!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131))))) && (!(Array.isArray(data131)))){
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data131};
+if(data125.export !== undefined){
+let data128 = data125.export;
+if(typeof data128 === "string"){
+if(func3(data128) < 1){
+const err223 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data128};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2979,9 +2958,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-if((typeof data131 == "number") && (isFinite(data131))){
-if(data131 < 0 || isNaN(data131)){
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data131};
+}
+else {
+const err224 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data128};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2991,9 +2970,11 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data131};
+if(data125.name !== undefined){
+let data129 = data125.name;
+if(typeof data129 === "string"){
+if(func3(data129) < 1){
+const err225 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data129};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3003,12 +2984,8 @@ vErrors.push(err225);
 errors++;
 }
 }
-if(Array.isArray(data131)){
-const len9 = data131.length;
-for(let i9=0; i9<len9; i9++){
-let data132 = data131[i9];
-if((typeof data132 !== "string") && (!(((typeof data132 == "number") && (!(data132 % 1) && !isNaN(data132))) && (isFinite(data132))))){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data132};
+else {
+const err226 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data129};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3017,9 +2994,11 @@ vErrors.push(err226);
 }
 errors++;
 }
-if((typeof data132 == "number") && (isFinite(data132))){
-if(data132 < 0 || isNaN(data132)){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data132};
+}
+if(data125.topics !== undefined){
+let data130 = data125.topics;
+if((typeof data130 !== "string") && (!(Array.isArray(data130)))){
+const err227 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data130};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3028,10 +3007,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-if(typeof data132 === "string"){
-if(func3(data132) < 1){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data132};
+if(typeof data130 === "string"){
+if(func3(data130) < 1){
+const err228 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data130};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3041,14 +3019,13 @@ vErrors.push(err228);
 errors++;
 }
 }
-}
-}
-}
-if(data130.topic !== undefined){
-let data133 = data130.topic;
-if(typeof data133 === "string"){
-if(func3(data133) < 1){
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data133};
+if(Array.isArray(data130)){
+const len6 = data130.length;
+for(let i6=0; i6<len6; i6++){
+let data131 = data130[i6];
+if(typeof data131 === "string"){
+if(func3(data131) < 1){
+const err229 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data131};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3059,7 +3036,7 @@ errors++;
 }
 }
 else {
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data133};
+const err230 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data131};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3069,10 +3046,16 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data130.partition !== undefined){
-let data134 = data130.partition;
-if(!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data134};
+}
+}
+if(data125.apis !== undefined){
+let data132 = data125.apis;
+if(Array.isArray(data132)){
+const len7 = data132.length;
+for(let i7=0; i7<len7; i7++){
+let data133 = data132[i7];
+if((typeof data133 !== "string") && (!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133))))){
+const err231 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data133};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3081,9 +3064,10 @@ vErrors.push(err231);
 }
 errors++;
 }
-if((typeof data134 == "number") && (isFinite(data134))){
-if(data134 > 2147483647 || isNaN(data134)){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data134};
+}
+}
+else {
+const err232 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data132};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3092,8 +3076,10 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(data134 < 0 || isNaN(data134)){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data134};
+}
+}
+else {
+const err233 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data125};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3104,11 +3090,8 @@ errors++;
 }
 }
 }
-if(data130.group !== undefined){
-let data135 = data130.group;
-if(typeof data135 === "string"){
-if(func3(data135) < 1){
-const err234 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data135};
+else {
+const err234 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data124};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3118,8 +3101,16 @@ vErrors.push(err234);
 errors++;
 }
 }
-else {
-const err235 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data135};
+if(data.faults !== undefined){
+let data134 = data.faults;
+if(Array.isArray(data134)){
+const len8 = data134.length;
+for(let i8=0; i8<len8; i8++){
+let data135 = data134[i8];
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key4 in data135){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err235 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data135};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3129,10 +3120,10 @@ vErrors.push(err235);
 errors++;
 }
 }
-if(data130.clientId !== undefined){
-let data136 = data130.clientId;
-if(typeof data136 !== "string"){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data136};
+if(data135.api !== undefined){
+let data136 = data135.api;
+if(((typeof data136 !== "string") && (!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136))))) && (!(Array.isArray(data136)))){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3141,11 +3132,9 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data130.times !== undefined){
-let data137 = data130.times;
-if((!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))) && (typeof data137 !== "string")){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data137};
+if((typeof data136 == "number") && (isFinite(data136))){
+if(data136 < 0 || isNaN(data136)){
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3154,9 +3143,10 @@ vErrors.push(err237);
 }
 errors++;
 }
-if((typeof data137 == "number") && (isFinite(data137))){
-if(data137 < 1 || isNaN(data137)){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data137};
+}
+if(typeof data136 === "string"){
+if(func3(data136) < 1){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3166,9 +3156,12 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(typeof data137 === "string"){
-if(func3(data137) < 1){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data137};
+if(Array.isArray(data136)){
+const len9 = data136.length;
+for(let i9=0; i9<len9; i9++){
+let data137 = data136[i9];
+if((typeof data137 !== "string") && (!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137))))){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3177,12 +3170,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-}
-if(data130.errorCode !== undefined){
-let data138 = data130.errorCode;
-if((typeof data138 !== "string") && (!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138))))){
-const err240 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data138};
+if((typeof data137 == "number") && (isFinite(data137))){
+if(data137 < 0 || isNaN(data137)){
+const err240 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3191,9 +3181,10 @@ vErrors.push(err240);
 }
 errors++;
 }
-if((typeof data138 == "number") && (isFinite(data138))){
-if(data138 < 1 || isNaN(data138)){
-const err241 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data138};
+}
+if(typeof data137 === "string"){
+if(func3(data137) < 1){
+const err241 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3203,9 +3194,14 @@ vErrors.push(err241);
 errors++;
 }
 }
+}
+}
+}
+if(data135.topic !== undefined){
+let data138 = data135.topic;
 if(typeof data138 === "string"){
 if(func3(data138) < 1){
-const err242 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data138};
+const err242 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data138};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3215,11 +3211,8 @@ vErrors.push(err242);
 errors++;
 }
 }
-}
-if(data130.delayMs !== undefined){
-let data139 = data130.delayMs;
-if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
-const err243 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data139};
+else {
+const err243 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data138};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3228,9 +3221,11 @@ vErrors.push(err243);
 }
 errors++;
 }
-if((typeof data139 == "number") && (isFinite(data139))){
-if(data139 > 2147483647 || isNaN(data139)){
-const err244 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data139};
+}
+if(data135.partition !== undefined){
+let data139 = data135.partition;
+if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
+const err244 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3239,8 +3234,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-if(data139 < 0 || isNaN(data139)){
-const err245 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data139};
+if((typeof data139 == "number") && (isFinite(data139))){
+if(data139 > 2147483647 || isNaN(data139)){
+const err245 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3249,12 +3245,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-}
-if(data130.drop !== undefined){
-let data140 = data130.drop;
-if(!((data140 === "before") || (data140 === "after"))){
-const err246 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data140};
+if(data139 < 0 || isNaN(data139)){
+const err246 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3264,10 +3256,12 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(data130.throttleMs !== undefined){
-let data141 = data130.throttleMs;
-if(!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141)))){
-const err247 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data141};
+}
+if(data135.group !== undefined){
+let data140 = data135.group;
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err247 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data140};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3276,9 +3270,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if((typeof data141 == "number") && (isFinite(data141))){
-if(data141 > 2147483647 || isNaN(data141)){
-const err248 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data141};
+}
+else {
+const err248 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data140};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3287,8 +3281,11 @@ vErrors.push(err248);
 }
 errors++;
 }
-if(data141 < 0 || isNaN(data141)){
-const err249 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data141};
+}
+if(data135.clientId !== undefined){
+let data141 = data135.clientId;
+if(typeof data141 !== "string"){
+const err249 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data141};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3298,11 +3295,10 @@ vErrors.push(err249);
 errors++;
 }
 }
-}
-if(data130.partialFetch !== undefined){
-let data142 = data130.partialFetch;
-if(typeof data142 !== "boolean"){
-const err250 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data142};
+if(data135.times !== undefined){
+let data142 = data135.times;
+if((!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))) && (typeof data142 !== "string")){
+const err250 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3311,11 +3307,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data130.rebalance !== undefined){
-let data143 = data130.rebalance;
-if(typeof data143 !== "boolean"){
-const err251 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data143};
+if((typeof data142 == "number") && (isFinite(data142))){
+if(data142 < 1 || isNaN(data142)){
+const err251 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3325,9 +3319,9 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data130};
+if(typeof data142 === "string"){
+if(func3(data142) < 1){
+const err252 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3338,8 +3332,10 @@ errors++;
 }
 }
 }
-else {
-const err253 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data129};
+if(data135.errorCode !== undefined){
+let data143 = data135.errorCode;
+if((typeof data143 !== "string") && (!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143))))){
+const err253 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3348,16 +3344,9 @@ vErrors.push(err253);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data144 = data["sasl.users"];
-if(Array.isArray(data144)){
-const len10 = data144.length;
-for(let i10=0; i10<len10; i10++){
-let data145 = data144[i10];
-if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
-if(data145.name === undefined){
-const err254 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data145};
+if((typeof data143 == "number") && (isFinite(data143))){
+if(data143 < 1 || isNaN(data143)){
+const err254 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3366,9 +3355,10 @@ vErrors.push(err254);
 }
 errors++;
 }
-for(const key5 in data145){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err255 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data145};
+}
+if(typeof data143 === "string"){
+if(func3(data143) < 1){
+const err255 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3378,11 +3368,11 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data145.name !== undefined){
-let data146 = data145.name;
-if(typeof data146 === "string"){
-if(func3(data146) < 1){
-const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data146};
+}
+if(data135.delayMs !== undefined){
+let data144 = data135.delayMs;
+if(!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))){
+const err256 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3391,9 +3381,9 @@ vErrors.push(err256);
 }
 errors++;
 }
-}
-else {
-const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data146};
+if((typeof data144 == "number") && (isFinite(data144))){
+if(data144 > 2147483647 || isNaN(data144)){
+const err257 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3402,12 +3392,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-}
-if(data145.password !== undefined){
-let data147 = data145.password;
-if(typeof data147 === "string"){
-if(func3(data147) < 1){
-const err258 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data147};
+if(data144 < 0 || isNaN(data144)){
+const err258 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3417,8 +3403,11 @@ vErrors.push(err258);
 errors++;
 }
 }
-else {
-const err259 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data147};
+}
+if(data135.drop !== undefined){
+let data145 = data135.drop;
+if(!((data145 === "before") || (data145 === "after"))){
+const err259 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data145};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3428,11 +3417,10 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data145.password_file !== undefined){
-let data148 = data145.password_file;
-if(typeof data148 === "string"){
-if(func3(data148) < 1){
-const err260 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data148};
+if(data135.throttleMs !== undefined){
+let data146 = data135.throttleMs;
+if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
+const err260 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3441,9 +3429,9 @@ vErrors.push(err260);
 }
 errors++;
 }
-}
-else {
-const err261 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data148};
+if((typeof data146 == "number") && (isFinite(data146))){
+if(data146 > 2147483647 || isNaN(data146)){
+const err261 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3452,15 +3440,8 @@ vErrors.push(err261);
 }
 errors++;
 }
-}
-if(data145.mechanisms !== undefined){
-let data149 = data145.mechanisms;
-if(Array.isArray(data149)){
-const len11 = data149.length;
-for(let i11=0; i11<len11; i11++){
-let data150 = data149[i11];
-if(!((((data150 === "PLAIN") || (data150 === "SCRAM-SHA-256")) || (data150 === "SCRAM-SHA-512")) || (data150 === "OAUTHBEARER"))){
-const err262 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data150};
+if(data146 < 0 || isNaN(data146)){
+const err262 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3471,8 +3452,10 @@ errors++;
 }
 }
 }
-else {
-const err263 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data149};
+if(data135.partialFetch !== undefined){
+let data147 = data135.partialFetch;
+if(typeof data147 !== "boolean"){
+const err263 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data147};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3482,9 +3465,10 @@ vErrors.push(err263);
 errors++;
 }
 }
-}
-else {
-const err264 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data145};
+if(data135.rebalance !== undefined){
+let data148 = data135.rebalance;
+if(typeof data148 !== "boolean"){
+const err264 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data148};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3496,7 +3480,7 @@ errors++;
 }
 }
 else {
-const err265 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data144};
+const err265 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data135};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3508,12 +3492,181 @@ errors++;
 }
 }
 else {
-const err266 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err266 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data134};
 if(vErrors === null){
 vErrors = [err266];
 }
 else {
 vErrors.push(err266);
+}
+errors++;
+}
+}
+if(data["sasl.users"] !== undefined){
+let data149 = data["sasl.users"];
+if(Array.isArray(data149)){
+const len10 = data149.length;
+for(let i10=0; i10<len10; i10++){
+let data150 = data149[i10];
+if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
+if(data150.name === undefined){
+const err267 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+if(vErrors === null){
+vErrors = [err267];
+}
+else {
+vErrors.push(err267);
+}
+errors++;
+}
+for(const key5 in data150){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err268 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+if(vErrors === null){
+vErrors = [err268];
+}
+else {
+vErrors.push(err268);
+}
+errors++;
+}
+}
+if(data150.name !== undefined){
+let data151 = data150.name;
+if(typeof data151 === "string"){
+if(func3(data151) < 1){
+const err269 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data151};
+if(vErrors === null){
+vErrors = [err269];
+}
+else {
+vErrors.push(err269);
+}
+errors++;
+}
+}
+else {
+const err270 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data151};
+if(vErrors === null){
+vErrors = [err270];
+}
+else {
+vErrors.push(err270);
+}
+errors++;
+}
+}
+if(data150.password !== undefined){
+let data152 = data150.password;
+if(typeof data152 === "string"){
+if(func3(data152) < 1){
+const err271 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data152};
+if(vErrors === null){
+vErrors = [err271];
+}
+else {
+vErrors.push(err271);
+}
+errors++;
+}
+}
+else {
+const err272 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data152};
+if(vErrors === null){
+vErrors = [err272];
+}
+else {
+vErrors.push(err272);
+}
+errors++;
+}
+}
+if(data150.password_file !== undefined){
+let data153 = data150.password_file;
+if(typeof data153 === "string"){
+if(func3(data153) < 1){
+const err273 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data153};
+if(vErrors === null){
+vErrors = [err273];
+}
+else {
+vErrors.push(err273);
+}
+errors++;
+}
+}
+else {
+const err274 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data153};
+if(vErrors === null){
+vErrors = [err274];
+}
+else {
+vErrors.push(err274);
+}
+errors++;
+}
+}
+if(data150.mechanisms !== undefined){
+let data154 = data150.mechanisms;
+if(Array.isArray(data154)){
+const len11 = data154.length;
+for(let i11=0; i11<len11; i11++){
+let data155 = data154[i11];
+if(!((((data155 === "PLAIN") || (data155 === "SCRAM-SHA-256")) || (data155 === "SCRAM-SHA-512")) || (data155 === "OAUTHBEARER"))){
+const err275 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data155};
+if(vErrors === null){
+vErrors = [err275];
+}
+else {
+vErrors.push(err275);
+}
+errors++;
+}
+}
+}
+else {
+const err276 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data154};
+if(vErrors === null){
+vErrors = [err276];
+}
+else {
+vErrors.push(err276);
+}
+errors++;
+}
+}
+}
+else {
+const err277 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+if(vErrors === null){
+vErrors = [err277];
+}
+else {
+vErrors.push(err277);
+}
+errors++;
+}
+}
+}
+else {
+const err278 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data149};
+if(vErrors === null){
+vErrors = [err278];
+}
+else {
+vErrors.push(err278);
+}
+errors++;
+}
+}
+}
+else {
+const err279 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err279];
+}
+else {
+vErrors.push(err279);
 }
 errors++;
 }

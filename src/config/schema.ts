@@ -213,6 +213,23 @@ const SECURITY_SETTINGS: readonly Setting[] = [
     key: 'allow.everyone.if.no.acl.found', field: 'allowEveryoneIfNoAclFound', kind: 'boolean',
     doc: 'With the authorizer on: a resource without any ACL is open to everyone (Kafka default: false).',
   }),
+  // Client quotas (src/broker/quotas/): rates are measured over window.num windows of window.size.seconds.
+  setting({
+    key: 'quota.window.num', field: 'quotaWindowNum', kind: 'int', min: 1, max: 1000,
+    doc: 'Client quotas (producer_byte_rate, consumer_byte_rate, request_percentage): windows a rate is measured over.',
+  }),
+  setting({
+    key: 'quota.window.size.seconds', field: 'quotaWindowSizeSeconds', kind: 'int', min: 1, max: 3600,
+    doc: 'Client quotas: the length of one window.',
+  }),
+  setting({
+    key: 'controller.quota.window.num', field: 'controllerQuotaWindowNum', kind: 'int', min: 1, max: 1000,
+    doc: 'controller_mutation_rate: windows of burst its token bucket holds.',
+  }),
+  setting({
+    key: 'controller.quota.window.size.seconds', field: 'controllerQuotaWindowSizeSeconds', kind: 'int', min: 1, max: 3600,
+    doc: 'controller_mutation_rate: the length of one window.',
+  }),
 ];
 
 /** Every scalar setting of rafka.yaml, in the order of the documented file. */

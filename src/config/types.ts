@@ -219,4 +219,12 @@ export interface BrokerConfig {
   superUsers: string | null;
   /** Kafka `allow.everyone.if.no.acl.found`. */
   allowEveryoneIfNoAclFound: boolean;
+  /** Kafka `quota.window.num`: windows a client quota's rate is measured over. */
+  quotaWindowNum: number;
+  /** Kafka `quota.window.size.seconds`. */
+  quotaWindowSizeSeconds: number;
+  /** Kafka `controller.quota.window.num`: controller_mutation_rate's burst, in windows. */
+  controllerQuotaWindowNum: number;
+  /** Kafka `controller.quota.window.size.seconds`. */
+  controllerQuotaWindowSizeSeconds: number;
 }

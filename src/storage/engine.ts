@@ -300,6 +300,7 @@ export interface StorageEngine {
   putAclBinding(key: string, value: Buffer | null): Promise<void>;
   /** Every stored ACL binding, by key. */
   aclBindings(): ReadonlyMap<string, Buffer>;
+
   /**
    * Store a group's config overrides (KIP-848 per-group configs set with IncrementalAlterConfigs on
    * a GROUP resource; src/broker/groups/group-configs.ts encodes them), or delete them with null.
@@ -309,6 +310,16 @@ export interface StorageEngine {
   putGroupConfig(groupId: string, value: Buffer | null): Promise<void>;
   /** Every group's stored config overrides, by group id. */
   groupConfigs(): ReadonlyMap<string, Buffer>;
+
+  /**
+   * Store the client quotas of one quota entity (AlterClientQuotas; src/broker/quotas/ encodes the
+   * entity as a key and its quota values), or delete them with null. Opaque to the engine. Resolves
+   * once as durable as appends are configured to be, so an acknowledged AlterClientQuotas survives
+   * a crash.
+   */
+  putClientQuotas(entity: string, value: Buffer | null): Promise<void>;
+  /** Every quota entity's stored quotas, by entity key. */
+  clientQuotas(): ReadonlyMap<string, Buffer>;
 }
 
 /** Producer snapshots an engine keeps per partition (the newest, and one to fall back to). */

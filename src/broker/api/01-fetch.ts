@@ -96,7 +96,10 @@ export default defineHandler({
     if (context.kind === 'error') return { throttleTimeMs: 0, errorCode: context.errorCode, sessionId: INVALID_SESSION_ID, responses: [] };
     const plan = planFetch(broker, ctx.nodeId, context.partitions, v, (name) => allowed(ctx, AclOperation.READ, ResourceType.TOPIC, name));
     if (broker.hooks.beforeFetch !== null) await broker.hooks.beforeFetch(ctx, plan); // may refuse partitions
-    const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes);
+    // A consumer_byte_rate quota bounds one answer to what the quota window allows (Kafka's
+    // getMaxValueInQuotaWindow), so one Fetch cannot earn an unbounded throttle.
+    const quotaMaxBytes = ctx.quota === undefined ? Infinity : Math.floor(broker.quotas.fetchMaxBytes(ctx.security.principal, ctx.clientId ?? ''));
+    const maxBytes = Math.min(req.maxBytes, broker.config.fetchMaxBytes, quotaMaxBytes);
     const readCommitted = req.isolationLevel === READ_COMMITTED;
     const deadline = broker.clock.now() + Math.max(0, req.maxWaitMs);
     for (;;) {
@@ -111,7 +114,10 @@ export default defineHandler({
         const nodeEndpoints = leaderHints(broker, plan, result.responses);
         return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses), nodeEndpoints };
       }
+      const parkedAt = ctx.quota === undefined ? 0 : performance.now();
       await waitForData(broker, plan, remainingMs);
+      // Waiting is not request time (Kafka's request thread is free while a fetch sits in purgatory).
+      if (ctx.quota !== undefined) ctx.quota.parkedMs += performance.now() - parkedAt;
     }
   },
   clientThrottlesFromVersion: 8,

@@ -16,8 +16,12 @@
  *   TOPIC_AUTHORIZATION_FAILED "Authorization failed."; a topic created by a principal without
  *   DESCRIBE_CONFIGS on it is answered without configs, `topic_config_error_code`
  *   TOPIC_AUTHORIZATION_FAILED (v5+).
+ * - controller_mutation_rate (KIP-599, src/broker/quotas/): a topic's partitions count against the
+ *   client's quota (validate_only too, as in Kafka); from v6 a topic asked for while the quota is
+ *   spent is THROTTLING_QUOTA_EXCEEDED, older versions are only throttled.
  */
 import { ApiKey, CreateTopicsRequest, CreateTopicsResponse } from '../../protocol/messages/index.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quotas/client-quotas.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
@@ -56,6 +60,9 @@ export default defineHandler({
       return { configs: describeAllTopicConfigs(broker, overrides) };
     };
     const clusterCreate = allowed(ctx, AclOperation.CREATE, ResourceType.CLUSTER, CLUSTER_NAME);
+    // controller_mutation_rate (KIP-599): each topic's partitions; strict (refusing) from v6.
+    const mutations = broker.quotas.mutations(ctx, 6);
+    const throttled = (name: string) => failure(name, ErrorCode.THROTTLING_QUOTA_EXCEEDED, THROTTLING_QUOTA_EXCEEDED_MESSAGE);
     const pacer = new Pacer();
     for (const t of req.topics) {
       await pacer.step();
@@ -72,6 +79,11 @@ export default defineHandler({
         if (req.validateOnly) {
           // Kafka's checks and the onTopicCreate hooks (as Kafka applies CreateTopicPolicy to validate_only).
           const checked = await broker.topics.checkCreate(t.name, partitions, replicationFactor, configs);
+          // Kafka counts a validate_only creation against the quota too.
+          if (!mutations.admit(checked.partitions)) {
+            topics.push(throttled(t.name));
+            continue;
+          }
           topics.push({
             name: t.name,
             topicId: ZERO_UUID,
@@ -83,7 +95,17 @@ export default defineHandler({
           });
           continue;
         }
-        const created = await broker.topics.create(t.name, partitions, replicationFactor, configs);
+        if (!mutations.admit(partitions)) {
+          topics.push(throttled(t.name));
+          continue;
+        }
+        let created;
+        try {
+          created = await broker.topics.create(t.name, partitions, replicationFactor, configs);
+        } catch (err) {
+          mutations.refund(partitions); // Kafka checks the quota after its validation: a refused topic costs nothing
+          throw err;
+        }
         broker.log.info(`created topic ${created.name} (${created.partitionCount} partitions, id ${created.id})`);
         topics.push({
           name: created.name,
@@ -102,6 +124,7 @@ export default defineHandler({
         }
       }
     }
+    mutations.done();
     return { throttleTimeMs: 0, topics };
   },
   clientThrottlesFromVersion: 3,

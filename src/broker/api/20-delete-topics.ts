@@ -6,6 +6,8 @@
  *   fetches waiting on it wake and see it gone.
  * - ACLs (Kafka's ControllerApis.deleteTopics): DESCRIBE and DELETE on the topic, else
  *   TOPIC_AUTHORIZATION_FAILED — for a name before whether it exists, for an id after (ids are not secret).
+ * - controller_mutation_rate (KIP-599, src/broker/quotas/): a topic's partitions count against the
+ *   client's quota; from v5 a topic named while the quota is spent is THROTTLING_QUOTA_EXCEEDED.
  */
 import { ApiKey, DeleteTopicsRequest, DeleteTopicsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -14,6 +16,7 @@ import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE, type MutationQuota } from '../quotas/client-quotas.js';
 
 export default defineHandler({
   apiKey: ApiKey.DeleteTopics,
@@ -24,10 +27,13 @@ export default defineHandler({
   async handle(req, ctx) {
     const broker = ctx.broker;
     const wanted = ctx.apiVersion >= 6 ? req.topics : req.topicNames.map((name) => ({ name, topicId: ZERO_UUID }));
+    // controller_mutation_rate (KIP-599): each topic's partitions; strict (refusing) from v5.
+    const mutations = broker.quotas.mutations(ctx, 5);
     const responses = [];
     for (const w of wanted) {
-      responses.push(await deleteOne(broker, w.name, w.topicId, (name) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name) && allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, name)));
+      responses.push(await deleteOne(broker, w.name, w.topicId, (name) => allowed(ctx, AclOperation.DESCRIBE, ResourceType.TOPIC, name) && allowed(ctx, AclOperation.DELETE, ResourceType.TOPIC, name), mutations));
     }
+    mutations.done();
     return { throttleTimeMs: 0, responses };
   },
   clientThrottlesFromVersion: 2,
@@ -44,7 +50,7 @@ export default defineHandler({
 /** Kafka's default message of TOPIC_AUTHORIZATION_FAILED (what an ApiError without one carries). */
 const TOPIC_AUTHORIZATION_MESSAGE = authorizationMessage(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
 
-async function deleteOne(broker: Broker, name: string | null, topicId: string, deletable: (name: string) => boolean) {
+async function deleteOne(broker: Broker, name: string | null, topicId: string, deletable: (name: string) => boolean, mutations: MutationQuota) {
   const byId = topicId !== ZERO_UUID;
   if (name !== null && byId) {
     return { name, topicId, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: 'Only one of topic name or topic id may be set.' };
@@ -57,9 +63,13 @@ async function deleteOne(broker: Broker, name: string | null, topicId: string, d
       : { name, topicId: ZERO_UUID, errorCode: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, errorMessage: 'This server does not host this topic-partition.' };
   }
   if (byId && !deletable(topic.name)) return { name: null, topicId, errorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, errorMessage: TOPIC_AUTHORIZATION_MESSAGE };
+  if (!mutations.admit(topic.partitionCount)) {
+    return { name: topic.name, topicId: topic.id, errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE };
+  }
   try {
     await broker.topics.delete(topic.name);
   } catch (err) {
+    mutations.refund(topic.partitionCount);
     if (err instanceof KafkaError) return { name: topic.name, topicId: topic.id, errorCode: err.errorCode, errorMessage: err.message };
     const answer = broker.engineFaults.answer(`delete of topic ${topic.name}`, err);
     return { name: topic.name, topicId: topic.id, errorCode: answer.errorCode, errorMessage: answer.message };

@@ -4,6 +4,9 @@
  *   unknown topic: UNKNOWN_TOPIC_OR_PARTITION; a topic named twice: INVALID_REQUEST.
  * - Assignments, when given, name exactly the new partitions, each on this broker alone, else
  *   INVALID_REPLICA_ASSIGNMENT. `validate_only` checks and changes nothing.
+ * - controller_mutation_rate (KIP-599, src/broker/quotas/): the partitions added count against the
+ *   client's quota (validate_only too); from v3 a topic grown while the quota is spent is
+ *   THROTTLING_QUOTA_EXCEEDED.
  */
 import { ApiKey, CreatePartitionsRequest, CreatePartitionsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode, KafkaError } from '../../protocol/error-codes.js';
@@ -11,6 +14,7 @@ import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
 import type { Broker } from '../broker.js';
+import { THROTTLING_QUOTA_EXCEEDED_MESSAGE } from '../quotas/client-quotas.js';
 import { MAX_PARTITIONS_PER_TOPIC } from '../topics.js';
 
 type Wanted = CreatePartitionsRequest['topics'][number];
@@ -25,6 +29,8 @@ export default defineHandler({
     const broker = ctx.broker;
     const counts = new Map<string, number>();
     for (const t of req.topics) counts.set(t.name, (counts.get(t.name) ?? 0) + 1);
+    // controller_mutation_rate (KIP-599): the partitions added; strict (refusing) from v3.
+    const mutations = broker.quotas.mutations(ctx, 3);
     const results = [];
     for (const t of req.topics) {
       if (counts.get(t.name)! > 1) {
@@ -38,6 +44,11 @@ export default defineHandler({
       }
       try {
         check(broker, t);
+        const added = t.count - broker.topics.get(t.name)!.partitionCount;
+        if (!mutations.admit(added)) {
+          results.push({ name: t.name, errorCode: ErrorCode.THROTTLING_QUOTA_EXCEEDED, errorMessage: THROTTLING_QUOTA_EXCEEDED_MESSAGE });
+          continue;
+        }
         if (!req.validateOnly) {
           await broker.topics.setPartitionCount(t.name, t.count);
           broker.log.info(`topic ${t.name} now has ${t.count} partitions`);
@@ -48,6 +59,7 @@ export default defineHandler({
         results.push({ name: t.name, errorCode: err.errorCode, errorMessage: err.message });
       }
     }
+    mutations.done();
     return { throttleTimeMs: 0, results };
   },
   clientThrottlesFromVersion: 1,

@@ -133,6 +133,12 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   private readonly fetchPurgatory = this.gauge('rafka_fetch_purgatory_size', 'Fetch requests long-polling for data (waiting for min.bytes or max.wait.ms).');
   private readonly joinPurgatory = this.gauge('rafka_group_join_purgatory_size', 'JoinGroup requests parked until their group rebalances.');
   private readonly syncPurgatory = this.gauge('rafka_group_sync_purgatory_size', 'SyncGroup requests parked until the leader sends the assignment.');
+  private readonly throttleSeconds = this.counter(
+    'rafka_quota_throttle_seconds_total',
+    'Throttle time handed to clients over their client quotas (src/broker/quotas/), by quota type (producer_byte_rate, consumer_byte_rate, request_percentage, controller_mutation_rate).',
+    ['quota'],
+  );
+  private readonly throttled = this.counter('rafka_quota_throttled_responses_total', 'Responses throttled by a client quota, by quota type.', ['quota']);
   private readonly storageFaults = this.counter('rafka_storage_faults_total', 'Storage engine failures answered since start: kind="io" (KAFKA_STORAGE_ERROR) or kind="internal" (a bug).', ['kind']);
 
   /** Every hot-path method below may be called before attach (recovery fsyncs, hooks at start). */
@@ -198,6 +204,7 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     }
     this.refreshPartitions(b);
     this.refreshGroups(b);
+    this.refreshQuotas(b);
     this.refreshConnections(b);
     const faults = b.engineFaults;
     this.setCounter(this.storageFaults, { kind: 'io' }, faults.storageErrors);
@@ -252,6 +259,13 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     }
     this.joinPurgatory.set(parkedJoins);
     this.syncPurgatory.set(parkedSyncs);
+  }
+
+  private refreshQuotas(b: Broker): void {
+    for (const [quota, t] of b.quotas.throttleTallies()) {
+      this.setCounter(this.throttleSeconds, { quota }, t.ms / 1000);
+      this.setCounter(this.throttled, { quota }, t.count);
+    }
   }
 
   private refreshConnections(b: Broker): void {

@@ -1,6 +1,6 @@
 /**
  * The operations commands of `rafka` (everything but `start`, `demo` and `help`), parsed with
- * commander: `rafka topics|produce|consume|groups|configs|cluster|transactions|producers|acls …`.
+ * commander: `rafka topics|produce|consume|groups|configs|quotas|cluster|transactions|producers|users|acls …`.
  * src/cli/main.ts hands argv here when its first word is one of OPS_COMMANDS (names.ts).
  *
  * Exit codes: 0 success (and --help); 1 a failure from the broker or an unreachable broker; 2 bad
@@ -14,6 +14,7 @@ import { produceCommand } from './produce.js';
 import { consumeCommand } from './consume.js';
 import { groupsCommand } from './groups.js';
 import { configsCommand } from './configs.js';
+import { quotasCommand } from './quotas.js';
 import { clusterCommand } from './cluster.js';
 import { transactionsCommand } from './transactions.js';
 import { usersCommand } from './users.js';
@@ -44,6 +45,7 @@ export function buildProgram(io: OpsIO, onCommand: (cmd: Command) => void): Comm
   consumeCommand(program, io);
   groupsCommand(program, io);
   configsCommand(program, io);
+  quotasCommand(program, io);
   clusterCommand(program, io);
   transactionsCommand(program, io);
   usersCommand(program, io);

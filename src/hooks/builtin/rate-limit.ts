@@ -1,6 +1,8 @@
 /**
- * Built-in `rate-limit`: a produce byte-rate quota per client id, answered as Kafka's quotas are
- * (KIP-13, KIP-219). The bytes of every Produce request are recorded against the client id; when
+ * Built-in `rate-limit`: an example of a hook that throttles — a produce byte-rate quota per client
+ * id set in the hook's options, answered as Kafka's quotas are (KIP-13, KIP-219). The broker's own
+ * client quotas (src/broker/quotas/: AlterClientQuotas, `rafka quotas set`, kafka-configs.sh) are
+ * the way to limit clients; this hook shows how a hook can throttle by any rule of its own. The bytes of every Produce request are recorded against the client id; when
  * the client's rate over the quota window exceeds its quota, the response carries
  * `throttle_time_ms` and the broker mutes the connection for that long after answering (requests
  * of clients that predate KIP-219 — Produce below v6 — get their answer delayed instead). The
@@ -19,6 +21,7 @@
  */
 import { ApiKey } from '../../protocol/messages/index.js';
 import type { Hook, HookFactory } from '../types.js';
+import { SampledRate, rateThrottleMs } from '../../base/rates.js';
 
 export interface RateLimitOptions {
   bytesPerSecond?: number;
@@ -30,44 +33,9 @@ export interface RateLimitOptions {
 /** Named limit: client ids tracked at once (least recently seen forgotten first). */
 export const MAX_TRACKED_CLIENTS = 10_000;
 
-interface Sample {
-  start: number;
-  bytes: number;
-}
-
-/** Kafka's SampledStat Rate over `samples` windows of `windowMs`. */
-export class ByteRate {
-  private readonly list: Sample[] = [];
-  constructor(
-    private readonly samples: number,
-    private readonly windowMs: number,
-  ) {}
-
-  record(now: number, bytes: number): void {
-    const last = this.list[this.list.length - 1];
-    if (last && now - last.start < this.windowMs) last.bytes += bytes;
-    else this.list.push({ start: now, bytes });
-    while (this.list.length > 0 && now - this.list[0]!.start >= this.samples * this.windowMs) this.list.shift();
-  }
-
-  /** Measured window in ms: since the oldest sample, at least samples - 1 full windows. */
-  windowSize(now: number): number {
-    const oldest = this.list[0]?.start ?? now;
-    return Math.max(now - oldest, (this.samples - 1) * this.windowMs, 1);
-  }
-
-  /** Bytes per second. */
-  rate(now: number): number {
-    let total = 0;
-    for (const s of this.list) total += s.bytes;
-    return (total * 1000) / this.windowSize(now);
-  }
-}
-
 /** Kafka's throttle time for an observed rate over a quota: (rate - quota) / quota × window, capped. */
 export function throttleTimeMs(rate: number, quota: number, windowSizeMs: number, maxMs: number): number {
-  if (rate <= quota) return 0;
-  return Math.min(Math.round(((rate - quota) / quota) * windowSizeMs), maxMs);
+  return Math.min(rateThrottleMs(rate, quota, windowSizeMs), maxMs);
 }
 
 function requestBytes(req: { topicData?: { partitionData?: { records?: unknown }[] }[] }): number {
@@ -92,7 +60,7 @@ export const rateLimitHook: HookFactory<RateLimitOptions> = (options): Hook => {
   }
   if (!Number.isInteger(samples) || samples < 2) throw new TypeError('rate-limit: samples must be an integer >= 2');
   if (!(windowMs > 0)) throw new TypeError('rate-limit: windowMs must be positive');
-  const rates = new Map<string, ByteRate>();
+  const rates = new Map<string, SampledRate>();
 
   return {
     name: 'rate-limit',
@@ -103,11 +71,11 @@ export const rateLimitHook: HookFactory<RateLimitOptions> = (options): Hook => {
       if (quota === undefined) return;
       let rate = rates.get(id);
       if (rate) rates.delete(id); // re-insert: Map order is least recently seen first
-      else rate = new ByteRate(samples, windowMs);
+      else rate = new SampledRate(samples, windowMs);
       rates.set(id, rate);
       if (rates.size > MAX_TRACKED_CLIENTS) rates.delete(rates.keys().next().value as string);
       const now = Date.now();
-      rate.record(now, requestBytes(ctx.request));
+      rate.record(requestBytes(ctx.request), now);
       const throttle = throttleTimeMs(rate.rate(now), quota, rate.windowSize(now), samples * windowMs);
       if (throttle > 0) {
         ctx.log.debug(`client ${JSON.stringify(id)} over its quota of ${quota} B/s: throttled ${throttle} ms`);

@@ -614,6 +614,14 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   groupConfigs(): ReadonlyMap<string, Buffer> {
     return this.meta.state.groupConfigs;
   }
+
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    await this.meta.write({ t: 'quota', entity, value: value === null ? null : value.toString('base64') }, this.syncMetadata);
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.meta.state.quotaEntities;
+  }
 }
 
 function cloneTopic(t: TopicRecord): TopicRecord {

@@ -50,7 +50,8 @@ export type MetadataRecord =
   | { t: 'txn'; id: string; value: string | null }
   | { t: 'scram'; user: string; value: string | null }
   | { t: 'acl'; key: string; value: string | null }
-  | { t: 'gconf'; group: string; value: string | null };
+  | { t: 'gconf'; group: string; value: string | null }
+  | { t: 'quota'; entity: string; value: string | null };
 
 export class MetadataState {
   clusterId: string | null = null;
@@ -67,6 +68,8 @@ export class MetadataState {
   /** ACL bindings by key (opaque to the engine). */
   readonly acls = new Map<string, Buffer>();
   readonly groupConfigs = new Map<string, Buffer>();
+  /** Client quotas by quota entity key (opaque to the engine). */
+  readonly quotaEntities = new Map<string, Buffer>();
 
   apply(r: MetadataRecord): void {
     switch (r.t) {
@@ -127,6 +130,10 @@ export class MetadataState {
         if (r.value === null) this.groupConfigs.delete(r.group);
         else this.groupConfigs.set(r.group, Buffer.from(r.value, 'base64'));
         break;
+      case 'quota':
+        if (r.value === null) this.quotaEntities.delete(r.entity);
+        else this.quotaEntities.set(r.entity, Buffer.from(r.value, 'base64'));
+        break;
     }
   }
 
@@ -145,6 +152,7 @@ export class MetadataState {
     for (const [user, v] of this.scramUsers) out.push({ t: 'scram', user, value: v.toString('base64') });
     for (const [key, v] of this.acls) out.push({ t: 'acl', key, value: v.toString('base64') });
     for (const [group, v] of this.groupConfigs) out.push({ t: 'gconf', group, value: v.toString('base64') });
+    for (const [entity, v] of this.quotaEntities) out.push({ t: 'quota', entity, value: v.toString('base64') });
     return out;
   }
 }

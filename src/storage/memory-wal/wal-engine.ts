@@ -237,6 +237,12 @@ export class WalMemoryEngine extends MemoryEngine {
     await this.record({ type: 'groupConfig', groupId, value: value === null ? null : this.groupConfigValues.get(groupId)! });
   }
 
+  override async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    this.usable();
+    this.apply({ type: 'clientQuotas', entity, value });
+    await this.record({ type: 'clientQuotas', entity, value: value === null ? null : this.quotaEntities.get(entity)! });
+  }
+
   // ---- reads: refused once the log has failed (memory may hold what the disk does not) -------------
 
   override async read(topic: string, partition: number, offset: number, maxBytes: number, minOneBatch: boolean): Promise<ReadResult> {
@@ -340,6 +346,9 @@ export class WalMemoryEngine extends MemoryEngine {
       case 'groupConfig':
         void super.putGroupConfig(e.groupId, e.value);
         return;
+      case 'clientQuotas':
+        void super.putClientQuotas(e.entity, e.value);
+        return;
       case 'partitionState': {
         const log = this.log(e.topic, e.partition);
         if (log.batches.length > 0 || log.highWatermark !== 0) throw new WalFormatError(`partition state for ${e.topic}-${e.partition} after its data`);
@@ -432,6 +441,7 @@ export class WalMemoryEngine extends MemoryEngine {
     const scramUsers = [...this.scramUsers];
     const acls = [...this.acls];
     const groupConfigs = [...this.groupConfigValues];
+    const quotaEntities = [...this.quotaEntities];
     return (function* () {
       let count = 0;
       const frame = (e: WalEntry) => {
@@ -459,6 +469,7 @@ export class WalMemoryEngine extends MemoryEngine {
       for (const [user, value] of scramUsers) yield frame({ type: 'scramUser', user, value });
       for (const [key, value] of acls) yield frame({ type: 'aclBinding', key, value });
       for (const [groupId, value] of groupConfigs) yield frame({ type: 'groupConfig', groupId, value });
+      for (const [entity, value] of quotaEntities) yield frame({ type: 'clientQuotas', entity, value });
       yield encodeFrame({ type: 'end', entries: count });
     })();
   }

@@ -53,6 +53,8 @@ export type WalEntry =
   | { type: 'aclBinding'; key: string; value: Buffer | null }
   /** A group's config overrides (opaque), or their removal. */
   | { type: 'groupConfig'; groupId: string; value: Buffer | null }
+  /** A client quota entity's quotas (opaque), or their removal. */
+  | { type: 'clientQuotas'; entity: string; value: Buffer | null }
   /** Snapshots only: an empty partition's log start and the offset its first stored batch has. */
   | { type: 'partitionState'; topic: string; partition: number; logStartOffset: number; nextOffset: number }
   /** Snapshots only: the last entry, with the number of entries before it (header included). */
@@ -77,6 +79,7 @@ const TYPE_CODES = {
   scramUser: 16,
   aclBinding: 17,
   groupConfig: 18,
+  clientQuotas: 19,
 } as const satisfies Record<WalEntry['type'], number>;
 
 const TYPE_BY_CODE = new Map<number, WalEntry['type']>(Object.entries(TYPE_CODES).map(([k, v]) => [v, k as WalEntry['type']]));
@@ -187,6 +190,9 @@ function writePayload(e: WalEntry): Buffer[] {
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'groupConfig':
       w.str(e.groupId).u8(e.value === null ? 0 : 1);
+      return (e.value === null ? w : w.tail(e.value)).finish();
+    case 'clientQuotas':
+      w.str(e.entity).u8(e.value === null ? 0 : 1);
       return (e.value === null ? w : w.tail(e.value)).finish();
     case 'partitionState':
       return w.str(e.topic).u32(e.partition).i64(e.logStartOffset).i64(e.nextOffset).finish();
@@ -337,6 +343,12 @@ export function decodePayload(payload: Buffer): WalEntry {
     case 'groupConfig': {
       const groupId = r.str();
       e = { type, groupId, value: r.u8() === 0 ? null : r.tail() };
+      break;
+    }
+
+    case 'clientQuotas': {
+      const entity = r.str();
+      e = { type, entity, value: r.u8() === 0 ? null : r.tail() };
       break;
     }
     case 'partitionState':

@@ -152,6 +152,7 @@ export class MemoryEngine implements StorageEngine {
   protected readonly scramUsers = new Map<string, Buffer>();
   protected readonly acls = new Map<string, Buffer>();
   protected readonly groupConfigValues = new Map<string, Buffer>();
+  protected readonly quotaEntities = new Map<string, Buffer>();
   protected readonly groupOffsets = new Map<string, Map<string, CommittedOffset & { topic: string; partition: number }>>();
 
   async open(): Promise<BrokerMetadata> {
@@ -294,6 +295,15 @@ export class MemoryEngine implements StorageEngine {
 
   groupConfigs(): ReadonlyMap<string, Buffer> {
     return this.groupConfigValues;
+  }
+
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    if (value === null) this.quotaEntities.delete(entity);
+    else this.quotaEntities.set(entity, Buffer.from(value));
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
   }
 
   async commitOffsets(groupId: string, entries: GroupOffsetEntry[]): Promise<void> {

@@ -156,6 +156,7 @@ export class PostgresEngine implements StorageEngine {
   private readonly groupEpochs = new Map<string, number>();
   private readonly acls = new Map<string, Buffer>();
   private readonly groupConfigValues = new Map<string, Buffer>();
+  private readonly quotaEntities = new Map<string, Buffer>();
 
   private readonly queue: Op[] = [];
   /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
@@ -724,6 +725,14 @@ export class PostgresEngine implements StorageEngine {
     return this.groupConfigValues;
   }
 
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    return this.putValue('rafka_client_quotas', 'entity', entity, value, this.quotaEntities);
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
+  }
+
   // ---- the writer ----------------------------------------------------------------------------------
 
   /** Queue one transactional step; resolves once the commit holding it is done and applied. */
@@ -960,7 +969,7 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
-  private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials' | 'rafka_acls' | 'rafka_group_configs', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
+  private putValue(table: 'rafka_groups' | 'rafka_transactions' | 'rafka_scram_credentials' | 'rafka_acls' | 'rafka_group_configs' | 'rafka_client_quotas', keyColumn: string, key: string, value: Buffer | null, memory: Map<string, Buffer>): Promise<void> {
     const copy = value === null ? null : Buffer.from(value);
     return this.write(async (c) => {
       if (table === 'rafka_groups') await this.fenceCoordinator(c, key);
@@ -1101,6 +1110,7 @@ export class PostgresEngine implements StorageEngine {
     for (const r of (await c.query<{ user_name: string; value: Buffer }>('SELECT user_name, value FROM rafka_scram_credentials')).rows) this.scram.set(r.user_name, r.value);
     for (const r of (await c.query<{ binding_key: string; value: Buffer }>('SELECT binding_key, value FROM rafka_acls')).rows) this.acls.set(r.binding_key, r.value);
     for (const r of (await c.query<{ group_id: string; value: Buffer }>('SELECT group_id, value FROM rafka_group_configs')).rows) this.groupConfigValues.set(r.group_id, r.value);
+    for (const r of (await c.query<{ entity: string; value: Buffer }>('SELECT entity, value FROM rafka_client_quotas')).rows) this.quotaEntities.set(r.entity, r.value);
   }
 }
 

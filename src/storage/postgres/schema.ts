@@ -143,6 +143,14 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE rafka_group_configs (group_id text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 6,
+    name: 'client quotas',
+    statements: [
+      // Opaque per quota entity (src/broker/quotas/ encodes the entity key and its quota values).
+      `CREATE TABLE rafka_client_quotas (entity text PRIMARY KEY, value bytea NOT NULL)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */

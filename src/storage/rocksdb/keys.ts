@@ -37,6 +37,7 @@ export const Prefix = {
   scramUser: 0x55, // U
   aclBinding: 0x41, // A
   groupConfig: 0x43, // C
+  clientQuotas: 0x51, // Q
 } as const;
 
 export const MetaKey = {
@@ -206,5 +207,13 @@ export function groupConfigKey(groupId: string): Buffer {
 }
 
 export function groupConfigOf(key: Buffer): string {
+  return key.toString('utf8', 1);
+}
+
+export function clientQuotasKey(entity: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.clientQuotas]), Buffer.from(entity, 'utf8')]);
+}
+
+export function clientQuotasEntityOf(key: Buffer): string {
   return key.toString('utf8', 1);
 }

@@ -59,6 +59,8 @@ import {
   aclBindingOf,
   groupConfigKey,
   groupConfigOf,
+  clientQuotasKey,
+  clientQuotasEntityOf,
   transactionalIdOf,
   indexValue,
   int64Value,
@@ -126,6 +128,7 @@ export class RocksDbEngine implements StorageEngine {
   private readonly scramUsers = new Map<string, Buffer>();
   private readonly acls = new Map<string, Buffer>();
   private readonly groupConfigValues = new Map<string, Buffer>();
+  private readonly quotaEntities = new Map<string, Buffer>();
 
   /** Writes not yet covered by a synced write. */
   private unsynced = false;
@@ -391,6 +394,14 @@ export class RocksDbEngine implements StorageEngine {
     return this.groupConfigValues;
   }
 
+  async putClientQuotas(entity: string, value: Buffer | null): Promise<void> {
+    await this.putOpaque(this.quotaEntities, entity, clientQuotasKey(entity), value);
+  }
+
+  clientQuotas(): ReadonlyMap<string, Buffer> {
+    return this.quotaEntities;
+  }
+
   /**
    * Store (or with null delete) an opaque value the broker encodes — group metadata, transaction
    * state, SCRAM credentials — under `key`, and keep the engine's own copy in `cache` by `id`.
@@ -596,6 +607,7 @@ export class RocksDbEngine implements StorageEngine {
     for await (const [key, value] of this.scan(db, Prefix.scramUser)) this.scramUsers.set(scramUserOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.aclBinding)) this.acls.set(aclBindingOf(key), value);
     for await (const [key, value] of this.scan(db, Prefix.groupConfig)) this.groupConfigValues.set(groupConfigOf(key), value);
+    for await (const [key, value] of this.scan(db, Prefix.clientQuotas)) this.quotaEntities.set(clientQuotasEntityOf(key), value);
   }
 }
 
