@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1448,10 +1448,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data41 = data["log.level"];
-if(!((((data41 === "error") || (data41 === "warn")) || (data41 === "info")) || (data41 === "debug"))){
-const err119 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data41};
+if(data["http.console.read.only"] !== undefined){
+let data41 = data["http.console.read.only"];
+if(typeof data41 !== "boolean"){
+const err119 = {instancePath:instancePath+"/http.console.read.only",schemaPath:"#/properties/http.console.read.only/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["http.console.read.only"].type,parentSchema:schema6.properties["http.console.read.only"],data:data41};
 if(vErrors === null){
 vErrors = [err119];
 }
@@ -1461,10 +1461,10 @@ vErrors.push(err119);
 errors++;
 }
 }
-if(data["log.format"] !== undefined){
-let data42 = data["log.format"];
-if(!((data42 === "text") || (data42 === "json"))){
-const err120 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data42};
+if(data["log.level"] !== undefined){
+let data42 = data["log.level"];
+if(!((((data42 === "error") || (data42 === "warn")) || (data42 === "info")) || (data42 === "debug"))){
+const err120 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data42};
 if(vErrors === null){
 vErrors = [err120];
 }
@@ -1474,10 +1474,10 @@ vErrors.push(err120);
 errors++;
 }
 }
-if(data.listeners !== undefined){
-let data43 = data.listeners;
-if(((typeof data43 !== "string") && (!(Array.isArray(data43)))) && (data43 !== null)){
-const err121 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data43};
+if(data["log.format"] !== undefined){
+let data43 = data["log.format"];
+if(!((data43 === "text") || (data43 === "json"))){
+const err121 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data43};
 if(vErrors === null){
 vErrors = [err121];
 }
@@ -1486,9 +1486,11 @@ vErrors.push(err121);
 }
 errors++;
 }
-if(typeof data43 === "string"){
-if(func3(data43) < 1){
-const err122 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data43};
+}
+if(data.listeners !== undefined){
+let data44 = data.listeners;
+if(((typeof data44 !== "string") && (!(Array.isArray(data44)))) && (data44 !== null)){
+const err122 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data44};
 if(vErrors === null){
 vErrors = [err122];
 }
@@ -1497,10 +1499,9 @@ vErrors.push(err122);
 }
 errors++;
 }
-}
-if(Array.isArray(data43)){
-if(data43.length < 1){
-const err123 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data43};
+if(typeof data44 === "string"){
+if(func3(data44) < 1){
+const err123 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data44};
 if(vErrors === null){
 vErrors = [err123];
 }
@@ -1509,12 +1510,10 @@ vErrors.push(err123);
 }
 errors++;
 }
-const len0 = data43.length;
-for(let i0=0; i0<len0; i0++){
-let data44 = data43[i0];
-if(typeof data44 === "string"){
-if(func3(data44) < 1){
-const err124 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data44};
+}
+if(Array.isArray(data44)){
+if(data44.length < 1){
+const err124 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data44};
 if(vErrors === null){
 vErrors = [err124];
 }
@@ -1523,9 +1522,12 @@ vErrors.push(err124);
 }
 errors++;
 }
-}
-else {
-const err125 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data44};
+const len0 = data44.length;
+for(let i0=0; i0<len0; i0++){
+let data45 = data44[i0];
+if(typeof data45 === "string"){
+if(func3(data45) < 1){
+const err125 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data45};
 if(vErrors === null){
 vErrors = [err125];
 }
@@ -1535,12 +1537,8 @@ vErrors.push(err125);
 errors++;
 }
 }
-}
-}
-if(data["advertised.listeners"] !== undefined){
-let data45 = data["advertised.listeners"];
-if(((typeof data45 !== "string") && (!(Array.isArray(data45)))) && (data45 !== null)){
-const err126 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+else {
+const err126 = {instancePath:instancePath+"/listeners/" + i0,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data45};
 if(vErrors === null){
 vErrors = [err126];
 }
@@ -1549,9 +1547,13 @@ vErrors.push(err126);
 }
 errors++;
 }
-if(typeof data45 === "string"){
-if(func3(data45) < 1){
-const err127 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+}
+}
+}
+if(data["advertised.listeners"] !== undefined){
+let data46 = data["advertised.listeners"];
+if(((typeof data46 !== "string") && (!(Array.isArray(data46)))) && (data46 !== null)){
+const err127 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data46};
 if(vErrors === null){
 vErrors = [err127];
 }
@@ -1560,10 +1562,9 @@ vErrors.push(err127);
 }
 errors++;
 }
-}
-if(Array.isArray(data45)){
-if(data45.length < 1){
-const err128 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data45};
+if(typeof data46 === "string"){
+if(func3(data46) < 1){
+const err128 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data46};
 if(vErrors === null){
 vErrors = [err128];
 }
@@ -1572,12 +1573,10 @@ vErrors.push(err128);
 }
 errors++;
 }
-const len1 = data45.length;
-for(let i1=0; i1<len1; i1++){
-let data46 = data45[i1];
-if(typeof data46 === "string"){
-if(func3(data46) < 1){
-const err129 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
+}
+if(Array.isArray(data46)){
+if(data46.length < 1){
+const err129 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data46};
 if(vErrors === null){
 vErrors = [err129];
 }
@@ -1586,9 +1585,12 @@ vErrors.push(err129);
 }
 errors++;
 }
-}
-else {
-const err130 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data46};
+const len1 = data46.length;
+for(let i1=0; i1<len1; i1++){
+let data47 = data46[i1];
+if(typeof data47 === "string"){
+if(func3(data47) < 1){
+const err130 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data47};
 if(vErrors === null){
 vErrors = [err130];
 }
@@ -1598,12 +1600,8 @@ vErrors.push(err130);
 errors++;
 }
 }
-}
-}
-if(data["listener.security.protocol.map"] !== undefined){
-let data47 = data["listener.security.protocol.map"];
-if((typeof data47 !== "string") && (data47 !== null)){
-const err131 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
+else {
+const err131 = {instancePath:instancePath+"/advertised.listeners/" + i1,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data47};
 if(vErrors === null){
 vErrors = [err131];
 }
@@ -1612,9 +1610,13 @@ vErrors.push(err131);
 }
 errors++;
 }
-if(typeof data47 === "string"){
-if(func3(data47) < 1){
-const err132 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data47};
+}
+}
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data48 = data["listener.security.protocol.map"];
+if((typeof data48 !== "string") && (data48 !== null)){
+const err132 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data48};
 if(vErrors === null){
 vErrors = [err132];
 }
@@ -1623,12 +1625,9 @@ vErrors.push(err132);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.type"] !== undefined){
-let data48 = data["ssl.keystore.type"];
-if(!(data48 === "PEM")){
-const err133 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data48};
+if(typeof data48 === "string"){
+if(func3(data48) < 1){
+const err133 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data48};
 if(vErrors === null){
 vErrors = [err133];
 }
@@ -1638,10 +1637,11 @@ vErrors.push(err133);
 errors++;
 }
 }
-if(data["ssl.keystore.location"] !== undefined){
-let data49 = data["ssl.keystore.location"];
-if((typeof data49 !== "string") && (data49 !== null)){
-const err134 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
+}
+if(data["ssl.keystore.type"] !== undefined){
+let data49 = data["ssl.keystore.type"];
+if(!(data49 === "PEM")){
+const err134 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data49};
 if(vErrors === null){
 vErrors = [err134];
 }
@@ -1650,9 +1650,11 @@ vErrors.push(err134);
 }
 errors++;
 }
-if(typeof data49 === "string"){
-if(func3(data49) < 1){
-const err135 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data49};
+}
+if(data["ssl.keystore.location"] !== undefined){
+let data50 = data["ssl.keystore.location"];
+if((typeof data50 !== "string") && (data50 !== null)){
+const err135 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data50};
 if(vErrors === null){
 vErrors = [err135];
 }
@@ -1661,12 +1663,9 @@ vErrors.push(err135);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.certificate.chain"] !== undefined){
-let data50 = data["ssl.keystore.certificate.chain"];
-if((typeof data50 !== "string") && (data50 !== null)){
-const err136 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err136 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data50};
 if(vErrors === null){
 vErrors = [err136];
 }
@@ -1675,9 +1674,12 @@ vErrors.push(err136);
 }
 errors++;
 }
-if(typeof data50 === "string"){
-if(func3(data50) < 1){
-const err137 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data50};
+}
+}
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data51 = data["ssl.keystore.certificate.chain"];
+if((typeof data51 !== "string") && (data51 !== null)){
+const err137 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data51};
 if(vErrors === null){
 vErrors = [err137];
 }
@@ -1686,12 +1688,9 @@ vErrors.push(err137);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.key"] !== undefined){
-let data51 = data["ssl.keystore.key"];
-if((typeof data51 !== "string") && (data51 !== null)){
-const err138 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+const err138 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data51};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1700,9 +1699,12 @@ vErrors.push(err138);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(func3(data51) < 1){
-const err139 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data51};
+}
+}
+if(data["ssl.keystore.key"] !== undefined){
+let data52 = data["ssl.keystore.key"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err139 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data52};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1711,12 +1713,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-}
-if(data["ssl.key.password"] !== undefined){
-let data52 = data["ssl.key.password"];
-if((typeof data52 !== "string") && (data52 !== null)){
-const err140 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data52};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err140 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data52};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1725,9 +1724,12 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(typeof data52 === "string"){
-if(func3(data52) < 1){
-const err141 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data52};
+}
+}
+if(data["ssl.key.password"] !== undefined){
+let data53 = data["ssl.key.password"];
+if((typeof data53 !== "string") && (data53 !== null)){
+const err141 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data53};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1736,12 +1738,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-}
-if(data["ssl.truststore.type"] !== undefined){
-let data53 = data["ssl.truststore.type"];
-if(!(data53 === "PEM")){
-const err142 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data53};
+if(typeof data53 === "string"){
+if(func3(data53) < 1){
+const err142 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data53};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1751,10 +1750,11 @@ vErrors.push(err142);
 errors++;
 }
 }
-if(data["ssl.truststore.location"] !== undefined){
-let data54 = data["ssl.truststore.location"];
-if((typeof data54 !== "string") && (data54 !== null)){
-const err143 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data54 = data["ssl.truststore.type"];
+if(!(data54 === "PEM")){
+const err143 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data54};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1763,9 +1763,11 @@ vErrors.push(err143);
 }
 errors++;
 }
-if(typeof data54 === "string"){
-if(func3(data54) < 1){
-const err144 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data54};
+}
+if(data["ssl.truststore.location"] !== undefined){
+let data55 = data["ssl.truststore.location"];
+if((typeof data55 !== "string") && (data55 !== null)){
+const err144 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data55};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1774,12 +1776,9 @@ vErrors.push(err144);
 }
 errors++;
 }
-}
-}
-if(data["ssl.truststore.certificates"] !== undefined){
-let data55 = data["ssl.truststore.certificates"];
-if((typeof data55 !== "string") && (data55 !== null)){
-const err145 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err145 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data55};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1788,9 +1787,12 @@ vErrors.push(err145);
 }
 errors++;
 }
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
-const err146 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data55};
+}
+}
+if(data["ssl.truststore.certificates"] !== undefined){
+let data56 = data["ssl.truststore.certificates"];
+if((typeof data56 !== "string") && (data56 !== null)){
+const err146 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data56};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1799,12 +1801,9 @@ vErrors.push(err146);
 }
 errors++;
 }
-}
-}
-if(data["ssl.client.auth"] !== undefined){
-let data56 = data["ssl.client.auth"];
-if(!(((data56 === "none") || (data56 === "requested")) || (data56 === "required"))){
-const err147 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data56};
+if(typeof data56 === "string"){
+if(func3(data56) < 1){
+const err147 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data56};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1814,10 +1813,11 @@ vErrors.push(err147);
 errors++;
 }
 }
-if(data["ssl.enabled.protocols"] !== undefined){
-let data57 = data["ssl.enabled.protocols"];
-if((typeof data57 !== "string") && (!(Array.isArray(data57)))){
-const err148 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+}
+if(data["ssl.client.auth"] !== undefined){
+let data57 = data["ssl.client.auth"];
+if(!(((data57 === "none") || (data57 === "requested")) || (data57 === "required"))){
+const err148 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data57};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1826,9 +1826,11 @@ vErrors.push(err148);
 }
 errors++;
 }
-if(typeof data57 === "string"){
-if(func3(data57) < 1){
-const err149 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+}
+if(data["ssl.enabled.protocols"] !== undefined){
+let data58 = data["ssl.enabled.protocols"];
+if((typeof data58 !== "string") && (!(Array.isArray(data58)))){
+const err149 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1837,10 +1839,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-if(Array.isArray(data57)){
-if(data57.length < 1){
-const err150 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data57};
+if(typeof data58 === "string"){
+if(func3(data58) < 1){
+const err150 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1849,11 +1850,10 @@ vErrors.push(err150);
 }
 errors++;
 }
-const len2 = data57.length;
-for(let i2=0; i2<len2; i2++){
-let data58 = data57[i2];
-if(!((data58 === "TLSv1.2") || (data58 === "TLSv1.3"))){
-const err151 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data58};
+}
+if(Array.isArray(data58)){
+if(data58.length < 1){
+const err151 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data58};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1862,14 +1862,11 @@ vErrors.push(err151);
 }
 errors++;
 }
-}
-}
-}
-if(data["ssl.principal.mapping.rules"] !== undefined){
-let data59 = data["ssl.principal.mapping.rules"];
-if(typeof data59 === "string"){
-if(func3(data59) < 1){
-const err152 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
+const len2 = data58.length;
+for(let i2=0; i2<len2; i2++){
+let data59 = data58[i2];
+if(!((data59 === "TLSv1.2") || (data59 === "TLSv1.3"))){
+const err152 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i2,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data59};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1879,8 +1876,13 @@ vErrors.push(err152);
 errors++;
 }
 }
-else {
-const err153 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data59};
+}
+}
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data60 = data["ssl.principal.mapping.rules"];
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err153 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data60};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1890,10 +1892,8 @@ vErrors.push(err153);
 errors++;
 }
 }
-if(data["sasl.enabled.mechanisms"] !== undefined){
-let data60 = data["sasl.enabled.mechanisms"];
-if((typeof data60 !== "string") && (!(Array.isArray(data60)))){
-const err154 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+else {
+const err154 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data60};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1902,9 +1902,11 @@ vErrors.push(err154);
 }
 errors++;
 }
-if(typeof data60 === "string"){
-if(func3(data60) < 1){
-const err155 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+}
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data61 = data["sasl.enabled.mechanisms"];
+if((typeof data61 !== "string") && (!(Array.isArray(data61)))){
+const err155 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1913,10 +1915,9 @@ vErrors.push(err155);
 }
 errors++;
 }
-}
-if(Array.isArray(data60)){
-if(data60.length < 1){
-const err156 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data60};
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+const err156 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1925,11 +1926,10 @@ vErrors.push(err156);
 }
 errors++;
 }
-const len3 = data60.length;
-for(let i3=0; i3<len3; i3++){
-let data61 = data60[i3];
-if(!((((data61 === "PLAIN") || (data61 === "SCRAM-SHA-256")) || (data61 === "SCRAM-SHA-512")) || (data61 === "OAUTHBEARER"))){
-const err157 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data61};
+}
+if(Array.isArray(data61)){
+if(data61.length < 1){
+const err157 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data61};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1938,13 +1938,11 @@ vErrors.push(err157);
 }
 errors++;
 }
-}
-}
-}
-if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
-let data62 = data["sasl.oauthbearer.jwks.endpoint.url"];
-if((typeof data62 !== "string") && (data62 !== null)){
-const err158 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
+const len3 = data61.length;
+for(let i3=0; i3<len3; i3++){
+let data62 = data61[i3];
+if(!((((data62 === "PLAIN") || (data62 === "SCRAM-SHA-256")) || (data62 === "SCRAM-SHA-512")) || (data62 === "OAUTHBEARER"))){
+const err158 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i3,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data62};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1953,9 +1951,13 @@ vErrors.push(err158);
 }
 errors++;
 }
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err159 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data62};
+}
+}
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data63 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data63 !== "string") && (data63 !== null)){
+const err159 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data63};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1964,12 +1966,9 @@ vErrors.push(err159);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
-let data63 = data["sasl.oauthbearer.expected.issuer"];
-if((typeof data63 !== "string") && (data63 !== null)){
-const err160 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
+if(typeof data63 === "string"){
+if(func3(data63) < 1){
+const err160 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data63};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1978,9 +1977,12 @@ vErrors.push(err160);
 }
 errors++;
 }
-if(typeof data63 === "string"){
-if(func3(data63) < 1){
-const err161 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data63};
+}
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data64 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data64 !== "string") && (data64 !== null)){
+const err161 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data64};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1989,12 +1991,9 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.expected.audience"] !== undefined){
-let data64 = data["sasl.oauthbearer.expected.audience"];
-if(((typeof data64 !== "string") && (!(Array.isArray(data64)))) && (data64 !== null)){
-const err162 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+if(typeof data64 === "string"){
+if(func3(data64) < 1){
+const err162 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data64};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -2003,9 +2002,12 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(typeof data64 === "string"){
-if(func3(data64) < 1){
-const err163 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+}
+}
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data65 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data65 !== "string") && (!(Array.isArray(data65)))) && (data65 !== null)){
+const err163 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2014,10 +2016,9 @@ vErrors.push(err163);
 }
 errors++;
 }
-}
-if(Array.isArray(data64)){
-if(data64.length < 1){
-const err164 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data64};
+if(typeof data65 === "string"){
+if(func3(data65) < 1){
+const err164 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2026,12 +2027,10 @@ vErrors.push(err164);
 }
 errors++;
 }
-const len4 = data64.length;
-for(let i4=0; i4<len4; i4++){
-let data65 = data64[i4];
-if(typeof data65 === "string"){
-if(func3(data65) < 1){
-const err165 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
+}
+if(Array.isArray(data65)){
+if(data65.length < 1){
+const err165 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data65};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2040,9 +2039,12 @@ vErrors.push(err165);
 }
 errors++;
 }
-}
-else {
-const err166 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data65};
+const len4 = data65.length;
+for(let i4=0; i4<len4; i4++){
+let data66 = data65[i4];
+if(typeof data66 === "string"){
+if(func3(data66) < 1){
+const err166 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data66};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2052,13 +2054,8 @@ vErrors.push(err166);
 errors++;
 }
 }
-}
-}
-if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
-let data66 = data["sasl.oauthbearer.sub.claim.name"];
-if(typeof data66 === "string"){
-if(func3(data66) < 1){
-const err167 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
+else {
+const err167 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i4,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data66};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2068,8 +2065,13 @@ vErrors.push(err167);
 errors++;
 }
 }
-else {
-const err168 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data66};
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data67 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data67 === "string"){
+if(func3(data67) < 1){
+const err168 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data67};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2079,10 +2081,8 @@ vErrors.push(err168);
 errors++;
 }
 }
-if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
-let data67 = data["sasl.oauthbearer.clock.skew.seconds"];
-if(!(((typeof data67 == "number") && (!(data67 % 1) && !isNaN(data67))) && (isFinite(data67)))){
-const err169 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+else {
+const err169 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data67};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2091,9 +2091,11 @@ vErrors.push(err169);
 }
 errors++;
 }
-if((typeof data67 == "number") && (isFinite(data67))){
-if(data67 > 2147483647 || isNaN(data67)){
-const err170 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+}
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data68 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data68 == "number") && (!(data68 % 1) && !isNaN(data68))) && (isFinite(data68)))){
+const err170 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2102,8 +2104,9 @@ vErrors.push(err170);
 }
 errors++;
 }
-if(data67 < 0 || isNaN(data67)){
-const err171 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data67};
+if((typeof data68 == "number") && (isFinite(data68))){
+if(data68 > 2147483647 || isNaN(data68)){
+const err171 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2112,12 +2115,8 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
-let data68 = data["sasl.oauthbearer.allow.unsecured.jwt"];
-if(typeof data68 !== "boolean"){
-const err172 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data68};
+if(data68 < 0 || isNaN(data68)){
+const err172 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data68};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2127,10 +2126,11 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data["connections.max.reauth.ms"] !== undefined){
-let data69 = data["connections.max.reauth.ms"];
-if(!(((typeof data69 == "number") && (!(data69 % 1) && !isNaN(data69))) && (isFinite(data69)))){
-const err173 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data69 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data69 !== "boolean"){
+const err173 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data69};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2139,9 +2139,11 @@ vErrors.push(err173);
 }
 errors++;
 }
-if((typeof data69 == "number") && (isFinite(data69))){
-if(data69 > 9007199254740991 || isNaN(data69)){
-const err174 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+}
+if(data["connections.max.reauth.ms"] !== undefined){
+let data70 = data["connections.max.reauth.ms"];
+if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
+const err174 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2150,8 +2152,9 @@ vErrors.push(err174);
 }
 errors++;
 }
-if(data69 < 0 || isNaN(data69)){
-const err175 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data69};
+if((typeof data70 == "number") && (isFinite(data70))){
+if(data70 > 9007199254740991 || isNaN(data70)){
+const err175 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2160,12 +2163,8 @@ vErrors.push(err175);
 }
 errors++;
 }
-}
-}
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data70 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data70 == "number") && (!(data70 % 1) && !isNaN(data70))) && (isFinite(data70)))){
-const err176 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+if(data70 < 0 || isNaN(data70)){
+const err176 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data70};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2174,9 +2173,12 @@ vErrors.push(err176);
 }
 errors++;
 }
-if((typeof data70 == "number") && (isFinite(data70))){
-if(data70 > 2147483647 || isNaN(data70)){
-const err177 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+}
+}
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data71 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data71 == "number") && (!(data71 % 1) && !isNaN(data71))) && (isFinite(data71)))){
+const err177 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2185,8 +2187,9 @@ vErrors.push(err177);
 }
 errors++;
 }
-if(data70 < 0 || isNaN(data70)){
-const err178 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data70};
+if((typeof data71 == "number") && (isFinite(data71))){
+if(data71 > 2147483647 || isNaN(data71)){
+const err178 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2195,14 +2198,8 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-}
-if(data.storage !== undefined){
-let data71 = data.storage;
-if(data71 && typeof data71 == "object" && !Array.isArray(data71)){
-for(const key1 in data71){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err179 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data71};
+if(data71 < 0 || isNaN(data71)){
+const err179 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data71};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2212,10 +2209,13 @@ vErrors.push(err179);
 errors++;
 }
 }
-if(data71.type !== undefined){
-let data72 = data71.type;
-if(!((((data72 === "memory") || (data72 === "log")) || (data72 === "rocksdb")) || (data72 === "postgres"))){
-const err180 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data72};
+}
+if(data.storage !== undefined){
+let data72 = data.storage;
+if(data72 && typeof data72 == "object" && !Array.isArray(data72)){
+for(const key1 in data72){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err180 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data72};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2225,10 +2225,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-if(data71.path !== undefined){
-let data73 = data71.path;
-if((typeof data73 !== "string") && (data73 !== null)){
-const err181 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data73};
+if(data72.type !== undefined){
+let data73 = data72.type;
+if(!((((data73 === "memory") || (data73 === "log")) || (data73 === "rocksdb")) || (data73 === "postgres"))){
+const err181 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data73};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2237,9 +2237,11 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(typeof data73 === "string"){
-if(func3(data73) < 1){
-const err182 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data73};
+}
+if(data72.path !== undefined){
+let data74 = data72.path;
+if((typeof data74 !== "string") && (data74 !== null)){
+const err182 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data74};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2248,12 +2250,9 @@ vErrors.push(err182);
 }
 errors++;
 }
-}
-}
-if(data71.fsync !== undefined){
-let data74 = data71.fsync;
-if(!(((data74 === "always") || (data74 === "interval")) || (data74 === "never"))){
-const err183 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data74};
+if(typeof data74 === "string"){
+if(func3(data74) < 1){
+const err183 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data74};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2263,10 +2262,11 @@ vErrors.push(err183);
 errors++;
 }
 }
-if(data71["fsync.interval.ms"] !== undefined){
-let data75 = data71["fsync.interval.ms"];
-if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err184 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
+}
+if(data72.fsync !== undefined){
+let data75 = data72.fsync;
+if(!(((data75 === "always") || (data75 === "interval")) || (data75 === "never"))){
+const err184 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data75};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2275,9 +2275,11 @@ vErrors.push(err184);
 }
 errors++;
 }
-if((typeof data75 == "number") && (isFinite(data75))){
-if(data75 > 2147483647 || isNaN(data75)){
-const err185 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
+}
+if(data72["fsync.interval.ms"] !== undefined){
+let data76 = data72["fsync.interval.ms"];
+if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
+const err185 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2286,8 +2288,9 @@ vErrors.push(err185);
 }
 errors++;
 }
-if(data75 < 1 || isNaN(data75)){
-const err186 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data75};
+if((typeof data76 == "number") && (isFinite(data76))){
+if(data76 > 2147483647 || isNaN(data76)){
+const err186 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2296,12 +2299,8 @@ vErrors.push(err186);
 }
 errors++;
 }
-}
-}
-if(data71["wal.snapshot.bytes"] !== undefined){
-let data76 = data71["wal.snapshot.bytes"];
-if(!(((typeof data76 == "number") && (!(data76 % 1) && !isNaN(data76))) && (isFinite(data76)))){
-const err187 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
+if(data76 < 1 || isNaN(data76)){
+const err187 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data76};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2310,9 +2309,12 @@ vErrors.push(err187);
 }
 errors++;
 }
-if((typeof data76 == "number") && (isFinite(data76))){
-if(data76 > 9007199254740991 || isNaN(data76)){
-const err188 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
+}
+}
+if(data72["wal.snapshot.bytes"] !== undefined){
+let data77 = data72["wal.snapshot.bytes"];
+if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
+const err188 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2321,8 +2323,9 @@ vErrors.push(err188);
 }
 errors++;
 }
-if(data76 < 1024 || isNaN(data76)){
-const err189 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data76};
+if((typeof data77 == "number") && (isFinite(data77))){
+if(data77 > 9007199254740991 || isNaN(data77)){
+const err189 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2331,12 +2334,8 @@ vErrors.push(err189);
 }
 errors++;
 }
-}
-}
-if(data71.url !== undefined){
-let data77 = data71.url;
-if((typeof data77 !== "string") && (data77 !== null)){
-const err190 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data77};
+if(data77 < 1024 || isNaN(data77)){
+const err190 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data77};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2345,9 +2344,12 @@ vErrors.push(err190);
 }
 errors++;
 }
-if(typeof data77 === "string"){
-if(func3(data77) < 1){
-const err191 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data77};
+}
+}
+if(data72.url !== undefined){
+let data78 = data72.url;
+if((typeof data78 !== "string") && (data78 !== null)){
+const err191 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data78};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2356,8 +2358,9 @@ vErrors.push(err191);
 }
 errors++;
 }
-if(!pattern3.test(data77)){
-const err192 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data77};
+if(typeof data78 === "string"){
+if(func3(data78) < 1){
+const err192 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data78};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2366,12 +2369,8 @@ vErrors.push(err192);
 }
 errors++;
 }
-}
-}
-if(data71["pool.size"] !== undefined){
-let data78 = data71["pool.size"];
-if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err193 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
+if(!pattern3.test(data78)){
+const err193 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data78};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2380,9 +2379,12 @@ vErrors.push(err193);
 }
 errors++;
 }
-if((typeof data78 == "number") && (isFinite(data78))){
-if(data78 > 1000 || isNaN(data78)){
-const err194 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
+}
+}
+if(data72["pool.size"] !== undefined){
+let data79 = data72["pool.size"];
+if(!(((typeof data79 == "number") && (!(data79 % 1) && !isNaN(data79))) && (isFinite(data79)))){
+const err194 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2391,8 +2393,9 @@ vErrors.push(err194);
 }
 errors++;
 }
-if(data78 < 1 || isNaN(data78)){
-const err195 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data78};
+if((typeof data79 == "number") && (isFinite(data79))){
+if(data79 > 1000 || isNaN(data79)){
+const err195 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2401,12 +2404,8 @@ vErrors.push(err195);
 }
 errors++;
 }
-}
-}
-if(data71.storage_type !== undefined){
-let data79 = data71.storage_type;
-if(!((((data79 === "memory") || (data79 === "log")) || (data79 === "rocksdb")) || (data79 === "postgres"))){
-const err196 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data79};
+if(data79 < 1 || isNaN(data79)){
+const err196 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data79};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2417,8 +2416,10 @@ errors++;
 }
 }
 }
-else {
-const err197 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data71};
+if(data72.storage_type !== undefined){
+let data80 = data72.storage_type;
+if(!((((data80 === "memory") || (data80 === "log")) || (data80 === "rocksdb")) || (data80 === "postgres"))){
+const err197 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data80};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2428,12 +2429,9 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data80 = data["topic.defaults"];
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-for(const key2 in data80){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err198 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data80};
+}
+else {
+const err198 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data72};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2443,213 +2441,12 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data80["cleanup.policy"] !== undefined){
-if(!(validate22(data80["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data80,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["compression.gzip.level"] !== undefined){
-if(!(validate22(data80["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data80,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["compression.lz4.level"] !== undefined){
-if(!(validate22(data80["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data80,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["compression.type"] !== undefined){
-if(!(validate22(data80["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data80,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["compression.zstd.level"] !== undefined){
-if(!(validate22(data80["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data80,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["delete.retention.ms"] !== undefined){
-if(!(validate22(data80["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data80,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data80["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data80,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["flush.messages"] !== undefined){
-if(!(validate22(data80["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data80,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["flush.ms"] !== undefined){
-if(!(validate22(data80["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data80,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data80["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data80,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["index.interval.bytes"] !== undefined){
-if(!(validate22(data80["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data80,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["internal.segment.bytes"] !== undefined){
-if(!(validate22(data80["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data80,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data80["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data80,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["local.retention.bytes"] !== undefined){
-if(!(validate22(data80["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data80,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["local.retention.ms"] !== undefined){
-if(!(validate22(data80["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data80,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data80["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data80,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["max.message.bytes"] !== undefined){
-if(!(validate22(data80["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data80,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data80["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data80,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data80["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data80,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["message.timestamp.type"] !== undefined){
-if(!(validate22(data80["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data80,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data80["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data80,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data80["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data80,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["min.insync.replicas"] !== undefined){
-if(!(validate22(data80["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data80,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80.preallocate !== undefined){
-if(!(validate22(data80.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data80,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data80["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data80,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data80["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data80,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["remote.storage.enable"] !== undefined){
-if(!(validate22(data80["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data80,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["retention.bytes"] !== undefined){
-if(!(validate22(data80["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data80,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["retention.ms"] !== undefined){
-if(!(validate22(data80["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data80,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["segment.bytes"] !== undefined){
-if(!(validate22(data80["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data80,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["segment.index.bytes"] !== undefined){
-if(!(validate22(data80["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data80,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["segment.jitter.ms"] !== undefined){
-if(!(validate22(data80["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data80,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["segment.ms"] !== undefined){
-if(!(validate22(data80["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data80,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data80["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data80["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data80,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err199 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data80};
+if(data["topic.defaults"] !== undefined){
+let data81 = data["topic.defaults"];
+if(data81 && typeof data81 == "object" && !Array.isArray(data81)){
+for(const key2 in data81){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err199 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data81};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2659,16 +2456,213 @@ vErrors.push(err199);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data115 = data.hooks;
-if(Array.isArray(data115)){
-const len5 = data115.length;
-for(let i5=0; i5<len5; i5++){
-let data116 = data115[i5];
-if(data116 && typeof data116 == "object" && !Array.isArray(data116)){
-for(const key3 in data116){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err200 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data116};
+if(data81["cleanup.policy"] !== undefined){
+if(!(validate22(data81["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data81,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["compression.gzip.level"] !== undefined){
+if(!(validate22(data81["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data81,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["compression.lz4.level"] !== undefined){
+if(!(validate22(data81["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data81,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["compression.type"] !== undefined){
+if(!(validate22(data81["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data81,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["compression.zstd.level"] !== undefined){
+if(!(validate22(data81["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data81,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["delete.retention.ms"] !== undefined){
+if(!(validate22(data81["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data81,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data81["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data81,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["flush.messages"] !== undefined){
+if(!(validate22(data81["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data81,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["flush.ms"] !== undefined){
+if(!(validate22(data81["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data81,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data81["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data81,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["index.interval.bytes"] !== undefined){
+if(!(validate22(data81["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data81,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["internal.segment.bytes"] !== undefined){
+if(!(validate22(data81["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data81,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data81["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data81,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["local.retention.bytes"] !== undefined){
+if(!(validate22(data81["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data81,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["local.retention.ms"] !== undefined){
+if(!(validate22(data81["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data81,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data81["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data81,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["max.message.bytes"] !== undefined){
+if(!(validate22(data81["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data81,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data81["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data81,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data81["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data81,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["message.timestamp.type"] !== undefined){
+if(!(validate22(data81["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data81,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data81["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data81,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data81["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data81,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["min.insync.replicas"] !== undefined){
+if(!(validate22(data81["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data81,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81.preallocate !== undefined){
+if(!(validate22(data81.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data81,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data81["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data81,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data81["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data81,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["remote.storage.enable"] !== undefined){
+if(!(validate22(data81["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data81,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["retention.bytes"] !== undefined){
+if(!(validate22(data81["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data81,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["retention.ms"] !== undefined){
+if(!(validate22(data81["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data81,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["segment.bytes"] !== undefined){
+if(!(validate22(data81["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data81,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["segment.index.bytes"] !== undefined){
+if(!(validate22(data81["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data81,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["segment.jitter.ms"] !== undefined){
+if(!(validate22(data81["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data81,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["segment.ms"] !== undefined){
+if(!(validate22(data81["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data81,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data81["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data81["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data81,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err200 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data81};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2678,10 +2672,16 @@ vErrors.push(err200);
 errors++;
 }
 }
-if(data116.builtin !== undefined){
-let data117 = data116.builtin;
-if(!(((((data117 === "json-schema") || (data117 === "stamp-headers")) || (data117 === "redact")) || (data117 === "audit-log")) || (data117 === "rate-limit"))){
-const err201 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data117};
+if(data.hooks !== undefined){
+let data116 = data.hooks;
+if(Array.isArray(data116)){
+const len5 = data116.length;
+for(let i5=0; i5<len5; i5++){
+let data117 = data116[i5];
+if(data117 && typeof data117 == "object" && !Array.isArray(data117)){
+for(const key3 in data117){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err201 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data117};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2691,11 +2691,10 @@ vErrors.push(err201);
 errors++;
 }
 }
-if(data116.module !== undefined){
-let data118 = data116.module;
-if(typeof data118 === "string"){
-if(func3(data118) < 1){
-const err202 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data118};
+if(data117.builtin !== undefined){
+let data118 = data117.builtin;
+if(!(((((data118 === "json-schema") || (data118 === "stamp-headers")) || (data118 === "redact")) || (data118 === "audit-log")) || (data118 === "rate-limit"))){
+const err202 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data118};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2705,8 +2704,11 @@ vErrors.push(err202);
 errors++;
 }
 }
-else {
-const err203 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data118};
+if(data117.module !== undefined){
+let data119 = data117.module;
+if(typeof data119 === "string"){
+if(func3(data119) < 1){
+const err203 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data119};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2716,11 +2718,8 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data116.export !== undefined){
-let data119 = data116.export;
-if(typeof data119 === "string"){
-if(func3(data119) < 1){
-const err204 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data119};
+else {
+const err204 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data119};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2730,8 +2729,11 @@ vErrors.push(err204);
 errors++;
 }
 }
-else {
-const err205 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data119};
+if(data117.export !== undefined){
+let data120 = data117.export;
+if(typeof data120 === "string"){
+if(func3(data120) < 1){
+const err205 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data120};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2741,11 +2743,8 @@ vErrors.push(err205);
 errors++;
 }
 }
-if(data116.name !== undefined){
-let data120 = data116.name;
-if(typeof data120 === "string"){
-if(func3(data120) < 1){
-const err206 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data120};
+else {
+const err206 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data120};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2755,8 +2754,11 @@ vErrors.push(err206);
 errors++;
 }
 }
-else {
-const err207 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data120};
+if(data117.name !== undefined){
+let data121 = data117.name;
+if(typeof data121 === "string"){
+if(func3(data121) < 1){
+const err207 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data121};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2766,10 +2768,8 @@ vErrors.push(err207);
 errors++;
 }
 }
-if(data116.topics !== undefined){
-let data121 = data116.topics;
-if((typeof data121 !== "string") && (!(Array.isArray(data121)))){
-const err208 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data121};
+else {
+const err208 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data121};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2778,9 +2778,11 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(typeof data121 === "string"){
-if(func3(data121) < 1){
-const err209 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data121};
+}
+if(data117.topics !== undefined){
+let data122 = data117.topics;
+if((typeof data122 !== "string") && (!(Array.isArray(data122)))){
+const err209 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data122};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2789,14 +2791,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-if(Array.isArray(data121)){
-const len6 = data121.length;
-for(let i6=0; i6<len6; i6++){
-let data122 = data121[i6];
 if(typeof data122 === "string"){
 if(func3(data122) < 1){
-const err210 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data122};
+const err210 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data122};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2806,8 +2803,13 @@ vErrors.push(err210);
 errors++;
 }
 }
-else {
-const err211 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data122};
+if(Array.isArray(data122)){
+const len6 = data122.length;
+for(let i6=0; i6<len6; i6++){
+let data123 = data122[i6];
+if(typeof data123 === "string"){
+if(func3(data123) < 1){
+const err211 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data123};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2817,16 +2819,8 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
-}
-if(data116.apis !== undefined){
-let data123 = data116.apis;
-if(Array.isArray(data123)){
-const len7 = data123.length;
-for(let i7=0; i7<len7; i7++){
-let data124 = data123[i7];
-if((typeof data124 !== "string") && (!(((typeof data124 == "number") && (!(data124 % 1) && !isNaN(data124))) && (isFinite(data124))))){
-const err212 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data124};
+else {
+const err212 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data123};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2837,8 +2831,15 @@ errors++;
 }
 }
 }
-else {
-const err213 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data123};
+}
+if(data117.apis !== undefined){
+let data124 = data117.apis;
+if(Array.isArray(data124)){
+const len7 = data124.length;
+for(let i7=0; i7<len7; i7++){
+let data125 = data124[i7];
+if((typeof data125 !== "string") && (!(((typeof data125 == "number") && (!(data125 % 1) && !isNaN(data125))) && (isFinite(data125))))){
+const err213 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data125};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2850,7 +2851,7 @@ errors++;
 }
 }
 else {
-const err214 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data116};
+const err214 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data124};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2862,7 +2863,7 @@ errors++;
 }
 }
 else {
-const err215 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data115};
+const err215 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data117};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2872,16 +2873,9 @@ vErrors.push(err215);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data125 = data.faults;
-if(Array.isArray(data125)){
-const len8 = data125.length;
-for(let i8=0; i8<len8; i8++){
-let data126 = data125[i8];
-if(data126 && typeof data126 == "object" && !Array.isArray(data126)){
-for(const key4 in data126){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err216 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data126};
+}
+else {
+const err216 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data116};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2891,10 +2885,16 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data126.api !== undefined){
-let data127 = data126.api;
-if(((typeof data127 !== "string") && (!(((typeof data127 == "number") && (!(data127 % 1) && !isNaN(data127))) && (isFinite(data127))))) && (!(Array.isArray(data127)))){
-const err217 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
+if(data.faults !== undefined){
+let data126 = data.faults;
+if(Array.isArray(data126)){
+const len8 = data126.length;
+for(let i8=0; i8<len8; i8++){
+let data127 = data126[i8];
+if(data127 && typeof data127 == "object" && !Array.isArray(data127)){
+for(const key4 in data127){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err217 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data127};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2903,9 +2903,11 @@ vErrors.push(err217);
 }
 errors++;
 }
-if((typeof data127 == "number") && (isFinite(data127))){
-if(data127 < 0 || isNaN(data127)){
-const err218 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
+}
+if(data127.api !== undefined){
+let data128 = data127.api;
+if(((typeof data128 !== "string") && (!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128))))) && (!(Array.isArray(data128)))){
+const err218 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2914,10 +2916,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(typeof data127 === "string"){
-if(func3(data127) < 1){
-const err219 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data127};
+if((typeof data128 == "number") && (isFinite(data128))){
+if(data128 < 0 || isNaN(data128)){
+const err219 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2927,12 +2928,9 @@ vErrors.push(err219);
 errors++;
 }
 }
-if(Array.isArray(data127)){
-const len9 = data127.length;
-for(let i9=0; i9<len9; i9++){
-let data128 = data127[i9];
-if((typeof data128 !== "string") && (!(((typeof data128 == "number") && (!(data128 % 1) && !isNaN(data128))) && (isFinite(data128))))){
-const err220 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
+if(typeof data128 === "string"){
+if(func3(data128) < 1){
+const err220 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data128};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2941,9 +2939,13 @@ vErrors.push(err220);
 }
 errors++;
 }
-if((typeof data128 == "number") && (isFinite(data128))){
-if(data128 < 0 || isNaN(data128)){
-const err221 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
+}
+if(Array.isArray(data128)){
+const len9 = data128.length;
+for(let i9=0; i9<len9; i9++){
+let data129 = data128[i9];
+if((typeof data129 !== "string") && (!(((typeof data129 == "number") && (!(data129 % 1) && !isNaN(data129))) && (isFinite(data129))))){
+const err221 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2952,10 +2954,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-if(typeof data128 === "string"){
-if(func3(data128) < 1){
-const err222 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data128};
+if((typeof data129 == "number") && (isFinite(data129))){
+if(data129 < 0 || isNaN(data129)){
+const err222 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2965,14 +2966,9 @@ vErrors.push(err222);
 errors++;
 }
 }
-}
-}
-}
-if(data126.topic !== undefined){
-let data129 = data126.topic;
 if(typeof data129 === "string"){
 if(func3(data129) < 1){
-const err223 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data129};
+const err223 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data129};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2982,8 +2978,14 @@ vErrors.push(err223);
 errors++;
 }
 }
-else {
-const err224 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data129};
+}
+}
+}
+if(data127.topic !== undefined){
+let data130 = data127.topic;
+if(typeof data130 === "string"){
+if(func3(data130) < 1){
+const err224 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data130};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2993,10 +2995,8 @@ vErrors.push(err224);
 errors++;
 }
 }
-if(data126.partition !== undefined){
-let data130 = data126.partition;
-if(!(((typeof data130 == "number") && (!(data130 % 1) && !isNaN(data130))) && (isFinite(data130)))){
-const err225 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
+else {
+const err225 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data130};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -3005,9 +3005,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-if((typeof data130 == "number") && (isFinite(data130))){
-if(data130 > 2147483647 || isNaN(data130)){
-const err226 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
+}
+if(data127.partition !== undefined){
+let data131 = data127.partition;
+if(!(((typeof data131 == "number") && (!(data131 % 1) && !isNaN(data131))) && (isFinite(data131)))){
+const err226 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -3016,8 +3018,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-if(data130 < 0 || isNaN(data130)){
-const err227 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data130};
+if((typeof data131 == "number") && (isFinite(data131))){
+if(data131 > 2147483647 || isNaN(data131)){
+const err227 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3026,13 +3029,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-}
-}
-if(data126.group !== undefined){
-let data131 = data126.group;
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err228 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data131};
+if(data131 < 0 || isNaN(data131)){
+const err228 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data131};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3042,8 +3040,12 @@ vErrors.push(err228);
 errors++;
 }
 }
-else {
-const err229 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data131};
+}
+if(data127.group !== undefined){
+let data132 = data127.group;
+if(typeof data132 === "string"){
+if(func3(data132) < 1){
+const err229 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data132};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3053,10 +3055,8 @@ vErrors.push(err229);
 errors++;
 }
 }
-if(data126.clientId !== undefined){
-let data132 = data126.clientId;
-if(typeof data132 !== "string"){
-const err230 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data132};
+else {
+const err230 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data132};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3066,10 +3066,10 @@ vErrors.push(err230);
 errors++;
 }
 }
-if(data126.times !== undefined){
-let data133 = data126.times;
-if((!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133)))) && (typeof data133 !== "string")){
-const err231 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
+if(data127.clientId !== undefined){
+let data133 = data127.clientId;
+if(typeof data133 !== "string"){
+const err231 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data133};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3078,9 +3078,11 @@ vErrors.push(err231);
 }
 errors++;
 }
-if((typeof data133 == "number") && (isFinite(data133))){
-if(data133 < 1 || isNaN(data133)){
-const err232 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
+}
+if(data127.times !== undefined){
+let data134 = data127.times;
+if((!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134)))) && (typeof data134 !== "string")){
+const err232 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3089,10 +3091,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-if(typeof data133 === "string"){
-if(func3(data133) < 1){
-const err233 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data133};
+if((typeof data134 == "number") && (isFinite(data134))){
+if(data134 < 1 || isNaN(data134)){
+const err233 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3102,11 +3103,9 @@ vErrors.push(err233);
 errors++;
 }
 }
-}
-if(data126.errorCode !== undefined){
-let data134 = data126.errorCode;
-if((typeof data134 !== "string") && (!(((typeof data134 == "number") && (!(data134 % 1) && !isNaN(data134))) && (isFinite(data134))))){
-const err234 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
+if(typeof data134 === "string"){
+if(func3(data134) < 1){
+const err234 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data134};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3115,9 +3114,12 @@ vErrors.push(err234);
 }
 errors++;
 }
-if((typeof data134 == "number") && (isFinite(data134))){
-if(data134 < 1 || isNaN(data134)){
-const err235 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
+}
+}
+if(data127.errorCode !== undefined){
+let data135 = data127.errorCode;
+if((typeof data135 !== "string") && (!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135))))){
+const err235 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3126,10 +3128,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(typeof data134 === "string"){
-if(func3(data134) < 1){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data134};
+if((typeof data135 == "number") && (isFinite(data135))){
+if(data135 < 1 || isNaN(data135)){
+const err236 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3139,11 +3140,9 @@ vErrors.push(err236);
 errors++;
 }
 }
-}
-if(data126.delayMs !== undefined){
-let data135 = data126.delayMs;
-if(!(((typeof data135 == "number") && (!(data135 % 1) && !isNaN(data135))) && (isFinite(data135)))){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
+if(typeof data135 === "string"){
+if(func3(data135) < 1){
+const err237 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data135};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3152,9 +3151,12 @@ vErrors.push(err237);
 }
 errors++;
 }
-if((typeof data135 == "number") && (isFinite(data135))){
-if(data135 > 2147483647 || isNaN(data135)){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
+}
+}
+if(data127.delayMs !== undefined){
+let data136 = data127.delayMs;
+if(!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136)))){
+const err238 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3163,8 +3165,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-if(data135 < 0 || isNaN(data135)){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data135};
+if((typeof data136 == "number") && (isFinite(data136))){
+if(data136 > 2147483647 || isNaN(data136)){
+const err239 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3173,12 +3176,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-}
-if(data126.drop !== undefined){
-let data136 = data126.drop;
-if(!((data136 === "before") || (data136 === "after"))){
-const err240 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data136};
+if(data136 < 0 || isNaN(data136)){
+const err240 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data136};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3188,10 +3187,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data126.throttleMs !== undefined){
-let data137 = data126.throttleMs;
-if(!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137)))){
-const err241 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
+}
+if(data127.drop !== undefined){
+let data137 = data127.drop;
+if(!((data137 === "before") || (data137 === "after"))){
+const err241 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data137};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3200,9 +3200,11 @@ vErrors.push(err241);
 }
 errors++;
 }
-if((typeof data137 == "number") && (isFinite(data137))){
-if(data137 > 2147483647 || isNaN(data137)){
-const err242 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
+}
+if(data127.throttleMs !== undefined){
+let data138 = data127.throttleMs;
+if(!(((typeof data138 == "number") && (!(data138 % 1) && !isNaN(data138))) && (isFinite(data138)))){
+const err242 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3211,8 +3213,9 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(data137 < 0 || isNaN(data137)){
-const err243 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data137};
+if((typeof data138 == "number") && (isFinite(data138))){
+if(data138 > 2147483647 || isNaN(data138)){
+const err243 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3221,12 +3224,8 @@ vErrors.push(err243);
 }
 errors++;
 }
-}
-}
-if(data126.partialFetch !== undefined){
-let data138 = data126.partialFetch;
-if(typeof data138 !== "boolean"){
-const err244 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data138};
+if(data138 < 0 || isNaN(data138)){
+const err244 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data138};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3236,10 +3235,11 @@ vErrors.push(err244);
 errors++;
 }
 }
-if(data126.rebalance !== undefined){
-let data139 = data126.rebalance;
+}
+if(data127.partialFetch !== undefined){
+let data139 = data127.partialFetch;
 if(typeof data139 !== "boolean"){
-const err245 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data139};
+const err245 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data139};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3249,9 +3249,10 @@ vErrors.push(err245);
 errors++;
 }
 }
-}
-else {
-const err246 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data126};
+if(data127.rebalance !== undefined){
+let data140 = data127.rebalance;
+if(typeof data140 !== "boolean"){
+const err246 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data140};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3263,7 +3264,7 @@ errors++;
 }
 }
 else {
-const err247 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data125};
+const err247 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data127};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3273,15 +3274,9 @@ vErrors.push(err247);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data140 = data["sasl.users"];
-if(Array.isArray(data140)){
-const len10 = data140.length;
-for(let i10=0; i10<len10; i10++){
-let data141 = data140[i10];
-if(data141 && typeof data141 == "object" && !Array.isArray(data141)){
-if(data141.name === undefined){
-const err248 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data141};
+}
+else {
+const err248 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data126};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3290,9 +3285,16 @@ vErrors.push(err248);
 }
 errors++;
 }
-for(const key5 in data141){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err249 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data141};
+}
+if(data["sasl.users"] !== undefined){
+let data141 = data["sasl.users"];
+if(Array.isArray(data141)){
+const len10 = data141.length;
+for(let i10=0; i10<len10; i10++){
+let data142 = data141[i10];
+if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
+if(data142.name === undefined){
+const err249 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data142};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3301,12 +3303,9 @@ vErrors.push(err249);
 }
 errors++;
 }
-}
-if(data141.name !== undefined){
-let data142 = data141.name;
-if(typeof data142 === "string"){
-if(func3(data142) < 1){
-const err250 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data142};
+for(const key5 in data142){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err250 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data142};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3316,8 +3315,11 @@ vErrors.push(err250);
 errors++;
 }
 }
-else {
-const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data142};
+if(data142.name !== undefined){
+let data143 = data142.name;
+if(typeof data143 === "string"){
+if(func3(data143) < 1){
+const err251 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data143};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3327,11 +3329,8 @@ vErrors.push(err251);
 errors++;
 }
 }
-if(data141.password !== undefined){
-let data143 = data141.password;
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err252 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data143};
+else {
+const err252 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data143};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3341,8 +3340,11 @@ vErrors.push(err252);
 errors++;
 }
 }
-else {
-const err253 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data143};
+if(data142.password !== undefined){
+let data144 = data142.password;
+if(typeof data144 === "string"){
+if(func3(data144) < 1){
+const err253 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data144};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3352,11 +3354,8 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data141.password_file !== undefined){
-let data144 = data141.password_file;
-if(typeof data144 === "string"){
-if(func3(data144) < 1){
-const err254 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data144};
+else {
+const err254 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data144};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3366,8 +3365,11 @@ vErrors.push(err254);
 errors++;
 }
 }
-else {
-const err255 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data144};
+if(data142.password_file !== undefined){
+let data145 = data142.password_file;
+if(typeof data145 === "string"){
+if(func3(data145) < 1){
+const err255 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data145};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3377,14 +3379,8 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data141.mechanisms !== undefined){
-let data145 = data141.mechanisms;
-if(Array.isArray(data145)){
-const len11 = data145.length;
-for(let i11=0; i11<len11; i11++){
-let data146 = data145[i11];
-if(!((((data146 === "PLAIN") || (data146 === "SCRAM-SHA-256")) || (data146 === "SCRAM-SHA-512")) || (data146 === "OAUTHBEARER"))){
-const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data146};
+else {
+const err256 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data145};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3394,9 +3390,14 @@ vErrors.push(err256);
 errors++;
 }
 }
-}
-else {
-const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data145};
+if(data142.mechanisms !== undefined){
+let data146 = data142.mechanisms;
+if(Array.isArray(data146)){
+const len11 = data146.length;
+for(let i11=0; i11<len11; i11++){
+let data147 = data146[i11];
+if(!((((data147 === "PLAIN") || (data147 === "SCRAM-SHA-256")) || (data147 === "SCRAM-SHA-512")) || (data147 === "OAUTHBEARER"))){
+const err257 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data147};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3408,7 +3409,7 @@ errors++;
 }
 }
 else {
-const err258 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data141};
+const err258 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data146};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3420,7 +3421,7 @@ errors++;
 }
 }
 else {
-const err259 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data140};
+const err259 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data142};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3432,12 +3433,24 @@ errors++;
 }
 }
 else {
-const err260 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err260 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data141};
 if(vErrors === null){
 vErrors = [err260];
 }
 else {
 vErrors.push(err260);
+}
+errors++;
+}
+}
+}
+else {
+const err261 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err261];
+}
+else {
+vErrors.push(err261);
 }
 errors++;
 }
