@@ -1,7 +1,7 @@
 /**
  * Builds the web console's front end (console/) into dist/console/: app.js bundled by esbuild from
  * console/src/main.ts (Preact and htm from npm, nothing from a CDN, so the console works offline),
- * with index.html and app.css copied beside it. A step of `npm run build`, after the type check of
+ * with index.html, app.css and favicon.svg copied beside it. A step of `npm run build`, after the type check of
  * console/ (`tsc -p console/tsconfig.json`); src/console/assets.ts serves the result.
  *
  *   node dist/scripts/build-console.js
@@ -27,6 +27,6 @@ const result = await build({
   logLevel: 'warning',
   metafile: true,
 });
-for (const f of ['index.html', 'app.css']) copyFileSync(join(REPO, 'console', f), join(OUT, f));
+for (const f of ['index.html', 'app.css', 'favicon.svg']) copyFileSync(join(REPO, 'console', f), join(OUT, f));
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
 console.log(`console: dist/console/ (app.js ${Math.round(bytes / 1024)} KiB)`);

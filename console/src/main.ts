@@ -49,4 +49,6 @@ function App() {
     <main><${Page} parts=${parts} /></main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the "Loading" line
+render(html`<${App} />`, root);

@@ -20,7 +20,7 @@ export function OverviewPage() {
         <dt>Version</dt><dd>Rafka ${b.version}</dd>
         <dt>Storage</dt><dd>${b.storage}</dd>
         <dt>Uptime</dt><dd class="uptime">${duration(b.uptimeMs)}</dd>
-        <dt>Listeners</dt><dd>${b.listeners.map((l) => html`<div>${l.name} ${l.protocol} <code>${l.address}</code></div>`)}</dd>
+        <dt>Listeners</dt><dd>${b.listeners.map((l) => html`<div>${l.name === l.protocol ? l.name : `${l.name} (${l.protocol})`} <code>${l.address}</code></div>`)}</dd>
       </dl>
       <dl class="card counts" aria-label="counts">
         <dt>Topics</dt><dd>${count(data.counts.topics)}</dd>

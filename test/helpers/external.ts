@@ -60,6 +60,28 @@ export function useClient(t: { skip(message?: string): void }, client: ExternalC
 }
 
 let kcatCache: ExternalClient | undefined;
+let chromiumCache: ExternalClient | undefined;
+
+/**
+ * Debian's `chromium` (apt-get install chromium), which playwright-core drives for the web console's
+ * tests (test/slow/console-browser.test.ts); RAFKA_CHROMIUM names another binary.
+ */
+export function findChromium(): ExternalClient {
+  if (chromiumCache) return chromiumCache;
+  const command = process.env.RAFKA_CHROMIUM ?? '/usr/bin/chromium';
+  const r = spawnSync(command, ['--version'], { encoding: 'utf8', timeout: 20_000 });
+  let missing: string | null = null;
+  let version: string | null = null;
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
+    missing = `${command} not found: install the Debian package chromium (apt-get install chromium), or set RAFKA_CHROMIUM`;
+  } else if (r.error || r.status !== 0) {
+    missing = `${command} --version failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim()}; reinstall the Debian package chromium`;
+  } else {
+    version = (r.stdout.split('\n').find((l) => /Chromium/.test(l)) ?? r.stdout).trim();
+  }
+  chromiumCache = { name: 'chromium', command, version, missing };
+  return chromiumCache;
+}
 let confluentCache: ExternalClient | undefined;
 
 /** `kcat` on PATH (the Debian/Ubuntu package `kcat`, librdkafka built in). */
