@@ -2,9 +2,10 @@
  * The console's Kafka clients: one Admin and one Producer, made on first use and closed with the HTTP
  * endpoint, and a Consumer per browse (assigned one partition, closed after). They connect to this
  * broker's first PLAINTEXT listener as any client would, so what the console does passes the broker's
- * validation, hooks and authorization like a request from outside. Rafka's client speaks no TLS or
- * SASL yet: without a PLAINTEXT listener the console's actions answer 503 saying so (its reads of the
- * broker's own state still work).
+ * validation, hooks and authorization like a request from outside. The console has no credentials of
+ * its own to give them (a TLS or SASL identity for the console is not configured anywhere yet):
+ * without a PLAINTEXT listener the console's actions answer 503 saying so (its reads of the broker's
+ * own state still work).
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
