@@ -2,24 +2,47 @@
  * The comparison as a picture: hand-written SVG, no dependencies. One group of horizontal bars per
  * figure (each workload's throughput or p99 latency, start-up, idle and peak RSS), one bar per
  * system. Each group is scaled to its own largest value, so bars compare systems within a figure; the
- * printed value and the ratio to Apache Kafka (as shipped) give the absolute numbers.
+ * printed value and the ratio to Apache Kafka (as shipped) give the absolute numbers. Drawn all in one
+ * picture, and each workload alone (bench/README.md shows those).
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { headline, type ComparisonResult, type SystemResult, type Workload } from './compare.js';
 
 /**
- * Write `<stem>.svg`, and `<stem>.png` too when `rsvg-convert` (Debian: librsvg2-bin) is installed.
- * Returns the files written.
+ * Write `<stem>.svg` (every figure in one picture), one `<stem>-charts/<workload id>.svg` per workload
+ * (what bench/README.md shows), and `<stem>.png` too when `rsvg-convert` (Debian: librsvg2-bin) is
+ * installed. Returns the files written.
  */
 export function writeChart(result: ComparisonResult, stem: string): string[] {
+  const written = [`${stem}.svg`];
   writeFileSync(`${stem}.svg`, renderChart(result));
+  const dir = `${stem}-charts`;
+  mkdirSync(dir, { recursive: true });
+  for (const { id, svg } of renderWorkloadCharts(result)) {
+    writeFileSync(join(dir, `${id}.svg`), svg);
+    written.push(join(dir, `${id}.svg`));
+  }
   try {
     execFileSync('rsvg-convert', ['-o', `${stem}.png`, `${stem}.svg`], { stdio: 'ignore' });
-    return [`${stem}.svg`, `${stem}.png`];
+    written.push(`${stem}.png`);
   } catch {
-    return [`${stem}.svg`];
+    // no rsvg-convert: the SVGs only
   }
+  return written;
+}
+
+/** One picture per workload (its throughput, or its p99 latency) and one for start-up and memory. */
+export function renderWorkloadCharts(result: ComparisonResult): { id: string; svg: string }[] {
+  const all = groups(result);
+  const perWorkload = result.workloads.flatMap((w) => {
+    const g = all.find((x) => x.id === w.id);
+    return g === undefined ? [] : [{ id: w.id, svg: renderChart(result, [g], w.label) }];
+  });
+  const system = all.filter((g) => g.id === undefined);
+  return system.length > 0 ? [...perWorkload, { id: 'startup-memory', svg: renderChart(result, system, 'start-up and memory') }] : perWorkload;
 }
 
 const COLORS: Record<string, string> = {
@@ -33,6 +56,8 @@ const COLORS: Record<string, string> = {
 };
 
 interface Group {
+  /** The workload's id; undefined for the start-up and memory figures. */
+  id?: string;
   title: string;
   higherIsBetter: boolean;
   unit: (v: number) => string;
@@ -51,6 +76,7 @@ function groups(result: ComparisonResult): Group[] {
   const measured = result.systems.filter((s): s is SystemResult & { median: NonNullable<SystemResult['median']> } => !!s.median && !s.unavailable);
   const out: Group[] = [];
   const perWorkload = (w: Workload): Group => ({
+    id: w.id,
     title: w.kind === 'produce' || w.kind === 'consume' ? w.label : `${w.label}: p99`,
     higherIsBetter: w.kind === 'produce' || w.kind === 'consume',
     unit: w.kind === 'produce' || w.kind === 'consume' ? fmtRate : (v) => `${Number.isInteger(v) ? v : v.toFixed(2)} ms`,
@@ -75,8 +101,7 @@ function groups(result: ComparisonResult): Group[] {
   return out.filter((g) => g.values.length > 0);
 }
 
-export function renderChart(result: ComparisonResult): string {
-  const gs = groups(result);
+export function renderChart(result: ComparisonResult, gs: readonly Group[] = groups(result), subtitle?: string): string {
   const width = 980;
   const labelW = 0;
   const barX = 150;
@@ -119,10 +144,26 @@ export function renderChart(result: ComparisonResult): string {
   .v { font-size: 11px; fill: #333; }
 </style>
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="12" y="26" class="t">Rafka vs ${esc(kafkaLabel)}${result.quick ? ' (quick smoke run)' : ''}</text>
+<text x="12" y="26" class="t">Rafka vs ${esc(kafkaLabel)}${subtitle !== undefined ? `: ${esc(subtitle)}` : ''}${result.quick ? ' (quick smoke run)' : ''}</text>
 <text x="12" y="46" class="m">${esc(`median of ${result.runs} run${result.runs > 1 ? 's' : ''} · ${result.date.slice(0, 16).replace('T', ' ')} UTC · ${result.machine}${load}`)}</text>
 <text x="12" y="62" class="m">${esc("same client for every system: Kafka's ProducerPerformance / ConsumerPerformance / EndToEndLatency and FixedRateLatency (Java client); bars scaled per figure")}</text>
 ${body.join('\n')}
 </svg>
 `;
+}
+
+// `node dist/bench/chart.js bench/results/DATE.json`: draw the charts again from a saved run (its
+// `comparison`), next to the JSON, without running the bench.
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const file = process.argv[2];
+  if (file === undefined) {
+    console.error('usage: node dist/bench/chart.js bench/results/DATE.json');
+    process.exit(2);
+  }
+  const saved = JSON.parse(readFileSync(file, 'utf8')) as { comparison?: ComparisonResult };
+  if (saved.comparison === undefined) {
+    console.error(`${file} holds no comparison with Kafka`);
+    process.exit(1);
+  }
+  for (const f of writeChart(saved.comparison, file.replace(/\.json$/, ''))) console.log(f);
 }

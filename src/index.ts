@@ -1,8 +1,17 @@
 /** Rafka's public API for embedding. */
-export { startBroker, Broker } from './broker/index.js';
+import { startBroker as startBrokerWithout, type StartBrokerOptions, type RunningBroker, type ClockOf } from './broker/index.js';
+import { CONSOLE_EXTENSION } from './console/extension.js';
+export { Broker } from './broker/index.js';
 export type { StartBrokerOptions, RunningBroker, ClockOf } from './broker/index.js';
 export { ManualClock, SYSTEM_CLOCK } from './base/clock.js';
 export type { Clock, ClockTimer } from './base/clock.js';
+export { CONSOLE_EXTENSION } from './console/extension.js';
+
+/** `startBroker` (src/broker/index.ts) with the web console on the HTTP endpoint unless `httpExtensions` says otherwise. */
+export function startBroker<O extends StartBrokerOptions>(options?: O): Promise<RunningBroker<ClockOf<O>>>;
+export function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  return startBrokerWithout({ httpExtensions: [CONSOLE_EXTENSION], ...options });
+}
 export type { BrokerConfig, StorageConfig } from './config/types.js';
 export type { StorageEngine } from './storage/engine.js';
 export { MemoryEngine } from './storage/memory/memory-engine.js';

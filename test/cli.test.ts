@@ -181,7 +181,7 @@ describe('rafka start', () => {
     const endpoint = lines.map((l) => JSON.parse(l) as { level: string; msg: string; time: string }).find((l) => l.msg.startsWith('http endpoint on '));
     assert.ok(endpoint, s.stderr());
     assert.equal(endpoint.level, 'info');
-    assert.equal(endpoint.msg, `http endpoint on ${m[1]} (/metrics, /health, /ready)`);
+    assert.equal(endpoint.msg, `http endpoint on ${m[1]} (/metrics, /health, /ready; web console at /)`);
     assert.ok(!Number.isNaN(Date.parse(endpoint.time)));
   });
 

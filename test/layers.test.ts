@@ -2,7 +2,7 @@
  * The layering of src/ (CONTRIBUTING.md, "Layers"): a module imports only from its own layer or a
  * lower one. From the bottom:
  *
- *   base ← config ← protocol ← storage ← contracts ← hooks ← broker ← client ← testing ← cli ← src/index.ts
+ *   base ← config ← protocol ← storage ← contracts ← hooks ← broker ← client ← console ← testing ← cli ← src/index.ts
  *
  * `base` holds what every layer may use and that uses nothing: the invariant check and the named
  * limits (src/base/).
@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'src');
 
 /** Layers from the bottom; a top-level folder of src/ (or the root index) has the rank of its place here. */
-const LAYERS = ['base', 'config', 'protocol', 'storage', 'contracts', 'hooks', 'broker', 'client', 'testing', 'cli', '(root)'] as const;
+const LAYERS = ['base', 'config', 'protocol', 'storage', 'contracts', 'hooks', 'broker', 'client', 'console', 'testing', 'cli', '(root)'] as const;
 
 function layerOf(file: string): string {
   const rel = relative(SRC, file).split(sep);

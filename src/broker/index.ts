@@ -19,6 +19,7 @@ import type { HookEntry } from '../hooks/types.js';
 import type { FaultInjector } from './faults.js';
 import { ManualClock, SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 import { ensureCodecsLoadable } from '../protocol/codec/lazy.js';
+import type { HttpExtension } from './http/server.js';
 
 export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage' | 'topicDefaults' | 'hooks'>> {
   storage?: Partial<StorageConfig> | StorageEngine;
@@ -32,6 +33,11 @@ export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage'
    * `new ManualClock(startMs)`).
    */
   clock?: 'system' | 'manual' | Clock;
+  /**
+   * Served by the HTTP endpoint besides /metrics, /health and /ready (with `httpListener` only). The
+   * web console is one (src/console/); `startBroker` from the package root and `rafka start` add it.
+   */
+  httpExtensions?: readonly HttpExtension[];
 }
 
 /** The clock a RunningBroker exposes for the options it was started with. */
@@ -77,7 +83,7 @@ function isEngine(s: unknown): s is StorageEngine {
 
 export async function startBroker<O extends StartBrokerOptions>(options?: O): Promise<RunningBroker<ClockOf<O>>>;
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
-  const { storage, topicDefaults, logger, clock: clockOption, ...rest } = options;
+  const { storage, topicDefaults, logger, clock: clockOption, httpExtensions, ...rest } = options;
   const clock = clockOption === 'manual' ? new ManualClock() : clockOption === undefined || clockOption === 'system' ? SYSTEM_CLOCK : clockOption;
   const storageConfig: StorageConfig = isEngine(storage) ? { ...EMBEDDED_STORAGE, type: storage.kind as StorageConfig['type'] } : { ...EMBEDDED_STORAGE, ...stripUndefined(storage ?? {}) };
   const config: BrokerConfig = {
@@ -109,14 +115,14 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   broker.metrics = metrics;
   // The endpoint listens before storage opens, so /health and /ready (503) answer during recovery.
   const endpoint =
-    metrics !== null && config.httpListener !== null ? await (await import('./http/server.js')).startHttpEndpoint(broker, metrics, config.httpListener) : null;
+    metrics !== null && config.httpListener !== null ? await (await import('./http/server.js')).startHttpEndpoint(broker, metrics, config.httpListener, httpExtensions) : null;
   try {
     await broker.start();
   } catch (err) {
     await endpoint?.close();
     throw err;
   }
-  if (endpoint !== null) log.info(`http endpoint on ${endpoint.url} (/metrics, /health, /ready)`);
+  if (endpoint !== null) log.info(`http endpoint on ${endpoint.url} (${['/metrics, /health, /ready', ...(httpExtensions ?? []).map((e) => e.name)].join('; ')})`);
   const host = broker.advertisedHost;
   return {
     bootstrap: `${host}:${broker.advertisedPort}`,

@@ -278,8 +278,8 @@ async function runBroker(config: BrokerConfig, io: RunIO): Promise<number> {
 
 async function loadStartBroker(): Promise<StartBroker> {
   // Loaded lazily: `rafka --help` / `--version` need not load the whole broker.
-  const mod = await import('../broker/index.js');
-  return mod.startBroker;
+  const [mod, { CONSOLE_EXTENSION }] = await Promise.all([import('../broker/index.js'), import('../console/extension.js')]);
+  return (config) => mod.startBroker({ httpExtensions: [CONSOLE_EXTENSION], ...config });
 }
 
 function describeStartError(e: unknown, config: BrokerConfig): string {

@@ -81,6 +81,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   // No HTTP endpoint unless asked for: it is a second open port, unauthenticated, whose metrics name
   // every topic and consumer group.
   httpListener: null,
+  httpConsoleReadOnly: true,
   logLevel: 'info',
   logFormat: 'text',
   // Security: Kafka's defaults, except the keystore/truststore type (PEM, the one Rafka reads) and

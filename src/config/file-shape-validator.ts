@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -2426,12 +2426,10 @@ vErrors.push(err197);
 errors++;
 }
 }
-if(data.storage !== undefined){
-let data80 = data.storage;
-if(data80 && typeof data80 == "object" && !Array.isArray(data80)){
-for(const key1 in data80){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err198 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data80};
+if(data["quota.window.num"] !== undefined){
+let data80 = data["quota.window.num"];
+if(!(((typeof data80 == "number") && (!(data80 % 1) && !isNaN(data80))) && (isFinite(data80)))){
+const err198 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data80};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2440,11 +2438,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-}
-if(data80.type !== undefined){
-let data81 = data80.type;
-if(!((((data81 === "memory") || (data81 === "log")) || (data81 === "rocksdb")) || (data81 === "postgres"))){
-const err199 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data81};
+if((typeof data80 == "number") && (isFinite(data80))){
+if(data80 > 1000 || isNaN(data80)){
+const err199 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data80};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2453,11 +2449,8 @@ vErrors.push(err199);
 }
 errors++;
 }
-}
-if(data80.path !== undefined){
-let data82 = data80.path;
-if((typeof data82 !== "string") && (data82 !== null)){
-const err200 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data82};
+if(data80 < 1 || isNaN(data80)){
+const err200 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data80};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2466,9 +2459,12 @@ vErrors.push(err200);
 }
 errors++;
 }
-if(typeof data82 === "string"){
-if(func3(data82) < 1){
-const err201 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data82};
+}
+}
+if(data["quota.window.size.seconds"] !== undefined){
+let data81 = data["quota.window.size.seconds"];
+if(!(((typeof data81 == "number") && (!(data81 % 1) && !isNaN(data81))) && (isFinite(data81)))){
+const err201 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data81};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2477,12 +2473,9 @@ vErrors.push(err201);
 }
 errors++;
 }
-}
-}
-if(data80.fsync !== undefined){
-let data83 = data80.fsync;
-if(!(((data83 === "always") || (data83 === "interval")) || (data83 === "never"))){
-const err202 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data83};
+if((typeof data81 == "number") && (isFinite(data81))){
+if(data81 > 3600 || isNaN(data81)){
+const err202 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data81};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2491,11 +2484,8 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-if(data80["fsync.interval.ms"] !== undefined){
-let data84 = data80["fsync.interval.ms"];
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err203 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
+if(data81 < 1 || isNaN(data81)){
+const err203 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data81};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2504,9 +2494,12 @@ vErrors.push(err203);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 2147483647 || isNaN(data84)){
-const err204 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
+}
+}
+if(data["controller.quota.window.num"] !== undefined){
+let data82 = data["controller.quota.window.num"];
+if(!(((typeof data82 == "number") && (!(data82 % 1) && !isNaN(data82))) && (isFinite(data82)))){
+const err204 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data82};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2515,8 +2508,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err205 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data84};
+if((typeof data82 == "number") && (isFinite(data82))){
+if(data82 > 1000 || isNaN(data82)){
+const err205 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data82};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2525,12 +2519,8 @@ vErrors.push(err205);
 }
 errors++;
 }
-}
-}
-if(data80["wal.snapshot.bytes"] !== undefined){
-let data85 = data80["wal.snapshot.bytes"];
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err206 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
+if(data82 < 1 || isNaN(data82)){
+const err206 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data82};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2539,9 +2529,12 @@ vErrors.push(err206);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 9007199254740991 || isNaN(data85)){
-const err207 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
+}
+}
+if(data["controller.quota.window.size.seconds"] !== undefined){
+let data83 = data["controller.quota.window.size.seconds"];
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err207 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2550,8 +2543,9 @@ vErrors.push(err207);
 }
 errors++;
 }
-if(data85 < 1024 || isNaN(data85)){
-const err208 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data85};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 3600 || isNaN(data83)){
+const err208 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2560,12 +2554,8 @@ vErrors.push(err208);
 }
 errors++;
 }
-}
-}
-if(data80.url !== undefined){
-let data86 = data80.url;
-if((typeof data86 !== "string") && (data86 !== null)){
-const err209 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data86};
+if(data83 < 1 || isNaN(data83)){
+const err209 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2574,9 +2564,14 @@ vErrors.push(err209);
 }
 errors++;
 }
-if(typeof data86 === "string"){
-if(func3(data86) < 1){
-const err210 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data86};
+}
+}
+if(data.storage !== undefined){
+let data84 = data.storage;
+if(data84 && typeof data84 == "object" && !Array.isArray(data84)){
+for(const key1 in data84){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err210 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data84};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2585,8 +2580,11 @@ vErrors.push(err210);
 }
 errors++;
 }
-if(!pattern3.test(data86)){
-const err211 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data86};
+}
+if(data84.type !== undefined){
+let data85 = data84.type;
+if(!((((data85 === "memory") || (data85 === "log")) || (data85 === "rocksdb")) || (data85 === "postgres"))){
+const err211 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data85};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2596,11 +2594,10 @@ vErrors.push(err211);
 errors++;
 }
 }
-}
-if(data80["pool.size"] !== undefined){
-let data87 = data80["pool.size"];
-if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
-const err212 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
+if(data84.path !== undefined){
+let data86 = data84.path;
+if((typeof data86 !== "string") && (data86 !== null)){
+const err212 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data86};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2609,9 +2606,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-if((typeof data87 == "number") && (isFinite(data87))){
-if(data87 > 1000 || isNaN(data87)){
-const err213 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
+if(typeof data86 === "string"){
+if(func3(data86) < 1){
+const err213 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data86};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2620,8 +2617,12 @@ vErrors.push(err213);
 }
 errors++;
 }
-if(data87 < 1 || isNaN(data87)){
-const err214 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data87};
+}
+}
+if(data84.fsync !== undefined){
+let data87 = data84.fsync;
+if(!(((data87 === "always") || (data87 === "interval")) || (data87 === "never"))){
+const err214 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data87};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2631,11 +2632,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-}
-if(data80.storage_type !== undefined){
-let data88 = data80.storage_type;
-if(!((((data88 === "memory") || (data88 === "log")) || (data88 === "rocksdb")) || (data88 === "postgres"))){
-const err215 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data88};
+if(data84["fsync.interval.ms"] !== undefined){
+let data88 = data84["fsync.interval.ms"];
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err215 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data88};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2644,10 +2644,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-else {
-const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data80};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 2147483647 || isNaN(data88)){
+const err216 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data88};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2656,13 +2655,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-if(data["topic.defaults"] !== undefined){
-let data89 = data["topic.defaults"];
-if(data89 && typeof data89 == "object" && !Array.isArray(data89)){
-for(const key2 in data89){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err217 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data89};
+if(data88 < 1 || isNaN(data88)){
+const err217 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data88};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2672,213 +2666,11 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data89["cleanup.policy"] !== undefined){
-if(!(validate22(data89["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data89,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
 }
-}
-if(data89["compression.gzip.level"] !== undefined){
-if(!(validate22(data89["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data89,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["compression.lz4.level"] !== undefined){
-if(!(validate22(data89["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data89,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["compression.type"] !== undefined){
-if(!(validate22(data89["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data89,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["compression.zstd.level"] !== undefined){
-if(!(validate22(data89["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data89,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["delete.retention.ms"] !== undefined){
-if(!(validate22(data89["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data89,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data89["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data89,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["flush.messages"] !== undefined){
-if(!(validate22(data89["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data89,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["flush.ms"] !== undefined){
-if(!(validate22(data89["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data89,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data89["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data89,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["index.interval.bytes"] !== undefined){
-if(!(validate22(data89["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data89,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["internal.segment.bytes"] !== undefined){
-if(!(validate22(data89["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data89,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data89["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data89,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["local.retention.bytes"] !== undefined){
-if(!(validate22(data89["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data89,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["local.retention.ms"] !== undefined){
-if(!(validate22(data89["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data89,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data89["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data89,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["max.message.bytes"] !== undefined){
-if(!(validate22(data89["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data89,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data89["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data89,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data89["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data89,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["message.timestamp.type"] !== undefined){
-if(!(validate22(data89["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data89,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data89["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data89,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data89["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data89,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["min.insync.replicas"] !== undefined){
-if(!(validate22(data89["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data89,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89.preallocate !== undefined){
-if(!(validate22(data89.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data89,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data89["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data89,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data89["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data89,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["remote.storage.enable"] !== undefined){
-if(!(validate22(data89["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data89,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["retention.bytes"] !== undefined){
-if(!(validate22(data89["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data89,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["retention.ms"] !== undefined){
-if(!(validate22(data89["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data89,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["segment.bytes"] !== undefined){
-if(!(validate22(data89["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data89,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["segment.index.bytes"] !== undefined){
-if(!(validate22(data89["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data89,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["segment.jitter.ms"] !== undefined){
-if(!(validate22(data89["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data89,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["segment.ms"] !== undefined){
-if(!(validate22(data89["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data89,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data89["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data89["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data89,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err218 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data89};
+if(data84["wal.snapshot.bytes"] !== undefined){
+let data89 = data84["wal.snapshot.bytes"];
+if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
+const err218 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data89};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2887,17 +2679,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data124 = data.hooks;
-if(Array.isArray(data124)){
-const len5 = data124.length;
-for(let i5=0; i5<len5; i5++){
-let data125 = data124[i5];
-if(data125 && typeof data125 == "object" && !Array.isArray(data125)){
-for(const key3 in data125){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err219 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data125};
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 9007199254740991 || isNaN(data89)){
+const err219 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data89};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2906,11 +2690,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-if(data125.builtin !== undefined){
-let data126 = data125.builtin;
-if(!(((((data126 === "json-schema") || (data126 === "stamp-headers")) || (data126 === "redact")) || (data126 === "audit-log")) || (data126 === "rate-limit"))){
-const err220 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data126};
+if(data89 < 1024 || isNaN(data89)){
+const err220 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data89};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2920,11 +2701,11 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data125.module !== undefined){
-let data127 = data125.module;
-if(typeof data127 === "string"){
-if(func3(data127) < 1){
-const err221 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data127};
+}
+if(data84.url !== undefined){
+let data90 = data84.url;
+if((typeof data90 !== "string") && (data90 !== null)){
+const err221 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data90};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2933,9 +2714,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-}
-else {
-const err222 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data127};
+if(typeof data90 === "string"){
+if(func3(data90) < 1){
+const err222 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data90};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2944,12 +2725,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-}
-if(data125.export !== undefined){
-let data128 = data125.export;
-if(typeof data128 === "string"){
-if(func3(data128) < 1){
-const err223 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data128};
+if(!pattern3.test(data90)){
+const err223 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data90};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2959,8 +2736,11 @@ vErrors.push(err223);
 errors++;
 }
 }
-else {
-const err224 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data128};
+}
+if(data84["pool.size"] !== undefined){
+let data91 = data84["pool.size"];
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err224 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data91};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2969,12 +2749,9 @@ vErrors.push(err224);
 }
 errors++;
 }
-}
-if(data125.name !== undefined){
-let data129 = data125.name;
-if(typeof data129 === "string"){
-if(func3(data129) < 1){
-const err225 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data129};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 1000 || isNaN(data91)){
+const err225 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data91};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2983,9 +2760,8 @@ vErrors.push(err225);
 }
 errors++;
 }
-}
-else {
-const err226 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data129};
+if(data91 < 1 || isNaN(data91)){
+const err226 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data91};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2995,10 +2771,11 @@ vErrors.push(err226);
 errors++;
 }
 }
-if(data125.topics !== undefined){
-let data130 = data125.topics;
-if((typeof data130 !== "string") && (!(Array.isArray(data130)))){
-const err227 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data130};
+}
+if(data84.storage_type !== undefined){
+let data92 = data84.storage_type;
+if(!((((data92 === "memory") || (data92 === "log")) || (data92 === "rocksdb")) || (data92 === "postgres"))){
+const err227 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data92};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -3007,9 +2784,10 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(typeof data130 === "string"){
-if(func3(data130) < 1){
-const err228 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data130};
+}
+}
+else {
+const err228 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data84};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -3019,13 +2797,12 @@ vErrors.push(err228);
 errors++;
 }
 }
-if(Array.isArray(data130)){
-const len6 = data130.length;
-for(let i6=0; i6<len6; i6++){
-let data131 = data130[i6];
-if(typeof data131 === "string"){
-if(func3(data131) < 1){
-const err229 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data131};
+if(data["topic.defaults"] !== undefined){
+let data93 = data["topic.defaults"];
+if(data93 && typeof data93 == "object" && !Array.isArray(data93)){
+for(const key2 in data93){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err229 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data93};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -3035,8 +2812,213 @@ vErrors.push(err229);
 errors++;
 }
 }
+if(data93["cleanup.policy"] !== undefined){
+if(!(validate22(data93["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data93,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["compression.gzip.level"] !== undefined){
+if(!(validate22(data93["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data93,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["compression.lz4.level"] !== undefined){
+if(!(validate22(data93["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data93,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["compression.type"] !== undefined){
+if(!(validate22(data93["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data93,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["compression.zstd.level"] !== undefined){
+if(!(validate22(data93["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data93,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["delete.retention.ms"] !== undefined){
+if(!(validate22(data93["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data93,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data93["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data93,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["flush.messages"] !== undefined){
+if(!(validate22(data93["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data93,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["flush.ms"] !== undefined){
+if(!(validate22(data93["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data93,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data93["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data93,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["index.interval.bytes"] !== undefined){
+if(!(validate22(data93["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data93,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["internal.segment.bytes"] !== undefined){
+if(!(validate22(data93["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data93,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data93["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data93,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["local.retention.bytes"] !== undefined){
+if(!(validate22(data93["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data93,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["local.retention.ms"] !== undefined){
+if(!(validate22(data93["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data93,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data93["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data93,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["max.message.bytes"] !== undefined){
+if(!(validate22(data93["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data93,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data93["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data93,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data93["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data93,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["message.timestamp.type"] !== undefined){
+if(!(validate22(data93["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data93,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data93["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data93,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data93["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data93,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["min.insync.replicas"] !== undefined){
+if(!(validate22(data93["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data93,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93.preallocate !== undefined){
+if(!(validate22(data93.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data93,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data93["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data93,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data93["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data93,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["remote.storage.enable"] !== undefined){
+if(!(validate22(data93["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data93,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["retention.bytes"] !== undefined){
+if(!(validate22(data93["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data93,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["retention.ms"] !== undefined){
+if(!(validate22(data93["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data93,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["segment.bytes"] !== undefined){
+if(!(validate22(data93["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data93,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["segment.index.bytes"] !== undefined){
+if(!(validate22(data93["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data93,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["segment.jitter.ms"] !== undefined){
+if(!(validate22(data93["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data93,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["segment.ms"] !== undefined){
+if(!(validate22(data93["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data93,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data93["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data93["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data93,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
 else {
-const err230 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data131};
+const err230 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data93};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -3046,16 +3028,16 @@ vErrors.push(err230);
 errors++;
 }
 }
-}
-}
-if(data125.apis !== undefined){
-let data132 = data125.apis;
-if(Array.isArray(data132)){
-const len7 = data132.length;
-for(let i7=0; i7<len7; i7++){
-let data133 = data132[i7];
-if((typeof data133 !== "string") && (!(((typeof data133 == "number") && (!(data133 % 1) && !isNaN(data133))) && (isFinite(data133))))){
-const err231 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data133};
+if(data.hooks !== undefined){
+let data128 = data.hooks;
+if(Array.isArray(data128)){
+const len5 = data128.length;
+for(let i5=0; i5<len5; i5++){
+let data129 = data128[i5];
+if(data129 && typeof data129 == "object" && !Array.isArray(data129)){
+for(const key3 in data129){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err231 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data129};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -3065,9 +3047,10 @@ vErrors.push(err231);
 errors++;
 }
 }
-}
-else {
-const err232 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data132};
+if(data129.builtin !== undefined){
+let data130 = data129.builtin;
+if(!(((((data130 === "json-schema") || (data130 === "stamp-headers")) || (data130 === "redact")) || (data130 === "audit-log")) || (data130 === "rate-limit"))){
+const err232 = {instancePath:instancePath+"/hooks/" + i5+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data130};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -3077,9 +3060,11 @@ vErrors.push(err232);
 errors++;
 }
 }
-}
-else {
-const err233 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data125};
+if(data129.module !== undefined){
+let data131 = data129.module;
+if(typeof data131 === "string"){
+if(func3(data131) < 1){
+const err233 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data131};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -3089,9 +3074,8 @@ vErrors.push(err233);
 errors++;
 }
 }
-}
 else {
-const err234 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data124};
+const err234 = {instancePath:instancePath+"/hooks/" + i5+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data131};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -3101,16 +3085,11 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data134 = data.faults;
-if(Array.isArray(data134)){
-const len8 = data134.length;
-for(let i8=0; i8<len8; i8++){
-let data135 = data134[i8];
-if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
-for(const key4 in data135){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err235 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data135};
+if(data129.export !== undefined){
+let data132 = data129.export;
+if(typeof data132 === "string"){
+if(func3(data132) < 1){
+const err235 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data132};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -3120,10 +3099,8 @@ vErrors.push(err235);
 errors++;
 }
 }
-if(data135.api !== undefined){
-let data136 = data135.api;
-if(((typeof data136 !== "string") && (!(((typeof data136 == "number") && (!(data136 % 1) && !isNaN(data136))) && (isFinite(data136))))) && (!(Array.isArray(data136)))){
-const err236 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
+else {
+const err236 = {instancePath:instancePath+"/hooks/" + i5+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data132};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3132,9 +3109,12 @@ vErrors.push(err236);
 }
 errors++;
 }
-if((typeof data136 == "number") && (isFinite(data136))){
-if(data136 < 0 || isNaN(data136)){
-const err237 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
+}
+if(data129.name !== undefined){
+let data133 = data129.name;
+if(typeof data133 === "string"){
+if(func3(data133) < 1){
+const err237 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data133};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3144,9 +3124,8 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(typeof data136 === "string"){
-if(func3(data136) < 1){
-const err238 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data136};
+else {
+const err238 = {instancePath:instancePath+"/hooks/" + i5+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data133};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3156,12 +3135,10 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(Array.isArray(data136)){
-const len9 = data136.length;
-for(let i9=0; i9<len9; i9++){
-let data137 = data136[i9];
-if((typeof data137 !== "string") && (!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137))))){
-const err239 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
+if(data129.topics !== undefined){
+let data134 = data129.topics;
+if((typeof data134 !== "string") && (!(Array.isArray(data134)))){
+const err239 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data134};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3170,9 +3147,9 @@ vErrors.push(err239);
 }
 errors++;
 }
-if((typeof data137 == "number") && (isFinite(data137))){
-if(data137 < 0 || isNaN(data137)){
-const err240 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
+if(typeof data134 === "string"){
+if(func3(data134) < 1){
+const err240 = {instancePath:instancePath+"/hooks/" + i5+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data134};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3182,9 +3159,13 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(typeof data137 === "string"){
-if(func3(data137) < 1){
-const err241 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data137};
+if(Array.isArray(data134)){
+const len6 = data134.length;
+for(let i6=0; i6<len6; i6++){
+let data135 = data134[i6];
+if(typeof data135 === "string"){
+if(func3(data135) < 1){
+const err241 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data135};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3194,14 +3175,8 @@ vErrors.push(err241);
 errors++;
 }
 }
-}
-}
-}
-if(data135.topic !== undefined){
-let data138 = data135.topic;
-if(typeof data138 === "string"){
-if(func3(data138) < 1){
-const err242 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data138};
+else {
+const err242 = {instancePath:instancePath+"/hooks/" + i5+"/topics/" + i6,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data135};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3211,8 +3186,16 @@ vErrors.push(err242);
 errors++;
 }
 }
-else {
-const err243 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data138};
+}
+}
+if(data129.apis !== undefined){
+let data136 = data129.apis;
+if(Array.isArray(data136)){
+const len7 = data136.length;
+for(let i7=0; i7<len7; i7++){
+let data137 = data136[i7];
+if((typeof data137 !== "string") && (!(((typeof data137 == "number") && (!(data137 % 1) && !isNaN(data137))) && (isFinite(data137))))){
+const err243 = {instancePath:instancePath+"/hooks/" + i5+"/apis/" + i7,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data137};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3222,10 +3205,9 @@ vErrors.push(err243);
 errors++;
 }
 }
-if(data135.partition !== undefined){
-let data139 = data135.partition;
-if(!(((typeof data139 == "number") && (!(data139 % 1) && !isNaN(data139))) && (isFinite(data139)))){
-const err244 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
+}
+else {
+const err244 = {instancePath:instancePath+"/hooks/" + i5+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data136};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3234,9 +3216,10 @@ vErrors.push(err244);
 }
 errors++;
 }
-if((typeof data139 == "number") && (isFinite(data139))){
-if(data139 > 2147483647 || isNaN(data139)){
-const err245 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
+}
+}
+else {
+const err245 = {instancePath:instancePath+"/hooks/" + i5,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data129};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3245,8 +3228,10 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data139 < 0 || isNaN(data139)){
-const err246 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data139};
+}
+}
+else {
+const err246 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data128};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3256,12 +3241,16 @@ vErrors.push(err246);
 errors++;
 }
 }
-}
-if(data135.group !== undefined){
-let data140 = data135.group;
-if(typeof data140 === "string"){
-if(func3(data140) < 1){
-const err247 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data140};
+if(data.faults !== undefined){
+let data138 = data.faults;
+if(Array.isArray(data138)){
+const len8 = data138.length;
+for(let i8=0; i8<len8; i8++){
+let data139 = data138[i8];
+if(data139 && typeof data139 == "object" && !Array.isArray(data139)){
+for(const key4 in data139){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err247 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data139};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3271,8 +3260,10 @@ vErrors.push(err247);
 errors++;
 }
 }
-else {
-const err248 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data140};
+if(data139.api !== undefined){
+let data140 = data139.api;
+if(((typeof data140 !== "string") && (!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140))))) && (!(Array.isArray(data140)))){
+const err248 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data140};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3281,11 +3272,9 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-if(data135.clientId !== undefined){
-let data141 = data135.clientId;
-if(typeof data141 !== "string"){
-const err249 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data141};
+if((typeof data140 == "number") && (isFinite(data140))){
+if(data140 < 0 || isNaN(data140)){
+const err249 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data140};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3295,10 +3284,9 @@ vErrors.push(err249);
 errors++;
 }
 }
-if(data135.times !== undefined){
-let data142 = data135.times;
-if((!(((typeof data142 == "number") && (!(data142 % 1) && !isNaN(data142))) && (isFinite(data142)))) && (typeof data142 !== "string")){
-const err250 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err250 = {instancePath:instancePath+"/faults/" + i8+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data140};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3307,9 +3295,13 @@ vErrors.push(err250);
 }
 errors++;
 }
-if((typeof data142 == "number") && (isFinite(data142))){
-if(data142 < 1 || isNaN(data142)){
-const err251 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
+}
+if(Array.isArray(data140)){
+const len9 = data140.length;
+for(let i9=0; i9<len9; i9++){
+let data141 = data140[i9];
+if((typeof data141 !== "string") && (!(((typeof data141 == "number") && (!(data141 % 1) && !isNaN(data141))) && (isFinite(data141))))){
+const err251 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data141};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3318,10 +3310,9 @@ vErrors.push(err251);
 }
 errors++;
 }
-}
-if(typeof data142 === "string"){
-if(func3(data142) < 1){
-const err252 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data142};
+if((typeof data141 == "number") && (isFinite(data141))){
+if(data141 < 0 || isNaN(data141)){
+const err252 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data141};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3331,11 +3322,9 @@ vErrors.push(err252);
 errors++;
 }
 }
-}
-if(data135.errorCode !== undefined){
-let data143 = data135.errorCode;
-if((typeof data143 !== "string") && (!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143))))){
-const err253 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
+if(typeof data141 === "string"){
+if(func3(data141) < 1){
+const err253 = {instancePath:instancePath+"/faults/" + i8+"/api/" + i9,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data141};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3344,9 +3333,15 @@ vErrors.push(err253);
 }
 errors++;
 }
-if((typeof data143 == "number") && (isFinite(data143))){
-if(data143 < 1 || isNaN(data143)){
-const err254 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
+}
+}
+}
+}
+if(data139.topic !== undefined){
+let data142 = data139.topic;
+if(typeof data142 === "string"){
+if(func3(data142) < 1){
+const err254 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data142};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3356,9 +3351,8 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err255 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data143};
+else {
+const err255 = {instancePath:instancePath+"/faults/" + i8+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data142};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3368,11 +3362,10 @@ vErrors.push(err255);
 errors++;
 }
 }
-}
-if(data135.delayMs !== undefined){
-let data144 = data135.delayMs;
-if(!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144)))){
-const err256 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
+if(data139.partition !== undefined){
+let data143 = data139.partition;
+if(!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143)))){
+const err256 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data143};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3381,9 +3374,9 @@ vErrors.push(err256);
 }
 errors++;
 }
-if((typeof data144 == "number") && (isFinite(data144))){
-if(data144 > 2147483647 || isNaN(data144)){
-const err257 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
+if((typeof data143 == "number") && (isFinite(data143))){
+if(data143 > 2147483647 || isNaN(data143)){
+const err257 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data143};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3392,8 +3385,8 @@ vErrors.push(err257);
 }
 errors++;
 }
-if(data144 < 0 || isNaN(data144)){
-const err258 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data144};
+if(data143 < 0 || isNaN(data143)){
+const err258 = {instancePath:instancePath+"/faults/" + i8+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data143};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3404,10 +3397,11 @@ errors++;
 }
 }
 }
-if(data135.drop !== undefined){
-let data145 = data135.drop;
-if(!((data145 === "before") || (data145 === "after"))){
-const err259 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data145};
+if(data139.group !== undefined){
+let data144 = data139.group;
+if(typeof data144 === "string"){
+if(func3(data144) < 1){
+const err259 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data144};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3417,10 +3411,8 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data135.throttleMs !== undefined){
-let data146 = data135.throttleMs;
-if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
-const err260 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
+else {
+const err260 = {instancePath:instancePath+"/faults/" + i8+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data144};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3429,9 +3421,11 @@ vErrors.push(err260);
 }
 errors++;
 }
-if((typeof data146 == "number") && (isFinite(data146))){
-if(data146 > 2147483647 || isNaN(data146)){
-const err261 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
+}
+if(data139.clientId !== undefined){
+let data145 = data139.clientId;
+if(typeof data145 !== "string"){
+const err261 = {instancePath:instancePath+"/faults/" + i8+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data145};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3440,8 +3434,11 @@ vErrors.push(err261);
 }
 errors++;
 }
-if(data146 < 0 || isNaN(data146)){
-const err262 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data146};
+}
+if(data139.times !== undefined){
+let data146 = data139.times;
+if((!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))) && (typeof data146 !== "string")){
+const err262 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data146};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3450,12 +3447,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-}
-}
-if(data135.partialFetch !== undefined){
-let data147 = data135.partialFetch;
-if(typeof data147 !== "boolean"){
-const err263 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data147};
+if((typeof data146 == "number") && (isFinite(data146))){
+if(data146 < 1 || isNaN(data146)){
+const err263 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data146};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3465,10 +3459,9 @@ vErrors.push(err263);
 errors++;
 }
 }
-if(data135.rebalance !== undefined){
-let data148 = data135.rebalance;
-if(typeof data148 !== "boolean"){
-const err264 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data148};
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err264 = {instancePath:instancePath+"/faults/" + i8+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data146};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3479,8 +3472,10 @@ errors++;
 }
 }
 }
-else {
-const err265 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data135};
+if(data139.errorCode !== undefined){
+let data147 = data139.errorCode;
+if((typeof data147 !== "string") && (!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147))))){
+const err265 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data147};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3489,10 +3484,9 @@ vErrors.push(err265);
 }
 errors++;
 }
-}
-}
-else {
-const err266 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data134};
+if((typeof data147 == "number") && (isFinite(data147))){
+if(data147 < 1 || isNaN(data147)){
+const err266 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data147};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3502,15 +3496,9 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data149 = data["sasl.users"];
-if(Array.isArray(data149)){
-const len10 = data149.length;
-for(let i10=0; i10<len10; i10++){
-let data150 = data149[i10];
-if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
-if(data150.name === undefined){
-const err267 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+if(typeof data147 === "string"){
+if(func3(data147) < 1){
+const err267 = {instancePath:instancePath+"/faults/" + i8+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data147};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3519,9 +3507,12 @@ vErrors.push(err267);
 }
 errors++;
 }
-for(const key5 in data150){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err268 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+}
+}
+if(data139.delayMs !== undefined){
+let data148 = data139.delayMs;
+if(!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148)))){
+const err268 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data148};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3530,12 +3521,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-}
-if(data150.name !== undefined){
-let data151 = data150.name;
-if(typeof data151 === "string"){
-if(func3(data151) < 1){
-const err269 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data151};
+if((typeof data148 == "number") && (isFinite(data148))){
+if(data148 > 2147483647 || isNaN(data148)){
+const err269 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data148};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3544,9 +3532,8 @@ vErrors.push(err269);
 }
 errors++;
 }
-}
-else {
-const err270 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data151};
+if(data148 < 0 || isNaN(data148)){
+const err270 = {instancePath:instancePath+"/faults/" + i8+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data148};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3556,11 +3543,11 @@ vErrors.push(err270);
 errors++;
 }
 }
-if(data150.password !== undefined){
-let data152 = data150.password;
-if(typeof data152 === "string"){
-if(func3(data152) < 1){
-const err271 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data152};
+}
+if(data139.drop !== undefined){
+let data149 = data139.drop;
+if(!((data149 === "before") || (data149 === "after"))){
+const err271 = {instancePath:instancePath+"/faults/" + i8+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data149};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3570,8 +3557,10 @@ vErrors.push(err271);
 errors++;
 }
 }
-else {
-const err272 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data152};
+if(data139.throttleMs !== undefined){
+let data150 = data139.throttleMs;
+if(!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150)))){
+const err272 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data150};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3580,12 +3569,9 @@ vErrors.push(err272);
 }
 errors++;
 }
-}
-if(data150.password_file !== undefined){
-let data153 = data150.password_file;
-if(typeof data153 === "string"){
-if(func3(data153) < 1){
-const err273 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data153};
+if((typeof data150 == "number") && (isFinite(data150))){
+if(data150 > 2147483647 || isNaN(data150)){
+const err273 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data150};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3594,9 +3580,8 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-else {
-const err274 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data153};
+if(data150 < 0 || isNaN(data150)){
+const err274 = {instancePath:instancePath+"/faults/" + i8+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data150};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3606,14 +3591,11 @@ vErrors.push(err274);
 errors++;
 }
 }
-if(data150.mechanisms !== undefined){
-let data154 = data150.mechanisms;
-if(Array.isArray(data154)){
-const len11 = data154.length;
-for(let i11=0; i11<len11; i11++){
-let data155 = data154[i11];
-if(!((((data155 === "PLAIN") || (data155 === "SCRAM-SHA-256")) || (data155 === "SCRAM-SHA-512")) || (data155 === "OAUTHBEARER"))){
-const err275 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data155};
+}
+if(data139.partialFetch !== undefined){
+let data151 = data139.partialFetch;
+if(typeof data151 !== "boolean"){
+const err275 = {instancePath:instancePath+"/faults/" + i8+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data151};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3623,9 +3605,10 @@ vErrors.push(err275);
 errors++;
 }
 }
-}
-else {
-const err276 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data154};
+if(data139.rebalance !== undefined){
+let data152 = data139.rebalance;
+if(typeof data152 !== "boolean"){
+const err276 = {instancePath:instancePath+"/faults/" + i8+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data152};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3637,7 +3620,7 @@ errors++;
 }
 }
 else {
-const err277 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data150};
+const err277 = {instancePath:instancePath+"/faults/" + i8,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data139};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3649,7 +3632,7 @@ errors++;
 }
 }
 else {
-const err278 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data149};
+const err278 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data138};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3659,14 +3642,171 @@ vErrors.push(err278);
 errors++;
 }
 }
-}
-else {
-const err279 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(data["sasl.users"] !== undefined){
+let data153 = data["sasl.users"];
+if(Array.isArray(data153)){
+const len10 = data153.length;
+for(let i10=0; i10<len10; i10++){
+let data154 = data153[i10];
+if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
+if(data154.name === undefined){
+const err279 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data154};
 if(vErrors === null){
 vErrors = [err279];
 }
 else {
 vErrors.push(err279);
+}
+errors++;
+}
+for(const key5 in data154){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err280 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data154};
+if(vErrors === null){
+vErrors = [err280];
+}
+else {
+vErrors.push(err280);
+}
+errors++;
+}
+}
+if(data154.name !== undefined){
+let data155 = data154.name;
+if(typeof data155 === "string"){
+if(func3(data155) < 1){
+const err281 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data155};
+if(vErrors === null){
+vErrors = [err281];
+}
+else {
+vErrors.push(err281);
+}
+errors++;
+}
+}
+else {
+const err282 = {instancePath:instancePath+"/sasl.users/" + i10+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data155};
+if(vErrors === null){
+vErrors = [err282];
+}
+else {
+vErrors.push(err282);
+}
+errors++;
+}
+}
+if(data154.password !== undefined){
+let data156 = data154.password;
+if(typeof data156 === "string"){
+if(func3(data156) < 1){
+const err283 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data156};
+if(vErrors === null){
+vErrors = [err283];
+}
+else {
+vErrors.push(err283);
+}
+errors++;
+}
+}
+else {
+const err284 = {instancePath:instancePath+"/sasl.users/" + i10+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data156};
+if(vErrors === null){
+vErrors = [err284];
+}
+else {
+vErrors.push(err284);
+}
+errors++;
+}
+}
+if(data154.password_file !== undefined){
+let data157 = data154.password_file;
+if(typeof data157 === "string"){
+if(func3(data157) < 1){
+const err285 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data157};
+if(vErrors === null){
+vErrors = [err285];
+}
+else {
+vErrors.push(err285);
+}
+errors++;
+}
+}
+else {
+const err286 = {instancePath:instancePath+"/sasl.users/" + i10+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data157};
+if(vErrors === null){
+vErrors = [err286];
+}
+else {
+vErrors.push(err286);
+}
+errors++;
+}
+}
+if(data154.mechanisms !== undefined){
+let data158 = data154.mechanisms;
+if(Array.isArray(data158)){
+const len11 = data158.length;
+for(let i11=0; i11<len11; i11++){
+let data159 = data158[i11];
+if(!((((data159 === "PLAIN") || (data159 === "SCRAM-SHA-256")) || (data159 === "SCRAM-SHA-512")) || (data159 === "OAUTHBEARER"))){
+const err287 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms/" + i11,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data159};
+if(vErrors === null){
+vErrors = [err287];
+}
+else {
+vErrors.push(err287);
+}
+errors++;
+}
+}
+}
+else {
+const err288 = {instancePath:instancePath+"/sasl.users/" + i10+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data158};
+if(vErrors === null){
+vErrors = [err288];
+}
+else {
+vErrors.push(err288);
+}
+errors++;
+}
+}
+}
+else {
+const err289 = {instancePath:instancePath+"/sasl.users/" + i10,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data154};
+if(vErrors === null){
+vErrors = [err289];
+}
+else {
+vErrors.push(err289);
+}
+errors++;
+}
+}
+}
+else {
+const err290 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data153};
+if(vErrors === null){
+vErrors = [err290];
+}
+else {
+vErrors.push(err290);
+}
+errors++;
+}
+}
+}
+else {
+const err291 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err291];
+}
+else {
+vErrors.push(err291);
 }
 errors++;
 }

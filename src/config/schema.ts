@@ -17,7 +17,8 @@
  *   auto.create.topics.enable: true
  *   num.partitions: 1
  *   ... (every Setting below with a one-segment path)
- *   http.listener: null       # HOST:PORT of /metrics, /health, /ready
+ *   http.listener: null       # HOST:PORT of /metrics, /health, /ready and the web console
+ *   http.console.read.only: true
  *   log.level: info
  *   log.format: text
  *   topic.defaults:
@@ -421,7 +422,11 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
   setting({
     key: 'http.listener', field: 'httpListener', kind: 'string', nullable: true, flag: 'http-listener',
     pattern: { regex: HTTP_LISTENER_PATTERN, form: 'HOST:PORT with a port 0-65535, e.g. 127.0.0.1:9644 ([::1]:9644 for IPv6)' },
-    doc: 'Where the HTTP endpoint (/metrics, /health, /ready) listens; null = no HTTP endpoint.',
+    doc: 'Where the HTTP endpoint (/metrics, /health, /ready and the web console at /) listens; null = no HTTP endpoint.',
+  }),
+  setting({
+    key: 'http.console.read.only', field: 'httpConsoleReadOnly', kind: 'boolean',
+    doc: 'The web console only looks: creating and deleting topics, altering configs, producing and resetting offsets need false.',
   }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
   setting({ key: 'log.format', field: 'logFormat', kind: 'enum', values: LOG_FORMATS, flag: 'log-format', doc: "Form of rafka's own log lines: text or JSON (one object a line)." }),

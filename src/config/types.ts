@@ -157,6 +157,11 @@ export interface BrokerConfig {
    * src/broker/http/); null = none. Port 0 picks a free port.
    */
   httpListener: string | null;
+  /**
+   * `http.console.read.only`: the web console at `/` of the HTTP endpoint (src/broker/http/console/)
+   * only reads; false lets it create and delete topics, alter configs, produce and reset offsets.
+   */
+  httpConsoleReadOnly: boolean;
   /** Log level for the broker's own log lines. */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** `log.format`: the broker's log lines as text (`<time> <LEVEL> <message> key=value…`) or as JSON objects, one a line. */

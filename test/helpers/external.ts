@@ -60,24 +60,53 @@ export function useClient(t: { skip(message?: string): void }, client: ExternalC
 }
 
 let kcatCache: ExternalClient | undefined;
+let chromiumCache: ExternalClient | undefined;
 let confluentCache: ExternalClient | undefined;
 
-/** `kcat` on PATH (the Debian/Ubuntu package `kcat`, librdkafka built in). */
-export function findKcat(): ExternalClient {
-  if (kcatCache) return kcatCache;
-  const command = process.env.RAFKA_KCAT ?? 'kcat';
-  const r = spawnSync(command, ['-V'], { encoding: 'utf8', timeout: 10_000 });
+/** A program from a Debian package, found by running it with `args` (its version flag). */
+function probeDebianProgram(o: { name: string; command: string; args: string[]; pkg: string; notFound: string; timeoutMs: number; version: (out: string) => string }): ExternalClient {
+  const r = spawnSync(o.command, o.args, { encoding: 'utf8', timeout: o.timeoutMs });
   let missing: string | null = null;
   let version: string | null = null;
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
-    missing = `${command} not found on PATH: install the Debian package kcat (apt-get install kcat)`;
+    missing = `${o.command} ${o.notFound}: install the Debian package ${o.pkg} (apt-get install ${o.pkg})`;
   } else if (r.error || r.status !== 0) {
-    missing = `${command} -V failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim()}; reinstall the Debian package kcat`;
+    missing = `${o.command} ${o.args.join(' ')} failed (${r.error?.message ?? `exit ${r.status}`}): ${(r.stderr ?? '').trim()}; reinstall the Debian package ${o.pkg}`;
   } else {
-    version = `${r.stdout}${r.stderr}`.split('\n').find((l) => /^Version /.test(l.trim()))?.trim() ?? (r.stdout.split('\n')[0] ?? '').trim();
+    version = o.version(`${r.stdout}${r.stderr}`);
   }
-  kcatCache = { name: 'kcat', command, version, missing };
+  return { name: o.name, command: o.command, version, missing };
+}
+
+/** `kcat` on PATH (the Debian/Ubuntu package `kcat`, librdkafka built in). */
+export function findKcat(): ExternalClient {
+  kcatCache ??= probeDebianProgram({
+    name: 'kcat',
+    command: process.env.RAFKA_KCAT ?? 'kcat',
+    args: ['-V'],
+    pkg: 'kcat',
+    notFound: 'not found on PATH',
+    timeoutMs: 10_000,
+    version: (out) => out.split('\n').find((l) => /^Version /.test(l.trim()))?.trim() ?? (out.split('\n')[0] ?? '').trim(),
+  });
   return kcatCache;
+}
+
+/**
+ * Debian's `chromium`, which playwright-core drives for the web console's tests
+ * (test/slow/console-browser.test.ts); RAFKA_CHROMIUM names another binary.
+ */
+export function findChromium(): ExternalClient {
+  chromiumCache ??= probeDebianProgram({
+    name: 'chromium',
+    command: process.env.RAFKA_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--version'],
+    pkg: 'chromium',
+    notFound: 'not found (or set RAFKA_CHROMIUM)',
+    timeoutMs: 20_000,
+    version: (out) => (out.split('\n').find((l) => /Chromium/.test(l)) ?? out).trim(),
+  });
+  return chromiumCache;
 }
 
 /** `python3` that can `import confluent_kafka` (pip install confluent-kafka). */

@@ -4,11 +4,12 @@
  * the Kafka listener accepting, not shutting down; 503 otherwise). Started before the broker so that
  * /health and /ready answer during a long recovery, closed after it.
  *
- * Routes are a table of exact paths; `mount(prefix, handler)` serves everything under a prefix, so a
- * web console can later be mounted at `/` without touching the routes here (exact paths win).
+ * Routes are a table of exact paths; `mount(prefix, handler)` serves everything under a prefix: the
+ * web console (src/console/, an HttpExtension) is mounted at `/` (exact paths win).
  *
- * Limits: HTTP_MAX_CONNECTIONS open connections (past it Node closes new ones at once); requests may
- * not have a body (GET/HEAD only: 405 otherwise) and must arrive within HTTP_REQUEST_TIMEOUT_MS.
+ * Limits: HTTP_MAX_CONNECTIONS open connections (past it Node closes new ones at once); requests must
+ * arrive within HTTP_REQUEST_TIMEOUT_MS; GET/HEAD only (405 otherwise), except under a mount that
+ * names more methods (the console's /api/, which reads bodies within its own limit).
  * There is no authentication: the listener is off by default and meant for 127.0.0.1 or a private
  * network (docs/operations.md).
  *
@@ -27,6 +28,16 @@ export const HTTP_REQUEST_TIMEOUT_MS = 10_000;
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
+/**
+ * Something served beside /metrics, /health and /ready, mounted before the endpoint listens: the web
+ * console (src/console/, a layer above the broker and the client, so the broker is handed it rather
+ * than importing it: startBroker's `httpExtensions`).
+ */
+export interface HttpExtension {
+  readonly name: string;
+  mount(endpoint: HttpEndpoint, broker: Broker, metrics: BrokerMetrics): void | Promise<void>;
+}
+
 /** `host:port` of `http.listener` split; an IPv6 host loses its brackets. */
 export function parseListener(listener: string): { host: string; port: number } {
   const colon = listener.lastIndexOf(':');
@@ -36,7 +47,9 @@ export function parseListener(listener: string): { host: string; port: number } 
 
 export class HttpEndpoint {
   private readonly routes = new Map<string, HttpHandler>();
-  private readonly mounts: { prefix: string; handler: HttpHandler }[] = [];
+  private readonly mounts: { prefix: string; handler: HttpHandler; methods: readonly string[] }[] = [];
+  /** Run by close(), after the listener stops (the console's Kafka clients). */
+  private readonly closers: (() => Promise<void>)[] = [];
   private readonly server: http.Server;
   private closing: Promise<void> | null = null;
   /** What listen() bound, kept for after close. */
@@ -55,9 +68,12 @@ export class HttpEndpoint {
     return this;
   }
 
-  /** Serve every path under `prefix` (e.g. `/` for a console); exact routes win, then the longest prefix. */
-  mount(prefix: string, handler: HttpHandler): this {
-    this.mounts.push({ prefix, handler });
+  /**
+   * Serve every path under `prefix` (e.g. `/` for a console); exact routes win, then the longest
+   * prefix. `methods` besides GET and HEAD reach the handler, which must bound any body it reads.
+   */
+  mount(prefix: string, handler: HttpHandler, methods: readonly string[] = ['GET', 'HEAD']): this {
+    this.mounts.push({ prefix, handler, methods });
     this.mounts.sort((a, b) => b.prefix.length - a.prefix.length);
     return this;
   }
@@ -87,22 +103,33 @@ export class HttpEndpoint {
     return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
+  /** Run `fn` when the endpoint closes, after it stops listening. */
+  onClose(fn: () => Promise<void>): this {
+    this.closers.push(fn);
+    return this;
+  }
+
   /** Stop listening and close every connection, idle or not (a scraper's keep-alive must not hold the process). */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       if (!this.server.listening) return resolve();
       this.server.close(() => resolve());
       this.server.closeAllConnections();
+    }).then(async () => {
+      for (const fn of this.closers) await fn().catch((err: unknown) => this.onError(`http close: ${(err as Error).message}`));
     });
     return this.closing;
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?', 1)[0]!;
-    const handler = this.routes.get(path) ?? this.mounts.find((m) => path.startsWith(m.prefix))?.handler;
+    const exact = this.routes.get(path);
+    const mount = exact === undefined ? this.mounts.find((m) => path.startsWith(m.prefix)) : undefined;
+    const handler = exact ?? mount?.handler;
     if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', `not found: ${path}\n`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+    const methods = mount?.methods ?? ['GET', 'HEAD'];
+    if (!methods.includes(req.method ?? '')) {
+      res.setHeader('Allow', methods.join(', '));
       return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed\n`);
     }
     Promise.resolve()
@@ -124,8 +151,8 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value) + '\n');
 }
 
-/** The endpoint with its three routes, listening; `broker.http` closes it after the broker. */
-export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, listener: string): Promise<HttpEndpoint> {
+/** The endpoint with its three routes and the extensions, listening; `broker.http` closes it after the broker. */
+export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, listener: string, extensions: readonly HttpExtension[] = []): Promise<HttpEndpoint> {
   startProcessMetrics();
   const endpoint = new HttpEndpoint((m) => broker.log.error(m))
     .route('/health', (_req, res) => sendJson(res, 200, { status: 'alive' }))
@@ -137,6 +164,7 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
       const text = (await metrics.text()) + (await processMetricsText());
       send(res, 200, metrics.contentType, text);
     });
+  for (const e of extensions) await e.mount(endpoint, broker, metrics);
   await endpoint.listen(listener);
   broker.http = endpoint;
   return endpoint;

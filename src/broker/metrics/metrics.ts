@@ -178,6 +178,16 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     if (outcome !== 'ok') this.hookFailures.inc({ hook, stage, reason: outcome });
   }
 
+  /** Bytes and records produced and bytes fetched since start, over every live topic (the web console's sparklines). */
+  totals(): { bytesIn: number; recordsIn: number; bytesOut: number } {
+    const sum = (t: Tally<string>) => {
+      let n = 0;
+      for (const v of t.counts.values()) n += v;
+      return n;
+    };
+    return { bytesIn: sum(this.topicBytesIn), recordsIn: sum(this.topicRecordsIn), bytesOut: sum(this.topicBytesOut) };
+  }
+
   // ---- scrape ---------------------------------------------------------------------------------------
 
   /** The Prometheus text exposition of this broker's metrics (the process's are added by the endpoint). */
