@@ -604,7 +604,21 @@ function sizeRecords(
 function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDelta: number): Sized {
   const key = r.key ?? null;
   const value = r.value ?? null;
-  const headers = r.headers ?? [];
+  const headers = r.headers ?? NO_HEADERS;
+  const headerKeyBytes: number[] = headers.length > 0 ? new Array(headers.length) : NO_HEADER_KEY_BYTES;
+  const bodyBytes = recordBodyBytes(key, value, headers, timestampDelta, offsetDelta, i, headerKeyBytes);
+  return { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes };
+}
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+/** headerKeyBytes of a record without headers (never written to: it has no entries). */
+const NO_HEADER_KEY_BYTES: number[] = [];
+
+/**
+ * Bytes of a record's body without its own length prefix; fills `headerKeyBytes` with the UTF-8
+ * length of each header key. Throws TypeError for a header key that is not a string (record `i`).
+ */
+function recordBodyBytes(key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[], timestampDelta: number, offsetDelta: number, i: number, headerKeyBytes: number[]): number {
   let size =
     1 +
     sizeOfVarlong(timestampDelta) +
@@ -612,7 +626,6 @@ function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDel
     (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
     (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
     sizeOfVarint(headers.length);
-  const headerKeyBytes: number[] = new Array(headers.length);
   for (let h = 0; h < headers.length; h++) {
     const hdr = headers[h]!;
     if (typeof hdr.key !== 'string') throw new TypeError(`record ${i}: header key must be a string`);
@@ -620,29 +633,47 @@ function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDel
     headerKeyBytes[h] = kb;
     size += sizeOfVarint(kb) + kb + (hdr.value === null ? 1 : sizeOfVarint(hdr.value.length) + hdr.value.length);
   }
-  return { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes: size };
+  return size;
+}
+
+/**
+ * Write one record (length prefix and body, `bodyBytes` as recordBodyBytes sized it) at `pos`;
+ * returns the end. Positional arguments: the producer calls it per record and keeps no object.
+ */
+function writeRecord(
+  buf: Buffer,
+  pos: number,
+  bodyBytes: number,
+  attributes: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+  headerKeyBytes: readonly number[],
+): number {
+  pos = writeVarint(buf, pos, bodyBytes);
+  buf.writeInt8(attributes, pos++);
+  pos = writeVarlong(buf, pos, timestampDelta);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeNullableBytes(buf, pos, key);
+  pos = writeNullableBytes(buf, pos, value);
+  pos = writeVarint(buf, pos, headers.length);
+  for (let h = 0; h < headers.length; h++) {
+    const hdr = headers[h]!;
+    const kb = headerKeyBytes[h]!;
+    pos = writeVarint(buf, pos, kb);
+    pos += buf.write(hdr.key, pos, kb, 'utf8');
+    pos = writeNullableBytes(buf, pos, hdr.value);
+  }
+  return pos;
 }
 
 /** The records section of the batch, in one allocation of the size sizeRecords worked out. */
 function writeRecords(sized: readonly Sized[], bodyBytes: number): Buffer {
   const body = Buffer.allocUnsafe(bodyBytes);
   let pos = 0;
-  for (const s of sized) {
-    pos = writeVarint(body, pos, s.bodyBytes);
-    body.writeInt8(s.attributes, pos++);
-    pos = writeVarlong(body, pos, s.timestampDelta);
-    pos = writeVarint(body, pos, s.offsetDelta);
-    pos = writeNullableBytes(body, pos, s.key);
-    pos = writeNullableBytes(body, pos, s.value);
-    pos = writeVarint(body, pos, s.headers.length);
-    for (let h = 0; h < s.headers.length; h++) {
-      const hdr = s.headers[h]!;
-      const kb = s.headerKeyBytes[h]!;
-      pos = writeVarint(body, pos, kb);
-      pos += body.write(hdr.key, pos, kb, 'utf8');
-      pos = writeNullableBytes(body, pos, hdr.value);
-    }
-  }
+  for (const s of sized) pos = writeRecord(body, pos, s.bodyBytes, s.attributes, s.timestampDelta, s.offsetDelta, s.key, s.value, s.headers, s.headerKeyBytes);
   invariant(pos === bodyBytes, 'the record encoder writes exactly the bytes it sized', pos, bodyBytes);
   return body;
 }
@@ -732,37 +763,12 @@ export class BatchBuilder {
     if (this.count === 0) this.baseTimestamp = timestamp;
     const timestampDelta = timestamp - this.baseTimestamp;
     const offsetDelta = this.count;
-    const headerCount = headers?.length ?? 0;
-    let size =
-      1 +
-      sizeOfVarlong(timestampDelta) +
-      sizeOfVarint(offsetDelta) +
-      (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
-      (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
-      sizeOfVarint(headerCount);
-    for (let h = 0; h < headerCount; h++) {
-      const hdr = headers![h]!;
-      if (typeof hdr.key !== 'string') throw new TypeError(`record ${this.count}: header key must be a string`);
-      const kb = Buffer.byteLength(hdr.key, 'utf8');
-      size += sizeOfVarint(kb) + kb + (hdr.value === null ? 1 : sizeOfVarint(hdr.value.length) + hdr.value.length);
-    }
-    const end = this.pos + sizeOfVarint(size) + size;
+    const hs = headers ?? NO_HEADERS;
+    const headerKeyBytes: number[] = hs.length > 0 ? new Array(hs.length) : NO_HEADER_KEY_BYTES;
+    const bodyBytes = recordBodyBytes(key, value, hs, timestampDelta, offsetDelta, this.count, headerKeyBytes);
+    const end = this.pos + sizeOfVarint(bodyBytes) + bodyBytes;
     if (end > this.buf.length) this.grow(end);
-    const buf = this.buf;
-    let pos = writeVarint(buf, this.pos, size);
-    buf[pos++] = 0; // record attributes
-    pos = writeVarlong(buf, pos, timestampDelta);
-    pos = writeVarint(buf, pos, offsetDelta);
-    pos = writeNullableBytes(buf, pos, key);
-    pos = writeNullableBytes(buf, pos, value);
-    pos = writeVarint(buf, pos, headerCount);
-    for (let h = 0; h < headerCount; h++) {
-      const hdr = headers![h]!;
-      const kb = Buffer.byteLength(hdr.key, 'utf8');
-      pos = writeVarint(buf, pos, kb);
-      pos += buf.write(hdr.key, pos, kb, 'utf8');
-      pos = writeNullableBytes(buf, pos, hdr.value);
-    }
+    const pos = writeRecord(this.buf, this.pos, bodyBytes, 0, timestampDelta, offsetDelta, key, value, hs, headerKeyBytes);
     invariant(pos === end, 'the batch builder writes exactly the bytes it sized', pos, end);
     this.pos = end;
     this.count++;
