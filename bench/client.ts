@@ -17,9 +17,16 @@
  * clients instead of hitting one.
  *
  * @confluentinc/kafka-javascript (librdkafka underneath, issue 22) is measured the same way through its
- * KafkaJS-compatible API (producer acks=all, librdkafka's defaults otherwise; consumer in a group,
- * eachBatch, timed from its first batch). It is a native build and not a dependency either:
+ * KafkaJS-compatible API (consumer in a group, eachBatch, timed from its first batch). Its producer
+ * runs with Rafka's producer settings, like with like: acks=all, idempotent, linger 0 ms (both:
+ * RAFKA_BENCH_CLIENT_LINGER_MS), batch size 512 KiB (librdkafka's defaults are linger.ms 5, batch.size
+ * 1 MB, not idempotent). It is a native build and not a dependency either:
  * `sh bench/install-confluent-client.sh` builds it into node_modules (--no-save).
+ *
+ * CPU: besides records/s, each row has the CPU time of the client's process (every thread: librdkafka's
+ * own threads count) and of the broker's process per record, medians of the rounds. On a loaded
+ * machine the wall-clock figures follow the scheduler (a client with more runnable threads gets more
+ * of the CPU), the CPU per record far less.
  *
  * @platformatic/kafka is not a dependency of the project: its own dependencies require Node >= 22.19,
  * and `npm install` on Node 20 must stay free of engine warnings. Install it to compare against it
@@ -51,7 +58,7 @@ interface PlatformaticKafka {
 interface ConfluentKafka {
   KafkaJS: {
     Kafka: new (config: { kafkaJS: { brokers: string[]; clientId: string; logLevel: number } }) => {
-      producer(config: { kafkaJS: { acks: number } }): {
+      producer(config: { 'linger.ms': number; 'batch.size': number; kafkaJS: { acks: number; idempotent: boolean } }): {
         connect(): Promise<void>;
         send(o: { topic: string; messages: { value: Buffer }[] }): Promise<unknown>;
         disconnect(): Promise<void>;
@@ -110,6 +117,9 @@ export interface ClientRow {
   mbPerSec: number;
   /** records/s of every round, in round order. */
   rounds: number[];
+  /** CPU µs per record of the client's process (all its threads) and of the broker's, medians of the rounds. */
+  clientCpuUsPerRecord?: number;
+  brokerCpuUsPerRecord?: number;
 }
 
 export interface ClientBenchResult {
@@ -118,7 +128,9 @@ export interface ClientBenchResult {
   loadAverage: number[];
   rows: ClientRow[];
   /** null where @platformatic/kafka (or @confluentinc/kafka-javascript) was not installed. */
-  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number | null; vsConfluent?: number | null }[];
+  ratios: { workload: string; recordBytes: number; vsKafkajs: number; vsPlatformatic: number | null; vsConfluent?: number | null; confluentClientCpuRatio?: number | null }[];
+  /** The producer settings shared by Rafka's client and @confluentinc/kafka-javascript. */
+  producerSettings?: string;
   /** Clients not measured, and why. */
   notMeasured: { client: string; reason: string }[];
 }
@@ -127,6 +139,11 @@ const CALL_RECORDS = 100;
 const OUTSTANDING = 16;
 const PARTITIONS = 4;
 const CLIENTS = ['rafka', 'kafkajs', 'platformatic', 'confluent'] as const;
+/** linger of Rafka's producer and of librdkafka's in this bench (the same on both: like with like). */
+const LINGER_MS = Number(process.env.RAFKA_BENCH_CLIENT_LINGER_MS ?? 0);
+/** batch size of both, Rafka's default (librdkafka's batch.size is 1 MB by default). */
+const BATCH_BYTES = 512 * 1024;
+const PRODUCER_SETTINGS = `rafka and confluent producers: acks=all, idempotent, linger ${LINGER_MS} ms, batch size ${BATCH_BYTES} bytes`;
 type ClientName = (typeof CLIENTS)[number];
 
 async function pump(total: number, send: () => Promise<unknown>): Promise<void> {
@@ -152,7 +169,7 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat
   const messages = Array.from({ length: CALL_RECORDS }, () => ({ value }));
   let t: bigint;
   if (client === 'rafka') {
-    const producer = new Producer({ bootstrap });
+    const producer = new Producer({ bootstrap, lingerMs: LINGER_MS, batchSizeBytes: BATCH_BYTES });
     await producer.send(topic, { value }); // connect, metadata, producer id
     t = process.hrtime.bigint();
     await pump(total, () => producer.send(topic, messages));
@@ -167,8 +184,12 @@ async function produce(client: ClientName, bootstrap: string, kafka: Kafka, plat
     t = process.hrtime.bigint() - t;
     await kp.disconnect();
   } else if (client === 'confluent') {
-    // librdkafka's defaults otherwise (linger.ms 5, batch.size 1 MB, not idempotent), acks=all as the others.
-    const cp = new conf!.KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'bench', logLevel: conf!.KafkaJS.logLevel.NOTHING } }).producer({ kafkaJS: { acks: -1 } });
+    // Rafka's producer settings (PRODUCER_SETTINGS); librdkafka's own defaults are linger.ms 5, batch.size 1 MB, not idempotent.
+    const cp = new conf!.KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrap], clientId: 'bench', logLevel: conf!.KafkaJS.logLevel.NOTHING } }).producer({
+      'linger.ms': LINGER_MS,
+      'batch.size': BATCH_BYTES,
+      kafkaJS: { acks: -1, idempotent: true },
+    });
     await cp.connect();
     await cp.send({ topic, messages: [{ value }] });
     t = process.hrtime.bigint();
@@ -288,11 +309,28 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
   const bootstrap = `127.0.0.1:${port}`;
-  // seconds[client/workload/size] per round
+  /** The broker process's CPU time so far, in µs. */
+  const brokerCpu = () =>
+    new Promise<number>((resolve) => {
+      child.once('message', (m: any) => resolve(m.cpu.user + m.cpu.system));
+      child.send('cpu');
+    });
+  // seconds and CPU µs (client, broker) of [client/workload/size] per round
   const samples = new Map<string, number[]>();
-  const add = (client: string, workload: string, recordBytes: number, seconds: number) => {
+  const cpuSamples = new Map<string, { client: number; broker: number }[]>();
+  const add = (client: string, workload: string, recordBytes: number, seconds: number, cpu: { client: number; broker: number }) => {
     const k = `${client}/${workload}/${recordBytes}`;
     samples.set(k, [...(samples.get(k) ?? []), seconds]);
+    cpuSamples.set(k, [...(cpuSamples.get(k) ?? []), cpu]);
+  };
+  /** Run `fn` and measure the CPU both processes spent meanwhile (setup and teardown included, both small). */
+  const withCpu = async (fn: () => Promise<number>): Promise<[number, { client: number; broker: number }]> => {
+    const b0 = await brokerCpu();
+    const c0 = process.cpuUsage();
+    const seconds = await fn();
+    const c = process.cpuUsage(c0);
+    const b1 = await brokerCpu();
+    return [seconds, { client: c.user + c.system, broker: b1 - b0 }];
   };
   const totals = new Map<number, number>();
   const admin = new Admin({ bootstrap });
@@ -308,15 +346,15 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
         const topicOf = (c: ClientName) => `bench-${c}-${recordBytes}-r${round}`;
         await admin.createTopics(order.map((c) => ({ topic: topicOf(c), numPartitions: PARTITIONS })));
         for (const c of order) {
-          const s = await produce(c, bootstrap, kafka, plat, conf, topicOf(c), total, value);
-          add(c, 'produce', recordBytes, s);
-          log(`  round ${round + 1}: ${c} produce ${total} × ${recordBytes} B: ${Math.round(total / s)} records/s`);
+          const [s, cpu] = await withCpu(() => produce(c, bootstrap, kafka, plat, conf, topicOf(c), total, value));
+          add(c, 'produce', recordBytes, s, cpu);
+          log(`  round ${round + 1}: ${c} produce ${total} × ${recordBytes} B: ${Math.round(total / s)} records/s, CPU µs/record client ${(cpu.client / total).toFixed(2)} broker ${(cpu.broker / total).toFixed(2)}`);
         }
         // Each client reads the topic it wrote: total + 1 records.
         for (const c of order) {
-          const s = await consume(c, bootstrap, kafka, plat, conf, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`);
-          add(c, 'consume', recordBytes, s);
-          log(`  round ${round + 1}: ${c} consume ${total + 1} × ${recordBytes} B: ${Math.round((total + 1) / s)} records/s`);
+          const [s, cpu] = await withCpu(() => consume(c, bootstrap, kafka, plat, conf, topicOf(c), total + 1, `bench-${c}-${recordBytes}-r${round}`));
+          add(c, 'consume', recordBytes, s, cpu);
+          log(`  round ${round + 1}: ${c} consume ${total + 1} × ${recordBytes} B: ${Math.round((total + 1) / s)} records/s, CPU µs/record client ${(cpu.client / (total + 1)).toFixed(2)} broker ${(cpu.broker / (total + 1)).toFixed(2)}`);
         }
         await admin.deleteTopics(order.map(topicOf));
       }
@@ -332,6 +370,7 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
         const secs = samples.get(`${client}/${workload}/${recordBytes}`) ?? [];
         const records = totals.get(recordBytes)! + (workload === 'consume' ? 1 : 0);
         const seconds = median(secs);
+        const cpus = cpuSamples.get(`${client}/${workload}/${recordBytes}`) ?? [];
         rows.push({
           client,
           workload,
@@ -341,6 +380,8 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
           recordsPerSec: Math.round(records / seconds),
           mbPerSec: +((records * recordBytes) / seconds / 1e6).toFixed(1),
           rounds: secs.map((x) => Math.round(records / x)),
+          clientCpuUsPerRecord: +(median(cpus.map((c) => c.client)) / records).toFixed(2),
+          brokerCpuUsPerRecord: +(median(cpus.map((c) => c.broker)) / records).toFixed(2),
         });
       }
     }
@@ -348,32 +389,40 @@ export async function runClientBench(opts: { quick: boolean; rounds?: number; lo
   const ratios: ClientBenchResult['ratios'] = [];
   for (const recordBytes of [100, 1024]) {
     for (const workload of ['produce', 'consume']) {
-      const get = (c: string) => rows.find((r) => r.client === c && r.workload === workload && r.recordBytes === recordBytes)!.recordsPerSec;
+      const row = (c: string) => rows.find((r) => r.client === c && r.workload === workload && r.recordBytes === recordBytes)!;
+      const get = (c: string) => row(c).recordsPerSec;
       ratios.push({
         workload,
         recordBytes,
         vsKafkajs: +(get('rafka') / get('kafkajs')).toFixed(2),
         vsPlatformatic: plat === null ? null : +(get('rafka') / get('platformatic')).toFixed(2),
         vsConfluent: conf === null ? null : +(get('rafka') / get('confluent')).toFixed(2),
+        // How many times Rafka's client CPU per record librdkafka's client takes (> 1: Rafka's uses less).
+        confluentClientCpuRatio: conf === null ? null : +(row('confluent').clientCpuUsPerRecord! / row('rafka').clientCpuUsPerRecord!).toFixed(2),
       });
     }
   }
-  return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios, notMeasured };
+  return { machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version }, quick, loadAverage: loads.map((l) => +l.toFixed(2)), rows, ratios, notMeasured, producerSettings: PRODUCER_SETTINGS };
 }
 
 export function formatClientTable(r: ClientBenchResult): string {
   const lines: string[] = [];
   const rounds = r.rows[0]?.rounds.length ?? 0;
   lines.push(`client throughput, ${r.machine.cpu ?? 'cpu'} × ${r.machine.cores}, node ${r.machine.node}${r.quick ? ' (quick)' : ''}; median of ${rounds} round(s), load average ${Math.min(...r.loadAverage)}–${Math.max(...r.loadAverage)}`);
-  lines.push('client       workload  record  records     seconds   records/s      MB/s   rounds (records/s)');
+  if (r.producerSettings) lines.push(r.producerSettings);
+  lines.push('client       workload  record  records     seconds   records/s      MB/s  client µs/rec  broker µs/rec   rounds (records/s)');
+  const us = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(2)).padStart(14);
   for (const x of r.rows) {
     lines.push(
-      `${x.client.padEnd(12)} ${x.workload.padEnd(9)} ${String(x.recordBytes).padStart(6)} ${String(x.records).padStart(8)} ${x.seconds.toFixed(3).padStart(11)} ${String(x.recordsPerSec).padStart(11)} ${x.mbPerSec.toFixed(1).padStart(9)}   ${x.rounds.join(' / ')}`,
+      `${x.client.padEnd(12)} ${x.workload.padEnd(9)} ${String(x.recordBytes).padStart(6)} ${String(x.records).padStart(8)} ${x.seconds.toFixed(3).padStart(11)} ${String(x.recordsPerSec).padStart(11)} ${x.mbPerSec.toFixed(1).padStart(9)} ${us(x.clientCpuUsPerRecord)} ${us(x.brokerCpuUsPerRecord)}   ${x.rounds.join(' / ')}`,
     );
   }
   for (const q of r.ratios) {
     const plat = q.vsPlatformatic === null ? 'not measured' : `${q.vsPlatformatic.toFixed(2)}× (target ≥ 1.2)`;
-    const conf = q.vsConfluent === null || q.vsConfluent === undefined ? 'not measured' : `${q.vsConfluent.toFixed(2)}× (target ≥ 1.0)`;
+    const conf =
+      q.vsConfluent === null || q.vsConfluent === undefined
+        ? 'not measured'
+        : `${q.vsConfluent.toFixed(2)}× (target ≥ 1.0)${q.confluentClientCpuRatio ? `, client CPU per record: confluent / rafka = ${q.confluentClientCpuRatio.toFixed(2)}×` : ''}`;
     lines.push(`${q.workload} ${q.recordBytes} B: rafka / kafkajs = ${q.vsKafkajs.toFixed(2)}× (target ≥ 2), rafka / @platformatic/kafka = ${plat}, rafka / @confluentinc/kafka-javascript = ${conf}`);
   }
   for (const n of r.notMeasured ?? []) lines.push(`${n.client}: not measured: ${n.reason}`);

@@ -267,6 +267,12 @@ describe('client producer', () => {
     const producer = new Producer({ bootstrap: broker.bootstrap, maxRequestBytes: 10_000 });
     try {
       await assert.rejects(producer.send('p-limits', { value: Buffer.alloc(20_000) }), RecordTooLargeError);
+      // A record the batch encoder cannot write fails its own send() before it takes buffer memory,
+      // and the producer goes on working.
+      await assert.rejects(producer.send('p-limits', { value: 'x', timestamp: 2 ** 53 }), RangeError);
+      await assert.rejects(producer.send('p-limits', { value: 'x', headers: [{ key: 7 as unknown as string, value: null }] }), TypeError);
+      assert.equal(producer.bufferedBytesNow, 0, 'nothing of the refused records is held');
+      assert.equal((await producer.send('p-limits', { value: 'fine' })).offset, 0);
     } finally {
       await producer.close();
     }

@@ -25,6 +25,7 @@ import {
   type CompressionType,
 } from '../src/protocol/records/compression.js';
 import {
+  BatchBuilder,
   ControlRecordType,
   decodeBatch,
   decodeBatches,
@@ -135,6 +136,46 @@ for (const compression of CODECS) {
     );
   });
 }
+
+for (const compression of CODECS) {
+  test(`property: BatchBuilder writes the bytes encodeBatch writes, growing from any size (${compressionName(compression)})`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(recordArb, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 0, max: 2048 }),
+        fc.record({
+          producerId: fc.constantFrom(-1, 0, 4711, 2 ** 40),
+          producerEpoch: fc.integer({ min: 0, max: 32767 }),
+          baseSequence: fc.integer({ min: 0, max: 2 ** 31 - 100 }),
+          isTransactional: fc.boolean(),
+        }),
+        async (records, initialBytes, meta) => {
+          const builder = new BatchBuilder(initialBytes);
+          let uncompressed = 61;
+          for (const r of records) {
+            builder.append(r.key ?? null, r.value ?? null, r.headers, r.timestamp!);
+            assert.ok(builder.sizeInBytes > uncompressed, 'sizeInBytes grows with each record');
+            uncompressed = builder.sizeInBytes;
+          }
+          assert.equal(builder.recordCount, records.length);
+          const built = await builder.finish({ compression, ...meta });
+          const reference = await encodeBatch({ records, compression, ...meta });
+          assert.ok(built.equals(reference), 'byte-identical to encodeBatch');
+          if (compression === Compression.none) assert.equal(built.length, uncompressed);
+          assert.deepEqual(actual((await decodeBatch(built)).records), expected(records));
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+}
+
+test('BatchBuilder refuses what encodeBatch refuses: unsafe timestamps, non-string header keys', () => {
+  const b = new BatchBuilder();
+  assert.throws(() => b.append(null, Buffer.from('v'), undefined, 2 ** 53), RangeError);
+  assert.throws(() => b.append(null, null, [{ key: 7 as unknown as string, value: null }], T0), TypeError);
+  assert.equal(b.recordCount, 0, 'a refused record leaves nothing behind');
+});
 
 test('null and empty keys, values and header values stay distinct', async () => {
   const records: RecordInput[] = [

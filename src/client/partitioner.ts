@@ -72,18 +72,23 @@ export class DefaultPartitioner {
   constructor(private readonly batchSizeBytes: number) {}
 
   partition(input: PartitionerInput, recordBytes: number): number {
-    if (input.key !== null) return partitionForKey(input.key, input.numPartitions);
-    let s = this.sticky.get(input.topic);
-    if (!s || s.bytes >= this.batchSizeBytes || s.partition >= input.numPartitions) {
-      s = { partition: this.nextSticky(input, s?.partition), bytes: 0 };
-      this.sticky.set(input.topic, s);
+    return this.partitionOf(input.topic, input.key, input.numPartitions, input.availablePartitions, recordBytes);
+  }
+
+  /** partition() without the input object (the producer calls it once per record). */
+  partitionOf(topic: string, key: Buffer | null, numPartitions: number, availablePartitions: readonly number[], recordBytes: number): number {
+    if (key !== null) return partitionForKey(key, numPartitions);
+    let s = this.sticky.get(topic);
+    if (!s || s.bytes >= this.batchSizeBytes || s.partition >= numPartitions) {
+      s = { partition: this.nextSticky(numPartitions, availablePartitions, s?.partition), bytes: 0 };
+      this.sticky.set(topic, s);
     }
     s.bytes += recordBytes;
     return s.partition;
   }
 
-  private nextSticky(input: PartitionerInput, previous: number | undefined): number {
-    const avail = input.availablePartitions.length > 0 ? input.availablePartitions : [...Array(input.numPartitions).keys()];
+  private nextSticky(numPartitions: number, availablePartitions: readonly number[], previous: number | undefined): number {
+    const avail = availablePartitions.length > 0 ? availablePartitions : [...Array(numPartitions).keys()];
     if (avail.length === 1) return avail[0]!;
     for (;;) {
       const p = avail[Math.floor(Math.random() * avail.length)]!;

@@ -39,7 +39,7 @@
  */
 import { Cluster, sleep, type ClusterOptions } from './cluster.js';
 import { DefaultPartitioner, type Partitioner } from './partitioner.js';
-import { encodeBatch, type RecordHeader, type RecordInput } from '../protocol/records/record.js';
+import { BatchBuilder, type RecordHeader } from '../protocol/records/record.js';
 import {
   BASE_SEQUENCE_OFFSET,
   PRODUCER_EPOCH_OFFSET,
@@ -152,7 +152,8 @@ class SendCall {
 }
 
 class Batch {
-  records: RecordInput[] | null = [];
+  /** Its records, encoded as they are appended (null once the batch is encoded for sending). */
+  builder: BatchBuilder | null;
   calls: SendCall[] = [];
   indexes: number[] = [];
   timestamps: number[] = [];
@@ -174,8 +175,10 @@ class Batch {
     readonly tp: PartitionState,
     readonly createdAt: number,
     deliveryTimeoutMs: number,
+    initialBytes: number,
   ) {
     this.deadline = createdAt + deliveryTimeoutMs;
+    this.builder = new BatchBuilder(initialBytes);
   }
   whenDone(): Promise<void> {
     if (this.done) return Promise.resolve();
@@ -183,7 +186,7 @@ class Batch {
   }
   finish(): void {
     this.done = true;
-    this.records = null;
+    this.builder = null;
     this.encoded = null;
     if (this.waiters) for (const w of this.waiters.splice(0)) w();
   }
@@ -197,6 +200,8 @@ class PartitionState {
   sequenceGeneration = -1;
   /** A batch failed and waits for retry: send nothing newer until the partition's requests are back. */
   retrying = false;
+  /** Encoded bytes of the partition's last batch: the next one's buffer starts at about that size. */
+  lastBatchBytes = 0;
   constructor(
     readonly topic: string,
     readonly partition: number,
@@ -222,7 +227,8 @@ export class Producer {
   private readonly retries: number;
   private readonly customPartitioner: Partitioner | undefined;
   private readonly partitioner: DefaultPartitioner;
-  private readonly partitions = new Map<string, PartitionState>();
+  /** Per topic, its partitions' state by partition number. */
+  private readonly partitions = new Map<string, PartitionState[]>();
   private readonly active = new Set<PartitionState>();
   private bufferedBytes = 0;
   private readonly memoryWaiters: { bytes: number; resolve: () => void }[] = [];
@@ -455,8 +461,18 @@ export class Producer {
     const now = Date.now();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
-      const rec = toRecordInput(m, now);
-      const bytes = recordBytes(rec);
+      // No object per record: its fields go straight into the partition's batch (BatchBuilder).
+      const key = toBuffer(m.key);
+      const value = toBuffer(m.value);
+      const headers = m.headers ? toHeaders(m.headers) : undefined;
+      const timestamp = m.timestamp ?? now;
+      const bytes = recordBytes(key, value, headers);
+      // Checked before anything is reserved: the batch builder would refuse the record (RangeError, TypeError).
+      const invalid = invalidRecord(timestamp, headers);
+      if (invalid) {
+        this.failCall(call, invalid);
+        break;
+      }
       if (bytes + REQUEST_OVERHEAD_BYTES > this.maxRequestBytes) {
         this.failCall(call, new RecordTooLargeError(`a record of ${bytes} bytes is larger than maxRequestBytes (${this.maxRequestBytes})`));
         break;
@@ -498,10 +514,11 @@ export class Producer {
         }
       } else {
         available ??= availablePartitions(this.cluster, topic);
-        const pin = { topic, key: rec.key ?? null, numPartitions, availablePartitions: available };
-        partition = this.customPartitioner ? this.customPartitioner(pin) : this.partitioner.partition(pin, bytes);
+        partition = this.customPartitioner
+          ? this.customPartitioner({ topic, key, numPartitions, availablePartitions: available })
+          : this.partitioner.partitionOf(topic, key, numPartitions, available, bytes);
       }
-      this.append(topic, partition, rec, bytes, call, i, now);
+      this.append(topic, partition, key, value, headers, timestamp, bytes, call, i, now);
     }
     this.scheduleDrain();
     return { promise };
@@ -517,29 +534,29 @@ export class Producer {
     }
   }
 
-  private append(topic: string, partition: number, rec: RecordInput, bytes: number, call: SendCall, index: number, now: number): void {
-    const key = `${topic}\u0000${partition}`;
-    let tp = this.partitions.get(key);
-    if (!tp) {
-      tp = new PartitionState(topic, partition);
-      this.partitions.set(key, tp);
-    }
+  private append(topic: string, partition: number, key: Buffer | null, value: Buffer | null, headers: RecordHeader[] | undefined, timestamp: number, bytes: number, call: SendCall, index: number, now: number): void {
+    let byPartition = this.partitions.get(topic);
+    if (!byPartition) this.partitions.set(topic, (byPartition = []));
+    let tp = byPartition[partition];
+    if (!tp) byPartition[partition] = tp = new PartitionState(topic, partition);
     let b = tp.open;
     if (b && b.count > 0 && (b.bytes + bytes > this.batchSizeBytes || b.bytes + bytes > this.maxRequestBytes)) {
       this.closeOpen(tp);
       b = null;
     }
     if (!b) {
-      b = new Batch(tp, now, this.deliveryTimeoutMs);
+      // Sized like the partition's last batch, so that a steady stream rarely grows the buffer.
+      const initialBytes = Math.min(Math.max(tp.lastBatchBytes, 4096), this.batchSizeBytes + bytes);
+      b = new Batch(tp, now, this.deliveryTimeoutMs, initialBytes);
       tp.open = b;
       this.active.add(tp);
       this.armLinger();
     }
     this.txn?.maybeAddPartition(topic, partition);
-    b.records!.push(rec);
+    b.builder!.append(key, value, headers, timestamp);
     b.calls.push(call);
     b.indexes.push(index);
-    b.timestamps.push(rec.timestamp!);
+    b.timestamps.push(timestamp);
     b.bytes += bytes;
     b.reserved += bytes;
     b.count++;
@@ -774,8 +791,9 @@ export class Producer {
   }
 
   private async encode(b: Batch): Promise<void> {
-    b.encoded = await encodeBatch({
-      records: b.records!,
+    const builder = b.builder!;
+    b.tp.lastBatchBytes = builder.sizeInBytes;
+    b.encoded = await builder.finish({
       compression: this.compression,
       ...(this.compressionLevel !== undefined ? { compressionLevel: this.compressionLevel } : {}),
       producerId: this.idempotent ? this.producerId : -1,
@@ -783,7 +801,7 @@ export class Producer {
       baseSequence: this.idempotent ? b.baseSequence : -1,
       isTransactional: this.txn !== null,
     });
-    b.records = null; // the encoded batch is all we need from now on
+    b.builder = null; // the encoded batch is all we need from now on
   }
 
   /** Write a new producer id, epoch and base sequence into an encoded batch and fix its CRC. */
@@ -1021,23 +1039,21 @@ function toBuffer(v: Buffer | string | null | undefined): Buffer | null {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
-function toRecordInput(m: ProducerMessage, now: number): RecordInput {
-  let headers: RecordHeader[] | undefined;
-  if (m.headers) {
-    if (Array.isArray(m.headers)) {
-      headers = (m.headers as readonly { key: string; value: HeaderValue }[]).map((h) => ({ key: h.key, value: toBuffer(h.value) }));
-    } else {
-      headers = Object.entries(m.headers as Record<string, HeaderValue>).map(([key, value]) => ({ key, value: toBuffer(value) }));
-    }
-  }
-  const rec: RecordInput = { key: toBuffer(m.key), value: toBuffer(m.value), timestamp: m.timestamp ?? now };
-  if (headers) rec.headers = headers;
-  return rec;
+function toHeaders(h: NonNullable<ProducerMessage['headers']>): RecordHeader[] {
+  if (Array.isArray(h)) return (h as readonly { key: string; value: HeaderValue }[]).map((x) => ({ key: x.key, value: toBuffer(x.value) }));
+  return Object.entries(h as Record<string, HeaderValue>).map(([key, value]) => ({ key, value: toBuffer(value) }));
 }
 
-function recordBytes(r: RecordInput): number {
-  let n = RECORD_OVERHEAD_BYTES + (r.key?.length ?? 0) + (r.value?.length ?? 0);
-  if (r.headers) for (const h of r.headers) n += 10 + h.key.length * 3 + (h.value?.length ?? 0);
+/** Why a record cannot be encoded, or null: the checks of BatchBuilder.append, made up front. */
+function invalidRecord(timestamp: number, headers: readonly RecordHeader[] | undefined): Error | null {
+  if (!Number.isSafeInteger(timestamp)) return new RangeError(`invalid timestamp ${timestamp}`);
+  if (headers) for (const h of headers) if (typeof h.key !== 'string') return new TypeError('a header key must be a string');
+  return null;
+}
+
+function recordBytes(key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[] | undefined): number {
+  let n = RECORD_OVERHEAD_BYTES + (key?.length ?? 0) + (value?.length ?? 0);
+  if (headers) for (const h of headers) n += 10 + h.key.length * 3 + (h.value?.length ?? 0);
   return n;
 }
 

@@ -604,7 +604,21 @@ function sizeRecords(
 function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDelta: number): Sized {
   const key = r.key ?? null;
   const value = r.value ?? null;
-  const headers = r.headers ?? [];
+  const headers = r.headers ?? NO_HEADERS;
+  const headerKeyBytes: number[] = headers.length > 0 ? new Array(headers.length) : NO_HEADER_KEY_BYTES;
+  const bodyBytes = recordBodyBytes(key, value, headers, timestampDelta, offsetDelta, i, headerKeyBytes);
+  return { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes };
+}
+
+const NO_HEADERS: readonly RecordHeader[] = Object.freeze([]);
+/** headerKeyBytes of a record without headers (never written to: it has no entries). */
+const NO_HEADER_KEY_BYTES: number[] = [];
+
+/**
+ * Bytes of a record's body without its own length prefix; fills `headerKeyBytes` with the UTF-8
+ * length of each header key. Throws TypeError for a header key that is not a string (record `i`).
+ */
+function recordBodyBytes(key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[], timestampDelta: number, offsetDelta: number, i: number, headerKeyBytes: number[]): number {
   let size =
     1 +
     sizeOfVarlong(timestampDelta) +
@@ -612,7 +626,6 @@ function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDel
     (key === null ? 1 : sizeOfVarint(key.length) + key.length) +
     (value === null ? 1 : sizeOfVarint(value.length) + value.length) +
     sizeOfVarint(headers.length);
-  const headerKeyBytes: number[] = new Array(headers.length);
   for (let h = 0; h < headers.length; h++) {
     const hdr = headers[h]!;
     if (typeof hdr.key !== 'string') throw new TypeError(`record ${i}: header key must be a string`);
@@ -620,29 +633,47 @@ function sizeRecord(r: RecordInput, i: number, timestampDelta: number, offsetDel
     headerKeyBytes[h] = kb;
     size += sizeOfVarint(kb) + kb + (hdr.value === null ? 1 : sizeOfVarint(hdr.value.length) + hdr.value.length);
   }
-  return { key, value, headers, headerKeyBytes, timestampDelta, offsetDelta, attributes: r.attributes ?? 0, bodyBytes: size };
+  return size;
+}
+
+/**
+ * Write one record (length prefix and body, `bodyBytes` as recordBodyBytes sized it) at `pos`;
+ * returns the end. Positional arguments: the producer calls it per record and keeps no object.
+ */
+function writeRecord(
+  buf: Buffer,
+  pos: number,
+  bodyBytes: number,
+  attributes: number,
+  timestampDelta: number,
+  offsetDelta: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  headers: readonly RecordHeader[],
+  headerKeyBytes: readonly number[],
+): number {
+  pos = writeVarint(buf, pos, bodyBytes);
+  buf.writeInt8(attributes, pos++);
+  pos = writeVarlong(buf, pos, timestampDelta);
+  pos = writeVarint(buf, pos, offsetDelta);
+  pos = writeNullableBytes(buf, pos, key);
+  pos = writeNullableBytes(buf, pos, value);
+  pos = writeVarint(buf, pos, headers.length);
+  for (let h = 0; h < headers.length; h++) {
+    const hdr = headers[h]!;
+    const kb = headerKeyBytes[h]!;
+    pos = writeVarint(buf, pos, kb);
+    pos += buf.write(hdr.key, pos, kb, 'utf8');
+    pos = writeNullableBytes(buf, pos, hdr.value);
+  }
+  return pos;
 }
 
 /** The records section of the batch, in one allocation of the size sizeRecords worked out. */
 function writeRecords(sized: readonly Sized[], bodyBytes: number): Buffer {
   const body = Buffer.allocUnsafe(bodyBytes);
   let pos = 0;
-  for (const s of sized) {
-    pos = writeVarint(body, pos, s.bodyBytes);
-    body.writeInt8(s.attributes, pos++);
-    pos = writeVarlong(body, pos, s.timestampDelta);
-    pos = writeVarint(body, pos, s.offsetDelta);
-    pos = writeNullableBytes(body, pos, s.key);
-    pos = writeNullableBytes(body, pos, s.value);
-    pos = writeVarint(body, pos, s.headers.length);
-    for (let h = 0; h < s.headers.length; h++) {
-      const hdr = s.headers[h]!;
-      const kb = s.headerKeyBytes[h]!;
-      pos = writeVarint(body, pos, kb);
-      pos += body.write(hdr.key, pos, kb, 'utf8');
-      pos = writeNullableBytes(body, pos, hdr.value);
-    }
-  }
+  for (const s of sized) pos = writeRecord(body, pos, s.bodyBytes, s.attributes, s.timestampDelta, s.offsetDelta, s.key, s.value, s.headers, s.headerKeyBytes);
   invariant(pos === bodyBytes, 'the record encoder writes exactly the bytes it sized', pos, bodyBytes);
   return body;
 }
@@ -655,10 +686,16 @@ function writeNullableBytes(buf: Buffer, pos: number, b: Buffer | null): number 
 }
 
 function finishBatch(h: PreparedHeader, compression: CompressionType, count: number, payload: Buffer): Buffer {
-  const size = BATCH_HEADER_BYTES + payload.length;
-  const out = Buffer.allocUnsafe(size);
+  const out = Buffer.allocUnsafe(BATCH_HEADER_BYTES + payload.length);
+  payload.copy(out, RECORDS_OFFSET);
+  writeHeaderAndCrc(out, h, compression, count);
+  return out;
+}
+
+/** The batch header of `out` (the whole batch, records in place) and then its CRC-32C. */
+function writeHeaderAndCrc(out: Buffer, h: PreparedHeader, compression: CompressionType, count: number): void {
   writeInt64(out, 0, h.baseOffset);
-  out.writeInt32BE(size - LOG_OVERHEAD, 8);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, 8);
   out.writeInt32BE(h.partitionLeaderEpoch, PARTITION_LEADER_EPOCH_OFFSET);
   out.writeInt8(CURRENT_MAGIC, MAGIC_OFFSET);
   out.writeInt16BE(h.attributesWithoutCodec | compression, ATTRIBUTES_OFFSET);
@@ -669,9 +706,107 @@ function finishBatch(h: PreparedHeader, compression: CompressionType, count: num
   out.writeInt16BE(h.producerEpoch, PRODUCER_EPOCH_OFFSET);
   out.writeInt32BE(h.baseSequence, BASE_SEQUENCE_OFFSET);
   out.writeInt32BE(count, RECORDS_COUNT_OFFSET);
-  payload.copy(out, RECORDS_OFFSET);
   out.writeUInt32BE(crc32c(out.subarray(ATTRIBUTES_OFFSET)) >>> 0, CRC_OFFSET);
-  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Building a batch record by record (the producer)
+// -------------------------------------------------------------------------------------------------
+
+/** The header fields of a batch the producer finishes (the rest follow from its records). */
+export interface BatchBuilderFinish {
+  compression?: CompressionType;
+  compressionLevel?: number;
+  isTransactional?: boolean;
+  producerId?: number;
+  producerEpoch?: number;
+  baseSequence?: number;
+}
+
+/** Bytes a BatchBuilder starts with unless told otherwise: a few dozen small records. */
+const BATCH_BUILDER_INITIAL_BYTES = 4096;
+
+/**
+ * A v2 batch built record by record, as a producer fills it: each record is encoded when it is
+ * appended, into one growing buffer behind room for the batch header. So the producer keeps no
+ * object per record until the batch is sent, and an uncompressed batch is finished in place (header
+ * and CRC written around the records) without a second copy of them. The bytes are the same as
+ * encodeBatch's for the same records with default offset deltas (the records-codec test checks it);
+ * the base timestamp is the first record's, as the Java producer's.
+ *
+ * The buffer doubles when it fills, so it may hold up to twice the batch's bytes until it is sent.
+ */
+export class BatchBuilder {
+  private buf: Buffer;
+  private pos = BATCH_HEADER_BYTES;
+  private count = 0;
+  private baseTimestamp = NO_TIMESTAMP;
+  private maxTimestamp = NO_TIMESTAMP;
+
+  constructor(initialBytes = BATCH_BUILDER_INITIAL_BYTES) {
+    this.buf = Buffer.allocUnsafe(BATCH_HEADER_BYTES + Math.max(initialBytes, 64));
+  }
+
+  get recordCount(): number {
+    return this.count;
+  }
+
+  /** Bytes of the uncompressed batch so far, header included. */
+  get sizeInBytes(): number {
+    return this.pos;
+  }
+
+  /** Encode one record (offset delta: its index; timestamp: absolute, in ms). */
+  append(key: Buffer | null, value: Buffer | null, headers: readonly RecordHeader[] | undefined, timestamp: number): void {
+    if (!Number.isSafeInteger(timestamp)) throw new RangeError(`record ${this.count}: invalid timestamp ${timestamp}`);
+    if (this.count === 0x7fffffff) throw new RangeError('a batch holds at most 2^31 - 1 records');
+    if (this.count === 0) this.baseTimestamp = timestamp;
+    const timestampDelta = timestamp - this.baseTimestamp;
+    const offsetDelta = this.count;
+    const hs = headers ?? NO_HEADERS;
+    const headerKeyBytes: number[] = hs.length > 0 ? new Array(hs.length) : NO_HEADER_KEY_BYTES;
+    const bodyBytes = recordBodyBytes(key, value, hs, timestampDelta, offsetDelta, this.count, headerKeyBytes);
+    const end = this.pos + sizeOfVarint(bodyBytes) + bodyBytes;
+    if (end > this.buf.length) this.grow(end);
+    const pos = writeRecord(this.buf, this.pos, bodyBytes, 0, timestampDelta, offsetDelta, key, value, hs, headerKeyBytes);
+    invariant(pos === end, 'the batch builder writes exactly the bytes it sized', pos, end);
+    this.pos = end;
+    this.count++;
+    if (timestamp > this.maxTimestamp) this.maxTimestamp = timestamp;
+  }
+
+  private grow(atLeast: number): void {
+    const next = Buffer.allocUnsafe(Math.max(atLeast, this.buf.length * 2));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  /**
+   * The finished batch (CreateTime, base offset 0). Uncompressed it is a view of the builder's own
+   * buffer; compression runs as in encodeBatch (possibly on the thread pool). Call once.
+   */
+  async finish(opts: BatchBuilderFinish = {}): Promise<Buffer> {
+    const compression = opts.compression ?? Compression.none;
+    if (!isCompressionType(compression)) throw new RangeError(`unknown compression type ${String(compression)}`);
+    const header: PreparedHeader = {
+      baseOffset: 0,
+      partitionLeaderEpoch: NO_PARTITION_LEADER_EPOCH,
+      attributesWithoutCodec: opts.isTransactional ? TRANSACTIONAL_FLAG_MASK : 0,
+      lastOffsetDelta: this.count - 1,
+      baseTimestamp: this.baseTimestamp,
+      maxTimestamp: this.maxTimestamp,
+      producerId: opts.producerId ?? NO_PRODUCER_ID,
+      producerEpoch: opts.producerEpoch ?? NO_PRODUCER_EPOCH,
+      baseSequence: opts.baseSequence ?? NO_SEQUENCE,
+    };
+    if (compression === Compression.none) {
+      const out = this.buf.subarray(0, this.pos);
+      writeHeaderAndCrc(out, header, compression, this.count);
+      return out;
+    }
+    const payload = await compress(compression, this.buf.subarray(BATCH_HEADER_BYTES, this.pos), { level: opts.compressionLevel });
+    return finishBatch(header, compression, this.count, payload);
+  }
 }
 
 // -------------------------------------------------------------------------------------------------
