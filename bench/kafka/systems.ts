@@ -146,7 +146,14 @@ export function tail(file: string, lines = 15): string {
 // Rafka ---------------------------------------------------------------------------------------------
 
 /** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
-export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'rocksdb';
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-pool16' | 'rocksdb';
+
+/**
+ * libuv's thread pool size for `rafka-log-pool16` (UV_THREADPOOL_SIZE; Node's default is 4). Every
+ * partition's writev and fdatasync runs on that pool: with 4 threads, 4 partitions' syncs in flight
+ * occupy it and the other partitions' writes and syncs queue behind them (issue 22, item 2).
+ */
+const LOG_POOL_THREADS = 16;
 
 const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   memory: 'Rafka, memory engine (nothing on disk)',
@@ -154,11 +161,12 @@ const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   log: 'Rafka, log engine (segment files; fsync as configured, default always = group commit)',
   'log-interval': 'Rafka, log engine with fsync: interval (acknowledged once written, synced every second: the durability of Kafka as shipped)',
   'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true)',
+  'log-pool16': `Rafka, log engine, fsync always, with UV_THREADPOOL_SIZE=${LOG_POOL_THREADS} (libuv's pool: more partitions' writes and syncs at once)`,
   rocksdb: 'Rafka, rocksdb engine',
 };
 
 export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''): SystemSpec {
-  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' ? 'log' : variant;
+  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool16' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
   const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
   return {
@@ -183,6 +191,8 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''
       const child = spawn(process.execPath, [...(process.env.RAFKA_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...args], {
         stdio: ['ignore', 'pipe', errFd],
         cwd: dir,
+        // libuv reads it once, when its pool starts (before any of Rafka's code runs): only the environment can set it.
+        env: variant === 'log-pool16' ? { ...process.env, UV_THREADPOOL_SIZE: String(LOG_POOL_THREADS) } : process.env,
       });
       closeSync(errFd);
       const cleanup = async () => {
