@@ -491,7 +491,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   if (wOnly) ws = ws.filter((w) => wOnly.includes(w.id));
 
   const runtime: KafkaRuntime = await resolveKafka();
-  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'rocksdb'];
+  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'log-pool4', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
   specs.push(rafkaPostgresSystem(opts.repoRoot, 1, log), rafkaPostgresSystem(opts.repoRoot, 3, log));
   // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
@@ -510,7 +510,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
   // log (fsync always), rocksdb and Kafka.
   // The postgres systems too: they start a PostgreSQL server of their own (Debian's postgresql).
-  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-postgres', 'rafka-postgres-3'];
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-log-pool4', 'rafka-postgres', 'rafka-postgres-3'];
   const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];

@@ -146,7 +146,14 @@ export function tail(file: string, lines = 15): string {
 // Rafka ---------------------------------------------------------------------------------------------
 
 /** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
-export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'rocksdb';
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-pool4' | 'rocksdb';
+
+/**
+ * libuv's thread pool size for `rafka-log-pool4`: Node's default, which bin/rafka.js raises to 16.
+ * Every partition's writev and fdatasync runs on that pool: with 4 threads, 4 partitions' syncs in
+ * flight occupy it and the other partitions' writes and syncs queue behind them (issue 22, item 2).
+ */
+const NODE_POOL_THREADS = 4;
 
 const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   memory: 'Rafka, memory engine (nothing on disk)',
@@ -154,11 +161,18 @@ const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   log: 'Rafka, log engine (segment files; fsync as configured, default always = group commit)',
   'log-interval': 'Rafka, log engine with fsync: interval (acknowledged once written, synced every second: the durability of Kafka as shipped)',
   'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true)',
+  'log-pool4': `Rafka, log engine, fsync always, with UV_THREADPOOL_SIZE=${NODE_POOL_THREADS} (Node's default pool instead of the launcher's 16)`,
   rocksdb: 'Rafka, rocksdb engine',
 };
 
+function withoutPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const out = { ...env };
+  delete out.UV_THREADPOOL_SIZE;
+  return out;
+}
+
 export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''): SystemSpec {
-  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' ? 'log' : variant;
+  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool4' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
   const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
   return {
@@ -183,6 +197,9 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''
       const child = spawn(process.execPath, [...(process.env.RAFKA_BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []), ...args], {
         stdio: ['ignore', 'pipe', errFd],
         cwd: dir,
+        // libuv reads it once, when its pool starts: only the environment can set it. The other systems get
+        // the launcher's default, whatever the bench's own environment says.
+        env: variant === 'log-pool4' ? { ...process.env, UV_THREADPOOL_SIZE: String(NODE_POOL_THREADS) } : withoutPoolSize(process.env),
       });
       closeSync(errFd);
       const cleanup = async () => {
