@@ -177,6 +177,54 @@ describe('HTTP endpoint with security on (SASL users, authorizer)', () => {
   });
 });
 
+/** An unsecured JWT (alg none), as Kafka's test validator accepts it with `sasl.oauthbearer.allow.unsecured.jwt`. */
+function unsecuredJwt(claims: Record<string, unknown>): string {
+  const part = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  return `${part({ alg: 'none' })}.${part(claims)}.`;
+}
+
+describe('HTTP endpoint with OAUTHBEARER: Bearer tokens through the broker\'s validator', () => {
+  let b: RunningBroker;
+  before(async () => {
+    b = await startBroker({
+      port: 0,
+      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
+      saslEnabledMechanisms: ['OAUTHBEARER'],
+      saslOauthbearerAllowUnsecuredJwt: true,
+      authorizerEnabled: true,
+      superUsers: 'User:ops',
+      connectionFailedAuthenticationDelayMs: 0,
+      httpListener: '127.0.0.1:0',
+      logger: createLogger('error', () => {}),
+    });
+  });
+  after(() => b.close());
+
+  test('a valid token is its sub; an expired one or one without exp is 401, with a Bearer challenge', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const none = await call(b.httpUrl!, 'GET', '/metrics');
+    assert.equal(none.status, 401);
+    assert.match(none.headers.get('www-authenticate') ?? '', /Bearer realm="rafka"/);
+    const ops = { Authorization: `Bearer ${unsecuredJwt({ sub: 'ops', exp: now + 600 })}` };
+    assert.equal((await call(b.httpUrl!, 'GET', '/metrics', ops)).status, 200);
+    const dev = await call(b.httpUrl!, 'GET', '/metrics', { Authorization: `Bearer ${unsecuredJwt({ sub: 'dev', exp: now + 600 })}` });
+    assert.equal(dev.status, 403);
+    assert.match(dev.body.error, /^User:dev may not DESCRIBE the cluster/);
+    assert.equal((await call(b.httpUrl!, 'GET', '/metrics', { Authorization: `Bearer ${unsecuredJwt({ sub: 'ops', exp: now - 600 })}` })).status, 401);
+    assert.equal((await call(b.httpUrl!, 'GET', '/metrics', { Authorization: `Bearer ${unsecuredJwt({ sub: 'ops' })}` })).status, 401);
+  });
+
+  test('the console acts as the token\'s principal over OAUTHBEARER (no PLAINTEXT listener)', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const ops = { Authorization: `Bearer ${unsecuredJwt({ sub: 'ops', exp: now + 600 })}` };
+    const created = await call(b.httpUrl!, 'POST', '/api/topics', ops, { name: 'by-token' });
+    assert.equal(created.status, 403, 'read-only by default');
+    const topic = await call(b.httpUrl!, 'GET', '/api/groups', ops);
+    assert.equal(topic.status, 200, JSON.stringify(topic.body));
+    assert.deepEqual(topic.body.groups, []);
+  });
+});
+
 describe('HTTP endpoint without security', () => {
   test('open: no SASL users, no SASL listener, no authorizer', async () => {
     const b = await startBroker({ port: 0, httpListener: '127.0.0.1:0', logger: createLogger('error', () => {}) });
