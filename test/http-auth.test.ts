@@ -15,6 +15,10 @@ import { createLogger } from '../src/broker/logger.js';
 import { Admin } from '../src/client/admin.js';
 import { Producer } from '../src/client/producer.js';
 import type { SaslOptions } from '../src/client/sasl.js';
+import { requireClient, skipUnless } from './helpers/external.js';
+import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
+
+const openssl = findOpenssl();
 
 const ADMIN_PW = 'admin-Pw-7f3a9c';
 const ALICE_PW = 'alice-Pw-2b8e41';
@@ -223,6 +227,41 @@ describe('HTTP endpoint with OAUTHBEARER: Bearer tokens through the broker\'s va
     assert.equal(topic.status, 200, JSON.stringify(topic.body));
     assert.deepEqual(topic.body.groups, []);
   });
+});
+
+describe('the console over TLS listeners only: the broker\'s own certificate pinned', { skip: skipUnless(openssl) }, () => {
+  let pki: Pki;
+  before(async () => {
+    requireClient(openssl);
+    pki = await makePki();
+  });
+  after(() => pki?.cleanup());
+
+  for (const protocol of ['SSL', 'SASL_SSL'] as const) {
+    test(`${protocol}: the console browses and produces through it`, async () => {
+      const sasl = protocol === 'SASL_SSL';
+      const b = await startBroker({
+        port: 0,
+        listeners: [`${protocol}://127.0.0.1:0`],
+        sslKeystoreLocation: pki.serverKeystore,
+        ...(sasl ? { saslEnabledMechanisms: ['SCRAM-SHA-256' as const], saslUsers: [{ name: 'admin', password: ADMIN_PW }] } : {}),
+        httpListener: '127.0.0.1:0',
+        httpConsoleReadOnly: false,
+        logger: createLogger('error', () => {}),
+      });
+      try {
+        const headers = sasl ? basic('admin', ADMIN_PW) : {};
+        const created = await call(b.httpUrl!, 'POST', '/api/topics', headers, { name: 'tls-topic' });
+        assert.equal(created.status, 201, JSON.stringify(created.body));
+        assert.equal((await call(b.httpUrl!, 'POST', '/api/topics/tls-topic/messages', headers, { value: 'over tls' })).status, 201);
+        const browsed = await call(b.httpUrl!, 'GET', '/api/topics/tls-topic/messages?partition=0', headers);
+        assert.equal(browsed.status, 200, JSON.stringify(browsed.body));
+        assert.deepEqual(browsed.body.messages.map((m: { value: { data: string } }) => Buffer.from(m.value.data, 'base64').toString()), ['over tls']);
+      } finally {
+        await b.close();
+      }
+    });
+  }
 });
 
 describe('HTTP endpoint without security', () => {
