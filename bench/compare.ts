@@ -27,6 +27,7 @@ import { kafkaSystem, rafkaSystem, SystemUnavailable, type RunningSystem, type S
 import { consumerPerformance, endToEndLatency, fixedRateLatency, producerPerformance, type ProducerResult } from './kafka/perf-tools.js';
 import { cpuSeconds, loadAverage, peakRssBytes } from './kafka/proc.js';
 import { describeSyncSpeed, diskSyncSpeeds, type SyncSpeed } from './disk.js';
+import { makePki } from '../test/helpers/certs.js';
 
 // Workloads ---------------------------------------------------------------------------------------
 
@@ -42,6 +43,8 @@ interface ProduceWorkload {
   producers: number;
   /** Transactional: ProducerPerformance commits a transaction every this many ms (issue 16). */
   transactionMs?: number;
+  /** Over the system's SSL listener (security.protocol=SSL), the CA made at run time trusted. */
+  tls?: boolean;
 }
 interface ConsumeWorkload {
   kind: 'consume';
@@ -56,6 +59,8 @@ interface ConsumeWorkload {
    * a 1M-record read lasts about a second, so one JVM's warm-up would decide the figure.
    */
   passes?: number;
+  /** Over the system's SSL listener, as ProduceWorkload.tls. */
+  tls?: boolean;
 }
 interface RateWorkload {
   kind: 'rate';
@@ -108,6 +113,15 @@ function transactional(records: number, recordBytes: number): Workload[] {
   return [p, consume('read_uncommitted'), consume('read_committed')];
 }
 
+/** Produce and consume over TLS (issue 18): the same client with security.protocol=SSL. */
+function overTls(count: number, recordBytes: number): Workload[] {
+  const p: ProduceWorkload = { ...produce(count, recordBytes, '1', 'none', 1, 1), tls: true };
+  p.id = `${p.id}-tls`;
+  p.label = `${p.label}, over TLS`;
+  const size = recordBytes >= 1024 ? `${recordBytes / 1024} KiB` : `${recordBytes} B`;
+  return [p, { kind: 'consume', id: `c-${count / 1000}kx${recordBytes}-tls`, label: `consume everything: ${count / 1000}k × ${size}, over TLS`, from: p.id, tls: true }];
+}
+
 export function workloads(quick: boolean): Workload[] {
   if (quick) {
     const p = produce(20_000, 100, '1', 'none', 1, 1);
@@ -133,6 +147,7 @@ export function workloads(quick: boolean): Workload[] {
     produce(200_000, 1024, '1', 'none', 8, 4),
     { kind: 'consume', id: 'c-1Mx100', label: 'consume everything: 1M × 100 B', from: small.id },
     { kind: 'consume', id: 'c-200kx1024', label: 'consume everything: 200k × 1 KiB', from: large.id },
+    ...overTls(200_000, 1024),
     ...transactional(1_000_000, 100),
     { kind: 'rate', id: 'rate-20k', label: 'produce latency at 20,000 records/s, 100 B, acks=1, linger.ms=0 (10 s)', recordsPerSec: 20_000, seconds: 10, recordBytes: 100 },
     { kind: 'e2e-rate', id: 'e2e-rate-20k', label: 'end-to-end latency at 20,000 records/s, 100 B, acks=1 (15 s)', recordsPerSec: 20_000, seconds: 15, recordBytes: 100 },
@@ -301,6 +316,22 @@ interface Tools {
   classpath: string;
   cacheDir: string;
   repoRoot: string;
+  /** The CA the TLS workloads' clients trust (made at run time); absent when none is selected. */
+  tlsCaFile?: string;
+}
+
+/**
+ * Where a workload's client connects, and the client properties its listener needs; null for a TLS
+ * workload on a system started without an SSL listener (the PostgreSQL-backed ones have none).
+ */
+function endpoint(tools: Tools, sys: RunningSystem, tls: boolean | undefined): { bootstrap: string; props: Record<string, string> } | null {
+  if (!tls) return { bootstrap: sys.bootstrap, props: {} };
+  if (sys.tlsBootstrap === undefined || tools.tlsCaFile === undefined) return null;
+  return {
+    bootstrap: sys.tlsBootstrap,
+    // The server certificate names 127.0.0.1, so Kafka's default hostname verification stays on.
+    props: { 'security.protocol': 'SSL', 'ssl.truststore.type': 'PEM', 'ssl.truststore.location': tools.tlsCaFile },
+  };
 }
 
 async function runWorkload(
@@ -315,19 +346,21 @@ async function runWorkload(
   const topicOf = (id: string) => `${id}-r${run}`.replace(/[^a-zA-Z0-9._-]/g, '_');
   switch (w.kind) {
     case 'produce': {
+      const at = endpoint(tools, sys, w.tls);
+      if (at === null) return { skipped: `${sys.name} has no SSL listener in the bench` };
       const topic = topicOf(w.id);
       await createTopic(sys.port, topic, w.partitions);
       const per = Math.floor(w.records / w.producers);
       const results: ProducerResult[] = await Promise.all(
         Array.from({ length: w.producers }, (_, i) =>
           producerPerformance(classpath, {
-            bootstrap: sys.bootstrap,
+            bootstrap: at.bootstrap,
             topic,
             records: per,
             recordBytes: w.recordBytes,
             acks: w.acks,
             compression: w.compression,
-            props: { 'client.id': `bench-${i}` },
+            props: { 'client.id': `bench-${i}`, ...at.props },
             // One transactional id per producer and run (a fresh broker each run, but ids stay distinct anyway).
             ...(w.transactionMs !== undefined ? { transaction: { id: `bench-txn-${w.id}-r${run}-${i}`, durationMs: w.transactionMs } } : {}),
           }),
@@ -348,14 +381,17 @@ async function runWorkload(
       const src = produced.get(w.from);
       if (!src) return { skipped: `its produce workload ${w.from} did not run` };
       if (!groups) return { skipped: 'no consumer groups in this build (FindCoordinator/JoinGroup not advertised); ConsumerPerformance subscribes with a group' };
+      const at = endpoint(tools, sys, w.tls);
+      if (at === null) return { skipped: `${sys.name} has no SSL listener in the bench` };
       const rates: number[] = [];
       for (let pass = 0; pass < (w.passes ?? 1); pass++) {
+        const props = { ...at.props, ...(w.isolation ? { 'isolation.level': w.isolation } : {}) };
         const r = await consumerPerformance(classpath, {
-          bootstrap: sys.bootstrap,
+          bootstrap: at.bootstrap,
           topic: src.topic,
           records: src.records,
           group: `bench-${w.id}-r${run}-p${pass}`,
-          ...(w.isolation ? { props: { 'isolation.level': w.isolation } } : {}),
+          ...(Object.keys(props).length > 0 ? { props } : {}),
         });
         rates.push(r.fetchRecordsPerSec);
       }
@@ -491,17 +527,21 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   if (wOnly) ws = ws.filter((w) => wOnly.includes(w.id));
 
   const runtime: KafkaRuntime = await resolveKafka();
+  // TLS workloads selected: a CA and a server certificate for 127.0.0.1, made now with openssl in a
+  // temporary directory, and every system started with an SSL listener beside its PLAINTEXT one.
+  const pki = ws.some((w) => (w.kind === 'produce' || w.kind === 'consume') && w.tls) ? await makePki() : null;
+  const tls = pki === null ? undefined : { keystoreFile: pki.serverKeystore, caFile: pki.caFile };
   const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'log-pool4', 'rocksdb'];
-  const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v));
+  const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v, '', tls));
   specs.push(rafkaPostgresSystem(opts.repoRoot, 1, log), rafkaPostgresSystem(opts.repoRoot, 3, log));
   // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
   // interleaved with this one run by run (choose both with RAFKA_BENCH_SYSTEMS).
   const baseline = process.env.RAFKA_BENCH_BASELINE;
-  if (baseline) specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-')));
+  if (baseline) specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-', tls)));
   const systems: SystemResult[] = [];
   if (runtime.available) {
-    specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false }));
-    if (!opts.quick) specs.push(kafkaSystem(runtime, { fsyncEveryAppend: true }));
+    specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false, ...(tls ? { tls } : {}) }));
+    if (!opts.quick) specs.push(kafkaSystem(runtime, { fsyncEveryAppend: true, ...(tls ? { tls } : {}) }));
     log(`Apache Kafka ${runtime.version} from ${runtime.cacheDir} (${runtime.javaVersion})`);
   } else {
     log(`Apache Kafka: unavailable — ${runtime.reason}. The comparison needs Java and Maven for Kafka's load generator too; skipping it (the figures above are still measured).`);
@@ -539,7 +579,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
       if (r.unavailable) continue;
       log(`${spec.name}: run ${run}/${runs}`);
       try {
-        const one = await runSystemOnce(spec, { classpath: runtime.classpath, cacheDir: runtime.cacheDir, repoRoot: opts.repoRoot }, ws, run, opts.quick, log);
+        const one = await runSystemOnce(spec, { classpath: runtime.classpath, cacheDir: runtime.cacheDir, repoRoot: opts.repoRoot, ...(pki ? { tlsCaFile: pki.caFile } : {}) }, ws, run, opts.quick, log);
         if (one.loadBefore !== null) loads.push(one.loadBefore);
         r.runs.push(one);
         for (const [id, s] of Object.entries(one.workloads)) if (s.error) errors.push(`${spec.name} run ${run} ${id}: ${s.error}`);
@@ -557,6 +597,8 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   return finish();
 
   function finish(): ComparisonResult {
+    // The run-time CA and keys go with the run.
+    if (pki !== null) void pki.cleanup().catch(() => {});
     for (const r of systems) r.median = summarize(r.runs, ws);
     return {
       date: new Date().toISOString(),
@@ -741,7 +783,7 @@ export function targetLines(result: ComparisonResult): string[] {
     out.push(`- ${what}: ${x.toFixed(2)}× (goal ${higherIsBetter ? '≥' : '≤'} ${goal}×) ${met ? 'met' : 'MISSED'}`);
   };
   const wl = (id: string) => (m: NonNullable<SystemResult['median']>) => m.workloads[id]?.recordsPerSec;
-  const produce1k = result.workloads.find((w) => w.kind === 'produce' && w.recordBytes === 1024 && w.acks === '1' && w.compression === 'none' && w.partitions === 1 && w.producers === 1);
+  const produce1k = result.workloads.find((w) => w.kind === 'produce' && w.recordBytes === 1024 && w.acks === '1' && w.compression === 'none' && w.partitions === 1 && w.producers === 1 && !w.tls);
   if (produce1k) {
     const interval = get('rafka-log-interval')?.workloads[produce1k.id]?.recordsPerSec;
     const shipped = kafka.workloads[produce1k.id]?.recordsPerSec;
@@ -760,7 +802,8 @@ export function targetLines(result: ComparisonResult): string[] {
     check('produce 1 KiB acks=1, log engine (fsync always) vs Kafka as shipped (no fsync)', 'rafka-log', wl(produce1k.id), 1.0, true);
     check('produce 1 KiB acks=1, memory engine vs Kafka', 'rafka-memory', wl(produce1k.id), 1.5, true);
   }
-  for (const c of result.workloads.filter((w) => w.kind === 'consume' && !w.isolation)) check(`${c.label}, memory engine`, 'rafka-memory', wl(c.id), 1.0, true);
+  // Issue 7's consume target is over PLAINTEXT; the TLS rows (issue 18) have no target of their own.
+  for (const c of result.workloads.filter((w) => w.kind === 'consume' && !w.isolation && !w.tls)) check(`${c.label}, memory engine`, 'rafka-memory', wl(c.id), 1.0, true);
   const lat = result.workloads.find((w) => w.kind === 'e2e-rate') ?? result.workloads.find((w) => w.kind === 'e2e');
   if (lat) check(`p99 latency (${lat.label}), memory engine`, 'rafka-memory', (m) => m.workloads[lat.id]?.p99Ms, 1.0, false);
   check('start-up to first produce, memory engine', 'rafka-memory', (m) => m.startToFirstProduceMs, 0.1, false);

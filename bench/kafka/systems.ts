@@ -40,6 +40,8 @@ export interface RunningSystem {
   readonly pid: number;
   readonly bootstrap: string;
   readonly port: number;
+  /** `host:port` of its SSL listener, when started with TLS material (BenchTls). */
+  readonly tlsBootstrap?: string;
   /** Spawn to first acknowledged produce. */
   readonly startToFirstProduceMs: number;
   /** Spawn to the first Metadata answer naming a broker (what a client needs before anything else). */
@@ -62,6 +64,16 @@ export interface SystemSpec {
 }
 
 export class SystemUnavailable extends Error {}
+
+/**
+ * TLS material for an SSL listener beside the plaintext one (the TLS workloads): a PEM file with
+ * the server's key and certificate chain (Kafka's ssl.keystore.type=PEM, KIP-651; Rafka's
+ * ssl.keystore.location) and the CA's certificate, which clients trust.
+ */
+export interface BenchTls {
+  keystoreFile: string;
+  caFile: string;
+}
 
 export async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -171,7 +183,7 @@ function withoutPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
-export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''): SystemSpec {
+export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = '', tls?: BenchTls): SystemSpec {
   const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool4' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
   const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
@@ -185,10 +197,16 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''
       // (e.g. the default engine or data directory) cannot change what is measured.
       const configFile = path.join(dir, 'rafka.yaml');
       const dataDir = variant === 'memory' ? null : path.join(dir, 'data');
+      // With TLS: a PLAINTEXT listener (the first: the bootstrap printed at start) and an SSL one.
+      const tlsPort = tls === undefined ? 0 : await freePort();
+      const listeners =
+        tls === undefined
+          ? ''
+          : `listeners: "PLAINTEXT://127.0.0.1:${await freePort()},SSL://127.0.0.1:${tlsPort}"\nssl.keystore.type: PEM\nssl.keystore.location: ${JSON.stringify(tls.keystoreFile)}\n`;
       // As for Kafka below: a benchmark's consumer group has no other member to wait for.
       writeFileSync(
         configFile,
-        `storage:\n  type: ${engine}\n  path: ${dataDir === null ? 'null' : JSON.stringify(dataDir)}\n${fsync}${topicDefaults}group.initial.rebalance.delay.ms: 0\n`,
+        `storage:\n  type: ${engine}\n  path: ${dataDir === null ? 'null' : JSON.stringify(dataDir)}\n${fsync}${topicDefaults}group.initial.rebalance.delay.ms: 0\n${listeners}`,
       );
       const errFd = openSync(logFile, 'a');
       const args = [path.join(repoRoot, 'bin', 'rafka.js'), 'start', '--config', configFile, '--host', '127.0.0.1', '--port', '0', '--log-level', 'warn'];
@@ -224,6 +242,7 @@ export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = ''
           pid: child.pid!,
           port,
           bootstrap: `127.0.0.1:${port}`,
+          ...(tls === undefined ? {} : { tlsBootstrap: `127.0.0.1:${tlsPort}` }),
           startToFirstProduceMs,
         startToMetadataMs: metadataAt - t0,
           idleRssBytes: rssBytes(child.pid!),
@@ -278,6 +297,11 @@ export interface KafkaOptions {
   extraProps?: readonly string[];
   /** More arguments of `kafka-storage format`, e.g. `--add-scram SCRAM-SHA-512=[name=…,password=…]`. */
   formatArgs?: readonly string[];
+  /**
+   * An SSL listener on a port chosen at start, beside the others, its address given as the running
+   * system's tlsBootstrap (the bench's TLS workloads); one more of extraListeners with its keystore.
+   */
+  tls?: BenchTls;
 }
 
 export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>, opts: KafkaOptions): SystemSpec {
@@ -291,7 +315,8 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
       const dir = mkdtempSync(path.join(os.tmpdir(), `rafka-bench-${name}-`));
       const port = await freePort();
       const controllerPort = await freePort();
-      const extra = opts.extraListeners ?? [];
+      const tlsPort = opts.tls === undefined ? 0 : await freePort();
+      const extra = [...(opts.extraListeners ?? []), ...(opts.tls === undefined ? [] : [{ protocol: 'SSL' as const, port: tlsPort }])];
       const props = [
         'process.roles=broker,controller',
         'node.id=1',
@@ -301,6 +326,8 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         'controller.listener.names=CONTROLLER',
         'inter.broker.listener.name=PLAINTEXT',
         `listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT${extra.map((l) => `,${l.protocol}:${l.protocol}`).join('')}`,
+        // KIP-651: the key and certificate chain in one PEM file, as Rafka reads it.
+        ...(opts.tls === undefined ? [] : ['ssl.keystore.type=PEM', `ssl.keystore.location=${opts.tls.keystoreFile}`]),
         // The shipped config/server.properties values for a single node.
         'num.network.threads=3',
         'num.io.threads=8',
@@ -360,6 +387,7 @@ export function kafkaSystem(runtime: Extract<KafkaRuntime, { available: true }>,
         pid: child.pid!,
         port,
         bootstrap: `127.0.0.1:${port}`,
+        ...(opts.tls === undefined ? {} : { tlsBootstrap: `127.0.0.1:${tlsPort}` }),
         startToFirstProduceMs,
         startToMetadataMs: metadataAt - t0,
         idleRssBytes: rssBytes(child.pid!),

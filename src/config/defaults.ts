@@ -82,6 +82,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   // every topic and consumer group.
   httpListener: null,
   httpConsoleReadOnly: true,
+  httpAuthExempt: ['/health', '/ready'],
   logLevel: 'info',
   logFormat: 'text',
   // Security: Kafka's defaults, except the keystore/truststore type (PEM, the one Rafka reads) and

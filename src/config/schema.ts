@@ -428,6 +428,10 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'http.console.read.only', field: 'httpConsoleReadOnly', kind: 'boolean',
     doc: 'The web console only looks: creating and deleting topics, altering configs, producing and resetting offsets need false.',
   }),
+  setting({
+    key: 'http.auth.exempt', field: 'httpAuthExempt', kind: 'list',
+    doc: 'Paths of the HTTP endpoint served without authentication when it requires it (SASL users, a SASL listener or the authorizer on): liveness probes carry no credentials. [] = everything authenticated.',
+  }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
   setting({ key: 'log.format', field: 'logFormat', kind: 'enum', values: LOG_FORMATS, flag: 'log-format', doc: "Form of rafka's own log lines: text or JSON (one object a line)." }),
   ...SECURITY_SETTINGS,

@@ -162,6 +162,11 @@ export interface BrokerConfig {
    * only reads; false lets it create and delete topics, alter configs, produce and reset offsets.
    */
   httpConsoleReadOnly: boolean;
+  /**
+   * `http.auth.exempt`: exact paths of the HTTP endpoint answered without authentication when the
+   * endpoint requires it (src/broker/http/auth.ts); default /health and /ready.
+   */
+  httpAuthExempt: readonly string[];
   /** Log level for the broker's own log lines. */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** `log.format`: the broker's log lines as text (`<time> <LEVEL> <message> key=value…`) or as JSON objects, one a line. */

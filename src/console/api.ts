@@ -153,8 +153,8 @@ export class ConsoleApi {
     });
   }
 
+  /** As Metadata: no cluster permission needed, and topics the caller may not DESCRIBE are left out. */
   private async listTopics(ctx: RouteContext): Promise<unknown> {
-    this.check(ctx, { operation: 'Describe', resourceType: 'Cluster', resourceName: CLUSTER });
     const topics = this.broker.topics
       .list()
       .filter((t) => this.access.allowed(ctx.req, { operation: 'Describe', resourceType: 'Topic', resourceName: t.name }).ok)
@@ -177,7 +177,7 @@ export class ConsoleApi {
     this.check(ctx, { operation: 'Describe', resourceType: 'Topic', resourceName: name });
     const t = this.topic(name);
     this.check(ctx, { operation: 'DescribeConfigs', resourceType: 'Topic', resourceName: name });
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     const [described] = await admin.describeConfigs([{ type: 'topic', name }]);
     return {
       name: t.name,
@@ -195,7 +195,7 @@ export class ConsoleApi {
     const partitions = body.partitions === undefined ? undefined : int(body.partitions, 'partitions', 1, 1_000_000);
     const replicationFactor = body.replicationFactor === undefined ? undefined : int(body.replicationFactor, 'replicationFactor', 1, 32767);
     const configs = stringMap(body.configs, 'configs');
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     await admin.createTopics([{ topic: name, numPartitions: partitions, replicationFactor, configs }]);
     ctx.created = true;
     const t = this.topic(name);
@@ -205,7 +205,7 @@ export class ConsoleApi {
   private async deleteTopic(ctx: RouteContext, name: string): Promise<unknown> {
     this.check(ctx, { operation: 'Delete', resourceType: 'Topic', resourceName: name });
     this.topic(name);
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     await admin.deleteTopics([name]);
     return { deleted: name };
   }
@@ -220,7 +220,7 @@ export class ConsoleApi {
     if (!Array.isArray(del) || del.some((d) => typeof d !== 'string')) throw new ApiError(400, 'delete must be a list of config names');
     const changes = [...Object.entries(set).map(([n, value]) => ({ name: n, value, op: 'set' as const })), ...(del as string[]).map((n) => ({ name: n, op: 'delete' as const }))];
     if (changes.length === 0) throw new ApiError(400, 'nothing to change: give set and/or delete');
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     await admin.alterConfigs([{ type: 'topic', name, configs: changes }]);
     return { altered: name, set: Object.keys(set), deleted: del };
   }
@@ -252,7 +252,7 @@ export class ConsoleApi {
         break;
       case 'timestamp': {
         const ts = int(q.get('timestamp'), 'timestamp', 0, Number.MAX_SAFE_INTEGER);
-        const admin = await this.clients.admin();
+        const admin = await this.clients.admin(ctx.req);
         const found = (await admin.listOffsets(name, { timestamp: ts })).find((o) => o.partition === partition)?.offset ?? -1;
         start = found < 0 ? highWatermark : found;
         break;
@@ -260,7 +260,7 @@ export class ConsoleApi {
       default:
         throw new ApiError(400, 'from must be beginning, end, offset or timestamp');
     }
-    const read = start < highWatermark ? await this.read(name, partition, start, highWatermark, limit) : { messages: [], truncated: false };
+    const read = start < highWatermark ? await this.read(ctx.req, name, partition, start, highWatermark, limit) : { messages: [], truncated: false };
     const last = read.messages[read.messages.length - 1];
     return {
       topic: name,
@@ -274,11 +274,11 @@ export class ConsoleApi {
     };
   }
 
-  private async read(topic: string, partition: number, start: number, end: number, limit: number) {
+  private async read(req: IncomingMessage, topic: string, partition: number, start: number, end: number, limit: number) {
     const messages: ReturnType<typeof shown>[] = [];
     let bytes = 0;
     let truncated = false;
-    const consumer = this.clients.consumer();
+    const consumer = this.clients.consumer(req);
     try {
       consumer.assign([{ topic, partition, offset: start }]);
       const deadline = Date.now() + BROWSE_WAIT_MS;
@@ -320,7 +320,7 @@ export class ConsoleApi {
       const o = h as Record<string, unknown>;
       return { key: str(o, 'key')!, value: bytes(str(o, 'value', { optional: true })) };
     });
-    const producer = await this.clients.producer();
+    const producer = await this.clients.producer(ctx.req);
     const meta = await producer.send(name, { key, value, headers, partition });
     ctx.created = true;
     return meta;
@@ -328,10 +328,11 @@ export class ConsoleApi {
 
   // ---- groups -------------------------------------------------------------------------------------
 
+  /** As Kafka's ListGroups: every group with DESCRIBE on the cluster, else those the caller may DESCRIBE. */
   private async listGroups(ctx: RouteContext): Promise<unknown> {
-    this.check(ctx, { operation: 'Describe', resourceType: 'Cluster', resourceName: CLUSTER });
-    const admin = await this.clients.admin();
-    const listed = (await admin.listGroups()).filter((g) => this.access.allowed(ctx.req, { operation: 'Describe', resourceType: 'Group', resourceName: g.groupId }).ok);
+    const all = this.access.allowed(ctx.req, { operation: 'Describe', resourceType: 'Cluster', resourceName: CLUSTER }).ok;
+    const admin = await this.clients.admin(ctx.req);
+    const listed = (await admin.listGroups()).filter((g) => all || this.access.allowed(ctx.req, { operation: 'Describe', resourceType: 'Group', resourceName: g.groupId }).ok);
     const described = listed.length > 0 ? await admin.describeGroups(listed.map((g) => g.groupId)) : [];
     const groups = listed.map((g) => {
       const d = described.find((x) => x.groupId === g.groupId);
@@ -343,7 +344,7 @@ export class ConsoleApi {
 
   private async describeGroup(ctx: RouteContext, groupId: string): Promise<unknown> {
     this.check(ctx, { operation: 'Describe', resourceType: 'Group', resourceName: groupId });
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     const [d] = await admin.describeGroups([groupId]);
     const lag = await admin.groupLag(groupId);
     if ((d === undefined || d.state === 'Dead') && lag.length === 0) throw new ApiError(404, `no group named ${groupId}`, 'GROUP_ID_NOT_FOUND');
@@ -368,12 +369,12 @@ export class ConsoleApi {
   private async resetOffsets(ctx: RouteContext, groupId: string): Promise<unknown> {
     const body = await readJsonBody(ctx.req);
     const topic = str(body, 'topic')!;
-    this.check(ctx, { operation: 'Read', resourceType: 'Group', resourceName: groupId });
-    this.check(ctx, { operation: 'Write', resourceType: 'Group', resourceName: groupId });
-    this.check(ctx, { operation: 'Describe', resourceType: 'Topic', resourceName: topic });
+    // Kafka's OffsetCommit (what a reset is): READ on the group and on the topic.
+    this.check(ctx, { operation: 'Read', resourceType: 'Group', resourceName: groupId, changes: true });
+    this.check(ctx, { operation: 'Read', resourceType: 'Topic', resourceName: topic, changes: true });
     const t = this.topic(topic);
     const to = str(body, 'to')!;
-    const admin = await this.clients.admin();
+    const admin = await this.clients.admin(ctx.req);
     const [d] = await admin.describeGroups([groupId]);
     if (d !== undefined && d.state !== 'Empty' && d.state !== 'Dead') {
       throw new ApiError(409, `group ${groupId} is ${d.state} with ${d.members.length} member(s): offsets can only be reset while it has none`, 'NON_EMPTY_GROUP');

@@ -1,15 +1,27 @@
 /**
- * The console's Kafka clients: one Admin and one Producer, made on first use and closed with the HTTP
- * endpoint, and a Consumer per browse (assigned one partition, closed after). They connect to this
- * broker's first PLAINTEXT listener as any client would, so what the console does passes the broker's
- * validation, hooks and authorization like a request from outside. The console has no credentials of
- * its own to give them (a TLS or SASL identity for the console is not configured anywhere yet):
- * without a PLAINTEXT listener the console's actions answer 503 saying so (its reads of the broker's
- * own state still work).
+ * The console's Kafka clients: per principal one Admin and one Producer, made on first use and closed
+ * with the HTTP endpoint (or when CONSOLE_MAX_IDENTITIES newer ones push them out), and a Consumer per
+ * browse (assigned one partition, closed after). They connect to a listener of this broker as any
+ * client would, so what the console does passes the broker's validation, hooks and authorizer like a
+ * request from outside — as the principal the HTTP endpoint authenticated (src/broker/http/auth.ts):
+ * - a caller who logged in with a password (HTTP Basic) logs in with it over a SASL listener that
+ *   offers the mechanism the password matched (SASL_PLAINTEXT first, else SASL_SSL); a Bearer caller
+ *   with the same token over OAUTHBEARER. The password stays in the memory of those clients only.
+ * - an anonymous caller (the endpoint does not authenticate: no SASL and no authorizer) goes through
+ *   a PLAINTEXT listener, else an SSL one.
+ * - no such listener (e.g. the authorizer on with PLAINTEXT and SSL listeners only, where every Kafka
+ *   client is ANONYMOUS or a certificate): the PLAINTEXT or SSL listener as ANONYMOUS, where the
+ *   broker's ACLs for User:ANONYMOUS apply on top of the console's own check.
+ * Over TLS the console trusts exactly this broker's own certificate (the keystore's first, pinned as
+ * the only trust anchor: it connects to itself), without a client certificate: an SSL listener with
+ * `ssl.client.auth: required` cannot serve the console, which then answers 503 saying so.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '../broker/broker.js';
+import { httpPrincipal, type HttpLogin } from '../broker/http/auth.js';
 import { Admin } from '../client/admin.js';
 import { Producer } from '../client/producer.js';
 import { Consumer } from '../client/consumer.js';
@@ -20,43 +32,104 @@ import { ApiError } from './http-json.js';
 export const CONSOLE_CLIENT_ID = 'rafka-console';
 /** A console action's Kafka requests give up after this (the HTTP request with them). */
 const CONSOLE_REQUEST_TIMEOUT_MS = 10_000;
+/** Principals (logins) whose Admin and Producer are kept open at most; the least recently used closes first. */
+export const CONSOLE_MAX_IDENTITIES = 16;
+
+interface ClientSet {
+  options: ClusterOptions;
+  admin: Promise<Admin> | null;
+  producer: Promise<Producer> | null;
+}
 
 export class ConsoleClients {
-  private adminClient: Promise<Admin> | null = null;
-  private producerClient: Promise<Producer> | null = null;
+  /** By a keyed hash of the login (never the password itself as a key), least recently used first. */
+  private readonly sets = new Map<string, ClientSet>();
   private readonly consumers = new Set<Consumer>();
+  private readonly key = randomBytes(32);
   private closed = false;
   /** Rafka's version, from package.json. */
   readonly version = packageVersion();
 
   constructor(private readonly broker: Broker) {}
 
-  private options(): ClusterOptions {
+  /** The client set of `req`'s principal, made (with its connection options) on first use. */
+  private set(req: IncomingMessage): ClientSet {
     if (this.closed) throw new ApiError(503, 'the broker is shutting down');
-    const l = this.broker.listeners.find((x) => x.config.protocol === 'PLAINTEXT');
-    if (l === undefined) throw new ApiError(503, 'the console acts through a PLAINTEXT listener of this broker, and it has none (TLS and SASL listeners only)');
-    return { bootstrap: `${l.advertisedHost}:${l.advertisedPort}`, clientId: CONSOLE_CLIENT_ID, requestTimeoutMs: CONSOLE_REQUEST_TIMEOUT_MS, allowAutoTopicCreation: false };
+    const login = httpPrincipal(req).login;
+    const id = createHmac('sha256', this.key).update(JSON.stringify(login)).digest('base64');
+    let set = this.sets.get(id);
+    if (set !== undefined) {
+      this.sets.delete(id);
+      this.sets.set(id, set);
+      return set;
+    }
+    set = { options: this.options(login), admin: null, producer: null };
+    if (this.sets.size >= CONSOLE_MAX_IDENTITIES) {
+      const [oldest, old] = this.sets.entries().next().value!;
+      this.sets.delete(oldest);
+      void closeSet(old);
+    }
+    this.sets.set(id, set);
+    return set;
   }
 
-  admin(): Promise<Admin> {
-    this.adminClient ??= Promise.resolve().then(() => new Admin(this.options()));
-    return this.adminClient.catch((err: unknown) => {
-      this.adminClient = null;
+  private options(login: HttpLogin): ClusterOptions {
+    const listeners = this.broker.listeners;
+    const mechanisms: readonly string[] = this.broker.config.saslEnabledMechanisms;
+    const mechanism = login.kind === 'password' ? login.mechanism : login.kind === 'bearer' ? 'OAUTHBEARER' : null;
+    const byProtocol = (p: string) => listeners.find((l) => l.config.protocol === p);
+    const sasl = mechanism !== null && mechanisms.includes(mechanism) ? (byProtocol('SASL_PLAINTEXT') ?? byProtocol('SASL_SSL')) : undefined;
+    const l = sasl ?? byProtocol('PLAINTEXT') ?? byProtocol('SSL');
+    if (l === undefined) throw new ApiError(503, `the console has no listener of this broker to act through: it needs a SASL listener offering ${mechanism ?? 'the caller\'s mechanism'}, or a PLAINTEXT or SSL one`);
+    if (l.config.protocol === 'SSL' && this.broker.config.sslClientAuth === 'required') {
+      throw new ApiError(503, `the console acts through the SSL listener ${l.name}, which requires a client certificate the console does not have`);
+    }
+    const base: ClusterOptions = { bootstrap: `${l.advertisedHost}:${l.advertisedPort}`, clientId: CONSOLE_CLIENT_ID, requestTimeoutMs: CONSOLE_REQUEST_TIMEOUT_MS, allowAutoTopicCreation: false };
+    return {
+      ...base,
+      ...(l.tls ? { ssl: this.pinnedTls() } : {}),
+      ...(l !== sasl || login.kind === 'anonymous'
+        ? {}
+        : login.kind === 'password'
+          ? { sasl: { mechanism: login.mechanism as 'PLAIN', username: login.user, password: login.password } }
+          : { sasl: { mechanism: 'OAUTHBEARER' as const, oauthBearerProvider: () => ({ value: login.token }) } }),
+    };
+  }
+
+  /**
+   * TLS to this broker itself: its own certificate (the first of the keystore's chain) as the only
+   * trust anchor (allowPartialTrustChain: a leaf signed by a CA still anchors), so the name it
+   * carries need not be the advertised host.
+   */
+  private pinnedTls(): ClusterOptions['ssl'] {
+    const material = this.broker.security.tls;
+    const chain = String(material?.options.cert ?? '');
+    const leaf = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(chain)?.[0];
+    if (leaf === undefined) throw new ApiError(503, 'the console cannot read this broker\'s own certificate to connect over TLS');
+    return { ca: [leaf], allowPartialTrustChain: true, checkServerIdentity: () => undefined } as ClusterOptions['ssl'];
+  }
+
+  admin(req: IncomingMessage): Promise<Admin> {
+    const set = this.set(req);
+    set.admin ??= Promise.resolve().then(() => new Admin(set.options));
+    return set.admin.catch((err: unknown) => {
+      set.admin = null;
       throw err;
     });
   }
 
-  producer(): Promise<Producer> {
-    this.producerClient ??= Promise.resolve().then(() => new Producer({ ...this.options(), acks: 'all', lingerMs: 0, deliveryTimeoutMs: CONSOLE_REQUEST_TIMEOUT_MS }));
-    return this.producerClient.catch((err: unknown) => {
-      this.producerClient = null;
+  producer(req: IncomingMessage): Promise<Producer> {
+    const set = this.set(req);
+    set.producer ??= Promise.resolve().then(() => new Producer({ ...set.options, acks: 'all', lingerMs: 0, deliveryTimeoutMs: CONSOLE_REQUEST_TIMEOUT_MS }));
+    return set.producer.catch((err: unknown) => {
+      set.producer = null;
       throw err;
     });
   }
 
   /** A consumer without a group and without committing; the caller closes it (it is also closed with the console). */
-  consumer(): Consumer {
-    const c = new Consumer({ ...this.options(), autoCommit: false, autoOffsetReset: 'earliest', maxWaitMs: 100 });
+  consumer(req: IncomingMessage): Consumer {
+    const c = new Consumer({ ...this.set(req).options, autoCommit: false, autoOffsetReset: 'earliest', maxWaitMs: 100 });
     this.consumers.add(c);
     const close = c.close.bind(c);
     c.close = async () => {
@@ -68,15 +141,16 @@ export class ConsoleClients {
 
   async close(): Promise<void> {
     this.closed = true;
-    const admin = this.adminClient;
-    const producer = this.producerClient;
-    this.adminClient = this.producerClient = null;
-    await Promise.allSettled([
-      admin?.then((a) => a.close()),
-      producer?.then((p) => p.close({ timeoutMs: 1000 })),
-      ...[...this.consumers].map((c) => c.close()),
-    ]);
+    const sets = [...this.sets.values()];
+    this.sets.clear();
+    await Promise.allSettled([...sets.map(closeSet), ...[...this.consumers].map((c) => c.close())]);
   }
+}
+
+async function closeSet(set: ClientSet): Promise<void> {
+  const { admin, producer } = set;
+  set.admin = set.producer = null;
+  await Promise.allSettled([admin?.then((a) => a.close()), producer?.then((p) => p.close({ timeoutMs: 1000 }))]);
 }
 
 function packageVersion(): string {

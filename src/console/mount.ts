@@ -15,7 +15,7 @@ import { ThroughputSampler } from './throughput.js';
 export function mountConsole(endpoint: HttpEndpoint, broker: Broker, metrics: BrokerMetrics): void {
   const clients = new ConsoleClients(broker);
   const throughput = new ThroughputSampler(metrics);
-  const api = new ConsoleApi(broker, configuredAccess(broker.config.httpConsoleReadOnly), clients, throughput);
+  const api = new ConsoleApi(broker, configuredAccess(broker.config.httpConsoleReadOnly, endpoint.auth), clients, throughput);
   const assets = new ConsoleAssets();
   endpoint.mount('/api/', (req, res) => api.handle(req, res), ConsoleApi.METHODS);
   endpoint.mount('/', (req, res) => assets.serve(req, res));

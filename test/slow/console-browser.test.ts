@@ -289,4 +289,43 @@ describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
       await ro.close();
     }
   });
+
+  test('behind authentication: the browser logs in with Basic credentials and sees what its principal may describe', async () => {
+    const password = 'alice-browser-Pw';
+    const sec = await startBroker({
+      port: 0,
+      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
+      saslEnabledMechanisms: ['SCRAM-SHA-512'],
+      saslUsers: [
+        { name: 'admin', password: 'admin-browser-Pw' },
+        { name: 'alice', password },
+      ],
+      authorizerEnabled: true,
+      superUsers: 'User:admin',
+      httpListener: '127.0.0.1:0',
+      logger: createLogger('error', () => {}),
+    });
+    const context = await browser.newContext({ httpCredentials: { username: 'alice', password }, viewport: { width: 1280, height: 860 } });
+    try {
+      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-browser-Pw' } });
+      try {
+        await admin.createTopics([{ topic: 'alice-topic' }, { topic: 'not-for-alice' }]);
+        await admin.createAcls([{ resourceType: 'topic', resourceName: 'alice-topic', principal: 'User:alice', operation: 'read', permission: 'allow' }]);
+      } finally {
+        await admin.close();
+      }
+      // Without credentials the page itself is refused, with a Basic challenge.
+      const anonymous = await fetch(`${sec.httpUrl}/`);
+      assert.equal(anonymous.status, 401);
+      assert.match(anonymous.headers.get('www-authenticate') ?? '', /^Basic /);
+      const p = await context.newPage();
+      p.setDefaultTimeout(10_000);
+      await p.goto(`${sec.httpUrl}/#/topics`);
+      await p.locator('tr[data-topic=alice-topic]').waitFor();
+      assert.equal(await p.locator('tr[data-topic=not-for-alice]').count(), 0);
+    } finally {
+      await context.close();
+      await sec.close();
+    }
+  });
 });

@@ -10,8 +10,12 @@
  * Limits: HTTP_MAX_CONNECTIONS open connections (past it Node closes new ones at once); requests must
  * arrive within HTTP_REQUEST_TIMEOUT_MS; GET/HEAD only (405 otherwise), except under a mount that
  * names more methods (the console's /api/, which reads bodies within its own limit).
- * There is no authentication: the listener is off by default and meant for 127.0.0.1 or a private
- * network (docs/operations.md).
+ * Authentication (auth.ts): when the broker has SASL users or listeners or the authorizer on, every
+ * path but `http.auth.exempt` (/health, /ready) needs HTTP Basic (the Kafka port's SCRAM/PLAIN
+ * credentials) or a Bearer JWT (OAUTHBEARER's validator), else 401; /metrics then needs DESCRIBE on
+ * the cluster (403 otherwise), as describing the broker over Kafka does. Without any of that the
+ * endpoint is open: it is off by default and meant for 127.0.0.1 or a private network
+ * (docs/operations.md, docs/security.md).
  *
  * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
  */
@@ -20,6 +24,8 @@ import type { AddressInfo } from 'node:net';
 import type { Broker } from '../broker.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
 import { processMetricsText, startProcessMetrics } from '../metrics/process.js';
+import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { HttpAuthenticator, httpPrincipal } from './auth.js';
 
 /** Open HTTP connections at most: scrapers and probes need a handful. */
 export const HTTP_MAX_CONNECTIONS = 64;
@@ -55,7 +61,11 @@ export class HttpEndpoint {
   /** What listen() bound, kept for after close. */
   private bound: AddressInfo | null = null;
 
-  constructor(private readonly onError: (message: string) => void) {
+  constructor(
+    private readonly onError: (message: string) => void,
+    /** Null: no authentication (tests of the endpoint alone). */
+    readonly auth: HttpAuthenticator | null = null,
+  ) {
     this.server = http.createServer((req, res) => this.dispatch(req, res));
     this.server.maxConnections = HTTP_MAX_CONNECTIONS;
     this.server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
@@ -133,7 +143,12 @@ export class HttpEndpoint {
       return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed\n`);
     }
     Promise.resolve()
-      .then(() => handler(req, res))
+      .then(async () => {
+        const refused = this.auth === null ? null : await this.auth.authenticate(req, path);
+        if (refused === null) return handler(req, res);
+        res.setHeader('WWW-Authenticate', refused.challenge);
+        sendJson(res, 401, { error: refused.message });
+      })
       .catch((err: unknown) => {
         this.onError(`http ${req.method} ${path}: ${(err as Error).stack ?? String(err)}`);
         if (!res.headersSent) send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
@@ -154,13 +169,17 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 /** The endpoint with its three routes and the extensions, listening; `broker.http` closes it after the broker. */
 export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, listener: string, extensions: readonly HttpExtension[] = []): Promise<HttpEndpoint> {
   startProcessMetrics();
-  const endpoint = new HttpEndpoint((m) => broker.log.error(m))
+  const auth = new HttpAuthenticator(broker);
+  const endpoint = new HttpEndpoint((m) => broker.log.error(m), auth)
     .route('/health', (_req, res) => sendJson(res, 200, { status: 'alive' }))
     .route('/ready', (_req, res) => {
       const r = broker.readiness();
       sendJson(res, broker.isReady ? 200 : 503, { ready: broker.isReady, ...r });
     })
-    .route('/metrics', async (_req, res) => {
+    .route('/metrics', async (req, res) => {
+      if (!auth.authorize(req, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
+        return sendJson(res, 403, { error: `${httpPrincipal(req).principal} may not DESCRIBE the cluster (needed for /metrics)` });
+      }
       const text = (await metrics.text()) + (await processMetricsText());
       send(res, 200, metrics.contentType, text);
     });

@@ -97,6 +97,29 @@ export class SaslCredentials {
     return timingSafeEqual(candidate, (entry ?? this.decoyPlain).hash) && entry !== undefined;
   }
 
+  /**
+   * A user name and password given whole (HTTP Basic on the HTTP endpoint, src/broker/http/auth.ts):
+   * the mechanism whose credential it matches, or null. A SCRAM credential is checked by recomputing
+   * the salted password with its salt and iterations (the stronger credential first, and only it:
+   * a user with SCRAM-SHA-512 is not also tried against an older SCRAM-SHA-256 one), then a PLAIN
+   * user's scrypt hash. An unknown user pays a SCRAM check against a decoy, so the answer takes the
+   * same time whether the user exists or not.
+   */
+  async passwordLogin(user: string, password: string): Promise<{ mechanism: SaslMechanism; credential: ScramCredential | null } | null> {
+    for (const m of [...SCRAM_MECHANISMS].reverse()) {
+      const c = this.scramCredential(user, m);
+      if (c !== null) return (await passwordMatches(m, c, password)) ? { mechanism: m, credential: c } : null;
+    }
+    if (this.plain.has(user)) return (await this.plainMatches(user, password)) ? { mechanism: 'PLAIN', credential: null } : null;
+    await passwordMatches('SCRAM-SHA-512', this.decoyCredential(user, 'SCRAM-SHA-512'), password);
+    return null;
+  }
+
+  /** Whether anyone can log in with a password: configured users or stored SCRAM credentials. */
+  get hasUsers(): boolean {
+    return this.plain.size > 0 || this.scram.size > 0;
+  }
+
   scramCredential(user: string, m: ScramMechanism): ScramCredential | null {
     return this.scram.get(user)?.get(m) ?? null;
   }
