@@ -196,6 +196,14 @@ const anyAcl = { resourceTypeFilter: R.ANY, resourceNameFilter: null, patternTyp
 const unique = () => Math.random().toString(36).slice(2);
 const E = ErrorCode;
 
+/** A new member's first ConsumerGroupHeartbeat (KIP-848) subscribing to `topic`: its error code. */
+async function joinConsumerGroup(c: RawClient, groupId: string, topic: string): Promise<number> {
+  const r = await c.request(ApiKey.ConsumerGroupHeartbeat, 0, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, {
+    groupId, memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 10000, subscribedTopicNames: [topic], serverAssignor: null, topicPartitions: [],
+  });
+  return r.errorCode;
+}
+
 export const MATRIX_CASES: MatrixCase[] = [
   {
     api: 'Metadata (named topic)',
@@ -320,19 +328,13 @@ export const MATRIX_CASES: MatrixCase[] = [
   },
   {
     api: 'ConsumerGroupHeartbeat (READ on the group, DESCRIBE on the topics)',
-    call: async (c) =>
-      (await c.request(ApiKey.ConsumerGroupHeartbeat, 0, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, {
-        groupId: 'alice-cg', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 10000, subscribedTopicNames: ['t'], serverAssignor: null, topicPartitions: [],
-      })).errorCode,
+    call: (c) => joinConsumerGroup(c, 'alice-cg', 't'),
     allowed: E.NONE,
     denied: E.GROUP_AUTHORIZATION_FAILED,
   },
   {
     api: 'ConsumerGroupHeartbeat (a subscribed topic that may not be described)',
-    call: async (c) =>
-      (await c.request(ApiKey.ConsumerGroupHeartbeat, 0, ConsumerGroupHeartbeatRequest, ConsumerGroupHeartbeatResponse, {
-        groupId: 'alice-cg2', memberId: '', memberEpoch: 0, instanceId: null, rackId: null, rebalanceTimeoutMs: 10000, subscribedTopicNames: ['hidden'], serverAssignor: null, topicPartitions: [],
-      })).errorCode,
+    call: (c) => joinConsumerGroup(c, 'alice-cg2', 'hidden'),
     allowed: E.TOPIC_AUTHORIZATION_FAILED,
     denied: E.GROUP_AUTHORIZATION_FAILED,
   },
