@@ -96,6 +96,8 @@ test('bad frames close only their own connection', async () => {
   const cases: [string, (c: RawClient) => void][] = [
     ['oversized frame', (c) => c.write(Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 0]))],
     ['negative size', (c) => c.write(Buffer.from([0xff, 0xff, 0xff, 0xfe]))],
+    // Alone in its chunk, it once threw out of the data handler and ended the broker process.
+    ['empty frame', (c) => c.write(Buffer.from([0, 0, 0, 0]))],
     ['unknown api key', (c) => c.write(Buffer.from([0, 0, 0, 10, 0x03, 0xe7, 0, 0, 0, 0, 0, 1, 0xff, 0xff]))],
     [
       'unsupported Metadata version',

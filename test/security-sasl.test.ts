@@ -279,6 +279,9 @@ describe('SCRAM users managed with AlterUserScramCredentials, kept by the storag
           { name: '', mechanism: 1, iterations: 4096, salt, saltedPassword: Buffer.alloc(32) },
           { name: 'twice', mechanism: 1, iterations: 4096, salt, saltedPassword: saltedFor('SCRAM-SHA-256', 'a', salt, 4096) },
           { name: 'twice', mechanism: 1, iterations: 4096, salt, saltedPassword: saltedFor('SCRAM-SHA-256', 'b', salt, 4096) },
+          // Kafka's ScramControlManager: one alteration per user and request, whatever the mechanisms.
+          { name: 'twin', mechanism: 1, iterations: 4096, salt, saltedPassword: saltedFor('SCRAM-SHA-256', 'a', salt, 4096) },
+          { name: 'twin', mechanism: 2, iterations: 4096, salt, saltedPassword: saltedFor('SCRAM-SHA-512', 'a', salt, 4096) },
         ],
       });
       const byUser = Object.fromEntries(alter.results.map((r) => [r.user, r.errorCode]));
@@ -289,6 +292,7 @@ describe('SCRAM users managed with AlterUserScramCredentials, kept by the storag
         odd: ErrorCode.UNSUPPORTED_SASL_MECHANISM,
         '': ErrorCode.UNACCEPTABLE_CREDENTIAL,
         twice: ErrorCode.DUPLICATE_RESOURCE,
+        twin: ErrorCode.DUPLICATE_RESOURCE,
       });
       const described = await c.request(ApiKey.DescribeUserScramCredentials, 0, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse, { users: null });
       assert.deepEqual(

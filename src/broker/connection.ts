@@ -252,9 +252,11 @@ export class Connection implements ConnectionInfo {
       const size = this.peekSize();
       // Before SASL authentication completes, frames are limited to sasl.server.max.receive.size.
       const maxBytes = this.security.maxFrameBytes(this.broker.config.socketRequestMaxBytes);
-      if (size < 0 || size > maxBytes) {
+      // An empty frame holds no request header (Kafka closes such a connection too); taking zero
+      // bytes from an empty buffer would also throw out of the data handler.
+      if (size < 1 || size > maxBytes) {
         this.broker.log.warn(
-          `connection ${this.remote}: request size ${size} is outside 0..${maxBytes === this.broker.config.socketRequestMaxBytes ? 'socket.request.max.bytes' : 'sasl.server.max.receive.size'}=${maxBytes}; closing`,
+          `connection ${this.remote}: request size ${size} is outside 1..${maxBytes === this.broker.config.socketRequestMaxBytes ? 'socket.request.max.bytes' : 'sasl.server.max.receive.size'}=${maxBytes}; closing`,
         );
         this.close('invalid request size');
         return;

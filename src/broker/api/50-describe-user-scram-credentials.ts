@@ -4,7 +4,8 @@
  * - users null or empty: every user with a credential;
  * - a user named twice: DUPLICATE_RESOURCE; a user without credentials: RESOURCE_NOT_FOUND.
  * Without an authorizer (Kafka's default) any client that reached the API may ask, as in Kafka; with
- * one, DESCRIBE on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED, Kafka's message).
+ * one, DESCRIBE on the cluster is needed (else CLUSTER_AUTHORIZATION_FAILED, Kafka's message, also
+ * once per user named, as Kafka answers).
  */
 import { ApiKey, DescribeUserScramCredentialsRequest, DescribeUserScramCredentialsResponse } from '../../protocol/messages/index.js';
 import { ErrorCode } from '../../protocol/error-codes.js';
@@ -12,6 +13,14 @@ import { SCRAM } from '../security/scram-credentials.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler } from '../handler.js';
+
+/**
+ * Kafka's DescribeUserScramCredentialsRequest.getErrorResponse, which also answers a refused
+ * authorization: the code at the top and once per user named, without the user's name.
+ */
+function unnamedErrors(req: DescribeUserScramCredentialsRequest, errorCode: number, errorMessage: string | null) {
+  return { errorCode, errorMessage, results: (req.users ?? []).map(() => ({ user: '', errorCode, errorMessage, credentialInfos: [] })) };
+}
 
 export default defineHandler({
   apiKey: ApiKey.DescribeUserScramCredentials,
@@ -21,7 +30,7 @@ export default defineHandler({
   response: DescribeUserScramCredentialsResponse,
   handle(req, ctx) {
     if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
-      return { throttleTimeMs: 0, errorCode: ErrorCode.CLUSTER_AUTHORIZATION_FAILED, errorMessage: authorizationMessage(ErrorCode.CLUSTER_AUTHORIZATION_FAILED), results: [] };
+      return { throttleTimeMs: 0, ...unnamedErrors(req, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, authorizationMessage(ErrorCode.CLUSTER_AUTHORIZATION_FAILED)) };
     }
     const credentials = ctx.broker.security.credentials;
     const named = new Map<string, boolean>(); // user → named more than once
@@ -40,8 +49,5 @@ export default defineHandler({
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, errorMessage: null, results };
   },
   clientThrottlesFromVersion: 0,
-  // Kafka's DescribeUserScramCredentialsRequest.getErrorResponse: the code at the top and once per named user.
-  errorResponse(req, _v, errorCode, errorMessage) {
-    return { errorCode, errorMessage, results: (req.users ?? []).map(() => ({ user: '', errorCode, errorMessage, credentialInfos: [] })) };
-  },
+  errorResponse: (req, _v, errorCode, errorMessage) => unnamedErrors(req, errorCode, errorMessage),
 });

@@ -85,6 +85,15 @@ function row(e: AclEntry): string[] {
   return [e.resourceType, e.resourceName, e.patternType, e.principal, e.host, e.operation, e.permission];
 }
 
+/**
+ * Entries in a stable order (by the columns, left to right): Kafka's StandardAuthorizer answers in
+ * the order of its internal maps, not of creation, so the same ACLs list the same on either broker.
+ */
+function sorted(entries: AclEntry[]): AclEntry[] {
+  const key = (e: AclEntry) => row(e).join('\u0000');
+  return [...entries].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
 const HEAD = ['RESOURCE-TYPE', 'NAME', 'PATTERN', 'PRINCIPAL', 'HOST', 'OPERATION', 'PERMISSION'];
 
 export function aclsCommand(program: Command, io: OpsIO): void {
@@ -100,7 +109,7 @@ export function aclsCommand(program: Command, io: OpsIO): void {
         ...(opts.principal !== undefined ? { principal: opts.principal } : {}),
       };
       await withAdmin(opts, io, async (admin) => {
-        const entries = await admin.describeAcls(filter);
+        const entries = sorted(await admin.describeAcls(filter));
         if (opts.json) return printJson(io, entries);
         await printTable(io, HEAD, entries.map(row));
       });
@@ -132,7 +141,7 @@ export function aclsCommand(program: Command, io: OpsIO): void {
         for (const [permission, principal] of principals) filters.push({ ...base, operation, permission, principal });
       }
       await withAdmin(opts, io, async (admin) => {
-        const deleted = await admin.deleteAcls(filters);
+        const deleted = sorted(await admin.deleteAcls(filters));
         if (opts.json) return printJson(io, deleted);
         if (deleted.length === 0) return printLine(io, 'no matching ACLs');
         for (const e of deleted) await printLine(io, `removed: ${e.principal} ${e.permission} ${e.operation} on ${e.resourceType} ${e.patternType} ${e.resourceName} from ${e.host}`);
