@@ -23,11 +23,12 @@
 # default, so the build is started by hand.
 #
 # The build is kept in a cache ($RAFKA_CLIENT_CACHE, default ~/.cache/rafka-clients), one per Node ABI
-# (the addon uses nan, so a build loads only into the Node it was built for): installing again, or for
-# a second Node, takes seconds. The sources are built once in the cache, so a build for a second Node
-# recompiles only the addon (11 C++ files), not librdkafka. librdkafka's make runs with -j (its own
-# gyp file) and the addon's with JOBS=max. CPU time of a first build: about 135 s (librdkafka about
-# 80 s of it); wall time on 2 idle cores about 1.5 to 2 minutes, on a loaded machine up to 10.
+# (the addon uses nan, so a build loads only into the Node it was built for): installing it again
+# takes seconds. librdkafka, which does not depend on Node, is kept there too, and the addon for a
+# second Node links it instead of building it again (node-gyp's rebuild cleans build/, and the
+# bundled build then configures and compiles librdkafka anew). librdkafka's make runs with -j (its
+# own gyp file), the addon's with JOBS=max. Measured on a loaded 2-core machine: a first build 90 to
+# 135 s of CPU (5 to 10 minutes of wall time there), the addon alone for a second Node 30 s of CPU.
 #
 # Installing packages with npm later (e.g. `npm install --no-save @platformatic/kafka`) removes it
 # again (it is extraneous): install both together, as this script does by default.
@@ -49,14 +50,13 @@ NODE_KEY="$(node -p 'process.versions.modules + "-" + process.platform + "-" + p
 CACHE_ROOT="${RAFKA_CLIENT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rafka-clients}"
 SOURCES="$CACHE_ROOT/confluent-kafka-javascript-$CONFLUENT_VERSION-src"
 BUILT="$CACHE_ROOT/confluent-kafka-javascript-$CONFLUENT_VERSION-node-$NODE_KEY"
+LIBRDKAFKA="$CACHE_ROOT/confluent-kafka-javascript-$CONFLUENT_VERSION-librdkafka-$(uname -s)-$(uname -m)"
 
 if [ ! -f "$BUILT/build/Release/confluent-kafka-javascript.node" ]; then
   if [ ! -f "$SOURCES/node_modules/@confluentinc/kafka-javascript/package.json" ]; then
     npm install --prefix "$SOURCES" --no-save --no-audit --no-fund --ignore-scripts "@confluentinc/kafka-javascript@$CONFLUENT_VERSION"
   fi
   cd "$SOURCES/node_modules/@confluentinc/kafka-javascript"
-  # build/ holds the last Node's addon; librdkafka's objects stay in deps/librdkafka, so make finds
-  # them up to date and only the addon is compiled again.
   rm -rf build
   set --
   NODE_PREFIX="$(dirname "$(dirname "$(command -v node)")")"
@@ -68,7 +68,25 @@ if [ ! -f "$BUILT/build/Release/confluent-kafka-javascript.node" ]; then
     npm_config_node_gyp="$NPM_GYP"
     export npm_config_node_gyp
   fi
-  JOBS=max CKJS_LINKING=dynamic ../../.bin/node-pre-gyp install --fallback-to-build "$@"
+  if [ -f "$LIBRDKAFKA/librdkafka.so.1" ] && [ ! -d /usr/include/librdkafka ]; then
+    # librdkafka does not depend on Node: the addon for another Node links the one built before
+    # (BUILD_LIBRDKAFKA=0, its headers and library named here, the rpath the bundled build would set),
+    # so only the addon compiles. Not where a system librdkafka-dev is installed: binding.gyp puts
+    # /usr/include/librdkafka before these flags.
+    BUILD_LIBRDKAFKA=0 CXXFLAGS="-I$LIBRDKAFKA/include/librdkafka" LDFLAGS="-L$LIBRDKAFKA -Wl,-rpath,'\$\$ORIGIN/../deps'" \
+      JOBS=max ../../.bin/node-pre-gyp install --fallback-to-build "$@"
+    mkdir -p build/deps
+    cp -a "$LIBRDKAFKA"/librdkafka*.so* build/deps/
+  else
+    JOBS=max CKJS_LINKING=dynamic ../../.bin/node-pre-gyp install --fallback-to-build "$@"
+    if [ -f build/deps/librdkafka.so.1 ]; then
+      rm -rf "$LIBRDKAFKA.tmp"
+      mkdir -p "$LIBRDKAFKA.tmp"
+      cp -a build/deps/include build/deps/librdkafka*.so* "$LIBRDKAFKA.tmp/"
+      rm -rf "$LIBRDKAFKA"
+      mv "$LIBRDKAFKA.tmp" "$LIBRDKAFKA"
+    fi
+  fi
   # Only what loads at run time: the addon and, beside it as its rpath says ($ORIGIN/../deps), the
   # shared librdkafka (absent where a prebuilt binary, librdkafka linked in, was downloaded instead).
   rm -rf "$BUILT.tmp"

@@ -69,7 +69,7 @@ let cache: FoundConfluentJs | undefined;
 export function findConfluentJs(): FoundConfluentJs {
   if (cache) return cache;
   const name = '@confluentinc/kafka-javascript';
-  const install = `build it with \`sh bench/install-confluent-client.sh\` (about 10 minutes the first time; needs build-essential, python3, libssl-dev, zlib1g-dev)`;
+  const install = `build it with \`sh bench/install-confluent-client.sh\` (a few minutes of compiling the first time; needs build-essential, python3, libssl-dev, zlib1g-dev)`;
   let module: ConfluentJs | null = null;
   let missing: string | null = null;
   try {
