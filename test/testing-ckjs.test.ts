@@ -7,7 +7,9 @@
  *   drop is real, a producer without idempotence writes it twice);
  * - a consumer whose heartbeats are held back is removed after session.timeout.ms of virtual time,
  *   its partition reassigned to the other member;
- * - a 3-broker startCluster whose partition leader is stopped: producer and consumer group carry on.
+ * - a 3-broker startCluster whose partition leader is stopped (and started, and moved): producer and
+ *   consumer group carry on, each record written and consumed once.
+ * The first and the last are written once for both clients, in test/helpers/client-cases.ts.
  *
  * librdkafka keeps its own timers on real time (heartbeats, its local session check, backoffs): on
  * virtual time the clock moves in steps with real pauses long enough for its heartbeat interval, and
@@ -20,9 +22,10 @@
 import { after, before, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManualClock } from '../src/base/clock.js';
-import { advanceUntil, consumeAll, startCluster, startTestBroker, uniqueName, waitFor, type TestBroker, type TestCluster } from '../src/testing/index.js';
+import { advanceUntil, consumeAll, startCluster, startTestBroker, uniqueName, type TestBroker, type TestCluster } from '../src/testing/index.js';
 import { requireClient, skipUnless } from './helpers/external.js';
 import { findConfluentJs, type CkjsConsumer, type ConfluentJs } from './helpers/confluent-js.js';
+import { carryOnThroughLeaderChanges, notLeaderTwiceWrittenOnce } from './helpers/client-cases.js';
 
 const ckjs = findConfluentJs();
 const skip = skipUnless(ckjs);
@@ -70,15 +73,7 @@ describe('@confluentinc/kafka-javascript: fault injection', { skip, timeout: 120
 
   it('a produce answered NOT_LEADER_OR_FOLLOWER twice is retried and written exactly once', async () => {
     for (const idempotent of [false, true]) {
-      const topic = uniqueName('ckjs-not-leader');
-      await b.createTopics([{ topic, partitions: 2 }]);
-      const rule = b.faults.inject({ api: 'Produce', topic, errorCode: 'NOT_LEADER_OR_FOLLOWER', times: 2 });
-      await send(topic, 'once', idempotent);
-      assert.equal(rule.fired, 2, `idempotent=${idempotent}`);
-      assert.equal(rule.remaining, 0);
-      assert.deepEqual((await consumeAll(b, topic)).map((r) => r.value?.toString()), ['once'], `idempotent=${idempotent}`);
-      const fired = b.faults.history.filter((h) => h.rule === rule.id);
-      assert.deepEqual(fired.map((h) => [h.kind, h.api, h.errorName]), [['error', 'Produce', 'NOT_LEADER_OR_FOLLOWER'], ['error', 'Produce', 'NOT_LEADER_OR_FOLLOWER']]);
+      await notLeaderTwiceWrittenOnce(b, (topic, value) => send(topic, value, idempotent), `idempotent=${idempotent}`);
     }
   });
 
@@ -170,7 +165,7 @@ describe('@confluentinc/kafka-javascript: startCluster', { skip, timeout: 120_00
   });
   after(() => c?.close());
 
-  it('an idempotent producer and a consumer group carry on while the partition leader is stopped and started again', async () => {
+  it('an idempotent producer and a consumer group carry on while the partition leader is stopped and started again, and while a leader moves', async () => {
     const topic = uniqueName('ckjs-carry-on');
     await c.createTopics([{ topic, partitions: 1 }]);
     const kafka = kafkaFor(c.bootstrapServers, 'ckjs-cluster');
@@ -181,30 +176,13 @@ describe('@confluentinc/kafka-javascript: startCluster', { skip, timeout: 120_00
     await consumer.connect();
     await consumer.subscribe({ topics: [topic] });
     await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
-    let sent = 0;
-    const sendSome = async (n: number) => {
-      for (let i = 0; i < n; i++) await producer.send({ topic, messages: [{ value: `m${sent++}` }] });
-    };
-    const allSeen = () => waitFor(() => new Set(seen).size === sent, { timeoutMs: 30_000, message: `consumed ${new Set(seen).size}/${sent}` });
-    try {
-      await sendSome(10);
-      await allSeen();
-      const first = c.leaderOf(topic, 0).leaderId;
-      await c.stopBroker(first);
-      assert.notEqual(c.leaderOf(topic, 0).leaderId, first);
-      await sendSome(10);
-      await allSeen();
-      await c.startBroker(first);
-      await sendSome(10);
-      await allSeen();
-    } finally {
-      await consumer.disconnect();
-      await producer.disconnect();
-    }
-    const expected = Array.from({ length: sent }, (_, i) => `m${i}`);
-    // Every record written once (the idempotent producer's retries were not written twice)…
-    assert.deepEqual((await consumeAll(c, topic)).map((r) => r.value?.toString()), expected);
-    // …and consumed, in order (a redelivery after a rebalance would repeat a suffix, never skip).
-    assert.deepEqual([...new Set(seen)], expected);
+    await carryOnThroughLeaderChanges(c, topic, {
+      send: (value) => producer.send({ topic, messages: [{ value }] }),
+      seen,
+      stop: async () => {
+        await consumer.disconnect();
+        await producer.disconnect();
+      },
+    });
   });
 });
