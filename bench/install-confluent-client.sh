@@ -27,8 +27,9 @@
 # takes seconds. librdkafka, which does not depend on Node, is kept there too, and the addon for a
 # second Node links it instead of building it again (node-gyp's rebuild cleans build/, and the
 # bundled build then configures and compiles librdkafka anew). librdkafka's make runs with -j (its
-# own gyp file), the addon's with JOBS=max. Measured on a loaded 2-core machine: a first build 90 to
-# 135 s of CPU (5 to 10 minutes of wall time there), the addon alone for a second Node 30 s of CPU.
+# own gyp file); the addon's with JOBS=max only where it is built alone. Measured on a loaded 2-core
+# machine: a first build 90 to 135 s of CPU (5 to 10 minutes of wall time there), the addon alone
+# for a second Node 30 s of CPU.
 #
 # Installing packages with npm later (e.g. `npm install --no-save @platformatic/kafka`) removes it
 # again (it is extraneous): install both together, as this script does by default.
@@ -78,7 +79,10 @@ if [ ! -f "$BUILT/build/Release/confluent-kafka-javascript.node" ]; then
     mkdir -p build/deps
     cp -a "$LIBRDKAFKA"/librdkafka*.so* build/deps/
   else
-    JOBS=max CKJS_LINKING=dynamic ../../.bin/node-pre-gyp install --fallback-to-build "$@"
+    # No JOBS here: with parallel jobs node-gyp's make starts the librdkafka build before the
+    # configure action has written deps/librdkafka/config.h ("No rule to make target
+    # '../deps/librdkafka/config.h'"); librdkafka's own make runs with -j anyway.
+    CKJS_LINKING=dynamic ../../.bin/node-pre-gyp install --fallback-to-build "$@"
     if [ -f build/deps/librdkafka.so.1 ]; then
       rm -rf "$LIBRDKAFKA.tmp"
       mkdir -p "$LIBRDKAFKA.tmp"
