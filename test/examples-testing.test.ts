@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { useClient } from './helpers/external.js';
+import { findConfluentJs } from './helpers/confluent-js.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -19,6 +21,16 @@ test('examples/testing/node-test: its tests pass under --import rafka/testing/no
   const env = { ...process.env };
   delete env.KAFKA_BOOTSTRAP;
   const { code, out } = await runNodeTest(['--import', 'rafka/testing/node-test', join('examples', 'testing', 'node-test', 'orders.test.mjs')], { cwd: ROOT, env });
+  assert.equal(code, 0, out);
+  assert.match(out, /^# pass 3$/m, out);
+});
+
+test('examples/testing/node-test: the same app on @confluentinc/kafka-javascript passes the same tests', { timeout: 90_000 }, async (t) => {
+  // A native build outside the dependencies (bench/install-confluent-client.sh, as .ci/run does).
+  if (!useClient(t, findConfluentJs())) return;
+  const env = { ...process.env };
+  delete env.KAFKA_BOOTSTRAP;
+  const { code, out } = await runNodeTest(['--import', 'rafka/testing/node-test', join('examples', 'testing', 'node-test', 'orders-confluent.test.mjs')], { cwd: ROOT, env });
   assert.equal(code, 0, out);
   assert.match(out, /^# pass 3$/m, out);
 });
