@@ -4,8 +4,8 @@
  * node:url), the cluster aggregator (node:cluster) and every default process collector, one of which
  * loads @opentelemetry/api: about 1.3 MB of live heap kept for the process's life. On the produce path
  * the broker's major GCs come at a pace set by the record bytes it keeps, not by its heap, so every
- * one of them marks that extra heap: measured with valgrind on `npm run bench`'s metrics workload, the
- * index alone made GC marking the largest part of the overhead of metrics (issue 21, bench/README.md).
+ * one of them marks that extra heap. (GC marking is most of what metrics cost the produce path under
+ * valgrind; this cut is a small part of it: bench/README.md, "Metrics overhead".)
  *
  * prom-client 15 has no `exports` map, so these paths are the package's own files; the version is
  * pinned exactly in package.json, and test/metrics-http.test.ts checks the exposition they produce.
