@@ -21,13 +21,11 @@
  *
  * Callers: the broker's event loop only (the observers, and the HTTP endpoint's scrape).
  */
-import promClient from 'prom-client';
 import { errorName } from '../../protocol/error-codes.js';
 import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
-
-const { Registry, Counter, Gauge, Histogram } = promClient;
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 
 /** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
 const REQUEST_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -292,20 +290,20 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     this.fetchPurgatory.set(b.waiters.waiting);
   }
 
-  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): promClient.Gauge<L> {
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
     return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): promClient.Counter<L> {
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): promClient.Histogram<L> {
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
     return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** A counter whose total the broker already keeps, set at scrape time (the total only ever grows). */
-  private setCounter<L extends string>(c: promClient.Counter<L>, labels: Partial<Record<L, string>>, total: number): void {
+  private setCounter<L extends string>(c: Counter<L>, labels: Partial<Record<L, string>>, total: number): void {
     c.remove(labels);
     c.inc(labels, total);
   }
