@@ -25,8 +25,8 @@
  *   engine does what SyncWAL does itself: `fdatasync` on RocksDB's live WAL files (`NNNNNN.log` in
  *   the database directory: the binding sets no `wal_dir`, no WAL recycling and no WAL archive)
  *   through the libuv pool, and the directory is synced whenever a WAL file is seen for the first
- *   time (as RocksDB syncs the WAL directory once per new log). fdatasync works on the inode, so
- *   it covers every byte written to the file before it started, whoever wrote them. A WAL file
+ *   time (as RocksDB syncs the WAL directory once per new log). On Linux fdatasync works on the
+ *   inode, so it covers every byte written to the file before it started, whoever wrote them. A WAL file
  *   RocksDB deletes meanwhile is one whose memtable is in a synced SST file already. Going through
  *   RocksDB's write path instead (a worker thread writing with sync=true on a shared handle) would
  *   not do: RocksDB's write thread makes the loop's next write wait behind that synced write's
