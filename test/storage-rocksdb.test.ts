@@ -260,3 +260,30 @@ test('rocksdb: fsync always syncs the WAL files off the loop, one sync for a gro
     await e.close();
   }
 });
+
+test('rocksdb: when RocksDB switches to a new WAL file the sync finds it, and drops the deleted one', async () => {
+  const dir = tempDir();
+  const e = await openEngine(dir, 'always');
+  const logs = () => readdirSync(dir).filter((n) => /^\d+\.log$/.test(n));
+  try {
+    await e.createTopic(topic('big'));
+    const first = logs();
+    assert.equal(first.length, 1);
+    const listings = e.syncStats.walListings;
+    // RocksDB's default write buffer is 64 MiB: 72 appends of 1 MiB, each acknowledged, switch memtables.
+    const batch = await batchOf(16, 1, 64 * 1024);
+    for (let i = 0; i < 72; i++) await e.append('big', 0, batch);
+    assert.ok(!logs().includes(first[0]!) || logs().length > 1, `RocksDB switched WAL files: ${first} -> ${logs()}`);
+    assert.ok(e.syncStats.walListings > listings, 'the sync after the switch listed the directory again');
+    assert.ok(e.syncStats.walSyncs - e.syncStats.walListings > 0, 'syncs between switches skipped the listing');
+    assert.equal(e.syncStats.syncedWrites, 0);
+  } finally {
+    await e.close();
+  }
+  const again = await openEngine(dir);
+  try {
+    assert.equal(again.offsets('big', 0).highWatermark, 72 * 16);
+  } finally {
+    await again.close();
+  }
+});

@@ -64,5 +64,7 @@ declare module '@nxtedition/rocksdb' {
     batch(): RocksChainedBatch;
     clear(range: RocksRange): Promise<void>;
     iterator(options: RocksRange & { keys?: boolean; values?: boolean }): RocksIterator;
+    /** A RocksDB property (DB::GetProperty), read synchronously from memory; '' if unknown. */
+    getProperty(property: string): string;
   }
 }
