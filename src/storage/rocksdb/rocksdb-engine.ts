@@ -530,7 +530,7 @@ export class RocksDbEngine implements StorageEngine {
     // Read before the listing: a switch after this read shows at the next sync, and the writes that
     // went to its new file after this sync started wait for that one.
     const version = this.db!.getProperty('rocksdb.current-super-version-number');
-    if (version !== '' && version === this.walListedAt) {
+    if (version !== '' && version === this.walListedAt && this.walFiles.size > 0) {
       this.syncStats.walSyncs++;
       await Promise.all([...this.walFiles.values()].map((h) => h.datasync()));
       return;
