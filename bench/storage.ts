@@ -14,12 +14,16 @@
  *   dir (fsync on, unix socket; test/helpers/postgres.ts) on the same disk and cores, with the
  *   PostgreSQL commits per second the engine's group commit made during the append run.
  * - Append latency p99: the time each append took to resolve (with 32 in flight it includes queueing).
+ * - Loop delay p99: `monitorEventLoopDelay` (1 ms resolution) over the append run, i.e. how long
+ *   the event loop stood still at a time — an engine that syncs on the loop shows its fsync here,
+ *   and a broker on that engine stalls every connection for as long (issue 22 item 3).
  * - Recovery: the log engine's open after an unclean shutdown (the tail segment is a single
  *   1 GiB segment, every batch's CRC checked; 64 MiB with --quick), and after a clean one.
  * The ratio log-append / dd is the issue's target (≥ 70% under group commit).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +47,8 @@ export interface EngineRow {
   appendMBps: number | null;
   /** 99th percentile of one append's time to resolve, ms. */
   appendP99Ms: number | null;
+  /** 99th percentile of the event loop's delay during the append run, ms. */
+  loopDelayP99Ms: number | null;
   readMBps: number | null;
   note: string;
 }
@@ -83,11 +89,13 @@ async function template(): Promise<{ bytes: Buffer; recordCount: number; maxTime
 }
 
 /** Append `mib` MiB with IN_FLIGHT appends outstanding; MB/s from first call to last resolution. */
-async function appendLoad(engine: StorageEngine, topic: string, mib: number): Promise<{ mbps: number; bytes: number; p99Ms: number; seconds: number; appends: number }> {
+async function appendLoad(engine: StorageEngine, topic: string, mib: number): Promise<{ mbps: number; bytes: number; p99Ms: number; loopDelayP99Ms: number; seconds: number; appends: number }> {
   const t = await template();
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   const batches = Math.ceil((mib * 1024 * 1024) / t.bytes.length);
   let issued = 0;
   const latencies: number[] = [];
+  loopDelay.enable();
   const t0 = performance.now();
   const worker = async () => {
     while (issued < batches) {
@@ -100,10 +108,12 @@ async function appendLoad(engine: StorageEngine, topic: string, mib: number): Pr
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  loopDelay.disable();
+  const loopDelayP99Ms = loopDelay.count > 0 ? loopDelay.percentile(99) / 1e6 : 0;
   const bytes = batches * t.bytes.length;
   latencies.sort((a, b) => a - b);
   const p99Ms = latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * 0.99))] ?? 0;
-  return { mbps: bytes / seconds / 1e6, bytes, p99Ms, seconds, appends: batches };
+  return { mbps: bytes / seconds / 1e6, bytes, p99Ms, loopDelayP99Ms, seconds, appends: batches };
 }
 
 async function readAll(engine: StorageEngine, topic: string): Promise<number> {
@@ -124,7 +134,7 @@ async function readAll(engine: StorageEngine, topic: string): Promise<number> {
 const topicRecord = (name: string) => ({ name, id: `bench-${name}`.padEnd(22, 'A').slice(0, 22), partitionCount: 1, configs: {} });
 
 async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, mib: number, url: string | null = null): Promise<EngineRow> {
-  const row: EngineRow = { engine: type === 'memory' ? 'memory + WAL' : type, fsync, mib, appendMBps: null, appendP99Ms: null, readMBps: null, note: '' };
+  const row: EngineRow = { engine: type === 'memory' ? 'memory + WAL' : type, fsync, mib, appendMBps: null, appendP99Ms: null, loopDelayP99Ms: null, readMBps: null, note: '' };
   let engine: StorageEngine;
   try {
     engine = await createStorageEngine({ type, path: dir, fsync, fsyncIntervalMs: 1000, url });
@@ -139,6 +149,7 @@ async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, m
     const load = await appendLoad(engine, 'bench', mib);
     row.appendMBps = load.mbps;
     row.appendP99Ms = load.p99Ms;
+    row.loopDelayP99Ms = load.loopDelayP99Ms;
     if (engine instanceof PostgresEngine) {
       const commits = engine.commits - commitsBefore;
       row.note = `${commits} PostgreSQL commits, ${(commits / load.seconds).toFixed(0)} commits/s (${(load.appends / commits).toFixed(1)} appends each)`;
@@ -156,7 +167,7 @@ async function benchEngine(type: StorageType, fsync: FsyncPolicy, dir: string, m
 async function benchPostgres(mib: number, log: (line: string) => void): Promise<EngineRow> {
   const server = findPostgres();
   if (server.missing !== null) {
-    return { engine: 'postgres', fsync: 'always', mib, appendMBps: null, appendP99Ms: null, readMBps: null, note: `not run: ${server.missing}` };
+    return { engine: 'postgres', fsync: 'always', mib, appendMBps: null, appendP99Ms: null, loopDelayP99Ms: null, readMBps: null, note: `not run: ${server.missing}` };
   }
   log(`storage: postgres engine (${server.version}), fsync always, ${mib} MiB …`);
   const cluster = await startPgCluster(server, { durable: true });
@@ -231,11 +242,11 @@ export function formatStorageTable(r: StorageBenchResult): string {
   const lines: string[] = [];
   const disk = 'mbps' in r.disk ? `${r.disk.mbps.toFixed(0)} MB/s (dd ${r.disk.mib} MiB, conv=fdatasync, in ${r.disk.dir})` : `not measured: ${r.disk.error}`;
   lines.push(`Storage engines, 1 KiB records, ${RECORDS_PER_BATCH} per batch, ${IN_FLIGHT} appends in flight; disk: ${disk}`);
-  lines.push('| engine | fsync | MiB | append MB/s | append p99 ms | read MB/s | note |');
-  lines.push('|---|---|---:|---:|---:|---:|---|');
+  lines.push('| engine | fsync | MiB | append MB/s | append p99 ms | loop delay p99 ms | read MB/s | note |');
+  lines.push('|---|---|---:|---:|---:|---:|---:|---|');
   for (const e of r.engines) {
     const f = (v: number | null, digits = 0) => (v === null ? '–' : v.toFixed(digits));
-    lines.push(`| ${e.engine} | ${e.fsync} | ${e.mib} | ${f(e.appendMBps)} | ${f(e.appendP99Ms, 1)} | ${f(e.readMBps)} | ${e.note} |`);
+    lines.push(`| ${e.engine} | ${e.fsync} | ${e.mib} | ${f(e.appendMBps)} | ${f(e.appendP99Ms, 1)} | ${f(e.loopDelayP99Ms, 1)} | ${f(e.readMBps)} | ${e.note} |`);
   }
   if (r.ratioAlwaysToDisk !== null) {
     lines.push('');

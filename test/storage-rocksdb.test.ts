@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,5 +224,66 @@ test('rocksdb: appends acknowledged before a kill -9 are all there after a resta
     assert.equal((await e.append('k', 0, await batchOf(1, 99))).baseOffset, 50);
   } finally {
     await e.close();
+  }
+});
+
+/**
+ * Issue 22 item 3: under `fsync: always` the engine syncs RocksDB's WAL files itself, off the event
+ * loop. What that rests on, checked here against the pinned RocksDB: its WAL is `NNNNNN.log` in the
+ * database directory, and an unsynced write is in that file (in the OS) when the write call returns.
+ */
+test('rocksdb: fsync always syncs the WAL files off the loop, one sync for a group of appends, never a synced write', async () => {
+  const dir = tempDir();
+  const e = await openEngine(dir, 'always');
+  try {
+    await e.createTopic(topic('w'));
+    const walSize = () =>
+      readdirSync(dir)
+        .filter((n) => /^\d+\.log$/.test(n))
+        .reduce((n, name) => n + statSync(path.join(dir, name)).size, 0);
+    assert.ok(walSize() > 0, 'a WAL file named NNNNNN.log in the database directory');
+    const batch = await batchOf(1, 7);
+    const before = walSize();
+    const acked = e.append('w', 0, batch);
+    // Before the append resolves, before any sync: its bytes are in the WAL file already.
+    assert.ok(walSize() >= before + batch.bytes.length, `WAL grew by ${walSize() - before} bytes, the batch is ${batch.bytes.length}`);
+    await acked;
+    const syncsBefore = e.syncStats.walSyncs;
+    assert.ok(syncsBefore >= 1);
+    const batches = await Promise.all(Array.from({ length: 100 }, (_, i) => batchOf(1, i)));
+    await Promise.all(batches.map((b) => e.append('w', 0, b)));
+    const syncs = e.syncStats.walSyncs - syncsBefore;
+    assert.ok(syncs >= 1 && syncs <= 2, `100 appends of one loop turn shared ${syncs} syncs`);
+    assert.equal(e.syncStats.syncedWrites, 0);
+    assert.equal(e.offsets('w', 0).highWatermark, 101);
+  } finally {
+    await e.close();
+  }
+});
+
+test('rocksdb: when RocksDB switches to a new WAL file the sync finds it, and drops the deleted one', async () => {
+  const dir = tempDir();
+  const e = await openEngine(dir, 'always');
+  const logs = () => readdirSync(dir).filter((n) => /^\d+\.log$/.test(n));
+  try {
+    await e.createTopic(topic('big'));
+    const first = logs();
+    assert.equal(first.length, 1);
+    const listings = e.syncStats.walListings;
+    // RocksDB's default write buffer is 64 MiB: 72 appends of 1 MiB, each acknowledged, switch memtables.
+    const batch = await batchOf(16, 1, 64 * 1024);
+    for (let i = 0; i < 72; i++) await e.append('big', 0, batch);
+    assert.ok(!logs().includes(first[0]!) || logs().length > 1, `RocksDB switched WAL files: ${first} -> ${logs()}`);
+    assert.ok(e.syncStats.walListings > listings, 'the sync after the switch listed the directory again');
+    assert.ok(e.syncStats.walSyncs - e.syncStats.walListings > 0, 'syncs between switches skipped the listing');
+    assert.equal(e.syncStats.syncedWrites, 0);
+  } finally {
+    await e.close();
+  }
+  const again = await openEngine(dir);
+  try {
+    assert.equal(again.offsets('big', 0).highWatermark, 72 * 16);
+  } finally {
+    await again.close();
   }
 });

@@ -4,7 +4,13 @@
  *
  * Behaviour relied on, checked against the pinned version's source:
  * - `batch().write()` performs the RocksDB write synchronously inside the call (errors arrive
- *   through the returned promise), so a write is visible to reads started after the call;
+ *   through the returned promise), so a write is visible to reads started after the call; with
+ *   `{ sync: true }` the fsync happens inside the call too, on the calling thread: the binding has
+ *   no asynchronous write and exposes no SyncWAL/FlushWAL (binding.cc batch_write), which is why
+ *   the engine syncs RocksDB's WAL files itself;
+ * - RocksDB's WAL lives in the database directory as `NNNNNN.log` (no `wal_dir` option is passed
+ *   through), and is written to the file (not kept in a buffer) by every write (no
+ *   `manual_wal_flush` either);
  * - `clear({ gte, lt })` without `limit` is one RocksDB DeleteRange (a range tombstone);
  * - `close()` flushes and syncs RocksDB's WAL (FlushWAL(true)) before closing.
  */
@@ -58,5 +64,7 @@ declare module '@nxtedition/rocksdb' {
     batch(): RocksChainedBatch;
     clear(range: RocksRange): Promise<void>;
     iterator(options: RocksRange & { keys?: boolean; values?: boolean }): RocksIterator;
+    /** A RocksDB property (DB::GetProperty), read synchronously from memory; '' if unknown. */
+    getProperty(property: string): string;
   }
 }

@@ -11,12 +11,27 @@
  *   it are removed with one range delete per key kind. A crash in between leaves entries below the
  *   log start, which `open` drops (and deletes again); they are never served.
  * - Durability, `storage.fsync` (one knob for every engine): writes go to RocksDB's own WAL
- *   unsynced (in the OS page cache at once, so they survive the process being killed); then
- *   `always`: an operation resolves after a write with sync=true has fsynced the WAL. Operations
- *     of one turn of the event loop share that sync (group commit); those arriving during it share
- *     the next. The binding's write is synchronous, so the loop waits for the fsync itself.
- *   `interval`: a synced write every `storage.fsync.interval.ms` while anything is unsynced;
+ *   unsynced (in the OS page cache before the binding's write returns — RocksDB's log writer
+ *   flushes its buffer to the file after every write unless `manual_wal_flush`, which the binding
+ *   never sets — so they survive the process being killed); then
+ *   `always`: an operation resolves after the WAL has been synced. Operations of one turn of the
+ *     event loop share that sync (group commit); those arriving while it runs share the next, which
+ *     starts when it ends (one sync in flight at a time).
+ *   `interval`: a sync every `storage.fsync.interval.ms` while anything is unsynced;
  *   `never`: RocksDB syncs its WAL at close only.
+ * - The sync runs off the event loop (issue 22 item 3). The binding's only synced operation is a
+ *   write with sync=true, performed inside the call on the loop: the loop stood still for the
+ *   fsync, and so did every connection of the broker. It has no async write and no SyncWAL. So the
+ *   engine does what SyncWAL does itself: `fdatasync` on RocksDB's live WAL files (`NNNNNN.log` in
+ *   the database directory: the binding sets no `wal_dir`, no WAL recycling and no WAL archive)
+ *   through the libuv pool, and the directory is synced whenever a WAL file is seen for the first
+ *   time (as RocksDB syncs the WAL directory once per new log). On Linux fdatasync works on the
+ *   inode, so it covers every byte written to the file before it started, whoever wrote them. A WAL file
+ *   RocksDB deletes meanwhile is one whose memtable is in a synced SST file already. Going through
+ *   RocksDB's write path instead (a worker thread writing with sync=true on a shared handle) would
+ *   not do: RocksDB's write thread makes the loop's next write wait behind that synced write's
+ *   group. Should the directory ever show no WAL file (a RocksDB that names them otherwise), the
+ *   engine falls back to the synced write on the loop (`syncStats.syncedWrites`): slow, not unsafe.
  * - Producer-state snapshots: one 'S' key per snapshot, written with its replaced ones' deletes in
  *   one atomic write; dropped with the batches below a new log start and with a deleted topic's data.
  * - A failed write leaves the in-memory index ahead of the database, so, as Kafka takes a failed log
@@ -24,7 +39,7 @@
  *
  * Who calls: the broker's event loop, through the StorageEngine interface.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open as openFile, readdir, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { RocksLevel, type RocksChainedBatch, type RocksRange } from '@nxtedition/rocksdb';
 import type { FsyncPolicy } from '../../config/types.js';
@@ -78,6 +93,7 @@ import {
   topicNameOf,
 } from './keys.js';
 import { PartitionIndex } from '../partition-index.js';
+import { fsyncDir } from '../log/files.js';
 import { StorageError } from '../errors.js';
 
 export interface RocksDbEngineOptions {
@@ -102,6 +118,9 @@ type StoredOffset = CommittedOffset & { topic: string; partition: number };
 
 /** Entries fetched per step while scanning a key range at open. */
 const SCAN_STEP = 1000;
+
+/** RocksDB's WAL file names (file/filename.cc LogFileName: `%06llu.log` in the database directory). */
+const WAL_FILE = /^\d+\.log$/;
 
 export class RocksDbEngine implements StorageEngine {
   readonly kind: string = 'rocksdb';
@@ -130,11 +149,24 @@ export class RocksDbEngine implements StorageEngine {
   private readonly groupConfigValues = new Map<string, Buffer>();
   private readonly quotaEntities = new Map<string, Buffer>();
 
-  /** Writes not yet covered by a synced write. */
+  /** Writes not yet covered by a sync. */
   private unsynced = false;
-  /** The group-commit sync that the operations of this loop turn wait for. */
+  /** The group-commit sync that the operations of this loop turn (or of the running sync) wait for. */
   private pendingSync: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void } | null = null;
+  /** The sync in flight, if any: the next one starts when it ends. */
+  private syncing: Promise<void> | null = null;
   private syncCounter = 0;
+  /** Open handles on RocksDB's WAL files by name, for their fdatasync; dropped when RocksDB deletes one. */
+  private readonly walFiles = new Map<string, FileHandle>();
+  /**
+   * RocksDB's super-version number when the WAL files were last listed. RocksDB makes a new WAL file
+   * only when it switches memtables, which installs a new super version, so while the number is
+   * unchanged the list is current and a sync skips the directory listing (a round trip through the
+   * libuv pool on every acknowledgement's path).
+   */
+  private walListedAt: string | null = null;
+  /** Syncs made: WAL files synced off the loop (and how many listed the directory), fallback synced writes on it. */
+  readonly syncStats = { walSyncs: 0, walListings: 0, syncedWrites: 0 };
   private timer: NodeJS.Timeout | null = null;
 
   constructor(options: RocksDbEngineOptions) {
@@ -175,6 +207,9 @@ export class RocksDbEngine implements StorageEngine {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.pendingSync?.promise.catch(() => {});
+    await this.syncing;
+    await Promise.all([...this.walFiles.values()].map((h) => h.close().catch(() => {})));
+    this.walFiles.clear();
     // RocksDB's close flushes and fsyncs its WAL (FlushWAL(true)) whatever the policy.
     this.closing = this.db?.close() ?? Promise.resolve();
     await this.closing;
@@ -455,7 +490,7 @@ export class RocksDbEngine implements StorageEngine {
     return this.policy === 'always' ? written.then(() => this.sync()) : written;
   }
 
-  /** Group commit: every caller in this loop turn waits for the same synced write. */
+  /** Group commit: every caller in this loop turn (or during the running sync) waits for the same sync. */
   private sync(): Promise<void> {
     if (!this.pendingSync) {
       let resolve!: () => void;
@@ -466,22 +501,76 @@ export class RocksDbEngine implements StorageEngine {
       });
       promise.catch(() => {});
       this.pendingSync = { promise, resolve, reject };
-      setImmediate(() => this.runSync());
+      // With a sync in flight, this group's starts when that one ends (runSync below).
+      if (!this.syncing) setImmediate(() => this.runSync());
     }
     return this.pendingSync.promise;
   }
 
   private runSync(): void {
-    const pending = this.pendingSync!;
+    const pending = this.pendingSync;
+    if (!pending || this.syncing) return;
     this.pendingSync = null;
     if (this.failure) return pending.reject(this.failure);
     if (!this.db) return pending.resolve();
     // Closing: RocksDB's close syncs the WAL, so the writes of this group are durable once it is done.
     if (this.closing) return void this.closing.then(pending.resolve, (err: Error) => pending.reject(this.fail(err)));
-    // A synced write fsyncs RocksDB's WAL, which holds every earlier write too.
-    const batch = this.db.batch().put(MetaKey.sync, int64Value(++this.syncCounter));
+    // Every write of the group is in the WAL file already (written synchronously), so a sync that
+    // starts now covers them all.
     this.unsynced = false;
-    batch.write({ sync: true }).then(pending.resolve, (err: Error) => pending.reject(this.fail(err)));
+    const done = this.syncWal().then(pending.resolve, (err: Error) => pending.reject(this.fail(err)));
+    this.syncing = done.finally(() => {
+      this.syncing = null;
+      this.runSync();
+    });
+  }
+
+  /** fdatasync every live WAL file on the libuv pool; the directory too when a WAL file is new. */
+  private async syncWal(): Promise<void> {
+    // Read before the listing: a switch after this read shows at the next sync, and the writes that
+    // went to its new file after this sync started wait for that one.
+    const version = this.db!.getProperty('rocksdb.current-super-version-number');
+    if (version !== '' && version === this.walListedAt && this.walFiles.size > 0) {
+      this.syncStats.walSyncs++;
+      await Promise.all([...this.walFiles.values()].map((h) => h.datasync()));
+      return;
+    }
+    const names = (await readdir(this.dir)).filter((n) => WAL_FILE.test(n));
+    if (names.length === 0) return this.syncedWrite();
+    this.syncStats.walListings++;
+    let fresh = false;
+    await Promise.all(
+      names.map(async (name) => {
+        let handle = this.walFiles.get(name);
+        if (!handle) {
+          try {
+            handle = await openFile(path.join(this.dir, name), 'r');
+          } catch (err) {
+            // Deleted since the listing: its memtable was flushed to a synced SST file.
+            if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+            throw err;
+          }
+          this.walFiles.set(name, handle);
+          fresh = true;
+        }
+        await handle.datasync();
+      }),
+    );
+    this.syncStats.walSyncs++;
+    for (const [name, handle] of this.walFiles) {
+      if (names.includes(name)) continue;
+      this.walFiles.delete(name);
+      await handle.close();
+    }
+    if (fresh) await fsyncDir(this.dir);
+    this.walListedAt = version;
+  }
+
+  /** The fallback: a write with sync=true fsyncs RocksDB's WAL, which holds every earlier write too; on the loop. */
+  private syncedWrite(): Promise<void> {
+    this.syncStats.syncedWrites++;
+    // this.db, not usable(): a sync still runs for the last group while close() waits for it.
+    return this.db!.batch().put(MetaKey.sync, int64Value(++this.syncCounter)).write({ sync: true });
   }
 
   private fail(err: Error): Error {
