@@ -46,7 +46,7 @@ import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
 import { PartitionIndex } from '../partition-index.js';
-import { NotCoordinatorError, NotLeaderError, StorageError } from '../errors.js';
+import { NotCoordinatorError, NotLeaderError, StorageError, TopicExistsError } from '../errors.js';
 import { migrate } from './schema.js';
 import { PostgresMembership } from './membership.js';
 
@@ -262,18 +262,26 @@ export class PostgresEngine implements StorageEngine {
 
   async createTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
-    return this.write(async (c) => {
-      await c.query({
+    let exists = false;
+    await this.write(async (c) => {
+      // Another broker may have created the name at the same moment: refused alone (DO NOTHING), not
+      // by a unique violation that would fail every operation of this commit.
+      const { rowCount } = await c.query({
         name: 'rafka-create-topic',
-        text: 'INSERT INTO rafka_topics (topic_id, name, partition_count, configs) VALUES ($1, $2, $3, $4)',
+        text: 'INSERT INTO rafka_topics (topic_id, name, partition_count, configs) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING',
         values: [record.id, record.name, record.partitionCount, JSON.stringify(record.configs)],
       });
+      if (rowCount === 0) {
+        exists = true;
+        return;
+      }
       await this.insertPartitions(c, record.id, 0, record.partitionCount);
       return () => {
         const partitions = Array.from({ length: record.partitionCount }, () => ({ index: new PartitionIndex(), epoch: this.initialEpoch }));
         this.topics.set(record.name, { record, partitions });
       };
     });
+    if (exists) throw new TopicExistsError(`storage: topic ${record.name} was created by another broker`);
   }
 
   async updateTopic(topic: TopicRecord): Promise<void> {
