@@ -15,7 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.js';
-import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse } from '../src/protocol/messages/index.js';
+import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../src/protocol/messages/index.js';
 import type { RunningBroker } from '../src/broker/index.js';
 import { RawClient } from './helpers/raw-client.js';
 import { fileCluster } from './helpers/postgres.js';
@@ -204,6 +204,23 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
     await until('the second commit visible', async () => (await committedOffsets()).every((o) => o === 7));
     await producer.disconnect();
     await admin.disconnect();
+  });
+
+  it('WriteTxnMarkers at a broker that does not lead the partition: NOT_LEADER_OR_FOLLOWER, nothing written', async () => {
+    const l = leaders();
+    const p = l.findIndex((x) => x !== l[0]);
+    const notLeader = brokers.get(l[0]!)!;
+    const hw = brokers.get(l[p]!)!.broker.storage.offsets(TOPIC, p).highWatermark;
+    const raw = await RawClient.connect(notLeader.port);
+    try {
+      const r = await raw.request(ApiKey.WriteTxnMarkers, 1, WriteTxnMarkersRequest, WriteTxnMarkersResponse, {
+        markers: [{ producerId: 424242n, producerEpoch: 0, transactionResult: true, coordinatorEpoch: 0, topics: [{ name: TOPIC, partitionIndexes: [p] }] }],
+      });
+      assert.equal(r.markers[0]!.topics[0]!.partitions[0]!.errorCode, ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    } finally {
+      raw.socket.destroy();
+    }
+    assert.equal(brokers.get(l[p]!)!.broker.storage.offsets(TOPIC, p).highWatermark, hw);
   });
 
   it('a coordinator that lost a transactional id (another broker took it) cannot store its state', async () => {
