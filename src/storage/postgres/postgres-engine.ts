@@ -710,10 +710,18 @@ export class PostgresEngine implements StorageEngine {
     return lost;
   }
 
-  /** Every stored transactional id (a coordinator takes those assigned to it, so their timeouts and markers run). */
-  async storedTransactionalIds(): Promise<string[]> {
-    const { rows } = await this.query<{ transactional_id: string }>({ name: 'rafka-transactional-ids', text: 'SELECT transactional_id FROM rafka_transactions', values: [] });
-    return rows.map((r) => r.transactional_id);
+  /**
+   * Every stored transactional id with the broker and epoch of its coordinator row (null: never
+   * taken): a coordinator takes those assigned to it, so their timeouts and markers run.
+   */
+  async storedTransactionalIds(): Promise<{ id: string; holder: number | null; epoch: number | null }[]> {
+    const { rows } = await this.query<{ transactional_id: string; node_id: number | null; epoch: number | null }>({
+      name: 'rafka-transactional-ids',
+      text: `SELECT t.transactional_id, c.node_id, c.epoch FROM rafka_transactions t
+             LEFT JOIN rafka_coordinators c ON c.kind = 't' AND c.key = t.transactional_id`,
+      values: [],
+    });
+    return rows.map((r) => ({ id: r.transactional_id, holder: r.node_id, epoch: r.epoch }));
   }
 
   /**
