@@ -272,6 +272,17 @@ describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, 
     assert.deepEqual(await fetchOffset(coordinator, groupId), { errorCode: ErrorCode.NONE, offset: 12 }, 'never backwards: it reloaded, it did not keep its old 10');
   });
 
+  it('two brokers creating the same topic at once: one creates it, the other answers TOPIC_ALREADY_EXISTS', async () => {
+    const ids = [...brokers.keys()].slice(0, 2);
+    const outcomes = await Promise.allSettled(ids.map((id) => brokers.get(id)!.broker.topics.create('raced', 2, 1, {})));
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 1, 'exactly one create succeeded');
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((refused.reason as { errorCode?: number }).errorCode, ErrorCode.TOPIC_ALREADY_EXISTS, String(refused.reason));
+    const [row] = await sql<{ n: string }>(url, "SELECT count(*) AS n FROM rafka_topics WHERE name = 'raced'");
+    assert.equal(Number(row!.n), 1);
+    for (const id of ids) await until(`broker ${id} to know the topic`, () => brokers.get(id)!.broker.topics.get('raced') !== undefined);
+  });
+
   it('a coordinator that lost its group (another broker took it) cannot write its offsets: the epoch in the database fences it', async () => {
     const a = new PostgresEngine({ url, nodeId: 91, leadership: 'assigned' });
     const b = new PostgresEngine({ url, nodeId: 92, leadership: 'assigned' });

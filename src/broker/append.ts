@@ -186,6 +186,8 @@ export async function appendToPartition(
   ctx?: RequestContext,
   /** Called once the batch has its offsets in the engine (not called when it is refused before). */
   queued?: () => void,
+  /** The produce request's transactional id (verification of a transactional batch; null for none). */
+  transactionalId: string | null = null,
 ): Promise<PartitionAppendResult> {
   const topic = broker.topics.get(topicName);
   if (!topic || partition < 0 || partition >= topic.partitionCount) {
@@ -207,7 +209,12 @@ export async function appendToPartition(
   if (h.isTransactional && h.producerId >= 0) {
     // KIP-890 part 1: the coordinator must know the partition is in the producer's ongoing transaction
     // (a late batch of an aborted or timed-out transaction must not open a new one that never ends).
-    const verified = broker.txnVerifier.verifyTransactionalProduce(h.producerId, h.producerEpoch, topicName, partition);
+    // Brokers sharing a database, the coordinator elsewhere: a batch continuing the producer's
+    // transaction open here at its epoch needs no second read of the database (Kafka too verifies
+    // only a partition's first batch of a transaction; a late one is ended by the abort marker).
+    const verified = broker.cluster?.exclusiveCoordinators === true && broker.producers.inTransaction(topicName, partition, h.producerId, h.producerEpoch)
+      ? ErrorCode.NONE
+      : await broker.txnVerifier.verifyTransactionalProduce(h.producerId, h.producerEpoch, topicName, partition, transactionalId);
     if (verified !== ErrorCode.NONE) {
       return failed(verified, `Producer ${h.producerId} at epoch ${h.producerEpoch} has no ongoing transaction including ${topicName}-${partition}`);
     }

@@ -32,6 +32,7 @@ import type { BrokerMetrics } from './metrics/metrics.js';
 import { requestObserver, type RequestObserver } from './request-observer.js';
 import type { ClusterView } from './cluster.js';
 import { SharedCluster } from './shared-cluster.js';
+import { RoutedTxnMarkers } from './txn-markers-remote.js';
 import type { PostgresEngine } from '../storage/postgres/postgres-engine.js';
 import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
@@ -70,6 +71,8 @@ export class Broker {
    * transaction coordinator. Assignable so that tests can record or fail marker writes.
    */
   txnMarkers: TxnMarkerWriter;
+  /** Brokers sharing a database: the coordinator's markers, sent to each partition's leader (txn-markers-remote.ts). */
+  private routedTxnMarkers: RoutedTxnMarkers | null = null;
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
   /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
@@ -128,15 +131,26 @@ export class Broker {
     this.groups = new GroupCoordinator({ config, storage, log, topics: this.topics, clock });
     this.engineFaults = new EngineFaults(log);
     this.txnMarkers = new PartitionTxnMarkers(this);
+    const shared = isSharedStorage(storage) ? storage : null;
     this.transactions = new TransactionCoordinator({
       config,
       storage,
       log,
       engineFaults: this.engineFaults,
       allocateProducerId: () => this.allocateProducerId(),
-      markers: () => this.txnMarkers,
-      applyTxnOffsets: (groupId, offsets) => this.groups.applyTransactionalOffsets(groupId, offsets),
+      markers: () => this.routedTxnMarkers ?? this.txnMarkers,
+      applyTxnOffsets: async (groupId, offsets) => {
+        // Brokers sharing a database: the group is taken first (claimed at epoch + 1, reloaded), so
+        // the offsets are written fenced like any group write; when another broker coordinates it,
+        // that broker's next group write is refused, it forgets the group and its next request
+        // reloads it, offsets included (docs/cluster.md, "Transactions").
+        if (this.shared !== null) await this.shared.ownGroups([groupId], true);
+        return this.groups.applyTransactionalOffsets(groupId, offsets);
+      },
       clock,
+      // Brokers sharing a database: the epoch of the claim on each transactional id, and the stored
+      // state of ids another broker coordinates (verifying a transactional produce led here).
+      ...(shared === null ? {} : { coordinatorEpoch: (id: string) => shared.transactionEpoch(id), storedState: (id: string) => shared.readTransactionState(id) }),
     });
     this.txnVerifier = this.transactions;
     this.faults = new FaultInjector({
@@ -226,7 +240,8 @@ export class Broker {
     // that a batch retried across the restart is answered as a duplicate (producer-state-snapshots.ts).
     this.producerRecovery = await this.producerSnapshots.recover(this.topics.list());
     // After the logs: loading completes transactions a crash left in PrepareCommit/PrepareAbort.
-    await this.transactions.load();
+    // Shared with other brokers: transactional ids are loaded as this broker takes them (shared-cluster.ts).
+    await this.transactions.load({ shared: isSharedStorage(this.storage) });
     this.recovered = true;
     this.metrics?.attach(this);
     this.requestObserver = requestObserver(this.metrics, this.log);
@@ -243,6 +258,7 @@ export class Broker {
       this.cluster = shared;
       this.shared = shared;
       this.maintenance.leads = (topic, partition) => shared.leadsLocally(topic, partition);
+      this.routedTxnMarkers = new RoutedTxnMarkers(this, { writeTxnMarker: (...a) => this.txnMarkers.writeTxnMarker(...a) }, () => void shared.lookNow());
       await shared.start();
     }
     this.maintenance.start();
@@ -432,6 +448,7 @@ export class Broker {
 
     await serverClosed;
     await this.maintenance.stop();
+    this.routedTxnMarkers?.close(); // markers in flight to other brokers fail; their Prepare* state is completed by the next coordinator
     await this.transactions.close(); // transaction state writes and markers in flight reach storage first
     await this.groups.close(); // queued group and offset writes reach storage first
     await this.hooks.close(); // hooks flush what they write (audit log) after the last request

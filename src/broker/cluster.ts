@@ -67,6 +67,8 @@ export interface ClusterView {
   leadsLocally?(topic: string, partition: number): boolean;
   /** This broker coordinates these groups: load the state of those it did not coordinate before. */
   ownGroups?(groupIds: readonly string[], verify?: boolean): Promise<void>;
+  /** Take the transactional ids as their coordinator (state reloaded from shared storage) before serving a request naming them. */
+  ownTransactions?(ids: readonly string[], fresh?: boolean): Promise<void>;
   /** Whether this broker still leads the partition, asked of the shared store (false: it gave it up). */
   confirmLeader?(topic: string, partition: number): Promise<boolean>;
 }

@@ -629,9 +629,10 @@ export class Connection implements ConnectionInfo {
       return handler.errorResponse(request, ctx.apiVersion, ErrorCode.NOT_COORDINATOR, `This is not the coordinator of ${keys.kind} ${elsewhere}.`);
     }
     // Coordinated here from now on: its state is (re)loaded from the database first.
-    if (keys.kind === 'group' && cluster.ownGroups) {
+    const own = keys.kind === 'group' ? (ids: string[]) => cluster.ownGroups?.(ids, ctx.apiKey === ApiKey.OffsetFetch) : (ids: string[]) => cluster.ownTransactions?.(ids);
+    {
       try {
-        await cluster.ownGroups(keys.keys, ctx.apiKey === ApiKey.OffsetFetch);
+        await own(keys.keys);
       } catch (err) {
         this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);
         return handler.errorResponse(request, ctx.apiVersion, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is loading its state.');

@@ -372,6 +372,12 @@ export class ProducerStateManager {
     return null;
   }
 
+  /** Whether the producer at this epoch has a transaction open on the partition (a batch of it was appended, no marker yet). */
+  inTransaction(topic: string, partition: number, producerId: number, producerEpoch: number): boolean {
+    const entry = this.entries.get(ProducerStateManager.key(topic, partition, producerId))?.entry;
+    return entry !== undefined && entry.epoch === producerEpoch && entry.currentTxnFirstOffset >= 0;
+  }
+
   /** The producer's current epoch on the partition, or -1 when it is unknown there. */
   epochOf(topic: string, partition: number, producerId: number): number {
     return this.entries.get(ProducerStateManager.key(topic, partition, producerId))?.entry.epoch ?? -1;

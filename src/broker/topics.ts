@@ -7,7 +7,7 @@
 import { KafkaError, ErrorCode } from '../protocol/error-codes.js';
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { StorageEngine, TopicRecord } from '../storage/engine.js';
-import { StorageError } from '../storage/errors.js';
+import { StorageError, TopicExistsError } from '../storage/errors.js';
 import type { BrokerConfig } from '../config/types.js';
 import { isKnownTopicConfig, unifyTopicCollisionChars, validateTopicConfig, validateTopicName } from '../config/topic-configs.js';
 import type { TopicPolicy } from '../contracts/stages.js';
@@ -177,6 +177,11 @@ export class TopicManager {
       await this.storage.createTopic(topic);
     } catch (err) {
       this.unindex(topic);
+      // Created by another broker sharing the storage at the same moment (it learns of it at its next look).
+      if (err instanceof TopicExistsError) {
+        this.onStored?.();
+        throw new KafkaError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+      }
       // An I/O fault is the client's KAFKA_STORAGE_ERROR; anything else is the caller's internal error.
       if (err instanceof StorageError) throw new KafkaError(ErrorCode.KAFKA_STORAGE_ERROR, `could not create topic ${name}: ${err.message}`);
       throw err;

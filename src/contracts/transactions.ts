@@ -18,6 +18,8 @@ export interface TxnProduceVerifier {
    * NONE when `producerId` at `producerEpoch` has an ongoing transaction that includes the partition;
    * otherwise Kafka's code: INVALID_PRODUCER_EPOCH / PRODUCER_FENCED for an old epoch,
    * INVALID_TXN_STATE when the partition was not added (or there is no ongoing transaction).
+   * `transactionalId` is the produce request's; with brokers sharing a database the answer may need
+   * a read of the id's stored state (a promise).
    */
-  verifyTransactionalProduce(producerId: number, producerEpoch: number, topic: string, partition: number): number;
+  verifyTransactionalProduce(producerId: number, producerEpoch: number, topic: string, partition: number, transactionalId?: string | null): number | Promise<number>;
 }

@@ -12,6 +12,18 @@ export class StorageError extends Error {
   }
 }
 
+/**
+ * A topic create refused because a topic of that name exists in the storage although this broker
+ * did not know it: another broker sharing the storage created it at the same moment. Not an I/O
+ * fault: the broker answers TOPIC_ALREADY_EXISTS, as Kafka's controller answers the second create.
+ */
+export class TopicExistsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TopicExistsError';
+  }
+}
+
 /** A Node system error (EIO, ENOSPC, EBADF, …) from a file operation: an I/O fault. */
 export function isSystemError(err: unknown): err is NodeJS.ErrnoException {
   return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';

@@ -88,7 +88,7 @@ export default defineHandler({
           oneSequenced();
         }
       };
-      const result = appendToPartition(broker, name, index, records, ctx.apiVersion, ctx, once);
+      const result = appendToPartition(broker, name, index, records, ctx.apiVersion, ctx, once, req.transactionalId);
       void result.then(once, once);
       return result;
     };

@@ -24,6 +24,7 @@ export const HANDLER_TABLE: readonly HandlerEntry[] = [
   { apiKey: 24, minVersion: 0, maxVersion: 3, clientThrottlesFromVersion: 1, load: () => import('./24-add-partitions-to-txn.js') },
   { apiKey: 25, minVersion: 0, maxVersion: 4, clientThrottlesFromVersion: 1, load: () => import('./25-add-offsets-to-txn.js') },
   { apiKey: 26, minVersion: 0, maxVersion: 4, clientThrottlesFromVersion: 1, load: () => import('./26-end-txn.js') },
+  { apiKey: 27, minVersion: 1, maxVersion: 1, clientThrottlesFromVersion: null, load: () => import('./27-write-txn-markers.js') },
   { apiKey: 28, minVersion: 0, maxVersion: 4, clientThrottlesFromVersion: 1, load: () => import('./28-txn-offset-commit.js') },
   { apiKey: 29, minVersion: 1, maxVersion: 3, clientThrottlesFromVersion: 1, load: () => import('./29-describe-acls.js') },
   { apiKey: 30, minVersion: 1, maxVersion: 3, clientThrottlesFromVersion: 1, load: () => import('./30-create-acls.js') },

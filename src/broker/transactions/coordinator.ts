@@ -24,8 +24,12 @@
  * does. A failed write answers NOT_COORDINATOR (Kafka's answer when its transaction log append fails
  * on the coordinator's own log), which clients retry after looking the coordinator up again.
  *
- * This single broker is the coordinator of every transactional id and its coordinator epoch is 0
- * (Kafka's is the leader epoch of the `__transaction_state` partition, which never changes here).
+ * On a storage of its own this broker coordinates every transactional id at coordinator epoch 0.
+ * Brokers sharing a PostgreSQL database (docs/cluster.md) spread the transactional ids as they
+ * spread groups: the broker that takes one claims it in the database at epoch + 1 (Kafka: the leader
+ * epoch of its `__transaction_state` partition), calls `adopt` to reload its state (a Prepare* one
+ * is completed, an Ongoing one times out as usual), writes that epoch into its markers, and is fenced
+ * in the database if another broker took the id since (`forget` then drops it here).
  *
  * Callers: handlers and timers on the broker's event loop.
  */
@@ -71,6 +75,13 @@ export interface TxnCoordinatorDeps {
   applyTxnOffsets(groupId: string, offsets: TxnOffset[]): Promise<void>;
   /** Transaction timeouts, id expiry and marker retries run on it (default: the system clock). */
   readonly clock?: Clock;
+  /** The coordinator epoch held for a transactional id, written into its markers (default: COORDINATOR_EPOCH). */
+  coordinatorEpoch?(transactionalId: string): number;
+  /**
+   * Brokers sharing a database: a transactional id's state as stored, for verifying a produce to a
+   * partition led here when another broker coordinates the id (null: none stored).
+   */
+  storedState?(transactionalId: string): Promise<Buffer | null>;
 }
 
 export interface InitResult {
@@ -129,26 +140,61 @@ export class TransactionCoordinator implements TxnProduceVerifier {
    * coordinator does when it loads `__transaction_state`. Ongoing transactions stay Ongoing: their
    * timeout aborts them unless the producer ends them first.
    */
-  async load(): Promise<void> {
-    for (const [id, value] of this.deps.storage.transactionStates()) {
-      let facts: TxnFacts;
-      try {
-        facts = decodeTxn(value);
-      } catch (err) {
-        this.deps.log.error(`transactional id ${id}: stored state unreadable (${(err as Error).message}); not loaded`);
-        continue;
-      }
-      const m = new TransactionMetadata(id, facts);
-      this.txns.set(id, m);
-      this.byProducerId.set(m.producerId, id);
-    }
+  async load(opts: { shared?: boolean } = {}): Promise<void> {
+    // Shared with other brokers: ids are loaded one by one as this broker takes them (adopt).
+    if (!opts.shared) for (const [id, value] of this.deps.storage.transactionStates()) this.loadOne(id, value);
     this.phase = 'active';
-    for (const m of this.txns.values()) {
-      if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.background(this.writeMarkers(m), `completing ${m.transactionalId}`);
-    }
+    for (const m of this.txns.values()) this.resume(m);
     this.scheduleTimeouts();
     this.scheduleExpiration();
     if (this.txns.size > 0) this.deps.log.info(`transaction coordinator loaded ${this.txns.size} transactional id(s)`);
+  }
+
+  private loadOne(id: string, value: Buffer): TransactionMetadata | null {
+    let facts: TxnFacts;
+    try {
+      facts = decodeTxn(value);
+    } catch (err) {
+      this.deps.log.error(`transactional id ${id}: stored state unreadable (${(err as Error).message}); not loaded`);
+      return null;
+    }
+    const m = new TransactionMetadata(id, facts);
+    this.txns.set(id, m);
+    this.byProducerId.set(m.producerId, id);
+    return m;
+  }
+
+  /** A loaded Prepare* transaction: its markers are written again, then it completes. */
+  private resume(m: TransactionMetadata): void {
+    if (m.state === 'PrepareCommit' || m.state === 'PrepareAbort') this.background(this.writeMarkers(m), `completing ${m.transactionalId}`);
+  }
+
+  /**
+   * This broker coordinates the transactional id from now on (the storage has just claimed it and
+   * read its state): whatever was held of it before is replaced by the stored state, and a Prepare*
+   * transaction is completed, as Kafka's coordinator does when it loads a `__transaction_state` partition.
+   */
+  adopt(transactionalId: string): void {
+    this.forget(transactionalId);
+    const value = this.deps.storage.transactionStates().get(transactionalId);
+    const m = value === undefined ? null : this.loadOne(transactionalId, value);
+    if (m !== null && this.isActive) this.resume(m);
+  }
+
+  /**
+   * Another broker coordinates the transactional id now: dropped here (its state stays stored). A
+   * marker round or write still running for it stops at its next step (`owns` fails).
+   */
+  forget(transactionalId: string): void {
+    const m = this.txns.get(transactionalId);
+    if (m === undefined) return;
+    this.txns.delete(transactionalId);
+    if (this.byProducerId.get(m.producerId) === transactionalId) this.byProducerId.delete(m.producerId);
+  }
+
+  /** Whether `m` is still the state this coordinator holds for its id (not forgotten nor replaced since). */
+  private owns(m: TransactionMetadata): boolean {
+    return this.txns.get(m.transactionalId) === m;
   }
 
   /** Stop timers and retries and wait for writes in flight (call before storage closes). */
@@ -173,6 +219,8 @@ export class TransactionCoordinator implements TxnProduceVerifier {
 
   /** Prepare, store and apply a transition; NONE or the error to answer (NOT_COORDINATOR on a failed write). */
   private async transit(m: TransactionMetadata, next: TxnFacts): Promise<number> {
+    // Forgotten (another broker took the id) while a caller waited: nothing of it may be written.
+    if (!this.owns(m)) return ErrorCode.NOT_COORDINATOR;
     m.prepare(next);
     try {
       const write = this.track(this.deps.storage.putTransactionState(m.transactionalId, next.state === 'Dead' ? null : encodeTxn(next)));
@@ -368,13 +416,16 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   private async writeMarkers(m: TransactionMetadata): Promise<void> {
     const commit = m.state === 'PrepareCommit';
     const { producerId, producerEpoch } = m;
+    const coordinatorEpoch = this.deps.coordinatorEpoch?.(m.transactionalId) ?? COORDINATOR_EPOCH;
     const left = new Map(m.partitions);
     while (left.size > 0) {
+      // Taken by another broker meanwhile: it completes the transaction from the stored state.
+      if (!this.owns(m)) return;
       const results = await Promise.all(
         [...left].map(async ([key, p]) => {
           let code: number;
           try {
-            code = await this.deps.markers().writeTxnMarker(p.topic, p.partition, { producerId, producerEpoch, coordinatorEpoch: COORDINATOR_EPOCH, commit });
+            code = await this.deps.markers().writeTxnMarker(p.topic, p.partition, { producerId, producerEpoch, coordinatorEpoch, commit });
           } catch (err) {
             code = this.deps.engineFaults.answer(`write transaction marker to ${p.topic}-${p.partition}`, err).errorCode;
           }
@@ -388,8 +439,8 @@ export class TransactionCoordinator implements TxnProduceVerifier {
           left.delete(key);
         } else if (code === ErrorCode.INVALID_PRODUCER_EPOCH || code === ErrorCode.TRANSACTION_COORDINATOR_FENCED) {
           // The partition has seen a newer producer epoch or coordinator epoch, so nothing was written
-          // and retrying cannot succeed; Kafka's coordinator stops sending this marker too. With one
-          // coordinator whose epochs only rise this never happens: say so loudly.
+          // and retrying cannot succeed; Kafka's coordinator stops sending this marker too. With
+          // coordinator epochs that only rise (claims in the database) this never happens: say so loudly.
           this.deps.log.error(`transactional id ${m.transactionalId}: marker for ${p.topic}-${p.partition} refused (error ${code}): the partition has a newer epoch; not retried`);
           left.delete(key);
         } else this.deps.log.warn(`transactional id ${m.transactionalId}: marker for ${p.topic}-${p.partition} failed (error ${code}); retrying`);
@@ -399,6 +450,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
     // A committed transaction's offsets become the groups' committed offsets; an aborted one's are dropped.
     for (const [groupId, offsets] of commit ? m.offsets : []) {
       for (;;) {
+        if (!this.owns(m)) return;
         try {
           await this.deps.applyTxnOffsets(groupId, [...offsets.values()]);
           break;
@@ -409,6 +461,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
       }
     }
     for (;;) {
+      if (!this.owns(m)) return;
       const next: TxnFacts = { ...m.facts(), state: commit ? 'CompleteCommit' : 'CompleteAbort', partitions: new Map(), groups: new Set(), offsets: new Map(), updateMs: this.now() };
       if ((await this.transit(m, next)) === ErrorCode.NONE) return;
       if (!(await this.backoff())) return;
@@ -425,18 +478,32 @@ export class TransactionCoordinator implements TxnProduceVerifier {
 
   // ---- the produce path (TxnProduceVerifier) ---------------------------------------------------------
 
-  verifyTransactionalProduce(producerId: number, producerEpoch: number, topic: string, partition: number): number {
+  verifyTransactionalProduce(producerId: number, producerEpoch: number, topic: string, partition: number, transactionalId: string | null = null): number | Promise<number> {
+    // Brokers sharing a database: an id coordinated by another broker is checked against its stored
+    // state (Kafka's leader asks the coordinator, AddPartitionsToTxn v4 verifyOnly; here the
+    // coordinator's answer to AddPartitionsToTxn was given only once that state was stored).
+    if (transactionalId !== null && this.deps.storedState && !this.txns.has(transactionalId)) return this.verifyStored(transactionalId, producerId, producerEpoch, topic, partition);
     const id = this.byProducerId.get(producerId);
     const m = id === undefined ? undefined : this.txns.get(id);
-    // Kafka's verification answers the producer only INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE
-    // (AddPartitionsToTxnManager turns the coordinator's other answers, an unknown producer id
-    // mapping among them, into INVALID_TXN_STATE): Produce has no INVALID_PRODUCER_ID_MAPPING.
-    if (!m || m.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
-    // The produce response has no PRODUCER_FENCED: an old epoch is INVALID_PRODUCER_EPOCH, as Kafka's
-    // partition leader answers a fenced transactional batch.
-    if (producerEpoch !== m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
-    if (m.state !== 'Ongoing' || !m.partitions.has(partitionKey(topic, partition))) return ErrorCode.INVALID_TXN_STATE;
-    return ErrorCode.NONE;
+    return verifyAgainst(m, producerId, producerEpoch, topic, partition);
+  }
+
+  private async verifyStored(transactionalId: string, producerId: number, producerEpoch: number, topic: string, partition: number): Promise<number> {
+    let value: Buffer | null;
+    try {
+      value = await this.deps.storedState!(transactionalId);
+    } catch (err) {
+      // The database away: the producer retries (Produce's retriable storage answer).
+      this.deps.log.warn(`verifying a transactional produce of ${transactionalId}: ${(err as Error).message}`);
+      return ErrorCode.KAFKA_STORAGE_ERROR;
+    }
+    let facts: TxnFacts | undefined;
+    try {
+      facts = value === null ? undefined : decodeTxn(value);
+    } catch {
+      facts = undefined;
+    }
+    return verifyAgainst(facts, producerId, producerEpoch, topic, partition);
   }
 
   /**
@@ -582,6 +649,19 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
+}
+
+/** KIP-890 part 1: may the producer append a transactional batch to the partition, given its transactional id's state? */
+function verifyAgainst(m: Pick<TxnFacts, 'producerId' | 'producerEpoch' | 'state' | 'partitions'> | undefined, producerId: number, producerEpoch: number, topic: string, partition: number): number {
+  // Kafka's verification answers the producer only INVALID_PRODUCER_EPOCH or INVALID_TXN_STATE
+  // (AddPartitionsToTxnManager turns the coordinator's other answers, an unknown producer id
+  // mapping among them, into INVALID_TXN_STATE): Produce has no INVALID_PRODUCER_ID_MAPPING.
+  if (!m || m.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
+  // The produce response has no PRODUCER_FENCED: an old epoch is INVALID_PRODUCER_EPOCH, as Kafka's
+  // partition leader answers a fenced transactional batch.
+  if (producerEpoch !== m.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (m.state !== 'Ongoing' || !m.partitions.has(partitionKey(topic, partition))) return ErrorCode.INVALID_TXN_STATE;
+  return ErrorCode.NONE;
 }
 
 /**

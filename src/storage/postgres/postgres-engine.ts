@@ -46,7 +46,7 @@ import { applyOffsetCommits, offsetKey } from '../engine.js';
 import { PartitionSnapshots, snapshotIntervalBytes } from '../producer-snapshots.js';
 import { readBatchHeader, writeInt64 } from '../../protocol/records/batch.js';
 import { PartitionIndex } from '../partition-index.js';
-import { NotCoordinatorError, NotLeaderError, StorageError } from '../errors.js';
+import { NotCoordinatorError, NotLeaderError, StorageError, TopicExistsError } from '../errors.js';
 import { migrate } from './schema.js';
 import { PostgresMembership } from './membership.js';
 
@@ -142,6 +142,8 @@ export class PostgresEngine implements StorageEngine {
   onFenced: (() => void) | null = null;
   /** Called when a group write found the group taken over by another broker. */
   onGroupFenced: ((groupId: string) => void) | null = null;
+  /** Called when a transaction state write found the transactional id taken over by another broker. */
+  onTransactionFenced: ((transactionalId: string) => void) | null = null;
   private pool: Pool | null = null;
   private closed = false;
 
@@ -154,6 +156,8 @@ export class PostgresEngine implements StorageEngine {
   private readonly scram = new Map<string, Buffer>();
   /** Brokers sharing the database: the coordinator epoch this engine holds per group it coordinates. */
   private readonly groupEpochs = new Map<string, number>();
+  /** Brokers sharing the database: the coordinator epoch this engine holds per transactional id it coordinates. */
+  private readonly txnEpochs = new Map<string, number>();
   private readonly acls = new Map<string, Buffer>();
   private readonly groupConfigValues = new Map<string, Buffer>();
   private readonly quotaEntities = new Map<string, Buffer>();
@@ -258,18 +262,26 @@ export class PostgresEngine implements StorageEngine {
 
   async createTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
-    return this.write(async (c) => {
-      await c.query({
+    let exists = false;
+    await this.write(async (c) => {
+      // Another broker may have created the name at the same moment: refused alone (DO NOTHING), not
+      // by a unique violation that would fail every operation of this commit.
+      const { rowCount } = await c.query({
         name: 'rafka-create-topic',
-        text: 'INSERT INTO rafka_topics (topic_id, name, partition_count, configs) VALUES ($1, $2, $3, $4)',
+        text: 'INSERT INTO rafka_topics (topic_id, name, partition_count, configs) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING',
         values: [record.id, record.name, record.partitionCount, JSON.stringify(record.configs)],
       });
+      if (rowCount === 0) {
+        exists = true;
+        return;
+      }
       await this.insertPartitions(c, record.id, 0, record.partitionCount);
       return () => {
         const partitions = Array.from({ length: record.partitionCount }, () => ({ index: new PartitionIndex(), epoch: this.initialEpoch }));
         this.topics.set(record.name, { record, partitions });
       };
     });
+    if (exists) throw new TopicExistsError(`storage: topic ${record.name} was created by another broker`);
   }
 
   async updateTopic(topic: TopicRecord): Promise<void> {
@@ -483,6 +495,7 @@ export class PostgresEngine implements StorageEngine {
   }
 
   async putTransactionState(transactionalId: string, value: Buffer | null): Promise<void> {
+    if (this.leadership === 'assigned' && !this.txnEpochs.has(transactionalId)) throw new NotCoordinatorError(`storage: transactional id ${transactionalId} is not coordinated by this broker`);
     return this.putValue('rafka_transactions', 'transactional_id', transactionalId, value, this.txnStates);
   }
 
@@ -618,13 +631,7 @@ export class PostgresEngine implements StorageEngine {
    * fail from then on), then load its committed offsets and metadata as they are after that.
    */
   async claimGroup(groupId: string): Promise<void> {
-    const { rows } = await this.query<{ epoch: number }>({
-      name: 'rafka-claim-group',
-      text: `INSERT INTO rafka_coordinators (kind, key, node_id, epoch) VALUES ('g', $1, $2, 0)
-             ON CONFLICT (kind, key) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = rafka_coordinators.epoch + 1
-             RETURNING epoch`,
-      values: [groupId, this.nodeId],
-    });
+    const epoch = await this.claimCoordinator('g', groupId);
     const [offsets, meta] = await Promise.all([
       this.query<OffsetRow>({
         name: 'rafka-group-offsets',
@@ -639,7 +646,111 @@ export class PostgresEngine implements StorageEngine {
     const value = meta.rows[0]?.value;
     if (value === undefined) this.groups.delete(groupId);
     else this.groups.set(groupId, value);
-    this.groupEpochs.set(groupId, rows[0]!.epoch);
+    this.groupEpochs.set(groupId, epoch);
+  }
+
+  /** The coordinator row of a group ('g') or transactional id ('t') taken by this broker at epoch + 1 (0 when new); the epoch. */
+  private async claimCoordinator(kind: 'g' | 't', key: string): Promise<number> {
+    const { rows } = await this.query<{ epoch: number }>({
+      name: 'rafka-claim-coordinator',
+      text: `INSERT INTO rafka_coordinators (kind, key, node_id, epoch) VALUES ($1, $2, $3, 0)
+             ON CONFLICT (kind, key) DO UPDATE SET node_id = EXCLUDED.node_id, epoch = rafka_coordinators.epoch + 1
+             RETURNING epoch`,
+      values: [kind, key, this.nodeId],
+    });
+    return rows[0]!.epoch;
+  }
+
+  /**
+   * Coordinate a transactional id from now on (Kafka: becoming leader of its __transaction_state
+   * partition): its row at epoch + 1, so the previous coordinator's state writes fail from then on,
+   * then its state read as it is after that. Returns the coordinator epoch, written into its markers.
+   */
+  async claimTransaction(transactionalId: string): Promise<number> {
+    const epoch = await this.claimCoordinator('t', transactionalId);
+    const { rows } = await this.query<{ value: Buffer }>({
+      name: 'rafka-transaction-value',
+      text: 'SELECT value FROM rafka_transactions WHERE transactional_id = $1',
+      values: [transactionalId],
+    });
+    const value = rows[0]?.value;
+    if (value === undefined) this.txnStates.delete(transactionalId);
+    else this.txnStates.set(transactionalId, value);
+    this.txnEpochs.set(transactionalId, epoch);
+    return epoch;
+  }
+
+  /** The coordinator epoch this engine holds for a transactional id: -1 when it does not coordinate it, 0 on a storage of its own. */
+  transactionEpoch(transactionalId: string): number {
+    if (this.leadership !== 'assigned') return 0;
+    return this.txnEpochs.get(transactionalId) ?? -1;
+  }
+
+  /** Another broker coordinates the transactional id now: forget what this engine held of it. */
+  releaseTransaction(transactionalId: string): void {
+    this.txnEpochs.delete(transactionalId);
+    this.txnStates.delete(transactionalId);
+  }
+
+  /** Of the transactional ids this engine took, those whose row names another broker or a newer epoch now: released and returned. */
+  async lostTransactions(ids: readonly string[]): Promise<string[]> {
+    const held = ids.filter((id) => this.txnEpochs.has(id));
+    if (held.length === 0) return [];
+    const { rows } = await this.query<{ key: string; node_id: number; epoch: number }>({
+      name: 'rafka-transaction-holders',
+      text: `SELECT key, node_id, epoch FROM rafka_coordinators WHERE kind = 't' AND key = ANY($1::text[])`,
+      values: [held],
+    });
+    const now = new Map(rows.map((r) => [r.key, r]));
+    const lost = held.filter((id) => {
+      const r = now.get(id);
+      return r === undefined || r.node_id !== this.nodeId || r.epoch !== this.txnEpochs.get(id);
+    });
+    for (const id of lost) this.releaseTransaction(id);
+    return lost;
+  }
+
+  /**
+   * Every stored transactional id with the broker and epoch of its coordinator row (null: never
+   * taken): a coordinator takes those assigned to it, so their timeouts and markers run.
+   */
+  async storedTransactionalIds(): Promise<{ id: string; holder: number | null; epoch: number | null }[]> {
+    const { rows } = await this.query<{ transactional_id: string; node_id: number | null; epoch: number | null }>({
+      name: 'rafka-transactional-ids',
+      text: `SELECT t.transactional_id, c.node_id, c.epoch FROM rafka_transactions t
+             LEFT JOIN rafka_coordinators c ON c.kind = 't' AND c.key = t.transactional_id`,
+      values: [],
+    });
+    return rows.map((r) => ({ id: r.transactional_id, holder: r.node_id, epoch: r.epoch }));
+  }
+
+  /**
+   * A transactional id's state as stored now, read by a partition leader that does not coordinate it
+   * (KIP-890 verification of a transactional produce: the coordinator stores AddPartitionsToTxn
+   * before answering it, so the row is the truth). Null when there is none.
+   */
+  async readTransactionState(transactionalId: string): Promise<Buffer | null> {
+    const { rows } = await this.query<{ value: Buffer }>({
+      name: 'rafka-transaction-value',
+      text: 'SELECT value FROM rafka_transactions WHERE transactional_id = $1',
+      values: [transactionalId],
+    });
+    return rows[0]?.value ?? null;
+  }
+
+  /** In the writing transaction: the transactional id's row still names this broker at the epoch it took (locked until COMMIT). */
+  private async fenceTransactionCoordinator(c: PoolClient, transactionalId: string): Promise<void> {
+    if (this.leadership !== 'assigned') return;
+    const { rowCount } = await c.query({
+      name: 'rafka-fence-transaction',
+      text: `UPDATE rafka_coordinators SET epoch = epoch WHERE kind = 't' AND key = $1 AND node_id = $2 AND epoch = $3`,
+      values: [transactionalId, this.nodeId, this.txnEpochs.get(transactionalId) ?? -1],
+    });
+    if (rowCount !== 1) {
+      this.releaseTransaction(transactionalId);
+      this.onTransactionFenced?.(transactionalId);
+      throw new NotCoordinatorError(`storage: transactional id ${transactionalId} was taken over by another broker`);
+    }
   }
 
   /**
@@ -973,6 +1084,7 @@ export class PostgresEngine implements StorageEngine {
     const copy = value === null ? null : Buffer.from(value);
     return this.write(async (c) => {
       if (table === 'rafka_groups') await this.fenceCoordinator(c, key);
+      if (table === 'rafka_transactions') await this.fenceTransactionCoordinator(c, key);
       if (copy === null) {
         await c.query({ name: `${table}-delete`, text: `DELETE FROM ${table} WHERE ${keyColumn} = $1`, values: [key] });
       } else {

@@ -1,0 +1,131 @@
+/**
+ * Transaction markers when brokers share a PostgreSQL database (docs/cluster.md): the coordinator's
+ * TxnMarkerWriter. A partition this broker leads gets its marker from the local writer (txn-log.ts);
+ * one led by another broker gets it from that broker, asked with WriteTxnMarkers (api 27) as Kafka's
+ * coordinator asks each partition leader. A refusal (NOT_LEADER_OR_FOLLOWER: leadership moved; a
+ * connection that failed) is returned to the coordinator, which retries after its backoff; a
+ * NOT_LEADER_OR_FOLLOWER also makes this broker look at the cluster at once, so the retry goes to
+ * the new leader.
+ *
+ * Inter-broker connections go to the leader's advertised address (its first listener, the one the
+ * brokers register), as a plain Kafka client: one connection per broker, kept and reused, replaced
+ * when it fails or the broker's address changes. Only a PLAINTEXT first listener is supported: a
+ * broker whose first listener is TLS or SASL has no credentials of its own to present yet, so its
+ * markers to other brokers are refused (logged; the coordinator keeps retrying).
+ *
+ * Callers: the transaction coordinator, on the broker's event loop.
+ */
+import { Connection } from '../client/connection.js';
+import { ErrorCode } from '../protocol/error-codes.js';
+import { ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protocol/messages/index.js';
+import type { TxnMarkerWriter } from '../contracts/transactions.js';
+import type { Broker } from './broker.js';
+import type { ClusterNode } from './cluster.js';
+
+/** A marker request is a few dozen bytes and one append at the leader: a leader silent this long is treated as gone. */
+export const INTER_BROKER_REQUEST_TIMEOUT_MS = 10_000;
+const INTER_BROKER_CONNECT_TIMEOUT_MS = 5_000;
+
+type Marker = { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean };
+
+export class RoutedTxnMarkers implements TxnMarkerWriter {
+  private readonly connections = new Map<number, { address: string; connection: Promise<Connection> }>();
+  private closed = false;
+  private refusedListenerLogged = false;
+
+  constructor(
+    private readonly broker: Broker,
+    private readonly local: TxnMarkerWriter,
+    /** Look at the cluster now (the leader named may be stale). */
+    private readonly lookNow: () => void,
+  ) {}
+
+  async writeTxnMarker(topic: string, partition: number, m: Marker): Promise<number> {
+    const broker = this.broker;
+    const t = broker.topics.get(topic);
+    const cluster = broker.cluster;
+    if (t === undefined || cluster === null) return this.local.writeTxnMarker(topic, partition, m);
+    const leaderId = cluster.leader(t, partition).leaderId;
+    if (leaderId === broker.nodeId) return this.local.writeTxnMarker(topic, partition, m);
+    const node = cluster.liveNodes().find((n) => n.id === leaderId);
+    if (node === undefined) {
+      this.lookNow();
+      return ErrorCode.NOT_LEADER_OR_FOLLOWER; // no leader known now: the coordinator retries
+    }
+    const code = await this.send(node, topic, partition, m);
+    if (code === ErrorCode.NOT_LEADER_OR_FOLLOWER || code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION) this.lookNow();
+    // A topic the leader does not know yet may be one this broker has just learnt of: retried, not dropped.
+    if (code === ErrorCode.UNKNOWN_TOPIC_OR_PARTITION && broker.topics.hasPartition(topic, partition)) return ErrorCode.NOT_LEADER_OR_FOLLOWER;
+    return code;
+  }
+
+  private async send(node: ClusterNode, topic: string, partition: number, m: Marker): Promise<number> {
+    const listener = this.broker.listeners[0]!;
+    if (listener.config.protocol !== 'PLAINTEXT') {
+      if (!this.refusedListenerLogged) this.broker.log.error(`transaction markers to other brokers need a PLAINTEXT first listener (this one is ${listener.config.protocol}); markers for partitions led elsewhere are not written`);
+      this.refusedListenerLogged = true;
+      return ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    }
+    let conn: Connection;
+    try {
+      conn = await this.connection(node);
+    } catch (err) {
+      this.broker.log.warn(`transaction marker for ${topic}-${partition}: cannot reach broker ${node.id} at ${node.host}:${node.port}: ${(err as Error).message}`);
+      return ErrorCode.NETWORK_EXCEPTION;
+    }
+    try {
+      const res = await conn.request(
+        ApiKey.WriteTxnMarkers,
+        WriteTxnMarkersRequest,
+        WriteTxnMarkersResponse,
+        {
+          markers: [{ producerId: BigInt(m.producerId), producerEpoch: m.producerEpoch, transactionResult: m.commit, coordinatorEpoch: m.coordinatorEpoch, topics: [{ name: topic, partitionIndexes: [partition] }] }],
+        },
+        { timeoutMs: INTER_BROKER_REQUEST_TIMEOUT_MS },
+      );
+      const code = res.markers[0]?.topics[0]?.partitions.find((p) => p.partitionIndex === partition)?.errorCode;
+      if (code === undefined) throw new Error(`broker ${node.id} answered WriteTxnMarkers without ${topic}-${partition}`);
+      return code;
+    } catch (err) {
+      this.broker.log.warn(`transaction marker for ${topic}-${partition} at broker ${node.id}: ${(err as Error).message}`);
+      this.drop(node.id, conn);
+      return ErrorCode.NETWORK_EXCEPTION;
+    }
+  }
+
+  private connection(node: ClusterNode): Promise<Connection> {
+    if (this.closed) return Promise.reject(new Error('the broker is shutting down'));
+    const host = node.host ?? this.broker.advertisedHost;
+    const address = `${host}:${node.port}`;
+    const held = this.connections.get(node.id);
+    if (held !== undefined && held.address === address) return held.connection;
+    if (held !== undefined) void held.connection.then((c) => c.close(), () => {});
+    const connection = Connection.connect({
+      host,
+      port: node.port,
+      clientId: `rafka-broker-${this.broker.nodeId}`,
+      connectTimeoutMs: INTER_BROKER_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: INTER_BROKER_REQUEST_TIMEOUT_MS,
+    });
+    const entry = { address, connection };
+    this.connections.set(node.id, entry);
+    connection.then(
+      (c) => c.onClose(() => this.connections.get(node.id) === entry && this.connections.delete(node.id)),
+      () => this.connections.get(node.id) === entry && this.connections.delete(node.id),
+    );
+    return connection;
+  }
+
+  private drop(nodeId: number, conn: Connection): void {
+    conn.close();
+    const held = this.connections.get(nodeId);
+    if (held !== undefined) void held.connection.then((c) => c === conn && this.connections.get(nodeId) === held && this.connections.delete(nodeId), () => {});
+  }
+
+  /** Close every inter-broker connection (requests in flight fail; the coordinator stops retrying as it closes). */
+  close(): void {
+    this.closed = true;
+    for (const { connection } of this.connections.values()) void connection.then((c) => c.close(), () => {});
+    this.connections.clear();
+  }
+}
