@@ -1,16 +1,20 @@
 /** Rafka's public API for embedding. */
 import { startBroker as startBrokerWithout, type StartBrokerOptions, type RunningBroker, type ClockOf } from './broker/index.js';
 import { CONSOLE_EXTENSION } from './console/extension.js';
+import { connectPeer } from './client/peer.js';
 export { Broker } from './broker/index.js';
 export type { StartBrokerOptions, RunningBroker, ClockOf } from './broker/index.js';
 export { ManualClock, SYSTEM_CLOCK } from './base/clock.js';
 export type { Clock, ClockTimer } from './base/clock.js';
 export { CONSOLE_EXTENSION } from './console/extension.js';
 
-/** `startBroker` (src/broker/index.ts) with the web console on the HTTP endpoint unless `httpExtensions` says otherwise. */
+/**
+ * `startBroker` (src/broker/index.ts) with the web console on the HTTP endpoint unless `httpExtensions`
+ * says otherwise, and the client's connections for what brokers sharing PostgreSQL ask each other.
+ */
 export function startBroker<O extends StartBrokerOptions>(options?: O): Promise<RunningBroker<ClockOf<O>>>;
 export function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
-  return startBrokerWithout({ httpExtensions: [CONSOLE_EXTENSION], ...options });
+  return startBrokerWithout({ httpExtensions: [CONSOLE_EXTENSION], peerConnector: connectPeer, ...options });
 }
 export type { BrokerConfig, StorageConfig } from './config/types.js';
 export type { StorageEngine } from './storage/engine.js';

@@ -744,6 +744,10 @@ describe('onRequest can refuse every served API', () => {
     },
     25: { request: { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, groupId: 'g' }, errors: (r) => [r.errorCode] },
     26: { request: { transactionalId: 'tx', producerId: 1n, producerEpoch: 0, committed: true }, errors: (r) => [r.errorCode] },
+    27: {
+      request: { markers: [{ producerId: 1n, producerEpoch: 0, transactionResult: true, topics: [{ name: 't', partitionIndexes: [0] }], coordinatorEpoch: 0 }] },
+      errors: (r) => r.markers.flatMap((m: Res) => m.topics.flatMap((t: Res) => t.partitions.map((p: Res) => p.errorCode))),
+    },
     28: {
       request: { transactionalId: 'tx', groupId: 'g', producerId: 1n, producerEpoch: 0, topics: [{ name: 't', partitions: [{ partitionIndex: 0, committedOffset: 1n }] }] },
       errors: (r) => codes(...r.topics.map((t: Res) => t.partitions.map((p: Res) => p.errorCode))),

@@ -358,6 +358,7 @@ describe('error responses for refused requests', () => {
     20: { topics: [{ name: 't', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], topicNames: ['t'] },
     21: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     24: { v3AndBelowTopics: [{ name: 't', partitions: [0] }] },
+    27: { markers: [{ producerId: 1n, producerEpoch: 0, transactionResult: true, topics: [{ name: 't', partitionIndexes: [0] }], coordinatorEpoch: 0 }] },
     28: { topics: [{ name: 't', partitions: [{ partitionIndex: 0 }] }] },
     30: { creations: [{ resourceType: 2, resourceName: 't', resourcePatternType: 3, principal: 'User:a', host: '*', operation: 3, permissionType: 3 }] },
     31: { filters: [{ resourceTypeFilter: 1, resourceNameFilter: null, patternTypeFilter: 1, principalFilter: null, hostFilter: null, operation: 1, permissionType: 1 }] },

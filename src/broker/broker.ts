@@ -32,7 +32,7 @@ import type { BrokerMetrics } from './metrics/metrics.js';
 import { requestObserver, type RequestObserver } from './request-observer.js';
 import type { ClusterView } from './cluster.js';
 import { SharedCluster } from './shared-cluster.js';
-import { RoutedTxnMarkers } from './txn-markers-remote.js';
+import { RoutedTxnMarkers, type PeerConnector } from './txn-markers-remote.js';
 import type { PostgresEngine } from '../storage/postgres/postgres-engine.js';
 import { SYSTEM_CLOCK, type Clock } from '../base/clock.js';
 
@@ -73,6 +73,8 @@ export class Broker {
   txnMarkers: TxnMarkerWriter;
   /** Brokers sharing a database: the coordinator's markers, sent to each partition's leader (txn-markers-remote.ts). */
   private routedTxnMarkers: RoutedTxnMarkers | null = null;
+  /** Opens connections to other brokers (set by startBroker from its options; txn-markers-remote.ts). */
+  peerConnector: PeerConnector | null = null;
   /** Retention and compaction every log.retention.check.interval.ms (maintenance.ts). */
   readonly maintenance: LogMaintenance;
   /** How engine failures are answered, and their counts (I/O faults vs internal errors; engine-faults.ts). */
@@ -258,7 +260,7 @@ export class Broker {
       this.cluster = shared;
       this.shared = shared;
       this.maintenance.leads = (topic, partition) => shared.leadsLocally(topic, partition);
-      this.routedTxnMarkers = new RoutedTxnMarkers(this, { writeTxnMarker: (...a) => this.txnMarkers.writeTxnMarker(...a) }, () => void shared.lookNow());
+      this.routedTxnMarkers = new RoutedTxnMarkers(this, { writeTxnMarker: (...a) => this.txnMarkers.writeTxnMarker(...a) }, () => void shared.lookNow(), this.peerConnector);
       await shared.start();
     }
     this.maintenance.start();

@@ -8,6 +8,7 @@
  * docs/operations.md), its address in `httpUrl`. `clock: 'manual'` runs the broker on virtual time,
  * moved by `broker.clock.advance(ms)` (src/base/clock.ts, docs/testing.md).
  */
+import type { PeerConnector } from './txn-markers-remote.js';
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
 import { DEFAULT_CONFIG } from '../config/defaults.js';
 import type { StorageEngine } from '../storage/engine.js';
@@ -38,6 +39,12 @@ export interface StartBrokerOptions extends Partial<Omit<BrokerConfig, 'storage'
    * web console is one (src/console/); `startBroker` from the package root and `rafka start` add it.
    */
   httpExtensions?: readonly HttpExtension[];
+  /**
+   * Connections to other brokers (brokers sharing PostgreSQL send each other transaction markers;
+   * src/broker/txn-markers-remote.ts). The broker layer does not import the client, so the layers
+   * above hand it one: the package root's `startBroker`, `rafka start` and the test kit do.
+   */
+  peerConnector?: PeerConnector;
 }
 
 /** The clock a RunningBroker exposes for the options it was started with. */
@@ -83,7 +90,7 @@ function isEngine(s: unknown): s is StorageEngine {
 
 export async function startBroker<O extends StartBrokerOptions>(options?: O): Promise<RunningBroker<ClockOf<O>>>;
 export async function startBroker(options: StartBrokerOptions = {}): Promise<RunningBroker> {
-  const { storage, topicDefaults, logger, clock: clockOption, httpExtensions, ...rest } = options;
+  const { storage, topicDefaults, logger, clock: clockOption, httpExtensions, peerConnector, ...rest } = options;
   const clock = clockOption === 'manual' ? new ManualClock() : clockOption === undefined || clockOption === 'system' ? SYSTEM_CLOCK : clockOption;
   const storageConfig: StorageConfig = isEngine(storage) ? { ...EMBEDDED_STORAGE, type: storage.kind as StorageConfig['type'] } : { ...EMBEDDED_STORAGE, ...stripUndefined(storage ?? {}) };
   const config: BrokerConfig = {
@@ -113,6 +120,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const broker = new Broker(config, engine, log, clock);
   broker.hooks = hooks;
   broker.metrics = metrics;
+  broker.peerConnector = peerConnector ?? null;
   // The endpoint listens before storage opens, so /health and /ready (503) answer during recovery.
   const endpoint =
     metrics !== null && config.httpListener !== null ? await (await import('./http/server.js')).startHttpEndpoint(broker, metrics, config.httpListener, httpExtensions) : null;

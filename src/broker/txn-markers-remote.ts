@@ -13,9 +13,14 @@
  * broker whose first listener is TLS or SASL has no credentials of its own to present yet, so its
  * markers to other brokers are refused (logged; the coordinator keeps retrying).
  *
+ * The connections themselves are the client's (src/client/connection.ts), handed to the broker as a
+ * PeerConnector by the layers above it (the package root's `startBroker`, `rafka start`, the test
+ * kit): the broker layer does not import the client layer (CONTRIBUTING.md, "Layers"). A broker
+ * started without one refuses markers for partitions led elsewhere (logged once).
+ *
  * Callers: the transaction coordinator, on the broker's event loop.
  */
-import { Connection } from '../client/connection.js';
+import type { Init, MessageCodec } from '../protocol/codec/message.js';
 import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protocol/messages/index.js';
 import type { TxnMarkerWriter } from '../contracts/transactions.js';
@@ -26,10 +31,20 @@ import type { ClusterNode } from './cluster.js';
 export const INTER_BROKER_REQUEST_TIMEOUT_MS = 10_000;
 const INTER_BROKER_CONNECT_TIMEOUT_MS = 5_000;
 
+/** What the markers need of an outgoing Kafka connection (the client's Connection has this shape). */
+export interface PeerConnection {
+  request<Req, Res>(apiKey: number, req: MessageCodec<Req>, res: MessageCodec<Res>, body: Init<Req>, opts?: { timeoutMs?: number }): Promise<Res>;
+  onClose(listener: () => void): void;
+  close(): void;
+}
+
+/** Opens a connection to another broker (src/index.ts and the CLI hand the broker `Connection.connect`). */
+export type PeerConnector = (options: { host: string; port: number; clientId: string; connectTimeoutMs: number; requestTimeoutMs: number }) => Promise<PeerConnection>;
+
 type Marker = { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean };
 
 export class RoutedTxnMarkers implements TxnMarkerWriter {
-  private readonly connections = new Map<number, { address: string; connection: Promise<Connection> }>();
+  private readonly connections = new Map<number, { address: string; connection: Promise<PeerConnection> }>();
   private closed = false;
   private refusedListenerLogged = false;
 
@@ -38,6 +53,8 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     private readonly local: TxnMarkerWriter,
     /** Look at the cluster now (the leader named may be stale). */
     private readonly lookNow: () => void,
+    /** Connections to the other brokers; null: none given to startBroker, markers elsewhere refused. */
+    private readonly connect: PeerConnector | null,
   ) {}
 
   async writeTxnMarker(topic: string, partition: number, m: Marker): Promise<number> {
@@ -66,7 +83,12 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
       this.refusedListenerLogged = true;
       return ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
     }
-    let conn: Connection;
+    if (this.connect === null) {
+      if (!this.refusedListenerLogged) this.broker.log.error('transaction markers to other brokers need a peer connector (start the broker with the package root\'s startBroker or `rafka start`); markers for partitions led elsewhere are not written');
+      this.refusedListenerLogged = true;
+      return ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
+    }
+    let conn: PeerConnection;
     try {
       conn = await this.connection(node);
     } catch (err) {
@@ -93,14 +115,16 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     }
   }
 
-  private connection(node: ClusterNode): Promise<Connection> {
+  private connection(node: ClusterNode): Promise<PeerConnection> {
     if (this.closed) return Promise.reject(new Error('the broker is shutting down'));
     const host = node.host ?? this.broker.advertisedHost;
     const address = `${host}:${node.port}`;
     const held = this.connections.get(node.id);
     if (held !== undefined && held.address === address) return held.connection;
     if (held !== undefined) void held.connection.then((c) => c.close(), () => {});
-    const connection = Connection.connect({
+    const connect = this.connect;
+    if (connect === null) return Promise.reject(new Error('no peer connector'));
+    const connection = connect({
       host,
       port: node.port,
       clientId: `rafka-broker-${this.broker.nodeId}`,
@@ -116,7 +140,7 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     return connection;
   }
 
-  private drop(nodeId: number, conn: Connection): void {
+  private drop(nodeId: number, conn: PeerConnection): void {
     conn.close();
     const held = this.connections.get(nodeId);
     if (held !== undefined) void held.connection.then((c) => c === conn && this.connections.get(nodeId) === held && this.connections.delete(nodeId), () => {});

@@ -278,8 +278,8 @@ async function runBroker(config: BrokerConfig, io: RunIO): Promise<number> {
 
 async function loadStartBroker(): Promise<StartBroker> {
   // Loaded lazily: `rafka --help` / `--version` need not load the whole broker.
-  const [mod, { CONSOLE_EXTENSION }] = await Promise.all([import('../broker/index.js'), import('../console/extension.js')]);
-  return (config) => mod.startBroker({ httpExtensions: [CONSOLE_EXTENSION], ...config });
+  const [mod, { CONSOLE_EXTENSION }, { connectPeer }] = await Promise.all([import('../broker/index.js'), import('../console/extension.js'), import('../client/peer.js')]);
+  return (config) => mod.startBroker({ httpExtensions: [CONSOLE_EXTENSION], peerConnector: connectPeer, ...config });
 }
 
 function describeStartError(e: unknown, config: BrokerConfig): string {

@@ -21,6 +21,7 @@ import type { Clock, ManualClock } from '../base/clock.js';
 import { createLogger } from '../broker/logger.js';
 import { Admin } from '../client/admin.js';
 import { Consumer } from '../client/consumer.js';
+import { connectPeer } from '../client/peer.js';
 import type { ConsumerMessage } from '../client/records.js';
 
 export type { ConsumerMessage };
@@ -76,7 +77,7 @@ export interface TestBroker<C extends Clock = Clock> extends RunningBroker<C> {
 export async function startTestBroker<O extends StartBrokerOptions>(options?: O): Promise<TestBroker<ClockOf<O>>>;
 export async function startTestBroker(options: StartBrokerOptions = {}): Promise<TestBroker> {
   const merged = { ...TEST_BROKER_OPTIONS, ...options };
-  const running = await startBroker({ ...merged, logger: options.logger ?? createLogger(merged.logLevel ?? 'error') });
+  const running = await startBroker({ peerConnector: connectPeer, ...merged, logger: options.logger ?? createLogger(merged.logLevel ?? 'error') });
   return {
     ...running,
     createTopics: (topics) => createTopics(running, topics),

@@ -69,7 +69,8 @@ function createProcessMetrics(): Registry {
   const totalCounter = new Counter({ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', registers });
 
   // ---- memory and handles ---------------------------------------------------------------------------
-  const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
+  // Floored, not rounded as prom-client does: a start time half a second in the future reads wrong.
+  const startSeconds = Math.floor(Date.now() / 1000 - process.uptime());
   gauge('process_start_time_seconds', 'Start time of the process since unix epoch in seconds.').set(startSeconds);
   gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', function (this: Gauge<string>) {
     this.set(process.memoryUsage.rss());
