@@ -3,14 +3,12 @@
 // CommonJS (bin/package.json), unlike the rest of the package: see the thread pool below.
 'use strict';
 
-// libuv's thread pool runs every file write and fdatasync of the storage engines. Node starts it
-// with 4 threads, so with more than 4 partitions written at once their syncs wait for each other
-// although the disk takes them together (bench/README.md, issue 22 item 2). libuv reads
-// UV_THREADPOOL_SIZE once, when the pool starts — and Node's ES module loader starts it to read the
-// entry file, before an ES module entry's first line runs. A CommonJS entry runs first. A value the
-// operator set wins.
-const THREAD_POOL_THREADS = 16;
-if (process.env.UV_THREADPOOL_SIZE === undefined) process.env.UV_THREADPOOL_SIZE = String(THREAD_POOL_THREADS);
+// libuv's thread pool runs every file write and fdatasync of the storage engines, with Node's 4
+// threads unless UV_THREADPOOL_SIZE is set. A launcher default of 16 (many partitions' syncs at
+// once) won a loaded A/B but lost every produce row of the quiet bench (bench/README.md, issue 22
+// item 2), so Node's default stays. libuv reads the variable once, when the pool starts — and Node's
+// ES module loader starts it to read the entry file: a CommonJS entry is where a default could be
+// set, should a later measurement call for one; an operator's setting in the environment works.
 
 // Node >= 22.1 can keep the compiled code of the modules on disk, so later starts skip compiling
 // them (as npm and tsc do). Enabled before the CLI is imported, so that it covers the CLI's modules.
