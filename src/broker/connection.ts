@@ -629,14 +629,12 @@ export class Connection implements ConnectionInfo {
       return handler.errorResponse(request, ctx.apiVersion, ErrorCode.NOT_COORDINATOR, `This is not the coordinator of ${keys.kind} ${elsewhere}.`);
     }
     // Coordinated here from now on: its state is (re)loaded from the database first.
-    const own = keys.kind === 'group' ? (ids: string[]) => cluster.ownGroups?.(ids, ctx.apiKey === ApiKey.OffsetFetch) : (ids: string[]) => cluster.ownTransactions?.(ids);
-    {
-      try {
-        await own(keys.keys);
-      } catch (err) {
-        this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);
-        return handler.errorResponse(request, ctx.apiVersion, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is loading its state.');
-      }
+    try {
+      if (keys.kind === 'group') await cluster.ownGroups?.(keys.keys, ctx.apiKey === ApiKey.OffsetFetch);
+      else await cluster.ownTransactions?.(keys.keys);
+    } catch (err) {
+      this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);
+      return handler.errorResponse(request, ctx.apiVersion, ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is loading its state.');
     }
     return this.broker.hooks.handle === null ? handler.handle(request, ctx) : this.broker.hooks.handle(handler, request, ctx);
   }

@@ -24,6 +24,7 @@
  *
  * Callers: server.ts (every request, before its handler), the console (src/console/).
  */
+import { SYSTEM_CLOCK } from '../../base/clock.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Broker } from '../broker.js';
@@ -125,7 +126,7 @@ export class HttpAuthenticator {
     }
     if (login === null) {
       this.broker.log.info(`Failed authentication with ${host} (HTTP${who})`);
-      await delay(this.broker.config.connectionFailedAuthenticationDelayMs);
+      await SYSTEM_CLOCK.sleep(this.broker.config.connectionFailedAuthenticationDelayMs);
       return { challenge, message: 'authentication failed: invalid credentials' };
     }
     principals.set(req, { principal: `User:${login.name}`, host, login: login.login });
@@ -166,6 +167,3 @@ export class HttpAuthenticator {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
-}

@@ -15,6 +15,7 @@
  *   (SaslHandshake + SaslAuthenticate on the open connection, same principal and mechanism), and a
  *   request other than those after expiry closes the connection.
  */
+import { SYSTEM_CLOCK } from '../../base/clock.js';
 import type { TLSSocket } from 'node:tls';
 import type { Socket } from 'node:net';
 import { mapPrincipal, type SaslMechanism } from '../../config/security.js';
@@ -172,7 +173,7 @@ export class ConnectionSecurity {
       if (!(err instanceof SaslAuthenticationError)) throw err;
       this.server = null;
       this.log.info(`Failed authentication with ${this.remote} (${server.mechanism}${err.user !== null ? ` user ${JSON.stringify(err.user.slice(0, 128))}` : ''}: ${err.reason})`);
-      await delay(this.security.config.connectionFailedAuthenticationDelayMs);
+      await SYSTEM_CLOCK.sleep(this.security.config.connectionFailedAuthenticationDelayMs);
       this.closeAfterResponse = 'failed authentication';
       return { errorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, errorMessage: err.message, authBytes: empty, sessionLifetimeMs: 0 };
     }
@@ -192,6 +193,3 @@ export class ConnectionSecurity {
   }
 }
 
-function delay(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, ms));
-}
