@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { TopicRecord } from '../src/storage/engine.js';
 import { newLogEngine, tempDir, valuesBatch } from './helpers/log-engine.js';
 import { waitFor } from './helpers/robust.js';
+import { PREALLOCATE_CHUNK_BYTES, PREALLOCATE_FIRST_BYTES } from '../src/storage/log/log-segment.js';
 
 const topic: TopicRecord = { name: 'pre', id: 'pre-topic-id-AAAAAAAAAA', partitionCount: 1, configs: { preallocate: 'true' } };
 const SEGMENT = join('pre-0', '00000000000000000000.log');
@@ -144,6 +145,67 @@ test('preallocate: a failed write inside the preallocated tail is cut back, and 
     } finally {
       await r.close();
     }
+  } finally {
+    t.remove();
+  }
+});
+
+test('preallocate: a failed fdatasync of the zero-fill fails the appends it may have covered and takes the partition offline', async () => {
+  // Linux reports a writeback error to one fdatasync of the file only: if the zero-fill's sync is the
+  // one told, the appends' own sync would succeed although their pages may be lost.
+  const t = tempDir();
+  let zerosWritten = false;
+  let failed = 0;
+  try {
+    const faults = {
+      beforeWrite(file: string, bytes: number) {
+        if (file.endsWith('.log') && bytes >= 65536) zerosWritten = true;
+      },
+      beforeSync(file: string) {
+        // The first sync after the zeros is the zero-fill's own (the first append waits for it).
+        if (zerosWritten && failed === 0 && file.endsWith('.log')) {
+          failed++;
+          throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        }
+      },
+    };
+    const e = newLogEngine(t.dir, { fsync: 'always', faults });
+    await e.open();
+    await e.createTopic(topic);
+    await assert.rejects(e.append('pre', 0, await valuesBatch(2, 1000, 100)), /I\/O error|EIO/);
+    assert.equal(failed, 1, 'the zero-fill fdatasync failed');
+    await assert.rejects(e.append('pre', 0, await valuesBatch(2, 1001, 100)), /offline/);
+    assert.deepEqual(e.offsets('pre', 0), { logStartOffset: 0, highWatermark: 0 }, 'nothing was acknowledged');
+    await e.simulateCrash();
+  } finally {
+    t.remove();
+  }
+});
+
+test('preallocate: a new segment waits for a small first zero-fill, and the tail kept ahead grows by doubling', async () => {
+  const t = tempDir();
+  const zeroWrites: number[] = [];
+  try {
+    const faults = {
+      beforeWrite(file: string, bytes: number) {
+        if (file.endsWith('.log') && bytes >= 65536) zeroWrites.push(bytes);
+      },
+    };
+    const e = newLogEngine(t.dir, { fsync: 'always', faults });
+    await e.open();
+    await e.createTopic(topic);
+    await e.append('pre', 0, await valuesBatch(2, 1000, 100));
+    assert.equal(zeroWrites[0], PREALLOCATE_FIRST_BYTES, 'the first append waited for one small zero-fill only');
+    // ~3 MiB of appends: the tail kept ahead doubles, so the file is extended a few times, not per append.
+    for (let i = 0; i < 300; i++) await e.append('pre', 0, await valuesBatch(10, 2000 + i, 1000, i));
+    const dataBytes = e.sizeBytes('pre', 0);
+    assert.ok(await waitFor(() => statSync(join(t.dir, SEGMENT)).size > dataBytes));
+    const fileBytes = statSync(join(t.dir, SEGMENT)).size;
+    assert.ok(fileBytes - dataBytes <= PREALLOCATE_CHUNK_BYTES, `at most the largest tail ahead: ${fileBytes - dataBytes}`);
+    const total = zeroWrites.reduce((a, b) => a + b, 0);
+    assert.ok(total < 2 * PREALLOCATE_CHUNK_BYTES, `zeros written: ${total}`);
+    await e.close();
+    assert.equal(statSync(join(t.dir, SEGMENT)).size, dataBytes, 'closing cuts the tail');
   } finally {
     t.remove();
   }
