@@ -8,7 +8,7 @@
  * everything back from offset 0; fetches of 1,000 idle partitions, sessionless vs an incremental fetch
  * session (bench/fetch-sessions.ts); the overhead of metrics (issue 21): the same produce on fresh
  * brokers with the HTTP endpoint off and on (scraped every 250 ms, Prometheus's worst case, so several
- * scrapes land inside the measured produce; the count is reported), interleaved, best of the rounds.
+ * scrapes land inside the measured produce; the count is reported), off/on pairs alternating which runs first, the median pair.
  * Then start-up times, the storage engines (bench/storage.ts), hooks
  * (bench/hooks.ts), the client (bench/client.ts, unless --no-client) and the side-by-side comparison
  * with Apache Kafka (bench/compare.ts, unless --no-kafka); the test kit's 20-test file beside Kafka's
@@ -120,29 +120,52 @@ async function createBenchTopic(port: number, topic: string, partitions: number)
 /** Issue 21's limit: metrics may cost at most this fraction of produce throughput. */
 const METRICS_OVERHEAD_LIMIT = 0.03;
 
-/** Metrics off vs on (scraped every SCRAPE_INTERVAL_MS), produce only: issue 21's limit is 3 % of throughput. */
-interface MetricsOverhead {
-  rounds: number;
+/** One off/on pair of the metrics overhead row: the same produce on two fresh brokers, back to back. */
+interface MetricsPair {
+  /** Which ran first: pairs alternate (off-on, on-off, …) so a drift in outside load favours neither side. */
+  first: 'off' | 'on';
   off: Row;
   on: Row;
-  /** Scrapes answered while a measured produce ran, over all rounds. */
-  scrapes: number;
-  scrapeIntervalMs: number;
   /** (on − off) ÷ off of records/s: negative is a loss. */
   throughputChange: number;
   /** (on − off) ÷ off of the broker's CPU seconds for the same records. */
   cpuChange: number;
-  /** The throughput loss is within METRICS_OVERHEAD_LIMIT (issue 21). */
+}
+
+/** Metrics off vs on (scraped every SCRAPE_INTERVAL_MS), produce only: issue 21's limit is 3 % of throughput. */
+interface MetricsOverhead {
+  /** Every pair, in the order run. */
+  pairs: MetricsPair[];
+  /** The rows of the median pair (by throughput change): what the tables and charts show. */
+  off: Row;
+  on: Row;
+  /** Scrapes answered while a measured produce ran, over all pairs. */
+  scrapes: number;
+  scrapeIntervalMs: number;
+  /** Median over the pairs of the throughput change, and its spread (lowest, highest). */
+  throughputChange: number;
+  throughputChangeRange: [number, number];
+  /** Median over the pairs of the broker-CPU change, and its spread. */
+  cpuChange: number;
+  cpuChangeRange: [number, number];
+  /** The median throughput loss is within METRICS_OVERHEAD_LIMIT (issue 21). */
   pass: boolean;
 }
 
 /**
  * Prometheus's scrape_interval at its most frequent in practice (the default is 1 min; 15 s is
- * common): with the measured produce taking one to a few seconds, several scrapes land inside it.
+ * common): with the measured produce taking several seconds, many scrapes land inside it.
  */
 const SCRAPE_INTERVAL_MS = 250;
-/** Records of the measured produce with metrics off and on: 600k × 1 KiB run over a second here. */
-const METRICS_RECORDS = quick ? 100_000 : 600_000;
+/**
+ * Records of each measured produce with metrics off and on: 2M × 1 KiB, several seconds on a quiet
+ * machine, so that GC cycles, JIT tiers and scrapes average out within one produce (600k, about one
+ * second, varied from −5 % to −21 % between quiet runs of one build). The memory engine keeps them
+ * all: about 2 GiB in the broker process, one broker at a time.
+ */
+const METRICS_RECORDS = quick ? 200_000 : 2_000_000;
+/** Off/on pairs, alternating which side runs first; the row reports their median. */
+const METRICS_PAIRS = quick ? 2 : 5;
 /** Unmeasured, on another topic, so that the measured produce runs JIT-compiled code. */
 const WARM_UP_RECORDS = 40_000;
 
@@ -177,29 +200,49 @@ async function produceWithMetrics(on: boolean): Promise<{ row: Row; scrapes: num
   }
 }
 
-async function metricsOverhead(rounds: number): Promise<MetricsOverhead> {
-  let off: Row | null = null;
-  let on: Row | null = null;
+function medianOf(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+async function metricsOverhead(pairCount: number): Promise<MetricsOverhead> {
+  const pairs: MetricsPair[] = [];
   let scrapes = 0;
-  // Interleaved, best of the rounds for each: a burst of outside load does not land on one side only.
-  const better = (a: Row | null, b: Row): Row =>
-    a === null ? b : { ...(b.recordsPerSec > a.recordsPerSec ? b : a), brokerCpuSeconds: Math.min(a.brokerCpuSeconds!, b.brokerCpuSeconds!) };
-  for (let round = 1; round <= rounds; round++) {
-    console.error(`metrics overhead: round ${round}/${rounds}`);
-    off = better(off, (await produceWithMetrics(false)).row);
-    const measured = await produceWithMetrics(true);
-    on = better(on, measured.row);
-    scrapes += measured.scrapes;
+  for (let i = 0; i < pairCount; i++) {
+    const first = i % 2 === 0 ? 'off' : 'on';
+    console.error(`metrics overhead: pair ${i + 1}/${pairCount} (${first} first)`);
+    const runs: { off?: Row; on?: Row } = {};
+    for (const side of first === 'off' ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+      const measured = await produceWithMetrics(side === 'on');
+      runs[side] = measured.row;
+      scrapes += measured.scrapes;
+    }
+    const off = runs.off!;
+    const on = runs.on!;
+    pairs.push({
+      first,
+      off,
+      on,
+      throughputChange: (on.recordsPerSec - off.recordsPerSec) / off.recordsPerSec,
+      cpuChange: (on.brokerCpuSeconds! - off.brokerCpuSeconds!) / off.brokerCpuSeconds!,
+    });
   }
-  const throughputChange = (on!.recordsPerSec - off!.recordsPerSec) / off!.recordsPerSec;
+  const throughput = pairs.map((p) => p.throughputChange);
+  const cpu = pairs.map((p) => p.cpuChange);
+  const throughputChange = medianOf(throughput);
+  // With an even count the median falls between two pairs: the rows shown are of the nearer one below.
+  const middle = [...pairs].sort((a, b) => a.throughputChange - b.throughputChange)[(pairs.length - 1) >> 1]!;
   return {
-    rounds,
-    off: off!,
-    on: on!,
+    pairs,
+    off: middle.off,
+    on: middle.on,
     scrapes,
     scrapeIntervalMs: SCRAPE_INTERVAL_MS,
     throughputChange,
-    cpuChange: (on!.brokerCpuSeconds! - off!.brokerCpuSeconds!) / off!.brokerCpuSeconds!,
+    throughputChangeRange: [Math.min(...throughput), Math.max(...throughput)],
+    cpuChange: medianOf(cpu),
+    cpuChangeRange: [Math.min(...cpu), Math.max(...cpu)],
     // A gain passes too.
     pass: -throughputChange <= METRICS_OVERHEAD_LIMIT,
   };
@@ -207,10 +250,17 @@ async function metricsOverhead(rounds: number): Promise<MetricsOverhead> {
 
 function printMetricsOverhead(m: MetricsOverhead): void {
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
+  const range = ([lo, hi]: [number, number]) => `${pct(lo)} … ${pct(hi)}`;
+  for (const [i, p] of m.pairs.entries()) {
+    console.log(
+      `metrics overhead pair ${i + 1} (${p.first} first): off ${Math.round(p.off.recordsPerSec)} records/s, on ${Math.round(p.on.recordsPerSec)}: ` +
+        `throughput ${pct(p.throughputChange)}, broker CPU ${pct(p.cpuChange)}`,
+    );
+  }
   console.log(
-    `metrics overhead on produce (best of ${m.rounds}; ${m.scrapes} scrapes every ${m.scrapeIntervalMs} ms answered during the measured produces): throughput ${pct(m.throughputChange)}, ` +
-      `broker CPU ${pct(m.cpuChange)}: ${m.pass ? 'PASS' : 'FAIL'} (issue 21 allows a ${METRICS_OVERHEAD_LIMIT * 100} % throughput loss; ` +
-      `on a loaded machine the broker CPU change is the steadier figure)`,
+    `metrics overhead on produce (median of ${m.pairs.length} off/on pairs of ${METRICS_RECORDS} records; ${m.scrapes} scrapes every ${m.scrapeIntervalMs} ms answered during the measured produces): ` +
+      `throughput ${pct(m.throughputChange)} (${range(m.throughputChangeRange)}), broker CPU ${pct(m.cpuChange)} (${range(m.cpuChangeRange)}): ` +
+      `${m.pass ? 'PASS' : 'FAIL'} (issue 21 allows a ${METRICS_OVERHEAD_LIMIT * 100} % throughput loss; on a loaded machine the broker CPU change is the steadier figure)`,
   );
 }
 
@@ -324,7 +374,7 @@ async function testkitMain(): Promise<void> {
 async function main(): Promise<void> {
   if (testkitOnly) return testkitMain();
   if (metricsOnly) {
-    const m = await metricsOverhead(quick ? 1 : 3);
+    const m = await metricsOverhead(METRICS_PAIRS);
     console.log(`Rafka metrics overhead (memory engine${quick ? ', quick' : ''}), 1-minute load average ${os.loadavg()[0]!.toFixed(1)}`);
     printRows([m.off, m.on]);
     printMetricsOverhead(m);
@@ -343,7 +393,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
-  const metrics = await metricsOverhead(quick ? 1 : 3);
+  const metrics = await metricsOverhead(METRICS_PAIRS);
   rows.push(metrics.off, metrics.on);
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   if (brokerOnly) {
