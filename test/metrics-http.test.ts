@@ -115,7 +115,7 @@ test('GET /metrics after known traffic: requests, error codes, bytes, offsets, s
     assert.equal(sample(s, 'rafka_request_queue_bytes'), 0);
     assert.equal(sample(s, 'rafka_broker_ready'), 1);
     assert.equal(sample(s, 'rafka_broker_info', { node_id: '1', cluster_id: b.clusterId, storage: 'memory' }), 1);
-    // Node's own: event-loop lag, heap, GC, CPU (prom-client's default names, src/broker/metrics/process.ts).
+    // Node's own: event-loop lag, heap, GC, CPU (prom-client's default set, src/broker/metrics/process.ts).
     assert.ok(sample(s, 'nodejs_eventloop_lag_seconds') >= 0);
     assert.ok(sample(s, 'nodejs_eventloop_lag_p99_seconds') >= sample(s, 'nodejs_eventloop_lag_p50_seconds'));
     assert.ok(sample(s, 'nodejs_heap_size_used_bytes') > 0);
@@ -126,7 +126,8 @@ test('GET /metrics after known traffic: requests, error codes, bytes, offsets, s
     assert.ok(cpu > 0);
     assert.ok(Math.abs(cpu - sample(s, 'process_cpu_user_seconds_total') - sample(s, 'process_cpu_system_seconds_total')) < 1e-6);
     assert.ok(sample(s, 'process_resident_memory_bytes') > 0);
-    assert.ok(sample(s, 'process_start_time_seconds') <= Date.now() / 1000);
+    // prom-client rounds the start time to the second, so it is never later than now rounded.
+    assert.ok(sample(s, 'process_start_time_seconds') <= Math.round(Date.now() / 1000));
     // Every metric the Grafana dashboard queries is one this endpoint serves.
     const exprs = JSON.stringify((JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { panels: unknown[] }).panels);
     const queried = new Set([...exprs.matchAll(/\b((?:rafka|nodejs|process)_[a-z0-9_]+)/g)].map((m) => m[1]!.replace(/_(bucket|sum|count)$/, '')));

@@ -25,7 +25,7 @@ import { errorName } from '../../protocol/error-codes.js';
 import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
-import { Counter, Gauge, Histogram, Registry } from './prom.js';
+import promClient, { type Counter, type Gauge, type Histogram } from 'prom-client';
 
 /** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
 const REQUEST_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -73,7 +73,7 @@ class Tally<K> {
 }
 
 export class BrokerMetrics implements StorageObserver, HookCallObserver {
-  readonly registry = new Registry();
+  readonly registry = new promClient.Registry();
   private broker: Broker | null = null;
   /** Requests by `api version`, and per topic bytes in, records in and bytes out (see Tally). */
   private readonly requestCounts = new Tally<string>();
@@ -291,15 +291,15 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return new Gauge({ name, help, labelNames, registers: [this.registry] });
+    return new promClient.Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+    return new promClient.Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+    return new promClient.Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** A counter whose total the broker already keeps, set at scrape time (the total only ever grows). */
