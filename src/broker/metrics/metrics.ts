@@ -44,11 +44,11 @@ const KAFKA_LISTENER = 'kafka';
  * Calls `found` for every non-zero `errorCode` in a response body (Kafka's errorCounts: each
  * partition, topic or group answered with an error counts once). Record bytes are not walked.
  */
-export function forEachErrorCode(body: object, found: (code: number) => void): void {
+export function forEachErrorCode<A>(body: object, found: (code: number, arg: A) => void, arg: A): void {
   if (Array.isArray(body)) {
     for (let i = 0; i < body.length; i++) {
       const item: unknown = body[i];
-      if (item !== null && typeof item === 'object') forEachErrorCode(item, found);
+      if (item !== null && typeof item === 'object') forEachErrorCode(item, found, arg);
     }
     return;
   }
@@ -57,9 +57,9 @@ export function forEachErrorCode(body: object, found: (code: number) => void): v
   for (const key in o) {
     const value = o[key];
     if (key === 'errorCode') {
-      if (typeof value === 'number' && value !== 0) found(value);
+      if (typeof value === 'number' && value !== 0) found(value, arg);
     } else if (value !== null && typeof value === 'object' && key !== 'records') {
-      forEachErrorCode(value, found);
+      forEachErrorCode(value, found, arg);
     }
   }
 }
@@ -72,11 +72,81 @@ class Tally<K> {
   }
 }
 
+/**
+ * Requests of one API version, as plain numbers: their count and their latency histogram (observations
+ * per bucket, not cumulative: index i counts latencies above bound i−1 up to bound i, the last index
+ * those above every bound). RequestSecondsHistogram hands them to prom-client at scrape time.
+ */
+class RequestTally {
+  count = 0;
+  sum = 0;
+  readonly buckets = new Float64Array(REQUEST_SECONDS_BUCKETS.length + 1);
+  constructor(
+    readonly api: string,
+    readonly version: string,
+  ) {}
+
+  observe(seconds: number): void {
+    this.count++;
+    this.sum += seconds;
+    let i = 0;
+    while (i < REQUEST_SECONDS_BUCKETS.length && seconds > REQUEST_SECONDS_BUCKETS[i]!) i++;
+    this.buckets[i]!++;
+  }
+}
+
+/**
+ * `rafka_request_duration_seconds`, observed into RequestTally on the request path and written out by
+ * prom-client from them. prom-client's own observe() builds a label object, a hash string and a
+ * bucket key string per call and goes through dictionary-mode objects; on the produce path that
+ * per-request code, inlined into the connection's hot functions, made the broker's JIT compile and
+ * GC work measurably more (bench/README.md, "Metrics overhead"). The exposition is the same: cumulative
+ * `_bucket` series with `le`, then `_sum` and `_count`, per API and version.
+ */
+/** What a prom-client histogram hands its registry: the series' names, labels and values. */
+type HistogramData = Awaited<ReturnType<promClient.Histogram<string>['get']>>;
+
+class RequestSecondsHistogram extends promClient.Histogram<'api' | 'version'> {
+  static readonly NAME = 'rafka_request_duration_seconds';
+
+  constructor(
+    registry: promClient.Registry,
+    private readonly helpText: string,
+    private readonly tallies: () => Iterable<RequestTally>,
+  ) {
+    super({ name: RequestSecondsHistogram.NAME, help: helpText, labelNames: ['api', 'version'], buckets: REQUEST_SECONDS_BUCKETS, registers: [registry] });
+  }
+
+  override async get(): Promise<HistogramData> {
+    const name = RequestSecondsHistogram.NAME;
+    const values: HistogramData['values'] = [];
+    for (const t of this.tallies()) {
+      let cumulative = 0;
+      for (let i = 0; i < REQUEST_SECONDS_BUCKETS.length; i++) {
+        cumulative += t.buckets[i]!;
+        values.push({ metricName: `${name}_bucket`, labels: { le: REQUEST_SECONDS_BUCKETS[i]!, api: t.api, version: t.version }, value: cumulative });
+      }
+      values.push({ metricName: `${name}_bucket`, labels: { le: '+Inf', api: t.api, version: t.version }, value: t.count });
+      values.push({ metricName: `${name}_sum`, labels: { api: t.api, version: t.version }, value: t.sum });
+      values.push({ metricName: `${name}_count`, labels: { api: t.api, version: t.version }, value: t.count });
+    }
+    // The registry reads `type` as the exposition's word ('histogram', what prom-client's own classes
+    // hold); its typings declare a numeric enum that its JavaScript does not have, hence the cast.
+    return { name, help: this.helpText, type: 'histogram', values, aggregator: 'sum' } as unknown as HistogramData;
+  }
+
+  /** What the registry reads for the text format (prom-client prefers it to get()). */
+  getForPromString(): Promise<HistogramData> {
+    return this.get();
+  }
+}
+
 export class BrokerMetrics implements StorageObserver, HookCallObserver {
   readonly registry = new promClient.Registry();
   private broker: Broker | null = null;
-  /** Requests by `api version`, and per topic bytes in, records in and bytes out (see Tally). */
-  private readonly requestCounts = new Tally<string>();
+  /** Requests and their latency by API name, then version (see RequestTally). */
+  private readonly requestTallies = new Map<string, (RequestTally | undefined)[]>();
+  /** Per topic bytes in, records in and bytes out (see Tally). */
   private readonly topicBytesIn = new Tally<string>();
   private readonly topicRecordsIn = new Tally<string>();
   private readonly topicBytesOut = new Tally<string>();
@@ -88,11 +158,10 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     ['api', 'error'],
   );
   private readonly requestFailures = this.counter('rafka_request_failures_total', 'Requests whose handling failed (a broker bug: logged, and the connection closed), by API.', ['api']);
-  private readonly requestSeconds = this.histogram(
-    'rafka_request_duration_seconds',
+  private readonly requestSeconds = new RequestSecondsHistogram(
+    this.registry,
     'Time from a request being taken off its connection queue to its response being handed to the socket, by API and version.',
-    ['api', 'version'],
-    REQUEST_SECONDS_BUCKETS,
+    () => this.allRequestTallies(),
   );
   private readonly bytesIn = this.counter('rafka_topic_bytes_in_total', 'Record batch bytes appended by producers, by topic.', ['topic']);
   private readonly recordsIn = this.counter('rafka_topic_records_in_total', 'Records appended by producers, by topic.', ['topic']);
@@ -148,11 +217,22 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
 
   /** One request of API `api` (its name: `Produce`) answered (`response` null: none sent) or failed, after `seconds`. */
   request(api: string, apiVersion: number, response: unknown, seconds: number, failed: boolean): void {
-    const version = String(apiVersion);
-    this.requestCounts.add(`${api} ${version}`, 1);
-    this.requestSeconds.observe({ api, version }, seconds);
+    // No allocation here once an API version has been seen: see RequestSecondsHistogram for why.
+    let byVersion = this.requestTallies.get(api);
+    if (byVersion === undefined) this.requestTallies.set(api, (byVersion = []));
+    let tally = byVersion[apiVersion];
+    if (tally === undefined) byVersion[apiVersion] = tally = new RequestTally(api, String(apiVersion));
+    tally.observe(seconds);
     if (failed) this.requestFailures.inc({ api });
-    else if (response !== null && typeof response === 'object') forEachErrorCode(response, (code) => this.requestErrors.inc({ api, error: errorName(code) }));
+    else if (response !== null && typeof response === 'object') forEachErrorCode(response, this.countError, api);
+  }
+
+  private readonly countError = (code: number, api: string): void => {
+    this.requestErrors.inc({ api, error: errorName(code) });
+  };
+
+  private *allRequestTallies(): Iterable<RequestTally> {
+    for (const byVersion of this.requestTallies.values()) for (const t of byVersion) if (t !== undefined) yield t;
   }
 
   /** A produced batch appended to `topic`. */
@@ -206,10 +286,7 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     this.brokerInfo.set({ node_id: String(b.nodeId), cluster_id: b.clusterId, storage: b.storage.kind }, 1);
     this.ready.set(b.isReady ? 1 : 0);
     this.requests.reset();
-    for (const [key, total] of this.requestCounts.counts) {
-      const [api, version] = key.split(' ') as [string, string];
-      this.requests.inc({ api, version }, total);
-    }
+    for (const t of this.allRequestTallies()) this.requests.inc({ api: t.api, version: t.version }, t.count);
     this.refreshPartitions(b);
     this.refreshGroups(b);
     this.refreshQuotas(b);

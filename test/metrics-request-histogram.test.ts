@@ -1,0 +1,48 @@
+/**
+ * rafka_request_duration_seconds is counted in plain numbers on the request path and written out at
+ * scrape time (src/broker/metrics/metrics.ts, RequestSecondsHistogram): the exposition must be what
+ * prom-client's own Histogram writes for the same observations, bucket by bucket.
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import promClient from 'prom-client';
+import { BrokerMetrics } from '../src/broker/metrics/metrics.js';
+import { parsePrometheusText } from './helpers/prometheus.js';
+
+/** Bounds, values between them, one above the last bound, and a Produce and a Fetch version. */
+const OBSERVATIONS: [string, number, number][] = [
+  ['Produce', 9, 0.0001],
+  ['Produce', 9, 0.00025],
+  ['Produce', 9, 0.0003],
+  ['Produce', 9, 0],
+  ['Produce', 9, 31],
+  ['Produce', 9, 2.5],
+  ['Produce', 3, 0.004],
+  ['Fetch', 12, 0.5],
+  ['Fetch', 12, 0.49999],
+];
+
+test('request latency histogram: the same series and values as prom-client observe() gives', async () => {
+  const metrics = new BrokerMetrics();
+  for (const [api, version, seconds] of OBSERVATIONS) metrics.request(api, version, null, seconds, false);
+
+  const reference = new promClient.Registry();
+  const histogram = new promClient.Histogram({
+    name: 'rafka_request_duration_seconds',
+    help: 'reference',
+    labelNames: ['api', 'version'],
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [reference],
+  });
+  for (const [api, version, seconds] of OBSERVATIONS) histogram.observe({ api, version: String(version) }, seconds);
+
+  const only = (m: Map<string, number>) => new Map([...m].filter(([k]) => k.startsWith('rafka_request_duration_seconds')));
+  const ours = only(parsePrometheusText(await metrics.text()));
+  const theirs = only(parsePrometheusText(await reference.metrics()));
+  assert.equal(ours.size, 3 * (17 + 3), 'three API versions, 17 bounds + Inf, sum, count each');
+  assert.deepEqual(ours, theirs);
+  // A value on a bound counts in that bound's bucket (Prometheus's le).
+  assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="0.00025",version="9"}'), 3);
+  assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="30",version="9"}'), 5);
+  assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="+Inf",version="9"}'), 6);
+});
