@@ -260,6 +260,25 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
+  /**
+   * Brokers sharing the database: `count` producer ids no other broker will hand out, taken from the
+   * shared counter in one statement (Kafka's controller hands out blocks the same way, KIP-730);
+   * returns the first. setNextProducerId's read-then-write would give two brokers the same block.
+   */
+  async reserveProducerIds(count: number): Promise<number> {
+    let first = -1;
+    await this.write(async (c) => {
+      const { rows } = await c.query<{ first: string }>({
+        name: 'rafka-reserve-pids',
+        text: 'UPDATE rafka_cluster SET next_producer_id = next_producer_id + $1 WHERE id = 1 RETURNING next_producer_id - $1 AS first',
+        values: [count],
+      });
+      first = Number(rows[0]!.first);
+      return () => (this.nextProducerId = first + count);
+    });
+    return first;
+  }
+
   async createTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
     let exists = false;
