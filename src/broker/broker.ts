@@ -154,7 +154,19 @@ export class Broker {
       clock,
       // Brokers sharing a database: the epoch of the claim on each transactional id, and the stored
       // state of ids another broker coordinates (verifying a transactional produce led here).
-      ...(shared === null ? {} : { coordinatorEpoch: (id: string) => shared.transactionEpoch(id), storedState: (id: string) => shared.readTransactionState(id) }),
+      ...(shared === null
+        ? {}
+        : {
+            coordinatorEpoch: (id: string) => shared.transactionEpoch(id),
+            storedState: (id: string) => shared.readTransactionState(id),
+            // Transactional offsets pending in the database at the group's coordinator (docs/cluster.md).
+            txnOffsets: {
+              put: (id, groupId, check, offsets) => shared.putTxnOffsets(id, groupId, check, offsets),
+              read: (id) => shared.txnOffsets(id),
+              drop: (id) => shared.dropTxnOffsets(id),
+              pending: (groupId) => shared.pendingTxnOffsets(groupId),
+            },
+          }),
     });
     this.txnVerifier = this.transactions;
     this.faults = new FaultInjector({
