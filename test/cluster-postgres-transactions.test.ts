@@ -75,6 +75,27 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
       raw.socket.destroy();
     }
   };
+  /** A transactional id `prefix-N` coordinated by a broker other than 1 (broker 1 stays), and that broker. */
+  const awayFromBroker1 = async (prefix: string) => {
+    for (let i = 0; ; i++) {
+      const txnId = `${prefix}-${i}`;
+      const old = await coordinatorOf(txnId, 1);
+      if (old !== 1) return { txnId, old };
+    }
+  };
+  /** Stop the transactional id's coordinator; the broker FindCoordinator names next. */
+  const stopCoordinator = async (txnId: string, old: number) => {
+    await stopBroker(old);
+    return until('a new coordinator for the id', async () => {
+      const c = await coordinatorOf(txnId, 1);
+      return c !== old && c;
+    });
+  };
+  /** Start a stopped broker again, until every broker sees three. */
+  const restart = async (id: number) => {
+    await start(id);
+    await until('every broker sees three brokers again', () => [...brokers.values()].every((b) => b.broker.cluster!.ids.length === 3));
+  };
   /** Leaders of the topic's partitions as the lowest live broker sees them (-1 everywhere while it does not know the topic yet). */
   const leaders = () => {
     const b = brokers.get(Math.min(...brokers.keys()))!.broker;
@@ -194,22 +215,12 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
   });
 
   it('the coordinator stopped mid-transaction: another broker takes the id, the transaction times out there and is aborted everywhere', async () => {
-    // A transactional id coordinated by a broker other than 1 (broker 1 stays).
-    let txnId = '';
-    for (let i = 0; ; i++) {
-      txnId = `tx-moving-${i}`;
-      if ((await coordinatorOf(txnId, 1)) !== 1) break;
-    }
-    const old = await coordinatorOf(txnId, 1);
+    const { txnId, old } = await awayFromBroker1('tx-moving');
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 3000 });
     await producer.connect();
     const t = await producer.transaction();
     await send(t, 'lost');
-    await stopBroker(old);
-    const next = await until('a new coordinator for the id', async () => {
-      const c = await coordinatorOf(txnId, 1);
-      return c !== old && c;
-    });
+    const next = await stopCoordinator(txnId, old);
     // The new coordinator took the id from the database at its look, and aborts it after its timeout.
     await until('the transaction aborted by the new coordinator', () => brokers.get(next)!.broker.transactions.get(txnId)?.state === 'CompleteAbort');
     await until('every partition has a leader and its abort marker', () => leaders().every((l) => l > 0 && brokers.has(l)) && noOpenTransaction());
@@ -218,8 +229,7 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
     const seen = await readCommitted(TOPIC, 4 * PARTITIONS);
     assert.equal(seen.filter((v) => v.startsWith('lost-')).length, 0, 'nothing of the aborted transaction is visible');
     assert.equal(seen.length, 4 * PARTITIONS);
-    await start(old);
-    await until('every broker sees three brokers again', () => [...brokers.values()].every((b) => b.broker.cluster!.ids.length === 3));
+    await restart(old);
   });
 
   // Once flaky (2 of 3 loaded runs): a partition's records were missing because kafkajs never sent
@@ -228,12 +238,7 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
   // brokers handed out the same producer ids. The test now starts from leadership at rest and checks
   // the send stored every partition's batch before the coordinator goes.
   it('a coordinator gone after storing PrepareCommit: the broker that takes the id writes the COMMIT markers at every leader', async () => {
-    let txnId = '';
-    for (let i = 0; ; i++) {
-      txnId = `tx-prepared-${i}`;
-      if ((await coordinatorOf(txnId, 1)) !== 1) break;
-    }
-    const old = await coordinatorOf(txnId, 1);
+    const { txnId, old } = await awayFromBroker1('tx-prepared');
     await until('leadership at rest after the previous restart', settled);
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 });
     await producer.connect();
@@ -247,18 +252,13 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
     const stored = await sql<{ n: number }>(url, 'SELECT count(DISTINCT partition)::int AS n FROM rafka_batches WHERE producer_id = $1 AND base_sequence >= 0', [facts.producerId]);
     assert.equal(stored[0]!.n, PARTITIONS, 'the send stored a batch in every partition before the coordinator goes');
     await sql(url, 'UPDATE rafka_transactions SET value = $2 WHERE transactional_id = $1', [txnId, encodeTxn({ ...facts, state: 'PrepareCommit' })]);
-    await stopBroker(old);
-    const next = await until('a new coordinator for the id', async () => {
-      const c = await coordinatorOf(txnId, 1);
-      return c !== old && c;
-    });
+    const next = await stopCoordinator(txnId, old);
     await until('the transaction completed by the new coordinator', () => brokers.get(next)!.broker.transactions.get(txnId)?.state === 'CompleteCommit');
     await until('every partition has a leader and its commit marker', () => leaders().every((l) => l > 0 && brokers.has(l)) && noOpenTransaction());
     await producer.disconnect().catch(() => {});
     const seen = await readCommitted(TOPIC, 6 * PARTITIONS);
     assert.equal(seen.filter((v) => v.startsWith('resumed-')).length, 2 * PARTITIONS, 'every record of the resumed transaction, once');
-    await start(old);
-    await until('every broker sees three brokers again', () => [...brokers.values()].every((b) => b.broker.cluster!.ids.length === 3));
+    await restart(old);
   });
 
   it('consume-transform-produce: offsets sent to a group coordinated by another broker are pending at the group, committed with the transaction, not on abort', async () => {
