@@ -110,6 +110,8 @@ export class Broker {
   private readonly connections = new Set<Connection>();
   private nextProducerId = 0;
   private producerIdLimit = 0;
+  /** Brokers sharing a database: the block of producer ids being reserved there, if any. */
+  private reservingProducerIds: Promise<void> | null = null;
   private closing: Promise<void> | null = null;
   /** unref() was called: the listener and every connection leave the process free to exit. */
   private unrefd = false;
@@ -152,7 +154,19 @@ export class Broker {
       clock,
       // Brokers sharing a database: the epoch of the claim on each transactional id, and the stored
       // state of ids another broker coordinates (verifying a transactional produce led here).
-      ...(shared === null ? {} : { coordinatorEpoch: (id: string) => shared.transactionEpoch(id), storedState: (id: string) => shared.readTransactionState(id) }),
+      ...(shared === null
+        ? {}
+        : {
+            coordinatorEpoch: (id: string) => shared.transactionEpoch(id),
+            storedState: (id: string) => shared.readTransactionState(id),
+            // Transactional offsets pending in the database at the group's coordinator (docs/cluster.md).
+            txnOffsets: {
+              put: (id, groupId, check, offsets) => shared.putTxnOffsets(id, groupId, check, offsets),
+              read: (id) => shared.txnOffsets(id),
+              drop: (id) => shared.dropTxnOffsets(id),
+              pending: (groupId) => shared.pendingTxnOffsets(groupId),
+            },
+          }),
     });
     this.txnVerifier = this.transactions;
     this.faults = new FaultInjector({
@@ -388,9 +402,24 @@ export class Broker {
     this.waiters.notify(topic, partition);
   }
 
-  /** A producer id never handed out before, also across restarts on durable storage. */
+  /**
+   * A producer id never handed out before, also across restarts on durable storage, and by any
+   * other broker sharing the database (a block reserved there: two brokers handing out the same id
+   * would make one producer's batches duplicates of another's at a partition).
+   */
   async allocateProducerId(): Promise<number> {
-    if (this.nextProducerId >= this.producerIdLimit) {
+    while (this.nextProducerId >= this.producerIdLimit) {
+      if (isSharedStorage(this.storage)) {
+        // One reservation at a time: callers arriving meanwhile take ids from the block it brings.
+        this.reservingProducerIds ??= this.storage.reserveProducerIds(PRODUCER_ID_BLOCK).then(
+          (first) => {
+            this.nextProducerId = first;
+            this.producerIdLimit = first + PRODUCER_ID_BLOCK;
+          },
+        ).finally(() => (this.reservingProducerIds = null));
+        await this.reservingProducerIds;
+        continue;
+      }
       this.producerIdLimit = this.nextProducerId + PRODUCER_ID_BLOCK;
       await this.storage.setNextProducerId(this.producerIdLimit);
     }

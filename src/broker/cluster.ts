@@ -68,7 +68,7 @@ export interface ClusterView {
   /** This broker coordinates these groups: load the state of those it did not coordinate before. */
   ownGroups?(groupIds: readonly string[], verify?: boolean): Promise<void>;
   /** Take the transactional ids as their coordinator (state reloaded from shared storage) before serving a request naming them. */
-  ownTransactions?(ids: readonly string[], fresh?: boolean): Promise<void>;
+  ownTransactions?(ids: readonly string[]): Promise<void>;
   /** Whether this broker still leads the partition, asked of the shared store (false: it gave it up). */
   confirmLeader?(topic: string, partition: number): Promise<boolean>;
 }

@@ -630,7 +630,9 @@ export class Connection implements ConnectionInfo {
     }
     // Coordinated here from now on: its state is (re)loaded from the database first.
     try {
-      if (keys.kind === 'group') await cluster.ownGroups?.(keys.keys, ctx.apiKey === ApiKey.OffsetFetch);
+      // Offsets read, or transactional offsets stored: the group's holder is checked in the database
+      // first (the transaction's coordinator may have taken the group to apply committed offsets).
+      if (keys.kind === 'group') await cluster.ownGroups?.(keys.keys, ctx.apiKey === ApiKey.OffsetFetch || ctx.apiKey === ApiKey.TxnOffsetCommit);
       else await cluster.ownTransactions?.(keys.keys);
     } catch (err) {
       this.broker.log.warn(`taking over ${keys.kind} ${keys.keys.join(', ')} failed: ${(err as Error).message}`);

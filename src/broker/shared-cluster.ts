@@ -171,18 +171,13 @@ export class SharedCluster implements ClusterView {
 
   /**
    * Take the transactional ids as their coordinator: claimed in the database (epoch + 1), their state
-   * reloaded. `fresh`: claimed again even when held (a take of an id assigned to another broker,
-   * whose state may have moved on since). Otherwise the holder of the ids held is checked in the
-   * database first (one read): a TxnOffsetCommit at the group's coordinator may have taken the id
-   * for a moment, and the state held here is then stale.
+   * reloaded. The holder of the ids held is checked in the database first (one read): a broker whose
+   * view of the live brokers differed for a moment may have taken one, and the state held here is
+   * then stale.
    */
-  async ownTransactions(ids: readonly string[], fresh = false): Promise<void> {
-    if (!fresh) for (const id of await this.engine.lostTransactions(ids.filter((i) => this.ownedTxns.has(i)))) this.forgetTransaction(id);
+  async ownTransactions(ids: readonly string[]): Promise<void> {
+    for (const id of await this.engine.lostTransactions(ids.filter((i) => this.ownedTxns.has(i)))) this.forgetTransaction(id);
     for (const id of ids) {
-      if (fresh && this.ownedTxns.has(id)) {
-        await this.ownedTxns.get(id)!.catch(() => {});
-        this.forgetTransaction(id);
-      }
       let taking = this.ownedTxns.get(id);
       if (taking === undefined) {
         taking = this.engine.claimTransaction(id).then(() => this.broker.transactions.adopt(id));
@@ -291,8 +286,8 @@ export class SharedCluster implements ClusterView {
     // Stored transactional ids assigned here and not taken yet: taken now (Kafka's coordinator loads
     // its __transaction_state partitions when it becomes their leader), not awaited by the look. One
     // another live broker holds is taken only when its row did not change since the previous look:
-    // a group coordinator storing a transactional offset commit holds an id for a moment (see
-    // 28-txn-offset-commit.ts) and is not interrupted, but an id it left behind is not orphaned.
+    // that broker's view of the live brokers may differ from this one's for a heartbeat (it is
+    // serving the id's client until it sees the change), but an id it left behind is not orphaned.
     const seen = new Map<string, number>();
     const untaken: string[] = [];
     for (const r of await this.engine.storedTransactionalIds()) {

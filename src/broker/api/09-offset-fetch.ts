@@ -29,10 +29,16 @@ import type { FetchOutcome } from '../groups/coordinator.js';
 import { offsetKey } from '../../storage/engine.js';
 import { ResponseBudget, stringBytes } from '../response-budget.js';
 
-/** require_stable (v7+): partitions with a pending transactional offset become UNSTABLE_OFFSET_COMMIT. */
-function stable(groupId: string, out: FetchOutcome, requireStable: boolean, ctx: RequestContext): FetchOutcome {
+/**
+ * require_stable (v7+): partitions with a pending transactional offset become UNSTABLE_OFFSET_COMMIT.
+ * `shared`: brokers sharing a database, the pending offsets read from it before (null: that read failed).
+ */
+function stable(groupId: string, out: FetchOutcome, requireStable: boolean, ctx: RequestContext, shared: ReadonlyMap<string, ReadonlySet<string> | null>): FetchOutcome {
   if (!requireStable || out.errorCode !== ErrorCode.NONE) return out;
-  const pending = ctx.broker.transactions.pendingOffsets(groupId);
+  const read = shared.get(groupId);
+  // The database away: retriable, rather than offsets that may not be stable.
+  if (read === null) return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, topics: [] };
+  const pending = read ?? ctx.broker.transactions.pendingOffsets(groupId);
   if (pending.size === 0) return out;
   return {
     errorCode: out.errorCode,
@@ -53,11 +59,20 @@ export default defineHandler({
   maxVersion: 9,
   request: OffsetFetchRequest,
   response: OffsetFetchResponse,
-  handle(req, ctx) {
+  async handle(req, ctx) {
     const v = ctx.apiVersion;
     const groups = ctx.broker.groups;
     const budget = new ResponseBudget();
     const requireStable = v >= 7 && req.requireStable;
+    // Brokers sharing a database: pending transactional offsets are kept there (another broker's
+    // transaction may hold them), read once per group before answering.
+    const shared = new Map<string, ReadonlySet<string> | null>();
+    if (requireStable) {
+      for (const groupId of v >= 8 ? req.groups.map((g) => g.groupId) : [req.groupId]) {
+        const read = ctx.broker.transactions.sharedPendingOffsets(groupId);
+        if (read !== null && !shared.has(groupId)) shared.set(groupId, await read.catch(() => null));
+      }
+    }
     const allOffsets = new Map<string, { out: FetchOutcome; bytes: number }>();
     const fetch = (
       groupId: string,
@@ -67,7 +82,7 @@ export default defineHandler({
       if (!allowed(ctx, AclOperation.DESCRIBE, ResourceType.GROUP, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
       let known = topics === null && member === null ? allOffsets.get(groupId) : undefined;
       if (known === undefined) {
-        const out = stable(groupId, authorizedFetch(ctx, groupId, topics, member), requireStable, ctx);
+        const out = stable(groupId, authorizedFetch(ctx, groupId, topics, member), requireStable, ctx, shared);
         known = { out, bytes: outcomeBytes(out) };
         if (topics === null && member === null) allOffsets.set(groupId, known);
       }

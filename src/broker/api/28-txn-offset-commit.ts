@@ -79,20 +79,9 @@ export default defineHandler({
       }),
     );
     if (offsets.length > 0) {
-      // Brokers sharing a database, the transactional id coordinated by another broker: it is taken
-      // here for this commit (claimed at epoch + 1, reloaded), so the offsets join the transaction's
-      // stored state fenced like any transaction write; the coordinator's next write is refused and
-      // its client's retry makes it take the id back, offsets included (docs/cluster.md).
-      const cluster = broker.cluster;
-      if (cluster?.ownTransactions && cluster.coordinator(req.transactionalId) !== broker.nodeId) {
-        try {
-          await cluster.ownTransactions([req.transactionalId], true);
-        } catch (err) {
-          broker.log.warn(`TxnOffsetCommit: taking transactional id ${req.transactionalId} failed: ${(err as Error).message}`);
-          rest(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-          return respond();
-        }
-      }
+      // Brokers sharing a database: stored pending there by this broker, the group's coordinator,
+      // checked against the transaction's stored state; the transaction's coordinator applies or
+      // drops them when the transaction ends (docs/cluster.md, "Transactions").
       const code = await broker.transactions.commitTxnOffsets(req.transactionalId, Number(req.producerId), req.producerEpoch, req.groupId, offsets);
       for (const [ti, pi] of placed) errors[ti]![pi] = code;
     }

@@ -82,6 +82,24 @@ export interface TxnCoordinatorDeps {
    * partition led here when another broker coordinates the id (null: none stored).
    */
   storedState?(transactionalId: string): Promise<Buffer | null>;
+  /**
+   * Brokers sharing a database: transactional offsets are kept by the group's coordinator in the
+   * database (pending until the transaction ends), not in the transaction's state, so the group's
+   * coordinator never writes a transactional id another broker coordinates (docs/cluster.md).
+   */
+  txnOffsets?: SharedTxnOffsets;
+}
+
+/** Pending transactional offsets in a database brokers share (the postgres engine's rafka_txn_offsets). */
+export interface SharedTxnOffsets {
+  /** At the group's coordinator: `check` gets the transaction's stored state in the storing transaction; the offsets are stored when it answers NONE. */
+  put(transactionalId: string, groupId: string, check: (state: Buffer | null) => number, offsets: readonly TxnOffset[]): Promise<number>;
+  /** At the transaction's coordinator: its pending offsets, by group. */
+  read(transactionalId: string): Promise<Map<string, TxnOffset[]>>;
+  /** At the transaction's coordinator, the transaction ended: its pending offsets deleted (fenced as its state writes are). */
+  drop(transactionalId: string): Promise<void>;
+  /** At the group's coordinator: the group's partitions with a pending offset (`topic\0partition`). */
+  pending(groupId: string): Promise<Set<string>>;
 }
 
 export interface InitResult {
@@ -448,14 +466,42 @@ export class TransactionCoordinator implements TxnProduceVerifier {
       if (left.size > 0 && !(await this.backoff())) return;
     }
     // A committed transaction's offsets become the groups' committed offsets; an aborted one's are dropped.
-    for (const [groupId, offsets] of commit ? m.offsets : []) {
+    const offsets = new Map([...m.offsets].map(([groupId, o]) => [groupId, [...o.values()]]));
+    const shared = this.deps.txnOffsets;
+    if (shared !== undefined && commit) {
       for (;;) {
         if (!this.owns(m)) return;
         try {
-          await this.deps.applyTxnOffsets(groupId, [...offsets.values()]);
+          for (const [groupId, list] of await shared.read(m.transactionalId)) offsets.set(groupId, [...(offsets.get(groupId) ?? []), ...list]);
+          break;
+        } catch (err) {
+          this.deps.log.warn(`transactional id ${m.transactionalId}: reading its pending offsets failed (${(err as Error).message}); retrying`);
+          if (!(await this.backoff())) return;
+        }
+      }
+    }
+    for (const [groupId, list] of commit ? offsets : []) {
+      for (;;) {
+        if (!this.owns(m)) return;
+        try {
+          await this.deps.applyTxnOffsets(groupId, list);
           break;
         } catch (err) {
           this.deps.log.warn(`transactional id ${m.transactionalId}: storing the offsets of group ${groupId} failed (${(err as Error).message}); retrying`);
+          if (!(await this.backoff())) return;
+        }
+      }
+    }
+    // Applied or aborted: the pending rows go before the transaction completes, so the next
+    // transaction of this id starts with none (a new one's offsets are stored only once it is Ongoing).
+    if (shared !== undefined && m.groups.size > 0) {
+      for (;;) {
+        if (!this.owns(m)) return;
+        try {
+          await shared.drop(m.transactionalId);
+          break;
+        } catch (err) {
+          this.deps.log.warn(`transactional id ${m.transactionalId}: dropping its pending offsets failed (${(err as Error).message}); retrying`);
           if (!(await this.backoff())) return;
         }
       }
@@ -514,6 +560,7 @@ export class TransactionCoordinator implements TxnProduceVerifier {
    */
   async commitTxnOffsets(transactionalId: string, producerId: number, producerEpoch: number, groupId: string, offsets: readonly TxnOffset[]): Promise<number> {
     if (!this.isActive) return ErrorCode.COORDINATOR_NOT_AVAILABLE;
+    if (this.deps.txnOffsets) return this.storeSharedOffsets(this.deps.txnOffsets, transactionalId, producerId, producerEpoch, groupId, offsets);
     const m = this.txns.get(transactionalId);
     if (!m || m.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
     // Wait for a transition in flight (an AddPartitionsToTxn of the same producer): offsets are
@@ -531,13 +578,48 @@ export class TransactionCoordinator implements TxnProduceVerifier {
   }
 
   /**
+   * Brokers sharing a database, at the group's coordinator: the offsets are stored pending in the
+   * database, checked against the transaction's stored state in the same PostgreSQL transaction
+   * (Kafka's group coordinator appends them to the group's __consumer_offsets partition, KIP-890
+   * verifying the transaction; the transaction's coordinator stored AddOffsetsToTxn before answering
+   * it). The transaction's own state is not written, so its coordinator is never fenced by this.
+   */
+  private async storeSharedOffsets(shared: SharedTxnOffsets, transactionalId: string, producerId: number, producerEpoch: number, groupId: string, offsets: readonly TxnOffset[]): Promise<number> {
+    const check = (value: Buffer | null): number => {
+      let facts: TxnFacts | undefined;
+      try {
+        facts = value === null ? undefined : decodeTxn(value);
+      } catch {
+        facts = undefined;
+      }
+      if (!facts || facts.producerId !== producerId) return ErrorCode.INVALID_PRODUCER_ID_MAPPING;
+      if (producerEpoch !== facts.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+      if (facts.state !== 'Ongoing' || !facts.groups.has(groupId)) return ErrorCode.INVALID_TXN_STATE;
+      return ErrorCode.NONE;
+    };
+    try {
+      return await shared.put(transactionalId, groupId, check, offsets);
+    } catch (err) {
+      // The group taken by another broker meanwhile (fenced), or the database away: retriable.
+      const answer = this.deps.engineFaults.answer(`store transactional offsets of group ${groupId}`, err);
+      return answer.errorCode === ErrorCode.KAFKA_STORAGE_ERROR ? ErrorCode.NOT_COORDINATOR : answer.errorCode;
+    }
+  }
+
+  /**
    * The group's partitions (`topic\0partition`) with an offset a transaction has not yet committed or
-   * dropped (OffsetFetch with require_stable answers them UNSTABLE_OFFSET_COMMIT).
+   * dropped (OffsetFetch with require_stable answers them UNSTABLE_OFFSET_COMMIT). Brokers sharing a
+   * database keep them there: see `sharedPendingOffsets`.
    */
   pendingOffsets(groupId: string): ReadonlySet<string> {
     const out = new Set<string>();
     for (const m of this.txns.values()) for (const key of m.offsets.get(groupId)?.keys() ?? []) out.add(key);
     return out;
+  }
+
+  /** Brokers sharing a database: the group's pending offsets as stored there (one query; another broker's transaction may hold them); null otherwise. */
+  sharedPendingOffsets(groupId: string): Promise<ReadonlySet<string>> | null {
+    return this.deps.txnOffsets?.pending(groupId) ?? null;
   }
 
   // ---- timeouts and expiration -----------------------------------------------------------------------

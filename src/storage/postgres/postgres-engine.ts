@@ -260,6 +260,25 @@ export class PostgresEngine implements StorageEngine {
     });
   }
 
+  /**
+   * Brokers sharing the database: `count` producer ids no other broker will hand out, taken from the
+   * shared counter in one statement (Kafka's controller hands out blocks the same way, KIP-730);
+   * returns the first. setNextProducerId's read-then-write would give two brokers the same block.
+   */
+  async reserveProducerIds(count: number): Promise<number> {
+    let first = -1;
+    await this.write(async (c) => {
+      const { rows } = await c.query<{ first: string }>({
+        name: 'rafka-reserve-pids',
+        text: 'UPDATE rafka_cluster SET next_producer_id = next_producer_id + $1 WHERE id = 1 RETURNING next_producer_id - $1 AS first',
+        values: [count],
+      });
+      first = Number(rows[0]!.first);
+      return () => (this.nextProducerId = first + count);
+    });
+    return first;
+  }
+
   async createTopic(topic: TopicRecord): Promise<void> {
     const record = cloneTopic(topic);
     let exists = false;
@@ -753,6 +772,87 @@ export class PostgresEngine implements StorageEngine {
     }
   }
 
+  // ---- pending transactional offsets (brokers sharing the database) ------------------------------------
+
+  /**
+   * TxnOffsetCommit at the group's coordinator: in one PostgreSQL transaction, the group's row still
+   * names this broker (fenced like any group write), the transactional id's stored state is read
+   * locked (`FOR SHARE`: an EndTxn storing PrepareCommit waits for this commit, or this one sees it)
+   * and handed to `check`; when it answers 0 the offsets are stored pending. Returns check's answer.
+   */
+  async putTxnOffsets(transactionalId: string, groupId: string, check: (state: Buffer | null) => number, entries: readonly { topic: string; partition: number; committed: CommittedOffset }[]): Promise<number> {
+    this.checkCoordinator(groupId);
+    let code = -1;
+    await this.write(async (c) => {
+      await this.fenceCoordinator(c, groupId);
+      const { rows } = await c.query<{ value: Buffer }>({
+        name: 'rafka-transaction-value-shared',
+        text: 'SELECT value FROM rafka_transactions WHERE transactional_id = $1 FOR SHARE',
+        values: [transactionalId],
+      });
+      code = check(rows[0]?.value ?? null);
+      if (code !== 0 || entries.length === 0) return;
+      await c.query({
+        name: 'rafka-put-txn-offsets',
+        text: `INSERT INTO rafka_txn_offsets (transactional_id, group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms,
+                 expire_timestamp_ms)
+               SELECT $1, $2, u.topic, u.partition, u.committed_offset, u.leader_epoch, u.metadata, u.commit_timestamp_ms, u.expire_timestamp_ms
+               FROM unnest($3::text[], $4::int[], $5::bigint[], $6::int[], $7::text[], $8::bigint[], $9::bigint[])
+                 AS u (topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms)
+               ON CONFLICT (transactional_id, group_id, topic, partition) DO UPDATE SET committed_offset = EXCLUDED.committed_offset,
+                 leader_epoch = EXCLUDED.leader_epoch, metadata = EXCLUDED.metadata, commit_timestamp_ms = EXCLUDED.commit_timestamp_ms,
+                 expire_timestamp_ms = EXCLUDED.expire_timestamp_ms`,
+        values: [
+          transactionalId,
+          groupId,
+          entries.map((e) => e.topic),
+          entries.map((e) => e.partition),
+          entries.map((e) => e.committed.offset),
+          entries.map((e) => e.committed.leaderEpoch),
+          entries.map((e) => e.committed.metadata),
+          entries.map((e) => e.committed.commitTimestampMs),
+          entries.map((e) => e.committed.expireTimestampMs ?? null),
+        ],
+      });
+    });
+    return code;
+  }
+
+  /** The pending offsets a transaction stored (its coordinator applies them on commit), by group. */
+  async txnOffsets(transactionalId: string): Promise<Map<string, { topic: string; partition: number; committed: CommittedOffset }[]>> {
+    const { rows } = await this.query<OffsetRow>({
+      name: 'rafka-txn-offsets',
+      text: `SELECT group_id, topic, partition, committed_offset, leader_epoch, metadata, commit_timestamp_ms, expire_timestamp_ms
+             FROM rafka_txn_offsets WHERE transactional_id = $1`,
+      values: [transactionalId],
+    });
+    const out = new Map<string, { topic: string; partition: number; committed: CommittedOffset }[]>();
+    for (const r of rows) {
+      let list = out.get(r.group_id);
+      if (!list) out.set(r.group_id, (list = []));
+      list.push({ topic: r.topic, partition: r.partition, committed: toCommitted(r) });
+    }
+    return out;
+  }
+
+  /** A transaction ended (its offsets applied, or dropped on abort): its pending offsets deleted, fenced as its state writes are. */
+  async dropTxnOffsets(transactionalId: string): Promise<void> {
+    return this.write(async (c) => {
+      await this.fenceTransactionCoordinator(c, transactionalId);
+      await c.query({ name: 'rafka-drop-txn-offsets', text: 'DELETE FROM rafka_txn_offsets WHERE transactional_id = $1', values: [transactionalId] });
+    });
+  }
+
+  /** The group's partitions (`topic\0partition`) with a pending transactional offset (OffsetFetch require_stable). */
+  async pendingTxnOffsets(groupId: string): Promise<Set<string>> {
+    const { rows } = await this.query<{ topic: string; partition: number }>({
+      name: 'rafka-pending-txn-offsets',
+      text: 'SELECT DISTINCT topic, partition FROM rafka_txn_offsets WHERE group_id = $1',
+      values: [groupId],
+    });
+    return new Set(rows.map((r) => offsetKey(r.topic, r.partition)));
+  }
+
   /**
    * Of the groups this engine took, those whose row names another broker or a newer epoch now
    * (taken over without this broker writing since): they are released and returned.
@@ -805,12 +905,7 @@ export class PostgresEngine implements StorageEngine {
   private loadOffsetRow(r: OffsetRow): void {
     let m = this.groupOffsets.get(r.group_id);
     if (!m) this.groupOffsets.set(r.group_id, (m = new Map()));
-    const stored: StoredOffset = {
-      topic: r.topic, partition: r.partition, offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata,
-      commitTimestampMs: Number(r.commit_timestamp_ms),
-    };
-    if (r.expire_timestamp_ms !== null) stored.expireTimestampMs = Number(r.expire_timestamp_ms);
-    m.set(offsetKey(r.topic, r.partition), stored);
+    m.set(offsetKey(r.topic, r.partition), { topic: r.topic, partition: r.partition, ...toCommitted(r) });
   }
 
   private forgetTopicOffsets(name: string): void {
@@ -1227,6 +1322,13 @@ export class PostgresEngine implements StorageEngine {
 }
 
 /** A committed offset's row as `pg` returns it (bigint as text). */
+/** A committed offset as a row of rafka_committed_offsets or rafka_txn_offsets holds it. */
+function toCommitted(r: OffsetRow): CommittedOffset {
+  const c: CommittedOffset = { offset: Number(r.committed_offset), leaderEpoch: r.leader_epoch, metadata: r.metadata, commitTimestampMs: Number(r.commit_timestamp_ms) };
+  if (r.expire_timestamp_ms !== null) c.expireTimestampMs = Number(r.expire_timestamp_ms);
+  return c;
+}
+
 interface OffsetRow {
   group_id: string;
   topic: string;

@@ -151,6 +151,29 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE TABLE rafka_client_quotas (entity text PRIMARY KEY, value bytea NOT NULL)`,
     ],
   },
+  {
+    version: 7,
+    name: 'pending transactional offsets',
+    statements: [
+      // Brokers sharing the database: offsets a TxnOffsetCommit stored at the group's coordinator,
+      // pending until the transaction's coordinator ends the transaction (applied, or dropped on
+      // abort). Kafka keeps them in __consumer_offsets until the marker; here rows, so the group's
+      // coordinator never writes the transaction's state (docs/cluster.md, "Transactions").
+      `CREATE TABLE rafka_txn_offsets (
+         transactional_id text NOT NULL,
+         group_id text NOT NULL,
+         topic text NOT NULL,
+         partition int NOT NULL,
+         committed_offset bigint NOT NULL,
+         leader_epoch int NOT NULL,
+         metadata text NULL,
+         commit_timestamp_ms bigint NOT NULL,
+         expire_timestamp_ms bigint NULL,
+         PRIMARY KEY (transactional_id, group_id, topic, partition)
+       )`,
+      `CREATE INDEX rafka_txn_offsets_group ON rafka_txn_offsets (group_id)`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */
