@@ -232,13 +232,17 @@ if (skip !== false) {
       const down = await Promise.allSettled([
         e.append('away', 0, await valuesBatch(1, 200)),
         e.commitOffsets('g', [{ topic: 'away', partition: 0, committed: { offset: 6, leaderEpoch: 0, metadata: null, commitTimestampMs: 2 } }]),
-        e.read('away', 0, 0, 1 << 20, true),
+        // A batch not among the recent ones in memory: read from the database.
+        e.findBatchByTimestamp('away', 0, 0),
       ]);
       for (const r of down) {
         assert.equal(r.status, 'rejected');
         assert.ok((r as PromiseRejectedResult).reason instanceof StorageError, String((r as PromiseRejectedResult).reason));
       }
       assert.equal(e.offsets('away', 0).highWatermark, 6, 'a failed append is not in the index');
+      // The batches this engine committed last are read from memory: committed, they cannot change.
+      const recent = await e.read('away', 0, 0, 1 << 20, true);
+      assert.deepEqual(recent.batches.map((b) => readBatchHeader(b).baseOffset), [0, 2, 4], 'committed batches are read from memory while the database is away');
       assert.equal(e.fetchOffsets('g').get('away\u00000')!.offset, 4, 'a failed commit is not applied');
       pgc().start();
       assert.equal((await e.append('away', 0, await valuesBatch(1, 300))).baseOffset, 6, 'the same engine works again');
@@ -246,6 +250,34 @@ if (skip !== false) {
       assert.deepEqual(read.batches.map((b) => readBatchHeader(b).baseOffset), [0, 2, 4, 6]);
     } finally {
       await e.close();
+    }
+  });
+
+  test('reads of the batches committed last come from memory, byte for byte what a restarted engine reads from the database', async () => {
+    const url = await pgc().createDatabase();
+    const e = await openEngine(url);
+    let fresh: PostgresEngine | null = null;
+    try {
+      await e.createTopic(topic('recent', 2));
+      // Two partitions in one commit (one statement), several batches each: the base offsets are
+      // taken per partition and written into the stored bytes by the database.
+      const batches = [await valuesBatch(2, 1), await valuesBatch(3, 2), await valuesBatch(1, 3), await valuesBatch(2, 4)];
+      const commits = e.commits;
+      const appended = await Promise.all(batches.map((b, i) => e.append('recent', i % 2, b)));
+      assert.deepEqual(appended.map((r) => r.baseOffset), [0, 0, 2, 3]);
+      assert.equal(e.commits - commits, 1, 'the four appends shared one commit');
+      const fromMemory = [await e.read('recent', 0, 0, 1 << 20, true), await e.read('recent', 1, 0, 1 << 20, true)];
+      assert.equal(e.readsFromMemory, 2);
+      assert.equal(e.readsFromDatabase, 0);
+      await e.close();
+      fresh = await openEngine(url);
+      const fromDatabase = [await fresh.read('recent', 0, 0, 1 << 20, true), await fresh.read('recent', 1, 0, 1 << 20, true)];
+      assert.equal(fresh.readsFromDatabase, 2);
+      assert.deepEqual(fromDatabase.map((r) => r.batches.map((b) => b.toString('hex'))), fromMemory.map((r) => r.batches.map((b) => b.toString('hex'))));
+      assert.deepEqual(fromDatabase.map((r) => r.batches.map((b) => readBatchHeader(b).baseOffset)), [[0, 2], [0, 3]]);
+    } finally {
+      await e.close();
+      await fresh?.close();
     }
   });
 

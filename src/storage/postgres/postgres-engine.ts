@@ -25,6 +25,7 @@
  *
  * Who calls: the broker's event loop, through the StorageEngine interface.
  */
+import { LRUCache } from 'lru-cache';
 import pg from 'pg';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
 import type { FsyncPolicy } from '../../config/types.js';
@@ -126,6 +127,13 @@ const MAX_OPS_PER_COMMIT = 2000;
 const MAX_BYTES_PER_COMMIT = 32 * 1024 * 1024;
 /** Batches fetched per query when the index is loaded at open. */
 const LOAD_STEP = 10_000;
+/**
+ * Bytes of the batches this broker committed last that reads are served from memory (all partitions
+ * together, least recently used dropped first): a consumer at the tail of a partition is answered
+ * without a round trip to PostgreSQL. A batch's bytes never change once committed (offsets are not
+ * reused, a recreated topic has a new id), so nothing in it is ever stale.
+ */
+const RECENT_BATCH_BYTES = 64 * 1024 * 1024;
 
 export class PostgresEngine implements StorageEngine {
   readonly kind: string = 'postgres';
@@ -161,6 +169,12 @@ export class PostgresEngine implements StorageEngine {
   private readonly acls = new Map<string, Buffer>();
   private readonly groupConfigValues = new Map<string, Buffer>();
   private readonly quotaEntities = new Map<string, Buffer>();
+
+  /** Batches committed by this engine, by topic id, partition and base offset (RECENT_BATCH_BYTES). */
+  private readonly recent = new LRUCache<string, Buffer>({ maxSize: RECENT_BATCH_BYTES, sizeCalculation: (b) => b.length });
+  /** Reads answered from `recent` and from PostgreSQL, for the tests. */
+  readsFromMemory = 0;
+  readsFromDatabase = 0;
 
   private readonly queue: Op[] = [];
   /** Topic ids deleted by the commit being written (appends queued behind the delete are refused). */
@@ -355,6 +369,19 @@ export class PostgresEngine implements StorageEngine {
     const { t, p } = this.partition(topic, partition);
     const { from, to } = p.index.pick(offset, maxBytes, minOneBatch);
     if (from === to) return { batches: [], bytes: 0 };
+    const cached: Buffer[] = [];
+    let bytes = 0;
+    for (let i = from; i < to; i++) {
+      const b = this.recent.get(recentKey(t.record.id, partition, p.index.baseOffsets[i]!));
+      if (b === undefined) break;
+      cached.push(b);
+      bytes += b.length;
+    }
+    if (cached.length === to - from) {
+      this.readsFromMemory++;
+      return { batches: cached, bytes };
+    }
+    this.readsFromDatabase++;
     const first = p.index.baseOffsets[from]!;
     const last = p.index.baseOffsets[to - 1]!;
     const { rows } = await this.query<{ bytes: Buffer }>({
@@ -991,9 +1018,14 @@ export class PostgresEngine implements StorageEngine {
     const effects: Array<() => void> = [];
     const results = new Map<AppendOp, number>();
     this.deletedInCommit.clear();
+    // Appends alone are ONE statement (storeAppends), which PostgreSQL commits by itself: one round
+    // trip instead of BEGIN, the statement and COMMIT (three, each waiting for the server process to
+    // be scheduled, which on a busy machine is most of an append's latency).
+    const alone = ops.every((op) => op.kind === 'append');
     try {
       client = await pool.connect();
-      await client.query('BEGIN');
+      const committing = performance.now();
+      if (!alone) await client.query('BEGIN');
       for (let i = 0; i < ops.length; ) {
         const op = ops[i]!;
         if (op.kind === 'sql') {
@@ -1008,13 +1040,12 @@ export class PostgresEngine implements StorageEngine {
         effects.push(await this.storeAppends(client, run, results));
         i = j;
       }
-      const committing = performance.now();
-      await client.query('COMMIT');
+      if (!alone) await client.query('COMMIT');
       this.observer?.fsync((performance.now() - committing) / 1000);
       this.commits++;
     } catch (err) {
       if (client) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!alone) await client.query('ROLLBACK').catch(() => {});
         // A connection that failed may be broken: the pool drops it and opens a fresh one later.
         client.release(true);
         client = null;
@@ -1059,20 +1090,65 @@ export class PostgresEngine implements StorageEngine {
     }
     const list = [...groups.values()];
     if (list.length === 0) return () => {};
+    // Per batch: its offset from its partition's base (the partition's earlier batches in this
+    // commit), and where its bytes start in the one binary parameter.
+    const cols = { topic: [] as string[], partition: [] as number[], delta: [] as number[], records: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], start: [] as number[], bytes: [] as Buffer[] };
+    let position = 0;
+    for (const g of list) {
+      let delta = 0;
+      for (const op of g.ops) {
+        const h = readBatchHeader(op.bytes);
+        cols.topic.push(g.t.record.id);
+        cols.partition.push(g.partition);
+        cols.delta.push(delta);
+        cols.records.push(op.recordCount);
+        cols.baseTs.push(h.baseTimestamp);
+        cols.maxTs.push(op.maxTimestamp);
+        cols.pid.push(h.producerId);
+        cols.pepoch.push(h.producerEpoch);
+        cols.seq.push(h.baseSequence);
+        cols.attrs.push(h.attributes);
+        cols.size.push(op.bytes.length);
+        cols.start.push(1 + position); // substring counts from 1
+        position += op.bytes.length;
+        cols.bytes.push(op.bytes);
+        delta += op.recordCount;
+      }
+    }
+    // ONE statement: take the offsets from next_offset where the epoch is still ours (a fenced
+    // partition's row is not updated, so its batches join nothing and are not stored) and insert the
+    // batches with their base offsets written into the bytes (the first 8 bytes, outside the CRC).
+    // The batches travel as ONE binary parameter (pg sends a Buffer as binary; a bytea[] would go as
+    // hex text, twice the size to send and to parse), cut back into rows by position.
     const { rows } = await client.query<{ topic_id: string; partition: number; base: string }>({
-      name: 'rafka-take-offsets',
-      text: `UPDATE rafka_partitions p SET next_offset = p.next_offset + u.n, leader_node_id = $5
-             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[]) AS u (topic_id, partition, n, epoch)
-             WHERE p.topic_id = u.topic_id AND p.partition = u.partition AND p.leader_epoch = u.epoch
-             RETURNING p.topic_id, p.partition, p.next_offset - u.n AS base`,
-      values: [list.map((g) => g.t.record.id), list.map((g) => g.partition), list.map((g) => g.records), list.map((g) => g.t.partitions[g.partition]!.epoch), this.nodeId],
+      name: 'rafka-append',
+      text: `WITH taken AS (
+               UPDATE rafka_partitions p SET next_offset = p.next_offset + u.n, leader_node_id = $5
+               FROM unnest($1::text[], $2::int[], $3::bigint[], $4::int[]) AS u (topic_id, partition, n, epoch)
+               WHERE p.topic_id = u.topic_id AND p.partition = u.partition AND p.leader_epoch = u.epoch
+               RETURNING p.topic_id, p.partition, p.next_offset - u.n AS base
+             ), stored AS (
+               INSERT INTO rafka_batches (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
+                 base_sequence, attributes, size_bytes, bytes)
+               SELECT b.topic_id, b.partition, t.base + b.delta, t.base + b.delta + b.records - 1, b.base_timestamp, b.max_timestamp, b.producer_id,
+                 b.producer_epoch, b.base_sequence, b.attributes, b.size_bytes,
+                 overlay(substring($18::bytea FROM b.start FOR b.size_bytes) PLACING int8send(t.base + b.delta) FROM 1 FOR 8)
+               FROM unnest($6::text[], $7::int[], $8::bigint[], $9::int[], $10::bigint[], $11::bigint[], $12::bigint[], $13::smallint[],
+                 $14::int[], $15::smallint[], $16::int[], $17::int[])
+                 AS b (topic_id, partition, delta, records, base_timestamp, max_timestamp, producer_id, producer_epoch,
+                   base_sequence, attributes, size_bytes, start)
+               JOIN taken t ON t.topic_id = b.topic_id AND t.partition = b.partition
+             )
+             SELECT topic_id, partition, base FROM taken`,
+      values: [
+        list.map((g) => g.t.record.id), list.map((g) => g.partition), list.map((g) => g.records), list.map((g) => g.t.partitions[g.partition]!.epoch), this.nodeId,
+        cols.topic, cols.partition, cols.delta, cols.records, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.start, Buffer.concat(cols.bytes),
+      ],
     });
     const bases = new Map(rows.map((r) => [`${r.topic_id}\u0000${r.partition}`, Number(r.base)]));
     const late: Array<{ index: PartitionIndex; rows: IndexRow[] }> = [];
     const fenced: PartitionState[] = [];
-    const cols = { topic: [] as string[], partition: [] as number[], base: [] as number[], last: [] as number[], baseTs: [] as number[], maxTs: [] as number[], pid: [] as number[], pepoch: [] as number[], seq: [] as number[], attrs: [] as number[], size: [] as number[], bytes: [] as Buffer[], start: [] as number[] };
-    let position = 0;
-    const pushes: Array<{ index: PartitionIndex; base: number; last: number; maxTs: number; size: number }> = [];
+    const pushes: Array<{ index: PartitionIndex; key: string; bytes: Buffer; base: number; last: number; maxTs: number }> = [];
     for (const [key, g] of groups) {
       const base = bases.get(key);
       const p = g.t.partitions[g.partition]!;
@@ -1085,49 +1161,24 @@ export class PostgresEngine implements StorageEngine {
         this.onFenced?.();
         continue;
       }
-      // next_offset ahead of what we know: an earlier COMMIT whose answer was lost did commit.
+      // next_offset ahead of what we know: an earlier commit whose answer was lost did commit.
       if (base > p.index.highWatermark) late.push({ index: p.index, rows: await this.loadIndexRows(client, g.t.record.id, g.partition, p.index.highWatermark, base) });
       let offset = base;
       for (const op of g.ops) {
+        // The same base offset as the stored copy (written there by the statement).
         writeInt64(op.bytes, 0, offset);
-        const h = readBatchHeader(op.bytes);
         results.set(op, offset);
-        cols.topic.push(g.t.record.id);
-        cols.partition.push(g.partition);
-        cols.base.push(offset);
-        cols.last.push(offset + op.recordCount - 1);
-        cols.baseTs.push(h.baseTimestamp);
-        cols.maxTs.push(op.maxTimestamp);
-        cols.pid.push(h.producerId);
-        cols.pepoch.push(h.producerEpoch);
-        cols.seq.push(h.baseSequence);
-        cols.attrs.push(h.attributes);
-        cols.size.push(op.bytes.length);
-        cols.start.push(1 + position); // substring counts from 1
-        position += op.bytes.length;
-        cols.bytes.push(op.bytes);
-        pushes.push({ index: p.index, base: offset, last: offset + op.recordCount - 1, maxTs: op.maxTimestamp, size: op.bytes.length });
+        pushes.push({ index: p.index, key: recentKey(g.t.record.id, g.partition, offset), bytes: op.bytes, base: offset, last: offset + op.recordCount - 1, maxTs: op.maxTimestamp });
         offset += op.recordCount;
       }
     }
-    // The batches travel as ONE binary parameter (pg sends a Buffer as binary; a bytea[] would go as
-    // hex text, twice the size to send and to parse), cut back into rows by position.
-    await client.query({
-      name: 'rafka-insert-batches',
-      text: `INSERT INTO rafka_batches (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
-               base_sequence, attributes, size_bytes, bytes)
-             SELECT u.topic_id, u.partition, u.base_offset, u.last_offset, u.base_timestamp, u.max_timestamp, u.producer_id, u.producer_epoch,
-               u.base_sequence, u.attributes, u.size_bytes, substring($13::bytea FROM u.start FOR u.size_bytes)
-             FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::smallint[],
-               $9::int[], $10::smallint[], $11::int[], $12::int[])
-               AS u (topic_id, partition, base_offset, last_offset, base_timestamp, max_timestamp, producer_id, producer_epoch,
-                 base_sequence, attributes, size_bytes, start)`,
-      values: [cols.topic, cols.partition, cols.base, cols.last, cols.baseTs, cols.maxTs, cols.pid, cols.pepoch, cols.seq, cols.attrs, cols.size, cols.start, Buffer.concat(cols.bytes)],
-    });
     return () => {
       for (const p of fenced) this.drop(p);
       for (const l of late) for (const r of l.rows) pushIndexRow(l.index, r);
-      for (const x of pushes) x.index.push(x.base, x.last, x.maxTs, x.size);
+      for (const x of pushes) {
+        x.index.push(x.base, x.last, x.maxTs, x.bytes.length);
+        this.recent.set(x.key, x.bytes);
+      }
     };
   }
 
@@ -1346,6 +1397,11 @@ interface IndexRow {
   last_offset: string;
   max_timestamp: string;
   size_bytes: number;
+}
+
+/** The `recent` cache's key of one stored batch. */
+function recentKey(topicId: string, partition: number, baseOffset: number): string {
+  return `${topicId}\u0000${partition}\u0000${baseOffset}`;
 }
 
 function pushIndexRow(index: PartitionIndex, r: IndexRow): void {
