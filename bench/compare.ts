@@ -20,6 +20,8 @@ import { ApiKey } from '../src/protocol/messages/index.js';
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { ApiVersionsRequest, ApiVersionsResponse } from '../src/protocol/messages/api-versions.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from '../src/protocol/messages/delete-topics.js';
+import { MetadataRequest, MetadataResponse } from '../src/protocol/messages/metadata.js';
+import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
 import { RawClient } from '../test/helpers/raw-client.js';
 import { resolveKafka, type KafkaRuntime } from './kafka/maven.js';
 import { rafkaPostgresSystem } from './kafka/postgres-systems.js';
@@ -166,6 +168,8 @@ export interface Sample {
   p999Ms?: number;
   /** Broker CPU seconds spent during the workload. */
   cpuSeconds?: number;
+  /** What the store behind the brokers did during the workload (the postgres systems' PostgreSQL). */
+  store?: { seconds: number; records: number; writeTransactions: number; walBytes: number; cpuSeconds: number | null };
   /** Why there is no figure (e.g. the build has no consumer groups). */
   skipped?: string;
   error?: string;
@@ -258,6 +262,19 @@ async function createTopic(port: number, name: string, partitions: number): Prom
     });
     const t = res.topics[0]!;
     if (t.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${t.errorCode} ${t.errorMessage ?? ''}`);
+    // Brokers sharing PostgreSQL: a partition assigned to another broker than the one that created
+    // the topic has its leader from that broker's next look (broker.heartbeat.interval.ms). Wait for
+    // every leader, so no workload times the clients' retries through that second (docs/cluster.md).
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const md = await client.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
+        topics: [{ topicId: ZERO_UUID, name }], allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
+      });
+      const parts = md.topics[0]?.partitions ?? [];
+      if (parts.length === partitions && parts.every((p) => p.errorCode === 0 && p.leaderId >= 0)) break;
+      if (Date.now() > deadline) throw new Error(`CreateTopics ${name}: partitions without a leader after 30 s`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   } finally {
     client.close();
   }
@@ -470,14 +487,27 @@ async function runSystemOnce(spec: SystemSpec, tools: Tools, ws: Workload[], run
     const order = inRunOrder(ws, run);
     for (const [i, w] of order.entries()) {
       const before = cpuSeconds(sys.pid);
+      const storeBefore = await sys.storeCounters?.();
+      const t0 = performance.now();
       let sample: Sample;
       try {
         sample = await runWorkload(tools, sys, w, run, produced, groups);
       } catch (err) {
         sample = { error: `${(err as Error).message}\n${sys.logTail()}`.trim() };
       }
+      const seconds = (performance.now() - t0) / 1000;
       const after = cpuSeconds(sys.pid);
       if (before !== null && after !== null && !sample.skipped) sample.cpuSeconds = after - before;
+      const storeAfter = await sys.storeCounters?.();
+      if (storeBefore && storeAfter && !sample.skipped && !sample.error) {
+        sample.store = {
+          seconds,
+          records: recordsOf(w, produced),
+          writeTransactions: storeAfter.writeTransactions - storeBefore.writeTransactions,
+          walBytes: storeAfter.walBytes - storeBefore.walBytes,
+          cpuSeconds: storeAfter.cpuSeconds !== null && storeBefore.cpuSeconds !== null ? storeAfter.cpuSeconds - storeBefore.cpuSeconds : null,
+        };
+      }
       result.workloads[w.id] = sample;
       log(`  ${spec.name} run ${run}: ${w.label}: ${describeSample(sample)}`);
       for (const [id, p] of produced) {
@@ -503,7 +533,22 @@ function describeSample(s: Sample): string {
   if (s.recordsPerSec !== undefined) parts.push(`${Math.round(s.recordsPerSec)} rec/s, ${s.mbPerSec!.toFixed(1)} MB/s`);
   if (s.p99Ms !== undefined) parts.push(`p50/p99/p99.9 ${fmtMs(s.p50Ms!)}/${fmtMs(s.p99Ms!)}/${fmtMs(s.p999Ms!)} ms`);
   if (s.cpuSeconds !== undefined) parts.push(`broker CPU ${s.cpuSeconds.toFixed(2)} s`);
+  if (s.store) {
+    const st = s.store;
+    const perRecord = (cpu: number) => `${((cpu * 1e6) / st.records).toFixed(1)} µs/record`;
+    let line = `PostgreSQL ${st.writeTransactions} write transactions (${(st.writeTransactions / st.seconds).toFixed(0)}/s over the workload's ${st.seconds.toFixed(1)} s), ${(st.walBytes / 1e6).toFixed(1)} MB WAL`;
+    if (st.cpuSeconds !== null) line += `, CPU ${st.cpuSeconds.toFixed(2)} s`;
+    if (st.records > 0 && s.cpuSeconds !== undefined && st.cpuSeconds !== null) line += ` (broker 1 ${perRecord(s.cpuSeconds)}, PostgreSQL ${perRecord(st.cpuSeconds)})`;
+    parts.push(line);
+  }
   return parts.join(', ');
+}
+
+/** Records a workload wrote or read (for CPU per record); 0 when it is a latency workload. */
+function recordsOf(w: Workload, produced: ReadonlyMap<string, { records: number }>): number {
+  if (w.kind === 'produce') return w.records;
+  if (w.kind === 'consume') return (produced.get(w.from)?.records ?? 0) * (w.passes ?? 1);
+  return 0;
 }
 
 export interface CompareOptions {
@@ -537,7 +582,10 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
   // interleaved with this one run by run (choose both with RAFKA_BENCH_SYSTEMS).
   const baseline = process.env.RAFKA_BENCH_BASELINE;
-  if (baseline) specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-', tls)));
+  if (baseline) {
+    specs.push(...variants.map((v) => rafkaSystem(path.resolve(baseline), v, 'base-', tls)));
+    specs.push(rafkaPostgresSystem(path.resolve(baseline), 1, log, 'base-'), rafkaPostgresSystem(path.resolve(baseline), 3, log, 'base-'));
+  }
   const systems: SystemResult[] = [];
   if (runtime.available) {
     specs.push(kafkaSystem(runtime, { fsyncEveryAppend: false, ...(tls ? { tls } : {}) }));
@@ -550,7 +598,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
   // log (fsync always), rocksdb and Kafka.
   // The postgres systems too: they start a PostgreSQL server of their own (Debian's postgresql).
-  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-log-nopreallocate', 'rafka-log-pool16', 'rafka-postgres', 'rafka-postgres-3'];
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-log-nopreallocate', 'rafka-log-pool16', 'rafka-postgres', 'rafka-postgres-3', 'base-rafka-postgres', 'base-rafka-postgres-3'];
   const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];

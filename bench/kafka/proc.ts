@@ -8,7 +8,7 @@
  *
  * On a system without /proc every figure is null and the table shows "n/a".
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let ticksPerSecond: number | null = null;
@@ -51,6 +51,35 @@ export function cpuSeconds(pid: number): number | null {
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the name.
     return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of a process and its children (a PostgreSQL server: the postmaster and its backends,
+ * WAL writer, checkpointer…): its own utime + stime, the children it has reaped (cutime + cstime:
+ * backends that exited), and the live children's own figures. Null without /proc.
+ */
+export function treeCpuSeconds(pid: number): number | null {
+  const fieldsOf = (p: number | string): string[] => {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  // After the name: ppid is field 1, utime 11, stime 12, cutime 13, cstime 14.
+  const ticks = (f: string[]) => Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  try {
+    let total = ticks(fieldsOf(pid));
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      try {
+        const f = fieldsOf(entry);
+        if (Number(f[1]) === pid) total += ticks(f);
+      } catch {
+        // exited meanwhile (its time is in the parent's cutime once reaped)
+      }
+    }
+    return total / clockTicks();
   } catch {
     return null;
   }

@@ -54,6 +54,18 @@ export interface RunningSystem {
   stop(): Promise<void>;
   /** The last lines the process wrote, for error messages. */
   logTail(): string;
+  /** Counters of the store behind the brokers (the postgres systems' PostgreSQL), read before and after each workload. */
+  storeCounters?(): Promise<StoreCounters | null>;
+}
+
+/** What a shared store did so far (PostgreSQL behind the postgres systems). */
+export interface StoreCounters {
+  /** Transactions that wrote (each takes a transaction id; read-only queries take none). */
+  writeTransactions: number;
+  /** WAL bytes written. */
+  walBytes: number;
+  /** CPU seconds of the server (every process of it), or null without /proc. */
+  cpuSeconds: number | null;
 }
 
 export interface SystemSpec {
