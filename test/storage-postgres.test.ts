@@ -10,6 +10,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
 import { storageConformance } from './storage-conformance.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { MIGRATIONS } from '../src/storage/postgres/schema.js';
@@ -278,6 +279,37 @@ if (skip !== false) {
     } finally {
       await e.close();
       await fresh?.close();
+    }
+  });
+
+  test('appends fail in order: a failed commit fails the appends queued behind it to the same partition, not those to others', async () => {
+    const url = await pgc().createDatabase();
+    // The failure: the partition's row locked by another session until the engine's statement gives up.
+    await sql(url, "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET lock_timeout = %L', current_database(), '1s'); END $$");
+    const e = await openEngine(url);
+    const locker = new pg.Client({ connectionString: url });
+    await locker.connect();
+    try {
+      assert.equal(e.capabilities.appendsFailInOrder, true);
+      await e.createTopic(topic('inorder', 2));
+      await e.append('inorder', 0, await valuesBatch(1, 1));
+      const batches = [await valuesBatch(1, 2), await valuesBatch(1, 3), await valuesBatch(1, 4)];
+      await locker.query('BEGIN');
+      await locker.query('SELECT * FROM rafka_partitions WHERE partition = 0 FOR UPDATE');
+      const first = e.append('inorder', 0, batches[0]!);
+      await new Promise((r) => setTimeout(r, 200)); // its commit is waiting for the lock
+      const behind = e.append('inorder', 0, batches[1]!);
+      const other = e.append('inorder', 1, batches[2]!);
+      const [a, b, c] = await Promise.allSettled([first, behind, other]);
+      assert.equal(a.status, 'rejected');
+      assert.ok((a as PromiseRejectedResult).reason instanceof StorageError);
+      assert.equal(b.status, 'rejected', 'queued behind a failed append to the same partition: failed with it');
+      assert.deepEqual(c, { status: 'fulfilled', value: { baseOffset: 0 } }, 'another partition is not concerned');
+      await locker.query('ROLLBACK');
+      assert.equal((await e.append('inorder', 0, await valuesBatch(1, 5))).baseOffset, 1, 'nothing of the failed appends was stored');
+    } finally {
+      await locker.end();
+      await e.close();
     }
   });
 

@@ -138,8 +138,13 @@ const RECENT_BATCH_BYTES = 64 * 1024 * 1024;
 export class PostgresEngine implements StorageEngine {
   readonly kind: string = 'postgres';
   readonly durable: boolean = true;
-  /** No compaction yet: compact topics keep every record (retention still applies). */
-  readonly capabilities: StorageCapabilities = { compaction: null, segments: null, appendsFailInOrder: false };
+  /**
+   * No compaction yet: compact topics keep every record (retention still applies). Appends fail in
+   * order: the appends of one commit share its fate, commits run one at a time in queue order, and
+   * a failed commit also fails the appends queued behind it for the same partitions (commit()), so an
+   * idempotent producer's next batch may join the commit of the one before it.
+   */
+  readonly capabilities: StorageCapabilities = { compaction: null, segments: null, appendsFailInOrder: true };
 
   private readonly poolConfig: PoolConfig;
   private readonly topicDefaults: Readonly<Record<string, string>>;
@@ -1052,6 +1057,16 @@ export class PostgresEngine implements StorageEngine {
       }
       const failure = toStorageError(err);
       for (const op of ops) op.reject(failure);
+      // Appends queued meanwhile to the same partitions were called before this failure was known:
+      // they fail with it (appendsFailInOrder), so none outlives a failed predecessor.
+      const failed = new Set(ops.flatMap((op) => (op.kind === 'append' ? [op.t.partitions[op.partition]!] : [])));
+      if (failed.size > 0) {
+        const behind = this.queue.filter((op) => op.kind === 'append' && failed.has(op.t.partitions[op.partition]!));
+        for (const op of behind) {
+          this.queue.splice(this.queue.indexOf(op), 1);
+          op.reject(failure);
+        }
+      }
       return;
     } finally {
       client?.release();
