@@ -7,12 +7,12 @@
  * life (batches stored per write transaction, WAL flushes, reads of stored batches) are printed.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { findPostgres, startPgCluster } from '../../test/helpers/postgres.js';
-import { rssBytes, treeCpuSeconds } from './proc.js';
+import { parentPid, rssBytes, treeCpuSeconds } from './proc.js';
 import { stopChild, SystemUnavailable, tail, type RunningSystem, type StoreCounters, type SystemSpec } from './systems.js';
 
 export function rafkaPostgresSystem(repoRoot: string, brokers: 1 | 3, log: (line: string) => void = console.log, prefix = ''): SystemSpec {
@@ -124,12 +124,3 @@ export function rafkaPostgresSystem(repoRoot: string, brokers: 1 | 3, log: (line
   };
 }
 
-/** The parent of a process (a backend's: the postmaster), or null without /proc. */
-function parentPid(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return null;
-  }
-}

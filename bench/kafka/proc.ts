@@ -43,14 +43,29 @@ export function rssBytes(pid: number): number | null {
   return statusField(pid, 'VmRSS');
 }
 
+/**
+ * The fields of /proc/<pid>/stat after the command name (field 2 may hold spaces; the fields after
+ * its closing parenthesis are plain): ppid is [1], utime [11], stime [12], cutime [13], cstime [14].
+ */
+function statFields(pid: number | string): string[] {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** User + system CPU seconds the process has used so far, or null. */
 export function cpuSeconds(pid: number): number | null {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces; fields after its closing parenthesis are plain.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the whole line, i.e. 11 and 12 after the name.
+    const fields = statFields(pid);
     return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/** The parent of a process (a PostgreSQL backend's: the postmaster), or null without /proc. */
+export function parentPid(pid: number): number | null {
+  try {
+    return Number(statFields(pid)[1]);
   } catch {
     return null;
   }
@@ -62,18 +77,13 @@ export function cpuSeconds(pid: number): number | null {
  * backends that exited), and the live children's own figures. Null without /proc.
  */
 export function treeCpuSeconds(pid: number): number | null {
-  const fieldsOf = (p: number | string): string[] => {
-    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  };
-  // After the name: ppid is field 1, utime 11, stime 12, cutime 13, cstime 14.
   const ticks = (f: string[]) => Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   try {
-    let total = ticks(fieldsOf(pid));
+    let total = ticks(statFields(pid));
     for (const entry of readdirSync('/proc')) {
       if (!/^\d+$/.test(entry)) continue;
       try {
-        const f = fieldsOf(entry);
+        const f = statFields(entry);
         if (Number(f[1]) === pid) total += ticks(f);
       } catch {
         // exited meanwhile (its time is in the parent's cutime once reaped)
