@@ -27,7 +27,7 @@ import { resolveKafka, type KafkaRuntime } from './kafka/maven.js';
 import { rafkaPostgresSystem } from './kafka/postgres-systems.js';
 import { kafkaSystem, rafkaSystem, SystemUnavailable, type RunningSystem, type SystemSpec, type RafkaVariant } from './kafka/systems.js';
 import { consumerPerformance, endToEndLatency, fixedRateLatency, producerPerformance, type ProducerResult } from './kafka/perf-tools.js';
-import { cpuSeconds, loadAverage, peakRssBytes } from './kafka/proc.js';
+import { cpuSeconds, loadAverage, mainThreadCpuSeconds, peakRssBytes, reapedChildrenCpuSeconds } from './kafka/proc.js';
 import { describeSyncSpeed, diskSyncSpeeds, type SyncSpeed } from './disk.js';
 import { makePki } from '../test/helpers/certs.js';
 
@@ -170,6 +170,10 @@ export interface Sample {
   cpuSeconds?: number;
   /** What the store behind the brokers did during the workload (the postgres systems' PostgreSQL). */
   store?: { seconds: number; records: number; writeTransactions: number; walBytes: number; cpuSeconds: number | null };
+  /** CPU seconds of the client processes (the JVMs) the workload ran, all together. */
+  clientCpuSeconds?: number;
+  /** CPU seconds of the broker's main thread (Rafka: the event loop) during the workload. */
+  mainThreadCpuSeconds?: number;
   /** Why there is no figure (e.g. the build has no consumer groups). */
   skipped?: string;
   error?: string;
@@ -235,7 +239,7 @@ function summarize(runs: SystemRun[], ws: Workload[]): SystemResult['median'] {
       continue;
     }
     const m: Sample = {};
-    for (const k of ['recordsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'p999Ms', 'cpuSeconds'] as const) {
+    for (const k of ['recordsPerSec', 'mbPerSec', 'p50Ms', 'p99Ms', 'p999Ms', 'cpuSeconds', 'clientCpuSeconds'] as const) {
       const v = medianOf(ok, (s) => s[k]);
       if (v !== undefined) m[k] = v;
     }
@@ -489,6 +493,8 @@ async function runSystemOnce(spec: SystemSpec, tools: Tools, ws: Workload[], run
       const before = cpuSeconds(sys.pid);
       const storeBefore = await sys.storeCounters?.();
       const t0 = performance.now();
+      const clientBefore = reapedChildrenCpuSeconds();
+      const mainBefore = mainThreadCpuSeconds(sys.pid);
       let sample: Sample;
       try {
         sample = await runWorkload(tools, sys, w, run, produced, groups);
@@ -508,8 +514,12 @@ async function runSystemOnce(spec: SystemSpec, tools: Tools, ws: Workload[], run
           cpuSeconds: storeAfter.cpuSeconds !== null && storeBefore.cpuSeconds !== null ? storeAfter.cpuSeconds - storeBefore.cpuSeconds : null,
         };
       }
+      const clientAfter = reapedChildrenCpuSeconds();
+      if (clientBefore !== null && clientAfter !== null && !sample.skipped) sample.clientCpuSeconds = clientAfter - clientBefore;
+      const mainAfter = mainThreadCpuSeconds(sys.pid);
+      if (mainBefore !== null && mainAfter !== null && !sample.skipped) sample.mainThreadCpuSeconds = mainAfter - mainBefore;
       result.workloads[w.id] = sample;
-      log(`  ${spec.name} run ${run}: ${w.label}: ${describeSample(sample)}`);
+      log(`  ${spec.name} run ${run}: ${w.label}: ${describeSample(sample, w.kind === 'produce' ? w.records : undefined)}`);
       for (const [id, p] of produced) {
         if (!order.slice(i + 1).some((later) => later.kind === 'consume' && later.from === id)) {
           await deleteTopic(sys.port, p.topic);
@@ -526,7 +536,8 @@ async function runSystemOnce(spec: SystemSpec, tools: Tools, ws: Workload[], run
   return result;
 }
 
-function describeSample(s: Sample): string {
+/** One run's line; `records`: a produce workload's record count (for the main thread's share of its run). */
+function describeSample(s: Sample, records?: number): string {
   if (s.error) return `ERROR ${s.error.split('\n')[0]}`;
   if (s.skipped) return `skipped: ${s.skipped}`;
   const parts: string[] = [];
@@ -541,6 +552,12 @@ function describeSample(s: Sample): string {
     if (st.records > 0 && s.cpuSeconds !== undefined && st.cpuSeconds !== null) line += ` (broker 1 ${perRecord(s.cpuSeconds)}, PostgreSQL ${perRecord(st.cpuSeconds)})`;
     parts.push(line);
   }
+  if (s.mainThreadCpuSeconds !== undefined) {
+    // Against the producers' own run time (records ÷ their summed rate): about the loop's busy share for Rafka.
+    const runSeconds = records !== undefined && s.recordsPerSec ? records / s.recordsPerSec : null;
+    parts.push(`main thread CPU ${s.mainThreadCpuSeconds.toFixed(2)} s${runSeconds === null ? '' : ` (${Math.round((100 * s.mainThreadCpuSeconds) / runSeconds)} % of the ${runSeconds.toFixed(1)} s run)`}`);
+  }
+  if (s.clientCpuSeconds !== undefined) parts.push(`client CPU ${s.clientCpuSeconds.toFixed(2)} s`);
   return parts.join(', ');
 }
 
@@ -739,6 +756,8 @@ export function formatTable(result: ComparisonResult): string {
   sysRow('peak RSS (VmHWM) over the run', (m) => m.peakRssBytes, fmtMb);
   sysRow('broker CPU seconds, all measured workloads', (m) => m.cpuSeconds, (n) => (typeof n === 'number' ? `${n.toFixed(1)} s` : 'n/a'));
   sysRow('broker CPU seconds per GB produced (produce workloads)', (m) => cpuPerGbProduced(result.workloads, m), (n) => (typeof n === 'number' ? `${n.toFixed(1)} s/GB` : 'n/a'));
+  // Issue 22: on two cores the Java clients share the CPU with the broker; what they spend against each broker is part of its throughput.
+  sysRow('client CPU seconds per GB produced (the Java producers)', (m) => cpuPerGbProduced(result.workloads, m, 'clientCpuSeconds'), (n) => (typeof n === 'number' ? `${n.toFixed(1)} s/GB` : 'n/a'));
   lines.push('');
   lines.push(...diskLines(result));
   lines.push('Ratios are Rafka ÷ Kafka: above 1 is better for throughput; below 1 is better for latency, start-up, memory and CPU.');
@@ -758,14 +777,15 @@ export function formatTable(result: ComparisonResult): string {
   return lines.join('\n');
 }
 
-/** Broker CPU seconds over the produce workloads ÷ the record bytes they produced (GB = 10⁹ bytes). */
-export function cpuPerGbProduced(ws: Workload[], m: NonNullable<SystemResult['median']>): number | null {
+/** Broker (or client) CPU seconds over the produce workloads ÷ the record bytes they produced (GB = 10⁹ bytes). */
+export function cpuPerGbProduced(ws: Workload[], m: NonNullable<SystemResult['median']>, of: 'cpuSeconds' | 'clientCpuSeconds' = 'cpuSeconds'): number | null {
   let cpu = 0;
   let bytes = 0;
   for (const w of ws) {
     const s = m.workloads[w.id];
-    if (w.kind !== 'produce' || s?.cpuSeconds === undefined || s.error || s.skipped) continue;
-    cpu += s.cpuSeconds;
+    const seconds = s?.[of];
+    if (w.kind !== 'produce' || seconds === undefined || s!.error || s!.skipped) continue;
+    cpu += seconds;
     bytes += w.records * w.recordBytes;
   }
   return bytes > 0 ? cpu / (bytes / 1e9) : null;

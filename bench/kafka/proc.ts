@@ -95,6 +95,36 @@ export function treeCpuSeconds(pid: number): number | null {
   }
 }
 
+/**
+ * User + system CPU seconds of the process's main thread (/proc/<pid>/task/<pid>/stat), or null.
+ * For Rafka that is the event loop: every request is handled there, while libuv's pool threads run
+ * the file writes and fsyncs and V8's threads part of the GC. Its share of a workload's time says
+ * whether the one loop is the bottleneck (issue 22).
+ */
+export function mainThreadCpuSeconds(pid: number): number | null {
+  try {
+    const fields = statFields(`${pid}/task/${pid}`);
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds (user + system) of this process's children that have exited and been waited for
+ * (cutime + cstime of /proc/self/stat), or null. Around a workload it is the CPU of the clients the
+ * bench ran for it (the broker, still running, is not in it): a broker that answers differently can
+ * make its clients spend more or less per record, on the same two cores.
+ */
+export function reapedChildrenCpuSeconds(): number | null {
+  try {
+    const fields = statFields('self');
+    return (Number(fields[13]) + Number(fields[14])) / clockTicks();
+  } catch {
+    return null;
+  }
+}
+
 /** The 1-minute load average and the number of CPUs: how busy the machine was around a measurement. */
 export function loadAverage(): number | null {
   try {
