@@ -354,7 +354,7 @@ export class Broker {
   private tlsServer(listener: BrokerListener, nodeId: number): tls.Server {
     const material = this.security.tls!;
     const server = tls.createServer(
-      { ...material.options, requestCert: material.requestCert, rejectUnauthorized: this.config.sslClientAuth === 'required' },
+      { ...material.options, requestCert: material.requestCert, rejectUnauthorized: material.rejectUnauthorized },
       (secure) => {
         if (this.closing) secure.destroy();
         else this.connections.add(new Connection(secure, this, listener, nodeId));

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"http.ssl.enabled":{"type":"boolean"},"http.ssl.keystore.location":{"type":["string","null"],"minLength":1},"http.ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"http.ssl.keystore.key":{"type":["string","null"],"minLength":1},"http.ssl.key.password":{"type":["string","null"],"minLength":1},"http.ssl.truststore.location":{"type":["string","null"],"minLength":1},"http.ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"http.ssl.client.auth":{"enum":["none","requested","required"]},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -1677,10 +1677,10 @@ errors++;
 }
 }
 }
-if(data["log.level"] !== undefined){
-let data49 = data["log.level"];
-if(!((((data49 === "error") || (data49 === "warn")) || (data49 === "info")) || (data49 === "debug"))){
-const err138 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data49};
+if(data["http.ssl.enabled"] !== undefined){
+let data49 = data["http.ssl.enabled"];
+if(typeof data49 !== "boolean"){
+const err138 = {instancePath:instancePath+"/http.ssl.enabled",schemaPath:"#/properties/http.ssl.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["http.ssl.enabled"].type,parentSchema:schema6.properties["http.ssl.enabled"],data:data49};
 if(vErrors === null){
 vErrors = [err138];
 }
@@ -1690,10 +1690,10 @@ vErrors.push(err138);
 errors++;
 }
 }
-if(data["log.format"] !== undefined){
-let data50 = data["log.format"];
-if(!((data50 === "text") || (data50 === "json"))){
-const err139 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data50};
+if(data["http.ssl.keystore.location"] !== undefined){
+let data50 = data["http.ssl.keystore.location"];
+if((typeof data50 !== "string") && (data50 !== null)){
+const err139 = {instancePath:instancePath+"/http.ssl.keystore.location",schemaPath:"#/properties/http.ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["http.ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["http.ssl.keystore.location"].type,parentSchema:schema6.properties["http.ssl.keystore.location"],data:data50};
 if(vErrors === null){
 vErrors = [err139];
 }
@@ -1702,11 +1702,9 @@ vErrors.push(err139);
 }
 errors++;
 }
-}
-if(data.listeners !== undefined){
-let data51 = data.listeners;
-if(((typeof data51 !== "string") && (!(Array.isArray(data51)))) && (data51 !== null)){
-const err140 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data51};
+if(typeof data50 === "string"){
+if(func3(data50) < 1){
+const err140 = {instancePath:instancePath+"/http.ssl.keystore.location",schemaPath:"#/properties/http.ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.keystore.location"],data:data50};
 if(vErrors === null){
 vErrors = [err140];
 }
@@ -1715,9 +1713,12 @@ vErrors.push(err140);
 }
 errors++;
 }
-if(typeof data51 === "string"){
-if(func3(data51) < 1){
-const err141 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data51};
+}
+}
+if(data["http.ssl.keystore.certificate.chain"] !== undefined){
+let data51 = data["http.ssl.keystore.certificate.chain"];
+if((typeof data51 !== "string") && (data51 !== null)){
+const err141 = {instancePath:instancePath+"/http.ssl.keystore.certificate.chain",schemaPath:"#/properties/http.ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["http.ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["http.ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["http.ssl.keystore.certificate.chain"],data:data51};
 if(vErrors === null){
 vErrors = [err141];
 }
@@ -1726,10 +1727,9 @@ vErrors.push(err141);
 }
 errors++;
 }
-}
-if(Array.isArray(data51)){
-if(data51.length < 1){
-const err142 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data51};
+if(typeof data51 === "string"){
+if(func3(data51) < 1){
+const err142 = {instancePath:instancePath+"/http.ssl.keystore.certificate.chain",schemaPath:"#/properties/http.ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.keystore.certificate.chain"],data:data51};
 if(vErrors === null){
 vErrors = [err142];
 }
@@ -1738,12 +1738,12 @@ vErrors.push(err142);
 }
 errors++;
 }
-const len1 = data51.length;
-for(let i1=0; i1<len1; i1++){
-let data52 = data51[i1];
-if(typeof data52 === "string"){
-if(func3(data52) < 1){
-const err143 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data52};
+}
+}
+if(data["http.ssl.keystore.key"] !== undefined){
+let data52 = data["http.ssl.keystore.key"];
+if((typeof data52 !== "string") && (data52 !== null)){
+const err143 = {instancePath:instancePath+"/http.ssl.keystore.key",schemaPath:"#/properties/http.ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["http.ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["http.ssl.keystore.key"].type,parentSchema:schema6.properties["http.ssl.keystore.key"],data:data52};
 if(vErrors === null){
 vErrors = [err143];
 }
@@ -1752,9 +1752,9 @@ vErrors.push(err143);
 }
 errors++;
 }
-}
-else {
-const err144 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data52};
+if(typeof data52 === "string"){
+if(func3(data52) < 1){
+const err144 = {instancePath:instancePath+"/http.ssl.keystore.key",schemaPath:"#/properties/http.ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.keystore.key"],data:data52};
 if(vErrors === null){
 vErrors = [err144];
 }
@@ -1765,11 +1765,10 @@ errors++;
 }
 }
 }
-}
-if(data["advertised.listeners"] !== undefined){
-let data53 = data["advertised.listeners"];
-if(((typeof data53 !== "string") && (!(Array.isArray(data53)))) && (data53 !== null)){
-const err145 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data53};
+if(data["http.ssl.key.password"] !== undefined){
+let data53 = data["http.ssl.key.password"];
+if((typeof data53 !== "string") && (data53 !== null)){
+const err145 = {instancePath:instancePath+"/http.ssl.key.password",schemaPath:"#/properties/http.ssl.key.password/type",keyword:"type",params:{type: schema6.properties["http.ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["http.ssl.key.password"].type,parentSchema:schema6.properties["http.ssl.key.password"],data:data53};
 if(vErrors === null){
 vErrors = [err145];
 }
@@ -1780,7 +1779,7 @@ errors++;
 }
 if(typeof data53 === "string"){
 if(func3(data53) < 1){
-const err146 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data53};
+const err146 = {instancePath:instancePath+"/http.ssl.key.password",schemaPath:"#/properties/http.ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.key.password"],data:data53};
 if(vErrors === null){
 vErrors = [err146];
 }
@@ -1790,9 +1789,11 @@ vErrors.push(err146);
 errors++;
 }
 }
-if(Array.isArray(data53)){
-if(data53.length < 1){
-const err147 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data53};
+}
+if(data["http.ssl.truststore.location"] !== undefined){
+let data54 = data["http.ssl.truststore.location"];
+if((typeof data54 !== "string") && (data54 !== null)){
+const err147 = {instancePath:instancePath+"/http.ssl.truststore.location",schemaPath:"#/properties/http.ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["http.ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["http.ssl.truststore.location"].type,parentSchema:schema6.properties["http.ssl.truststore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err147];
 }
@@ -1801,12 +1802,9 @@ vErrors.push(err147);
 }
 errors++;
 }
-const len2 = data53.length;
-for(let i2=0; i2<len2; i2++){
-let data54 = data53[i2];
 if(typeof data54 === "string"){
 if(func3(data54) < 1){
-const err148 = {instancePath:instancePath+"/advertised.listeners/" + i2,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data54};
+const err148 = {instancePath:instancePath+"/http.ssl.truststore.location",schemaPath:"#/properties/http.ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.truststore.location"],data:data54};
 if(vErrors === null){
 vErrors = [err148];
 }
@@ -1816,8 +1814,11 @@ vErrors.push(err148);
 errors++;
 }
 }
-else {
-const err149 = {instancePath:instancePath+"/advertised.listeners/" + i2,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data54};
+}
+if(data["http.ssl.truststore.certificates"] !== undefined){
+let data55 = data["http.ssl.truststore.certificates"];
+if((typeof data55 !== "string") && (data55 !== null)){
+const err149 = {instancePath:instancePath+"/http.ssl.truststore.certificates",schemaPath:"#/properties/http.ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["http.ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["http.ssl.truststore.certificates"].type,parentSchema:schema6.properties["http.ssl.truststore.certificates"],data:data55};
 if(vErrors === null){
 vErrors = [err149];
 }
@@ -1826,13 +1827,9 @@ vErrors.push(err149);
 }
 errors++;
 }
-}
-}
-}
-if(data["listener.security.protocol.map"] !== undefined){
-let data55 = data["listener.security.protocol.map"];
-if((typeof data55 !== "string") && (data55 !== null)){
-const err150 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data55};
+if(typeof data55 === "string"){
+if(func3(data55) < 1){
+const err150 = {instancePath:instancePath+"/http.ssl.truststore.certificates",schemaPath:"#/properties/http.ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["http.ssl.truststore.certificates"],data:data55};
 if(vErrors === null){
 vErrors = [err150];
 }
@@ -1841,9 +1838,12 @@ vErrors.push(err150);
 }
 errors++;
 }
-if(typeof data55 === "string"){
-if(func3(data55) < 1){
-const err151 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data55};
+}
+}
+if(data["http.ssl.client.auth"] !== undefined){
+let data56 = data["http.ssl.client.auth"];
+if(!(((data56 === "none") || (data56 === "requested")) || (data56 === "required"))){
+const err151 = {instancePath:instancePath+"/http.ssl.client.auth",schemaPath:"#/properties/http.ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["http.ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["http.ssl.client.auth"].enum,parentSchema:schema6.properties["http.ssl.client.auth"],data:data56};
 if(vErrors === null){
 vErrors = [err151];
 }
@@ -1853,11 +1853,10 @@ vErrors.push(err151);
 errors++;
 }
 }
-}
-if(data["ssl.keystore.type"] !== undefined){
-let data56 = data["ssl.keystore.type"];
-if(!(data56 === "PEM")){
-const err152 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data56};
+if(data["log.level"] !== undefined){
+let data57 = data["log.level"];
+if(!((((data57 === "error") || (data57 === "warn")) || (data57 === "info")) || (data57 === "debug"))){
+const err152 = {instancePath:instancePath+"/log.level",schemaPath:"#/properties/log.level/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.level"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.level"].enum,parentSchema:schema6.properties["log.level"],data:data57};
 if(vErrors === null){
 vErrors = [err152];
 }
@@ -1867,10 +1866,10 @@ vErrors.push(err152);
 errors++;
 }
 }
-if(data["ssl.keystore.location"] !== undefined){
-let data57 = data["ssl.keystore.location"];
-if((typeof data57 !== "string") && (data57 !== null)){
-const err153 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data57};
+if(data["log.format"] !== undefined){
+let data58 = data["log.format"];
+if(!((data58 === "text") || (data58 === "json"))){
+const err153 = {instancePath:instancePath+"/log.format",schemaPath:"#/properties/log.format/enum",keyword:"enum",params:{allowedValues: schema6.properties["log.format"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["log.format"].enum,parentSchema:schema6.properties["log.format"],data:data58};
 if(vErrors === null){
 vErrors = [err153];
 }
@@ -1879,9 +1878,11 @@ vErrors.push(err153);
 }
 errors++;
 }
-if(typeof data57 === "string"){
-if(func3(data57) < 1){
-const err154 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data57};
+}
+if(data.listeners !== undefined){
+let data59 = data.listeners;
+if(((typeof data59 !== "string") && (!(Array.isArray(data59)))) && (data59 !== null)){
+const err154 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/type",keyword:"type",params:{type: schema6.properties.listeners.type},message:"must be string,array,null",schema:schema6.properties.listeners.type,parentSchema:schema6.properties.listeners,data:data59};
 if(vErrors === null){
 vErrors = [err154];
 }
@@ -1890,12 +1891,9 @@ vErrors.push(err154);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.certificate.chain"] !== undefined){
-let data58 = data["ssl.keystore.certificate.chain"];
-if((typeof data58 !== "string") && (data58 !== null)){
-const err155 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data58};
+if(typeof data59 === "string"){
+if(func3(data59) < 1){
+const err155 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners,data:data59};
 if(vErrors === null){
 vErrors = [err155];
 }
@@ -1904,9 +1902,10 @@ vErrors.push(err155);
 }
 errors++;
 }
-if(typeof data58 === "string"){
-if(func3(data58) < 1){
-const err156 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data58};
+}
+if(Array.isArray(data59)){
+if(data59.length < 1){
+const err156 = {instancePath:instancePath+"/listeners",schemaPath:"#/properties/listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties.listeners,data:data59};
 if(vErrors === null){
 vErrors = [err156];
 }
@@ -1915,12 +1914,12 @@ vErrors.push(err156);
 }
 errors++;
 }
-}
-}
-if(data["ssl.keystore.key"] !== undefined){
-let data59 = data["ssl.keystore.key"];
-if((typeof data59 !== "string") && (data59 !== null)){
-const err157 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data59};
+const len1 = data59.length;
+for(let i1=0; i1<len1; i1++){
+let data60 = data59[i1];
+if(typeof data60 === "string"){
+if(func3(data60) < 1){
+const err157 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/properties/listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.listeners.items,data:data60};
 if(vErrors === null){
 vErrors = [err157];
 }
@@ -1929,9 +1928,9 @@ vErrors.push(err157);
 }
 errors++;
 }
-if(typeof data59 === "string"){
-if(func3(data59) < 1){
-const err158 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data59};
+}
+else {
+const err158 = {instancePath:instancePath+"/listeners/" + i1,schemaPath:"#/properties/listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.listeners.items.type,parentSchema:schema6.properties.listeners.items,data:data60};
 if(vErrors === null){
 vErrors = [err158];
 }
@@ -1942,10 +1941,11 @@ errors++;
 }
 }
 }
-if(data["ssl.key.password"] !== undefined){
-let data60 = data["ssl.key.password"];
-if((typeof data60 !== "string") && (data60 !== null)){
-const err159 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data60};
+}
+if(data["advertised.listeners"] !== undefined){
+let data61 = data["advertised.listeners"];
+if(((typeof data61 !== "string") && (!(Array.isArray(data61)))) && (data61 !== null)){
+const err159 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/type",keyword:"type",params:{type: schema6.properties["advertised.listeners"].type},message:"must be string,array,null",schema:schema6.properties["advertised.listeners"].type,parentSchema:schema6.properties["advertised.listeners"],data:data61};
 if(vErrors === null){
 vErrors = [err159];
 }
@@ -1954,9 +1954,9 @@ vErrors.push(err159);
 }
 errors++;
 }
-if(typeof data60 === "string"){
-if(func3(data60) < 1){
-const err160 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data60};
+if(typeof data61 === "string"){
+if(func3(data61) < 1){
+const err160 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data61};
 if(vErrors === null){
 vErrors = [err160];
 }
@@ -1966,11 +1966,9 @@ vErrors.push(err160);
 errors++;
 }
 }
-}
-if(data["ssl.truststore.type"] !== undefined){
-let data61 = data["ssl.truststore.type"];
-if(!(data61 === "PEM")){
-const err161 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data61};
+if(Array.isArray(data61)){
+if(data61.length < 1){
+const err161 = {instancePath:instancePath+"/advertised.listeners",schemaPath:"#/properties/advertised.listeners/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["advertised.listeners"],data:data61};
 if(vErrors === null){
 vErrors = [err161];
 }
@@ -1979,11 +1977,12 @@ vErrors.push(err161);
 }
 errors++;
 }
-}
-if(data["ssl.truststore.location"] !== undefined){
-let data62 = data["ssl.truststore.location"];
-if((typeof data62 !== "string") && (data62 !== null)){
-const err162 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data62};
+const len2 = data61.length;
+for(let i2=0; i2<len2; i2++){
+let data62 = data61[i2];
+if(typeof data62 === "string"){
+if(func3(data62) < 1){
+const err162 = {instancePath:instancePath+"/advertised.listeners/" + i2,schemaPath:"#/properties/advertised.listeners/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["advertised.listeners"].items,data:data62};
 if(vErrors === null){
 vErrors = [err162];
 }
@@ -1992,9 +1991,9 @@ vErrors.push(err162);
 }
 errors++;
 }
-if(typeof data62 === "string"){
-if(func3(data62) < 1){
-const err163 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data62};
+}
+else {
+const err163 = {instancePath:instancePath+"/advertised.listeners/" + i2,schemaPath:"#/properties/advertised.listeners/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["advertised.listeners"].items.type,parentSchema:schema6.properties["advertised.listeners"].items,data:data62};
 if(vErrors === null){
 vErrors = [err163];
 }
@@ -2005,10 +2004,11 @@ errors++;
 }
 }
 }
-if(data["ssl.truststore.certificates"] !== undefined){
-let data63 = data["ssl.truststore.certificates"];
+}
+if(data["listener.security.protocol.map"] !== undefined){
+let data63 = data["listener.security.protocol.map"];
 if((typeof data63 !== "string") && (data63 !== null)){
-const err164 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data63};
+const err164 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/type",keyword:"type",params:{type: schema6.properties["listener.security.protocol.map"].type},message:"must be string,null",schema:schema6.properties["listener.security.protocol.map"].type,parentSchema:schema6.properties["listener.security.protocol.map"],data:data63};
 if(vErrors === null){
 vErrors = [err164];
 }
@@ -2019,7 +2019,7 @@ errors++;
 }
 if(typeof data63 === "string"){
 if(func3(data63) < 1){
-const err165 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data63};
+const err165 = {instancePath:instancePath+"/listener.security.protocol.map",schemaPath:"#/properties/listener.security.protocol.map/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["listener.security.protocol.map"],data:data63};
 if(vErrors === null){
 vErrors = [err165];
 }
@@ -2030,10 +2030,10 @@ errors++;
 }
 }
 }
-if(data["ssl.client.auth"] !== undefined){
-let data64 = data["ssl.client.auth"];
-if(!(((data64 === "none") || (data64 === "requested")) || (data64 === "required"))){
-const err166 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data64};
+if(data["ssl.keystore.type"] !== undefined){
+let data64 = data["ssl.keystore.type"];
+if(!(data64 === "PEM")){
+const err166 = {instancePath:instancePath+"/ssl.keystore.type",schemaPath:"#/properties/ssl.keystore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.keystore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.keystore.type"].enum,parentSchema:schema6.properties["ssl.keystore.type"],data:data64};
 if(vErrors === null){
 vErrors = [err166];
 }
@@ -2043,10 +2043,10 @@ vErrors.push(err166);
 errors++;
 }
 }
-if(data["ssl.enabled.protocols"] !== undefined){
-let data65 = data["ssl.enabled.protocols"];
-if((typeof data65 !== "string") && (!(Array.isArray(data65)))){
-const err167 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data65};
+if(data["ssl.keystore.location"] !== undefined){
+let data65 = data["ssl.keystore.location"];
+if((typeof data65 !== "string") && (data65 !== null)){
+const err167 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.location"].type,parentSchema:schema6.properties["ssl.keystore.location"],data:data65};
 if(vErrors === null){
 vErrors = [err167];
 }
@@ -2057,7 +2057,7 @@ errors++;
 }
 if(typeof data65 === "string"){
 if(func3(data65) < 1){
-const err168 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data65};
+const err168 = {instancePath:instancePath+"/ssl.keystore.location",schemaPath:"#/properties/ssl.keystore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.location"],data:data65};
 if(vErrors === null){
 vErrors = [err168];
 }
@@ -2067,9 +2067,11 @@ vErrors.push(err168);
 errors++;
 }
 }
-if(Array.isArray(data65)){
-if(data65.length < 1){
-const err169 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data65};
+}
+if(data["ssl.keystore.certificate.chain"] !== undefined){
+let data66 = data["ssl.keystore.certificate.chain"];
+if((typeof data66 !== "string") && (data66 !== null)){
+const err169 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.certificate.chain"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.certificate.chain"].type,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data66};
 if(vErrors === null){
 vErrors = [err169];
 }
@@ -2078,11 +2080,9 @@ vErrors.push(err169);
 }
 errors++;
 }
-const len3 = data65.length;
-for(let i3=0; i3<len3; i3++){
-let data66 = data65[i3];
-if(!((data66 === "TLSv1.2") || (data66 === "TLSv1.3"))){
-const err170 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i3,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data66};
+if(typeof data66 === "string"){
+if(func3(data66) < 1){
+const err170 = {instancePath:instancePath+"/ssl.keystore.certificate.chain",schemaPath:"#/properties/ssl.keystore.certificate.chain/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.certificate.chain"],data:data66};
 if(vErrors === null){
 vErrors = [err170];
 }
@@ -2093,12 +2093,10 @@ errors++;
 }
 }
 }
-}
-if(data["ssl.principal.mapping.rules"] !== undefined){
-let data67 = data["ssl.principal.mapping.rules"];
-if(typeof data67 === "string"){
-if(func3(data67) < 1){
-const err171 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data67};
+if(data["ssl.keystore.key"] !== undefined){
+let data67 = data["ssl.keystore.key"];
+if((typeof data67 !== "string") && (data67 !== null)){
+const err171 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/type",keyword:"type",params:{type: schema6.properties["ssl.keystore.key"].type},message:"must be string,null",schema:schema6.properties["ssl.keystore.key"].type,parentSchema:schema6.properties["ssl.keystore.key"],data:data67};
 if(vErrors === null){
 vErrors = [err171];
 }
@@ -2107,9 +2105,9 @@ vErrors.push(err171);
 }
 errors++;
 }
-}
-else {
-const err172 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data67};
+if(typeof data67 === "string"){
+if(func3(data67) < 1){
+const err172 = {instancePath:instancePath+"/ssl.keystore.key",schemaPath:"#/properties/ssl.keystore.key/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.keystore.key"],data:data67};
 if(vErrors === null){
 vErrors = [err172];
 }
@@ -2119,10 +2117,11 @@ vErrors.push(err172);
 errors++;
 }
 }
-if(data["sasl.enabled.mechanisms"] !== undefined){
-let data68 = data["sasl.enabled.mechanisms"];
-if((typeof data68 !== "string") && (!(Array.isArray(data68)))){
-const err173 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data68};
+}
+if(data["ssl.key.password"] !== undefined){
+let data68 = data["ssl.key.password"];
+if((typeof data68 !== "string") && (data68 !== null)){
+const err173 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/type",keyword:"type",params:{type: schema6.properties["ssl.key.password"].type},message:"must be string,null",schema:schema6.properties["ssl.key.password"].type,parentSchema:schema6.properties["ssl.key.password"],data:data68};
 if(vErrors === null){
 vErrors = [err173];
 }
@@ -2133,7 +2132,7 @@ errors++;
 }
 if(typeof data68 === "string"){
 if(func3(data68) < 1){
-const err174 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data68};
+const err174 = {instancePath:instancePath+"/ssl.key.password",schemaPath:"#/properties/ssl.key.password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.key.password"],data:data68};
 if(vErrors === null){
 vErrors = [err174];
 }
@@ -2143,9 +2142,11 @@ vErrors.push(err174);
 errors++;
 }
 }
-if(Array.isArray(data68)){
-if(data68.length < 1){
-const err175 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data68};
+}
+if(data["ssl.truststore.type"] !== undefined){
+let data69 = data["ssl.truststore.type"];
+if(!(data69 === "PEM")){
+const err175 = {instancePath:instancePath+"/ssl.truststore.type",schemaPath:"#/properties/ssl.truststore.type/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.truststore.type"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.truststore.type"].enum,parentSchema:schema6.properties["ssl.truststore.type"],data:data69};
 if(vErrors === null){
 vErrors = [err175];
 }
@@ -2154,11 +2155,11 @@ vErrors.push(err175);
 }
 errors++;
 }
-const len4 = data68.length;
-for(let i4=0; i4<len4; i4++){
-let data69 = data68[i4];
-if(!((((data69 === "PLAIN") || (data69 === "SCRAM-SHA-256")) || (data69 === "SCRAM-SHA-512")) || (data69 === "OAUTHBEARER"))){
-const err176 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i4,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data69};
+}
+if(data["ssl.truststore.location"] !== undefined){
+let data70 = data["ssl.truststore.location"];
+if((typeof data70 !== "string") && (data70 !== null)){
+const err176 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.location"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.location"].type,parentSchema:schema6.properties["ssl.truststore.location"],data:data70};
 if(vErrors === null){
 vErrors = [err176];
 }
@@ -2167,13 +2168,9 @@ vErrors.push(err176);
 }
 errors++;
 }
-}
-}
-}
-if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
-let data70 = data["sasl.oauthbearer.jwks.endpoint.url"];
-if((typeof data70 !== "string") && (data70 !== null)){
-const err177 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data70};
+if(typeof data70 === "string"){
+if(func3(data70) < 1){
+const err177 = {instancePath:instancePath+"/ssl.truststore.location",schemaPath:"#/properties/ssl.truststore.location/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.location"],data:data70};
 if(vErrors === null){
 vErrors = [err177];
 }
@@ -2182,9 +2179,12 @@ vErrors.push(err177);
 }
 errors++;
 }
-if(typeof data70 === "string"){
-if(func3(data70) < 1){
-const err178 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data70};
+}
+}
+if(data["ssl.truststore.certificates"] !== undefined){
+let data71 = data["ssl.truststore.certificates"];
+if((typeof data71 !== "string") && (data71 !== null)){
+const err178 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/type",keyword:"type",params:{type: schema6.properties["ssl.truststore.certificates"].type},message:"must be string,null",schema:schema6.properties["ssl.truststore.certificates"].type,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data71};
 if(vErrors === null){
 vErrors = [err178];
 }
@@ -2193,12 +2193,9 @@ vErrors.push(err178);
 }
 errors++;
 }
-}
-}
-if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
-let data71 = data["sasl.oauthbearer.expected.issuer"];
-if((typeof data71 !== "string") && (data71 !== null)){
-const err179 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data71};
+if(typeof data71 === "string"){
+if(func3(data71) < 1){
+const err179 = {instancePath:instancePath+"/ssl.truststore.certificates",schemaPath:"#/properties/ssl.truststore.certificates/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.truststore.certificates"],data:data71};
 if(vErrors === null){
 vErrors = [err179];
 }
@@ -2207,9 +2204,12 @@ vErrors.push(err179);
 }
 errors++;
 }
-if(typeof data71 === "string"){
-if(func3(data71) < 1){
-const err180 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data71};
+}
+}
+if(data["ssl.client.auth"] !== undefined){
+let data72 = data["ssl.client.auth"];
+if(!(((data72 === "none") || (data72 === "requested")) || (data72 === "required"))){
+const err180 = {instancePath:instancePath+"/ssl.client.auth",schemaPath:"#/properties/ssl.client.auth/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.client.auth"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.client.auth"].enum,parentSchema:schema6.properties["ssl.client.auth"],data:data72};
 if(vErrors === null){
 vErrors = [err180];
 }
@@ -2219,11 +2219,10 @@ vErrors.push(err180);
 errors++;
 }
 }
-}
-if(data["sasl.oauthbearer.expected.audience"] !== undefined){
-let data72 = data["sasl.oauthbearer.expected.audience"];
-if(((typeof data72 !== "string") && (!(Array.isArray(data72)))) && (data72 !== null)){
-const err181 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data72};
+if(data["ssl.enabled.protocols"] !== undefined){
+let data73 = data["ssl.enabled.protocols"];
+if((typeof data73 !== "string") && (!(Array.isArray(data73)))){
+const err181 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/type",keyword:"type",params:{type: schema6.properties["ssl.enabled.protocols"].type},message:"must be string,array",schema:schema6.properties["ssl.enabled.protocols"].type,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data73};
 if(vErrors === null){
 vErrors = [err181];
 }
@@ -2232,9 +2231,9 @@ vErrors.push(err181);
 }
 errors++;
 }
-if(typeof data72 === "string"){
-if(func3(data72) < 1){
-const err182 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data72};
+if(typeof data73 === "string"){
+if(func3(data73) < 1){
+const err182 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data73};
 if(vErrors === null){
 vErrors = [err182];
 }
@@ -2244,9 +2243,9 @@ vErrors.push(err182);
 errors++;
 }
 }
-if(Array.isArray(data72)){
-if(data72.length < 1){
-const err183 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data72};
+if(Array.isArray(data73)){
+if(data73.length < 1){
+const err183 = {instancePath:instancePath+"/ssl.enabled.protocols",schemaPath:"#/properties/ssl.enabled.protocols/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["ssl.enabled.protocols"],data:data73};
 if(vErrors === null){
 vErrors = [err183];
 }
@@ -2255,12 +2254,11 @@ vErrors.push(err183);
 }
 errors++;
 }
-const len5 = data72.length;
-for(let i5=0; i5<len5; i5++){
-let data73 = data72[i5];
-if(typeof data73 === "string"){
-if(func3(data73) < 1){
-const err184 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i5,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data73};
+const len3 = data73.length;
+for(let i3=0; i3<len3; i3++){
+let data74 = data73[i3];
+if(!((data74 === "TLSv1.2") || (data74 === "TLSv1.3"))){
+const err184 = {instancePath:instancePath+"/ssl.enabled.protocols/" + i3,schemaPath:"#/properties/ssl.enabled.protocols/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["ssl.enabled.protocols"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["ssl.enabled.protocols"].items.enum,parentSchema:schema6.properties["ssl.enabled.protocols"].items,data:data74};
 if(vErrors === null){
 vErrors = [err184];
 }
@@ -2270,8 +2268,13 @@ vErrors.push(err184);
 errors++;
 }
 }
-else {
-const err185 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i5,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data73};
+}
+}
+if(data["ssl.principal.mapping.rules"] !== undefined){
+let data75 = data["ssl.principal.mapping.rules"];
+if(typeof data75 === "string"){
+if(func3(data75) < 1){
+const err185 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data75};
 if(vErrors === null){
 vErrors = [err185];
 }
@@ -2281,13 +2284,8 @@ vErrors.push(err185);
 errors++;
 }
 }
-}
-}
-if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
-let data74 = data["sasl.oauthbearer.sub.claim.name"];
-if(typeof data74 === "string"){
-if(func3(data74) < 1){
-const err186 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data74};
+else {
+const err186 = {instancePath:instancePath+"/ssl.principal.mapping.rules",schemaPath:"#/properties/ssl.principal.mapping.rules/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["ssl.principal.mapping.rules"].type,parentSchema:schema6.properties["ssl.principal.mapping.rules"],data:data75};
 if(vErrors === null){
 vErrors = [err186];
 }
@@ -2297,8 +2295,10 @@ vErrors.push(err186);
 errors++;
 }
 }
-else {
-const err187 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data74};
+if(data["sasl.enabled.mechanisms"] !== undefined){
+let data76 = data["sasl.enabled.mechanisms"];
+if((typeof data76 !== "string") && (!(Array.isArray(data76)))){
+const err187 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/type",keyword:"type",params:{type: schema6.properties["sasl.enabled.mechanisms"].type},message:"must be string,array",schema:schema6.properties["sasl.enabled.mechanisms"].type,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data76};
 if(vErrors === null){
 vErrors = [err187];
 }
@@ -2307,11 +2307,9 @@ vErrors.push(err187);
 }
 errors++;
 }
-}
-if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
-let data75 = data["sasl.oauthbearer.clock.skew.seconds"];
-if(!(((typeof data75 == "number") && (!(data75 % 1) && !isNaN(data75))) && (isFinite(data75)))){
-const err188 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data75};
+if(typeof data76 === "string"){
+if(func3(data76) < 1){
+const err188 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data76};
 if(vErrors === null){
 vErrors = [err188];
 }
@@ -2320,9 +2318,10 @@ vErrors.push(err188);
 }
 errors++;
 }
-if((typeof data75 == "number") && (isFinite(data75))){
-if(data75 > 2147483647 || isNaN(data75)){
-const err189 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data75};
+}
+if(Array.isArray(data76)){
+if(data76.length < 1){
+const err189 = {instancePath:instancePath+"/sasl.enabled.mechanisms",schemaPath:"#/properties/sasl.enabled.mechanisms/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.enabled.mechanisms"],data:data76};
 if(vErrors === null){
 vErrors = [err189];
 }
@@ -2331,8 +2330,11 @@ vErrors.push(err189);
 }
 errors++;
 }
-if(data75 < 0 || isNaN(data75)){
-const err190 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data75};
+const len4 = data76.length;
+for(let i4=0; i4<len4; i4++){
+let data77 = data76[i4];
+if(!((((data77 === "PLAIN") || (data77 === "SCRAM-SHA-256")) || (data77 === "SCRAM-SHA-512")) || (data77 === "OAUTHBEARER"))){
+const err190 = {instancePath:instancePath+"/sasl.enabled.mechanisms/" + i4,schemaPath:"#/properties/sasl.enabled.mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.enabled.mechanisms"].items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.enabled.mechanisms"].items.enum,parentSchema:schema6.properties["sasl.enabled.mechanisms"].items,data:data77};
 if(vErrors === null){
 vErrors = [err190];
 }
@@ -2343,10 +2345,11 @@ errors++;
 }
 }
 }
-if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
-let data76 = data["sasl.oauthbearer.allow.unsecured.jwt"];
-if(typeof data76 !== "boolean"){
-const err191 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data76};
+}
+if(data["sasl.oauthbearer.jwks.endpoint.url"] !== undefined){
+let data78 = data["sasl.oauthbearer.jwks.endpoint.url"];
+if((typeof data78 !== "string") && (data78 !== null)){
+const err191 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"].type,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data78};
 if(vErrors === null){
 vErrors = [err191];
 }
@@ -2355,11 +2358,9 @@ vErrors.push(err191);
 }
 errors++;
 }
-}
-if(data["connections.max.reauth.ms"] !== undefined){
-let data77 = data["connections.max.reauth.ms"];
-if(!(((typeof data77 == "number") && (!(data77 % 1) && !isNaN(data77))) && (isFinite(data77)))){
-const err192 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data77};
+if(typeof data78 === "string"){
+if(func3(data78) < 1){
+const err192 = {instancePath:instancePath+"/sasl.oauthbearer.jwks.endpoint.url",schemaPath:"#/properties/sasl.oauthbearer.jwks.endpoint.url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.jwks.endpoint.url"],data:data78};
 if(vErrors === null){
 vErrors = [err192];
 }
@@ -2368,9 +2369,12 @@ vErrors.push(err192);
 }
 errors++;
 }
-if((typeof data77 == "number") && (isFinite(data77))){
-if(data77 > 9007199254740991 || isNaN(data77)){
-const err193 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data77};
+}
+}
+if(data["sasl.oauthbearer.expected.issuer"] !== undefined){
+let data79 = data["sasl.oauthbearer.expected.issuer"];
+if((typeof data79 !== "string") && (data79 !== null)){
+const err193 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.issuer"].type},message:"must be string,null",schema:schema6.properties["sasl.oauthbearer.expected.issuer"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data79};
 if(vErrors === null){
 vErrors = [err193];
 }
@@ -2379,8 +2383,9 @@ vErrors.push(err193);
 }
 errors++;
 }
-if(data77 < 0 || isNaN(data77)){
-const err194 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data77};
+if(typeof data79 === "string"){
+if(func3(data79) < 1){
+const err194 = {instancePath:instancePath+"/sasl.oauthbearer.expected.issuer",schemaPath:"#/properties/sasl.oauthbearer.expected.issuer/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.issuer"],data:data79};
 if(vErrors === null){
 vErrors = [err194];
 }
@@ -2391,10 +2396,10 @@ errors++;
 }
 }
 }
-if(data["connection.failed.authentication.delay.ms"] !== undefined){
-let data78 = data["connection.failed.authentication.delay.ms"];
-if(!(((typeof data78 == "number") && (!(data78 % 1) && !isNaN(data78))) && (isFinite(data78)))){
-const err195 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data78};
+if(data["sasl.oauthbearer.expected.audience"] !== undefined){
+let data80 = data["sasl.oauthbearer.expected.audience"];
+if(((typeof data80 !== "string") && (!(Array.isArray(data80)))) && (data80 !== null)){
+const err195 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/type",keyword:"type",params:{type: schema6.properties["sasl.oauthbearer.expected.audience"].type},message:"must be string,array,null",schema:schema6.properties["sasl.oauthbearer.expected.audience"].type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data80};
 if(vErrors === null){
 vErrors = [err195];
 }
@@ -2403,9 +2408,9 @@ vErrors.push(err195);
 }
 errors++;
 }
-if((typeof data78 == "number") && (isFinite(data78))){
-if(data78 > 2147483647 || isNaN(data78)){
-const err196 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data78};
+if(typeof data80 === "string"){
+if(func3(data80) < 1){
+const err196 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data80};
 if(vErrors === null){
 vErrors = [err196];
 }
@@ -2414,8 +2419,10 @@ vErrors.push(err196);
 }
 errors++;
 }
-if(data78 < 0 || isNaN(data78)){
-const err197 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data78};
+}
+if(Array.isArray(data80)){
+if(data80.length < 1){
+const err197 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience",schemaPath:"#/properties/sasl.oauthbearer.expected.audience/minItems",keyword:"minItems",params:{limit: 1},message:"must NOT have fewer than 1 items",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"],data:data80};
 if(vErrors === null){
 vErrors = [err197];
 }
@@ -2424,12 +2431,12 @@ vErrors.push(err197);
 }
 errors++;
 }
-}
-}
-if(data["authorizer.enabled"] !== undefined){
-let data79 = data["authorizer.enabled"];
-if(typeof data79 !== "boolean"){
-const err198 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data79};
+const len5 = data80.length;
+for(let i5=0; i5<len5; i5++){
+let data81 = data80[i5];
+if(typeof data81 === "string"){
+if(func3(data81) < 1){
+const err198 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i5,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data81};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2439,10 +2446,8 @@ vErrors.push(err198);
 errors++;
 }
 }
-if(data["authorizer.class.name"] !== undefined){
-let data80 = data["authorizer.class.name"];
-if((typeof data80 !== "string") && (data80 !== null)){
-const err199 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data80};
+else {
+const err199 = {instancePath:instancePath+"/sasl.oauthbearer.expected.audience/" + i5,schemaPath:"#/properties/sasl.oauthbearer.expected.audience/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.expected.audience"].items.type,parentSchema:schema6.properties["sasl.oauthbearer.expected.audience"].items,data:data81};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2451,9 +2456,14 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(typeof data80 === "string"){
-if(func3(data80) < 1){
-const err200 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data80};
+}
+}
+}
+if(data["sasl.oauthbearer.sub.claim.name"] !== undefined){
+let data82 = data["sasl.oauthbearer.sub.claim.name"];
+if(typeof data82 === "string"){
+if(func3(data82) < 1){
+const err200 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data82};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2463,11 +2473,8 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-if(data["super.users"] !== undefined){
-let data81 = data["super.users"];
-if((typeof data81 !== "string") && (data81 !== null)){
-const err201 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data81};
+else {
+const err201 = {instancePath:instancePath+"/sasl.oauthbearer.sub.claim.name",schemaPath:"#/properties/sasl.oauthbearer.sub.claim.name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.oauthbearer.sub.claim.name"].type,parentSchema:schema6.properties["sasl.oauthbearer.sub.claim.name"],data:data82};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2476,9 +2483,11 @@ vErrors.push(err201);
 }
 errors++;
 }
-if(typeof data81 === "string"){
-if(func3(data81) < 1){
-const err202 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data81};
+}
+if(data["sasl.oauthbearer.clock.skew.seconds"] !== undefined){
+let data83 = data["sasl.oauthbearer.clock.skew.seconds"];
+if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
+const err202 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"].type,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2487,12 +2496,9 @@ vErrors.push(err202);
 }
 errors++;
 }
-}
-}
-if(data["allow.everyone.if.no.acl.found"] !== undefined){
-let data82 = data["allow.everyone.if.no.acl.found"];
-if(typeof data82 !== "boolean"){
-const err203 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data82};
+if((typeof data83 == "number") && (isFinite(data83))){
+if(data83 > 2147483647 || isNaN(data83)){
+const err203 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2501,11 +2507,8 @@ vErrors.push(err203);
 }
 errors++;
 }
-}
-if(data["quota.window.num"] !== undefined){
-let data83 = data["quota.window.num"];
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err204 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data83};
+if(data83 < 0 || isNaN(data83)){
+const err204 = {instancePath:instancePath+"/sasl.oauthbearer.clock.skew.seconds",schemaPath:"#/properties/sasl.oauthbearer.clock.skew.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["sasl.oauthbearer.clock.skew.seconds"],data:data83};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2514,9 +2517,12 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 1000 || isNaN(data83)){
-const err205 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data83};
+}
+}
+if(data["sasl.oauthbearer.allow.unsecured.jwt"] !== undefined){
+let data84 = data["sasl.oauthbearer.allow.unsecured.jwt"];
+if(typeof data84 !== "boolean"){
+const err205 = {instancePath:instancePath+"/sasl.oauthbearer.allow.unsecured.jwt",schemaPath:"#/properties/sasl.oauthbearer.allow.unsecured.jwt/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"].type,parentSchema:schema6.properties["sasl.oauthbearer.allow.unsecured.jwt"],data:data84};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2525,8 +2531,11 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data83 < 1 || isNaN(data83)){
-const err206 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data83};
+}
+if(data["connections.max.reauth.ms"] !== undefined){
+let data85 = data["connections.max.reauth.ms"];
+if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
+const err206 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connections.max.reauth.ms"].type,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data85};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2535,12 +2544,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-}
-if(data["quota.window.size.seconds"] !== undefined){
-let data84 = data["quota.window.size.seconds"];
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err207 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+if((typeof data85 == "number") && (isFinite(data85))){
+if(data85 > 9007199254740991 || isNaN(data85)){
+const err207 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data85};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2549,9 +2555,8 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 3600 || isNaN(data84)){
-const err208 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+if(data85 < 0 || isNaN(data85)){
+const err208 = {instancePath:instancePath+"/connections.max.reauth.ms",schemaPath:"#/properties/connections.max.reauth.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connections.max.reauth.ms"],data:data85};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2560,8 +2565,12 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err209 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+}
+}
+if(data["connection.failed.authentication.delay.ms"] !== undefined){
+let data86 = data["connection.failed.authentication.delay.ms"];
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err209 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["connection.failed.authentication.delay.ms"].type,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data86};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2570,12 +2579,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-if(data["controller.quota.window.num"] !== undefined){
-let data85 = data["controller.quota.window.num"];
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err210 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 2147483647 || isNaN(data86)){
+const err210 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data86};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2584,9 +2590,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 1000 || isNaN(data85)){
-const err211 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+if(data86 < 0 || isNaN(data86)){
+const err211 = {instancePath:instancePath+"/connection.failed.authentication.delay.ms",schemaPath:"#/properties/connection.failed.authentication.delay.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties["connection.failed.authentication.delay.ms"],data:data86};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2595,8 +2600,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(data85 < 1 || isNaN(data85)){
-const err212 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+}
+}
+if(data["authorizer.enabled"] !== undefined){
+let data87 = data["authorizer.enabled"];
+if(typeof data87 !== "boolean"){
+const err212 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data87};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2606,11 +2615,10 @@ vErrors.push(err212);
 errors++;
 }
 }
-}
-if(data["controller.quota.window.size.seconds"] !== undefined){
-let data86 = data["controller.quota.window.size.seconds"];
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err213 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+if(data["authorizer.class.name"] !== undefined){
+let data88 = data["authorizer.class.name"];
+if((typeof data88 !== "string") && (data88 !== null)){
+const err213 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data88};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2619,9 +2627,9 @@ vErrors.push(err213);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 3600 || isNaN(data86)){
-const err214 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+if(typeof data88 === "string"){
+if(func3(data88) < 1){
+const err214 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data88};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2630,8 +2638,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(data86 < 1 || isNaN(data86)){
-const err215 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+}
+}
+if(data["super.users"] !== undefined){
+let data89 = data["super.users"];
+if((typeof data89 !== "string") && (data89 !== null)){
+const err215 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data89};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2640,14 +2652,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-if(data.storage !== undefined){
-let data87 = data.storage;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-for(const key1 in data87){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data87};
+if(typeof data89 === "string"){
+if(func3(data89) < 1){
+const err216 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data89};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2657,10 +2664,11 @@ vErrors.push(err216);
 errors++;
 }
 }
-if(data87.type !== undefined){
-let data88 = data87.type;
-if(!((((data88 === "memory") || (data88 === "log")) || (data88 === "rocksdb")) || (data88 === "postgres"))){
-const err217 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data88};
+}
+if(data["allow.everyone.if.no.acl.found"] !== undefined){
+let data90 = data["allow.everyone.if.no.acl.found"];
+if(typeof data90 !== "boolean"){
+const err217 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data90};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2670,10 +2678,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data87.path !== undefined){
-let data89 = data87.path;
-if((typeof data89 !== "string") && (data89 !== null)){
-const err218 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data89};
+if(data["quota.window.num"] !== undefined){
+let data91 = data["quota.window.num"];
+if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
+const err218 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data91};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2682,9 +2690,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(typeof data89 === "string"){
-if(func3(data89) < 1){
-const err219 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data89};
+if((typeof data91 == "number") && (isFinite(data91))){
+if(data91 > 1000 || isNaN(data91)){
+const err219 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data91};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2693,12 +2701,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-if(data87.fsync !== undefined){
-let data90 = data87.fsync;
-if(!(((data90 === "always") || (data90 === "interval")) || (data90 === "never"))){
-const err220 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data90};
+if(data91 < 1 || isNaN(data91)){
+const err220 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data91};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2708,10 +2712,11 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data87["fsync.interval.ms"] !== undefined){
-let data91 = data87["fsync.interval.ms"];
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err221 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+}
+if(data["quota.window.size.seconds"] !== undefined){
+let data92 = data["quota.window.size.seconds"];
+if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
+const err221 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2720,9 +2725,9 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 2147483647 || isNaN(data91)){
-const err222 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+if((typeof data92 == "number") && (isFinite(data92))){
+if(data92 > 3600 || isNaN(data92)){
+const err222 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2731,8 +2736,8 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data91 < 1 || isNaN(data91)){
-const err223 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+if(data92 < 1 || isNaN(data92)){
+const err223 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2743,10 +2748,10 @@ errors++;
 }
 }
 }
-if(data87["wal.snapshot.bytes"] !== undefined){
-let data92 = data87["wal.snapshot.bytes"];
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err224 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+if(data["controller.quota.window.num"] !== undefined){
+let data93 = data["controller.quota.window.num"];
+if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
+const err224 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2755,9 +2760,9 @@ vErrors.push(err224);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 9007199254740991 || isNaN(data92)){
-const err225 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+if((typeof data93 == "number") && (isFinite(data93))){
+if(data93 > 1000 || isNaN(data93)){
+const err225 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2766,8 +2771,8 @@ vErrors.push(err225);
 }
 errors++;
 }
-if(data92 < 1024 || isNaN(data92)){
-const err226 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+if(data93 < 1 || isNaN(data93)){
+const err226 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2778,10 +2783,10 @@ errors++;
 }
 }
 }
-if(data87.url !== undefined){
-let data93 = data87.url;
-if((typeof data93 !== "string") && (data93 !== null)){
-const err227 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data93};
+if(data["controller.quota.window.size.seconds"] !== undefined){
+let data94 = data["controller.quota.window.size.seconds"];
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err227 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2790,9 +2795,9 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(typeof data93 === "string"){
-if(func3(data93) < 1){
-const err228 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data93};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 3600 || isNaN(data94)){
+const err228 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2801,8 +2806,8 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(!pattern3.test(data93)){
-const err229 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data93};
+if(data94 < 1 || isNaN(data94)){
+const err229 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2813,10 +2818,12 @@ errors++;
 }
 }
 }
-if(data87["pool.size"] !== undefined){
-let data94 = data87["pool.size"];
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err230 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+if(data.storage !== undefined){
+let data95 = data.storage;
+if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
+for(const key1 in data95){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err230 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data95};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2825,9 +2832,11 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 1000 || isNaN(data94)){
-const err231 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+}
+if(data95.type !== undefined){
+let data96 = data95.type;
+if(!((((data96 === "memory") || (data96 === "log")) || (data96 === "rocksdb")) || (data96 === "postgres"))){
+const err231 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data96};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2836,8 +2845,11 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err232 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+}
+if(data95.path !== undefined){
+let data97 = data95.path;
+if((typeof data97 !== "string") && (data97 !== null)){
+const err232 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data97};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2846,12 +2858,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-}
-if(data87.storage_type !== undefined){
-let data95 = data87.storage_type;
-if(!((((data95 === "memory") || (data95 === "log")) || (data95 === "rocksdb")) || (data95 === "postgres"))){
-const err233 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data95};
+if(typeof data97 === "string"){
+if(func3(data97) < 1){
+const err233 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data97};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2862,8 +2871,10 @@ errors++;
 }
 }
 }
-else {
-const err234 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data87};
+if(data95.fsync !== undefined){
+let data98 = data95.fsync;
+if(!(((data98 === "always") || (data98 === "interval")) || (data98 === "never"))){
+const err234 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data98};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2873,12 +2884,10 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data96 = data["topic.defaults"];
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key2 in data96){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err235 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data96};
+if(data95["fsync.interval.ms"] !== undefined){
+let data99 = data95["fsync.interval.ms"];
+if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
+const err235 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2887,214 +2896,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data96["cleanup.policy"] !== undefined){
-if(!(validate22(data96["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data96,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.gzip.level"] !== undefined){
-if(!(validate22(data96["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data96,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.lz4.level"] !== undefined){
-if(!(validate22(data96["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data96,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.type"] !== undefined){
-if(!(validate22(data96["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data96,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.zstd.level"] !== undefined){
-if(!(validate22(data96["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data96,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["delete.retention.ms"] !== undefined){
-if(!(validate22(data96["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data96,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data96["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data96,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["flush.messages"] !== undefined){
-if(!(validate22(data96["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data96,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["flush.ms"] !== undefined){
-if(!(validate22(data96["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data96,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data96["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data96,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["index.interval.bytes"] !== undefined){
-if(!(validate22(data96["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data96,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["internal.segment.bytes"] !== undefined){
-if(!(validate22(data96["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data96,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data96["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data96,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["local.retention.bytes"] !== undefined){
-if(!(validate22(data96["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data96,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["local.retention.ms"] !== undefined){
-if(!(validate22(data96["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data96,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data96["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data96,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["max.message.bytes"] !== undefined){
-if(!(validate22(data96["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data96,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data96["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data96,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data96["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data96,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.type"] !== undefined){
-if(!(validate22(data96["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data96,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data96["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data96,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data96["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data96,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.insync.replicas"] !== undefined){
-if(!(validate22(data96["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data96,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96.preallocate !== undefined){
-if(!(validate22(data96.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data96,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data96["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data96,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data96["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data96,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.storage.enable"] !== undefined){
-if(!(validate22(data96["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data96,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["retention.bytes"] !== undefined){
-if(!(validate22(data96["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data96,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["retention.ms"] !== undefined){
-if(!(validate22(data96["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data96,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.bytes"] !== undefined){
-if(!(validate22(data96["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data96,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.index.bytes"] !== undefined){
-if(!(validate22(data96["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data96,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.jitter.ms"] !== undefined){
-if(!(validate22(data96["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data96,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.ms"] !== undefined){
-if(!(validate22(data96["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data96,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data96["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data96,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err236 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data96};
+if((typeof data99 == "number") && (isFinite(data99))){
+if(data99 > 2147483647 || isNaN(data99)){
+const err236 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3103,17 +2907,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data131 = data.hooks;
-if(Array.isArray(data131)){
-const len6 = data131.length;
-for(let i6=0; i6<len6; i6++){
-let data132 = data131[i6];
-if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
-for(const key3 in data132){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err237 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data132};
+if(data99 < 1 || isNaN(data99)){
+const err237 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3123,10 +2918,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data132.builtin !== undefined){
-let data133 = data132.builtin;
-if(!(((((data133 === "json-schema") || (data133 === "stamp-headers")) || (data133 === "redact")) || (data133 === "audit-log")) || (data133 === "rate-limit"))){
-const err238 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data133};
+}
+if(data95["wal.snapshot.bytes"] !== undefined){
+let data100 = data95["wal.snapshot.bytes"];
+if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
+const err238 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3135,12 +2931,9 @@ vErrors.push(err238);
 }
 errors++;
 }
-}
-if(data132.module !== undefined){
-let data134 = data132.module;
-if(typeof data134 === "string"){
-if(func3(data134) < 1){
-const err239 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data134};
+if((typeof data100 == "number") && (isFinite(data100))){
+if(data100 > 9007199254740991 || isNaN(data100)){
+const err239 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3149,9 +2942,8 @@ vErrors.push(err239);
 }
 errors++;
 }
-}
-else {
-const err240 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data134};
+if(data100 < 1024 || isNaN(data100)){
+const err240 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3161,11 +2953,11 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data132.export !== undefined){
-let data135 = data132.export;
-if(typeof data135 === "string"){
-if(func3(data135) < 1){
-const err241 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data135};
+}
+if(data95.url !== undefined){
+let data101 = data95.url;
+if((typeof data101 !== "string") && (data101 !== null)){
+const err241 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data101};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3174,9 +2966,9 @@ vErrors.push(err241);
 }
 errors++;
 }
-}
-else {
-const err242 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data135};
+if(typeof data101 === "string"){
+if(func3(data101) < 1){
+const err242 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data101};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3185,12 +2977,8 @@ vErrors.push(err242);
 }
 errors++;
 }
-}
-if(data132.name !== undefined){
-let data136 = data132.name;
-if(typeof data136 === "string"){
-if(func3(data136) < 1){
-const err243 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data136};
+if(!pattern3.test(data101)){
+const err243 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data101};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3200,8 +2988,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-else {
-const err244 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data136};
+}
+if(data95["pool.size"] !== undefined){
+let data102 = data95["pool.size"];
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err244 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3210,11 +3001,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-}
-if(data132.topics !== undefined){
-let data137 = data132.topics;
-if((typeof data137 !== "string") && (!(Array.isArray(data137)))){
-const err245 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data137};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 1000 || isNaN(data102)){
+const err245 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3223,9 +3012,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(typeof data137 === "string"){
-if(func3(data137) < 1){
-const err246 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data137};
+if(data102 < 1 || isNaN(data102)){
+const err246 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3235,13 +3023,11 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(Array.isArray(data137)){
-const len7 = data137.length;
-for(let i7=0; i7<len7; i7++){
-let data138 = data137[i7];
-if(typeof data138 === "string"){
-if(func3(data138) < 1){
-const err247 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data138};
+}
+if(data95.storage_type !== undefined){
+let data103 = data95.storage_type;
+if(!((((data103 === "memory") || (data103 === "log")) || (data103 === "rocksdb")) || (data103 === "postgres"))){
+const err247 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data103};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3251,8 +3037,9 @@ vErrors.push(err247);
 errors++;
 }
 }
+}
 else {
-const err248 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data138};
+const err248 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data95};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3262,16 +3049,12 @@ vErrors.push(err248);
 errors++;
 }
 }
-}
-}
-if(data132.apis !== undefined){
-let data139 = data132.apis;
-if(Array.isArray(data139)){
-const len8 = data139.length;
-for(let i8=0; i8<len8; i8++){
-let data140 = data139[i8];
-if((typeof data140 !== "string") && (!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140))))){
-const err249 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data140};
+if(data["topic.defaults"] !== undefined){
+let data104 = data["topic.defaults"];
+if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
+for(const key2 in data104){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err249 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data104};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3281,9 +3064,213 @@ vErrors.push(err249);
 errors++;
 }
 }
+if(data104["cleanup.policy"] !== undefined){
+if(!(validate22(data104["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data104,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["compression.gzip.level"] !== undefined){
+if(!(validate22(data104["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data104,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["compression.lz4.level"] !== undefined){
+if(!(validate22(data104["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data104,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["compression.type"] !== undefined){
+if(!(validate22(data104["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data104,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["compression.zstd.level"] !== undefined){
+if(!(validate22(data104["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data104,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["delete.retention.ms"] !== undefined){
+if(!(validate22(data104["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data104,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data104["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data104,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["flush.messages"] !== undefined){
+if(!(validate22(data104["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data104,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["flush.ms"] !== undefined){
+if(!(validate22(data104["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data104,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data104["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data104,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["index.interval.bytes"] !== undefined){
+if(!(validate22(data104["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data104,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["internal.segment.bytes"] !== undefined){
+if(!(validate22(data104["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data104,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data104["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data104,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["local.retention.bytes"] !== undefined){
+if(!(validate22(data104["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data104,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["local.retention.ms"] !== undefined){
+if(!(validate22(data104["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data104,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data104["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data104,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["max.message.bytes"] !== undefined){
+if(!(validate22(data104["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data104,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data104["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data104,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data104["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data104,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["message.timestamp.type"] !== undefined){
+if(!(validate22(data104["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data104,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data104["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data104,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data104["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data104,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["min.insync.replicas"] !== undefined){
+if(!(validate22(data104["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data104,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104.preallocate !== undefined){
+if(!(validate22(data104.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data104,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data104["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data104,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data104["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data104,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["remote.storage.enable"] !== undefined){
+if(!(validate22(data104["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data104,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["retention.bytes"] !== undefined){
+if(!(validate22(data104["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data104,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["retention.ms"] !== undefined){
+if(!(validate22(data104["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data104,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["segment.bytes"] !== undefined){
+if(!(validate22(data104["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data104,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["segment.index.bytes"] !== undefined){
+if(!(validate22(data104["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data104,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["segment.jitter.ms"] !== undefined){
+if(!(validate22(data104["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data104,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["segment.ms"] !== undefined){
+if(!(validate22(data104["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data104,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data104["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data104["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data104,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
 }
 else {
-const err250 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data139};
+const err250 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data104};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3293,9 +3280,16 @@ vErrors.push(err250);
 errors++;
 }
 }
-}
-else {
-const err251 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data132};
+if(data.hooks !== undefined){
+let data139 = data.hooks;
+if(Array.isArray(data139)){
+const len6 = data139.length;
+for(let i6=0; i6<len6; i6++){
+let data140 = data139[i6];
+if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
+for(const key3 in data140){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err251 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data140};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3305,9 +3299,10 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data131};
+if(data140.builtin !== undefined){
+let data141 = data140.builtin;
+if(!(((((data141 === "json-schema") || (data141 === "stamp-headers")) || (data141 === "redact")) || (data141 === "audit-log")) || (data141 === "rate-limit"))){
+const err252 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data141};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3317,16 +3312,11 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data141 = data.faults;
-if(Array.isArray(data141)){
-const len9 = data141.length;
-for(let i9=0; i9<len9; i9++){
-let data142 = data141[i9];
-if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
-for(const key4 in data142){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err253 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data142};
+if(data140.module !== undefined){
+let data142 = data140.module;
+if(typeof data142 === "string"){
+if(func3(data142) < 1){
+const err253 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data142};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3336,10 +3326,8 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data142.api !== undefined){
-let data143 = data142.api;
-if(((typeof data143 !== "string") && (!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143))))) && (!(Array.isArray(data143)))){
-const err254 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+else {
+const err254 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data142};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3348,9 +3336,12 @@ vErrors.push(err254);
 }
 errors++;
 }
-if((typeof data143 == "number") && (isFinite(data143))){
-if(data143 < 0 || isNaN(data143)){
-const err255 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+}
+if(data140.export !== undefined){
+let data143 = data140.export;
+if(typeof data143 === "string"){
+if(func3(data143) < 1){
+const err255 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data143};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3360,9 +3351,8 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err256 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+else {
+const err256 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data143};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3372,12 +3362,11 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(Array.isArray(data143)){
-const len10 = data143.length;
-for(let i10=0; i10<len10; i10++){
-let data144 = data143[i10];
-if((typeof data144 !== "string") && (!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144))))){
-const err257 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+if(data140.name !== undefined){
+let data144 = data140.name;
+if(typeof data144 === "string"){
+if(func3(data144) < 1){
+const err257 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data144};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3386,9 +3375,9 @@ vErrors.push(err257);
 }
 errors++;
 }
-if((typeof data144 == "number") && (isFinite(data144))){
-if(data144 < 0 || isNaN(data144)){
-const err258 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+}
+else {
+const err258 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data144};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3398,9 +3387,10 @@ vErrors.push(err258);
 errors++;
 }
 }
-if(typeof data144 === "string"){
-if(func3(data144) < 1){
-const err259 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+if(data140.topics !== undefined){
+let data145 = data140.topics;
+if((typeof data145 !== "string") && (!(Array.isArray(data145)))){
+const err259 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data145};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3409,15 +3399,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data142.topic !== undefined){
-let data145 = data142.topic;
 if(typeof data145 === "string"){
 if(func3(data145) < 1){
-const err260 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data145};
+const err260 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data145};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3427,8 +3411,13 @@ vErrors.push(err260);
 errors++;
 }
 }
-else {
-const err261 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data145};
+if(Array.isArray(data145)){
+const len7 = data145.length;
+for(let i7=0; i7<len7; i7++){
+let data146 = data145[i7];
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err261 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data146};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3438,10 +3427,8 @@ vErrors.push(err261);
 errors++;
 }
 }
-if(data142.partition !== undefined){
-let data146 = data142.partition;
-if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
-const err262 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+else {
+const err262 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data146};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3450,9 +3437,17 @@ vErrors.push(err262);
 }
 errors++;
 }
-if((typeof data146 == "number") && (isFinite(data146))){
-if(data146 > 2147483647 || isNaN(data146)){
-const err263 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+}
+}
+}
+if(data140.apis !== undefined){
+let data147 = data140.apis;
+if(Array.isArray(data147)){
+const len8 = data147.length;
+for(let i8=0; i8<len8; i8++){
+let data148 = data147[i8];
+if((typeof data148 !== "string") && (!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148))))){
+const err263 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data148};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3461,8 +3456,10 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data146 < 0 || isNaN(data146)){
-const err264 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+}
+}
+else {
+const err264 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data147};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3473,11 +3470,8 @@ errors++;
 }
 }
 }
-if(data142.group !== undefined){
-let data147 = data142.group;
-if(typeof data147 === "string"){
-if(func3(data147) < 1){
-const err265 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data147};
+else {
+const err265 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data140};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3487,8 +3481,9 @@ vErrors.push(err265);
 errors++;
 }
 }
+}
 else {
-const err266 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data147};
+const err266 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data139};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3498,10 +3493,16 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data142.clientId !== undefined){
-let data148 = data142.clientId;
-if(typeof data148 !== "string"){
-const err267 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data148};
+if(data.faults !== undefined){
+let data149 = data.faults;
+if(Array.isArray(data149)){
+const len9 = data149.length;
+for(let i9=0; i9<len9; i9++){
+let data150 = data149[i9];
+if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
+for(const key4 in data150){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err267 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data150};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3511,10 +3512,10 @@ vErrors.push(err267);
 errors++;
 }
 }
-if(data142.times !== undefined){
-let data149 = data142.times;
-if((!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))) && (typeof data149 !== "string")){
-const err268 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+if(data150.api !== undefined){
+let data151 = data150.api;
+if(((typeof data151 !== "string") && (!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151))))) && (!(Array.isArray(data151)))){
+const err268 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3523,9 +3524,9 @@ vErrors.push(err268);
 }
 errors++;
 }
-if((typeof data149 == "number") && (isFinite(data149))){
-if(data149 < 1 || isNaN(data149)){
-const err269 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+if((typeof data151 == "number") && (isFinite(data151))){
+if(data151 < 0 || isNaN(data151)){
+const err269 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3535,9 +3536,9 @@ vErrors.push(err269);
 errors++;
 }
 }
-if(typeof data149 === "string"){
-if(func3(data149) < 1){
-const err270 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+if(typeof data151 === "string"){
+if(func3(data151) < 1){
+const err270 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3547,11 +3548,12 @@ vErrors.push(err270);
 errors++;
 }
 }
-}
-if(data142.errorCode !== undefined){
-let data150 = data142.errorCode;
-if((typeof data150 !== "string") && (!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150))))){
-const err271 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+if(Array.isArray(data151)){
+const len10 = data151.length;
+for(let i10=0; i10<len10; i10++){
+let data152 = data151[i10];
+if((typeof data152 !== "string") && (!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152))))){
+const err271 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3560,9 +3562,9 @@ vErrors.push(err271);
 }
 errors++;
 }
-if((typeof data150 == "number") && (isFinite(data150))){
-if(data150 < 1 || isNaN(data150)){
-const err272 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+if((typeof data152 == "number") && (isFinite(data152))){
+if(data152 < 0 || isNaN(data152)){
+const err272 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3572,9 +3574,9 @@ vErrors.push(err272);
 errors++;
 }
 }
-if(typeof data150 === "string"){
-if(func3(data150) < 1){
-const err273 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+if(typeof data152 === "string"){
+if(func3(data152) < 1){
+const err273 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3585,10 +3587,13 @@ errors++;
 }
 }
 }
-if(data142.delayMs !== undefined){
-let data151 = data142.delayMs;
-if(!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))){
-const err274 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+}
+}
+if(data150.topic !== undefined){
+let data153 = data150.topic;
+if(typeof data153 === "string"){
+if(func3(data153) < 1){
+const err274 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data153};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3597,9 +3602,9 @@ vErrors.push(err274);
 }
 errors++;
 }
-if((typeof data151 == "number") && (isFinite(data151))){
-if(data151 > 2147483647 || isNaN(data151)){
-const err275 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+}
+else {
+const err275 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data153};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3608,8 +3613,11 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(data151 < 0 || isNaN(data151)){
-const err276 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+}
+if(data150.partition !== undefined){
+let data154 = data150.partition;
+if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
+const err276 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3618,12 +3626,9 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-}
-if(data142.drop !== undefined){
-let data152 = data142.drop;
-if(!((data152 === "before") || (data152 === "after"))){
-const err277 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data152};
+if((typeof data154 == "number") && (isFinite(data154))){
+if(data154 > 2147483647 || isNaN(data154)){
+const err277 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3632,11 +3637,8 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-if(data142.throttleMs !== undefined){
-let data153 = data142.throttleMs;
-if(!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))){
-const err278 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+if(data154 < 0 || isNaN(data154)){
+const err278 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3645,9 +3647,13 @@ vErrors.push(err278);
 }
 errors++;
 }
-if((typeof data153 == "number") && (isFinite(data153))){
-if(data153 > 2147483647 || isNaN(data153)){
-const err279 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+}
+}
+if(data150.group !== undefined){
+let data155 = data150.group;
+if(typeof data155 === "string"){
+if(func3(data155) < 1){
+const err279 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data155};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3656,8 +3662,9 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data153 < 0 || isNaN(data153)){
-const err280 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+}
+else {
+const err280 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data155};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3667,11 +3674,10 @@ vErrors.push(err280);
 errors++;
 }
 }
-}
-if(data142.partialFetch !== undefined){
-let data154 = data142.partialFetch;
-if(typeof data154 !== "boolean"){
-const err281 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data154};
+if(data150.clientId !== undefined){
+let data156 = data150.clientId;
+if(typeof data156 !== "string"){
+const err281 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data156};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3681,10 +3687,10 @@ vErrors.push(err281);
 errors++;
 }
 }
-if(data142.rebalance !== undefined){
-let data155 = data142.rebalance;
-if(typeof data155 !== "boolean"){
-const err282 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data155};
+if(data150.times !== undefined){
+let data157 = data150.times;
+if((!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))) && (typeof data157 !== "string")){
+const err282 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3693,10 +3699,9 @@ vErrors.push(err282);
 }
 errors++;
 }
-}
-}
-else {
-const err283 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data142};
+if((typeof data157 == "number") && (isFinite(data157))){
+if(data157 < 1 || isNaN(data157)){
+const err283 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3706,9 +3711,9 @@ vErrors.push(err283);
 errors++;
 }
 }
-}
-else {
-const err284 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data141};
+if(typeof data157 === "string"){
+if(func3(data157) < 1){
+const err284 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3718,15 +3723,11 @@ vErrors.push(err284);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data156 = data["sasl.users"];
-if(Array.isArray(data156)){
-const len11 = data156.length;
-for(let i11=0; i11<len11; i11++){
-let data157 = data156[i11];
-if(data157 && typeof data157 == "object" && !Array.isArray(data157)){
-if(data157.name === undefined){
-const err285 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+}
+if(data150.errorCode !== undefined){
+let data158 = data150.errorCode;
+if((typeof data158 !== "string") && (!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158))))){
+const err285 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3735,9 +3736,9 @@ vErrors.push(err285);
 }
 errors++;
 }
-for(const key5 in data157){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err286 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+if((typeof data158 == "number") && (isFinite(data158))){
+if(data158 < 1 || isNaN(data158)){
+const err286 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3747,11 +3748,9 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data157.name !== undefined){
-let data158 = data157.name;
 if(typeof data158 === "string"){
 if(func3(data158) < 1){
-const err287 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data158};
+const err287 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3761,8 +3760,11 @@ vErrors.push(err287);
 errors++;
 }
 }
-else {
-const err288 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data158};
+}
+if(data150.delayMs !== undefined){
+let data159 = data150.delayMs;
+if(!(((typeof data159 == "number") && (!(data159 % 1) && !isNaN(data159))) && (isFinite(data159)))){
+const err288 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3771,12 +3773,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-}
-if(data157.password !== undefined){
-let data159 = data157.password;
-if(typeof data159 === "string"){
-if(func3(data159) < 1){
-const err289 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data159};
+if((typeof data159 == "number") && (isFinite(data159))){
+if(data159 > 2147483647 || isNaN(data159)){
+const err289 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3785,9 +3784,8 @@ vErrors.push(err289);
 }
 errors++;
 }
-}
-else {
-const err290 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data159};
+if(data159 < 0 || isNaN(data159)){
+const err290 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3797,11 +3795,11 @@ vErrors.push(err290);
 errors++;
 }
 }
-if(data157.password_file !== undefined){
-let data160 = data157.password_file;
-if(typeof data160 === "string"){
-if(func3(data160) < 1){
-const err291 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data160};
+}
+if(data150.drop !== undefined){
+let data160 = data150.drop;
+if(!((data160 === "before") || (data160 === "after"))){
+const err291 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data160};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3811,8 +3809,10 @@ vErrors.push(err291);
 errors++;
 }
 }
-else {
-const err292 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data160};
+if(data150.throttleMs !== undefined){
+let data161 = data150.throttleMs;
+if(!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161)))){
+const err292 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3821,15 +3821,9 @@ vErrors.push(err292);
 }
 errors++;
 }
-}
-if(data157.mechanisms !== undefined){
-let data161 = data157.mechanisms;
-if(Array.isArray(data161)){
-const len12 = data161.length;
-for(let i12=0; i12<len12; i12++){
-let data162 = data161[i12];
-if(!((((data162 === "PLAIN") || (data162 === "SCRAM-SHA-256")) || (data162 === "SCRAM-SHA-512")) || (data162 === "OAUTHBEARER"))){
-const err293 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data162};
+if((typeof data161 == "number") && (isFinite(data161))){
+if(data161 > 2147483647 || isNaN(data161)){
+const err293 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3838,10 +3832,8 @@ vErrors.push(err293);
 }
 errors++;
 }
-}
-}
-else {
-const err294 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data161};
+if(data161 < 0 || isNaN(data161)){
+const err294 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3852,8 +3844,10 @@ errors++;
 }
 }
 }
-else {
-const err295 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+if(data150.partialFetch !== undefined){
+let data162 = data150.partialFetch;
+if(typeof data162 !== "boolean"){
+const err295 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data162};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3863,9 +3857,10 @@ vErrors.push(err295);
 errors++;
 }
 }
-}
-else {
-const err296 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data156};
+if(data150.rebalance !== undefined){
+let data163 = data150.rebalance;
+if(typeof data163 !== "boolean"){
+const err296 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data163};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3877,12 +3872,193 @@ errors++;
 }
 }
 else {
-const err297 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err297 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data150};
 if(vErrors === null){
 vErrors = [err297];
 }
 else {
 vErrors.push(err297);
+}
+errors++;
+}
+}
+}
+else {
+const err298 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data149};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+}
+if(data["sasl.users"] !== undefined){
+let data164 = data["sasl.users"];
+if(Array.isArray(data164)){
+const len11 = data164.length;
+for(let i11=0; i11<len11; i11++){
+let data165 = data164[i11];
+if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
+if(data165.name === undefined){
+const err299 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+for(const key5 in data165){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err300 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+if(data165.name !== undefined){
+let data166 = data165.name;
+if(typeof data166 === "string"){
+if(func3(data166) < 1){
+const err301 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data166};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+}
+else {
+const err302 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data166};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
+}
+errors++;
+}
+}
+if(data165.password !== undefined){
+let data167 = data165.password;
+if(typeof data167 === "string"){
+if(func3(data167) < 1){
+const err303 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data167};
+if(vErrors === null){
+vErrors = [err303];
+}
+else {
+vErrors.push(err303);
+}
+errors++;
+}
+}
+else {
+const err304 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data167};
+if(vErrors === null){
+vErrors = [err304];
+}
+else {
+vErrors.push(err304);
+}
+errors++;
+}
+}
+if(data165.password_file !== undefined){
+let data168 = data165.password_file;
+if(typeof data168 === "string"){
+if(func3(data168) < 1){
+const err305 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data168};
+if(vErrors === null){
+vErrors = [err305];
+}
+else {
+vErrors.push(err305);
+}
+errors++;
+}
+}
+else {
+const err306 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data168};
+if(vErrors === null){
+vErrors = [err306];
+}
+else {
+vErrors.push(err306);
+}
+errors++;
+}
+}
+if(data165.mechanisms !== undefined){
+let data169 = data165.mechanisms;
+if(Array.isArray(data169)){
+const len12 = data169.length;
+for(let i12=0; i12<len12; i12++){
+let data170 = data169[i12];
+if(!((((data170 === "PLAIN") || (data170 === "SCRAM-SHA-256")) || (data170 === "SCRAM-SHA-512")) || (data170 === "OAUTHBEARER"))){
+const err307 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data170};
+if(vErrors === null){
+vErrors = [err307];
+}
+else {
+vErrors.push(err307);
+}
+errors++;
+}
+}
+}
+else {
+const err308 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data169};
+if(vErrors === null){
+vErrors = [err308];
+}
+else {
+vErrors.push(err308);
+}
+errors++;
+}
+}
+}
+else {
+const err309 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+if(vErrors === null){
+vErrors = [err309];
+}
+else {
+vErrors.push(err309);
+}
+errors++;
+}
+}
+}
+else {
+const err310 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data164};
+if(vErrors === null){
+vErrors = [err310];
+}
+else {
+vErrors.push(err310);
+}
+errors++;
+}
+}
+}
+else {
+const err311 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err311];
+}
+else {
+vErrors.push(err311);
 }
 errors++;
 }

@@ -42,6 +42,7 @@ import { TOPIC_CONFIGS, validateTopicConfig } from './topic-configs.js';
 import type { BrokerConfig, StorageConfig } from './types.js';
 import type { FaultSpec } from './fault-entry.js';
 import { securityProblems, type SaslUserConfig } from './security.js';
+import { httpSslProblems } from './tls-stores.js';
 
 // yaml is loaded only when there is a file to read, so a start without one does not pay the ~20 ms
 // it takes to load.
@@ -115,7 +116,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   const cfg = resolveConfig(...layers);
   // Listeners, the protocol map, principal mapping rules and users are checked as a whole, once
   // every layer is applied: `rafka start` refuses a bad one before opening anything.
-  const problems = securityProblems(cfg);
+  const problems = [...securityProblems(cfg), ...httpSslProblems(cfg)];
   if (problems.length > 0) throw new ConfigError(problems.map((text) => ({ source: 'file' as const, path: text.split(':')[0]!, problem: text, text })));
   return cfg;
 }

@@ -432,6 +432,41 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     key: 'http.auth.exempt', field: 'httpAuthExempt', kind: 'list',
     doc: 'Paths of the HTTP endpoint served without authentication when it requires it (SASL users, a SASL listener or the authorizer on): liveness probes carry no credentials. [] = everything authenticated.',
   }),
+  // http.ssl.*: TLS on the HTTP endpoint (docs/security.md; checked together in http-ssl.ts). A store
+  // left null is the Kafka listeners' (ssl.keystore.* / ssl.truststore.*), as Kafka Connect's REST
+  // listener falls back from `listeners.https.ssl.*` to the top-level `ssl.*` (KIP-208).
+  setting({
+    key: 'http.ssl.enabled', field: 'httpSslEnabled', kind: 'boolean',
+    doc: 'Serve the HTTP endpoint over TLS only (https://; plain HTTP is refused, never served). Its keystore is http.ssl.keystore.*, else ssl.keystore.*.',
+  }),
+  setting({
+    key: 'http.ssl.keystore.location', field: 'httpSslKeystoreLocation', kind: 'string', nullable: true,
+    doc: 'PEM file with the HTTP endpoint\'s private key and certificate chain; null = ssl.keystore.* (the Kafka listeners\' keystore).',
+  }),
+  setting({
+    key: 'http.ssl.keystore.certificate.chain', field: 'httpSslKeystoreCertificateChain', kind: 'string', nullable: true,
+    doc: 'The HTTP endpoint\'s certificate chain as inline PEM (instead of http.ssl.keystore.location).',
+  }),
+  setting({
+    key: 'http.ssl.keystore.key', field: 'httpSslKeystoreKey', kind: 'string', nullable: true, secret: true,
+    doc: 'The HTTP endpoint\'s private key as inline PEM (instead of http.ssl.keystore.location).',
+  }),
+  setting({
+    key: 'http.ssl.key.password', field: 'httpSslKeyPassword', kind: 'string', nullable: true, secret: true,
+    doc: 'Password of an encrypted private key of http.ssl.keystore.*.',
+  }),
+  setting({
+    key: 'http.ssl.truststore.location', field: 'httpSslTruststoreLocation', kind: 'string', nullable: true,
+    doc: 'PEM file of the CA certificates HTTP client certificates are checked against; null = ssl.truststore.*.',
+  }),
+  setting({
+    key: 'http.ssl.truststore.certificates', field: 'httpSslTruststoreCertificates', kind: 'string', nullable: true,
+    doc: 'Those CA certificates as inline PEM (instead of http.ssl.truststore.location).',
+  }),
+  setting({
+    key: 'http.ssl.client.auth', field: 'httpSslClientAuth', kind: 'enum', values: SSL_CLIENT_AUTH,
+    doc: 'Client certificates on the HTTP endpoint: none, requested (checked when given) or required; a trusted one is the principal, mapped by ssl.principal.mapping.rules.',
+  }),
   setting({ key: 'log.level', field: 'logLevel', kind: 'enum', values: LOG_LEVELS, flag: 'log-level', doc: "Verbosity of rafka's own log." }),
   setting({ key: 'log.format', field: 'logFormat', kind: 'enum', values: LOG_FORMATS, flag: 'log-format', doc: "Form of rafka's own log lines: text or JSON (one object a line)." }),
   ...SECURITY_SETTINGS,

@@ -167,6 +167,22 @@ export interface BrokerConfig {
    * endpoint requires it (src/broker/http/auth.ts); default /health and /ready.
    */
   httpAuthExempt: readonly string[];
+  /** `http.ssl.enabled`: the HTTP endpoint speaks TLS only (src/broker/http/server.ts). */
+  httpSslEnabled: boolean;
+  /** `http.ssl.keystore.location`; with the two inline settings all null, the endpoint uses ssl.keystore.*. */
+  httpSslKeystoreLocation: string | null;
+  /** `http.ssl.keystore.certificate.chain`: inline PEM. */
+  httpSslKeystoreCertificateChain: string | null;
+  /** `http.ssl.keystore.key`: inline PEM (a secret). */
+  httpSslKeystoreKey: string | null;
+  /** `http.ssl.key.password` (a secret). */
+  httpSslKeyPassword: string | null;
+  /** `http.ssl.truststore.location`; with http.ssl.truststore.certificates null, the endpoint uses ssl.truststore.*. */
+  httpSslTruststoreLocation: string | null;
+  /** `http.ssl.truststore.certificates`: inline PEM. */
+  httpSslTruststoreCertificates: string | null;
+  /** `http.ssl.client.auth`: client certificates on the HTTP endpoint. */
+  httpSslClientAuth: SslClientAuth;
   /** Log level for the broker's own log lines. */
   logLevel: 'error' | 'warn' | 'info' | 'debug';
   /** `log.format`: the broker's log lines as text (`<time> <LEVEL> <message> key=value…`) or as JSON objects, one a line. */

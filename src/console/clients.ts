@@ -88,11 +88,13 @@ export class ConsoleClients {
     return {
       ...base,
       ...(l.tls ? { ssl: this.pinnedTls() } : {}),
-      ...(l !== sasl || login.kind === 'anonymous'
+      ...(l !== sasl
         ? {}
         : login.kind === 'password'
           ? { sasl: { mechanism: login.mechanism as 'PLAIN', username: login.user, password: login.password } }
-          : { sasl: { mechanism: 'OAUTHBEARER' as const, oauthBearerProvider: () => ({ value: login.token }) } }),
+          : login.kind === 'bearer'
+            ? { sasl: { mechanism: 'OAUTHBEARER' as const, oauthBearerProvider: () => ({ value: login.token }) } }
+            : {}),
     };
   }
 

@@ -19,6 +19,11 @@
  * the password or token), as the Kafka port logs a failed login. Fail closed: a broker with the
  * authorizer on but nobody who can log in over HTTP answers 401 to everything not exempt.
  *
+ * - over TLS (`http.ssl.client.auth: requested|required`), a client certificate that chains to the
+ *   truststore: its subject mapped by `ssl.principal.mapping.rules`, as on an SSL listener. Basic or
+ *   Bearer credentials on the same request win (as SASL does over SASL_SSL). A certificate that does
+ *   not verify, or that no rule maps, is refused 401 like a bad password (the SSL listener closes).
+ *
  * The principal is `User:<name>` (User:ANONYMOUS when authentication does not apply); what it may
  * do is the authorizer's answer (authorizeHttp), as for a Kafka request.
  *
@@ -27,6 +32,9 @@
 import { SYSTEM_CLOCK } from '../../base/clock.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import { mapPrincipal } from '../../config/security.js';
+import { peerSubject } from '../security/tls.js';
 import type { Broker } from '../broker.js';
 import type { SaslMechanism } from '../../config/security.js';
 import type { ScramCredential, ScramMechanism } from '../security/scram-credentials.js';
@@ -44,7 +52,9 @@ export const AUTH_HEADER_MAX_BYTES = 16 * 1024;
 export type HttpLogin =
   | { kind: 'anonymous' }
   | { kind: 'password'; mechanism: SaslMechanism; user: string; password: string }
-  | { kind: 'bearer'; token: string };
+  | { kind: 'bearer'; token: string }
+  /** A TLS client certificate: the console's clients cannot present it (they do not hold its key). */
+  | { kind: 'certificate' };
 
 export interface HttpPrincipal {
   /** Kafka's principal, `User:name`. */
@@ -100,11 +110,19 @@ export class HttpAuthenticator {
    * else the 401 to answer: the WWW-Authenticate challenge and a message.
    */
   async authenticate(req: IncomingMessage, path: string): Promise<{ challenge: string; message: string } | null> {
-    if (!this.required || this.exempt.has(path)) return null;
-    const header = req.headers.authorization;
-    const challenge = [`Basic realm="rafka", charset="UTF-8"`, ...(this.bearer ? ['Bearer realm="rafka"'] : [])].join(', ');
-    if (header === undefined || header === '') return { challenge, message: 'authentication required' };
     const host = hostOf(req);
+    const challenge = [`Basic realm="rafka", charset="UTF-8"`, ...(this.bearer ? ['Bearer realm="rafka"'] : [])].join(', ');
+    const exempt = this.exempt.has(path);
+    const cert = this.certificate(req);
+    if (cert !== null && typeof cert === 'object' && !exempt) {
+      this.broker.log.info(`Failed authentication with ${host} (HTTP: ${cert.refused})`);
+      await SYSTEM_CLOCK.sleep(this.broker.config.connectionFailedAuthenticationDelayMs);
+      return { challenge, message: `authentication failed: ${cert.refused}` };
+    }
+    if (typeof cert === 'string') principals.set(req, { principal: `User:${cert}`, host, login: { kind: 'certificate' } });
+    if (!this.required || exempt) return null;
+    const header = req.headers.authorization;
+    if (header === undefined || header === '') return typeof cert === 'string' ? null : { challenge, message: 'authentication required' };
     let login: { name: string; login: HttpLogin } | null = null;
     let who = '';
     if (header.length <= AUTH_HEADER_MAX_BYTES) {
@@ -131,6 +149,22 @@ export class HttpAuthenticator {
     }
     principals.set(req, { principal: `User:${login.name}`, host, login: login.login });
     return null;
+  }
+
+  /**
+   * The TLS client certificate of `req`'s connection: null when there is none (plain HTTP, or TLS
+   * without one), the principal name its subject maps to, or why it is refused — the checks of an SSL
+   * listener (session.ts). Node verified the chain in the handshake; `requested` lets an unverified
+   * one through to here.
+   */
+  private certificate(req: IncomingMessage): string | { refused: string } | null {
+    const socket = req.socket as TLSSocket;
+    if (socket.encrypted !== true) return null;
+    const subject = peerSubject(socket);
+    if (subject === null) return null;
+    if (!socket.authorized) return { refused: `client certificate not trusted: ${String(socket.authorizationError)}` };
+    const name = mapPrincipal(this.broker.security.principalRules, subject);
+    return name ?? { refused: `no ssl.principal.mapping.rules rule applies to ${subject}` };
   }
 
   private async basic(user: string, password: string): Promise<{ name: string; login: HttpLogin } | null> {

@@ -16,21 +16,32 @@
  * the cluster (403 otherwise), as describing the broker over Kafka does. Without any of that the
  * endpoint is open: it is off by default and meant for 127.0.0.1 or a private network
  * (docs/operations.md, docs/security.md).
+ * TLS (`http.ssl.enabled`): the port speaks HTTPS only. Its first byte tells a TLS ClientHello (0x16)
+ * from anything else; a plain-HTTP request is answered one 400 saying to use https:// and closed, never
+ * served (a Basic password sent that way has crossed in clear once, and must not be rewarded). With
+ * `http.ssl.client.auth` a trusted client certificate is the principal (auth.ts), as on an SSL listener.
  *
  * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
  */
 import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import https from 'node:https';
+import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Broker } from '../broker.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
 import { processMetricsText, startProcessMetrics } from '../metrics/process.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
+import { TlsMaterial } from '../security/tls.js';
+import { httpSslProblems, httpTlsStores } from '../../config/tls-stores.js';
 import { HttpAuthenticator, httpPrincipal } from './auth.js';
 
 /** Open HTTP connections at most: scrapers and probes need a handful. */
 export const HTTP_MAX_CONNECTIONS = 64;
-/** A request's headers must have arrived within this (slowloris). */
+/** A request's headers must have arrived within this (slowloris); on a TLS port, its first byte too. */
 export const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+/** First byte of a TLS record carrying a handshake (a ClientHello): RFC 8446 §5.1 ContentType 22. */
+const TLS_HANDSHAKE_RECORD = 0x16;
+/** What a plain-HTTP request to the TLS port is answered, before the connection closes. */
+const PLAIN_HTTP_REFUSAL = 'this endpoint speaks HTTPS only (http.ssl.enabled): use https://\n';
 
 export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
 
@@ -56,7 +67,12 @@ export class HttpEndpoint {
   private readonly mounts: { prefix: string; handler: HttpHandler; methods: readonly string[] }[] = [];
   /** Run by close(), after the listener stops (the console's Kafka clients). */
   private readonly closers: (() => Promise<void>)[] = [];
+  /** Serves the requests: an http.Server, or with TLS an https.Server that is handed each connection. */
   private readonly server: http.Server;
+  /** With TLS: what listens, and hands a connection whose first byte is a ClientHello to `server`. */
+  private readonly front: net.Server | null = null;
+  /** With TLS: connections whose first byte has not arrived yet (closed with the endpoint). */
+  private readonly undecided = new Set<Socket>();
   private closing: Promise<void> | null = null;
   /** What listen() bound, kept for after close. */
   private bound: AddressInfo | null = null;
@@ -65,11 +81,46 @@ export class HttpEndpoint {
     private readonly onError: (message: string) => void,
     /** Null: no authentication (tests of the endpoint alone). */
     readonly auth: HttpAuthenticator | null = null,
+    /** Null: plain HTTP; else HTTPS only, with this keystore, truststore and client-auth setting. */
+    readonly tls: TlsMaterial | null = null,
   ) {
-    this.server = http.createServer((req, res) => this.dispatch(req, res));
-    this.server.maxConnections = HTTP_MAX_CONNECTIONS;
+    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.dispatch(req, res);
+    if (tls === null) {
+      this.server = http.createServer(onRequest);
+      this.server.maxConnections = HTTP_MAX_CONNECTIONS;
+    } else {
+      const server = https.createServer({ ...tls.options, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized }, onRequest);
+      tls.onReload((options) => server.setSecureContext(options));
+      this.server = server;
+      this.front = net.createServer((socket) => this.sniff(socket));
+      this.front.maxConnections = HTTP_MAX_CONNECTIONS;
+    }
     this.server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
     this.server.headersTimeout = HTTP_REQUEST_TIMEOUT_MS;
+  }
+
+  /**
+   * A connection to the TLS port: its first bytes go back on the socket and it goes to the HTTPS
+   * server when they start a TLS handshake; anything else (plain HTTP) is answered 400 and closed.
+   */
+  private sniff(socket: Socket): void {
+    this.undecided.add(socket);
+    socket.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => this.undecided.delete(socket));
+    socket.once('data', (chunk: Buffer) => {
+      this.undecided.delete(socket);
+      socket.setTimeout(0);
+      socket.pause();
+      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
+        socket.unshift(chunk);
+        this.server.emit('connection', socket);
+        return;
+      }
+      socket.end(
+        `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(PLAIN_HTTP_REFUSAL)}\r\nConnection: close\r\n\r\n${PLAIN_HTTP_REFUSAL}`,
+      );
+    });
   }
 
   /** Serve `path` exactly. */
@@ -94,23 +145,24 @@ export class HttpEndpoint {
    */
   async listen(listener: string): Promise<void> {
     const { host, port } = parseListener(listener);
+    const listening = this.front ?? this.server;
     await new Promise<void>((resolve, reject) => {
       const fail = (err: Error) => reject(Object.assign(err, { listener: 'http' }));
-      this.server.once('error', fail);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', fail);
+      listening.once('error', fail);
+      listening.listen({ host, port }, () => {
+        listening.off('error', fail);
         resolve();
       });
     });
-    this.server.on('error', (err) => this.onError(`http listener: ${err.message}`));
-    this.bound = this.server.address() as AddressInfo;
+    listening.on('error', (err) => this.onError(`http listener: ${err.message}`));
+    this.bound = listening.address() as AddressInfo;
   }
 
-  /** `http://host:port` as bound (the port chosen when 0 was asked for). */
+  /** `http://host:port` (`https://` with TLS) as bound (the port chosen when 0 was asked for). */
   get url(): string {
     const a = this.bound;
     if (a === null) throw new Error('the HTTP endpoint is not listening');
-    return `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
+    return `${this.tls === null ? 'http' : 'https'}://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`;
   }
 
   /** Run `fn` when the endpoint closes, after it stops listening. */
@@ -122,8 +174,11 @@ export class HttpEndpoint {
   /** Stop listening and close every connection, idle or not (a scraper's keep-alive must not hold the process). */
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      this.tls?.close();
+      const listening = this.front ?? this.server;
+      if (!listening.listening) return resolve();
+      listening.close(() => resolve());
+      for (const socket of this.undecided) socket.destroy();
       this.server.closeAllConnections();
     }).then(async () => {
       for (const fn of this.closers) await fn().catch((err: unknown) => this.onError(`http close: ${(err as Error).message}`));
@@ -168,9 +223,16 @@ function sendJson(res: ServerResponse, status: number, value: unknown): void {
 
 /** The endpoint with its three routes and the extensions, listening; `broker.http` closes it after the broker. */
 export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, listener: string, extensions: readonly HttpExtension[] = []): Promise<HttpEndpoint> {
+  const problems = httpSslProblems(broker.config);
+  if (problems.length > 0) throw new Error(`invalid HTTP endpoint configuration:\n${problems.join('\n')}`);
   startProcessMetrics();
   const auth = new HttpAuthenticator(broker);
-  const endpoint = new HttpEndpoint((m) => broker.log.error(m), auth)
+  let tls: TlsMaterial | null = null;
+  if (broker.config.httpSslEnabled) {
+    tls = new TlsMaterial(httpTlsStores(broker.config), broker.log);
+    tls.watch();
+  }
+  const endpoint = new HttpEndpoint((m) => broker.log.error(m), auth, tls)
     .route('/health', (_req, res) => sendJson(res, 200, { status: 'alive' }))
     .route('/ready', (_req, res) => {
       const r = broker.readiness();
@@ -183,8 +245,13 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
       const text = (await metrics.text()) + (await processMetricsText());
       send(res, 200, metrics.contentType, text);
     });
-  for (const e of extensions) await e.mount(endpoint, broker, metrics);
-  await endpoint.listen(listener);
+  try {
+    for (const e of extensions) await e.mount(endpoint, broker, metrics);
+    await endpoint.listen(listener);
+  } catch (err) {
+    await endpoint.close(); // the keystore watch and what the extensions started
+    throw err;
+  }
   broker.http = endpoint;
   return endpoint;
 }

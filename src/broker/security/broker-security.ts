@@ -9,6 +9,7 @@ import type { StorageEngine } from '../../storage/engine.js';
 import type { Logger } from '../logger.js';
 import { SaslCredentials } from './credentials.js';
 import { TlsMaterial } from './tls.js';
+import { listenerTlsStores } from '../../config/tls-stores.js';
 import { OAuthBearerValidator } from './oauthbearer.js';
 import { Authorizer } from './authorizer.js';
 
@@ -72,7 +73,7 @@ export class BrokerSecurity {
   async start(): Promise<void> {
     this.authorizer.start();
     if (this.listeners.some((l) => l.tls)) {
-      this.tls = new TlsMaterial(this.config, this.log);
+      this.tls = new TlsMaterial(listenerTlsStores(this.config), this.log);
       this.tls.watch();
     }
     if (this.listeners.some((l) => l.sasl) || this.config.saslUsers.length > 0) await this.credentials.start();

@@ -1,13 +1,14 @@
 /**
- * TLS for SSL and SASL_SSL listeners with node:tls: the keystore and truststore as PEM (Kafka's
- * `ssl.keystore.type=PEM`), `ssl.enabled.protocols`, `ssl.client.auth`, and reloading: when the
+ * TLS for SSL and SASL_SSL listeners and the HTTP endpoint (`http.ssl.*`) with node:tls: the keystore
+ * and truststore as PEM (Kafka's `ssl.keystore.type=PEM`; where each comes from: src/config/tls-stores.ts),
+ * `ssl.enabled.protocols`, the client-auth setting, and reloading: when the
  * keystore or truststore file changes, new connections get the new certificate while open ones keep
  * theirs (Kafka reloads the same way when its keystore is altered). A file that does not load keeps
  * the previous material and is logged; a broker never starts without material that loads.
  */
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import tls from 'node:tls';
-import type { BrokerConfig } from '../../config/types.js';
+import type { TlsStores } from '../../config/tls-stores.js';
 import type { Logger } from '../logger.js';
 
 /** How often the keystore and truststore files are checked for changes (stat only). */
@@ -37,7 +38,7 @@ export class TlsMaterial {
   reloads = 0;
 
   constructor(
-    private readonly config: BrokerConfig,
+    private readonly stores: TlsStores,
     private readonly log: Logger,
   ) {
     this.current = this.build();
@@ -53,31 +54,37 @@ export class TlsMaterial {
     this.reloaded.push(f);
   }
 
-  /** Client certificates: asked for unless `ssl.client.auth=none`; only `required` refuses a client without one. */
+  /** Client certificates: asked for unless the client auth setting is `none`; only `required` refuses a client without one. */
   get requestCert(): boolean {
-    return this.config.sslClientAuth !== 'none';
+    return this.stores.clientAuth !== 'none';
+  }
+
+  /** A client without a trusted certificate fails the handshake (`required`). */
+  get rejectUnauthorized(): boolean {
+    return this.stores.clientAuth === 'required';
   }
 
   /** The options, checked by building a context from them: what does not load throws here. */
   private build(): tls.SecureContextOptions {
-    const c = this.config;
-    const keystore = readPem('ssl.keystore.location', c.sslKeystoreLocation, c.sslKeystoreKey === null ? null : `${c.sslKeystoreKey}\n${c.sslKeystoreCertificateChain}`);
+    const { keystore: k, truststore: t } = this.stores;
+    const inline = k.key === null ? null : `${k.key}\n${k.certificateChain}`;
+    const keystore = readPem(`${k.prefix}.keystore.location`, k.location, inline);
     const blocks = pemBlocks(keystore);
     const keys = blocks.filter((b) => b.label.endsWith('PRIVATE KEY'));
     const certs = blocks.filter((b) => b.label === 'CERTIFICATE');
-    const where = c.sslKeystoreLocation ?? 'ssl.keystore.key / ssl.keystore.certificate.chain';
-    if (keys.length !== 1) throw new Error(`ssl.keystore: ${where} must hold exactly one private key (found ${keys.length})`);
-    if (certs.length === 0) throw new Error(`ssl.keystore: ${where} holds no certificate`);
+    const where = k.location ?? `${k.prefix}.keystore.key / ${k.prefix}.keystore.certificate.chain`;
+    if (keys.length !== 1) throw new Error(`${k.prefix}.keystore: ${where} must hold exactly one private key (found ${keys.length})`);
+    if (certs.length === 0) throw new Error(`${k.prefix}.keystore: ${where} holds no certificate`);
     let ca: string[] | undefined;
-    if (c.sslTruststoreLocation !== null || c.sslTruststoreCertificates !== null) {
-      const trust = pemBlocks(readPem('ssl.truststore.location', c.sslTruststoreLocation, c.sslTruststoreCertificates)).filter((b) => b.label === 'CERTIFICATE');
-      if (trust.length === 0) throw new Error(`ssl.truststore: ${c.sslTruststoreLocation ?? 'ssl.truststore.certificates'} holds no certificate`);
+    if (t.location !== null || t.certificates !== null) {
+      const trust = pemBlocks(readPem(`${t.prefix}.truststore.location`, t.location, t.certificates)).filter((b) => b.label === 'CERTIFICATE');
+      if (trust.length === 0) throw new Error(`${t.prefix}.truststore: ${t.location ?? `${t.prefix}.truststore.certificates`} holds no certificate`);
       ca = trust.map((b) => b.pem);
     }
-    const versions = [...c.sslEnabledProtocols].sort();
+    const versions = [...this.stores.enabledProtocols].sort();
     const options: tls.SecureContextOptions = {
       key: keys[0]!.pem,
-      ...(c.sslKeyPassword !== null ? { passphrase: c.sslKeyPassword } : {}),
+      ...(k.password !== null ? { passphrase: k.password } : {}),
       cert: certs.map((b) => b.pem).join('\n'),
       ...(ca ? { ca } : {}),
       minVersion: versions[0] as tls.SecureVersion,
@@ -88,7 +95,7 @@ export class TlsMaterial {
       return options;
     } catch (err) {
       // OpenSSL's reason (bad decrypt, key values mismatch), never the material itself.
-      throw new Error(`ssl.keystore: ${where} does not load: ${(err as Error).message}`);
+      throw new Error(`${k.prefix}.keystore: ${where} does not load: ${(err as Error).message}`);
     }
   }
 
@@ -98,17 +105,17 @@ export class TlsMaterial {
       this.current = this.build();
       for (const f of this.reloaded) f(this.current);
       this.reloads++;
-      this.log.info('ssl: keystore and truststore reloaded; new connections use them');
+      this.log.info(`${this.stores.name}: keystore and truststore reloaded; new connections use them`);
       return true;
     } catch (err) {
-      this.log.error(`ssl: reload failed, keeping the previous certificate: ${(err as Error).message}`);
+      this.log.error(`${this.stores.name}: reload failed, keeping the previous certificate: ${(err as Error).message}`);
       return false;
     }
   }
 
   /** Reload whenever the keystore or truststore file changes. */
   watch(): void {
-    for (const file of [this.config.sslKeystoreLocation, this.config.sslTruststoreLocation]) {
+    for (const file of [this.stores.keystore.location, this.stores.truststore.location]) {
       if (file === null) continue;
       watchFile(file, { interval: TLS_RELOAD_CHECK_MS, persistent: false }, this.onChange);
       this.watched.push(file);
