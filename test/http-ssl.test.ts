@@ -5,14 +5,17 @@
  * `http.ssl.client.auth: required` refuses a client without a certificate in the handshake and one
  * from another CA; with `requested`, a trusted certificate is the principal (mapped by
  * ssl.principal.mapping.rules) which the authorizer refuses, then allows once an ACL grants it, and an
- * untrusted one is 401; Basic credentials over TLS still work; the settings are checked together.
+ * untrusted one is 401; Basic credentials over TLS still work; a changed keystore file is served
+ * without a restart; the settings are checked together.
  * Skipped without openssl unless RAFKA_REQUIRE_CLIENTS=1.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
 import http from 'node:http';
-import { readFile } from 'node:fs/promises';
+import tls from 'node:tls';
+import { once } from 'node:events';
+import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBroker, type RunningBroker } from '../src/index.js';
 import { createLogger } from '../src/broker/logger.js';
@@ -40,6 +43,17 @@ function get(url: string, options: https.RequestOptions & { headers?: Record<str
     });
     req.on('error', reject);
   });
+}
+
+/** The CN of the certificate the server at `port` presents now. */
+async function serverCn(port: number, ca: string): Promise<string> {
+  const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca, checkServerIdentity: () => undefined });
+  try {
+    await once(socket, 'secureConnect');
+    return String(socket.getPeerCertificate().subject.CN);
+  } finally {
+    socket.destroy();
+  }
 }
 
 function basic(user: string, password: string): Record<string, string> {
@@ -119,6 +133,24 @@ describe('HTTP endpoint over TLS (http.ssl.*)', { skip: skipUnless(openssl) }, (
       // TLS 1.3: the refusal arrives as an alert after the client's side of the handshake, as a reset or an alert.
       await assert.rejects(get(`${b.httpUrl}/metrics`, { ca: pki.caPem }), /certificate required|ECONNRESET|socket hang up|alert/i);
       await assert.rejects(get(`${b.httpUrl}/metrics`, { ca: pki.caPem, cert: pki.strangerCertPem, key: pki.strangerKeyPem }), /unknown ca|ECONNRESET|socket hang up|alert/i);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test('a changed keystore file is served to new connections without a restart', async () => {
+    const keystore = join(pki.dir, 'http-live-keystore.pem');
+    await copyFile(pki.serverKeystore, keystore);
+    const b = await startBroker({ port: 0, httpListener: '127.0.0.1:0', httpSslEnabled: true, httpSslKeystoreLocation: keystore, logger: createLogger('error', () => {}) });
+    try {
+      const port = Number(new URL(b.httpUrl!).port);
+      assert.equal(await serverCn(port, pki.caPem), 'localhost');
+      await copyFile(await pki.newServerKeystore('renewed.localhost'), keystore);
+      // The file is checked every TLS_RELOAD_CHECK_MS (stat only).
+      const deadline = Date.now() + 5000;
+      let cn = '';
+      while ((cn = await serverCn(port, pki.caPem)) !== 'renewed.localhost' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(cn, 'renewed.localhost');
     } finally {
       await b.close();
     }
