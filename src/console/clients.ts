@@ -1,7 +1,9 @@
 /**
  * The console's Kafka clients: per principal one Admin and one Producer, made on first use and closed
- * with the HTTP endpoint (or when CONSOLE_MAX_IDENTITIES newer ones push them out), and a Consumer per
- * browse (assigned one partition, closed after). They connect to a listener of this broker as any
+ * with the HTTP endpoint, when CONSOLE_MAX_IDENTITIES newer ones push them out, when unused for
+ * CONSOLE_CLIENT_IDLE_MS, or at once when the SCRAM credential of the user they logged in as changes
+ * (the HTTP layer refuses the old password from then on, so they could never be used again, yet
+ * would stay logged in with it); and a Consumer per browse (assigned one partition, closed after). They connect to a listener of this broker as any
  * client would, so what the console does passes the broker's validation, hooks and authorizer like a
  * request from outside — as the principal the HTTP endpoint authenticated (src/broker/http/auth.ts):
  * - a caller who logged in with a password (HTTP Basic) logs in with it over a SASL listener that
@@ -34,11 +36,22 @@ export const CONSOLE_CLIENT_ID = 'rafka-console';
 const CONSOLE_REQUEST_TIMEOUT_MS = 10_000;
 /** Principals (logins) whose Admin and Producer are kept open at most; the least recently used closes first. */
 export const CONSOLE_MAX_IDENTITIES = 16;
+/**
+ * A principal's Admin and Producer unused for this long are closed (made again on its next request).
+ * As long as AUTH_CACHE_TTL_MS, after which the HTTP layer checks a password again, and well past a console
+ * request's CONSOLE_REQUEST_TIMEOUT_MS, so no request still uses what closes.
+ */
+export const CONSOLE_CLIENT_IDLE_MS = 60_000;
+/** Idle clients are looked for this often at most (a quarter of the idle time below that). */
+const CONSOLE_IDLE_CHECK_MS = 15_000;
 
 interface ClientSet {
   options: ClusterOptions;
   admin: Promise<Admin> | null;
   producer: Promise<Producer> | null;
+  /** The user a password login names: its clients close when that user's SCRAM credential changes. */
+  user: string | null;
+  lastUsedMs: number;
 }
 
 export class ConsoleClients {
@@ -50,7 +63,41 @@ export class ConsoleClients {
   /** Rafka's version, from package.json. */
   readonly version = packageVersion();
 
-  constructor(private readonly broker: Broker) {}
+  private readonly idleTimer: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+
+  constructor(
+    private readonly broker: Broker,
+    /** CONSOLE_CLIENT_IDLE_MS but in tests. */
+    private readonly idleMs = CONSOLE_CLIENT_IDLE_MS,
+  ) {
+    this.idleTimer = setInterval(() => this.closeIdle(), Math.min(CONSOLE_IDLE_CHECK_MS, Math.max(1, idleMs / 4)));
+    this.idleTimer.unref();
+    this.unsubscribe = broker.security.credentials.onChange((user) => this.closeUser(user));
+  }
+
+  /** Principals whose Admin and Producer are open (tests, diagnostics). */
+  get openIdentities(): number {
+    return this.sets.size;
+  }
+
+  private closeIdle(): void {
+    const now = Date.now();
+    for (const [id, set] of this.sets) {
+      if (now - set.lastUsedMs < this.idleMs) continue;
+      this.sets.delete(id);
+      void closeSet(set);
+    }
+  }
+
+  /** The user's credential changed: its clients logged in with a password the HTTP layer now refuses. */
+  private closeUser(user: string): void {
+    for (const [id, set] of this.sets) {
+      if (set.user !== user) continue;
+      this.sets.delete(id);
+      void closeSet(set);
+    }
+  }
 
   /** The client set of `req`'s principal, made (with its connection options) on first use. */
   private set(req: IncomingMessage): ClientSet {
@@ -61,9 +108,10 @@ export class ConsoleClients {
     if (set !== undefined) {
       this.sets.delete(id);
       this.sets.set(id, set);
+      set.lastUsedMs = Date.now();
       return set;
     }
-    set = { options: this.options(login), admin: null, producer: null };
+    set = { options: this.options(login), admin: null, producer: null, user: login.kind === 'password' ? login.user : null, lastUsedMs: Date.now() };
     if (this.sets.size >= CONSOLE_MAX_IDENTITIES) {
       const [oldest, old] = this.sets.entries().next().value!;
       this.sets.delete(oldest);
@@ -143,6 +191,8 @@ export class ConsoleClients {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.idleTimer);
+    this.unsubscribe();
     const sets = [...this.sets.values()];
     this.sets.clear();
     await Promise.allSettled([...sets.map(closeSet), ...[...this.consumers].map((c) => c.close())]);

@@ -51,6 +51,8 @@ export class SaslCredentials {
   /** Salt and key of users that do not exist, so that SCRAM answers them like real ones (no user enumeration). */
   private readonly decoySecret = randomBytes(32);
   private readonly decoyPlain: PlainUser = { salt: randomBytes(16), hash: randomBytes(SCRYPT_KEY_BYTES) };
+  /** Told of every change of a user's SCRAM credentials (onChange). */
+  private readonly changed = new Set<(user: string) => void>();
 
   constructor(
     private readonly config: BrokerConfig,
@@ -144,11 +146,21 @@ export class SaslCredentials {
     return SCRAM_MECHANISMS.filter((m) => creds.has(m)).map((m) => ({ mechanism: m, iterations: creds.get(m)!.iterations }));
   }
 
+  /**
+   * Call `f` with the user name after each change of a user's SCRAM credentials (the console closes
+   * the Kafka clients it logged in with the old password); returns the unsubscribe function.
+   */
+  onChange(f: (user: string) => void): () => void {
+    this.changed.add(f);
+    return () => this.changed.delete(f);
+  }
+
   async put(user: string, m: ScramMechanism, c: ScramCredential): Promise<void> {
     const next = new Map(this.scram.get(user) ?? []);
     next.set(m, c);
     await this.storage.putScramCredentials(user, encodeUserCredentials(next));
     this.scram.set(user, next);
+    for (const f of this.changed) f(user);
   }
 
   /** Remove one mechanism's credential; false when the user had none for it. */
@@ -160,6 +172,7 @@ export class SaslCredentials {
     await this.storage.putScramCredentials(user, next.size === 0 ? null : encodeUserCredentials(next));
     if (next.size === 0) this.scram.delete(user);
     else this.scram.set(user, next);
+    for (const f of this.changed) f(user);
     return true;
   }
 }
