@@ -1,10 +1,10 @@
 import { api, type Settings } from './api.js';
 import { html } from './html.js';
-import { ErrorLine, useLoad } from './util.js';
+import { NotLoaded, useLoad } from './util.js';
 
 export function ConfigPage() {
-  const { data, error } = useLoad(() => api.get<Settings>('/config'), []);
-  if (data === null) return html`<${ErrorLine} error=${error} />`;
+  const { data, error, status } = useLoad(() => api.get<Settings>('/config'), []);
+  if (data === null) return html`<${NotLoaded} title="Configuration" error=${error} status=${status} />`;
   const shown = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? v.join(', ') : String(v));
   return html`<section>
     <h1>Configuration</h1>

@@ -3,11 +3,11 @@ import { api, enc, type GroupDetail, type GroupRow, type TopicRow } from './api.
 import { LineChart, type Series } from './charts.js';
 import { count } from './format.js';
 import { html } from './html.js';
-import { ErrorLine, ReadOnlyNote, useAction, useLoad } from './util.js';
+import { ErrorLine, NotLoaded, ReadOnlyNote, useAction, useLoad } from './util.js';
 
 export function GroupsPage() {
-  const { data, error } = useLoad(() => api.get<{ groups: GroupRow[] }>('/groups'), [], 5000);
-  if (data === null) return html`<${ErrorLine} error=${error} />`;
+  const { data, error, status } = useLoad(() => api.get<{ groups: GroupRow[] }>('/groups'), [], 5000);
+  if (data === null) return html`<${NotLoaded} title="Consumer groups" error=${error} status=${status} />`;
   return html`<section>
     <h1>Consumer groups</h1>
     <${ErrorLine} error=${error} />
@@ -32,7 +32,7 @@ const GROUP_POLL_MS = 2000;
 const LAG_POINTS = 120;
 
 export function GroupPage(props: { id: string }) {
-  const { data, error, reload } = useLoad(() => api.get<GroupDetail>(`/groups/${enc(props.id)}`), [props.id], GROUP_POLL_MS);
+  const { data, error, status, reload } = useLoad(() => api.get<GroupDetail>(`/groups/${enc(props.id)}`), [props.id], GROUP_POLL_MS);
   const history = useRef<Map<string, [number, number][]>>(new Map());
   const [, setVersion] = useState(0);
   useEffect(() => {
@@ -48,7 +48,7 @@ export function GroupPage(props: { id: string }) {
     for (const l of data.lag) if (l.lag !== null) add(`${l.topic}-${l.partition}`, l.lag);
     setVersion((v) => v + 1);
   }, [data]);
-  if (data === null) return html`<section><h1>Group ${props.id}</h1><${ErrorLine} error=${error} /></section>`;
+  if (data === null) return html`<${NotLoaded} title=${`Group ${props.id}`} error=${error} status=${status} />`;
   const series: Series[] = [...history.current].map(([name, points]) => ({ name, points }));
   return html`<section>
     <h1>Group ${data.groupId}</h1>

@@ -2,11 +2,11 @@ import { api, type Overview } from './api.js';
 import { Sparkline } from './charts.js';
 import { bytes, count, duration } from './format.js';
 import { html } from './html.js';
-import { ErrorLine, useLoad } from './util.js';
+import { ErrorLine, NotLoaded, useLoad } from './util.js';
 
 export function OverviewPage() {
-  const { data, error } = useLoad(() => api.get<Overview>('/overview'), [], 2000);
-  if (data === null) return html`<${ErrorLine} error=${error} />`;
+  const { data, error, status } = useLoad(() => api.get<Overview>('/overview'), [], 2000);
+  if (data === null) return html`<${NotLoaded} title="Overview" error=${error} status=${status} />`;
   const b = data.broker;
   const s = data.throughput.samples;
   const rate = (f: (n: number) => string) => (n: number) => `${f(n)}/s`;

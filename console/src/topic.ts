@@ -1,12 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { api, enc, type Browse, type Message, type TopicDetail } from './api.js';
+import { ApiError, api, enc, type Browse, type Message, type TopicDetail } from './api.js';
 import { bytes, count, show, time, type Shown } from './format.js';
 import { html } from './html.js';
-import { ErrorLine, ReadOnlyNote, parsePairs, useAction, useLoad } from './util.js';
+import { ErrorLine, NotLoaded, ReadOnlyNote, Refused, parsePairs, useAction, useLoad } from './util.js';
 
 export function TopicPage(props: { name: string; tab: string }) {
-  const { data, error, reload } = useLoad(() => api.get<TopicDetail>(`/topics/${enc(props.name)}`), [props.name], 5000);
-  if (data === null) return html`<section><h1>Topic ${props.name}</h1><${ErrorLine} error=${error} /></section>`;
+  const { data, error, status, reload } = useLoad(() => api.get<TopicDetail>(`/topics/${enc(props.name)}`), [props.name], 5000);
+  if (data === null) return html`<${NotLoaded} title=${`Topic ${props.name}`} error=${error} status=${status} />`;
   const base = `#/topics/${enc(props.name)}`;
   const tab = props.tab || 'partitions';
   return html`<section>
@@ -120,7 +120,17 @@ function Messages(props: { topic: TopicDetail }) {
   const [page, setPage] = useState<Browse | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   const [error, setError] = useState<string | null>(null);
+  /** The broker's refusal (403: no READ on the topic): shown instead of the table. */
+  const [refused, setRefused] = useState<string | null>(null);
   const next = useRef(0);
+  const failed = (e: Error) => {
+    if (e instanceof ApiError && e.status === 403) {
+      setRefused(e.message);
+      setMessages([]);
+      setPage(null);
+      setTail(false);
+    } else setError(e.message);
+  };
 
   const query = () => {
     const q = new URLSearchParams({ partition: String(partition), from, limit });
@@ -132,11 +142,12 @@ function Messages(props: { topic: TopicDetail }) {
     setError(null);
     try {
       const b = await api.get<Browse>(`/topics/${enc(t.name)}/messages?${query()}`);
+      setRefused(null);
       setPage(b);
       setMessages(b.messages);
       next.current = b.nextOffset;
     } catch (e) {
-      setError((e as Error).message);
+      failed(e as Error);
     }
   };
   useEffect(() => {
@@ -154,7 +165,7 @@ function Messages(props: { topic: TopicDetail }) {
         setPage(b);
         if (b.messages.length > 0) setMessages((old) => [...old, ...b.messages].slice(-TAIL_KEEP));
       } catch (e) {
-        if (live) setError((e as Error).message);
+        if (live) failed(e as Error);
       }
     }, TAIL_MS);
     return () => {
@@ -185,7 +196,8 @@ function Messages(props: { topic: TopicDetail }) {
     ${page !== null
       ? html`<p class="muted" role="status">Partition ${page.partition}: offsets ${count(page.logStartOffset)} to ${count(page.highWatermark)}; ${messages.length} shown${page.truncated ? ' (cut at the size limit)' : ''}${tail ? ', tailing' : ''}.</p>`
       : null}
-    <table class="grid messages" aria-label="messages">
+    ${refused !== null ? html`<${Refused} message=${refused} />` : null}
+    <table class="grid messages" aria-label="messages" hidden=${refused !== null}>
       <thead><tr><th class="num">Offset</th><th>Timestamp</th><th>Key</th><th>Value</th><th>Headers</th></tr></thead>
       <tbody>
         ${messages.map((m) => {

@@ -2,11 +2,11 @@ import { useState } from 'preact/hooks';
 import { api, enc, type TopicRow } from './api.js';
 import { bytes, count } from './format.js';
 import { html } from './html.js';
-import { ErrorLine, ReadOnlyNote, parsePairs, useAction, useLoad } from './util.js';
+import { ErrorLine, NotLoaded, ReadOnlyNote, parsePairs, useAction, useLoad } from './util.js';
 
 export function TopicsPage() {
-  const { data, error, reload } = useLoad(() => api.get<{ topics: TopicRow[]; readOnly: boolean }>('/topics'), [], 5000);
-  if (data === null) return html`<${ErrorLine} error=${error} />`;
+  const { data, error, status, reload } = useLoad(() => api.get<{ topics: TopicRow[]; readOnly: boolean }>('/topics'), [], 5000);
+  if (data === null) return html`<${NotLoaded} title="Topics" error=${error} status=${status} />`;
   return html`<section>
     <h1>Topics</h1>
     <${ErrorLine} error=${error} />

@@ -3,8 +3,9 @@
  * through every page against a live broker with data, and checks what a person sees — the counts on
  * the overview, the topics table, a created topic, a changed config, messages as JSON, a message
  * produced from the page and one produced elsewhere appearing in the live tail, a group's members and
- * lag (and the lag falling to 0 after a reset), the configuration, a deleted topic gone, and a
- * read-only console offering no writes. A screenshot of each page goes to artifacts/console/ (CI keeps
+ * lag (and the lag falling to 0 after a reset), the configuration, a deleted topic gone, a
+ * read-only console offering no writes, and pages the authorizer refuses saying "Not authorized" and
+ * what is missing instead of a blank page or an empty table. A screenshot of each page goes to artifacts/console/ (CI keeps
  * them; the best are docs/images/console-*.png in the README).
  *
  * Slow (Chromium's start and a few seconds of traffic for the sparklines): run by `npm run test:slow`.
@@ -287,6 +288,77 @@ describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
       assert.equal(await page.getByRole('form', { name: 'produce' }).count(), 0);
     } finally {
       await ro.close();
+    }
+  });
+
+  test('refused by the authorizer: the overview, the configuration and a topic\'s messages say what is not authorized', async () => {
+    const password = 'alice-refused-Pw';
+    const sec = await startBroker({
+      port: 0,
+      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
+      saslEnabledMechanisms: ['SCRAM-SHA-512'],
+      saslUsers: [
+        { name: 'admin', password: 'admin-refused-Pw' },
+        { name: 'alice', password },
+      ],
+      authorizerEnabled: true,
+      superUsers: 'User:admin',
+      httpListener: '127.0.0.1:0',
+      logger: createLogger('error', () => {}),
+    });
+    const context = await browser.newContext({ httpCredentials: { username: 'alice', password }, viewport: { width: 1280, height: 860 } });
+    try {
+      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-refused-Pw' } });
+      const producer = new Producer({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-refused-Pw' }, lingerMs: 0 });
+      try {
+        await admin.createTopics([{ topic: 'readable' }, { topic: 'listed-only' }]);
+        await producer.send('readable', { key: 'k', value: 'alice may read this' });
+        await producer.send('listed-only', { key: 'k', value: 'alice may not read this' });
+        // alice may open both topics' pages (DESCRIBE, DESCRIBE_CONFIGS) and READ only `readable`.
+        await admin.createAcls(
+          ['readable', 'listed-only'].flatMap((topic) =>
+            (topic === 'readable' ? ['read', 'describe_configs'] : ['describe', 'describe_configs']).map((operation) => ({
+              resourceType: 'topic' as const, resourceName: topic, principal: 'User:alice', operation: operation as 'read', permission: 'allow' as const,
+            })),
+          ),
+        );
+      } finally {
+        await producer.close();
+        await admin.close();
+      }
+      const p = await context.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (err) => pageErrors.push(err.message));
+      const refusal = async (title: string, reason: string) => {
+        const box = p.getByRole('alert', { name: 'not authorized' });
+        await box.waitFor();
+        assert.equal(await text(p, 'main h1'), title);
+        assert.equal(await box.locator('h2').innerText(), 'Not authorized');
+        assert.equal(await box.locator('.refused-reason').innerText(), reason);
+      };
+
+      await p.goto(`${sec.httpUrl}/#/`);
+      await refusal('Overview', 'User:alice is not authorized to DESCRIBE cluster kafka-cluster.');
+      await shot(p, 'refused');
+      await p.goto(`${sec.httpUrl}/#/config`);
+      await refusal('Configuration', 'User:alice is not authorized to DESCRIBE_CONFIGS cluster kafka-cluster.');
+
+      await p.goto(`${sec.httpUrl}/#/topics/listed-only/messages`);
+      await refusal('Topic listed-only', 'User:alice is not authorized to READ topic listed-only.');
+      assert.equal(await p.locator('[aria-label=messages]').isVisible(), false, 'no empty table under the refusal');
+      await p.getByLabel('Live tail').check();
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(await p.getByLabel('Live tail').isChecked(), false, 'the tail stops at a refusal');
+      await p.getByRole('alert', { name: 'not authorized' }).waitFor();
+
+      // A topic she may read: the messages, no refusal.
+      await p.goto(`${sec.httpUrl}/#/topics/readable/messages`);
+      await p.locator('[aria-label=messages] tr[data-offset="0"]').waitFor();
+      assert.equal(await text(p, '[aria-label=messages] tr[data-offset="0"] pre.value'), 'alice may read this');
+      assert.equal(await p.getByRole('alert', { name: 'not authorized' }).count(), 0);
+    } finally {
+      await context.close();
+      await sec.close();
     }
   });
 
