@@ -83,6 +83,8 @@ export class HttpEndpoint {
     readonly auth: HttpAuthenticator | null = null,
     /** Null: plain HTTP; else HTTPS only, with this keystore, truststore and client-auth setting. */
     readonly tls: TlsMaterial | null = null,
+    /** Where a failed TLS handshake is told (the broker's log at info, as for an SSL listener). */
+    private readonly onInfo: (message: string) => void = () => {},
   ) {
     const onRequest = (req: IncomingMessage, res: ServerResponse) => this.dispatch(req, res);
     if (tls === null) {
@@ -91,6 +93,12 @@ export class HttpEndpoint {
     } else {
       const server = https.createServer({ ...tls.options, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized }, onRequest);
       tls.onReload((options) => server.setSecureContext(options));
+      // An untrusted or missing required client certificate, or a TLS version not enabled: logged as
+      // the SSL listener logs a failed SSL authentication (broker.ts), and the socket destroyed.
+      server.on('tlsClientError', (err, socket) => {
+        this.onInfo(`Failed authentication with ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0} (HTTP: TLS handshake failed: ${err.message})`);
+        socket.destroy();
+      });
       this.server = server;
       this.front = net.createServer((socket) => this.sniff(socket));
       this.front.maxConnections = HTTP_MAX_CONNECTIONS;
@@ -232,7 +240,7 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
     tls = new TlsMaterial(httpTlsStores(broker.config), broker.log);
     tls.watch();
   }
-  const endpoint = new HttpEndpoint((m) => broker.log.error(m), auth, tls)
+  const endpoint = new HttpEndpoint((m) => broker.log.error(m), auth, tls, (m) => broker.log.info(m))
     .route('/health', (_req, res) => sendJson(res, 200, { status: 'alive' }))
     .route('/ready', (_req, res) => {
       const r = broker.readiness();
