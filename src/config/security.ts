@@ -5,6 +5,7 @@
  * so that `rafka start` refuses a bad one before anything is opened, and the broker
  * (src/broker/security/) works from the parsed form.
  */
+import { pemStoreProblems } from './tls-stores.js';
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
 export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
@@ -221,13 +222,15 @@ export function securityProblems(c: SecuritySettings): string[] {
   const rules = parsePrincipalRules(c.sslPrincipalMappingRules);
   if (typeof rules === 'string') problems.push(`ssl.principal.mapping.rules: ${rules}`);
   const inlineKey = c.sslKeystoreCertificateChain !== null || c.sslKeystoreKey !== null;
-  if (inlineKey && c.sslKeystoreLocation !== null) problems.push('ssl.keystore.location: give either it or ssl.keystore.certificate.chain and ssl.keystore.key, not both');
-  if (inlineKey && (c.sslKeystoreCertificateChain === null || c.sslKeystoreKey === null)) {
-    problems.push('ssl.keystore.certificate.chain: give it together with ssl.keystore.key');
-  }
-  if (c.sslTruststoreLocation !== null && c.sslTruststoreCertificates !== null) {
-    problems.push('ssl.truststore.location: give either it or ssl.truststore.certificates, not both');
-  }
+  problems.push(
+    ...pemStoreProblems('ssl', {
+      location: c.sslKeystoreLocation,
+      certificateChain: c.sslKeystoreCertificateChain,
+      key: c.sslKeystoreKey,
+      truststoreLocation: c.sslTruststoreLocation,
+      truststoreCertificates: c.sslTruststoreCertificates,
+    }),
+  );
   const tls = resolved.filter((l) => l.protocol === 'SSL' || l.protocol === 'SASL_SSL');
   if (tls.length > 0 && c.sslKeystoreLocation === null && !inlineKey) {
     problems.push(`ssl.keystore.location: listener ${tls[0]!.name} uses TLS and needs a keystore (ssl.keystore.location, or ssl.keystore.certificate.chain and ssl.keystore.key)`);

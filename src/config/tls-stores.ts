@@ -64,19 +64,33 @@ export function httpTlsStores(c: HttpSslSettings): TlsStores {
   };
 }
 
+/**
+ * Settings of one keystore and truststore that do not go together (`prefix`: `ssl` or `http.ssl`): a
+ * file and inline PEM at once, half of the inline pair. Each line names the setting.
+ */
+export function pemStoreProblems(
+  prefix: string,
+  s: { location: string | null; certificateChain: string | null; key: string | null; truststoreLocation: string | null; truststoreCertificates: string | null },
+): string[] {
+  const problems: string[] = [];
+  const inline = s.certificateChain !== null || s.key !== null;
+  if (inline && s.location !== null) problems.push(`${prefix}.keystore.location: give either it or ${prefix}.keystore.certificate.chain and ${prefix}.keystore.key, not both`);
+  if (inline && (s.certificateChain === null || s.key === null)) problems.push(`${prefix}.keystore.certificate.chain: give it together with ${prefix}.keystore.key`);
+  if (s.truststoreLocation !== null && s.truststoreCertificates !== null) {
+    problems.push(`${prefix}.truststore.location: give either it or ${prefix}.truststore.certificates, not both`);
+  }
+  return problems;
+}
+
 /** Problems of the `http.ssl.*` settings taken together (each line names a setting); empty when none. */
 export function httpSslProblems(c: HttpSslSettings): string[] {
-  const problems: string[] = [];
-  const own = c.httpSslKeystoreCertificateChain !== null || c.httpSslKeystoreKey !== null;
-  if (own && c.httpSslKeystoreLocation !== null) {
-    problems.push('http.ssl.keystore.location: give either it or http.ssl.keystore.certificate.chain and http.ssl.keystore.key, not both');
-  }
-  if (own && (c.httpSslKeystoreCertificateChain === null || c.httpSslKeystoreKey === null)) {
-    problems.push('http.ssl.keystore.certificate.chain: give it together with http.ssl.keystore.key');
-  }
-  if (c.httpSslTruststoreLocation !== null && c.httpSslTruststoreCertificates !== null) {
-    problems.push('http.ssl.truststore.location: give either it or http.ssl.truststore.certificates, not both');
-  }
+  const problems = pemStoreProblems('http.ssl', {
+    location: c.httpSslKeystoreLocation,
+    certificateChain: c.httpSslKeystoreCertificateChain,
+    key: c.httpSslKeystoreKey,
+    truststoreLocation: c.httpSslTruststoreLocation,
+    truststoreCertificates: c.httpSslTruststoreCertificates,
+  });
   if (!c.httpSslEnabled) {
     if (c.httpSslClientAuth !== 'none') problems.push(`http.ssl.client.auth: ${c.httpSslClientAuth} needs http.ssl.enabled: true (client certificates come with TLS)`);
     return problems;
