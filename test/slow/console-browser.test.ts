@@ -5,7 +5,8 @@
  * produced from the page and one produced elsewhere appearing in the live tail, a group's members and
  * lag (and the lag falling to 0 after a reset), the configuration, a deleted topic gone, a
  * read-only console offering no writes, and pages the authorizer refuses saying "Not authorized" and
- * what is missing instead of a blank page or an empty table. A screenshot of each page goes to artifacts/console/ (CI keeps
+ * what is missing instead of a blank page or an empty table, and the console over HTTPS answering
+ * the principal of the browser's client certificate (http.ssl.client.auth: required). A screenshot of each page goes to artifacts/console/ (CI keeps
  * them; the best are docs/images/console-*.png in the README).
  *
  * Slow (Chromium's start and a few seconds of traffic for the sparklines): run by `npm run test:slow`.
@@ -23,10 +24,12 @@ import { Admin } from '../../src/client/admin.js';
 import { Producer } from '../../src/client/producer.js';
 import { Consumer } from '../../src/client/consumer.js';
 import { findChromium, requireClient, skipUnless } from '../helpers/external.js';
+import { findOpenssl, makePki } from '../helpers/certs.js';
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const SHOTS = join(REPO, 'artifacts', 'console');
 const chromium = findChromium();
+const openssl = findOpenssl();
 
 /** Retry `check` until it passes or `ms` is up (the page polls the API every 1–5 s). */
 async function eventually(check: () => Promise<void>, ms = 10_000): Promise<void> {
@@ -359,6 +362,68 @@ describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
     } finally {
       await context.close();
       await sec.close();
+    }
+  });
+
+  test('over HTTPS with a client certificate: the certificate\'s principal is who the console answers', { skip: skipUnless(openssl) }, async () => {
+    requireClient(openssl);
+    const pki = await makePki();
+    const sec = await startBroker({
+      port: 0,
+      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
+      saslEnabledMechanisms: ['SCRAM-SHA-512'],
+      saslUsers: [{ name: 'admin', password: 'admin-cert-Pw' }],
+      authorizerEnabled: true,
+      superUsers: 'User:admin',
+      sslPrincipalMappingRules: 'RULE:^CN=([^,]+),OU=eng,O=acme$/$1/,DEFAULT',
+      httpListener: '127.0.0.1:0',
+      httpSslEnabled: true,
+      httpSslKeystoreLocation: pki.serverKeystore,
+      httpSslTruststoreLocation: pki.caFile,
+      httpSslClientAuth: 'required',
+      logger: createLogger('error', () => {}),
+    });
+    // Chromium does not trust the test CA: the server's certificate is not what this test checks.
+    const context = await browser.newContext({
+      ignoreHTTPSErrors: true,
+      clientCertificates: [{ origin: sec.httpUrl!, cert: Buffer.from(pki.clientCertPem), key: Buffer.from(pki.clientKeyPem) }],
+      viewport: { width: 1280, height: 860 },
+    });
+    try {
+      assert.match(sec.httpUrl!, /^https:/);
+      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-cert-Pw' } });
+      try {
+        await admin.createTopics([{ topic: 'for-app-1' }, { topic: 'not-for-app-1' }]);
+        await admin.createAcls([
+          { resourceType: 'cluster', resourceName: 'kafka-cluster', principal: 'User:app-1', operation: 'describe', permission: 'allow' },
+          { resourceType: 'topic', resourceName: 'for-app-1', principal: 'User:app-1', operation: 'describe', permission: 'allow' },
+        ]);
+      } finally {
+        await admin.close();
+      }
+      const p = await context.newPage();
+      p.setDefaultTimeout(10_000);
+      p.on('pageerror', (err) => pageErrors.push(err.message));
+      await p.goto(`${sec.httpUrl}/#/`);
+      await p.locator('[aria-label=broker]').waitFor();
+      assert.match(await text(p, '[aria-label=counts]'), /Topics 2 /);
+      await p.goto(`${sec.httpUrl}/#/topics`);
+      await p.locator('tr[data-topic=for-app-1]').waitFor();
+      assert.equal(await p.locator('tr[data-topic=not-for-app-1]').count(), 0);
+      await p.goto(`${sec.httpUrl}/#/config`);
+      await p.getByRole('alert', { name: 'not authorized' }).waitFor();
+      assert.equal(await text(p, '.refused-reason'), 'User:app-1 is not authorized to DESCRIBE_CONFIGS cluster kafka-cluster.');
+      // Without the certificate the handshake itself is refused: nothing of the page is served.
+      const bare = await browser.newContext({ ignoreHTTPSErrors: true });
+      try {
+        await assert.rejects((await bare.newPage()).goto(`${sec.httpUrl}/`));
+      } finally {
+        await bare.close();
+      }
+    } finally {
+      await context.close();
+      await sec.close();
+      await pki.cleanup();
     }
   });
 
