@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import https from 'node:https';
 import http from 'node:http';
 import tls from 'node:tls';
+import net from 'node:net';
 import { once } from 'node:events';
 import { copyFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -142,6 +143,21 @@ describe('HTTP endpoint over TLS (http.ssl.*)', { skip: skipUnless(openssl) }, (
     } finally {
       await b.close();
     }
+  });
+
+  test('closing the broker does not wait for a connection stuck in its TLS handshake or before its first byte', async () => {
+    const b = await startBroker({ port: 0, httpListener: '127.0.0.1:0', httpSslEnabled: true, httpSslKeystoreLocation: pki.serverKeystore, logger: createLogger('error', () => {}) });
+    const port = Number(new URL(b.httpUrl!).port);
+    const silent = net.connect({ host: '127.0.0.1', port });
+    const halfHello = net.connect({ host: '127.0.0.1', port });
+    await Promise.all([once(silent, 'connect'), once(halfHello, 'connect')]);
+    halfHello.write(Buffer.from([0x16, 0x03, 0x01])); // a TLS record header, and nothing more
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = performance.now();
+    await b.close();
+    assert.ok(performance.now() - t0 < 5000, `closed after ${(performance.now() - t0).toFixed(0)} ms`);
+    silent.destroy();
+    halfHello.destroy();
   });
 
   test('a changed keystore file is served to new connections without a restart', async () => {

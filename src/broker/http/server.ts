@@ -71,8 +71,11 @@ export class HttpEndpoint {
   private readonly server: http.Server;
   /** With TLS: what listens, and hands a connection whose first byte is a ClientHello to `server`. */
   private readonly front: net.Server | null = null;
-  /** With TLS: connections whose first byte has not arrived yet (closed with the endpoint). */
-  private readonly undecided = new Set<Socket>();
+  /**
+   * With TLS: every open connection to the port, destroyed by close() (the HTTPS server's
+   * closeAllConnections knows only those past the handshake).
+   */
+  private readonly sockets = new Set<Socket>();
   private closing: Promise<void> | null = null;
   /** What listen() bound, kept for after close. */
   private bound: AddressInfo | null = null;
@@ -112,12 +115,11 @@ export class HttpEndpoint {
    * server when they start a TLS handshake; anything else (plain HTTP) is answered 400 and closed.
    */
   private sniff(socket: Socket): void {
-    this.undecided.add(socket);
+    this.sockets.add(socket);
     socket.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => socket.destroy());
     socket.on('error', () => socket.destroy());
-    socket.once('close', () => this.undecided.delete(socket));
+    socket.once('close', () => this.sockets.delete(socket));
     socket.once('data', (chunk: Buffer) => {
-      this.undecided.delete(socket);
       socket.setTimeout(0);
       socket.pause();
       if (chunk[0] === TLS_HANDSHAKE_RECORD) {
@@ -186,7 +188,7 @@ export class HttpEndpoint {
       const listening = this.front ?? this.server;
       if (!listening.listening) return resolve();
       listening.close(() => resolve());
-      for (const socket of this.undecided) socket.destroy();
+      for (const socket of this.sockets) socket.destroy();
       this.server.closeAllConnections();
     }).then(async () => {
       for (const fn of this.closers) await fn().catch((err: unknown) => this.onError(`http close: ${(err as Error).message}`));
