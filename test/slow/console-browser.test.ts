@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, Locator, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import { startBroker, type RunningBroker } from '../../src/index.js';
 import { createLogger } from '../../src/broker/logger.js';
 import { Admin } from '../../src/client/admin.js';
@@ -79,6 +79,28 @@ async function seed(b: RunningBroker): Promise<void> {
     await producer.close();
     await admin.close();
   }
+}
+
+/** The super user of aliceBroker's brokers. */
+const ADMIN_SASL = { mechanism: 'SCRAM-SHA-512' as const, username: 'admin', password: 'admin-browser-Pw' };
+
+/** A broker with SCRAM users admin (super user) and alice, the authorizer on, and a browser context logged in as alice (HTTP Basic). */
+async function aliceBroker(browser: Browser, password: string): Promise<{ sec: RunningBroker; context: BrowserContext }> {
+  const sec = await startBroker({
+    port: 0,
+    listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
+    saslEnabledMechanisms: ['SCRAM-SHA-512'],
+    saslUsers: [
+      { name: 'admin', password: ADMIN_SASL.password },
+      { name: 'alice', password },
+    ],
+    authorizerEnabled: true,
+    superUsers: 'User:admin',
+    httpListener: '127.0.0.1:0',
+    logger: createLogger('error', () => {}),
+  });
+  const context = await browser.newContext({ httpCredentials: { username: 'alice', password }, viewport: { width: 1280, height: 860 } });
+  return { sec, context };
 }
 
 describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
@@ -296,23 +318,10 @@ describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
 
   test('refused by the authorizer: the overview, the configuration and a topic\'s messages say what is not authorized', async () => {
     const password = 'alice-refused-Pw';
-    const sec = await startBroker({
-      port: 0,
-      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
-      saslEnabledMechanisms: ['SCRAM-SHA-512'],
-      saslUsers: [
-        { name: 'admin', password: 'admin-refused-Pw' },
-        { name: 'alice', password },
-      ],
-      authorizerEnabled: true,
-      superUsers: 'User:admin',
-      httpListener: '127.0.0.1:0',
-      logger: createLogger('error', () => {}),
-    });
-    const context = await browser.newContext({ httpCredentials: { username: 'alice', password }, viewport: { width: 1280, height: 860 } });
+    const { sec, context } = await aliceBroker(browser, password);
     try {
-      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-refused-Pw' } });
-      const producer = new Producer({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-refused-Pw' }, lingerMs: 0 });
+      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: ADMIN_SASL });
+      const producer = new Producer({ bootstrap: sec.listeners[0]!.bootstrap, sasl: ADMIN_SASL, lingerMs: 0 });
       try {
         await admin.createTopics([{ topic: 'readable' }, { topic: 'listed-only' }]);
         await producer.send('readable', { key: 'k', value: 'alice may read this' });
@@ -429,22 +438,9 @@ describe('web console in Chromium', { skip: skipUnless(chromium) }, () => {
 
   test('behind authentication: the browser logs in with Basic credentials and sees what its principal may describe', async () => {
     const password = 'alice-browser-Pw';
-    const sec = await startBroker({
-      port: 0,
-      listeners: ['SASL_PLAINTEXT://127.0.0.1:0'],
-      saslEnabledMechanisms: ['SCRAM-SHA-512'],
-      saslUsers: [
-        { name: 'admin', password: 'admin-browser-Pw' },
-        { name: 'alice', password },
-      ],
-      authorizerEnabled: true,
-      superUsers: 'User:admin',
-      httpListener: '127.0.0.1:0',
-      logger: createLogger('error', () => {}),
-    });
-    const context = await browser.newContext({ httpCredentials: { username: 'alice', password }, viewport: { width: 1280, height: 860 } });
+    const { sec, context } = await aliceBroker(browser, password);
     try {
-      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: { mechanism: 'SCRAM-SHA-512', username: 'admin', password: 'admin-browser-Pw' } });
+      const admin = new Admin({ bootstrap: sec.listeners[0]!.bootstrap, sasl: ADMIN_SASL });
       try {
         await admin.createTopics([{ topic: 'alice-topic' }, { topic: 'not-for-alice' }]);
         await admin.createAcls([{ resourceType: 'topic', resourceName: 'alice-topic', principal: 'User:alice', operation: 'read', permission: 'allow' }]);
