@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"inter.broker.listener.name":{"type":["string","null"],"minLength":1},"sasl.mechanism.inter.broker.protocol":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]},"sasl.jaas.config":{"type":["string","null"],"minLength":1},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -2426,10 +2426,10 @@ errors++;
 }
 }
 }
-if(data["authorizer.enabled"] !== undefined){
-let data79 = data["authorizer.enabled"];
-if(typeof data79 !== "boolean"){
-const err198 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data79};
+if(data["inter.broker.listener.name"] !== undefined){
+let data79 = data["inter.broker.listener.name"];
+if((typeof data79 !== "string") && (data79 !== null)){
+const err198 = {instancePath:instancePath+"/inter.broker.listener.name",schemaPath:"#/properties/inter.broker.listener.name/type",keyword:"type",params:{type: schema6.properties["inter.broker.listener.name"].type},message:"must be string,null",schema:schema6.properties["inter.broker.listener.name"].type,parentSchema:schema6.properties["inter.broker.listener.name"],data:data79};
 if(vErrors === null){
 vErrors = [err198];
 }
@@ -2438,11 +2438,9 @@ vErrors.push(err198);
 }
 errors++;
 }
-}
-if(data["authorizer.class.name"] !== undefined){
-let data80 = data["authorizer.class.name"];
-if((typeof data80 !== "string") && (data80 !== null)){
-const err199 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data80};
+if(typeof data79 === "string"){
+if(func3(data79) < 1){
+const err199 = {instancePath:instancePath+"/inter.broker.listener.name",schemaPath:"#/properties/inter.broker.listener.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["inter.broker.listener.name"],data:data79};
 if(vErrors === null){
 vErrors = [err199];
 }
@@ -2451,9 +2449,12 @@ vErrors.push(err199);
 }
 errors++;
 }
-if(typeof data80 === "string"){
-if(func3(data80) < 1){
-const err200 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data80};
+}
+}
+if(data["sasl.mechanism.inter.broker.protocol"] !== undefined){
+let data80 = data["sasl.mechanism.inter.broker.protocol"];
+if(!(((data80 === "PLAIN") || (data80 === "SCRAM-SHA-256")) || (data80 === "SCRAM-SHA-512"))){
+const err200 = {instancePath:instancePath+"/sasl.mechanism.inter.broker.protocol",schemaPath:"#/properties/sasl.mechanism.inter.broker.protocol/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.mechanism.inter.broker.protocol"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.mechanism.inter.broker.protocol"].enum,parentSchema:schema6.properties["sasl.mechanism.inter.broker.protocol"],data:data80};
 if(vErrors === null){
 vErrors = [err200];
 }
@@ -2463,11 +2464,10 @@ vErrors.push(err200);
 errors++;
 }
 }
-}
-if(data["super.users"] !== undefined){
-let data81 = data["super.users"];
+if(data["sasl.jaas.config"] !== undefined){
+let data81 = data["sasl.jaas.config"];
 if((typeof data81 !== "string") && (data81 !== null)){
-const err201 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data81};
+const err201 = {instancePath:instancePath+"/sasl.jaas.config",schemaPath:"#/properties/sasl.jaas.config/type",keyword:"type",params:{type: schema6.properties["sasl.jaas.config"].type},message:"must be string,null",schema:schema6.properties["sasl.jaas.config"].type,parentSchema:schema6.properties["sasl.jaas.config"],data:data81};
 if(vErrors === null){
 vErrors = [err201];
 }
@@ -2478,7 +2478,7 @@ errors++;
 }
 if(typeof data81 === "string"){
 if(func3(data81) < 1){
-const err202 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data81};
+const err202 = {instancePath:instancePath+"/sasl.jaas.config",schemaPath:"#/properties/sasl.jaas.config/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.jaas.config"],data:data81};
 if(vErrors === null){
 vErrors = [err202];
 }
@@ -2489,10 +2489,10 @@ errors++;
 }
 }
 }
-if(data["allow.everyone.if.no.acl.found"] !== undefined){
-let data82 = data["allow.everyone.if.no.acl.found"];
+if(data["authorizer.enabled"] !== undefined){
+let data82 = data["authorizer.enabled"];
 if(typeof data82 !== "boolean"){
-const err203 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data82};
+const err203 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data82};
 if(vErrors === null){
 vErrors = [err203];
 }
@@ -2502,10 +2502,10 @@ vErrors.push(err203);
 errors++;
 }
 }
-if(data["quota.window.num"] !== undefined){
-let data83 = data["quota.window.num"];
-if(!(((typeof data83 == "number") && (!(data83 % 1) && !isNaN(data83))) && (isFinite(data83)))){
-const err204 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data83};
+if(data["authorizer.class.name"] !== undefined){
+let data83 = data["authorizer.class.name"];
+if((typeof data83 !== "string") && (data83 !== null)){
+const err204 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data83};
 if(vErrors === null){
 vErrors = [err204];
 }
@@ -2514,9 +2514,9 @@ vErrors.push(err204);
 }
 errors++;
 }
-if((typeof data83 == "number") && (isFinite(data83))){
-if(data83 > 1000 || isNaN(data83)){
-const err205 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data83};
+if(typeof data83 === "string"){
+if(func3(data83) < 1){
+const err205 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data83};
 if(vErrors === null){
 vErrors = [err205];
 }
@@ -2525,8 +2525,12 @@ vErrors.push(err205);
 }
 errors++;
 }
-if(data83 < 1 || isNaN(data83)){
-const err206 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data83};
+}
+}
+if(data["super.users"] !== undefined){
+let data84 = data["super.users"];
+if((typeof data84 !== "string") && (data84 !== null)){
+const err206 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data84};
 if(vErrors === null){
 vErrors = [err206];
 }
@@ -2535,12 +2539,9 @@ vErrors.push(err206);
 }
 errors++;
 }
-}
-}
-if(data["quota.window.size.seconds"] !== undefined){
-let data84 = data["quota.window.size.seconds"];
-if(!(((typeof data84 == "number") && (!(data84 % 1) && !isNaN(data84))) && (isFinite(data84)))){
-const err207 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+if(typeof data84 === "string"){
+if(func3(data84) < 1){
+const err207 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data84};
 if(vErrors === null){
 vErrors = [err207];
 }
@@ -2549,9 +2550,12 @@ vErrors.push(err207);
 }
 errors++;
 }
-if((typeof data84 == "number") && (isFinite(data84))){
-if(data84 > 3600 || isNaN(data84)){
-const err208 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+}
+}
+if(data["allow.everyone.if.no.acl.found"] !== undefined){
+let data85 = data["allow.everyone.if.no.acl.found"];
+if(typeof data85 !== "boolean"){
+const err208 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data85};
 if(vErrors === null){
 vErrors = [err208];
 }
@@ -2560,8 +2564,11 @@ vErrors.push(err208);
 }
 errors++;
 }
-if(data84 < 1 || isNaN(data84)){
-const err209 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data84};
+}
+if(data["quota.window.num"] !== undefined){
+let data86 = data["quota.window.num"];
+if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
+const err209 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data86};
 if(vErrors === null){
 vErrors = [err209];
 }
@@ -2570,12 +2577,9 @@ vErrors.push(err209);
 }
 errors++;
 }
-}
-}
-if(data["controller.quota.window.num"] !== undefined){
-let data85 = data["controller.quota.window.num"];
-if(!(((typeof data85 == "number") && (!(data85 % 1) && !isNaN(data85))) && (isFinite(data85)))){
-const err210 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+if((typeof data86 == "number") && (isFinite(data86))){
+if(data86 > 1000 || isNaN(data86)){
+const err210 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data86};
 if(vErrors === null){
 vErrors = [err210];
 }
@@ -2584,9 +2588,8 @@ vErrors.push(err210);
 }
 errors++;
 }
-if((typeof data85 == "number") && (isFinite(data85))){
-if(data85 > 1000 || isNaN(data85)){
-const err211 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+if(data86 < 1 || isNaN(data86)){
+const err211 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data86};
 if(vErrors === null){
 vErrors = [err211];
 }
@@ -2595,8 +2598,12 @@ vErrors.push(err211);
 }
 errors++;
 }
-if(data85 < 1 || isNaN(data85)){
-const err212 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data85};
+}
+}
+if(data["quota.window.size.seconds"] !== undefined){
+let data87 = data["quota.window.size.seconds"];
+if(!(((typeof data87 == "number") && (!(data87 % 1) && !isNaN(data87))) && (isFinite(data87)))){
+const err212 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data87};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2605,12 +2612,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-}
-if(data["controller.quota.window.size.seconds"] !== undefined){
-let data86 = data["controller.quota.window.size.seconds"];
-if(!(((typeof data86 == "number") && (!(data86 % 1) && !isNaN(data86))) && (isFinite(data86)))){
-const err213 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+if((typeof data87 == "number") && (isFinite(data87))){
+if(data87 > 3600 || isNaN(data87)){
+const err213 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data87};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2619,9 +2623,8 @@ vErrors.push(err213);
 }
 errors++;
 }
-if((typeof data86 == "number") && (isFinite(data86))){
-if(data86 > 3600 || isNaN(data86)){
-const err214 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+if(data87 < 1 || isNaN(data87)){
+const err214 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data87};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2630,8 +2633,12 @@ vErrors.push(err214);
 }
 errors++;
 }
-if(data86 < 1 || isNaN(data86)){
-const err215 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data86};
+}
+}
+if(data["controller.quota.window.num"] !== undefined){
+let data88 = data["controller.quota.window.num"];
+if(!(((typeof data88 == "number") && (!(data88 % 1) && !isNaN(data88))) && (isFinite(data88)))){
+const err215 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data88};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2640,14 +2647,9 @@ vErrors.push(err215);
 }
 errors++;
 }
-}
-}
-if(data.storage !== undefined){
-let data87 = data.storage;
-if(data87 && typeof data87 == "object" && !Array.isArray(data87)){
-for(const key1 in data87){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err216 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data87};
+if((typeof data88 == "number") && (isFinite(data88))){
+if(data88 > 1000 || isNaN(data88)){
+const err216 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data88};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2656,11 +2658,8 @@ vErrors.push(err216);
 }
 errors++;
 }
-}
-if(data87.type !== undefined){
-let data88 = data87.type;
-if(!((((data88 === "memory") || (data88 === "log")) || (data88 === "rocksdb")) || (data88 === "postgres"))){
-const err217 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data88};
+if(data88 < 1 || isNaN(data88)){
+const err217 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data88};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2670,10 +2669,11 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data87.path !== undefined){
-let data89 = data87.path;
-if((typeof data89 !== "string") && (data89 !== null)){
-const err218 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data89};
+}
+if(data["controller.quota.window.size.seconds"] !== undefined){
+let data89 = data["controller.quota.window.size.seconds"];
+if(!(((typeof data89 == "number") && (!(data89 % 1) && !isNaN(data89))) && (isFinite(data89)))){
+const err218 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data89};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2682,9 +2682,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-if(typeof data89 === "string"){
-if(func3(data89) < 1){
-const err219 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data89};
+if((typeof data89 == "number") && (isFinite(data89))){
+if(data89 > 3600 || isNaN(data89)){
+const err219 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data89};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2693,12 +2693,8 @@ vErrors.push(err219);
 }
 errors++;
 }
-}
-}
-if(data87.fsync !== undefined){
-let data90 = data87.fsync;
-if(!(((data90 === "always") || (data90 === "interval")) || (data90 === "never"))){
-const err220 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data90};
+if(data89 < 1 || isNaN(data89)){
+const err220 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data89};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2708,10 +2704,13 @@ vErrors.push(err220);
 errors++;
 }
 }
-if(data87["fsync.interval.ms"] !== undefined){
-let data91 = data87["fsync.interval.ms"];
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err221 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+}
+if(data.storage !== undefined){
+let data90 = data.storage;
+if(data90 && typeof data90 == "object" && !Array.isArray(data90)){
+for(const key1 in data90){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err221 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data90};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2720,9 +2719,11 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 2147483647 || isNaN(data91)){
-const err222 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+}
+if(data90.type !== undefined){
+let data91 = data90.type;
+if(!((((data91 === "memory") || (data91 === "log")) || (data91 === "rocksdb")) || (data91 === "postgres"))){
+const err222 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data91};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2731,8 +2732,11 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data91 < 1 || isNaN(data91)){
-const err223 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data91};
+}
+if(data90.path !== undefined){
+let data92 = data90.path;
+if((typeof data92 !== "string") && (data92 !== null)){
+const err223 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data92};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2741,12 +2745,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-if(data87["wal.snapshot.bytes"] !== undefined){
-let data92 = data87["wal.snapshot.bytes"];
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err224 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+if(typeof data92 === "string"){
+if(func3(data92) < 1){
+const err224 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data92};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2755,9 +2756,12 @@ vErrors.push(err224);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 9007199254740991 || isNaN(data92)){
-const err225 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+}
+}
+if(data90.fsync !== undefined){
+let data93 = data90.fsync;
+if(!(((data93 === "always") || (data93 === "interval")) || (data93 === "never"))){
+const err225 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data93};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2766,8 +2770,11 @@ vErrors.push(err225);
 }
 errors++;
 }
-if(data92 < 1024 || isNaN(data92)){
-const err226 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data92};
+}
+if(data90["fsync.interval.ms"] !== undefined){
+let data94 = data90["fsync.interval.ms"];
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err226 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data94};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2776,12 +2783,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-if(data87.url !== undefined){
-let data93 = data87.url;
-if((typeof data93 !== "string") && (data93 !== null)){
-const err227 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data93};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 2147483647 || isNaN(data94)){
+const err227 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data94};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2790,9 +2794,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-if(typeof data93 === "string"){
-if(func3(data93) < 1){
-const err228 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data93};
+if(data94 < 1 || isNaN(data94)){
+const err228 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data94};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2801,8 +2804,12 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(!pattern3.test(data93)){
-const err229 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data93};
+}
+}
+if(data90["wal.snapshot.bytes"] !== undefined){
+let data95 = data90["wal.snapshot.bytes"];
+if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
+const err229 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data95};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2811,12 +2818,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-if(data87["pool.size"] !== undefined){
-let data94 = data87["pool.size"];
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err230 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 > 9007199254740991 || isNaN(data95)){
+const err230 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data95};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2825,9 +2829,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 1000 || isNaN(data94)){
-const err231 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+if(data95 < 1024 || isNaN(data95)){
+const err231 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data95};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2836,8 +2839,12 @@ vErrors.push(err231);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err232 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data94};
+}
+}
+if(data90.url !== undefined){
+let data96 = data90.url;
+if((typeof data96 !== "string") && (data96 !== null)){
+const err232 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data96};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2846,12 +2853,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-}
-}
-if(data87.storage_type !== undefined){
-let data95 = data87.storage_type;
-if(!((((data95 === "memory") || (data95 === "log")) || (data95 === "rocksdb")) || (data95 === "postgres"))){
-const err233 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data95};
+if(typeof data96 === "string"){
+if(func3(data96) < 1){
+const err233 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data96};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2860,10 +2864,8 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-}
-else {
-const err234 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data87};
+if(!pattern3.test(data96)){
+const err234 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data96};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2873,12 +2875,11 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data96 = data["topic.defaults"];
-if(data96 && typeof data96 == "object" && !Array.isArray(data96)){
-for(const key2 in data96){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err235 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data96};
+}
+if(data90["pool.size"] !== undefined){
+let data97 = data90["pool.size"];
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err235 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data97};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2887,214 +2888,9 @@ vErrors.push(err235);
 }
 errors++;
 }
-}
-if(data96["cleanup.policy"] !== undefined){
-if(!(validate22(data96["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data96,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.gzip.level"] !== undefined){
-if(!(validate22(data96["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data96,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.lz4.level"] !== undefined){
-if(!(validate22(data96["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data96,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.type"] !== undefined){
-if(!(validate22(data96["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data96,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["compression.zstd.level"] !== undefined){
-if(!(validate22(data96["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data96,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["delete.retention.ms"] !== undefined){
-if(!(validate22(data96["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data96,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data96["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data96,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["flush.messages"] !== undefined){
-if(!(validate22(data96["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data96,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["flush.ms"] !== undefined){
-if(!(validate22(data96["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data96,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data96["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data96,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["index.interval.bytes"] !== undefined){
-if(!(validate22(data96["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data96,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["internal.segment.bytes"] !== undefined){
-if(!(validate22(data96["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data96,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data96["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data96,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["local.retention.bytes"] !== undefined){
-if(!(validate22(data96["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data96,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["local.retention.ms"] !== undefined){
-if(!(validate22(data96["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data96,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data96["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data96,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["max.message.bytes"] !== undefined){
-if(!(validate22(data96["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data96,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data96["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data96,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data96["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data96,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["message.timestamp.type"] !== undefined){
-if(!(validate22(data96["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data96,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data96["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data96,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data96["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data96,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["min.insync.replicas"] !== undefined){
-if(!(validate22(data96["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data96,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96.preallocate !== undefined){
-if(!(validate22(data96.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data96,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data96["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data96,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data96["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data96,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["remote.storage.enable"] !== undefined){
-if(!(validate22(data96["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data96,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["retention.bytes"] !== undefined){
-if(!(validate22(data96["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data96,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["retention.ms"] !== undefined){
-if(!(validate22(data96["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data96,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.bytes"] !== undefined){
-if(!(validate22(data96["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data96,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.index.bytes"] !== undefined){
-if(!(validate22(data96["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data96,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.jitter.ms"] !== undefined){
-if(!(validate22(data96["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data96,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["segment.ms"] !== undefined){
-if(!(validate22(data96["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data96,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data96["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data96["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data96,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err236 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data96};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 1000 || isNaN(data97)){
+const err236 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data97};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -3103,17 +2899,8 @@ vErrors.push(err236);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data131 = data.hooks;
-if(Array.isArray(data131)){
-const len6 = data131.length;
-for(let i6=0; i6<len6; i6++){
-let data132 = data131[i6];
-if(data132 && typeof data132 == "object" && !Array.isArray(data132)){
-for(const key3 in data132){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err237 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data132};
+if(data97 < 1 || isNaN(data97)){
+const err237 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data97};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -3123,10 +2910,11 @@ vErrors.push(err237);
 errors++;
 }
 }
-if(data132.builtin !== undefined){
-let data133 = data132.builtin;
-if(!(((((data133 === "json-schema") || (data133 === "stamp-headers")) || (data133 === "redact")) || (data133 === "audit-log")) || (data133 === "rate-limit"))){
-const err238 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data133};
+}
+if(data90.storage_type !== undefined){
+let data98 = data90.storage_type;
+if(!((((data98 === "memory") || (data98 === "log")) || (data98 === "rocksdb")) || (data98 === "postgres"))){
+const err238 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data98};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -3136,11 +2924,9 @@ vErrors.push(err238);
 errors++;
 }
 }
-if(data132.module !== undefined){
-let data134 = data132.module;
-if(typeof data134 === "string"){
-if(func3(data134) < 1){
-const err239 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data134};
+}
+else {
+const err239 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data90};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -3150,8 +2936,12 @@ vErrors.push(err239);
 errors++;
 }
 }
-else {
-const err240 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data134};
+if(data["topic.defaults"] !== undefined){
+let data99 = data["topic.defaults"];
+if(data99 && typeof data99 == "object" && !Array.isArray(data99)){
+for(const key2 in data99){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err240 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data99};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -3161,11 +2951,213 @@ vErrors.push(err240);
 errors++;
 }
 }
-if(data132.export !== undefined){
-let data135 = data132.export;
-if(typeof data135 === "string"){
-if(func3(data135) < 1){
-const err241 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data135};
+if(data99["cleanup.policy"] !== undefined){
+if(!(validate22(data99["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data99,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["compression.gzip.level"] !== undefined){
+if(!(validate22(data99["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data99,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["compression.lz4.level"] !== undefined){
+if(!(validate22(data99["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data99,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["compression.type"] !== undefined){
+if(!(validate22(data99["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data99,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["compression.zstd.level"] !== undefined){
+if(!(validate22(data99["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data99,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["delete.retention.ms"] !== undefined){
+if(!(validate22(data99["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data99,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data99["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data99,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["flush.messages"] !== undefined){
+if(!(validate22(data99["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data99,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["flush.ms"] !== undefined){
+if(!(validate22(data99["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data99,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data99["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data99,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["index.interval.bytes"] !== undefined){
+if(!(validate22(data99["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data99,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["internal.segment.bytes"] !== undefined){
+if(!(validate22(data99["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data99,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data99["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data99,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["local.retention.bytes"] !== undefined){
+if(!(validate22(data99["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data99,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["local.retention.ms"] !== undefined){
+if(!(validate22(data99["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data99,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data99["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data99,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["max.message.bytes"] !== undefined){
+if(!(validate22(data99["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data99,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data99["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data99,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data99["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data99,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["message.timestamp.type"] !== undefined){
+if(!(validate22(data99["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data99,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data99["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data99,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data99["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data99,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["min.insync.replicas"] !== undefined){
+if(!(validate22(data99["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data99,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99.preallocate !== undefined){
+if(!(validate22(data99.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data99,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data99["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data99,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data99["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data99,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["remote.storage.enable"] !== undefined){
+if(!(validate22(data99["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data99,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["retention.bytes"] !== undefined){
+if(!(validate22(data99["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data99,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["retention.ms"] !== undefined){
+if(!(validate22(data99["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data99,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["segment.bytes"] !== undefined){
+if(!(validate22(data99["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data99,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["segment.index.bytes"] !== undefined){
+if(!(validate22(data99["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data99,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["segment.jitter.ms"] !== undefined){
+if(!(validate22(data99["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data99,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["segment.ms"] !== undefined){
+if(!(validate22(data99["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data99,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data99["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data99["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data99,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err241 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data99};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -3175,8 +3167,16 @@ vErrors.push(err241);
 errors++;
 }
 }
-else {
-const err242 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data135};
+if(data.hooks !== undefined){
+let data134 = data.hooks;
+if(Array.isArray(data134)){
+const len6 = data134.length;
+for(let i6=0; i6<len6; i6++){
+let data135 = data134[i6];
+if(data135 && typeof data135 == "object" && !Array.isArray(data135)){
+for(const key3 in data135){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err242 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data135};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -3186,11 +3186,10 @@ vErrors.push(err242);
 errors++;
 }
 }
-if(data132.name !== undefined){
-let data136 = data132.name;
-if(typeof data136 === "string"){
-if(func3(data136) < 1){
-const err243 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data136};
+if(data135.builtin !== undefined){
+let data136 = data135.builtin;
+if(!(((((data136 === "json-schema") || (data136 === "stamp-headers")) || (data136 === "redact")) || (data136 === "audit-log")) || (data136 === "rate-limit"))){
+const err243 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data136};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -3200,8 +3199,11 @@ vErrors.push(err243);
 errors++;
 }
 }
-else {
-const err244 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data136};
+if(data135.module !== undefined){
+let data137 = data135.module;
+if(typeof data137 === "string"){
+if(func3(data137) < 1){
+const err244 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data137};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3211,10 +3213,8 @@ vErrors.push(err244);
 errors++;
 }
 }
-if(data132.topics !== undefined){
-let data137 = data132.topics;
-if((typeof data137 !== "string") && (!(Array.isArray(data137)))){
-const err245 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data137};
+else {
+const err245 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data137};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3223,9 +3223,12 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(typeof data137 === "string"){
-if(func3(data137) < 1){
-const err246 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data137};
+}
+if(data135.export !== undefined){
+let data138 = data135.export;
+if(typeof data138 === "string"){
+if(func3(data138) < 1){
+const err246 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data138};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3235,13 +3238,8 @@ vErrors.push(err246);
 errors++;
 }
 }
-if(Array.isArray(data137)){
-const len7 = data137.length;
-for(let i7=0; i7<len7; i7++){
-let data138 = data137[i7];
-if(typeof data138 === "string"){
-if(func3(data138) < 1){
-const err247 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data138};
+else {
+const err247 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data138};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3251,8 +3249,11 @@ vErrors.push(err247);
 errors++;
 }
 }
-else {
-const err248 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data138};
+if(data135.name !== undefined){
+let data139 = data135.name;
+if(typeof data139 === "string"){
+if(func3(data139) < 1){
+const err248 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data139};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3262,16 +3263,8 @@ vErrors.push(err248);
 errors++;
 }
 }
-}
-}
-if(data132.apis !== undefined){
-let data139 = data132.apis;
-if(Array.isArray(data139)){
-const len8 = data139.length;
-for(let i8=0; i8<len8; i8++){
-let data140 = data139[i8];
-if((typeof data140 !== "string") && (!(((typeof data140 == "number") && (!(data140 % 1) && !isNaN(data140))) && (isFinite(data140))))){
-const err249 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data140};
+else {
+const err249 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data139};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3281,9 +3274,10 @@ vErrors.push(err249);
 errors++;
 }
 }
-}
-else {
-const err250 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data139};
+if(data135.topics !== undefined){
+let data140 = data135.topics;
+if((typeof data140 !== "string") && (!(Array.isArray(data140)))){
+const err250 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data140};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3292,10 +3286,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-}
-else {
-const err251 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data132};
+if(typeof data140 === "string"){
+if(func3(data140) < 1){
+const err251 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data140};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3305,9 +3298,13 @@ vErrors.push(err251);
 errors++;
 }
 }
-}
-else {
-const err252 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data131};
+if(Array.isArray(data140)){
+const len7 = data140.length;
+for(let i7=0; i7<len7; i7++){
+let data141 = data140[i7];
+if(typeof data141 === "string"){
+if(func3(data141) < 1){
+const err252 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data141};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3317,16 +3314,8 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data141 = data.faults;
-if(Array.isArray(data141)){
-const len9 = data141.length;
-for(let i9=0; i9<len9; i9++){
-let data142 = data141[i9];
-if(data142 && typeof data142 == "object" && !Array.isArray(data142)){
-for(const key4 in data142){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err253 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data142};
+else {
+const err253 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data141};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3336,10 +3325,16 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data142.api !== undefined){
-let data143 = data142.api;
-if(((typeof data143 !== "string") && (!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143))))) && (!(Array.isArray(data143)))){
-const err254 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+}
+}
+if(data135.apis !== undefined){
+let data142 = data135.apis;
+if(Array.isArray(data142)){
+const len8 = data142.length;
+for(let i8=0; i8<len8; i8++){
+let data143 = data142[i8];
+if((typeof data143 !== "string") && (!(((typeof data143 == "number") && (!(data143 % 1) && !isNaN(data143))) && (isFinite(data143))))){
+const err254 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data143};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3348,9 +3343,10 @@ vErrors.push(err254);
 }
 errors++;
 }
-if((typeof data143 == "number") && (isFinite(data143))){
-if(data143 < 0 || isNaN(data143)){
-const err255 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data142};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3360,9 +3356,9 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err256 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data143};
+}
+else {
+const err256 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data135};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3372,12 +3368,9 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(Array.isArray(data143)){
-const len10 = data143.length;
-for(let i10=0; i10<len10; i10++){
-let data144 = data143[i10];
-if((typeof data144 !== "string") && (!(((typeof data144 == "number") && (!(data144 % 1) && !isNaN(data144))) && (isFinite(data144))))){
-const err257 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+}
+else {
+const err257 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data134};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3386,9 +3379,17 @@ vErrors.push(err257);
 }
 errors++;
 }
-if((typeof data144 == "number") && (isFinite(data144))){
-if(data144 < 0 || isNaN(data144)){
-const err258 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+}
+if(data.faults !== undefined){
+let data144 = data.faults;
+if(Array.isArray(data144)){
+const len9 = data144.length;
+for(let i9=0; i9<len9; i9++){
+let data145 = data144[i9];
+if(data145 && typeof data145 == "object" && !Array.isArray(data145)){
+for(const key4 in data145){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err258 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data145};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3398,9 +3399,10 @@ vErrors.push(err258);
 errors++;
 }
 }
-if(typeof data144 === "string"){
-if(func3(data144) < 1){
-const err259 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data144};
+if(data145.api !== undefined){
+let data146 = data145.api;
+if(((typeof data146 !== "string") && (!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146))))) && (!(Array.isArray(data146)))){
+const err259 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data146};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3409,15 +3411,9 @@ vErrors.push(err259);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data142.topic !== undefined){
-let data145 = data142.topic;
-if(typeof data145 === "string"){
-if(func3(data145) < 1){
-const err260 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data145};
+if((typeof data146 == "number") && (isFinite(data146))){
+if(data146 < 0 || isNaN(data146)){
+const err260 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data146};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3427,8 +3423,9 @@ vErrors.push(err260);
 errors++;
 }
 }
-else {
-const err261 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data145};
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err261 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data146};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3438,10 +3435,12 @@ vErrors.push(err261);
 errors++;
 }
 }
-if(data142.partition !== undefined){
-let data146 = data142.partition;
-if(!(((typeof data146 == "number") && (!(data146 % 1) && !isNaN(data146))) && (isFinite(data146)))){
-const err262 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+if(Array.isArray(data146)){
+const len10 = data146.length;
+for(let i10=0; i10<len10; i10++){
+let data147 = data146[i10];
+if((typeof data147 !== "string") && (!(((typeof data147 == "number") && (!(data147 % 1) && !isNaN(data147))) && (isFinite(data147))))){
+const err262 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data147};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3450,9 +3449,9 @@ vErrors.push(err262);
 }
 errors++;
 }
-if((typeof data146 == "number") && (isFinite(data146))){
-if(data146 > 2147483647 || isNaN(data146)){
-const err263 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+if((typeof data147 == "number") && (isFinite(data147))){
+if(data147 < 0 || isNaN(data147)){
+const err263 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data147};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3461,8 +3460,10 @@ vErrors.push(err263);
 }
 errors++;
 }
-if(data146 < 0 || isNaN(data146)){
-const err264 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data146};
+}
+if(typeof data147 === "string"){
+if(func3(data147) < 1){
+const err264 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data147};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3473,11 +3474,13 @@ errors++;
 }
 }
 }
-if(data142.group !== undefined){
-let data147 = data142.group;
-if(typeof data147 === "string"){
-if(func3(data147) < 1){
-const err265 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data147};
+}
+}
+if(data145.topic !== undefined){
+let data148 = data145.topic;
+if(typeof data148 === "string"){
+if(func3(data148) < 1){
+const err265 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data148};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3488,7 +3491,7 @@ errors++;
 }
 }
 else {
-const err266 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data147};
+const err266 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data148};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3498,10 +3501,10 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data142.clientId !== undefined){
-let data148 = data142.clientId;
-if(typeof data148 !== "string"){
-const err267 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data148};
+if(data145.partition !== undefined){
+let data149 = data145.partition;
+if(!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))){
+const err267 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data149};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3510,11 +3513,9 @@ vErrors.push(err267);
 }
 errors++;
 }
-}
-if(data142.times !== undefined){
-let data149 = data142.times;
-if((!(((typeof data149 == "number") && (!(data149 % 1) && !isNaN(data149))) && (isFinite(data149)))) && (typeof data149 !== "string")){
-const err268 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+if((typeof data149 == "number") && (isFinite(data149))){
+if(data149 > 2147483647 || isNaN(data149)){
+const err268 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data149};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3523,9 +3524,8 @@ vErrors.push(err268);
 }
 errors++;
 }
-if((typeof data149 == "number") && (isFinite(data149))){
-if(data149 < 1 || isNaN(data149)){
-const err269 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+if(data149 < 0 || isNaN(data149)){
+const err269 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data149};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3535,9 +3535,12 @@ vErrors.push(err269);
 errors++;
 }
 }
-if(typeof data149 === "string"){
-if(func3(data149) < 1){
-const err270 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data149};
+}
+if(data145.group !== undefined){
+let data150 = data145.group;
+if(typeof data150 === "string"){
+if(func3(data150) < 1){
+const err270 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data150};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3547,11 +3550,8 @@ vErrors.push(err270);
 errors++;
 }
 }
-}
-if(data142.errorCode !== undefined){
-let data150 = data142.errorCode;
-if((typeof data150 !== "string") && (!(((typeof data150 == "number") && (!(data150 % 1) && !isNaN(data150))) && (isFinite(data150))))){
-const err271 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+else {
+const err271 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data150};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3560,9 +3560,11 @@ vErrors.push(err271);
 }
 errors++;
 }
-if((typeof data150 == "number") && (isFinite(data150))){
-if(data150 < 1 || isNaN(data150)){
-const err272 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+}
+if(data145.clientId !== undefined){
+let data151 = data145.clientId;
+if(typeof data151 !== "string"){
+const err272 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data151};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3572,9 +3574,10 @@ vErrors.push(err272);
 errors++;
 }
 }
-if(typeof data150 === "string"){
-if(func3(data150) < 1){
-const err273 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data150};
+if(data145.times !== undefined){
+let data152 = data145.times;
+if((!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152)))) && (typeof data152 !== "string")){
+const err273 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data152};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3583,12 +3586,9 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-}
-if(data142.delayMs !== undefined){
-let data151 = data142.delayMs;
-if(!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151)))){
-const err274 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+if((typeof data152 == "number") && (isFinite(data152))){
+if(data152 < 1 || isNaN(data152)){
+const err274 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data152};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3597,9 +3597,10 @@ vErrors.push(err274);
 }
 errors++;
 }
-if((typeof data151 == "number") && (isFinite(data151))){
-if(data151 > 2147483647 || isNaN(data151)){
-const err275 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+}
+if(typeof data152 === "string"){
+if(func3(data152) < 1){
+const err275 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data152};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3608,8 +3609,12 @@ vErrors.push(err275);
 }
 errors++;
 }
-if(data151 < 0 || isNaN(data151)){
-const err276 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data151};
+}
+}
+if(data145.errorCode !== undefined){
+let data153 = data145.errorCode;
+if((typeof data153 !== "string") && (!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153))))){
+const err276 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data153};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3618,12 +3623,9 @@ vErrors.push(err276);
 }
 errors++;
 }
-}
-}
-if(data142.drop !== undefined){
-let data152 = data142.drop;
-if(!((data152 === "before") || (data152 === "after"))){
-const err277 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data152};
+if((typeof data153 == "number") && (isFinite(data153))){
+if(data153 < 1 || isNaN(data153)){
+const err277 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data153};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3633,10 +3635,9 @@ vErrors.push(err277);
 errors++;
 }
 }
-if(data142.throttleMs !== undefined){
-let data153 = data142.throttleMs;
-if(!(((typeof data153 == "number") && (!(data153 % 1) && !isNaN(data153))) && (isFinite(data153)))){
-const err278 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+if(typeof data153 === "string"){
+if(func3(data153) < 1){
+const err278 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data153};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3645,9 +3646,12 @@ vErrors.push(err278);
 }
 errors++;
 }
-if((typeof data153 == "number") && (isFinite(data153))){
-if(data153 > 2147483647 || isNaN(data153)){
-const err279 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+}
+}
+if(data145.delayMs !== undefined){
+let data154 = data145.delayMs;
+if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
+const err279 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data154};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3656,8 +3660,9 @@ vErrors.push(err279);
 }
 errors++;
 }
-if(data153 < 0 || isNaN(data153)){
-const err280 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data153};
+if((typeof data154 == "number") && (isFinite(data154))){
+if(data154 > 2147483647 || isNaN(data154)){
+const err280 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data154};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3666,12 +3671,8 @@ vErrors.push(err280);
 }
 errors++;
 }
-}
-}
-if(data142.partialFetch !== undefined){
-let data154 = data142.partialFetch;
-if(typeof data154 !== "boolean"){
-const err281 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data154};
+if(data154 < 0 || isNaN(data154)){
+const err281 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data154};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3681,10 +3682,11 @@ vErrors.push(err281);
 errors++;
 }
 }
-if(data142.rebalance !== undefined){
-let data155 = data142.rebalance;
-if(typeof data155 !== "boolean"){
-const err282 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data155};
+}
+if(data145.drop !== undefined){
+let data155 = data145.drop;
+if(!((data155 === "before") || (data155 === "after"))){
+const err282 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data155};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3694,9 +3696,10 @@ vErrors.push(err282);
 errors++;
 }
 }
-}
-else {
-const err283 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data142};
+if(data145.throttleMs !== undefined){
+let data156 = data145.throttleMs;
+if(!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156)))){
+const err283 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data156};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3705,10 +3708,9 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-}
-else {
-const err284 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data141};
+if((typeof data156 == "number") && (isFinite(data156))){
+if(data156 > 2147483647 || isNaN(data156)){
+const err284 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data156};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3717,16 +3719,8 @@ vErrors.push(err284);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data156 = data["sasl.users"];
-if(Array.isArray(data156)){
-const len11 = data156.length;
-for(let i11=0; i11<len11; i11++){
-let data157 = data156[i11];
-if(data157 && typeof data157 == "object" && !Array.isArray(data157)){
-if(data157.name === undefined){
-const err285 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+if(data156 < 0 || isNaN(data156)){
+const err285 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data156};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3735,9 +3729,12 @@ vErrors.push(err285);
 }
 errors++;
 }
-for(const key5 in data157){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err286 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+}
+}
+if(data145.partialFetch !== undefined){
+let data157 = data145.partialFetch;
+if(typeof data157 !== "boolean"){
+const err286 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data157};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3747,11 +3744,10 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data157.name !== undefined){
-let data158 = data157.name;
-if(typeof data158 === "string"){
-if(func3(data158) < 1){
-const err287 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data158};
+if(data145.rebalance !== undefined){
+let data158 = data145.rebalance;
+if(typeof data158 !== "boolean"){
+const err287 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data158};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3761,8 +3757,9 @@ vErrors.push(err287);
 errors++;
 }
 }
+}
 else {
-const err288 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data158};
+const err288 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data145};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3772,11 +3769,9 @@ vErrors.push(err288);
 errors++;
 }
 }
-if(data157.password !== undefined){
-let data159 = data157.password;
-if(typeof data159 === "string"){
-if(func3(data159) < 1){
-const err289 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data159};
+}
+else {
+const err289 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data144};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3786,8 +3781,15 @@ vErrors.push(err289);
 errors++;
 }
 }
-else {
-const err290 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data159};
+if(data["sasl.users"] !== undefined){
+let data159 = data["sasl.users"];
+if(Array.isArray(data159)){
+const len11 = data159.length;
+for(let i11=0; i11<len11; i11++){
+let data160 = data159[i11];
+if(data160 && typeof data160 == "object" && !Array.isArray(data160)){
+if(data160.name === undefined){
+const err290 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data160};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3796,12 +3798,9 @@ vErrors.push(err290);
 }
 errors++;
 }
-}
-if(data157.password_file !== undefined){
-let data160 = data157.password_file;
-if(typeof data160 === "string"){
-if(func3(data160) < 1){
-const err291 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data160};
+for(const key5 in data160){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err291 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data160};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3811,8 +3810,11 @@ vErrors.push(err291);
 errors++;
 }
 }
-else {
-const err292 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data160};
+if(data160.name !== undefined){
+let data161 = data160.name;
+if(typeof data161 === "string"){
+if(func3(data161) < 1){
+const err292 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data161};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3822,14 +3824,8 @@ vErrors.push(err292);
 errors++;
 }
 }
-if(data157.mechanisms !== undefined){
-let data161 = data157.mechanisms;
-if(Array.isArray(data161)){
-const len12 = data161.length;
-for(let i12=0; i12<len12; i12++){
-let data162 = data161[i12];
-if(!((((data162 === "PLAIN") || (data162 === "SCRAM-SHA-256")) || (data162 === "SCRAM-SHA-512")) || (data162 === "OAUTHBEARER"))){
-const err293 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data162};
+else {
+const err293 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data161};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3839,9 +3835,11 @@ vErrors.push(err293);
 errors++;
 }
 }
-}
-else {
-const err294 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data161};
+if(data160.password !== undefined){
+let data162 = data160.password;
+if(typeof data162 === "string"){
+if(func3(data162) < 1){
+const err294 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data162};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3851,9 +3849,8 @@ vErrors.push(err294);
 errors++;
 }
 }
-}
 else {
-const err295 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data157};
+const err295 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data162};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3863,9 +3860,11 @@ vErrors.push(err295);
 errors++;
 }
 }
-}
-else {
-const err296 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data156};
+if(data160.password_file !== undefined){
+let data163 = data160.password_file;
+if(typeof data163 === "string"){
+if(func3(data163) < 1){
+const err296 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data163};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3875,14 +3874,78 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
 else {
-const err297 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err297 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data163};
 if(vErrors === null){
 vErrors = [err297];
 }
 else {
 vErrors.push(err297);
+}
+errors++;
+}
+}
+if(data160.mechanisms !== undefined){
+let data164 = data160.mechanisms;
+if(Array.isArray(data164)){
+const len12 = data164.length;
+for(let i12=0; i12<len12; i12++){
+let data165 = data164[i12];
+if(!((((data165 === "PLAIN") || (data165 === "SCRAM-SHA-256")) || (data165 === "SCRAM-SHA-512")) || (data165 === "OAUTHBEARER"))){
+const err298 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data165};
+if(vErrors === null){
+vErrors = [err298];
+}
+else {
+vErrors.push(err298);
+}
+errors++;
+}
+}
+}
+else {
+const err299 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data164};
+if(vErrors === null){
+vErrors = [err299];
+}
+else {
+vErrors.push(err299);
+}
+errors++;
+}
+}
+}
+else {
+const err300 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data160};
+if(vErrors === null){
+vErrors = [err300];
+}
+else {
+vErrors.push(err300);
+}
+errors++;
+}
+}
+}
+else {
+const err301 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data159};
+if(vErrors === null){
+vErrors = [err301];
+}
+else {
+vErrors.push(err301);
+}
+errors++;
+}
+}
+}
+else {
+const err302 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err302];
+}
+else {
+vErrors.push(err302);
 }
 errors++;
 }
