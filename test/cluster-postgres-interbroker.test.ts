@@ -19,7 +19,7 @@ import { createLogger } from '../src/broker/logger.js';
 import type { StartBrokerOptions } from '../src/broker/index.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
-import { PgBrokers, listenerPort, metadata, until, withRaw } from './helpers/pg-brokers.js';
+import { PgBrokers, listenerPort, metadata, readCommitted, until, withRaw } from './helpers/pg-brokers.js';
 
 const { skip: pgSkip, pgc } = await fileCluster();
 const skip = pgSkip || findOpenssl().missing || false;
@@ -51,7 +51,7 @@ describe('every listener of every broker registered, answered by the listener a 
 
   it('Metadata and DescribeCluster: the endpoints of the listener asked on; a broker without it left out', async () => {
     const on = (id: number, name: string) => listenerPort(c.get(id), name);
-    await until('3 brokers seen by broker 1', async () => (await metadata(on(1, 'PLAINTEXT'))).brokers.length === 3);
+    await until('every broker to see the 3', () => [...c.brokers.values()].every((b) => b.broker.cluster!.ids.length === 3));
     const plain = await metadata(on(1, 'PLAINTEXT'));
     assert.deepEqual(plain.brokers.map((b) => [b.nodeId, b.port]).sort(), [1, 2, 3].map((id) => [id, on(id, 'PLAINTEXT')]));
     const extra = await metadata(on(2, 'EXTRA'));
@@ -125,27 +125,6 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
   };
   const send = (p: Producer | Awaited<ReturnType<Producer['transaction']>>, tag: string) =>
     p.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ partition: i % PARTITIONS, value: `${tag}-${i}` })) });
-  const readCommitted = async (expected: number): Promise<string[]> => {
-    const consumer = kafka().consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 200, readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-    const seen: string[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}`)), 30_000);
-      consumer.run({
-        eachMessage: async ({ message }) => {
-          seen.push(message.value!.toString());
-          if (seen.length >= expected) {
-            clearTimeout(timer);
-            resolve();
-          }
-        },
-      }).catch(reject);
-    });
-    await new Promise((r) => setTimeout(r, 500)); // anything more (an aborted record) would arrive now
-    await consumer.disconnect();
-    return seen;
-  };
   /** A transactional id whose coordinator is broker `id`. */
   const idCoordinatedBy = (id: number, prefix: string) => {
     for (let i = 0; ; i++) if (coordinatorOf(`${prefix}-${i}`) === id) return `${prefix}-${i}`;
@@ -178,7 +157,7 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
     await t2.abort();
     await producer.disconnect();
     await until('every marker written at every leader', () => openAt() === 0);
-    const seen = await readCommitted(2 * PARTITIONS);
+    const seen = await readCommitted(kafka, TOPIC, 2 * PARTITIONS);
     assert.deepEqual([...seen].sort(), Array.from({ length: 2 * PARTITIONS }, (_, i) => `c1-${i}`).sort());
     assert.equal(c.get(coordinatorOf('ib-tx')).broker.transactions.get('ib-tx')?.state, 'CompleteAbort');
   });
@@ -205,7 +184,7 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
     await start(1);
     await until('the transaction completed at every leader', () => openAt() === 0, 30_000);
     await producer.disconnect();
-    const seen = await readCommitted(4 * PARTITIONS);
+    const seen = await readCommitted(kafka, TOPIC, 4 * PARTITIONS);
     assert.equal(seen.filter((v) => v.startsWith('w-')).length, 2 * PARTITIONS, 'the committed records, each once');
   });
 

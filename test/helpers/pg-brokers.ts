@@ -3,6 +3,7 @@
  * each broker started in this process with its own engine and pool, as separate processes would
  * have, plus the waits and raw requests those tests share.
  */
+import type { Kafka } from 'kafkajs';
 import type { RunningBroker, StartBrokerOptions } from '../../src/broker/index.js';
 import { ApiKey, MetadataRequest, MetadataResponse } from '../../src/protocol/messages/index.js';
 import { ZERO_UUID } from '../../src/protocol/codec/uuid.js';
@@ -13,7 +14,7 @@ import { testBroker } from './broker.js';
 export const CLUSTER_TIMING = { brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 200 } as const;
 
 /** Poll `fn` every 50 ms until it gives a value (not undefined or false); throws after `timeoutMs`. */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+export async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
@@ -79,4 +80,31 @@ export class PgBrokers {
     if (b === undefined) throw new Error(`broker ${id} is not running`);
     return b;
   }
+}
+
+/**
+ * Every record value a read_committed consumer of a fresh group reads from the beginning of
+ * `topic`, once `expected` arrived and half a second more passed (anything more, an aborted
+ * record, would arrive then).
+ */
+export async function readCommitted(kafka: () => Kafka, topic: string, expected: number): Promise<string[]> {
+  const consumer = kafka().consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 200, readUncommitted: false });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const seen: string[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}`)), 30_000);
+    consumer.run({
+      eachMessage: async ({ message }) => {
+        seen.push(message.value!.toString());
+        if (seen.length >= expected) {
+          clearTimeout(timer);
+          resolve();
+        }
+      },
+    }).catch(reject);
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  await consumer.disconnect();
+  return seen;
 }
