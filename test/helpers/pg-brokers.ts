@@ -92,19 +92,23 @@ export async function readCommitted(kafka: () => Kafka, topic: string, expected:
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen: string[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}`)), 30_000);
-    consumer.run({
-      eachMessage: async ({ message }) => {
-        seen.push(message.value!.toString());
-        if (seen.length >= expected) {
-          clearTimeout(timer);
-          resolve();
-        }
-      },
-    }).catch(reject);
-  });
-  await new Promise((r) => setTimeout(r, 500));
-  await consumer.disconnect();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}`)), 30_000);
+      consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(message.value!.toString());
+          if (seen.length >= expected) {
+            clearTimeout(timer);
+            resolve();
+          }
+        },
+      }).catch(reject);
+    });
+    await new Promise((r) => setTimeout(r, 500));
+  } finally {
+    // Also when reading failed: a consumer left connected keeps the test file from exiting.
+    await consumer.disconnect();
+  }
   return seen;
 }
