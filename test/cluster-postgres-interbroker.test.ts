@@ -22,6 +22,7 @@ import { credentialFromPassword } from '../src/broker/security/scram-credentials
 import type { StartBrokerOptions } from '../src/broker/index.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { findOpenssl, makePki, type Pki } from './helpers/certs.js';
+import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { PgBrokers, listenerPort, metadata, readCommitted, until, withRaw } from './helpers/pg-brokers.js';
 
 const { skip: pgSkip, pgc } = await fileCluster();
@@ -128,6 +129,13 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
   };
   const send = (p: Producer | Awaited<ReturnType<Producer['transaction']>>, tag: string) =>
     p.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ partition: i % PARTITIONS, value: `${tag}-${i}` })) });
+  /** Every broker sees all three and every partition led where the assignment puts it: nothing moves under the next transaction. */
+  const settled = () =>
+    [...c.brokers.values()].every((b) => {
+      const t = b.broker.topics.get(TOPIC);
+      if (t === undefined || b.broker.cluster!.ids.length !== 3) return false;
+      return Array.from({ length: PARTITIONS }, (_, p) => p).every((p) => b.broker.cluster!.leader(t, p).leaderId === assignedLeader(t.id, p, [1, 2, 3]) && c.get(assignedLeader(t.id, p, [1, 2, 3])).broker.cluster!.leadsLocally!(TOPIC, p));
+    });
   /** A transactional id whose coordinator is broker `id`. */
   const idCoordinatedBy = (id: number, prefix: string) => {
     for (let i = 0; ; i++) if (coordinatorOf(`${prefix}-${i}`) === id) return `${prefix}-${i}`;
@@ -169,7 +177,7 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
     const wrong = 'not-the-broker-secret';
     await c.stop(1);
     await start(1, { saslJaasConfig: plainLogin('broker', wrong).replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
-    await until('broker 1 back with a share of the partitions', () => [...c.brokers.values()].every((b) => b.broker.cluster!.ids.length === 3) && leaders().filter((l) => l === 1).length > 0 && new Set(leaders()).size === 3);
+    await until('broker 1 back with its share of the partitions', settled);
     const txnId = idCoordinatedBy(1, 'ib-wrong');
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
@@ -196,7 +204,7 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
   it('a broker principal without CLUSTER_ACTION: WriteTxnMarkers refused (CLUSTER_AUTHORIZATION_FAILED) and retried', async () => {
     await c.stop(2);
     await start(2, { saslJaasConfig: plainLogin('nobody', 'nobody-secret').replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
-    await until('broker 2 back with a share of the partitions', () => [...c.brokers.values()].every((b) => b.broker.cluster!.ids.length === 3) && new Set(leaders()).size === 3);
+    await until('broker 2 back with its share of the partitions', settled);
     const txnId = idCoordinatedBy(2, 'ib-noaction');
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();

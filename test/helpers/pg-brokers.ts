@@ -94,7 +94,7 @@ export async function readCommitted(kafka: () => Kafka, topic: string, expected:
   const seen: string[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}`)), 30_000);
+      const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}: ${[...seen].sort().join(" ")}`)), 30_000);
       consumer.run({
         eachMessage: async ({ message }) => {
           seen.push(message.value!.toString());
