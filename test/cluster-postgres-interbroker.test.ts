@@ -175,8 +175,10 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
 
   it('wrong broker credentials: markers refused, logged without the secret, retried until the password matches', async () => {
     const wrong = 'not-the-broker-secret';
+    // The same port again: the others' Metadata names it until their next look.
+    const port1 = c.get(1).port;
     await c.stop(1);
-    await start(1, { saslJaasConfig: plainLogin('broker', wrong).replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
+    await start(1, { listeners: [`SASL_SSL://127.0.0.1:${port1}`], saslJaasConfig: plainLogin('broker', wrong).replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
     await until('broker 1 back with its share of the partitions', settled);
     const txnId = idCoordinatedBy(1, 'ib-wrong');
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1 });
@@ -202,8 +204,9 @@ describe('inter-broker connections on SASL_SSL with the authorizer on', { skip, 
   });
 
   it('a broker principal without CLUSTER_ACTION: WriteTxnMarkers refused (CLUSTER_AUTHORIZATION_FAILED) and retried', async () => {
+    const port2 = c.get(2).port;
     await c.stop(2);
-    await start(2, { saslJaasConfig: plainLogin('nobody', 'nobody-secret').replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
+    await start(2, { listeners: [`SASL_SSL://127.0.0.1:${port2}`], saslJaasConfig: plainLogin('nobody', 'nobody-secret').replace('plain.PlainLoginModule', 'scram.ScramLoginModule') });
     await until('broker 2 back with its share of the partitions', settled);
     const txnId = idCoordinatedBy(2, 'ib-noaction');
     const producer = kafka().producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1 });
