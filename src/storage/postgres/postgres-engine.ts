@@ -894,25 +894,9 @@ export class PostgresEngine implements StorageEngine {
     return new Set(rows.map((r) => offsetKey(r.topic, r.partition)));
   }
 
-  /**
-   * Of the groups this engine took, those whose row names another broker or a newer epoch now
-   * (taken over without this broker writing since): they are released and returned.
-   */
-  async lostGroups(groupIds: readonly string[]): Promise<string[]> {
-    const held = groupIds.filter((g) => this.groupEpochs.has(g));
-    if (held.length === 0) return [];
-    const { rows } = await this.query<{ key: string; node_id: number; epoch: number }>({
-      name: 'rafka-group-holders',
-      text: `SELECT key, node_id, epoch FROM rafka_coordinators WHERE kind = 'g' AND key = ANY($1::text[])`,
-      values: [held],
-    });
-    const now = new Map(rows.map((r) => [r.key, r]));
-    const lost = held.filter((g) => {
-      const r = now.get(g);
-      return r === undefined || r.node_id !== this.nodeId || r.epoch !== this.groupEpochs.get(g);
-    });
-    for (const g of lost) this.releaseGroup(g);
-    return lost;
+  /** Of the groups this engine took, those whose row names another broker or a newer epoch now: released and returned. */
+  lostGroups(groupIds: readonly string[]): Promise<string[]> {
+    return this.lostCoordinations('g', groupIds, this.groupEpochs, (g) => this.releaseGroup(g));
   }
 
   /** Another broker coordinates the group now: forget what this engine held of it. */
