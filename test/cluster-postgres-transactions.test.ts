@@ -26,6 +26,7 @@ import { RawClient } from './helpers/raw-client.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { decodeTxn, encodeTxn } from '../src/broker/transactions/metadata.js';
 import { testBroker } from './helpers/broker.js';
+import { until } from './helpers/pg-brokers.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { PRODUCER_ID_BLOCK } from '../src/broker/producer-state.js';
@@ -36,16 +37,6 @@ const { skip, pgc } = await fileCluster();
 const TIMING = { brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 200, transactionAbortTimedOutTransactionCleanupIntervalMs: 200 };
 const TOPIC = 'txn-spread';
 const PARTITIONS = 6;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('transactions across brokers sharing one PostgreSQL database', { skip, timeout: 240_000 }, () => {
   let url: string;

@@ -26,54 +26,22 @@ import {
   OffsetFetchResponse,
   DescribeClusterRequest,
   DescribeClusterResponse,
-  MetadataRequest,
-  MetadataResponse,
   ProduceRequest,
   ProduceResponse,
 } from '../src/protocol/messages/index.js';
-import { ZERO_UUID } from '../src/protocol/codec/uuid.js';
 import type { RunningBroker } from '../src/broker/index.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { RawClient } from './helpers/raw-client.js';
 import { idempotentBatch, initProducerId } from './helpers/robust.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { testBroker } from './helpers/broker.js';
+import { CLUSTER_TIMING, metadata, until, withRaw } from './helpers/pg-brokers.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { NotCoordinatorError } from '../src/storage/errors.js';
 
 const { skip, pgc } = await fileCluster();
 
-/** Short lease and heartbeat: the tests wait for moves, not for Kafka's 9 s. */
-const TIMING = { brokerSessionTimeoutMs: 1500, brokerHeartbeatIntervalMs: 200 };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function metadata(port: number, topics: string[] | null = null): Promise<MetadataResponse> {
-  return withRaw(port, (raw) =>
-    raw.request(ApiKey.Metadata, 12, MetadataRequest, MetadataResponse, {
-      topics: topics === null ? null : topics.map((name) => ({ name, topicId: ZERO_UUID })),
-      allowAutoTopicCreation: false, includeTopicAuthorizedOperations: false,
-    }),
-  );
-}
-
-/** A request or two on a connection of its own to the broker at `port`. */
-async function withRaw<T>(port: number, fn: (raw: RawClient) => Promise<T>): Promise<T> {
-  const raw = await RawClient.connect(port);
-  try {
-    return await fn(raw);
-  } finally {
-    raw.socket.destroy();
-  }
-}
+const TIMING = CLUSTER_TIMING;
 
 describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, () => {
   let url: string;

@@ -38,6 +38,38 @@ export interface ClusterNode {
   /** Advertised host; absent: the host of the listener the client came through (nodes in one process). */
   readonly host?: string;
   readonly rack?: string | null;
+  /**
+   * Every advertised listener (brokers sharing PostgreSQL, shared-cluster.ts): a client is given the
+   * node's endpoint for the listener its request came in on. Absent: the node has the one address
+   * above on every listener (nodes in one process, a broker registered by an older version).
+   */
+  readonly endpoints?: readonly ListenerEndpoint[];
+}
+
+/** One advertised listener of a node (Kafka's broker registration endpoints). */
+export interface ListenerEndpoint {
+  readonly name: string;
+  readonly host: string;
+  readonly port: number;
+  readonly securityProtocol: string;
+}
+
+/** What a request's listener tells about where it came in (BrokerListener has it). */
+export interface ArrivalListener {
+  readonly name: string;
+  readonly advertisedHost: string;
+  readonly advertisedPort: number;
+}
+
+/**
+ * Where a client of `listener` reaches `node`: its endpoint of that name, as Kafka's
+ * MetadataCache.getAliveBrokerNode answers; null when the node has no such listener (Kafka leaves
+ * it out of Metadata for that listener, and a coordinator there is not available).
+ */
+export function nodeEndpoint(node: ClusterNode, listener: ArrivalListener): { host: string; port: number } | null {
+  if (node.endpoints === undefined) return { host: node.host ?? listener.advertisedHost, port: node.port };
+  const e = node.endpoints.find((x) => x.name === listener.name);
+  return e === undefined ? null : { host: e.host, port: e.port };
 }
 
 /**
@@ -200,11 +232,16 @@ export interface NodeEndpoint {
   rack: string | null;
 }
 
-/** The live brokers, as Metadata lists them: this broker alone outside a cluster. */
-export function liveBrokers(broker: Broker, listener: { advertisedHost: string; advertisedPort: number }): NodeEndpoint[] {
+/** The live brokers with an endpoint on `listener`, as Metadata lists them: this broker alone outside a cluster. */
+export function liveBrokers(broker: Broker, listener: ArrivalListener): NodeEndpoint[] {
   const c = broker.cluster;
   if (c === null) return [{ nodeId: broker.nodeId, host: listener.advertisedHost, port: listener.advertisedPort, rack: null }];
-  return c.liveNodes().map((n) => ({ nodeId: n.id, host: n.host ?? listener.advertisedHost, port: n.port, rack: n.rack ?? null }));
+  const out: NodeEndpoint[] = [];
+  for (const n of c.liveNodes()) {
+    const e = nodeEndpoint(n, listener);
+    if (e !== null) out.push({ nodeId: n.id, host: e.host, port: e.port, rack: n.rack ?? null });
+  }
+  return out;
 }
 
 /** A partition's leader and epoch, for Metadata and the leader hints. */
@@ -236,7 +273,11 @@ export class LeaderHints {
   /** Leaders named; made on the first hint, so a request without one allocates nothing more. */
   private named: Set<number> | null = null;
 
-  constructor(private readonly broker: Broker) {}
+  /** `listener`: the one the request came in on (the endpoints named are that listener's). */
+  constructor(
+    private readonly broker: Broker,
+    private readonly listener: ArrivalListener,
+  ) {}
 
   /** The partition's current leader, to put in its response; undefined when no hint is due. */
   hint(topic: Topic | undefined, partition: number, errorCode: number): PartitionLeader | undefined {
@@ -250,7 +291,7 @@ export class LeaderHints {
   /** The named leaders' endpoints (the response's node_endpoints). */
   endpoints(): NodeEndpoint[] {
     const named = this.named;
-    return named === null ? [] : liveBrokers(this.broker, this.broker).filter((b) => named.has(b.nodeId));
+    return named === null ? [] : liveBrokers(this.broker, this.listener).filter((b) => named.has(b.nodeId));
   }
 }
 

@@ -27,7 +27,7 @@
  */
 import { randomUuid } from '../protocol/codec/uuid.js';
 import type { Broker } from './broker.js';
-import type { ClusterNode, ClusterView, PartitionLeader } from './cluster.js';
+import type { ClusterNode, ClusterView, ListenerEndpoint, PartitionLeader } from './cluster.js';
 import { keyHash } from './cluster.js';
 import type { Topic } from './topics.js';
 import type { PostgresEngine } from '../storage/postgres/postgres-engine.js';
@@ -113,12 +113,17 @@ export class SharedCluster implements ClusterView {
     await this.membership.deregister(this.me, this.incarnation).catch(() => {});
   }
 
+  /** Every listener as its clients reach it (Kafka registers each advertised listener): Metadata picks by the request's listener. */
+  private endpoints(): ListenerEndpoint[] {
+    return this.broker.listeners.map((l) => ({ name: l.name, host: l.advertisedHost, port: l.advertisedPort, securityProtocol: l.config.protocol }));
+  }
+
   private registration() {
-    return { nodeId: this.me, incarnation: this.incarnation, host: this.broker.advertisedHost, port: this.broker.advertisedPort, rack: null };
+    return { nodeId: this.me, incarnation: this.incarnation, listeners: this.endpoints(), rack: null };
   }
 
   private selfNode(): ClusterNode {
-    return { id: this.me, host: this.broker.advertisedHost, port: this.broker.advertisedPort, rack: null, live: true };
+    return { id: this.me, host: this.broker.advertisedHost, port: this.broker.advertisedPort, endpoints: this.endpoints(), rack: null, live: true };
   }
 
   // ---- ClusterView -------------------------------------------------------------------------------------
@@ -276,7 +281,7 @@ export class SharedCluster implements ClusterView {
     const [brokers, rows] = await Promise.all([this.membership.liveBrokers(), this.membership.leadership()]);
     this.fine('look');
     if (this.stopped) return;
-    this.live = brokers.map((b: LiveBroker) => ({ id: b.nodeId, host: b.host, port: b.port, rack: b.rack, live: true }));
+    this.live = brokers.map((b: LiveBroker) => ({ id: b.nodeId, host: b.host, port: b.port, ...(b.listeners === null ? {} : { endpoints: b.listeners }), rack: b.rack, live: true }));
     if (!this.live.some((n) => n.id === this.me)) this.live = [...this.live, this.selfNode()].sort((a, b) => a.id - b.id);
     const liveIds = this.live.map((n) => n.id);
     this.giveUpGroups();

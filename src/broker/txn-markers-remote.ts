@@ -7,11 +7,12 @@
  * NOT_LEADER_OR_FOLLOWER also makes this broker look at the cluster at once, so the retry goes to
  * the new leader.
  *
- * Inter-broker connections go to the leader's advertised address (its first listener, the one the
- * brokers register), as a plain Kafka client: one connection per broker, kept and reused, replaced
- * when it fails or the broker's address changes. Only a PLAINTEXT first listener is supported: a
- * broker whose first listener is TLS or SASL has no credentials of its own to present yet, so its
- * markers to other brokers are refused (logged; the coordinator keeps retrying).
+ * Inter-broker connections go to the leader's endpoint on `inter.broker.listener.name` (default the
+ * first listener; every broker registers all of its listeners), with TLS and this broker's own
+ * SASL login as that listener needs (inter-broker.ts): one connection per broker, kept and reused,
+ * replaced when it fails or the broker's address changes. A connection that cannot be made (the
+ * leader away, a refused login or certificate) fails this attempt: logged, never with a secret, and
+ * the coordinator retries after its backoff, as Kafka's marker channel reconnects after its own.
  *
  * The connections themselves are the client's (src/client/connection.ts), handed to the broker as a
  * PeerConnector by the layers above it (the package root's `startBroker`, `rafka start`, the test
@@ -25,7 +26,8 @@ import { ErrorCode } from '../protocol/error-codes.js';
 import { ApiKey, WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../protocol/messages/index.js';
 import type { TxnMarkerWriter } from '../contracts/transactions.js';
 import type { Broker } from './broker.js';
-import type { ClusterNode } from './cluster.js';
+import { nodeEndpoint, type ClusterNode } from './cluster.js';
+import { InterBrokerClient, type PeerSecurity } from './inter-broker.js';
 
 /** A marker request is a few dozen bytes and one append at the leader: a leader silent this long is treated as gone. */
 export const INTER_BROKER_REQUEST_TIMEOUT_MS = 10_000;
@@ -39,7 +41,7 @@ export interface PeerConnection {
 }
 
 /** Opens a connection to another broker (src/index.ts and the CLI hand the broker `Connection.connect`). */
-export type PeerConnector = (options: { host: string; port: number; clientId: string; connectTimeoutMs: number; requestTimeoutMs: number }) => Promise<PeerConnection>;
+export type PeerConnector = (options: { host: string; port: number; clientId: string; connectTimeoutMs: number; requestTimeoutMs: number; security: PeerSecurity }) => Promise<PeerConnection>;
 
 type Marker = { producerId: number; producerEpoch: number; coordinatorEpoch: number; commit: boolean };
 
@@ -47,6 +49,8 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
   private readonly connections = new Map<number, { address: string; connection: Promise<PeerConnection> }>();
   private closed = false;
   private refusedListenerLogged = false;
+  /** Which listener of the other brokers, and how to log in there. */
+  private readonly client: InterBrokerClient;
 
   constructor(
     private readonly broker: Broker,
@@ -55,7 +59,9 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     private readonly lookNow: () => void,
     /** Connections to the other brokers; null: none given to startBroker, markers elsewhere refused. */
     private readonly connect: PeerConnector | null,
-  ) {}
+  ) {
+    this.client = new InterBrokerClient(broker.security);
+  }
 
   async writeTxnMarker(topic: string, partition: number, m: Marker): Promise<number> {
     const broker = this.broker;
@@ -77,12 +83,6 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
   }
 
   private async send(node: ClusterNode, topic: string, partition: number, m: Marker): Promise<number> {
-    const listener = this.broker.listeners[0]!;
-    if (listener.config.protocol !== 'PLAINTEXT') {
-      if (!this.refusedListenerLogged) this.broker.log.error(`transaction markers to other brokers need a PLAINTEXT first listener (this one is ${listener.config.protocol}); markers for partitions led elsewhere are not written`);
-      this.refusedListenerLogged = true;
-      return ErrorCode.CLUSTER_AUTHORIZATION_FAILED;
-    }
     if (this.connect === null) {
       if (!this.refusedListenerLogged) this.broker.log.error('transaction markers to other brokers need a peer connector (start the broker with the package root\'s startBroker or `rafka start`); markers for partitions led elsewhere are not written');
       this.refusedListenerLogged = true;
@@ -92,7 +92,9 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     try {
       conn = await this.connection(node);
     } catch (err) {
-      this.broker.log.warn(`transaction marker for ${topic}-${partition}: cannot reach broker ${node.id} at ${node.host}:${node.port}: ${(err as Error).message}`);
+      // The client's errors name the refusal (SASL_AUTHENTICATION_FAILED, a certificate not
+      // trusted), never the password or key.
+      this.broker.log.warn(`transaction marker for ${topic}-${partition}: cannot connect to broker ${node.id} on listener ${this.client.listener.name}: ${(err as Error).message}`);
       return ErrorCode.NETWORK_EXCEPTION;
     }
     try {
@@ -117,8 +119,11 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
 
   private connection(node: ClusterNode): Promise<PeerConnection> {
     if (this.closed) return Promise.reject(new Error('the broker is shutting down'));
-    const host = node.host ?? this.broker.advertisedHost;
-    const address = `${host}:${node.port}`;
+    const endpoint = nodeEndpoint(node, this.client.listener);
+    // Kafka's marker channel waits for a broker without the inter-broker listener the same way.
+    if (endpoint === null) return Promise.reject(new Error(`broker ${node.id} has no listener ${this.client.listener.name}`));
+    const { host, port } = endpoint;
+    const address = `${host}:${port}`;
     const held = this.connections.get(node.id);
     if (held !== undefined && held.address === address) return held.connection;
     if (held !== undefined) void held.connection.then((c) => c.close(), () => {});
@@ -126,7 +131,8 @@ export class RoutedTxnMarkers implements TxnMarkerWriter {
     if (connect === null) return Promise.reject(new Error('no peer connector'));
     const connection = connect({
       host,
-      port: node.port,
+      port,
+      security: this.client.peerSecurity(),
       clientId: `rafka-broker-${this.broker.nodeId}`,
       connectTimeoutMs: INTER_BROKER_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: INTER_BROKER_REQUEST_TIMEOUT_MS,

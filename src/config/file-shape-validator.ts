@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"http.ssl.enabled":{"type":"boolean"},"http.ssl.keystore.location":{"type":["string","null"],"minLength":1},"http.ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"http.ssl.keystore.key":{"type":["string","null"],"minLength":1},"http.ssl.key.password":{"type":["string","null"],"minLength":1},"http.ssl.truststore.location":{"type":["string","null"],"minLength":1},"http.ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"http.ssl.client.auth":{"enum":["none","requested","required"]},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"http.ssl.enabled":{"type":"boolean"},"http.ssl.keystore.location":{"type":["string","null"],"minLength":1},"http.ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"http.ssl.keystore.key":{"type":["string","null"],"minLength":1},"http.ssl.key.password":{"type":["string","null"],"minLength":1},"http.ssl.truststore.location":{"type":["string","null"],"minLength":1},"http.ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"http.ssl.client.auth":{"enum":["none","requested","required"]},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"inter.broker.listener.name":{"type":["string","null"],"minLength":1},"sasl.mechanism.inter.broker.protocol":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]},"sasl.jaas.config":{"type":["string","null"],"minLength":1},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -2602,10 +2602,10 @@ errors++;
 }
 }
 }
-if(data["authorizer.enabled"] !== undefined){
-let data87 = data["authorizer.enabled"];
-if(typeof data87 !== "boolean"){
-const err212 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data87};
+if(data["inter.broker.listener.name"] !== undefined){
+let data87 = data["inter.broker.listener.name"];
+if((typeof data87 !== "string") && (data87 !== null)){
+const err212 = {instancePath:instancePath+"/inter.broker.listener.name",schemaPath:"#/properties/inter.broker.listener.name/type",keyword:"type",params:{type: schema6.properties["inter.broker.listener.name"].type},message:"must be string,null",schema:schema6.properties["inter.broker.listener.name"].type,parentSchema:schema6.properties["inter.broker.listener.name"],data:data87};
 if(vErrors === null){
 vErrors = [err212];
 }
@@ -2614,11 +2614,9 @@ vErrors.push(err212);
 }
 errors++;
 }
-}
-if(data["authorizer.class.name"] !== undefined){
-let data88 = data["authorizer.class.name"];
-if((typeof data88 !== "string") && (data88 !== null)){
-const err213 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data88};
+if(typeof data87 === "string"){
+if(func3(data87) < 1){
+const err213 = {instancePath:instancePath+"/inter.broker.listener.name",schemaPath:"#/properties/inter.broker.listener.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["inter.broker.listener.name"],data:data87};
 if(vErrors === null){
 vErrors = [err213];
 }
@@ -2627,9 +2625,12 @@ vErrors.push(err213);
 }
 errors++;
 }
-if(typeof data88 === "string"){
-if(func3(data88) < 1){
-const err214 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data88};
+}
+}
+if(data["sasl.mechanism.inter.broker.protocol"] !== undefined){
+let data88 = data["sasl.mechanism.inter.broker.protocol"];
+if(!(((data88 === "PLAIN") || (data88 === "SCRAM-SHA-256")) || (data88 === "SCRAM-SHA-512"))){
+const err214 = {instancePath:instancePath+"/sasl.mechanism.inter.broker.protocol",schemaPath:"#/properties/sasl.mechanism.inter.broker.protocol/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.mechanism.inter.broker.protocol"].enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.mechanism.inter.broker.protocol"].enum,parentSchema:schema6.properties["sasl.mechanism.inter.broker.protocol"],data:data88};
 if(vErrors === null){
 vErrors = [err214];
 }
@@ -2639,11 +2640,10 @@ vErrors.push(err214);
 errors++;
 }
 }
-}
-if(data["super.users"] !== undefined){
-let data89 = data["super.users"];
+if(data["sasl.jaas.config"] !== undefined){
+let data89 = data["sasl.jaas.config"];
 if((typeof data89 !== "string") && (data89 !== null)){
-const err215 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data89};
+const err215 = {instancePath:instancePath+"/sasl.jaas.config",schemaPath:"#/properties/sasl.jaas.config/type",keyword:"type",params:{type: schema6.properties["sasl.jaas.config"].type},message:"must be string,null",schema:schema6.properties["sasl.jaas.config"].type,parentSchema:schema6.properties["sasl.jaas.config"],data:data89};
 if(vErrors === null){
 vErrors = [err215];
 }
@@ -2654,7 +2654,7 @@ errors++;
 }
 if(typeof data89 === "string"){
 if(func3(data89) < 1){
-const err216 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data89};
+const err216 = {instancePath:instancePath+"/sasl.jaas.config",schemaPath:"#/properties/sasl.jaas.config/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.jaas.config"],data:data89};
 if(vErrors === null){
 vErrors = [err216];
 }
@@ -2665,10 +2665,10 @@ errors++;
 }
 }
 }
-if(data["allow.everyone.if.no.acl.found"] !== undefined){
-let data90 = data["allow.everyone.if.no.acl.found"];
+if(data["authorizer.enabled"] !== undefined){
+let data90 = data["authorizer.enabled"];
 if(typeof data90 !== "boolean"){
-const err217 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data90};
+const err217 = {instancePath:instancePath+"/authorizer.enabled",schemaPath:"#/properties/authorizer.enabled/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["authorizer.enabled"].type,parentSchema:schema6.properties["authorizer.enabled"],data:data90};
 if(vErrors === null){
 vErrors = [err217];
 }
@@ -2678,10 +2678,10 @@ vErrors.push(err217);
 errors++;
 }
 }
-if(data["quota.window.num"] !== undefined){
-let data91 = data["quota.window.num"];
-if(!(((typeof data91 == "number") && (!(data91 % 1) && !isNaN(data91))) && (isFinite(data91)))){
-const err218 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data91};
+if(data["authorizer.class.name"] !== undefined){
+let data91 = data["authorizer.class.name"];
+if((typeof data91 !== "string") && (data91 !== null)){
+const err218 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/type",keyword:"type",params:{type: schema6.properties["authorizer.class.name"].type},message:"must be string,null",schema:schema6.properties["authorizer.class.name"].type,parentSchema:schema6.properties["authorizer.class.name"],data:data91};
 if(vErrors === null){
 vErrors = [err218];
 }
@@ -2690,9 +2690,9 @@ vErrors.push(err218);
 }
 errors++;
 }
-if((typeof data91 == "number") && (isFinite(data91))){
-if(data91 > 1000 || isNaN(data91)){
-const err219 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data91};
+if(typeof data91 === "string"){
+if(func3(data91) < 1){
+const err219 = {instancePath:instancePath+"/authorizer.class.name",schemaPath:"#/properties/authorizer.class.name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["authorizer.class.name"],data:data91};
 if(vErrors === null){
 vErrors = [err219];
 }
@@ -2701,8 +2701,12 @@ vErrors.push(err219);
 }
 errors++;
 }
-if(data91 < 1 || isNaN(data91)){
-const err220 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data91};
+}
+}
+if(data["super.users"] !== undefined){
+let data92 = data["super.users"];
+if((typeof data92 !== "string") && (data92 !== null)){
+const err220 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/type",keyword:"type",params:{type: schema6.properties["super.users"].type},message:"must be string,null",schema:schema6.properties["super.users"].type,parentSchema:schema6.properties["super.users"],data:data92};
 if(vErrors === null){
 vErrors = [err220];
 }
@@ -2711,12 +2715,9 @@ vErrors.push(err220);
 }
 errors++;
 }
-}
-}
-if(data["quota.window.size.seconds"] !== undefined){
-let data92 = data["quota.window.size.seconds"];
-if(!(((typeof data92 == "number") && (!(data92 % 1) && !isNaN(data92))) && (isFinite(data92)))){
-const err221 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
+if(typeof data92 === "string"){
+if(func3(data92) < 1){
+const err221 = {instancePath:instancePath+"/super.users",schemaPath:"#/properties/super.users/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["super.users"],data:data92};
 if(vErrors === null){
 vErrors = [err221];
 }
@@ -2725,9 +2726,12 @@ vErrors.push(err221);
 }
 errors++;
 }
-if((typeof data92 == "number") && (isFinite(data92))){
-if(data92 > 3600 || isNaN(data92)){
-const err222 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
+}
+}
+if(data["allow.everyone.if.no.acl.found"] !== undefined){
+let data93 = data["allow.everyone.if.no.acl.found"];
+if(typeof data93 !== "boolean"){
+const err222 = {instancePath:instancePath+"/allow.everyone.if.no.acl.found",schemaPath:"#/properties/allow.everyone.if.no.acl.found/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties["allow.everyone.if.no.acl.found"].type,parentSchema:schema6.properties["allow.everyone.if.no.acl.found"],data:data93};
 if(vErrors === null){
 vErrors = [err222];
 }
@@ -2736,8 +2740,11 @@ vErrors.push(err222);
 }
 errors++;
 }
-if(data92 < 1 || isNaN(data92)){
-const err223 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data92};
+}
+if(data["quota.window.num"] !== undefined){
+let data94 = data["quota.window.num"];
+if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
+const err223 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.num"].type,parentSchema:schema6.properties["quota.window.num"],data:data94};
 if(vErrors === null){
 vErrors = [err223];
 }
@@ -2746,12 +2753,9 @@ vErrors.push(err223);
 }
 errors++;
 }
-}
-}
-if(data["controller.quota.window.num"] !== undefined){
-let data93 = data["controller.quota.window.num"];
-if(!(((typeof data93 == "number") && (!(data93 % 1) && !isNaN(data93))) && (isFinite(data93)))){
-const err224 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
+if((typeof data94 == "number") && (isFinite(data94))){
+if(data94 > 1000 || isNaN(data94)){
+const err224 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["quota.window.num"],data:data94};
 if(vErrors === null){
 vErrors = [err224];
 }
@@ -2760,9 +2764,8 @@ vErrors.push(err224);
 }
 errors++;
 }
-if((typeof data93 == "number") && (isFinite(data93))){
-if(data93 > 1000 || isNaN(data93)){
-const err225 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
+if(data94 < 1 || isNaN(data94)){
+const err225 = {instancePath:instancePath+"/quota.window.num",schemaPath:"#/properties/quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.num"],data:data94};
 if(vErrors === null){
 vErrors = [err225];
 }
@@ -2771,8 +2774,12 @@ vErrors.push(err225);
 }
 errors++;
 }
-if(data93 < 1 || isNaN(data93)){
-const err226 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data93};
+}
+}
+if(data["quota.window.size.seconds"] !== undefined){
+let data95 = data["quota.window.size.seconds"];
+if(!(((typeof data95 == "number") && (!(data95 % 1) && !isNaN(data95))) && (isFinite(data95)))){
+const err226 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["quota.window.size.seconds"].type,parentSchema:schema6.properties["quota.window.size.seconds"],data:data95};
 if(vErrors === null){
 vErrors = [err226];
 }
@@ -2781,12 +2788,9 @@ vErrors.push(err226);
 }
 errors++;
 }
-}
-}
-if(data["controller.quota.window.size.seconds"] !== undefined){
-let data94 = data["controller.quota.window.size.seconds"];
-if(!(((typeof data94 == "number") && (!(data94 % 1) && !isNaN(data94))) && (isFinite(data94)))){
-const err227 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
+if((typeof data95 == "number") && (isFinite(data95))){
+if(data95 > 3600 || isNaN(data95)){
+const err227 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["quota.window.size.seconds"],data:data95};
 if(vErrors === null){
 vErrors = [err227];
 }
@@ -2795,9 +2799,8 @@ vErrors.push(err227);
 }
 errors++;
 }
-if((typeof data94 == "number") && (isFinite(data94))){
-if(data94 > 3600 || isNaN(data94)){
-const err228 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
+if(data95 < 1 || isNaN(data95)){
+const err228 = {instancePath:instancePath+"/quota.window.size.seconds",schemaPath:"#/properties/quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["quota.window.size.seconds"],data:data95};
 if(vErrors === null){
 vErrors = [err228];
 }
@@ -2806,8 +2809,12 @@ vErrors.push(err228);
 }
 errors++;
 }
-if(data94 < 1 || isNaN(data94)){
-const err229 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data94};
+}
+}
+if(data["controller.quota.window.num"] !== undefined){
+let data96 = data["controller.quota.window.num"];
+if(!(((typeof data96 == "number") && (!(data96 % 1) && !isNaN(data96))) && (isFinite(data96)))){
+const err229 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.num"].type,parentSchema:schema6.properties["controller.quota.window.num"],data:data96};
 if(vErrors === null){
 vErrors = [err229];
 }
@@ -2816,14 +2823,9 @@ vErrors.push(err229);
 }
 errors++;
 }
-}
-}
-if(data.storage !== undefined){
-let data95 = data.storage;
-if(data95 && typeof data95 == "object" && !Array.isArray(data95)){
-for(const key1 in data95){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
-const err230 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data95};
+if((typeof data96 == "number") && (isFinite(data96))){
+if(data96 > 1000 || isNaN(data96)){
+const err230 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties["controller.quota.window.num"],data:data96};
 if(vErrors === null){
 vErrors = [err230];
 }
@@ -2832,11 +2834,8 @@ vErrors.push(err230);
 }
 errors++;
 }
-}
-if(data95.type !== undefined){
-let data96 = data95.type;
-if(!((((data96 === "memory") || (data96 === "log")) || (data96 === "rocksdb")) || (data96 === "postgres"))){
-const err231 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data96};
+if(data96 < 1 || isNaN(data96)){
+const err231 = {instancePath:instancePath+"/controller.quota.window.num",schemaPath:"#/properties/controller.quota.window.num/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.num"],data:data96};
 if(vErrors === null){
 vErrors = [err231];
 }
@@ -2846,10 +2845,11 @@ vErrors.push(err231);
 errors++;
 }
 }
-if(data95.path !== undefined){
-let data97 = data95.path;
-if((typeof data97 !== "string") && (data97 !== null)){
-const err232 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data97};
+}
+if(data["controller.quota.window.size.seconds"] !== undefined){
+let data97 = data["controller.quota.window.size.seconds"];
+if(!(((typeof data97 == "number") && (!(data97 % 1) && !isNaN(data97))) && (isFinite(data97)))){
+const err232 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties["controller.quota.window.size.seconds"].type,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data97};
 if(vErrors === null){
 vErrors = [err232];
 }
@@ -2858,9 +2858,9 @@ vErrors.push(err232);
 }
 errors++;
 }
-if(typeof data97 === "string"){
-if(func3(data97) < 1){
-const err233 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data97};
+if((typeof data97 == "number") && (isFinite(data97))){
+if(data97 > 3600 || isNaN(data97)){
+const err233 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/maximum",keyword:"maximum",params:{comparison: "<=", limit: 3600},message:"must be <= 3600",schema:3600,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data97};
 if(vErrors === null){
 vErrors = [err233];
 }
@@ -2869,12 +2869,8 @@ vErrors.push(err233);
 }
 errors++;
 }
-}
-}
-if(data95.fsync !== undefined){
-let data98 = data95.fsync;
-if(!(((data98 === "always") || (data98 === "interval")) || (data98 === "never"))){
-const err234 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data98};
+if(data97 < 1 || isNaN(data97)){
+const err234 = {instancePath:instancePath+"/controller.quota.window.size.seconds",schemaPath:"#/properties/controller.quota.window.size.seconds/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties["controller.quota.window.size.seconds"],data:data97};
 if(vErrors === null){
 vErrors = [err234];
 }
@@ -2884,10 +2880,13 @@ vErrors.push(err234);
 errors++;
 }
 }
-if(data95["fsync.interval.ms"] !== undefined){
-let data99 = data95["fsync.interval.ms"];
-if(!(((typeof data99 == "number") && (!(data99 % 1) && !isNaN(data99))) && (isFinite(data99)))){
-const err235 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
+}
+if(data.storage !== undefined){
+let data98 = data.storage;
+if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
+for(const key1 in data98){
+if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+const err235 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data98};
 if(vErrors === null){
 vErrors = [err235];
 }
@@ -2896,9 +2895,11 @@ vErrors.push(err235);
 }
 errors++;
 }
-if((typeof data99 == "number") && (isFinite(data99))){
-if(data99 > 2147483647 || isNaN(data99)){
-const err236 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
+}
+if(data98.type !== undefined){
+let data99 = data98.type;
+if(!((((data99 === "memory") || (data99 === "log")) || (data99 === "rocksdb")) || (data99 === "postgres"))){
+const err236 = {instancePath:instancePath+"/storage/type",schemaPath:"#/properties/storage/properties/type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.type.enum,parentSchema:schema6.properties.storage.properties.type,data:data99};
 if(vErrors === null){
 vErrors = [err236];
 }
@@ -2907,8 +2908,11 @@ vErrors.push(err236);
 }
 errors++;
 }
-if(data99 < 1 || isNaN(data99)){
-const err237 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data99};
+}
+if(data98.path !== undefined){
+let data100 = data98.path;
+if((typeof data100 !== "string") && (data100 !== null)){
+const err237 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/type",keyword:"type",params:{type: schema6.properties.storage.properties.path.type},message:"must be string,null",schema:schema6.properties.storage.properties.path.type,parentSchema:schema6.properties.storage.properties.path,data:data100};
 if(vErrors === null){
 vErrors = [err237];
 }
@@ -2917,12 +2921,9 @@ vErrors.push(err237);
 }
 errors++;
 }
-}
-}
-if(data95["wal.snapshot.bytes"] !== undefined){
-let data100 = data95["wal.snapshot.bytes"];
-if(!(((typeof data100 == "number") && (!(data100 % 1) && !isNaN(data100))) && (isFinite(data100)))){
-const err238 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
+if(typeof data100 === "string"){
+if(func3(data100) < 1){
+const err238 = {instancePath:instancePath+"/storage/path",schemaPath:"#/properties/storage/properties/path/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.path,data:data100};
 if(vErrors === null){
 vErrors = [err238];
 }
@@ -2931,9 +2932,12 @@ vErrors.push(err238);
 }
 errors++;
 }
-if((typeof data100 == "number") && (isFinite(data100))){
-if(data100 > 9007199254740991 || isNaN(data100)){
-const err239 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
+}
+}
+if(data98.fsync !== undefined){
+let data101 = data98.fsync;
+if(!(((data101 === "always") || (data101 === "interval")) || (data101 === "never"))){
+const err239 = {instancePath:instancePath+"/storage/fsync",schemaPath:"#/properties/storage/properties/fsync/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.fsync.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.fsync.enum,parentSchema:schema6.properties.storage.properties.fsync,data:data101};
 if(vErrors === null){
 vErrors = [err239];
 }
@@ -2942,8 +2946,11 @@ vErrors.push(err239);
 }
 errors++;
 }
-if(data100 < 1024 || isNaN(data100)){
-const err240 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data100};
+}
+if(data98["fsync.interval.ms"] !== undefined){
+let data102 = data98["fsync.interval.ms"];
+if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
+const err240 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["fsync.interval.ms"].type,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data102};
 if(vErrors === null){
 vErrors = [err240];
 }
@@ -2952,12 +2959,9 @@ vErrors.push(err240);
 }
 errors++;
 }
-}
-}
-if(data95.url !== undefined){
-let data101 = data95.url;
-if((typeof data101 !== "string") && (data101 !== null)){
-const err241 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data101};
+if((typeof data102 == "number") && (isFinite(data102))){
+if(data102 > 2147483647 || isNaN(data102)){
+const err241 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data102};
 if(vErrors === null){
 vErrors = [err241];
 }
@@ -2966,9 +2970,8 @@ vErrors.push(err241);
 }
 errors++;
 }
-if(typeof data101 === "string"){
-if(func3(data101) < 1){
-const err242 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data101};
+if(data102 < 1 || isNaN(data102)){
+const err242 = {instancePath:instancePath+"/storage/fsync.interval.ms",schemaPath:"#/properties/storage/properties/fsync.interval.ms/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["fsync.interval.ms"],data:data102};
 if(vErrors === null){
 vErrors = [err242];
 }
@@ -2977,8 +2980,12 @@ vErrors.push(err242);
 }
 errors++;
 }
-if(!pattern3.test(data101)){
-const err243 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data101};
+}
+}
+if(data98["wal.snapshot.bytes"] !== undefined){
+let data103 = data98["wal.snapshot.bytes"];
+if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
+const err243 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -2987,12 +2994,9 @@ vErrors.push(err243);
 }
 errors++;
 }
-}
-}
-if(data95["pool.size"] !== undefined){
-let data102 = data95["pool.size"];
-if(!(((typeof data102 == "number") && (!(data102 % 1) && !isNaN(data102))) && (isFinite(data102)))){
-const err244 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
+if((typeof data103 == "number") && (isFinite(data103))){
+if(data103 > 9007199254740991 || isNaN(data103)){
+const err244 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3001,9 +3005,8 @@ vErrors.push(err244);
 }
 errors++;
 }
-if((typeof data102 == "number") && (isFinite(data102))){
-if(data102 > 1000 || isNaN(data102)){
-const err245 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
+if(data103 < 1024 || isNaN(data103)){
+const err245 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3012,8 +3015,12 @@ vErrors.push(err245);
 }
 errors++;
 }
-if(data102 < 1 || isNaN(data102)){
-const err246 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data102};
+}
+}
+if(data98.url !== undefined){
+let data104 = data98.url;
+if((typeof data104 !== "string") && (data104 !== null)){
+const err246 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data104};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3022,12 +3029,9 @@ vErrors.push(err246);
 }
 errors++;
 }
-}
-}
-if(data95.storage_type !== undefined){
-let data103 = data95.storage_type;
-if(!((((data103 === "memory") || (data103 === "log")) || (data103 === "rocksdb")) || (data103 === "postgres"))){
-const err247 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data103};
+if(typeof data104 === "string"){
+if(func3(data104) < 1){
+const err247 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data104};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3036,10 +3040,8 @@ vErrors.push(err247);
 }
 errors++;
 }
-}
-}
-else {
-const err248 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data95};
+if(!pattern3.test(data104)){
+const err248 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data104};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3049,12 +3051,11 @@ vErrors.push(err248);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data104 = data["topic.defaults"];
-if(data104 && typeof data104 == "object" && !Array.isArray(data104)){
-for(const key2 in data104){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err249 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data104};
+}
+if(data98["pool.size"] !== undefined){
+let data105 = data98["pool.size"];
+if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
+const err249 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3063,214 +3064,9 @@ vErrors.push(err249);
 }
 errors++;
 }
-}
-if(data104["cleanup.policy"] !== undefined){
-if(!(validate22(data104["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data104,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["compression.gzip.level"] !== undefined){
-if(!(validate22(data104["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data104,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["compression.lz4.level"] !== undefined){
-if(!(validate22(data104["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data104,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["compression.type"] !== undefined){
-if(!(validate22(data104["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data104,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["compression.zstd.level"] !== undefined){
-if(!(validate22(data104["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data104,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["delete.retention.ms"] !== undefined){
-if(!(validate22(data104["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data104,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data104["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data104,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["flush.messages"] !== undefined){
-if(!(validate22(data104["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data104,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["flush.ms"] !== undefined){
-if(!(validate22(data104["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data104,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data104["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data104,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["index.interval.bytes"] !== undefined){
-if(!(validate22(data104["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data104,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["internal.segment.bytes"] !== undefined){
-if(!(validate22(data104["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data104,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data104["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data104,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["local.retention.bytes"] !== undefined){
-if(!(validate22(data104["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data104,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["local.retention.ms"] !== undefined){
-if(!(validate22(data104["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data104,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data104["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data104,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["max.message.bytes"] !== undefined){
-if(!(validate22(data104["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data104,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data104["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data104,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data104["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data104,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["message.timestamp.type"] !== undefined){
-if(!(validate22(data104["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data104,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data104["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data104,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data104["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data104,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["min.insync.replicas"] !== undefined){
-if(!(validate22(data104["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data104,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104.preallocate !== undefined){
-if(!(validate22(data104.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data104,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data104["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data104,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data104["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data104,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["remote.storage.enable"] !== undefined){
-if(!(validate22(data104["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data104,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["retention.bytes"] !== undefined){
-if(!(validate22(data104["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data104,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["retention.ms"] !== undefined){
-if(!(validate22(data104["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data104,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["segment.bytes"] !== undefined){
-if(!(validate22(data104["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data104,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["segment.index.bytes"] !== undefined){
-if(!(validate22(data104["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data104,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["segment.jitter.ms"] !== undefined){
-if(!(validate22(data104["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data104,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["segment.ms"] !== undefined){
-if(!(validate22(data104["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data104,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data104["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data104["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data104,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err250 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data104};
+if((typeof data105 == "number") && (isFinite(data105))){
+if(data105 > 1000 || isNaN(data105)){
+const err250 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3279,17 +3075,8 @@ vErrors.push(err250);
 }
 errors++;
 }
-}
-if(data.hooks !== undefined){
-let data139 = data.hooks;
-if(Array.isArray(data139)){
-const len6 = data139.length;
-for(let i6=0; i6<len6; i6++){
-let data140 = data139[i6];
-if(data140 && typeof data140 == "object" && !Array.isArray(data140)){
-for(const key3 in data140){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err251 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data140};
+if(data105 < 1 || isNaN(data105)){
+const err251 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3299,10 +3086,11 @@ vErrors.push(err251);
 errors++;
 }
 }
-if(data140.builtin !== undefined){
-let data141 = data140.builtin;
-if(!(((((data141 === "json-schema") || (data141 === "stamp-headers")) || (data141 === "redact")) || (data141 === "audit-log")) || (data141 === "rate-limit"))){
-const err252 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data141};
+}
+if(data98.storage_type !== undefined){
+let data106 = data98.storage_type;
+if(!((((data106 === "memory") || (data106 === "log")) || (data106 === "rocksdb")) || (data106 === "postgres"))){
+const err252 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data106};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3312,11 +3100,9 @@ vErrors.push(err252);
 errors++;
 }
 }
-if(data140.module !== undefined){
-let data142 = data140.module;
-if(typeof data142 === "string"){
-if(func3(data142) < 1){
-const err253 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data142};
+}
+else {
+const err253 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data98};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3326,8 +3112,12 @@ vErrors.push(err253);
 errors++;
 }
 }
-else {
-const err254 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data142};
+if(data["topic.defaults"] !== undefined){
+let data107 = data["topic.defaults"];
+if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
+for(const key2 in data107){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err254 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data107};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3337,11 +3127,213 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data140.export !== undefined){
-let data143 = data140.export;
-if(typeof data143 === "string"){
-if(func3(data143) < 1){
-const err255 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data143};
+if(data107["cleanup.policy"] !== undefined){
+if(!(validate22(data107["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data107,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["compression.gzip.level"] !== undefined){
+if(!(validate22(data107["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data107,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["compression.lz4.level"] !== undefined){
+if(!(validate22(data107["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data107,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["compression.type"] !== undefined){
+if(!(validate22(data107["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data107,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["compression.zstd.level"] !== undefined){
+if(!(validate22(data107["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data107,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["delete.retention.ms"] !== undefined){
+if(!(validate22(data107["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data107,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data107["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data107,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["flush.messages"] !== undefined){
+if(!(validate22(data107["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data107,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["flush.ms"] !== undefined){
+if(!(validate22(data107["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data107,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data107["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data107,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["index.interval.bytes"] !== undefined){
+if(!(validate22(data107["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data107,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["internal.segment.bytes"] !== undefined){
+if(!(validate22(data107["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data107,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data107["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data107,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["local.retention.bytes"] !== undefined){
+if(!(validate22(data107["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data107,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["local.retention.ms"] !== undefined){
+if(!(validate22(data107["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data107,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data107["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data107,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["max.message.bytes"] !== undefined){
+if(!(validate22(data107["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data107,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data107["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data107,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data107["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data107,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["message.timestamp.type"] !== undefined){
+if(!(validate22(data107["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data107,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data107["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data107,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data107["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data107,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["min.insync.replicas"] !== undefined){
+if(!(validate22(data107["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data107,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107.preallocate !== undefined){
+if(!(validate22(data107.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data107,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data107["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data107,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data107["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data107,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["remote.storage.enable"] !== undefined){
+if(!(validate22(data107["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data107,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["retention.bytes"] !== undefined){
+if(!(validate22(data107["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data107,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["retention.ms"] !== undefined){
+if(!(validate22(data107["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data107,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["segment.bytes"] !== undefined){
+if(!(validate22(data107["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data107,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["segment.index.bytes"] !== undefined){
+if(!(validate22(data107["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data107,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["segment.jitter.ms"] !== undefined){
+if(!(validate22(data107["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data107,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["segment.ms"] !== undefined){
+if(!(validate22(data107["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data107,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data107["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data107["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data107,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err255 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data107};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3351,8 +3343,16 @@ vErrors.push(err255);
 errors++;
 }
 }
-else {
-const err256 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data143};
+if(data.hooks !== undefined){
+let data142 = data.hooks;
+if(Array.isArray(data142)){
+const len6 = data142.length;
+for(let i6=0; i6<len6; i6++){
+let data143 = data142[i6];
+if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
+for(const key3 in data143){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err256 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data143};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3362,11 +3362,10 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(data140.name !== undefined){
-let data144 = data140.name;
-if(typeof data144 === "string"){
-if(func3(data144) < 1){
-const err257 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data144};
+if(data143.builtin !== undefined){
+let data144 = data143.builtin;
+if(!(((((data144 === "json-schema") || (data144 === "stamp-headers")) || (data144 === "redact")) || (data144 === "audit-log")) || (data144 === "rate-limit"))){
+const err257 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data144};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3376,8 +3375,11 @@ vErrors.push(err257);
 errors++;
 }
 }
-else {
-const err258 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data144};
+if(data143.module !== undefined){
+let data145 = data143.module;
+if(typeof data145 === "string"){
+if(func3(data145) < 1){
+const err258 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data145};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3387,10 +3389,8 @@ vErrors.push(err258);
 errors++;
 }
 }
-if(data140.topics !== undefined){
-let data145 = data140.topics;
-if((typeof data145 !== "string") && (!(Array.isArray(data145)))){
-const err259 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data145};
+else {
+const err259 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data145};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3399,9 +3399,12 @@ vErrors.push(err259);
 }
 errors++;
 }
-if(typeof data145 === "string"){
-if(func3(data145) < 1){
-const err260 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data145};
+}
+if(data143.export !== undefined){
+let data146 = data143.export;
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err260 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data146};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3411,13 +3414,8 @@ vErrors.push(err260);
 errors++;
 }
 }
-if(Array.isArray(data145)){
-const len7 = data145.length;
-for(let i7=0; i7<len7; i7++){
-let data146 = data145[i7];
-if(typeof data146 === "string"){
-if(func3(data146) < 1){
-const err261 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data146};
+else {
+const err261 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data146};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3427,8 +3425,11 @@ vErrors.push(err261);
 errors++;
 }
 }
-else {
-const err262 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data146};
+if(data143.name !== undefined){
+let data147 = data143.name;
+if(typeof data147 === "string"){
+if(func3(data147) < 1){
+const err262 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data147};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3438,16 +3439,8 @@ vErrors.push(err262);
 errors++;
 }
 }
-}
-}
-if(data140.apis !== undefined){
-let data147 = data140.apis;
-if(Array.isArray(data147)){
-const len8 = data147.length;
-for(let i8=0; i8<len8; i8++){
-let data148 = data147[i8];
-if((typeof data148 !== "string") && (!(((typeof data148 == "number") && (!(data148 % 1) && !isNaN(data148))) && (isFinite(data148))))){
-const err263 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data148};
+else {
+const err263 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data147};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3457,9 +3450,10 @@ vErrors.push(err263);
 errors++;
 }
 }
-}
-else {
-const err264 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data147};
+if(data143.topics !== undefined){
+let data148 = data143.topics;
+if((typeof data148 !== "string") && (!(Array.isArray(data148)))){
+const err264 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data148};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3468,10 +3462,9 @@ vErrors.push(err264);
 }
 errors++;
 }
-}
-}
-else {
-const err265 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data140};
+if(typeof data148 === "string"){
+if(func3(data148) < 1){
+const err265 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data148};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3481,9 +3474,13 @@ vErrors.push(err265);
 errors++;
 }
 }
-}
-else {
-const err266 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data139};
+if(Array.isArray(data148)){
+const len7 = data148.length;
+for(let i7=0; i7<len7; i7++){
+let data149 = data148[i7];
+if(typeof data149 === "string"){
+if(func3(data149) < 1){
+const err266 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data149};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3493,16 +3490,8 @@ vErrors.push(err266);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data149 = data.faults;
-if(Array.isArray(data149)){
-const len9 = data149.length;
-for(let i9=0; i9<len9; i9++){
-let data150 = data149[i9];
-if(data150 && typeof data150 == "object" && !Array.isArray(data150)){
-for(const key4 in data150){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err267 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data150};
+else {
+const err267 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data149};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3512,10 +3501,16 @@ vErrors.push(err267);
 errors++;
 }
 }
-if(data150.api !== undefined){
-let data151 = data150.api;
-if(((typeof data151 !== "string") && (!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151))))) && (!(Array.isArray(data151)))){
-const err268 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
+}
+}
+if(data143.apis !== undefined){
+let data150 = data143.apis;
+if(Array.isArray(data150)){
+const len8 = data150.length;
+for(let i8=0; i8<len8; i8++){
+let data151 = data150[i8];
+if((typeof data151 !== "string") && (!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151))))){
+const err268 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data151};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3524,9 +3519,10 @@ vErrors.push(err268);
 }
 errors++;
 }
-if((typeof data151 == "number") && (isFinite(data151))){
-if(data151 < 0 || isNaN(data151)){
-const err269 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
+}
+}
+else {
+const err269 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data150};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3536,9 +3532,9 @@ vErrors.push(err269);
 errors++;
 }
 }
-if(typeof data151 === "string"){
-if(func3(data151) < 1){
-const err270 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data151};
+}
+else {
+const err270 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data143};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3548,12 +3544,9 @@ vErrors.push(err270);
 errors++;
 }
 }
-if(Array.isArray(data151)){
-const len10 = data151.length;
-for(let i10=0; i10<len10; i10++){
-let data152 = data151[i10];
-if((typeof data152 !== "string") && (!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152))))){
-const err271 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
+}
+else {
+const err271 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data142};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3562,9 +3555,17 @@ vErrors.push(err271);
 }
 errors++;
 }
-if((typeof data152 == "number") && (isFinite(data152))){
-if(data152 < 0 || isNaN(data152)){
-const err272 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
+}
+if(data.faults !== undefined){
+let data152 = data.faults;
+if(Array.isArray(data152)){
+const len9 = data152.length;
+for(let i9=0; i9<len9; i9++){
+let data153 = data152[i9];
+if(data153 && typeof data153 == "object" && !Array.isArray(data153)){
+for(const key4 in data153){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err272 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data153};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3574,9 +3575,10 @@ vErrors.push(err272);
 errors++;
 }
 }
-if(typeof data152 === "string"){
-if(func3(data152) < 1){
-const err273 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data152};
+if(data153.api !== undefined){
+let data154 = data153.api;
+if(((typeof data154 !== "string") && (!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154))))) && (!(Array.isArray(data154)))){
+const err273 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3585,15 +3587,9 @@ vErrors.push(err273);
 }
 errors++;
 }
-}
-}
-}
-}
-if(data150.topic !== undefined){
-let data153 = data150.topic;
-if(typeof data153 === "string"){
-if(func3(data153) < 1){
-const err274 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data153};
+if((typeof data154 == "number") && (isFinite(data154))){
+if(data154 < 0 || isNaN(data154)){
+const err274 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3603,8 +3599,9 @@ vErrors.push(err274);
 errors++;
 }
 }
-else {
-const err275 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data153};
+if(typeof data154 === "string"){
+if(func3(data154) < 1){
+const err275 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3614,10 +3611,12 @@ vErrors.push(err275);
 errors++;
 }
 }
-if(data150.partition !== undefined){
-let data154 = data150.partition;
-if(!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154)))){
-const err276 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
+if(Array.isArray(data154)){
+const len10 = data154.length;
+for(let i10=0; i10<len10; i10++){
+let data155 = data154[i10];
+if((typeof data155 !== "string") && (!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155))))){
+const err276 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3626,9 +3625,9 @@ vErrors.push(err276);
 }
 errors++;
 }
-if((typeof data154 == "number") && (isFinite(data154))){
-if(data154 > 2147483647 || isNaN(data154)){
-const err277 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
+if((typeof data155 == "number") && (isFinite(data155))){
+if(data155 < 0 || isNaN(data155)){
+const err277 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3637,8 +3636,10 @@ vErrors.push(err277);
 }
 errors++;
 }
-if(data154 < 0 || isNaN(data154)){
-const err278 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data154};
+}
+if(typeof data155 === "string"){
+if(func3(data155) < 1){
+const err278 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3649,11 +3650,13 @@ errors++;
 }
 }
 }
-if(data150.group !== undefined){
-let data155 = data150.group;
-if(typeof data155 === "string"){
-if(func3(data155) < 1){
-const err279 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data155};
+}
+}
+if(data153.topic !== undefined){
+let data156 = data153.topic;
+if(typeof data156 === "string"){
+if(func3(data156) < 1){
+const err279 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data156};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3664,7 +3667,7 @@ errors++;
 }
 }
 else {
-const err280 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data155};
+const err280 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data156};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3674,10 +3677,10 @@ vErrors.push(err280);
 errors++;
 }
 }
-if(data150.clientId !== undefined){
-let data156 = data150.clientId;
-if(typeof data156 !== "string"){
-const err281 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data156};
+if(data153.partition !== undefined){
+let data157 = data153.partition;
+if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
+const err281 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3686,11 +3689,9 @@ vErrors.push(err281);
 }
 errors++;
 }
-}
-if(data150.times !== undefined){
-let data157 = data150.times;
-if((!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))) && (typeof data157 !== "string")){
-const err282 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
+if((typeof data157 == "number") && (isFinite(data157))){
+if(data157 > 2147483647 || isNaN(data157)){
+const err282 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3699,9 +3700,8 @@ vErrors.push(err282);
 }
 errors++;
 }
-if((typeof data157 == "number") && (isFinite(data157))){
-if(data157 < 1 || isNaN(data157)){
-const err283 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
+if(data157 < 0 || isNaN(data157)){
+const err283 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3711,9 +3711,12 @@ vErrors.push(err283);
 errors++;
 }
 }
-if(typeof data157 === "string"){
-if(func3(data157) < 1){
-const err284 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data157};
+}
+if(data153.group !== undefined){
+let data158 = data153.group;
+if(typeof data158 === "string"){
+if(func3(data158) < 1){
+const err284 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data158};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3723,11 +3726,8 @@ vErrors.push(err284);
 errors++;
 }
 }
-}
-if(data150.errorCode !== undefined){
-let data158 = data150.errorCode;
-if((typeof data158 !== "string") && (!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158))))){
-const err285 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
+else {
+const err285 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data158};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3736,9 +3736,11 @@ vErrors.push(err285);
 }
 errors++;
 }
-if((typeof data158 == "number") && (isFinite(data158))){
-if(data158 < 1 || isNaN(data158)){
-const err286 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
+}
+if(data153.clientId !== undefined){
+let data159 = data153.clientId;
+if(typeof data159 !== "string"){
+const err286 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data159};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3748,9 +3750,10 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(typeof data158 === "string"){
-if(func3(data158) < 1){
-const err287 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data158};
+if(data153.times !== undefined){
+let data160 = data153.times;
+if((!(((typeof data160 == "number") && (!(data160 % 1) && !isNaN(data160))) && (isFinite(data160)))) && (typeof data160 !== "string")){
+const err287 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3759,12 +3762,9 @@ vErrors.push(err287);
 }
 errors++;
 }
-}
-}
-if(data150.delayMs !== undefined){
-let data159 = data150.delayMs;
-if(!(((typeof data159 == "number") && (!(data159 % 1) && !isNaN(data159))) && (isFinite(data159)))){
-const err288 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
+if((typeof data160 == "number") && (isFinite(data160))){
+if(data160 < 1 || isNaN(data160)){
+const err288 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3773,9 +3773,10 @@ vErrors.push(err288);
 }
 errors++;
 }
-if((typeof data159 == "number") && (isFinite(data159))){
-if(data159 > 2147483647 || isNaN(data159)){
-const err289 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
+}
+if(typeof data160 === "string"){
+if(func3(data160) < 1){
+const err289 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3784,8 +3785,12 @@ vErrors.push(err289);
 }
 errors++;
 }
-if(data159 < 0 || isNaN(data159)){
-const err290 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data159};
+}
+}
+if(data153.errorCode !== undefined){
+let data161 = data153.errorCode;
+if((typeof data161 !== "string") && (!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161))))){
+const err290 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3794,12 +3799,9 @@ vErrors.push(err290);
 }
 errors++;
 }
-}
-}
-if(data150.drop !== undefined){
-let data160 = data150.drop;
-if(!((data160 === "before") || (data160 === "after"))){
-const err291 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data160};
+if((typeof data161 == "number") && (isFinite(data161))){
+if(data161 < 1 || isNaN(data161)){
+const err291 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3809,10 +3811,9 @@ vErrors.push(err291);
 errors++;
 }
 }
-if(data150.throttleMs !== undefined){
-let data161 = data150.throttleMs;
-if(!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161)))){
-const err292 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
+if(typeof data161 === "string"){
+if(func3(data161) < 1){
+const err292 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3821,9 +3822,12 @@ vErrors.push(err292);
 }
 errors++;
 }
-if((typeof data161 == "number") && (isFinite(data161))){
-if(data161 > 2147483647 || isNaN(data161)){
-const err293 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
+}
+}
+if(data153.delayMs !== undefined){
+let data162 = data153.delayMs;
+if(!(((typeof data162 == "number") && (!(data162 % 1) && !isNaN(data162))) && (isFinite(data162)))){
+const err293 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3832,8 +3836,9 @@ vErrors.push(err293);
 }
 errors++;
 }
-if(data161 < 0 || isNaN(data161)){
-const err294 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data161};
+if((typeof data162 == "number") && (isFinite(data162))){
+if(data162 > 2147483647 || isNaN(data162)){
+const err294 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3842,12 +3847,8 @@ vErrors.push(err294);
 }
 errors++;
 }
-}
-}
-if(data150.partialFetch !== undefined){
-let data162 = data150.partialFetch;
-if(typeof data162 !== "boolean"){
-const err295 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data162};
+if(data162 < 0 || isNaN(data162)){
+const err295 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3857,10 +3858,11 @@ vErrors.push(err295);
 errors++;
 }
 }
-if(data150.rebalance !== undefined){
-let data163 = data150.rebalance;
-if(typeof data163 !== "boolean"){
-const err296 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data163};
+}
+if(data153.drop !== undefined){
+let data163 = data153.drop;
+if(!((data163 === "before") || (data163 === "after"))){
+const err296 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data163};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3870,9 +3872,10 @@ vErrors.push(err296);
 errors++;
 }
 }
-}
-else {
-const err297 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data150};
+if(data153.throttleMs !== undefined){
+let data164 = data153.throttleMs;
+if(!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))){
+const err297 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3881,10 +3884,9 @@ vErrors.push(err297);
 }
 errors++;
 }
-}
-}
-else {
-const err298 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data149};
+if((typeof data164 == "number") && (isFinite(data164))){
+if(data164 > 2147483647 || isNaN(data164)){
+const err298 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3893,16 +3895,8 @@ vErrors.push(err298);
 }
 errors++;
 }
-}
-if(data["sasl.users"] !== undefined){
-let data164 = data["sasl.users"];
-if(Array.isArray(data164)){
-const len11 = data164.length;
-for(let i11=0; i11<len11; i11++){
-let data165 = data164[i11];
-if(data165 && typeof data165 == "object" && !Array.isArray(data165)){
-if(data165.name === undefined){
-const err299 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+if(data164 < 0 || isNaN(data164)){
+const err299 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3911,9 +3905,12 @@ vErrors.push(err299);
 }
 errors++;
 }
-for(const key5 in data165){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err300 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+}
+}
+if(data153.partialFetch !== undefined){
+let data165 = data153.partialFetch;
+if(typeof data165 !== "boolean"){
+const err300 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data165};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3923,11 +3920,10 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data165.name !== undefined){
-let data166 = data165.name;
-if(typeof data166 === "string"){
-if(func3(data166) < 1){
-const err301 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data166};
+if(data153.rebalance !== undefined){
+let data166 = data153.rebalance;
+if(typeof data166 !== "boolean"){
+const err301 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data166};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3937,8 +3933,9 @@ vErrors.push(err301);
 errors++;
 }
 }
+}
 else {
-const err302 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data166};
+const err302 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data153};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3948,11 +3945,9 @@ vErrors.push(err302);
 errors++;
 }
 }
-if(data165.password !== undefined){
-let data167 = data165.password;
-if(typeof data167 === "string"){
-if(func3(data167) < 1){
-const err303 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data167};
+}
+else {
+const err303 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data152};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3962,8 +3957,15 @@ vErrors.push(err303);
 errors++;
 }
 }
-else {
-const err304 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data167};
+if(data["sasl.users"] !== undefined){
+let data167 = data["sasl.users"];
+if(Array.isArray(data167)){
+const len11 = data167.length;
+for(let i11=0; i11<len11; i11++){
+let data168 = data167[i11];
+if(data168 && typeof data168 == "object" && !Array.isArray(data168)){
+if(data168.name === undefined){
+const err304 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data168};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3972,12 +3974,9 @@ vErrors.push(err304);
 }
 errors++;
 }
-}
-if(data165.password_file !== undefined){
-let data168 = data165.password_file;
-if(typeof data168 === "string"){
-if(func3(data168) < 1){
-const err305 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data168};
+for(const key5 in data168){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err305 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data168};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3987,8 +3986,11 @@ vErrors.push(err305);
 errors++;
 }
 }
-else {
-const err306 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data168};
+if(data168.name !== undefined){
+let data169 = data168.name;
+if(typeof data169 === "string"){
+if(func3(data169) < 1){
+const err306 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data169};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -3998,14 +4000,8 @@ vErrors.push(err306);
 errors++;
 }
 }
-if(data165.mechanisms !== undefined){
-let data169 = data165.mechanisms;
-if(Array.isArray(data169)){
-const len12 = data169.length;
-for(let i12=0; i12<len12; i12++){
-let data170 = data169[i12];
-if(!((((data170 === "PLAIN") || (data170 === "SCRAM-SHA-256")) || (data170 === "SCRAM-SHA-512")) || (data170 === "OAUTHBEARER"))){
-const err307 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data170};
+else {
+const err307 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data169};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4015,9 +4011,11 @@ vErrors.push(err307);
 errors++;
 }
 }
-}
-else {
-const err308 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data169};
+if(data168.password !== undefined){
+let data170 = data168.password;
+if(typeof data170 === "string"){
+if(func3(data170) < 1){
+const err308 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data170};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4027,9 +4025,8 @@ vErrors.push(err308);
 errors++;
 }
 }
-}
 else {
-const err309 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data165};
+const err309 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data170};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4039,9 +4036,11 @@ vErrors.push(err309);
 errors++;
 }
 }
-}
-else {
-const err310 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data164};
+if(data168.password_file !== undefined){
+let data171 = data168.password_file;
+if(typeof data171 === "string"){
+if(func3(data171) < 1){
+const err310 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data171};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4051,14 +4050,78 @@ vErrors.push(err310);
 errors++;
 }
 }
-}
 else {
-const err311 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err311 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data171};
 if(vErrors === null){
 vErrors = [err311];
 }
 else {
 vErrors.push(err311);
+}
+errors++;
+}
+}
+if(data168.mechanisms !== undefined){
+let data172 = data168.mechanisms;
+if(Array.isArray(data172)){
+const len12 = data172.length;
+for(let i12=0; i12<len12; i12++){
+let data173 = data172[i12];
+if(!((((data173 === "PLAIN") || (data173 === "SCRAM-SHA-256")) || (data173 === "SCRAM-SHA-512")) || (data173 === "OAUTHBEARER"))){
+const err312 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data173};
+if(vErrors === null){
+vErrors = [err312];
+}
+else {
+vErrors.push(err312);
+}
+errors++;
+}
+}
+}
+else {
+const err313 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data172};
+if(vErrors === null){
+vErrors = [err313];
+}
+else {
+vErrors.push(err313);
+}
+errors++;
+}
+}
+}
+else {
+const err314 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data168};
+if(vErrors === null){
+vErrors = [err314];
+}
+else {
+vErrors.push(err314);
+}
+errors++;
+}
+}
+}
+else {
+const err315 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data167};
+if(vErrors === null){
+vErrors = [err315];
+}
+else {
+vErrors.push(err315);
+}
+errors++;
+}
+}
+}
+else {
+const err316 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err316];
+}
+else {
+vErrors.push(err316);
 }
 errors++;
 }

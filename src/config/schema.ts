@@ -30,7 +30,7 @@ import { TOPIC_CONFIGS } from './topic-configs.js';
 import { BUILTIN_HOOK_NAMES } from './hook-entry.js';
 import { FAULT_DROP_POINTS, FAULT_ENTRY_KEYS } from './fault-entry.js';
 import type { BrokerConfig, FsyncPolicy, StorageConfig, StorageType } from './types.js';
-import { SASL_MECHANISMS, SSL_CLIENT_AUTH, SSL_PROTOCOLS } from './security.js';
+import { INTER_BROKER_SASL_MECHANISMS, SASL_MECHANISMS, SSL_CLIENT_AUTH, SSL_PROTOCOLS } from './security.js';
 
 export const STORAGE_TYPES: readonly StorageType[] = ['memory', 'log', 'rocksdb', 'postgres'];
 export const FSYNC_POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'never'];
@@ -197,6 +197,19 @@ const SECURITY_SETTINGS: readonly Setting[] = [
   setting({
     key: 'connection.failed.authentication.delay.ms', field: 'connectionFailedAuthenticationDelayMs', kind: 'int', min: 0, max: INT32_MAX,
     doc: 'A failed login is answered, and its connection closed, this long after it arrived.',
+  }),
+  // The broker as a client of the other brokers (transaction markers, docs/cluster.md): Kafka's names.
+  setting({
+    key: 'inter.broker.listener.name', field: 'interBrokerListenerName', kind: 'string', nullable: true,
+    doc: "The listener brokers connect to each other on (each broker's endpoint of that name); null = the first listener.",
+  }),
+  setting({
+    key: 'sasl.mechanism.inter.broker.protocol', field: 'saslMechanismInterBrokerProtocol', kind: 'enum', values: INTER_BROKER_SASL_MECHANISMS,
+    doc: 'SASL mechanism this broker logs in to the others with when the inter-broker listener uses SASL.',
+  }),
+  setting({
+    key: 'sasl.jaas.config', field: 'saslJaasConfig', kind: 'string', nullable: true, secret: true,
+    doc: 'This broker\'s own login on a SASL inter-broker listener: a PlainLoginModule or ScramLoginModule with username="…" password="…";.',
   }),
   setting({
     key: 'authorizer.enabled', field: 'authorizerEnabled', kind: 'boolean',

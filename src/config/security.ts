@@ -5,6 +5,7 @@
  * so that `rafka start` refuses a bad one before anything is opened, and the broker
  * (src/broker/security/) works from the parsed form.
  */
+import { parseJaas } from './jaas.js';
 import { pemStoreProblems } from './tls-stores.js';
 
 export const SECURITY_PROTOCOLS = ['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'] as const;
@@ -13,6 +14,10 @@ export type SecurityProtocol = (typeof SECURITY_PROTOCOLS)[number];
 /** The SASL mechanisms Rafka implements (GSSAPI, Kafka's default, is not one of them). */
 export const SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512', 'OAUTHBEARER'] as const;
 export type SaslMechanism = (typeof SASL_MECHANISMS)[number];
+
+/** Mechanisms a broker logs in to the others with: the password ones (OAUTHBEARER would need a token provider of its own). */
+export const INTER_BROKER_SASL_MECHANISMS = ['PLAIN', 'SCRAM-SHA-256', 'SCRAM-SHA-512'] as const;
+export type InterBrokerSaslMechanism = (typeof INTER_BROKER_SASL_MECHANISMS)[number];
 
 export const SSL_CLIENT_AUTH = ['none', 'requested', 'required'] as const;
 export type SslClientAuth = (typeof SSL_CLIENT_AUTH)[number];
@@ -199,6 +204,28 @@ export interface SecuritySettings extends ListenerSettings {
   saslOauthbearerAllowUnsecuredJwt: boolean;
   authorizerClassName: string | null;
   superUsers: string | null;
+  interBrokerListenerName: string | null;
+  saslMechanismInterBrokerProtocol: InterBrokerSaslMechanism;
+  saslJaasConfig: string | null;
+}
+
+/** The listener brokers reach each other on: `inter.broker.listener.name`, else the first (Kafka's default is its own PLAINTEXT one; Rafka's first listener). */
+export function interBrokerListener(listeners: readonly ListenerConfig[], name: string | null): ListenerConfig | undefined {
+  return name === null ? listeners[0] : listeners.find((l) => l.name === name.toUpperCase());
+}
+
+/**
+ * This broker's own username and password from `sasl.jaas.config` (Kafka's PlainLoginModule or
+ * ScramLoginModule options), or a problem naming the setting and never the value.
+ */
+export function interBrokerLogin(jaasConfig: string | null): { username: string; password: string } | string {
+  if (jaasConfig === null) return 'sasl.jaas.config: the inter-broker listener uses SASL: give this broker\'s login (a PlainLoginModule or ScramLoginModule with username="…" password="…";)';
+  const jaas = parseJaas(jaasConfig);
+  if (typeof jaas === 'string') return jaas;
+  const username = jaas.options.get('username');
+  const password = jaas.options.get('password');
+  if (!username || !password) return 'sasl.jaas.config: give both username="…" and password="…"';
+  return { username, password };
 }
 
 /** The authorizer class Kafka 4 ships, the one `authorizer.class.name` may name. */
@@ -250,6 +277,16 @@ export function securityProblems(c: SecuritySettings): string[] {
   }
   for (const p of parseSuperUsers(c.superUsers)) {
     if (!/^[^:]+:.+$/.test(p)) problems.push(`super.users: ${JSON.stringify(p)} is not a principal (Type:name, e.g. User:admin)`);
+  }
+  const interBroker = interBrokerListener(resolved, c.interBrokerListenerName);
+  if (interBroker === undefined) problems.push(`inter.broker.listener.name: ${c.interBrokerListenerName} is not one of the listeners (${resolved.map((l) => l.name).join(', ')})`);
+  else if (interBroker.protocol === 'SASL_PLAINTEXT' || interBroker.protocol === 'SASL_SSL') {
+    // As Kafka's KafkaConfig checks: the inter-broker mechanism must be one the listeners offer.
+    if (!c.saslEnabledMechanisms.includes(c.saslMechanismInterBrokerProtocol)) {
+      problems.push(`sasl.mechanism.inter.broker.protocol: ${c.saslMechanismInterBrokerProtocol} must be in sasl.enabled.mechanisms when the inter-broker listener (${interBroker.name}) uses SASL`);
+    }
+    const login = interBrokerLogin(c.saslJaasConfig);
+    if (typeof login === 'string') problems.push(login);
   }
   for (const u of c.saslUsers) {
     for (const m of u.mechanisms ?? []) {

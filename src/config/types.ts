@@ -5,7 +5,7 @@
  */
 import type { HookConfigEntry } from './hook-entry.js';
 import type { FaultSpec } from './fault-entry.js';
-import type { SaslMechanism, SaslUserConfig, SslClientAuth, SslProtocol } from './security.js';
+import type { InterBrokerSaslMechanism, SaslMechanism, SaslUserConfig, SslClientAuth, SslProtocol } from './security.js';
 
 export type StorageType = 'memory' | 'log' | 'rocksdb' | 'postgres';
 
@@ -237,6 +237,12 @@ export interface BrokerConfig {
   connectionsMaxReauthMs: number;
   /** Kafka `connection.failed.authentication.delay.ms`. */
   connectionFailedAuthenticationDelayMs: number;
+  /** Kafka `inter.broker.listener.name`; null = the first listener. */
+  interBrokerListenerName: string | null;
+  /** Kafka `sasl.mechanism.inter.broker.protocol` (GSSAPI, Kafka's default, is not implemented: PLAIN here). */
+  saslMechanismInterBrokerProtocol: InterBrokerSaslMechanism;
+  /** Kafka `sasl.jaas.config`: this broker's own username and password for the inter-broker listener (a secret). */
+  saslJaasConfig: string | null;
   /** `authorizer.enabled`: ACLs are checked (Kafka: authorizer.class.name naming StandardAuthorizer). */
   authorizerEnabled: boolean;
   /** Kafka `authorizer.class.name`; only StandardAuthorizer (or null) is accepted. */

@@ -42,6 +42,12 @@ export interface Pki {
   readonly strangerCertFile: string;
   /** A fresh server certificate (another CN) in a keystore file of its own, for reload tests. */
   newServerKeystore(cn: string): Promise<string>;
+  /**
+   * A broker's keystore whose certificate (subject CN=`cn`, for 127.0.0.1/localhost) also serves as
+   * a client certificate (extended key usage serverAuth and clientAuth), as brokers talking to each
+   * other over mTLS present theirs.
+   */
+  newBrokerKeystore(cn: string): Promise<string>;
   cleanup(): Promise<void>;
 }
 
@@ -73,6 +79,7 @@ async function signed(dir: string, name: string, caName: string, subject: string
 
 const SERVER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature\n';
 const CLIENT_EXT = 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n';
+const BROKER_EXT = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=digitalSignature\n';
 
 export async function makePki(): Promise<Pki> {
   const dir = await mkdtemp(join(tmpdir(), 'rafka-pki-'));
@@ -87,6 +94,12 @@ export async function makePki(): Promise<Pki> {
   const serverKeystore = join(dir, 'server-keystore.pem');
   await writeFile(serverKeystore, serverKeyPem + serverCertPem);
   let n = 0;
+  const keystore = async (name: string, cn: string, ext: string) => {
+    await signed(dir, name, 'ca', `/CN=${cn}`, ext);
+    const file = join(dir, `${name}-keystore.pem`);
+    await writeFile(file, (await read(`${name}.key`)) + (await read(`${name}.pem`)));
+    return file;
+  };
   return {
     dir,
     caFile: join(dir, 'ca.pem'),
@@ -102,13 +115,8 @@ export async function makePki(): Promise<Pki> {
     strangerCertFile: join(dir, 'stranger.pem'),
     strangerKeyPem: await read('stranger.key'),
     strangerCertPem: await read('stranger.pem'),
-    async newServerKeystore(cn: string) {
-      const name = `server-${++n}`;
-      await signed(dir, name, 'ca', `/CN=${cn}`, SERVER_EXT);
-      const file = join(dir, `${name}-keystore.pem`);
-      await writeFile(file, (await read(`${name}.key`)) + (await read(`${name}.pem`)));
-      return file;
-    },
+    newServerKeystore: (cn: string) => keystore(`server-${++n}`, cn, SERVER_EXT),
+    newBrokerKeystore: (cn: string) => keystore(`broker-${++n}`, cn, BROKER_EXT),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }

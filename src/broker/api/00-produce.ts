@@ -108,7 +108,7 @@ export default defineHandler({
       });
     });
     oneSequenced();
-    const hints = new LeaderHints(broker);
+    const hints = new LeaderHints(broker, ctx.security.listener);
     const responses: Init<ProduceResponseTopicProduceResponse>[] = [];
     let anyError = false;
     for (let ti = 0; ti < topicData.length; ti++) {

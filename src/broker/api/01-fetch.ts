@@ -45,7 +45,7 @@ import { allowed } from '../security/request-authz.js';
 import type { Topic } from '../topics.js';
 import { batchesBelow, endOfBatches, lastStableOffset } from '../txn-log.js';
 import { ZERO_UUID } from '../../protocol/codec/uuid.js';
-import { LeaderHints, leaderError, type NodeEndpoint } from '../cluster.js';
+import { LeaderHints, leaderError, type ArrivalListener, type NodeEndpoint } from '../cluster.js';
 import {
   CachedPartition,
   INVALID_SESSION_ID,
@@ -111,7 +111,7 @@ export default defineHandler({
         const metrics = broker.metrics;
         if (metrics !== null) for (let i = 0; i < plan.length; i++) if (result.topicBytes[i]! > 0) metrics.fetched(plan[i]!.name, result.topicBytes[i]!);
         if (broker.cluster === null) return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses) };
-        const nodeEndpoints = leaderHints(broker, plan, result.responses);
+        const nodeEndpoints = leaderHints(broker, ctx.security.listener, plan, result.responses);
         return { throttleTimeMs: 0, ...answer(broker, context, plan, result.responses), nodeEndpoints };
       }
       const parkedAt = ctx.quota === undefined ? 0 : performance.now();
@@ -204,8 +204,8 @@ function planFetch(broker: Broker, nodeId: number | undefined, wanted: Iterable<
 type TopicAnswer = Init<FetchResponseFetchableTopicResponse>;
 
 /** In a cluster: the current leader in each partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH; the leaders' endpoints. */
-function leaderHints(broker: Broker, plan: readonly PlannedTopic[], responses: readonly TopicAnswer[]): NodeEndpoint[] {
-  const hints = new LeaderHints(broker);
+function leaderHints(broker: Broker, listener: ArrivalListener, plan: readonly PlannedTopic[], responses: readonly TopicAnswer[]): NodeEndpoint[] {
+  const hints = new LeaderHints(broker, listener);
   plan.forEach((t, ti) => {
     const datas = responses[ti]?.partitions ?? [];
     t.partitions.forEach((p, pi) => {

@@ -16,6 +16,7 @@ import { ErrorCode } from '../../protocol/error-codes.js';
 import { AclOperation, ResourceType } from '../security/acls.js';
 import { allowed, authorizationMessage } from '../security/request-authz.js';
 import { defineHandler, type RequestContext } from '../handler.js';
+import { nodeEndpoint } from '../cluster.js';
 
 const GROUP = 0;
 const TRANSACTION = 1;
@@ -44,8 +45,11 @@ function find(keyType: number, key: string, ctx: RequestContext): Found {
   if (broker.cluster !== null) {
     const id = broker.cluster.coordinator(key);
     if (id < 0) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'The coordinator is not available.');
-    const node = broker.cluster.node(id);
-    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: node.host ?? ctx.security.listener.advertisedHost, port: node.port };
+    // The coordinator's endpoint on the listener this request came in on; one without that listener
+    // cannot be reached by this client: not available (Kafka's getAliveBrokerNode finds no node).
+    const endpoint = nodeEndpoint(broker.cluster.node(id), ctx.security.listener);
+    if (endpoint === null) return refuse(ErrorCode.COORDINATOR_NOT_AVAILABLE, `The coordinator has no listener ${ctx.security.listener.name}.`);
+    return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: id, host: endpoint.host, port: endpoint.port };
   }
   return { errorCode: ErrorCode.NONE, errorMessage: null, nodeId: broker.nodeId, host: ctx.security.listener.advertisedHost, port: ctx.security.listener.advertisedPort };
 }

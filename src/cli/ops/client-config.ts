@@ -31,6 +31,7 @@ import { UnsecuredJWT } from 'jose';
 import type { SaslOptions, OAuthBearerToken } from '../../client/sasl.js';
 import type { SslOptions } from '../../client/tls.js';
 import { UsageError } from './common.js';
+import { parseJaas, type JaasConfig } from '../../config/jaas.js';
 
 export interface ClientSecurity {
   ssl?: true | SslOptions;
@@ -141,44 +142,11 @@ function tlsOptions(s: ReadonlyMap<string, string>): true | SslOptions {
   return Object.keys(o).length === 0 ? true : o;
 }
 
-/**
- * A JAAS configuration of one login module, as Kafka's JaasConfig reads it:
- * `<class> <flag> [name=value]... ;` with values quoted ("…", backslash escapes) or bare words.
- */
-export function parseJaasConfig(text: string): { module: string; options: Map<string, string> } {
-  const tokens: { t: 'word' | 'str' | '=' | ';'; v: string }[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (/\s/.test(c)) i++;
-    else if (c === '=' || c === ';') tokens.push({ t: c, v: c }), i++;
-    else if (c === '"') {
-      let v = '';
-      i++;
-      while (i < text.length && text[i] !== '"') {
-        if (text[i] === '\\' && i + 1 < text.length) i++;
-        v += text[i++];
-      }
-      if (i >= text.length) throw new UsageError('sasl.jaas.config: an unterminated quoted value');
-      i++;
-      tokens.push({ t: 'str', v });
-    } else {
-      const m = /^[^\s=;"]+/.exec(text.slice(i))!;
-      tokens.push({ t: 'word', v: m[0] });
-      i += m[0].length;
-    }
-  }
-  const bad = () => new UsageError('sasl.jaas.config: expected `<LoginModule class> required name="value" ... ;`');
-  const [module, flag] = tokens;
-  if (module?.t !== 'word' || flag?.t !== 'word' || !/^(required|requisite|sufficient|optional)$/.test(flag.v)) throw bad();
-  const options = new Map<string, string>();
-  let k = 2;
-  for (; k + 2 < tokens.length && tokens[k]!.t === 'word'; k += 3) {
-    if (tokens[k + 1]!.t !== '=' || (tokens[k + 2]!.t !== 'str' && tokens[k + 2]!.t !== 'word')) throw bad();
-    options.set(tokens[k]!.v, tokens[k + 2]!.v);
-  }
-  if (tokens[k]?.t !== ';' || k + 1 !== tokens.length) throw bad();
-  return { module: module.v, options };
+/** sasl.jaas.config as Kafka's JaasConfig reads it (src/config/jaas.ts); a malformed one is a usage error. */
+export function parseJaasConfig(text: string): JaasConfig {
+  const parsed = parseJaas(text);
+  if (typeof parsed === 'string') throw new UsageError(parsed);
+  return parsed;
 }
 
 /** OAUTHBEARER's token provider from the settings: a token file, a token endpoint, or an unsecured token. */

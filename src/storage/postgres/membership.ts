@@ -8,20 +8,48 @@
  */
 import type pg from 'pg';
 
+/** One advertised listener of a broker, as its clients reach it (Kafka's registration endpoints). */
+export interface RegisteredListener {
+  name: string;
+  host: string;
+  port: number;
+  securityProtocol: string;
+}
+
 export interface BrokerRegistration {
   nodeId: number;
   /** Random per process start: tells this process's row from a previous one's with the same node id. */
   incarnation: string;
-  host: string;
-  port: number;
+  /** Every advertised listener, the first one first (its host and port also fill the row's host and port). */
+  listeners: readonly RegisteredListener[];
   rack: string | null;
 }
 
 export interface LiveBroker {
   nodeId: number;
+  /** The first listener's address. */
   host: string;
   port: number;
+  /** null: a row an older broker wrote, with its first listener only. */
+  listeners: RegisteredListener[] | null;
   rack: string | null;
+}
+
+/** Listeners a registration row may hold: Kafka brokers have a handful; a row is read on every look. */
+export const REGISTERED_LISTENERS_MAX = 16;
+
+/** The jsonb column as read back: only well-formed entries are kept (a row is shared data, checked after reading). */
+function readListeners(value: unknown): RegisteredListener[] | null {
+  if (!Array.isArray(value)) return null;
+  const out: RegisteredListener[] = [];
+  for (const e of value.slice(0, REGISTERED_LISTENERS_MAX)) {
+    const l = e as Partial<RegisteredListener> | null;
+    if (l === null || typeof l !== 'object') continue;
+    if (typeof l.name !== 'string' || typeof l.host !== 'string' || typeof l.securityProtocol !== 'string') continue;
+    if (typeof l.port !== 'number' || !Number.isInteger(l.port) || l.port < 1 || l.port > 65535) continue;
+    out.push({ name: l.name, host: l.host, port: l.port, securityProtocol: l.securityProtocol });
+  }
+  return out;
 }
 
 export interface PartitionLeadership {
@@ -49,15 +77,17 @@ export class PostgresMembership {
    * (same incarnation), or its lease ran out: false when another live process holds the node id.
    */
   async register(r: BrokerRegistration, leaseMs: number): Promise<boolean> {
+    const first = r.listeners[0];
+    if (first === undefined || r.listeners.length > REGISTERED_LISTENERS_MAX) throw new RangeError(`a broker registers 1 to ${REGISTERED_LISTENERS_MAX} listeners, not ${r.listeners.length}`);
     const { rows } = await this.query<{ node_id: number }>({
       name: 'rafka-register-broker',
-      text: `INSERT INTO rafka_brokers (node_id, incarnation, host, port, rack, lease_expires_at)
-             VALUES ($1, $2, $3, $4, $5, now() + $6::bigint * interval '1 millisecond')
+      text: `INSERT INTO rafka_brokers (node_id, incarnation, host, port, rack, lease_expires_at, listeners)
+             VALUES ($1, $2, $3, $4, $5, now() + $6::bigint * interval '1 millisecond', $7::jsonb)
              ON CONFLICT (node_id) DO UPDATE SET incarnation = EXCLUDED.incarnation, host = EXCLUDED.host, port = EXCLUDED.port,
-               rack = EXCLUDED.rack, registered_at = now(), lease_expires_at = EXCLUDED.lease_expires_at
+               rack = EXCLUDED.rack, registered_at = now(), lease_expires_at = EXCLUDED.lease_expires_at, listeners = EXCLUDED.listeners
              WHERE rafka_brokers.incarnation = EXCLUDED.incarnation OR rafka_brokers.lease_expires_at < now()
              RETURNING node_id`,
-      values: [r.nodeId, r.incarnation, r.host, r.port, r.rack, leaseMs],
+      values: [r.nodeId, r.incarnation, first.host, first.port, r.rack, leaseMs, JSON.stringify(r.listeners)],
     });
     return rows.length === 1;
   }
@@ -79,11 +109,11 @@ export class PostgresMembership {
 
   /** Brokers whose lease is ahead of the database's clock, by node id. */
   async liveBrokers(): Promise<LiveBroker[]> {
-    const { rows } = await this.query<{ node_id: number; host: string; port: number; rack: string | null }>({
+    const { rows } = await this.query<{ node_id: number; host: string; port: number; rack: string | null; listeners: unknown }>({
       name: 'rafka-live-brokers',
-      text: 'SELECT node_id, host, port, rack FROM rafka_brokers WHERE lease_expires_at > now() ORDER BY node_id',
+      text: 'SELECT node_id, host, port, rack, listeners FROM rafka_brokers WHERE lease_expires_at > now() ORDER BY node_id',
     });
-    return rows.map((r) => ({ nodeId: r.node_id, host: r.host, port: r.port, rack: r.rack }));
+    return rows.map((r) => ({ nodeId: r.node_id, host: r.host, port: r.port, listeners: readListeners(r.listeners), rack: r.rack }));
   }
 
   /** Every partition's leader and epoch. */

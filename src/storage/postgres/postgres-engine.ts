@@ -744,20 +744,29 @@ export class PostgresEngine implements StorageEngine {
   }
 
   /** Of the transactional ids this engine took, those whose row names another broker or a newer epoch now: released and returned. */
-  async lostTransactions(ids: readonly string[]): Promise<string[]> {
-    const held = ids.filter((id) => this.txnEpochs.has(id));
-    if (held.length === 0) return [];
+  lostTransactions(ids: readonly string[]): Promise<string[]> {
+    return this.lostCoordinations('t', ids, this.txnEpochs, (id) => this.releaseTransaction(id));
+  }
+
+  /**
+   * Of the keys this engine took as coordinator (`held`: key → epoch taken; kind 'g' groups, 't'
+   * transactional ids), those whose rafka_coordinators row names another broker or a newer epoch
+   * now (taken over without this broker writing since): released and returned.
+   */
+  private async lostCoordinations(kind: 'g' | 't', keys: readonly string[], held: ReadonlyMap<string, number>, release: (key: string) => void): Promise<string[]> {
+    const mine = keys.filter((k) => held.has(k));
+    if (mine.length === 0) return [];
     const { rows } = await this.query<{ key: string; node_id: number; epoch: number }>({
-      name: 'rafka-transaction-holders',
-      text: `SELECT key, node_id, epoch FROM rafka_coordinators WHERE kind = 't' AND key = ANY($1::text[])`,
-      values: [held],
+      name: 'rafka-coordination-holders',
+      text: `SELECT key, node_id, epoch FROM rafka_coordinators WHERE kind = $1 AND key = ANY($2::text[])`,
+      values: [kind, mine],
     });
     const now = new Map(rows.map((r) => [r.key, r]));
-    const lost = held.filter((id) => {
-      const r = now.get(id);
-      return r === undefined || r.node_id !== this.nodeId || r.epoch !== this.txnEpochs.get(id);
+    const lost = mine.filter((k) => {
+      const r = now.get(k);
+      return r === undefined || r.node_id !== this.nodeId || r.epoch !== held.get(k);
     });
-    for (const id of lost) this.releaseTransaction(id);
+    for (const k of lost) release(k);
     return lost;
   }
 
@@ -885,25 +894,9 @@ export class PostgresEngine implements StorageEngine {
     return new Set(rows.map((r) => offsetKey(r.topic, r.partition)));
   }
 
-  /**
-   * Of the groups this engine took, those whose row names another broker or a newer epoch now
-   * (taken over without this broker writing since): they are released and returned.
-   */
-  async lostGroups(groupIds: readonly string[]): Promise<string[]> {
-    const held = groupIds.filter((g) => this.groupEpochs.has(g));
-    if (held.length === 0) return [];
-    const { rows } = await this.query<{ key: string; node_id: number; epoch: number }>({
-      name: 'rafka-group-holders',
-      text: `SELECT key, node_id, epoch FROM rafka_coordinators WHERE kind = 'g' AND key = ANY($1::text[])`,
-      values: [held],
-    });
-    const now = new Map(rows.map((r) => [r.key, r]));
-    const lost = held.filter((g) => {
-      const r = now.get(g);
-      return r === undefined || r.node_id !== this.nodeId || r.epoch !== this.groupEpochs.get(g);
-    });
-    for (const g of lost) this.releaseGroup(g);
-    return lost;
+  /** Of the groups this engine took, those whose row names another broker or a newer epoch now: released and returned. */
+  lostGroups(groupIds: readonly string[]): Promise<string[]> {
+    return this.lostCoordinations('g', groupIds, this.groupEpochs, (g) => this.releaseGroup(g));
   }
 
   /** Another broker coordinates the group now: forget what this engine held of it. */

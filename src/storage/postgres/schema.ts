@@ -174,6 +174,16 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX rafka_txn_offsets_group ON rafka_txn_offsets (group_id)`,
     ],
   },
+  {
+    version: 8,
+    name: 'every advertised listener of a broker',
+    statements: [
+      // [{name, host, port, securityProtocol}, ...] in the broker's listener order; Metadata answers
+      // each broker's endpoint for the listener a request came in on. host/port stay the first
+      // listener's; NULL (a row written by an older broker) stands for that one listener alone.
+      `ALTER TABLE rafka_brokers ADD COLUMN listeners jsonb NULL`,
+    ],
+  },
 ];
 
 /** The table that records applied migrations (created outside the versioned ones). */
