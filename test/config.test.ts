@@ -523,6 +523,7 @@ describe('http.listener and log.format', () => {
 
 describe('inter-broker settings (Kafka names)', () => {
   const SASL = { RAFKA_LISTENERS: 'CLIENT://127.0.0.1:9092,INTERNAL://127.0.0.1:9093', RAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CLIENT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT' };
+  const CLUSTER = { ...SASL, RAFKA_STORAGE_TYPE: 'postgres', RAFKA_STORAGE_URL: 'postgres://rafka@127.0.0.1/rafka' };
   const jaas = 'org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="s3cret-pw";';
 
   test('the listener, the mechanism and the login from the environment; the secret never in a message', () => {
@@ -533,16 +534,18 @@ describe('inter-broker settings (Kafka names)', () => {
     assert.equal(loadConfig({ env: SASL }).interBrokerListenerName, null, 'default: the first listener (CLIENT, PLAINTEXT: no login needed)');
   });
 
-  test('refused: an unknown listener, a SASL inter-broker listener without a login or with a mechanism not enabled', () => {
+  test('refused in a cluster (storage postgres): an unknown listener, a SASL inter-broker listener without a login or with a mechanism not enabled', () => {
     assert.match(configError(() => loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'REPLICATION' } })).message, /inter\.broker\.listener\.name: REPLICATION is not one of the listeners \(CLIENT, INTERNAL\)/);
-    assert.match(configError(() => loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL' } })).message, /sasl\.jaas\.config: the inter-broker listener uses SASL/);
-    const noPassword = configError(() => loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas.replace(' password="s3cret-pw"', '') } }));
+    // A broker alone never logs in to another: a SASL first listener needs no login of its own.
+    assert.equal(loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL' } }).saslJaasConfig, null);
+    assert.match(configError(() => loadConfig({ env: { ...CLUSTER, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL' } })).message, /sasl\.jaas\.config: the inter-broker listener uses SASL/);
+    const noPassword = configError(() => loadConfig({ env: { ...CLUSTER, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas.replace(' password="s3cret-pw"', '') } }));
     assert.match(noPassword.message, /sasl\.jaas\.config: give both username/);
-    const malformed = configError(() => loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas.replace(/;$/, '') } }));
+    const malformed = configError(() => loadConfig({ env: { ...CLUSTER, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas.replace(/;$/, '') } }));
     assert.match(malformed.message, /sasl\.jaas\.config: expected/);
     assert.ok(!malformed.message.includes('s3cret-pw'), malformed.message);
     const notEnabled = configError(() =>
-      loadConfig({ env: { ...SASL, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas, RAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-256', RAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL: 'SCRAM-SHA-512' } }),
+      loadConfig({ env: { ...CLUSTER, RAFKA_INTER_BROKER_LISTENER_NAME: 'INTERNAL', RAFKA_SASL_JAAS_CONFIG: jaas, RAFKA_SASL_ENABLED_MECHANISMS: 'SCRAM-SHA-256', RAFKA_SASL_MECHANISM_INTER_BROKER_PROTOCOL: 'SCRAM-SHA-512' } }),
     );
     assert.match(notEnabled.message, /sasl\.mechanism\.inter\.broker\.protocol: SCRAM-SHA-512 must be in sasl\.enabled\.mechanisms/);
   });

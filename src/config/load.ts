@@ -116,7 +116,7 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
   const cfg = resolveConfig(...layers);
   // Listeners, the protocol map, principal mapping rules and users are checked as a whole, once
   // every layer is applied: `rafka start` refuses a bad one before opening anything.
-  const problems = [...securityProblems(cfg), ...httpSslProblems(cfg)];
+  const problems = [...securityProblems(cfg, cfg.storage.type === 'postgres'), ...httpSslProblems(cfg)];
   if (problems.length > 0) throw new ConfigError(problems.map((text) => ({ source: 'file' as const, path: text.split(':')[0]!, problem: text, text })));
   return cfg;
 }

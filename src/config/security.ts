@@ -239,9 +239,11 @@ export function parseSuperUsers(value: string | null): string[] {
 
 /**
  * Problems of the security settings taken together (each line names the setting); empty when none.
- * No message repeats a key, a password or a file's content.
+ * No message repeats a key, a password or a file's content. `clustered`: the broker shares its
+ * storage with other brokers (the `postgres` engine) and so talks to them; a broker alone never
+ * logs in to another, so it needs no inter-broker login of its own.
  */
-export function securityProblems(c: SecuritySettings): string[] {
+export function securityProblems(c: SecuritySettings, clustered: boolean): string[] {
   const listeners = resolveListeners(c);
   if (listeners.length > 0 && typeof listeners[0] === 'string') return listeners as string[];
   const problems: string[] = [];
@@ -280,7 +282,7 @@ export function securityProblems(c: SecuritySettings): string[] {
   }
   const interBroker = interBrokerListener(resolved, c.interBrokerListenerName);
   if (interBroker === undefined) problems.push(`inter.broker.listener.name: ${c.interBrokerListenerName} is not one of the listeners (${resolved.map((l) => l.name).join(', ')})`);
-  else if (interBroker.protocol === 'SASL_PLAINTEXT' || interBroker.protocol === 'SASL_SSL') {
+  else if (clustered && (interBroker.protocol === 'SASL_PLAINTEXT' || interBroker.protocol === 'SASL_SSL')) {
     // As Kafka's KafkaConfig checks: the inter-broker mechanism must be one the listeners offer.
     if (!c.saslEnabledMechanisms.includes(c.saslMechanismInterBrokerProtocol)) {
       problems.push(`sasl.mechanism.inter.broker.protocol: ${c.saslMechanismInterBrokerProtocol} must be in sasl.enabled.mechanisms when the inter-broker listener (${interBroker.name}) uses SASL`);

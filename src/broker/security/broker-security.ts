@@ -61,7 +61,7 @@ export class BrokerSecurity {
     storage: StorageEngine,
     private readonly log: Logger,
   ) {
-    const problems = securityProblems(config);
+    const problems = securityProblems(config, config.storage.type === 'postgres');
     if (problems.length > 0) throw new Error(`invalid security configuration:\n${problems.join('\n')}`);
     this.listeners = (resolveListeners(config) as ListenerConfig[]).map((l) => new BrokerListener(l));
     this.principalRules = parsePrincipalRules(config.sslPrincipalMappingRules) as PrincipalRule[];
