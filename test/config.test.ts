@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_CONFIG, LOG_ENGINE_PREALLOCATE } from '../src/config/defaults.js';
+import { DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { ConfigError, loadConfig, parseConfigText } from '../src/config/load.js';
 import {
   TOPIC_CONFIGS,
@@ -24,8 +24,6 @@ import {
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLE = join(REPO, 'config', 'rafka.yaml');
-/** What `rafka start` runs with nothing set: DEFAULT_CONFIG (the log engine) with the log engine's preallocate. */
-const LOG_ENGINE_DEFAULTS = { ...DEFAULT_CONFIG, topicDefaults: { ...DEFAULT_CONFIG.topicDefaults, preallocate: LOG_ENGINE_PREALLOCATE } };
 
 function configError(fn: () => unknown): ConfigError {
   try {
@@ -75,11 +73,11 @@ describe('defaults', () => {
   });
 
   test('config/rafka.yaml is valid and equals the defaults', () => {
-    assert.deepEqual(loadConfig({ file: EXAMPLE, env: {} }), LOG_ENGINE_DEFAULTS);
+    assert.deepEqual(loadConfig({ file: EXAMPLE, env: {} }), DEFAULT_CONFIG);
   });
 
   test('no file, no env: the defaults', () => {
-    assert.deepEqual(loadConfig({ env: {} }), LOG_ENGINE_DEFAULTS);
+    assert.deepEqual(loadConfig({ env: {} }), DEFAULT_CONFIG);
   });
 
   test('an empty file means all defaults', () => {
@@ -206,17 +204,6 @@ describe('accepted forms', () => {
         assert.equal(c.topicDefaults['segment.bytes'], '1073741824');
       },
     );
-  });
-
-  test('preallocate: true by default on the log engine (Rafka\'s default, reported as log.preallocate), as set otherwise', () => {
-    assert.equal(loadConfig({ file: null, env: {} }).topicDefaults['preallocate'], LOG_ENGINE_PREALLOCATE);
-    assert.equal(LOG_ENGINE_PREALLOCATE, 'true');
-    const described = describeTopicConfig('preallocate', {}, loadConfig({ file: null, env: {} }).topicDefaults);
-    assert.equal(described?.value, 'true');
-    assert.deepEqual(described?.synonyms[0], { name: 'log.preallocate', value: 'true', source: CONFIG_SOURCE.STATIC_BROKER_CONFIG });
-    withTempFile('storage:\n  type: memory\n', (file) => assert.equal(loadConfig({ file, env: {} }).topicDefaults['preallocate'], 'false'));
-    withTempFile('topic.defaults:\n  preallocate: false\n', (file) => assert.equal(loadConfig({ file, env: {} }).topicDefaults['preallocate'], 'false'));
-    assert.equal(DEFAULT_CONFIG.topicDefaults['preallocate'], 'false', 'Kafka\'s default stays the table\'s');
   });
 
   test('topic.defaults values are validated like CreateTopics', () => {

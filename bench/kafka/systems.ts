@@ -170,7 +170,7 @@ export function tail(file: string, lines = 15): string {
 // Rafka ---------------------------------------------------------------------------------------------
 
 /** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
-export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-nopreallocate' | 'log-pool16' | 'rocksdb';
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-pool16' | 'rocksdb';
 
 /**
  * libuv's thread pool size for `rafka-log-pool16` (Node's default, which the launcher keeps, is 4).
@@ -185,8 +185,7 @@ const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   'memory-wal': 'Rafka, memory engine with its write-ahead log',
   log: 'Rafka, log engine (segment files; fsync as configured, default always = group commit)',
   'log-interval': 'Rafka, log engine with fsync: interval (acknowledged once written, synced every second: the durability of Kafka as shipped)',
-  'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true, the log engine\'s default since issue 22)',
-  'log-nopreallocate': 'Rafka, log engine, fsync always, without preallocated segments (topic.defaults preallocate: false, Kafka\'s default)',
+  'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true)',
   'log-pool16': `Rafka, log engine, fsync always, with UV_THREADPOOL_SIZE=${WIDE_POOL_THREADS} (instead of Node's 4)`,
   rocksdb: 'Rafka, rocksdb engine',
 };
@@ -198,9 +197,9 @@ function withoutPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = '', tls?: BenchTls): SystemSpec {
-  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-nopreallocate' || variant === 'log-pool16' ? 'log' : variant;
+  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool16' ? 'log' : variant;
   const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
-  const topicDefaults = variant === 'log-preallocate' || variant === 'log-nopreallocate' ? `topic.defaults:\n  preallocate: ${variant === 'log-preallocate'}\n` : '';
+  const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
   return {
     name: `${prefix}rafka-${variant}`,
     description: prefix === '' ? RAFKA_DESCRIPTIONS[variant] : `${RAFKA_DESCRIPTIONS[variant]}, the build in ${repoRoot}`,

@@ -10,7 +10,7 @@
  */
 import type { PeerConnector } from './txn-markers-remote.js';
 import type { BrokerConfig, StorageConfig } from '../config/types.js';
-import { DEFAULT_CONFIG, LOG_ENGINE_PREALLOCATE } from '../config/defaults.js';
+import { DEFAULT_CONFIG } from '../config/defaults.js';
 import type { StorageEngine } from '../storage/engine.js';
 import { createStorageEngine } from '../storage/index.js';
 import { Broker } from './broker.js';
@@ -100,8 +100,6 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     storage: storageConfig,
     topicDefaults: { ...DEFAULT_CONFIG.topicDefaults, ...(stripUndefined(topicDefaults ?? {}) as Record<string, string>) },
   };
-  // The log engine's own default (LOG_ENGINE_PREALLOCATE, as loadConfig gives `rafka start`).
-  if (storageConfig.type === 'log' && topicDefaults?.['preallocate'] === undefined) config.topicDefaults['preallocate'] = LOG_ENGINE_PREALLOCATE;
   // As in Kafka, the broker's message.max.bytes is the default of the topic config max.message.bytes.
   if (rest.messageMaxBytes !== undefined && topicDefaults?.['max.message.bytes'] === undefined) {
     config.topicDefaults['max.message.bytes'] = String(rest.messageMaxBytes);

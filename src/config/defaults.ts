@@ -8,14 +8,6 @@ import type { BrokerConfig, TopicDefaults } from './types.js';
 const MESSAGE_MAX_BYTES = 1048588;
 
 /**
- * `preallocate` for the topics of a broker on the log engine when nothing sets it (loadConfig,
- * startBroker): Rafka's default there, unlike Kafka's false. With `fsync: always` an append's
- * fdatasync into a zero-filled tail commits no size change; the bench's produce rows favoured it
- * (issue 22, bench/README.md). DescribeConfigs reports it as the broker's `log.preallocate`.
- */
-export const LOG_ENGINE_PREALLOCATE = 'true';
-
-/**
  * The broker's defaults: Kafka's where Kafka has the setting, safe local-development values where
  * it doesn't (bind to 127.0.0.1, not all interfaces).
  *

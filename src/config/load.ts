@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import type { Document, Node } from 'yaml';
-import { LOG_ENGINE_PREALLOCATE, defaultConfig } from './defaults.js';
+import { defaultConfig } from './defaults.js';
 import {
   CONFIG_FILE_ENV,
   SETTINGS,
@@ -142,12 +142,6 @@ export function resolveConfig(...layers: ConfigOverrides[]): BrokerConfig {
   }
   // `message.max.bytes` is the broker-level synonym of the topic config `max.message.bytes`.
   cfg.topicDefaults['max.message.bytes'] = String(cfg.messageMaxBytes);
-  // The log engine preallocates segments unless told otherwise (Kafka's default is false): with
-  // `fsync: always` an append's fdatasync then commits no size change (issue 22, bench/README.md).
-  // A broker default that differs from Kafka's, so DescribeConfigs reports it as log.preallocate.
-  if (cfg.storage.type === 'log' && !layers.some((l) => l.topicDefaults?.['preallocate'] !== undefined)) {
-    cfg.topicDefaults['preallocate'] = LOG_ENGINE_PREALLOCATE;
-  }
   return cfg;
 }
 
