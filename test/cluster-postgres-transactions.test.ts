@@ -26,7 +26,7 @@ import { RawClient } from './helpers/raw-client.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { decodeTxn, encodeTxn } from '../src/broker/transactions/metadata.js';
 import { testBroker } from './helpers/broker.js';
-import { until } from './helpers/pg-brokers.js';
+import { readCommitted as readAll, until } from './helpers/pg-brokers.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { PRODUCER_ID_BLOCK } from '../src/broker/producer-state.js';
@@ -139,31 +139,8 @@ describe('transactions across brokers sharing one PostgreSQL database', { skip, 
     for (const r of rows) lines.push(`  p${r.partition} ${r.base_offset}-${r.last_offset} pid ${r.producer_id}/${r.producer_epoch} seq ${r.base_sequence} attr ${r.attributes}`);
     return lines.join('\n');
   };
-  /** Every record a read_committed consumer of a fresh group reads from the beginning, once the end offsets are reached. */
-  const readCommitted = async (topic: string, expected: number): Promise<string[]> => {
-    const consumer = kafka().consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 200, readUncommitted: false });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const seen: string[] = [];
-    try {
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => void explain(topic, seen).then((why) => reject(new Error(`read ${seen.length} of ${expected}\n${why}`)), reject), 30_000);
-        consumer.run({
-          eachMessage: async ({ message }) => {
-            seen.push(message.value!.toString());
-            if (seen.length >= expected) {
-              clearTimeout(timer);
-              resolve();
-            }
-          },
-        }).catch(reject);
-      });
-      await new Promise((r) => setTimeout(r, 500)); // anything more (an aborted record) would arrive now
-    } finally {
-      await consumer.disconnect(); // also after a failure: an open client would keep the file from exiting
-    }
-    return seen;
-  };
+  /** Every record a read_committed consumer of a fresh group reads from the beginning, with the partitions' state when it times out. */
+  const readCommitted = (topic: string, expected: number): Promise<string[]> => readAll(kafka, topic, expected, (seen) => explain(topic, seen));
   const send = (p: Producer | Awaited<ReturnType<Producer['transaction']>>, tag: string, topic = TOPIC) =>
     p.send({ topic, acks: -1, messages: Array.from({ length: PARTITIONS * 2 }, (_, i) => ({ partition: i % PARTITIONS, value: `${tag}-${i}` })) });
 

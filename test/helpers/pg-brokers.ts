@@ -87,14 +87,20 @@ export class PgBrokers {
  * `topic`, once `expected` arrived and half a second more passed (anything more, an aborted
  * record, would arrive then).
  */
-export async function readCommitted(kafka: () => Kafka, topic: string, expected: number): Promise<string[]> {
+export async function readCommitted(
+  kafka: () => Kafka,
+  topic: string,
+  expected: number,
+  explain: (seen: string[]) => Promise<string> = async (seen) => [...seen].sort().join(' '),
+): Promise<string[]> {
   const consumer = kafka().consumer({ groupId: `reader-${Math.random()}`, maxWaitTimeInMs: 200, readUncommitted: false });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const seen: string[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`read ${seen.length} of ${expected}: ${[...seen].sort().join(" ")}`)), 30_000);
+      // On a time-out, say what was read (or what the caller's `explain` finds: leaders, stored batches).
+      const timer = setTimeout(() => void explain(seen).then((why) => reject(new Error(`read ${seen.length} of ${expected}: ${why}`)), reject), 30_000);
       consumer.run({
         eachMessage: async ({ message }) => {
           seen.push(message.value!.toString());
