@@ -95,6 +95,9 @@ class RequestTally {
   }
 }
 
+/** What a prom-client histogram hands its registry: the series' names, labels and values. */
+type HistogramData = Awaited<ReturnType<promClient.Histogram<string>['get']>>;
+
 /**
  * `rafka_request_duration_seconds`, observed into RequestTally on the request path and written out by
  * prom-client from them. prom-client's own observe() builds a label object, a hash string and a
@@ -103,9 +106,6 @@ class RequestTally {
  * GC work measurably more (bench/README.md, "Metrics overhead"). The exposition is the same: cumulative
  * `_bucket` series with `le`, then `_sum` and `_count`, per API and version.
  */
-/** What a prom-client histogram hands its registry: the series' names, labels and values. */
-type HistogramData = Awaited<ReturnType<promClient.Histogram<string>['get']>>;
-
 class RequestSecondsHistogram extends promClient.Histogram<'api' | 'version'> {
   static readonly NAME = 'rafka_request_duration_seconds';
 
