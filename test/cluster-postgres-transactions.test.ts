@@ -21,12 +21,11 @@ import assert from 'node:assert/strict';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { ErrorCode } from '../src/protocol/error-codes.js';
 import { ApiKey, FindCoordinatorRequest, FindCoordinatorResponse, OffsetFetchRequest, OffsetFetchResponse, WriteTxnMarkersRequest, WriteTxnMarkersResponse } from '../src/protocol/messages/index.js';
-import type { RunningBroker } from '../src/broker/index.js';
 import { RawClient } from './helpers/raw-client.js';
 import { fileCluster, sql } from './helpers/postgres.js';
 import { decodeTxn, encodeTxn } from '../src/broker/transactions/metadata.js';
 import { testBroker } from './helpers/broker.js';
-import { readCommitted as readAll, until } from './helpers/pg-brokers.js';
+import { PgBrokers, readCommitted as readAll, until } from './helpers/pg-brokers.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { PRODUCER_ID_BLOCK } from '../src/broker/producer-state.js';
@@ -40,16 +39,10 @@ const PARTITIONS = 6;
 
 describe('transactions across brokers sharing one PostgreSQL database', { skip, timeout: 240_000 }, () => {
   let url: string;
-  const brokers = new Map<number, RunningBroker>();
-  const start = async (id: number) => {
-    const b = await testBroker({ storage: { type: 'postgres', url }, nodeId: id, groupInitialRebalanceDelayMs: 0, ...TIMING });
-    brokers.set(id, b);
-    return b;
-  };
-  const stopBroker = async (id: number) => {
-    await brokers.get(id)?.close();
-    brokers.delete(id);
-  };
+  const cluster = new PgBrokers(() => url, TIMING);
+  const brokers = cluster.brokers;
+  const start = (id: number) => cluster.start(id);
+  const stopBroker = (id: number) => cluster.stop(id);
   const kafka = () =>
     new Kafka({
       clientId: 'txn-cluster', brokers: [...brokers.values()].map((b) => `127.0.0.1:${b.port}`), logLevel: logLevel.NOTHING,

@@ -29,32 +29,22 @@ import {
   ProduceRequest,
   ProduceResponse,
 } from '../src/protocol/messages/index.js';
-import type { RunningBroker } from '../src/broker/index.js';
 import { assignedLeader } from '../src/broker/shared-cluster.js';
 import { RawClient } from './helpers/raw-client.js';
 import { idempotentBatch, initProducerId } from './helpers/robust.js';
 import { fileCluster, sql } from './helpers/postgres.js';
-import { testBroker } from './helpers/broker.js';
-import { CLUSTER_TIMING, metadata, until, withRaw } from './helpers/pg-brokers.js';
+import { PgBrokers, metadata, until, withRaw } from './helpers/pg-brokers.js';
 import { PostgresEngine } from '../src/storage/postgres/postgres-engine.js';
 import { NotCoordinatorError } from '../src/storage/errors.js';
 
 const { skip, pgc } = await fileCluster();
 
-const TIMING = CLUSTER_TIMING;
-
 describe('brokers sharing one PostgreSQL database', { skip, timeout: 180_000 }, () => {
   let url: string;
-  const brokers = new Map<number, RunningBroker>();
-  const start = async (id: number) => {
-    const b = await testBroker({ storage: { type: 'postgres', url }, nodeId: id, groupInitialRebalanceDelayMs: 0, ...TIMING });
-    brokers.set(id, b);
-    return b;
-  };
-  const stopBroker = async (id: number) => {
-    await brokers.get(id)?.close();
-    brokers.delete(id);
-  };
+  const cluster = new PgBrokers(() => url);
+  const brokers = cluster.brokers;
+  const start = (id: number) => cluster.start(id);
+  const stopBroker = (id: number) => cluster.stop(id);
   const portOf = (id: number) => brokers.get(id)!.port;
   /** One idempotent record to a partition of `spread`, sent to broker `id`. */
   const produceOne = (id: number, partition: number, value: string) =>
