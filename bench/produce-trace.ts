@@ -8,8 +8,11 @@
  * (`RAFKA_TRACE_DIR`, default the temp directory: `produce-trace-<pid>.txt` there). It prints the
  * event loop's utilisation each busy second (perf_hooks; on a loaded machine it counts time the
  * thread waited for a CPU as busy: the bench's main-thread CPU is the steadier figure), Produce frames from arrival (whole in the
- * connection's buffer) to handling and to their answer, produce requests in flight broker-wide, and
- * the log engine's writes, fsyncs and appends (append call to acknowledgement), as percentiles.
+ * connection's buffer) to handling and to their answer, produce requests in flight broker-wide, the
+ * requests already read and waiting behind each Produce when it starts (a burst the client sent
+ * together), and the log engine's writes (with their batches), fsyncs (with the batches written
+ * since the previous one started: what one sync covers) and appends (append call to
+ * acknowledgement), as percentiles. bench/ack-cycle.ts runs the Java producer with it.
  *
  * A diagnostic, not part of the broker: it wraps methods of Connection, LogSegment and PartitionLog
  * by name, private ones included, and says so when one is missing rather than failing the broker.
@@ -43,6 +46,9 @@ const samples = {
   handling: [] as number[],
   inFlight: [] as number[],
   frameBytes: [] as number[],
+  queuedBehind: [] as number[],
+  groupBatches: [] as number[],
+  batchesPerSync: [] as number[],
   write: [] as number[],
   writeDuringOwnSync: [] as number[],
   sync: [] as number[],
@@ -62,6 +68,7 @@ const isProduce = (frame: Buffer) => frame.length >= 2 && frame.readInt16BE(0) =
 let producing = 0;
 let syncing = 0;
 const ownSyncs = new WeakMap<object, number>();
+const unsyncedBatches = new WeakMap<object, number>();
 
 // A frame is cut from the connection's buffer (take) as soon as it is whole: its arrival.
 wrap('Connection', Connection.prototype, 'take', (original) =>
@@ -78,6 +85,7 @@ wrap('Connection', Connection.prototype, 'handleFrame', (original) =>
     const arrived = arrival.get(request.frame);
     if (arrived !== undefined) samples.arrivalToHandling.push(started - arrived);
     samples.frameBytes.push(request.frame.length);
+    samples.queuedBehind.push(this.queue?.length ?? NaN);
     samples.inFlight.push(++producing);
     const result: Promise<unknown> = original.call(this, request, ...rest);
     // The connection handles a rejection; this copy of it must not become an unhandled one.
@@ -100,6 +108,9 @@ wrap('Connection', Connection.prototype, 'answer', (original) =>
 wrap('LogSegment', LogSegment.prototype, 'append', (original) =>
   function (this: any, ...args: unknown[]) {
     const during = (ownSyncs.get(this) ?? 0) > 0;
+    const batches = (args[0] as unknown[] | undefined)?.length ?? NaN;
+    samples.groupBatches.push(batches);
+    unsyncedBatches.set(this, (unsyncedBatches.get(this) ?? 0) + batches);
     const started = performance.now();
     const result: Promise<void> = original.apply(this, args);
     void result.then(() => {
@@ -114,6 +125,9 @@ wrap('LogSegment', LogSegment.prototype, 'sync', (original) =>
   function (this: any) {
     ownSyncs.set(this, (ownSyncs.get(this) ?? 0) + 1);
     samples.syncsAtStart.push(++syncing);
+    // Batches written since the last sync started: what this one covers (writes still running are not counted).
+    samples.batchesPerSync.push(unsyncedBatches.get(this) ?? 0);
+    unsyncedBatches.set(this, 0);
     const started = performance.now();
     const result: Promise<void> = original.call(this);
     void result.finally(() => {
@@ -148,10 +162,13 @@ process.on('exit', () => {
     `Produce frame bytes: ${percentiles(samples.frameBytes)}`,
     `Produce requests in flight broker-wide (at each start): ${percentiles(samples.inFlight)}`,
     `Produce arrival to handling, ms: ${percentiles(samples.arrivalToHandling)}`,
+    `requests read and waiting behind a Produce when it starts: ${percentiles(samples.queuedBehind)}`,
     `Produce handling (start to response ready), ms: ${percentiles(samples.handling)}`,
     `Produce arrival to answer, ms: ${percentiles(samples.arrivalToAnswer)}`,
     `segment writes, ms: ${percentiles(samples.write)}`,
     `  of which while the same segment's fsync ran: ${percentiles(samples.writeDuringOwnSync)}`,
+    `batches per segment write: ${percentiles(samples.groupBatches)}`,
+    `batches written since the previous fsync, at each fsync's start: ${percentiles(samples.batchesPerSync)}`,
     `segment fsyncs, ms: ${percentiles(samples.sync)}`,
     `fsyncs in flight (at each start): ${percentiles(samples.syncsAtStart)}`,
     `partition appends (call to acknowledgement), ms: ${percentiles(samples.append)}`,
