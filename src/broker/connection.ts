@@ -13,9 +13,10 @@
  *   request lets the next Produce of the connection start once its own appends have their offsets
  *   (`RequestContext.sequenced`), instead of after its fsync. Appends still happen in request order
  *   and answers still go out in request order, each as soon as it and every earlier one is ready;
- *   but the requests a producer keeps in flight share one fsync instead of taking one each. Any
- *   other request waits until every earlier one is answered (and hooks or injected faults turn this
- *   off: they may depend on one request at a time).
+ *   but the requests a producer keeps in flight share one fsync instead of taking one each (the
+ *   Produce requests of one read all reach the engine before its writer takes a group, so the first
+ *   does not go alone). Any other request waits until every earlier one is answered (and hooks or
+ *   injected faults turn this off: they may depend on one request at a time).
  * - When the kernel send buffer is full (`write` returns false) reading pauses until `drain`, and
  *   the next request is not handled before it either (Kafka mutes a channel until its response is
  *   sent): a consumer that stops reading holds at most one unwritten response, and the broker stops
@@ -355,15 +356,25 @@ export class Connection implements ConnectionInfo {
         }
         const frame = this.queue.shift()!;
         let sequenced!: () => void;
+        let sequencedAtOnce = false;
         const ordered = pipelined ? new Promise<void>((resolve) => (sequenced = resolve)) : null;
         const request: InFlightRequest = { frame, decodedBytes: 0, throttle: null };
         this.handling++;
         // A handler that throws is a bug: the connection closes at once (earlier answers not yet sent are lost with it).
-        const done = this.handleFrame(request, ordered === null ? undefined : sequenced).catch((err: unknown) => (this.failed(err), null));
+        const done = this.handleFrame(request, ordered === null ? undefined : () => ((sequencedAtOnce = true), sequenced())).catch((err: unknown) => (this.failed(err), null));
         this.answered = this.answered
           .then(() => done)
           .then((response) => this.answer(request, response))
           .catch((err: unknown) => this.failed(err));
+        // A Produce whose appends got their offsets before handleFrame returned (no await on the way:
+        // the usual case) lets the next Produce already read start in the same synchronous run, so
+        // the log engine's writer — started a microtask after the first append — takes the
+        // requests of one read as one write group and one fsync instead of the first alone.
+        if (sequencedAtOnce) {
+          if (this.security.closeAfterResponse !== null) break;
+          this.parseFrames();
+          continue;
+        }
         // A Produce goes on once its appends have their offsets (or it is answered: an error, acks=0).
         await (ordered === null ? this.answered : Promise.race([ordered, done]));
         if (this.security.closeAfterResponse !== null) break;
