@@ -25,7 +25,7 @@ import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messa
 import { RawClient } from '../test/helpers/raw-client.js';
 import { resolveKafka } from './kafka/maven.js';
 import { kafkaSystem, rafkaSystem, type RafkaVariant, type RunningSystem, type SystemSpec } from './kafka/systems.js';
-import { cpuSeconds, loadAverage, mainThreadCpuSeconds, reapedChildrenCpuSeconds } from './kafka/proc.js';
+import { clockTicks, cpuSeconds, loadAverage, mainThreadCpuSeconds, reapedChildrenCpuSeconds } from './kafka/proc.js';
 
 /** The producer metrics shown (producer-metrics group), in this order. */
 const METRICS = [
@@ -87,7 +87,7 @@ function java(classpath: string, args: string[], threads?: Record<string, number
       else resolve(stdout);
     });
     const seen = new Map<string, { kind: string; cpu: number }>();
-    const ticks = 100; // USER_HZ on Linux
+    const ticks = clockTicks();
     const timer = setInterval(() => {
       if (!threads || child.pid === undefined) return;
       let tids: string[];

@@ -13,7 +13,8 @@ import { execFileSync } from 'node:child_process';
 
 let ticksPerSecond: number | null = null;
 
-function clockTicks(): number {
+/** Clock ticks per second of /proc's CPU times (getconf CLK_TCK; 100 when it cannot be read). */
+export function clockTicks(): number {
   if (ticksPerSecond === null) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
