@@ -18,11 +18,14 @@ export interface WireProduceOptions {
   batchesPerConnection: number;
   /** How long to wait for one answer (default 30 s). */
   timeoutMs?: number;
+  /** Called after each answer with the batches answered so far over all connections (the metrics row's scrapes). */
+  onAnswered?: (answered: number) => void;
 }
 
 export async function pipelinedProduce(port: number, o: WireProduceOptions): Promise<number> {
   const clients = await Promise.all(Array.from({ length: o.connections }, () => RawClient.connect(port)));
   const started = process.hrtime.bigint();
+  let answeredTotal = 0;
   try {
     await Promise.all(
       clients.map(async (client, ci) => {
@@ -40,6 +43,7 @@ export async function pipelinedProduce(port: number, o: WireProduceOptions): Pro
           const code = res.responses[0]!.partitionResponses[0]!.errorCode;
           if (code !== 0) throw new Error(`produce error ${code}`);
           answered++;
+          o.onAnswered?.(++answeredTotal);
           if (sent < o.batchesPerConnection) client.write(frame(sent++));
         }
       }),
