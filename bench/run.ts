@@ -181,7 +181,7 @@ const SCRAPE_EVERY_RECORDS = 100_000;
 /** Records of each side of a pair: short, so a pair's two produces are a second or two apart. */
 const METRICS_RECORDS = quick ? 50_000 : 250_000;
 /** Off/on pairs, alternating which side runs first; the row reports their median. */
-const METRICS_PAIRS = quick ? 4 : 16;
+const METRICS_PAIRS = quick ? 4 : 24;
 /** Unmeasured, on each broker, so that the measured produces run JIT-compiled code. */
 const WARM_UP_RECORDS = quick ? 40_000 : 200_000;
 
