@@ -31,7 +31,7 @@ export const DEFAULT_CONFIG: BrokerConfig = deepFreeze({
   // The standalone broker (`rafka start`) keeps its data in ./data with the segment log, every
   // acknowledged produce fsynced (group commit). Embedded `startBroker()` overrides this with the
   // pure in-memory engine (EMBEDDED_STORAGE in src/broker/index.ts).
-  storage: { type: 'log', path: './data', fsync: 'always', fsyncIntervalMs: 1000, walSnapshotBytes: 67108864, url: null, poolSize: 4 },
+  storage: { type: 'log', path: './data', fsync: 'always', fsyncIntervalMs: 1000, journal: false, walSnapshotBytes: 67108864, url: null, poolSize: 4 },
   autoCreateTopicsEnable: true,
   numPartitions: 1,
   defaultReplicationFactor: 1,

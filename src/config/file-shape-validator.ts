@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
 export const validate = validate21;
 export default validate21;
-const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"http.ssl.enabled":{"type":"boolean"},"http.ssl.keystore.location":{"type":["string","null"],"minLength":1},"http.ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"http.ssl.keystore.key":{"type":["string","null"],"minLength":1},"http.ssl.key.password":{"type":["string","null"],"minLength":1},"http.ssl.truststore.location":{"type":["string","null"],"minLength":1},"http.ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"http.ssl.client.auth":{"enum":["none","requested","required"]},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"inter.broker.listener.name":{"type":["string","null"],"minLength":1},"sasl.mechanism.inter.broker.protocol":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]},"sasl.jaas.config":{"type":["string","null"],"minLength":1},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
+const schema6 = {"type":"object","additionalProperties":false,"properties":{"host":{"type":"string","minLength":1},"port":{"type":"integer","minimum":0,"maximum":65535},"advertised.host":{"type":["string","null"],"minLength":1},"advertised.port":{"type":["integer","null"],"minimum":1,"maximum":65535},"node.id":{"type":"integer","minimum":0,"maximum":2147483647},"cluster.id":{"type":["string","null"],"minLength":1},"auto.create.topics.enable":{"type":"boolean"},"num.partitions":{"type":"integer","minimum":1,"maximum":2147483647},"default.replication.factor":{"type":"integer","minimum":1,"maximum":32767},"socket.request.max.bytes":{"type":"integer","minimum":1,"maximum":2147483647},"max.in.flight.requests.per.connection":{"type":"integer","minimum":1,"maximum":2147483647},"max.connections":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip":{"type":"integer","minimum":0,"maximum":2147483647},"max.connections.per.ip.overrides":{"type":["string","null"],"minLength":1,"pattern":"^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$"},"queued.max.request.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"queued.max.response.bytes":{"type":"integer","minimum":1,"maximum":9007199254740991},"producer.state.max.entries":{"type":"integer","minimum":1,"maximum":2147483647},"connections.max.idle.ms":{"type":"integer","minimum":-1,"maximum":9007199254740991},"message.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"fetch.max.bytes":{"type":"integer","minimum":1024,"maximum":2147483647},"max.incremental.fetch.session.cache.slots":{"type":"integer","minimum":0,"maximum":2147483647},"log.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"broker.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"broker.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.initial.rebalance.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.min.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.session.timeout.ms":{"type":"integer","minimum":0,"maximum":2147483647},"group.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.session.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.min.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.heartbeat.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.max.size":{"type":"integer","minimum":1,"maximum":2147483647},"group.consumer.assignors":{"type":"string","minLength":1,"pattern":"^\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*(,\\s*(uniform|range|org\\.apache\\.kafka\\.coordinator\\.group\\.assignor\\.(Uniform|Range)Assignor)\\s*)*$"},"group.consumer.migration.policy":{"enum":["bidirectional","upgrade","downgrade","disabled"]},"offsets.retention.minutes":{"type":"integer","minimum":1,"maximum":2147483647},"offsets.retention.check.interval.ms":{"type":"integer","minimum":1,"maximum":9007199254740991},"transaction.max.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transactional.id.expiration.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.abort.timed.out.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"transaction.remove.expired.transaction.cleanup.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"offset.metadata.max.bytes":{"type":"integer","minimum":0,"maximum":2147483647},"hook.timeout.ms":{"type":"integer","minimum":1,"maximum":2147483647},"http.listener":{"type":["string","null"],"minLength":1,"pattern":"^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?):(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3}|0)$"},"http.console.read.only":{"type":"boolean"},"http.auth.exempt":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"http.ssl.enabled":{"type":"boolean"},"http.ssl.keystore.location":{"type":["string","null"],"minLength":1},"http.ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"http.ssl.keystore.key":{"type":["string","null"],"minLength":1},"http.ssl.key.password":{"type":["string","null"],"minLength":1},"http.ssl.truststore.location":{"type":["string","null"],"minLength":1},"http.ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"http.ssl.client.auth":{"enum":["none","requested","required"]},"log.level":{"enum":["error","warn","info","debug"]},"log.format":{"enum":["text","json"]},"listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"advertised.listeners":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"listener.security.protocol.map":{"type":["string","null"],"minLength":1},"ssl.keystore.type":{"enum":["PEM"]},"ssl.keystore.location":{"type":["string","null"],"minLength":1},"ssl.keystore.certificate.chain":{"type":["string","null"],"minLength":1},"ssl.keystore.key":{"type":["string","null"],"minLength":1},"ssl.key.password":{"type":["string","null"],"minLength":1},"ssl.truststore.type":{"enum":["PEM"]},"ssl.truststore.location":{"type":["string","null"],"minLength":1},"ssl.truststore.certificates":{"type":["string","null"],"minLength":1},"ssl.client.auth":{"enum":["none","requested","required"]},"ssl.enabled.protocols":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["TLSv1.2","TLSv1.3"]}},"ssl.principal.mapping.rules":{"type":"string","minLength":1},"sasl.enabled.mechanisms":{"type":["string","array"],"minLength":1,"minItems":1,"items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}},"sasl.oauthbearer.jwks.endpoint.url":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.issuer":{"type":["string","null"],"minLength":1},"sasl.oauthbearer.expected.audience":{"type":["string","array","null"],"minLength":1,"minItems":1,"items":{"type":"string","minLength":1}},"sasl.oauthbearer.sub.claim.name":{"type":"string","minLength":1},"sasl.oauthbearer.clock.skew.seconds":{"type":"integer","minimum":0,"maximum":2147483647},"sasl.oauthbearer.allow.unsecured.jwt":{"type":"boolean"},"connections.max.reauth.ms":{"type":"integer","minimum":0,"maximum":9007199254740991},"connection.failed.authentication.delay.ms":{"type":"integer","minimum":0,"maximum":2147483647},"inter.broker.listener.name":{"type":["string","null"],"minLength":1},"sasl.mechanism.inter.broker.protocol":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512"]},"sasl.jaas.config":{"type":["string","null"],"minLength":1},"authorizer.enabled":{"type":"boolean"},"authorizer.class.name":{"type":["string","null"],"minLength":1},"super.users":{"type":["string","null"],"minLength":1},"allow.everyone.if.no.acl.found":{"type":"boolean"},"quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"controller.quota.window.num":{"type":"integer","minimum":1,"maximum":1000},"controller.quota.window.size.seconds":{"type":"integer","minimum":1,"maximum":3600},"storage":{"type":"object","additionalProperties":false,"properties":{"type":{"enum":["memory","log","rocksdb","postgres"]},"path":{"type":["string","null"],"minLength":1},"fsync":{"enum":["always","interval","never"]},"fsync.interval.ms":{"type":"integer","minimum":1,"maximum":2147483647},"journal":{"type":"boolean"},"wal.snapshot.bytes":{"type":"integer","minimum":1024,"maximum":9007199254740991},"url":{"type":["string","null"],"minLength":1,"pattern":"^postgres(ql)?://"},"pool.size":{"type":"integer","minimum":1,"maximum":1000},"storage_type":{"enum":["memory","log","rocksdb","postgres"]}}},"topic.defaults":{"type":"object","additionalProperties":false,"properties":{"cleanup.policy":{"$ref":"#/definitions/topicConfigValue"},"compression.gzip.level":{"$ref":"#/definitions/topicConfigValue"},"compression.lz4.level":{"$ref":"#/definitions/topicConfigValue"},"compression.type":{"$ref":"#/definitions/topicConfigValue"},"compression.zstd.level":{"$ref":"#/definitions/topicConfigValue"},"delete.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"file.delete.delay.ms":{"$ref":"#/definitions/topicConfigValue"},"flush.messages":{"$ref":"#/definitions/topicConfigValue"},"flush.ms":{"$ref":"#/definitions/topicConfigValue"},"follower.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"index.interval.bytes":{"$ref":"#/definitions/topicConfigValue"},"internal.segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"leader.replication.throttled.replicas":{"$ref":"#/definitions/topicConfigValue"},"local.retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"local.retention.ms":{"$ref":"#/definitions/topicConfigValue"},"max.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"max.message.bytes":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.after.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.before.max.ms":{"$ref":"#/definitions/topicConfigValue"},"message.timestamp.type":{"$ref":"#/definitions/topicConfigValue"},"min.cleanable.dirty.ratio":{"$ref":"#/definitions/topicConfigValue"},"min.compaction.lag.ms":{"$ref":"#/definitions/topicConfigValue"},"min.insync.replicas":{"$ref":"#/definitions/topicConfigValue"},"preallocate":{"$ref":"#/definitions/topicConfigValue"},"remote.log.copy.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.log.delete.on.disable":{"$ref":"#/definitions/topicConfigValue"},"remote.storage.enable":{"$ref":"#/definitions/topicConfigValue"},"retention.bytes":{"$ref":"#/definitions/topicConfigValue"},"retention.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.index.bytes":{"$ref":"#/definitions/topicConfigValue"},"segment.jitter.ms":{"$ref":"#/definitions/topicConfigValue"},"segment.ms":{"$ref":"#/definitions/topicConfigValue"},"unclean.leader.election.enable":{"$ref":"#/definitions/topicConfigValue"}}},"hooks":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"builtin":{"enum":["json-schema","stamp-headers","redact","audit-log","rate-limit"]},"module":{"type":"string","minLength":1},"export":{"type":"string","minLength":1},"name":{"type":"string","minLength":1},"options":{},"topics":{"type":["string","array"],"minLength":1,"items":{"type":"string","minLength":1}},"apis":{"type":"array","items":{"type":["string","integer"]}}}}},"faults":{"type":"array","items":{"type":"object","additionalProperties":false,"properties":{"api":{"type":["string","integer","array"],"minLength":1,"minimum":0,"items":{"type":["string","integer"],"minLength":1,"minimum":0}},"topic":{"type":"string","minLength":1},"partition":{"type":"integer","minimum":0,"maximum":2147483647},"group":{"type":"string","minLength":1},"clientId":{"type":"string"},"times":{"type":["integer","string"],"minimum":1,"minLength":1},"errorCode":{"type":["string","integer"],"minLength":1,"minimum":1},"delayMs":{"type":"integer","minimum":0,"maximum":2147483647},"drop":{"enum":["before","after"]},"throttleMs":{"type":"integer","minimum":0,"maximum":2147483647},"partialFetch":{"type":"boolean"},"rebalance":{"type":"boolean"}}}},"sasl.users":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["name"],"properties":{"name":{"type":"string","minLength":1},"password":{"type":"string","minLength":1},"password_file":{"type":"string","minLength":1},"mechanisms":{"type":"array","items":{"enum":["PLAIN","SCRAM-SHA-256","SCRAM-SHA-512","OAUTHBEARER"]}}}}}},"definitions":{"topicConfigValue":{"type":["string","number","boolean","array"],"items":{"type":["string","number","boolean"]}}}};
 const func2 = Object.prototype.hasOwnProperty;
 const func3 = require("ajv/dist/runtime/ucs2length").default;
 const pattern0 = new RegExp("^\\s*[^\\s,]+:\\d+\\s*(,\\s*[^\\s,]+:\\d+\\s*)*$", "u");
@@ -2885,7 +2885,7 @@ if(data.storage !== undefined){
 let data98 = data.storage;
 if(data98 && typeof data98 == "object" && !Array.isArray(data98)){
 for(const key1 in data98){
-if(!((((((((key1 === "type") || (key1 === "path")) || (key1 === "fsync")) || (key1 === "fsync.interval.ms")) || (key1 === "wal.snapshot.bytes")) || (key1 === "url")) || (key1 === "pool.size")) || (key1 === "storage_type"))){
+if(!(func2.call(schema6.properties.storage.properties, key1))){
 const err235 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key1},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.storage,data:data98};
 if(vErrors === null){
 vErrors = [err235];
@@ -2982,10 +2982,10 @@ errors++;
 }
 }
 }
-if(data98["wal.snapshot.bytes"] !== undefined){
-let data103 = data98["wal.snapshot.bytes"];
-if(!(((typeof data103 == "number") && (!(data103 % 1) && !isNaN(data103))) && (isFinite(data103)))){
-const err243 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
+if(data98.journal !== undefined){
+let data103 = data98.journal;
+if(typeof data103 !== "boolean"){
+const err243 = {instancePath:instancePath+"/storage/journal",schemaPath:"#/properties/storage/properties/journal/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.storage.properties.journal.type,parentSchema:schema6.properties.storage.properties.journal,data:data103};
 if(vErrors === null){
 vErrors = [err243];
 }
@@ -2994,9 +2994,11 @@ vErrors.push(err243);
 }
 errors++;
 }
-if((typeof data103 == "number") && (isFinite(data103))){
-if(data103 > 9007199254740991 || isNaN(data103)){
-const err244 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
+}
+if(data98["wal.snapshot.bytes"] !== undefined){
+let data104 = data98["wal.snapshot.bytes"];
+if(!(((typeof data104 == "number") && (!(data104 % 1) && !isNaN(data104))) && (isFinite(data104)))){
+const err244 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["wal.snapshot.bytes"].type,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data104};
 if(vErrors === null){
 vErrors = [err244];
 }
@@ -3005,8 +3007,9 @@ vErrors.push(err244);
 }
 errors++;
 }
-if(data103 < 1024 || isNaN(data103)){
-const err245 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data103};
+if((typeof data104 == "number") && (isFinite(data104))){
+if(data104 > 9007199254740991 || isNaN(data104)){
+const err245 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/maximum",keyword:"maximum",params:{comparison: "<=", limit: 9007199254740991},message:"must be <= 9007199254740991",schema:9007199254740991,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data104};
 if(vErrors === null){
 vErrors = [err245];
 }
@@ -3015,12 +3018,8 @@ vErrors.push(err245);
 }
 errors++;
 }
-}
-}
-if(data98.url !== undefined){
-let data104 = data98.url;
-if((typeof data104 !== "string") && (data104 !== null)){
-const err246 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data104};
+if(data104 < 1024 || isNaN(data104)){
+const err246 = {instancePath:instancePath+"/storage/wal.snapshot.bytes",schemaPath:"#/properties/storage/properties/wal.snapshot.bytes/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1024},message:"must be >= 1024",schema:1024,parentSchema:schema6.properties.storage.properties["wal.snapshot.bytes"],data:data104};
 if(vErrors === null){
 vErrors = [err246];
 }
@@ -3029,9 +3028,12 @@ vErrors.push(err246);
 }
 errors++;
 }
-if(typeof data104 === "string"){
-if(func3(data104) < 1){
-const err247 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data104};
+}
+}
+if(data98.url !== undefined){
+let data105 = data98.url;
+if((typeof data105 !== "string") && (data105 !== null)){
+const err247 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/type",keyword:"type",params:{type: schema6.properties.storage.properties.url.type},message:"must be string,null",schema:schema6.properties.storage.properties.url.type,parentSchema:schema6.properties.storage.properties.url,data:data105};
 if(vErrors === null){
 vErrors = [err247];
 }
@@ -3040,8 +3042,9 @@ vErrors.push(err247);
 }
 errors++;
 }
-if(!pattern3.test(data104)){
-const err248 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data104};
+if(typeof data105 === "string"){
+if(func3(data105) < 1){
+const err248 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.storage.properties.url,data:data105};
 if(vErrors === null){
 vErrors = [err248];
 }
@@ -3050,12 +3053,8 @@ vErrors.push(err248);
 }
 errors++;
 }
-}
-}
-if(data98["pool.size"] !== undefined){
-let data105 = data98["pool.size"];
-if(!(((typeof data105 == "number") && (!(data105 % 1) && !isNaN(data105))) && (isFinite(data105)))){
-const err249 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
+if(!pattern3.test(data105)){
+const err249 = {instancePath:instancePath+"/storage/url",schemaPath:"#/properties/storage/properties/url/pattern",keyword:"pattern",params:{pattern: "^postgres(ql)?://"},message:"must match pattern \""+"^postgres(ql)?://"+"\"",schema:"^postgres(ql)?://",parentSchema:schema6.properties.storage.properties.url,data:data105};
 if(vErrors === null){
 vErrors = [err249];
 }
@@ -3064,9 +3063,12 @@ vErrors.push(err249);
 }
 errors++;
 }
-if((typeof data105 == "number") && (isFinite(data105))){
-if(data105 > 1000 || isNaN(data105)){
-const err250 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
+}
+}
+if(data98["pool.size"] !== undefined){
+let data106 = data98["pool.size"];
+if(!(((typeof data106 == "number") && (!(data106 % 1) && !isNaN(data106))) && (isFinite(data106)))){
+const err250 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.storage.properties["pool.size"].type,parentSchema:schema6.properties.storage.properties["pool.size"],data:data106};
 if(vErrors === null){
 vErrors = [err250];
 }
@@ -3075,8 +3077,9 @@ vErrors.push(err250);
 }
 errors++;
 }
-if(data105 < 1 || isNaN(data105)){
-const err251 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data105};
+if((typeof data106 == "number") && (isFinite(data106))){
+if(data106 > 1000 || isNaN(data106)){
+const err251 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/maximum",keyword:"maximum",params:{comparison: "<=", limit: 1000},message:"must be <= 1000",schema:1000,parentSchema:schema6.properties.storage.properties["pool.size"],data:data106};
 if(vErrors === null){
 vErrors = [err251];
 }
@@ -3085,12 +3088,8 @@ vErrors.push(err251);
 }
 errors++;
 }
-}
-}
-if(data98.storage_type !== undefined){
-let data106 = data98.storage_type;
-if(!((((data106 === "memory") || (data106 === "log")) || (data106 === "rocksdb")) || (data106 === "postgres"))){
-const err252 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data106};
+if(data106 < 1 || isNaN(data106)){
+const err252 = {instancePath:instancePath+"/storage/pool.size",schemaPath:"#/properties/storage/properties/pool.size/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.storage.properties["pool.size"],data:data106};
 if(vErrors === null){
 vErrors = [err252];
 }
@@ -3101,8 +3100,10 @@ errors++;
 }
 }
 }
-else {
-const err253 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data98};
+if(data98.storage_type !== undefined){
+let data107 = data98.storage_type;
+if(!((((data107 === "memory") || (data107 === "log")) || (data107 === "rocksdb")) || (data107 === "postgres"))){
+const err253 = {instancePath:instancePath+"/storage/storage_type",schemaPath:"#/properties/storage/properties/storage_type/enum",keyword:"enum",params:{allowedValues: schema6.properties.storage.properties.storage_type.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.storage.properties.storage_type.enum,parentSchema:schema6.properties.storage.properties.storage_type,data:data107};
 if(vErrors === null){
 vErrors = [err253];
 }
@@ -3112,12 +3113,9 @@ vErrors.push(err253);
 errors++;
 }
 }
-if(data["topic.defaults"] !== undefined){
-let data107 = data["topic.defaults"];
-if(data107 && typeof data107 == "object" && !Array.isArray(data107)){
-for(const key2 in data107){
-if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
-const err254 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data107};
+}
+else {
+const err254 = {instancePath:instancePath+"/storage",schemaPath:"#/properties/storage/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.storage.type,parentSchema:schema6.properties.storage,data:data98};
 if(vErrors === null){
 vErrors = [err254];
 }
@@ -3127,213 +3125,12 @@ vErrors.push(err254);
 errors++;
 }
 }
-if(data107["cleanup.policy"] !== undefined){
-if(!(validate22(data107["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data107,parentDataProperty:"cleanup.policy",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["compression.gzip.level"] !== undefined){
-if(!(validate22(data107["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data107,parentDataProperty:"compression.gzip.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["compression.lz4.level"] !== undefined){
-if(!(validate22(data107["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data107,parentDataProperty:"compression.lz4.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["compression.type"] !== undefined){
-if(!(validate22(data107["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data107,parentDataProperty:"compression.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["compression.zstd.level"] !== undefined){
-if(!(validate22(data107["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data107,parentDataProperty:"compression.zstd.level",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["delete.retention.ms"] !== undefined){
-if(!(validate22(data107["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data107,parentDataProperty:"delete.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["file.delete.delay.ms"] !== undefined){
-if(!(validate22(data107["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data107,parentDataProperty:"file.delete.delay.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["flush.messages"] !== undefined){
-if(!(validate22(data107["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data107,parentDataProperty:"flush.messages",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["flush.ms"] !== undefined){
-if(!(validate22(data107["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data107,parentDataProperty:"flush.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["follower.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data107["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data107,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["index.interval.bytes"] !== undefined){
-if(!(validate22(data107["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data107,parentDataProperty:"index.interval.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["internal.segment.bytes"] !== undefined){
-if(!(validate22(data107["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data107,parentDataProperty:"internal.segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["leader.replication.throttled.replicas"] !== undefined){
-if(!(validate22(data107["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data107,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["local.retention.bytes"] !== undefined){
-if(!(validate22(data107["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data107,parentDataProperty:"local.retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["local.retention.ms"] !== undefined){
-if(!(validate22(data107["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data107,parentDataProperty:"local.retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["max.compaction.lag.ms"] !== undefined){
-if(!(validate22(data107["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data107,parentDataProperty:"max.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["max.message.bytes"] !== undefined){
-if(!(validate22(data107["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data107,parentDataProperty:"max.message.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["message.timestamp.after.max.ms"] !== undefined){
-if(!(validate22(data107["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data107,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["message.timestamp.before.max.ms"] !== undefined){
-if(!(validate22(data107["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data107,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["message.timestamp.type"] !== undefined){
-if(!(validate22(data107["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data107,parentDataProperty:"message.timestamp.type",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["min.cleanable.dirty.ratio"] !== undefined){
-if(!(validate22(data107["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data107,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["min.compaction.lag.ms"] !== undefined){
-if(!(validate22(data107["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data107,parentDataProperty:"min.compaction.lag.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["min.insync.replicas"] !== undefined){
-if(!(validate22(data107["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data107,parentDataProperty:"min.insync.replicas",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107.preallocate !== undefined){
-if(!(validate22(data107.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data107,parentDataProperty:"preallocate",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["remote.log.copy.disable"] !== undefined){
-if(!(validate22(data107["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data107,parentDataProperty:"remote.log.copy.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["remote.log.delete.on.disable"] !== undefined){
-if(!(validate22(data107["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data107,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["remote.storage.enable"] !== undefined){
-if(!(validate22(data107["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data107,parentDataProperty:"remote.storage.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["retention.bytes"] !== undefined){
-if(!(validate22(data107["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data107,parentDataProperty:"retention.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["retention.ms"] !== undefined){
-if(!(validate22(data107["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data107,parentDataProperty:"retention.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["segment.bytes"] !== undefined){
-if(!(validate22(data107["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data107,parentDataProperty:"segment.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["segment.index.bytes"] !== undefined){
-if(!(validate22(data107["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data107,parentDataProperty:"segment.index.bytes",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["segment.jitter.ms"] !== undefined){
-if(!(validate22(data107["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data107,parentDataProperty:"segment.jitter.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["segment.ms"] !== undefined){
-if(!(validate22(data107["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data107,parentDataProperty:"segment.ms",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-if(data107["unclean.leader.election.enable"] !== undefined){
-if(!(validate22(data107["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data107,parentDataProperty:"unclean.leader.election.enable",rootData}))){
-vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
-errors = vErrors.length;
-}
-}
-}
-else {
-const err255 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data107};
+if(data["topic.defaults"] !== undefined){
+let data108 = data["topic.defaults"];
+if(data108 && typeof data108 == "object" && !Array.isArray(data108)){
+for(const key2 in data108){
+if(!(func2.call(schema6.properties["topic.defaults"].properties, key2))){
+const err255 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key2},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["topic.defaults"],data:data108};
 if(vErrors === null){
 vErrors = [err255];
 }
@@ -3343,16 +3140,213 @@ vErrors.push(err255);
 errors++;
 }
 }
-if(data.hooks !== undefined){
-let data142 = data.hooks;
-if(Array.isArray(data142)){
-const len6 = data142.length;
-for(let i6=0; i6<len6; i6++){
-let data143 = data142[i6];
-if(data143 && typeof data143 == "object" && !Array.isArray(data143)){
-for(const key3 in data143){
-if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
-const err256 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data143};
+if(data108["cleanup.policy"] !== undefined){
+if(!(validate22(data108["cleanup.policy"], {instancePath:instancePath+"/topic.defaults/cleanup.policy",parentData:data108,parentDataProperty:"cleanup.policy",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["compression.gzip.level"] !== undefined){
+if(!(validate22(data108["compression.gzip.level"], {instancePath:instancePath+"/topic.defaults/compression.gzip.level",parentData:data108,parentDataProperty:"compression.gzip.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["compression.lz4.level"] !== undefined){
+if(!(validate22(data108["compression.lz4.level"], {instancePath:instancePath+"/topic.defaults/compression.lz4.level",parentData:data108,parentDataProperty:"compression.lz4.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["compression.type"] !== undefined){
+if(!(validate22(data108["compression.type"], {instancePath:instancePath+"/topic.defaults/compression.type",parentData:data108,parentDataProperty:"compression.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["compression.zstd.level"] !== undefined){
+if(!(validate22(data108["compression.zstd.level"], {instancePath:instancePath+"/topic.defaults/compression.zstd.level",parentData:data108,parentDataProperty:"compression.zstd.level",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["delete.retention.ms"] !== undefined){
+if(!(validate22(data108["delete.retention.ms"], {instancePath:instancePath+"/topic.defaults/delete.retention.ms",parentData:data108,parentDataProperty:"delete.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["file.delete.delay.ms"] !== undefined){
+if(!(validate22(data108["file.delete.delay.ms"], {instancePath:instancePath+"/topic.defaults/file.delete.delay.ms",parentData:data108,parentDataProperty:"file.delete.delay.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["flush.messages"] !== undefined){
+if(!(validate22(data108["flush.messages"], {instancePath:instancePath+"/topic.defaults/flush.messages",parentData:data108,parentDataProperty:"flush.messages",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["flush.ms"] !== undefined){
+if(!(validate22(data108["flush.ms"], {instancePath:instancePath+"/topic.defaults/flush.ms",parentData:data108,parentDataProperty:"flush.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["follower.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data108["follower.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/follower.replication.throttled.replicas",parentData:data108,parentDataProperty:"follower.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["index.interval.bytes"] !== undefined){
+if(!(validate22(data108["index.interval.bytes"], {instancePath:instancePath+"/topic.defaults/index.interval.bytes",parentData:data108,parentDataProperty:"index.interval.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["internal.segment.bytes"] !== undefined){
+if(!(validate22(data108["internal.segment.bytes"], {instancePath:instancePath+"/topic.defaults/internal.segment.bytes",parentData:data108,parentDataProperty:"internal.segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["leader.replication.throttled.replicas"] !== undefined){
+if(!(validate22(data108["leader.replication.throttled.replicas"], {instancePath:instancePath+"/topic.defaults/leader.replication.throttled.replicas",parentData:data108,parentDataProperty:"leader.replication.throttled.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["local.retention.bytes"] !== undefined){
+if(!(validate22(data108["local.retention.bytes"], {instancePath:instancePath+"/topic.defaults/local.retention.bytes",parentData:data108,parentDataProperty:"local.retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["local.retention.ms"] !== undefined){
+if(!(validate22(data108["local.retention.ms"], {instancePath:instancePath+"/topic.defaults/local.retention.ms",parentData:data108,parentDataProperty:"local.retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["max.compaction.lag.ms"] !== undefined){
+if(!(validate22(data108["max.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/max.compaction.lag.ms",parentData:data108,parentDataProperty:"max.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["max.message.bytes"] !== undefined){
+if(!(validate22(data108["max.message.bytes"], {instancePath:instancePath+"/topic.defaults/max.message.bytes",parentData:data108,parentDataProperty:"max.message.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["message.timestamp.after.max.ms"] !== undefined){
+if(!(validate22(data108["message.timestamp.after.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.after.max.ms",parentData:data108,parentDataProperty:"message.timestamp.after.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["message.timestamp.before.max.ms"] !== undefined){
+if(!(validate22(data108["message.timestamp.before.max.ms"], {instancePath:instancePath+"/topic.defaults/message.timestamp.before.max.ms",parentData:data108,parentDataProperty:"message.timestamp.before.max.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["message.timestamp.type"] !== undefined){
+if(!(validate22(data108["message.timestamp.type"], {instancePath:instancePath+"/topic.defaults/message.timestamp.type",parentData:data108,parentDataProperty:"message.timestamp.type",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["min.cleanable.dirty.ratio"] !== undefined){
+if(!(validate22(data108["min.cleanable.dirty.ratio"], {instancePath:instancePath+"/topic.defaults/min.cleanable.dirty.ratio",parentData:data108,parentDataProperty:"min.cleanable.dirty.ratio",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["min.compaction.lag.ms"] !== undefined){
+if(!(validate22(data108["min.compaction.lag.ms"], {instancePath:instancePath+"/topic.defaults/min.compaction.lag.ms",parentData:data108,parentDataProperty:"min.compaction.lag.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["min.insync.replicas"] !== undefined){
+if(!(validate22(data108["min.insync.replicas"], {instancePath:instancePath+"/topic.defaults/min.insync.replicas",parentData:data108,parentDataProperty:"min.insync.replicas",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108.preallocate !== undefined){
+if(!(validate22(data108.preallocate, {instancePath:instancePath+"/topic.defaults/preallocate",parentData:data108,parentDataProperty:"preallocate",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["remote.log.copy.disable"] !== undefined){
+if(!(validate22(data108["remote.log.copy.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.copy.disable",parentData:data108,parentDataProperty:"remote.log.copy.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["remote.log.delete.on.disable"] !== undefined){
+if(!(validate22(data108["remote.log.delete.on.disable"], {instancePath:instancePath+"/topic.defaults/remote.log.delete.on.disable",parentData:data108,parentDataProperty:"remote.log.delete.on.disable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["remote.storage.enable"] !== undefined){
+if(!(validate22(data108["remote.storage.enable"], {instancePath:instancePath+"/topic.defaults/remote.storage.enable",parentData:data108,parentDataProperty:"remote.storage.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["retention.bytes"] !== undefined){
+if(!(validate22(data108["retention.bytes"], {instancePath:instancePath+"/topic.defaults/retention.bytes",parentData:data108,parentDataProperty:"retention.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["retention.ms"] !== undefined){
+if(!(validate22(data108["retention.ms"], {instancePath:instancePath+"/topic.defaults/retention.ms",parentData:data108,parentDataProperty:"retention.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["segment.bytes"] !== undefined){
+if(!(validate22(data108["segment.bytes"], {instancePath:instancePath+"/topic.defaults/segment.bytes",parentData:data108,parentDataProperty:"segment.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["segment.index.bytes"] !== undefined){
+if(!(validate22(data108["segment.index.bytes"], {instancePath:instancePath+"/topic.defaults/segment.index.bytes",parentData:data108,parentDataProperty:"segment.index.bytes",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["segment.jitter.ms"] !== undefined){
+if(!(validate22(data108["segment.jitter.ms"], {instancePath:instancePath+"/topic.defaults/segment.jitter.ms",parentData:data108,parentDataProperty:"segment.jitter.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["segment.ms"] !== undefined){
+if(!(validate22(data108["segment.ms"], {instancePath:instancePath+"/topic.defaults/segment.ms",parentData:data108,parentDataProperty:"segment.ms",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+if(data108["unclean.leader.election.enable"] !== undefined){
+if(!(validate22(data108["unclean.leader.election.enable"], {instancePath:instancePath+"/topic.defaults/unclean.leader.election.enable",parentData:data108,parentDataProperty:"unclean.leader.election.enable",rootData}))){
+vErrors = vErrors === null ? validate22.errors : vErrors.concat(validate22.errors);
+errors = vErrors.length;
+}
+}
+}
+else {
+const err256 = {instancePath:instancePath+"/topic.defaults",schemaPath:"#/properties/topic.defaults/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["topic.defaults"].type,parentSchema:schema6.properties["topic.defaults"],data:data108};
 if(vErrors === null){
 vErrors = [err256];
 }
@@ -3362,10 +3356,16 @@ vErrors.push(err256);
 errors++;
 }
 }
-if(data143.builtin !== undefined){
-let data144 = data143.builtin;
-if(!(((((data144 === "json-schema") || (data144 === "stamp-headers")) || (data144 === "redact")) || (data144 === "audit-log")) || (data144 === "rate-limit"))){
-const err257 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data144};
+if(data.hooks !== undefined){
+let data143 = data.hooks;
+if(Array.isArray(data143)){
+const len6 = data143.length;
+for(let i6=0; i6<len6; i6++){
+let data144 = data143[i6];
+if(data144 && typeof data144 == "object" && !Array.isArray(data144)){
+for(const key3 in data144){
+if(!(((((((key3 === "builtin") || (key3 === "module")) || (key3 === "export")) || (key3 === "name")) || (key3 === "options")) || (key3 === "topics")) || (key3 === "apis"))){
+const err257 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key3},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.hooks.items,data:data144};
 if(vErrors === null){
 vErrors = [err257];
 }
@@ -3375,11 +3375,10 @@ vErrors.push(err257);
 errors++;
 }
 }
-if(data143.module !== undefined){
-let data145 = data143.module;
-if(typeof data145 === "string"){
-if(func3(data145) < 1){
-const err258 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data145};
+if(data144.builtin !== undefined){
+let data145 = data144.builtin;
+if(!(((((data145 === "json-schema") || (data145 === "stamp-headers")) || (data145 === "redact")) || (data145 === "audit-log")) || (data145 === "rate-limit"))){
+const err258 = {instancePath:instancePath+"/hooks/" + i6+"/builtin",schemaPath:"#/properties/hooks/items/properties/builtin/enum",keyword:"enum",params:{allowedValues: schema6.properties.hooks.items.properties.builtin.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.hooks.items.properties.builtin.enum,parentSchema:schema6.properties.hooks.items.properties.builtin,data:data145};
 if(vErrors === null){
 vErrors = [err258];
 }
@@ -3389,8 +3388,11 @@ vErrors.push(err258);
 errors++;
 }
 }
-else {
-const err259 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data145};
+if(data144.module !== undefined){
+let data146 = data144.module;
+if(typeof data146 === "string"){
+if(func3(data146) < 1){
+const err259 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.module,data:data146};
 if(vErrors === null){
 vErrors = [err259];
 }
@@ -3400,11 +3402,8 @@ vErrors.push(err259);
 errors++;
 }
 }
-if(data143.export !== undefined){
-let data146 = data143.export;
-if(typeof data146 === "string"){
-if(func3(data146) < 1){
-const err260 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data146};
+else {
+const err260 = {instancePath:instancePath+"/hooks/" + i6+"/module",schemaPath:"#/properties/hooks/items/properties/module/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.module.type,parentSchema:schema6.properties.hooks.items.properties.module,data:data146};
 if(vErrors === null){
 vErrors = [err260];
 }
@@ -3414,8 +3413,11 @@ vErrors.push(err260);
 errors++;
 }
 }
-else {
-const err261 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data146};
+if(data144.export !== undefined){
+let data147 = data144.export;
+if(typeof data147 === "string"){
+if(func3(data147) < 1){
+const err261 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.export,data:data147};
 if(vErrors === null){
 vErrors = [err261];
 }
@@ -3425,11 +3427,8 @@ vErrors.push(err261);
 errors++;
 }
 }
-if(data143.name !== undefined){
-let data147 = data143.name;
-if(typeof data147 === "string"){
-if(func3(data147) < 1){
-const err262 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data147};
+else {
+const err262 = {instancePath:instancePath+"/hooks/" + i6+"/export",schemaPath:"#/properties/hooks/items/properties/export/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.export.type,parentSchema:schema6.properties.hooks.items.properties.export,data:data147};
 if(vErrors === null){
 vErrors = [err262];
 }
@@ -3439,8 +3438,11 @@ vErrors.push(err262);
 errors++;
 }
 }
-else {
-const err263 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data147};
+if(data144.name !== undefined){
+let data148 = data144.name;
+if(typeof data148 === "string"){
+if(func3(data148) < 1){
+const err263 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.name,data:data148};
 if(vErrors === null){
 vErrors = [err263];
 }
@@ -3450,10 +3452,8 @@ vErrors.push(err263);
 errors++;
 }
 }
-if(data143.topics !== undefined){
-let data148 = data143.topics;
-if((typeof data148 !== "string") && (!(Array.isArray(data148)))){
-const err264 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data148};
+else {
+const err264 = {instancePath:instancePath+"/hooks/" + i6+"/name",schemaPath:"#/properties/hooks/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.name.type,parentSchema:schema6.properties.hooks.items.properties.name,data:data148};
 if(vErrors === null){
 vErrors = [err264];
 }
@@ -3462,9 +3462,11 @@ vErrors.push(err264);
 }
 errors++;
 }
-if(typeof data148 === "string"){
-if(func3(data148) < 1){
-const err265 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data148};
+}
+if(data144.topics !== undefined){
+let data149 = data144.topics;
+if((typeof data149 !== "string") && (!(Array.isArray(data149)))){
+const err265 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.topics.type},message:"must be string,array",schema:schema6.properties.hooks.items.properties.topics.type,parentSchema:schema6.properties.hooks.items.properties.topics,data:data149};
 if(vErrors === null){
 vErrors = [err265];
 }
@@ -3473,14 +3475,9 @@ vErrors.push(err265);
 }
 errors++;
 }
-}
-if(Array.isArray(data148)){
-const len7 = data148.length;
-for(let i7=0; i7<len7; i7++){
-let data149 = data148[i7];
 if(typeof data149 === "string"){
 if(func3(data149) < 1){
-const err266 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data149};
+const err266 = {instancePath:instancePath+"/hooks/" + i6+"/topics",schemaPath:"#/properties/hooks/items/properties/topics/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics,data:data149};
 if(vErrors === null){
 vErrors = [err266];
 }
@@ -3490,8 +3487,13 @@ vErrors.push(err266);
 errors++;
 }
 }
-else {
-const err267 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data149};
+if(Array.isArray(data149)){
+const len7 = data149.length;
+for(let i7=0; i7<len7; i7++){
+let data150 = data149[i7];
+if(typeof data150 === "string"){
+if(func3(data150) < 1){
+const err267 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data150};
 if(vErrors === null){
 vErrors = [err267];
 }
@@ -3501,16 +3503,8 @@ vErrors.push(err267);
 errors++;
 }
 }
-}
-}
-if(data143.apis !== undefined){
-let data150 = data143.apis;
-if(Array.isArray(data150)){
-const len8 = data150.length;
-for(let i8=0; i8<len8; i8++){
-let data151 = data150[i8];
-if((typeof data151 !== "string") && (!(((typeof data151 == "number") && (!(data151 % 1) && !isNaN(data151))) && (isFinite(data151))))){
-const err268 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data151};
+else {
+const err268 = {instancePath:instancePath+"/hooks/" + i6+"/topics/" + i7,schemaPath:"#/properties/hooks/items/properties/topics/items/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.hooks.items.properties.topics.items.type,parentSchema:schema6.properties.hooks.items.properties.topics.items,data:data150};
 if(vErrors === null){
 vErrors = [err268];
 }
@@ -3521,8 +3515,15 @@ errors++;
 }
 }
 }
-else {
-const err269 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data150};
+}
+if(data144.apis !== undefined){
+let data151 = data144.apis;
+if(Array.isArray(data151)){
+const len8 = data151.length;
+for(let i8=0; i8<len8; i8++){
+let data152 = data151[i8];
+if((typeof data152 !== "string") && (!(((typeof data152 == "number") && (!(data152 % 1) && !isNaN(data152))) && (isFinite(data152))))){
+const err269 = {instancePath:instancePath+"/hooks/" + i6+"/apis/" + i8,schemaPath:"#/properties/hooks/items/properties/apis/items/type",keyword:"type",params:{type: schema6.properties.hooks.items.properties.apis.items.type},message:"must be string,integer",schema:schema6.properties.hooks.items.properties.apis.items.type,parentSchema:schema6.properties.hooks.items.properties.apis.items,data:data152};
 if(vErrors === null){
 vErrors = [err269];
 }
@@ -3534,7 +3535,7 @@ errors++;
 }
 }
 else {
-const err270 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data143};
+const err270 = {instancePath:instancePath+"/hooks/" + i6+"/apis",schemaPath:"#/properties/hooks/items/properties/apis/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.items.properties.apis.type,parentSchema:schema6.properties.hooks.items.properties.apis,data:data151};
 if(vErrors === null){
 vErrors = [err270];
 }
@@ -3546,7 +3547,7 @@ errors++;
 }
 }
 else {
-const err271 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data142};
+const err271 = {instancePath:instancePath+"/hooks/" + i6,schemaPath:"#/properties/hooks/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.hooks.items.type,parentSchema:schema6.properties.hooks.items,data:data144};
 if(vErrors === null){
 vErrors = [err271];
 }
@@ -3556,16 +3557,9 @@ vErrors.push(err271);
 errors++;
 }
 }
-if(data.faults !== undefined){
-let data152 = data.faults;
-if(Array.isArray(data152)){
-const len9 = data152.length;
-for(let i9=0; i9<len9; i9++){
-let data153 = data152[i9];
-if(data153 && typeof data153 == "object" && !Array.isArray(data153)){
-for(const key4 in data153){
-if(!(func2.call(schema6.properties.faults.items.properties, key4))){
-const err272 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data153};
+}
+else {
+const err272 = {instancePath:instancePath+"/hooks",schemaPath:"#/properties/hooks/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.hooks.type,parentSchema:schema6.properties.hooks,data:data143};
 if(vErrors === null){
 vErrors = [err272];
 }
@@ -3575,10 +3569,16 @@ vErrors.push(err272);
 errors++;
 }
 }
-if(data153.api !== undefined){
-let data154 = data153.api;
-if(((typeof data154 !== "string") && (!(((typeof data154 == "number") && (!(data154 % 1) && !isNaN(data154))) && (isFinite(data154))))) && (!(Array.isArray(data154)))){
-const err273 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
+if(data.faults !== undefined){
+let data153 = data.faults;
+if(Array.isArray(data153)){
+const len9 = data153.length;
+for(let i9=0; i9<len9; i9++){
+let data154 = data153[i9];
+if(data154 && typeof data154 == "object" && !Array.isArray(data154)){
+for(const key4 in data154){
+if(!(func2.call(schema6.properties.faults.items.properties, key4))){
+const err273 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key4},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties.faults.items,data:data154};
 if(vErrors === null){
 vErrors = [err273];
 }
@@ -3587,9 +3587,11 @@ vErrors.push(err273);
 }
 errors++;
 }
-if((typeof data154 == "number") && (isFinite(data154))){
-if(data154 < 0 || isNaN(data154)){
-const err274 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
+}
+if(data154.api !== undefined){
+let data155 = data154.api;
+if(((typeof data155 !== "string") && (!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155))))) && (!(Array.isArray(data155)))){
+const err274 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.type},message:"must be string,integer,array",schema:schema6.properties.faults.items.properties.api.type,parentSchema:schema6.properties.faults.items.properties.api,data:data155};
 if(vErrors === null){
 vErrors = [err274];
 }
@@ -3598,10 +3600,9 @@ vErrors.push(err274);
 }
 errors++;
 }
-}
-if(typeof data154 === "string"){
-if(func3(data154) < 1){
-const err275 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data154};
+if((typeof data155 == "number") && (isFinite(data155))){
+if(data155 < 0 || isNaN(data155)){
+const err275 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api,data:data155};
 if(vErrors === null){
 vErrors = [err275];
 }
@@ -3611,12 +3612,9 @@ vErrors.push(err275);
 errors++;
 }
 }
-if(Array.isArray(data154)){
-const len10 = data154.length;
-for(let i10=0; i10<len10; i10++){
-let data155 = data154[i10];
-if((typeof data155 !== "string") && (!(((typeof data155 == "number") && (!(data155 % 1) && !isNaN(data155))) && (isFinite(data155))))){
-const err276 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
+if(typeof data155 === "string"){
+if(func3(data155) < 1){
+const err276 = {instancePath:instancePath+"/faults/" + i9+"/api",schemaPath:"#/properties/faults/items/properties/api/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api,data:data155};
 if(vErrors === null){
 vErrors = [err276];
 }
@@ -3625,9 +3623,13 @@ vErrors.push(err276);
 }
 errors++;
 }
-if((typeof data155 == "number") && (isFinite(data155))){
-if(data155 < 0 || isNaN(data155)){
-const err277 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
+}
+if(Array.isArray(data155)){
+const len10 = data155.length;
+for(let i10=0; i10<len10; i10++){
+let data156 = data155[i10];
+if((typeof data156 !== "string") && (!(((typeof data156 == "number") && (!(data156 % 1) && !isNaN(data156))) && (isFinite(data156))))){
+const err277 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.api.items.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.api.items.type,parentSchema:schema6.properties.faults.items.properties.api.items,data:data156};
 if(vErrors === null){
 vErrors = [err277];
 }
@@ -3636,10 +3638,9 @@ vErrors.push(err277);
 }
 errors++;
 }
-}
-if(typeof data155 === "string"){
-if(func3(data155) < 1){
-const err278 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data155};
+if((typeof data156 == "number") && (isFinite(data156))){
+if(data156 < 0 || isNaN(data156)){
+const err278 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.api.items,data:data156};
 if(vErrors === null){
 vErrors = [err278];
 }
@@ -3649,14 +3650,9 @@ vErrors.push(err278);
 errors++;
 }
 }
-}
-}
-}
-if(data153.topic !== undefined){
-let data156 = data153.topic;
 if(typeof data156 === "string"){
 if(func3(data156) < 1){
-const err279 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data156};
+const err279 = {instancePath:instancePath+"/faults/" + i9+"/api/" + i10,schemaPath:"#/properties/faults/items/properties/api/items/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.api.items,data:data156};
 if(vErrors === null){
 vErrors = [err279];
 }
@@ -3666,8 +3662,14 @@ vErrors.push(err279);
 errors++;
 }
 }
-else {
-const err280 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data156};
+}
+}
+}
+if(data154.topic !== undefined){
+let data157 = data154.topic;
+if(typeof data157 === "string"){
+if(func3(data157) < 1){
+const err280 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.topic,data:data157};
 if(vErrors === null){
 vErrors = [err280];
 }
@@ -3677,10 +3679,8 @@ vErrors.push(err280);
 errors++;
 }
 }
-if(data153.partition !== undefined){
-let data157 = data153.partition;
-if(!(((typeof data157 == "number") && (!(data157 % 1) && !isNaN(data157))) && (isFinite(data157)))){
-const err281 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
+else {
+const err281 = {instancePath:instancePath+"/faults/" + i9+"/topic",schemaPath:"#/properties/faults/items/properties/topic/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.topic.type,parentSchema:schema6.properties.faults.items.properties.topic,data:data157};
 if(vErrors === null){
 vErrors = [err281];
 }
@@ -3689,9 +3689,11 @@ vErrors.push(err281);
 }
 errors++;
 }
-if((typeof data157 == "number") && (isFinite(data157))){
-if(data157 > 2147483647 || isNaN(data157)){
-const err282 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
+}
+if(data154.partition !== undefined){
+let data158 = data154.partition;
+if(!(((typeof data158 == "number") && (!(data158 % 1) && !isNaN(data158))) && (isFinite(data158)))){
+const err282 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.partition.type,parentSchema:schema6.properties.faults.items.properties.partition,data:data158};
 if(vErrors === null){
 vErrors = [err282];
 }
@@ -3700,8 +3702,9 @@ vErrors.push(err282);
 }
 errors++;
 }
-if(data157 < 0 || isNaN(data157)){
-const err283 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data157};
+if((typeof data158 == "number") && (isFinite(data158))){
+if(data158 > 2147483647 || isNaN(data158)){
+const err283 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.partition,data:data158};
 if(vErrors === null){
 vErrors = [err283];
 }
@@ -3710,13 +3713,8 @@ vErrors.push(err283);
 }
 errors++;
 }
-}
-}
-if(data153.group !== undefined){
-let data158 = data153.group;
-if(typeof data158 === "string"){
-if(func3(data158) < 1){
-const err284 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data158};
+if(data158 < 0 || isNaN(data158)){
+const err284 = {instancePath:instancePath+"/faults/" + i9+"/partition",schemaPath:"#/properties/faults/items/properties/partition/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.partition,data:data158};
 if(vErrors === null){
 vErrors = [err284];
 }
@@ -3726,8 +3724,12 @@ vErrors.push(err284);
 errors++;
 }
 }
-else {
-const err285 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data158};
+}
+if(data154.group !== undefined){
+let data159 = data154.group;
+if(typeof data159 === "string"){
+if(func3(data159) < 1){
+const err285 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.group,data:data159};
 if(vErrors === null){
 vErrors = [err285];
 }
@@ -3737,10 +3739,8 @@ vErrors.push(err285);
 errors++;
 }
 }
-if(data153.clientId !== undefined){
-let data159 = data153.clientId;
-if(typeof data159 !== "string"){
-const err286 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data159};
+else {
+const err286 = {instancePath:instancePath+"/faults/" + i9+"/group",schemaPath:"#/properties/faults/items/properties/group/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.group.type,parentSchema:schema6.properties.faults.items.properties.group,data:data159};
 if(vErrors === null){
 vErrors = [err286];
 }
@@ -3750,10 +3750,10 @@ vErrors.push(err286);
 errors++;
 }
 }
-if(data153.times !== undefined){
-let data160 = data153.times;
-if((!(((typeof data160 == "number") && (!(data160 % 1) && !isNaN(data160))) && (isFinite(data160)))) && (typeof data160 !== "string")){
-const err287 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
+if(data154.clientId !== undefined){
+let data160 = data154.clientId;
+if(typeof data160 !== "string"){
+const err287 = {instancePath:instancePath+"/faults/" + i9+"/clientId",schemaPath:"#/properties/faults/items/properties/clientId/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties.faults.items.properties.clientId.type,parentSchema:schema6.properties.faults.items.properties.clientId,data:data160};
 if(vErrors === null){
 vErrors = [err287];
 }
@@ -3762,9 +3762,11 @@ vErrors.push(err287);
 }
 errors++;
 }
-if((typeof data160 == "number") && (isFinite(data160))){
-if(data160 < 1 || isNaN(data160)){
-const err288 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
+}
+if(data154.times !== undefined){
+let data161 = data154.times;
+if((!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161)))) && (typeof data161 !== "string")){
+const err288 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.times.type},message:"must be integer,string",schema:schema6.properties.faults.items.properties.times.type,parentSchema:schema6.properties.faults.items.properties.times,data:data161};
 if(vErrors === null){
 vErrors = [err288];
 }
@@ -3773,10 +3775,9 @@ vErrors.push(err288);
 }
 errors++;
 }
-}
-if(typeof data160 === "string"){
-if(func3(data160) < 1){
-const err289 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data160};
+if((typeof data161 == "number") && (isFinite(data161))){
+if(data161 < 1 || isNaN(data161)){
+const err289 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data161};
 if(vErrors === null){
 vErrors = [err289];
 }
@@ -3786,11 +3787,9 @@ vErrors.push(err289);
 errors++;
 }
 }
-}
-if(data153.errorCode !== undefined){
-let data161 = data153.errorCode;
-if((typeof data161 !== "string") && (!(((typeof data161 == "number") && (!(data161 % 1) && !isNaN(data161))) && (isFinite(data161))))){
-const err290 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
+if(typeof data161 === "string"){
+if(func3(data161) < 1){
+const err290 = {instancePath:instancePath+"/faults/" + i9+"/times",schemaPath:"#/properties/faults/items/properties/times/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.times,data:data161};
 if(vErrors === null){
 vErrors = [err290];
 }
@@ -3799,9 +3798,12 @@ vErrors.push(err290);
 }
 errors++;
 }
-if((typeof data161 == "number") && (isFinite(data161))){
-if(data161 < 1 || isNaN(data161)){
-const err291 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
+}
+}
+if(data154.errorCode !== undefined){
+let data162 = data154.errorCode;
+if((typeof data162 !== "string") && (!(((typeof data162 == "number") && (!(data162 % 1) && !isNaN(data162))) && (isFinite(data162))))){
+const err291 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/type",keyword:"type",params:{type: schema6.properties.faults.items.properties.errorCode.type},message:"must be string,integer",schema:schema6.properties.faults.items.properties.errorCode.type,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data162};
 if(vErrors === null){
 vErrors = [err291];
 }
@@ -3810,10 +3812,9 @@ vErrors.push(err291);
 }
 errors++;
 }
-}
-if(typeof data161 === "string"){
-if(func3(data161) < 1){
-const err292 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data161};
+if((typeof data162 == "number") && (isFinite(data162))){
+if(data162 < 1 || isNaN(data162)){
+const err292 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minimum",keyword:"minimum",params:{comparison: ">=", limit: 1},message:"must be >= 1",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data162};
 if(vErrors === null){
 vErrors = [err292];
 }
@@ -3823,11 +3824,9 @@ vErrors.push(err292);
 errors++;
 }
 }
-}
-if(data153.delayMs !== undefined){
-let data162 = data153.delayMs;
-if(!(((typeof data162 == "number") && (!(data162 % 1) && !isNaN(data162))) && (isFinite(data162)))){
-const err293 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
+if(typeof data162 === "string"){
+if(func3(data162) < 1){
+const err293 = {instancePath:instancePath+"/faults/" + i9+"/errorCode",schemaPath:"#/properties/faults/items/properties/errorCode/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties.faults.items.properties.errorCode,data:data162};
 if(vErrors === null){
 vErrors = [err293];
 }
@@ -3836,9 +3835,12 @@ vErrors.push(err293);
 }
 errors++;
 }
-if((typeof data162 == "number") && (isFinite(data162))){
-if(data162 > 2147483647 || isNaN(data162)){
-const err294 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
+}
+}
+if(data154.delayMs !== undefined){
+let data163 = data154.delayMs;
+if(!(((typeof data163 == "number") && (!(data163 % 1) && !isNaN(data163))) && (isFinite(data163)))){
+const err294 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.delayMs.type,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data163};
 if(vErrors === null){
 vErrors = [err294];
 }
@@ -3847,8 +3849,9 @@ vErrors.push(err294);
 }
 errors++;
 }
-if(data162 < 0 || isNaN(data162)){
-const err295 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data162};
+if((typeof data163 == "number") && (isFinite(data163))){
+if(data163 > 2147483647 || isNaN(data163)){
+const err295 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data163};
 if(vErrors === null){
 vErrors = [err295];
 }
@@ -3857,12 +3860,8 @@ vErrors.push(err295);
 }
 errors++;
 }
-}
-}
-if(data153.drop !== undefined){
-let data163 = data153.drop;
-if(!((data163 === "before") || (data163 === "after"))){
-const err296 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data163};
+if(data163 < 0 || isNaN(data163)){
+const err296 = {instancePath:instancePath+"/faults/" + i9+"/delayMs",schemaPath:"#/properties/faults/items/properties/delayMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.delayMs,data:data163};
 if(vErrors === null){
 vErrors = [err296];
 }
@@ -3872,10 +3871,11 @@ vErrors.push(err296);
 errors++;
 }
 }
-if(data153.throttleMs !== undefined){
-let data164 = data153.throttleMs;
-if(!(((typeof data164 == "number") && (!(data164 % 1) && !isNaN(data164))) && (isFinite(data164)))){
-const err297 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
+}
+if(data154.drop !== undefined){
+let data164 = data154.drop;
+if(!((data164 === "before") || (data164 === "after"))){
+const err297 = {instancePath:instancePath+"/faults/" + i9+"/drop",schemaPath:"#/properties/faults/items/properties/drop/enum",keyword:"enum",params:{allowedValues: schema6.properties.faults.items.properties.drop.enum},message:"must be equal to one of the allowed values",schema:schema6.properties.faults.items.properties.drop.enum,parentSchema:schema6.properties.faults.items.properties.drop,data:data164};
 if(vErrors === null){
 vErrors = [err297];
 }
@@ -3884,9 +3884,11 @@ vErrors.push(err297);
 }
 errors++;
 }
-if((typeof data164 == "number") && (isFinite(data164))){
-if(data164 > 2147483647 || isNaN(data164)){
-const err298 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
+}
+if(data154.throttleMs !== undefined){
+let data165 = data154.throttleMs;
+if(!(((typeof data165 == "number") && (!(data165 % 1) && !isNaN(data165))) && (isFinite(data165)))){
+const err298 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/type",keyword:"type",params:{type: "integer"},message:"must be integer",schema:schema6.properties.faults.items.properties.throttleMs.type,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data165};
 if(vErrors === null){
 vErrors = [err298];
 }
@@ -3895,8 +3897,9 @@ vErrors.push(err298);
 }
 errors++;
 }
-if(data164 < 0 || isNaN(data164)){
-const err299 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data164};
+if((typeof data165 == "number") && (isFinite(data165))){
+if(data165 > 2147483647 || isNaN(data165)){
+const err299 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/maximum",keyword:"maximum",params:{comparison: "<=", limit: 2147483647},message:"must be <= 2147483647",schema:2147483647,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data165};
 if(vErrors === null){
 vErrors = [err299];
 }
@@ -3905,12 +3908,8 @@ vErrors.push(err299);
 }
 errors++;
 }
-}
-}
-if(data153.partialFetch !== undefined){
-let data165 = data153.partialFetch;
-if(typeof data165 !== "boolean"){
-const err300 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data165};
+if(data165 < 0 || isNaN(data165)){
+const err300 = {instancePath:instancePath+"/faults/" + i9+"/throttleMs",schemaPath:"#/properties/faults/items/properties/throttleMs/minimum",keyword:"minimum",params:{comparison: ">=", limit: 0},message:"must be >= 0",schema:0,parentSchema:schema6.properties.faults.items.properties.throttleMs,data:data165};
 if(vErrors === null){
 vErrors = [err300];
 }
@@ -3920,10 +3919,11 @@ vErrors.push(err300);
 errors++;
 }
 }
-if(data153.rebalance !== undefined){
-let data166 = data153.rebalance;
+}
+if(data154.partialFetch !== undefined){
+let data166 = data154.partialFetch;
 if(typeof data166 !== "boolean"){
-const err301 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data166};
+const err301 = {instancePath:instancePath+"/faults/" + i9+"/partialFetch",schemaPath:"#/properties/faults/items/properties/partialFetch/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.partialFetch.type,parentSchema:schema6.properties.faults.items.properties.partialFetch,data:data166};
 if(vErrors === null){
 vErrors = [err301];
 }
@@ -3933,9 +3933,10 @@ vErrors.push(err301);
 errors++;
 }
 }
-}
-else {
-const err302 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data153};
+if(data154.rebalance !== undefined){
+let data167 = data154.rebalance;
+if(typeof data167 !== "boolean"){
+const err302 = {instancePath:instancePath+"/faults/" + i9+"/rebalance",schemaPath:"#/properties/faults/items/properties/rebalance/type",keyword:"type",params:{type: "boolean"},message:"must be boolean",schema:schema6.properties.faults.items.properties.rebalance.type,parentSchema:schema6.properties.faults.items.properties.rebalance,data:data167};
 if(vErrors === null){
 vErrors = [err302];
 }
@@ -3947,7 +3948,7 @@ errors++;
 }
 }
 else {
-const err303 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data152};
+const err303 = {instancePath:instancePath+"/faults/" + i9,schemaPath:"#/properties/faults/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties.faults.items.type,parentSchema:schema6.properties.faults.items,data:data154};
 if(vErrors === null){
 vErrors = [err303];
 }
@@ -3957,15 +3958,9 @@ vErrors.push(err303);
 errors++;
 }
 }
-if(data["sasl.users"] !== undefined){
-let data167 = data["sasl.users"];
-if(Array.isArray(data167)){
-const len11 = data167.length;
-for(let i11=0; i11<len11; i11++){
-let data168 = data167[i11];
-if(data168 && typeof data168 == "object" && !Array.isArray(data168)){
-if(data168.name === undefined){
-const err304 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data168};
+}
+else {
+const err304 = {instancePath:instancePath+"/faults",schemaPath:"#/properties/faults/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties.faults.type,parentSchema:schema6.properties.faults,data:data153};
 if(vErrors === null){
 vErrors = [err304];
 }
@@ -3974,9 +3969,16 @@ vErrors.push(err304);
 }
 errors++;
 }
-for(const key5 in data168){
-if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
-const err305 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data168};
+}
+if(data["sasl.users"] !== undefined){
+let data168 = data["sasl.users"];
+if(Array.isArray(data168)){
+const len11 = data168.length;
+for(let i11=0; i11<len11; i11++){
+let data169 = data168[i11];
+if(data169 && typeof data169 == "object" && !Array.isArray(data169)){
+if(data169.name === undefined){
+const err305 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/required",keyword:"required",params:{missingProperty: "name"},message:"must have required property '"+"name"+"'",schema:schema6.properties["sasl.users"].items.required,parentSchema:schema6.properties["sasl.users"].items,data:data169};
 if(vErrors === null){
 vErrors = [err305];
 }
@@ -3985,12 +3987,9 @@ vErrors.push(err305);
 }
 errors++;
 }
-}
-if(data168.name !== undefined){
-let data169 = data168.name;
-if(typeof data169 === "string"){
-if(func3(data169) < 1){
-const err306 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data169};
+for(const key5 in data169){
+if(!((((key5 === "name") || (key5 === "password")) || (key5 === "password_file")) || (key5 === "mechanisms"))){
+const err306 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/additionalProperties",keyword:"additionalProperties",params:{additionalProperty: key5},message:"must NOT have additional properties",schema:false,parentSchema:schema6.properties["sasl.users"].items,data:data169};
 if(vErrors === null){
 vErrors = [err306];
 }
@@ -4000,8 +3999,11 @@ vErrors.push(err306);
 errors++;
 }
 }
-else {
-const err307 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data169};
+if(data169.name !== undefined){
+let data170 = data169.name;
+if(typeof data170 === "string"){
+if(func3(data170) < 1){
+const err307 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data170};
 if(vErrors === null){
 vErrors = [err307];
 }
@@ -4011,11 +4013,8 @@ vErrors.push(err307);
 errors++;
 }
 }
-if(data168.password !== undefined){
-let data170 = data168.password;
-if(typeof data170 === "string"){
-if(func3(data170) < 1){
-const err308 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data170};
+else {
+const err308 = {instancePath:instancePath+"/sasl.users/" + i11+"/name",schemaPath:"#/properties/sasl.users/items/properties/name/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.name.type,parentSchema:schema6.properties["sasl.users"].items.properties.name,data:data170};
 if(vErrors === null){
 vErrors = [err308];
 }
@@ -4025,8 +4024,11 @@ vErrors.push(err308);
 errors++;
 }
 }
-else {
-const err309 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data170};
+if(data169.password !== undefined){
+let data171 = data169.password;
+if(typeof data171 === "string"){
+if(func3(data171) < 1){
+const err309 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data171};
 if(vErrors === null){
 vErrors = [err309];
 }
@@ -4036,11 +4038,8 @@ vErrors.push(err309);
 errors++;
 }
 }
-if(data168.password_file !== undefined){
-let data171 = data168.password_file;
-if(typeof data171 === "string"){
-if(func3(data171) < 1){
-const err310 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data171};
+else {
+const err310 = {instancePath:instancePath+"/sasl.users/" + i11+"/password",schemaPath:"#/properties/sasl.users/items/properties/password/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password.type,parentSchema:schema6.properties["sasl.users"].items.properties.password,data:data171};
 if(vErrors === null){
 vErrors = [err310];
 }
@@ -4050,8 +4049,11 @@ vErrors.push(err310);
 errors++;
 }
 }
-else {
-const err311 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data171};
+if(data169.password_file !== undefined){
+let data172 = data169.password_file;
+if(typeof data172 === "string"){
+if(func3(data172) < 1){
+const err311 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/minLength",keyword:"minLength",params:{limit: 1},message:"must NOT have fewer than 1 characters",schema:1,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data172};
 if(vErrors === null){
 vErrors = [err311];
 }
@@ -4061,14 +4063,8 @@ vErrors.push(err311);
 errors++;
 }
 }
-if(data168.mechanisms !== undefined){
-let data172 = data168.mechanisms;
-if(Array.isArray(data172)){
-const len12 = data172.length;
-for(let i12=0; i12<len12; i12++){
-let data173 = data172[i12];
-if(!((((data173 === "PLAIN") || (data173 === "SCRAM-SHA-256")) || (data173 === "SCRAM-SHA-512")) || (data173 === "OAUTHBEARER"))){
-const err312 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data173};
+else {
+const err312 = {instancePath:instancePath+"/sasl.users/" + i11+"/password_file",schemaPath:"#/properties/sasl.users/items/properties/password_file/type",keyword:"type",params:{type: "string"},message:"must be string",schema:schema6.properties["sasl.users"].items.properties.password_file.type,parentSchema:schema6.properties["sasl.users"].items.properties.password_file,data:data172};
 if(vErrors === null){
 vErrors = [err312];
 }
@@ -4078,9 +4074,14 @@ vErrors.push(err312);
 errors++;
 }
 }
-}
-else {
-const err313 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data172};
+if(data169.mechanisms !== undefined){
+let data173 = data169.mechanisms;
+if(Array.isArray(data173)){
+const len12 = data173.length;
+for(let i12=0; i12<len12; i12++){
+let data174 = data173[i12];
+if(!((((data174 === "PLAIN") || (data174 === "SCRAM-SHA-256")) || (data174 === "SCRAM-SHA-512")) || (data174 === "OAUTHBEARER"))){
+const err313 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms/" + i12,schemaPath:"#/properties/sasl.users/items/properties/mechanisms/items/enum",keyword:"enum",params:{allowedValues: schema6.properties["sasl.users"].items.properties.mechanisms.items.enum},message:"must be equal to one of the allowed values",schema:schema6.properties["sasl.users"].items.properties.mechanisms.items.enum,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms.items,data:data174};
 if(vErrors === null){
 vErrors = [err313];
 }
@@ -4092,7 +4093,7 @@ errors++;
 }
 }
 else {
-const err314 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data168};
+const err314 = {instancePath:instancePath+"/sasl.users/" + i11+"/mechanisms",schemaPath:"#/properties/sasl.users/items/properties/mechanisms/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].items.properties.mechanisms.type,parentSchema:schema6.properties["sasl.users"].items.properties.mechanisms,data:data173};
 if(vErrors === null){
 vErrors = [err314];
 }
@@ -4104,7 +4105,7 @@ errors++;
 }
 }
 else {
-const err315 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data167};
+const err315 = {instancePath:instancePath+"/sasl.users/" + i11,schemaPath:"#/properties/sasl.users/items/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.properties["sasl.users"].items.type,parentSchema:schema6.properties["sasl.users"].items,data:data169};
 if(vErrors === null){
 vErrors = [err315];
 }
@@ -4116,12 +4117,24 @@ errors++;
 }
 }
 else {
-const err316 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+const err316 = {instancePath:instancePath+"/sasl.users",schemaPath:"#/properties/sasl.users/type",keyword:"type",params:{type: "array"},message:"must be array",schema:schema6.properties["sasl.users"].type,parentSchema:schema6.properties["sasl.users"],data:data168};
 if(vErrors === null){
 vErrors = [err316];
 }
 else {
 vErrors.push(err316);
+}
+errors++;
+}
+}
+}
+else {
+const err317 = {instancePath,schemaPath:"#/type",keyword:"type",params:{type: "object"},message:"must be object",schema:schema6.type,parentSchema:schema6,data};
+if(vErrors === null){
+vErrors = [err317];
+}
+else {
+vErrors.push(err317);
 }
 errors++;
 }

@@ -280,6 +280,10 @@ export const SETTINGS: readonly Setting[] = Object.freeze([
     doc: 'Period of the interval fsync policy.',
   }),
   setting({
+    key: 'storage.journal', path: ['storage', 'journal'], field: 'storage.journal', kind: 'boolean',
+    doc: 'log engine with fsync always: one shared journal sync for the appends of all partitions instead of one segment sync each (off by default; docs/storage.md).',
+  }),
+  setting({
     key: 'storage.wal.snapshot.bytes', path: ['storage', 'wal.snapshot.bytes'], field: 'storage.walSnapshotBytes', kind: 'int', min: 1024,
     max: Number.MAX_SAFE_INTEGER, doc: 'memory engine with a path: WAL size that triggers a snapshot (and a new WAL).',
   }),

@@ -28,6 +28,11 @@ export interface StorageConfig {
   fsync?: FsyncPolicy;
   /** Period of the `interval` policy in ms. Absent = 1000. */
   fsyncIntervalMs?: number;
+  /**
+   * `log` engine with `fsync: always`: one shared journal's fdatasync makes the appends of all
+   * partitions durable, instead of one segment fdatasync each (src/storage/log/journal.ts). Absent = false.
+   */
+  journal?: boolean;
   /** `memory` engine with a path: WAL bytes that trigger a snapshot (src/storage/memory-wal/). Absent = 64 MiB. */
   walSnapshotBytes?: number;
   /** `postgres` engine: connection URL (postgres://user:pass@host:port/db); null or absent = the PG* environment variables. */

@@ -46,7 +46,7 @@ export async function createStorageEngine(config: StorageConfig, context: Engine
       const { LogEngine } = await import('./log/log-engine.js');
       return new LogEngine({
         path: config.path, fsync: config.fsync, fsyncIntervalMs: config.fsyncIntervalMs, topicDefaults: context.topicDefaults, warn: context.warn,
-        observer: context.observer, now: context.now,
+        observer: context.observer, now: context.now, journal: config.journal,
       });
     }
     case 'postgres': {

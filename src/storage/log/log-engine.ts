@@ -12,6 +12,7 @@
  *   <path>/metadata.log            MetadataStore (topics, configs, offsets, group metadata, ...)
  *   <path>/<topic>-<partition>/    one PartitionLog each, and its producer-state snapshots
  *                                  (`<20-digit offset>.snapshot`, written temp + fsync + rename)
+ *   <path>/journal/                the shared journal, with `storage.journal` (journal.ts)
  *
  * Callers: the broker's event loop (StorageEngine), the maintenance loop (`compact`), tests.
  */
@@ -38,6 +39,8 @@ import type {
 import { copyCommitted } from '../engine.js';
 import {
   DELETE_DIR_SUFFIX,
+  LOG_SUFFIX,
+  parseSegmentFileName,
   SNAPSHOT_SUFFIX,
   describeIoError,
   fsyncDir,
@@ -49,11 +52,12 @@ import {
 } from './files.js';
 import { LogLoader } from './log-loader.js';
 import { StorageError } from '../errors.js';
-import { PartitionLog, UNLIMITED, parseLongConfig, type LogConfig, type LogContext } from './partition-log.js';
+import { PartitionLog, UNLIMITED, parseLongConfig, type JournalSlot, type LogConfig, type LogContext } from './partition-log.js';
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
 import { Mutex } from '../../base/mutex.js';
 import { DirLock, DirLockHeldError } from '../dir-lock.js';
+import { Journal, replayJournal, removeJournal, type ReplayReport } from './journal.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 export const LOCK_FILE = '.lock';
@@ -77,6 +81,13 @@ export interface LogEngineOptions {
   faults?: FaultHooks;
   /** Times every fsync of a segment (the broker's metrics). */
   observer?: StorageObserver | null;
+  /**
+   * `storage.journal`: with `fsync: always`, appends are made durable by one shared journal's sync
+   * for all partitions instead of one segment sync each (journal.ts). Off by default.
+   */
+  journal?: boolean;
+  /** Bytes per journal file (tests make them small so the ring wraps); default JOURNAL_FILE_BYTES. */
+  journalFileBytes?: number;
 }
 
 /** What `open` found: for logs and tests. */
@@ -87,6 +98,8 @@ export interface OpenReport {
   truncatedPartitions: number;
   truncatedBytes: number;
   metadataBytesCut: number;
+  /** What the journal's replay wrote back into segments; null when there was no journal. */
+  journalReplay: ReplayReport | null;
   ms: number;
 }
 
@@ -116,6 +129,12 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   private opened = false;
   private closing: Promise<void> | null = null;
   lastOpen: OpenReport | null = null;
+  private readonly journalWanted: boolean;
+  private readonly journalFileBytes: number | undefined;
+  /** The shared journal while it runs (storage.journal with fsync always), else null. */
+  journal: Journal | null = null;
+  /** During replay: each partition directory's last segment base (null: none). */
+  private readonly replayLastSegment = new Map<string, number | null>();
 
   constructor(options: LogEngineOptions) {
     this.dir = path.resolve(options.path);
@@ -126,6 +145,9 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null };
     this.meta = new MetadataStore(this.dir, options.faults);
     this.cleaner = new LogCleaner(this.ctx);
+    // The journal stands in for per-append segment syncs, which only `always` asks for.
+    this.journalWanted = options.journal === true && this.fsync === 'always';
+    this.journalFileBytes = options.journalFileBytes;
   }
 
   // ---- open / close ------------------------------------------------------------------------------
@@ -155,6 +177,10 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     const metadataBytesCut = await this.meta.open();
     if (metadataBytesCut > 0) this.ctx.warn(`metadata.log: cut a torn tail of ${metadataBytesCut} bytes`);
     await this.removeStrayDirectories();
+    // Before the partitions load: what the journal holds goes back into the segments, whose tails
+    // are then recovered as usual. Done whether or not the switch is on now.
+    const journalReplay = await replayJournal(this.dir, (topicId, partition, base) => this.replayTarget(topicId, partition, base), this.ctx.faults);
+    if (journalReplay && journalReplay.applied > 0) this.ctx.warn(`journal: replayed ${journalReplay.applied} entries (${journalReplay.bytes} bytes) into their segments`);
     const jobs: (() => Promise<void>)[] = [];
     let truncatedPartitions = 0;
     let truncatedBytes = 0;
@@ -174,6 +200,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
             ctx: this.ctx,
           });
           logs[p] = report.log;
+          report.log.journal = this.journalSlot(topic, p);
           if (report.truncatedBytes > 0) {
             truncatedPartitions++;
             truncatedBytes += report.truncatedBytes;
@@ -182,15 +209,53 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       }
     }
     try {
+      // A new journal generation only once the replayed segments are loaded; without the switch the
+      // journal directory goes (its replay is done and synced).
+      if (this.journalWanted) {
+        this.journal = await Journal.create({ dataDir: this.dir, fileBytes: this.journalFileBytes, faults: this.ctx.faults, observer: this.ctx.observer, warn: this.ctx.warn });
+      } else if (journalReplay !== null) await removeJournal(this.dir);
       await runLimited(jobs, OPEN_CONCURRENCY);
     } catch (err) {
       await this.closeLogs();
+      await this.journal?.abandon();
+      this.journal = null;
       throw err;
     }
     this.opened = true;
     this.startTimer();
-    this.lastOpen = { cleanShutdown, partitions, truncatedPartitions, truncatedBytes, metadataBytesCut, ms: performance.now() - t0 };
+    this.lastOpen = { cleanShutdown, partitions, truncatedPartitions, truncatedBytes, metadataBytesCut, journalReplay, ms: performance.now() - t0 };
     return this.brokerMetadata();
+  }
+
+  /** A partition's slot in the journal, or null when the journal is off. */
+  private journalSlot(topic: TopicRecord, partition: number): JournalSlot | null {
+    return this.journal === null ? null : { journal: this.journal, topicId: topic.id, partition };
+  }
+
+  /**
+   * Where replay writes an entry: only into the last segment of a live topic's partition. An entry
+   * of a deleted topic (or one deleted and created again: another id) or of a deleted segment is
+   * skipped; so is one of a sealed segment, which was synced when it rolled (and may have been
+   * compacted since, so writing into it would be wrong).
+   */
+  private async replayTarget(topicId: string, partition: number, segmentBase: number): Promise<string | null> {
+    const topic = [...this.meta.state.topics.values()].find((t) => t.id === topicId);
+    if (!topic || partition >= topic.partitionCount) return null;
+    const dir = this.partitionDir(topic.name, partition);
+    let last = this.replayLastSegment.get(dir);
+    if (last === undefined) {
+      last = null;
+      try {
+        for (const n of await readdir(dir)) {
+          const base = parseSegmentFileName(n, LOG_SUFFIX);
+          if (base !== null && (last === null || base > last)) last = base;
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      this.replayLastSegment.set(dir, last);
+    }
+    return last === segmentBase ? path.join(dir, segmentFileName(segmentBase, LOG_SUFFIX)) : null;
   }
 
   /** Create the directory, check it is ours and usable, take the lock. Errors say what to fix. */
@@ -287,7 +352,17 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     if (!this.opened) return;
     await this.cleaner.stop();
     await this.topicLock.run(async () => {
-      const clean = await this.closeLogs();
+      let clean = await this.closeLogs();
+      if (this.journal) {
+        // After every log synced its segment: a last checkpoint, unless a log could not close cleanly.
+        try {
+          if (clean) await this.journal.close();
+          else await this.journal.abandon();
+        } catch (err) {
+          clean = false;
+          this.ctx.warn(`closing the journal: ${(err as Error).message}`);
+        }
+      }
       await this.meta.close();
       if (clean) {
         const marker = path.join(this.dir, CLEAN_SHUTDOWN_FILE);
@@ -313,6 +388,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     await this.cleaner.stop();
     for (const logs of this.logs.values()) for (const log of logs) await log?.abandon();
     this.logs.clear();
+    await this.journal?.abandon();
     await this.meta.abandon();
   }
 
@@ -390,6 +466,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       config: this.logConfig(topic),
       ctx: this.ctx,
     });
+    report.log.journal = this.journalSlot(topic, p);
     return report.log;
   }
 

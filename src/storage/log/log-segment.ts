@@ -326,6 +326,20 @@ export class LogSegment {
   }
 
   /**
+   * A journal checkpoint's sync (journal.ts): a segment closed meanwhile needs none — it was synced
+   * when it was sealed or closed, or it was deleted.
+   */
+  async syncIfOpen(): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.sync();
+    } catch (err) {
+      if (this.closed) return;
+      throw err;
+    }
+  }
+
+  /**
    * Write the indexes beside the segment (atomically, each one temp + fsync + rename): done when the
    * segment is sealed by a roll, at a clean shutdown and after compaction rewrote it. The time index
    * gets the exact (max timestamp, offset) last, as Kafka does when a segment becomes inactive.

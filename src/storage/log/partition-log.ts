@@ -33,6 +33,7 @@ import { StorageError, isSystemError } from '../errors.js';
 import { MAX_WRITE_GROUP_BYTES } from '../../base/limits.js';
 import { invariant } from '../../base/assert.js';
 import { PartitionSnapshots } from '../producer-snapshots.js';
+import type { Journal } from './journal.js';
 
 export { MAX_WRITE_GROUP_BYTES };
 /** Kafka's "never" for long configs (Long.MAX_VALUE) as a JS number compares above any real value. */
@@ -63,6 +64,13 @@ export interface LogContext {
 }
 
 export { StorageError };
+
+/** A partition's place in the shared journal (journal.ts): its topic id and partition index. */
+export interface JournalSlot {
+  journal: Journal;
+  topicId: string;
+  partition: number;
+}
 
 interface Pending {
   bytes: Buffer;
@@ -111,6 +119,12 @@ export class PartitionLog {
   readonly snapshots = new PartitionSnapshots();
   /** Serialises structural changes: write groups, rolls, retention, DeleteRecords, cleaning swaps. */
   readonly lock = new Mutex();
+  /**
+   * With the shared journal (`storage.journal`, fsync always): a written group is journaled instead
+   * of syncing the segment, and counts as synced once the journal's sync covering it is done.
+   * Set by LogEngine right after the log is loaded.
+   */
+  journal: JournalSlot | null = null;
 
   constructor(
     readonly dir: string,
@@ -225,8 +239,29 @@ export class PartitionLog {
       const needsSync = always || this.unflushedMessages >= this.config.flushMessages;
       this.unacked.push({ baseOffset: p.info.baseOffset, end: p.info.lastOffset + 1, needsSync, resolve: p.resolve, reject: p.reject });
     }
+    if (always && this.journal !== null) {
+      this.journalGroup(this.journal, seg, startSize, group, this.writtenOffset);
+      return;
+    }
     this.settle();
     if (this.unacked.some((w) => w.needsSync)) void this.sync().catch(() => {});
+  }
+
+  /**
+   * Hand a written group to the shared journal: once its sync covers the group, everything up to
+   * `end` counts as synced (journal appends resolve in order, so this never moves backwards). A failed
+   * journal takes the partition offline, as a failed fsync of its segment does.
+   */
+  private journalGroup(slot: JournalSlot, seg: LogSegment, position: number, group: Pending[], end: number): void {
+    this.unflushedMessages = 0;
+    slot.journal.append(slot.topicId, slot.partition, seg, position, group.map((p) => p.bytes)).then(
+      () => {
+        this.syncedOffset = Math.max(this.syncedOffset, end);
+        this.lastSyncMs = this.ctx.now();
+        this.settle();
+      },
+      (err: Error) => this.goOffline(err),
+    );
   }
 
   /** Reject every queued batch: their offsets are handed out again (nothing after them was written). */
@@ -538,6 +573,9 @@ export class PartitionLog {
       try {
         if (!this.failure) {
           await this.sync();
+          // With the journal, "synced" meant the journal's sync: the journal's last checkpoint, at
+          // close, counts on the segment itself being synced.
+          if (this.journal !== null) await this.active.sync();
           await this.active.trim();
           await this.active.writeIndexes();
         }
