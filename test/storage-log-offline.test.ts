@@ -42,3 +42,38 @@ test('after a failed fsync every append queued or written meanwhile is rejected,
     t.remove();
   }
 });
+
+test('with the shared journal, a failed segment sync of a checkpoint rejects what is pending and takes the partitions offline; none hangs', async () => {
+  const t = tempDir();
+  let failSync = false;
+  try {
+    const e = newLogEngine(t.dir, {
+      fsync: 'always',
+      journal: true,
+      // Small journal files: the writer enters a new file, and starts a checkpoint, every 64 KiB.
+      journalFileBytes: 64 * 1024,
+      faults: {
+        beforeSync(file: string) {
+          if (failSync && file.endsWith('.log')) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+        },
+      },
+    });
+    await e.open();
+    await e.createTopic({ ...topic, partitionCount: 2 });
+    await e.append('off', 0, await valuesBatch(1, 1));
+    failSync = true;
+    // Appends through several journal files: the checkpoints' segment syncs fail, and the writer
+    // then cannot reuse a file. Everything settles; what follows the failure is rejected.
+    const outcomes = await Promise.race([
+      Promise.allSettled(Array.from({ length: 40 }, async (_, i) => e.append('off', i % 2, await valuesBatch(1, 10 + i, 30 * 1024, i)))),
+      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 10_000).unref()),
+    ]);
+    assert.notEqual(outcomes, 'hung', 'every append settles');
+    assert.ok((outcomes as PromiseSettledResult<unknown>[]).some((o) => o.status === 'rejected'), 'appends after the failed checkpoint are rejected');
+    assert.ok(e.journal!.failed, 'the journal failed');
+    await assert.rejects(e.append('off', 1, await valuesBatch(1, 99)), /offline|journal/);
+    await e.simulateCrash();
+  } finally {
+    t.remove();
+  }
+});
