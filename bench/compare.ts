@@ -593,7 +593,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // temporary directory, and every system started with an SSL listener beside its PLAINTEXT one.
   const pki = ws.some((w) => (w.kind === 'produce' || w.kind === 'consume') && w.tls) ? await makePki() : null;
   const tls = pki === null ? undefined : { keystoreFile: pki.serverKeystore, caFile: pki.caFile };
-  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'log-pool16', 'rocksdb'];
+  const variants: RafkaVariant[] = ['memory', 'memory-wal', 'log', 'log-interval', 'log-preallocate', 'log-pool16', 'log-journal', 'rocksdb'];
   const specs: SystemSpec[] = variants.map((v) => rafkaSystem(opts.repoRoot, v, '', tls));
   specs.push(rafkaPostgresSystem(opts.repoRoot, 1, log), rafkaPostgresSystem(opts.repoRoot, 3, log));
   // A/B of one change: another build of Rafka (a checkout with `npm run build` done) as `base-rafka-<engine>`,
@@ -615,7 +615,7 @@ export async function runComparison(opts: CompareOptions): Promise<ComparisonRes
   // memory-wal and log-interval are opt-in (RAFKA_BENCH_SYSTEMS): the issue's systems are memory,
   // log (fsync always), rocksdb and Kafka.
   // The postgres systems too: they start a PostgreSQL server of their own (Debian's postgresql).
-  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-log-pool16', 'rafka-postgres', 'rafka-postgres-3', 'base-rafka-postgres', 'base-rafka-postgres-3'];
+  const optIn = ['rafka-memory-wal', 'rafka-log-interval', 'rafka-log-preallocate', 'rafka-log-pool16', 'rafka-log-journal', 'rafka-postgres', 'rafka-postgres-3', 'base-rafka-postgres', 'base-rafka-postgres-3'];
   const chosen = specs.filter((s) => (only ? only.includes(s.name) : !optIn.includes(s.name)));
   const errors: string[] = [];
   const loads: number[] = [];

@@ -1,6 +1,6 @@
 /**
  * The fsyncs behind the bench's produce shapes, on the log engine alone (issue 22, item 2):
- * `node dist/bench/partition-syncs.js [partitions] [producers] [MiB] [preallocate 0|1]`.
+ * `node dist/bench/partition-syncs.js [partitions] [producers] [MiB] [preallocate 0|1] [journal 0|1|grow]`.
  *
  * It replays what the Java producers of `p-1Mx100-a1-none-8p-4w` send, without the network and the
  * JVMs that make the full bench so noisy on a shared machine: each producer keeps 5 requests in
@@ -8,7 +8,11 @@
  * per partition, and it completes when all its appends resolved, as a Produce answer does. It
  * prints MB/s, fsyncs (counted by the engine's observer), bytes per fsync, the mean fsync time,
  * request p50/p99 and CPU seconds per GB. Run it under two environments back to back for an A/B,
- * e.g. `UV_THREADPOOL_SIZE=4` against `16` (libuv's pool runs every write and fdatasync).
+ * e.g. `UV_THREADPOOL_SIZE=4` against `16` (libuv's pool runs every write and fdatasync). With the
+ * shared journal (`storage.journal`) the fsyncs counted are the journal's (one per journal write);
+ * `checkpoints` says how often the segments were synced in bulk behind it (each checkpoint syncs
+ * every segment written since the last one). `grow` is the journal without its first lap's zero-fill
+ * (the files grow as they are written).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -23,7 +27,8 @@ const RECORDS_PER_BATCH = 160;
 const RECORD_BYTES = 100;
 
 async function main(): Promise<void> {
-  const [p = '8', w = '4', mib = '128', pre = '0'] = process.argv.slice(2);
+  const [p = '8', w = '4', mib = '128', pre = '0', j = '0'] = process.argv.slice(2);
+  const journal = j === '1' || j === 'grow';
   const partitions = Number(p);
   const producers = Number(w);
   const preallocate = pre === '1';
@@ -33,6 +38,8 @@ async function main(): Promise<void> {
   const engine = new LogEngine({
     path: dir,
     fsync: 'always',
+    journal,
+    journalZeroFill: j !== 'grow',
     warn: () => {},
     observer: { fsync: (s: number) => void ((syncs += 1), (syncSeconds += s)) },
   });
@@ -68,6 +75,8 @@ async function main(): Promise<void> {
         partitions,
         producers,
         preallocate,
+        journal: j === 'grow' ? 'grow' : journal,
+        checkpoints: engine.journal?.checkpoints ?? null,
         uvThreadpoolSize: Number(process.env.UV_THREADPOOL_SIZE ?? 4),
         mbPerSec: Number((bytes / 1e6 / seconds).toFixed(1)),
         fsyncs: syncs,

@@ -321,3 +321,30 @@ test('journal: switched off after a crash, its entries are still replayed once a
     t.remove();
   }
 });
+
+test('journal: a new journal zero-fills the files its writer has not reached, in the background; entries are never overwritten', async () => {
+  const t = tempDir();
+  try {
+    const e = new LogEngine(logOptions(t.dir, { fsync: 'always', journal: true, journalFileBytes: SMALL_FILE_BYTES }));
+    await e.open();
+    await e.createTopic(topic('z', 1));
+    const acked = await produce(e, 'z', 1, 5, 100, 1);
+    const file = (i: number) => join(t.dir, 'journal', `journal-${i}.wal`);
+    for (let waited = 0; statSync(file(3)).size < SMALL_FILE_BYTES; waited += 10) {
+      assert.ok(waited < 10_000, 'the fill finishes');
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    for (const i of [1, 2, 3]) {
+      const data = readFileSync(file(i));
+      assert.equal(data.length, SMALL_FILE_BYTES, `journal-${i}.wal is filled to its size`);
+      assert.ok(data.every((b) => b === 0), `journal-${i}.wal holds zeros`);
+    }
+    assert.ok(statSync(file(0)).size < SMALL_FILE_BYTES, 'journal-0.wal, where the writer starts, only grows with its entries');
+    const entries: JournalEntry[] = [];
+    await walkJournal(t.dir, (x) => void entries.push(x));
+    assert.deepEqual(Buffer.concat(entries.map((x) => x.data)), Buffer.concat(acked.sort((x, y) => x.baseOffset - y.baseOffset).map((a) => a.bytes)), 'the entries hold every appended byte, in order');
+    await e.close();
+  } finally {
+    t.remove();
+  }
+});

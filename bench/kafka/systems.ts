@@ -170,7 +170,7 @@ export function tail(file: string, lines = 15): string {
 // Rafka ---------------------------------------------------------------------------------------------
 
 /** Rafka's variants: an engine, and for `memory` whether it keeps a write-ahead log in a data dir. */
-export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-pool16' | 'rocksdb';
+export type RafkaVariant = 'memory' | 'memory-wal' | 'log' | 'log-interval' | 'log-preallocate' | 'log-pool16' | 'log-journal' | 'rocksdb';
 
 /**
  * libuv's thread pool size for `rafka-log-pool16` (Node's default, which the launcher keeps, is 4).
@@ -187,6 +187,7 @@ const RAFKA_DESCRIPTIONS: Record<RafkaVariant, string> = {
   'log-interval': 'Rafka, log engine with fsync: interval (acknowledged once written, synced every second: the durability of Kafka as shipped)',
   'log-preallocate': 'Rafka, log engine, fsync always, with preallocated segments (topic.defaults preallocate: true)',
   'log-pool16': `Rafka, log engine, fsync always, with UV_THREADPOOL_SIZE=${WIDE_POOL_THREADS} (instead of Node's 4)`,
+  'log-journal': 'Rafka, log engine, fsync always, with the shared journal (storage.journal: true: one sync for all partitions)',
   rocksdb: 'Rafka, rocksdb engine',
 };
 
@@ -197,8 +198,8 @@ function withoutPoolSize(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 export function rafkaSystem(repoRoot: string, variant: RafkaVariant, prefix = '', tls?: BenchTls): SystemSpec {
-  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool16' ? 'log' : variant;
-  const fsync = variant === 'log-interval' ? '  fsync: interval\n' : '';
+  const engine = variant === 'memory-wal' ? 'memory' : variant === 'log-interval' || variant === 'log-preallocate' || variant === 'log-pool16' || variant === 'log-journal' ? 'log' : variant;
+  const fsync = variant === 'log-interval' ? '  fsync: interval\n' : variant === 'log-journal' ? '  journal: true\n' : '';
   const topicDefaults = variant === 'log-preallocate' ? 'topic.defaults:\n  preallocate: true\n' : '';
   return {
     name: `${prefix}rafka-${variant}`,

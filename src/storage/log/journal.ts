@@ -65,12 +65,19 @@ export const JOURNAL_DIR = 'journal';
 const CHECKPOINT_FILE = 'checkpoint';
 /** Named limit: files in the ring. Four lets checkpoints run three files ahead of the writer. */
 export const JOURNAL_FILES = 4;
-/** Named limit: bytes per journal file (4 × 32 MiB = 128 MiB of journal in the data directory). */
-export const JOURNAL_FILE_BYTES = 32 * 1024 * 1024;
+/**
+ * Named limit: bytes per journal file (4 × 16 MiB = 64 MiB of journal in the data directory). Small
+ * enough that the first lap's zero-fill is short; large enough that checkpoints (a sync of every
+ * segment written since the last one) come once per 16 MiB journaled.
+ */
+export const JOURNAL_FILE_BYTES = 16 * 1024 * 1024;
 /** The smallest file size accepted (tests use small files to make the ring wrap). */
 export const MIN_JOURNAL_FILE_BYTES = 64 * 1024;
-/** Named limit: bytes one journal write gathers at most (then the next write takes the rest). */
+/** Named limit: bytes one journal write gathers at most (then the next write takes the rest; at most one file). */
 const MAX_WINDOW_BYTES = 16 * 1024 * 1024;
+/** Zeros written at once by the first lap's fill, and synced after every ZERO_SYNC_BYTES. */
+const ZERO_CHUNK_BYTES = 1024 * 1024;
+const ZERO_SYNC_BYTES = 4 * 1024 * 1024;
 /** Segment fdatasyncs a checkpoint runs at once (libuv's pool has 4 threads by default). */
 const CHECKPOINT_SYNC_CONCURRENCY = 4;
 /** Bytes read at once during replay. */
@@ -88,6 +95,11 @@ export interface JournalOptions {
   dataDir: string;
   /** Bytes per file (default JOURNAL_FILE_BYTES). */
   fileBytes?: number;
+  /**
+   * Zero-fill, in the background, the files the writer has not reached yet when they are shorter
+   * than `fileBytes` (a new journal): its first lap then overwrites allocated blocks too. Default true.
+   */
+  zeroFill?: boolean;
   faults?: FaultHooks;
   /** Times every journal fdatasync (the broker's fsync histogram). */
   observer?: StorageObserver | null;
@@ -151,6 +163,12 @@ export class Journal {
   private failure: Error | null = null;
   private closed = false;
   private abandoned = false;
+  /** The first lap's zero-fill while it runs; files the writer has entered are left to it. */
+  private filling: Promise<void> | null = null;
+  /** The file the fill writes to now, and whether the writer has claimed it (the fill then stops there). */
+  private fillFile = -1;
+  private fillOp: Promise<void> | null = null;
+  private readonly claimed = new Set<number>();
   /** Journal fdatasyncs done (tests and the bench count them). */
   syncs = 0;
   /** Checkpoints started (tests). */
@@ -202,7 +220,77 @@ export class Journal {
       for (const h of handles) await h.close().catch(() => {});
       throw new StorageError(`journal: cannot start in ${dir}: ${describeIoError(err)}`, { cause: err });
     }
-    return new Journal(options, handles, generation, fileBytes);
+    const journal = new Journal(options, handles, generation, fileBytes);
+    if (options.zeroFill !== false) journal.startZeroFill();
+    return journal;
+  }
+
+  /**
+   * First lap of a new journal: the files the writer has not entered yet are filled with zeros and
+   * synced, one after the other, so that the writer's fdatasyncs in them commit data, not a growing
+   * size (an ext4 journal commit each). File 0, where the writer starts, grows as it writes; a file
+   * the writer enters while it is being filled is left as far as it got (the writer waits for the
+   * chunk under way, never for the rest). A failed zero write just stops the fill (the writer grows
+   * the file instead); a failed sync of zeros fails the journal, as a writeback error may be reported
+   * to one fdatasync of a file only.
+   */
+  private startZeroFill(): void {
+    this.claimed.add(0);
+    this.filling = (async () => {
+      const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
+      for (let i = 1; i < JOURNAL_FILES && !this.closed; i++) {
+        if (this.claimed.has(i)) continue;
+        const h = this.handles[i]!;
+        const file = journalFile(this.dir, i);
+        this.fillFile = i;
+        let at = (await h.stat()).size;
+        let unsynced = 0;
+        while (at < this.fileBytes || unsynced > 0) {
+          if (this.claimed.has(i) || this.closed || this.failure) break;
+          if (at < this.fileBytes && unsynced < ZERO_SYNC_BYTES) {
+            const n = Math.min(ZERO_CHUNK_BYTES, this.fileBytes - at);
+            const position = at;
+            this.fillOp = (async () => {
+              this.options.faults?.beforeWrite?.(file, n);
+              await writevFully(h, [n === zeros.length ? zeros : zeros.subarray(0, n)], position);
+            })();
+            try {
+              await this.fillOp;
+            } catch {
+              this.fillFile = -1;
+              return; // e.g. ENOSPC: the writer grows the files instead
+            } finally {
+              this.fillOp = null;
+            }
+            at += n;
+            unsynced += n;
+          } else {
+            this.fillOp = (async () => {
+              this.options.faults?.beforeSync?.(file);
+              await h.datasync();
+            })();
+            try {
+              await this.fillOp;
+            } catch (err) {
+              this.fail(err, []);
+              return;
+            } finally {
+              this.fillOp = null;
+            }
+            unsynced = 0;
+          }
+        }
+      }
+      this.fillFile = -1;
+    })().finally(() => (this.filling = null));
+  }
+
+  /** The writer enters file `i`: the zero-fill keeps out of it from now on. */
+  private async claim(i: number): Promise<void> {
+    if (this.claimed.has(i)) return;
+    this.claimed.add(i);
+    while (this.fillFile === i && this.fillOp !== null) await this.fillOp.catch(() => {});
+    if (this.failure) throw this.failure;
   }
 
   /** Whether a checkpoint runs now (tests wait for it to be done). */
@@ -306,6 +394,7 @@ export class Journal {
       }
       if (position === 0) await this.enterFile(this.address);
       const file = Math.floor(this.address / this.fileBytes) % JOURNAL_FILES;
+      if (this.filling !== null) await this.claim(file);
       if (current === null || current.file !== file) {
         current = { file, position, buffers: [] };
         writes.push(current);
@@ -410,6 +499,7 @@ export class Journal {
   async close(): Promise<void> {
     this.closed = true;
     while (this.writing || this.scheduled) await (this.writing ?? new Promise((r) => setImmediate(r)));
+    await this.filling;
     try {
       while (this.checkpointing) await this.checkpointing;
       if (!this.failure) {
@@ -427,6 +517,7 @@ export class Journal {
     this.closed = true;
     this.abandoned = true;
     while (this.writing || this.scheduled) await (this.writing ?? new Promise((r) => setImmediate(r)));
+    await this.filling;
     while (this.checkpointing) await this.checkpointing;
     for (const h of this.handles) await h.close().catch(() => {});
   }

@@ -88,6 +88,8 @@ export interface LogEngineOptions {
   journal?: boolean;
   /** Bytes per journal file (tests make them small so the ring wraps); default JOURNAL_FILE_BYTES. */
   journalFileBytes?: number;
+  /** Zero-fill a new journal's files in the background (Journal's `zeroFill`); default true. The bench compares both. */
+  journalZeroFill?: boolean;
 }
 
 /** What `open` found: for logs and tests. */
@@ -131,6 +133,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   lastOpen: OpenReport | null = null;
   private readonly journalWanted: boolean;
   private readonly journalFileBytes: number | undefined;
+  private readonly journalZeroFill: boolean;
   /** The shared journal while it runs (storage.journal with fsync always), else null. */
   journal: Journal | null = null;
   /** During replay: each partition directory's last segment base (null: none). */
@@ -148,6 +151,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     // The journal stands in for per-append segment syncs, which only `always` asks for.
     this.journalWanted = options.journal === true && this.fsync === 'always';
     this.journalFileBytes = options.journalFileBytes;
+    this.journalZeroFill = options.journalZeroFill ?? true;
   }
 
   // ---- open / close ------------------------------------------------------------------------------
@@ -212,7 +216,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       // A new journal generation only once the replayed segments are loaded; without the switch the
       // journal directory goes (its replay is done and synced).
       if (this.journalWanted) {
-        this.journal = await Journal.create({ dataDir: this.dir, fileBytes: this.journalFileBytes, faults: this.ctx.faults, observer: this.ctx.observer, warn: this.ctx.warn });
+        this.journal = await Journal.create({ dataDir: this.dir, fileBytes: this.journalFileBytes, zeroFill: this.journalZeroFill, faults: this.ctx.faults, observer: this.ctx.observer, warn: this.ctx.warn });
       } else if (journalReplay !== null) await removeJournal(this.dir);
       await runLimited(jobs, OPEN_CONCURRENCY);
     } catch (err) {
