@@ -11,13 +11,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { storageConformance } from './storage-conformance.js';
 import { LogEngine } from '../src/storage/log/log-engine.js';
 import { walkJournal, type JournalEntry } from '../src/storage/log/journal.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
-import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
+import type { TopicRecord } from '../src/storage/engine.js';
 import type { FaultHooks } from '../src/storage/log/files.js';
-import { logOptions, tempDir, valuesBatch } from './helpers/log-engine.js';
+import type { LogEngineOptions } from '../src/storage/log/log-engine.js';
+import { logEngineConformance, logOptions, tempDir, valuesBatch } from './helpers/log-engine.js';
 
 /** The smallest journal files, so that a few MiB of appends wrap the ring several times. */
 const SMALL_FILE_BYTES = 64 * 1024;
@@ -29,37 +29,37 @@ const topic = (name: string, partitionCount: number, configs: Record<string, str
   configs,
 });
 
-{
-  const dirs: (() => void)[] = [];
-  const options = (dir: string) => logOptions(dir, { fsync: 'always', journal: true, journalFileBytes: SMALL_FILE_BYTES, topicDefaults: { 'internal.segment.bytes': '14' } });
-  storageConformance(
-    'log engine with the shared journal (one batch per segment)',
-    async () => {
-      const t = tempDir();
-      dirs.push(t.remove);
-      return new LogEngine(options(t.dir));
-    },
-    {
-      reopen: async (engine: StorageEngine) => {
-        await engine.close();
-        return new LogEngine(options((engine as LogEngine).dir));
-      },
-    },
-  );
-  test.after(() => dirs.forEach((rm) => rm()));
+logEngineConformance('log engine with the shared journal (one batch per segment)', {
+  fsync: 'always',
+  journal: true,
+  journalFileBytes: SMALL_FILE_BYTES,
+  topicDefaults: { 'internal.segment.bytes': '14' },
+});
+
+interface Scene {
+  dir: string;
+  /** Journal on, fsync always, and the hook that records what a power loss keeps. */
+  options: LogEngineOptions;
+  /** Cut every segment back to its length when its last fdatasync began; returns the bytes dropped. */
+  powerLoss(): number;
+  remove(): void;
 }
 
-/** Records, per `.log` file, its length when its last fdatasync began: what a power loss keeps. */
-function syncTracker(): { faults: FaultHooks; powerLoss(dir: string): number } {
+/** A temporary data directory whose engines' segment syncs are recorded, so a power loss can be simulated. */
+function scene(extra: Partial<LogEngineOptions> = {}): Scene {
+  const t = tempDir();
   const synced = new Map<string, number>();
-  return {
-    faults: {
-      beforeSync(file: string) {
-        if (file.endsWith('.log')) synced.set(file, statSync(file).size);
-      },
+  const faults: FaultHooks = {
+    beforeSync(file: string) {
+      if (file.endsWith('.log')) synced.set(file, statSync(file).size);
     },
-    /** Cut every segment back to its synced length; returns the bytes dropped. */
-    powerLoss(dir: string): number {
+  };
+  return {
+    dir: t.dir,
+    options: logOptions(t.dir, { fsync: 'always', journal: true, faults, ...extra }),
+    remove: t.remove,
+    powerLoss(): number {
+      const dir = t.dir;
       let dropped = 0;
       for (const d of readdirSync(dir, { withFileTypes: true })) {
         if (!d.isDirectory() || d.name === 'journal') continue;
@@ -133,9 +133,8 @@ async function checkAcked(e: LogEngine, name: string, partitions: number, acked:
 }
 
 test('journal: acknowledged batches of 8 partitions survive a power loss that drops every unsynced segment byte (the ring wraps)', async () => {
-  const t = tempDir();
-  const tracker = syncTracker();
-  const options = logOptions(t.dir, { fsync: 'always', journal: true, journalFileBytes: SMALL_FILE_BYTES, faults: tracker.faults });
+  const t = scene({ journalFileBytes: SMALL_FILE_BYTES });
+  const options = t.options;
   try {
     const e = new LogEngine(options);
     await e.open();
@@ -154,7 +153,7 @@ test('journal: acknowledged batches of 8 partitions survive a power loss that dr
       assert.ok(tries < 5, 'appends without a checkpoint in between');
     }
     await e.simulateCrash();
-    const dropped = tracker.powerLoss(t.dir);
+    const dropped = t.powerLoss();
     assert.ok(dropped > 0, 'the power loss took bytes that only the journal made durable');
 
     const r = new LogEngine(options);
@@ -167,7 +166,7 @@ test('journal: acknowledged batches of 8 partitions survive a power loss that dr
       // A second crash and power loss in the new generation: stale entries of the first one stay in
       // the files and must never be taken for current ones.
       await r.simulateCrash();
-      tracker.powerLoss(t.dir);
+      t.powerLoss();
       const again = new LogEngine(options);
       await again.open();
       await checkAcked(again, 'j', 8, [...acked, ...more], 'after a second power loss');
@@ -175,7 +174,7 @@ test('journal: acknowledged batches of 8 partitions survive a power loss that dr
       await again.close();
       // A power loss right after a clean close: the close synced every segment before its last
       // checkpoint, so nothing is missing although the journal has nothing to replay.
-      tracker.powerLoss(t.dir);
+      t.powerLoss();
       const clean = new LogEngine(options);
       await clean.open();
       assert.equal(clean.lastOpen!.journalReplay!.entries, 0, 'after a clean close the checkpoint is at the end: nothing to replay');
@@ -190,10 +189,9 @@ test('journal: acknowledged batches of 8 partitions survive a power loss that dr
 });
 
 test('journal: a torn or corrupt entry ends replay there; what follows it is not applied, what precedes it is', async () => {
-  const t = tempDir();
-  const tracker = syncTracker();
   // One partition and a segment size that never rolls: every entry belongs to the same segment.
-  const options = logOptions(t.dir, { fsync: 'always', journal: true, faults: tracker.faults });
+  const t = scene();
+  const options = t.options;
   try {
     const e = new LogEngine(options);
     await e.open();
@@ -213,7 +211,7 @@ test('journal: a torn or corrupt entry ends replay there; what follows it is not
       assert.equal(x.topicId, topic('torn', 1).id);
       assert.deepEqual(x.data, acked[i]!.bytes, 'an entry holds the batch bytes as written to the segment');
     });
-    tracker.powerLoss(t.dir);
+    t.powerLoss();
     // Damage the fourth entry: the power loss tore it (its appends were never acknowledged then).
     const fourth = entries[3]!;
     const journalBytes = readFileSync(fourth.file);
@@ -238,9 +236,8 @@ test('journal: a torn or corrupt entry ends replay there; what follows it is not
 });
 
 test('journal: entries of a deleted topic, and of one created again under its name, are not replayed into it', async () => {
-  const t = tempDir();
-  const tracker = syncTracker();
-  const options = logOptions(t.dir, { fsync: 'always', journal: true, faults: tracker.faults });
+  const t = scene();
+  const options = t.options;
   try {
     const e = new LogEngine(options);
     await e.open();
@@ -250,7 +247,7 @@ test('journal: entries of a deleted topic, and of one created again under its na
     await e.createTopic({ ...topic('gone', 2), id: 'a-new-id-for-gone-AAAA' });
     const acked = await produce(e, 'gone', 2, 3, 20, 9);
     await e.simulateCrash();
-    tracker.powerLoss(t.dir);
+    t.powerLoss();
     const r = new LogEngine(options);
     await r.open();
     try {
@@ -299,15 +296,14 @@ test('journal: a failed journal sync rejects every pending append and takes the 
 });
 
 test('journal: switched off after a crash, its entries are still replayed once and the journal removed', async () => {
-  const t = tempDir();
-  const tracker = syncTracker();
+  const t = scene();
   try {
-    const e = new LogEngine(logOptions(t.dir, { fsync: 'always', journal: true, faults: tracker.faults }));
+    const e = new LogEngine(t.options);
     await e.open();
     await e.createTopic(topic('sw', 3));
     const acked = await produce(e, 'sw', 3, 15, 300, 5);
     await e.simulateCrash();
-    tracker.powerLoss(t.dir);
+    t.powerLoss();
     const r = new LogEngine(logOptions(t.dir, { fsync: 'always' }));
     await r.open();
     try {

@@ -7,13 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { storageConformance } from './storage-conformance.js';
 import { LogEngine } from '../src/storage/log/log-engine.js';
 import { MemoryEngine } from '../src/storage/memory/memory-engine.js';
 import { readBatchHeader } from '../src/protocol/records/batch.js';
 import { errnoError } from '../src/storage/log/files.js';
-import type { StorageEngine, TopicRecord } from '../src/storage/engine.js';
-import { logOptions, newLogEngine, tempDir, valuesBatch } from './helpers/log-engine.js';
+import type { TopicRecord } from '../src/storage/engine.js';
+import { logEngineConformance, logOptions, newLogEngine, tempDir, valuesBatch } from './helpers/log-engine.js';
 
 const topic = (name: string, partitionCount = 1, configs: Record<string, string> = {}): TopicRecord => ({
   name,
@@ -25,23 +24,7 @@ const topic = (name: string, partitionCount = 1, configs: Record<string, string>
 // Every batch in its own segment (internal.segment.bytes below any batch), so that retention and
 // DeleteRecords, which remove whole segments, can be observed on a handful of batches.
 for (const fsync of ['always', 'never'] as const) {
-  const dirs: (() => void)[] = [];
-  const options = (dir: string) => logOptions(dir, { fsync, topicDefaults: { 'internal.segment.bytes': '14' } });
-  storageConformance(
-    `log engine (fsync ${fsync}, one batch per segment)`,
-    async () => {
-      const t = tempDir();
-      dirs.push(t.remove);
-      return new LogEngine(options(t.dir));
-    },
-    {
-      reopen: async (engine: StorageEngine) => {
-        await engine.close();
-        return new LogEngine(options((engine as LogEngine).dir));
-      },
-    },
-  );
-  test.after(() => dirs.forEach((rm) => rm()));
+  logEngineConformance(`log engine (fsync ${fsync}, one batch per segment)`, { fsync, topicDefaults: { 'internal.segment.bytes': '14' } });
 }
 
 /** A small deterministic PRNG so a failure can be replayed. */

@@ -2,7 +2,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { test } from 'node:test';
 import { LogEngine, type LogEngineOptions } from '../../src/storage/log/log-engine.js';
+import type { StorageEngine } from '../../src/storage/engine.js';
+import { storageConformance } from '../storage-conformance.js';
 import { encodeBatch, type RecordInput } from '../../src/protocol/records/record.js';
 import type { AppendBatch } from '../../src/storage/engine.js';
 
@@ -15,6 +18,29 @@ export function tempDir(prefix = 'rafka-log-'): { dir: string; remove: () => voi
 /** Engine options for tests: quiet, with the given overrides. */
 export function logOptions(dir: string, extra: Partial<LogEngineOptions> = {}): LogEngineOptions {
   return { path: dir, warn: () => {}, ...extra };
+}
+
+/**
+ * The shared conformance suite on log engines with `extra` options, each on its own temporary
+ * directory (removed after the file's tests), reopened on the same directory after a clean close.
+ */
+export function logEngineConformance(name: string, extra: Partial<LogEngineOptions>): void {
+  const dirs: (() => void)[] = [];
+  storageConformance(
+    name,
+    async () => {
+      const t = tempDir();
+      dirs.push(t.remove);
+      return new LogEngine(logOptions(t.dir, extra));
+    },
+    {
+      reopen: async (engine: StorageEngine) => {
+        await engine.close();
+        return new LogEngine(logOptions((engine as LogEngine).dir, extra));
+      },
+    },
+  );
+  test.after(() => dirs.forEach((rm) => rm()));
 }
 
 export function newLogEngine(dir: string, extra: Partial<LogEngineOptions> = {}): LogEngine {
