@@ -318,28 +318,35 @@ test('journal: switched off after a crash, its entries are still replayed once a
   }
 });
 
-test('journal: a new journal zero-fills the files its writer has not reached, in the background; entries are never overwritten', async () => {
+test('journal: a new journal zero-fills the file ahead of its writer, in the background; entries are never overwritten', async () => {
   const t = tempDir();
   try {
     const e = new LogEngine(logOptions(t.dir, { fsync: 'always', journal: true, journalFileBytes: SMALL_FILE_BYTES }));
     await e.open();
     await e.createTopic(topic('z', 1));
-    const acked = await produce(e, 'z', 1, 5, 100, 1);
     const file = (i: number) => join(t.dir, 'journal', `journal-${i}.wal`);
-    for (let waited = 0; statSync(file(3)).size < SMALL_FILE_BYTES; waited += 10) {
-      assert.ok(waited < 10_000, 'the fill finishes');
+    const size = (i: number) => statSync(file(i)).size;
+    assert.deepEqual([0, 1, 2, 3].map(size), [0, 0, 0, 0], 'nothing is filled before the first write: start-up does not wait for zeros');
+    // Into the third file (about 2.5 files of 64 KiB): the fourth is then filled ahead of the writer.
+    const acked = await produce(e, 'z', 1, 150, 500, 1);
+    for (let waited = 0; size(3) < SMALL_FILE_BYTES; waited += 10) {
+      assert.ok(waited < 10_000, 'the fill of the file ahead finishes');
       await new Promise((r) => setTimeout(r, 10));
     }
-    for (const i of [1, 2, 3]) {
-      const data = readFileSync(file(i));
-      assert.equal(data.length, SMALL_FILE_BYTES, `journal-${i}.wal is filled to its size`);
-      assert.ok(data.every((b) => b === 0), `journal-${i}.wal holds zeros`);
-    }
-    assert.ok(statSync(file(0)).size < SMALL_FILE_BYTES, 'journal-0.wal, where the writer starts, only grows with its entries');
+    const ahead = readFileSync(file(3));
+    assert.equal(size(1), SMALL_FILE_BYTES, 'journal-1.wal was filled (or written) to its size');
+    assert.ok(size(0) <= SMALL_FILE_BYTES, 'journal-0.wal, where the writer starts, only grows with its entries');
     const entries: JournalEntry[] = [];
+    await e.simulateCrash();
     await walkJournal(t.dir, (x) => void entries.push(x));
-    assert.deepEqual(Buffer.concat(entries.map((x) => x.data)), Buffer.concat(acked.sort((x, y) => x.baseOffset - y.baseOffset).map((a) => a.bytes)), 'the entries hold every appended byte, in order');
-    await e.close();
+    const bytes = Buffer.concat(acked.sort((x, y) => x.baseOffset - y.baseOffset).map((a) => a.bytes));
+    // Replay starts at the checkpoint (taken when the writer entered the third file): the entries after
+    // it are the end of the segment, byte for byte.
+    const journaled = Buffer.concat(entries.map((x) => x.data));
+    assert.equal(entries[0]!.segmentPosition, bytes.length - journaled.length);
+    assert.deepEqual(journaled, bytes.subarray(bytes.length - journaled.length), 'the entries after the checkpoint hold the appended bytes, in order (the fill never overwrote one)');
+    assert.equal(entries[entries.length - 1]!.file, file(2), 'the writer got into the third file');
+    assert.ok(ahead.every((b) => b === 0), 'journal-3.wal, ahead of the writer, held zeros');
   } finally {
     t.remove();
   }

@@ -169,6 +169,10 @@ export class Journal {
   private fillFile = -1;
   private fillOp: Promise<void> | null = null;
   private readonly claimed = new Set<number>();
+  private readonly fillRequested = new Set<number>();
+  private readonly zeroFill: boolean;
+  /** A zero write failed: no more filling. */
+  private fillStopped = false;
   /** Journal fdatasyncs done (tests and the bench count them). */
   syncs = 0;
   /** Checkpoints started (tests). */
@@ -183,6 +187,9 @@ export class Journal {
     this.dir = path.join(options.dataDir, JOURNAL_DIR);
     this.handles = handles;
     this.generation = generation;
+    this.zeroFill = options.zeroFill !== false;
+    // The writer starts in file 0, which grows in the first lap.
+    this.claimed.add(0);
     this.fileBytes = fileBytes;
   }
 
@@ -220,75 +227,73 @@ export class Journal {
       for (const h of handles) await h.close().catch(() => {});
       throw new StorageError(`journal: cannot start in ${dir}: ${describeIoError(err)}`, { cause: err });
     }
-    const journal = new Journal(options, handles, generation, fileBytes);
-    if (options.zeroFill !== false) journal.startZeroFill();
-    return journal;
+    return new Journal(options, handles, generation, fileBytes);
   }
 
   /**
-   * First lap of a new journal: the files the writer has not entered yet are filled with zeros and
-   * synced, one after the other, so that the writer's fdatasyncs in them commit data, not a growing
-   * size (an ext4 journal commit each). File 0, where the writer starts, grows as it writes; a file
-   * the writer enters while it is being filled is left as far as it got (the writer waits for the
-   * chunk under way, never for the rest). A failed zero write just stops the fill (the writer grows
-   * the file instead); a failed sync of zeros fails the journal, as a writeback error may be reported
-   * to one fdatasync of a file only.
+   * First lap of a new journal: a file the writer has not entered yet is filled with zeros and
+   * synced before it gets there, so that the writer's fdatasyncs in it commit data, not a growing
+   * size (an ext4 journal commit each). One file ahead at a time, so the zeros are spread over the
+   * first lap: file 1 once the first journal sync is done (the first acknowledgement never shares
+   * the disk with zeros), file k + 1 when the writer enters file k. File 0 grows as it is written. A
+   * file the writer enters while it is being filled is left as far as it got (the writer waits for
+   * the one chunk under way, never for the rest). A failed zero write just stops the fill (the
+   * writer grows the file instead); a failed sync of zeros fails the journal, as a writeback error
+   * may be reported to one fdatasync of a file only.
    */
-  private startZeroFill(): void {
-    this.claimed.add(0);
-    this.filling = (async () => {
-      const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
-      for (let i = 1; i < JOURNAL_FILES && !this.closed; i++) {
-        if (this.claimed.has(i)) continue;
-        const h = this.handles[i]!;
-        const file = journalFile(this.dir, i);
-        this.fillFile = i;
-        let at = (await h.stat()).size;
-        let unsynced = 0;
-        while (at < this.fileBytes || unsynced > 0) {
-          if (this.claimed.has(i) || this.closed || this.failure) break;
-          if (at < this.fileBytes && unsynced < ZERO_SYNC_BYTES) {
-            const n = Math.min(ZERO_CHUNK_BYTES, this.fileBytes - at);
-            const position = at;
-            this.fillOp = (async () => {
+  private requestFill(i: number): void {
+    if (!this.zeroFill || i >= JOURNAL_FILES || this.claimed.has(i) || this.fillRequested.has(i) || this.closed) return;
+    this.fillRequested.add(i);
+    this.filling = (this.filling ?? Promise.resolve()).then(() => this.fill(i));
+  }
+
+  private async fill(i: number): Promise<void> {
+    const zeros = Buffer.alloc(ZERO_CHUNK_BYTES);
+    const h = this.handles[i]!;
+    const file = journalFile(this.dir, i);
+    if (this.claimed.has(i) || this.closed || this.failure || this.fillStopped) return;
+    this.fillFile = i;
+    try {
+      let at = (await h.stat()).size;
+      let unsynced = 0;
+      while (at < this.fileBytes || unsynced > 0) {
+        if (this.claimed.has(i) || this.closed || this.failure) break;
+        const zeroWrite = at < this.fileBytes && unsynced < ZERO_SYNC_BYTES;
+        const n = Math.min(ZERO_CHUNK_BYTES, this.fileBytes - at);
+        const position = at;
+        this.fillOp = zeroWrite
+          ? (async () => {
               this.options.faults?.beforeWrite?.(file, n);
               await writevFully(h, [n === zeros.length ? zeros : zeros.subarray(0, n)], position);
-            })();
-            try {
-              await this.fillOp;
-            } catch {
-              this.fillFile = -1;
-              return; // e.g. ENOSPC: the writer grows the files instead
-            } finally {
-              this.fillOp = null;
-            }
-            at += n;
-            unsynced += n;
-          } else {
-            this.fillOp = (async () => {
+            })()
+          : (async () => {
               this.options.faults?.beforeSync?.(file);
               await h.datasync();
             })();
-            try {
-              await this.fillOp;
-            } catch (err) {
-              this.fail(err, []);
-              return;
-            } finally {
-              this.fillOp = null;
-            }
-            unsynced = 0;
-          }
+        try {
+          await this.fillOp;
+        } catch (err) {
+          if (!zeroWrite) this.fail(err, []);
+          this.fillStopped = true; // e.g. ENOSPC: the writer grows the files instead
+          return;
+        } finally {
+          this.fillOp = null;
         }
+        if (zeroWrite) {
+          at += n;
+          unsynced += n;
+        } else unsynced = 0;
       }
+    } finally {
       this.fillFile = -1;
-    })().finally(() => (this.filling = null));
+    }
   }
 
   /** The writer enters file `i`: the zero-fill keeps out of it from now on. */
   private async claim(i: number): Promise<void> {
     if (this.claimed.has(i)) return;
     this.claimed.add(i);
+    this.requestFill(i + 1);
     while (this.fillFile === i && this.fillOp !== null) await this.fillOp.catch(() => {});
     if (this.failure) throw this.failure;
   }
@@ -394,7 +399,7 @@ export class Journal {
       }
       if (position === 0) await this.enterFile(this.address);
       const file = Math.floor(this.address / this.fileBytes) % JOURNAL_FILES;
-      if (this.filling !== null) await this.claim(file);
+      await this.claim(file);
       if (current === null || current.file !== file) {
         current = { file, position, buffers: [] };
         writes.push(current);
@@ -421,6 +426,7 @@ export class Journal {
       }),
     );
     observer?.fsync((performance.now() - started) / 1000);
+    this.requestFill(1);
   }
 
   private encodeHeader(p: Piece, length: number): Buffer {
