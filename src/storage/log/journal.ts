@@ -163,11 +163,12 @@ export class Journal {
   private failure: Error | null = null;
   private closed = false;
   private abandoned = false;
-  /** The first lap's zero-fill while it runs; files the writer has entered are left to it. */
+  /** The zero-fills requested so far, chained: one file at a time (requestFill). */
   private filling: Promise<void> | null = null;
-  /** The file the fill writes to now, and whether the writer has claimed it (the fill then stops there). */
+  /** The file the fill writes to now, and its write or sync under way. */
   private fillFile = -1;
   private fillOp: Promise<void> | null = null;
+  /** Files the writer has entered: the fill keeps out of them. */
   private readonly claimed = new Set<number>();
   private readonly fillRequested = new Set<number>();
   private readonly zeroFill: boolean;
@@ -196,7 +197,8 @@ export class Journal {
   /**
    * Start a new generation (replay, if a previous one needed it, must be done): the checkpoint is
    * written before anything else, so entries of earlier generations are never taken for current ones.
-   * Files that exist are reused as they are; missing ones are created empty (they grow in the first lap).
+   * Files that exist are reused as they are; missing ones are created empty (zero-filled ahead of the
+   * writer in the first lap, see requestFill).
    */
   static async create(options: JournalOptions): Promise<Journal> {
     const fileBytes = options.fileBytes ?? JOURNAL_FILE_BYTES;
