@@ -136,8 +136,9 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   private readonly journalZeroFill: boolean;
   /** The shared journal while it runs (storage.journal with fsync always), else null. */
   journal: Journal | null = null;
-  /** During replay: each partition directory's last segment base (null: none). */
+  /** During replay: each partition directory's last segment base (null: none), and the topics by id. */
   private readonly replayLastSegment = new Map<string, number | null>();
+  private replayTopics: Map<string, TopicRecord> | null = null;
 
   constructor(options: LogEngineOptions) {
     this.dir = path.resolve(options.path);
@@ -184,6 +185,8 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     // Before the partitions load: what the journal holds goes back into the segments, whose tails
     // are then recovered as usual. Done whether or not the switch is on now.
     const journalReplay = await replayJournal(this.dir, (topicId, partition, base) => this.replayTarget(topicId, partition, base), this.ctx.faults);
+    this.replayLastSegment.clear();
+    this.replayTopics = null;
     if (journalReplay && journalReplay.applied > 0) this.ctx.warn(`journal: replayed ${journalReplay.applied} entries (${journalReplay.bytes} bytes) into their segments`);
     const jobs: (() => Promise<void>)[] = [];
     let truncatedPartitions = 0;
@@ -243,7 +246,8 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
    * compacted since, so writing into it would be wrong).
    */
   private async replayTarget(topicId: string, partition: number, segmentBase: number): Promise<string | null> {
-    const topic = [...this.meta.state.topics.values()].find((t) => t.id === topicId);
+    if (this.replayTopics === null) this.replayTopics = new Map([...this.meta.state.topics.values()].map((t) => [t.id, t]));
+    const topic = this.replayTopics.get(topicId);
     if (!topic || partition >= topic.partitionCount) return null;
     const dir = this.partitionDir(topic.name, partition);
     let last = this.replayLastSegment.get(dir);
