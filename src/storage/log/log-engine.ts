@@ -216,8 +216,8 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
       }
     }
     try {
-      // A new journal generation only once the replayed segments are loaded; without the switch the
-      // journal directory goes (its replay is done and synced).
+      // A new journal generation once the replay's writes are synced, before the partitions load
+      // (each gets its slot in it); without the switch the journal directory goes instead.
       if (this.journalWanted) {
         this.journal = await Journal.create({ dataDir: this.dir, fileBytes: this.journalFileBytes, zeroFill: this.journalZeroFill, faults: this.ctx.faults, observer: this.ctx.observer, warn: this.ctx.warn });
       } else if (journalReplay !== null) await removeJournal(this.dir);

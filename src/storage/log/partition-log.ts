@@ -13,7 +13,10 @@
  *
  * Group commit. One writer per partition drains the queue of assigned batches with one positional
  * `writev` per group; one fsync runs at a time and covers everything written before it started;
- * appends that arrive meanwhile are written and wait for the next fsync, which they share.
+ * appends that arrive meanwhile are written and wait for the next fsync, which they share. With the
+ * shared journal (`storage.journal`, journal.ts) a written group is handed to the journal instead,
+ * whose one sync covers the groups of every partition; the segment is synced by the journal's
+ * checkpoints, at roll and at close.
  *
  * Failure. A failed write (ENOSPC, EROFS, EIO) rejects that group and every batch queued behind it
  * (their offsets assumed the failed ones), cuts the file back to its last good size and hands out
