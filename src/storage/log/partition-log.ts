@@ -13,7 +13,9 @@
  *
  * Group commit. One writer per partition drains the queue of assigned batches with one positional
  * `writev` per group; one fsync runs at a time and covers everything written before it started;
- * appends that arrive meanwhile are written and wait for the next fsync, which they share. With the
+ * appends that arrive meanwhile are written and wait for the next fsync, which they share.
+ * A group with more batches queued right behind it leaves its fsync to them (requestSync), so the
+ * requests a producer pipelines share one. With the
  * shared journal (`storage.journal`, journal.ts) a written group is handed to the journal instead,
  * whose one sync covers the groups of every partition; the segment is synced by the journal's
  * checkpoints, at roll and at close.
