@@ -23,10 +23,10 @@
  *
  *   0   crc u32          CRC-32C of bytes 4 .. end (the header after it and the data)
  *   4   length u32       the whole entry, header included
- *   8   generation u64   the journal's generation (a new one each time the journal is reset)
- *   16  lsn u64          0, 1, 2, … within a generation
- *   24  segment u64      base offset of the segment the data belongs to
- *   32  position u64     byte position of the data in that segment
+ *   8   generation i64   the journal's generation (a new one each time the journal is reset)
+ *   16  lsn i64          0, 1, 2, … within a generation
+ *   24  segment i64      base offset of the segment the data belongs to
+ *   32  position i64     byte position of the data in that segment
  *   40  partition u32
  *   44  idLength u16     then the topic id (UTF-8), then the data: whole record batches, exactly as
  *                        written to the segment
@@ -54,6 +54,7 @@ import { mkdir, open, readFile, rm, stat, type FileHandle } from 'node:fs/promis
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { crc32c } from '../../protocol/records/crc32c.js';
+import { readInt64, writeInt64 } from '../../protocol/records/batch.js';
 import { StorageError } from '../errors.js';
 import type { StorageObserver } from '../engine.js';
 import { describeIoError, fsyncDir, readAt, writeFileAtomic, writevFully, type FaultHooks } from './files.js';
@@ -434,10 +435,10 @@ export class Journal {
   private encodeHeader(p: Piece, length: number): Buffer {
     const h = Buffer.allocUnsafe(ENTRY_FIXED_BYTES + p.topicId.length);
     h.writeUInt32BE(length, 4);
-    writeU64(h, 8, this.generation);
-    writeU64(h, 16, this.nextLsn);
-    writeU64(h, 24, p.segment.baseOffset);
-    writeU64(h, 32, p.position);
+    writeInt64(h, 8, this.generation);
+    writeInt64(h, 16, this.nextLsn);
+    writeInt64(h, 24, p.segment.baseOffset);
+    writeInt64(h, 32, p.position);
     h.writeUInt32BE(p.partition, 40);
     h.writeUInt16BE(p.topicId.length, 44);
     p.topicId.copy(h, ENTRY_FIXED_BYTES);
@@ -535,23 +536,14 @@ function journalFile(dir: string, i: number): string {
   return path.join(dir, `journal-${i}.wal`);
 }
 
-function writeU64(b: Buffer, at: number, n: number): void {
-  b.writeUInt32BE(Math.floor(n / 2 ** 32), at);
-  b.writeUInt32BE(n >>> 0, at + 4);
-}
-
-function readU64(b: Buffer, at: number): number {
-  return b.readUInt32BE(at) * 2 ** 32 + b.readUInt32BE(at + 4);
-}
-
 async function writeCheckpoint(dir: string, c: Checkpoint, faults?: FaultHooks): Promise<void> {
   const b = Buffer.alloc(CHECKPOINT_BYTES);
   b.writeUInt32BE(CHECKPOINT_MAGIC, 0);
   b.writeUInt32BE(CHECKPOINT_VERSION, 4);
-  writeU64(b, 8, c.generation);
-  writeU64(b, 16, c.lsn);
-  writeU64(b, 24, c.address);
-  writeU64(b, 32, c.fileBytes);
+  writeInt64(b, 8, c.generation);
+  writeInt64(b, 16, c.lsn);
+  writeInt64(b, 24, c.address);
+  writeInt64(b, 32, c.fileBytes);
   b.writeUInt32BE(c.files, 40);
   b.writeUInt32BE(crc32c(b.subarray(0, 48)) >>> 0, 48);
   await writeFileAtomic(path.join(dir, CHECKPOINT_FILE), b, faults);
@@ -572,7 +564,7 @@ async function readCheckpoint(dir: string): Promise<Checkpoint | null> {
     throw new StorageError(`journal: ${path.join(dir, CHECKPOINT_FILE)} is damaged; it says where acknowledged data must be replayed from`);
   }
   if (b.readUInt32BE(4) !== CHECKPOINT_VERSION) throw new StorageError(`journal: checkpoint version ${b.readUInt32BE(4)}; this broker reads version ${CHECKPOINT_VERSION}`);
-  return { generation: readU64(b, 8), lsn: readU64(b, 16), address: readU64(b, 24), fileBytes: readU64(b, 32), files: b.readUInt32BE(40) };
+  return { generation: readInt64(b, 8), lsn: readInt64(b, 16), address: readInt64(b, 24), fileBytes: readInt64(b, 32), files: b.readUInt32BE(40) };
 }
 
 /** Reads a journal file sequentially in large chunks. */
@@ -643,7 +635,7 @@ export async function walkJournal(dataDir: string, visit: (e: JournalEntry) => P
       if (head.length < ENTRY_FIXED_BYTES) return null;
       const length = head.readUInt32BE(4);
       const idLength = head.readUInt16BE(44);
-      if (readU64(head, 8) !== cp.generation || readU64(head, 16) !== lsn) return null;
+      if (readInt64(head, 8) !== cp.generation || readInt64(head, 16) !== lsn) return null;
       if (length < ENTRY_FIXED_BYTES + idLength || position + length > cp.fileBytes) return null;
       const whole = await reader.get(position, length);
       if (whole.length < length || (crc32c(whole.subarray(4)) >>> 0) !== whole.readUInt32BE(0)) return null;
@@ -654,8 +646,8 @@ export async function walkJournal(dataDir: string, visit: (e: JournalEntry) => P
         length,
         topicId: whole.subarray(ENTRY_FIXED_BYTES, ENTRY_FIXED_BYTES + idLength).toString('utf8'),
         partition: whole.readUInt32BE(40),
-        segmentBase: readU64(whole, 24),
-        segmentPosition: readU64(whole, 32),
+        segmentBase: readInt64(whole, 24),
+        segmentPosition: readInt64(whole, 32),
         data: whole.subarray(ENTRY_FIXED_BYTES + idLength),
       };
     };
