@@ -57,7 +57,7 @@ import { MetadataStore, type CommittedEntry } from './metadata-store.js';
 import { LogCleaner, type CleanOptions, type CleanResult } from './log-cleaner.js';
 import { Mutex } from '../../base/mutex.js';
 import { DirLock, DirLockHeldError } from '../dir-lock.js';
-import { Journal, replayJournal, removeJournal, type ReplayReport } from './journal.js';
+import { Journal, replayJournal, removeJournal, type ReplayReport, type ReplayTarget } from './journal.js';
 
 export const STORAGE_MARKER_FILE = 'storage.json';
 export const LOCK_FILE = '.lock';
@@ -136,9 +136,6 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
   private readonly journalZeroFill: boolean;
   /** The shared journal while it runs (storage.journal with fsync always), else null. */
   journal: Journal | null = null;
-  /** During replay: each partition directory's last segment base (null: none), and the topics by id. */
-  private readonly replayLastSegment = new Map<string, number | null>();
-  private replayTopics: Map<string, TopicRecord> | null = null;
 
   constructor(options: LogEngineOptions) {
     this.dir = path.resolve(options.path);
@@ -184,9 +181,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     await this.removeStrayDirectories();
     // Before the partitions load: what the journal holds goes back into the segments, whose tails
     // are then recovered as usual. Done whether or not the switch is on now.
-    const journalReplay = await replayJournal(this.dir, (topicId, partition, base) => this.replayTarget(topicId, partition, base), this.ctx.faults);
-    this.replayLastSegment.clear();
-    this.replayTopics = null;
+    const journalReplay = await replayJournal(this.dir, this.replayTarget(), this.ctx.faults);
     if (journalReplay && journalReplay.applied > 0) this.ctx.warn(`journal: replayed ${journalReplay.applied} entries (${journalReplay.bytes} bytes) into their segments`);
     const jobs: (() => Promise<void>)[] = [];
     let truncatedPartitions = 0;
@@ -243,27 +238,31 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
    * Where replay writes an entry: only into the last segment of a live topic's partition. An entry
    * of a deleted topic (or one deleted and created again: another id) or of a deleted segment is
    * skipped; so is one of a sealed segment, which was synced when it rolled (and may have been
-   * compacted since, so writing into it would be wrong).
+   * compacted since, so writing into it would be wrong). The topics by id and each partition
+   * directory's last segment are looked up once per replay.
    */
-  private async replayTarget(topicId: string, partition: number, segmentBase: number): Promise<string | null> {
-    if (this.replayTopics === null) this.replayTopics = new Map([...this.meta.state.topics.values()].map((t) => [t.id, t]));
-    const topic = this.replayTopics.get(topicId);
-    if (!topic || partition >= topic.partitionCount) return null;
-    const dir = this.partitionDir(topic.name, partition);
-    let last = this.replayLastSegment.get(dir);
-    if (last === undefined) {
-      last = null;
-      try {
-        for (const n of await readdir(dir)) {
-          const base = parseSegmentFileName(n, LOG_SUFFIX);
-          if (base !== null && (last === null || base > last)) last = base;
+  private replayTarget(): ReplayTarget {
+    const topics = new Map([...this.meta.state.topics.values()].map((t) => [t.id, t]));
+    const lastSegment = new Map<string, number | null>();
+    return async (topicId, partition, segmentBase) => {
+      const topic = topics.get(topicId);
+      if (!topic || partition >= topic.partitionCount) return null;
+      const dir = this.partitionDir(topic.name, partition);
+      let last = lastSegment.get(dir);
+      if (last === undefined) {
+        last = null;
+        try {
+          for (const n of await readdir(dir)) {
+            const base = parseSegmentFileName(n, LOG_SUFFIX);
+            if (base !== null && (last === null || base > last)) last = base;
+          }
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         }
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        lastSegment.set(dir, last);
       }
-      this.replayLastSegment.set(dir, last);
-    }
-    return last === segmentBase ? path.join(dir, segmentFileName(segmentBase, LOG_SUFFIX)) : null;
+      return last === segmentBase ? path.join(dir, segmentFileName(segmentBase, LOG_SUFFIX)) : null;
+    };
   }
 
   /** Create the directory, check it is ours and usable, take the lock. Errors say what to fix. */
