@@ -299,8 +299,9 @@ export class PartitionLog {
     this.nextOffset = this.writtenOffset;
     const e = err instanceof StorageError ? err : new StorageError(`${this.name}: write failed: ${describeIoError(err)}`, { cause: err });
     for (const p of rejected) p.reject(e);
-    // Groups written before the failed one may have deferred their sync to it (requestSync).
-    if (this.unacked.some((w) => w.needsSync && this.syncedOffset < w.end)) this.requestSync();
+    // Groups written before the failed one may have deferred their sync to it (requestSync; with the
+    // journal, groups never defer: the journal syncs them).
+    if (this.journal === null && this.unacked.some((w) => w.needsSync && this.syncedOffset < w.end)) this.requestSync();
   }
 
   /** Resolve written appends in order, as far as their durability allows; moves the high watermark. */
