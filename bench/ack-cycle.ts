@@ -20,9 +20,8 @@ import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiKey } from '../src/protocol/messages/index.js';
-import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
-import { RawClient } from '../test/helpers/raw-client.js';
+import { createTopic, median as medianOfAll } from './compare.js';
+import { parseProducerPerformance } from './kafka/perf-tools.js';
 import { resolveKafka } from './kafka/maven.js';
 import { kafkaSystem, rafkaSystem, type RafkaVariant, type RunningSystem, type SystemSpec } from './kafka/systems.js';
 import { clockTicks, cpuSeconds, loadAverage, mainThreadCpuSeconds, reapedChildrenCpuSeconds } from './kafka/proc.js';
@@ -111,17 +110,6 @@ function java(classpath: string, args: string[], threads?: Record<string, number
   });
 }
 
-async function createTopic(port: number, name: string): Promise<void> {
-  const client = await RawClient.connect(port);
-  try {
-    const res = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, { topics: [{ name, numPartitions: 1, replicationFactor: 1 }], timeoutMs: 30_000 });
-    const t = res.topics[0]!;
-    if (t.errorCode !== 0) throw new Error(`CreateTopics ${name}: error ${t.errorCode}`);
-  } finally {
-    client.close();
-  }
-}
-
 function producerArgs(bootstrap: string, topic: string, records: number, recordBytes: number, acks: string, compression: string, metrics: boolean): string[] {
   return [
     'org.apache.kafka.tools.ProducerPerformance',
@@ -145,12 +133,12 @@ async function runOnce(classpath: string, spec: SystemSpec, acks: string, record
   const sys: RunningSystem = await spec.start();
   try {
     if (warm) {
-      await createTopic(sys.port, 'ack-warm-up');
+      await createTopic(sys.port, 'ack-warm-up', 1);
       await java(classpath, producerArgs(sys.bootstrap, 'ack-warm-up', 300_000, 100, '1', 'none', false));
       await java(classpath, producerArgs(sys.bootstrap, 'ack-warm-up', 50_000, 1024, '1', 'lz4', false));
     }
     const topic = `ack-cycle-${run}`;
-    await createTopic(sys.port, topic);
+    await createTopic(sys.port, topic, 1);
     const load = loadAverage();
     const client0 = reapedChildrenCpuSeconds() ?? NaN;
     const broker0 = cpuSeconds(sys.pid) ?? NaN;
@@ -160,15 +148,14 @@ async function runOnce(classpath: string, spec: SystemSpec, acks: string, record
     const brokerCpuS = (cpuSeconds(sys.pid) ?? NaN) - broker0;
     const main1 = mainThreadCpuSeconds(sys.pid);
     const clientCpuS = (reapedChildrenCpuSeconds() ?? NaN) - client0;
-    const m = /(\d+) records sent, ([\d.]+) records\/sec \([\d.]+ MB\/sec\), ([\d.]+) ms avg latency, [\d.]+ ms max latency, (\d+) ms 50th, \d+ ms 95th, (\d+) ms 99th/.exec(out);
-    if (!m) throw new Error(`ProducerPerformance: unexpected output:\n${out.split('\n').slice(0, 5).join('\n')}`);
+    const summary = parseProducerPerformance(out);
     return {
       system: spec.name,
       acks,
-      recordsPerSec: Number(m[2]),
-      avgLatencyMs: Number(m[3]),
-      p50Ms: Number(m[4]),
-      p99Ms: Number(m[5]),
+      recordsPerSec: summary.recordsPerSec,
+      avgLatencyMs: summary.avgLatencyMs,
+      p50Ms: summary.p50Ms,
+      p99Ms: summary.p99Ms,
       clientCpuS,
       brokerCpuS,
       brokerMainCpuS: main0 === null || main1 === null ? null : main1 - main0,
@@ -181,10 +168,9 @@ async function runOnce(classpath: string, spec: SystemSpec, acks: string, record
   }
 }
 
+/** The median of the finite values (a run without a figure gives NaN and is left out). */
 function median(xs: number[]): number {
-  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  if (s.length === 0) return NaN;
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return medianOfAll(xs.filter((x) => Number.isFinite(x)));
 }
 
 function fmt(x: number): string {

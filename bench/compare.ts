@@ -257,7 +257,7 @@ function summarize(runs: SystemRun[], ws: Workload[]): SystemResult['median'] {
 
 // Running -----------------------------------------------------------------------------------------
 
-async function createTopic(port: number, name: string, partitions: number): Promise<void> {
+export async function createTopic(port: number, name: string, partitions: number): Promise<void> {
   const client = await RawClient.connect(port);
   try {
     const res = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {

@@ -115,6 +115,11 @@ export async function producerPerformance(classpath: string, o: ProduceOptions):
     ],
     o.timeoutMs ?? 300_000,
   );
+  return parseProducerPerformance(out);
+}
+
+/** ProducerPerformance's summary line, wherever it stands in the output (--print-metrics adds lines after it). */
+export function parseProducerPerformance(out: string): ProducerResult {
   // "1000000 records sent, 255754.4 records/sec (24.39 MB/sec), 1013.53 ms avg latency, 1464.00 ms max latency,
   //  1069 ms 50th, 1373 ms 95th, 1436 ms 99th, 1457 ms 99.9th."
   const m =
