@@ -25,7 +25,8 @@ import { errorName } from '../../protocol/error-codes.js';
 import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
-import promClient, { type Counter, type Gauge, type Histogram } from 'prom-client';
+import type promClient from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from './prom.js';
 
 /** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
 const REQUEST_SECONDS_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -106,11 +107,11 @@ type HistogramData = Awaited<ReturnType<promClient.Histogram<string>['get']>>;
  * GC work measurably more (bench/README.md, "Metrics overhead"). The exposition is the same: cumulative
  * `_bucket` series with `le`, then `_sum` and `_count`, per API and version.
  */
-class RequestSecondsHistogram extends promClient.Histogram<'api' | 'version'> {
+class RequestSecondsHistogram extends Histogram<'api' | 'version'> {
   static readonly NAME = 'rafka_request_duration_seconds';
 
   constructor(
-    registry: promClient.Registry,
+    registry: Registry,
     private readonly helpText: string,
     private readonly tallies: () => Iterable<RequestTally>,
   ) {
@@ -142,7 +143,7 @@ class RequestSecondsHistogram extends promClient.Histogram<'api' | 'version'> {
 }
 
 export class BrokerMetrics implements StorageObserver, HookCallObserver {
-  readonly registry = new promClient.Registry();
+  readonly registry = new Registry();
   private broker: Broker | null = null;
   /** Requests and their latency by API name, then version (see RequestTally). */
   private readonly requestTallies = new Map<string, (RequestTally | undefined)[]>();
@@ -368,15 +369,15 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   }
 
   private gauge<L extends string>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return new promClient.Gauge({ name, help, labelNames, registers: [this.registry] });
+    return new Gauge({ name, help, labelNames, registers: [this.registry] });
   }
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    return new promClient.Counter({ name, help, labelNames, registers: [this.registry] });
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return new promClient.Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
   }
 
   /** A counter whose total the broker already keeps, set at scrape time (the total only ever grows). */

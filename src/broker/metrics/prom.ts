@@ -1,0 +1,47 @@
+/**
+ * prom-client's registry and metric classes, loaded from their own files rather than from the
+ * package's index. The index also loads the Pushgateway (node:http, node:https, node:zlib), Summary
+ * (tdigest, bintrees), the cluster aggregator, every default collector and, through the CPU
+ * collector, the OpenTelemetry API: 1.7 MB of live heap against 0.34 MB for these four files
+ * (measured after full GCs, Node 20). A broker producing at full speed runs a mark-compact every
+ * ~30 ms (its record buffers are external memory), and each one walks the whole live heap: with the
+ * index loaded, the metrics-on broker's mark-compacts took ~25 % longer for nothing it uses
+ * (bench/README.md, "Metrics overhead", session 9). The classes are the library's own; only the
+ * way in differs. prom-client is pinned (package.json), so these paths are fixed for the build.
+ */
+import { createRequire } from 'node:module';
+import type promClient from 'prom-client';
+
+const require = createRequire(import.meta.url);
+
+export const Registry = require('prom-client/lib/registry.js') as typeof promClient.Registry;
+export const Counter = require('prom-client/lib/counter.js') as typeof promClient.Counter;
+export const Gauge = require('prom-client/lib/gauge.js') as typeof promClient.Gauge;
+export const Histogram = require('prom-client/lib/histogram.js') as typeof promClient.Histogram;
+export type Registry = promClient.Registry;
+export type Counter<L extends string> = promClient.Counter<L>;
+export type Gauge<L extends string> = promClient.Gauge<L>;
+export type Histogram<L extends string> = promClient.Histogram<L>;
+
+/**
+ * prom-client's default collectors (lib/defaultMetrics.js's list) but the CPU one, each a
+ * `(registry, config) => void` that registers its series: `collectDefaultMetrics` would load the
+ * CPU collector, which requires the OpenTelemetry API for exemplars we never enable (see
+ * processCpuCollector in process.ts, which registers the same three series).
+ */
+export type DefaultCollector = (registry: Registry, config: { eventLoopMonitoringPrecision?: number }) => void;
+export const DEFAULT_COLLECTORS_BUT_CPU: readonly DefaultCollector[] = [
+  'processStartTime',
+  'osMemoryHeap',
+  'processOpenFileDescriptors',
+  'processMaxFileDescriptors',
+  'eventLoopLag',
+  // As prom-client: only where Node has process.getActiveResourcesInfo (it does from 17).
+  ...(typeof (process as { getActiveResourcesInfo?: unknown }).getActiveResourcesInfo === 'function' ? ['processResources'] : []),
+  'processHandles',
+  'processRequests',
+  'heapSizeAndUsed',
+  'heapSpacesSizeAndUsed',
+  'version',
+  'gc',
+].map((name) => require(`prom-client/lib/metrics/${name}.js`) as DefaultCollector);
