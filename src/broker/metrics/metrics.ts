@@ -25,7 +25,6 @@ import { errorName } from '../../protocol/error-codes.js';
 import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
-import type promClient from 'prom-client';
 import { Counter, Gauge, Histogram, Registry } from './prom.js';
 
 /** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
@@ -97,7 +96,7 @@ class RequestTally {
 }
 
 /** What a prom-client histogram hands its registry: the series' names, labels and values. */
-type HistogramData = Awaited<ReturnType<promClient.Histogram<string>['get']>>;
+type HistogramData = Awaited<ReturnType<Histogram<string>['get']>>;
 
 /**
  * `rafka_request_duration_seconds`, observed into RequestTally on the request path and written out by
