@@ -18,7 +18,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { startBroker } from '../src/broker/index.js';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,6 +138,8 @@ const METRICS_OVERHEAD_LIMIT = 0.03;
  * metrics off and on the one with metrics on.
  */
 interface MetricsPair {
+  /** Which pair of broker processes ran it (0-based; see BROKER_PAIRS). */
+  brokers: number;
   /** Which ran first: pairs alternate (off-on, on-off, …) so a drift in outside load favours neither side. */
   first: 'off' | 'on';
   off: Row;
@@ -146,28 +148,39 @@ interface MetricsPair {
   throughputChange: number;
   /** (on − off) ÷ off of the broker's CPU seconds for the same records. */
   cpuChange: number;
+  /** (on − off) ÷ off of the broker's main-thread CPU for the same records (Linux; null elsewhere). */
+  mainCpuChange: number | null;
+}
+
+/** What one pair of broker processes gave: the medians of its alternating produces. */
+interface BrokerPairResult {
+  throughputChange: number;
+  cpuChange: number;
+  mainCpuChange: number | null;
 }
 
 /** Metrics off vs on (scraped every SCRAPE_EVERY_RECORDS), produce only: issue 21's limit is 3 % of throughput. */
 interface MetricsOverhead {
-  /** Every pair, in the order run. */
+  /** Every pair of produces, in the order run. */
   pairs: MetricsPair[];
+  /** Per pair of broker processes, the medians of its produces (what the figure is the median of). */
+  brokerPairs: BrokerPairResult[];
   /** The rows of the median pair (by throughput change): what the tables and charts show. */
   off: Row;
   on: Row;
   /** Scrapes answered while a measured produce ran, over all pairs. */
   scrapes: number;
   scrapeEveryRecords: number;
-  /** Broker CPU milliseconds one scrape costs (the idle, warm broker, after the pairs). */
+  /** Broker CPU milliseconds one scrape costs (an idle, warm broker, after its pairs). */
   scrapeCpuMs: number;
-  /** Median over the pairs of the throughput change, and its spread (interquartile range; lowest, highest). */
+  /** Median over the broker pairs of their median throughput change, and the lowest and highest of them. */
   throughputChange: number;
-  throughputChangeIqr: [number, number];
   throughputChangeRange: [number, number];
-  /** Median over the pairs of the broker-CPU change, and its spread. */
+  /** The same for the broker's CPU, and for its main thread's (null where /proc has no schedstat). */
   cpuChange: number;
-  cpuChangeIqr: [number, number];
   cpuChangeRange: [number, number];
+  mainCpuChange: number | null;
+  mainCpuChangeRange: [number, number] | null;
   /** The median throughput loss is within METRICS_OVERHEAD_LIMIT (issue 21). */
   pass: boolean;
 }
@@ -182,12 +195,19 @@ interface MetricsOverhead {
  * bench's own process, whose CPU also drives the producing client: bench/README.md.)
  */
 const SCRAPE_EVERY_RECORDS = 500_000;
-/** Scrapes of the idle, warm metrics-on broker after the pairs, to measure what one costs. */
+/** Scrapes of the idle, warm metrics-on broker after its pairs, to measure what one costs. */
 const IDLE_SCRAPES = quick ? 10 : 50;
 /** Records of each side of a pair: short, so a pair's two produces are a second or two apart. */
 const METRICS_RECORDS = quick ? 50_000 : 250_000;
-/** Off/on pairs, alternating which side runs first; the row reports their median. */
-const METRICS_PAIRS = quick ? 4 : 48;
+/**
+ * Pairs of broker processes (one metrics off, one on), each started fresh: two processes of the same
+ * build differ by up to ±10 % in CPU per record for their whole life (heap layout, JIT timing), so
+ * many produces on one pair of processes measure that pair, not metrics (bench/README.md, "Session
+ * 10: one pair of processes is one sample"). The figure is the median over the broker pairs.
+ */
+const BROKER_PAIRS = quick ? 2 : 8;
+/** Off/on pairs of produces on each pair of brokers, alternating which side runs first. */
+const PAIRS_PER_BROKER_PAIR = quick ? 2 : 6;
 /** Unmeasured, on each broker, so that the measured produces run JIT-compiled code. */
 const WARM_UP_RECORDS = quick ? 40_000 : 200_000;
 
@@ -201,10 +221,24 @@ interface MetricsBroker {
 }
 
 /**
+ * The CPU time of a process's main thread so far, in seconds (Linux's schedstat: nanoseconds on a
+ * CPU); null where there is none. The broker's JavaScript runs there; V8's GC helpers and libuv's
+ * pool on other threads, which cpuUsage() adds in.
+ */
+function mainThreadCpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    return null;
+  }
+}
+
+/**
  * One measured produce of METRICS_RECORDS on a fresh topic (deleted afterwards, so that the memory
  * engine's footprint stays that of one produce), /metrics scraped every SCRAPE_EVERY_RECORDS when on.
  */
-async function measuredProduce(b: MetricsBroker, topic: string, scraper: Scraper): Promise<{ row: Row; scrapes: number }> {
+async function measuredProduce(b: MetricsBroker, topic: string, scraper: Scraper): Promise<{ row: Row; scrapes: number; mainCpuSeconds: number | null }> {
   await createBenchTopic(b.port, topic, 4);
   let scrapes = 0;
   const pending: Promise<void>[] = [];
@@ -220,15 +254,21 @@ async function measuredProduce(b: MetricsBroker, topic: string, scraper: Scraper
     );
   };
   const batchesPerScrape = SCRAPE_EVERY_RECORDS / RECORDS_PER_BATCH;
+  const mainBefore = mainThreadCpuSeconds(b.child.pid);
   const row = await withBrokerCpu(b.child, () =>
     produceLoad(b.port, topic, 4, METRICS_RECORDS, () => {
       if (++b.batchesAnswered % batchesPerScrape === 0) scrape();
     }),
   );
+  const mainAfter = mainThreadCpuSeconds(b.child.pid);
   measuring = false;
   await Promise.all(pending);
   await deleteBenchTopic(b.port, topic);
-  return { row: { ...row, workload: `${row.workload}, metrics ${b.httpUrl !== null ? `on (scraped every ${SCRAPE_EVERY_RECORDS} records)` : 'off'}` }, scrapes };
+  return {
+    row: { ...row, workload: `${row.workload}, metrics ${b.httpUrl !== null ? `on (scraped every ${SCRAPE_EVERY_RECORDS} records)` : 'off'}` },
+    scrapes,
+    mainCpuSeconds: mainBefore === null || mainAfter === null ? null : mainAfter - mainBefore,
+  };
 }
 
 /** Broker CPU milliseconds per scrape of the idle, warm broker `b` (IDLE_SCRAPES, one at a time). */
@@ -250,70 +290,102 @@ function quantileOf(xs: readonly number[], q: number): number {
   return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (at - lo);
 }
 
+/** Median of the non-null values, or null when there is none. */
+function medianOrNull(xs: readonly (number | null)[]): number | null {
+  const known = xs.filter((x): x is number => x !== null);
+  return known.length === 0 ? null : medianOf(known);
+}
+
 /**
- * Two brokers for the whole row, one with metrics off and one with metrics on, both warmed up, then
- * pairs of produces alternating between them: a pair's two produces run a second or two apart, so
- * outside load changes them alike, and the median of many pair ratios settles where five pairs of
- * fresh brokers several seconds each did not (bench/README.md, "Metrics overhead").
+ * BROKER_PAIRS pairs of broker processes, started fresh one pair at a time (one with metrics off,
+ * one on), both warmed up, then PAIRS_PER_BROKER_PAIR pairs of produces alternating between them: a
+ * pair's two produces run a second or two apart, so outside load changes them alike; each pair of
+ * processes gives the median of its produces, and the row the median over the pairs of processes.
  */
-async function metricsOverhead(pairCount: number): Promise<MetricsOverhead> {
-  const brokers: Record<'off' | 'on', MetricsBroker> = { off: { ...(await startChildBroker([])), batchesAnswered: 0 }, on: { ...(await startChildBroker(['--metrics'])), batchesAnswered: 0 } };
+async function metricsOverhead(): Promise<MetricsOverhead> {
   const scraper = startScraper();
+  const pairs: MetricsPair[] = [];
+  const brokerPairs: BrokerPairResult[] = [];
+  let scrapes = 0;
+  const scrapeCpu: number[] = [];
   try {
-    for (const b of Object.values(brokers)) {
-      await createBenchTopic(b.port, 'bench-warm-up', 4);
-      await produceLoad(b.port, 'bench-warm-up', 4, WARM_UP_RECORDS);
-      await deleteBenchTopic(b.port, 'bench-warm-up');
-    }
-    const pairs: MetricsPair[] = [];
-    let scrapes = 0;
-    for (let i = 0; i < pairCount; i++) {
-      const first = i % 2 === 0 ? 'off' : 'on';
-      const runs: { off?: Row; on?: Row } = {};
-      for (const side of first === 'off' ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
-        const measured = await measuredProduce(brokers[side], `bench-${i}`, scraper);
-        runs[side] = measured.row;
-        scrapes += measured.scrapes;
+    for (let bp = 0; bp < BROKER_PAIRS; bp++) {
+      const brokers: Record<'off' | 'on', MetricsBroker> = {
+        off: { ...(await startChildBroker([])), batchesAnswered: 0 },
+        on: { ...(await startChildBroker(['--metrics'])), batchesAnswered: 0 },
+      };
+      try {
+        for (const b of Object.values(brokers)) {
+          await createBenchTopic(b.port, 'bench-warm-up', 4);
+          await produceLoad(b.port, 'bench-warm-up', 4, WARM_UP_RECORDS);
+          await deleteBenchTopic(b.port, 'bench-warm-up');
+        }
+        const mine: MetricsPair[] = [];
+        for (let i = 0; i < PAIRS_PER_BROKER_PAIR; i++) {
+          const first = i % 2 === 0 ? 'off' : 'on';
+          const runs: { off?: { row: Row; main: number | null }; on?: { row: Row; main: number | null } } = {};
+          for (const side of first === 'off' ? (['off', 'on'] as const) : (['on', 'off'] as const)) {
+            const measured = await measuredProduce(brokers[side], `bench-${bp}-${i}`, scraper);
+            runs[side] = { row: measured.row, main: measured.mainCpuSeconds };
+            scrapes += measured.scrapes;
+          }
+          const off = runs.off!;
+          const on = runs.on!;
+          mine.push({
+            brokers: bp,
+            first,
+            off: off.row,
+            on: on.row,
+            throughputChange: (on.row.recordsPerSec - off.row.recordsPerSec) / off.row.recordsPerSec,
+            cpuChange: (on.row.brokerCpuSeconds! - off.row.brokerCpuSeconds!) / off.row.brokerCpuSeconds!,
+            mainCpuChange: off.main === null || on.main === null ? null : (on.main - off.main) / off.main,
+          });
+        }
+        pairs.push(...mine);
+        brokerPairs.push({
+          throughputChange: medianOf(mine.map((p) => p.throughputChange)),
+          cpuChange: medianOf(mine.map((p) => p.cpuChange)),
+          mainCpuChange: medianOrNull(mine.map((p) => p.mainCpuChange)),
+        });
+        scrapeCpu.push(await scrapeCpuMs(brokers.on, scraper));
+        const last = brokerPairs.at(-1)!;
+        console.error(
+          `metrics overhead: brokers ${bp + 1}/${BROKER_PAIRS}: throughput ${(last.throughputChange * 100).toFixed(1)} %, broker CPU ${(last.cpuChange * 100).toFixed(1)} %` +
+            (last.mainCpuChange === null ? '' : `, main thread ${(last.mainCpuChange * 100).toFixed(1)} %`),
+        );
+      } finally {
+        for (const b of Object.values(brokers)) {
+          b.child.kill('SIGTERM');
+          await once(b.child, 'exit');
+        }
       }
-      const off = runs.off!;
-      const on = runs.on!;
-      pairs.push({
-        first,
-        off,
-        on,
-        throughputChange: (on.recordsPerSec - off.recordsPerSec) / off.recordsPerSec,
-        cpuChange: (on.brokerCpuSeconds! - off.brokerCpuSeconds!) / off.brokerCpuSeconds!,
-      });
-      console.error(`metrics overhead: pair ${i + 1}/${pairCount} (${first} first): throughput ${(pairs.at(-1)!.throughputChange * 100).toFixed(1)} %`);
     }
-    const throughput = pairs.map((p) => p.throughputChange);
-    const cpu = pairs.map((p) => p.cpuChange);
-    const throughputChange = medianOf(throughput);
-    // With an even count the median falls between two pairs: the rows shown are of the nearer one below.
-    const middle = [...pairs].sort((a, b) => a.throughputChange - b.throughputChange)[(pairs.length - 1) >> 1]!;
-    return {
-      pairs,
-      off: middle.off,
-      on: middle.on,
-      scrapes,
-      scrapeEveryRecords: SCRAPE_EVERY_RECORDS,
-      scrapeCpuMs: await scrapeCpuMs(brokers.on, scraper),
-      throughputChange,
-      throughputChangeIqr: [quantileOf(throughput, 0.25), quantileOf(throughput, 0.75)],
-      throughputChangeRange: [Math.min(...throughput), Math.max(...throughput)],
-      cpuChange: medianOf(cpu),
-      cpuChangeIqr: [quantileOf(cpu, 0.25), quantileOf(cpu, 0.75)],
-      cpuChangeRange: [Math.min(...cpu), Math.max(...cpu)],
-      // A gain passes too.
-      pass: -throughputChange <= METRICS_OVERHEAD_LIMIT,
-    };
   } finally {
     await scraper.close();
-    for (const b of Object.values(brokers)) {
-      b.child.kill('SIGTERM');
-      await once(b.child, 'exit');
-    }
   }
+  const throughput = brokerPairs.map((p) => p.throughputChange);
+  const cpu = brokerPairs.map((p) => p.cpuChange);
+  const main = brokerPairs.map((p) => p.mainCpuChange).filter((x): x is number => x !== null);
+  const throughputChange = medianOf(throughput);
+  // The rows shown: the pair of produces nearest the figure.
+  const middle = [...pairs].sort((a, b) => Math.abs(a.throughputChange - throughputChange) - Math.abs(b.throughputChange - throughputChange))[0]!;
+  return {
+    pairs,
+    brokerPairs,
+    off: middle.off,
+    on: middle.on,
+    scrapes,
+    scrapeEveryRecords: SCRAPE_EVERY_RECORDS,
+    scrapeCpuMs: medianOf(scrapeCpu),
+    throughputChange,
+    throughputChangeRange: [Math.min(...throughput), Math.max(...throughput)],
+    cpuChange: medianOf(cpu),
+    cpuChangeRange: [Math.min(...cpu), Math.max(...cpu)],
+    mainCpuChange: main.length === brokerPairs.length ? medianOf(main) : null,
+    mainCpuChangeRange: main.length === brokerPairs.length ? [Math.min(...main), Math.max(...main)] : null,
+    // A gain passes too.
+    pass: -throughputChange <= METRICS_OVERHEAD_LIMIT,
+  };
 }
 
 /** The row's scraper (bench/scraper-process.ts): one process for the whole row, asked per scrape. */
@@ -349,17 +421,21 @@ function startScraper(): Scraper {
 function printMetricsOverhead(m: MetricsOverhead): void {
   const pct = (x: number) => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)} %`;
   const range = ([lo, hi]: [number, number]) => `${pct(lo)} … ${pct(hi)}`;
-  for (const [i, p] of m.pairs.entries()) {
+  for (const [i, p] of m.brokerPairs.entries()) {
+    const mine = m.pairs.filter((x) => x.brokers === i);
     console.log(
-      `metrics overhead pair ${i + 1} (${p.first} first): off ${Math.round(p.off.recordsPerSec)} records/s, on ${Math.round(p.on.recordsPerSec)}: ` +
-        `throughput ${pct(p.throughputChange)}, broker CPU ${pct(p.cpuChange)}`,
+      `metrics overhead, broker pair ${i + 1}: throughput ${pct(p.throughputChange)}, broker CPU ${pct(p.cpuChange)}` +
+        (p.mainCpuChange === null ? '' : `, main thread CPU ${pct(p.mainCpuChange)}`) +
+        ` (median of ${mine.length} off/on produces: ${mine.map((x) => pct(x.throughputChange)).join(', ')})`,
     );
   }
   console.log(
-    `metrics overhead on produce (median of ${m.pairs.length} off/on pairs of ${METRICS_RECORDS} records on two warm brokers; ${m.scrapes} scrapes, one every ${m.scrapeEveryRecords} records): ` +
-      `throughput ${pct(m.throughputChange)} (middle half ${range(m.throughputChangeIqr)}, all ${range(m.throughputChangeRange)}), ` +
-      `broker CPU ${pct(m.cpuChange)} (middle half ${range(m.cpuChangeIqr)}, all ${range(m.cpuChangeRange)}): ` +
-      `${m.pass ? 'PASS' : 'FAIL'} (issue 21 allows a ${METRICS_OVERHEAD_LIMIT * 100} % throughput loss)`,
+    `metrics overhead on produce (median over ${m.brokerPairs.length} fresh pairs of broker processes, each the median of ${m.pairs.length / m.brokerPairs.length} ` +
+      `off/on produces of ${METRICS_RECORDS} records; ${m.scrapes} scrapes, one every ${m.scrapeEveryRecords} records): ` +
+      `throughput ${pct(m.throughputChange)} (pairs of processes ${range(m.throughputChangeRange)}), ` +
+      `broker CPU ${pct(m.cpuChange)} (${range(m.cpuChangeRange)})` +
+      (m.mainCpuChange === null ? '' : `, main thread CPU ${pct(m.mainCpuChange)} (${range(m.mainCpuChangeRange!)})`) +
+      `: ${m.pass ? 'PASS' : 'FAIL'} (issue 21 allows a ${METRICS_OVERHEAD_LIMIT * 100} % throughput loss)`,
   );
   console.log(
     `metrics scrape cost: ${m.scrapeCpuMs.toFixed(2)} ms of broker CPU per scrape of /metrics (idle warm broker, ${IDLE_SCRAPES} scrapes): ` +
@@ -477,7 +553,7 @@ async function testkitMain(): Promise<void> {
 async function main(): Promise<void> {
   if (testkitOnly) return testkitMain();
   if (metricsOnly) {
-    const m = await metricsOverhead(METRICS_PAIRS);
+    const m = await metricsOverhead();
     console.log(`Rafka metrics overhead (memory engine${quick ? ', quick' : ''}), 1-minute load average ${os.loadavg()[0]!.toFixed(1)}`);
     printRows([m.off, m.on]);
     printMetricsOverhead(m);
@@ -496,7 +572,7 @@ async function main(): Promise<void> {
   } finally {
     child.kill('SIGTERM');
   }
-  const metrics = await metricsOverhead(METRICS_PAIRS);
+  const metrics = await metricsOverhead();
   rows.push(metrics.off, metrics.on);
   const machine = `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   if (brokerOnly) {
