@@ -64,11 +64,53 @@ export function forEachErrorCode<A>(body: object, found: (code: number, arg: A) 
   }
 }
 
-/** Counts kept as plain numbers on the hot path and copied into prom-client at scrape time. */
+/**
+ * Counts kept as plain numbers on the hot path and copied into prom-client at scrape time, into
+ * series made afresh (`reset()`, then one `inc()` per series: prom-client then builds each series
+ * object with its total and never adds to it).
+ *
+ * Why never add: prom-client keeps a counter's series as `{ value, labels }` and `inc()` on an
+ * existing series does `value += n`. An object literal whose first property is `value` shares its
+ * hidden class with V8's iterator results (`{ value, done }`, every `for…of` and spread), whose
+ * `value` field V8 treats as constant until some object of that class has it written again; the
+ * first such write deoptimizes every optimized function that relied on it — in the broker the
+ * produce path's `for…of` loops (Produce's request collapsing, the response encoders, the
+ * connection's send) — and they are compiled again without the assumption. One scrape or one repeated
+ * error code was enough (bench/README.md, "Session 10: the scrape that deoptimized the produce path";
+ * test/metrics-constness.test.ts).
+ */
 class Tally<K> {
   readonly counts = new Map<K, number>();
   add(key: K, n: number): void {
     this.counts.set(key, (this.counts.get(key) ?? 0) + n);
+  }
+}
+
+/** One series of a LabelTally: a class, so that its count field is its own (see Tally). */
+class LabelCount<L extends string> {
+  constructor(
+    readonly labels: Record<L, string>,
+    public n: number,
+  ) {}
+}
+
+/** A Tally keyed by several label values (joined with a character no label value here contains). */
+class LabelTally<L extends string> {
+  private readonly entries = new Map<string, LabelCount<L>>();
+  constructor(private readonly labelNames: readonly L[]) {}
+
+  add(labels: Record<L, string>, n = 1): void {
+    let key = '';
+    for (const name of this.labelNames) key += labels[name] + '\u0000';
+    const e = this.entries.get(key);
+    if (e === undefined) this.entries.set(key, new LabelCount({ ...labels }, n));
+    else e.n += n;
+  }
+
+  /** Every series into `counter`, made afresh (see Tally). */
+  writeTo(counter: Counter<L>): void {
+    counter.reset();
+    for (const { labels, n } of this.entries.values()) counter.inc(labels as Partial<Record<L, string>>, n);
   }
 }
 
@@ -150,6 +192,11 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   private readonly topicBytesIn = new Tally<string>();
   private readonly topicRecordsIn = new Tally<string>();
   private readonly topicBytesOut = new Tally<string>();
+  /** Error codes answered, request failures, hook calls and hook failures (see Tally for why not prom-client's inc()). */
+  private readonly errorTally = new LabelTally<'api' | 'error'>(['api', 'error']);
+  private readonly failureTally = new LabelTally<'api'>(['api']);
+  private readonly hookCallTally = new LabelTally<'hook' | 'stage'>(['hook', 'stage']);
+  private readonly hookFailureTally = new LabelTally<'hook' | 'stage' | 'reason'>(['hook', 'stage', 'reason']);
 
   private readonly requests = this.counter('rafka_requests_total', 'Requests handled, by API and version.', ['api', 'version']);
   private readonly requestErrors = this.counter(
@@ -223,12 +270,12 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     let tally = byVersion[apiVersion];
     if (tally === undefined) byVersion[apiVersion] = tally = new RequestTally(api, String(apiVersion));
     tally.observe(seconds);
-    if (failed) this.requestFailures.inc({ api });
+    if (failed) this.failureTally.add({ api });
     else if (response !== null && typeof response === 'object') forEachErrorCode(response, this.countError, api);
   }
 
   private readonly countError = (code: number, api: string): void => {
-    this.requestErrors.inc({ api, error: errorName(code) });
+    this.errorTally.add({ api, error: errorName(code) });
   };
 
   private *allRequestTallies(): Iterable<RequestTally> {
@@ -251,9 +298,9 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
   }
 
   hookCall(hook: string, stage: string, seconds: number, outcome: HookCallOutcome): void {
-    this.hookCalls.inc({ hook, stage });
+    this.hookCallTally.add({ hook, stage });
     this.hookSeconds.observe({ hook, stage }, seconds);
-    if (outcome !== 'ok') this.hookFailures.inc({ hook, stage, reason: outcome });
+    if (outcome !== 'ok') this.hookFailureTally.add({ hook, stage, reason: outcome });
   }
 
   /** Bytes and records produced and bytes fetched since start, over every live topic (the web console's sparklines). */
@@ -287,6 +334,10 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     this.ready.set(b.isReady ? 1 : 0);
     this.requests.reset();
     for (const t of this.allRequestTallies()) this.requests.inc({ api: t.api, version: t.version }, t.count);
+    this.errorTally.writeTo(this.requestErrors);
+    this.failureTally.writeTo(this.requestFailures);
+    this.hookCallTally.writeTo(this.hookCalls);
+    this.hookFailureTally.writeTo(this.hookFailures);
     this.refreshPartitions(b);
     this.refreshGroups(b);
     this.refreshQuotas(b);

@@ -32,25 +32,46 @@ export function processMetricsText(): Promise<string> {
 
 /**
  * prom-client's `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total` and
- * `process_cpu_seconds_total`, with its names, help and arithmetic (each scrape adds the CPU time
- * since the last), without the exemplar support that makes its collector load OpenTelemetry.
+ * `process_cpu_seconds_total`, with its names, help and values, without the exemplar support that
+ * makes its collector load OpenTelemetry — and without its arithmetic: prom-client adds the CPU time
+ * since the last scrape to each series (`inc()`, so `value +=` on the series object), and that one
+ * write deoptimized the broker's produce path (see Tally in metrics.ts). Each scrape reports
+ * `process.cpuUsage()` as it is, in series made afresh: the CPU time since the process started
+ * (prom-client's count starts when its collector is registered).
  */
 function processCpuCollector(into: Registry): void {
-  let last = process.cpuUsage();
-  const user = new Counter({
-    name: 'process_cpu_user_seconds_total',
-    help: 'Total user CPU time spent in seconds.',
-    registers: [into],
-    collect() {
-      const now = process.cpuUsage();
-      const userMicros = now.user - last.user;
-      const systemMicros = now.system - last.system;
-      last = now;
-      user.inc(userMicros / 1e6);
-      system.inc(systemMicros / 1e6);
-      total.inc((userMicros + systemMicros) / 1e6);
-    },
-  });
-  const system = new Counter({ name: 'process_cpu_system_seconds_total', help: 'Total system CPU time spent in seconds.', registers: [into] });
-  const total = new Counter({ name: 'process_cpu_seconds_total', help: 'Total user and system CPU time spent in seconds.', registers: [into] });
+  // One reading per scrape for the three series (the registry asks each in the same turn of the event
+  // loop), so that the total is exactly user + system, as prom-client's is.
+  let usage: NodeJS.CpuUsage | null = null;
+  const read = (): NodeJS.CpuUsage => {
+    if (usage === null) {
+      usage = process.cpuUsage();
+      setImmediate(() => (usage = null));
+    }
+    return usage;
+  };
+  new TotalCounter(into, 'process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', () => read().user / 1e6);
+  new TotalCounter(into, 'process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', () => read().system / 1e6);
+  new TotalCounter(into, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => (read().user + read().system) / 1e6);
+}
+
+/** What a prom-client counter hands its registry: the series' names, labels and values. */
+type CounterData = Awaited<ReturnType<Counter<string>['get']>>;
+
+/** A label-less counter whose total is read at scrape time into a series made afresh. */
+class TotalCounter extends Counter<string> {
+  constructor(
+    registry: Registry,
+    private readonly metricName: string,
+    private readonly helpText: string,
+    private readonly total: () => number,
+  ) {
+    super({ name: metricName, help: helpText, registers: [registry] });
+  }
+
+  override async get(): Promise<CounterData> {
+    // The registry reads `type` as the exposition's word ('counter', what prom-client's own classes
+    // hold); its typings declare a numeric enum that its JavaScript does not have, hence the cast.
+    return { name: this.metricName, help: this.helpText, type: 'counter', values: [{ value: this.total(), labels: {} }], aggregator: 'sum' } as unknown as CounterData;
+  }
 }
