@@ -310,12 +310,13 @@ async function metricsOverhead(): Promise<MetricsOverhead> {
   const scrapeCpu: number[] = [];
   try {
     for (let bp = 0; bp < BROKER_PAIRS; bp++) {
-      const brokers: Record<'off' | 'on', MetricsBroker> = {
-        off: { ...(await startChildBroker([])), batchesAnswered: 0 },
-        on: { ...(await startChildBroker(['--metrics'])), batchesAnswered: 0 },
-      };
+      // Which side starts and warms up first alternates too, so neither always gets a fresh machine.
+      const order = bp % 2 === 0 ? (['off', 'on'] as const) : (['on', 'off'] as const);
+      const brokers = {} as Record<'off' | 'on', MetricsBroker>;
+      for (const side of order) brokers[side] = { ...(await startChildBroker(side === 'on' ? ['--metrics'] : [])), batchesAnswered: 0 };
       try {
-        for (const b of Object.values(brokers)) {
+        for (const side of order) {
+          const b = brokers[side];
           await createBenchTopic(b.port, 'bench-warm-up', 4);
           await produceLoad(b.port, 'bench-warm-up', 4, WARM_UP_RECORDS);
           await deleteBenchTopic(b.port, 'bench-warm-up');
