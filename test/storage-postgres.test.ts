@@ -25,6 +25,7 @@ import { fileCluster, sql } from './helpers/postgres.js';
 import { testBroker } from './helpers/broker.js';
 import { fetchAll } from './helpers/fetch-all.js';
 import { startBrokerProcess, stop } from './helpers/broker-process.js';
+import { until } from './helpers/pg-brokers.js';
 
 const { skip, pgc } = await fileCluster();
 
@@ -399,7 +400,11 @@ if (skip !== false) {
       await b.close();
 
       b = await start();
-      assert.equal(b.broker.transactions.get('pg-tx')!.state, 'CompleteCommit', 'the transaction state came back from PostgreSQL');
+      // On shared storage the broker takes its transactional ids back from the database just after
+      // it starts, not before startBroker resolves (shared-cluster.ts, look → ownTransactions).
+      const restarted = b;
+      const restored = await until('pg-tx taken back from PostgreSQL', () => restarted.broker.transactions.get('pg-tx'), 10_000);
+      assert.equal(restored.state, 'CompleteCommit', 'the transaction state came back from PostgreSQL');
       const consumer = client(b.bootstrap).consumer({ groupId: 'pg-tx-reader', maxWaitTimeInMs: 100 });
       const seen: string[] = [];
       await consumer.connect();
