@@ -18,7 +18,7 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { startBroker } from '../src/broker/index.js';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +35,7 @@ import { runStorageBench, formatStorageTable } from './storage.js';
 import { runHooksBench, formatHooksTable } from './hooks.js';
 import { runProducerStateBench, formatProducerStateTable } from './producer-state.js';
 import { writeChart } from './chart.js';
+import { mainThreadCpuSeconds } from './kafka/proc.js';
 import { runFetchSessionBench, formatFetchSessionTable, type FetchSessionRow } from './fetch-sessions.js';
 import { runTestkitBench, formatTestkitTable } from './testkit.js';
 
@@ -221,20 +222,6 @@ interface MetricsBroker {
 }
 
 /**
- * The CPU time of a process's main thread so far, in seconds (Linux's schedstat: nanoseconds on a
- * CPU); null where there is none. The broker's JavaScript runs there; V8's GC helpers and libuv's
- * pool on other threads, which cpuUsage() adds in.
- */
-function mainThreadCpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
-  } catch {
-    return null;
-  }
-}
-
-/**
  * One measured produce of METRICS_RECORDS on a fresh topic (deleted afterwards, so that the memory
  * engine's footprint stays that of one produce), /metrics scraped every SCRAPE_EVERY_RECORDS when on.
  */
@@ -254,13 +241,14 @@ async function measuredProduce(b: MetricsBroker, topic: string, scraper: Scraper
     );
   };
   const batchesPerScrape = SCRAPE_EVERY_RECORDS / RECORDS_PER_BATCH;
-  const mainBefore = mainThreadCpuSeconds(b.child.pid);
+  const pid = b.child.pid!;
+  const mainBefore = mainThreadCpuSeconds(pid);
   const row = await withBrokerCpu(b.child, () =>
     produceLoad(b.port, topic, 4, METRICS_RECORDS, () => {
       if (++b.batchesAnswered % batchesPerScrape === 0) scrape();
     }),
   );
-  const mainAfter = mainThreadCpuSeconds(b.child.pid);
+  const mainAfter = mainThreadCpuSeconds(pid);
   measuring = false;
   await Promise.all(pending);
   await deleteBenchTopic(b.port, topic);

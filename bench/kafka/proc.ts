@@ -97,12 +97,19 @@ export function treeCpuSeconds(pid: number): number | null {
 }
 
 /**
- * User + system CPU seconds of the process's main thread (/proc/<pid>/task/<pid>/stat), or null.
- * For Rafka that is the event loop: every request is handled there, while libuv's pool threads run
- * the file writes and fsyncs and V8's threads part of the GC. Its share of a workload's time says
- * whether the one loop is the bottleneck (issue 22).
+ * CPU seconds of the process's main thread, or null: its time on a CPU from
+ * /proc/<pid>/task/<pid>/schedstat (nanoseconds), else user + system from its stat (clock ticks,
+ * 10 ms each: too coarse for a produce of a fraction of a second). For Rafka that is the event loop:
+ * every request is handled there, while libuv's pool threads run the file writes and fsyncs and V8's
+ * threads part of the GC. Its share of a workload's time says whether the one loop is the bottleneck
+ * (issue 22).
  */
 export function mainThreadCpuSeconds(pid: number): number | null {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e9;
+  } catch {
+    // No schedstat (a kernel without CONFIG_SCHED_INFO): the stat's ticks.
+  }
   try {
     const fields = statFields(`${pid}/task/${pid}`);
     return (Number(fields[11]) + Number(fields[12])) / clockTicks();
