@@ -24,7 +24,8 @@ const OBSERVATIONS: [string, number, number][] = [
 
 test('request latency histogram: the same series and values as prom-client observe() gives', async () => {
   const metrics = new BrokerMetrics();
-  for (const [api, version, seconds] of OBSERVATIONS) metrics.request(api, version, null, seconds, false);
+  const apiKeys: Record<string, number> = { Produce: 0, Fetch: 1 };
+  for (const [api, version, seconds] of OBSERVATIONS) metrics.request(apiKeys[api]!, version, null, seconds, false);
 
   const reference = new promClient.Registry();
   const histogram = new promClient.Histogram({

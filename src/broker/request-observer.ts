@@ -6,9 +6,9 @@
  *
  * Callers: connection.ts, on the event loop, once per request it decoded.
  */
-import { API_SPECS } from '../protocol/messages/index.js';
 import type { Logger } from './logger.js';
 import type { RequestContext } from './handler.js';
+import { API_SPECS } from '../protocol/messages/index.js';
 import type { BrokerMetrics } from './metrics/metrics.js';
 
 export interface RequestObserver {
@@ -19,13 +19,9 @@ export interface RequestObserver {
   requestDone(ctx: RequestContext, response: unknown, seconds: number, failed: boolean): void;
 }
 
-/** API names by key (`Produce`), looked up once each: the label of metrics and log lines. */
-const apiNames = new Map<number, string>();
-
-function apiName(apiKey: number): string {
-  let name = apiNames.get(apiKey);
-  if (name === undefined) apiNames.set(apiKey, (name = API_SPECS.get(apiKey)?.name ?? String(apiKey)));
-  return name;
+/** An API's name (`Produce`): the `api` label of metrics and log lines; its key where the spec has none. */
+export function apiName(apiKey: number): string {
+  return API_SPECS.get(apiKey)?.name ?? String(apiKey);
 }
 
 export function requestObserver(metrics: BrokerMetrics | null, log: Logger): RequestObserver | null {
@@ -33,9 +29,9 @@ export function requestObserver(metrics: BrokerMetrics | null, log: Logger): Req
   if (metrics === null && !logRequests) return null;
   return {
     requestDone(ctx, response, seconds, failed) {
-      const api = apiName(ctx.apiKey);
-      metrics?.request(api, ctx.apiVersion, response, seconds, failed);
+      metrics?.request(ctx.apiKey, ctx.apiVersion, response, seconds, failed);
       if (logRequests) {
+        const api = apiName(ctx.apiKey);
         // No request content: names and numbers only, so no secret reaches the log.
         log.debug(failed ? 'request failed' : 'request', {
           api,

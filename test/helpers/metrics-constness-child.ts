@@ -45,8 +45,8 @@ if (process.argv[2] === 'control') {
 
 const metrics = new BrokerMetrics();
 for (let i = 0; i < 3; i++) {
-  metrics.request('Produce', 9, { responses: [{ partitionResponses: [{ errorCode: 3 }] }] }, 0.0012, false);
-  metrics.request('Fetch', 12, null, 0.5, true);
+  metrics.request(0, 9, { responses: [{ partitionResponses: [{ errorCode: 3 }] }] }, 0.0012, false);
+  metrics.request(1, 12, null, 0.5, true);
   metrics.hookCall('audit', 'beforeProduce', 0.00031, 'ok');
   metrics.hookCall('audit', 'beforeProduce', 0.2, 'timeout');
   metrics.fsync(0.0007);
