@@ -78,44 +78,31 @@ type ErrorCodeWalk = <A>(body: any, found: (code: number, arg: A) => void, arg: 
  * schema says (a hook's doing) goes to the generic walk.
  */
 const SCHEMA_ERROR_WALKS = new Map<number, ErrorCodeWalk>([
-  [
-    ApiKey.Produce,
-    (body, found, arg) => {
-      const topics: unknown = body.responses;
-      if (!Array.isArray(topics)) return forEachErrorCode(body, found, arg);
-      for (let t = 0; t < topics.length; t++) {
-        const partitions: unknown = topics[t]?.partitionResponses;
-        if (!Array.isArray(partitions)) {
-          forEachErrorCode(topics[t], found, arg);
-          continue;
-        }
-        for (let p = 0; p < partitions.length; p++) {
-          const code: unknown = partitions[p]?.errorCode;
-          if (typeof code === 'number' && code !== 0) found(code, arg);
-        }
-      }
-    },
-  ],
+  [ApiKey.Produce, (body, found, arg) => (Array.isArray(body.responses) ? forEachPartitionErrorCode(body.responses, 'partitionResponses', found, arg) : forEachErrorCode(body, found, arg))],
   [
     ApiKey.Fetch,
     (body, found, arg) => {
-      const topics: unknown = body.responses;
-      if (!Array.isArray(topics)) return forEachErrorCode(body, found, arg);
+      if (!Array.isArray(body.responses)) return forEachErrorCode(body, found, arg);
       if (typeof body.errorCode === 'number' && body.errorCode !== 0) found(body.errorCode, arg);
-      for (let t = 0; t < topics.length; t++) {
-        const partitions: unknown = topics[t]?.partitions;
-        if (!Array.isArray(partitions)) {
-          forEachErrorCode(topics[t], found, arg);
-          continue;
-        }
-        for (let p = 0; p < partitions.length; p++) {
-          const code: unknown = partitions[p]?.errorCode;
-          if (typeof code === 'number' && code !== 0) found(code, arg);
-        }
-      }
+      forEachPartitionErrorCode(body.responses, 'partitions', found, arg);
     },
   ],
 ]);
+
+/** The `errorCode` of each partition under each topic's `partitionsKey`; a topic without that array goes to the generic walk. */
+function forEachPartitionErrorCode<A>(topics: any[], partitionsKey: string, found: (code: number, arg: A) => void, arg: A): void {
+  for (let t = 0; t < topics.length; t++) {
+    const partitions: unknown = topics[t]?.[partitionsKey];
+    if (!Array.isArray(partitions)) {
+      if (topics[t] !== null && typeof topics[t] === 'object') forEachErrorCode(topics[t], found, arg);
+      continue;
+    }
+    for (let p = 0; p < partitions.length; p++) {
+      const code: unknown = partitions[p]?.errorCode;
+      if (typeof code === 'number' && code !== 0) found(code, arg);
+    }
+  }
+}
 
 /** forEachErrorCode, by the schema's shortcut where API `apiKey` has one (SCHEMA_ERROR_WALKS). */
 export function forEachResponseErrorCode<A>(apiKey: number, body: object, found: (code: number, arg: A) => void, arg: A): void {
