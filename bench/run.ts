@@ -226,6 +226,8 @@ const WARM_UP_RECORDS = quick ? 40_000 : 200_000;
  * "Session 11: the first scrapes are the expensive ones").
  */
 const WARM_UP_SCRAPES = 20;
+/** Batches between two of the warm-up's scrapes. */
+const WARM_UP_BATCHES_PER_SCRAPE = WARM_UP_RECORDS / RECORDS_PER_BATCH / WARM_UP_SCRAPES;
 
 /** A broker under the metrics row: metrics off, or on and scraped. */
 interface MetricsBroker {
@@ -329,14 +331,13 @@ async function metricsOverhead(): Promise<MetricsOverhead> {
           // The metrics-on broker's scrape path is warmed up beside its produce path (see WARM_UP_SCRAPES).
           const warmUpScrapes: Promise<void>[] = [];
           const url = b.httpUrl;
-          const everyBatches = WARM_UP_RECORDS / RECORDS_PER_BATCH / WARM_UP_SCRAPES;
           const warmUp = await withBrokerCpu(b.child, async () => {
             const r = await produceLoad(
               b.port,
               'bench-warm-up',
               4,
               WARM_UP_RECORDS,
-              url === null ? undefined : (answered) => void (answered % everyBatches === 0 && warmUpScrapes.push(scraper.scrape(`${url}/metrics`))),
+              url === null ? undefined : (answered) => void (answered % WARM_UP_BATCHES_PER_SCRAPE === 0 && warmUpScrapes.push(scraper.scrape(`${url}/metrics`))),
             );
             await Promise.all(warmUpScrapes);
             return r;

@@ -6,9 +6,9 @@
  *
  * Callers: connection.ts, on the event loop, once per request it decoded.
  */
+import { API_SPECS } from '../protocol/messages/index.js';
 import type { Logger } from './logger.js';
 import type { RequestContext } from './handler.js';
-import { API_SPECS } from '../protocol/messages/index.js';
 import type { BrokerMetrics } from './metrics/metrics.js';
 
 export interface RequestObserver {
