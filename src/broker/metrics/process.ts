@@ -7,9 +7,10 @@
  * external memory, GC durations by kind, CPU, resident memory, file descriptors, handles, start time,
  * Node version), which dashboards built for prom-client read as they are (docs/grafana/): the
  * library's own collectors, but for the CPU one, which is processCpuCollector below (see prom.ts
- * for why).
+ * for why), and the GC one, which is gcCollector below.
  */
-import { Counter, DEFAULT_COLLECTORS_BUT_CPU, Registry } from './prom.js';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { Counter, DEFAULT_COLLECTORS_BUT_CPU_AND_GC, Histogram, Registry } from './prom.js';
 
 /** The event-loop delay histogram's resolution: prom-client's default, said here because it is a cost. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
@@ -21,7 +22,8 @@ export function startProcessMetrics(): Registry {
   if (registry === null) {
     registry = new Registry();
     processCpuCollector(registry);
-    for (const collect of DEFAULT_COLLECTORS_BUT_CPU) collect(registry, { eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
+    gcCollector(registry);
+    for (const collect of DEFAULT_COLLECTORS_BUT_CPU_AND_GC) collect(registry, { eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
   }
   return registry;
 }
@@ -53,6 +55,51 @@ function processCpuCollector(into: Registry): void {
   new TotalCounter(into, 'process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', () => read().user / 1e6);
   new TotalCounter(into, 'process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', () => read().system / 1e6);
   new TotalCounter(into, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => (read().user + read().system) / 1e6);
+}
+
+/** GC durations held between two scrapes before they go into the histogram at once (a named limit). */
+export const GC_PENDING_MAX = 1024;
+/** prom-client's buckets for nodejs_gc_duration_seconds (its DEFAULT_GC_DURATION_BUCKETS), in seconds. */
+const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
+
+/**
+ * prom-client's `nodejs_gc_duration_seconds` (name, help, `kind` label, buckets), counting every GC.
+ * prom-client's own collector observes only the first entry of each list its PerformanceObserver
+ * is handed, and Node hands the GCs of one turn of the event loop as one list: a broker producing
+ * at full speed had about a quarter of its GCs missing from the count and the sum (196 GCs in 145
+ * lists, measured). Here each entry's kind and duration go into two typed arrays, and into the
+ * histogram when it is read (a scrape) or when GC_PENDING_MAX are waiting: the observer's callback
+ * allocates nothing and hashes no label per GC.
+ */
+function gcCollector(into: Registry): void {
+  const kinds: string[] = [];
+  kinds[constants.NODE_PERFORMANCE_GC_MAJOR] = 'major';
+  kinds[constants.NODE_PERFORMANCE_GC_MINOR] = 'minor';
+  kinds[constants.NODE_PERFORMANCE_GC_INCREMENTAL] = 'incremental';
+  kinds[constants.NODE_PERFORMANCE_GC_WEAKCB] = 'weakcb';
+  const pendingKind = new Uint8Array(GC_PENDING_MAX);
+  const pendingSeconds = new Float64Array(GC_PENDING_MAX);
+  let pending = 0;
+  const flush = (): void => {
+    for (let i = 0; i < pending; i++) histogram.observe({ kind: kinds[pendingKind[i]!] ?? 'unknown' }, pendingSeconds[i]!);
+    pending = 0;
+  };
+  const histogram: Histogram<'kind'> = new Histogram({
+    name: 'nodejs_gc_duration_seconds',
+    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+    labelNames: ['kind'],
+    buckets: GC_DURATION_BUCKETS,
+    registers: [into],
+    collect: flush,
+  });
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if (pending === GC_PENDING_MAX) flush();
+      // Node 16 and later give the kind in `detail` (DEP0152).
+      pendingKind[pending] = (entry as unknown as { detail: { kind: number } }).detail.kind;
+      pendingSeconds[pending++] = entry.duration / 1000;
+    }
+  }).observe({ entryTypes: ['gc'] });
 }
 
 /** What a prom-client counter hands its registry: the series' names, labels and values. */

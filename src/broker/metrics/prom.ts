@@ -24,13 +24,14 @@ export type Gauge<L extends string> = promClient.Gauge<L>;
 export type Histogram<L extends string> = promClient.Histogram<L>;
 
 /**
- * prom-client's default collectors (lib/defaultMetrics.js's list) but the CPU one, each a
+ * prom-client's default collectors (lib/defaultMetrics.js's list) but the CPU and GC ones, each a
  * `(registry, config) => void` that registers its series: `collectDefaultMetrics` would load the
- * CPU collector, which requires the OpenTelemetry API for exemplars we never enable (see
- * processCpuCollector in process.ts, which registers the same three series).
+ * CPU collector, which requires the OpenTelemetry API for exemplars we never enable, and the GC
+ * collector, which counts only the first GC of each list Node hands it (process.ts registers the
+ * same series for both: processCpuCollector, gcCollector).
  */
 export type DefaultCollector = (registry: Registry, config: { eventLoopMonitoringPrecision?: number }) => void;
-export const DEFAULT_COLLECTORS_BUT_CPU: readonly DefaultCollector[] = [
+export const DEFAULT_COLLECTORS_BUT_CPU_AND_GC: readonly DefaultCollector[] = [
   'processStartTime',
   'osMemoryHeap',
   'processOpenFileDescriptors',
@@ -43,5 +44,4 @@ export const DEFAULT_COLLECTORS_BUT_CPU: readonly DefaultCollector[] = [
   'heapSizeAndUsed',
   'heapSpacesSizeAndUsed',
   'version',
-  'gc',
 ].map((name) => require(`prom-client/lib/metrics/${name}.js`) as DefaultCollector);
