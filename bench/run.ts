@@ -208,11 +208,10 @@ const METRICS_RECORDS = quick ? 50_000 : 250_000;
  * Pairs of broker processes (one metrics off, one on), each started fresh: two processes of the same
  * build differ by up to ±10 % in CPU per record for their whole life (heap layout, JIT timing), so
  * many produces on one pair of processes measure that pair, not metrics (bench/README.md, "Session
- * 10: one pair of processes is one sample"). The figure is the median over the broker pairs. 24
- * rather than 12 (session 12): on this 2-vCPU machine two produces of the same pair still differ by
- * up to ±15 %, and with 12 pairs the figure moved by ±1 point from one run of the row to the next.
+ * 10: one pair of processes is one sample"). The figure is the median over the broker pairs. (24
+ * pairs did not narrow the spread from one run of the row to the next: bench/README.md, "Session 12".)
  */
-const BROKER_PAIRS = quick ? 2 : 24;
+const BROKER_PAIRS = quick ? 2 : 12;
 /** Off/on pairs of produces on each pair of brokers, alternating which side runs first. */
 const PAIRS_PER_BROKER_PAIR = quick ? 2 : 4;
 /** Unmeasured, on each broker, so that the measured produces run JIT-compiled code. */
