@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PerformanceObserver } from 'node:perf_hooks';
+import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { GC_PENDING_MAX, startProcessMetrics } from '../src/broker/metrics/process.js';
@@ -61,8 +61,8 @@ test('every GC is counted, by kind, however many Node hands over at once', async
     // Both observers are handed each list in the same turn, so between turns they have seen the same GCs.
     const seen0 = seen;
     const lists0 = lists;
-    const major0 = seenByKind.get(4) ?? 0;
-    const minor0 = seenByKind.get(1) ?? 0;
+    const major0 = seenByKind.get(constants.NODE_PERFORMANCE_GC_MAJOR) ?? 0;
+    const minor0 = seenByKind.get(constants.NODE_PERFORMANCE_GC_MINOR) ?? 0;
     const seconds0 = seenSeconds;
     const before = await histogramCounts();
 
@@ -84,8 +84,8 @@ test('every GC is counted, by kind, however many Node hands over at once', async
     assert.ok(lists - lists0 < observed / 5, `GCs came several to a list (${observed} in ${lists - lists0})`);
     assert.ok(observed > GC_PENDING_MAX, 'more GCs than are held between two reads');
     assert.equal(counted, observed, 'the histogram counts every GC observed');
-    assert.equal((after.byKind.get('major') ?? 0) - (before.byKind.get('major') ?? 0), (seenByKind.get(4) ?? 0) - major0, 'major GCs');
-    assert.equal((after.byKind.get('minor') ?? 0) - (before.byKind.get('minor') ?? 0), (seenByKind.get(1) ?? 0) - minor0, 'minor GCs');
+    assert.equal((after.byKind.get('major') ?? 0) - (before.byKind.get('major') ?? 0), (seenByKind.get(constants.NODE_PERFORMANCE_GC_MAJOR) ?? 0) - major0, 'major GCs');
+    assert.equal((after.byKind.get('minor') ?? 0) - (before.byKind.get('minor') ?? 0), (seenByKind.get(constants.NODE_PERFORMANCE_GC_MINOR) ?? 0) - minor0, 'minor GCs');
     const secondsSeen = seenSeconds - seconds0;
     assert.ok(Math.abs(after.sum - before.sum - secondsSeen) < 1e-9 * Math.max(1, observed), `the sum of durations matches (${after.sum - before.sum} vs ${secondsSeen})`);
   } finally {
