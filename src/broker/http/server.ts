@@ -23,8 +23,10 @@
  *
  * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
  */
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
+import type httpModule from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
+import { createRequire } from 'node:module';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Broker } from '../broker.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
@@ -33,6 +35,16 @@ import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { TlsMaterial } from '../security/tls.js';
 import { httpSslProblems, httpTlsStores } from '../../config/tls-stores.js';
 import { HttpAuthenticator, httpPrincipal } from './auth.js';
+
+/**
+ * node:http through require(), not import: an ESM import of a built-in reads every one of its
+ * exports, and on Node 24 node:http's `WebSocket`, `CloseEvent` and `MessageEvent` are lazy getters
+ * that load undici (770 KB of source) and http2. A broker with the endpoint on then held 2.4 MB more
+ * live heap than with node:http required, and every mark-compact of a busy broker walks it: each one
+ * cost 38 % more instructions with metrics on than off, against 14 % on Node 20, which has no such
+ * getters (bench/README.md, "Session 12"). require() leaves the getters unread.
+ */
+const http = createRequire(import.meta.url)('node:http') as typeof httpModule;
 
 /** Open HTTP connections at most: scrapers and probes need a handful. */
 export const HTTP_MAX_CONNECTIONS = 64;
@@ -68,7 +80,7 @@ export class HttpEndpoint {
   /** Run by close(), after the listener stops (the console's Kafka clients). */
   private readonly closers: (() => Promise<void>)[] = [];
   /** Serves the requests: an http.Server, or with TLS an https.Server that is handed each connection. */
-  private readonly server: http.Server;
+  private readonly server: httpModule.Server;
   /** With TLS: what listens, and hands a connection whose first byte is a ClientHello to `server`. */
   private readonly front: net.Server | null = null;
   /**
