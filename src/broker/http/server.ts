@@ -39,10 +39,10 @@ import { HttpAuthenticator, httpPrincipal } from './auth.js';
 /**
  * node:http through require(), not import: an ESM import of a built-in reads every one of its
  * exports, and on Node 24 node:http's `WebSocket`, `CloseEvent` and `MessageEvent` are lazy getters
- * that load undici (770 KB of source) and http2. A broker with the endpoint on then held 2.4 MB more
- * live heap than with node:http required, and every mark-compact of a busy broker walks it: each one
- * cost 38 % more instructions with metrics on than off, against 14 % on Node 20, which has no such
- * getters (bench/README.md, "Session 12"). require() leaves the getters unread.
+ * that load undici (770 KB of source) and http2. A broker with the endpoint on held 1.6 MB more live
+ * heap on Node 24.22 with the import than with require(), and every mark-compact of a busy broker
+ * walks it: each one cost 38 % more instructions than a metrics-off broker's with the import, 18 %
+ * with require() (14 % on Node 20, which has no such getters; bench/README.md, "Session 12").
  */
 const http = createRequire(import.meta.url)('node:http') as typeof httpModule;
 
