@@ -23,11 +23,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RawClient } from '../test/helpers/raw-client.js';
-import { ApiKey } from '../src/protocol/messages/index.js';
-import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
-import { pipelinedProduce } from './wire-load.js';
+import { createBenchTopic, pipelinedProduce } from './wire-load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.argv[2] ?? 3);
@@ -100,16 +97,6 @@ function readCallgrind(file: string): { self: Map<string, number>; calls: Map<st
   return { self, calls };
 }
 
-async function createTopic(port: number, name: string): Promise<void> {
-  const client = await RawClient.connect(port);
-  try {
-    const r = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, { topics: [{ name, numPartitions: PARTITIONS, replicationFactor: 1 }] });
-    if (r.topics[0]!.errorCode !== 0) throw new Error(`could not create ${name}`);
-  } finally {
-    client.close();
-  }
-}
-
 async function countOne(side: Side, round: number, dir: string, batch: Buffer): Promise<Counted> {
   const out = path.join(dir, `${side}-${round}.out`);
   const child: ChildProcess = spawn(
@@ -126,10 +113,10 @@ async function countOne(side: Side, round: number, dir: string, batch: Buffer): 
     });
     const load = (topic: string, records: number) =>
       pipelinedProduce(started.port, { topic, partitions: PARTITIONS, batch, connections: CONNECTIONS, pipeline: PIPELINE, batchesPerConnection: records / RECORDS_PER_BATCH / CONNECTIONS, timeoutMs: 300_000 });
-    await createTopic(started.port, 'warm-up');
+    await createBenchTopic(started.port, 'warm-up', PARTITIONS);
     await load('warm-up', WARM_UP_RECORDS);
     if (started.httpUrl !== null) for (let i = 0; i < SCRAPES_AFTER_WARM_UP; i++) await (await fetch(`${started.httpUrl}/metrics`)).text();
-    await createTopic(started.port, 'measured');
+    await createBenchTopic(started.port, 'measured', PARTITIONS);
     // valgrind runs the program in its own process: the child's pid is the broker's.
     execFileSync('callgrind_control', ['-z', String(child.pid)], { stdio: 'ignore' });
     await load('measured', MEASURED_RECORDS);

@@ -28,7 +28,7 @@ import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produc
 import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
 import { DeleteTopicsRequest, DeleteTopicsResponse } from '../src/protocol/messages/delete-topics.js';
 import { encodeBatch } from '../src/protocol/records/record.js';
-import { fetchEverything, pipelinedProduce } from './wire-load.js';
+import { createBenchTopic, fetchEverything, pipelinedProduce } from './wire-load.js';
 import { runComparison, formatTable, type ComparisonResult } from './compare.js';
 import { runClientBench, formatClientTable } from './client.js';
 import { runStorageBench, formatStorageTable } from './storage.js';
@@ -106,18 +106,6 @@ async function startChildBroker(args: string[] = []): Promise<{ child: ChildProc
     child.once('exit', (code) => reject(new Error(`broker exited with ${code}`)));
   });
   return { child, port, httpUrl };
-}
-
-async function createBenchTopic(port: number, topic: string, partitions: number): Promise<void> {
-  const client = await RawClient.connect(port);
-  try {
-    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
-      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
-    });
-    if (created.topics[0]!.errorCode !== 0) throw new Error(`could not create the bench topic ${topic}`);
-  } finally {
-    client.close();
-  }
 }
 
 /** Deletes a bench topic, so that the memory engine lets go of its records. */

@@ -8,6 +8,20 @@ import { RawClient, decodeResponse } from '../test/helpers/raw-client.js';
 import { ApiKey } from '../src/protocol/messages/index.js';
 import { ProduceRequest, ProduceResponse } from '../src/protocol/messages/produce.js';
 import { FetchRequest, FetchResponse } from '../src/protocol/messages/fetch.js';
+import { CreateTopicsRequest, CreateTopicsResponse } from '../src/protocol/messages/create-topics.js';
+
+/** Create `topic` with `partitions` partitions (replication factor 1) on the broker at `port`, or throw. */
+export async function createBenchTopic(port: number, topic: string, partitions: number): Promise<void> {
+  const client = await RawClient.connect(port);
+  try {
+    const created = await client.request(ApiKey.CreateTopics, 7, CreateTopicsRequest, CreateTopicsResponse, {
+      topics: [{ name: topic, numPartitions: partitions, replicationFactor: 1 }],
+    });
+    if (created.topics[0]!.errorCode !== 0) throw new Error(`could not create the bench topic ${topic}`);
+  } finally {
+    client.close();
+  }
+}
 
 export interface WireProduceOptions {
   topic: string;
