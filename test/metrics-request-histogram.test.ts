@@ -3,6 +3,7 @@
  * scrape time (src/broker/metrics/metrics.ts, RequestSecondsHistogram): the exposition must be what
  * prom-client's own Histogram writes for the same observations, bucket by bucket.
  */
+import { ApiKey } from '../src/protocol/messages/index.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import promClient from 'prom-client';
@@ -24,7 +25,7 @@ const OBSERVATIONS: [string, number, number][] = [
 
 test('request latency histogram: the same series and values as prom-client observe() gives', async () => {
   const metrics = new BrokerMetrics();
-  const apiKeys: Record<string, number> = { Produce: 0, Fetch: 1 };
+  const apiKeys: Record<string, number> = { Produce: ApiKey.Produce, Fetch: ApiKey.Fetch };
   for (const [api, version, seconds] of OBSERVATIONS) metrics.request(apiKeys[api]!, version, null, seconds, false);
 
   const reference = new promClient.Registry();

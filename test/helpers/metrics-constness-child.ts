@@ -8,6 +8,7 @@
  *   and whether that deoptimized it (if not, this V8 no longer ties the two: nothing to check).
  * Prints one JSON line.
  */
+import { ApiKey } from '../../src/protocol/messages/index.js';
 import { BrokerMetrics } from '../../src/broker/metrics/metrics.js';
 import { processMetricsText } from '../../src/broker/metrics/process.js';
 
@@ -45,8 +46,8 @@ if (process.argv[2] === 'control') {
 
 const metrics = new BrokerMetrics();
 for (let i = 0; i < 3; i++) {
-  metrics.request(0, 9, { responses: [{ partitionResponses: [{ errorCode: 3 }] }] }, 0.0012, false);
-  metrics.request(1, 12, null, 0.5, true);
+  metrics.request(ApiKey.Produce, 9, { responses: [{ partitionResponses: [{ errorCode: 3 }] }] }, 0.0012, false);
+  metrics.request(ApiKey.Fetch, 12, null, 0.5, true);
   metrics.hookCall('audit', 'beforeProduce', 0.00031, 'ok');
   metrics.hookCall('audit', 'beforeProduce', 0.2, 'timeout');
   metrics.fsync(0.0007);
