@@ -1,6 +1,7 @@
 /**
- * rafka_request_duration_seconds is counted in plain numbers on the request path and written out at
- * scrape time (src/broker/metrics/metrics.ts, RequestSecondsHistogram): the exposition must be what
+ * rafka_request_duration_seconds and rafka_hook_call_duration_seconds are counted in plain numbers on
+ * the broker's thread (src/broker/metrics/families.ts, HistogramTally) and written out by the
+ * exposition worker (exposition-worker.ts, SampledHistogram): the exposition must be what
  * prom-client's own Histogram writes for the same observations, bucket by bucket.
  */
 import { ApiKey } from '../src/protocol/messages/index.js';
@@ -47,4 +48,28 @@ test('request latency histogram: the same series and values as prom-client obser
   assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="0.00025",version="9"}'), 3);
   assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="30",version="9"}'), 5);
   assert.equal(ours.get('rafka_request_duration_seconds_bucket{api="Produce",le="+Inf",version="9"}'), 6);
+});
+
+test('hook call histogram: the same series and values as prom-client observe() gives', async () => {
+  const metrics = new BrokerMetrics();
+  const calls: [string, string, number][] = [
+    ['audit', 'beforeProduce', 0.00001],
+    ['audit', 'beforeProduce', 0.00002],
+    ['audit', 'afterFetch', 0.7],
+    ['redact', 'beforeProduce', 6],
+  ];
+  for (const [hook, stage, seconds] of calls) metrics.hookCall(hook, stage, seconds, 'ok');
+  const reference = new promClient.Registry();
+  const histogram = new promClient.Histogram({
+    name: 'rafka_hook_call_duration_seconds',
+    help: 'reference',
+    labelNames: ['hook', 'stage'],
+    buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [reference],
+  });
+  for (const [hook, stage, seconds] of calls) histogram.observe({ hook, stage }, seconds);
+  const only = (m: Map<string, number>) => new Map([...m].filter(([k]) => k.startsWith('rafka_hook_call_duration_seconds')));
+  const ours = only(parsePrometheusText(await metrics.text()));
+  assert.equal(ours.size, 3 * (12 + 3), 'three hook and stage pairs, 12 bounds + Inf, sum, count each');
+  assert.deepEqual(ours, only(parsePrometheusText(await reference.metrics())));
 });

@@ -3,14 +3,13 @@
  * two modes (a fresh process each: once V8 has dropped the assumption, nothing deoptimizes again):
  * - `scrape`: optimizes a function that iterates an array, counts and scrapes metrics as a busy
  *   broker would (repeated error codes, hook calls, fsyncs, garbage collections, three scrapes of
- *   the broker's and the process's series) and reports whether the function is still optimized;
+ *   the broker's and the process's series, through the exposition worker) and reports whether the function is still optimized;
  * - `control`: the same function, then one write to the `value` of a `{ value, labels }` literal,
  *   and whether that deoptimized it (if not, this V8 no longer ties the two: nothing to check).
  * Prints one JSON line.
  */
 import { ApiKey } from '../../src/protocol/messages/index.js';
 import { BrokerMetrics } from '../../src/broker/metrics/metrics.js';
-import { processMetricsText } from '../../src/broker/metrics/process.js';
 
 const natives = (body: string) => new Function('f', body) as (f: unknown) => number;
 const prepare = natives('%PrepareFunctionForOptimization(f)');
@@ -54,7 +53,6 @@ for (let i = 0; i < 3; i++) {
   metrics.produced('t', 1000, 10);
   gc();
   await metrics.text();
-  await processMetricsText();
   gc();
 }
 console.log(JSON.stringify({ before, after: isOptimized(sum) }));

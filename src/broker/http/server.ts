@@ -30,7 +30,8 @@ import { createRequire } from 'node:module';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Broker } from '../broker.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import { processMetricsText, startProcessMetrics } from '../metrics/process.js';
+import { exposition } from '../metrics/exposition.js';
+import { startProcessMetrics } from '../metrics/process.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { TlsMaterial } from '../security/tls.js';
 import { httpSslProblems, httpTlsStores } from '../../config/tls-stores.js';
@@ -264,9 +265,12 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
       if (!auth.authorize(req, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
         return sendJson(res, 403, { error: `${httpPrincipal(req).principal} may not DESCRIBE the cluster (needed for /metrics)` });
       }
-      const text = (await metrics.text()) + (await processMetricsText());
-      send(res, 200, metrics.contentType, text);
+      const { text, contentType } = await metrics.scrape();
+      send(res, 200, contentType, text);
     });
+  // The exposition worker (started at the first scrape) lives as long as an endpoint is open.
+  exposition.retain();
+  endpoint.onClose(() => exposition.release());
   try {
     for (const e of extensions) await e.mount(endpoint, broker, metrics);
     await endpoint.listen(listener);

@@ -1,124 +1,135 @@
 /**
- * Node process metrics, once per process: two brokers embedded in one process share the process, so
- * they report the same series rather than each starting its own event-loop monitor and GC observer.
- * Created when the first HTTP endpoint starts.
+ * The broker thread's Node metrics, once per process: two brokers embedded in one process share the
+ * thread, so they report the same series rather than each starting its own event-loop monitor and
+ * GC observer. Started when the first HTTP endpoint starts.
  *
- * prom-client's default set (event-loop lag and its delay histogram's summary, heap and heap spaces,
- * external memory, GC durations by kind, CPU, resident memory, file descriptors, handles, start time,
- * Node version), which dashboards built for prom-client read as they are (docs/grafana/): the
- * library's own collectors, but for the CPU one, which is processCpuCollector below (see prom.ts
- * for why), and the GC one, which is gcCollector below.
+ * The series of prom-client's default set that describe one thread's event loop or one isolate's
+ * heap and GCs — event-loop lag and its delay histogram's summary, active resources, handles and
+ * requests, heap and heap spaces, external memory, GC durations by kind — with prom-client's names,
+ * help and labels, so that dashboards built for prom-client read them as they are (docs/grafana/).
+ * They are read here, on the broker's thread, as plain numbers (families.ts): the exposition worker
+ * that writes them out runs prom-client on a thread of its own, whose event loop and heap are not
+ * the broker's. Its process-wide series (CPU, memory, file descriptors, start time, version) it reads
+ * itself (exposition-worker.ts).
  */
-import { constants, PerformanceObserver } from 'node:perf_hooks';
-import { Counter, DEFAULT_COLLECTORS_BUT_CPU_AND_GC, Histogram, Registry } from './prom.js';
+import { constants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { family, HistogramTally, type MetricFamily } from './families.js';
 
 /** The event-loop delay histogram's resolution: prom-client's default, said here because it is a cost. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
-
-let registry: Registry | null = null;
-
-/** Start collecting (the event-loop delay histogram and GC observer run from here on); idempotent. */
-export function startProcessMetrics(): Registry {
-  if (registry === null) {
-    registry = new Registry();
-    processCpuCollector(registry);
-    gcCollector(registry);
-    for (const collect of DEFAULT_COLLECTORS_BUT_CPU_AND_GC) collect(registry, { eventLoopMonitoringPrecision: EVENT_LOOP_RESOLUTION_MS });
-  }
-  return registry;
-}
-
-export function processMetricsText(): Promise<string> {
-  return startProcessMetrics().metrics();
-}
-
-/**
- * prom-client's `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total` and
- * `process_cpu_seconds_total`, with its names, help and values, without the exemplar support that
- * makes its collector load OpenTelemetry — and without its arithmetic: prom-client adds the CPU time
- * since the last scrape to each series (`inc()`, so `value +=` on the series object), and that one
- * write deoptimized the broker's produce path (see Tally in metrics.ts). Each scrape reports
- * `process.cpuUsage()` as it is, in series made afresh: the CPU time since the process started
- * (prom-client's count starts when its collector is registered).
- */
-function processCpuCollector(into: Registry): void {
-  // One reading per scrape for the three series (the registry asks each in the same turn of the event
-  // loop), so that the total is exactly user + system, as prom-client's is.
-  let usage: NodeJS.CpuUsage | null = null;
-  const read = (): NodeJS.CpuUsage => {
-    if (usage === null) {
-      usage = process.cpuUsage();
-      setImmediate(() => (usage = null));
-    }
-    return usage;
-  };
-  new TotalCounter(into, 'process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', () => read().user / 1e6);
-  new TotalCounter(into, 'process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', () => read().system / 1e6);
-  new TotalCounter(into, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => (read().user + read().system) / 1e6);
-}
-
-/** GC durations held between two scrapes before they go into the histogram at once (a named limit). */
-export const GC_PENDING_MAX = 1024;
 /** prom-client's buckets for nodejs_gc_duration_seconds (its DEFAULT_GC_DURATION_BUCKETS), in seconds. */
 const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
 
+interface ProcessReadings {
+  eventLoop: IntervalHistogram;
+  /** `nodejs_eventloop_lag_seconds`: measured after each scrape (a setImmediate's delay), reported by the next, as prom-client does. */
+  lagSeconds: number;
+  /** GC durations by kind (perf_hooks' constants), each kind a series once it has happened. */
+  gc: Map<number, HistogramTally>;
+}
+
+let readings: ProcessReadings | null = null;
+
+/** Start collecting (the event-loop delay histogram and GC observer run from here on); idempotent. */
+export function startProcessMetrics(): void {
+  if (readings !== null) return;
+  const eventLoop = monitorEventLoopDelay({ resolution: EVENT_LOOP_RESOLUTION_MS });
+  eventLoop.enable();
+  readings = { eventLoop, lagSeconds: 0, gc: new Map() };
+  observeGc(readings.gc);
+}
+
 /**
- * prom-client's `nodejs_gc_duration_seconds` (name, help, `kind` label, buckets), counting every GC.
- * prom-client's own collector observes only the first entry of each list its PerformanceObserver
- * is handed, and Node hands the GCs of one turn of the event loop as one list: a broker producing
- * at full speed had about a quarter of its GCs missing from the count and the sum (196 GCs in 145
- * lists, measured). Here each entry's kind and duration go into two typed arrays, and into the
- * histogram when it is read (a scrape) or when GC_PENDING_MAX are waiting: the observer's callback
- * allocates nothing and hashes no label per GC.
+ * Every GC's duration into its kind's tally. prom-client's own collector observes only the first
+ * entry of each list its PerformanceObserver is handed, and Node hands the GCs of one turn of the
+ * event loop as one list: a broker producing at full speed had about a quarter of its GCs missing
+ * from the count and the sum (196 GCs in 145 lists, measured). The callback allocates nothing once
+ * each kind has been seen.
  */
-function gcCollector(into: Registry): void {
-  const kinds: string[] = [];
-  kinds[constants.NODE_PERFORMANCE_GC_MAJOR] = 'major';
-  kinds[constants.NODE_PERFORMANCE_GC_MINOR] = 'minor';
-  kinds[constants.NODE_PERFORMANCE_GC_INCREMENTAL] = 'incremental';
-  kinds[constants.NODE_PERFORMANCE_GC_WEAKCB] = 'weakcb';
-  const pendingKind = new Uint8Array(GC_PENDING_MAX);
-  const pendingSeconds = new Float64Array(GC_PENDING_MAX);
-  let pending = 0;
-  const flush = (): void => {
-    for (let i = 0; i < pending; i++) histogram.observe({ kind: kinds[pendingKind[i]!] ?? 'unknown' }, pendingSeconds[i]!);
-    pending = 0;
-  };
-  const histogram: Histogram<'kind'> = new Histogram({
-    name: 'nodejs_gc_duration_seconds',
-    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
-    labelNames: ['kind'],
-    buckets: GC_DURATION_BUCKETS,
-    registers: [into],
-    collect: flush,
-  });
+function observeGc(byKind: Map<number, HistogramTally>): void {
   new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
-      if (pending === GC_PENDING_MAX) flush();
       // Node 16 and later give the kind in `detail` (DEP0152).
-      pendingKind[pending] = (entry as unknown as { detail: { kind: number } }).detail.kind;
-      pendingSeconds[pending++] = entry.duration / 1000;
+      const kind = (entry as unknown as { detail: { kind: number } }).detail.kind;
+      let tally = byKind.get(kind);
+      if (tally === undefined) byKind.set(kind, (tally = new HistogramTally(GC_DURATION_BUCKETS)));
+      tally.observe(entry.duration / 1000);
     }
   }).observe({ entryTypes: ['gc'] });
 }
 
-/** What a prom-client counter hands its registry: the series' names, labels and values. */
-type CounterData = Awaited<ReturnType<Counter<string>['get']>>;
+const GC_KIND_NAMES = new Map<number, string>([
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
+]);
 
-/** A label-less counter whose total is read at scrape time into a series made afresh. */
-class TotalCounter extends Counter<string> {
-  constructor(
-    registry: Registry,
-    private readonly metricName: string,
-    private readonly helpText: string,
-    private readonly total: () => number,
-  ) {
-    super({ name: metricName, help: helpText, registers: [registry] });
+/** This thread's series as they are now, in prom-client's order (starts collecting if not yet). */
+export function processFamilies(): MetricFamily[] {
+  startProcessMetrics();
+  const r = readings!;
+  const families: MetricFamily[] = [];
+  const gauge = (name: string, help: string, value: number): void => {
+    const f = family('gauge', name, help);
+    f.samples.push({ labels: {}, value });
+    families.push(f);
+  };
+
+  const h = r.eventLoop;
+  gauge('nodejs_eventloop_lag_seconds', 'Lag of event loop in seconds.', r.lagSeconds);
+  gauge('nodejs_eventloop_lag_min_seconds', 'The minimum recorded event loop delay.', h.min / 1e9);
+  gauge('nodejs_eventloop_lag_max_seconds', 'The maximum recorded event loop delay.', h.max / 1e9);
+  gauge('nodejs_eventloop_lag_mean_seconds', 'The mean of the recorded event loop delays.', h.mean / 1e9);
+  gauge('nodejs_eventloop_lag_stddev_seconds', 'The standard deviation of the recorded event loop delays.', h.stddev / 1e9);
+  gauge('nodejs_eventloop_lag_p50_seconds', 'The 50th percentile of the recorded event loop delays.', h.percentile(50) / 1e9);
+  gauge('nodejs_eventloop_lag_p90_seconds', 'The 90th percentile of the recorded event loop delays.', h.percentile(90) / 1e9);
+  gauge('nodejs_eventloop_lag_p99_seconds', 'The 99th percentile of the recorded event loop delays.', h.percentile(99) / 1e9);
+  h.reset();
+  const start = process.hrtime.bigint();
+  setImmediate(() => (r.lagSeconds = Number(process.hrtime.bigint() - start) / 1e9));
+
+  const byType = (name: string, help: string, types: readonly string[]): void => {
+    const f = family('gauge', name, help, ['type']);
+    const counts = new Map<string, number>();
+    for (const t of types) counts.set(t, (counts.get(t) ?? 0) + 1);
+    for (const [type, value] of counts) f.samples.push({ labels: { type }, value });
+    families.push(f);
+  };
+  const resources = process.getActiveResourcesInfo();
+  byType('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', resources);
+  gauge('nodejs_active_resources_total', 'Total number of active resources.', resources.length);
+  const internal = process as unknown as { _getActiveHandles(): object[]; _getActiveRequests(): object[] };
+  const handles = internal._getActiveHandles().map((o) => o.constructor.name);
+  byType('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', handles);
+  gauge('nodejs_active_handles_total', 'Total number of active handles.', handles.length);
+  const requests = internal._getActiveRequests().map((o) => o.constructor.name);
+  byType('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', requests);
+  gauge('nodejs_active_requests_total', 'Total number of active requests.', requests.length);
+
+  const memory = process.memoryUsage();
+  gauge('nodejs_heap_size_total_bytes', 'Process heap size from Node.js in bytes.', memory.heapTotal);
+  gauge('nodejs_heap_size_used_bytes', 'Process heap size used from Node.js in bytes.', memory.heapUsed);
+  gauge('nodejs_external_memory_bytes', 'Node.js external memory size in bytes.', memory.external);
+  const spaces = getHeapSpaceStatistics();
+  for (const [measure, key] of [
+    ['total', 'space_size'],
+    ['used', 'space_used_size'],
+    ['available', 'space_available_size'],
+  ] as const) {
+    const f = family('gauge', `nodejs_heap_space_size_${measure}_bytes`, `Process heap space size ${measure} from Node.js in bytes.`, ['space']);
+    for (const s of spaces) f.samples.push({ labels: { space: s.space_name.substring(0, Math.max(0, s.space_name.indexOf('_space'))) }, value: s[key] });
+    families.push(f);
   }
 
-  override async get(): Promise<CounterData> {
-    // The registry reads `type` as the exposition's word ('counter', what prom-client's own classes
-    // hold); its typings declare a numeric enum that its JavaScript does not have, hence the cast.
-    return { name: this.metricName, help: this.helpText, type: 'counter', values: [{ value: this.total(), labels: {} }], aggregator: 'sum' } as unknown as CounterData;
-  }
+  families.push({
+    type: 'histogram',
+    name: 'nodejs_gc_duration_seconds',
+    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
+    labelNames: ['kind'],
+    bounds: GC_DURATION_BUCKETS,
+    samples: [...r.gc].map(([kind, tally]) => tally.sample({ kind: GC_KIND_NAMES.get(kind) ?? 'unknown' })),
+  });
+  return families;
 }

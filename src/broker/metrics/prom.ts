@@ -8,6 +8,9 @@
  * index loaded, the metrics-on broker's mark-compacts took ~25 % longer for nothing it uses
  * (bench/README.md, "Metrics overhead", session 9). The classes are the library's own; only the
  * way in differs. prom-client is pinned (package.json), so these paths are fixed for the build.
+ *
+ * Loaded by the exposition worker only (exposition-worker.ts): the broker's own isolate keeps its
+ * figures as plain numbers (families.ts).
  */
 import { createRequire } from 'node:module';
 import type promClient from 'prom-client';
@@ -24,24 +27,13 @@ export type Gauge<L extends string> = promClient.Gauge<L>;
 export type Histogram<L extends string> = promClient.Histogram<L>;
 
 /**
- * prom-client's default collectors (lib/defaultMetrics.js's list) but the CPU and GC ones, each a
- * `(registry, config) => void` that registers its series: `collectDefaultMetrics` would load the
- * CPU collector, which requires the OpenTelemetry API for exemplars we never enable, and the GC
- * collector, which counts only the first GC of each list Node hands it (process.ts registers the
- * same series for both: processCpuCollector, gcCollector).
+ * prom-client's default collectors (lib/defaultMetrics.js's list) whose figures are the whole
+ * process's, the same read from any thread: the exposition worker runs them. Each is a
+ * `(registry, config) => void` that registers its series. The others describe one thread's event
+ * loop or one isolate's heap and GCs, the broker's, and are read on its thread as plain numbers
+ * (process.ts); the CPU one is the worker's own (it would load the OpenTelemetry API).
  */
-export type DefaultCollector = (registry: Registry, config: { eventLoopMonitoringPrecision?: number }) => void;
-export const DEFAULT_COLLECTORS_BUT_CPU_AND_GC: readonly DefaultCollector[] = [
-  'processStartTime',
-  'osMemoryHeap',
-  'processOpenFileDescriptors',
-  'processMaxFileDescriptors',
-  'eventLoopLag',
-  // As prom-client: only where Node has process.getActiveResourcesInfo (it does from 17).
-  ...(typeof (process as { getActiveResourcesInfo?: unknown }).getActiveResourcesInfo === 'function' ? ['processResources'] : []),
-  'processHandles',
-  'processRequests',
-  'heapSizeAndUsed',
-  'heapSpacesSizeAndUsed',
-  'version',
-].map((name) => require(`prom-client/lib/metrics/${name}.js`) as DefaultCollector);
+export type DefaultCollector = (registry: Registry, config: object) => void;
+export const PROCESS_WIDE_COLLECTORS: readonly DefaultCollector[] = ['processStartTime', 'osMemoryHeap', 'processOpenFileDescriptors', 'processMaxFileDescriptors', 'version'].map(
+  (name) => require(`prom-client/lib/metrics/${name}.js`) as DefaultCollector,
+);

@@ -1,0 +1,56 @@
+/**
+ * The exposition worker (src/broker/metrics/exposition.ts): one per process, shared by the brokers
+ * in it, held while an HTTP endpoint is open and ended with the last; a scrape it cannot write fails
+ * alone (the endpoint answers 500), and the next is served.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startBroker } from '../src/broker/index.js';
+import { createLogger } from '../src/broker/logger.js';
+import { exposition } from '../src/broker/metrics/exposition.js';
+import type { MetricFamily } from '../src/broker/metrics/families.js';
+import { parsePrometheusText } from './helpers/prometheus.js';
+
+const quiet = () => createLogger('error', () => {});
+
+test('a family the worker cannot write fails that scrape alone', async () => {
+  const twice: MetricFamily[] = [
+    { type: 'gauge', name: 'twice', help: 'one', labelNames: [], samples: [{ labels: {}, value: 1 }] },
+    { type: 'gauge', name: 'twice', help: 'two', labelNames: [], samples: [{ labels: {}, value: 2 }] },
+  ];
+  await assert.rejects(exposition.render(twice), /exposition worker: .*twice/);
+  const ok = await exposition.render([{ type: 'counter', name: 'once_total', help: 'one', labelNames: ['k'], samples: [{ labels: { k: 'v' }, value: 3 }] }]);
+  const values = parsePrometheusText(ok.text);
+  assert.equal(values.get('once_total{k="v"}'), 3);
+  assert.ok(values.has('process_cpu_seconds_total'), 'with the process-wide series after it');
+  assert.match(ok.contentType, /^text\/plain; version=0\.0\.4/);
+});
+
+test('two brokers share the worker; it ends with the last endpoint and starts again at the next scrape', async () => {
+  const a = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
+  const b = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
+  try {
+    for (const broker of [a, b]) {
+      const res = await fetch(`${broker.httpUrl!}/metrics`);
+      assert.equal(res.status, 200);
+      assert.match(await res.text(), new RegExp(`rafka_broker_info\\{node_id="1",cluster_id="${broker.clusterId}"`));
+    }
+    assert.ok(exposition.running);
+    await a.close();
+    assert.ok(exposition.running, 'still held by the other endpoint');
+    assert.equal((await fetch(`${b.httpUrl!}/metrics`)).status, 200);
+  } finally {
+    await a.close();
+    await b.close();
+  }
+  assert.equal(exposition.running, false, 'ended with the last endpoint');
+  const c = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
+  try {
+    assert.equal(exposition.running, false, 'not started before a scrape');
+    const res = await fetch(`${c.httpUrl!}/metrics`);
+    assert.equal(res.status, 200);
+    assert.ok(parsePrometheusText(await res.text()).has('rafka_broker_ready'));
+  } finally {
+    await c.close();
+  }
+});
