@@ -4,7 +4,7 @@
  * processes differ by several percent in CPU per record, more than the cost looked for; valgrind's
  * callgrind counts the instructions each executes, which do not depend on the scheduler.
  *
- * `node dist/bench/gc-instructions.js [rounds]` (valgrind on PATH): per round, one broker with
+ * `node dist/bench/gc-instructions.js [rounds] [label]` (valgrind on PATH): per round, one broker with
  * metrics off and one with the HTTP endpoint on (order alternating), each run under callgrind, warmed
  * up (WARM_UP_RECORDS, and the metrics-on one scraped SCRAPES_AFTER_WARM_UP times, as a broker that
  * has been scraped), then the counters zeroed, MEASURED_RECORDS produced by the row's own wire load
@@ -12,14 +12,14 @@
  * counters dumped. Each dump is split into V8's garbage collector (marking, sweeping, scavenging,
  * evacuation), its optimizing compilers (what the JIT still compiles differs from run to run) and
  * everything else, with the number of mark-compacts in the window; prints a table and writes
- * bench/results/gc-instructions-DATE.json.
+ * bench/results/gc-instructions-DATE[-LABEL].json (never over an earlier file: a number is added).
  *
  * Not part of `npm run bench`: a broker under callgrind runs about 100 times slower (one round takes
  * about a minute), and valgrind is not a dependency.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,6 +28,8 @@ import { createBenchTopic, pipelinedProduce } from './wire-load.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROUNDS = Number(process.argv[2] ?? 3);
+/** Added to the results file's name (e.g. the Node version or the change measured). */
+const LABEL = process.argv[3];
 /** Records produced before the counters are zeroed: enough for the produce path to be compiled. */
 const WARM_UP_RECORDS = 100_000;
 /** Records produced while counting: about five mark-compacts of a memory-engine broker. */
@@ -181,7 +183,9 @@ async function main(): Promise<void> {
   );
   const results = path.join(here, '..', '..', 'bench', 'results');
   mkdirSync(results, { recursive: true });
-  const file = path.join(results, `gc-instructions-${new Date().toISOString().slice(0, 10)}.json`);
+  const stem = `gc-instructions-${new Date().toISOString().slice(0, 10)}${LABEL === undefined ? '' : `-${LABEL.replace(/[^\w.-]/g, '_')}`}`;
+  let file = path.join(results, `${stem}.json`);
+  for (let n = 2; existsSync(file); n++) file = path.join(results, `${stem}-${n}.json`);
   writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), node: process.version, measuredRecords: MEASURED_RECORDS, warmUpRecords: WARM_UP_RECORDS, counted, summary }, null, 2) + '\n');
   console.log(`written to ${path.relative(process.cwd(), file)}`);
 }

@@ -24,8 +24,8 @@
  * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
  */
 import type httpModule from 'node:http';
+import type httpsModule from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import https from 'node:https';
 import { createRequire } from 'node:module';
 import net, { type AddressInfo, type Socket } from 'node:net';
 import type { Broker } from '../broker.js';
@@ -45,7 +45,8 @@ import { HttpAuthenticator, httpPrincipal } from './auth.js';
  * walks it: each one cost 38 % more instructions than a metrics-off broker's with the import, 18 %
  * with require() (14 % on Node 20, which has no such getters; bench/README.md, "Session 12").
  */
-const http = createRequire(import.meta.url)('node:http') as typeof httpModule;
+const require = createRequire(import.meta.url);
+const http = require('node:http') as typeof httpModule;
 
 /** Open HTTP connections at most: scrapers and probes need a handful. */
 export const HTTP_MAX_CONNECTIONS = 64;
@@ -107,6 +108,8 @@ export class HttpEndpoint {
       this.server = http.createServer(onRequest);
       this.server.maxConnections = HTTP_MAX_CONNECTIONS;
     } else {
+      // node:https only with TLS on: a module loaded is heap that every mark-compact walks.
+      const https = require('node:https') as typeof httpsModule;
       const server = https.createServer({ ...tls.options, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized }, onRequest);
       tls.onReload((options) => server.setSecureContext(options));
       // An untrusted or missing required client certificate, or a TLS version not enabled: logged as
