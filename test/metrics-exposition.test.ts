@@ -54,3 +54,12 @@ test('two brokers share the worker; it ends with the last endpoint and starts ag
     await c.close();
   }
 });
+
+test('figures that cannot be copied to the worker fail that scrape alone', async () => {
+  const uncopyable = [{ type: 'gauge', name: 'g', help: 'h', labelNames: [], samples: [{ labels: {}, value: 1, fn: () => 1 }] }] as unknown as MetricFamily[];
+  await assert.rejects(exposition.render(uncopyable), /could not be cloned/);
+  const ok = await exposition.render([{ type: 'gauge', name: 'after', help: 'h', labelNames: [], samples: [{ labels: {}, value: 2 }] }]);
+  assert.equal(parsePrometheusText(ok.text).get('after'), 2);
+  await exposition.release();
+  assert.equal(exposition.running, false);
+});

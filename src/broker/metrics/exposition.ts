@@ -53,7 +53,15 @@ class ExpositionWorker {
       }, EXPOSITION_TIMEOUT_MS);
       this.waiting.set(id, { resolve, reject, timer });
       worker.ref();
-      worker.postMessage({ id, families });
+      try {
+        worker.postMessage({ id, families });
+      } catch (err) {
+        // Figures that cannot be copied to the worker (a bug): this scrape fails, the worker stays.
+        this.waiting.delete(id);
+        clearTimeout(timer);
+        if (this.waiting.size === 0) worker.unref();
+        reject(err as Error);
+      }
     });
   }
 
