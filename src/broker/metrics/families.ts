@@ -62,7 +62,7 @@ export function family(type: 'counter' | 'gauge', name: string, help: string, la
   return { type, name, help, labelNames, samples: [] };
 }
 
-/** A label-less gauge family with its one value. */
-export function singleGauge(name: string, help: string, value: number): MetricFamily {
-  return { type: 'gauge', name, help, labelNames: [], samples: [{ labels: {}, value }] };
+/** A histogram family of `samples` (HistogramTally.sample()), over `bounds`. */
+export function histogramFamily(name: string, help: string, labelNames: readonly string[], bounds: readonly number[], samples: HistogramSample[]): MetricFamily {
+  return { type: 'histogram', name, help, labelNames, bounds, samples };
 }

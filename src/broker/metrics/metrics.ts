@@ -32,7 +32,7 @@ import type { HookCallObserver, HookCallOutcome } from '../../contracts/observer
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
 import { exposition, type Exposition } from './exposition.js';
-import { family, HistogramTally, type MetricFamily, type Sample } from './families.js';
+import { family, HistogramTally, histogramFamily, type MetricFamily, type Sample } from './families.js';
 import { processFamilies } from './process.js';
 
 /** Request latency buckets (seconds): from a cached Metadata answer to a long poll's max.wait. */
@@ -328,14 +328,8 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
     for (const t of this.allRequestTallies()) requests.push({ labels: { api: t.api, version: t.version }, value: t.seconds.count });
     out.push(this.errorTally.family('rafka_request_errors_total', HELP.rafka_request_errors_total));
     out.push(this.failureTally.family('rafka_request_failures_total', HELP.rafka_request_failures_total));
-    out.push({
-      type: 'histogram',
-      name: 'rafka_request_duration_seconds',
-      help: HELP.rafka_request_duration_seconds,
-      labelNames: ['api', 'version'],
-      bounds: REQUEST_SECONDS_BUCKETS,
-      samples: [...this.allRequestTallies()].map((t) => t.seconds.sample({ api: t.api, version: t.version })),
-    });
+    const requestSeconds = [...this.allRequestTallies()].map((t) => t.seconds.sample({ api: t.api, version: t.version }));
+    out.push(histogramFamily('rafka_request_duration_seconds', HELP.rafka_request_duration_seconds, ['api', 'version'], REQUEST_SECONDS_BUCKETS, requestSeconds));
 
     // Per topic counters, of live topics only: a deleted topic's counters go with it (as Kafka removes its per-topic metrics).
     const live = b === null ? null : new Set(b.topics.list().map((t) => t.name));
@@ -350,24 +344,11 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
         else tally.counts.delete(topic);
       }
     }
-    out.push({
-      type: 'histogram',
-      name: 'rafka_storage_fsync_duration_seconds',
-      help: HELP.rafka_storage_fsync_duration_seconds,
-      labelNames: [],
-      bounds: FSYNC_SECONDS_BUCKETS,
-      samples: [this.fsyncSeconds.sample({})],
-    });
+    out.push(histogramFamily('rafka_storage_fsync_duration_seconds', HELP.rafka_storage_fsync_duration_seconds, [], FSYNC_SECONDS_BUCKETS, [this.fsyncSeconds.sample({})]));
     out.push(this.hookCallTally.family('rafka_hook_calls_total', HELP.rafka_hook_calls_total));
     out.push(this.hookFailureTally.family('rafka_hook_failures_total', HELP.rafka_hook_failures_total));
-    out.push({
-      type: 'histogram',
-      name: 'rafka_hook_call_duration_seconds',
-      help: HELP.rafka_hook_call_duration_seconds,
-      labelNames: ['hook', 'stage'],
-      bounds: HOOK_SECONDS_BUCKETS,
-      samples: [...this.hookSeconds.values()].map((t) => t.seconds.sample(t.labels)),
-    });
+    const hookSeconds = [...this.hookSeconds.values()].map((t) => t.seconds.sample(t.labels));
+    out.push(histogramFamily('rafka_hook_call_duration_seconds', HELP.rafka_hook_call_duration_seconds, ['hook', 'stage'], HOOK_SECONDS_BUCKETS, hookSeconds));
 
     const info = add('gauge', 'rafka_broker_info', ['node_id', 'cluster_id', 'storage']);
     const ready = add('gauge', 'rafka_broker_ready');

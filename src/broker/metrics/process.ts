@@ -14,7 +14,7 @@
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
-import { family, HistogramTally, type MetricFamily } from './families.js';
+import { family, HistogramTally, histogramFamily, type MetricFamily } from './families.js';
 
 /** The event-loop delay histogram's resolution: prom-client's default, said here because it is a cost. */
 const EVENT_LOOP_RESOLUTION_MS = 10;
@@ -123,13 +123,7 @@ export function processFamilies(): MetricFamily[] {
     families.push(f);
   }
 
-  families.push({
-    type: 'histogram',
-    name: 'nodejs_gc_duration_seconds',
-    help: 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.',
-    labelNames: ['kind'],
-    bounds: GC_DURATION_BUCKETS,
-    samples: [...r.gc].map(([kind, tally]) => tally.sample({ kind: GC_KIND_NAMES.get(kind) ?? 'unknown' })),
-  });
+  const gcSeconds = [...r.gc].map(([kind, tally]) => tally.sample({ kind: GC_KIND_NAMES.get(kind) ?? 'unknown' }));
+  families.push(histogramFamily('nodejs_gc_duration_seconds', 'Garbage collection duration by kind, one of major, minor, incremental or weakcb.', ['kind'], GC_DURATION_BUCKETS, gcSeconds));
   return families;
 }
