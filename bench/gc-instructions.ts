@@ -11,7 +11,11 @@
  * (1 KiB records, 100 to a batch, 4 connections × 8 in flight, 4 partitions; memory engine), and the
  * counters dumped. Each dump is split into V8's garbage collector (marking, sweeping, scavenging,
  * evacuation), its optimizing compilers (what the JIT still compiles differs from run to run) and
- * everything else, with the number of mark-compacts in the window; prints a table and writes
+ * everything else, over all threads and for the main thread alone (one dump file per thread: the
+ * main thread's "everything else" is the request path and the event loop, without the helper
+ * threads' GC work — but with the JIT code's marking barriers, which run while incremental marking
+ * does, so it too grows with the mark-compacts in the window: compare it between rounds with as
+ * many), with the number of mark-compacts in the window; prints a table and writes
  * bench/results/gc-instructions-DATE[-LABEL].json (never over an earlier file: a number is added).
  *
  * Not part of `npm run bench`: a broker under callgrind runs about 100 times slower (one round takes
@@ -19,7 +23,7 @@
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +55,9 @@ interface Counted {
   gc: number;
   compiler: number;
   other: number;
+  /** The broker's main thread alone: what is neither GC nor compilers (the request path, the event loop), and its GC. */
+  mainOther: number;
+  mainGc: number;
   markCompacts: number;
 }
 
@@ -103,7 +110,7 @@ async function countOne(side: Side, round: number, dir: string, batch: Buffer): 
   const out = path.join(dir, `${side}-${round}.out`);
   const child: ChildProcess = spawn(
     'valgrind',
-    ['--tool=callgrind', `--callgrind-out-file=${out}`, '--dump-instr=no', process.execPath, path.join(here, 'broker-process.js'), ...(side === 'on' ? ['--metrics'] : [])],
+    ['--tool=callgrind', `--callgrind-out-file=${out}`, '--separate-threads=yes', '--dump-instr=no', process.execPath, path.join(here, 'broker-process.js'), ...(side === 'on' ? ['--metrics'] : [])],
     { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] },
   );
   let stderr = '';
@@ -127,12 +134,21 @@ async function countOne(side: Side, round: number, dir: string, batch: Buffer): 
     child.kill('SIGTERM');
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
-  const { self, calls } = readCallgrind(`${out}.1`);
+  // One file per thread (`--separate-threads`): `.1-01` is the main thread, the others V8's helper
+  // threads (concurrent marking, sweeping, compiling), libuv's pool and, metrics on, the exposition worker.
   const parts = { gc: 0, compiler: 0, other: 0 };
-  for (const [fn, ir] of self) parts[part(fn)] += ir;
+  const main = { gc: 0, compiler: 0, other: 0 };
   let markCompacts = 0;
-  for (const [fn, n] of calls) if (fn.includes('MarkCompactCollector::CollectGarbage()')) markCompacts += n;
-  return { side, round, gc: parts.gc / 1e6, compiler: parts.compiler / 1e6, other: parts.other / 1e6, markCompacts };
+  for (const f of readdirSync(dir).filter((f) => f.startsWith(`${path.basename(out)}.1-`))) {
+    const { self, calls } = readCallgrind(path.join(dir, f));
+    const isMain = f.endsWith('.1-01');
+    for (const [fn, ir] of self) {
+      parts[part(fn)] += ir;
+      if (isMain) main[part(fn)] += ir;
+    }
+    for (const [fn, n] of calls) if (fn.includes('MarkCompactCollector::CollectGarbage()')) markCompacts += n;
+  }
+  return { side, round, gc: parts.gc / 1e6, compiler: parts.compiler / 1e6, other: parts.other / 1e6, mainOther: main.other / 1e6, mainGc: main.gc / 1e6, markCompacts };
 }
 
 function median(xs: number[]): number {
@@ -163,10 +179,13 @@ async function main(): Promise<void> {
   }
   const perRecord = (m: number) => ((m * 1e6) / MEASURED_RECORDS).toFixed(0);
   console.log(`\nInstructions of a memory-engine broker producing ${MEASURED_RECORDS} records of ${RECORD_BYTES} B (after ${WARM_UP_RECORDS} of warm-up), never scraped while counted; millions:\n`);
-  console.log('| metrics | round | mark-compacts | GC | GC per mark-compact | compilers | everything else | else per record |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('| metrics | round | mark-compacts | GC | GC per mark-compact | compilers | everything else | else per record | main thread: GC | main thread: else | per record |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of counted) {
-    console.log(`| ${c.side} | ${c.round} | ${c.markCompacts} | ${c.gc.toFixed(1)} | ${c.markCompacts > 0 ? (c.gc / c.markCompacts).toFixed(1) : '–'} | ${c.compiler.toFixed(1)} | ${c.other.toFixed(1)} | ${perRecord(c.other)} |`);
+    console.log(
+      `| ${c.side} | ${c.round} | ${c.markCompacts} | ${c.gc.toFixed(1)} | ${c.markCompacts > 0 ? (c.gc / c.markCompacts).toFixed(1) : '–'} | ${c.compiler.toFixed(1)} | ${c.other.toFixed(1)} | ${perRecord(c.other)} | ` +
+        `${c.mainGc.toFixed(1)} | ${c.mainOther.toFixed(1)} | ${perRecord(c.mainOther)} |`,
+    );
   }
   const of = (side: Side, f: (c: Counted) => number) => median(counted.filter((c) => c.side === side).map(f));
   const gcPerMc = (c: Counted) => c.gc / Math.max(1, c.markCompacts);
@@ -175,11 +194,13 @@ async function main(): Promise<void> {
     markCompacts: { off: of('off', (c) => c.markCompacts), on: of('on', (c) => c.markCompacts) },
     gc: { off: of('off', (c) => c.gc), on: of('on', (c) => c.gc) },
     other: { off: of('off', (c) => c.other), on: of('on', (c) => c.other) },
+    mainOther: { off: of('off', (c) => c.mainOther), on: of('on', (c) => c.mainOther) },
   };
   const change = (x: { off: number; on: number }) => `${x.on >= x.off ? '+' : ''}${(((x.on - x.off) / x.off) * 100).toFixed(1)} %`;
   console.log(
     `\nmedians, on against off: GC per mark-compact ${summary.gcPerMarkCompact.off.toFixed(1)} → ${summary.gcPerMarkCompact.on.toFixed(1)} M (${change(summary.gcPerMarkCompact)}), ` +
-      `mark-compacts ${summary.markCompacts.off} → ${summary.markCompacts.on}, GC ${change(summary.gc)}, everything but GC and compilers ${change(summary.other)}`,
+      `mark-compacts ${summary.markCompacts.off} → ${summary.markCompacts.on}, GC ${change(summary.gc)}, everything but GC and compilers ${change(summary.other)}, ` +
+      `the main thread's but GC and compilers ${change(summary.mainOther)}`,
   );
   const results = path.join(here, '..', '..', 'bench', 'results');
   mkdirSync(results, { recursive: true });
