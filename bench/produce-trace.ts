@@ -26,6 +26,7 @@ import { ApiKey } from '../src/protocol/messages/index.js';
 import { Connection } from '../src/broker/connection.js';
 import { LogSegment } from '../src/storage/log/log-segment.js';
 import { PartitionLog } from '../src/storage/log/partition-log.js';
+import { ProducerStateManager } from '../src/broker/producer-state.js';
 
 type AnyFn = (this: any, ...args: any[]) => any;
 
@@ -54,7 +55,11 @@ const samples = {
   sync: [] as number[],
   syncsAtStart: [] as number[],
   append: [] as number[],
+  /** Idempotent appends (ProducerStateManager.exclusive): how long each waited before its check and append ran. */
+  laneWait: [] as number[],
 };
+/** Idempotent appends by how they ran: nothing before them, went ahead of the one before, or waited for it. */
+const lane = { alone: 0, continued: 0, waited: 0 };
 const elu: number[] = [];
 let last = performance.eventLoopUtilization();
 setInterval(() => {
@@ -147,6 +152,29 @@ wrap('PartitionLog', PartitionLog.prototype, 'append', (original) =>
   },
 );
 
+// An idempotent producer's append runs after the one before it on the partition is durable, unless
+// it is the exact next batch and goes ahead (pipelining): which way each ran, and its wait.
+wrap('ProducerStateManager', ProducerStateManager.prototype, 'exclusive', (original) =>
+  function (this: any, topic: string, partition: number, producerId: number, fn: AnyFn, continuing: unknown) {
+    const called = performance.now();
+    const before = this.running?.get?.(`${topic}\u0000${partition}\u0000${producerId}`) !== undefined;
+    return original.call(
+      this,
+      topic,
+      partition,
+      producerId,
+      function (this: unknown, slot: unknown, continued: boolean) {
+        if (continued) lane.continued++;
+        else if (before) lane.waited++;
+        else lane.alone++;
+        samples.laneWait.push(performance.now() - called);
+        return fn.call(this, slot, continued);
+      },
+      continuing,
+    );
+  },
+);
+
 function percentiles(values: number[]): string {
   if (values.length === 0) return 'none';
   const sorted = Float64Array.from(values).sort();
@@ -172,6 +200,8 @@ process.on('exit', () => {
     `segment fsyncs, ms: ${percentiles(samples.sync)}`,
     `fsyncs in flight (at each start): ${percentiles(samples.syncsAtStart)}`,
     `partition appends (call to acknowledgement), ms: ${percentiles(samples.append)}`,
+    `idempotent appends: ${lane.alone} with none before them, ${lane.continued} went ahead of the one before, ${lane.waited} waited for it`,
+    `  wait before the check and append, ms: ${percentiles(samples.laneWait)}`,
   ];
   writeFileSync(path.join(process.env.RAFKA_TRACE_DIR ?? os.tmpdir(), `produce-trace-${process.pid}.txt`), `${lines.join('\n')}\n`);
 });
