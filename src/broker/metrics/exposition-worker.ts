@@ -7,8 +7,8 @@
  * every mark-compact of a busy broker walks (bench/README.md, "Session 13").
  *
  * Each request gets a fresh registry filled from the families: series made afresh, never added to
- * (metrics.ts, Tally, for why that mattered on the broker's isolate; here it keeps each scrape the
- * figures it was handed and nothing older).
+ * (metrics.ts, LabelCount, for why that mattered on the broker's isolate; here it keeps each scrape
+ * the figures it was handed and nothing older).
  *
  * Messages: in `{ id, families }`, out `{ id, text, contentType }` or `{ id, error }`.
  */
@@ -16,8 +16,7 @@ import { parentPort } from 'node:worker_threads';
 import type { HistogramSample, MetricFamily } from './families.js';
 import { Counter, Gauge, Histogram, PROCESS_WIDE_COLLECTORS, Registry } from './prom.js';
 
-/** What a prom-client counter or histogram hands its registry: the series' names, labels and values. */
-type CounterData = Awaited<ReturnType<Counter<string>['get']>>;
+/** What a prom-client histogram hands its registry: the series' names, labels and values. */
 type HistogramData = Awaited<ReturnType<Histogram<string>['get']>>;
 
 /**
@@ -59,53 +58,31 @@ function pushHistogramSample(values: HistogramData['values'], name: string, boun
   values.push({ metricName: `${name}_count`, labels: s.labels, value: s.count });
 }
 
-/** A label-less counter whose total is read at scrape time into a series made afresh. */
-class TotalCounter extends Counter<string> {
-  constructor(
-    registry: Registry,
-    private readonly metricName: string,
-    private readonly helpText: string,
-    private readonly total: () => number,
-  ) {
-    super({ name: metricName, help: helpText, registers: [registry] });
-  }
-
-  override async get(): Promise<CounterData> {
-    return { name: this.metricName, help: this.helpText, type: 'counter', values: [{ value: this.total(), labels: {} }], aggregator: 'sum' } as unknown as CounterData;
-  }
-}
-
 /**
  * prom-client's `process_cpu_user_seconds_total`, `process_cpu_system_seconds_total` and
- * `process_cpu_seconds_total` (names, help), read from `process.cpuUsage()` — the whole process's,
+ * `process_cpu_seconds_total` (names, help), from one `process.cpuUsage()` — the whole process's,
  * whichever thread asks — as it is: the CPU time since the process started. prom-client's own
- * collector counts from its registration and loads the OpenTelemetry API for exemplars we never
- * enable.
+ * collector counts from its registration (here, the first scrape) and loads the OpenTelemetry API
+ * for exemplars we never enable.
  */
-function processCpuCollector(into: Registry): void {
-  // One reading per scrape for the three series, so that the total is exactly user + system.
-  let usage: NodeJS.CpuUsage | null = null;
-  const read = (): NodeJS.CpuUsage => {
-    if (usage === null) {
-      usage = process.cpuUsage();
-      setImmediate(() => (usage = null));
-    }
-    return usage;
-  };
-  new TotalCounter(into, 'process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', () => read().user / 1e6);
-  new TotalCounter(into, 'process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', () => read().system / 1e6);
-  new TotalCounter(into, 'process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', () => (read().user + read().system) / 1e6);
+function cpuFamilies(): MetricFamily[] {
+  const { user, system } = process.cpuUsage();
+  const counter = (name: string, help: string, micros: number): MetricFamily => ({ type: 'counter', name, help, labelNames: [], samples: [{ labels: {}, value: micros / 1e6 }] });
+  return [
+    counter('process_cpu_user_seconds_total', 'Total user CPU time spent in seconds.', user),
+    counter('process_cpu_system_seconds_total', 'Total system CPU time spent in seconds.', system),
+    counter('process_cpu_seconds_total', 'Total user and system CPU time spent in seconds.', user + system),
+  ];
 }
 
 /** The registry of the process-wide series, made once. */
 const processWide = new Registry();
-processCpuCollector(processWide);
 for (const collect of PROCESS_WIDE_COLLECTORS) collect(processWide, {});
 
 /** `families` in the text format, then the process-wide series. */
 export async function expose(families: readonly MetricFamily[]): Promise<string> {
   const registry = new Registry();
-  for (const f of families) {
+  for (const f of [...families, ...cpuFamilies()]) {
     if (f.type === 'histogram') {
       new SampledHistogram(registry, f);
     } else if (f.type === 'gauge') {

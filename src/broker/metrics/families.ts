@@ -53,7 +53,7 @@ export class HistogramTally {
 
   /** This tally as one series of a histogram family (a copy: the tally goes on counting). */
   sample(labels: Labels): HistogramSample {
-    return { labels, buckets: Array.from(this.buckets), sum: this.sum, count: this.count };
+    return { labels, buckets: this.buckets.slice(), sum: this.sum, count: this.count };
   }
 }
 

@@ -101,10 +101,12 @@ export function processFamilies(): MetricFamily[] {
   byType('nodejs_active_resources', 'Number of active resources that are currently keeping the event loop alive, grouped by async resource type.', resources);
   gauge('nodejs_active_resources_total', 'Total number of active resources.', resources.length);
   const internal = process as unknown as { _getActiveHandles(): object[]; _getActiveRequests(): object[] };
-  const handles = internal._getActiveHandles().map((o) => o.constructor.name);
+  // As prom-client: by constructor name, skipping what has none.
+  const names = (list: object[]) => list.flatMap((o) => (typeof o?.constructor === 'function' ? [o.constructor.name] : []));
+  const handles = names(internal._getActiveHandles());
   byType('nodejs_active_handles', 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.', handles);
   gauge('nodejs_active_handles_total', 'Total number of active handles.', handles.length);
-  const requests = internal._getActiveRequests().map((o) => o.constructor.name);
+  const requests = names(internal._getActiveRequests());
   byType('nodejs_active_requests', 'Number of active libuv requests grouped by request type. Every request type is C++ class name.', requests);
   gauge('nodejs_active_requests_total', 'Total number of active requests.', requests.length);
 

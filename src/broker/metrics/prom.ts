@@ -3,14 +3,12 @@
  * package's index. The index also loads the Pushgateway (node:http, node:https, node:zlib), Summary
  * (tdigest, bintrees), the cluster aggregator, every default collector and, through the CPU
  * collector, the OpenTelemetry API: 1.7 MB of live heap against 0.34 MB for these four files
- * (measured after full GCs, Node 20). A broker producing at full speed runs a mark-compact every
- * ~30 ms (its record buffers are external memory), and each one walks the whole live heap: with the
- * index loaded, the metrics-on broker's mark-compacts took ~25 % longer for nothing it uses
- * (bench/README.md, "Metrics overhead", session 9). The classes are the library's own; only the
- * way in differs. prom-client is pinned (package.json), so these paths are fixed for the build.
- *
- * Loaded by the exposition worker only (exposition-worker.ts): the broker's own isolate keeps its
- * figures as plain numbers (families.ts).
+ * (measured after full GCs, Node 20; when these ran on the broker's thread, the index made its
+ * mark-compacts ~25 % longer, bench/README.md, "Metrics overhead", session 9). Loaded by the
+ * exposition worker only (exposition-worker.ts), where those megabytes would be the worker's
+ * memory for nothing it uses, and where the default set could not be taken whole anyway (half of
+ * it would describe the worker's own thread). The classes are the library's own; only the way in
+ * differs. prom-client is pinned (package.json), so these paths are fixed for the build.
  */
 import { createRequire } from 'node:module';
 import type promClient from 'prom-client';
