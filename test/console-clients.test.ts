@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequest } from '../src/broker/http/server.js';
 import { startBroker, type RunningBroker } from '../src/index.js';
 import { createLogger } from '../src/broker/logger.js';
 import { Admin } from '../src/client/admin.js';
@@ -55,8 +55,8 @@ describe('the console\'s Kafka clients close when unusable or unused', () => {
   }
 
   /** A request authenticated as the HTTP endpoint would (the console only sees its principal). */
-  async function request(user: string, password: string): Promise<IncomingMessage> {
-    const req = { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }, socket: { remoteAddress: '127.0.0.1' } } as unknown as IncomingMessage;
+  async function request(user: string, password: string): Promise<HttpRequest> {
+    const req = { headers: { authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` }, remoteAddress: '127.0.0.1', tls: null } as unknown as HttpRequest;
     assert.equal(await auth.authenticate(req, '/api/topics'), null);
     return req;
   }

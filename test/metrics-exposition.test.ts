@@ -1,7 +1,7 @@
 /**
- * The exposition worker (src/broker/metrics/exposition.ts): one per process, shared by the brokers
- * in it, held while an HTTP endpoint is open and ended with the last; a scrape it cannot write fails
- * alone (the endpoint answers 500), and the next is served.
+ * The exposition worker (src/broker/metrics/exposition.ts), behind BrokerMetrics.text(): one per
+ * process; figures it cannot write fail that call alone, and the next is served. The HTTP endpoint
+ * writes /metrics on a worker of its own (src/broker/http/front-worker.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -26,33 +26,29 @@ test('a family the worker cannot write fails that scrape alone', async () => {
   assert.match(ok.contentType, /^text\/plain; version=0\.0\.4/);
 });
 
-test('two brokers share the worker; it ends with the last endpoint and starts again at the next scrape', async () => {
+test("the HTTP endpoint writes /metrics on its own worker: scrapes over HTTP never start this one", async () => {
+  await exposition.stop();
   const a = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
   const b = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
   try {
     for (const broker of [a, b]) {
       const res = await fetch(`${broker.httpUrl!}/metrics`);
       assert.equal(res.status, 200);
-      assert.match(await res.text(), new RegExp(`rafka_broker_info\\{node_id="1",cluster_id="${broker.clusterId}"`));
+      const text = await res.text();
+      assert.match(text, new RegExp(`rafka_broker_info\\{node_id="1",cluster_id="${broker.clusterId}"`));
+      assert.ok(parsePrometheusText(text).has('process_cpu_seconds_total'), 'with the process-wide series');
     }
+    assert.equal(exposition.running, false);
+    // The in-process text is the same exposition, through this worker.
+    const text = await a.broker.metrics!.text();
+    assert.match(text, new RegExp(`rafka_broker_info\\{node_id="1",cluster_id="${a.clusterId}"`));
     assert.ok(exposition.running);
-    await a.close();
-    assert.ok(exposition.running, 'still held by the other endpoint');
-    assert.equal((await fetch(`${b.httpUrl!}/metrics`)).status, 200);
   } finally {
     await a.close();
     await b.close();
   }
-  assert.equal(exposition.running, false, 'ended with the last endpoint');
-  const c = await startBroker({ port: 0, logger: quiet(), httpListener: '127.0.0.1:0' });
-  try {
-    assert.equal(exposition.running, false, 'not started before a scrape');
-    const res = await fetch(`${c.httpUrl!}/metrics`);
-    assert.equal(res.status, 200);
-    assert.ok(parsePrometheusText(await res.text()).has('rafka_broker_ready'));
-  } finally {
-    await c.close();
-  }
+  await exposition.stop();
+  assert.equal(exposition.running, false);
 });
 
 test('figures that cannot be copied to the worker fail that scrape alone', async () => {
@@ -60,6 +56,6 @@ test('figures that cannot be copied to the worker fail that scrape alone', async
   await assert.rejects(exposition.render(uncopyable), /could not be cloned/);
   const ok = await exposition.render([{ type: 'gauge', name: 'after', help: 'h', labelNames: [], samples: [{ labels: {}, value: 2 }] }]);
   assert.equal(parsePrometheusText(ok.text).get('after'), 2);
-  await exposition.release();
+  await exposition.stop();
   assert.equal(exposition.running, false);
 });

@@ -306,3 +306,57 @@ test('the endpoint can take more: a handler mounted at / (a console) serves ever
     await endpoint.close();
   }
 });
+
+test("a request's body is read on the endpoint's worker only when a handler asks, within the handler's limit", async () => {
+  const endpoint = new HttpEndpoint(() => {}).mount(
+    '/echo',
+    async (req, res) => {
+      const body = await req.readBody(10);
+      if (body === null) return send(res, 413, 'text/plain', 'over\n');
+      send(res, 200, 'text/plain', `got ${body.length}: ${body.toString('utf8')}`);
+    },
+    ['POST'],
+  );
+  await endpoint.listen('127.0.0.1:0');
+  try {
+    const post = async (body: string, chunked: boolean) => {
+      const stream = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(body));
+          c.close();
+        },
+      });
+      const res = await fetch(`${endpoint.url}/echo`, { method: 'POST', body: chunked ? stream : body, duplex: 'half' } as RequestInit);
+      return `${res.status} ${await res.text()}`;
+    };
+    assert.equal(await post('hello', false), '200 got 5: hello');
+    assert.equal(await post('hello', true), '200 got 5: hello', 'a chunked body, no Content-Length');
+    assert.equal(await post('0123456789', true), '200 got 10: 0123456789');
+    assert.equal(await post('0123456789+', true), '413 over\n', 'one byte over the limit, found while reading');
+    assert.equal(await post('x'.repeat(100_000), false), '413 over\n');
+  } finally {
+    await endpoint.close();
+  }
+});
+
+test("the endpoint's worker, if it stops, is replaced on the same port", async () => {
+  const errors: string[] = [];
+  const endpoint = new HttpEndpoint((m) => errors.push(m)).route('/health', (_req, res) => send(res, 200, 'text/plain', 'alive'));
+  await endpoint.listen('127.0.0.1:0');
+  try {
+    assert.equal((await fetch(`${endpoint.url}/health`)).status, 200);
+    await (endpoint as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
+    let status = 0;
+    for (let i = 0; i < 100 && status !== 200; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      status = await fetch(`${endpoint.url}/health`, { signal: AbortSignal.timeout(1000) }).then(
+        (r) => r.status,
+        () => 0,
+      );
+    }
+    assert.equal(status, 200, 'answering again');
+    assert.deepEqual(errors, ["the HTTP endpoint's worker exited (code 1); starting another"]);
+  } finally {
+    await endpoint.close();
+  }
+});

@@ -107,9 +107,9 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const log = logger ?? createLogger(config.logLevel, undefined, config.logFormat);
   // A no-op where require(esm) works; in Jest's ESM sandbox, loads the codecs with import() (lazy.ts).
   await ensureCodecsLoadable();
-  // Metrics exist only with an HTTP endpoint to serve them (prom-client then runs on the exposition
-  // worker's thread, src/broker/metrics/exposition.ts, never on this one). They
-  // come first, so that the hooks and the storage engine are built with them watching.
+  // Metrics exist only with an HTTP endpoint to serve them (prom-client then runs on the endpoint's
+  // worker thread, src/broker/http/front-worker.ts, never on this one). They come first, so that the
+  // hooks and the storage engine are built with them watching.
   const metrics = config.httpListener !== null ? new (await import('./metrics/metrics.js')).BrokerMetrics() : null;
   // Hooks load first: a broken hook (bad module, bad options) stops the start before storage opens.
   // The loader and the built-in hooks (ajv for json-schema) are imported only when hooks are configured.

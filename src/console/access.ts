@@ -9,7 +9,7 @@
  * api.ts never decides access itself. The console's Kafka clients (clients.ts) log in to the broker
  * as the same principal where they can, so the broker checks each action a second time itself.
  */
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequest } from '../broker/http/server.js';
 import type { HttpAuthenticator } from '../broker/http/auth.js';
 import { httpPrincipal } from '../broker/http/auth.js';
 import { AclOperation, ResourceType } from '../broker/security/acls.js';
@@ -38,7 +38,7 @@ const WRITES: ReadonlySet<ConsoleOperation> = new Set(['Write', 'Create', 'Delet
 export interface ConsoleAccess {
   readonly readOnly: boolean;
   /** Whether the caller of `req` may perform `action`; a refusal is answered 403 with `why`. */
-  allowed(req: IncomingMessage, action: ConsoleAction): { ok: true } | { ok: false; why: string };
+  allowed(req: HttpRequest, action: ConsoleAction): { ok: true } | { ok: false; why: string };
 }
 
 const OPERATIONS: Readonly<Record<ConsoleOperation, number>> = {

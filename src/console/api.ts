@@ -14,7 +14,7 @@
  *
  * Callers: the HTTP endpoint (server.ts), on the broker's event loop.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from '../broker/http/server.js';
 import type { Broker } from '../broker/broker.js';
 import type { BrokerConfig } from '../config/types.js';
 import { SETTINGS, isStorageField } from '../config/schema.js';
@@ -44,7 +44,7 @@ const started = Date.now();
 type Route = { method: string; pattern: RegExp; run: (ctx: RouteContext, params: string[]) => Promise<unknown> };
 
 interface RouteContext {
-  readonly req: IncomingMessage;
+  readonly req: HttpRequest;
   readonly query: URLSearchParams;
   /** Answer 201 instead of 200. */
   created: boolean;
@@ -79,16 +79,16 @@ export class ConsoleApi {
   /** Methods some route answers; the endpoint lets these through to handle(). */
   static readonly METHODS = ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] as const;
 
-  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://console');
-    const method = req.method === 'HEAD' ? 'GET' : (req.method ?? 'GET');
+  async handle(req: HttpRequest, res: HttpResponse): Promise<void> {
+    const url = new URL(req.url, 'http://console');
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
     const matching = this.routes.filter((r) => r.pattern.test(url.pathname));
     try {
       if (matching.length === 0) throw new ApiError(404, `no such API: ${url.pathname}`);
       const route = matching.find((r) => r.method === method);
       if (route === undefined) {
         res.setHeader('Allow', matching.map((r) => r.method).join(', '));
-        throw new ApiError(405, `${req.method ?? ''} ${url.pathname} is not allowed`);
+        throw new ApiError(405, `${req.method} ${url.pathname} is not allowed`);
       }
       if (method !== 'GET') checkSameOrigin(req);
       const params = route.pattern.exec(url.pathname)!.slice(1).map((p) => decodeName(p));
@@ -274,7 +274,7 @@ export class ConsoleApi {
     };
   }
 
-  private async read(req: IncomingMessage, topic: string, partition: number, start: number, end: number, limit: number) {
+  private async read(req: HttpRequest, topic: string, partition: number, start: number, end: number, limit: number) {
     const messages: ReturnType<typeof shown>[] = [];
     let bytes = 0;
     let truncated = false;
@@ -447,7 +447,7 @@ function decodeName(p: string): string {
  * cross-origin request (and on same-origin POSTs), so one naming another host is a cross-site request
  * (CSRF) and refused. With the JSON Content-Type required of bodies, a cross-site form cannot reach here.
  */
-function checkSameOrigin(req: IncomingMessage): void {
+function checkSameOrigin(req: HttpRequest): void {
   const origin = req.headers.origin;
   if (origin === undefined) return;
   let host: string;

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from '../broker/http/server.js';
 import { send } from '../broker/http/server.js';
 
 /** dist/console/, from dist/src/console/. */
@@ -54,8 +54,8 @@ export class ConsoleAssets {
     return files;
   }
 
-  serve(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+  serve(req: HttpRequest, res: HttpResponse): void {
+    const path = req.url.split('?', 1)[0]!;
     const files = this.load();
     if (!files.has('/index.html')) {
       return send(res, 503, 'text/plain; charset=utf-8', 'the web console is not built: run npm run build (it bundles console/ into dist/console/)\n');

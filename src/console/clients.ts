@@ -20,7 +20,7 @@
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequest } from '../broker/http/server.js';
 import { fileURLToPath } from 'node:url';
 import type { Broker } from '../broker/broker.js';
 import { httpPrincipal, type HttpLogin } from '../broker/http/auth.js';
@@ -100,7 +100,7 @@ export class ConsoleClients {
   }
 
   /** The client set of `req`'s principal, made (with its connection options) on first use. */
-  private set(req: IncomingMessage): ClientSet {
+  private set(req: HttpRequest): ClientSet {
     if (this.closed) throw new ApiError(503, 'the broker is shutting down');
     const login = httpPrincipal(req).login;
     const id = createHmac('sha256', this.key).update(JSON.stringify(login)).digest('base64');
@@ -159,7 +159,7 @@ export class ConsoleClients {
     return { ca: [leaf], allowPartialTrustChain: true, checkServerIdentity: () => undefined } as ClusterOptions['ssl'];
   }
 
-  admin(req: IncomingMessage): Promise<Admin> {
+  admin(req: HttpRequest): Promise<Admin> {
     const set = this.set(req);
     set.admin ??= Promise.resolve().then(() => new Admin(set.options));
     return set.admin.catch((err: unknown) => {
@@ -168,7 +168,7 @@ export class ConsoleClients {
     });
   }
 
-  producer(req: IncomingMessage): Promise<Producer> {
+  producer(req: HttpRequest): Promise<Producer> {
     const set = this.set(req);
     set.producer ??= Promise.resolve().then(() => new Producer({ ...set.options, acks: 'all', lingerMs: 0, deliveryTimeoutMs: CONSOLE_REQUEST_TIMEOUT_MS }));
     return set.producer.catch((err: unknown) => {
@@ -178,7 +178,7 @@ export class ConsoleClients {
   }
 
   /** A consumer without a group and without committing; the caller closes it (it is also closed with the console). */
-  consumer(req: IncomingMessage): Consumer {
+  consumer(req: HttpRequest): Consumer {
     const c = new Consumer({ ...this.set(req).options, autoCommit: false, autoOffsetReset: 'earliest', maxWaitMs: 100 });
     this.consumers.add(c);
     const close = c.close.bind(c);

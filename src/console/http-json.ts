@@ -3,7 +3,7 @@
  * answers and refusals as JSON. Every refusal is an ApiError with an HTTP status and one line of
  * text, so a person (or a script) sees what to fix; nothing a client sends becomes a 500.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { HttpRequest, HttpResponse } from '../broker/http/server.js';
 import { send } from '../broker/http/server.js';
 
 /** Largest request body the console's API reads (a produced message with its key and headers). */
@@ -21,11 +21,11 @@ export class ApiError extends Error {
   }
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+export function sendJson(res: HttpResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value) + '\n');
 }
 
-export function sendError(res: ServerResponse, e: ApiError): void {
+export function sendError(res: HttpResponse, e: ApiError): void {
   sendJson(res, e.status, { error: e.message, ...(e.kafkaError !== null ? { kafkaError: e.kafkaError } : {}) });
 }
 
@@ -35,21 +35,16 @@ export function sendError(res: ServerResponse, e: ApiError): void {
  * that is not `application/json` (415: a cross-site form cannot send it without a CORS preflight,
  * which this server never grants) or not a JSON object (400) is refused too.
  */
-export async function readJsonBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+export async function readJsonBody(req: HttpRequest): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase();
   if (type !== 'application/json') throw new ApiError(415, 'the body must be JSON (Content-Type: application/json)');
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > CONSOLE_BODY_MAX_BYTES) throw new ApiError(413, `the body is ${declared} bytes, over the limit of ${CONSOLE_BODY_MAX_BYTES}`);
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    bytes += chunk.length;
-    if (bytes > CONSOLE_BODY_MAX_BYTES) throw new ApiError(413, `the body is over the limit of ${CONSOLE_BODY_MAX_BYTES} bytes`);
-    chunks.push(chunk);
-  }
+  const body = await req.readBody(CONSOLE_BODY_MAX_BYTES);
+  if (body === null) throw new ApiError(413, `the body is over the limit of ${CONSOLE_BODY_MAX_BYTES} bytes`);
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    value = JSON.parse(body.toString('utf8'));
   } catch (err) {
     throw new ApiError(400, `the body is not valid JSON: ${(err as Error).message}`);
   }

@@ -31,10 +31,8 @@
  */
 import { SYSTEM_CLOCK } from '../../base/clock.js';
 import { createHmac, randomBytes } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import { mapPrincipal } from '../../config/security.js';
-import { peerSubject } from '../security/tls.js';
+import type { HttpRequest } from './server.js';
 import type { Broker } from '../broker.js';
 import type { SaslMechanism } from '../../config/security.js';
 import type { ScramCredential, ScramMechanism } from '../security/scram-credentials.js';
@@ -64,15 +62,18 @@ export interface HttpPrincipal {
   readonly login: HttpLogin;
 }
 
-const principals = new WeakMap<IncomingMessage, HttpPrincipal>();
+/** What authentication reads of a request (an HttpRequest; a test may hand less). */
+export type HttpCaller = Pick<HttpRequest, 'headers' | 'remoteAddress' | 'tls'>;
+
+const principals = new WeakMap<HttpCaller, HttpPrincipal>();
 
 /** The principal `req` was authenticated as (ANONYMOUS when authentication does not apply). */
-export function httpPrincipal(req: IncomingMessage): HttpPrincipal {
+export function httpPrincipal(req: HttpCaller): HttpPrincipal {
   return principals.get(req) ?? { principal: `User:${ANONYMOUS}`, host: hostOf(req), login: { kind: 'anonymous' } };
 }
 
-function hostOf(req: IncomingMessage): string {
-  const a = req.socket.remoteAddress ?? '';
+function hostOf(req: HttpCaller): string {
+  const a = req.remoteAddress;
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }
 
@@ -109,7 +110,7 @@ export class HttpAuthenticator {
    * Authenticate `req` for `path`: null when it may go on (its principal then known to httpPrincipal),
    * else the 401 to answer: the WWW-Authenticate challenge and a message.
    */
-  async authenticate(req: IncomingMessage, path: string): Promise<{ challenge: string; message: string } | null> {
+  async authenticate(req: HttpCaller, path: string): Promise<{ challenge: string; message: string } | null> {
     const host = hostOf(req);
     const challenge = [`Basic realm="rafka", charset="UTF-8"`, ...(this.bearer ? ['Bearer realm="rafka"'] : [])].join(', ');
     const exempt = this.exempt.has(path);
@@ -157,12 +158,12 @@ export class HttpAuthenticator {
    * listener (session.ts). Node verified the chain in the handshake; `requested` lets an unverified
    * one through to here.
    */
-  private certificate(req: IncomingMessage): string | { refused: string } | null {
-    const socket = req.socket as TLSSocket;
-    if (socket.encrypted !== true) return null;
-    const subject = peerSubject(socket);
+  private certificate(req: HttpCaller): string | { refused: string } | null {
+    const peer = req.tls;
+    if (peer === null) return null;
+    const subject = peer.subject;
     if (subject === null) return null;
-    if (!socket.authorized) return { refused: `client certificate not trusted: ${String(socket.authorizationError)}` };
+    if (!peer.authorized) return { refused: `client certificate not trusted: ${String(peer.authorizationError)}` };
     const name = mapPrincipal(this.broker.security.principalRules, subject);
     return name ?? { refused: `no ssl.principal.mapping.rules rule applies to ${subject}` };
   }
@@ -195,7 +196,7 @@ export class HttpAuthenticator {
   }
 
   /** Whether the request's principal may do `operation` on the resource (true when the authorizer is off). */
-  authorize(req: IncomingMessage, operation: number, resourceType: number, resourceName: string): boolean {
+  authorize(req: HttpCaller, operation: number, resourceType: number, resourceName: string): boolean {
     const p = httpPrincipal(req);
     return this.broker.security.authorizer.authorize({ principal: p.principal, host: p.host }, operation, resourceType, resourceName);
   }

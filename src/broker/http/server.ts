@@ -4,60 +4,51 @@
  * the Kafka listener accepting, not shutting down; 503 otherwise). Started before the broker so that
  * /health and /ready answer during a long recovery, closed after it.
  *
+ * Two threads: a worker (front-worker.ts) listens, holds the connections, speaks HTTP and TLS and
+ * writes /metrics with prom-client; this thread routes, authenticates and answers each request from
+ * plain data (HttpRequest, HttpResponse), so that the broker's thread runs no node:http, no stream of
+ * an HTTP connection and no prom-client (front-protocol.ts says why).
+ *
  * Routes are a table of exact paths; `mount(prefix, handler)` serves everything under a prefix: the
  * web console (src/console/, an HttpExtension) is mounted at `/` (exact paths win).
  *
- * Limits: HTTP_MAX_CONNECTIONS open connections (past it Node closes new ones at once); requests must
- * arrive within HTTP_REQUEST_TIMEOUT_MS; GET/HEAD only (405 otherwise), except under a mount that
- * names more methods (the console's /api/, which reads bodies within its own limit).
+ * Limits (limits.ts): HTTP_MAX_CONNECTIONS open connections; requests must arrive within
+ * HTTP_REQUEST_TIMEOUT_MS; GET/HEAD only (405 otherwise), except under a mount that names more methods
+ * (the console's /api/, which reads bodies within its own limit: HttpRequest.readBody).
  * Authentication (auth.ts): when the broker has SASL users or listeners or the authorizer on, every
  * path but `http.auth.exempt` (/health, /ready) needs HTTP Basic (the Kafka port's SCRAM/PLAIN
  * credentials) or a Bearer JWT (OAUTHBEARER's validator), else 401; /metrics then needs DESCRIBE on
  * the cluster (403 otherwise), as describing the broker over Kafka does. Without any of that the
  * endpoint is open: it is off by default and meant for 127.0.0.1 or a private network
  * (docs/operations.md, docs/security.md).
- * TLS (`http.ssl.enabled`): the port speaks HTTPS only. Its first byte tells a TLS ClientHello (0x16)
- * from anything else; a plain-HTTP request is answered one 400 saying to use https:// and closed, never
- * served (a Basic password sent that way has crossed in clear once, and must not be rewarded). With
- * `http.ssl.client.auth` a trusted client certificate is the principal (auth.ts), as on an SSL listener.
+ * TLS (`http.ssl.enabled`): the port speaks HTTPS only; a plain-HTTP request is answered 400 and
+ * closed, never served. With `http.ssl.client.auth` a trusted client certificate is the principal
+ * (auth.ts), as on an SSL listener. The keystore's reloads reach the worker.
  *
- * Callers: src/broker/index.ts (startBroker); requests run on the broker's event loop.
+ * Callers: src/broker/index.ts (startBroker); handlers run on the broker's event loop.
  */
-import type httpModule from 'node:http';
-import type httpsModule from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import { createRequire } from 'node:module';
-import net, { type AddressInfo, type Socket } from 'node:net';
+import type workerThreads from 'node:worker_threads';
 import type { Broker } from '../broker.js';
+import type { MetricFamily } from '../metrics/families.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import { exposition } from '../metrics/exposition.js';
-import { startProcessMetrics } from '../metrics/process.js';
+import { processFamilies, startProcessMetrics } from '../metrics/process.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { TlsMaterial } from '../security/tls.js';
 import { httpSslProblems, httpTlsStores } from '../../config/tls-stores.js';
 import { HttpAuthenticator, httpPrincipal } from './auth.js';
+import type { FromFront, FrontInit, PeerTls, ToFront } from './front-protocol.js';
 
-/**
- * node:http through require(), not import: an ESM import of a built-in reads every one of its
- * exports, and on Node 24 node:http's `WebSocket`, `CloseEvent` and `MessageEvent` are lazy getters
- * that load undici (770 KB of source) and http2. A broker with the endpoint on held 1.6 MB more live
- * heap on Node 24.22 with the import than with require(), and every mark-compact of a busy broker
- * walks it: each one cost 38 % more instructions than a metrics-off broker's with the import, 18 %
- * with require() (14 % on Node 20, which has no such getters; bench/README.md, "Session 12").
- */
-const require = createRequire(import.meta.url);
-const http = require('node:http') as typeof httpModule;
+export { HTTP_MAX_CONNECTIONS, HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
 
-/** Open HTTP connections at most: scrapers and probes need a handful. */
-export const HTTP_MAX_CONNECTIONS = 64;
-/** A request's headers must have arrived within this (slowloris); on a TLS port, its first byte too. */
-export const HTTP_REQUEST_TIMEOUT_MS = 10_000;
-/** First byte of a TLS record carrying a handshake (a ClientHello): RFC 8446 §5.1 ContentType 22. */
-const TLS_HANDSHAKE_RECORD = 0x16;
-/** What a plain-HTTP request to the TLS port is answered, before the connection closes. */
-const PLAIN_HTTP_REFUSAL = 'this endpoint speaks HTTPS only (http.ssl.enabled): use https://\n';
+// require(), not import: an ESM import of a built-in reads every one of its exports (front-worker.ts).
+const { Worker } = createRequire(import.meta.url)('node:worker_threads') as typeof workerThreads;
 
-export type HttpHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+/** After the worker fails, the next one starts this much later at the soonest. */
+const FRONT_RESTART_DELAY_MS = 1_000;
+
+export type HttpHandler = (req: HttpRequest, res: HttpResponse) => void | Promise<void>;
 
 /**
  * Something served beside /metrics, /health and /ready, mounted before the endpoint listens: the web
@@ -76,23 +67,98 @@ export function parseListener(listener: string): { host: string; port: number } 
   return { host: host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host, port: Number(listener.slice(colon + 1)) };
 }
 
+/** A request as the worker handed it: its head; the body is read on demand. */
+export class HttpRequest {
+  constructor(
+    private readonly endpoint: HttpEndpoint,
+    readonly id: number,
+    readonly method: string,
+    readonly url: string,
+    /** Lower-case names, as node:http gives them. */
+    readonly headers: IncomingHttpHeaders,
+    /** The client's address as the socket has it (an IPv4 client on a dual-stack socket with ::ffff:). */
+    readonly remoteAddress: string,
+    /** The connection's TLS client certificate; null on plain HTTP. */
+    readonly tls: PeerTls | null,
+  ) {}
+
+  /**
+   * The body, read now, at most `maxBytes` of it: null when it is longer (the rest is never read, and
+   * the connection closes after the answer). Read once.
+   */
+  readBody(maxBytes: number): Promise<Buffer | null> {
+    return this.endpoint.readBody(this.id, maxBytes);
+  }
+}
+
+/**
+ * The answer to an HttpRequest, written by the worker when end() (or sendMetrics()) is called: the
+ * status and headers given until then go with it.
+ */
+export class HttpResponse {
+  statusCode = 200;
+  /** Whether the answer has gone (end(), sendMetrics(), destroy()). */
+  headersSent = false;
+  /** By lower-case name: the name as first given, and the value. */
+  private readonly headers = new Map<string, [string, string | number | readonly string[]]>();
+
+  constructor(
+    private readonly endpoint: HttpEndpoint,
+    readonly req: HttpRequest,
+  ) {}
+
+  setHeader(name: string, value: string | number | readonly string[]): this {
+    this.headers.set(name.toLowerCase(), [name, value]);
+    return this;
+  }
+
+  writeHead(status: number, headers: Record<string, string | number | readonly string[]> = {}): this {
+    this.statusCode = status;
+    for (const [name, value] of Object.entries(headers)) this.setHeader(name, value);
+    return this;
+  }
+
+  end(body?: string | Uint8Array): void {
+    if (this.headersSent) return;
+    this.headersSent = true;
+    const headers: Record<string, string | number | readonly string[]> = {};
+    for (const [name, value] of this.headers.values()) headers[name] = value;
+    this.endpoint.post({ kind: 'response', id: this.req.id, status: this.statusCode, headers, body: body ?? null });
+  }
+
+  /** Answer 200 with `families` in Prometheus's text format, written by the worker. */
+  sendMetrics(families: readonly MetricFamily[]): void {
+    if (this.headersSent) return;
+    // Figures that cannot be copied to the worker (a bug) throw here, before the answer counts as gone.
+    this.endpoint.post({ kind: 'metrics', id: this.req.id, families });
+    this.headersSent = true;
+  }
+
+  /** Close the connection without an answer (or after part of one). */
+  destroy(): void {
+    this.headersSent = true;
+    this.endpoint.post({ kind: 'destroy', id: this.req.id });
+  }
+}
+
+interface BodyWait {
+  resolve: (body: Buffer | null) => void;
+  reject: (err: Error) => void;
+}
+
 export class HttpEndpoint {
   private readonly routes = new Map<string, HttpHandler>();
   private readonly mounts: { prefix: string; handler: HttpHandler; methods: readonly string[] }[] = [];
   /** Run by close(), after the listener stops (the console's Kafka clients). */
   private readonly closers: (() => Promise<void>)[] = [];
-  /** Serves the requests: an http.Server, or with TLS an https.Server that is handed each connection. */
-  private readonly server: httpModule.Server;
-  /** With TLS: what listens, and hands a connection whose first byte is a ClientHello to `server`. */
-  private readonly front: net.Server | null = null;
-  /**
-   * With TLS: every open connection to the port, destroyed by close() (the HTTPS server's
-   * closeAllConnections knows only those past the handshake).
-   */
-  private readonly sockets = new Set<Socket>();
+  /** The worker that listens and holds the connections; null before listen() and after close(). */
+  private worker: workerThreads.Worker | null = null;
+  /** Bodies asked of the worker, by request id. */
+  private readonly bodies = new Map<number, BodyWait>();
   private closing: Promise<void> | null = null;
   /** What listen() bound, kept for after close. */
-  private bound: AddressInfo | null = null;
+  private bound: { address: string; family: string; port: number } | null = null;
+  private host = '';
 
   constructor(
     private readonly onError: (message: string) => void,
@@ -103,50 +169,7 @@ export class HttpEndpoint {
     /** Where a failed TLS handshake is told (the broker's log at info, as for an SSL listener). */
     private readonly onInfo: (message: string) => void = () => {},
   ) {
-    const onRequest = (req: IncomingMessage, res: ServerResponse) => this.dispatch(req, res);
-    if (tls === null) {
-      this.server = http.createServer(onRequest);
-      this.server.maxConnections = HTTP_MAX_CONNECTIONS;
-    } else {
-      // node:https only with TLS on: a module loaded is heap that every mark-compact walks.
-      const https = require('node:https') as typeof httpsModule;
-      const server = https.createServer({ ...tls.options, requestCert: tls.requestCert, rejectUnauthorized: tls.rejectUnauthorized }, onRequest);
-      tls.onReload((options) => server.setSecureContext(options));
-      // An untrusted or missing required client certificate, or a TLS version not enabled: logged as
-      // the SSL listener logs a failed SSL authentication (broker.ts), and the socket destroyed.
-      server.on('tlsClientError', (err, socket) => {
-        this.onInfo(`Failed authentication with ${socket.remoteAddress ?? 'unknown'}:${socket.remotePort ?? 0} (HTTP: TLS handshake failed: ${err.message})`);
-        socket.destroy();
-      });
-      this.server = server;
-      this.front = net.createServer((socket) => this.sniff(socket));
-      this.front.maxConnections = HTTP_MAX_CONNECTIONS;
-    }
-    this.server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
-    this.server.headersTimeout = HTTP_REQUEST_TIMEOUT_MS;
-  }
-
-  /**
-   * A connection to the TLS port: its first bytes go back on the socket and it goes to the HTTPS
-   * server when they start a TLS handshake; anything else (plain HTTP) is answered 400 and closed.
-   */
-  private sniff(socket: Socket): void {
-    this.sockets.add(socket);
-    socket.setTimeout(HTTP_REQUEST_TIMEOUT_MS, () => socket.destroy());
-    socket.on('error', () => socket.destroy());
-    socket.once('close', () => this.sockets.delete(socket));
-    socket.once('data', (chunk: Buffer) => {
-      socket.setTimeout(0);
-      socket.pause();
-      if (chunk[0] === TLS_HANDSHAKE_RECORD) {
-        socket.unshift(chunk);
-        this.server.emit('connection', socket);
-        return;
-      }
-      socket.end(
-        `HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(PLAIN_HTTP_REFUSAL)}\r\nConnection: close\r\n\r\n${PLAIN_HTTP_REFUSAL}`,
-      );
-    });
+    tls?.onReload((options) => this.post({ kind: 'tls', options }));
   }
 
   /** Serve `path` exactly. */
@@ -171,17 +194,26 @@ export class HttpEndpoint {
    */
   async listen(listener: string): Promise<void> {
     const { host, port } = parseListener(listener);
-    const listening = this.front ?? this.server;
-    await new Promise<void>((resolve, reject) => {
-      const fail = (err: Error) => reject(Object.assign(err, { listener: 'http' }));
-      listening.once('error', fail);
-      listening.listen({ host, port }, () => {
-        listening.off('error', fail);
-        resolve();
-      });
+    this.host = host;
+    const worker = this.start(port);
+    const bound = await new Promise<FromFront & { kind: 'listening' }>((resolve, reject) => {
+      const onMessage = (m: FromFront) => {
+        if (m.kind === 'listening') {
+          worker.off('message', onMessage);
+          resolve(m);
+        } else if (m.kind === 'listen-error') {
+          worker.off('message', onMessage);
+          reject(Object.assign(new Error(m.message), { listener: 'http', ...(m.code !== null ? { code: m.code } : {}) }));
+        }
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', (code) => reject(Object.assign(new Error(`the HTTP endpoint's worker exited (code ${code}) before listening`), { listener: 'http' })));
+    }).catch(async (err: unknown) => {
+      this.worker = null;
+      await worker.terminate();
+      throw err;
     });
-    listening.on('error', (err) => this.onError(`http listener: ${err.message}`));
-    this.bound = listening.address() as AddressInfo;
+    this.bound = { address: bound.address, family: bound.family, port: bound.port };
   }
 
   /** `http://host:port` (`https://` with TLS) as bound (the port chosen when 0 was asked for). */
@@ -199,29 +231,105 @@ export class HttpEndpoint {
 
   /** Stop listening and close every connection, idle or not (a scraper's keep-alive must not hold the process). */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve) => {
+    this.closing ??= (async () => {
       this.tls?.close();
-      const listening = this.front ?? this.server;
-      if (!listening.listening) return resolve();
-      listening.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
-      this.server.closeAllConnections();
-    }).then(async () => {
+      const worker = this.worker;
+      this.worker = null;
+      if (worker !== null) {
+        await new Promise<void>((resolve) => {
+          worker.on('message', (m: FromFront) => m.kind === 'closed' && resolve());
+          worker.once('exit', () => resolve());
+          worker.postMessage({ kind: 'close' } satisfies ToFront);
+        });
+        await worker.terminate();
+      }
+      this.failBodies(new Error('the HTTP endpoint closed'));
       for (const fn of this.closers) await fn().catch((err: unknown) => this.onError(`http close: ${(err as Error).message}`));
-    });
+    })();
     return this.closing;
   }
 
-  private dispatch(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?', 1)[0]!;
+  /** A message to the worker; dropped when there is none (closed, or between a failure and its restart). */
+  post(m: ToFront): void {
+    this.worker?.postMessage(m);
+  }
+
+  /** HttpRequest.readBody. */
+  readBody(id: number, maxBytes: number): Promise<Buffer | null> {
+    if (this.worker === null) return Promise.reject(new Error('the HTTP endpoint is not serving'));
+    if (this.bodies.has(id)) return Promise.reject(new Error('the body is already being read'));
+    return new Promise((resolve, reject) => {
+      this.bodies.set(id, { resolve, reject });
+      this.post({ kind: 'read-body', id, maxBytes });
+    });
+  }
+
+  /** The worker for `port`, with its messages wired; restarted after a failure while the endpoint is open. */
+  private start(port: number): workerThreads.Worker {
+    const init: FrontInit = {
+      host: this.host,
+      port,
+      tls: this.tls === null ? null : { options: this.tls.options, requestCert: this.tls.requestCert, rejectUnauthorized: this.tls.rejectUnauthorized },
+    };
+    // None of the broker's Node flags: the worker needs plain Node, and some flags are refused in a
+    // worker (`--input-type`, which a broker started from `node -e` carries).
+    const worker = new Worker(new URL('./front-worker.js', import.meta.url), { workerData: init, execArgv: [] });
+    this.worker = worker;
+    worker.on('message', (m: FromFront) => this.fromWorker(m));
+    worker.on('error', (err) => this.onError(`http endpoint worker: ${err.stack ?? err.message}`));
+    worker.on('exit', (code) => {
+      if (this.worker !== worker) return;
+      this.worker = null;
+      this.failBodies(new Error('the HTTP endpoint worker stopped'));
+      if (this.bound === null) return; // failed before listening: listen() rejects
+      this.onError(`the HTTP endpoint's worker exited (code ${code}); starting another`);
+      setTimeout(() => {
+        if (this.closing === null && this.worker === null) this.start(this.bound!.port);
+      }, FRONT_RESTART_DELAY_MS).unref();
+    });
+    return worker;
+  }
+
+  private failBodies(err: Error): void {
+    for (const w of this.bodies.values()) w.reject(err);
+    this.bodies.clear();
+  }
+
+  private fromWorker(m: FromFront): void {
+    switch (m.kind) {
+      case 'request': {
+        const req = new HttpRequest(this, m.id, m.method, m.url, m.headers, m.remoteAddress, m.tls);
+        return this.dispatch(req, new HttpResponse(this, req));
+      }
+      case 'body': {
+        const w = this.bodies.get(m.id);
+        if (w === undefined) return;
+        this.bodies.delete(m.id);
+        if (m.error !== null) w.reject(new Error(m.error));
+        else w.resolve(m.over ? null : Buffer.from(m.body!.buffer, m.body!.byteOffset, m.body!.byteLength));
+        return;
+      }
+      case 'log':
+        return m.level === 'error' ? this.onError(m.message) : this.onInfo(m.message);
+      case 'listen-error':
+        // A restarted worker that could not take the port again (the first listen() rejects instead).
+        if (this.bound !== null) this.onError(`http listener: ${m.message}`);
+        return;
+      default:
+        return; // listening, closed: awaited by listen() and close()
+    }
+  }
+
+  private dispatch(req: HttpRequest, res: HttpResponse): void {
+    const path = req.url.split('?', 1)[0]!;
     const exact = this.routes.get(path);
     const mount = exact === undefined ? this.mounts.find((m) => path.startsWith(m.prefix)) : undefined;
     const handler = exact ?? mount?.handler;
     if (handler === undefined) return send(res, 404, 'text/plain; charset=utf-8', `not found: ${path}\n`);
     const methods = mount?.methods ?? ['GET', 'HEAD'];
-    if (!methods.includes(req.method ?? '')) {
+    if (!methods.includes(req.method)) {
       res.setHeader('Allow', methods.join(', '));
-      return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method ?? ''} not allowed\n`);
+      return send(res, 405, 'text/plain; charset=utf-8', `method ${req.method} not allowed\n`);
     }
     Promise.resolve()
       .then(async () => {
@@ -238,12 +346,12 @@ export class HttpEndpoint {
   }
 }
 
-export function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+export function send(res: HttpResponse, status: number, contentType: string, body: string): void {
   res.writeHead(status, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
+function sendJson(res: HttpResponse, status: number, value: unknown): void {
   send(res, status, 'application/json; charset=utf-8', JSON.stringify(value) + '\n');
 }
 
@@ -268,12 +376,8 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
       if (!auth.authorize(req, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
         return sendJson(res, 403, { error: `${httpPrincipal(req).principal} may not DESCRIBE the cluster (needed for /metrics)` });
       }
-      const { text, contentType } = await metrics.scrape();
-      send(res, 200, contentType, text);
+      res.sendMetrics([...metrics.families(), ...processFamilies()]);
     });
-  // The exposition worker (started at the first scrape) lives as long as an endpoint is open.
-  exposition.retain();
-  endpoint.onClose(() => exposition.release());
   try {
     for (const e of extensions) await e.mount(endpoint, broker, metrics);
     await endpoint.listen(listener);

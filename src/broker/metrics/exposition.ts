@@ -1,14 +1,14 @@
 /**
- * The broker's side of the exposition worker (exposition-worker.ts): a scrape's figures, gathered on
- * the broker's event loop as plain data (families.ts), go to a worker thread that writes them in
- * Prometheus's text format with prom-client, and the text comes back. prom-client, its registry and
- * the code of its scrape path then live in the worker's isolate, not in the broker's, whose every
- * mark-compact walks its whole live heap (bench/README.md, "Session 13").
+ * The broker's side of the exposition worker (exposition-worker.ts), for BrokerMetrics.scrape() and
+ * text(): a scrape's figures, gathered on the broker's event loop as plain data (families.ts), go to a
+ * worker thread that writes them in Prometheus's text format with prom-client, and the text comes
+ * back. prom-client, its registry and the code of its scrape path then live in the worker's isolate,
+ * not in the broker's, whose every mark-compact walks its whole live heap (bench/README.md, "Session
+ * 13"). The HTTP endpoint does not come here: its own worker writes /metrics (../http/front-worker.ts).
  *
- * One worker per process, shared by the brokers in it: started at the first scrape, held while an
- * HTTP endpoint is open (retain/release), ended when the last one closes. It keeps the process alive
- * only while a scrape waits on it. A worker that fails or stops answering fails the scrapes waiting
- * on it (the endpoint answers 500) and the next scrape starts a new one.
+ * One worker per process, started at the first call and kept; it keeps the process alive only while
+ * a call waits on it. A worker that fails or stops answering fails the calls waiting on it and the
+ * next call starts a new one.
  */
 import { createRequire } from 'node:module';
 import type workerThreads from 'node:worker_threads';
@@ -19,7 +19,7 @@ const { Worker } = createRequire(import.meta.url)('node:worker_threads') as type
 
 /** A scrape waits this long for its text; past it the worker is taken as stuck and replaced. */
 export const EXPOSITION_TIMEOUT_MS = 10_000;
-/** Scrapes waiting on the worker at most (the HTTP endpoint's connection limit bounds them too). */
+/** Calls waiting on the worker at most. */
 export const EXPOSITION_MAX_PENDING = 64;
 
 export interface Exposition {
@@ -37,7 +37,6 @@ type Reply = { id: number; text: string; contentType: string } | { id: number; e
 
 class ExpositionWorker {
   private worker: workerThreads.Worker | null = null;
-  private users = 0;
   private nextId = 1;
   private readonly waiting = new Map<number, Waiting>();
 
@@ -70,17 +69,11 @@ class ExpositionWorker {
     return this.worker !== null;
   }
 
-  /** An HTTP endpoint opened: the worker, once started, stays until every endpoint has released it. */
-  retain(): void {
-    this.users++;
-  }
-
-  /** An HTTP endpoint closed; the last one ends the worker. */
-  async release(): Promise<void> {
-    if (this.users > 0) this.users--;
-    if (this.users > 0 || this.worker === null) return;
+  /** End the worker (tests); the next call starts another. */
+  async stop(): Promise<void> {
     const worker = this.worker;
-    this.fail(worker, new Error('the HTTP endpoint closed'));
+    if (worker === null) return;
+    this.fail(worker, new Error('the exposition worker was stopped'));
     await worker.terminate();
   }
 
