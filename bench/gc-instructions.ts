@@ -135,7 +135,7 @@ async function countOne(side: Side, round: number, dir: string, batch: Buffer): 
     if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
   }
   // One file per thread (`--separate-threads`): `.1-01` is the main thread, the others V8's helper
-  // threads (concurrent marking, sweeping, compiling), libuv's pool and, metrics on, the exposition worker.
+  // threads (concurrent marking, sweeping, compiling), libuv's pool and, metrics on, the HTTP endpoint's worker.
   const parts = { gc: 0, compiler: 0, other: 0 };
   const main = { gc: 0, compiler: 0, other: 0 };
   let markCompacts = 0;
