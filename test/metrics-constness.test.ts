@@ -5,8 +5,8 @@
  * `value` as constant until one is written, and the first write deoptimizes every optimized function
  * with a `for…of` — the produce path's request collapsing, response encoders and send among them
  * (bench/README.md, "Session 10: the scrape that deoptimized the produce path"). So the broker keeps
- * its counts itself, and prom-client runs on the exposition worker's thread, handed series made
- * afresh (src/broker/metrics/metrics.ts, LabelCount; exposition-worker.ts). Checked in a child process with V8's natives syntax (test/helpers/
+ * its counts itself, and prom-client runs on the HTTP endpoint's worker thread, handed series made
+ * afresh (src/broker/metrics/metrics.ts, LabelCount; exposition-text.ts). Checked in a child process with V8's natives syntax (test/helpers/
  * metrics-constness-child.ts); the child also checks that the mechanism is still there to guard
  * against, and the test is skipped, saying so, on a V8 where it is not.
  */

@@ -1,7 +1,7 @@
 /**
  * rafka_request_duration_seconds and rafka_hook_call_duration_seconds are counted in plain numbers on
  * the broker's thread (src/broker/metrics/families.ts, HistogramTally) and written out by the
- * exposition worker (exposition-worker.ts, SampledHistogram): the exposition must be what
+ * HTTP endpoint's worker (src/broker/metrics/exposition-text.ts, SampledHistogram): the exposition must be what
  * prom-client's own Histogram writes for the same observations, bucket by bucket.
  */
 import { ApiKey } from '../src/protocol/messages/index.js';
@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import promClient from 'prom-client';
 import { BrokerMetrics } from '../src/broker/metrics/metrics.js';
+import { expose } from '../src/broker/metrics/exposition-text.js';
 import { parsePrometheusText } from './helpers/prometheus.js';
 
 /** Bounds, values between them, one above the last bound, and a Produce and a Fetch version. */
@@ -40,7 +41,7 @@ test('request latency histogram: the same series and values as prom-client obser
   for (const [api, version, seconds] of OBSERVATIONS) histogram.observe({ api, version: String(version) }, seconds);
 
   const only = (m: Map<string, number>) => new Map([...m].filter(([k]) => k.startsWith('rafka_request_duration_seconds')));
-  const ours = only(parsePrometheusText(await metrics.text()));
+  const ours = only(parsePrometheusText(await expose(metrics.exposed())));
   const theirs = only(parsePrometheusText(await reference.metrics()));
   assert.equal(ours.size, 3 * (17 + 3), 'three API versions, 17 bounds + Inf, sum, count each');
   assert.deepEqual(ours, theirs);
@@ -69,7 +70,7 @@ test('hook call histogram: the same series and values as prom-client observe() g
   });
   for (const [hook, stage, seconds] of calls) histogram.observe({ hook, stage }, seconds);
   const only = (m: Map<string, number>) => new Map([...m].filter(([k]) => k.startsWith('rafka_hook_call_duration_seconds')));
-  const ours = only(parsePrometheusText(await metrics.text()));
+  const ours = only(parsePrometheusText(await expose(metrics.exposed())));
   assert.equal(ours.size, 3 * (12 + 3), 'three hook and stage pairs, 12 bounds + Inf, sum, count each');
   assert.deepEqual(ours, only(parsePrometheusText(await reference.metrics())));
 });

@@ -3,7 +3,7 @@
  * two modes (a fresh process each: once V8 has dropped the assumption, nothing deoptimizes again):
  * - `scrape`: optimizes a function that iterates an array, counts and scrapes metrics as a busy
  *   broker would (repeated error codes, hook calls, fsyncs, garbage collections, three scrapes of
- *   the broker's and the process's series, through the exposition worker) and reports whether the function is still optimized;
+ *   the broker's and its thread's series, built and copied as for the HTTP endpoint's worker) and reports whether the function is still optimized;
  * - `control`: the same function, then one write to the `value` of a `{ value, labels }` literal,
  *   and whether that deoptimized it (if not, this V8 no longer ties the two: nothing to check).
  * Prints one JSON line.
@@ -52,7 +52,8 @@ for (let i = 0; i < 3; i++) {
   metrics.fsync(0.0007);
   metrics.produced('t', 1000, 10);
   gc();
-  await metrics.text();
+  // What the broker's thread does at a scrape: the figures built, then copied for the endpoint's worker.
+  structuredClone(metrics.exposed());
   gc();
 }
 console.log(JSON.stringify({ before, after: isOptimized(sum) }));

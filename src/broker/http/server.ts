@@ -33,7 +33,7 @@ import type workerThreads from 'node:worker_threads';
 import type { Broker } from '../broker.js';
 import type { MetricFamily } from '../metrics/families.js';
 import type { BrokerMetrics } from '../metrics/metrics.js';
-import { processFamilies, startProcessMetrics } from '../metrics/process.js';
+import { startProcessMetrics } from '../metrics/process.js';
 import { AclOperation, CLUSTER_NAME, ResourceType } from '../security/acls.js';
 import { TlsMaterial } from '../security/tls.js';
 import { httpSslProblems, httpTlsStores } from '../../config/tls-stores.js';
@@ -376,7 +376,7 @@ export async function startHttpEndpoint(broker: Broker, metrics: BrokerMetrics, 
       if (!auth.authorize(req, AclOperation.DESCRIBE, ResourceType.CLUSTER, CLUSTER_NAME)) {
         return sendJson(res, 403, { error: `${httpPrincipal(req).principal} may not DESCRIBE the cluster (needed for /metrics)` });
       }
-      res.sendMetrics([...metrics.families(), ...processFamilies()]);
+      res.sendMetrics(metrics.exposed());
     });
   try {
     for (const e of extensions) await e.mount(endpoint, broker, metrics);

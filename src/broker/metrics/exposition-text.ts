@@ -1,10 +1,9 @@
 /**
  * A scrape's figures (families.ts) in Prometheus's text format, written with prom-client, then the
  * process-wide series that read the same from any thread: CPU time, resident and virtual memory, open
- * and maximum file descriptors, start time, Node version. Loaded only on a thread of its own (the
- * exposition worker, exposition-worker.ts, and the HTTP endpoint's worker, ../http/front-worker.ts):
- * the broker's own isolate never loads prom-client, whose classes, registry and the compiled code of
- * its scrape path are live heap that every mark-compact of a busy broker walks (bench/README.md,
+ * and maximum file descriptors, start time, Node version. Loaded only on the HTTP endpoint's worker
+ * thread (../http/front-worker.ts): the broker's own isolate never loads prom-client, whose classes,
+ * registry and the compiled code of its scrape path are live heap that every mark-compact of a busy broker walks (bench/README.md,
  * "Session 13").
  *
  * Each call gets a fresh registry filled from the families: series made afresh, never added to

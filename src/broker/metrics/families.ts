@@ -1,10 +1,10 @@
 /**
- * A scrape's figures as plain data: what the broker's event loop hands the exposition worker
- * (exposition.ts), which writes them out in Prometheus's text format with prom-client. Nothing here
+ * A scrape's figures as plain data: what the broker's event loop hands the HTTP endpoint's worker
+ * (../http/front-worker.ts), which writes them out in Prometheus's text format with prom-client. Nothing here
  * loads prom-client: the broker's isolate keeps only these numbers, and every mark-compact of a busy
  * broker walks its whole live heap (bench/README.md, "Session 13").
  *
- * Callers: metrics.ts and process.ts (build them, on the broker's event loop), exposition-worker.ts
+ * Callers: metrics.ts and process.ts (build them, on the broker's event loop), exposition-text.ts
  * (reads them, on its own thread).
  */
 

@@ -14,9 +14,9 @@
  *   cheaper than updating a gauge on every append: partition offsets, sizes and segments, consumer
  *   group lag and state, connections, queued bytes, purgatories.
  *
- * A scrape gathers both as plain data (families.ts) and hands them to the exposition worker
- * (exposition.ts), which writes the text with prom-client on a thread of its own: this isolate never
- * loads prom-client, whose classes, registry and scrape-path code every mark-compact of a busy broker
+ * A scrape gathers both as plain data (families.ts, exposed()) and hands them to the HTTP endpoint's
+ * worker (../http/front-worker.ts), which writes the text with prom-client on a thread of its own:
+ * this isolate never loads prom-client, whose classes, registry and scrape-path code every mark-compact of a busy broker
  * would walk (bench/README.md, "Session 13").
  *
  * Labels carry names an operator already sees in Kafka's own metrics (API, topic, partition, group,
@@ -31,7 +31,6 @@ import { apiName } from '../request-observer.js';
 import type { HookCallObserver, HookCallOutcome } from '../../contracts/observers.js';
 import type { StorageObserver } from '../../storage/engine.js';
 import type { Broker } from '../broker.js';
-import { exposition, type Exposition } from './exposition.js';
 import { family, HistogramTally, histogramFamily, type MetricFamily, type Sample } from './families.js';
 import { processFamilies } from './process.js';
 
@@ -131,7 +130,7 @@ class Tally<K> {
  * whose `value` V8 treats as constant until some object of that class has it written again; the
  * first such write deoptimized the broker's produce path (bench/README.md, "Session 10: the scrape
  * that deoptimized the produce path"; test/metrics-constness.test.ts). Nothing on this thread writes
- * to a literal's `value`: series sent to the exposition worker are made afresh each scrape, with
+ * to a literal's `value`: series sent to the endpoint's worker are made afresh each scrape, with
  * `labels` first.
  */
 class LabelCount<L extends string> {
@@ -304,14 +303,13 @@ export class BrokerMetrics implements StorageObserver, HookCallObserver {
 
   // ---- scrape ---------------------------------------------------------------------------------------
 
-  /** The whole Prometheus text exposition: this broker's series, then its thread's and the process's. */
-  scrape(): Promise<Exposition> {
-    return exposition.render([...this.families(), ...processFamilies()]);
-  }
-
-  /** The text of scrape(). */
-  async text(): Promise<string> {
-    return (await this.scrape()).text;
+  /**
+   * Everything a scrape exposes, as plain data: this broker's series, then its thread's (event loop,
+   * heap, GC). The HTTP endpoint's worker writes them out with the process-wide series after them
+   * (../http/front-worker.ts, exposition-text.ts).
+   */
+  exposed(): MetricFamily[] {
+    return [...this.families(), ...processFamilies()];
   }
 
   /** This broker's series as they are now, as plain data (families.ts), in the exposition's order. */

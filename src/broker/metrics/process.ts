@@ -7,10 +7,10 @@
  * heap and GCs — event-loop lag and its delay histogram's summary, active resources, handles and
  * requests, heap and heap spaces, external memory, GC durations by kind — with prom-client's names,
  * help and labels, so that dashboards built for prom-client read them as they are (docs/grafana/).
- * They are read here, on the broker's thread, as plain numbers (families.ts): the exposition worker
- * that writes them out runs prom-client on a thread of its own, whose event loop and heap are not
+ * They are read here, on the broker's thread, as plain numbers (families.ts): the HTTP endpoint's
+ * worker that writes them out runs prom-client on a thread of its own, whose event loop and heap are not
  * the broker's. Its process-wide series (CPU, memory, file descriptors, start time, version) it reads
- * itself (exposition-worker.ts).
+ * itself (exposition-text.ts).
  */
 import { constants, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';

@@ -5,7 +5,7 @@
  * collector, the OpenTelemetry API: 1.7 MB of live heap against 0.34 MB for these four files
  * (measured after full GCs, Node 20; when these ran on the broker's thread, the index made its
  * mark-compacts ~25 % longer, bench/README.md, "Metrics overhead", session 9). Loaded by the
- * exposition worker only (exposition-worker.ts), where those megabytes would be the worker's
+ * HTTP endpoint's worker only (exposition-text.ts), where those megabytes would be the worker's
  * memory for nothing it uses, and where the default set could not be taken whole anyway (half of
  * it would describe the worker's own thread). The classes are the library's own; only the way in
  * differs. prom-client is pinned (package.json), so these paths are fixed for the build.
@@ -26,7 +26,7 @@ export type Histogram<L extends string> = promClient.Histogram<L>;
 
 /**
  * prom-client's default collectors (lib/defaultMetrics.js's list) whose figures are the whole
- * process's, the same read from any thread: the exposition worker runs them. Each is a
+ * process's, the same read from any thread: the endpoint's worker runs them. Each is a
  * `(registry, config) => void` that registers its series. The others describe one thread's event
  * loop or one isolate's heap and GCs, the broker's, and are read on its thread as plain numbers
  * (process.ts); the CPU one is the worker's own (it would load the OpenTelemetry API).
