@@ -301,16 +301,29 @@ async function deleteTopic(port: number, name: string): Promise<void> {
 }
 
 /**
+ * Rounds of the warm-up, each on a fresh topic (created, produced to, deleted, as the measured
+ * workloads' topics are). One round (350,000 records) is short of what either compiler needs: on
+ * Node 24 Rafka's produce path was still moving from Maglev to TurboFan code a million records in,
+ * and Kafka's first measured row (100 B records on one partition) ran at 201,000 and 239,000
+ * records/s after one round, at about 311,000 in three of five runs after four (202,000 and 213,000
+ * in the other two), on the same machine within the hour (bench/README.md, "Session 15: warm-ups too
+ * short for both compilers"). A longer warm-up errs on the side of not flattering Rafka.
+ */
+const WARM_UP_ROUNDS = 4;
+
+/**
  * Not measured: brings every system to steady state first (the JVM's JIT and Node's optimizing
  * compiler both need traffic before they are at full speed; a benchmark of a cold JVM would flatter
  * Rafka). Only in full mode.
  */
 async function warmUp(classpath: string, sys: RunningSystem): Promise<void> {
-  const topic = 'bench-warm-up';
-  await createTopic(sys.port, topic, 1);
-  await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 300_000, recordBytes: 100, acks: '1', compression: 'none' });
-  await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 50_000, recordBytes: 1024, acks: '1', compression: 'lz4' });
-  await deleteTopic(sys.port, topic);
+  for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+    const topic = `bench-warm-up-${round}`;
+    await createTopic(sys.port, topic, 1);
+    await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 300_000, recordBytes: 100, acks: '1', compression: 'none' });
+    await producerPerformance(classpath, { bootstrap: sys.bootstrap, topic, records: 50_000, recordBytes: 1024, acks: '1', compression: 'lz4' });
+    await deleteTopic(sys.port, topic);
+  }
 }
 
 /** Whether the broker advertises what a subscribing consumer needs (ConsumerPerformance uses a group). */

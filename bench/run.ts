@@ -202,8 +202,17 @@ const METRICS_RECORDS = quick ? 50_000 : 250_000;
 const BROKER_PAIRS = quick ? 2 : 12;
 /** Off/on pairs of produces on each pair of brokers, alternating which side runs first. */
 const PAIRS_PER_BROKER_PAIR = quick ? 2 : 4;
-/** Unmeasured, on each broker, so that the measured produces run JIT-compiled code. */
-const WARM_UP_RECORDS = quick ? 40_000 : 200_000;
+/**
+ * Unmeasured, on each broker: the measured cycle itself (create a topic, produce METRICS_RECORDS,
+ * delete it) this many times, so that the measured produces run the code a broker that has been
+ * serving for a while runs. One produce of 200,000 records was not that (bench/README.md, "Session
+ * 15: the row measured the JIT's tier-up"): on Node 24 the produce path was still moving from
+ * Maglev to TurboFan code through the measured produces, and each topic created and deleted
+ * between them deoptimized the request path again; 50 to 280 ms of V8's background compilation
+ * ran inside every measured produce of 0.5 s of broker CPU, a share that differed from process to
+ * process.
+ */
+const WARM_UP_ROUNDS = quick ? 1 : 6;
 /**
  * Scrapes of the metrics-on broker during its warm-up produce, evenly spread, so that the measured
  * produces run after the scrape path has settled too, as on a broker that has been scraped for a
@@ -216,7 +225,7 @@ const WARM_UP_RECORDS = quick ? 40_000 : 200_000;
  */
 const WARM_UP_SCRAPES = 20;
 /** Batches between two of the warm-up's scrapes. */
-const WARM_UP_BATCHES_PER_SCRAPE = WARM_UP_RECORDS / RECORDS_PER_BATCH / WARM_UP_SCRAPES;
+const WARM_UP_BATCHES_PER_SCRAPE = (WARM_UP_ROUNDS * METRICS_RECORDS) / RECORDS_PER_BATCH / WARM_UP_SCRAPES;
 
 /** A broker under the metrics row: metrics off, or on and scraped. */
 interface MetricsBroker {
@@ -316,23 +325,28 @@ async function metricsOverhead(): Promise<MetricsOverhead> {
       try {
         for (const side of order) {
           const b = brokers[side];
-          await createBenchTopic(b.port, 'bench-warm-up', 4);
           // The metrics-on broker's scrape path is warmed up beside its produce path (see WARM_UP_SCRAPES).
           const warmUpScrapes: Promise<void>[] = [];
           const url = b.httpUrl;
+          let answered = 0;
           const warmUp = await withBrokerCpu(b.child, async () => {
-            const r = await produceLoad(
-              b.port,
-              'bench-warm-up',
-              4,
-              WARM_UP_RECORDS,
-              url === null ? undefined : (answered) => void (answered % WARM_UP_BATCHES_PER_SCRAPE === 0 && warmUpScrapes.push(scraper.scrape(`${url}/metrics`))),
-            );
+            let last: Row | undefined;
+            for (let round = 0; round < WARM_UP_ROUNDS; round++) {
+              const topic = `bench-warm-up-${round}`;
+              await createBenchTopic(b.port, topic, 4);
+              last = await produceLoad(
+                b.port,
+                topic,
+                4,
+                METRICS_RECORDS,
+                url === null ? undefined : () => void (++answered % WARM_UP_BATCHES_PER_SCRAPE === 0 && warmUpScrapes.push(scraper.scrape(`${url}/metrics`))),
+              );
+              await deleteBenchTopic(b.port, topic);
+            }
             await Promise.all(warmUpScrapes);
-            return r;
+            return last!;
           });
           warmUpCpu[side] = warmUp.brokerCpuSeconds!;
-          await deleteBenchTopic(b.port, 'bench-warm-up');
         }
         const mine: MetricsPair[] = [];
         for (let i = 0; i < PAIRS_PER_BROKER_PAIR; i++) {
@@ -458,7 +472,7 @@ function printMetricsOverhead(m: MetricsOverhead): void {
       `${((m.scrapeCpuMs / 1000) * 100).toFixed(2)} % of one core at a 1 s scrape_interval, ${((m.scrapeCpuMs / 15_000) * 100).toFixed(3)} % at 15 s`,
   );
   console.log(
-    `metrics warm-up (${WARM_UP_RECORDS} records on each fresh broker, the on broker's first ${WARM_UP_SCRAPES} scrapes among them; not in the figure above): ` +
+    `metrics warm-up (${WARM_UP_ROUNDS} × ${METRICS_RECORDS} records on fresh topics of each fresh broker, the on broker's first ${WARM_UP_SCRAPES} scrapes among them; not in the figure above): ` +
       `broker CPU ${pct(m.warmUpCpuChange)} (median over the pairs of processes): the one-time cost of a fresh process's first scrapes`,
   );
 }
