@@ -214,7 +214,7 @@ const PAIRS_PER_BROKER_PAIR = quick ? 2 : 4;
  */
 const WARM_UP_ROUNDS = quick ? 1 : 6;
 /**
- * Scrapes of the metrics-on broker during its warm-up produce, evenly spread, so that the measured
+ * Scrapes of the metrics-on broker during its warm-up produces, evenly spread, so that the measured
  * produces run after the scrape path has settled too, as on a broker that has been scraped for a
  * while. The first few scrapes of a fresh process each cost the produce path 10 to 30 ms of
  * main-thread CPU in the next 100,000 records (code compiled, and the hot stream and produce code
