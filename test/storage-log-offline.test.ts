@@ -10,38 +10,41 @@ import { newLogEngine, tempDir, valuesBatch } from './helpers/log-engine.js';
 
 const topic: TopicRecord = { name: 'off', id: 'off-topic-id-AAAAAAAAAA', partitionCount: 1, configs: {} };
 
-test('after a failed fsync every append queued or written meanwhile is rejected, none hangs', async () => {
-  const t = tempDir();
-  let failSync = false;
-  try {
-    const e = newLogEngine(t.dir, {
-      fsync: 'always',
-      faults: {
-        beforeSync(file: string) {
-          if (failSync && file.endsWith('.log')) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+for (const dsyncAppends of [true, false]) {
+  test(`after a failed fsync every append queued or written meanwhile is rejected, none hangs${dsyncAppends ? ' (O_DSYNC appends)' : ' (write, then fdatasync)'}`, async () => {
+    const t = tempDir();
+    let failSync = false;
+    try {
+      const e = newLogEngine(t.dir, {
+        fsync: 'always',
+        dsyncAppends,
+        faults: {
+          beforeSync(file: string) {
+            if (failSync && file.endsWith('.log')) throw Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+          },
         },
-      },
-    });
-    await e.open();
-    await e.createTopic(topic);
-    await e.append('off', 0, await valuesBatch(1, 1));
-    failSync = true;
-    // Larger than half a write group (MAX_WRITE_GROUP_BYTES, 8 MiB) each: one group per batch, so
-    // later groups are written while the first one's fsync fails.
-    const batches = await Promise.all([0, 1, 2, 3, 4].map((i) => valuesBatch(1, 10 + i, 5 * 1024 * 1024, i)));
-    const outcomes = await Promise.race([
-      Promise.allSettled(batches.map((b) => e.append('off', 0, b))),
-      new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
-    ]);
-    assert.notEqual(outcomes, 'hung', 'every append settles');
-    for (const o of outcomes as PromiseSettledResult<unknown>[]) assert.equal(o.status, 'rejected');
-    assert.equal(e.offsets('off', 0).highWatermark, 1, 'nothing after the failed fsync is acknowledged');
-    await assert.rejects(e.append('off', 0, await valuesBatch(1, 99)), /offline/);
-    await e.simulateCrash();
-  } finally {
-    t.remove();
-  }
-});
+      });
+      await e.open();
+      await e.createTopic(topic);
+      await e.append('off', 0, await valuesBatch(1, 1));
+      failSync = true;
+      // Larger than half a write group (MAX_WRITE_GROUP_BYTES, 8 MiB) each: one group per batch, so
+      // later groups are written while the first one's fsync fails.
+      const batches = await Promise.all([0, 1, 2, 3, 4].map((i) => valuesBatch(1, 10 + i, 5 * 1024 * 1024, i)));
+      const outcomes = await Promise.race([
+        Promise.allSettled(batches.map((b) => e.append('off', 0, b))),
+        new Promise<'hung'>((resolve) => setTimeout(() => resolve('hung'), 5000).unref()),
+      ]);
+      assert.notEqual(outcomes, 'hung', 'every append settles');
+      for (const o of outcomes as PromiseSettledResult<unknown>[]) assert.equal(o.status, 'rejected');
+      assert.equal(e.offsets('off', 0).highWatermark, 1, 'nothing after the failed fsync is acknowledged');
+      await assert.rejects(e.append('off', 0, await valuesBatch(1, 99)), /offline/);
+      await e.simulateCrash();
+    } finally {
+      t.remove();
+    }
+  });
+}
 
 test('with the shared journal, a failed segment sync of a checkpoint rejects what is pending and takes the partitions offline; none hangs', async () => {
   const t = tempDir();

@@ -2,7 +2,9 @@
  * Group commit with the sync deferred to the write queued behind a group (partition-log.ts
  * requestSync, issue 22): batches queued while a group is being written share that group's fsync
  * instead of taking a second one; a steady stream still gets a sync every few groups; a write that
- * fails still lets the groups written before it be synced and acknowledged.
+ * fails still lets the groups written before it be synced and acknowledged. This is the pipeline of
+ * `flush.messages` and of `dsyncAppends: false`; with `fsync: always` the engine's default is one
+ * O_DSYNC write per group (storage-log-dsync.test.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -20,6 +22,8 @@ async function engineWith(t: { dir: string }, beforeLogWrite: (n: number) => voi
   const writesAtSyncs: number[] = [];
   const e = newLogEngine(t.dir, {
     fsync: 'always',
+    // The write-then-fdatasync pipeline (durable O_DSYNC appends have no separate sync to defer).
+    dsyncAppends: false,
     observer: { fsync: () => void fsyncs++ },
     faults: {
       beforeWrite(file: string) {

@@ -90,6 +90,11 @@ export interface LogEngineOptions {
   journalFileBytes?: number;
   /** Zero-fill a new journal's files in the background (Journal's `zeroFill`); default true. The bench compares both. */
   journalZeroFill?: boolean;
+  /**
+   * With `fsync: always` (and no journal): each write group goes through an O_DSYNC handle, one
+   * write that is also its sync (LogContext.dsyncAppends). Default true; false: write, then fdatasync.
+   */
+  dsyncAppends?: boolean;
 }
 
 /** What `open` found: for logs and tests. */
@@ -143,7 +148,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
     this.topicDefaults = { ...kafkaTopicConfigDefaults(), ...(options.topicDefaults ?? {}) };
     const warn = options.warn ?? ((m: string) => process.stderr.write(`rafka: storage: ${m}\n`));
-    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null };
+    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null, dsyncAppends: options.dsyncAppends ?? true };
     this.meta = new MetadataStore(this.dir, options.faults);
     this.cleaner = new LogCleaner(this.ctx);
     // The journal stands in for per-append segment syncs, which only `always` asks for.

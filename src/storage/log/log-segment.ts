@@ -11,6 +11,7 @@
  * (rewrite). A segment being read is pinned (`acquire`/`release`) so that deleting or replacing it
  * closes the file only after the last read finished.
  */
+import { constants as fsConstants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32c } from '../../protocol/records/crc32c.js';
@@ -38,7 +39,7 @@ import {
   writevFully,
   type FaultHooks,
 } from './files.js';
-import { StorageError } from '../errors.js';
+import { StorageError, isSystemError } from '../errors.js';
 
 /** Bytes read at once when walking batch headers (finding an offset, loading, recovering). */
 const SCAN_WINDOW_BYTES = 64 * 1024;
@@ -59,6 +60,24 @@ export const PREALLOCATE_CHUNK_BYTES = 8 * 1024 * 1024;
 export const PREALLOCATE_FIRST_BYTES = 128 * 1024;
 /** Zeros written at once while extending a preallocated file. */
 const ZERO_FILL_BYTES = 1024 * 1024;
+
+/**
+ * Errors of a durable append's `writev` (O_DSYNC, see LogSegment.append) that refuse the write before
+ * any of it needs syncing: the partition cuts the file back and keeps working, as after any failed
+ * write. Every other error of a durable append may come from its sync and is a failed fsync.
+ */
+const WRITE_REFUSED_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
+
+/**
+ * A durable append (O_DSYNC) failed in its sync, or after the segment's last sync failed: the caller
+ * treats it as a failed fsync (the partition goes offline). `cause` is the error itself.
+ */
+export class DurableWriteSyncError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = 'DurableWriteSyncError';
+  }
+}
 
 /** What an appended batch contributes to the segment's indexes and statistics. */
 export interface StoredBatchInfo {
@@ -115,6 +134,13 @@ export class LogSegment {
    * open file only, so this one may have taken the error of appended data: every later sync fails.
    */
   private syncFailure: Error | null = null;
+  /**
+   * The active segment's second handle for durable appends, opened `O_WRONLY | O_DSYNC` on first use
+   * (append with `durable`): one `writev` through it both writes and syncs the group — one trip
+   * through libuv's pool instead of a write and then an fdatasync, and the kernel syncs only the
+   * written range. Closed when the segment is sealed (trim) or closed.
+   */
+  private durableHandle: FileHandle | null = null;
   private closed = false;
   private closeWhenUnpinned = false;
   private deleteWhenClosed = false;
@@ -195,20 +221,53 @@ export class LogSegment {
    * Write whole batches at the end of the file with one positional write, then index them. On a
    * failed write nothing is indexed and the caller truncates the file back (`truncateTo`).
    */
-  async append(buffers: Buffer[], infos: StoredBatchInfo[]): Promise<void> {
+  async append(buffers: Buffer[], infos: StoredBatchInfo[], durable = false): Promise<void> {
     let total = 0;
     for (const b of buffers) total += b.length;
     if (this.size + total > 0xffffffff) throw new RangeError(`segment ${this.file} would exceed 4 GiB`);
     // Never write where the zero-fill may still be writing: wait for it past the allocated length.
     if (this.extending !== null && this.size + total > this.allocated) await this.extending;
     this.faults?.beforeWrite?.(this.file, total);
-    await writevFully(this.handle, buffers, this.size);
+    if (durable) await this.writeDurably(buffers);
+    else await writevFully(this.handle, buffers, this.size);
     for (const info of infos) {
       this.indexBatch(info, this.size);
       this.size += info.bytes;
     }
     if (this.size > this.allocated) this.allocated = this.size;
     this.maybeExtend();
+  }
+
+  /**
+   * `fsync: always` (PartitionLog): write the group through the O_DSYNC handle, so it is on disk when
+   * the write returns. A refusal before anything needs syncing (WRITE_REFUSED_CODES, or the handle
+   * could not be opened) is thrown as is: a failed write. Anything else — the sync failed, or an
+   * earlier sync of this file did (syncFailure, see sync) — is a DurableWriteSyncError: a failed fsync.
+   */
+  private async writeDurably(buffers: Buffer[]): Promise<void> {
+    if (this.syncFailure !== null) throw new DurableWriteSyncError(this.syncFailure);
+    try {
+      this.faults?.beforeSync?.(this.file);
+    } catch (err) {
+      throw new DurableWriteSyncError(err as Error);
+    }
+    this.durableHandle ??= await open(this.file, fsConstants.O_WRONLY | fsConstants.O_DSYNC);
+    try {
+      await writevFully(this.durableHandle, buffers, this.size);
+    } catch (err) {
+      if (isSystemError(err) && WRITE_REFUSED_CODES.has(err.code!)) throw err;
+      throw new DurableWriteSyncError(err as Error);
+    }
+    // An extension's fdatasync that ran beside this write may be the one the kernel told of an error.
+    while (this.extendSync !== null) await this.extendSync.catch(() => {});
+    if (this.syncFailure !== null) throw new DurableWriteSyncError(this.syncFailure);
+  }
+
+  /** Close the durable-append handle (the segment is sealed or closing); appends after this reopen it. */
+  private async closeDurableHandle(): Promise<void> {
+    const h = this.durableHandle;
+    this.durableHandle = null;
+    await h?.close();
   }
 
   /**
@@ -278,6 +337,7 @@ export class LogSegment {
    */
   async trim(): Promise<void> {
     this.preallocateBytes = 0;
+    await this.closeDurableHandle();
     while (this.extending !== null) await this.extending;
     if (this.allocated === this.size && this.extendFailure === null) return;
     await this.handle.truncate(this.size);
@@ -577,6 +637,7 @@ export class LogSegment {
   private async closeNow(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.closeDurableHandle();
     await this.handle.close();
     if (this.deleteWhenClosed) await this.removeFiles();
   }

@@ -12,7 +12,11 @@
  * record that anyone saw.
  *
  * Group commit. One writer per partition drains the queue of assigned batches with one positional
- * `writev` per group; one fsync runs at a time and covers everything written before it started;
+ * `writev` per group. With `fsync: always` that write goes through an O_DSYNC handle and is itself the
+ * sync (LogSegment.writeDurably): the group is acknowledged when it returns, and the batches that
+ * arrived meanwhile form the next group (issue 22: one trip through libuv's pool per group instead
+ * of two). Otherwise (`flush.messages`, `interval`, or `dsyncAppends: false`)
+ * one fsync runs at a time and covers everything written before it started;
  * appends that arrive meanwhile are written and wait for the next fsync, which they share.
  * A group with more batches queued right behind it leaves its fsync to them (requestSync), so the
  * requests a producer pipelines share one. With the
@@ -31,7 +35,7 @@
 import { writeInt64 } from '../../protocol/records/batch.js';
 import type { FsyncPolicy } from '../../config/types.js';
 import type { AppendBatch, ReadResult, RetentionPolicy, StorageObserver } from '../engine.js';
-import { LogSegment, PREALLOCATE_CHUNK_BYTES, type StoredBatchInfo } from './log-segment.js';
+import { DurableWriteSyncError, LogSegment, PREALLOCATE_CHUNK_BYTES, type StoredBatchInfo } from './log-segment.js';
 import { Mutex } from '../../base/mutex.js';
 import { describeIoError, fsyncDir, type FaultHooks } from './files.js';
 import { StorageError, isSystemError } from '../errors.js';
@@ -71,6 +75,12 @@ export interface LogContext {
   warn(message: string): void;
   /** Times every fsync of appended data (the broker's metrics); null: nothing watches. */
   observer?: StorageObserver | null;
+  /**
+   * With `fsync: always` and no journal, write each group through the segment's O_DSYNC handle (one
+   * write that is also the sync) instead of a write and then an fdatasync. Default true; false keeps
+   * the write-then-fdatasync pipeline (its tests, and the bench's A/B).
+   */
+  dsyncAppends?: boolean;
 }
 
 export { StorageError };
@@ -226,12 +236,27 @@ export class PartitionLog {
       invariant(group[i]!.info.baseOffset === group[i - 1]!.info.lastOffset + 1, 'batches of a write group are consecutive', group[i]!.info.baseOffset, group[i - 1]!.info.lastOffset);
     }
     const startSize = seg.size;
+    const always = this.ctx.fsync === 'always';
+    // Durable appends: the write is the sync (LogSegment.writeDurably), so a group is acknowledged as
+    // soon as its one write returns and the next group is written right after it (group commit).
+    const durable = always && this.journal === null && this.ctx.dsyncAppends !== false;
+    const observer = durable ? (this.ctx.observer ?? null) : null;
+    const started = observer === null ? 0 : performance.now();
     try {
       await seg.append(
         group.map((p) => p.bytes),
         group.map((p) => p.info),
+        durable,
       );
     } catch (err) {
+      if (err instanceof DurableWriteSyncError) {
+        // A failed fsync: the group may be partly on disk, nothing of it is acknowledged, and the
+        // partition refuses appends from now on (as when a segment's fdatasync fails).
+        this.queue.unshift(...group);
+        this.goOffline(err.cause as Error);
+        this.rejectQueued(this.failure);
+        return;
+      }
       try {
         await seg.truncateTo(startSize);
       } catch (truncErr) {
@@ -244,7 +269,6 @@ export class PartitionLog {
     this.sizeBytes += bytes;
     const last = group[group.length - 1]!.info;
     this.writtenOffset = last.lastOffset + 1;
-    const always = this.ctx.fsync === 'always';
     for (const p of group) {
       const count = p.info.lastOffset - p.info.baseOffset + 1;
       this.unflushedMessages += count;
@@ -254,6 +278,12 @@ export class PartitionLog {
     if (always && this.journal !== null) {
       this.journalGroup(this.journal, seg, startSize, group, this.writtenOffset);
       return;
+    }
+    if (durable) {
+      observer?.fsync((performance.now() - started) / 1000);
+      this.syncedOffset = this.writtenOffset;
+      this.unflushedMessages = 0;
+      this.lastSyncMs = this.ctx.now();
     }
     this.settle();
     if (this.unacked.some((w) => w.needsSync)) this.requestSync();
