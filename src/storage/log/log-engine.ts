@@ -51,6 +51,7 @@ import {
   type FaultHooks,
 } from './files.js';
 import { LogLoader } from './log-loader.js';
+import { O_DSYNC_AVAILABLE } from './log-segment.js';
 import { StorageError } from '../errors.js';
 import { PartitionLog, UNLIMITED, parseLongConfig, type JournalSlot, type LogConfig, type LogContext } from './partition-log.js';
 import { MetadataStore, type CommittedEntry } from './metadata-store.js';
@@ -92,7 +93,8 @@ export interface LogEngineOptions {
   journalZeroFill?: boolean;
   /**
    * With `fsync: always` (and no journal): each write group goes through an O_DSYNC handle, one
-   * write that is also its sync (LogContext.dsyncAppends). Default true; false: write, then fdatasync.
+   * write that is also its sync (LogContext.dsyncAppends). Default true where node:fs has O_DSYNC
+   * (not on Windows); false: write, then fdatasync.
    */
   dsyncAppends?: boolean;
 }
@@ -148,7 +150,7 @@ export class LogEngine implements StorageEngine, Compaction, SegmentStats {
     this.fsyncIntervalMs = options.fsyncIntervalMs ?? 1000;
     this.topicDefaults = { ...kafkaTopicConfigDefaults(), ...(options.topicDefaults ?? {}) };
     const warn = options.warn ?? ((m: string) => process.stderr.write(`rafka: storage: ${m}\n`));
-    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null, dsyncAppends: options.dsyncAppends ?? true };
+    this.ctx = { fsync: this.fsync, now: options.now ?? Date.now, faults: options.faults, warn, observer: options.observer ?? null, dsyncAppends: (options.dsyncAppends ?? true) && O_DSYNC_AVAILABLE };
     this.meta = new MetadataStore(this.dir, options.faults);
     this.cleaner = new LogCleaner(this.ctx);
     // The journal stands in for per-append segment syncs, which only `always` asks for.

@@ -69,6 +69,12 @@ const ZERO_FILL_BYTES = 1024 * 1024;
 const WRITE_REFUSED_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS']);
 
 /**
+ * Whether this platform's node:fs has `O_DSYNC` (Linux and macOS do; Windows does not). Without it
+ * the log engine keeps write-then-fdatasync (LogEngine's `dsyncAppends` default).
+ */
+export const O_DSYNC_AVAILABLE = typeof fsConstants.O_DSYNC === 'number' && fsConstants.O_DSYNC !== 0;
+
+/**
  * A durable append (O_DSYNC) failed in its sync, or after the segment's last sync failed: the caller
  * treats it as a failed fsync (the partition goes offline). `cause` is the error itself.
  */
@@ -251,6 +257,8 @@ export class LogSegment {
     } catch (err) {
       throw new DurableWriteSyncError(err as Error);
     }
+    // Never a handle that merely writes: without O_DSYNC, durable appends are not used (LogEngine).
+    if (!O_DSYNC_AVAILABLE) throw new DurableWriteSyncError(new Error('O_DSYNC is not available on this platform'));
     this.durableHandle ??= await open(this.file, fsConstants.O_WRONLY | fsConstants.O_DSYNC);
     try {
       await writevFully(this.durableHandle, buffers, this.size);
