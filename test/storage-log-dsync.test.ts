@@ -38,7 +38,10 @@ function openSegments(dir: string): { file: string; dsync: boolean }[] {
   return out.sort((a, b) => a.file.localeCompare(b.file) || Number(a.dsync) - Number(b.dsync));
 }
 
-/** An engine that counts writes and syncs of segment files, and the fsyncs its observer is told of. */
+/**
+ * An open engine with the topic, that counts writes and syncs of segment files and the fsyncs its
+ * observer is told of (`extra.faults` replaces the counting hooks).
+ */
 async function engineWith(t: { dir: string }, extra: Partial<LogEngineOptions>, onWrite: (n: number) => void = () => {}): Promise<{ e: LogEngine; writes: () => number; syncs: () => number; observed: () => number }> {
   let writes = 0;
   let syncs = 0;
@@ -157,7 +160,7 @@ test('dsyncAppends: false keeps write-then-fdatasync under fsync always', { skip
 test('a durable write that fails in its sync takes the partition offline; what was acknowledged stays', async () => {
   const t = tempDir();
   let fail = false;
-  const e = newLogEngine(t.dir, {
+  const { e } = await engineWith(t, {
     fsync: 'always',
     faults: {
       beforeSync(file: string) {
@@ -166,8 +169,6 @@ test('a durable write that fails in its sync takes the partition offline; what w
     },
   });
   try {
-    await e.open();
-    await e.createTopic(topic);
     await e.append('ds', 0, await valuesBatch(2, 500));
     fail = true;
     const outcomes = await Promise.allSettled([1, 2, 3].map(async (i) => e.append('ds', 0, await valuesBatch(1, 500 + i))));
@@ -187,7 +188,7 @@ test('a durable write that fails in its sync takes the partition offline; what w
 test('a refused durable write (ENOSPC before anything is written) fails the append and the partition keeps working', async () => {
   const t = tempDir();
   let refuse = false;
-  const e = newLogEngine(t.dir, {
+  const { e } = await engineWith(t, {
     fsync: 'always',
     faults: {
       beforeWrite(file: string) {
@@ -196,8 +197,6 @@ test('a refused durable write (ENOSPC before anything is written) fails the appe
     },
   });
   try {
-    await e.open();
-    await e.createTopic(topic);
     await e.append('ds', 0, await valuesBatch(2, 600));
     refuse = true;
     await assert.rejects(e.append('ds', 0, await valuesBatch(1, 601)), /ENOSPC|no space/);

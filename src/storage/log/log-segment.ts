@@ -266,9 +266,17 @@ export class LogSegment {
       if (isSystemError(err) && WRITE_REFUSED_CODES.has(err.code!)) throw err;
       throw new DurableWriteSyncError(err as Error);
     }
-    // An extension's fdatasync that ran beside this write may be the one the kernel told of an error.
+    const failure = await this.extensionSyncFailure();
+    if (failure !== null) throw new DurableWriteSyncError(failure);
+  }
+
+  /**
+   * After a sync of appended data: wait for an extension's fdatasync that ran beside it (it may be the
+   * one the kernel told of a writeback error), then say whether any sync of the file failed.
+   */
+  private async extensionSyncFailure(): Promise<Error | null> {
     while (this.extendSync !== null) await this.extendSync.catch(() => {});
-    if (this.syncFailure !== null) throw new DurableWriteSyncError(this.syncFailure);
+    return this.syncFailure;
   }
 
   /** Close the durable-append handle (the segment is sealed or closing); appends after this reopen it. */
@@ -388,9 +396,8 @@ export class LogSegment {
     if (this.syncFailure !== null) throw this.syncFailure;
     this.faults?.beforeSync?.(this.file);
     await this.handle.datasync();
-    // An extension's fdatasync that ran beside this one may be the one the kernel told of an error.
-    while (this.extendSync !== null) await this.extendSync.catch(() => {});
-    if (this.syncFailure !== null) throw this.syncFailure;
+    const failure = await this.extensionSyncFailure();
+    if (failure !== null) throw failure;
   }
 
   /**
